@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * `mcp-gateway --config FILE [--listen HOST:PORT] [--stdio]`: loads and validates the config,
+ * starts the gateway, and drains it on SIGTERM/SIGINT. A bad config exits 2 with the file, field
+ * and problem; nothing is started half-configured.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { loadConfigFile } from './config/load';
+import { FleetError } from './errors';
+import { startGateway, type RunningGateway } from './gateway';
+import { createLogger } from './log';
+
+async function main(): Promise<void> {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('mcp-gateway')
+    .usage('$0 --config FILE [--listen HOST:PORT] [--stdio]\n\nOne MCP endpoint in front of many MCP servers.')
+    .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'gateway config (YAML or JSON; Claude Desktop mcpServers files work as they are)' })
+    .option('listen', { alias: 'l', type: 'string', describe: 'HOST:PORT for the HTTP/SSE/WebSocket fronts (default 127.0.0.1:8080)' })
+    .option('stdio', { type: 'boolean', default: false, describe: 'serve one client over stdin/stdout instead of listening' })
+    .strict()
+    .help()
+    .parseAsync();
+
+  let config;
+  try {
+    config = loadConfigFile(argv.config, { listen: argv.listen });
+  } catch (err) {
+    process.stderr.write(`mcp-gateway: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(config.log.level);
+  let gateway: RunningGateway | undefined;
+  const shutdown = async (reason: string, code = 0) => {
+    log.info({ reason }, 'shutting down');
+    await gateway?.stop();
+    process.exit(code);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  try {
+    gateway = await startGateway(config, {
+      log,
+      stdio: argv.stdio ? { input: process.stdin, output: process.stdout, onEnd: () => void shutdown('stdin closed') } : undefined,
+    });
+  } catch (err) {
+    const message = err instanceof FleetError ? err.message : (err as Error).message;
+    log.fatal({ err }, `cannot start: ${message}`);
+    process.stderr.write(`mcp-gateway: cannot start: ${message}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,171 @@
+/**
+ * Reads a gateway config file (YAML or JSON), expands `${VAR}` references from the environment and
+ * validates it. A bad file throws one CONFIG_INVALID error that lists every problem by file and
+ * field path, so nothing starts half-configured.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { FleetError } from '../errors';
+import {
+  gatewaySettingsSchema,
+  remoteServerSchema,
+  stdioServerSchema,
+  type GatewayConfig,
+  type ServerConfig,
+} from './schema';
+import { checkPrefixes } from './prefixes';
+
+type Problems = string[];
+
+/** Reads and validates FILE; `overrides` (e.g. --listen) win over the file. */
+export function loadConfigFile(file: string, overrides: { listen?: string } = {}, env = process.env): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FleetError('CONFIG_INVALID', `cannot read config file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new FleetError('CONFIG_INVALID', `${file}: not valid YAML or JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseConfig(doc ?? {}, file, overrides, env);
+}
+
+/** Validates an already parsed document; `source` names it in error messages. */
+export function parseConfig(doc: unknown, source: string, overrides: { listen?: string } = {}, env = process.env): GatewayConfig {
+  const problems: Problems = [];
+  const expanded = expandEnv(doc, [], env, problems);
+  if (typeof expanded !== 'object' || expanded === null || Array.isArray(expanded)) {
+    throw invalid(source, ['(root): expected an object with "servers" or "mcpServers"']);
+  }
+  const { servers: ownServers, mcpServers, ...settingsDoc } = expanded as Record<string, unknown>;
+  if (overrides.listen !== undefined) settingsDoc.listen = overrides.listen;
+
+  const settings = gatewaySettingsSchema.safeParse(settingsDoc);
+  if (!settings.success) problems.push(...zodProblems(settings.error, []));
+
+  const servers: ServerConfig[] = [];
+  const seen = new Set<string>();
+  for (const [section, block, compat] of [
+    ['servers', ownServers, false],
+    ['mcpServers', mcpServers, true],
+  ] as const) {
+    if (block === undefined || block === null) continue;
+    if (typeof block !== 'object' || Array.isArray(block)) {
+      problems.push(`${section}: expected a map of server name to server settings`);
+      continue;
+    }
+    for (const [name, raw] of Object.entries(block as Record<string, unknown>)) {
+      const path = [section, name];
+      if (seen.has(name)) {
+        problems.push(`${path.join('.')}: server name "${name}" is defined twice (servers and mcpServers share one namespace)`);
+        continue;
+      }
+      seen.add(name);
+      const server = parseServer(name, compat ? fromClientFormat(raw) : raw, path, problems);
+      if (server && !server.disabled) servers.push(server);
+    }
+  }
+  if (servers.length === 0 && problems.length === 0 && seen.size === 0) {
+    problems.push('servers: no servers configured (add a "servers" or "mcpServers" map)');
+  }
+  if (settings.success) problems.push(...checkPrefixes(servers));
+  if (problems.length > 0 || !settings.success) throw invalid(source, problems);
+  return { ...settings.data, servers };
+}
+
+function parseServer(name: string, raw: unknown, path: string[], problems: Problems): ServerConfig | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push(`${path.join('.')}: expected an object with "command" (stdio server) or "url" (remote server)`);
+    return undefined;
+  }
+  const fields = raw as Record<string, unknown>;
+  if ('command' in fields && 'url' in fields) {
+    problems.push(`${path.join('.')}: has both "command" and "url"; a server is either a local process or a remote endpoint`);
+    return undefined;
+  }
+  if ('command' in fields) {
+    const r = stdioServerSchema.safeParse(fields);
+    if (!r.success) return void problems.push(...zodProblems(r.error, path));
+    return { ...r.data, kind: 'stdio', name };
+  }
+  if ('url' in fields) {
+    const r = remoteServerSchema.safeParse(fields);
+    if (!r.success) return void problems.push(...zodProblems(r.error, path));
+    return { ...r.data, kind: 'remote', name, transport: r.data.transport ?? inferTransport(r.data.url) };
+  }
+  problems.push(`${path.join('.')}: needs "command" (a stdio server) or "url" (a remote server)`);
+  return undefined;
+}
+
+/** ws:// means WebSocket and a path ending in /sse the legacy SSE transport; anything else is Streamable HTTP. */
+export function inferTransport(url: string): 'streamable-http' | 'sse' | 'websocket' {
+  const u = new URL(url);
+  if (u.protocol === 'ws:' || u.protocol === 'wss:') return 'websocket';
+  if (/\/sse\/?$/.test(u.pathname)) return 'sse';
+  return 'streamable-http';
+}
+
+const CLIENT_TYPE_TO_TRANSPORT: Record<string, string> = {
+  http: 'streamable-http',
+  'streamable-http': 'streamable-http',
+  streamableHttp: 'streamable-http',
+  sse: 'sse',
+  ws: 'websocket',
+  websocket: 'websocket',
+};
+
+const GATEWAY_FIELDS = new Set(['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'prefix', 'mode', 'requestTimeoutMs', 'restart', 'disabled']);
+
+/**
+ * Desktop clients' entries carry keys of their own (autoApprove, alwaysAllow, timeout, type, ...):
+ * keep the ones the gateway understands, translate `type`, ignore the rest so the file works unchanged.
+ */
+function fromClientFormat(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const entry = raw as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(entry)) if (GATEWAY_FIELDS.has(k)) out[k] = v;
+  if (typeof entry.type === 'string' && entry.type !== 'stdio' && out.transport === undefined) {
+    const transport = CLIENT_TYPE_TO_TRANSPORT[entry.type];
+    out.transport = transport ?? entry.type; // an unknown type reaches the schema and is reported there
+  }
+  return out;
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replaces `${VAR}` and `${VAR:-default}` in every string; a missing variable without default is a problem. */
+function expandEnv(value: unknown, path: string[], env: NodeJS.ProcessEnv, problems: Problems): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined) return v;
+      if (fallback !== undefined) return fallback;
+      problems.push(`${fieldPath(path)}: environment variable ${name} is not set (use \${${name}:-default} for a default)`);
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, [...path, String(i)], env, problems));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnv(v, [...path, k], env, problems)]));
+  }
+  return value;
+}
+
+function zodProblems(error: z.ZodError, base: string[]): string[] {
+  return error.issues.map((issue) => `${fieldPath([...base, ...issue.path.map(String)])}: ${issue.message}`);
+}
+
+function fieldPath(path: string[]): string {
+  return path.length === 0 ? '(root)' : path.join('.');
+}
+
+function invalid(source: string, problems: Problems): FleetError {
+  const list = problems.map((p) => `  - ${p}`).join('\n');
+  return new FleetError('CONFIG_INVALID', `invalid config ${source}:\n${list}`, { data: { file: source, problems } });
+}

@@ -1,0 +1,244 @@
+/**
+ * The fleet: every configured server's link and every connected client session. It routes what
+ * the servers send (list changes, progress, log messages, resource updates, their own requests)
+ * to the sessions it belongs to, and keeps shared upstream state (log level, subscriptions) right
+ * for all sessions at once.
+ */
+import type { Logger } from 'pino';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import type { GatewayConfig } from './config/schema';
+import { buildView, resourceOwner, type CatalogView } from './aggregate/view';
+import { LIST_CHANGED_NOTIFICATION, type ListKind } from './aggregate/catalog';
+import { ServerLink, type LinkListener } from './registry/server-link';
+import type { InitializeParams, UpstreamConnection } from './upstream/connection';
+import type { JsonRpcNotification, JsonRpcRequest } from './protocol/jsonrpc';
+import { FleetError } from './errors';
+import { ClientSession, type FrontChannel } from './session/client-session';
+import type { SessionHost } from './session/session-host';
+import { ProgressRouter } from './session/progress-router';
+import { mostVerbose, passes, type LogLevel } from './session/log-levels';
+
+/** Shared upstreams ask clients for sampling and elicitation per request; roots are per-client state, so they are not offered. */
+const SHARED_CLIENT_CAPABILITIES = { sampling: {}, elicitation: {} };
+
+const CAPABILITY_FOR_METHOD: Record<string, string> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+export class Fleet implements SessionHost, LinkListener {
+  readonly progress = new ProgressRouter();
+  readonly sessions = new Map<string, ClientSession>();
+  readonly sharedLinks: ServerLink[];
+  private readonly views = new Map<string, CatalogView>();
+  draining = false;
+  private sharedLevel: LogLevel | undefined;
+  /** uri → sessions subscribed to it on a shared server. */
+  private readonly sharedSubscriptions = new Map<string, Set<string>>();
+
+  constructor(
+    readonly config: GatewayConfig,
+    readonly serverInfo: { name: string; version: string },
+    private readonly log: Logger,
+  ) {
+    const sharedInit = (): InitializeParams => ({
+      protocolVersion: LATEST_PROTOCOL_VERSION,
+      capabilities: SHARED_CLIENT_CAPABILITIES,
+      clientInfo: serverInfo,
+    });
+    this.sharedLinks = config.servers
+      .filter((s) => s.mode === 'shared')
+      .map((s) => new ServerLink(s, sharedInit, this, log.child({ server: s.name })));
+  }
+
+  /** Connects the shared servers; waits at most `startup.waitForServersMs` so one slow server cannot hold up the rest. */
+  async start(): Promise<void> {
+    const all = Promise.all(this.sharedLinks.map((l) => l.start()));
+    await waitAtMost(all, this.config.startup.waitForServersMs);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.close()));
+    await Promise.all(this.sharedLinks.map((l) => l.stop()));
+  }
+
+  openSession(channel: FrontChannel): ClientSession {
+    const session = new ClientSession(this, channel, this.log);
+    this.sessions.set(session.id, session);
+    this.log.info({ session: session.id, front: channel.kind }, 'client session opened');
+    return session;
+  }
+
+  get inFlightCount(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) n += s.inFlightCount;
+    return n;
+  }
+
+  // ---- SessionHost -------------------------------------------------------------------------
+
+  links(session: ClientSession): ServerLink[] {
+    if (session.ownLinks.length === 0) return this.sharedLinks;
+    const order = new Map(this.config.servers.map((s, i) => [s.name, i]));
+    return [...this.sharedLinks, ...session.ownLinks].sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+  }
+
+  view(session: ClientSession): CatalogView {
+    if (session.ownLinks.length === 0) return this.sharedView();
+    return this.cachedView(session.id, () => this.links(session));
+  }
+
+  private sharedView(): CatalogView {
+    return this.cachedView('', () => this.sharedLinks);
+  }
+
+  private cachedView(key: string, links: () => ServerLink[]): CatalogView {
+    let v = this.views.get(key);
+    if (!v) {
+      v = buildView(links(), this.config.nameSeparator, this.log);
+      this.views.set(key, v);
+    }
+    return v;
+  }
+
+  async openOwnLinks(session: ClientSession): Promise<void> {
+    if (session.ownLinks.length > 0) return;
+    const init = (): InitializeParams => ({
+      protocolVersion: session.protocolVersion,
+      capabilities: session.capabilities,
+      clientInfo: session.clientInfo,
+    });
+    session.ownLinks = this.config.servers
+      .filter((s) => s.mode === 'per-session')
+      .map((s) => new ServerLink(s, init, this, this.log.child({ server: s.name, session: session.id }), session.id));
+    await waitAtMost(Promise.all(session.ownLinks.map((l) => l.start())), this.config.startup.waitForServersMs);
+  }
+
+  async setLogLevel(session: ClientSession, level: LogLevel): Promise<void> {
+    session.logLevel = level;
+    await Promise.all(session.ownLinks.map((l) => this.requestLevel(l.connection, level)));
+    const shared = mostVerbose([...this.sessions.values()].flatMap((s) => (s.logLevel ? [s.logLevel] : [])));
+    if (shared === this.sharedLevel) return;
+    this.sharedLevel = shared;
+    await Promise.all(this.sharedLinks.map((l) => this.requestLevel(l.connection, shared)));
+  }
+
+  subscribe(session: ClientSession, link: ServerLink, uri: string): boolean {
+    session.subscriptions.add(uri);
+    if (link.ownerSessionId) return true;
+    const subscribers = this.sharedSubscriptions.get(uri) ?? new Set();
+    subscribers.add(session.id);
+    this.sharedSubscriptions.set(uri, subscribers);
+    return subscribers.size === 1;
+  }
+
+  unsubscribe(session: ClientSession, link: ServerLink, uri: string): boolean {
+    session.subscriptions.delete(uri);
+    if (link.ownerSessionId) return true;
+    const subscribers = this.sharedSubscriptions.get(uri);
+    if (!subscribers?.delete(session.id) || subscribers.size > 0) return false;
+    this.sharedSubscriptions.delete(uri);
+    return true;
+  }
+
+  sessionClosed(session: ClientSession): void {
+    this.sessions.delete(session.id);
+    this.views.delete(session.id);
+    for (const [uri, subscribers] of this.sharedSubscriptions) {
+      if (!subscribers.delete(session.id) || subscribers.size > 0) continue;
+      this.sharedSubscriptions.delete(uri);
+      const owner = resourceOwner(this.sharedView(), uri);
+      void owner?.connection?.request('resources/unsubscribe', { uri }, { timeoutMs: owner.server.requestTimeoutMs }).response;
+    }
+    this.log.info({ session: session.id }, 'client session closed');
+  }
+
+  // ---- LinkListener --------------------------------------------------------------------------
+
+  listsChanged(link: ServerLink, kinds: ListKind[]): void {
+    const targets = link.ownerSessionId ? [this.sessions.get(link.ownerSessionId)].filter((s) => s !== undefined) : [...this.sessions.values()];
+    if (link.ownerSessionId) this.views.delete(link.ownerSessionId);
+    else this.views.clear();
+    const methods = new Set(kinds.map((k) => LIST_CHANGED_NOTIFICATION[k]));
+    for (const session of targets) {
+      if (!session.initialized) continue;
+      for (const method of methods) session.notify(method);
+    }
+  }
+
+  stateChanged(link: ServerLink): void {
+    const conn = link.connection;
+    if (!conn || link.ownerSessionId) return;
+    // A reconnected shared server starts afresh: give it back the level and subscriptions clients asked for.
+    if (this.sharedLevel) void this.requestLevel(conn, this.sharedLevel);
+    for (const uri of this.sharedSubscriptions.keys()) {
+      if (resourceOwner(this.sharedView(), uri) === link) {
+        void conn.request('resources/subscribe', { uri }, { timeoutMs: link.server.requestTimeoutMs }).response;
+      }
+    }
+  }
+
+  notification(link: ServerLink, n: JsonRpcNotification, conn: UpstreamConnection): void {
+    const params = n.params ?? {};
+    switch (n.method) {
+      case 'notifications/progress':
+        if (!this.progress.deliver(params, conn)) this.log.debug({ server: link.name, token: params.progressToken }, 'progress for an unknown token dropped');
+        return;
+      case 'notifications/message':
+        for (const s of this.audience(link)) if (passes(params.level, s.logLevel)) s.notify(n.method, params);
+        return;
+      case 'notifications/resources/updated':
+        for (const s of this.audience(link)) if (s.subscriptions.has(String(params.uri))) s.notify(n.method, params);
+        return;
+      case 'notifications/cancelled':
+        for (const s of this.audience(link)) if (s.cancelAwaiting(conn, params.requestId as string | number, params.reason)) return;
+        return;
+      default:
+        for (const s of this.audience(link)) s.notify(n.method, n.params);
+    }
+  }
+
+  async request(link: ServerLink, r: JsonRpcRequest, conn: UpstreamConnection) {
+    const origin = link.ownerSessionId ? undefined : conn.latestOrigin();
+    const session = this.sessions.get(link.ownerSessionId ?? origin?.sessionId ?? '');
+    if (!session) {
+      if (r.method === 'ping') return { result: {} };
+      const err = new FleetError('NO_CLIENT_FOR_REQUEST', `no client session is waiting on server "${link.name}", so its ${r.method} request has nobody to answer it`);
+      return { error: err.toJsonRpcError() };
+    }
+    const needed = CAPABILITY_FOR_METHOD[r.method];
+    if (needed && !session.capabilities[needed]) {
+      return { error: new FleetError('NO_CLIENT_FOR_REQUEST', `the client does not support ${needed} (it did not declare the capability)`).toJsonRpcError() };
+    }
+    const related = link.ownerSessionId ? conn.latestOrigin()?.clientRequestId : origin?.clientRequestId;
+    const reply = await session.askClient(r, conn, related, link.server.requestTimeoutMs);
+    return 'error' in reply ? { error: reply.error } : { result: reply.result };
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  /** The sessions a server's notifications are for: its owner, or every initialized session for a shared server. */
+  private audience(link: ServerLink): ClientSession[] {
+    if (link.ownerSessionId) {
+      const owner = this.sessions.get(link.ownerSessionId);
+      return owner ? [owner] : [];
+    }
+    return [...this.sessions.values()].filter((s) => s.initialized);
+  }
+
+  private async requestLevel(conn: UpstreamConnection | undefined, level: LogLevel | undefined): Promise<void> {
+    if (!conn || !level || !conn.capabilities.logging) return;
+    await conn.request('logging/setLevel', { level }, { timeoutMs: 10_000 }).response;
+  }
+}
+
+function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void p.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

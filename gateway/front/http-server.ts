@@ -1,0 +1,103 @@
+/**
+ * The one HTTP listener behind every network front: routes /mcp, /sse, /messages and /ws, applies
+ * the Origin/Host guard to all of them, and answers health probes. Errors become JSON-RPC error
+ * bodies with the matching HTTP status; one bad request never affects another.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { FleetError, toFleetError } from '../errors';
+import type { Fleet } from '../fleet';
+import { checkOrigin, type OriginPolicy } from './origin-guard';
+import { sendError, sendJson } from './http-util';
+import { StreamableHttpFront } from './streamable-http';
+import { LegacySseFront, SSE_MESSAGES_PATH, SSE_PATH } from './legacy-sse';
+import { WebSocketFront, WS_PATH } from './websocket';
+
+export const MCP_PATH = '/mcp';
+
+export interface HttpFrontOptions {
+  maxBodyBytes: number;
+  origin: OriginPolicy;
+}
+
+export class HttpFronts {
+  readonly server: Server;
+  readonly streamable: StreamableHttpFront;
+  readonly sse: LegacySseFront;
+  readonly ws: WebSocketFront;
+  private accepting = true;
+
+  constructor(
+    fleet: Fleet,
+    private readonly options: HttpFrontOptions,
+    private readonly log: Logger,
+  ) {
+    this.streamable = new StreamableHttpFront(fleet, options.maxBodyBytes, log, () => this.accepting);
+    this.sse = new LegacySseFront(fleet, options.maxBodyBytes, log);
+    this.ws = new WebSocketFront(fleet, options.maxBodyBytes, log);
+    this.server = createServer((req, res) => void this.route(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.server.on('clientError', (err, socket) => socket.destroy(err));
+  }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        const addr = this.server.address();
+        if (addr === null || typeof addr === 'string') return reject(new Error('listener has no TCP address'));
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  /** Stops taking new connections and sessions; open ones continue until closed. */
+  stopAccepting(): void {
+    this.accepting = false;
+    this.server.close();
+  }
+
+  async close(): Promise<void> {
+    this.stopAccepting();
+    await Promise.all([this.streamable.closeAll(), this.sse.closeAll(), this.ws.closeAll()]);
+    this.server.closeAllConnections();
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    try {
+      if (url.pathname === '/health/liveness') return sendJson(res, 200, { status: 'ok' });
+      const forbidden = checkOrigin(req.headers, this.options.origin);
+      if (forbidden) throw forbidden;
+      if (url.pathname === MCP_PATH) return await this.streamable.handle(req, res);
+      if (url.pathname === SSE_PATH && req.method === 'GET') {
+        if (!this.accepting) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
+        return await this.sse.openStream(res);
+      }
+      if (url.pathname === SSE_MESSAGES_PATH && req.method === 'POST') return await this.sse.postMessage(req, res, url);
+      throw new FleetError('METHOD_NOT_FOUND', `no route for ${req.method} ${url.pathname}; the MCP endpoints are ${MCP_PATH}, ${SSE_PATH}, ${WS_PATH}`);
+    } catch (err) {
+      const error = toFleetError(err);
+      const level = error.code === 'INTERNAL' ? 'error' : 'info';
+      this.log[level]({ method: req.method, path: url.pathname, status: error.httpStatus, code: error.code, err: error.message }, 'HTTP request refused');
+      sendError(res, error);
+    }
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const refusal =
+      url.pathname !== WS_PATH
+        ? new FleetError('METHOD_NOT_FOUND', `WebSocket connections go to ${WS_PATH}`)
+        : !this.accepting
+          ? new FleetError('SHUTTING_DOWN', 'the gateway is shutting down')
+          : checkOrigin(req.headers, this.options.origin);
+    if (refusal) {
+      this.log.info({ path: url.pathname, status: refusal.httpStatus, err: refusal.message }, 'WebSocket upgrade refused');
+      socket.end(`HTTP/1.1 ${refusal.httpStatus} ${refusal.code}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${refusal.message}\n`);
+      return;
+    }
+    this.ws.upgrade(req, socket, head);
+  }
+}

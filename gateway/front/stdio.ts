@@ -1,0 +1,25 @@
+/**
+ * The stdio front: the gateway itself runs as one stdio MCP server (launched by a desktop client),
+ * reading newline-delimited JSON-RPC on stdin and writing on stdout. Logs go to stderr only.
+ */
+import type { Fleet } from '../fleet';
+import { LineDecoder, encodeLine } from '../protocol/line-decoder';
+import { errorResponse, type JsonRpcMessage } from '../protocol/jsonrpc';
+import type { ClientSession } from '../session/client-session';
+
+export function serveStdio(fleet: Fleet, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, onEnd: () => void): ClientSession {
+  const write = (message: JsonRpcMessage) =>
+    new Promise<void>((resolve, reject) => output.write(encodeLine(message), (err) => (err ? reject(err) : resolve())));
+  const session = fleet.openSession({ kind: 'stdio', send: write, close: async () => {} });
+  const decoder = new LineDecoder({
+    message: (m) => session.receive(m),
+    garbage: (line, problem) => {
+      const code = problem === 'not JSON' ? -32700 : -32600;
+      void write(errorResponse(null, { code, message: code === -32700 ? 'Parse error: line is not valid JSON' : `Invalid Request: ${problem}` }));
+      session.log.info({ line: line.slice(0, 200), problem }, 'bad message from stdio client');
+    },
+  });
+  input.on('data', (chunk: Buffer) => decoder.push(chunk));
+  input.on('end', onEnd);
+  return session;
+}

@@ -1,0 +1,51 @@
+/** The WebSocket front at /ws (subprotocol "mcp"): one client session per socket. */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Logger } from 'pino';
+import type { Fleet } from '../fleet';
+import { MCP_WS_SUBPROTOCOL, WebSocketTransport } from '../protocol/ws-transport';
+import type { JsonRpcMessage } from '../protocol/jsonrpc';
+
+export const WS_PATH = '/ws';
+
+export class WebSocketFront {
+  private readonly wss: WebSocketServer;
+  private readonly transports = new Set<WebSocketTransport>();
+
+  constructor(
+    private readonly fleet: Fleet,
+    maxBodyBytes: number,
+    private readonly log: Logger,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: maxBodyBytes,
+      handleProtocols: (offered) => (offered.has(MCP_WS_SUBPROTOCOL) ? MCP_WS_SUBPROTOCOL : false),
+    });
+  }
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const transport = new WebSocketTransport(ws, true);
+      this.transports.add(transport);
+      const session = this.fleet.openSession({
+        kind: 'websocket',
+        send: (message: JsonRpcMessage) => transport.send(message as never),
+        close: () => transport.close(),
+      });
+      transport.onmessage = (m) => session.receive(m as JsonRpcMessage);
+      transport.onerror = (err) => this.log.info({ err: err.message, session: session.id }, 'bad WebSocket frame from client');
+      transport.onclose = () => {
+        this.transports.delete(transport);
+        void session.close();
+      };
+      void transport.start();
+    });
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.transports].map((t) => t.close()));
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * A configured server as the gateway sees it: its supervised upstream session plus the catalog of
+ * what it offers, kept current (fetched on connect, refetched on list_changed, emptied while down).
+ */
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/schema';
+import { prefixOf } from '../config/prefixes';
+import { LIST_CHANGED, LIST_KINDS, emptyCatalog, fetchCatalog, fetchList, type Catalog, type ListKind } from '../aggregate/catalog';
+import type { InitializeParams, UpstreamConnection, UpstreamEvents } from '../upstream/connection';
+import { UpstreamSupervisor } from '../upstream/supervisor';
+import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
+
+export interface LinkListener {
+  listsChanged(link: ServerLink, kinds: ListKind[]): void;
+  notification(link: ServerLink, n: JsonRpcNotification, conn: UpstreamConnection): void;
+  request: (link: ServerLink, r: JsonRpcRequest, conn: UpstreamConnection) => ReturnType<UpstreamEvents['request']>;
+  stateChanged?(link: ServerLink): void;
+}
+
+export class ServerLink {
+  catalog: Catalog = emptyCatalog();
+  readonly supervisor: UpstreamSupervisor;
+  readonly prefix: string | undefined;
+  private refetching = new Map<ListKind, Promise<void>>();
+
+  /** `ownerSessionId` is set for per-session links: the one client session this upstream belongs to. */
+  constructor(
+    readonly server: ServerConfig,
+    initParams: () => InitializeParams,
+    private readonly listener: LinkListener,
+    private readonly log: Logger,
+    readonly ownerSessionId?: string,
+  ) {
+    this.prefix = prefixOf(server);
+    this.supervisor = new UpstreamSupervisor(
+      server,
+      initParams,
+      {
+        notification: (n, conn) => this.onNotification(n, conn),
+        request: (r, conn) => this.listener.request(this, r, conn),
+      },
+      { up: (conn) => this.onUp(conn), down: () => this.onDown() },
+      log,
+    );
+  }
+
+  get name(): string {
+    return this.server.name;
+  }
+
+  get connection(): UpstreamConnection | undefined {
+    return this.supervisor.connection;
+  }
+
+  start(): Promise<void> {
+    return this.supervisor.start();
+  }
+
+  stop(): Promise<void> {
+    return this.supervisor.stop();
+  }
+
+  private async onUp(conn: UpstreamConnection): Promise<void> {
+    let catalog: Catalog;
+    try {
+      catalog = await fetchCatalog(conn, this.server.requestTimeoutMs);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot read what the server offers; reconnecting');
+      await conn.close();
+      return;
+    }
+    if (!conn.isOpen) return;
+    this.catalog = catalog;
+    this.log.info(Object.fromEntries(LIST_KINDS.map((k) => [k, catalog[k].length])), 'server catalog loaded');
+    this.listener.stateChanged?.(this);
+    this.listener.listsChanged(this, LIST_KINDS.filter((k) => catalog[k].length > 0));
+  }
+
+  private onDown(): void {
+    const lost = LIST_KINDS.filter((k) => this.catalog[k].length > 0);
+    this.catalog = emptyCatalog();
+    this.listener.stateChanged?.(this);
+    if (lost.length > 0) this.listener.listsChanged(this, lost);
+  }
+
+  private onNotification(n: JsonRpcNotification, conn: UpstreamConnection): void {
+    const kinds = LIST_CHANGED[n.method];
+    if (!kinds) {
+      this.listener.notification(this, n, conn);
+      return;
+    }
+    for (const kind of kinds) void this.refetch(kind, conn);
+  }
+
+  /** Refetches one list; changes that arrive during a fetch are folded into one more fetch. */
+  private refetch(kind: ListKind, conn: UpstreamConnection): Promise<void> {
+    const running = this.refetching.get(kind);
+    if (running) return running.then(() => this.refetch(kind, conn));
+    const job = (async () => {
+      try {
+        const items = await fetchList(conn, kind, this.server.requestTimeoutMs);
+        if (!conn.isOpen || conn !== this.connection) return;
+        this.catalog = { ...this.catalog, [kind]: items };
+        this.listener.listsChanged(this, [kind]);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, kind }, 'cannot refresh list after list_changed');
+      } finally {
+        this.refetching.delete(kind);
+      }
+    })();
+    this.refetching.set(kind, job);
+    return job;
+  }
+}

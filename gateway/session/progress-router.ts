@@ -1,0 +1,49 @@
+/**
+ * Progress tokens, remapped. A client's token is only unique within its session, and shared
+ * upstreams serve many sessions, so each forwarded token is swapped for a gateway-wide one and
+ * progress notifications are mapped back to the session and token they belong to.
+ */
+import type { RequestId } from '../protocol/jsonrpc';
+import type { UpstreamConnection } from '../upstream/connection';
+import type { ClientSession } from './client-session';
+
+interface Entry {
+  session: ClientSession;
+  clientToken: string | number;
+  clientRequestId: RequestId;
+  conn?: UpstreamConnection;
+  upstreamId?: number;
+}
+
+export class ProgressRouter {
+  private readonly entries = new Map<string, Entry>();
+  private next = 1;
+
+  register(session: ClientSession, clientToken: string | number, clientRequestId: RequestId): string {
+    const token = `fleet-progress-${this.next++}`;
+    this.entries.set(token, { session, clientToken, clientRequestId });
+    return token;
+  }
+
+  bind(token: string, conn: UpstreamConnection, upstreamId: number): void {
+    const e = this.entries.get(token);
+    if (e) Object.assign(e, { conn, upstreamId });
+  }
+
+  release(token: string): void {
+    this.entries.delete(token);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Delivers an upstream progress notification to its client; false when the token is unknown. */
+  deliver(params: Record<string, unknown>, from: UpstreamConnection): boolean {
+    const e = this.entries.get(String(params.progressToken));
+    if (!e || e.conn !== from) return false;
+    if (e.upstreamId !== undefined) from.touch(e.upstreamId);
+    e.session.notify('notifications/progress', { ...params, progressToken: e.clientToken }, e.clientRequestId);
+    return true;
+  }
+}

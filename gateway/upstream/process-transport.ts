@@ -1,0 +1,129 @@
+/**
+ * Runs a stdio MCP server as a child process in its own process group. Closing kills the whole
+ * group (so `npx` grandchildren die too), and stderr is passed line by line to the gateway's log.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import { LineDecoder, encodeLine } from '../protocol/line-decoder';
+import { FleetError } from '../errors';
+
+export interface ProcessTransportOptions {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  log: Logger;
+  /** How long SIGTERM may take before the group gets SIGKILL (default 2000 ms). */
+  killGraceMs?: number;
+}
+
+export class ProcessTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: any) => void;
+
+  private child: ChildProcess | undefined;
+  private closed = false;
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: ProcessTransportOptions) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): Promise<void> {
+    const { command, args, env, cwd, log } = this.options;
+    return new Promise((resolve, reject) => {
+      const child = spawn(command, args, {
+        cwd,
+        // Like the SDK: only variables that are safe to inherit, plus the server's own.
+        env: { ...getDefaultEnvironment(), ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true, // its own process group, so the whole tree can be signalled at once
+      });
+      this.child = child;
+      this.exited = new Promise((done) => {
+        child.once('close', () => done());
+        child.once('error', () => done());
+      });
+      const decoder = new LineDecoder({
+        message: (m) => this.onmessage?.(m),
+        garbage: (line, problem) => log.warn({ line: line.slice(0, 200), problem }, 'server wrote a line to stdout that is not a JSON-RPC message; ignored'),
+      });
+      child.stdout!.on('data', (chunk: Buffer) => decoder.push(chunk));
+      pipeLines(child.stderr!, (line) => log.info({ stream: 'stderr' }, line));
+      child.stdin!.on('error', (err) => this.onerror?.(err));
+      child.once('spawn', () => resolve());
+      child.once('error', (err) => {
+        const error = new FleetError('UPSTREAM_UNAVAILABLE', `cannot start "${command}": ${err.message}`, { cause: err });
+        if (!this.closed) this.onerror?.(error);
+        reject(error);
+        this.finish();
+      });
+      child.once('exit', (code, signal) => {
+        if (!this.closed) log.warn({ code, signal }, 'server process exited');
+        this.finish();
+      });
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (!stdin || this.closed || !stdin.writable) {
+      return Promise.reject(new FleetError('UPSTREAM_UNAVAILABLE', 'server process is not running'));
+    }
+    return new Promise((resolve, reject) => {
+      stdin.write(encodeLine(message as never), (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  async close(): Promise<void> {
+    const child = this.child;
+    if (!child || child.pid === undefined) return this.finish();
+    if (!this.closed) {
+      this.closed = true;
+      child.stdin?.end();
+    }
+    killGroup(child.pid, 'SIGTERM');
+    const grace = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), this.options.killGraceMs ?? 2000);
+    await this.exited;
+    clearTimeout(grace);
+    // The direct child is gone; anything it left in its group goes now.
+    killGroup(child.pid, 'SIGKILL');
+    this.finish();
+  }
+
+  private finishedOnce = false;
+  private finish(): void {
+    if (this.finishedOnce) return;
+    this.finishedOnce = true;
+    this.closed = true;
+    if (this.child?.pid !== undefined) killGroup(this.child.pid, 'SIGKILL');
+    this.onclose?.();
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone, which is what we want
+  }
+}
+
+function pipeLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let rest = '';
+  stream.on('data', (chunk: Buffer) => {
+    rest += chunk.toString('utf8');
+    const lines = rest.split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onLine(line);
+  });
+  stream.on('end', () => {
+    if (rest.trim()) onLine(rest);
+  });
+}

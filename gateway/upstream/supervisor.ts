@@ -1,0 +1,102 @@
+/**
+ * Keeps one upstream session alive: connects, and when the session is lost (crash, network,
+ * refused initialize) reconnects with exponential backoff until stopped. Owners learn of each
+ * transition through `up` and `down`, and can always read the current connection.
+ */
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/schema';
+import { UpstreamConnection, type InitializeParams, type UpstreamEvents } from './connection';
+import { createUpstreamTransport } from './transports';
+
+export interface SupervisorHooks {
+  up(conn: UpstreamConnection): void | Promise<void>;
+  down(conn: UpstreamConnection | undefined, error: Error): void;
+}
+
+export type UpstreamState = 'connecting' | 'up' | 'backoff' | 'stopped';
+
+export class UpstreamSupervisor {
+  private conn: UpstreamConnection | undefined;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stateValue: UpstreamState = 'connecting';
+  private firstAttempt: Promise<void> | undefined;
+  lastError: Error | undefined;
+
+  constructor(
+    readonly server: ServerConfig,
+    private readonly initParams: () => InitializeParams,
+    private readonly events: Omit<UpstreamEvents, 'closed'>,
+    private readonly hooks: SupervisorHooks,
+    private readonly log: Logger,
+  ) {}
+
+  get state(): UpstreamState {
+    return this.stateValue;
+  }
+
+  /** The live connection, or undefined while the server is down. */
+  get connection(): UpstreamConnection | undefined {
+    return this.conn?.isOpen ? this.conn : undefined;
+  }
+
+  /** Starts connecting; resolves after the first attempt, whether it succeeded or not. */
+  start(): Promise<void> {
+    this.firstAttempt ??= this.connect();
+    return this.firstAttempt;
+  }
+
+  async stop(): Promise<void> {
+    this.stateValue = 'stopped';
+    clearTimeout(this.retryTimer);
+    const conn = this.conn;
+    this.conn = undefined;
+    await conn?.close();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stateValue === 'stopped') return;
+    this.stateValue = 'connecting';
+    let conn: UpstreamConnection | undefined;
+    try {
+      const transport = await createUpstreamTransport(this.server, this.log);
+      conn = new UpstreamConnection(this.server.name, transport, { ...this.events, closed: (c, reason) => this.lost(c, reason) }, this.log);
+      this.conn = conn;
+      await conn.open(this.initParams(), this.server.requestTimeoutMs);
+    } catch (err) {
+      if (this.conn === conn) this.conn = undefined;
+      this.fail(err as Error);
+      return;
+    }
+    if ((this.stateValue as UpstreamState) === 'stopped') {
+      await conn.close();
+      return;
+    }
+    this.attempt = 0;
+    this.lastError = undefined;
+    this.stateValue = 'up';
+    const info = conn.init.serverInfo;
+    this.log.info({ serverInfo: info, protocolVersion: conn.init.protocolVersion }, 'server connected');
+    await this.hooks.up(conn);
+  }
+
+  private lost(conn: UpstreamConnection, reason: Error | undefined): void {
+    if (conn !== this.conn || this.stateValue === 'stopped' || this.stateValue === 'connecting') return;
+    this.conn = undefined;
+    this.hooks.down(conn, reason ?? new Error('connection closed'));
+    this.fail(reason ?? new Error('connection closed'), conn);
+  }
+
+  private fail(error: Error, conn?: UpstreamConnection): void {
+    if (this.stateValue === 'stopped') return;
+    this.lastError = error;
+    if (!conn) this.hooks.down(undefined, error);
+    const { initialDelayMs, maxDelayMs, factor } = this.server.restart;
+    const base = Math.min(maxDelayMs, initialDelayMs * factor ** this.attempt);
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4)); // jitter, so a fleet does not retry in lockstep
+    this.attempt++;
+    this.stateValue = 'backoff';
+    this.log.warn({ err: error.message, retryInMs: delay, attempt: this.attempt }, 'server unavailable; will retry');
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+}

@@ -1,0 +1,10 @@
+/** Jest runs the TypeScript sources through swc in CommonJS mode; `npm test` type-checks via the build first. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/gateway', '<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2023', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
+  testTimeout: 60000,
+  // Integration tests spawn real servers; two cores cannot run many files at once.
+  maxWorkers: 2,
+};

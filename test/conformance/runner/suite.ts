@@ -1,0 +1,128 @@
+/**
+ * Runs the official conformance suite's default (active) server suite against one URL and reads
+ * its verdict back: per-scenario counts from the SUMMARY it prints (which also covers a scenario that
+ * crashed before writing results), failure details and warnings from the checks.json files it saves.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ProcessSet } from './processes';
+import { waitForExit } from './processes';
+
+const SUITE_TIMEOUT_MS = 10 * 60_000;
+
+export interface Failure {
+  scenario: string;
+  check: string;
+  message: string;
+}
+
+export interface SuiteRun {
+  label: string;
+  scenarios: number;
+  passed: number;
+  failed: number;
+  warnings: number;
+  failures: Failure[];
+  /** Where the suite's output and per-scenario checks.json files are. */
+  artifacts: string;
+}
+
+interface Check {
+  id: string;
+  status: string;
+  errorMessage?: string;
+}
+
+/** The installed suite's package root and version. */
+export function conformancePackage(): { bin: string; version: string } {
+  const manifestPath = require.resolve('@modelcontextprotocol/conformance/package.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { version: string; bin: Record<string, string> };
+  return { bin: join(dirname(manifestPath), manifest.bin.conformance), version: manifest.version };
+}
+
+/** A run that could not take place (no server to test), counted as one failed check so it cannot pass silently. */
+export function setupFailure(label: string, check: string, message: string, artifacts: string): SuiteRun {
+  return { label, scenarios: 0, passed: 0, failed: 1, warnings: 0, failures: [{ scenario: '(setup)', check, message }], artifacts };
+}
+
+export async function runSuite(processes: ProcessSet, options: { label: string; url: string; workDir: string }): Promise<SuiteRun> {
+  const { label, url, workDir } = options;
+  const checksDir = join(workDir, 'checks');
+  const logFile = join(workDir, 'suite.log');
+  mkdirSync(checksDir, { recursive: true });
+
+  const out = openSync(logFile, 'w');
+  const child = processes.spawn(process.execPath, [conformancePackage().bin, 'server', '--url', url, '-o', checksDir], {
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SUITE_TIMEOUT_MS)));
+  const outcome = await Promise.race([waitForExit(child), timedOut]);
+  clearTimeout(timer);
+  await processes.stop(child);
+
+  const run = readResults(label, readFileSync(logFile, 'utf8'), checksDir, workDir);
+  if (outcome === 'timeout') {
+    run.failed += 1;
+    run.failures.push({ scenario: '(suite)', check: 'suite-timeout', message: `suite did not finish within ${SUITE_TIMEOUT_MS} ms; see ${logFile}` });
+  } else if (outcome !== 0 && run.failed === 0) {
+    run.failed += 1;
+    run.failures.push({ scenario: '(suite)', check: 'suite-exit', message: `suite exited with ${outcome} but reported no failed check; see ${logFile}` });
+  }
+  return run;
+}
+
+function readResults(label: string, output: string, checksDir: string, artifacts: string): SuiteRun {
+  const saved = readSavedChecks(checksDir);
+  const summary = [...output.matchAll(/^[✓✗] (\S+): (\d+) passed, (\d+) failed$/gmu)].map((m) => ({
+    scenario: m[1] ?? '',
+    passed: Number(m[2]),
+    failed: Number(m[3]),
+  }));
+  // Without a SUMMARY the suite died early; the files are all there is.
+  const counts =
+    summary.length > 0
+      ? summary
+      : [...saved].map(([scenario, checks]) => ({
+          scenario,
+          passed: checks.filter((c) => c.status === 'SUCCESS').length,
+          failed: checks.filter((c) => c.status === 'FAILURE').length,
+        }));
+
+  const failures: Failure[] = [];
+  let warnings = 0;
+  for (const { scenario, failed } of counts) {
+    const checks = saved.get(scenario);
+    warnings += checks?.filter((c) => c.status === 'WARNING').length ?? 0;
+    if (failed === 0) continue;
+    if (!checks) {
+      failures.push({ scenario, check: scenario, message: `scenario crashed before saving results; see ${join(artifacts, 'suite.log')}` });
+      continue;
+    }
+    for (const check of checks.filter((c) => c.status === 'FAILURE')) {
+      failures.push({ scenario, check: check.id, message: check.errorMessage ?? '(no message)' });
+    }
+  }
+  return {
+    label,
+    scenarios: counts.length,
+    passed: counts.reduce((sum, c) => sum + c.passed, 0),
+    failed: counts.reduce((sum, c) => sum + c.failed, 0),
+    warnings,
+    failures,
+    artifacts,
+  };
+}
+
+/** checks.json per scenario; the suite names each directory server-<scenario>-<ISO time with - for : and .>. */
+function readSavedChecks(checksDir: string): Map<string, Check[]> {
+  const saved = new Map<string, Check[]>();
+  if (!existsSync(checksDir)) return saved;
+  for (const entry of readdirSync(checksDir)) {
+    const scenario = /^server-(.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$/.exec(entry)?.[1];
+    const file = join(checksDir, entry, 'checks.json');
+    if (scenario && existsSync(file)) saved.set(scenario, JSON.parse(readFileSync(file, 'utf8')) as Check[]);
+  }
+  return saved;
+}
