@@ -1,0 +1,99 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfigFile, parseConfig } from './load';
+import { FleetError } from '../errors';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(FleetError);
+    expect((err as FleetError).code).toBe('CONFIG_INVALID');
+    return (err as FleetError).data!.problems as string[];
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('config loading', () => {
+  it('accepts a Claude Desktop mcpServers file unchanged, ignoring client-only keys', () => {
+    const config = parseConfig(
+      {
+        mcpServers: {
+          memory: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], env: { A: '1' }, autoApprove: ['x'], alwaysAllow: [], timeout: 60 },
+          remote: { type: 'sse', url: 'http://127.0.0.1:9000/sse' },
+          vscode: { type: 'http', url: 'http://127.0.0.1:9001/mcp', headers: { Authorization: 'Bearer t' } },
+          off: { command: 'x', disabled: true },
+        },
+      },
+      'claude_desktop_config.json',
+    );
+    expect(config.servers.map((s) => s.name)).toEqual(['memory', 'remote', 'vscode']);
+    const [memory, remote, vscode] = config.servers;
+    expect(memory).toMatchObject({ kind: 'stdio', command: 'npx', args: ['-y', '@modelcontextprotocol/server-memory'], env: { A: '1' }, mode: 'shared' });
+    expect(remote).toMatchObject({ kind: 'remote', transport: 'sse' });
+    expect(vscode).toMatchObject({ kind: 'remote', transport: 'streamable-http', headers: { Authorization: 'Bearer t' } });
+    expect(config.listen).toBe('127.0.0.1:8080');
+  });
+
+  it('infers the remote transport from the URL when none is given', () => {
+    const config = parseConfig({ servers: { a: { url: 'ws://127.0.0.1:1/ws' }, b: { url: 'http://h/sse' }, c: { url: 'http://h/mcp' } } }, 't');
+    expect(config.servers.map((s) => (s.kind === 'remote' ? s.transport : ''))).toEqual(['websocket', 'sse', 'streamable-http']);
+  });
+
+  it('names the file, the field path and the problem for every mistake at once', () => {
+    const problems = problemsOf(() =>
+      parseConfig({ listen: 'nope', servers: { a: { command: 'x', args: 'not-a-list' }, b: { url: 'not a url' }, c: { comand: 'typo' } } }, 'fleet.yaml'),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^listen: expected HOST:PORT/),
+        expect.stringMatching(/^servers\.a\.args: /),
+        expect.stringMatching(/^servers\.b\.url: /),
+        expect.stringMatching(/^servers\.c: needs "command"/),
+      ]),
+    );
+    try {
+      parseConfig({ servers: { a: { command: 'x', args: 'y' } } }, 'fleet.yaml');
+    } catch (err) {
+      expect((err as Error).message).toContain('invalid config fleet.yaml');
+      expect((err as Error).message).toContain('servers.a.args');
+    }
+  });
+
+  it('refuses unknown keys in the gateway format, so typos do not pass silently', () => {
+    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', mdoe: 'shared' } } }, 't'))).toEqual([expect.stringMatching(/^servers\.a: .*mdoe/)]);
+  });
+
+  it('refuses servers whose prefixes collide and names both', () => {
+    const problems = problemsOf(() => parseConfig({ servers: { a: { command: 'x', prefix: 'p' }, b: { command: 'y', prefix: 'p' } } }, 't'));
+    expect(problems).toEqual([expect.stringContaining('prefix "p" is already used by server "a"')]);
+  });
+
+  it('refuses a name defined in both maps, a server with command and url, and an empty file', () => {
+    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x' } }, mcpServers: { a: { command: 'y' } } }, 't'))).toEqual([
+      expect.stringContaining('defined twice'),
+    ]);
+    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', url: 'http://h' } } }, 't'))).toEqual([expect.stringContaining('both "command" and "url"')]);
+    expect(problemsOf(() => parseConfig({}, 't'))).toEqual([expect.stringContaining('no servers configured')]);
+  });
+
+  it('expands ${VAR} and ${VAR:-default}, and reports a missing variable by field', () => {
+    const config = parseConfig({ servers: { a: { url: 'http://h/mcp', headers: { Authorization: 'Bearer ${TOKEN}', X: '${MISSING:-fallback}' } } } }, 't', {}, { TOKEN: 's3cret' });
+    expect(config.servers[0]).toMatchObject({ headers: { Authorization: 'Bearer s3cret', X: 'fallback' } });
+    expect(problemsOf(() => parseConfig({ servers: { a: { command: '${NOPE}' } } }, 't', {}, {}))).toEqual(
+      expect.arrayContaining([expect.stringContaining('servers.a.command: environment variable NOPE is not set')]),
+    );
+  });
+
+  it('reads YAML and JSON files, lets --listen override the file, and names an unreadable or broken file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'a.yaml'), 'listen: 127.0.0.1:9999\nservers:\n  m:\n    command: node\n');
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ mcpServers: { m: { command: 'node' } } }));
+    writeFileSync(join(dir, 'bad.yaml'), 'servers: [unclosed\n');
+    expect(loadConfigFile(join(dir, 'a.yaml'), { listen: '127.0.0.1:0' }).listen).toBe('127.0.0.1:0');
+    expect(loadConfigFile(join(dir, 'b.json')).servers[0].name).toBe('m');
+    expect(() => loadConfigFile(join(dir, 'bad.yaml'))).toThrow(/bad\.yaml: not valid YAML or JSON/);
+    expect(() => loadConfigFile(join(dir, 'missing.yaml'))).toThrow(/cannot read config file .*missing\.yaml/);
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * Starts a real gateway for a test (in-process, on a free loopback port) and connects official SDK
+ * clients to it over any of the four fronts. Logs are captured so tests can assert on them.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
+import { parseConfig } from '../../gateway/config/load';
+import { startGateway, type RunningGateway } from '../../gateway/gateway';
+import { createLogger } from '../../gateway/log';
+import { MARKER_VAR } from './servers';
+
+export type FrontKind = 'streamable-http' | 'sse' | 'websocket' | 'stdio';
+export const FRONTS: FrontKind[] = ['streamable-http', 'sse', 'websocket', 'stdio'];
+
+export interface TestGateway extends RunningGateway {
+  url: string;
+  /** The config document the gateway runs, for starting the stdio front as a process with the same fleet. */
+  doc: Record<string, unknown>;
+  logs: Record<string, unknown>[];
+  marker: string;
+}
+
+export const CLI_JS = resolve(__dirname, '..', '..', 'dist', 'gateway', 'cli.js');
+
+/** `doc` is a config document without `listen`; every stdio server in it should carry `marker`. */
+export async function startTestGateway(doc: Record<string, unknown>, marker: string): Promise<TestGateway> {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const config = parseConfig({ ...doc, listen: '127.0.0.1:0' }, 'test config');
+  const gw = await startGateway(config, { log: createLogger('debug', sink) });
+  return Object.assign(gw, { url: gw.url!, doc, logs, marker });
+}
+
+export function newMarker(): string {
+  return randomUUID();
+}
+
+export interface ConnectOptions extends ClientOptions {
+  /** Runs before connect, e.g. to register request handlers for sampling or roots. */
+  setup?: (client: Client) => void;
+}
+
+/** An official SDK client connected to the gateway over `front`. Close it with `client.close()`. */
+export async function connectClient(gw: TestGateway, front: FrontKind, options: ConnectOptions = {}): Promise<Client> {
+  const { setup, ...clientOptions } = options;
+  const client = new Client({ name: `test-${front}`, version: '1.0.0' }, clientOptions);
+  setup?.(client);
+  await client.connect(transportFor(gw, front));
+  return client;
+}
+
+function transportFor(gw: TestGateway, front: FrontKind) {
+  switch (front) {
+    case 'streamable-http':
+      return new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`));
+    case 'sse':
+      return new SSEClientTransport(new URL(`${gw.url}/sse`));
+    case 'websocket':
+      return new WebSocketClientTransport(new URL(`${gw.url.replace('http', 'ws')}/ws`));
+    case 'stdio':
+      return stdioGatewayTransport(gw.doc, gw.marker);
+  }
+}
+
+/** The gateway CLI itself as a stdio server (as a desktop client would launch it). */
+export function stdioGatewayTransport(doc: Record<string, unknown>, marker: string): StdioClientTransport {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-cfg-'));
+  const file = join(dir, 'gateway.json');
+  writeFileSync(file, JSON.stringify(doc));
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI_JS, '--stdio', '--config', file],
+    env: { PATH: process.env.PATH ?? '', [MARKER_VAR]: marker },
+    stderr: 'pipe',
+  });
+  // Drain stderr (the gateway's logs) so a full pipe never blocks it; keep it for failure messages.
+  const stderr: string[] = [];
+  transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  Object.assign(transport, { gatewayStderr: stderr });
+  const close = transport.close.bind(transport);
+  transport.close = async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return transport;
+}

@@ -1,0 +1,15 @@
+/** Config entry for the scripted test server (test/fixtures/scripted-server.ts, built to dist). */
+import { resolve } from 'node:path';
+import { MARKER_VAR } from './servers';
+
+export const SCRIPTED_JS = resolve(__dirname, '..', '..', 'dist', 'test', 'fixtures', 'scripted-server.js');
+
+export function scripted(marker: string, serverArgs: string[] = [], extra: Record<string, unknown> = {}) {
+  return {
+    command: process.execPath,
+    args: [SCRIPTED_JS, ...serverArgs],
+    env: { [MARKER_VAR]: marker },
+    restart: { initialDelayMs: 100, maxDelayMs: 1000 },
+    ...extra,
+  };
+}
