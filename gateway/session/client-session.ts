@@ -159,8 +159,13 @@ export class ClientSession {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Calls still running get a clear answer before the session goes, not a dropped connection.
+    for (const [clientId, f] of this.inFlight) {
+      this.send(errorResponse(clientId, new FleetError('SHUTTING_DOWN', 'the gateway closed this session before the call finished').toJsonRpcError()));
+      this.cancelledByClient.add(clientId);
+      f.conn.cancel(f.upstreamId, 'client session closed');
+    }
     this.closed = true;
-    for (const f of this.inFlight.values()) f.conn.cancel(f.upstreamId, 'client session closed');
     for (const [id, a] of this.awaiting) {
       clearTimeout(a.timer);
       a.resolve(errorResponse(id, new FleetError('UPSTREAM_UNAVAILABLE', 'client session closed').toJsonRpcError()));

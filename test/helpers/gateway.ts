@@ -75,6 +75,20 @@ function transportFor(gw: TestGateway, front: FrontKind) {
   }
 }
 
+/**
+ * The logs of the gateway serving `client`: the in-process gateway's, or for the stdio front the
+ * JSON lines its child process wrote to stderr.
+ */
+export function gatewayLogs(gw: TestGateway, client: Client): Record<string, unknown>[] {
+  const stderr = (client.transport as { gatewayStderr?: string[] } | undefined)?.gatewayStderr;
+  if (!stderr) return gw.logs;
+  return stderr
+    .join('')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 /** The gateway CLI itself as a stdio server (as a desktop client would launch it). */
 export function stdioGatewayTransport(doc: Record<string, unknown>, marker: string): StdioClientTransport {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-cfg-'));

@@ -1,0 +1,120 @@
+/**
+ * Process hygiene: stdio upstreams run in their own process group and the whole tree dies with
+ * them (npx grandchildren included); SIGTERM drains in-flight calls before stopping; per-session
+ * upstreams end with their session. Each test proves no process is left.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CLI_JS, connectClient, newMarker, startTestGateway } from '../helpers/gateway';
+import { rawSession } from '../helpers/raw-http';
+import { scripted } from '../helpers/scripted';
+import { MARKER_VAR } from '../helpers/servers';
+import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
+
+const PROJECT_ROOT = resolve(__dirname, '..', '..');
+
+/** Starts the gateway CLI as its own process and resolves with its URL once it listens. */
+async function spawnGateway(doc: unknown, marker: string): Promise<{ child: ChildProcess; url: string; logs: any[]; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-gw-'));
+  writeFileSync(join(dir, 'gw.json'), JSON.stringify(doc));
+  const child = spawn(process.execPath, [CLI_JS, '--config', join(dir, 'gw.json'), '--listen', '127.0.0.1:0'], {
+    env: { ...process.env, [MARKER_VAR]: marker },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const logs: any[] = [];
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let buf = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line);
+        logs.push(entry);
+        if (entry.msg === 'gateway listening') resolveUrl(entry.url);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited early with ${code}`)));
+  });
+  return { child, url, logs, dir };
+}
+
+describe('shutdown and process hygiene', () => {
+  it('drains on SIGTERM: an in-flight call finishes, new sessions are refused, then every process is gone', async () => {
+    const marker = newMarker();
+    const { child, url, logs, dir } = await spawnGateway({ servers: { s: scripted(marker) } }, marker);
+    const session = await rawSession(`${url}/mcp`);
+    expect(processesWithMarker(marker).length).toBe(2); // the gateway and its one upstream
+    const slow = session.call('tools/call', { name: 's__sleep', arguments: { ms: 1500 } });
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    await expect(rawSession(`${url}/mcp`)).rejects.toThrow(); // no new sessions while draining
+    const response = await slow;
+    expect(response.result.content[0].text).toBe('slept 1500');
+    expect(await exited).toBe(0);
+    expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['draining', 'gateway stopped']));
+    expect(await waitForNoProcesses(marker)).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('cancels calls still running at the drain deadline and still exits cleanly', async () => {
+    const marker = newMarker();
+    const { child, url, dir } = await spawnGateway({ shutdown: { drainTimeoutMs: 300 }, servers: { s: scripted(marker) } }, marker);
+    const session = await rawSession(`${url}/mcp`);
+    const stuck = session.call('tools/call', { name: 's__sleep', arguments: { ms: 60_000 } }).catch((err: Error) => err);
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await stuck).toMatchObject({ error: { code: -32000, message: 'the gateway closed this session before the call finished' } });
+    expect(await waitForNoProcesses(marker)).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('kills npx grandchildren with their server', async () => {
+    const marker = newMarker();
+    const gw = await startTestGateway(
+      { servers: { memory: { command: 'npx', args: ['--no-install', 'mcp-server-memory'], cwd: PROJECT_ROOT, env: { [MARKER_VAR]: marker, MEMORY_FILE_PATH: join(tmpdir(), `${marker}.jsonl`) } } } },
+      marker,
+    );
+    const client = await connectClient(gw, 'streamable-http');
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('memory__read_graph');
+    // npx runs the server as a child of its own: at least two processes in the tree
+    expect(processesWithMarker(marker).length).toBeGreaterThanOrEqual(2);
+    await client.close();
+    await gw.stop();
+    expect(await waitForNoProcesses(marker)).toEqual([]);
+  });
+
+  it('starts per-session upstreams with their session and stops them when it ends', async () => {
+    const marker = newMarker();
+    const gw = await startTestGateway({ servers: { own: scripted(marker, ['--tools', 'echo'], { mode: 'per-session' }) } }, marker);
+    try {
+      expect(processesWithMarker(marker)).toEqual([]);
+      const a = await connectClient(gw, 'streamable-http');
+      const b = await connectClient(gw, 'websocket');
+      expect(processesWithMarker(marker).length).toBe(2);
+      expect(await a.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
+      await (a.transport as { terminateSession?: () => Promise<void> }).terminateSession?.();
+      await a.close();
+      expect(await waitUntilCount(marker, 1)).toBe(1);
+      expect(await b.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
+      await b.close();
+      expect(await waitForNoProcesses(marker)).toEqual([]);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
+async function waitUntilCount(marker: string, n: number): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  while (processesWithMarker(marker).length !== n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return processesWithMarker(marker).length;
+}
