@@ -4,10 +4,11 @@
  * gateway (fixture behind it over stdio). The gateway must not lose a check the fixture passes.
  *
  * Prints a table (direct vs gateway), every failed check and a closing `N passed, N failed` line;
- * exits 1 if any check failed either way. Every process it starts is stopped before it exits, and
- * the suite's results stay in a temporary directory it names.
+ * exits 1 if any check failed either way. Every process it starts is stopped before it exits. The
+ * suite's results and the processes' logs are kept in a temporary directory when a check failed,
+ * and removed when all passed.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ProcessSet } from './runner/processes';
@@ -51,14 +52,19 @@ async function main(processes: ProcessSet): Promise<number> {
     gatewayCli: join(root, 'dist/gateway/cli.js'),
   };
   const workDir = mkdtempSync(join(tmpdir(), 'mcp-fleet-conformance-'));
-  console.log(`results: ${workDir}`);
 
   const runs = [
     await runAgainst(processes, 'direct', join(workDir, 'direct'), () => startFixture(processes, build, join(workDir, 'direct'))),
     await runAgainst(processes, 'gateway', join(workDir, 'gateway'), () => startGateway(processes, build, join(workDir, 'gateway'))),
   ];
   printReport(runs, `@modelcontextprotocol/conformance ${conformancePackage().version}, default server suite`);
-  return runs.some((run) => run.failed > 0) ? 1 : 0;
+  if (runs.some((run) => run.failed > 0)) {
+    console.log(`results and logs kept in ${workDir}`);
+    return 1;
+  }
+  // Every process is stopped by now (runAgainst stops its own), so nothing still writes here.
+  rmSync(workDir, { recursive: true, force: true });
+  return 0;
 }
 
 const processes = new ProcessSet();

@@ -16,7 +16,9 @@ export function printReport(runs: readonly SuiteRun[], heading: string): void {
   for (const run of runs) {
     if (run.failures.length === 0) continue;
     console.log(`\n${run.label}: ${run.failures.length} failed check(s) (artifacts: ${run.artifacts})`);
-    for (const failure of run.failures) console.log(`  ${failure.scenario} / ${failure.check}: ${failure.message}`);
+    for (const { scenario, check, message } of run.failures) {
+      console.log(`  ${check === scenario ? scenario : `${scenario} / ${check}`}: ${message}`);
+    }
   }
 
   const passed = runs.reduce((sum, run) => sum + run.passed, 0);
