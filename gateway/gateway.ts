@@ -40,6 +40,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     fleet,
     {
       maxBodyBytes: config.http.maxBodyBytes,
+      sessionIdleTimeoutMs: config.http.sessionIdleTimeoutMs,
       origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts, loopbackOnly: isLoopbackHost(host) },
     },
     log,

@@ -72,6 +72,8 @@ export const gatewaySettingsSchema = z
     http: z
       .object({
         maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        /** Streamable HTTP sessions with no open request and no traffic for this long are closed. */
+        sessionIdleTimeoutMs: positiveMs.default(30 * 60_000),
         /** Origins allowed besides loopback ones; "*" turns Origin checking off. */
         allowedOrigins: z.array(z.string()).default([]),
         /** Host header values allowed besides loopback ones when listening on loopback; "*" turns Host checking off. */

@@ -18,6 +18,7 @@ export const MCP_PATH = '/mcp';
 
 export interface HttpFrontOptions {
   maxBodyBytes: number;
+  sessionIdleTimeoutMs: number;
   origin: OriginPolicy;
 }
 
@@ -33,7 +34,7 @@ export class HttpFronts {
     private readonly options: HttpFrontOptions,
     private readonly log: Logger,
   ) {
-    this.streamable = new StreamableHttpFront(fleet, options.maxBodyBytes, log, () => this.accepting);
+    this.streamable = new StreamableHttpFront(fleet, options, log, () => this.accepting);
     this.sse = new LegacySseFront(fleet, options.maxBodyBytes, log);
     this.ws = new WebSocketFront(fleet, options.maxBodyBytes, log);
     this.server = createServer((req, res) => void this.route(req, res));

@@ -53,3 +53,47 @@ export async function rawSession(mcpUrl: string) {
     close: () => fetch(mcpUrl, { method: 'DELETE', headers }),
   };
 }
+
+export interface SseEvent {
+  id?: string;
+  data: any;
+}
+
+/** Opens a GET event stream and collects its events until `close()`. */
+export async function openEventStream(url: string, headers: Record<string, string>) {
+  const controller = new AbortController();
+  const res = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const events: SseEvent[] = [];
+  const done = (async () => {
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          let id: string | undefined;
+          let data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('id:')) id = line.slice(3).trim();
+            if (line.startsWith('data:')) data += line.slice(5).trim();
+          }
+          if (data) events.push({ id, data: JSON.parse(data) });
+        }
+      }
+    } catch {
+      // aborted by close()
+    }
+  })();
+  return {
+    status: res.status,
+    events,
+    async close() {
+      controller.abort();
+      await done;
+    },
+  };
+}
