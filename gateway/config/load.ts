@@ -119,7 +119,7 @@ const CLIENT_TYPE_TO_TRANSPORT: Record<string, string> = {
   websocket: 'websocket',
 };
 
-const GATEWAY_FIELDS = new Set(['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'prefix', 'mode', 'requestTimeoutMs', 'restart', 'disabled']);
+const GATEWAY_FIELDS = new Set(['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'prefix', 'mode', 'requestTimeoutMs', 'restart', 'disabled', 'healthCheck']);
 
 /**
  * Desktop clients' entries carry keys of their own (autoApprove, alwaysAllow, timeout, type, ...):

@@ -24,6 +24,11 @@ const commonServerFields = {
   requestTimeoutMs: positiveMs.default(60_000),
   restart: restartSchema.default({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 }),
   disabled: z.boolean().default(false),
+  /** Pings the server while connected; a failed ping counts as a lost connection (how dead remote servers are noticed). */
+  healthCheck: z
+    .object({ intervalMs: z.number().int().min(0).default(15_000), timeoutMs: positiveMs.default(5_000) })
+    .strict()
+    .prefault({}),
 };
 
 const stringMap = z.record(z.string(), z.string());

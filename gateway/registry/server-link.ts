@@ -65,8 +65,7 @@ export class ServerLink {
     try {
       catalog = await fetchCatalog(conn, this.server.requestTimeoutMs);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'cannot read what the server offers; reconnecting');
-      await conn.close();
+      await conn.lose(new Error(`cannot read what the server offers: ${(err as Error).message}`));
       return;
     }
     if (!conn.isOpen) return;

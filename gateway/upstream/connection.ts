@@ -115,7 +115,10 @@ export class UpstreamConnection {
       this.pending.set(id, { resolve, timer, timeoutMs: options.timeoutMs, method, origin: options.origin });
       const message: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
       this.transport.send(message as never).catch((err: Error) => {
-        this.settle(id, this.failure(id, new FleetError('UPSTREAM_UNAVAILABLE', `cannot send to server "${this.serverName}": ${err.message}`, { cause: err })));
+        const error = new FleetError('UPSTREAM_UNAVAILABLE', `cannot send to server "${this.serverName}": ${err.message}`, { cause: err });
+        this.settle(id, this.failure(id, error));
+        // A transport that cannot send is broken (a remote server went away): give it up so it reconnects.
+        void this.lose(error);
       });
     });
     return { id, response };
@@ -154,11 +157,22 @@ export class UpstreamConnection {
     return [...this.pending.values()].flatMap((p) => (p.origin ? [p.origin] : []));
   }
 
+  /** Closes the session on purpose; owners are told with no reason. */
   async close(): Promise<void> {
+    await this.end(new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" connection closed`), undefined);
+  }
+
+  /** Gives up a session found broken (failed send, failed health check); owners are told why. */
+  async lose(reason: Error): Promise<void> {
+    await this.end(new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" disconnected: ${reason.message}`), reason);
+  }
+
+  private async end(pendingError: FleetError, reason: Error | undefined): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.failAll(new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" connection closed`));
+    this.failAll(pendingError);
     await this.transport.close().catch((err) => this.log.debug({ err }, 'error while closing transport'));
+    this.notifyClosed(reason);
   }
 
   private receive(m: JsonRpcMessage): void {
@@ -209,9 +223,16 @@ export class UpstreamConnection {
   }
 
   private onTransportClosed(): void {
-    const wasOpen = !this.closed;
+    if (this.closed) return; // end() tells the owners itself
     this.closed = true;
     this.failAll(new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" disconnected`));
-    this.events.closed(this, wasOpen ? new Error('transport closed') : undefined);
+    this.notifyClosed(new Error('transport closed'));
+  }
+
+  private closedNotified = false;
+  private notifyClosed(reason: Error | undefined): void {
+    if (this.closedNotified) return;
+    this.closedNotified = true;
+    this.events.closed(this, reason);
   }
 }

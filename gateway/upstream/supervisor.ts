@@ -49,6 +49,7 @@ export class UpstreamSupervisor {
   async stop(): Promise<void> {
     this.stateValue = 'stopped';
     clearTimeout(this.retryTimer);
+    this.unwatch();
     const conn = this.conn;
     this.conn = undefined;
     await conn?.close();
@@ -75,12 +76,33 @@ export class UpstreamSupervisor {
     this.attempt = 0;
     this.lastError = undefined;
     this.stateValue = 'up';
+    this.watch(conn);
     const info = conn.init.serverInfo;
     this.log.info({ serverInfo: info, protocolVersion: conn.init.protocolVersion }, 'server connected');
     await this.hooks.up(conn);
   }
 
+  /** Pings the connection every healthCheck.intervalMs; no answer in time means it is lost. */
+  private watch(conn: UpstreamConnection): void {
+    const { intervalMs, timeoutMs } = this.server.healthCheck;
+    if (intervalMs === 0) return;
+    const timer = setInterval(async () => {
+      if (!conn.isOpen) return clearInterval(timer);
+      const reply = await conn.request('ping', undefined, { timeoutMs }).response;
+      // Only silence or a broken transport means dead; any other answer proves the server is alive.
+      if ('error' in reply && (reply.error.code === -32000 || reply.error.code === -32001)) {
+        clearInterval(timer);
+        await conn.lose(new Error(`health check failed: ${reply.error.message}`));
+      }
+    }, intervalMs);
+    timer.unref();
+    this.unwatch = () => clearInterval(timer);
+  }
+
+  private unwatch: () => void = () => {};
+
   private lost(conn: UpstreamConnection, reason: Error | undefined): void {
+    if (conn === this.conn) this.unwatch();
     if (conn !== this.conn || this.stateValue === 'stopped' || this.stateValue === 'connecting') return;
     this.conn = undefined;
     this.hooks.down(conn, reason ?? new Error('connection closed'));

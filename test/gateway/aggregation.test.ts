@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { FRONTS, connectClient, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
+import { FRONTS, connectClient, gatewayLogs, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { everything, filesystem, memory } from '../helpers/servers';
 import { waitForNoProcesses } from '../helpers/processes';
 
@@ -47,6 +47,12 @@ describe.each(FRONTS)('aggregation over %s', (front) => {
     expect(new Set(names).size).toBe(names.length);
     const echo = tools.find((t) => t.name === 'everything__echo')!;
     expect(echo.inputSchema).toMatchObject({ type: 'object', properties: { message: expect.any(Object) } });
+  });
+
+  it("captures each server's stderr in the gateway log, tagged with the server name", () => {
+    const stderr = gatewayLogs(gw, client).filter((l) => l.stream === 'stderr');
+    expect(stderr).toEqual(expect.arrayContaining([expect.objectContaining({ server: 'files', msg: expect.stringContaining('Secure MCP Filesystem Server') })]));
+    expect(stderr).toEqual(expect.arrayContaining([expect.objectContaining({ server: 'memory', msg: expect.stringContaining('Knowledge Graph MCP Server') })]));
   });
 
   it('routes calls to the server that owns the tool', async () => {
