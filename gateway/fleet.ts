@@ -10,8 +10,9 @@ import type { GatewayConfig } from './config/schema';
 import { buildView, resourceOwner, type CatalogView } from './aggregate/view';
 import { LIST_CHANGED_NOTIFICATION, type ListKind } from './aggregate/catalog';
 import { ServerLink, type LinkListener } from './registry/server-link';
+import { TransportFactory } from './upstream/transports';
 import type { InitializeParams, UpstreamConnection } from './upstream/connection';
-import type { JsonRpcNotification, JsonRpcRequest } from './protocol/jsonrpc';
+import type { JsonRpcNotification, JsonRpcRequest, RequestId } from './protocol/jsonrpc';
 import { FleetError } from './errors';
 import { ClientSession, type FrontChannel } from './session/client-session';
 import type { SessionHost } from './session/session-host';
@@ -31,6 +32,7 @@ export class Fleet implements SessionHost, LinkListener {
   readonly progress = new ProgressRouter();
   readonly sessions = new Map<string, ClientSession>();
   readonly sharedLinks: ServerLink[];
+  readonly transports: TransportFactory;
   private readonly views = new Map<string, CatalogView>();
   draining = false;
   private sharedLevel: LogLevel | undefined;
@@ -47,13 +49,15 @@ export class Fleet implements SessionHost, LinkListener {
       capabilities: SHARED_CLIENT_CAPABILITIES,
       clientInfo: serverInfo,
     });
+    this.transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
     this.sharedLinks = config.servers
       .filter((s) => s.mode === 'shared')
-      .map((s) => new ServerLink(s, sharedInit, this, log.child({ server: s.name })));
+      .map((s) => new ServerLink(s, this.transports, sharedInit, this, log.child({ server: s.name })));
   }
 
   /** Connects the shared servers; waits at most `startup.waitForServersMs` so one slow server cannot hold up the rest. */
   async start(): Promise<void> {
+    await this.transports.start(this.config.servers);
     const all = Promise.all(this.sharedLinks.map((l) => l.start()));
     await waitAtMost(all, this.config.startup.waitForServersMs);
   }
@@ -61,6 +65,7 @@ export class Fleet implements SessionHost, LinkListener {
   async stop(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((s) => s.close()));
     await Promise.all(this.sharedLinks.map((l) => l.stop()));
+    await this.transports.stop();
   }
 
   openSession(channel: FrontChannel): ClientSession {
@@ -111,7 +116,7 @@ export class Fleet implements SessionHost, LinkListener {
     });
     session.ownLinks = this.config.servers
       .filter((s) => s.mode === 'per-session')
-      .map((s) => new ServerLink(s, init, this, this.log.child({ server: s.name, session: session.id }), session.id));
+      .map((s) => new ServerLink(s, this.transports, init, this, this.log.child({ server: s.name, session: session.id }), session.id));
     await waitAtMost(Promise.all(session.ownLinks.map((l) => l.start())), this.config.startup.waitForServersMs);
   }
 
@@ -200,20 +205,46 @@ export class Fleet implements SessionHost, LinkListener {
   }
 
   async request(link: ServerLink, r: JsonRpcRequest, conn: UpstreamConnection) {
-    const origin = link.ownerSessionId ? undefined : conn.latestOrigin();
-    const session = this.sessions.get(link.ownerSessionId ?? origin?.sessionId ?? '');
-    if (!session) {
-      if (r.method === 'ping') return { result: {} };
-      const err = new FleetError('NO_CLIENT_FOR_REQUEST', `no client session is waiting on server "${link.name}", so its ${r.method} request has nobody to answer it`);
-      return { error: err.toJsonRpcError() };
+    const target = this.requestTarget(link, r, conn);
+    if ('error' in target) {
+      if (r.method === 'ping') return { result: {} }; // nobody to ask: the gateway answers for its clients
+      return { error: target.error.toJsonRpcError() };
     }
     const needed = CAPABILITY_FOR_METHOD[r.method];
-    if (needed && !session.capabilities[needed]) {
+    if (needed && !target.session.capabilities[needed]) {
       return { error: new FleetError('NO_CLIENT_FOR_REQUEST', `the client does not support ${needed} (it did not declare the capability)`).toJsonRpcError() };
     }
-    const related = link.ownerSessionId ? conn.latestOrigin()?.clientRequestId : origin?.clientRequestId;
-    const reply = await session.askClient(r, conn, related, link.server.requestTimeoutMs);
+    const reply = await target.session.askClient(r, conn, target.related, link.server.requestTimeoutMs);
     return 'error' in reply ? { error: reply.error } : { result: reply.result };
+  }
+
+  /**
+   * Which client a server's request is for. A per-session server has one. Nothing on the wire ties
+   * a shared server's request to the call that caused it, so the gateway answers only when exactly
+   * one session has calls in flight there, and refuses rather than guess: a wrong guess would show
+   * one user's prompt to another.
+   */
+  private requestTarget(link: ServerLink, r: JsonRpcRequest, conn: UpstreamConnection): { session: ClientSession; related?: RequestId } | { error: FleetError } {
+    const origins = conn.inFlightOrigins();
+    if (link.ownerSessionId) {
+      const owner = this.sessions.get(link.ownerSessionId);
+      if (owner) return { session: owner, related: origins.at(-1)?.clientRequestId };
+    }
+    const sessionIds = new Set(origins.map((o) => o.sessionId));
+    if (sessionIds.size === 1) {
+      const session = this.sessions.get(origins[0].sessionId);
+      if (session) return { session, related: origins.at(-1)!.clientRequestId };
+    }
+    if (sessionIds.size > 1) {
+      return {
+        error: new FleetError(
+          'NO_CLIENT_FOR_REQUEST',
+          `server "${link.name}" sent ${r.method} while ${sessionIds.size} client sessions had calls in flight on its shared upstream; the gateway cannot tell which client it is for and does not guess. Set mode: per-session for servers that ask clients for sampling, elicitation or roots.`,
+          { data: { server: link.name } },
+        ),
+      };
+    }
+    return { error: new FleetError('NO_CLIENT_FOR_REQUEST', `no client session is waiting on server "${link.name}", so its ${r.method} request has nobody to answer it`, { data: { server: link.name } }) };
   }
 
   // ---- helpers -------------------------------------------------------------------------------

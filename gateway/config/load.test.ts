@@ -74,7 +74,7 @@ describe('config loading', () => {
     expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x' } }, mcpServers: { a: { command: 'y' } } }, 't'))).toEqual([
       expect.stringContaining('defined twice'),
     ]);
-    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', url: 'http://h' } } }, 't'))).toEqual([expect.stringContaining('both "command" and "url"')]);
+    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', url: 'http://h' } } }, 't'))).toEqual([expect.stringContaining('has "command" and "url"; a server is one of')]);
     expect(problemsOf(() => parseConfig({}, 't'))).toEqual([expect.stringContaining('no servers configured')]);
   });
 

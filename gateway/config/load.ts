@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { FleetError } from '../errors';
 import {
+  dockerServerSchema,
   gatewaySettingsSchema,
   remoteServerSchema,
   stdioServerSchema,
@@ -80,13 +81,19 @@ export function parseConfig(doc: unknown, source: string, overrides: { listen?: 
 
 function parseServer(name: string, raw: unknown, path: string[], problems: Problems): ServerConfig | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    problems.push(`${path.join('.')}: expected an object with "command" (stdio server) or "url" (remote server)`);
+    problems.push(`${path.join('.')}: expected an object with "command" (stdio server), "url" (remote server) or "docker" (container)`);
     return undefined;
   }
   const fields = raw as Record<string, unknown>;
-  if ('command' in fields && 'url' in fields) {
-    problems.push(`${path.join('.')}: has both "command" and "url"; a server is either a local process or a remote endpoint`);
+  const kinds = ['command', 'url', 'docker'].filter((k) => k in fields);
+  if (kinds.length > 1) {
+    problems.push(`${path.join('.')}: has ${kinds.map((k) => `"${k}"`).join(' and ')}; a server is one of a local process, a remote endpoint or a container`);
     return undefined;
+  }
+  if ('docker' in fields) {
+    const r = dockerServerSchema.safeParse(fields);
+    if (!r.success) return void problems.push(...zodProblems(r.error, path));
+    return { ...r.data, kind: 'docker', name };
   }
   if ('command' in fields) {
     const r = stdioServerSchema.safeParse(fields);
@@ -98,7 +105,7 @@ function parseServer(name: string, raw: unknown, path: string[], problems: Probl
     if (!r.success) return void problems.push(...zodProblems(r.error, path));
     return { ...r.data, kind: 'remote', name, transport: r.data.transport ?? inferTransport(r.data.url) };
   }
-  problems.push(`${path.join('.')}: needs "command" (a stdio server) or "url" (a remote server)`);
+  problems.push(`${path.join('.')}: needs "command" (a stdio server), "url" (a remote server) or "docker" (a container)`);
   return undefined;
 }
 
@@ -119,7 +126,7 @@ const CLIENT_TYPE_TO_TRANSPORT: Record<string, string> = {
   websocket: 'websocket',
 };
 
-const GATEWAY_FIELDS = new Set(['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'prefix', 'mode', 'requestTimeoutMs', 'restart', 'disabled', 'healthCheck']);
+const GATEWAY_FIELDS = new Set(['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'prefix', 'mode', 'requestTimeoutMs', 'restart', 'disabled', 'healthCheck', 'docker', 'pool']);
 
 /**
  * Desktop clients' entries carry keys of their own (autoApprove, alwaysAllow, timeout, type, ...):

@@ -55,13 +55,66 @@ export const remoteServerSchema = z
   })
   .strict();
 
+/** Bytes, or a size with a unit (k, m, g) as Docker takes it: "256m". */
+const byteSize = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?[kmg]?b?$/i, 'expected bytes or a size like "256m" or "1g"'),
+]);
+
+/** A stdio MCP server in a container, hardened by default; every default can be overridden. */
+export const dockerSettingsSchema = z
+  .object({
+    image: z.string().min(1),
+    /** Arguments for the image's entrypoint (Docker's CMD). */
+    command: z.array(z.string()).optional(),
+    entrypoint: z.array(z.string()).optional(),
+    env: stringMap.default({}),
+    workdir: z.string().optional(),
+    /** "none" (default) keeps the server off every network; name a network to give it one. */
+    network: z.string().min(1).default('none'),
+    /** Docker volume or bind specs: "name:/data", "/host/dir:/data:ro". */
+    volumes: z.array(z.string()).default([]),
+    /** The image's own user unless that is root, then nobody (65534). */
+    user: z.string().optional(),
+    readOnly: z.boolean().default(true),
+    tmpfs: z.record(z.string(), z.string()).default({ '/tmp': 'rw,noexec,nosuid,size=64m' }),
+    memory: byteSize.default('256m'),
+    cpus: z.number().positive().default(1),
+    pids: z.number().int().positive().default(256),
+    capDrop: z.array(z.string()).default(['ALL']),
+    capAdd: z.array(z.string()).default([]),
+    noNewPrivileges: z.boolean().default(true),
+    /** Runs an init process as PID 1 that reaps zombies and forwards signals. */
+    init: z.boolean().default(true),
+    /** Seconds `docker stop` waits before SIGKILL. */
+    stopTimeoutSec: z.number().int().min(0).default(2),
+    labels: stringMap.default({}),
+  })
+  .strict();
+
+export const dockerServerSchema = z
+  .object({
+    ...commonServerFields,
+    docker: dockerSettingsSchema,
+    /** per-session mode: containers kept started ahead of sessions, and the most that may exist at once. */
+    pool: z
+      .object({ warm: z.number().int().min(0).default(1), max: z.number().int().min(1).default(16), acquireTimeoutMs: positiveMs.default(30_000) })
+      .strict()
+      .refine((p) => p.warm <= p.max, 'pool.warm cannot exceed pool.max')
+      .prefault({}),
+  })
+  .strict();
+
+export type DockerSettings = z.infer<typeof dockerSettingsSchema>;
+export type DockerServerConfig = z.infer<typeof dockerServerSchema> & { kind: 'docker'; name: string };
+
 export type StdioServerConfig = z.infer<typeof stdioServerSchema> & { kind: 'stdio'; name: string };
 export type RemoteServerConfig = Omit<z.infer<typeof remoteServerSchema>, 'transport'> & {
   kind: 'remote';
   name: string;
   transport: (typeof remoteTransports)[number];
 };
-export type ServerConfig = StdioServerConfig | RemoteServerConfig;
+export type ServerConfig = StdioServerConfig | RemoteServerConfig | DockerServerConfig;
 
 export const listenSchema = z
   .string()
@@ -69,6 +122,10 @@ export const listenSchema = z
 
 export const gatewaySettingsSchema = z
   .object({
+    /** Names this gateway on the containers it starts, so a restart can remove the ones a crash left behind. */
+    instance: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 of A-Z a-z 0-9 _ . -').default('default'),
+    /** Docker Engine socket for docker servers (DOCKER_HOST style unix path). */
+    dockerSocket: z.string().default('/var/run/docker.sock'),
     listen: listenSchema.default('127.0.0.1:8080'),
     /** Joins a server prefix and a tool or prompt name. */
     nameSeparator: z.string().regex(/^[A-Za-z0-9_.-]{1,8}$/, 'use 1-8 of A-Z a-z 0-9 _ . -').default('__'),

@@ -8,6 +8,7 @@ import { prefixOf } from '../config/prefixes';
 import { LIST_CHANGED, LIST_KINDS, emptyCatalog, fetchCatalog, fetchList, type Catalog, type ListKind } from '../aggregate/catalog';
 import type { InitializeParams, UpstreamConnection, UpstreamEvents } from '../upstream/connection';
 import { UpstreamSupervisor } from '../upstream/supervisor';
+import type { TransportFactory } from '../upstream/transports';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
 
 export interface LinkListener {
@@ -21,11 +22,12 @@ export class ServerLink {
   catalog: Catalog = emptyCatalog();
   readonly supervisor: UpstreamSupervisor;
   readonly prefix: string | undefined;
-  private refetching = new Map<ListKind, Promise<void>>();
+  private readonly refetching = new Map<ListKind, { again: boolean }>();
 
   /** `ownerSessionId` is set for per-session links: the one client session this upstream belongs to. */
   constructor(
     readonly server: ServerConfig,
+    transports: TransportFactory,
     initParams: () => InitializeParams,
     private readonly listener: LinkListener,
     private readonly log: Logger,
@@ -34,6 +36,7 @@ export class ServerLink {
     this.prefix = prefixOf(server);
     this.supervisor = new UpstreamSupervisor(
       server,
+      () => transports.create(server, log),
       initParams,
       {
         notification: (n, conn) => this.onNotification(n, conn),
@@ -88,26 +91,34 @@ export class ServerLink {
       this.listener.notification(this, n, conn);
       return;
     }
-    for (const kind of kinds) void this.refetch(kind, conn);
+    for (const kind of kinds) this.refetch(kind, conn);
   }
 
-  /** Refetches one list; changes that arrive during a fetch are folded into one more fetch. */
-  private refetch(kind: ListKind, conn: UpstreamConnection): Promise<void> {
-    const running = this.refetching.get(kind);
-    if (running) return running.then(() => this.refetch(kind, conn));
-    const job = (async () => {
+  /**
+   * Refetches one list. Changes announced while a fetch runs are folded into a single further
+   * fetch, so a burst of list_changed costs at most two fetches and two client notifications.
+   */
+  private refetch(kind: ListKind, conn: UpstreamConnection): void {
+    const state = this.refetching.get(kind);
+    if (state) {
+      state.again = true;
+      return;
+    }
+    this.refetching.set(kind, { again: false });
+    void (async () => {
       try {
-        const items = await fetchList(conn, kind, this.server.requestTimeoutMs);
-        if (!conn.isOpen || conn !== this.connection) return;
-        this.catalog = { ...this.catalog, [kind]: items };
-        this.listener.listsChanged(this, [kind]);
+        do {
+          this.refetching.get(kind)!.again = false;
+          const items = await fetchList(conn, kind, this.server.requestTimeoutMs);
+          if (!conn.isOpen || conn !== this.connection) return;
+          this.catalog = { ...this.catalog, [kind]: items };
+          this.listener.listsChanged(this, [kind]);
+        } while (this.refetching.get(kind)!.again);
       } catch (err) {
         this.log.warn({ err: (err as Error).message, kind }, 'cannot refresh list after list_changed');
       } finally {
         this.refetching.delete(kind);
       }
     })();
-    this.refetching.set(kind, job);
-    return job;
   }
 }

@@ -145,14 +145,7 @@ export class UpstreamConnection {
     p.timer = setTimeout(() => this.timeout(id), p.timeoutMs);
   }
 
-  /** The origin of the most recent in-flight request, the best guess for where a server request belongs. */
-  latestOrigin(): RequestOrigin | undefined {
-    let latest: RequestOrigin | undefined;
-    for (const p of this.pending.values()) if (p.origin) latest = p.origin;
-    return latest;
-  }
-
-  /** Origins of every in-flight request. */
+  /** Origins of every in-flight request, oldest first. */
   inFlightOrigins(): RequestOrigin[] {
     return [...this.pending.values()].flatMap((p) => (p.origin ? [p.origin] : []));
   }

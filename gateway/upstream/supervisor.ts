@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
 import { UpstreamConnection, type InitializeParams, type UpstreamEvents } from './connection';
-import { createUpstreamTransport } from './transports';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 
 export interface SupervisorHooks {
   up(conn: UpstreamConnection): void | Promise<void>;
@@ -25,6 +25,7 @@ export class UpstreamSupervisor {
 
   constructor(
     readonly server: ServerConfig,
+    private readonly connectTransport: () => Promise<Transport>,
     private readonly initParams: () => InitializeParams,
     private readonly events: Omit<UpstreamEvents, 'closed'>,
     private readonly hooks: SupervisorHooks,
@@ -60,7 +61,7 @@ export class UpstreamSupervisor {
     this.stateValue = 'connecting';
     let conn: UpstreamConnection | undefined;
     try {
-      const transport = await createUpstreamTransport(this.server, this.log);
+      const transport = await this.connectTransport();
       conn = new UpstreamConnection(this.server.name, transport, { ...this.events, closed: (c, reason) => this.lost(c, reason) }, this.log);
       this.conn = conn;
       await conn.open(this.initParams(), this.server.requestTimeoutMs);

@@ -1,0 +1,128 @@
+/**
+ * Containers for one per-session docker server: a bounded set, with a few kept started ahead of
+ * sessions so a new session does not wait for a cold start. Never more than `pool.max` exist at
+ * once (warm, starting and in use together); a session that finds the pool full waits for a
+ * container to be released, up to `pool.acquireTimeoutMs`.
+ */
+import type Docker from 'dockerode';
+import type { Logger } from 'pino';
+import type { DockerServerConfig } from '../config/schema';
+import { FleetError } from '../errors';
+import { DockerTransport } from './docker-transport';
+
+interface Waiter {
+  resolve(t: DockerTransport): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class ContainerPool {
+  private readonly warm: DockerTransport[] = [];
+  private live = 0;
+  private starting = 0;
+  private failures = 0;
+  private refillTimer: NodeJS.Timeout | undefined;
+  private readonly waiters: Waiter[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly server: DockerServerConfig,
+    private readonly instance: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Containers that exist now: warm, starting and in use. */
+  get size(): number {
+    return this.live;
+  }
+
+  get warmCount(): number {
+    return this.warm.length;
+  }
+
+  /** Starts filling the warm set. */
+  start(): void {
+    this.fill();
+  }
+
+  /** A started container for a session; it returns to nobody: closing it ends it and frees its place. */
+  async acquire(): Promise<DockerTransport> {
+    if (this.stopped) throw new FleetError('SHUTTING_DOWN', `container pool of server "${this.server.name}" is stopped`);
+    const ready = this.warm.shift();
+    if (ready) {
+      this.fill();
+      return ready;
+    }
+    if (this.live < this.server.pool.max) return this.launch();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.findIndex((w) => w.timer === timer), 1);
+        reject(new FleetError('UPSTREAM_UNAVAILABLE', `all ${this.server.pool.max} containers of server "${this.server.name}" are in use (pool.max); waited ${this.server.pool.acquireTimeoutMs} ms`));
+      }, this.server.pool.acquireTimeoutMs);
+      this.waiters.push({ resolve, reject, timer });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.refillTimer);
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new FleetError('SHUTTING_DOWN', `container pool of server "${this.server.name}" is stopped`));
+    }
+    await Promise.all(this.warm.splice(0).map((t) => t.close()));
+  }
+
+  private async launch(): Promise<DockerTransport> {
+    this.live++;
+    const transport = new DockerTransport(this.docker, this.server.docker, { instance: this.instance, server: this.server.name }, this.log, () => this.released(transport));
+    try {
+      await transport.start();
+      this.failures = 0;
+      return transport;
+    } catch (err) {
+      this.failures++;
+      throw err;
+    }
+  }
+
+  /** A container ended (session over, crash, or a warm one died): its place goes to a waiter or the warm set. */
+  private released(transport: DockerTransport): void {
+    this.live--;
+    const i = this.warm.indexOf(transport);
+    if (i !== -1) {
+      this.warm.splice(i, 1);
+      this.failures++; // a warm container that dies unclaimed is a failing image: refill with backoff
+    }
+    const waiter = this.waiters.shift();
+    if (waiter && !this.stopped) {
+      clearTimeout(waiter.timer);
+      this.launch().then(waiter.resolve, waiter.reject);
+    }
+    this.fill();
+  }
+
+  private fill(): void {
+    if (this.stopped || this.refillTimer) return;
+    const wanted = this.server.pool.warm - this.warm.length - this.starting;
+    if (wanted <= 0 || this.live >= this.server.pool.max) return;
+    const { initialDelayMs, maxDelayMs, factor } = this.server.restart;
+    const delay = this.failures === 0 ? 0 : Math.min(maxDelayMs, initialDelayMs * factor ** (this.failures - 1));
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      if (this.stopped || this.live >= this.server.pool.max) return;
+      this.starting++;
+      this.launch()
+        .then((t) => {
+          if (this.stopped) return void t.close();
+          this.warm.push(t);
+        })
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'cannot start a warm container'))
+        .finally(() => {
+          this.starting--;
+          this.fill();
+        });
+    }, delay);
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * A stdio MCP server in a Docker container, reached through the Engine API: the container is
+ * created hardened, its stdin/stdout are attached (hijacked) and stderr is demultiplexed into the
+ * gateway's log. Closing stops and removes the container; a container that exits ends the transport.
+ */
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import { FleetError } from '../errors';
+import { LineDecoder, encodeLine } from '../protocol/line-decoder';
+import { containerSpec, type ContainerIdentity } from './container-spec';
+import type { DockerSettings } from '../config/schema';
+
+const STDERR_TAIL_LINES = 20;
+
+export class DockerTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: any) => void;
+
+  private container: Docker.Container | undefined;
+  private stream: NodeJS.ReadWriteStream | undefined;
+  private finished = false;
+  private readonly stderrTail: string[] = [];
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly settings: DockerSettings,
+    private readonly identity: ContainerIdentity,
+    private readonly log: Logger,
+    /** Told once when the container is gone, whoever ended it (owners such as a pool count on it). */
+    private readonly onEnded: () => void = () => {},
+  ) {}
+
+  get containerId(): string | undefined {
+    return this.container?.id;
+  }
+
+  /** Creates, attaches and starts the container; rejects with a message that says what to do. */
+  async start(): Promise<void> {
+    const spec = await containerSpec(this.docker, this.settings, this.identity);
+    try {
+      this.container = await this.docker.createContainer(spec);
+    } catch (err) {
+      this.finish();
+      throw explainCreateError(err, this.settings.image);
+    }
+    const stream = (await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream;
+    this.stream = stream;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    const decoder = new LineDecoder({
+      message: (m) => this.onmessage?.(m),
+      garbage: (line, problem) => this.log.warn({ line: line.slice(0, 200), problem }, 'server wrote a line to stdout that is not a JSON-RPC message; ignored'),
+    });
+    stdout.on('data', (chunk: Buffer) => decoder.push(chunk));
+    let rest = '';
+    stderr.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.stderrLine(line);
+    });
+    stream.on('error', (err: Error) => this.onerror?.(err));
+    this.exited = this.container.wait().then(
+      (r: { StatusCode?: number }) => this.onExit(r.StatusCode),
+      () => this.onExit(undefined),
+    );
+    try {
+      await this.container.start();
+    } catch (err) {
+      await this.remove();
+      this.finish();
+      throw new FleetError('UPSTREAM_UNAVAILABLE', `container for image ${this.settings.image} did not start: ${(err as Error).message}`, { cause: err });
+    }
+    this.log.info({ container: this.container.id.slice(0, 12), image: this.settings.image }, 'container started');
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stream = this.stream;
+    if (!stream || this.finished) return Promise.reject(new FleetError('UPSTREAM_UNAVAILABLE', 'container is not running'));
+    return new Promise((resolve, reject) => stream.write(encodeLine(message as never), (err) => (err ? reject(err) : resolve())));
+  }
+
+  async close(): Promise<void> {
+    if (!this.container) return this.finish();
+    const container = this.container;
+    await container.stop({ t: this.settings.stopTimeoutSec }).catch(() => {}); // already stopped is fine
+    await this.exited;
+    await this.remove();
+    this.finish();
+  }
+
+  private stderrLine(line: string): void {
+    this.stderrTail.push(line);
+    if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+    this.log.info({ stream: 'stderr' }, line);
+  }
+
+  private async onExit(code: number | undefined): Promise<void> {
+    if (!this.finished) {
+      const tail = this.stderrTail.slice(-5).join(' | ');
+      this.log.warn({ exitCode: code, stderr: tail || undefined }, 'container exited');
+      this.onerror?.(new FleetError('UPSTREAM_UNAVAILABLE', `container exited with code ${code}${tail ? `: ${tail}` : ''}`));
+      await this.remove();
+    }
+    this.finish();
+  }
+
+  private async remove(): Promise<void> {
+    await this.container?.remove({ force: true, v: true }).catch(() => {}); // gone already is fine
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.stream?.end();
+    this.onEnded();
+    this.onclose?.();
+  }
+}
+
+function explainCreateError(err: unknown, image: string): FleetError {
+  const e = err as { statusCode?: number; message?: string };
+  if (e.statusCode === 404) {
+    return new FleetError('UPSTREAM_UNAVAILABLE', `image ${image} does not exist on this Docker engine; build it (npm run docker:build) or pull it`, { cause: err });
+  }
+  return new FleetError('UPSTREAM_UNAVAILABLE', `cannot create a container from ${image}: ${e.message ?? String(err)}`, { cause: err });
+}
