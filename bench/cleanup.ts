@@ -1,0 +1,48 @@
+/**
+ * The one owner of everything the benchmark starts (processes, clients, temp files). Steps run in
+ * reverse order of registration, each once, and a failing step never stops the others, so an
+ * error or Ctrl-C halfway through still leaves nothing behind.
+ */
+interface Step {
+  name: string;
+  run: () => Promise<void> | void;
+}
+
+export class Cleanup {
+  private readonly steps: Step[] = [];
+  private finishing: Promise<void> | undefined;
+
+  /**
+   * Registers a step; the returned function runs it early (once) and takes it off the stack.
+   * Once `runAll` has begun, a new step runs at once: nothing started late is left behind.
+   */
+  add(name: string, run: () => Promise<void> | void): () => Promise<void> {
+    const step: Step = { name, run };
+    if (this.finishing) {
+      void runStep(step);
+      return async () => {};
+    }
+    this.steps.push(step);
+    return async () => {
+      const i = this.steps.indexOf(step);
+      if (i === -1) return;
+      this.steps.splice(i, 1);
+      await runStep(step);
+    };
+  }
+
+  /** Runs every remaining step, newest first; every caller waits for the same run. */
+  runAll(): Promise<void> {
+    return (this.finishing ??= (async () => {
+      while (this.steps.length > 0) await runStep(this.steps.pop()!);
+    })());
+  }
+}
+
+async function runStep(step: Step): Promise<void> {
+  try {
+    await step.run();
+  } catch (err) {
+    process.stderr.write(`cleanup: ${step.name} failed: ${(err as Error).message}\n`);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Official SDK clients for the load: over Streamable HTTP to a URL (an upstream or the gateway),
+ * or over stdio to an upstream process of their own. Each one knows how to close itself fully.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { MARKER_VAR, waitForExit } from './processes';
+
+export interface BenchClient {
+  /** Calls the echo tool once; rejects on a protocol error or a tool error. */
+  call(message: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export type Target = { kind: 'http'; url: string } | { kind: 'stdio'; command: string; args: string[]; marker: string };
+
+/** Connects one client to `target`; `tool` is the echo tool's name as that target lists it. */
+export async function connectClient(target: Target, tool: string): Promise<BenchClient> {
+  const client = new Client({ name: 'mcp-fleet-bench', version: '1.0.0' });
+  if (target.kind === 'http') {
+    const transport = new StreamableHTTPClientTransport(new URL(target.url));
+    await client.connect(transport);
+    return {
+      call: (message) => callEcho(client, tool, message),
+      // The SDK's close() sends no DELETE; end the session so the server can free it.
+      close: async () => {
+        await transport.terminateSession().catch(() => {});
+        await client.close();
+      },
+    };
+  }
+  const transport = new StdioClientTransport({
+    command: target.command,
+    args: target.args,
+    env: { [MARKER_VAR]: target.marker },
+    stderr: 'ignore',
+  });
+  await client.connect(transport);
+  const pid = transport.pid!;
+  return {
+    call: (message) => callEcho(client, tool, message),
+    // The SDK's close() may send SIGKILL and return before the process is gone; wait, so nothing outlives its client.
+    close: async () => {
+      await client.close();
+      await waitForExit(pid);
+    },
+  };
+}
+
+/** Connects `n` clients at once; if any fails, closes the ones that connected and throws. */
+export async function connectClients(n: number, target: Target, tool: string): Promise<BenchClient[]> {
+  const settled = await Promise.allSettled(Array.from({ length: n }, () => connectClient(target, tool)));
+  const clients = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failure = settled.find((s) => s.status === 'rejected');
+  if (failure) {
+    await closeClients(clients);
+    throw new Error(`cannot connect ${n} clients to ${describe(target)}: ${(failure.reason as Error).message}`);
+  }
+  return clients;
+}
+
+export async function closeClients(clients: BenchClient[]): Promise<void> {
+  await Promise.all(clients.map((c) => c.close().catch(() => {})));
+}
+
+async function callEcho(client: Client, tool: string, message: string): Promise<string> {
+  const result = await client.callTool({ name: tool, arguments: { message } });
+  const first = (result.content as { type: string; text?: string }[] | undefined)?.[0];
+  if (result.isError || first?.type !== 'text') throw new Error(`${tool} failed: ${JSON.stringify(result).slice(0, 300)}`);
+  return first.text!;
+}
+
+function describe(target: Target): string {
+  return target.kind === 'http' ? target.url : `${target.command} ${target.args.join(' ')}`;
+}

@@ -1,0 +1,146 @@
+/**
+ * `npm run bench:overhead [-- --quick] [-- --only fast-http,fast-stdio] [-- --profile DIR]`
+ *
+ * What the gateway costs per tools/call: latency (p50, p99) and throughput, direct to an upstream
+ * versus through a gateway process, same upstream and same run, at 1 and 32 concurrent clients,
+ * for an HTTP and a stdio upstream, each with server-everything and with bench/fast-upstream.
+ * Prints a Markdown table per scenario and whether the issue's targets are met. Everything it
+ * starts is stopped at the end, also on error or Ctrl-C.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Cleanup } from './cleanup';
+import { killMarked } from './processes';
+import { summarizeProfile } from './profile-summary';
+import { scenarioTable, summaryTable } from './report';
+import { runScenario, type Plan, type ScenarioResult, type ScenarioSpec } from './scenario';
+import { UPSTREAMS } from './upstreams';
+
+const SCENARIOS: ScenarioSpec[] = [
+  { id: 'everything-http', upstream: UPSTREAMS.everything, transport: 'http' },
+  { id: 'fast-http', upstream: UPSTREAMS.fast, transport: 'http' },
+  { id: 'everything-stdio', upstream: UPSTREAMS.everything, transport: 'stdio' },
+  { id: 'fast-stdio', upstream: UPSTREAMS.fast, transport: 'stdio' },
+];
+
+/**
+ * Sized for about 2 minutes on 2 noisy cores, and at most ~5: every block stops at its call count
+ * or its time cap, whichever comes first.
+ */
+const FULL: Plan = {
+  rounds: 4,
+  levels: [
+    { clients: 1, warmUp: { callsPerClient: 400, maxMs: 2000 }, measure: { callsPerClient: 1000, maxMs: 3000 } },
+    { clients: 32, warmUp: { callsPerClient: 20, maxMs: 2000 }, measure: { callsPerClient: 80, maxMs: 4000 } },
+  ],
+};
+
+const QUICK: Plan = {
+  rounds: 2,
+  levels: [
+    { clients: 1, warmUp: { callsPerClient: 100, maxMs: 1000 }, measure: { callsPerClient: 200, maxMs: 1500 } },
+    { clients: 32, warmUp: { callsPerClient: 5, maxMs: 1000 }, measure: { callsPerClient: 15, maxMs: 2000 } },
+  ],
+};
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', default: false } },
+  });
+  if (values.help) {
+    process.stdout.write('usage: overhead [--quick] [--only ID[,ID...]] [--profile DIR]\n' + `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`);
+    return 0;
+  }
+  const scenarios = pickScenarios(values.only);
+  const profileDir = values.profile ? resolve(values.profile) : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const profilesBefore = new Set(profileDir ? readdirSync(profileDir) : []);
+  const plan = values.quick ? QUICK : FULL;
+
+  const cleanup = new Cleanup();
+  const marker = randomUUID();
+  // Registered first, so it runs last: anything that escaped its owner is killed here.
+  cleanup.add('leftover sweep', async () => {
+    const n = await killMarked(marker);
+    if (n > 0) process.stderr.write(`cleanup: killed ${n} leftover process(es)\n`);
+  });
+  const workDir = mkdtempSync(join(tmpdir(), 'mcp-fleet-bench-'));
+  cleanup.add('work directory', () => rmSync(workDir, { recursive: true, force: true }));
+  let interrupted = false;
+  const abort = (signal: string) => {
+    interrupted = true;
+    process.stderr.write(`bench:overhead: ${signal}, stopping everything it started\n`);
+    void cleanup.runAll().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+
+  const started = Date.now();
+  process.stdout.write(header(plan, values.quick === true, profileDir));
+  const results: ScenarioResult[] = [];
+  try {
+    for (const spec of scenarios) {
+      const result = await runScenario(spec, plan, { cleanup, marker, workDir, profileDir, progress: (line) => process.stderr.write(`… ${line}\n`) });
+      results.push(result);
+      process.stdout.write(`${scenarioTable(result)}\n\n`);
+    }
+    process.stdout.write(`### Summary\n\n${summaryTable(results)}\n\nTotal run time ${((Date.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}.\n`);
+    if (profileDir) {
+      // Only this run's profiles, one per gateway (scenario), in the order they were written.
+      const fresh = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f)).sort();
+      for (const file of fresh) process.stdout.write(`\n${summarizeProfile(join(profileDir, file))}\n`);
+    }
+    return 0;
+  } catch (err) {
+    // After Ctrl-C the clients are closed under the running blocks; their errors say nothing new.
+    if (!interrupted) process.stderr.write(`bench:overhead failed: ${(err as Error).stack ?? err}\n`);
+    return 1;
+  } finally {
+    await cleanup.runAll();
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  }
+}
+
+function pickScenarios(only: string | undefined): ScenarioSpec[] {
+  if (!only) return SCENARIOS;
+  const ids = only.split(',').map((s) => s.trim());
+  const unknown = ids.filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.id).join(', ')})`);
+  return SCENARIOS.filter((s) => ids.includes(s.id));
+}
+
+function header(plan: Plan, quick: boolean, profileDir: string | undefined): string {
+  const levels = plan.levels.map((l) => `${l.clients} client(s): up to ${l.measure.callsPerClient * l.clients} calls or ${l.measure.maxMs / 1000} s per block`).join('; ');
+  return [
+    `## Gateway overhead (bench:overhead)${quick ? ' — quick run' : ''}`,
+    '',
+    `${new Date().toISOString()}, Node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), load average at the start ${loadAverage()}.`,
+    `tools/call of \`echo\` with the official SDK Client; closed loop (each client sends its next call when the last one returns).`,
+    `${plan.rounds} measured blocks per path, direct and gateway alternating; ${levels}. Latency in ms; added p50 = gateway p50 − direct p50.`,
+    'gateway CPU/call: user + system CPU time of the gateway process (not its upstream) during the gateway blocks, per call.',
+    'Load generator, gateway and upstream share the same cores, so at 32 clients the figures are CPU-bound.',
+    ...(profileDir ? [`The gateway runs with --cpu-prof (profiles in ${profileDir}); the profiler slows it, so these figures are not the benchmark's.`] : []),
+    '',
+    '',
+  ].join('\n');
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`bench:overhead: ${err.message}\n`);
+    process.exitCode = 2;
+  },
+);
