@@ -23,6 +23,7 @@ export class DockerTransport implements Transport {
   private container: Docker.Container | undefined;
   private stream: NodeJS.ReadWriteStream | undefined;
   private finished = false;
+  private closing = false;
   private readonly stderrTail: string[] = [];
   private exited: Promise<void> = Promise.resolve();
 
@@ -39,8 +40,18 @@ export class DockerTransport implements Transport {
     return this.container?.id;
   }
 
-  /** Creates, attaches and starts the container; rejects with a message that says what to do. */
-  async start(): Promise<void> {
+  private started: Promise<void> | undefined;
+
+  /**
+   * Creates, attaches and starts the container; rejects with a message that says what to do. A
+   * pool starts containers ahead of use, so a second call (from the connection) is a no-op.
+   */
+  start(): Promise<void> {
+    this.started ??= this.launch();
+    return this.started;
+  }
+
+  private async launch(): Promise<void> {
     const spec = await containerSpec(this.docker, this.settings, this.identity);
     try {
       this.container = await this.docker.createContainer(spec);
@@ -87,6 +98,7 @@ export class DockerTransport implements Transport {
 
   async close(): Promise<void> {
     if (!this.container) return this.finish();
+    this.closing = true;
     const container = this.container;
     await container.stop({ t: this.settings.stopTimeoutSec }).catch(() => {}); // already stopped is fine
     await this.exited;
@@ -101,7 +113,7 @@ export class DockerTransport implements Transport {
   }
 
   private async onExit(code: number | undefined): Promise<void> {
-    if (!this.finished) {
+    if (!this.finished && !this.closing) {
       const tail = this.stderrTail.slice(-5).join(' | ');
       this.log.warn({ exitCode: code, stderr: tail || undefined }, 'container exited');
       this.onerror?.(new FleetError('UPSTREAM_UNAVAILABLE', `container exited with code ${code}${tail ? `: ${tail}` : ''}`));
