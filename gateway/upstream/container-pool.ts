@@ -116,7 +116,10 @@ export class ContainerPool {
       this.launch()
         .then((t) => {
           if (this.stopped) return void t.close();
-          this.warm.push(t);
+          const waiter = this.waiters.shift(); // a session queued while this one was starting gets it
+          if (!waiter) return void this.warm.push(t);
+          clearTimeout(waiter.timer);
+          waiter.resolve(t);
         })
         .catch((err: Error) => this.log.warn({ err: err.message }, 'cannot start a warm container'))
         .finally(() => {

@@ -76,7 +76,8 @@ export class DockerTransport implements Transport {
       for (const line of lines) if (line.trim()) this.stderrLine(line);
     });
     stream.on('error', (err: Error) => this.onerror?.(err));
-    this.exited = this.container.wait().then(
+    // 'next-exit': the default condition answers at once for a container not started yet.
+    this.exited = this.container.wait({ condition: 'next-exit' }).then(
       (r: { StatusCode?: number }) => this.onExit(r.StatusCode),
       () => this.onExit(undefined),
     );

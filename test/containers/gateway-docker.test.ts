@@ -4,7 +4,7 @@
  * after a crash of the gateway, and each failure reported for its server alone.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectClient, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
+import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { containersOf, docker, ensureScriptedImage, waitForNoContainers } from '../helpers/docker';
 import { scripted } from '../helpers/scripted';
 
@@ -34,7 +34,7 @@ describe('shared docker server', () => {
   });
 
   afterAll(async () => {
-    await client?.close();
+    if (client) await disconnect(client);
     await gw?.stop();
     expect(await waitForNoContainers(instance)).toEqual([]);
   });
@@ -106,7 +106,9 @@ describe('per-session docker server with a warm pool', () => {
   });
 
   it('keeps a started container ready before any session and hands it to the first session', async () => {
-    await until(async () => (await containersOf(instance)).length === 1, 'the warm container');
+    const pool = gw.fleet.transports.pool('own')!;
+    await until(() => pool.warmCount === 1, 'the warm container');
+    expect((await containersOf(instance)).length).toBe(1);
     const [warm] = await containersOf(instance);
     const client = await connectClient(gw, 'websocket');
     expect(await client.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
@@ -131,10 +133,10 @@ describe('per-session docker server with a warm pool', () => {
     const fourth = connectClient(gw, 'streamable-http');
     await new Promise((r) => setTimeout(r, 300));
     expect((await containersOf(instance)).length).toBe(3);
-    await clients[0].close();
+    await disconnect(clients[0]);
     const late = await fourth;
     expect(await late.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
-    await Promise.all([late.close(), clients[1].close(), clients[2].close()]);
+    await Promise.all([disconnect(late), disconnect(clients[1]), disconnect(clients[2])]);
     await until(async () => (await containersOf(instance)).length <= 1, 'session containers to go (one warm may stay)');
   });
 });

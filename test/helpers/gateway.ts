@@ -75,6 +75,13 @@ function transportFor(gw: TestGateway, front: FrontKind) {
   }
 }
 
+/** Closes a client and, over Streamable HTTP, ends its session too (the SDK's close() sends no DELETE). */
+export async function disconnect(client: Client): Promise<void> {
+  const transport = client.transport as { terminateSession?: () => Promise<void> } | undefined;
+  await transport?.terminateSession?.().catch(() => {});
+  await client.close();
+}
+
 /**
  * The logs of the gateway serving `client`: the in-process gateway's, or for the stdio front the
  * JSON lines its child process wrote to stderr.
