@@ -1,0 +1,232 @@
+/**
+ * `npm run bench:containers`: cold start to MCP-ready and memory per container, on the real engine,
+ * for each image and way of running it. Cold start runs from `docker run` until a real MCP
+ * initialize is answered (over stdio for the wrapper, over HTTP for the bridge and the gateway);
+ * memory is `docker stats` of the container right after initialize and tools/list. Then the compose
+ * stack's steady state: memory per service after BENCH_CALLS tool calls through the gateway and a
+ * pause. Prints medians (and min/max) over BENCH_RUNS runs (default 5). Needs the images from
+ * `npm run docker:build`.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ComposeProject, docker, GATEWAY_IMAGE, requireEngineAndImages, SERVER_IMAGE, TEST_LABEL, uniqueName } from './support/docker';
+import { connectHttp } from './support/mcp';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const benchId = uniqueName('bench');
+const LABEL = `${TEST_LABEL}=${benchId}`;
+const HARDENED = ['--init', '--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--memory', '256m', '--pids-limit', '128'];
+const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } };
+
+interface Sample {
+  readyMs: number;
+  /** `docker run -d` returned (engine create + start); absent for `docker run -i`. */
+  startedMs?: number;
+  memMiB: number;
+}
+
+/** stdio: `docker run -i` the wrapper; initialize is written at once and timed to its response line. */
+async function stdioSample(server: string): Promise<Sample> {
+  const name = uniqueName(`bench-stdio-${server}`);
+  const t0 = performance.now();
+  const child = spawn('docker', ['run', '-i', '--rm', '--name', name, '--label', LABEL, '--network', 'none', ...HARDENED, SERVER_IMAGE, 'mcp-stdio-wrapper.sh', server], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const lines = lineReader(child.stdout);
+  child.stdin.write(JSON.stringify(INITIALIZE) + '\n');
+  const first = await lines.next(30_000);
+  const readyMs = performance.now() - t0;
+  if (!first.includes('"result"')) throw new Error(`${server}: unexpected answer to initialize: ${first}`);
+  child.stdin.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
+  child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) + '\n');
+  await lines.next(30_000);
+  const memMiB = await memoryOf(name);
+  child.stdin.end();
+  await new Promise((r) => child.once('close', r));
+  return { readyMs, memMiB };
+}
+
+/** HTTP: `docker run -d -p 127.0.0.1::8080`, then initialize until answered. */
+async function httpSample(image: string, args: string[], env: Record<string, string>, network?: string): Promise<Sample> {
+  const name = uniqueName('bench-http');
+  const t0 = performance.now();
+  const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  const netArgs = network ? ['--network', network] : [];
+  await docker('run', '-d', '--name', name, '--label', LABEL, '-p', '127.0.0.1::8080', ...netArgs, ...HARDENED, ...envArgs, ...args, image);
+  const startedMs = performance.now() - t0;
+  const port = (await docker('port', name, '8080/tcp')).split('\n')[0].split(':').pop();
+  const url = `http://127.0.0.1:${port}/mcp`;
+  let session: string | null = null;
+  for (;;) {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(INITIALIZE),
+      });
+      const body = await res.text();
+      if (res.ok && body.includes('"result"')) {
+        session = res.headers.get('mcp-session-id');
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - t0 > 60_000) throw new Error(`${image}: no answer to initialize within 60 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const readyMs = performance.now() - t0;
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session ?? '', 'mcp-protocol-version': '2025-06-18' };
+  await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) }).then((r) => r.text());
+  await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) }).then((r) => r.text());
+  const memMiB = await memoryOf(name);
+  await fetch(url, { method: 'DELETE', headers }).catch(() => undefined);
+  await docker('rm', '-f', name);
+  return { readyMs, startedMs, memMiB };
+}
+
+async function memoryOf(container: string): Promise<number> {
+  const usage = (await docker('stats', '--no-stream', '--format', '{{.MemUsage}}', container)).split('/')[0].trim();
+  const m = /^([\d.]+)\s*([KMG]i?B)$/.exec(usage);
+  if (!m) throw new Error(`cannot read docker stats memory "${usage}"`);
+  const factor: Record<string, number> = { KiB: 1 / 1024, MiB: 1, GiB: 1024, kB: 1 / 1024, MB: 1, GB: 1024 };
+  return Number(m[1]) * (factor[m[2]] ?? 1);
+}
+
+function lineReader(stream: NodeJS.ReadableStream): { next(timeoutMs: number): Promise<string> } {
+  let buffer = '';
+  const waiting: ((line: string) => void)[] = [];
+  const ready: string[] = [];
+  stream.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let i;
+    while ((i = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      const w = waiting.shift();
+      if (w) w(line);
+      else ready.push(line);
+    }
+  });
+  return {
+    next: (timeoutMs) =>
+      ready.length > 0
+        ? Promise.resolve(ready.shift()!)
+        : new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`no line on stdout within ${timeoutMs} ms`)), timeoutMs);
+            waiting.push((line) => {
+              clearTimeout(timer);
+              resolve(line);
+            });
+          }),
+  };
+}
+
+function stats(values: number[]): { median: number; min: number; max: number } {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1] };
+}
+
+/** The compose stack after a workload: memory per service (docker stats), idle and after calls. */
+async function stackMemory(calls: number): Promise<{ service: string; idleMiB: number; loadedMiB: number }[]> {
+  const project = new ComposeProject(['docker-compose.yml'], {}, 'mcpfleet-bench');
+  try {
+    await project.up();
+    await project.waitHealthy();
+    const services = ['gateway', 'memory', 'filesystem'];
+    const ids = await Promise.all(services.map((s) => project.container(s)));
+    await new Promise((r) => setTimeout(r, 5_000));
+    const idle = await Promise.all(ids.map(memoryOf));
+    const session = await connectHttp(await project.gatewayAddress(), 'bench');
+    try {
+      for (let i = 0; i < calls; i++) {
+        await session.client.callTool({ name: 'memory__create_entities', arguments: { entities: [{ name: `e${i % 50}`, entityType: 'bench', observations: [`call ${i}`] }] } });
+        await session.client.callTool({ name: 'filesystem__write_file', arguments: { path: `/data/f${i % 20}.txt`, content: `call ${i}` } });
+        if (i % 10 === 0) await session.client.callTool({ name: 'memory__read_graph', arguments: {} });
+      }
+    } finally {
+      await session.close();
+    }
+    await new Promise((r) => setTimeout(r, 5_000));
+    const loaded = await Promise.all(ids.map(memoryOf));
+    return services.map((service, i) => ({ service, idleMiB: idle[i], loadedMiB: loaded[i] }));
+  } finally {
+    await project.down().catch((err: Error) => console.error(`bench-containers: ${err.message}`));
+  }
+}
+
+async function main(): Promise<void> {
+  await requireEngineAndImages();
+  const network = `${benchId}-net`;
+  const configDir = mkdtempSync(join(tmpdir(), 'mcp-fleet-bench-'));
+  chmodSync(configDir, 0o755);
+  writeFileSync(
+    join(configDir, 'gateway.yaml'),
+    'listen: 0.0.0.0:8080\nhttp: { allowedHosts: [localhost, 127.0.0.1] }\nservers:\n  memory: { url: "http://memory:8080/mcp" }\n',
+  );
+  chmodSync(join(configDir, 'gateway.yaml'), 0o644);
+  const results: { what: string; samples: Sample[] }[] = [];
+  try {
+    await docker('network', 'create', '--label', LABEL, network);
+    // the gateway's upstream: one memory bridge, up before the gateway starts
+    await docker('run', '-d', '--name', `${benchId}-memory`, '--label', LABEL, '--network', network, '--network-alias', 'memory', ...HARDENED, '-e', 'MCP_SERVER=memory', '-e', 'MCP_SERVICE_HOST=memory', SERVER_IMAGE);
+
+    const cases: { what: string; sample: () => Promise<Sample> }[] = [
+      { what: 'mcp-server, stdio: memory', sample: () => stdioSample('memory') },
+      { what: 'mcp-server, stdio: filesystem', sample: () => stdioSample('filesystem') },
+      { what: 'mcp-server, stdio: everything', sample: () => stdioSample('everything') },
+      { what: 'mcp-server, HTTP bridge: memory', sample: () => httpSample(SERVER_IMAGE, [], { MCP_SERVER: 'memory' }) },
+      { what: 'mcp-server, HTTP bridge: filesystem', sample: () => httpSample(SERVER_IMAGE, [], { MCP_SERVER: 'filesystem' }) },
+      {
+        what: 'gateway, HTTP, 1 remote upstream',
+        sample: () => httpSample(GATEWAY_IMAGE, ['-v', `${join(configDir, 'gateway.yaml')}:/etc/mcp-fleet/gateway.yaml:ro`], {}, network),
+      },
+    ];
+    for (const c of cases) {
+      await c.sample(); // warm-up: page cache, image layers
+      const samples: Sample[] = [];
+      for (let i = 0; i < RUNS; i++) samples.push(await c.sample());
+      results.push({ what: c.what, samples });
+      const ready = stats(samples.map((s) => s.readyMs));
+      console.error(`bench-containers: ${c.what}: ready in ${ready.median.toFixed(0)} ms (median of ${RUNS})`);
+    }
+  } finally {
+    const ids = (await docker('ps', '-a', '-q', '--filter', `label=${LABEL}`)).split('\n').filter(Boolean);
+    if (ids.length > 0) await docker('rm', '-f', ...ids);
+    await docker('network', 'rm', network).catch(() => undefined);
+    rmSync(configDir, { recursive: true, force: true });
+  }
+
+  const calls = Number(process.env.BENCH_CALLS ?? 300);
+  const stack = await stackMemory(calls);
+
+  const engine = (await docker('version', '--format', '{{.Server.Version}}')).trim();
+  const base = (await docker('image', 'inspect', '--format', '{{index .Config.Labels "org.opencontainers.image.base.name"}}', SERVER_IMAGE)).trim();
+  console.log(`\ncontainers: cold start to MCP-ready and memory, ${RUNS} runs each (after one warm-up), engine ${engine}, base ${base}`);
+  console.log('| image, mode | ready (initialize answered) median [min-max] | docker run -d returned, median | memory (docker stats) median [max] |');
+  console.log('|---|---|---|---|');
+  for (const { what, samples } of results) {
+    const ready = stats(samples.map((s) => s.readyMs));
+    const started = samples[0].startedMs === undefined ? undefined : stats(samples.map((s) => s.startedMs!));
+    const mem = stats(samples.map((s) => s.memMiB));
+    console.log(
+      `| ${what} | ${ready.median.toFixed(0)} ms [${ready.min.toFixed(0)}-${ready.max.toFixed(0)}] | ${started ? `${started.median.toFixed(0)} ms` : 'n/a (docker run -i)'} | ${mem.median.toFixed(1)} MiB [${mem.max.toFixed(1)}] |`,
+    );
+  }
+  console.log(`\ncompose stack (docker-compose.yml): memory per container, idle 5 s after healthy, then 5 s after ${calls} rounds of memory + filesystem calls`);
+  console.log('| service | idle | after the calls | limit |');
+  console.log('|---|---|---|---|');
+  const limits: Record<string, string> = { gateway: '256M', memory: '192M', filesystem: '192M' };
+  for (const s of stack) console.log(`| ${s.service} | ${s.idleMiB.toFixed(1)} MiB | ${s.loadedMiB.toFixed(1)} MiB | ${limits[s.service]} |`);
+  const worstReady = Math.max(...results.map((r) => stats(r.samples.map((s) => s.readyMs)).median));
+  const worstMem = Math.max(...results.map((r) => stats(r.samples.map((s) => s.memMiB)).median), ...stack.map((s) => s.loadedMiB));
+  console.log(`\nseed targets: start < 5000 ms (aim <= 1500): worst median ${worstReady.toFixed(0)} ms; memory < 100 MB: worst ${worstMem.toFixed(1)} MiB`);
+}
+
+main().catch((err) => {
+  console.error(`bench-containers: ${(err as Error).message}`);
+  process.exit(1);
+});

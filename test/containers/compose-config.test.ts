@@ -1,0 +1,106 @@
+/**
+ * The compose files as compose reads them (base, base+dev, base+prod), and bad input on the compose
+ * path: an image that does not exist gives an error naming the service and the image, and nothing
+ * of the project is left behind.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ComposeProject, requireEngineAndImages, ROOT } from './support/docker';
+
+jest.setTimeout(120_000);
+
+interface ServiceConfig {
+  image: string;
+  read_only?: boolean;
+  environment?: Record<string, string>;
+  entrypoint?: string[];
+  deploy?: { replicas?: number };
+  logging?: { options?: Record<string, string> };
+  /** "HOST_IP:PUBLISHED:TARGET" (compose v1) or the long form (v2). */
+  ports?: (string | { host_ip?: string; published?: string | number; target: number })[];
+  /** "SOURCE:TARGET[:MODE]" (compose v1) or the long form (v2). */
+  volumes?: (string | { source?: string; target: string; read_only?: boolean })[];
+}
+
+/** `compose config` of FILES: its services, or compose's error. */
+async function config(files: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string; services: Record<string, ServiceConfig>; doc: any }> {
+  const r = await new ComposeProject(files, env, 'mcpfleet-config').compose('config');
+  const doc = r.code === 0 ? parseYaml(r.stdout) : {};
+  return { code: r.code, stderr: r.stderr, services: doc.services ?? {}, doc };
+}
+
+/** Ports as "HOST_IP:PUBLISHED:TARGET", whichever form compose printed. */
+function ports(service: ServiceConfig): string[] {
+  return (service.ports ?? []).map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.host_ip ?? ''}:${p.published ?? ''}:${p.target}`));
+}
+
+/** Volumes as "SOURCE:TARGET:ro|rw", whichever form compose printed. */
+function volumes(service: ServiceConfig): string[] {
+  return (service.volumes ?? []).map((v) => {
+    if (typeof v !== 'string') return `${v.source}:${v.target}:${v.read_only ? 'ro' : 'rw'}`;
+    const [source, target, mode = 'rw'] = v.split(':');
+    return `${source}:${target}:${mode}`;
+  });
+}
+
+beforeAll(() => requireEngineAndImages());
+
+describe('compose files', () => {
+  it('base: no version key, the gateway published on 127.0.0.1, an internal backend network', async () => {
+    const base = await config(['docker-compose.yml']);
+    expect(base.code).toBe(0);
+    for (const file of ['docker-compose.yml', 'docker-compose.dev.yml', 'docker-compose.prod.yml']) {
+      expect(readFileSync(join(ROOT, file), 'utf8')).not.toMatch(/^version:/m);
+    }
+    expect(ports(base.services.gateway)).toEqual(['127.0.0.1:0:8080']);
+    expect(ports(base.services.memory)).toEqual([]);
+    expect(ports(base.services.filesystem)).toEqual([]);
+    expect(base.doc.networks.backend.internal).toBe(true);
+  });
+
+  it('dev: mounts the checkout read-only and runs dev-entrypoint.sh with debug logs', async () => {
+    const dev = await config(['docker-compose.yml', 'docker-compose.dev.yml'], { MCP_FLEET_SRC: '/src-checkout' });
+    expect(dev.code).toBe(0);
+    const memory = dev.services.memory;
+    expect(volumes(memory)).toContain('/src-checkout/dist:/app/dist:ro');
+    expect(memory.entrypoint).toContain('/opt/mcp-fleet/docker/dev-entrypoint.sh');
+    expect(memory.environment?.LOG_LEVEL).toBe('debug');
+    expect(memory.read_only).toBe(true);
+  });
+
+  it('prod: needs a pinned tag, replicates filesystem only, rotates logs, no source mounts', async () => {
+    const unpinned = await config(['docker-compose.yml', 'docker-compose.prod.yml'], { MCP_FLEET_TAG: '' });
+    expect(unpinned.code).not.toBe(0);
+    expect(unpinned.stderr).toContain('set MCP_FLEET_TAG to the image version to deploy');
+    const prod = await config(['docker-compose.yml', 'docker-compose.prod.yml'], { MCP_FLEET_TAG: '9.9.9' });
+    expect(prod.code).toBe(0);
+    const { gateway, memory, filesystem } = prod.services;
+    expect(filesystem.deploy?.replicas).toBe(2);
+    expect(memory.deploy?.replicas).toBe(1);
+    expect(gateway.environment?.FILESYSTEM_URL).toBe('ws://filesystem:8080/ws');
+    for (const service of [gateway, memory, filesystem]) {
+      expect(service.image).toMatch(/^mcp-fleet\/[a-z-]+:9\.9\.9$/);
+      expect(service.read_only).toBe(true);
+      expect(service.logging?.options?.['max-size']).toBe('10m');
+      expect(volumes(service).filter((v) => v.startsWith('/'))).toEqual([]); // named volumes only
+    }
+  });
+});
+
+describe('bad input', () => {
+  it('an image that does not exist: the error names the service and the image, and nothing is created', async () => {
+    const project = new ComposeProject(['docker-compose.yml'], { MCP_FLEET_TAG: 'no-such-tag' });
+    try {
+      const r = await project.compose('up', '-d');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("service 'memory' needs image 'mcp-fleet/mcp-server:no-such-tag'");
+      expect(r.stderr).toContain("service 'gateway' needs image 'mcp-fleet/gateway:no-such-tag'");
+      expect(r.stderr).toContain('npm run docker:build');
+      expect(await project.leftovers()).toEqual([]);
+    } finally {
+      await project.down();
+    }
+    expect(await project.leftovers()).toEqual([]);
+  });
+});
