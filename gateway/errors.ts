@@ -19,6 +19,10 @@ export type FleetErrorCode =
   | 'FORBIDDEN_ORIGIN'
   | 'FORBIDDEN_HOST'
   | 'BODY_TOO_LARGE'
+  | 'METHOD_NOT_ALLOWED'
+  | 'NOT_ACCEPTABLE'
+  | 'STREAM_CONFLICT'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'SHUTTING_DOWN'
   | 'INTERNAL';
 
@@ -44,6 +48,10 @@ const MAPPING: Record<FleetErrorCode, CodeMapping> = {
   FORBIDDEN_ORIGIN: { jsonRpc: -32000, http: 403 },
   FORBIDDEN_HOST: { jsonRpc: -32000, http: 403 },
   BODY_TOO_LARGE: { jsonRpc: -32600, http: 413 },
+  METHOD_NOT_ALLOWED: { jsonRpc: -32000, http: 405 },
+  NOT_ACCEPTABLE: { jsonRpc: -32000, http: 406 },
+  STREAM_CONFLICT: { jsonRpc: -32000, http: 409 },
+  UNSUPPORTED_MEDIA_TYPE: { jsonRpc: -32000, http: 415 },
   SHUTTING_DOWN: { jsonRpc: -32000, http: 503 },
   INTERNAL: { jsonRpc: -32603, http: 500 },
 };

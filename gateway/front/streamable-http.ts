@@ -1,25 +1,27 @@
 /**
- * The Streamable HTTP front at /mcp. Each MCP session gets its own SDK server transport (which
- * does SSE streaming, GET streams, DELETE, resumability and protocol-version checks); this module
- * creates them on initialize, finds them by Mcp-Session-Id, and ties each to a client session.
+ * The Streamable HTTP front at /mcp (MCP 2025-11-25), on plain node:http. It checks each request as
+ * the spec and the SDK's server transport do (method, Accept, Content-Type, Mcp-Session-Id,
+ * MCP-Protocol-Version), opens a session on initialize, hands everything else to the session the
+ * request names (streamable-session.ts), and closes sessions on DELETE, when idle, and at shutdown.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Logger } from 'pino';
 import { FleetError } from '../errors';
-import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import type { Fleet } from '../fleet';
-import type { ClientSession } from '../session/client-session';
-import { BoundedEventStore } from './event-store';
-import { parseJsonRpcBody, readBody } from './http-util';
+import { isRequest, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc';
+import { parseJsonRpcBody, readBody, sendError } from './http-util';
+import {
+  checkGetAccept,
+  checkPostHeaders,
+  prefersEventStream,
+  requestProtocolVersion,
+  takesPrimingEvent,
+} from './streamable-checks';
+import { StreamableSession } from './streamable-session';
 
-interface HttpSession {
-  transport: StreamableHTTPServerTransport;
-  session: ClientSession;
-  /** HTTP requests (POSTs awaiting answers, GET streams) open on this session right now. */
-  openRequests: number;
-}
+/** The SDK's bound on the messages of one batch. */
+const MAX_BATCH = 100;
 
 export interface StreamableHttpOptions {
   maxBodyBytes: number;
@@ -28,11 +30,11 @@ export interface StreamableHttpOptions {
 }
 
 export class StreamableHttpFront {
-  private readonly sessions = new Map<string, HttpSession>();
+  private readonly sessions = new Map<string, StreamableSession>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly fleet: Fleet,
+    private readonly fleet: Pick<Fleet, 'openSession'>,
     private readonly options: StreamableHttpOptions,
     private readonly log: Logger,
     private readonly accepting: () => boolean,
@@ -45,68 +47,96 @@ export class StreamableHttpFront {
     return this.sessions.size;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sessionId = req.headers['mcp-session-id'];
-    let body: unknown;
-    if (req.method === 'POST') body = parseJsonRpcBody(await readBody(req, this.options.maxBodyBytes));
+  /** The session an Mcp-Session-Id names, if it is open. */
+  session(id: string): StreamableSession | undefined {
+    return this.sessions.get(id);
+  }
 
-    if (typeof sessionId === 'string') {
-      const entry = this.sessions.get(sessionId);
-      if (!entry) throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${sessionId} (it ended or never existed; initialize a new one)`);
-      entry.openRequests++;
-      res.once('close', () => {
-        entry.openRequests--;
-        entry.session.lastActivity = Date.now();
-      });
-      await entry.transport.handleRequest(req, res, body);
-      return;
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    switch (req.method) {
+      case 'POST':
+        return this.post(req, res);
+      case 'GET':
+        return this.get(req, res);
+      case 'DELETE':
+        return this.delete(req, res);
+      default: {
+        const refusal = new FleetError('METHOD_NOT_ALLOWED', `Method not allowed: ${req.method} (the MCP endpoint takes GET, POST and DELETE)`);
+        this.log.info({ method: req.method, status: 405 }, 'HTTP request refused');
+        sendError(res, refusal, { allow: 'GET, POST, DELETE' });
+      }
     }
-    if (req.method !== 'POST' || !containsInitialize(body)) {
-      throw new FleetError('INVALID_REQUEST', 'Bad Request: Mcp-Session-Id header is required (only initialize may come without one)');
-    }
-    if (!this.accepting()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
-    const transport = this.open();
-    await transport.handleRequest(req, res, body);
   }
 
   async closeAll(): Promise<void> {
     clearInterval(this.sweeper);
-    await Promise.all([...this.sessions.values()].map((e) => e.transport.close()));
+    await Promise.all([...this.sessions.values()].map((s) => s.end()));
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    checkPostHeaders(req.headers);
+    const body = parseJsonRpcBody(await readBody(req, this.options.maxBodyBytes));
+    const batch = Array.isArray(body);
+    const messages = (batch ? body : [body]) as JsonRpcMessage[];
+    if (messages.length > MAX_BATCH) throw new FleetError('INVALID_REQUEST', `Invalid Request: a batch holds at most ${MAX_BATCH} messages (got ${messages.length})`);
+    const initialize = messages.find((m): m is JsonRpcRequest => isRequest(m) && m.method === 'initialize');
+    let session: StreamableSession;
+    let version: string;
+    if (initialize) {
+      if (req.headers['mcp-session-id'] !== undefined) {
+        this.find(req.headers['mcp-session-id']);
+        throw new FleetError('INVALID_REQUEST', 'Invalid Request: this session is already initialized');
+      }
+      if (messages.length > 1) throw new FleetError('INVALID_REQUEST', 'Invalid Request: initialize must come alone, not in a batch');
+      if (!this.accepting()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
+      session = this.open();
+      version = String(initialize.params?.protocolVersion ?? '');
+    } else {
+      session = this.find(req.headers['mcp-session-id']);
+      version = requestProtocolVersion(req.headers, session.client.protocolVersion);
+    }
+    session.post(res, messages, { batch, priming: takesPrimingEvent(version), preferStream: prefersEventStream(req.headers.accept!) });
+  }
+
+  private get(req: IncomingMessage, res: ServerResponse): void {
+    checkGetAccept(req.headers);
+    const session = this.find(req.headers['mcp-session-id']);
+    const version = requestProtocolVersion(req.headers, session.client.protocolVersion);
+    const lastEventId = req.headers['last-event-id'];
+    session.get(res, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined, takesPrimingEvent(version));
+  }
+
+  private async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const session = this.find(req.headers['mcp-session-id']);
+    requestProtocolVersion(req.headers, session.client.protocolVersion);
+    this.sessions.delete(session.id);
+    res.writeHead(200).end();
+    await session.end();
+  }
+
+  private find(header: string | string[] | undefined): StreamableSession {
+    if (header === undefined) throw new FleetError('INVALID_REQUEST', 'Bad Request: Mcp-Session-Id header is required (only initialize may come without one)');
+    const session = typeof header === 'string' ? this.sessions.get(header) : undefined;
+    if (!session) throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${header} (it ended or never existed; initialize a new one)`);
+    return session;
+  }
+
+  private open(): StreamableSession {
+    const session = new StreamableSession(
+      randomUUID(),
+      (channel) => this.fleet.openSession(channel),
+      (s) => this.sessions.delete(s.id),
+    );
+    this.sessions.set(session.id, session);
+    return session;
   }
 
   private closeIdle(): void {
     const cutoff = Date.now() - this.options.sessionIdleTimeoutMs;
-    for (const [id, e] of this.sessions) {
-      if (e.openRequests > 0 || e.session.inFlightCount > 0 || e.session.lastActivity > cutoff) continue;
-      this.log.info({ session: e.session.id, httpSession: id, idleMs: Date.now() - e.session.lastActivity }, 'closing idle Streamable HTTP session');
-      void e.transport.close();
+    for (const [id, s] of this.sessions) {
+      if (s.openRequests > 0 || s.client.inFlightCount > 0 || s.client.lastActivity > cutoff) continue;
+      this.log.info({ session: s.client.id, httpSession: id, idleMs: Date.now() - s.client.lastActivity }, 'closing idle Streamable HTTP session');
+      void s.end();
     }
   }
-
-  private open(): StreamableHTTPServerTransport {
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      eventStore: new BoundedEventStore(),
-      onsessioninitialized: (id) => void this.sessions.set(id, { transport, session, openRequests: 0 }),
-      onsessionclosed: (id) => void this.sessions.delete(id),
-    });
-    const session: ClientSession = this.fleet.openSession({
-      kind: 'streamable-http',
-      send: (message: JsonRpcMessage, relatedRequestId) => transport.send(message as never, { relatedRequestId }),
-      close: () => transport.close(),
-    });
-    transport.onmessage = (m) => session.receive(m as JsonRpcMessage);
-    transport.onerror = (err) => this.log.debug({ err: err.message, session: session.id }, 'streamable HTTP transport error');
-    transport.onclose = () => {
-      if (transport.sessionId) this.sessions.delete(transport.sessionId);
-      void session.close();
-    };
-    void transport.start();
-    return transport;
-  }
-}
-
-function containsInitialize(body: unknown): boolean {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.some((m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize');
 }

@@ -1,0 +1,65 @@
+/**
+ * One Server-Sent Events response of the Streamable HTTP front. The headers go out the moment the
+ * stream starts (with a priming event when the client can take one), each JSON-RPC message is one
+ * `message` event with its id, a comment keeps idle connections alive, and the owner hears when the
+ * client went away before the stream was ended.
+ */
+import type { ServerResponse } from 'node:http';
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
+/** Proxies and load balancers close connections idle for longer; this is the SDK's interval. */
+export const KEEP_ALIVE_MS = 15_000;
+
+export class SseStream {
+  private readonly keepAlive: NodeJS.Timeout;
+  private open = true;
+
+  /**
+   * Starts the stream on `res` at once. `primingId`: an event with this id and no data comes first,
+   * so the client holds a Last-Event-ID before any message (clients on protocol >= 2025-11-25 only).
+   * `onGone` runs if the connection closes before `end()`.
+   */
+  constructor(
+    private readonly res: ServerResponse,
+    headers: Record<string, string>,
+    primingId: string | undefined,
+    onGone: (stream: SseStream) => void,
+  ) {
+    res.writeHead(200, { ...SSE_HEADERS, ...headers });
+    if (primingId === undefined) res.flushHeaders();
+    else res.write(`id: ${primingId}\ndata: \n\n`);
+    this.keepAlive = setInterval(() => this.open && res.write(': keepalive\n\n'), KEEP_ALIVE_MS);
+    this.keepAlive.unref();
+    res.once('close', () => {
+      clearInterval(this.keepAlive);
+      if (!this.open) return;
+      this.open = false;
+      onGone(this);
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Writes one message event; false if the stream is no longer open. */
+  send(id: string, data: string): boolean {
+    if (!this.open) return false;
+    this.res.write(`event: message\nid: ${id}\ndata: ${data}\n\n`);
+    return true;
+  }
+
+  /** Ends the stream (the response completes); `onGone` will not run. */
+  end(): void {
+    clearInterval(this.keepAlive);
+    if (!this.open) return;
+    this.open = false;
+    this.res.end();
+  }
+}
