@@ -8,8 +8,9 @@
 import { appendFileSync, chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ComposeProject, inspect, requireEngineAndImages, ROOT, sh, until } from './support/docker';
+import { ComposeProject, inspect, requireEngineAndImages, ROOT, sh } from './support/docker';
 import { connectHttp, text, type HttpClient } from './support/mcp';
+import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(180_000);
 
@@ -63,10 +64,10 @@ describe('dev override hot reload', () => {
 
     appendFileSync(join(src, SERVER_MEMORY, 'dist', 'index.js'), '\n// changed by the hot-reload test\n');
 
-    await until(async () => (await containerLogs(memoryId)).includes('files changed under'), 'the memory bridge to notice the change', 30_000);
-    await until(async () => /dev-entrypoint: started \(pid \d+\)[^\n]*\n(.|\n)*files changed under(.|\n)*dev-entrypoint: started/.test(await containerLogs(memoryId)), 'the memory bridge to start again', 30_000);
+    await waitFor(async () => (await containerLogs(memoryId)).includes('files changed under'), 'the memory bridge to notice the change', 30_000);
+    await waitFor(async () => /dev-entrypoint: started \(pid \d+\)[^\n]*\n(.|\n)*files changed under(.|\n)*dev-entrypoint: started/.test(await containerLogs(memoryId)), 'the memory bridge to start again', 30_000);
 
-    const graph = await until(async () => {
+    const graph = await waitFor(async () => {
       const r = await session.client.callTool({ name: 'memory__read_graph', arguments: {} }).catch(() => undefined);
       return r && !r.isError && text(r).includes('before the change') ? r : undefined;
     }, 'memory__read_graph to answer after the restart');

@@ -7,14 +7,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { containersOf, docker, ensureScriptedImage, waitForNoContainers } from '../helpers/docker';
 import { scripted } from '../helpers/scripted';
+import { waitFor } from '../helpers/wait';
 
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const fast = { restart: { initialDelayMs: 100, maxDelayMs: 1000 } };
 let image: string;
@@ -64,17 +58,17 @@ describe('shared docker server', () => {
 
   it('logs garbage on the container stdout and still answers', async () => {
     expect(await client.callTool({ name: 'box__garbage', arguments: {} })).toMatchObject({ content: [{ text: 'after garbage' }] });
-    await until(() => gw.logs.some((l) => l.server === 'box' && l.line === 'this is not json'), 'the garbage line in the log');
+    await waitFor(() => gw.logs.some((l) => l.server === 'box' && l.line === 'this is not json'), 'the garbage line in the log');
   });
 
   it('restarts a container that died, in a new container, and removes the dead one', async () => {
     const [before] = await containersOf(instance);
     await expect(client.callTool({ name: 'box__crash', arguments: {} })).rejects.toThrow(/server "box"/);
-    await until(async () => {
+    await waitFor(async () => {
       const now = await containersOf(instance);
       return now.length === 1 && now[0].Id !== before.Id && now[0].State === 'running';
     }, 'a new container');
-    await until(async () => (await client.listTools()).tools.length === 3, 'the tools to return');
+    await waitFor(async () => (await client.listTools()).tools.length === 3, 'the tools to return');
     expect(await client.callTool({ name: 'box__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
     expect(gw.logs.some((l) => l.server === 'box' && l.msg === 'container exited' && l.exitCode === 7)).toBe(true);
   });
@@ -107,7 +101,7 @@ describe('per-session docker server with a warm pool', () => {
 
   it('keeps a started container ready before any session and hands it to the first session', async () => {
     const pool = gw.fleet.transports.pool('own')!;
-    await until(() => pool.warmCount === 1, 'the warm container');
+    await waitFor(() => pool.warmCount === 1, 'the warm container');
     expect((await containersOf(instance)).length).toBe(1);
     const [warm] = await containersOf(instance);
     const client = await connectClient(gw, 'websocket');
@@ -115,7 +109,7 @@ describe('per-session docker server with a warm pool', () => {
     const link = gw.fleet.sessions.values().next().value!.ownLinks[0];
     expect((link.connection as unknown as { transport: { containerId: string } }).transport.containerId).toBe(warm.Id);
     await client.close();
-    await until(async () => !(await containersOf(instance)).some((c) => c.Id === warm.Id), 'the session container to go');
+    await waitFor(async () => !(await containersOf(instance)).some((c) => c.Id === warm.Id), 'the session container to go');
   });
 
   it('runs 100 concurrent calls from several sessions within pool.max containers, and ends each with its session', async () => {
@@ -137,7 +131,7 @@ describe('per-session docker server with a warm pool', () => {
     const late = await fourth;
     expect(await late.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
     await Promise.all([disconnect(late), disconnect(clients[1]), disconnect(clients[2])]);
-    await until(async () => (await containersOf(instance)).length <= 1, 'session containers to go (one warm may stay)');
+    await waitFor(async () => (await containersOf(instance)).length <= 1, 'session containers to go (one warm may stay)');
   });
 });
 
@@ -160,8 +154,8 @@ describe('docker failures stay with their server', () => {
     try {
       const client = await connectClient(gw, 'streamable-http');
       expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['fine__echo']);
-      await until(() => gw.logs.some((l) => l.server === 'ghost' && String(l.err).includes('image mcp-fleet-test/does-not-exist:nope does not exist')), 'the missing image error');
-      await until(() => gw.logs.some((l) => l.server === 'dies' && l.msg === 'container exited' && l.exitCode === 3), 'the exit code');
+      await waitFor(() => gw.logs.some((l) => l.server === 'ghost' && String(l.err).includes('image mcp-fleet-test/does-not-exist:nope does not exist')), 'the missing image error');
+      await waitFor(() => gw.logs.some((l) => l.server === 'dies' && l.msg === 'container exited' && l.exitCode === 3), 'the exit code');
       await expect(client.callTool({ name: 'ghost__echo', arguments: {} })).rejects.toThrow(/Unknown tool: ghost__echo/);
       expect(await client.callTool({ name: 'fine__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
       await client.close();

@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { docker, GATEWAY_IMAGE, inspect, requireEngineAndImages, ROOT, SERVER_IMAGE, sh, TEST_LABEL, uniqueName, until } from './support/docker';
+import { docker, GATEWAY_IMAGE, inspect, requireEngineAndImages, ROOT, SERVER_IMAGE, sh, TEST_LABEL, uniqueName } from './support/docker';
 import { text } from './support/mcp';
+import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(120_000);
 
@@ -89,14 +90,14 @@ describe('mcp-stdio-wrapper.sh in mcp-fleet/mcp-server', () => {
       }
       // the wrapper is the container's main process: the health check watches it, not a port
       if (server === 'memory') {
-        await until(async () => (await inspect(name)).State.Health?.Status === 'healthy', 'the stdio container to be healthy', 30_000);
+        await waitFor(async () => (await inspect(name)).State.Health?.Status === 'healthy', 'the stdio container to be healthy', 30_000);
       }
     } finally {
       await client.close();
     }
     expect(stderr).toContain(`mcp-stdio-wrapper: started ${server}`);
     expect(garbage).toEqual([]); // every stdout line was a JSON-RPC message
-    await until(async () => (await sh('docker', ['inspect', name])).code !== 0, `container ${name} to be removed`, 30_000);
+    await waitFor(async () => (await sh('docker', ['inspect', name])).code !== 0, `container ${name} to be removed`, 30_000);
   });
 
   it('pipes stdin to the child, keeps its stdout clean and its stderr separate', async () => {
@@ -130,11 +131,11 @@ describe('mcp-stdio-wrapper.sh in mcp-fleet/mcp-server', () => {
     // no --init: the wrapper itself is PID 1, where the kernel delivers only handled signals
     await docker('run', '-d', '--name', name, '--label', label, ...HARDENED, SERVER_IMAGE, 'mcp-stdio-wrapper.sh', '--', ...(command as string[]));
     try {
-      await until(async () => (await sh('docker', ['logs', name])).stderr.includes('mcp-stdio-wrapper: started'), 'the wrapper to start its child');
+      await waitFor(async () => (await sh('docker', ['logs', name])).stderr.includes('mcp-stdio-wrapper: started'), 'the wrapper to start its child');
       await new Promise((r) => setTimeout(r, 300)); // let the child install its handler
       if (signal === 'TERM') await docker('stop', '-t', '20', name);
       else await docker('kill', '-s', signal, name);
-      await until(async () => (await inspect(name)).State.Status === 'exited', `${name} to exit`);
+      await waitFor(async () => (await inspect(name)).State.Status === 'exited', `${name} to exit`);
       expect((await inspect(name)).State.ExitCode).toBe(code);
       const logs = await sh('docker', ['logs', name]);
       expect(logs.stdout).toBe('');

@@ -4,8 +4,9 @@
  * (each behind its stdio→HTTP bridge); the memory graph survives a restart and a re-creation of
  * its container; `docker inspect` and the processes show the hardening; `down -v` leaves nothing.
  */
-import { ComposeProject, docker, inspect, requireEngineAndImages, until, type Inspect } from './support/docker';
+import { ComposeProject, docker, inspect, requireEngineAndImages, type Inspect } from './support/docker';
 import { connectHttp, text, type HttpClient } from './support/mcp';
+import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(180_000);
 
@@ -55,7 +56,7 @@ describe('compose stack', () => {
     const before = await project.container('memory');
 
     expect((await project.compose('restart', 'memory')).code).toBe(0);
-    const afterRestart = await until(async () => {
+    const afterRestart = await waitFor(async () => {
       const r = await session.client.callTool({ name: 'memory__read_graph', arguments: {} }).catch(() => undefined);
       return r && !r.isError && text(r).includes('survivor') ? r : undefined;
     }, 'memory__read_graph to answer after the restart');
@@ -64,7 +65,7 @@ describe('compose stack', () => {
     // a new container (new writable layer, same named volume)
     expect((await project.compose('up', '-d', '--force-recreate', '--no-deps', 'memory')).code).toBe(0);
     expect(await project.container('memory')).not.toBe(before);
-    const afterRecreate = await until(async () => {
+    const afterRecreate = await waitFor(async () => {
       const r = await session.client.callTool({ name: 'memory__read_graph', arguments: {} }).catch(() => undefined);
       return r && !r.isError && text(r).includes('survivor') ? r : undefined;
     }, 'memory__read_graph to answer after the re-creation');

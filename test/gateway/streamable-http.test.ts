@@ -7,14 +7,8 @@ import { newMarker, startTestGateway, type TestGateway } from '../helpers/gatewa
 import { openEventStream, postRaw, rawSession } from '../helpers/raw-http';
 import { scripted } from '../helpers/scripted';
 import { waitForNoProcesses } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('Streamable HTTP front', () => {
   let gw: TestGateway;
@@ -36,7 +30,7 @@ describe('Streamable HTTP front', () => {
     const stream = await openEventStream(mcp, session.headers);
     expect(stream.status).toBe(200);
     await session.call('tools/call', { name: 's__add_tool', arguments: { name: 'first' } });
-    await until(() => stream.events.some((e) => e.data.method === 'notifications/tools/list_changed'), 'list_changed on the GET stream');
+    await waitFor(() => stream.events.some((e) => e.data.method === 'notifications/tools/list_changed'), 'list_changed on the GET stream');
     const lastSeen = stream.events.filter((e) => e.id).at(-1)!.id!;
     await stream.close();
 
@@ -44,7 +38,7 @@ describe('Streamable HTTP front', () => {
     await session.call('tools/call', { name: 's__add_tool', arguments: { name: 'second' } });
     await new Promise((r) => setTimeout(r, 200));
     const resumed = await openEventStream(mcp, { ...session.headers, 'last-event-id': lastSeen });
-    await until(() => resumed.events.some((e) => e.data.method === 'notifications/tools/list_changed'), 'replayed list_changed');
+    await waitFor(() => resumed.events.some((e) => e.data.method === 'notifications/tools/list_changed'), 'replayed list_changed');
     expect(resumed.events.every((e) => e.id !== lastSeen)).toBe(true);
     await resumed.close();
     const names = (await session.call('tools/list')).result.tools.map((t: any) => t.name);
@@ -82,7 +76,7 @@ describe('Streamable HTTP front', () => {
     const vanished = await rawSession(mcp);
     const listening = await rawSession(mcp);
     const stream = await openEventStream(mcp, listening.headers);
-    await until(() => gw.logs.some((l) => l.msg === 'closing idle Streamable HTTP session' && l.httpSession === vanished.sessionId), 'the idle session to close', 8000);
+    await waitFor(() => gw.logs.some((l) => l.msg === 'closing idle Streamable HTTP session' && l.httpSession === vanished.sessionId), 'the idle session to close', 8000);
     const gone = await postRaw(mcp, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), vanished.headers);
     expect(gone.status).toBe(404);
     expect((await listening.call('ping')).result).toEqual({});

@@ -8,14 +8,8 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { FRONTS, connectClient, gatewayLogs, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { scripted } from '../helpers/scripted';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(FRONTS)('an upstream crash seen over %s', (front) => {
   let gw: TestGateway;
@@ -49,7 +43,7 @@ describe.each(FRONTS)('an upstream crash seen over %s', (front) => {
     expect(await client.callTool({ name: 'steady__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
 
     // the tools leave (list_changed) and come back after the restart (list_changed again)
-    await until(async () => listChanged >= before + 2 && (await names()).includes('fragile__sleep'), 'fragile to come back');
+    await waitFor(async () => listChanged >= before + 2 && (await names()).includes('fragile__sleep'), 'fragile to come back');
     expect(await client.callTool({ name: 'fragile__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
     expect(gatewayLogs(gw, client).some((l) => l.server === 'fragile' && l.msg === 'server unavailable; will retry')).toBe(true);
   });
@@ -58,7 +52,7 @@ describe.each(FRONTS)('an upstream crash seen over %s', (front) => {
     await expect(client.callTool({ name: 'fragile__crash', arguments: {} })).rejects.toThrow(/server "fragile"/);
     // the restart waits at least 80 ms (100 ms backoff with jitter), far longer than this round trip
     await expect(client.callTool({ name: 'fragile__echo', arguments: {} })).rejects.toThrow(/Unknown tool: fragile__echo/);
-    await until(async () => (await client.listTools()).tools.some((t) => t.name === 'fragile__echo'), 'fragile to restart');
+    await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === 'fragile__echo'), 'fragile to restart');
     expect(await client.callTool({ name: 'fragile__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
   });
 });
@@ -82,7 +76,7 @@ describe('startup with broken servers', () => {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name)).toEqual(['ok__echo']);
       await expect(client.callTool({ name: 'cannot_start__echo', arguments: {} })).rejects.toThrow(/Unknown tool: cannot_start__echo/);
-      await until(() => gw.logs.filter((l) => l.server === 'no_such_binary' && l.msg === 'server unavailable; will retry').length >= 3, 'retries');
+      await waitFor(() => gw.logs.filter((l) => l.server === 'no_such_binary' && l.msg === 'server unavailable; will retry').length >= 3, 'retries');
       const retries = gw.logs.filter((l) => l.server === 'no_such_binary' && l.msg === 'server unavailable; will retry');
       expect(String(retries[0].err)).toContain('cannot start "/nonexistent/mcp-server"');
       // backoff grows: each retry waits at least as long as the one before (up to the cap, with jitter)

@@ -8,7 +8,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { FRONTS, type FrontKind } from '../helpers/gateway';
 import { processesWithMarker } from '../helpers/processes';
 import { EVERYTHING_BIN } from '../helpers/servers';
-import { Inbox, waitFor } from './support/inbox';
+import { Inbox } from './support/inbox';
+import { waitFor } from '../helpers/wait';
 import { RelayFixture, tool } from './support/fixture';
 
 const GZIP = tool('gzip-file-as-resource');

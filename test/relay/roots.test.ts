@@ -7,7 +7,8 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ListRootsRequestSchema, type Root } from '@modelcontextprotocol/sdk/types.js';
 import { FRONTS } from '../helpers/gateway';
-import { Inbox, waitFor } from './support/inbox';
+import { Inbox } from './support/inbox';
+import { waitFor } from '../helpers/wait';
 import { RelayFixture, tool } from './support/fixture';
 import { WireTap } from './support/wire-tap';
 

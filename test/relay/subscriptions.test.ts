@@ -6,7 +6,8 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { FRONTS, type FrontKind } from '../helpers/gateway';
-import { Inbox, waitFor } from './support/inbox';
+import { Inbox } from './support/inbox';
+import { waitFor } from '../helpers/wait';
 import { RelayFixture, tool } from './support/fixture';
 import { WireTap } from './support/wire-tap';
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from '../../helpers/wait';
 
 const run = promisify(execFile);
 
@@ -71,20 +72,6 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 /** A compose project with a unique name over the repository's compose files. */
 export class ComposeProject {
@@ -150,7 +137,7 @@ export class ComposeProject {
 
   /** Waits until every container of the project reports healthy. */
   async waitHealthy(timeoutMs = 90_000): Promise<void> {
-    await until(
+    await waitFor(
       async () => {
         const ids = await this.containers();
         if (ids.length === 0) return false;
