@@ -71,13 +71,42 @@ export class ProcessTransport implements Transport {
     });
   }
 
+  /**
+   * Messages sent in one event-loop turn reach the child in one write: under load a write per
+   * message costs a syscall and a wake-up of the child each. Each send settles with its write.
+   */
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || this.closed || !stdin.writable) {
       return Promise.reject(new FleetError('UPSTREAM_UNAVAILABLE', 'server process is not running'));
     }
     return new Promise((resolve, reject) => {
-      stdin.write(encodeLine(message as never), (err) => (err ? reject(err) : resolve()));
+      if (this.queued.length === 0) setImmediate(() => this.flush());
+      this.queued.push(encodeLine(message as never));
+      this.waiting.push({ resolve, reject });
+    });
+  }
+
+  private queued: string[] = [];
+  private waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
+
+  private flush(): void {
+    if (this.queued.length === 0) return;
+    const data = this.queued.length === 1 ? this.queued[0] : this.queued.join('');
+    const waiting = this.waiting;
+    this.queued = [];
+    this.waiting = [];
+    const stdin = this.child?.stdin;
+    if (!stdin || !stdin.writable) {
+      const error = new FleetError('UPSTREAM_UNAVAILABLE', 'server process is not running');
+      for (const w of waiting) w.reject(error);
+      return;
+    }
+    stdin.write(data, (err) => {
+      for (const w of waiting) {
+        if (err) w.reject(err);
+        else w.resolve();
+      }
     });
   }
 
@@ -86,6 +115,7 @@ export class ProcessTransport implements Transport {
     if (!child || child.pid === undefined) return this.finish();
     if (!this.closed) {
       this.closed = true;
+      this.flush(); // what was sent before close still reaches the server
       child.stdin?.end();
     }
     killGroup(child.pid, 'SIGTERM');

@@ -5,12 +5,12 @@
  */
 import Docker from 'dockerode';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Logger } from 'pino';
 import type { DockerServerConfig, ServerConfig } from '../config/schema';
 import { WebSocketTransport } from '../protocol/ws-transport';
 import { ProcessTransport } from './process-transport';
+import { StreamableHttpTransport } from './streamable-http-transport';
 import { DockerTransport } from './docker-transport';
 import { ContainerPool } from './container-pool';
 import { LABEL } from './container-spec';
@@ -80,7 +80,7 @@ export class TransportFactory {
 function remoteTransport(url: string, transport: 'streamable-http' | 'sse' | 'websocket', headers: Record<string, string>): Transport | Promise<Transport> {
   switch (transport) {
     case 'streamable-http':
-      return withSessionEnd(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+      return new StreamableHttpTransport(url, { headers });
     case 'sse':
       return new SSEClientTransport(new URL(url), {
         requestInit: { headers },
@@ -89,14 +89,4 @@ function remoteTransport(url: string, transport: 'streamable-http' | 'sse' | 'we
     case 'websocket':
       return WebSocketTransport.connect(url, headers);
   }
-}
-
-/** The SDK's close() sends no DELETE; end the upstream session explicitly so the server can free it. */
-function withSessionEnd(transport: StreamableHTTPClientTransport): Transport {
-  const close = transport.close.bind(transport);
-  transport.close = async () => {
-    if (transport.sessionId) await transport.terminateSession().catch(() => {});
-    await close();
-  };
-  return transport;
 }

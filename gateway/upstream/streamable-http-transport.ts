@@ -1,0 +1,311 @@
+/**
+ * The client side of MCP Streamable HTTP (spec 2025-11-25) for remote upstreams, on node:http
+ * with keep-alive agents. It replaces the SDK's client transport, which pays for a WHATWG fetch
+ * per message and leaves an abort listener behind on every request.
+ *
+ * Every message is a POST; a request's answer comes back as JSON or as an SSE stream that may
+ * carry the server's notifications and requests first. After initialization a GET stream carries
+ * the server's own notifications. A dropped stream is resumed with Last-Event-ID; a 404 on the
+ * session means the server forgot it, and the transport closes so the supervisor starts anew.
+ */
+import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { FleetError } from '../errors';
+import { envelopeProblem, errorResponse, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
+import { endpoint, exchange, mediaType, readText, statusError, type Endpoint } from './http-exchange';
+import { MicrotaskQueue } from './microtask-queue';
+import { SseDecoder } from './sse-decoder';
+
+export interface ReconnectOptions {
+  /** Failed attempts in a row before giving up on a stream (default 5). */
+  maxRetries: number;
+  /** Delay before the first attempt, doubling after each failure (default 500 ms). */
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface StreamableHttpTransportOptions {
+  /** Sent with every request (e.g. Authorization). */
+  headers?: Record<string, string>;
+  /**
+   * Connections for POSTed requests, each held while its answer streams (default 64). Notifications,
+   * responses and DELETE go over up to 16 others, so they never queue behind long calls.
+   */
+  maxSockets?: number;
+  /** For resuming dropped SSE streams; a server's `retry:` hint replaces the delay. */
+  reconnect?: Partial<ReconnectOptions>;
+  /** How long close() waits for the DELETE that ends the session (default 2000 ms). */
+  closeTimeoutMs?: number;
+}
+
+/** An SSE stream and what it still owes: the answers to the request that opened it (none for the GET stream). */
+interface Stream {
+  owed: Set<RequestId>;
+  standalone: boolean;
+  lastEventId?: string;
+  retryMs?: number;
+  failures: number;
+}
+
+const ACCEPT_BOTH = 'application/json, text/event-stream';
+
+export class StreamableHttpTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: any) => void;
+
+  private readonly ep: Endpoint;
+  private readonly requestAgent: Agent;
+  private readonly replyAgent: Agent;
+  private readonly reconnect: ReconnectOptions;
+  private readonly open = new Set<ClientRequest>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Incoming messages and stream ends, in order (see MicrotaskQueue for why not all at once). */
+  private readonly inbox = new MicrotaskQueue((err) => this.onerror?.(err));
+  private session: string | undefined;
+  private protocolVersion: string | undefined;
+  private headers!: OutgoingHttpHeaders;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    url: string,
+    private readonly options: StreamableHttpTransportOptions = {},
+  ) {
+    this.ep = endpoint(url);
+    this.requestAgent = this.ep.agent(options.maxSockets ?? 64);
+    this.replyAgent = this.ep.agent(16);
+    this.reconnect = { maxRetries: 5, initialDelayMs: 500, maxDelayMs: 10_000, ...options.reconnect };
+    this.updateHeaders();
+  }
+
+  get sessionId(): string | undefined {
+    return this.session;
+  }
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+    this.updateHeaders();
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) throw this.closedError();
+  }
+
+  /** Resolves once the server accepted the message; a request's answer arrives through onmessage. */
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.closed) throw this.closedError();
+    const m = message as JsonRpcMessage;
+    const body = JSON.stringify(m);
+    const request = isRequest(m);
+    let res: IncomingMessage;
+    try {
+      res = await exchange(this.ep, {
+        method: 'POST',
+        headers: { ...this.headers, 'content-type': 'application/json', accept: ACCEPT_BOTH, 'content-length': Buffer.byteLength(body) },
+        body,
+        agent: request ? this.requestAgent : this.replyAgent,
+        open: this.open,
+      });
+    } catch (err) {
+      throw this.closed ? this.closedError() : err;
+    }
+    const sid = res.headers['mcp-session-id'];
+    if (typeof sid === 'string' && sid !== this.session) {
+      this.session = sid;
+      this.updateHeaders();
+    }
+    if (res.statusCode === 404 && this.session !== undefined) {
+      res.resume();
+      throw this.expire('POST');
+    }
+    if (res.statusCode! < 200 || res.statusCode! >= 300) throw await statusError(this.ep, 'POST', res);
+    if (!request) {
+      res.resume();
+      if ('method' in m && m.method === 'notifications/initialized') void this.openStream({ owed: new Set(), standalone: true, failures: 0 });
+      return;
+    }
+    const owed = new Set<RequestId>([m.id]);
+    const type = mediaType(res.headers['content-type']);
+    if (type === 'text/event-stream') this.consume(res, { owed, standalone: false, failures: 0 });
+    else if (type === 'application/json') void this.readJson(res, owed);
+    else {
+      res.resume();
+      this.abandon(owed, new Error(`unexpected answer: HTTP ${res.statusCode} with content-type ${JSON.stringify(type || 'none')}`));
+    }
+  }
+
+  /** Aborts open requests and streams, ends the session with DELETE, then reports onclose once. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const req of this.open) req.destroy(this.closedError());
+    if (this.session !== undefined) await this.deleteSession();
+    this.requestAgent.destroy();
+    this.replyAgent.destroy();
+    this.onclose?.();
+  }
+
+  /** The spec's way to end a session; a server may refuse with 405, and one that is gone cannot answer. */
+  private async deleteSession(): Promise<void> {
+    try {
+      const res = await exchange(this.ep, { method: 'DELETE', headers: this.headers, agent: this.replyAgent, open: new Set(), timeoutMs: this.options.closeTimeoutMs ?? 2000 });
+      if (res.statusCode! >= 300 && res.statusCode !== 404 && res.statusCode !== 405) this.onerror?.(await statusError(this.ep, 'DELETE', res));
+      else res.resume();
+    } catch (err) {
+      this.onerror?.(err as Error);
+    }
+    this.session = undefined;
+  }
+
+  /** Opens the standalone GET stream, or resumes a dropped one with Last-Event-ID. */
+  private async openStream(stream: Stream): Promise<void> {
+    const headers: OutgoingHttpHeaders = { ...this.headers, accept: 'text/event-stream' };
+    if (stream.lastEventId !== undefined) headers['last-event-id'] = stream.lastEventId;
+    let res: IncomingMessage;
+    try {
+      // The standalone stream lives as long as the session: it gets a connection of its own, not a pooled one.
+      res = await exchange(this.ep, { method: 'GET', headers, agent: stream.standalone ? false : this.requestAgent, open: this.open });
+    } catch (err) {
+      if (!this.closed) this.retry(stream, err as Error);
+      return;
+    }
+    if (this.closed) return void res.destroy();
+    const type = mediaType(res.headers['content-type']);
+    if (res.statusCode === 200 && type === 'text/event-stream') {
+      stream.failures = 0;
+      this.consume(res, stream);
+      return;
+    }
+    if (res.statusCode === 404 && this.session !== undefined) {
+      res.resume();
+      this.expire('GET');
+      return;
+    }
+    if (res.statusCode === 405 && stream.standalone && stream.lastEventId === undefined) {
+      res.resume(); // the server offers no stream of its own: fine
+      return;
+    }
+    this.retry(stream, res.statusCode === 200 ? new Error(`GET ${this.ep.display}: expected text/event-stream, got ${JSON.stringify(type || 'none')}`) : await statusError(this.ep, 'GET', res));
+  }
+
+  /** Reads an SSE stream as it arrives; when it ends, resumes it if it still owes answers (or is the GET stream). */
+  private consume(res: IncomingMessage, stream: Stream): void {
+    const decoder = new SseDecoder((e) => {
+      if (e.event === 'message' && e.data.length > 0) this.inbox.run(() => this.deliverText(e.data, stream.owed));
+    });
+    decoder.lastEventId = stream.lastEventId;
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => decoder.push(chunk));
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      stream.lastEventId = decoder.lastEventId;
+      stream.retryMs = decoder.retryMs ?? stream.retryMs;
+      const why = new Error(res.complete ? 'the server ended the stream' : 'the connection was lost');
+      // After the messages already read: one of them may be the answer this stream owes.
+      this.inbox.run(() => {
+        if (this.closed || (!stream.standalone && stream.owed.size === 0)) return;
+        if (stream.standalone || stream.lastEventId !== undefined) this.retry(stream, why, true);
+        else this.abandon(stream.owed, why);
+      });
+    };
+    res.on('error', () => {}); // 'close' below says whether the stream was complete
+    res.once('end', end);
+    res.once('close', end);
+  }
+
+  /**
+   * Schedules the next attempt to reopen a stream. A clean end is the spec's polling model (the
+   * server closed on purpose and said when to come back), so it does not count as a failure.
+   */
+  private retry(stream: Stream, cause: Error, clean = false): void {
+    if (this.closed) return;
+    if (!clean && ++stream.failures > this.reconnect.maxRetries) {
+      const what = stream.standalone ? 'the GET stream for server notifications' : `the response stream for request ${[...stream.owed].join(', ')}`;
+      const error = new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display}: cannot reopen ${what} (${stream.failures} attempts failed): ${cause.message}`, { cause });
+      if (stream.standalone) this.onerror?.(error);
+      else this.abandon(stream.owed, error);
+      return;
+    }
+    const { initialDelayMs, maxDelayMs } = this.reconnect;
+    const delay = stream.retryMs ?? Math.min(maxDelayMs, initialDelayMs * 2 ** Math.max(0, stream.failures - 1));
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.openStream(stream);
+    }, delay);
+    this.timers.add(timer);
+  }
+
+  private async readJson(res: IncomingMessage, owed: Set<RequestId>): Promise<void> {
+    let text: string;
+    try {
+      text = await readText(res);
+    } catch (err) {
+      if (!this.closed) this.abandon(owed, err as Error);
+      return;
+    }
+    this.inbox.run(() => {
+      this.deliverText(text, owed);
+      if (owed.size > 0 && !this.closed) this.abandon(owed, new Error('the JSON answer did not contain the response'));
+    });
+  }
+
+  private deliverText(text: string, owed: Set<RequestId>): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      this.onerror?.(new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display} sent a message that is not JSON: ${text.slice(0, 200)}`));
+      return;
+    }
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const problem = envelopeProblem(item);
+      if (problem) {
+        this.onerror?.(new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display} sent an invalid JSON-RPC message: ${problem}`));
+        continue;
+      }
+      const m = item as JsonRpcMessage;
+      if (!('method' in m)) owed.delete(m.id as RequestId);
+      this.onmessage?.(m);
+    }
+  }
+
+  /** Answers requests whose response can no longer arrive, so their callers learn now rather than at their timeout. */
+  private abandon(owed: Set<RequestId>, cause: Error): void {
+    if (owed.size === 0) return;
+    const ids = [...owed];
+    owed.clear();
+    const error = cause instanceof FleetError ? cause : new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display}: no answer to request ${ids.join(', ')}: ${cause.message}`, { cause });
+    this.onerror?.(error);
+    for (const id of ids) this.onmessage?.(errorResponse(id, error.toJsonRpcError()));
+  }
+
+  /** The server no longer knows the session: close (without DELETE) so the owner initializes a new one. */
+  private expire(method: string): FleetError {
+    const error = new FleetError('UPSTREAM_UNAVAILABLE', `${method} ${this.ep.display}: HTTP 404, the server ended session ${this.session}`);
+    this.session = undefined;
+    this.onerror?.(error);
+    void this.close();
+    return error;
+  }
+
+  private updateHeaders(): void {
+    const h: OutgoingHttpHeaders = { ...this.options.headers };
+    if (this.session !== undefined) h['mcp-session-id'] = this.session;
+    if (this.protocolVersion !== undefined) h['mcp-protocol-version'] = this.protocolVersion;
+    this.headers = h;
+  }
+
+  private closedError(): FleetError {
+    return new FleetError('UPSTREAM_UNAVAILABLE', `transport to ${this.ep.display} is closed`);
+  }
+}
