@@ -35,6 +35,8 @@ export class Fleet implements SessionHost, LinkListener {
   readonly transports: TransportFactory;
   private readonly views = new Map<string, CatalogView>();
   draining = false;
+  /** True once the first connection attempt of every shared server is done (or timed out). */
+  started = false;
   private sharedLevel: LogLevel | undefined;
   /** uri → sessions subscribed to it on a shared server. */
   private readonly sharedSubscriptions = new Map<string, Set<string>>();
@@ -60,6 +62,7 @@ export class Fleet implements SessionHost, LinkListener {
     await this.transports.start(this.config.servers);
     const all = Promise.all(this.sharedLinks.map((l) => l.start()));
     await waitAtMost(all, this.config.startup.waitForServersMs);
+    this.started = true;
   }
 
   async stop(): Promise<void> {

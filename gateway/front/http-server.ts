@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import { FleetError, toFleetError } from '../errors';
 import type { Fleet } from '../fleet';
 import { checkOrigin, type OriginPolicy } from './origin-guard';
-import { sendError, sendJson } from './http-util';
+import { sendError } from './http-util';
+import { answerHealth } from './health';
 import { StreamableHttpFront } from './streamable-http';
 import { LegacySseFront, SSE_MESSAGES_PATH, SSE_PATH } from './legacy-sse';
 import { WebSocketFront, WS_PATH } from './websocket';
@@ -30,7 +31,7 @@ export class HttpFronts {
   private accepting = true;
 
   constructor(
-    fleet: Fleet,
+    private readonly fleet: Fleet,
     private readonly options: HttpFrontOptions,
     private readonly log: Logger,
   ) {
@@ -68,7 +69,7 @@ export class HttpFronts {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
     try {
-      if (url.pathname === '/health/liveness') return sendJson(res, 200, { status: 'ok' });
+      if (answerHealth(url.pathname, this.fleet, res)) return;
       const forbidden = checkOrigin(req.headers, this.options.origin);
       if (forbidden) throw forbidden;
       if (url.pathname === MCP_PATH) return await this.streamable.handle(req, res);
