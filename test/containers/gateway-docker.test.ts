@@ -178,3 +178,28 @@ describe('docker failures stay with their server', () => {
     expect(await waitForNoContainers(instance)).toEqual([]);
   });
 });
+
+describe('the reference server image as a docker server', () => {
+  it('runs server-memory through the stdio wrapper, keeping its graph in a volume across containers', async () => {
+    const instance = `t-${newMarker().slice(0, 8)}`;
+    const volume = `mcp-fleet-test-${instance}`;
+    const doc = { instance, servers: { memory: { docker: { image: 'mcp-fleet/mcp-server:dev', command: ['mcp-stdio-wrapper.sh', 'memory'], volumes: [`${volume}:/data`] }, ...fast } } };
+    try {
+      let gw = await startTestGateway(doc, instance);
+      let client = await connectClient(gw, 'websocket');
+      await client.callTool({ name: 'memory__create_entities', arguments: { entities: [{ name: 'kept', entityType: 'test', observations: ['in a volume'] }] } });
+      await client.close();
+      await gw.stop();
+      expect(await waitForNoContainers(instance)).toEqual([]);
+
+      gw = await startTestGateway(doc, instance);
+      client = await connectClient(gw, 'websocket');
+      expect(JSON.stringify(await client.callTool({ name: 'memory__read_graph', arguments: {} }))).toContain('in a volume');
+      await client.close();
+      await gw.stop();
+    } finally {
+      await docker.getVolume(volume).remove({ force: true }).catch(() => {});
+    }
+    expect(await waitForNoContainers(instance)).toEqual([]);
+  });
+});
