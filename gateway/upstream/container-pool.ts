@@ -114,7 +114,8 @@ export class ContainerPool {
       if (this.stopped || this.live >= this.server.pool.max) return;
       this.starting++;
       this.launch()
-        .then((t) => {
+        .then(async (t) => {
+          await whenAnswering(t, this.server.pool.acquireTimeoutMs);
           if (this.stopped) return void t.close();
           const waiter = this.waiters.shift(); // a session queued while this one was starting gets it
           if (!waiter) return void this.warm.push(t);
@@ -128,4 +129,29 @@ export class ContainerPool {
         });
     }, delay);
   }
+}
+
+const PROBE_ID = 'fleet-warm-probe';
+
+/**
+ * A started container is not yet a ready server (its runtime still boots): a warm one is handed
+ * out only after it answered a ping. Any answer counts, an error included (some servers refuse
+ * requests before initialize); the probe's reply never reaches the session's connection.
+ */
+function whenAnswering(t: DockerTransport, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`warm container did not answer a ping within ${timeoutMs} ms`)), timeoutMs);
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      t.onmessage = undefined;
+      if (err) {
+        void t.close();
+        reject(err);
+      } else resolve();
+    };
+    t.onmessage = (m: { id?: unknown }) => {
+      if (m.id === PROBE_ID) done();
+    };
+    t.send({ jsonrpc: '2.0', id: PROBE_ID, method: 'ping' }).catch((err: Error) => done(err));
+  });
 }

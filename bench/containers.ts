@@ -4,15 +4,17 @@
  * initialize is answered (over stdio for the wrapper, over HTTP for the bridge and the gateway);
  * memory is `docker stats` of the container right after initialize and tools/list. Then the compose
  * stack's steady state: memory per service after BENCH_CALLS tool calls through the gateway and a
- * pause. Prints medians (and min/max) over BENCH_RUNS runs (default 5). Needs the images from
- * `npm run docker:build`.
+ * pause; and the warm pool's hand-out time against a cold start (bench/warm-pool.ts). Prints
+ * medians (and min/max) over BENCH_RUNS runs (default 5). Needs the images from `npm run docker:build`.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ComposeProject, docker, GATEWAY_IMAGE, requireEngineAndImages, SERVER_IMAGE, TEST_LABEL, uniqueName } from './support/docker';
-import { connectHttp } from './support/mcp';
+import { ComposeProject, docker, GATEWAY_IMAGE, requireEngineAndImages, SERVER_IMAGE, TEST_LABEL, uniqueName } from '../test/containers/support/docker';
+import { spread } from './stats';
+import { benchWarmPool } from './warm-pool';
+import { connectHttp } from '../test/containers/support/mcp';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const benchId = uniqueName('bench');
@@ -124,11 +126,6 @@ function lineReader(stream: NodeJS.ReadableStream): { next(timeoutMs: number): P
   };
 }
 
-function stats(values: number[]): { median: number; min: number; max: number } {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1] };
-}
 
 /** The compose stack after a workload: memory per service (docker stats), idle and after calls. */
 async function stackMemory(calls: number): Promise<{ service: string; idleMiB: number; loadedMiB: number }[]> {
@@ -190,7 +187,7 @@ async function main(): Promise<void> {
       const samples: Sample[] = [];
       for (let i = 0; i < RUNS; i++) samples.push(await c.sample());
       results.push({ what: c.what, samples });
-      const ready = stats(samples.map((s) => s.readyMs));
+      const ready = spread(samples.map((s) => s.readyMs));
       console.error(`bench-containers: ${c.what}: ready in ${ready.median.toFixed(0)} ms (median of ${RUNS})`);
     }
   } finally {
@@ -209,9 +206,9 @@ async function main(): Promise<void> {
   console.log('| image, mode | ready (initialize answered) median [min-max] | docker run -d returned, median | memory (docker stats) median [max] |');
   console.log('|---|---|---|---|');
   for (const { what, samples } of results) {
-    const ready = stats(samples.map((s) => s.readyMs));
-    const started = samples[0].startedMs === undefined ? undefined : stats(samples.map((s) => s.startedMs!));
-    const mem = stats(samples.map((s) => s.memMiB));
+    const ready = spread(samples.map((s) => s.readyMs));
+    const started = samples[0].startedMs === undefined ? undefined : spread(samples.map((s) => s.startedMs!));
+    const mem = spread(samples.map((s) => s.memMiB));
     console.log(
       `| ${what} | ${ready.median.toFixed(0)} ms [${ready.min.toFixed(0)}-${ready.max.toFixed(0)}] | ${started ? `${started.median.toFixed(0)} ms` : 'n/a (docker run -i)'} | ${mem.median.toFixed(1)} MiB [${mem.max.toFixed(1)}] |`,
     );
@@ -221,8 +218,9 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|');
   const limits: Record<string, string> = { gateway: '256M', memory: '192M', filesystem: '192M' };
   for (const s of stack) console.log(`| ${s.service} | ${s.idleMiB.toFixed(1)} MiB | ${s.loadedMiB.toFixed(1)} MiB | ${limits[s.service]} |`);
-  const worstReady = Math.max(...results.map((r) => stats(r.samples.map((s) => s.readyMs)).median));
-  const worstMem = Math.max(...results.map((r) => stats(r.samples.map((s) => s.memMiB)).median), ...stack.map((s) => s.loadedMiB));
+  const worstReady = Math.max(...results.map((r) => spread(r.samples.map((s) => s.readyMs)).median));
+  const worstMem = Math.max(...results.map((r) => spread(r.samples.map((s) => s.memMiB)).median), ...stack.map((s) => s.loadedMiB));
+  await benchWarmPool(SERVER_IMAGE, RUNS);
   console.log(`\nseed targets: start < 5000 ms (aim <= 1500): worst median ${worstReady.toFixed(0)} ms; memory < 100 MB: worst ${worstMem.toFixed(1)} MiB`);
 }
 
