@@ -193,9 +193,16 @@ export class Fleet implements SessionHost, LinkListener {
       case 'notifications/progress':
         if (!this.progress.deliver(params, conn)) this.log.debug({ server: link.name, token: params.progressToken }, 'progress for an unknown token dropped');
         return;
-      case 'notifications/message':
-        for (const s of this.audience(link)) if (passes(params.level, s.logLevel)) s.notify(n.method, params);
+      case 'notifications/message': {
+        // Log lines during a call travel with that call (a client without a GET stream still sees them).
+        const origins = conn.inFlightOrigins();
+        for (const s of this.audience(link)) {
+          if (!passes(params.level, s.logLevel)) continue;
+          const related = origins.filter((o) => o.sessionId === s.id).at(-1)?.clientRequestId;
+          s.notify(n.method, params, related);
+        }
         return;
+      }
       case 'notifications/resources/updated':
         for (const s of this.audience(link)) if (s.subscriptions.has(String(params.uri))) s.notify(n.method, params);
         return;
