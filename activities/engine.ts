@@ -1,0 +1,103 @@
+/**
+ * The Docker engine through dockerode, and the compose project a step works on: its name (from the
+ * step's target), its compose files and environment (from the step's params), and its containers
+ * and networks, found by compose's own labels.
+ */
+import { resolve } from 'node:path';
+import Docker from 'dockerode';
+import type { StepInput } from '../pipeline/types';
+import { checkoutRoot, fatal, FailureType } from './runtime';
+
+export const PROJECT_LABEL = 'com.docker.compose.project';
+export const SERVICE_LABEL = 'com.docker.compose.service';
+export const NETWORK_LABEL = 'com.docker.compose.network';
+
+/** The project a step works on when it names none. */
+export const DEFAULT_PROJECT = 'mcp-fleet';
+
+let engine: Docker | undefined;
+
+/** The engine (DOCKER_HOST or the default socket), checked to answer; fatal when it does not. */
+export async function docker(): Promise<Docker> {
+  engine ??= new Docker();
+  try {
+    await engine.ping();
+  } catch (err) {
+    engine = undefined;
+    throw fatal(FailureType.DockerUnavailable, `no Docker engine answers (${(err as Error).message}); start the engine (scripts/ci-docker.sh installs and starts one) or set DOCKER_HOST`);
+  }
+  return engine;
+}
+
+/** A compose stack as the step's input describes it. */
+export interface Stack {
+  project: string;
+  /** Absolute compose file paths, base first. */
+  files: string[];
+  /** Environment for compose (image tag, published port). */
+  env: Record<string, string>;
+}
+
+/**
+ * The stack of a step: project = target (default `mcp-fleet`); files = params.files (relative to
+ * the checkout), else docker-compose.yml plus the override named by params.override (`dev`|`prod`);
+ * params.tag → MCP_FLEET_TAG (prod requires one; default `dev`), params.gatewayPort → GATEWAY_PORT
+ * (0 = any free port).
+ */
+export function stackOf(input: Pick<StepInput, 'target' | 'params'>): Stack {
+  const project = input.target ?? DEFAULT_PROJECT;
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
+    throw fatal(FailureType.BadInput, `compose project name must be lowercase letters, digits, '-' or '_' (got '${project}'); pass another --target`);
+  }
+  const p = input.params;
+  const override = p.override as string | undefined;
+  if (override !== undefined && override !== 'dev' && override !== 'prod') throw fatal(FailureType.BadInput, `params.override must be 'dev' or 'prod' (got '${override}')`);
+  const names = Array.isArray(p.files) ? (p.files as string[]) : ['docker-compose.yml', ...(override ? [`docker-compose.${override}.yml`] : [])];
+  const env: Record<string, string> = { MCP_FLEET_TAG: String(p.tag ?? process.env.MCP_FLEET_TAG ?? 'dev') };
+  if (p.gatewayPort !== undefined) env.GATEWAY_PORT = String(p.gatewayPort);
+  return { project, files: names.map((f) => resolve(checkoutRoot(), f)), env };
+}
+
+/** Containers of a project (all states), optionally of one service. */
+export async function projectContainers(project: string, service?: string): Promise<Docker.ContainerInfo[]> {
+  const label = [`${PROJECT_LABEL}=${project}`, ...(service ? [`${SERVICE_LABEL}=${service}`] : [])];
+  return (await docker()).listContainers({ all: true, filters: { label } });
+}
+
+export async function projectNetworks(project: string): Promise<Docker.NetworkInspectInfo[]> {
+  return (await docker()).listNetworks({ filters: { label: [`${PROJECT_LABEL}=${project}`] } });
+}
+
+export async function projectVolumes(project: string): Promise<string[]> {
+  const { Volumes } = await (await docker()).listVolumes({ filters: { label: [`${PROJECT_LABEL}=${project}`] } });
+  return (Volumes ?? []).map((v) => v.Name);
+}
+
+/**
+ * The gateway's base URL for a step: params.url; else the loopback port the project's gateway
+ * container publishes for 8080, when that container runs; else http://127.0.0.1:8080.
+ */
+export async function gatewayUrl(input: Pick<StepInput, 'target' | 'params'>): Promise<string> {
+  if (typeof input.params.url === 'string') return input.params.url.replace(/\/+$/, '');
+  try {
+    const [gw] = await projectContainers(input.target ?? DEFAULT_PROJECT, String(input.params.gatewayService ?? 'gateway'));
+    const port = gw?.Ports.find((p) => p.PrivatePort === 8080 && p.PublicPort);
+    if (gw?.State === 'running' && port) return `http://${!port.IP || port.IP === '0.0.0.0' || port.IP === '::' ? '127.0.0.1' : port.IP.includes(':') ? `[${port.IP}]` : port.IP}:${port.PublicPort}`;
+  } catch {
+    // no engine: the default address may still answer (a gateway started with npm start)
+  }
+  return 'http://127.0.0.1:8080';
+}
+
+/** Runs a command in a running container and returns its output (with a TTY: one raw stream). */
+export async function execText(containerId: string, cmd: string[]): Promise<string> {
+  const exec = await (await docker()).getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: true });
+  const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,10 @@
+/**
+ * Every activity the pipeline's steps name (pipeline/phases.ts), registered with the worker as
+ * they are exported here. Each takes one StepInput and returns a StepResult.
+ */
+export { buildImages, validateCompose, composeUp, composeDown, healthStatus } from './compose';
+export { inspectHardening } from './hardening';
+export { killReplicaAndMeasureRecovery } from './failover';
+export { collectLogs } from './logs';
+export { gatewayHealth, mcpRoundTrip, resolveServers } from './gateway';
+export { checkMetrics, poolStatistics, routingWeights, requestTracing } from './pending';

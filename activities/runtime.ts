@@ -1,0 +1,125 @@
+/**
+ * What every activity shares: the Temporal activity context when there is one (heartbeats and
+ * cancellation), so the same functions also run outside a worker (tests, scripts); the failure
+ * vocabulary; the checkout root; and child processes that heartbeat while they run and die when the
+ * activity is cancelled.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
+
+/**
+ * Failure types the workflows branch on. Non-retryable ones name problems a retry cannot fix;
+ * `CommandFailed` is retryable (a busy engine, a slow pull).
+ */
+export const FailureType = {
+  DockerUnavailable: 'DockerUnavailable',
+  ImageMissing: 'ImageMissing',
+  BuildFailed: 'BuildFailed',
+  BadInput: 'BadInput',
+  CommandFailed: 'CommandFailed',
+  Cancelled: 'Cancelled',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** A failure a retry cannot fix: says what failed and what to do. */
+export function fatal(type: FailureType, message: string, details?: Record<string, unknown>): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : undefined });
+}
+
+/** A failure worth retrying (the engine or the stack may just be busy). */
+export function transient(type: FailureType, message: string, details?: Record<string, unknown>): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: false, details: details ? [details] : undefined });
+}
+
+/** Heartbeats when running inside a Temporal activity; a no-op elsewhere. */
+export function heartbeat(details?: unknown): void {
+  asyncLocalStorage.getStore()?.heartbeat(details);
+}
+
+/** The activity's cancellation signal, or undefined outside a worker. */
+export function cancellation(): AbortSignal | undefined {
+  return asyncLocalStorage.getStore()?.cancellationSignal;
+}
+
+/** Throws when the activity was cancelled (between steps of a long loop). */
+export function throwIfCancelled(what: string): void {
+  const signal = cancellation();
+  if (signal?.aborted) throw fatal(FailureType.Cancelled, `${what} was cancelled`);
+}
+
+/**
+ * Runs fn while heartbeating `what` every 5 s: a step's heartbeat timeout can be shorter than the
+ * work (the workflow gives 60 s steps a 15 s heartbeat timeout).
+ */
+export async function withHeartbeat<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  heartbeat(what);
+  const beat = setInterval(() => heartbeat(what), 5_000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/** Sleeps, heartbeating, and wakes early (throwing) on cancellation. */
+export async function pause(ms: number, what: string): Promise<void> {
+  heartbeat(what);
+  const signal = cancellation();
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+  throwIfCancelled(what);
+}
+
+/** The checkout: MCP_FLEET_ROOT, else the nearest directory above this file with docker-compose.yml (works from dist/ too). */
+export function checkoutRoot(): string {
+  if (process.env.MCP_FLEET_ROOT) return process.env.MCP_FLEET_ROOT;
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'docker-compose.yml')) && existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw fatal(FailureType.BadInput, `no mcp-fleet checkout (docker-compose.yml) above ${__dirname}; set MCP_FLEET_ROOT`);
+  }
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command in the checkout, heartbeating every few seconds with `what`; killed (TERM) when
+ * the activity is cancelled. Resolves with the exit code instead of throwing on a non-zero exit.
+ */
+export async function runCommand(file: string, args: string[], what: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CommandResult> {
+  const signal = cancellation();
+  return withHeartbeat(what, () =>
+    new Promise<CommandResult>((resolve, reject) => {
+      execFile(
+        file,
+        args,
+        { cwd: checkoutRoot(), env: options.env ?? process.env, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024, signal },
+        (err, stdout, stderr) => {
+          if (!err) return resolve({ code: 0, stdout, stderr });
+          const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
+          if (e.name === 'AbortError') return reject(fatal(FailureType.Cancelled, `${what} was cancelled`));
+          if (e.code === 'ENOENT') return reject(fatal(FailureType.BadInput, `${what}: ${file} is not installed or not on PATH`));
+          const note = e.killed || e.signal ? ` (killed: ${e.signal ?? 'timeout'})` : '';
+          resolve({ code: typeof e.code === 'number' ? e.code : 1, stdout, stderr: `${stderr}${note}` });
+        },
+      );
+    }),
+  );
+}
+
+/** The last lines of a command's stderr, for a message. */
+export function tail(text: string, lines = 8): string {
+  return text.trim().split('\n').slice(-lines).join('\n');
+}

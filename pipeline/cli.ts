@@ -1,0 +1,293 @@
+/**
+ * run-pipeline-claude-interactive: run a phase (`--phase NAME|all --<verb>`), list phases, read,
+ * watch, approve or reject runs. Without a Temporal address it starts (or reuses) the local dev
+ * server and runs the worker in this process. Exit codes: 0 passed, 1 failed, 2 bad input or
+ * environment (unknown phase or verb, unreachable Temporal, missing Docker).
+ */
+import { createInterface } from 'node:readline/promises';
+import Docker from 'dockerode';
+import yargs from 'yargs';
+import type { RunStatus } from '../workflows/run-state';
+import { PipelineClient, resolveSteps } from './client';
+import { PipelineError } from './errors';
+import { PHASE_DEFS } from './phases';
+import { ProgressPrinter, runJson, summaryLines } from './progress';
+import { ensureTemporal, type TemporalHandle } from './temporal-server';
+import { PHASES, VERBS, type PhaseName, type PhaseRunResult, type StepDef, type Verb } from './types';
+
+const CLI = 'run-pipeline-claude-interactive';
+/** Activities that need a Docker engine where the worker runs (checked before a run starts). */
+const DOCKER_ACTIVITIES = new Set(['buildImages', 'validateCompose', 'composeUp', 'composeDown', 'healthStatus', 'inspectHardening', 'killReplicaAndMeasureRecovery', 'collectLogs']);
+const POLL_MS = 500;
+
+interface Common {
+  json: boolean;
+  yes: boolean;
+  worker: boolean;
+  'temporal-address'?: string;
+  namespace?: string;
+  tls?: boolean;
+  'api-key'?: string;
+}
+
+/** Output channel: with --json, stdout carries only the final JSON line; people read stderr. */
+class Out {
+  constructor(private readonly json: boolean) {}
+  line(text: string): void {
+    (this.json ? process.stderr : process.stdout).write(`${text}\n`);
+  }
+  result(doc: Record<string, unknown>): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
+  }
+}
+
+/** Everything a command opened, closed in reverse order. */
+class Session {
+  private readonly closers: { client?: boolean; close: () => Promise<void> }[] = [];
+  temporal!: TemporalHandle;
+  client!: PipelineClient;
+
+  /** `worker: 'if-started'`: only when this process started the dev server, so nobody else hosts a worker. */
+  static async open(argv: Common, out: Out, withWorker: boolean | 'if-started'): Promise<Session> {
+    const s = new Session();
+    // Ctrl-C or a kill: stop the worker and the dev server this process started, not just exit.
+    const interrupted = (signal: NodeJS.Signals) => {
+      out.line(`${signal}: stopping; runs are durable, \`${CLI} watch ID\` resumes one`);
+      // The client stays open: its pending long-poll would throw from a timer once closed.
+      void s.close({ keepClient: true }).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    s.closers.push({
+      close: async () => {
+        process.off('SIGINT', interrupted);
+        process.off('SIGTERM', interrupted);
+      },
+    });
+    try {
+      s.temporal = await ensureTemporal({
+        ...(argv['temporal-address'] ? { address: argv['temporal-address'] } : {}),
+        ...(argv.namespace ? { namespace: argv.namespace } : {}),
+        ...(argv.tls !== undefined ? { tls: argv.tls } : {}),
+        ...(argv['api-key'] ? { apiKey: argv['api-key'] } : {}),
+      });
+      s.closers.push({ close: () => s.temporal.stop() });
+      if (s.temporal.uiUrl) out.line(`Temporal UI: ${s.temporal.uiUrl}/namespaces/${s.temporal.namespace}/workflows`);
+      s.client = await PipelineClient.connect(s.temporal);
+      s.closers.push({ client: true, close: () => s.client.close() });
+      if (withWorker === true || (withWorker === 'if-started' && s.temporal.started && argv.worker)) {
+        // Loaded only here: the worker pulls in the native bridge and every activity.
+        const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+        Runtime.install({ logger: new DefaultLogger('WARN') });
+        const { startPipelineWorker } = require('./worker') as typeof import('./worker');
+        const w = await startPipelineWorker({ temporal: s.temporal });
+        s.closers.push({ close: () => w.stop() });
+      }
+      return s;
+    } catch (err) {
+      await s.close();
+      throw err;
+    }
+  }
+
+  async close(opts: { keepClient?: boolean } = {}): Promise<void> {
+    const closers = this.closers.splice(0).reverse();
+    for (const c of closers) if (!(opts.keepClient && c.client)) await c.close().catch(() => {});
+  }
+}
+
+async function checkDocker(steps: StepDef[]): Promise<void> {
+  if (!steps.some((s) => DOCKER_ACTIVITIES.has(s.activity))) return;
+  try {
+    await new Docker().ping();
+  } catch (err) {
+    throw new PipelineError('docker-missing', `this phase needs a Docker engine and none answers (${(err as Error).message}); start one or set DOCKER_HOST`);
+  }
+}
+
+/** Polls the status query, printing step lines, answering gates; resolves with the result. */
+async function follow(client: PipelineClient, workflowId: string, out: Out, interactive: boolean): Promise<PhaseRunResult> {
+  const printer = new ProgressPrinter();
+  let asked: string | undefined;
+  const resultP = client.result(workflowId);
+  let done = false;
+  void resultP.finally(() => (done = true)).catch(() => {});
+  while (!done) {
+    let status: RunStatus | undefined;
+    try {
+      status = await client.status(workflowId);
+    } catch {
+      status = undefined; // no worker has picked the run up yet
+    }
+    if (status) {
+      for (const l of printer.update(status)) out.line(l);
+      if (status.gate && asked !== status.gate.stepId) {
+        asked = status.gate.stepId;
+        if (interactive) await ask(client, workflowId, status.gate.prompt, out);
+        else out.line(`  waiting for approval: ${status.gate.prompt}\n  run \`${CLI} approve ${workflowId}\` (or \`reject\`) from another terminal`);
+      }
+    }
+    await Promise.race([resultP.catch(() => {}), new Promise((r) => setTimeout(r, POLL_MS))]);
+  }
+  const result = await resultP;
+  for (const l of printer.update({ ...result, state: result.status } as RunStatus)) out.line(l);
+  return result;
+}
+
+async function ask(client: PipelineClient, workflowId: string, prompt: string, out: Out): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question(`  approve: ${prompt} [y/N] `)).trim().toLowerCase();
+    if (answer === 'y' || answer === 'yes') await client.approve(workflowId, { by: 'cli' });
+    else await client.reject(workflowId, { by: 'cli', reason: 'declined at the prompt' });
+  } catch (err) {
+    out.line(`  ${(err as Error).message}`);
+  } finally {
+    rl.close();
+  }
+}
+
+async function runCommand(argv: Common & { phase: string; target?: string } & Partial<Record<Verb, boolean>>, out: Out): Promise<number> {
+  const verbs = VERBS.filter((v) => argv[v]);
+  if (verbs.length !== 1) throw new PipelineError('bad-usage', `give exactly one verb with --phase (got ${verbs.length ? verbs.map((v) => `--${v}`).join(' ') : 'none'}); verbs: ${VERBS.map((v) => `--${v}`).join(' ')}`);
+  const verb = verbs[0];
+  const defs = Object.values(PHASE_DEFS);
+  const phases = argv.phase === 'all' ? defs.filter((d) => d.verbs[verb]).map((d) => d.name) : [argv.phase as PhaseName];
+  if (phases.length === 0) throw new PipelineError('unknown-verb', `no phase has --${verb}`);
+  const plan = phases.map((phase) => ({ phase, steps: resolveSteps(defs, phase, verb) }));
+  if (argv.worker) await checkDocker(plan.flatMap((p) => p.steps));
+
+  const session = await Session.open(argv, out, argv.worker);
+  const runs: Record<string, unknown>[] = [];
+  let passed = true;
+  try {
+    for (const { phase, steps } of plan) {
+      const handle = await session.client.start({ phase, verb, autoApprove: argv.yes, ...(argv.target ? { target: argv.target } : {}) }, steps);
+      out.line(`${phase} --${verb}: ${handle.workflowId}`);
+      const result = await follow(session.client, handle.workflowId, out, !argv.json && !argv.yes && process.stdin.isTTY === true);
+      for (const l of summaryLines(handle.workflowId, result)) out.line(l);
+      runs.push(runJson(handle.workflowId, result));
+      passed &&= result.status === 'passed';
+    }
+  } finally {
+    await session.close();
+  }
+  out.result(runs.length === 1 ? runs[0] : { status: passed ? 'passed' : 'failed', verb, runs, steps: runs.flatMap((r) => (r.steps as object[]).map((s) => ({ phase: r.phase, ...s }))), workflowIds: runs.map((r) => r.workflowId) });
+  return passed ? 0 : 1;
+}
+
+async function withSession<T>(argv: Common, out: Out, worker: boolean | 'if-started', fn: (s: Session) => Promise<T>): Promise<T> {
+  const s = await Session.open(argv, out, worker);
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+export async function main(args: string[]): Promise<number> {
+  let code = 0;
+  let json = args.includes('--json');
+  const out = () => new Out(json);
+  const parser = yargs(args)
+    .scriptName(CLI)
+    .usage(`$0 --phase NAME|all --<verb> [--yes] [--json]\n$0 list | status [ID] | watch ID | approve ID | reject ID`)
+    .option('json', { type: 'boolean', default: false, describe: 'last stdout line: one JSON document' })
+    .option('yes', { type: 'boolean', default: false, describe: 'approve every gate (CI)' })
+    .option('worker', { type: 'boolean', default: true, describe: 'run a worker in this process (--no-worker when workers run elsewhere)' })
+    .option('temporal-address', { type: 'string', describe: 'host:port of a Temporal cluster (default TEMPORAL_ADDRESS, else a local dev server)' })
+    .option('namespace', { type: 'string', describe: 'Temporal namespace (default TEMPORAL_NAMESPACE or default)' })
+    .option('tls', { type: 'boolean', describe: 'TLS to the cluster (implied by --api-key)' })
+    .option('api-key', { type: 'string', describe: 'Temporal Cloud API key (default TEMPORAL_API_KEY)' })
+    .command(
+      '$0',
+      'run a phase',
+      (y) => {
+        y.option('phase', { type: 'string', describe: `${PHASES.join(' | ')} | all` }).option('target', { type: 'string', describe: 'compose project or server the phase works on' });
+        for (const v of VERBS) y.option(v, { type: 'boolean', describe: `verb: ${v}` });
+        return y;
+      },
+      async (argv) => {
+        json = argv.json as boolean;
+        if (!argv.phase) throw new PipelineError('bad-usage', `give --phase NAME|all with a verb, or a command (list, status, watch, approve, reject); see --help`);
+        code = await runCommand(argv as never, out());
+      },
+    )
+    .command('list', 'list the phases and their verbs', {}, (argv) => {
+      const rows = Object.values(PHASE_DEFS).map((d) => ({ phase: d.name, verbs: Object.keys(d.verbs), summary: d.summary }));
+      if (argv.json) out().result({ status: 'ok', phases: rows });
+      else for (const r of rows) console.log(`${r.phase.padEnd(20)} ${r.verbs.map((v) => `--${v}`).join(' ').padEnd(24)} ${r.summary}`);
+    })
+    .command(
+      'status [id]',
+      'a run’s steps, or the recent runs',
+      (y) => y.positional('id', { type: 'string' }),
+      async (argv) => {
+        await withSession(argv as Common, out(), 'if-started', async (s) => {
+          if (!argv.id) {
+            const runs = await s.client.list();
+            if (argv.json) out().result({ status: 'ok', runs });
+            else for (const r of runs) console.log(`${r.status.padEnd(11)} ${r.startTime.toISOString()}  ${r.workflowId}`);
+            return;
+          }
+          const st = await s.client.status(argv.id);
+          if (argv.json) out().result({ ...st, status: st.state, workflowId: argv.id });
+          else {
+            console.log(`${argv.id}: ${st.state}`);
+            for (const l of new ProgressPrinter().update(st)) console.log(l);
+            if (st.gate) console.log(`  waiting for approval: ${st.gate.prompt}`);
+          }
+        });
+      },
+    )
+    .command(
+      'watch <id>',
+      'follow a run until it ends',
+      (y) => y.positional('id', { type: 'string', demandOption: true }),
+      async (argv) => {
+        code = await withSession(argv as Common, out(), argv.worker as boolean, async (s) => {
+          const result = await follow(s.client, argv.id as string, out(), !argv.json && process.stdin.isTTY === true);
+          for (const l of summaryLines(argv.id as string, result)) out().line(l);
+          out().result(runJson(argv.id as string, result));
+          return result.status === 'passed' ? 0 : 1;
+        });
+      },
+    );
+  for (const [name, approved] of [['approve', true], ['reject', false]] as const) {
+    parser.command(
+      `${name} <id>`,
+      `${name} the gate a run waits at`,
+      (y) => y.positional('id', { type: 'string', demandOption: true }).option('step', { type: 'string' }).option('reason', { type: 'string' }),
+      async (argv) => {
+        await withSession(argv as Common, out(), 'if-started', async (s) => {
+          const answer = { by: process.env.USER ?? 'cli', ...(argv.step ? { stepId: argv.step } : {}), ...(argv.reason ? { reason: argv.reason } : {}) };
+          const gate = approved ? await s.client.approve(argv.id as string, answer) : await s.client.reject(argv.id as string, answer);
+          out().line(`${approved ? 'approved' : 'rejected'} ${gate.stepId} of ${argv.id}`);
+          out().result({ status: approved ? 'approved' : 'rejected', workflowId: argv.id, step: gate.stepId });
+        });
+      },
+    );
+  }
+  try {
+    await parser.strict().exitProcess(false).fail((msg, err) => {
+      throw err ?? new PipelineError('bad-usage', msg);
+    }).parseAsync();
+  } catch (err) {
+    const bad = err instanceof PipelineError;
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${CLI}: ${message}\n`);
+    out().result({ status: 'error', code: bad ? err.code : 'internal', message });
+    return bad ? 2 : 1;
+  }
+  return code;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${CLI}: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,114 @@
+/**
+ * The client side of the pipeline: resolve (phase, verb) to steps, start the phase workflow with a
+ * readable ID, memo and search attributes, and read, watch, approve or reject runs.
+ */
+import { Client, Connection, isGrpcDeadlineError, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { approveUpdate, rejectUpdate, statusQuery, type GateAnswer } from '../workflows/phase';
+import type { PendingGate, PhaseWorkflowInput, RunStatus } from '../workflows/run-state';
+import { PipelineError } from './errors';
+import type { TemporalHandle } from './temporal-server';
+import { PHASES, VERBS, type PhaseDef, type PhaseName, type PhaseRunInput, type PhaseRunResult, type StepDef, type Verb } from './types';
+
+export const WORKFLOW_TYPE = 'runPhase';
+export const TASK_QUEUE = 'mcp-fleet-pipeline';
+
+/** The steps of (phase, verb), or a PipelineError naming what exists. */
+export function resolveSteps(defs: readonly PhaseDef[], phase: string, verb: string): StepDef[] {
+  const def = defs.find((d) => d.name === phase);
+  if (!def) throw new PipelineError('unknown-phase', `unknown phase ${JSON.stringify(phase)}; phases: ${PHASES.join(', ')}`);
+  const steps = def.verbs[verb as Verb];
+  if (!steps) {
+    const known = (VERBS as readonly string[]).includes(verb) ? 'not defined for this phase' : 'unknown verb';
+    throw new PipelineError('unknown-verb', `phase ${phase} has no --${verb} (${known}); it has: ${Object.keys(def.verbs).map((v) => `--${v}`).join(' ')}`);
+  }
+  return steps;
+}
+
+/** `mcp-fleet-<phase>-<verb>-<UTC timestamp with ms>`, e.g. mcp-fleet-docker-compose-deploy-20261125-192104-123. */
+export function workflowIdFor(phase: PhaseName, verb: Verb, now = new Date()): string {
+  const iso = now.toISOString(); // 2026-11-25T19:21:04.123Z
+  const stamp = `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${iso.slice(20, 23)}`;
+  return `mcp-fleet-${phase}-${verb}-${stamp}`;
+}
+
+export class PipelineClient {
+  private constructor(
+    readonly client: Client,
+    private readonly connection: Connection,
+    private readonly searchAttributes: boolean,
+    private readonly taskQueue: string,
+  ) {}
+
+  static async connect(temporal: Pick<TemporalHandle, 'connectionOptions' | 'namespace' | 'searchAttributes'>, taskQueue = TASK_QUEUE): Promise<PipelineClient> {
+    const connection = await Connection.connect(temporal.connectionOptions);
+    return new PipelineClient(new Client({ connection, namespace: temporal.namespace }), connection, temporal.searchAttributes, taskQueue);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  /** Starts a run; the steps come from the caller (resolveSteps), so the workflow does no lookup. */
+  async start(request: PhaseRunInput, steps: StepDef[], workflowId = workflowIdFor(request.phase, request.verb)): Promise<WorkflowHandle> {
+    const input: PhaseWorkflowInput = { ...request, steps };
+    const target = request.target ?? '';
+    return this.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: this.taskQueue,
+      workflowId,
+      args: [input],
+      memo: { phase: request.phase, verb: request.verb, target },
+      ...(this.searchAttributes
+        ? { searchAttributes: { McpFleetPhase: [request.phase], McpFleetVerb: [request.verb], ...(target ? { McpFleetTarget: [target] } : {}) } }
+        : {}),
+    });
+  }
+
+  async status(workflowId: string): Promise<RunStatus> {
+    return this.known(workflowId, (h) => this.answered(() => h.query(statusQuery)));
+  }
+
+  async result(workflowId: string): Promise<PhaseRunResult> {
+    return this.known(workflowId, (h) => h.result() as Promise<PhaseRunResult>);
+  }
+
+  async approve(workflowId: string, answer: GateAnswer = {}): Promise<PendingGate> {
+    return this.known(workflowId, (h) => this.answered(() => h.executeUpdate(approveUpdate, { args: [answer] })));
+  }
+
+  async reject(workflowId: string, answer: GateAnswer = {}): Promise<PendingGate> {
+    return this.known(workflowId, (h) => this.answered(() => h.executeUpdate(rejectUpdate, { args: [answer] })));
+  }
+
+  /** Recent pipeline runs, newest first. */
+  async list(limit = 20): Promise<{ workflowId: string; status: string; startTime: Date; memo?: Record<string, unknown> }[]> {
+    const out: { workflowId: string; status: string; startTime: Date; memo?: Record<string, unknown> }[] = [];
+    for await (const wf of this.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'` })) {
+      out.push({ workflowId: wf.workflowId, status: wf.status.name, startTime: wf.startTime, ...(wf.memo ? { memo: wf.memo } : {}) });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Queries and updates need a worker to answer; without one they would wait forever. */
+  private async answered<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+    try {
+      return await this.client.withDeadline(Date.now() + timeoutMs, fn);
+    } catch (err) {
+      if (isGrpcDeadlineError(err) || (err instanceof ServiceError && isGrpcDeadlineError(err.cause))) {
+        throw new PipelineError('no-worker', `no worker answered within ${timeoutMs / 1000}s: run the CLI without --no-worker, or start one (\`node dist/pipeline/worker.js\`)`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async known<T>(workflowId: string, fn: (h: WorkflowHandle) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.client.workflow.getHandle(workflowId));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new PipelineError('unknown-run', `no pipeline run ${workflowId}`, { cause: err });
+      // The validator's reason (e.g. "no approval gate is waiting") is the useful part.
+      if (err instanceof WorkflowUpdateFailedError && err.cause) throw new PipelineError('no-gate', `${workflowId}: ${err.cause.message}`, { cause: err });
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The ten phases of the seed as data: per verb, the steps a run executes, each naming an activity
+ * of activities/index.ts. Pure (no I/O), so workflows may import it. Approval gates sit before
+ * production or destructive steps; `compensate` names the activity that undoes a step (saga).
+ */
+import type * as activities from '../activities';
+import { PHASES, VERBS, type PhaseDef, type PhaseName, type StepDef, type Verb } from './types';
+
+/** Names of the exported activities; a typo in a step is a compile error. */
+export type ActivityName = keyof typeof activities;
+
+function step(id: string, title: string, activity: ActivityName, extra: Omit<StepDef, 'id' | 'title' | 'activity' | 'compensate'> & { compensate?: ActivityName } = {}): StepDef {
+  return { id, title, activity, ...extra };
+}
+
+const gatewayLive = step('gateway-live', 'Gateway answers /health/liveness', 'gatewayHealth');
+const stackHealthy = step('stack-healthy', 'Every container of the stack is healthy', 'healthStatus');
+const resolve = step('resolve-servers', 'The gateway lists tools from every configured server', 'resolveServers');
+const composeUp = (title: string, approval: string, params?: Record<string, unknown>) =>
+  step('compose-up', title, 'composeUp', { approval, compensate: 'composeDown', timeoutSec: 300, ...(params ? { params } : {}) });
+const roundTrip = (front: string) =>
+  step(`round-trip-${front}`, `SDK client lists and calls a tool over ${front}`, 'mcpRoundTrip', { params: { transports: [front] } });
+
+export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
+  'docker-compose': {
+    name: 'docker-compose',
+    summary: 'Build the images and run the compose stack, healthy, behind the gateway',
+    verbs: {
+      validate: [step('validate-compose', 'Compose files resolve and their images exist', 'validateCompose')],
+      deploy: [
+        step('build-images', 'Build mcp-fleet/gateway and mcp-fleet/mcp-server', 'buildImages', { timeoutSec: 1200 }),
+        composeUp('Bring the compose stack up and wait until it is healthy', 'Deploy the compose stack (creates or replaces its containers)'),
+        stackHealthy,
+        gatewayLive,
+        roundTrip('streamable-http'),
+      ],
+    },
+  },
+  'service-discovery': {
+    name: 'service-discovery',
+    summary: 'The gateway resolves every configured server',
+    verbs: { test: [gatewayLive, resolve] },
+  },
+  'mcp-transport': {
+    name: 'mcp-transport',
+    summary: 'MCP over every front of the gateway: Streamable HTTP, HTTP+SSE, WebSocket',
+    verbs: {
+      implement: [stackHealthy, roundTrip('streamable-http'), roundTrip('sse'), roundTrip('websocket')],
+      validate: [gatewayLive, step('round-trip-all', 'SDK client lists and calls a tool over every front', 'mcpRoundTrip')],
+    },
+  },
+  'health-monitoring': {
+    name: 'health-monitoring',
+    summary: 'The stack deployed with health checks, liveness and metrics',
+    verbs: {
+      deploy: [
+        composeUp('Bring the compose stack up and wait until it is healthy', 'Deploy the compose stack (creates or replaces its containers)'),
+        stackHealthy,
+        gatewayLive,
+        step('metrics', 'Scrape and check the gateway metrics', 'checkMetrics'),
+      ],
+    },
+  },
+  'dev-workflow': {
+    name: 'dev-workflow',
+    summary: 'The dev and prod overrides resolve against the images',
+    verbs: {
+      optimize: [
+        step('validate-dev-compose', 'Compose with the dev override resolves', 'validateCompose', { params: { override: 'dev' } }),
+        step('validate-prod-compose', 'Compose with the prod override resolves', 'validateCompose', { params: { override: 'prod' } }),
+      ],
+    },
+  },
+  'debugging-tools': {
+    name: 'debugging-tools',
+    summary: 'What a developer needs to debug the stack: health, logs, tracing',
+    verbs: {
+      enhance: [stackHealthy, gatewayLive, step('collect-logs', 'Read every container log and the log volume', 'collectLogs'), step('tracing', 'Trace a request through gateway and upstreams', 'requestTracing')],
+    },
+  },
+  'high-availability': {
+    name: 'high-availability',
+    summary: 'The prod stack with replicas survives losing the replica that serves it',
+    verbs: {
+      configure: [
+        composeUp('Bring the prod stack (filesystem × 2) up and wait until it is healthy', 'Deploy the production stack (prod override, replicas)', { override: 'prod' }),
+        stackHealthy,
+        step('kill-replica', 'Kill the serving filesystem replica and measure recovery through the gateway', 'killReplicaAndMeasureRecovery', {
+          approval: 'Kill a running filesystem replica (SIGKILL)',
+          params: { service: 'filesystem' },
+          timeoutSec: 120,
+        }),
+      ],
+    },
+  },
+  'security-hardening': {
+    name: 'security-hardening',
+    summary: 'Every container and network of the stack meets the hardening rules',
+    verbs: { audit: [step('inspect-hardening', 'Inspect containers and networks for the hardening rules', 'inspectHardening')] },
+  },
+  'connection-fabric': {
+    name: 'connection-fabric',
+    summary: 'Upstream connections of the gateway and their pool',
+    verbs: {
+      build: [resolve, roundTrip('websocket'), step('pool-statistics', 'Check the upstream connection pool statistics', 'poolStatistics')],
+    },
+  },
+  'service-mesh': {
+    name: 'service-mesh',
+    summary: 'Routing across upstreams: discovery and weights',
+    verbs: {
+      integrate: [resolve, step('routing-weights', 'Check routing weights and traffic shifting', 'routingWeights')],
+    },
+  },
+};
+
+/** The steps of a phase's verb; throws naming the valid phases, or the phase's verbs. */
+export function stepsFor(phase: string, verb: string): StepDef[] {
+  if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`unknown phase '${phase}'; valid phases: ${PHASES.join(', ')}`);
+  const def = PHASE_DEFS[phase as PhaseName];
+  const verbs = Object.keys(def.verbs);
+  if (!(VERBS as readonly string[]).includes(verb) || !def.verbs[verb as Verb]) {
+    throw new Error(`phase ${phase} has no verb '${verb}'; its verbs: ${verbs.join(', ')}`);
+  }
+  return def.verbs[verb as Verb]!;
+}

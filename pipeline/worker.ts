@@ -1,0 +1,97 @@
+/**
+ * The pipeline worker: the phase workflow (bundled once) and the activities of activities/index.ts
+ * on the task queue `mcp-fleet-pipeline`. One owner starts it and stops it: `stop()` drains the
+ * worker, then closes its connection. Run alone with `node dist/pipeline/worker.js`.
+ */
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import * as fleetActivities from '../activities/index';
+import { TASK_QUEUE } from './client';
+import { ensureTemporal, type TemporalHandle } from './temporal-server';
+
+let bundle: Promise<WorkflowBundle> | undefined;
+
+/** Bundles the workflows once per process (webpack: seconds on two cores). */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/index'), logger: quietLogger });
+  return bundle;
+}
+
+export interface PipelineWorkerOptions {
+  temporal: Pick<TemporalHandle, 'connectionOptions' | 'namespace'>;
+  /** Default TASK_QUEUE. */
+  taskQueue?: string;
+  /** Default every export of activities/index.ts; tests register their own. */
+  activities?: object;
+  identity?: string;
+}
+
+export interface PipelineWorker {
+  worker: Worker;
+  /** Resolves when the worker stopped; rejects if it failed. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startPipelineWorker(opts: PipelineWorkerOptions): Promise<PipelineWorker> {
+  const { address, tls, apiKey } = opts.temporal.connectionOptions;
+  const connection = await NativeConnection.connect({ address, ...(tls ? { tls } : {}), ...(typeof apiKey === 'string' ? { apiKey } : {}) });
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: opts.temporal.namespace,
+      taskQueue: opts.taskQueue ?? TASK_QUEUE,
+      workflowBundle: await workflowBundle(),
+      activities: opts.activities ?? fleetActivities,
+      ...(opts.identity ? { identity: opts.identity } : {}),
+    });
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  const done = worker.run().finally(() => connection.close());
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    done,
+    stop() {
+      stopping ??= (async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await done;
+      })();
+      return stopping;
+    },
+  };
+}
+
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string, meta?: Record<string, unknown>) {
+    console.error(`workflow bundle: ${message}`, meta ?? '');
+  },
+  error(message: string, meta?: Record<string, unknown>) {
+    console.error(`workflow bundle: ${message}`, meta ?? '');
+  },
+};
+
+/** `node dist/pipeline/worker.js`: a standalone worker until SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  const temporal = await ensureTemporal({});
+  const w = await startPipelineWorker({ temporal });
+  console.error(`mcp-fleet worker on ${temporal.address} (${temporal.namespace}), task queue ${TASK_QUEUE}`);
+  const stop = () => void w.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await w.done;
+  await temporal.stop();
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * Activities without a stack: the hardening rules on inspect documents, bad input, the
+ * not-available checks, and a gateway that does not answer.
+ */
+import type Docker from 'dockerode';
+import { checkMetrics, composeUp, gatewayHealth, healthStatus, mcpRoundTrip, poolStatistics, requestTracing, routingWeights } from '../../activities';
+import { containerFindings } from '../../activities/hardening';
+import { countLevels, demux } from '../../activities/logs';
+import type { StepInput } from '../../pipeline/types';
+
+const input = (over: Partial<StepInput> = {}): StepInput => ({ runId: 'r1', phase: 'docker-compose', verb: 'validate', params: {}, previous: {}, ...over });
+
+function container(host: Partial<Docker.HostConfig>, user = '10001:10001'): Docker.ContainerInspectInfo {
+  return { Name: '/c1', Config: { User: user }, HostConfig: host } as unknown as Docker.ContainerInspectInfo;
+}
+const HARDENED = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges:true'], ReadonlyRootfs: true, Memory: 1 << 27, NanoCpus: 5e8, PidsLimit: 64, PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } };
+
+describe('hardening rules', () => {
+  it('finds nothing on a hardened container', () => {
+    expect(containerFindings(container(HARDENED))).toEqual([]);
+  });
+
+  it('names each violated rule and what was found', () => {
+    const findings = containerFindings(container({ ...HARDENED, CapDrop: [], CapAdd: ['NET_ADMIN'], SecurityOpt: [], ReadonlyRootfs: false, Memory: 0, NanoCpus: 0, PidsLimit: 0, Privileged: true, PortBindings: { '8080/tcp': [{ HostIp: '', HostPort: '8080' }] } }, ''));
+    expect(findings.map((f) => f.rule)).toEqual([
+      'runs as a non-root user',
+      'drops all capabilities (cap_drop: ALL)',
+      'adds no capabilities',
+      'is not privileged',
+      'sets no-new-privileges',
+      'has a read-only root filesystem',
+      'has a memory limit',
+      'has a CPU limit',
+      'has a pids limit',
+      'publishes ports on loopback only',
+    ]);
+    expect(findings[0]).toEqual({ subject: 'c1', rule: 'runs as a non-root user', found: "User '(image default: root)'" });
+    expect(containerFindings(container(HARDENED, '0:0')).map((f) => f.rule)).toEqual(['runs as a non-root user']);
+    expect(containerFindings(container(HARDENED, 'root')).map((f) => f.rule)).toEqual(['runs as a non-root user']);
+  });
+});
+
+describe('activities without a stack', () => {
+  it.each([
+    ['checkMetrics', checkMetrics, 'metrics'],
+    ['poolStatistics', poolStatistics, 'pool'],
+    ['routingWeights', routingWeights, 'weights'],
+    ['requestTracing', requestTracing, 'tracing'],
+  ])('%s reports not-available with the missing capability, never passed', async (_name, activity, word) => {
+    const r = await activity(input());
+    expect(r.outcome).toBe('not-available');
+    expect(r.summary).toMatch(/^not available: the gateway does not deliver /);
+    expect(r.summary).toContain(word);
+  });
+
+  it('a gateway that does not answer fails the liveness and round-trip checks with the address', async () => {
+    const url = 'http://127.0.0.1:9'; // discard port: nothing listens
+    const live = await gatewayHealth(input({ params: { url } }));
+    expect(live.outcome).toBe('failed');
+    expect(live.summary).toContain('gateway at http://127.0.0.1:9 does not answer');
+    const trip = await mcpRoundTrip(input({ params: { url, transports: ['streamable-http', 'sse', 'websocket'] } }));
+    expect(trip.outcome).toBe('failed');
+    expect((trip.details!.fronts as { front: string; ok: boolean }[]).map((f) => [f.front, f.ok])).toEqual([['streamable-http', false], ['sse', false], ['websocket', false]]);
+  });
+
+  it('rejects bad input as non-retryable failures that say what to pass', async () => {
+    await expect(mcpRoundTrip(input({ params: { url: 'http://127.0.0.1:9', transports: ['carrier-pigeon'] } }))).rejects.toMatchObject({
+      type: 'BadInput',
+      nonRetryable: true,
+      message: 'unknown transport carrier-pigeon; use streamable-http, sse, websocket',
+    });
+    await expect(composeUp(input({ target: 'Bad Name' }))).rejects.toMatchObject({ type: 'BadInput', nonRetryable: true, message: expect.stringContaining("(got 'Bad Name')") });
+    await expect(composeUp(input({ target: 'x', params: { override: 'staging' } }))).rejects.toMatchObject({ type: 'BadInput', message: "params.override must be 'dev' or 'prod' (got 'staging')" });
+  });
+});
+
+describe('log reading', () => {
+  it('demultiplexes docker log frames and passes a raw (TTY) log through', () => {
+    const frame = (stream: number, text: string) => {
+      const body = Buffer.from(text);
+      const head = Buffer.alloc(8);
+      head[0] = stream;
+      head.writeUInt32BE(body.length, 4);
+      return Buffer.concat([head, body]);
+    };
+    expect(demux(Buffer.concat([frame(1, 'out\n'), frame(2, 'err\n')]))).toBe('out\nerr\n');
+    expect(demux(Buffer.from('plain tty output\n'))).toBe('plain tty output\n');
+  });
+
+  it('counts pino warnings and errors, ignoring lines that are not JSON logs', () => {
+    const log = ['{"level":30,"msg":"listening"}', '{"level":40,"msg":"slow"}', 'server says hi', '{"level":50,"msg":"upstream memory lost"}', '{"level":60,"msg":"dead"}'].join('\n');
+    expect(countLevels(log)).toEqual({ lines: 5, warnings: 1, errors: 2, lastErrors: ['upstream memory lost', 'dead'] });
+  });
+});
+
+describe('without a Docker engine', () => {
+  const saved = process.env.DOCKER_HOST;
+  beforeAll(() => {
+    process.env.DOCKER_HOST = 'unix:///nonexistent/docker.sock';
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = saved;
+  });
+
+  it('docker activities fail non-retryable, saying how to get an engine', async () => {
+    for (const activity of [healthStatus, composeUp]) {
+      await expect(activity(input({ target: 'mcpfleet-none' }))).rejects.toMatchObject({
+        type: 'DockerUnavailable',
+        nonRetryable: true,
+        message: expect.stringMatching(/^no Docker engine answers \(.*\); start the engine \(scripts\/ci-docker.sh installs and starts one\) or set DOCKER_HOST$/),
+      });
+    }
+  });
+});

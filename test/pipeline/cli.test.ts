@@ -1,0 +1,195 @@
+/**
+ * The CLI as users run it (the compiled script, spawned) against a real dev server started by the
+ * test. Its own worker is off (--no-worker): this test's worker serves the real task queue with
+ * stand-in activities under the real names, so the phase definitions are the real ones.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PipelineClient } from '../../pipeline/client';
+import type { StepInput, StepResult } from '../../pipeline/types';
+import { startPipelineWorker, type PipelineWorker } from '../../pipeline/worker';
+import { freePort, processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
+
+jest.setTimeout(180_000);
+
+const ROOT = join(__dirname, '../..');
+const SCRIPT = join(ROOT, 'run-pipeline-claude-interactive');
+let failRoundTrip = false;
+
+const passed = (summary: string): StepResult => ({ outcome: 'passed', summary });
+const activities = {
+  async resolveServers(): Promise<StepResult> {
+    return passed('3 servers resolved');
+  },
+  async mcpRoundTrip(input: StepInput): Promise<StepResult> {
+    if (failRoundTrip) return { outcome: 'failed', summary: `no answer over ${String(input.params.transports)}`, details: { hint: 'start the gateway' } };
+    return passed('round trip ok');
+  },
+  async poolStatistics(): Promise<StepResult> {
+    return { outcome: 'not-available', summary: 'not available: pool statistics' };
+  },
+  async composeUp(): Promise<StepResult> {
+    return passed('stack up');
+  },
+  async composeDown(): Promise<StepResult> {
+    return passed('stack down');
+  },
+  async healthStatus(): Promise<StepResult> {
+    return passed('healthy');
+  },
+  async killReplicaAndMeasureRecovery(): Promise<StepResult> {
+    return passed('recovered');
+  },
+};
+
+let temporal: TestTemporal;
+let worker: PipelineWorker;
+
+beforeAll(async () => {
+  if (!existsSync(join(ROOT, 'dist/pipeline/cli.js'))) throw new Error('dist/pipeline/cli.js is missing: run `npm run build` first');
+  temporal = await startTestTemporal();
+  worker = await startPipelineWorker({ temporal, activities });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await temporal?.stop();
+  expect(processesMentioning(temporal.dir)).toEqual([]);
+});
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI; a run that hangs is killed after 60 s so a failing test cannot leak it. */
+function cli(args: string[], opts: { env?: Record<string, string>; onOutput?: (text: string) => void } = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(SCRIPT, args, { cwd: temporal.dir, env: { ...process.env, TEMPORAL_ADDRESS: '', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('exit', () => clearTimeout(timer));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => ((stdout += d), opts.onOutput?.(stdout + stderr)));
+    child.stderr.on('data', (d: Buffer) => ((stderr += d), opts.onOutput?.(stdout + stderr)));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const against = () => ['--temporal-address', temporal.address, '--no-worker'];
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop() as string) as Record<string, any>;
+
+test('--json: the last stdout line is the run, passed with a not-available step listed as such; exit 0', async () => {
+  failRoundTrip = false;
+  const r = await cli(['--phase', 'connection-fabric', '--build', '--json', ...against()]);
+  expect(r.code).toBe(0);
+  const doc = lastJson(r.stdout);
+  expect(doc.status).toBe('passed');
+  expect(doc.workflowId).toMatch(/^mcp-fleet-connection-fabric-build-\d{8}-\d{6}-\d{3}$/);
+  expect(doc.steps.map((s: { id: string; outcome: string }) => [s.id, s.outcome])).toEqual([
+    ['resolve-servers', 'passed'],
+    ['round-trip-websocket', 'passed'],
+    ['pool-statistics', 'not-available'],
+  ]);
+  for (const s of doc.steps) expect(typeof s.durationMs).toBe('number');
+  // progress lines (with durations) went to stderr, so stdout is only the document
+  expect(r.stdout.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(/✓ resolve-servers\s+passed\s+\d+(ms|\.\ds)/);
+});
+
+test('a failed step: exit 1, the JSON names the step, the reason and what to do', async () => {
+  failRoundTrip = true;
+  const r = await cli(['--phase', 'connection-fabric', '--build', '--json', ...against()]);
+  failRoundTrip = false;
+  expect(r.code).toBe(1);
+  const doc = lastJson(r.stdout);
+  expect(doc.status).toBe('failed');
+  expect(doc.failure).toEqual({ step: 'round-trip-websocket', reason: 'no answer over websocket', hint: 'start the gateway' });
+  expect(r.stderr).toContain('what to do: start the gateway');
+});
+
+test('gates without a TTY tell the user to run `approve ID`, and `approve ID` lets the run go on', async () => {
+  // high-availability --configure has two gates: compose-up and kill-replica.
+  let id: string | undefined;
+  const approvals: Promise<Ran>[] = [];
+  const run = await cli(['--phase', 'high-availability', '--configure', ...against()], {
+    onOutput(text) {
+      const asks = [...text.matchAll(/run `run-pipeline-claude-interactive approve ([^`\s]+)`/g)];
+      while (approvals.length < asks.length) {
+        id = asks[approvals.length][1];
+        approvals.push(cli(['approve', id, '--temporal-address', temporal.address]));
+      }
+    },
+  });
+  expect(approvals).toHaveLength(2);
+  const answers = await Promise.all(approvals);
+  expect(answers.map((a) => a.code)).toEqual([0, 0]);
+  expect(answers.map((a) => a.stdout.trim())).toEqual([`approved compose-up of ${id}`, `approved kill-replica of ${id}`]);
+  expect(run.code).toBe(0);
+  expect(run.stdout).toContain('high-availability --configure: PASSED');
+  const status = await cli(['status', id!, '--json', '--temporal-address', temporal.address]);
+  expect(lastJson(status.stdout)).toMatchObject({ status: 'passed', workflowId: id });
+});
+
+test.each([
+  [['--phase', 'nope', '--validate'], /unknown phase "nope"; phases: docker-compose/],
+  [['--phase', 'docker-compose', '--audit'], /phase docker-compose has no --audit .* it has: --validate --deploy/],
+  [['--phase', 'docker-compose'], /give exactly one verb/],
+  [['--phase', 'docker-compose', '--validate', '--bogus'], /Unknown argument: bogus/],
+])('bad input %j: one clear message, exit 2', async (args, message) => {
+  const r = await cli([...args, ...against()]);
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(message);
+});
+
+test('unreachable Temporal: one clear message, exit 2', async () => {
+  const port = await freePort();
+  const r = await cli(['--phase', 'service-discovery', '--test', '--json', '--temporal-address', `127.0.0.1:${port}`]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(new RegExp(`Temporal at 127.0.0.1:${port} .*unreachable`));
+  expect(lastJson(r.stdout)).toMatchObject({ status: 'error', code: 'temporal-unreachable' });
+});
+
+test('missing Docker for a phase that needs it: one clear message, exit 2', async () => {
+  const port = await freePort();
+  const r = await cli(['--phase', 'docker-compose', '--validate', '--temporal-address', temporal.address], { env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/needs a Docker engine and none answers/);
+});
+
+test('approve when no worker serves the run: a clear message after a bounded wait, exit 2 (never a hang)', async () => {
+  const orphan = await PipelineClient.connect(temporal, 'no-worker-here');
+  try {
+    const h = await orphan.start({ phase: 'docker-compose', verb: 'deploy' }, [{ id: 'a', title: 'a', activity: 'composeUp', approval: 'go?' }]);
+    const r = await cli(['approve', h.workflowId, '--temporal-address', temporal.address]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no worker answered within 20s/);
+    await h.terminate('test done');
+  } finally {
+    await orphan.close();
+  }
+});
+
+test('on a terminal the CLI asks at each gate: yes goes on, no rejects and rolls back', async () => {
+  // `script` gives the CLI a pseudo-terminal, so stdin.isTTY is true as for a person.
+  const command = [SCRIPT, '--phase', 'high-availability', '--configure', ...against()].join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: temporal.dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  let text = '';
+  let answered = 0;
+  child.stdout.on('data', (d: Buffer) => {
+    text += d;
+    const asks = text.match(/\[y\/N\]/g)?.length ?? 0;
+    while (answered < asks) child.stdin.write(answered++ === 0 ? 'y\n' : 'n\n');
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  clearTimeout(timer);
+  expect(answered).toBe(2);
+  expect(code).toBe(1);
+  expect(text).toContain('approve: Deploy the production stack (prod override, replicas) [y/N]');
+  expect(text).toMatch(/↺ compose-up\s+compensated/);
+  expect(text).toContain('failed at kill-replica: rejected by cli: declined at the prompt');
+});

