@@ -34,6 +34,7 @@ export class Fleet implements SessionHost, LinkListener {
   readonly sharedLinks: ServerLink[];
   readonly transports: TransportFactory;
   private readonly views = new Map<string, CatalogView>();
+  private readonly closingUpstreams = new Set<Promise<void>>();
   draining = false;
   /** True once the first connection attempt of every shared server is done (or timed out). */
   started = false;
@@ -67,6 +68,8 @@ export class Fleet implements SessionHost, LinkListener {
 
   async stop(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((s) => s.close()));
+    // sessions that ended just before may still be stopping their containers or processes
+    await Promise.all(this.closingUpstreams);
     await Promise.all(this.sharedLinks.map((l) => l.stop()));
     await this.transports.stop();
   }
@@ -150,8 +153,10 @@ export class Fleet implements SessionHost, LinkListener {
     return true;
   }
 
-  sessionClosed(session: ClientSession): void {
+  sessionClosed(session: ClientSession, upstreamsStopped: Promise<void>): void {
     this.sessions.delete(session.id);
+    this.closingUpstreams.add(upstreamsStopped);
+    void upstreamsStopped.finally(() => this.closingUpstreams.delete(upstreamsStopped));
     this.views.delete(session.id);
     for (const [uri, subscribers] of this.sharedSubscriptions) {
       if (!subscribers.delete(session.id) || subscribers.size > 0) continue;

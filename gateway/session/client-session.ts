@@ -171,8 +171,9 @@ export class ClientSession {
       a.resolve(errorResponse(id, new FleetError('UPSTREAM_UNAVAILABLE', 'client session closed').toJsonRpcError()));
     }
     this.awaiting.clear();
-    this.host.sessionClosed(this);
-    await Promise.all(this.ownLinks.map((l) => l.stop()));
+    const upstreamsStopped = Promise.all(this.ownLinks.map((l) => l.stop())).then(() => {});
+    this.host.sessionClosed(this, upstreamsStopped);
+    await upstreamsStopped;
     await this.channel.close().catch(() => {});
   }
 

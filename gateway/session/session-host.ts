@@ -22,5 +22,6 @@ export interface SessionHost {
   subscribe(session: ClientSession, link: ServerLink, uri: string): boolean;
   /** Drops a subscription; true when the upstream must be told. */
   unsubscribe(session: ClientSession, link: ServerLink, uri: string): boolean;
-  sessionClosed(session: ClientSession): void;
+  /** The session ended; `upstreamsStopped` settles when its own upstreams are gone (shutdown waits for it). */
+  sessionClosed(session: ClientSession, upstreamsStopped: Promise<void>): void;
 }

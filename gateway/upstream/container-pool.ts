@@ -23,6 +23,8 @@ export class ContainerPool {
   private failures = 0;
   private refillTimer: NodeJS.Timeout | undefined;
   private readonly waiters: Waiter[] = [];
+  /** Warm containers still starting: stop() waits for them so none outlives the pool. */
+  private readonly launching = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -71,6 +73,7 @@ export class ContainerPool {
       clearTimeout(w.timer);
       w.reject(new FleetError('SHUTTING_DOWN', `container pool of server "${this.server.name}" is stopped`));
     }
+    await Promise.all(this.launching);
     await Promise.all(this.warm.splice(0).map((t) => t.close()));
   }
 
@@ -113,10 +116,13 @@ export class ContainerPool {
       this.refillTimer = undefined;
       if (this.stopped || this.live >= this.server.pool.max) return;
       this.starting++;
-      this.launch()
+      const job: Promise<void> = this.launch()
         .then(async (t) => {
           await whenAnswering(t, this.server.pool.acquireTimeoutMs);
-          if (this.stopped) return void t.close();
+          if (this.stopped) {
+            await t.close();
+            return;
+          }
           const waiter = this.waiters.shift(); // a session queued while this one was starting gets it
           if (!waiter) return void this.warm.push(t);
           clearTimeout(waiter.timer);
@@ -125,8 +131,10 @@ export class ContainerPool {
         .catch((err: Error) => this.log.warn({ err: err.message }, 'cannot start a warm container'))
         .finally(() => {
           this.starting--;
+          this.launching.delete(job);
           this.fill();
         });
+      this.launching.add(job);
     }, delay);
   }
 }

@@ -203,3 +203,18 @@ describe('the reference server image as a docker server', () => {
     expect(await waitForNoContainers(instance)).toEqual([]);
   });
 });
+
+describe('stopping leaves no container behind', () => {
+  it('has removed every container by the time stop() resolves, also one the pool was still starting', async () => {
+    const instance = `t-${newMarker().slice(0, 8)}`;
+    const gw = await startTestGateway(
+      { instance, servers: { own: { docker: { image, command: ['--tools', 'echo'] }, mode: 'per-session', pool: { warm: 1, max: 3 }, ...fast } } },
+      instance,
+    );
+    await waitFor(() => gw.fleet.transports.pool('own')!.warmCount === 1, 'the warm container');
+    const client = await connectClient(gw, 'websocket'); // takes the warm container: the pool starts another
+    await gw.stop(); // while that one is still starting
+    expect(await containersOf(instance)).toEqual([]); // no waiting: stop() itself must have waited
+    await client.close();
+  });
+});
