@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/**
+ * The pipeline MCP server (the seed's "Pipeline MCP server"): tools to list the phases, run one,
+ * read a run's status and answer its approval gate, so an MCP client (an agent, through the
+ * gateway) drives the pipeline. Serves stdio: `node dist/pipeline/mcp-server.js [--worker]`.
+ * Temporal comes from TEMPORAL_ADDRESS (namespace, TLS, API key as for the CLI) or the local dev
+ * server; `--worker` also runs a pipeline worker in this process.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { z } from 'zod';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { PipelineClient, resolveSteps } from './client';
+import { PHASE_DEFS } from './phases';
+import { ensureTemporal } from './temporal-server';
+import { startPipelineWorker, type PipelineWorker } from './worker';
+import type { PhaseName, Verb } from './types';
+import { version } from '../gateway/version';
+
+type ToolResult = { content: { type: 'text'; text: string }[]; isError?: boolean; structuredContent?: Record<string, unknown> };
+
+function ok(value: Record<string, unknown>): ToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: value };
+}
+
+/** Tool failures are results with isError, so the calling model reads what went wrong and what to do. */
+async function guarded(fn: () => Promise<ToolResult>): Promise<ToolResult> {
+  try {
+    return await fn();
+  } catch (err) {
+    return { content: [{ type: 'text', text: (err as Error).message }], isError: true };
+  }
+}
+
+export function createPipelineMcpServer(client: PipelineClient): McpServer {
+  const server = new McpServer({ name: 'mcp-fleet-pipeline', version });
+  server.registerTool(
+    'list_phases',
+    { description: 'The pipeline phases, what each does, and the verbs (step lists) each accepts.', inputSchema: {} },
+    async () => ok({ phases: Object.values(PHASE_DEFS).map((p) => ({ name: p.name, summary: p.summary, verbs: Object.keys(p.verbs) })) }),
+  );
+  server.registerTool(
+    'run_phase',
+    {
+      description: 'Starts a phase run (a durable Temporal workflow) and returns its workflow id. Gates wait for approve_gate unless approve_all is true.',
+      inputSchema: {
+        phase: z.string().describe('a phase name from list_phases'),
+        verb: z.string().describe("one of the phase's verbs, e.g. validate or deploy"),
+        target: z.string().optional().describe('compose project or server the phase acts on'),
+        params: z.record(z.string(), z.unknown()).optional().describe('extra step input, e.g. {"url": "http://127.0.0.1:8080"}'),
+        approve_all: z.boolean().optional().describe('approve every gate up front (like --yes)'),
+      },
+    },
+    async ({ phase, verb, target, params, approve_all }) =>
+      guarded(async () => {
+        const steps = resolveSteps(Object.values(PHASE_DEFS), phase, verb);
+        const handle = await client.start({ phase: phase as PhaseName, verb: verb as Verb, target, params, autoApprove: approve_all ?? false }, steps);
+        return ok({ workflowId: handle.workflowId, steps: steps.map((s) => s.id) });
+      }),
+  );
+  server.registerTool(
+    'run_status',
+    {
+      description: "A run's steps with outcomes and durations, the gate it waits at (if any), and its result once finished.",
+      inputSchema: { workflow_id: z.string() },
+    },
+    async ({ workflow_id }) =>
+      guarded(async () => {
+        const status = await client.status(workflow_id);
+        const description = await client.client.workflow.getHandle(workflow_id).describe();
+        const finished = description.status.name !== 'RUNNING';
+        const result = finished && description.status.name === 'COMPLETED' ? await client.result(workflow_id) : undefined;
+        return ok({ workflowId: workflow_id, workflowStatus: description.status.name, ...status, ...(result ? { result } : {}) });
+      }),
+  );
+  server.registerTool(
+    'approve_gate',
+    {
+      description: 'Answers the approval gate a run waits at: approve (true) runs the step, reject (false) rolls back what the run changed.',
+      inputSchema: { workflow_id: z.string(), approve: z.boolean(), step: z.string().optional(), reason: z.string().optional() },
+    },
+    async ({ workflow_id, approve, step, reason }) =>
+      guarded(async () => {
+        const answer = { by: 'pipeline MCP server', ...(step ? { stepId: step } : {}), ...(reason ? { reason } : {}) };
+        const gate = approve ? await client.approve(workflow_id, answer) : await client.reject(workflow_id, answer);
+        return ok({ workflowId: workflow_id, answered: approve ? 'approved' : 'rejected', gate });
+      }),
+  );
+  return server;
+}
+
+async function main(): Promise<void> {
+  // stdout carries the MCP protocol: the worker's logs go to stderr, warnings and worse only
+  Runtime.install({ logger: new DefaultLogger('WARN', (entry) => process.stderr.write(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`)) });
+  const temporal = await ensureTemporal();
+  const client = await PipelineClient.connect(temporal);
+  let worker: PipelineWorker | undefined;
+  if (process.argv.includes('--worker')) worker = await startPipelineWorker({ temporal });
+  const server = createPipelineMcpServer(client);
+  const stop = async () => {
+    await server.close().catch(() => {});
+    await worker?.stop();
+    await client.close();
+    await temporal.stop();
+    process.exit(0);
+  };
+  process.stdin.once('end', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+  await server.connect(new StdioServerTransport());
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`mcp-fleet pipeline server: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
