@@ -6,7 +6,8 @@
  */
 import type { StepInput, StepResult } from '../pipeline/types';
 import { docker, projectContainers, projectNetworks, projectVolumes, stackOf, type Stack } from './engine';
-import { checkoutRoot, fatal, FailureType, pause, runCommand, tail, transient } from './runtime';
+import { checkoutRoot, fatal, pause, runCommand, tail, transient } from './runtime';
+import { FailureType } from '../pipeline/types';
 
 function compose(stack: Stack, args: string[], what: string, timeoutMs?: number) {
   const files = stack.files.flatMap((f) => ['-f', f]);

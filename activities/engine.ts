@@ -6,7 +6,8 @@
 import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import type { StepInput } from '../pipeline/types';
-import { checkoutRoot, fatal, FailureType } from './runtime';
+import { checkoutRoot, fatal } from './runtime';
+import { FailureType } from '../pipeline/types';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';

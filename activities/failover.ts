@@ -6,7 +6,8 @@ import type Docker from 'dockerode';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { docker, execText, gatewayUrl, projectContainers, stackOf } from './engine';
 import { connect } from './gateway';
-import { fatal, FailureType, heartbeat, pause } from './runtime';
+import { fatal, heartbeat, pause } from './runtime';
+import { FailureType } from '../pipeline/types';
 
 /**
  * params.service (default filesystem, which the prod override runs twice), params.tool (default

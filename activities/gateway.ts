@@ -12,7 +12,8 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { parse } from 'yaml';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { gatewayUrl } from './engine';
-import { cancellation, checkoutRoot, fatal, FailureType, withHeartbeat } from './runtime';
+import { cancellation, checkoutRoot, fatal, withHeartbeat } from './runtime';
+import { FailureType } from '../pipeline/types';
 
 export const FRONTS = ['streamable-http', 'sse', 'websocket'] as const;
 export type Front = (typeof FRONTS)[number];

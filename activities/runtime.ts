@@ -8,20 +8,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
+import { FailureType } from '../pipeline/types';
 
-/**
- * Failure types the workflows branch on. Non-retryable ones name problems a retry cannot fix;
- * `CommandFailed` is retryable (a busy engine, a slow pull).
- */
-export const FailureType = {
-  DockerUnavailable: 'DockerUnavailable',
-  ImageMissing: 'ImageMissing',
-  BuildFailed: 'BuildFailed',
-  BadInput: 'BadInput',
-  CommandFailed: 'CommandFailed',
-  Cancelled: 'Cancelled',
-} as const;
-export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
 /** A failure a retry cannot fix: says what failed and what to do. */
 export function fatal(type: FailureType, message: string, details?: Record<string, unknown>): ApplicationFailure {

@@ -22,7 +22,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { PhaseRunResult, StepDef, StepInput, StepResult } from '../pipeline/types';
+import { NON_RETRYABLE_FAILURES, type PhaseRunResult, type StepDef, type StepInput, type StepResult } from '../pipeline/types';
 import { RunState, type GateDecision, type PendingGate, type PhaseWorkflowInput, type RunStatus } from './run-state';
 
 export const statusQuery = defineQuery<RunStatus>('status');
@@ -36,8 +36,6 @@ export interface GateAnswer {
   reason?: string;
 }
 
-/** Errors a retry cannot fix; activities throw ApplicationFailure with these types. */
-export const NON_RETRYABLE = ['PipelineInputError', 'NotAvailable', 'CheckFailed'];
 
 type StepActivity = (input: StepInput) => Promise<StepResult>;
 
@@ -52,7 +50,7 @@ export function activityOptions(step: StepDef): ActivityOptions {
     startToCloseTimeout: `${timeoutSec}s`,
     // A dead worker is noticed within the heartbeat timeout instead of the whole step timeout.
     ...(timeoutSec >= LONG_STEP_SEC ? { heartbeatTimeout: `${Math.min(30, Math.ceil(timeoutSec / 4))}s` } : {}),
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
   };
 }
 
