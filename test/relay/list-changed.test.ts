@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { FRONTS, type FrontKind } from '../helpers/gateway';
+import { FRONTS } from '../helpers/gateway';
 import { processesWithMarker } from '../helpers/processes';
 import { EVERYTHING_BIN } from '../helpers/servers';
 import { Inbox } from './support/inbox';
 import { waitFor } from '../helpers/wait';
-import { RelayFixture, tool } from './support/fixture';
+import { RelayFixture, tool, FRONT_PAIRS } from './support/fixture';
 
 const GZIP = tool('gzip-file-as-resource');
 const dataUri = (text: string) => `data:text/plain;base64,${Buffer.from(text).toString('base64')}`;
@@ -49,13 +49,7 @@ describe.each(FRONTS)('resources/list_changed over %s', (front) => {
   });
 });
 
-const PAIRS: [FrontKind, FrontKind][] = [
-  ['streamable-http', 'websocket'],
-  ['sse', 'streamable-http'],
-  ['websocket', 'sse'],
-];
-
-describe.each(PAIRS)('resources/list_changed with two clients (%s and %s) on one shared server', (frontA, frontB) => {
+describe.each(FRONT_PAIRS)('resources/list_changed with two clients (%s and %s) on one shared server', (frontA, frontB) => {
   const fixture = new RelayFixture();
   const inboxA = new Inbox();
   const inboxB = new Inbox();

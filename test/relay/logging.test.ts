@@ -4,10 +4,10 @@
  * a shared server gets only the messages at or above its own level.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { FRONTS, type FrontKind } from '../helpers/gateway';
+import { FRONTS } from '../helpers/gateway';
 import { Inbox } from './support/inbox';
 import { waitFor } from '../helpers/wait';
-import { RelayFixture, tool } from './support/fixture';
+import { RelayFixture, tool, FRONT_PAIRS } from './support/fixture';
 import { WireTap } from './support/wire-tap';
 
 const uri = (n: number) => `demo://resource/dynamic/text/${n}`;
@@ -64,13 +64,7 @@ describe.each(FRONTS)('logging over %s', (front) => {
   });
 });
 
-const PAIRS: [FrontKind, FrontKind][] = [
-  ['streamable-http', 'websocket'],
-  ['sse', 'streamable-http'],
-  ['websocket', 'sse'],
-];
-
-describe.each(PAIRS)('log levels of two clients (%s and %s) on one shared server', (frontA, frontB) => {
+describe.each(FRONT_PAIRS)('log levels of two clients (%s and %s) on one shared server', (frontA, frontB) => {
   const fixture = new RelayFixture();
   const tap = new WireTap();
   const quiet = new Inbox();

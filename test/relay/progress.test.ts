@@ -5,10 +5,10 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
-import { FRONTS, type FrontKind } from '../helpers/gateway';
+import { FRONTS } from '../helpers/gateway';
 import { Inbox } from './support/inbox';
 import { waitFor } from '../helpers/wait';
-import { RelayFixture, tool } from './support/fixture';
+import { RelayFixture, tool, FRONT_PAIRS } from './support/fixture';
 import { WireTap } from './support/wire-tap';
 
 const LONG_OP = tool('trigger-long-running-operation');
@@ -83,13 +83,7 @@ describe.each(FRONTS)('progress over %s', (front) => {
   );
 });
 
-const PAIRS: [FrontKind, FrontKind][] = [
-  ['streamable-http', 'websocket'],
-  ['sse', 'streamable-http'],
-  ['websocket', 'sse'],
-];
-
-describe.each(PAIRS)('two clients (%s and %s) on one shared server using the same progress token', (frontA, frontB) => {
+describe.each(FRONT_PAIRS)('two clients (%s and %s) on one shared server using the same progress token', (frontA, frontB) => {
   const fixture = new RelayFixture();
   const inboxA = new Inbox();
   const inboxB = new Inbox();

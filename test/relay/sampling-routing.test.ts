@@ -10,17 +10,11 @@ import { CreateMessageRequestSchema, type CreateMessageResult } from '@modelcont
 import type { FrontKind } from '../helpers/gateway';
 import { Inbox } from './support/inbox';
 import { waitFor } from '../helpers/wait';
-import { RelayFixture, tool } from './support/fixture';
+import { RelayFixture, tool, FRONT_PAIRS } from './support/fixture';
 import { WireTap } from './support/wire-tap';
 
 const SAMPLING_TOOL = tool('trigger-sampling-request');
 const LONG_OP = tool('trigger-long-running-operation');
-
-const PAIRS: [FrontKind, FrontKind][] = [
-  ['streamable-http', 'websocket'],
-  ['sse', 'streamable-http'],
-  ['websocket', 'sse'],
-];
 
 /** A sampling client whose answers name it, and which can hold an answer back until the test releases it. */
 class SamplingClient {
@@ -72,7 +66,7 @@ function sampledBy(result: Record<string, unknown>): unknown {
   return JSON.parse((result.content as { text: string }[])[0].text.slice('LLM sampling result: \n'.length));
 }
 
-describe.each(PAIRS)('sampling with two clients (%s and %s) on one shared server', (frontA, frontB) => {
+describe.each(FRONT_PAIRS)('sampling with two clients (%s and %s) on one shared server', (frontA, frontB) => {
   const fixture = new RelayFixture();
   const tap = new WireTap();
   const a = new SamplingClient('alice');

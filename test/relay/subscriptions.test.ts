@@ -5,10 +5,10 @@
  * the last subscriber leaves (by unsubscribing or by disconnecting).
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { FRONTS, type FrontKind } from '../helpers/gateway';
+import { FRONTS } from '../helpers/gateway';
 import { Inbox } from './support/inbox';
 import { waitFor } from '../helpers/wait';
-import { RelayFixture, tool } from './support/fixture';
+import { RelayFixture, tool, FRONT_PAIRS } from './support/fixture';
 import { WireTap } from './support/wire-tap';
 
 const uri = (n: number) => `demo://resource/dynamic/text/${n}`;
@@ -56,13 +56,7 @@ describe.each(FRONTS)('subscriptions over %s', (front) => {
   });
 });
 
-const PAIRS: [FrontKind, FrontKind][] = [
-  ['streamable-http', 'websocket'],
-  ['sse', 'streamable-http'],
-  ['websocket', 'sse'],
-];
-
-describe.each(PAIRS)('two clients (%s and %s) subscribed on one shared server', (frontA, frontB) => {
+describe.each(FRONT_PAIRS)('two clients (%s and %s) subscribed on one shared server', (frontA, frontB) => {
   const fixture = new RelayFixture();
   const tap = new WireTap();
   const inboxA = new Inbox();

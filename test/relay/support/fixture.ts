@@ -94,3 +94,10 @@ export class RelayFixture {
     return waitForNoProcesses(this.marker);
   }
 }
+
+/** Pairs of network fronts for two-client tests: each front meets each other one (stdio clients run a gateway each). */
+export const FRONT_PAIRS: [FrontKind, FrontKind][] = [
+  ['streamable-http', 'websocket'],
+  ['sse', 'streamable-http'],
+  ['websocket', 'sse'],
+];
