@@ -9,7 +9,8 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { FleetError } from '../errors';
-import { LineDecoder, encodeLine } from '../protocol/line-decoder';
+import { encodeLine } from '../protocol/line-decoder';
+import { readLines, readStdout } from './stdio-streams';
 import { containerSpec, type ContainerIdentity } from './container-spec';
 import type { DockerSettings } from '../config/schema';
 
@@ -64,17 +65,8 @@ export class DockerTransport implements Transport {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     this.docker.modem.demuxStream(stream, stdout, stderr);
-    const decoder = new LineDecoder({
-      message: (m) => this.onmessage?.(m),
-      garbage: (line, problem) => this.log.warn({ line: line.slice(0, 200), problem }, 'server wrote a line to stdout that is not a JSON-RPC message; ignored'),
-    });
-    stdout.on('data', (chunk: Buffer) => decoder.push(chunk));
-    let rest = '';
-    stderr.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) this.stderrLine(line);
-    });
+    readStdout(stdout, this.log, (m) => this.onmessage?.(m));
+    readLines(stderr, (line) => this.stderrLine(line));
     stream.on('error', (err: Error) => this.onerror?.(err));
     // 'next-exit': the default condition answers at once for a container not started yet.
     this.exited = this.container.wait({ condition: 'next-exit' }).then(

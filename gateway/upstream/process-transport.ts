@@ -7,7 +7,8 @@ import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import { LineDecoder, encodeLine } from '../protocol/line-decoder';
+import { encodeLine } from '../protocol/line-decoder';
+import { readLines, readStdout } from './stdio-streams';
 import { FleetError } from '../errors';
 
 export interface ProcessTransportOptions {
@@ -27,6 +28,7 @@ export class ProcessTransport implements Transport {
 
   private child: ChildProcess | undefined;
   private closed = false;
+  private finishedOnce = false;
   private exited: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProcessTransportOptions) {}
@@ -50,12 +52,8 @@ export class ProcessTransport implements Transport {
         child.once('close', () => done());
         child.once('error', () => done());
       });
-      const decoder = new LineDecoder({
-        message: (m) => this.onmessage?.(m),
-        garbage: (line, problem) => log.warn({ line: line.slice(0, 200), problem }, 'server wrote a line to stdout that is not a JSON-RPC message; ignored'),
-      });
-      child.stdout!.on('data', (chunk: Buffer) => decoder.push(chunk));
-      pipeLines(child.stderr!, (line) => log.info({ stream: 'stderr' }, line));
+      readStdout(child.stdout!, log, (m) => this.onmessage?.(m));
+      readLines(child.stderr!, (line) => log.info({ stream: 'stderr' }, line));
       child.stdin!.on('error', (err) => this.onerror?.(err));
       child.once('spawn', () => resolve());
       child.once('error', (err) => {
@@ -127,7 +125,6 @@ export class ProcessTransport implements Transport {
     this.finish();
   }
 
-  private finishedOnce = false;
   private finish(): void {
     if (this.finishedOnce) return;
     this.finishedOnce = true;
@@ -143,17 +140,4 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // ESRCH: the group is already gone, which is what we want
   }
-}
-
-function pipeLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let rest = '';
-  stream.on('data', (chunk: Buffer) => {
-    rest += chunk.toString('utf8');
-    const lines = rest.split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) onLine(line);
-  });
-  stream.on('end', () => {
-    if (rest.trim()) onLine(rest);
-  });
 }

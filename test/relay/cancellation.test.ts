@@ -28,9 +28,7 @@ describe.each(FRONTS)('cancelling a call over %s', (front) => {
   });
 
   afterAll(async () => {
-    const left = await fixture.stop();
-    tap.remove();
-    expect(left).toEqual([]);
+    expect(await fixture.stop()).toEqual([]);
   });
 
   it('cancels it upstream, sends the client nothing more for it, and keeps the session working', async () => {
@@ -105,9 +103,7 @@ describe.each(NETWORK_FRONTS)('a client that disconnects mid-call over %s', (fro
   });
 
   afterAll(async () => {
-    const left = await fixture.stop();
-    tap.remove();
-    expect(left).toEqual([]);
+    expect(await fixture.stop()).toEqual([]);
   });
 
   it('gets its call cancelled upstream while the other client on the shared server carries on', async () => {

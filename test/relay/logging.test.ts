@@ -39,9 +39,7 @@ describe.each(FRONTS)('logging over %s', (front) => {
     });
 
     afterAll(async () => {
-      const left = await fixture.stop();
-      tap.remove();
-      expect(left).toEqual([]);
+      expect(await fixture.stop()).toEqual([]);
     });
 
     it('sets the level upstream and relays the server’s messages at or above it', async () => {
@@ -79,9 +77,7 @@ describe.each(FRONT_PAIRS)('log levels of two clients (%s and %s) on one shared 
   });
 
   afterAll(async () => {
-    const left = await fixture.stop();
-    tap.remove();
-    expect(left).toEqual([]);
+    expect(await fixture.stop()).toEqual([]);
   });
 
   it('sets the most verbose level upstream and filters per client', async () => {

@@ -33,9 +33,7 @@ describe.each(FRONTS)('progress over %s', (front) => {
   });
 
   afterAll(async () => {
-    const left = await fixture.stop();
-    tap.remove();
-    expect(left).toEqual([]);
+    expect(await fixture.stop()).toEqual([]);
   });
 
   it('reaches the client in order, before the result, carrying the token the client sent', async () => {

@@ -41,9 +41,7 @@ describe.each(FRONTS)('roots over %s, per-session server', (front) => {
   });
 
   afterAll(async () => {
-    const left = await fixture.stop();
-    tap.remove();
-    expect(left).toEqual([]);
+    expect(await fixture.stop()).toEqual([]);
   });
 
   it('initializes the upstream with the client’s roots capability', async () => {
@@ -95,9 +93,7 @@ describe('roots and a shared server', () => {
   });
 
   afterAll(async () => {
-    const left = await fixture.stop();
-    tap.remove();
-    expect(left).toEqual([]);
+    expect(await fixture.stop()).toEqual([]);
   });
 
   it('is not offered roots, so it has no roots tool and sends no roots/list_changed upstream', async () => {

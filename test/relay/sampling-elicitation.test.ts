@@ -59,9 +59,7 @@ describe.each(FRONTS)('sampling and elicitation over %s, shared server', (front)
   });
 
   afterAll(async () => {
-    const left = await fixture.stop();
-    tap.remove();
-    expect(left).toEqual([]);
+    expect(await fixture.stop()).toEqual([]);
   });
 
   it('offers the shared server sampling and elicitation, never roots', () => {
@@ -149,9 +147,7 @@ describe.each(FRONTS)('sampling and elicitation over %s, per-session server', (f
   });
 
   afterAll(async () => {
-    const left = await fixture.stop();
-    tap.remove();
-    expect(left).toEqual([]);
+    expect(await fixture.stop()).toEqual([]);
   });
 
   it('initializes the upstream with the client’s own capabilities, so it offers only what the client can do', async () => {

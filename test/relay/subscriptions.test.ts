@@ -36,9 +36,7 @@ describe.each(FRONTS)('subscriptions over %s', (front) => {
     });
 
     afterAll(async () => {
-      const left = await fixture.stop();
-      tap.remove();
-      expect(left).toEqual([]);
+      expect(await fixture.stop()).toEqual([]);
     });
 
     it('subscribes upstream and relays resources/updated for the URI', async () => {
@@ -74,9 +72,7 @@ describe.each(FRONT_PAIRS)('two clients (%s and %s) subscribed on one shared ser
   });
 
   afterAll(async () => {
-    const left = await fixture.stop();
-    tap.remove();
-    expect(left).toEqual([]);
+    expect(await fixture.stop()).toEqual([]);
   });
 
   const uris = (inbox: Inbox) => updates(inbox).map((p) => p.uri);

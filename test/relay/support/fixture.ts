@@ -41,9 +41,11 @@ export class RelayFixture {
   readonly marker = newMarker();
   gw: TestGateway | undefined;
   private readonly clients: Client[] = [];
+  private tap: WireTap | undefined;
 
   async start(options: FleetOptions = {}): Promise<TestGateway> {
     const entry = everything(this.marker, { mode: options.mode ?? 'shared', ...options.server });
+    this.tap = options.tap;
     this.gw = await startTestGateway({ servers: { [SERVER]: options.tap ? options.tap.wrap(entry) : entry } }, this.marker);
     return this.gw;
   }
@@ -86,12 +88,15 @@ export class RelayFixture {
     await res.body?.cancel();
   }
 
-  /** Closes everything; resolves to the marked processes still alive afterwards. */
+  /** Closes everything (its wire tap too, after letting held messages go); resolves to the marked processes still alive afterwards. */
   async stop(): Promise<number[]> {
+    this.tap?.release();
     for (const client of [...this.clients]) await this.disconnect(client);
     await this.gw?.stop();
     this.gw = undefined;
-    return waitForNoProcesses(this.marker);
+    const left = await waitForNoProcesses(this.marker);
+    this.tap?.remove();
+    return left;
   }
 }
 
