@@ -41,16 +41,24 @@ describe('hardening rules', () => {
 });
 
 describe('activities without a stack', () => {
-  it.each([
-    ['checkMetrics', checkMetrics, 'metrics'],
-    ['poolStatistics', poolStatistics, 'pool'],
-    ['routingWeights', routingWeights, 'weights'],
-    ['requestTracing', requestTracing, 'tracing'],
-  ])('%s reports not-available with the missing capability, never passed', async (_name, activity, word) => {
-    const r = await activity(input());
+  it('requestTracing reports not-available with the missing capability, never passed', async () => {
+    const r = await requestTracing(input());
     expect(r.outcome).toBe('not-available');
-    expect(r.summary).toMatch(/^not available: the gateway does not deliver /);
-    expect(r.summary).toContain(word);
+    expect(r.summary).toMatch(/^not available: the gateway does not deliver request tracing/);
+  });
+
+  it('metrics, weights and pools against a gateway that does not answer: failed or retryable, naming the address', async () => {
+    const url = 'http://127.0.0.1:9';
+    const metrics = await checkMetrics(input({ params: { url } }));
+    expect(metrics).toMatchObject({ outcome: 'failed', summary: expect.stringContaining("cannot scrape the gateway's metrics") });
+    process.env.MCP_FLEET_ADMIN_TOKEN = 'some-token';
+    try {
+      for (const activity of [routingWeights, poolStatistics]) {
+        await expect(activity(input({ params: { url } }))).rejects.toMatchObject({ type: 'CommandFailed', nonRetryable: false, message: expect.stringContaining(`admin API at ${url} does not answer`) });
+      }
+    } finally {
+      delete process.env.MCP_FLEET_ADMIN_TOKEN;
+    }
   });
 
   it('a gateway that does not answer fails the liveness and round-trip checks with the address', async () => {
