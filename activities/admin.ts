@@ -1,8 +1,9 @@
 /**
  * The gateway's admin API as activities use it: servers and their backends, weights, windowed call
  * statistics and pools. The token never travels in a workflow's input (it would sit in the run's
- * history): the worker reads MCP_FLEET_ADMIN_TOKEN, else ADMIN_TOKEN_FILE, else the compose
- * stack's secret file docker/secrets/admin-token.
+ * history): the worker reads MCP_FLEET_ADMIN_TOKEN, else the file MCP_FLEET_ADMIN_TOKEN_FILE names
+ * (the same variable picks the compose stack's admin_token secret), else the stack's default
+ * secret file docker/secrets/admin-token.example.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,9 +53,9 @@ export interface PoolInfo {
 
 function adminToken(): string {
   if (process.env.MCP_FLEET_ADMIN_TOKEN) return process.env.MCP_FLEET_ADMIN_TOKEN;
-  const file = process.env.ADMIN_TOKEN_FILE ?? join(checkoutRoot(), 'docker', 'secrets', 'admin-token');
+  const file = process.env.MCP_FLEET_ADMIN_TOKEN_FILE ?? join(checkoutRoot(), 'docker', 'secrets', 'admin-token.example');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  throw fatal(FailureType.BadInput, `no admin token for the gateway: set MCP_FLEET_ADMIN_TOKEN (or ADMIN_TOKEN_FILE) where the worker runs, to the gateway's admin.token`);
+  throw fatal(FailureType.BadInput, `no admin token for the gateway: set MCP_FLEET_ADMIN_TOKEN (or MCP_FLEET_ADMIN_TOKEN_FILE) where the worker runs, to the gateway's admin.token`);
 }
 
 export class AdminApi {
