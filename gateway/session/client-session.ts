@@ -104,11 +104,7 @@ export class ClientSession {
    * gateway-wide one so progress from a shared upstream finds its way back to this client.
    */
   async forward(link: ServerLink, request: JsonRpcRequest, params: Record<string, unknown> | undefined): Promise<JsonRpcResponse> {
-    const conn = link.connection;
-    if (!conn) {
-      const last = link.supervisor.lastError?.message;
-      throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${link.name}" is not connected${last ? ` (last error: ${last})` : ''}; the gateway keeps retrying`, { data: { server: link.name } });
-    }
+    const conn = link.choose(request.method, params).connection!;
     let upstreamParams = params;
     const meta = params?._meta as Record<string, unknown> | undefined;
     let progressToken: string | undefined;
