@@ -19,6 +19,8 @@ import { ClientSession, type FrontChannel } from './session/client-session';
 import type { SessionHost } from './session/session-host';
 import { ProgressRouter } from './session/progress-router';
 import { mostVerbose, passes, type LogLevel } from './session/log-levels';
+import { CallStats, type CallRecord } from './metrics/call-stats';
+import { GatewayMetrics } from './metrics/registry';
 
 /** Shared upstreams ask clients for sampling and elicitation per request; roots are per-client state, so they are not offered. */
 const SHARED_CLIENT_CAPABILITIES = { sampling: {}, elicitation: {} };
@@ -34,6 +36,8 @@ export class Fleet implements SessionHost, LinkListener {
   readonly sessions = new Map<string, ClientSession>();
   readonly registry: ServerRegistry;
   readonly transports: TransportFactory;
+  readonly stats = new CallStats();
+  readonly metrics: GatewayMetrics;
   private readonly views = new Map<string, CatalogView>();
   private readonly closingUpstreams = new Set<Promise<void>>();
   draining = false;
@@ -66,6 +70,11 @@ export class Fleet implements SessionHost, LinkListener {
       },
       log,
     );
+    this.metrics = new GatewayMetrics({
+      sessionFronts: () => [...this.sessions.values()].map((s) => s.channel.kind),
+      servers: () => this.registry.servers.map((l) => this.registry.describe(l)),
+      pools: () => this.transports.allPools,
+    });
   }
 
   /** The live links of the shared servers, in registration order. */
@@ -172,6 +181,11 @@ export class Fleet implements SessionHost, LinkListener {
       for (const conn of owner?.connections ?? []) void conn.request('resources/unsubscribe', { uri }, { timeoutMs: owner!.server.requestTimeoutMs }).response;
     }
     this.log.info({ session: session.id }, 'client session closed');
+  }
+
+  recordCall(call: CallRecord): void {
+    this.stats.record(call);
+    this.metrics.recordCall(call);
   }
 
   // ---- LinkListener --------------------------------------------------------------------------

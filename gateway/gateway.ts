@@ -53,7 +53,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     throw err;
   }
   const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
-  log.info({ url, mcp: `${url}/mcp`, sse: `${url}/sse`, ws: `${url.replace('http', 'ws')}/ws`, servers: config.servers.map((s) => s.name) }, 'gateway listening');
+  log.info(
+    { url, mcp: `${url}/mcp`, sse: `${url}/sse`, ws: `${url.replace('http', 'ws')}/ws`, metrics: `${url}/metrics`, servers: config.servers.map((s) => s.name) },
+    'gateway listening',
+  );
   return { fleet, url, stop: once(() => drainAndStop(fleet, fronts, config, log)) };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The one HTTP listener behind every network front: routes /mcp, /sse, /messages and /ws, applies
- * the Origin/Host guard to all of them, and answers health probes. Errors become JSON-RPC error
- * bodies with the matching HTTP status; one bad request never affects another.
+ * the Origin/Host guard to all of them, and answers health probes and /metrics. Errors become
+ * JSON-RPC error bodies with the matching HTTP status; one bad request never affects another.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,6 +16,7 @@ import { LegacySseFront, SSE_MESSAGES_PATH, SSE_PATH } from './legacy-sse';
 import { WebSocketFront, WS_PATH } from './websocket';
 
 export const MCP_PATH = '/mcp';
+export const METRICS_PATH = '/metrics';
 
 export interface HttpFrontOptions {
   maxBodyBytes: number;
@@ -73,6 +74,7 @@ export class HttpFronts {
       const forbidden = checkOrigin(req.headers, this.options.origin);
       if (forbidden) throw forbidden;
       if (url.pathname === MCP_PATH) return await this.streamable.handle(req, res);
+      if (url.pathname === METRICS_PATH) return await this.metrics(req, res);
       if (url.pathname === SSE_PATH && req.method === 'GET') {
         if (!this.accepting) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
         return await this.sse.openStream(res);
@@ -83,8 +85,14 @@ export class HttpFronts {
       const error = toFleetError(err);
       const level = error.code === 'INTERNAL' ? 'error' : 'info';
       this.log[level]({ method: req.method, path: url.pathname, status: error.httpStatus, code: error.code, err: error.message }, 'HTTP request refused');
-      sendError(res, error);
+      sendError(res, error, error.data?.allow ? { allow: String(error.data.allow) } : {});
     }
+  }
+
+  private async metrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET') throw new FleetError('METHOD_NOT_ALLOWED', `${METRICS_PATH} answers GET only`, { data: { allow: 'GET' } });
+    const { contentType, body } = await this.fleet.metrics.scrape();
+    res.writeHead(200, { 'content-type': contentType }).end(body);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
