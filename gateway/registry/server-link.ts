@@ -35,6 +35,7 @@ export class ServerLink implements BackendListener {
   readonly prefix: string | undefined;
   private shown: Catalog = emptyCatalog();
   private readonly picker = new SmoothWeightedPicker();
+  private onWeightZero = false;
 
   /** `ownerSessionId` is set for per-session links: the one client session these upstreams belong to. */
   constructor(
@@ -63,13 +64,14 @@ export class ServerLink implements BackendListener {
     return lead;
   }
 
-  /** The lead backend's connection, else any live one. */
+  /** The lead backend's connection; undefined while no backend is ready. */
   get connection(): UpstreamConnection | undefined {
-    return this.lead?.connection ?? this.connections[0];
+    return this.lead?.connection;
   }
 
+  /** The connections of every ready backend (initialized, catalog loaded). */
   get connections(): UpstreamConnection[] {
-    return this.backends.flatMap((b) => (b.connection ? [b.connection] : []));
+    return this.backends.flatMap((b) => (b.ready ? [b.connection!] : []));
   }
 
   /** ready when a backend is, connecting while one is trying, else down. */
@@ -100,9 +102,14 @@ export class ServerLink implements BackendListener {
   choose(method: string, params: Record<string, unknown> | undefined): Backend {
     const able = this.backends.filter((b) => b.ready && b.offers(method, params));
     const picked = this.picker.pick(able);
-    if (picked) return picked;
+    if (picked) {
+      this.onWeightZero = false;
+      return picked;
+    }
     if (able.length > 0) {
-      this.deps.log.warn({ backend: able[0].id, method }, 'no backend with weight > 0 is ready; a weight-0 backend serves the request');
+      // warned once each time traffic falls back to weight 0, not on every request while it does
+      if (!this.onWeightZero) this.deps.log.warn({ backend: able[0].id, method }, 'no backend with weight > 0 is ready; a weight-0 backend serves the request');
+      this.onWeightZero = true;
       return able[0];
     }
     const last = this.lastError?.message;
