@@ -5,13 +5,14 @@
  */
 import { connectClient, disconnect, newMarker, startTestGateway } from '../helpers/gateway';
 import { scripted } from '../helpers/scripted';
+import { admin, startAdminGateway } from '../helpers/admin';
 import { scrapeMetrics, sampleValue } from '../helpers/metrics';
 import { waitForNoProcesses } from '../helpers/processes';
 
 describe('/metrics', () => {
   it('counts forwarded calls by outcome, with their durations, sessions, upstreams and weights', async () => {
     const marker = newMarker();
-    const gw = await startTestGateway({ servers: { m: scripted(marker, ['--tools', 'echo,fail,tool_error', '--name', 'm']) } }, marker);
+    const gw = await startAdminGateway(marker, { m: scripted(marker, ['--tools', 'echo,fail,tool_error', '--name', 'm']) });
     const other = await startTestGateway({ servers: { o: scripted(marker, ['--tools', 'echo']) } }, marker);
     try {
       const client = await connectClient(gw, 'streamable-http');
@@ -35,6 +36,12 @@ describe('/metrics', () => {
       expect(sampleValue(samples, 'mcp_gateway_process_resident_memory_bytes')).toBeGreaterThan(0);
       expect(samples.some((s) => s.name === 'mcp_gateway_pool_containers')).toBe(false);
 
+      // a backend added through the admin API shows up with its weight, down while it cannot start
+      await admin(gw, 'POST', '/admin/servers/m/backends', { body: { id: 'canary', weight: 5, command: '/nonexistent/mcp-server' } });
+      const after = await scrapeMetrics(gw);
+      expect(sampleValue(after, 'mcp_gateway_backend_weight', { server: 'm', backend: 'canary' })).toBe(5);
+      expect(sampleValue(after, 'mcp_gateway_upstream_up', { server: 'm', backend: 'canary' })).toBe(0);
+
       // the other gateway in this process has counters of its own
       const otherSamples = await scrapeMetrics(other);
       expect(otherSamples.some((s) => s.name === 'mcp_gateway_requests_total')).toBe(false);
@@ -50,7 +57,7 @@ describe('/metrics', () => {
 
   it('needs no token, but answers only GET and only behind the Origin/Host guard', async () => {
     const marker = newMarker();
-    const gw = await startTestGateway({ servers: { m: scripted(marker, ['--tools', 'echo']) } }, marker);
+    const gw = await startAdminGateway(marker, { m: scripted(marker, ['--tools', 'echo']) });
     try {
       const ok = await fetch(`${gw.url}/metrics`);
       expect(ok.status).toBe(200);
@@ -60,6 +67,7 @@ describe('/metrics', () => {
       expect(post.status).toBe(405);
       expect(post.headers.get('allow')).toBe('GET');
       expect((await fetch(`${gw.url}/metrics`, { headers: { origin: 'http://evil.example' } })).status).toBe(403);
+      expect((await admin(gw, 'GET', '/admin/servers', { headers: { origin: 'http://evil.example' } })).status).toBe(403);
     } finally {
       await gw.stop();
     }
