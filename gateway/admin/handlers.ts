@@ -4,6 +4,7 @@
  * statistics and container pools (rollout gates). Bodies are validated in bodies.ts.
  */
 import type { Fleet } from '../fleet';
+import { FleetError } from '../errors';
 import type { BackendStats } from '../metrics/call-stats';
 import type { AdminRoutes } from './router';
 import { parseBackendBody, parseServerBody, parseWeightsBody, parseWindow } from './bodies';
@@ -13,10 +14,15 @@ const NO_CALLS: BackendStats = { calls: 0, errors: 0, toolErrors: 0, errorRate: 
 export function adminRoutes(fleet: Fleet): AdminRoutes {
   const registry = fleet.registry;
   const describe = (name: string) => registry.describe(registry.get(name));
+  // an upstream started after shutdown began would outlive it
+  const notDraining = () => {
+    if (fleet.draining) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and starts no new upstreams; send this to another instance');
+  };
   return {
     '/admin/servers': {
       GET: () => ({ status: 200, body: { servers: registry.servers.map((l) => registry.describe(l)) } }),
       POST: async (req) => {
+        notDraining();
         const config = parseServerBody(await req.json());
         await registry.addServer(config);
         return { status: 201, body: describe(config.name) };
@@ -31,6 +37,7 @@ export function adminRoutes(fleet: Fleet): AdminRoutes {
     },
     '/admin/servers/:name/backends': {
       POST: async ({ params, json }) => {
+        notDraining();
         const spec = parseBackendBody(await json(), registry.get(params.name).server);
         await registry.addBackend(params.name, spec);
         return { status: 201, body: describe(params.name).backends.find((b) => b.id === spec.id) };

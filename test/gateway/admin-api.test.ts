@@ -91,6 +91,17 @@ describe('the admin API', () => {
     expect((await admin(gw, 'DELETE', '/admin/servers/a/backends/broken')).status).toBe(204);
   });
 
+  it('starts no new upstream once shutdown began (503)', async () => {
+    gw.fleet.draining = true;
+    try {
+      const { command, args, env } = scripted(marker, ['--tools', 'echo']);
+      expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'late', command, args, env } })).toMatchObject({ status: 503, body: { error: expect.stringContaining('shutting down') } });
+      expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { id: 'late', command, args, env } })).toMatchObject({ status: 503 });
+    } finally {
+      gw.fleet.draining = false;
+    }
+  });
+
   it('lists no pools when no per-session docker server runs', async () => {
     expect(await admin(gw, 'GET', '/admin/pools')).toMatchObject({ status: 200, body: { pools: [] } });
   });
