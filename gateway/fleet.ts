@@ -1,8 +1,8 @@
 /**
- * The fleet: every configured server's link and every connected client session. It routes what
- * the servers send (list changes, progress, log messages, resource updates, their own requests)
- * to the sessions it belongs to, and keeps shared upstream state (log level, subscriptions) right
- * for all sessions at once.
+ * The fleet: the server registry (configured and runtime servers) and every connected client
+ * session. It routes what the servers send (list changes, progress, log messages, resource
+ * updates, their own requests) to the sessions it belongs to, keeps shared upstream state (log
+ * level, subscriptions) right for all sessions and backends at once, and counts forwarded calls.
  */
 import type { Logger } from 'pino';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
