@@ -45,6 +45,8 @@ export class Backend {
   readonly id: string;
   readonly config: ServerConfig;
   readonly supervisor: UpstreamSupervisor;
+  /** Per-session servers' plans: what a probe found when the backend was registered at runtime. */
+  probed: { state: BackendState; tools: number } | undefined;
   private loaded = false;
   private readonly refetching = new Map<ListKind, { again: boolean }>();
 

@@ -33,6 +33,13 @@ export interface RegistryHooks {
   waitAtMost(p: Promise<unknown>): Promise<void>;
 }
 
+/** A probe has no client: what its upstream says goes nowhere. */
+const PROBE_LISTENER: LinkListener = {
+  listsChanged: () => {},
+  notification: () => {},
+  request: async () => ({ error: { code: -32601, message: 'the gateway is only probing this server; no client is attached' } }),
+};
+
 export class ServerRegistry {
   readonly servers: ServerLink[] = [];
 
@@ -72,15 +79,16 @@ export class ServerRegistry {
 
   /**
    * A shared server's backends as they are. A per-session server's backends run once per session:
-   * each reports the best state among the sessions' upstreams on it, and `ready` while no session
-   * uses it (its upstreams start with sessions, so there is nothing to wait for).
+   * each reports the best state among the sessions' upstreams on it; while no session uses it,
+   * what the probe found when it was registered at runtime, else `ready` (from the config file).
    */
   describe(link: ServerLink): ServerSummary {
     const backends = link.backends.map((b) => {
-      if (link.server.mode === 'shared') return { id: b.id, weight: b.weight, state: b.state, transport: b.transport, tools: b.catalog.tools.length };
+      const summary = { id: b.id, weight: b.weight, transport: b.transport };
+      if (link.server.mode === 'shared') return { ...summary, state: b.state, tools: b.catalog.tools.length };
       const bound = this.boundLinks(link.name).filter((l) => l.backends[0].id === b.id);
-      const state: BackendState = bound.length === 0 ? 'ready' : bestState(bound.map((l) => l.state));
-      return { id: b.id, weight: b.weight, state, transport: b.transport, tools: Math.max(0, ...bound.map((l) => l.catalog.tools.length)) };
+      if (bound.length === 0) return { ...summary, state: b.probed?.state ?? 'ready', tools: b.probed?.tools ?? 0 };
+      return { ...summary, state: bestState(bound.map((l) => l.state)), tools: Math.max(...bound.map((l) => l.catalog.tools.length)) };
     });
     return { name: link.name, mode: link.server.mode, state: bestState(backends.map((b) => b.state)), backends };
   }
@@ -94,7 +102,7 @@ export class ServerRegistry {
     this.transports.openPool(config);
     this.log.info({ server: config.name, mode: config.mode }, 'server registered');
     if (config.mode === 'shared') await this.hooks.waitAtMost(link.start());
-    else await this.hooks.waitAtMost(Promise.all(this.hooks.sessions().map((s) => this.bind(s, link))));
+    else await Promise.all([this.probe(link, PRIMARY_BACKEND), this.hooks.waitAtMost(Promise.all(this.hooks.sessions().map((s) => this.bind(s, link))))]);
     return link;
   }
 
@@ -115,6 +123,7 @@ export class ServerRegistry {
     const shared = link.server.mode === 'shared';
     this.log.info({ server: name, backend: spec.id, weight: spec.weight }, 'backend added');
     await this.hooks.waitAtMost(link.addBackend(spec, shared));
+    if (!shared) await this.probe(link, spec.id);
     return link;
   }
 
@@ -172,6 +181,27 @@ export class ServerRegistry {
       },
       session.id,
     );
+  }
+
+  /**
+   * A per-session backend has no upstream until a session binds to it: a probe connects once
+   * (initialize and catalog, within `startup.waitForServersMs`) and stops, so whoever registered
+   * it learns whether it can start.
+   */
+  private async probe(plan: ServerLink, id: string): Promise<void> {
+    const backend = plan.backend(id)!;
+    const probe = new ServerLink(plan.server, [{ id, weight: backend.weight, config: backend.config }], {
+      transports: this.transports,
+      initParams: () => this.hooks.sharedInit(),
+      listener: PROBE_LISTENER,
+      log: this.log.child({ server: plan.name, probe: true }),
+    });
+    try {
+      await this.hooks.waitAtMost(probe.start());
+      backend.probed = { state: probe.state, tools: probe.catalog.tools.length };
+    } finally {
+      await probe.stop();
+    }
   }
 
   /** Opens a session's own link to a per-session server (registered, or rebound after its backend went). */
