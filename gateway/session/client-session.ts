@@ -21,6 +21,7 @@ import type { UpstreamConnection } from '../upstream/connection';
 import type { ServerLink } from '../registry/server-link';
 import type { LogLevel } from './log-levels';
 import type { SessionHost } from './session-host';
+import type { CallOutcome } from '../metrics/call-stats';
 import { handleMethod } from './methods';
 
 /** How a front delivers messages to its client. `relatedRequestId` lets Streamable HTTP pick the stream. */
@@ -104,11 +105,8 @@ export class ClientSession {
    * gateway-wide one so progress from a shared upstream finds its way back to this client.
    */
   async forward(link: ServerLink, request: JsonRpcRequest, params: Record<string, unknown> | undefined): Promise<JsonRpcResponse> {
-    const conn = link.connection;
-    if (!conn) {
-      const last = link.supervisor.lastError?.message;
-      throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${link.name}" is not connected${last ? ` (last error: ${last})` : ''}; the gateway keeps retrying`, { data: { server: link.name } });
-    }
+    const backend = link.choose(request.method, params);
+    const conn = backend.connection!;
     let upstreamParams = params;
     const meta = params?._meta as Record<string, unknown> | undefined;
     let progressToken: string | undefined;
@@ -122,8 +120,11 @@ export class ClientSession {
     });
     if (progressToken) this.host.progress.bind(progressToken, conn, id);
     this.inFlight.set(request.id, { conn, upstreamId: id, progressToken });
+    const started = performance.now();
     try {
-      return await response;
+      const reply = await response;
+      this.host.recordCall({ server: link.name, backend: backend.id, method: request.method, outcome: outcomeOf(reply), durationMs: performance.now() - started });
+      return reply;
     } finally {
       this.inFlight.delete(request.id);
       if (progressToken) this.host.progress.release(progressToken);
@@ -222,4 +223,10 @@ export class ClientSession {
     this.awaiting.delete(id);
     a.resolve(response);
   }
+}
+
+/** tool_error: the tool ran and reported failure (result.isError), as opposed to a failed request. */
+function outcomeOf(reply: JsonRpcResponse): CallOutcome {
+  if ('error' in reply) return 'error';
+  return (reply.result as { isError?: unknown }).isError === true ? 'tool_error' : 'ok';
 }
