@@ -41,6 +41,7 @@ afterAll(() => {
 test('checkMetrics: the families exist, every upstream is up, and a round trip moves the request counter', async () => {
   const gw = await gateway({ echo: scripted(marker, ['--tools', 'echo']), other: scripted(marker, ['--tools', 'echo']) });
   const r = await checkMetrics(input(gw));
+  expect(r.summary).toMatch(/^\d+ samples; 2 upstreams up; a round trip counted \d+ request/);
   expect(r.outcome).toBe('passed');
   expect(r.details).toMatchObject({ upstreams: 2, down: [], missing: [], roundTrip: 'passed' });
   expect(r.details!.requestsCounted).toBeGreaterThanOrEqual(1);
