@@ -16,18 +16,20 @@ export const NETWORK_LABEL = 'com.docker.compose.network';
 /** The project a step works on when it names none. */
 export const DEFAULT_PROJECT = 'mcp-fleet';
 
-let engine: Docker | undefined;
+let engine: { client: Docker; host: string | undefined } | undefined;
 
 /** The engine (DOCKER_HOST or the default socket), checked to answer; fatal when it does not. */
 export async function docker(): Promise<Docker> {
-  engine ??= new Docker();
+  // DOCKER_HOST is read when the client is made; a worker told another engine gets a new client
+  if (engine?.host !== process.env.DOCKER_HOST) engine = undefined;
+  engine ??= { client: new Docker(), host: process.env.DOCKER_HOST };
   try {
-    await engine.ping();
+    await engine.client.ping();
   } catch (err) {
     engine = undefined;
     throw fatal(FailureType.DockerUnavailable, `no Docker engine answers (${(err as Error).message}); start the engine (scripts/ci-docker.sh installs and starts one) or set DOCKER_HOST`);
   }
-  return engine;
+  return engine.client;
 }
 
 /** A compose stack as the step's input describes it. */

@@ -7,7 +7,7 @@ export { inspectHardening } from './hardening';
 export { killReplicaAndMeasureRecovery } from './failover';
 export { collectLogs } from './logs';
 export { gatewayHealth, mcpRoundTrip, resolveServers } from './gateway';
-export { requestTracing } from './pending';
+export { requestTracing } from './tracing';
 export { checkMetrics } from './metrics';
 export { poolStatistics, routingWeights } from './routing';
 export { addRolloutBackend, shiftTraffic, promoteRollout, rollBackRollout } from './rollout';

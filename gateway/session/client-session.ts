@@ -23,6 +23,7 @@ import type { LogLevel } from './log-levels';
 import type { SessionHost } from './session-host';
 import type { CallOutcome } from '../metrics/call-stats';
 import { handleMethod } from './methods';
+import { continueTrace, traceparent } from './trace-context';
 
 /** How a front delivers messages to its client. `relatedRequestId` lets Streamable HTTP pick the stream. */
 export interface FrontChannel {
@@ -102,18 +103,22 @@ export class ClientSession {
 
   /**
    * Forwards a client request to an upstream. The progress token, if any, is swapped for a
-   * gateway-wide one so progress from a shared upstream finds its way back to this client.
+   * gateway-wide one so progress from a shared upstream finds its way back to this client; the
+   * trace context continues the client's trace (or starts one) with the gateway's own span. Each
+   * forwarded call leaves one `call` log line with its trace id.
    */
   async forward(link: ServerLink, request: JsonRpcRequest, params: Record<string, unknown> | undefined): Promise<JsonRpcResponse> {
     const backend = link.choose(request.method, params);
     const conn = backend.connection!;
-    let upstreamParams = params;
     const meta = params?._meta as Record<string, unknown> | undefined;
+    const trace = continueTrace(meta);
+    const upstreamMeta: Record<string, unknown> = { ...meta, traceparent: traceparent(trace) };
     let progressToken: string | undefined;
     if (meta && meta.progressToken !== undefined) {
       progressToken = this.host.progress.register(this, meta.progressToken as string | number, request.id);
-      upstreamParams = { ...params, _meta: { ...meta, progressToken } };
+      upstreamMeta.progressToken = progressToken;
     }
+    const upstreamParams = { ...params, _meta: upstreamMeta };
     const { id, response } = conn.request(request.method, upstreamParams, {
       timeoutMs: link.server.requestTimeoutMs,
       origin: { sessionId: this.id, clientRequestId: request.id },
@@ -123,7 +128,10 @@ export class ClientSession {
     const started = performance.now();
     try {
       const reply = await response;
-      this.host.recordCall({ server: link.name, backend: backend.id, method: request.method, outcome: outcomeOf(reply), durationMs: performance.now() - started });
+      const outcome = outcomeOf(reply);
+      const durationMs = performance.now() - started;
+      this.host.recordCall({ server: link.name, backend: backend.id, method: request.method, outcome, durationMs });
+      this.log.info({ trace: trace.traceId, span: trace.spanId, ...(trace.parentSpanId ? { parent: trace.parentSpanId } : {}), server: link.name, backend: backend.id, method: request.method, outcome, ms: Math.round(durationMs * 10) / 10 }, 'call');
       return reply;
     } finally {
       this.inFlight.delete(request.id);

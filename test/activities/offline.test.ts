@@ -1,11 +1,12 @@
 /**
- * Activities without a stack: the hardening rules on inspect documents, bad input, the
- * not-available checks, and a gateway that does not answer.
+ * Activities without a stack: the hardening rules on inspect documents, bad input, reading
+ * traces from log lines, and a gateway that does not answer.
  */
 import type Docker from 'dockerode';
 import { checkMetrics, composeUp, gatewayHealth, healthStatus, mcpRoundTrip, poolStatistics, requestTracing, routingWeights } from '../../activities';
 import { containerFindings } from '../../activities/hardening';
 import { countLevels, demux } from '../../activities/logs';
+import { chain, hopsIn } from '../../activities/tracing';
 import type { StepInput } from '../../pipeline/types';
 
 const input = (over: Partial<StepInput> = {}): StepInput => ({ runId: 'r1', phase: 'docker-compose', verb: 'validate', params: {}, previous: {}, ...over });
@@ -41,10 +42,19 @@ describe('hardening rules', () => {
 });
 
 describe('activities without a stack', () => {
-  it('requestTracing reports not-available with the missing capability, never passed', async () => {
-    const r = await requestTracing(input());
-    expect(r.outcome).toBe('not-available');
-    expect(r.summary).toMatch(/^not available: the gateway does not deliver request tracing/);
+  it('requestTracing needs the running stack whose logs it reads', async () => {
+    await expect(requestTracing(input({ target: 'mcpfleet-no-such-project' }))).rejects.toMatchObject({ type: 'BadInput', message: expect.stringContaining('no running containers in compose project mcpfleet-no-such-project') });
+  });
+
+  it('tracing rebuilds the chain of hops from the spans in the logs', () => {
+    const trace = 'a'.repeat(32);
+    const line = (o: object) => JSON.stringify({ level: 30, msg: 'call', trace, ...o });
+    const gw = hopsIn('gw', [line({ span: 's1', parent: 'c0', server: 'memory', backend: 'primary', ms: 3 }), 'stderr noise ' + trace, line({ trace: 'b'.repeat(32), span: 'x', parent: 'c0', server: 'other' })].join('\n'), trace);
+    const bridge = hopsIn('memory-1', line({ span: 's2', parent: 's1', server: 'memory', ms: 1 }), trace);
+    const stray = hopsIn('other-1', line({ span: 's9', parent: 'nobody', server: 'x' }), trace);
+    expect(gw).toEqual([{ container: 'gw', span: 's1', parent: 'c0', server: 'memory', backend: 'primary', ms: 3 }]);
+    expect(chain([...stray, ...bridge, ...gw], 'c0').map((h) => h.container)).toEqual(['gw', 'memory-1']);
+    expect(chain(gw, 'someone-else')).toEqual([]);
   });
 
   it('metrics, weights and pools against a gateway that does not answer: failed or retryable, naming the address', async () => {
