@@ -101,11 +101,11 @@ export class ClientSession {
   }
 
   /**
-   * Forwards a client request to an upstream. The progress token, if any, is swapped for a
-   * gateway-wide one so progress from a shared upstream finds its way back to this client.
+   * Forwards a client request to an upstream: `backend`, or one the server picks by weight. The
+   * progress token, if any, is swapped for a gateway-wide one so progress from a shared upstream
+   * finds its way back to this client.
    */
-  async forward(link: ServerLink, request: JsonRpcRequest, params: Record<string, unknown> | undefined): Promise<JsonRpcResponse> {
-    const backend = link.choose(request.method, params);
+  async forward(link: ServerLink, request: JsonRpcRequest, params: Record<string, unknown> | undefined, backend = link.choose(request.method, params)): Promise<JsonRpcResponse> {
     const conn = backend.connection!;
     let upstreamParams = params;
     const meta = params?._meta as Record<string, unknown> | undefined;
