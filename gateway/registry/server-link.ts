@@ -118,6 +118,13 @@ export class ServerLink implements BackendListener {
     });
   }
 
+  /** Sends a request to every other ready backend that offers what it names; their answers are not awaited. */
+  mirror(method: string, params: Record<string, unknown> | undefined, except: Backend): void {
+    for (const b of this.backends) {
+      if (b !== except && b.ready && b.offers(method, params)) void b.connection!.request(method, params, { timeoutMs: this.server.requestTimeoutMs }).response;
+    }
+  }
+
   /** The backend a new client session binds to for its life (per-session servers): by weight only. */
   pickForSession(): BackendSpec {
     const b = this.picker.pick(this.backends) ?? this.backends[0];

@@ -102,13 +102,12 @@ export class ClientSession {
   }
 
   /**
-   * Forwards a client request to an upstream. The progress token, if any, is swapped for a
-   * gateway-wide one so progress from a shared upstream finds its way back to this client; the
-   * trace context continues the client's trace (or starts one) with the gateway's own span. Each
-   * forwarded call leaves one `call` log line with its trace id.
+   * Forwards a client request to an upstream: `backend`, or one the server picks by weight. The
+   * progress token, if any, is swapped for a gateway-wide one so progress from a shared upstream
+   * finds its way back to this client; the trace context continues the client's trace (or starts
+   * one) with the gateway's own span. Each forwarded call leaves one `call` log line with its trace id.
    */
-  async forward(link: ServerLink, request: JsonRpcRequest, params: Record<string, unknown> | undefined): Promise<JsonRpcResponse> {
-    const backend = link.choose(request.method, params);
+  async forward(link: ServerLink, request: JsonRpcRequest, params: Record<string, unknown> | undefined, backend = link.choose(request.method, params)): Promise<JsonRpcResponse> {
     const conn = backend.connection!;
     const meta = params?._meta as Record<string, unknown> | undefined;
     const trace = continueTrace(meta);

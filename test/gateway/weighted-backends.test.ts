@@ -5,7 +5,7 @@
  * answers with its own name, so the tests can count which backend served a call.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, disconnect, newMarker, type TestGateway } from '../helpers/gateway';
 import { scripted } from '../helpers/scripted';
 import { admin, startAdminGateway } from '../helpers/admin';
@@ -175,6 +175,28 @@ describe('a per-session server with weighted backends', () => {
       expect(await servedBy(late, 'own__echo', 2)).toEqual({ blue: 2 });
     } finally {
       for (const c of clients) await disconnect(c);
+      await gw.stop();
+    }
+    expect(await waitForNoProcesses(marker)).toEqual([]);
+  });
+});
+
+describe('a resource subscription on a server with several backends', () => {
+  it('holds on every ready backend, so removing the one that answered it loses nothing', async () => {
+    const marker = newMarker();
+    const gw = await startAdminGateway(marker, { res: scripted(marker, ['--tools', 'touch', '--resources', '--name', 'blue']) });
+    const updates: string[] = [];
+    const client = await connectClient(gw, 'streamable-http', { setup: (c) => c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri)) });
+    try {
+      const { command, args, env } = scripted(marker, ['--tools', 'touch', '--resources', '--name', 'green']);
+      expect((await admin(gw, 'POST', '/admin/servers/res/backends', { body: { id: 'green', command, args, env } })).body).toMatchObject({ state: 'ready' });
+      await client.subscribeResource({ uri: 'test://r' }); // answered by primary, the only backend with weight
+      await admin(gw, 'PUT', '/admin/servers/res/weights', { body: { primary: 0, green: 100 } });
+      expect((await admin(gw, 'DELETE', '/admin/servers/res/backends/primary')).status).toBe(204);
+      expect(await client.callTool({ name: 'res__touch', arguments: {} })).toMatchObject({ content: [{ text: 'green:touched 1' }] });
+      await waitFor(() => updates.includes('test://r'), 'the update from green');
+    } finally {
+      await disconnect(client);
       await gw.stop();
     }
     expect(await waitForNoProcesses(marker)).toEqual([]);
