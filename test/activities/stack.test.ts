@@ -13,6 +13,7 @@ import {
   inspectHardening,
   killReplicaAndMeasureRecovery,
   mcpRoundTrip,
+  requestTracing,
   resolveServers,
   validateCompose,
 } from '../../activities';
@@ -137,6 +138,13 @@ describe('activities on a real compose stack', () => {
     const files = r.details!.logFiles as string[];
     for (const service of ['gateway', 'memory', 'filesystem']) expect(files.some((f) => f.startsWith(`${service}-`))).toBe(true);
     expect(r.summary).toMatch(new RegExp(`^read the logs of 3 containers of ${project}: \\d+ errors, \\d+ warnings in the last 50 lines each; 3 log files in /var/log/mcp-fleet$`));
+  });
+
+  it('requestTracing follows one tool call from the client through the gateway to the server’s bridge, by its trace id', async () => {
+    const r = await requestTracing(input({ tool: 'memory__read_graph' }));
+    expect(r.outcome).toBe('passed');
+    expect(r.details!.chain).toEqual([`${project}_gateway_1`, `${project}_memory_1`].map((n) => expect.stringMatching(new RegExp(`^${n.replace(/_/g, '[_-]')}$`))));
+    expect(r.summary).toMatch(new RegExp(`^trace [0-9a-f]{32} of memory__read_graph: client → ${project}[_-]gateway[_-]1 \\(memory/primary, [\\d.]+ ms\\) → ${project}[_-]memory[_-]1 \\([^,]+, [\\d.]+ ms\\)$`));
   });
 
   it('killReplicaAndMeasureRecovery refuses a service with one replica', async () => {
