@@ -53,7 +53,7 @@ export interface Stack {
  * The stack of a step: project = target (default `mcp-fleet`); files = params.files (relative to
  * the checkout), else docker-compose.yml plus the override named by params.override (`dev`|`prod`);
  * params.tag → MCP_FLEET_TAG (prod requires one; default `dev`), params.gatewayPort → GATEWAY_PORT
- * (0 = any free port).
+ * and params.temporalUiPort → TEMPORAL_UI_PORT (0 = any free port).
  */
 export function stackOf(input: Pick<StepInput, 'target' | 'params'>): Stack {
   const project = input.target ?? DEFAULT_PROJECT;
@@ -66,6 +66,7 @@ export function stackOf(input: Pick<StepInput, 'target' | 'params'>): Stack {
   const names = Array.isArray(p.files) ? (p.files as string[]) : ['docker-compose.yml', ...(override ? [`docker-compose.${override}.yml`] : [])];
   const env: Record<string, string> = { MCP_FLEET_TAG: String(p.tag ?? process.env.MCP_FLEET_TAG ?? 'dev') };
   if (p.gatewayPort !== undefined) env.GATEWAY_PORT = String(p.gatewayPort);
+  if (p.temporalUiPort !== undefined) env.TEMPORAL_UI_PORT = String(p.temporalUiPort);
   return { project, files: names.map((f) => resolve(checkoutRoot(), f)), env };
 }
 
