@@ -21,7 +21,8 @@ export function answerHealth(path: string, fleet: Fleet, res: ServerResponse): b
       const servers = Object.fromEntries(
         fleet.sharedLinks.map((l) => [l.name, { state: l.supervisor.state, ...(l.supervisor.lastError ? { lastError: l.supervisor.lastError.message } : {}) }]),
       );
-      const ready = !fleet.draining && fleet.sharedLinks.every((l) => l.connection !== undefined);
+      // `up`, not just a connection: a connection exists from the spawn on, before initialize is answered
+      const ready = !fleet.draining && fleet.sharedLinks.every((l) => l.supervisor.state === 'up' && l.connection !== undefined);
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : fleet.draining ? 'draining' : 'degraded', servers });
       return true;
     }
