@@ -4,8 +4,10 @@
  * client drives it: the official SDK client on the gateway's published port calls `pipeline__*`
  * tools. A phase that needs no engine runs to a passing verdict (its steps reach the gateway
  * inside the stack); a step that needs the engine fails at once with the message that says why;
- * runs outlive a re-created temporal container (named volume); `down -v` leaves nothing.
+ * runs outlive a re-created temporal container (named volume). With docker-compose.pipeline-engine.yml
+ * the audit runs inside the stack and reports the socket mount. `down -v` leaves nothing.
  */
+import { statSync } from 'node:fs';
 import { ComposeProject, docker, inspect, requireEngineAndImages } from './support/docker';
 import { connectHttp, text, type HttpClient } from './support/mcp';
 import { waitFor } from '../helpers/wait';
@@ -14,15 +16,29 @@ jest.setTimeout(240_000);
 
 type ToolResult = { isError?: boolean; structuredContent?: any; content: { type: string; text: string }[] };
 
-describe('the pipeline service through the stack gateway', () => {
-  const project = new ComposeProject();
+/** A compose project brought up for a describe block, and an SDK session with its gateway that drives the pipeline. */
+function pipelineStack(project: ComposeProject) {
   let session: HttpClient;
-  let passedRun: string;
+
+  beforeAll(async () => {
+    await requireEngineAndImages();
+    await project.up();
+    await project.waitHealthy(150_000);
+    session = await connectHttp(await project.gatewayAddress());
+    // the gateway does not wait for the pipeline: its tools join once the server is ready
+    await waitFor(async () => (await session.client.listTools()).tools.some((t) => t.name === 'pipeline__run_phase'), 'the pipeline tools through the gateway', 60_000, 500);
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    await project.down();
+    expect(await project.leftovers()).toEqual([]);
+  });
 
   const call = async (name: string, args: Record<string, unknown> = {}) => (await session.client.callTool({ name, arguments: args })) as unknown as ToolResult;
 
-  async function start(phase: string, verb: string): Promise<string> {
-    const started = await call('pipeline__run_phase', { phase, verb });
+  async function start(phase: string, verb: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const started = await call('pipeline__run_phase', { phase, verb, ...extra });
     expect({ isError: started.isError, text: started.isError ? text(started) : '' }).toEqual({ isError: undefined, text: '' });
     return started.structuredContent.workflowId as string;
   }
@@ -40,23 +56,16 @@ describe('the pipeline service through the stack gateway', () => {
     );
   }
 
-  beforeAll(async () => {
-    await requireEngineAndImages();
-    await project.up();
-    await project.waitHealthy(150_000);
-    session = await connectHttp(await project.gatewayAddress());
-    // the gateway does not wait for the pipeline: its tools join once the server is ready
-    await waitFor(async () => (await session.client.listTools()).tools.some((t) => t.name === 'pipeline__run_phase'), 'the pipeline tools through the gateway', 60_000, 500);
-  });
+  return { session: () => session, call, start, finished };
+}
 
-  afterAll(async () => {
-    await session?.close();
-    await project.down();
-    expect(await project.leftovers()).toEqual([]);
-  });
+describe('the pipeline service through the stack gateway', () => {
+  const project = new ComposeProject();
+  const { session: current, call, start, finished } = pipelineStack(project);
+  let passedRun: string;
 
   it('offers the pipeline tools through the gateway and lists the phases', async () => {
-    const { tools } = await session.client.listTools();
+    const { tools } = await current().client.listTools();
     expect(tools.map((t) => t.name).filter((n) => n.startsWith('pipeline__')).sort()).toEqual([
       'pipeline__approve_gate',
       'pipeline__list_phases',
@@ -119,5 +128,19 @@ describe('the pipeline service through the stack gateway', () => {
     expect(kept).toMatchObject({ workflowStatus: 'COMPLETED', result: { status: 'passed' } });
     // the worker reconnected to the new container
     expect((await finished(await start('mcp-transport', 'validate'))).result.status).toBe('passed');
+  });
+});
+
+describe('with docker-compose.pipeline-engine.yml (the host engine, a deliberate exception)', () => {
+  const project = new ComposeProject(['docker-compose.yml', 'docker-compose.pipeline-engine.yml'], { DOCKER_GID: String(statSync('/var/run/docker.sock').gid) });
+  const { start, finished } = pipelineStack(project);
+
+  it('runs the audit inside the stack, and the audit reports the socket mount as its one finding', async () => {
+    const audit = await finished(await start('security-hardening', 'audit', { target: project.name }));
+    expect(audit.result.steps[0].summary).toMatch(new RegExp(`^1 hardening findings in ${project.name}: `));
+    expect(audit.result.steps[0].details.findings).toEqual([
+      { subject: expect.stringMatching(/pipeline/), rule: 'mounts no Docker engine socket (root on the host)', found: 'bind /var/run/docker.sock' },
+    ]);
+    expect(audit.result.status).toBe('failed');
   });
 });
