@@ -3,7 +3,8 @@
  * server with its worker behind a stdio→HTTP bridge) on the real engine, driven the way an MCP
  * client drives it: the official SDK client on the gateway's published port calls `pipeline__*`
  * tools. A phase that needs no engine runs to a passing verdict (its steps reach the gateway
- * inside the stack); a step that needs the engine fails at once with the message that says why;
+ * inside the stack); a step that needs the engine fails at once with the message that says why,
+ * also after its approval gate was answered through the gateway;
  * runs outlive a re-created temporal container (named volume). With docker-compose.pipeline-engine.yml
  * the audit runs inside the stack and reports the socket mount. `down -v` leaves nothing.
  */
@@ -100,6 +101,19 @@ describe('the pipeline service through the stack gateway', () => {
     expect(audit.result.failure.reason).toMatch(/^the Docker engine is not reachable from this worker \(\/var\/run\/docker\.sock: connect ENOENT/);
     expect(audit.result.failure.reason).toContain('docker-compose.pipeline-engine.yml');
     expect(audit.result.steps[0]).toMatchObject({ id: 'inspect-hardening', outcome: 'failed' });
+  });
+
+  it('waits at an approval gate until approve_gate answers through the gateway; the approved step needs the engine and says so', async () => {
+    const id = await start('health-monitoring', 'deploy');
+    const waiting = await waitFor(async () => {
+      const s = await call('pipeline__run_status', { workflow_id: id });
+      return s.structuredContent?.state === 'awaiting-approval' ? s.structuredContent : undefined;
+    }, 'the run to wait at its gate', 60_000, 500);
+    expect(waiting.gate).toMatchObject({ stepId: 'compose-up' });
+    const answered = await call('pipeline__approve_gate', { workflow_id: id, approve: true });
+    expect(answered.structuredContent).toMatchObject({ answered: 'approved', gate: { stepId: 'compose-up' } });
+    const done = await finished(id);
+    expect(done.result.failure).toMatchObject({ step: 'compose-up', reason: expect.stringContaining('the Docker engine is not reachable from this worker') });
   });
 
   it('answers bad input with a tool error that names the valid choices', async () => {
