@@ -30,7 +30,7 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
     verbs: {
       validate: [step('validate-compose', 'Compose files resolve and their images exist', 'validateCompose')],
       deploy: [
-        step('build-images', 'Build mcp-fleet/gateway and mcp-fleet/mcp-server', 'buildImages', { timeoutSec: 1200 }),
+        step('build-images', 'Build the mcp-fleet images (gateway, mcp-server, temporal)', 'buildImages', { timeoutSec: 1200 }),
         composeUp('Bring the compose stack up and wait until it is healthy', 'Deploy the compose stack (creates or replaces its containers)'),
         stackHealthy,
         gatewayLive,

@@ -23,7 +23,8 @@ export function answerHealth(path: string, fleet: Fleet, res: ServerResponse): b
       const servers = Object.fromEntries(
         fleet.sharedLinks.map((l) => [l.name, { state: upstreamState(l), ...(l.lastError ? { lastError: l.lastError.message } : {}) }]),
       );
-      const ready = !fleet.draining && fleet.sharedLinks.every((l) => l.connection !== undefined);
+      // a ready backend has answered initialize and its catalog: a connection alone exists from the spawn on
+      const ready = !fleet.draining && fleet.sharedLinks.every((l) => l.backends.some((b) => b.ready));
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : fleet.draining ? 'draining' : 'degraded', servers });
       return true;
     }

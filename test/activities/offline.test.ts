@@ -4,7 +4,8 @@
  */
 import type Docker from 'dockerode';
 import { checkMetrics, composeUp, gatewayHealth, healthStatus, mcpRoundTrip, poolStatistics, requestTracing, routingWeights } from '../../activities';
-import { containerFindings } from '../../activities/hardening';
+import { gatewayUrl } from '../../activities/engine';
+import { containerFindings, routesOut } from '../../activities/hardening';
 import { countLevels, demux } from '../../activities/logs';
 import { chain, hopsIn } from '../../activities/tracing';
 import type { StepInput } from '../../pipeline/types';
@@ -41,7 +42,37 @@ describe('hardening rules', () => {
   });
 });
 
+describe('hardening rules: the Docker socket and routes out', () => {
+  it('reports a mounted Docker engine socket, however deliberate', () => {
+    const mounted = { ...container(HARDENED), Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Destination: '/var/run/docker.sock' }, { Type: 'volume', Source: '/var/lib/docker/volumes/x/_data', Destination: '/data' }] };
+    expect(containerFindings(mounted as unknown as Docker.ContainerInspectInfo)).toEqual([
+      { subject: 'c1', rule: 'mounts no Docker engine socket (root on the host)', found: 'bind /var/run/docker.sock' },
+    ]);
+    // a created, never started container has Binds but no Mounts yet
+    expect(containerFindings(container({ ...HARDENED, Binds: ['/run/docker.sock:/var/run/docker.sock:ro'] })).map((f) => f.found)).toEqual(['bind /run/docker.sock']);
+  });
+
+  it('counts a network as a route out unless it is internal or has outbound NAT switched off', () => {
+    expect(routesOut({ Internal: false, Options: {} })).toBe(true);
+    expect(routesOut({ Internal: true, Options: {} })).toBe(false);
+    expect(routesOut({ Internal: false, Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' } })).toBe(false);
+    expect(routesOut({ Internal: false, Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'true' } })).toBe(true);
+  });
+});
+
 describe('activities without a stack', () => {
+  it('gatewayUrl: params.url first, then MCP_FLEET_GATEWAY_URL (a worker inside the stack), before any published port', async () => {
+    const saved = process.env.MCP_FLEET_GATEWAY_URL;
+    process.env.MCP_FLEET_GATEWAY_URL = 'http://gateway:8080/';
+    try {
+      expect(await gatewayUrl(input({ target: 'mcpfleet-none' }))).toBe('http://gateway:8080');
+      expect(await gatewayUrl(input({ params: { url: 'http://127.0.0.1:9/' } }))).toBe('http://127.0.0.1:9');
+    } finally {
+      if (saved === undefined) delete process.env.MCP_FLEET_GATEWAY_URL;
+      else process.env.MCP_FLEET_GATEWAY_URL = saved;
+    }
+  });
+
   it('requestTracing needs the running stack whose logs it reads', async () => {
     await expect(requestTracing(input({ target: 'mcpfleet-no-such-project' }))).rejects.toMatchObject({ type: 'BadInput', message: expect.stringContaining('no running containers in compose project mcpfleet-no-such-project') });
   });
@@ -126,7 +157,9 @@ describe('without a Docker engine', () => {
       await expect(activity(input({ target: 'mcpfleet-none' }))).rejects.toMatchObject({
         type: 'DockerUnavailable',
         nonRetryable: true,
-        message: expect.stringMatching(/^no Docker engine answers \(.*\); start the engine \(scripts\/ci-docker.sh installs and starts one\) or set DOCKER_HOST$/),
+        message: expect.stringMatching(
+          /^the Docker engine is not reachable from this worker \(unix:\/\/\/nonexistent\/docker\.sock: .*\); run the step from a worker on a machine with the engine \(start one with scripts\/ci-docker\.sh, or set DOCKER_HOST\), or, in the compose stack, .*docker-compose\.pipeline-engine\.yml/,
+        ),
       });
     }
   });
