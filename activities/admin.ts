@@ -78,6 +78,15 @@ export class AdminApi {
     return found;
   }
 
+  /** Registers `{ name, …one servers entry }`; answers after its first connection attempt. */
+  addServer(spec: Record<string, unknown>): Promise<ServerInfo> {
+    return this.call('POST', '/admin/servers', spec);
+  }
+
+  removeServer(name: string): Promise<void> {
+    return this.call('DELETE', `/admin/servers/${encodeURIComponent(name)}`);
+  }
+
   addBackend(server: string, body: Record<string, unknown>): Promise<BackendInfo> {
     return this.call('POST', `/admin/servers/${encodeURIComponent(server)}/backends`, body);
   }

@@ -8,6 +8,7 @@ export { killReplicaAndMeasureRecovery } from './failover';
 export { collectLogs } from './logs';
 export { gatewayHealth, mcpRoundTrip, resolveServers } from './gateway';
 export { requestTracing } from './tracing';
+export { registerServer } from './discovery';
 export { checkMetrics } from './metrics';
 export { poolStatistics, routingWeights } from './routing';
 export { addRolloutBackend, shiftTraffic, promoteRollout, rollBackRollout } from './rollout';

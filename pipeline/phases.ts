@@ -40,8 +40,8 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
   },
   'service-discovery': {
     name: 'service-discovery',
-    summary: 'The gateway resolves every configured server',
-    verbs: { test: [gatewayLive, resolve] },
+    summary: 'The gateway resolves every configured server, and one registered at runtime',
+    verbs: { test: [gatewayLive, resolve, step('register-server', 'Register a server through the admin API, resolve and call it, deregister it', 'registerServer')] },
   },
   'mcp-transport': {
     name: 'mcp-transport',

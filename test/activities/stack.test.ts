@@ -13,6 +13,7 @@ import {
   inspectHardening,
   killReplicaAndMeasureRecovery,
   mcpRoundTrip,
+  registerServer,
   requestTracing,
   resolveServers,
   validateCompose,
@@ -138,6 +139,14 @@ describe('activities on a real compose stack', () => {
     const files = r.details!.logFiles as string[];
     for (const service of ['gateway', 'memory', 'filesystem', 'pipeline', 'temporal']) expect(files.some((f) => f.startsWith(`${service}-`))).toBe(true);
     expect(r.summary).toMatch(new RegExp(`^read the logs of 5 containers of ${project}: \\d+ errors, \\d+ warnings in the last 50 lines each; 5 log files in /var/log/mcp-fleet$`));
+  });
+
+  it('registerServer registers a server at runtime through the admin API, resolves and calls it, and deregisters it', async () => {
+    const r = await registerServer(input());
+    expect(r.summary).toMatch(/^registered discovery-probe at runtime: \d+ tools resolved, discovery-probe__\S+ answered; deregistered, its tools gone$/);
+    expect(r.outcome).toBe('passed');
+    // a name the gateway already has is refused before anything changes
+    await expect(registerServer(input({ register: { name: 'memory', url: 'http://memory:8080/mcp' } }))).rejects.toMatchObject({ type: 'BadInput', message: expect.stringContaining('already has a server memory') });
   });
 
   it('requestTracing follows one tool call from the client through the gateway to the server’s bridge, by its trace id', async () => {

@@ -90,6 +90,9 @@ describe('the pipeline service through the stack gateway', () => {
     const discovery = await finished(await start('service-discovery', 'test'));
     expect(discovery.result.status).toBe('passed');
     expect(discovery.result.steps[1].details.servers).toEqual({ memory: expect.any(Number), filesystem: expect.any(Number), pipeline: 4 });
+    // the in-stack worker holds the admin token (the admin_token secret) and registers a server at runtime
+    expect(discovery.result.steps[2]).toMatchObject({ id: 'register-server', outcome: 'passed' });
+    expect(discovery.result.steps[2].summary).toMatch(/^registered discovery-probe at runtime: \d+ tools resolved, discovery-probe__\S+ answered; deregistered, its tools gone$/);
   });
 
   it('fails a step that needs the Docker engine at once, saying this worker has none and how to give it one', async () => {
