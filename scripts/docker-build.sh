@@ -70,6 +70,11 @@ rm -rf "$stage/app/dist" "$stage/docker"
 mkdir -p "$stage/app/dist" "$stage/docker"
 # the gateway, and the pipeline MCP server with its worker (mcp-server runs it behind a bridge)
 cp -R dist/gateway dist/pipeline dist/workflows dist/activities "$stage/app/dist/"
+# the worker's workflow code bundled here, once, from the same build (MCP_FLEET_WORKFLOW_BUNDLE)
+# shellcheck disable=SC2016  # JavaScript, not shell
+env -u MCP_FLEET_WORKFLOW_BUNDLE node -e '
+  require("./dist/pipeline/worker").workflowBundle().then((b) => require("node:fs").writeFileSync(process.argv[1], b.code));
+' "$stage/app/workflow-bundle.js"
 cp -R docker/config docker/*.sh "$stage/docker/"
 printf '%s\n' '**/.installed' '**/package-lock.json' 'app/dist/**/*.test.js' 'app/dist/**/*.test.js.map' 'temporal' >"$stage/.dockerignore"
 

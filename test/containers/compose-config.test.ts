@@ -92,6 +92,7 @@ describe('compose files', () => {
     const pipeline = dev.services.pipeline;
     expect(volumes(pipeline)).toEqual(expect.arrayContaining(['/src-checkout/dist:/app/dist:ro', '/src-checkout/docker/config:/app/docker/config:ro']));
     expect(pipeline.environment?.WATCH_PATHS).toContain('/app/dist/pipeline');
+    expect(pipeline.environment?.MCP_FLEET_WORKFLOW_BUNDLE).toBe(''); // bundles the mounted workflows, not the image's
     expect(pipeline.read_only).toBe(true);
     expect(dev.services.temporal.entrypoint).toBeUndefined();
   });
