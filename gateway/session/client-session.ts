@@ -130,7 +130,7 @@ export class ClientSession {
       const outcome = outcomeOf(reply);
       const durationMs = performance.now() - started;
       this.host.recordCall({ server: link.name, backend: backend.id, method: request.method, outcome, durationMs });
-      this.log.info({ trace: trace.traceId, span: trace.spanId, ...(trace.parentSpanId ? { parent: trace.parentSpanId } : {}), server: link.name, backend: backend.id, method: request.method, outcome, ms: Math.round(durationMs * 10) / 10 }, 'call');
+      if (this.host.config.log.calls) this.log.info({ trace: trace.traceId, span: trace.spanId, ...(trace.parentSpanId ? { parent: trace.parentSpanId } : {}), server: link.name, backend: backend.id, method: request.method, outcome, ms: Math.round(durationMs * 10) / 10 }, 'call');
       return reply;
     } finally {
       this.inFlight.delete(request.id);
