@@ -63,6 +63,11 @@ describe('compose files', () => {
     // the pipeline reaches Temporal and the gateway by service name, and has no Docker socket
     expect(base.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', MCP_FLEET_GATEWAY_URL: 'http://gateway:8080' });
     expect(volumes(base.services.pipeline).filter((v) => v.includes('docker.sock'))).toEqual([]);
+    // the host CLI's own cluster (TEMPORAL_ADDRESS) does not leak into the container; PIPELINE_TEMPORAL_ADDRESS does
+    const hostCli = await config(['docker-compose.yml'], { TEMPORAL_ADDRESS: '127.0.0.1:7233' });
+    expect(hostCli.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233' });
+    const other = await config(['docker-compose.yml'], { PIPELINE_TEMPORAL_ADDRESS: 'temporal.example:7233' });
+    expect(other.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal.example:7233' });
     expect(volumes(base.services.temporal)).toContain('temporal-data:/data:rw');
   });
 
