@@ -17,7 +17,7 @@ function compose(stack: Stack, args: string[], what: string, timeoutMs?: number)
   });
 }
 
-/** Builds mcp-fleet/gateway and mcp-fleet/mcp-server (scripts/docker-build.sh), heartbeating; minutes on a cold machine. */
+/** Builds the mcp-fleet images: gateway, mcp-server, temporal (scripts/docker-build.sh), heartbeating; minutes on a cold machine. */
 export async function buildImages(input: StepInput): Promise<StepResult> {
   await docker();
   const started = Date.now();

@@ -16,18 +16,30 @@ export const NETWORK_LABEL = 'com.docker.compose.network';
 /** The project a step works on when it names none. */
 export const DEFAULT_PROJECT = 'mcp-fleet';
 
-let engine: Docker | undefined;
+let engine: { client: Docker; host: string | undefined } | undefined;
 
-/** The engine (DOCKER_HOST or the default socket), checked to answer; fatal when it does not. */
+/**
+ * The engine (DOCKER_HOST or the default socket), checked to answer; fatal when it does not. The
+ * compose stack's own worker (the `pipeline` service) has no engine on purpose: a mounted Docker
+ * socket is root on the host. Its steps that need one fail at once with this message.
+ */
 export async function docker(): Promise<Docker> {
-  engine ??= new Docker();
+  // DOCKER_HOST is read when the client is made; a worker told another engine gets a new client
+  if (engine?.host !== process.env.DOCKER_HOST) engine = undefined;
+  engine ??= { client: new Docker(), host: process.env.DOCKER_HOST };
   try {
-    await engine.ping();
+    await engine.client.ping();
   } catch (err) {
     engine = undefined;
-    throw fatal(FailureType.DockerUnavailable, `no Docker engine answers (${(err as Error).message}); start the engine (scripts/ci-docker.sh installs and starts one) or set DOCKER_HOST`);
+    const where = process.env.DOCKER_HOST ?? '/var/run/docker.sock';
+    throw fatal(
+      FailureType.DockerUnavailable,
+      `the Docker engine is not reachable from this worker (${where}: ${(err as Error).message}); ` +
+        'run the step from a worker on a machine with the engine (start one with scripts/ci-docker.sh, or set DOCKER_HOST), ' +
+        "or, in the compose stack, give the pipeline service the host's engine with docker-compose.pipeline-engine.yml (root on the host: a deliberate exception)",
+    );
   }
-  return engine;
+  return engine.client;
 }
 
 /** A compose stack as the step's input describes it. */
@@ -43,7 +55,7 @@ export interface Stack {
  * The stack of a step: project = target (default `mcp-fleet`); files = params.files (relative to
  * the checkout), else docker-compose.yml plus the override named by params.override (`dev`|`prod`);
  * params.tag → MCP_FLEET_TAG (prod requires one; default `dev`), params.gatewayPort → GATEWAY_PORT
- * (0 = any free port).
+ * and params.temporalUiPort → TEMPORAL_UI_PORT (0 = any free port).
  */
 export function stackOf(input: Pick<StepInput, 'target' | 'params'>): Stack {
   const project = input.target ?? DEFAULT_PROJECT;
@@ -56,6 +68,7 @@ export function stackOf(input: Pick<StepInput, 'target' | 'params'>): Stack {
   const names = Array.isArray(p.files) ? (p.files as string[]) : ['docker-compose.yml', ...(override ? [`docker-compose.${override}.yml`] : [])];
   const env: Record<string, string> = { MCP_FLEET_TAG: String(p.tag ?? process.env.MCP_FLEET_TAG ?? 'dev') };
   if (p.gatewayPort !== undefined) env.GATEWAY_PORT = String(p.gatewayPort);
+  if (p.temporalUiPort !== undefined) env.TEMPORAL_UI_PORT = String(p.temporalUiPort);
   return { project, files: names.map((f) => resolve(checkoutRoot(), f)), env };
 }
 
@@ -75,11 +88,14 @@ export async function projectVolumes(project: string): Promise<string[]> {
 }
 
 /**
- * The gateway's base URL for a step: params.url; else the loopback port the project's gateway
- * container publishes for 8080, when that container runs; else http://127.0.0.1:8080.
+ * The gateway's base URL for a step: params.url; else MCP_FLEET_GATEWAY_URL (a worker inside the
+ * compose stack reaches the gateway by service name, e.g. http://gateway:8080); else the loopback
+ * port the project's gateway container publishes for 8080, when that container runs; else
+ * http://127.0.0.1:8080.
  */
 export async function gatewayUrl(input: Pick<StepInput, 'target' | 'params'>): Promise<string> {
   if (typeof input.params.url === 'string') return input.params.url.replace(/\/+$/, '');
+  if (process.env.MCP_FLEET_GATEWAY_URL) return process.env.MCP_FLEET_GATEWAY_URL.replace(/\/+$/, '');
   try {
     const [gw] = await projectContainers(input.target ?? DEFAULT_PROJECT, String(input.params.gatewayService ?? 'gateway'));
     const port = gw?.Ports.find((p) => p.PrivatePort === 8080 && p.PublicPort);

@@ -31,6 +31,9 @@ export function containerFindings(c: Docker.ContainerInspectInfo): Finding[] {
   if (!h.Memory) add('has a memory limit', 'Memory 0 (unlimited)');
   if (!h.NanoCpus && !h.CpuQuota) add('has a CPU limit', 'NanoCpus and CpuQuota 0 (unlimited)');
   if (!h.PidsLimit || h.PidsLimit < 0) add('has a pids limit', `PidsLimit ${h.PidsLimit ?? 'unset'}`);
+  // Whoever holds the engine's socket is root on the host: reported even where it is deliberate
+  // (docker-compose.pipeline-engine.yml), so an audit never passes with one.
+  for (const source of engineSockets(c)) add('mounts no Docker engine socket (root on the host)', `bind ${source}`);
   for (const [port, bindings] of Object.entries(h.PortBindings ?? {})) {
     for (const b of (bindings as { HostIp?: string; HostPort?: string }[] | null) ?? []) {
       if (!b.HostIp || b.HostIp === '0.0.0.0' || b.HostIp === '::') add('publishes ports on loopback only', `${port} on ${b.HostIp || 'all interfaces'}:${b.HostPort}`);
@@ -39,10 +42,25 @@ export function containerFindings(c: Docker.ContainerInspectInfo): Finding[] {
   return findings;
 }
 
+/** Host paths of Docker engine sockets bound into the container (Mounts, and Binds for created ones). */
+function engineSockets(c: Docker.ContainerInspectInfo): string[] {
+  const sources = [...(c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source), ...(c.HostConfig.Binds ?? []).map((b: string) => b.split(':')[0])];
+  return [...new Set(sources.filter((s) => /(^|\/)docker\.sock$/.test(s)))];
+}
+
+/**
+ * A network with a route out: not internal, and NAT to the outside not switched off. A bridge with
+ * enable_ip_masquerade=false can publish a port on the host (the Temporal UI's network) while its
+ * containers cannot reach beyond the host.
+ */
+export function routesOut(n: Pick<Docker.NetworkInspectInfo, 'Internal' | 'Options'>): boolean {
+  return !n.Internal && n.Options?.['com.docker.network.bridge.enable_ip_masquerade'] !== 'false';
+}
+
 /**
  * Checks every container of the project (target) and its networks: the backend networks
- * (params.internalNetworks, default ['backend']) must be internal, and every container that is
- * not on a frontend network (i.e. not the gateway) must be on internal networks only.
+ * (params.internalNetworks, default ['backend']) must be internal, and every container but the
+ * gateway must be on networks without a route out only (see routesOut).
  */
 export async function inspectHardening(input: StepInput): Promise<StepResult> {
   const { project } = stackOf(input);
@@ -70,7 +88,7 @@ export async function inspectHardening(input: StepInput): Promise<StepResult> {
     if (c.Labels['com.docker.compose.service'] === gatewayService) continue;
     for (const netName of Object.keys(c.NetworkSettings?.Networks ?? {})) {
       const n = networks.find((x) => x.Name === netName);
-      if (n && !n.Internal) findings.push({ subject: c.Names[0].replace(/^\//, ''), rule: 'only the gateway is on a network with a route out', found: `on ${netName}` });
+      if (n && routesOut(n)) findings.push({ subject: c.Names[0].replace(/^\//, ''), rule: 'only the gateway is on a network with a route out', found: `on ${netName}` });
     }
   }
   const summary = findings.length

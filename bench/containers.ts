@@ -4,7 +4,8 @@
  * initialize is answered (over stdio for the wrapper, over HTTP for the bridge and the gateway);
  * memory is `docker stats` of the container right after initialize and tools/list. Then the compose
  * stack's steady state: memory per service after BENCH_CALLS tool calls through the gateway and a
- * pause; and the warm pool's hand-out time against a cold start (bench/warm-pool.ts). Prints
+ * pause; the stack's start until healthy, per service (bench/stack-startup.ts); and the warm pool's
+ * hand-out time against a cold start (bench/warm-pool.ts). Prints
  * medians (and min/max) over BENCH_RUNS runs (default 5). Needs the images from `npm run docker:build`.
  */
 import { spawn } from 'node:child_process';
@@ -13,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ComposeProject, docker, GATEWAY_IMAGE, requireEngineAndImages, SERVER_IMAGE, TEST_LABEL, uniqueName } from '../test/containers/support/docker';
 import { spread } from './stats';
+import { benchStackStartup } from './stack-startup';
 import { benchWarmPool } from './warm-pool';
 import { connectHttp } from '../test/containers/support/mcp';
 
@@ -133,7 +135,7 @@ async function stackMemory(calls: number): Promise<{ service: string; idleMiB: n
   try {
     await project.up();
     await project.waitHealthy();
-    const services = ['gateway', 'memory', 'filesystem'];
+    const services = ['gateway', 'memory', 'filesystem', 'pipeline', 'temporal'];
     const ids = await Promise.all(services.map((s) => project.container(s)));
     await new Promise((r) => setTimeout(r, 5_000));
     const idle = await Promise.all(ids.map(memoryOf));
@@ -216,10 +218,11 @@ async function main(): Promise<void> {
   console.log(`\ncompose stack (docker-compose.yml): memory per container, idle 5 s after healthy, then 5 s after ${calls} rounds of memory + filesystem calls`);
   console.log('| service | idle | after the calls | limit |');
   console.log('|---|---|---|---|');
-  const limits: Record<string, string> = { gateway: '256M', memory: '192M', filesystem: '192M' };
+  const limits: Record<string, string> = { gateway: '256M', memory: '192M', filesystem: '192M', pipeline: '512M', temporal: '384M' };
   for (const s of stack) console.log(`| ${s.service} | ${s.idleMiB.toFixed(1)} MiB | ${s.loadedMiB.toFixed(1)} MiB | ${limits[s.service]} |`);
   const worstReady = Math.max(...results.map((r) => spread(r.samples.map((s) => s.readyMs)).median));
   const worstMem = Math.max(...results.map((r) => spread(r.samples.map((s) => s.memMiB)).median), ...stack.map((s) => s.loadedMiB));
+  await benchStackStartup(Math.min(RUNS, 3));
   await benchWarmPool(SERVER_IMAGE, RUNS);
   console.log(`\nseed targets: start < 5000 ms (aim <= 1500): worst median ${worstReady.toFixed(0)} ms; memory < 100 MB: worst ${worstMem.toFixed(1)} MiB`);
 }

@@ -31,13 +31,15 @@ export interface GatewayOptions {
   workDir: string;
   /** Write a V8 CPU profile of the gateway into this directory when it exits. */
   profileDir?: string;
+  /** The gateway's log.calls (default: the gateway's own, true). */
+  callLog?: boolean;
 }
 
 export async function startGatewayProcess(options: GatewayOptions): Promise<GatewayProcess> {
   const configFile = join(options.workDir, `${options.id}-gateway.json`);
   // The marker goes into the upstream's env too, so a stdio upstream the gateway spawns is found by the final sweep.
   const server = 'command' in options.upstream ? { ...options.upstream, env: { [MARKER_VAR]: options.marker } } : options.upstream;
-  writeFileSync(configFile, JSON.stringify({ servers: { [UPSTREAM_NAME]: server } }));
+  writeFileSync(configFile, JSON.stringify({ servers: { [UPSTREAM_NAME]: server }, ...(options.callLog === false ? { log: { calls: false } } : {}) }));
   const nodeFlags = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   const proc = await spawnGroup(process.execPath, [...nodeFlags, CLI_JS, '--config', configFile, '--listen', '127.0.0.1:0'], {
     env: {},

@@ -24,6 +24,8 @@ const SCENARIOS: ScenarioSpec[] = [
   { id: 'fast-http', upstream: UPSTREAMS.fast, transport: 'http' },
   { id: 'everything-stdio', upstream: UPSTREAMS.everything, transport: 'stdio' },
   { id: 'fast-stdio', upstream: UPSTREAMS.fast, transport: 'stdio' },
+  // fast-http without the per-call `call` log line (log.calls: false): what that line costs
+  { id: 'fast-http-no-call-log', upstream: UPSTREAMS.fast, transport: 'http', callLog: false },
 ];
 
 /**

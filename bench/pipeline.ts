@@ -5,8 +5,8 @@
  * measured in the same run. Deploys the compose stack (project mcp-fleet) and takes it down after.
  */
 import { Runtime, DefaultLogger } from '@temporalio/worker';
-import { PipelineClient, resolveSteps } from '../pipeline/client';
-import { PHASE_DEFS } from '../pipeline/phases';
+import { PipelineClient } from '../pipeline/client';
+import { stepsFor } from '../pipeline/phases';
 import { ensureTemporal } from '../pipeline/temporal-server';
 import { startPipelineWorker } from '../pipeline/worker';
 import type { PhaseName, PhaseRunResult, Verb } from '../pipeline/types';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const rows: { run: string; result: PhaseRunResult; wallMs: number; stepsMs: number }[] = [];
   try {
     for (const [phase, verb] of RUNS) {
-      const steps = resolveSteps(Object.values(PHASE_DEFS), phase, verb);
+      const steps = stepsFor(phase, verb);
       const t0 = performance.now();
       const handle = await client.start({ phase, verb, autoApprove: true }, steps);
       const result = (await handle.result()) as PhaseRunResult;
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       rows.push({ run: `${phase} --${verb}`, result, wallMs, stepsMs });
       console.error(`bench-pipeline: ${phase} --${verb}: ${result.status} in ${(wallMs / 1000).toFixed(1)} s`);
     }
-    const down = resolveSteps(Object.values(PHASE_DEFS), 'docker-compose', 'deploy').find((s) => s.compensate);
+    const down = stepsFor('docker-compose', 'deploy').find((s) => s.compensate);
     if (down) {
       const h = await client.start({ phase: 'docker-compose', verb: 'validate', autoApprove: true }, [{ id: 'compose-down', title: 'Take the stack down', activity: down.compensate!, params: down.params }]);
       await h.result();

@@ -16,6 +16,8 @@ export interface ScenarioSpec {
   id: string;
   upstream: UpstreamSpec;
   transport: UpstreamTransport;
+  /** false: the gateway writes no `call` log line per forwarded request (log.calls). */
+  callLog?: boolean;
 }
 
 export interface LevelPlan {
@@ -69,7 +71,7 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     direct = { kind: 'stdio', command: spec.upstream.command, args, marker };
     upstreamEntry = { command: spec.upstream.command, args };
   }
-  const gateway = await startGatewayProcess({ id: spec.id, upstream: upstreamEntry, marker, workDir: ctx.workDir, profileDir: ctx.profileDir });
+  const gateway = await startGatewayProcess({ id: spec.id, upstream: upstreamEntry, marker, workDir: ctx.workDir, profileDir: ctx.profileDir, callLog: spec.callLog });
   const stopGateway = cleanup.add(`${spec.id} gateway`, () => gateway.stop());
   const viaGateway: Target = { kind: 'http', url: gateway.mcpUrl };
 

@@ -24,6 +24,9 @@ export type FleetErrorCode =
   | 'STREAM_CONFLICT'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'SHUTTING_DOWN'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
   | 'INTERNAL';
 
 interface CodeMapping {
@@ -53,6 +56,9 @@ const MAPPING: Record<FleetErrorCode, CodeMapping> = {
   STREAM_CONFLICT: { jsonRpc: -32000, http: 409 },
   UNSUPPORTED_MEDIA_TYPE: { jsonRpc: -32000, http: 415 },
   SHUTTING_DOWN: { jsonRpc: -32000, http: 503 },
+  UNAUTHORIZED: { jsonRpc: -32000, http: 401 },
+  NOT_FOUND: { jsonRpc: -32000, http: 404 },
+  CONFLICT: { jsonRpc: -32000, http: 409 },
   INTERNAL: { jsonRpc: -32603, http: 500 },
 };
 

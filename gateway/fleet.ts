@@ -1,15 +1,16 @@
 /**
- * The fleet: every configured server's link and every connected client session. It routes what
- * the servers send (list changes, progress, log messages, resource updates, their own requests)
- * to the sessions it belongs to, and keeps shared upstream state (log level, subscriptions) right
- * for all sessions at once.
+ * The fleet: the server registry (configured and runtime servers) and every connected client
+ * session. It routes what the servers send (list changes, progress, log messages, resource
+ * updates, their own requests) to the sessions it belongs to, keeps shared upstream state (log
+ * level, subscriptions) right for all sessions and backends at once, and counts forwarded calls.
  */
 import type { Logger } from 'pino';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayConfig } from './config/schema';
 import { buildView, resourceOwner, type CatalogView } from './aggregate/view';
 import { LIST_CHANGED_NOTIFICATION, type ListKind } from './aggregate/catalog';
-import { ServerLink, type LinkListener } from './registry/server-link';
+import type { ServerLink, LinkListener } from './registry/server-link';
+import { ServerRegistry } from './registry/server-registry';
 import { TransportFactory } from './upstream/transports';
 import type { InitializeParams, UpstreamConnection } from './upstream/connection';
 import type { JsonRpcNotification, JsonRpcRequest, RequestId } from './protocol/jsonrpc';
@@ -18,6 +19,8 @@ import { ClientSession, type FrontChannel } from './session/client-session';
 import type { SessionHost } from './session/session-host';
 import { ProgressRouter } from './session/progress-router';
 import { mostVerbose, passes, type LogLevel } from './session/log-levels';
+import { CallStats, type CallRecord } from './metrics/call-stats';
+import { GatewayMetrics } from './metrics/registry';
 
 /** Shared upstreams ask clients for sampling and elicitation per request; roots are per-client state, so they are not offered. */
 const SHARED_CLIENT_CAPABILITIES = { sampling: {}, elicitation: {} };
@@ -31,8 +34,10 @@ const CAPABILITY_FOR_METHOD: Record<string, string> = {
 export class Fleet implements SessionHost, LinkListener {
   readonly progress = new ProgressRouter();
   readonly sessions = new Map<string, ClientSession>();
-  readonly sharedLinks: ServerLink[];
+  readonly registry: ServerRegistry;
   readonly transports: TransportFactory;
+  readonly stats = new CallStats();
+  readonly metrics: GatewayMetrics;
   private readonly views = new Map<string, CatalogView>();
   private readonly closingUpstreams = new Set<Promise<void>>();
   draining = false;
@@ -53,9 +58,28 @@ export class Fleet implements SessionHost, LinkListener {
       clientInfo: serverInfo,
     });
     this.transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
-    this.sharedLinks = config.servers
-      .filter((s) => s.mode === 'shared')
-      .map((s) => new ServerLink(s, this.transports, sharedInit, this, log.child({ server: s.name })));
+    this.registry = new ServerRegistry(
+      config.servers,
+      this.transports,
+      {
+        listener: this,
+        sharedInit,
+        sessionInit: (session) => ({ protocolVersion: session.protocolVersion, capabilities: session.capabilities, clientInfo: session.clientInfo }),
+        sessions: () => [...this.sessions.values()].filter((s) => s.initialized),
+        waitAtMost: (p) => waitAtMost(p, config.startup.waitForServersMs),
+      },
+      log,
+    );
+    this.metrics = new GatewayMetrics({
+      sessionFronts: () => [...this.sessions.values()].map((s) => s.channel.kind),
+      servers: () => this.registry.servers.map((l) => this.registry.describe(l)),
+      pools: () => this.transports.allPools,
+    });
+  }
+
+  /** The live links of the shared servers, in registration order. */
+  get sharedLinks(): ServerLink[] {
+    return this.registry.shared;
   }
 
   /** Connects the shared servers; waits at most `startup.waitForServersMs` so one slow server cannot hold up the rest. */
@@ -70,7 +94,7 @@ export class Fleet implements SessionHost, LinkListener {
     await Promise.all([...this.sessions.values()].map((s) => s.close()));
     // sessions that ended just before may still be stopping their containers or processes
     await Promise.all(this.closingUpstreams);
-    await Promise.all(this.sharedLinks.map((l) => l.stop()));
+    await this.registry.stop();
     await this.transports.stop();
   }
 
@@ -91,8 +115,7 @@ export class Fleet implements SessionHost, LinkListener {
 
   links(session: ClientSession): ServerLink[] {
     if (session.ownLinks.length === 0) return this.sharedLinks;
-    const order = new Map(this.config.servers.map((s, i) => [s.name, i]));
-    return [...this.sharedLinks, ...session.ownLinks].sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+    return this.registry.servers.flatMap((s) => (s.server.mode === 'shared' ? [s] : session.ownLinks.filter((l) => l.name === s.name)));
   }
 
   view(session: ClientSession): CatalogView {
@@ -115,24 +138,17 @@ export class Fleet implements SessionHost, LinkListener {
 
   async openOwnLinks(session: ClientSession): Promise<void> {
     if (session.ownLinks.length > 0) return;
-    const init = (): InitializeParams => ({
-      protocolVersion: session.protocolVersion,
-      capabilities: session.capabilities,
-      clientInfo: session.clientInfo,
-    });
-    session.ownLinks = this.config.servers
-      .filter((s) => s.mode === 'per-session')
-      .map((s) => new ServerLink(s, this.transports, init, this, this.log.child({ server: s.name, session: session.id }), session.id));
+    session.ownLinks = this.registry.ownLinks(session);
     await waitAtMost(Promise.all(session.ownLinks.map((l) => l.start())), this.config.startup.waitForServersMs);
   }
 
   async setLogLevel(session: ClientSession, level: LogLevel): Promise<void> {
     session.logLevel = level;
-    await Promise.all(session.ownLinks.map((l) => this.requestLevel(l.connection, level)));
+    await Promise.all(session.ownLinks.flatMap((l) => l.connections.map((c) => this.requestLevel(c, level))));
     const shared = mostVerbose([...this.sessions.values()].flatMap((s) => (s.logLevel ? [s.logLevel] : [])));
     if (shared === this.sharedLevel) return;
     this.sharedLevel = shared;
-    await Promise.all(this.sharedLinks.map((l) => this.requestLevel(l.connection, shared)));
+    await Promise.all(this.sharedLinks.flatMap((l) => l.connections.map((c) => this.requestLevel(c, shared))));
   }
 
   subscribe(session: ClientSession, link: ServerLink, uri: string): boolean {
@@ -162,9 +178,14 @@ export class Fleet implements SessionHost, LinkListener {
       if (!subscribers.delete(session.id) || subscribers.size > 0) continue;
       this.sharedSubscriptions.delete(uri);
       const owner = resourceOwner(this.sharedView(), uri);
-      void owner?.connection?.request('resources/unsubscribe', { uri }, { timeoutMs: owner.server.requestTimeoutMs }).response;
+      for (const conn of owner?.connections ?? []) void conn.request('resources/unsubscribe', { uri }, { timeoutMs: owner!.server.requestTimeoutMs }).response;
     }
     this.log.info({ session: session.id }, 'client session closed');
+  }
+
+  recordCall(call: CallRecord): void {
+    this.stats.record(call);
+    this.metrics.recordCall(call);
   }
 
   // ---- LinkListener --------------------------------------------------------------------------
@@ -180,10 +201,9 @@ export class Fleet implements SessionHost, LinkListener {
     }
   }
 
-  stateChanged(link: ServerLink): void {
-    const conn = link.connection;
-    if (!conn || link.ownerSessionId) return;
-    // A reconnected shared server starts afresh: give it back the level and subscriptions clients asked for.
+  backendUp(link: ServerLink, conn: UpstreamConnection): void {
+    if (link.ownerSessionId) return;
+    // A reconnected shared backend starts afresh: give it back the level and subscriptions clients asked for.
     if (this.sharedLevel) void this.requestLevel(conn, this.sharedLevel);
     for (const uri of this.sharedSubscriptions.keys()) {
       if (resourceOwner(this.sharedView(), uri) === link) {

@@ -42,6 +42,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       maxBodyBytes: config.http.maxBodyBytes,
       sessionIdleTimeoutMs: config.http.sessionIdleTimeoutMs,
       origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts, loopbackOnly: isLoopbackHost(host) },
+      adminToken: config.admin?.token,
     },
     log,
   );
@@ -53,7 +54,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     throw err;
   }
   const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
-  log.info({ url, mcp: `${url}/mcp`, sse: `${url}/sse`, ws: `${url.replace('http', 'ws')}/ws`, servers: config.servers.map((s) => s.name) }, 'gateway listening');
+  log.info(
+    { url, mcp: `${url}/mcp`, sse: `${url}/sse`, ws: `${url.replace('http', 'ws')}/ws`, metrics: `${url}/metrics`, admin: config.admin ? `${url}/admin` : 'disabled', servers: config.servers.map((s) => s.name) },
+    'gateway listening',
+  );
   return { fleet, url, stop: once(() => drainAndStop(fleet, fronts, config, log)) };
 }
 

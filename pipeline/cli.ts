@@ -5,22 +5,24 @@
  * environment (unknown phase or verb, unreachable Temporal, missing Docker).
  */
 import yargs from 'yargs';
-import { resolveSteps } from './client';
 import { CLI, checkDocker, follow, Out, Session, type Common } from './cli-session';
 import { PipelineError } from './errors';
 import { fleetUp } from './up';
-import { PHASE_DEFS } from './phases';
+import { PHASE_DEFS, stepsFor } from './phases';
+import { paramsOf, runOptions, type RunOptions } from './run-options';
 import { ProgressPrinter, runJson, summaryLines } from './progress';
 import { PHASES, VERBS, type PhaseName, type Verb } from './types';
 
-async function runCommand(argv: Common & { phase: string; target?: string } & Partial<Record<Verb, boolean>>, out: Out): Promise<number> {
+async function runCommand(argv: Common & RunOptions & { phase: string; target?: string } & Partial<Record<Verb, boolean>>, out: Out): Promise<number> {
   const verbs = VERBS.filter((v) => argv[v]);
   if (verbs.length !== 1) throw new PipelineError('bad-usage', `give exactly one verb with --phase (got ${verbs.length ? verbs.map((v) => `--${v}`).join(' ') : 'none'}); verbs: ${VERBS.map((v) => `--${v}`).join(' ')}`);
   const verb = verbs[0];
   const defs = Object.values(PHASE_DEFS);
-  const phases = argv.phase === 'all' ? defs.filter((d) => d.verbs[verb]).map((d) => d.name) : [argv.phase as PhaseName];
+  // `all` runs the phases whose steps are fixed; a rollout is about one server and runs on its own
+  const phases = argv.phase === 'all' ? defs.filter((d) => Array.isArray(d.verbs[verb])).map((d) => d.name) : [argv.phase as PhaseName];
   if (phases.length === 0) throw new PipelineError('unknown-verb', `no phase has --${verb}`);
-  const plan = phases.map((phase) => ({ phase, steps: resolveSteps(defs, phase, verb) }));
+  const params = paramsOf(argv);
+  const plan = phases.map((phase) => ({ phase, steps: stepsFor(phase, verb, params) }));
   if (argv.worker) await checkDocker(plan.flatMap((p) => p.steps));
 
   const session = await Session.open(argv, out, argv.worker);
@@ -28,7 +30,7 @@ async function runCommand(argv: Common & { phase: string; target?: string } & Pa
   let passed = true;
   try {
     for (const { phase, steps } of plan) {
-      const handle = await session.client.start({ phase, verb, autoApprove: argv.yes, ...(argv.target ? { target: argv.target } : {}) }, steps);
+      const handle = await session.client.start({ phase, verb, params, autoApprove: argv.yes, ...(argv.target ? { target: argv.target } : {}) }, steps);
       out.line(`${phase} --${verb}: ${handle.workflowId}`);
       const result = await follow(session.client, handle.workflowId, out, !argv.json && !argv.yes && process.stdin.isTTY === true);
       for (const l of summaryLines(handle.workflowId, result)) out.line(l);
@@ -71,7 +73,7 @@ export async function main(args: string[]): Promise<number> {
       (y) => {
         y.option('phase', { type: 'string', describe: `${PHASES.join(' | ')} | all` }).option('target', { type: 'string', describe: 'compose project or server the phase works on' });
         for (const v of VERBS) y.option(v, { type: 'boolean', describe: `verb: ${v}` });
-        return y;
+        return runOptions(y);
       },
       async (argv) => {
         json = argv.json as boolean;

@@ -7,22 +7,10 @@ import { approveUpdate, rejectUpdate, statusQuery, type GateAnswer } from '../wo
 import type { PendingGate, PhaseWorkflowInput, RunStatus } from '../workflows/run-state';
 import { PipelineError } from './errors';
 import type { TemporalHandle } from './temporal-server';
-import { PHASES, VERBS, type PhaseDef, type PhaseName, type PhaseRunInput, type PhaseRunResult, type StepDef, type Verb } from './types';
+import type { PhaseName, PhaseRunInput, PhaseRunResult, StepDef, Verb } from './types';
 
 export const WORKFLOW_TYPE = 'runPhase';
 export const TASK_QUEUE = 'mcp-fleet-pipeline';
-
-/** The steps of (phase, verb), or a PipelineError naming what exists. */
-export function resolveSteps(defs: readonly PhaseDef[], phase: string, verb: string): StepDef[] {
-  const def = defs.find((d) => d.name === phase);
-  if (!def) throw new PipelineError('unknown-phase', `unknown phase ${JSON.stringify(phase)}; phases: ${PHASES.join(', ')}`);
-  const steps = def.verbs[verb as Verb];
-  if (!steps) {
-    const known = (VERBS as readonly string[]).includes(verb) ? 'not defined for this phase' : 'unknown verb';
-    throw new PipelineError('unknown-verb', `phase ${phase} has no --${verb} (${known}); it has: ${Object.keys(def.verbs).map((v) => `--${v}`).join(' ')}`);
-  }
-  return steps;
-}
 
 /** `mcp-fleet-<phase>-<verb>-<UTC timestamp with ms>`, e.g. mcp-fleet-docker-compose-deploy-20261125-192104-123. */
 export function workflowIdFor(phase: PhaseName, verb: Verb, now = new Date()): string {
@@ -48,7 +36,7 @@ export class PipelineClient {
     await this.connection.close();
   }
 
-  /** Starts a run; the steps come from the caller (resolveSteps), so the workflow does no lookup. */
+  /** Starts a run; the steps come from the caller (stepsFor), so the workflow does no lookup. */
   async start(request: PhaseRunInput, steps: StepDef[], workflowId = workflowIdFor(request.phase, request.verb)): Promise<WorkflowHandle> {
     const input: PhaseWorkflowInput = { ...request, steps };
     const target = request.target ?? '';

@@ -10,8 +10,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { PipelineClient, resolveSteps } from './client';
-import { PHASE_DEFS } from './phases';
+import { PipelineClient } from './client';
+import { PHASE_DEFS, stepsFor } from './phases';
 import { ensureTemporal } from './temporal-server';
 import { startPipelineWorker, type PipelineWorker } from './worker';
 import type { PhaseName, Verb } from './types';
@@ -53,7 +53,7 @@ export function createPipelineMcpServer(client: PipelineClient): McpServer {
     },
     async ({ phase, verb, target, params, approve_all }) =>
       guarded(async () => {
-        const steps = resolveSteps(Object.values(PHASE_DEFS), phase, verb);
+        const steps = stepsFor(phase, verb, params ?? {});
         const handle = await client.start({ phase: phase as PhaseName, verb: verb as Verb, target, params, autoApprove: approve_all ?? false }, steps);
         return ok({ workflowId: handle.workflowId, steps: steps.map((s) => s.id) });
       }),

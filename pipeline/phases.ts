@@ -4,6 +4,8 @@
  * production or destructive steps; `compensate` names the activity that undoes a step (saga).
  */
 import type * as activities from '../activities';
+import { PipelineError } from './errors';
+import { rolloutSteps } from './rollout';
 import { PHASES, VERBS, type PhaseDef, type PhaseName, type StepDef, type Verb } from './types';
 
 /** Names of the exported activities; a typo in a step is a compile error. */
@@ -28,7 +30,7 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
     verbs: {
       validate: [step('validate-compose', 'Compose files resolve and their images exist', 'validateCompose')],
       deploy: [
-        step('build-images', 'Build mcp-fleet/gateway and mcp-fleet/mcp-server', 'buildImages', { timeoutSec: 1200 }),
+        step('build-images', 'Build the mcp-fleet images (gateway, mcp-server, temporal)', 'buildImages', { timeoutSec: 1200 }),
         composeUp('Bring the compose stack up and wait until it is healthy', 'Deploy the compose stack (creates or replaces its containers)'),
         stackHealthy,
         gatewayLive,
@@ -38,8 +40,8 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
   },
   'service-discovery': {
     name: 'service-discovery',
-    summary: 'The gateway resolves every configured server',
-    verbs: { test: [gatewayLive, resolve] },
+    summary: 'The gateway resolves every configured server, and one registered at runtime',
+    verbs: { test: [gatewayLive, resolve, step('register-server', 'Register a server through the admin API, resolve and call it, deregister it', 'registerServer')] },
   },
   'mcp-transport': {
     name: 'mcp-transport',
@@ -107,20 +109,25 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
   },
   'service-mesh': {
     name: 'service-mesh',
-    summary: 'Routing across upstreams: discovery and weights',
+    summary: 'Routing across upstreams: discovery, weights, and rolling out a new version of a server (canary or blue/green)',
     verbs: {
       integrate: [resolve, step('routing-weights', 'Check routing weights and traffic shifting', 'routingWeights')],
+      deploy: rolloutSteps,
     },
   },
 };
 
-/** The steps of a phase's verb; throws naming the valid phases, or the phase's verbs. */
-export function stepsFor(phase: string, verb: string): StepDef[] {
-  if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`unknown phase '${phase}'; valid phases: ${PHASES.join(', ')}`);
+/**
+ * The steps of (phase, verb) for a run with these params, or a PipelineError naming the phases, the
+ * phase's verbs, or the bad param.
+ */
+export function stepsFor(phase: string, verb: string, params: Record<string, unknown> = {}): StepDef[] {
+  if (!(PHASES as readonly string[]).includes(phase)) throw new PipelineError('unknown-phase', `unknown phase ${JSON.stringify(phase)}; phases: ${PHASES.join(', ')}`);
   const def = PHASE_DEFS[phase as PhaseName];
-  const verbs = Object.keys(def.verbs);
-  if (!(VERBS as readonly string[]).includes(verb) || !def.verbs[verb as Verb]) {
-    throw new Error(`phase ${phase} has no verb '${verb}'; its verbs: ${verbs.join(', ')}`);
+  const steps = def.verbs[verb as Verb];
+  if (!steps) {
+    const known = (VERBS as readonly string[]).includes(verb) ? 'not defined for this phase' : 'unknown verb';
+    throw new PipelineError('unknown-verb', `phase ${phase} has no --${verb} (${known}); it has: ${Object.keys(def.verbs).map((v) => `--${v}`).join(' ')}`);
   }
-  return def.verbs[verb as Verb]!;
+  return typeof steps === 'function' ? steps(params) : steps;
 }

@@ -59,11 +59,14 @@ export interface StepDef {
   timeoutSec?: number;
 }
 
+/** Steps that depend on the run's params (a rollout's percentages); throws on bad params. */
+export type StepPlan = (params: Record<string, unknown>) => StepDef[];
+
 export interface PhaseDef {
   name: PhaseName;
   summary: string;
   /** Steps per verb; a verb not listed is refused with the verbs that are. */
-  verbs: Partial<Record<Verb, StepDef[]>>;
+  verbs: Partial<Record<Verb, StepDef[] | StepPlan>>;
 }
 
 /** What every activity receives. */

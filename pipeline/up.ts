@@ -8,9 +8,9 @@
  */
 import { composeDown } from '../activities/compose';
 import { DEFAULT_PROJECT, gatewayUrl } from '../activities/engine';
-import { resolveSteps, TASK_QUEUE } from './client';
+import { TASK_QUEUE } from './client';
 import { CLI, checkDocker, follow, Session, type Common, type Out } from './cli-session';
-import { PHASE_DEFS } from './phases';
+import { stepsFor } from './phases';
 import { runJson, summaryLines } from './progress';
 
 export interface UpOptions extends Common {
@@ -25,7 +25,7 @@ export interface UpOptions extends Common {
 
 /** Resolves only when the deploy failed (exit code 1); on success it serves until a signal ends the process. */
 export async function fleetUp(argv: UpOptions, out: Out): Promise<number> {
-  const steps = resolveSteps(Object.values(PHASE_DEFS), 'docker-compose', 'deploy').filter((s) => argv.build || s.activity !== 'buildImages');
+  const steps = stepsFor('docker-compose', 'deploy').filter((s) => argv.build || s.activity !== 'buildImages');
   const target = argv.target ?? DEFAULT_PROJECT;
   const params = argv['gateway-port'] !== undefined ? { gatewayPort: argv['gateway-port'] } : {};
   await checkDocker(steps);

@@ -3,16 +3,21 @@
  * on the task queue `mcp-fleet-pipeline`. One owner starts it and stops it: `stop()` drains the
  * worker, then closes its connection. Run alone with `node dist/pipeline/worker.js`.
  */
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import * as fleetActivities from '../activities/index';
 import { TASK_QUEUE } from './client';
 import { ensureTemporal, type TemporalHandle } from './temporal-server';
 
-let bundle: Promise<WorkflowBundle> | undefined;
+let bundle: Promise<WorkflowBundleOption> | undefined;
 
-/** Bundles the workflows once per process (webpack: seconds on two cores). */
-export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/index'), logger: quietLogger });
+/**
+ * The workflow code: the file MCP_FLEET_WORKFLOW_BUNDLE names (bundled ahead from the same build:
+ * the images carry one, made by scripts/docker-build.sh), else bundled once per process (webpack:
+ * a second or more on two cores, and about 100 MB of memory the process keeps).
+ */
+export function workflowBundle(): Promise<WorkflowBundleOption> {
+  const prebuilt = process.env.MCP_FLEET_WORKFLOW_BUNDLE;
+  bundle ??= prebuilt ? Promise.resolve({ codePath: prebuilt }) : bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/index'), logger: quietLogger });
   return bundle;
 }
 

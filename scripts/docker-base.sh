@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Makes the offline base image mcp-fleet/node-base:local from the host's own Node runtime, for
 # machines that cannot pull node:24-slim. It holds node (debug info stripped), the shared libraries
-# ldd names, a static busybox as /bin/sh and the usual tools, and passwd/group entries for root,
-# node (1000) and mcp (10001). `docker import` needs no registry. It is rebuilt only when missing
-# or when the host's Node version differs from the one inside (NODE_VERSION in the image).
+# ldd names for node and for the native addons under node_modules (Temporal's core bridge needs
+# librt, which node does not), a static busybox as /bin/sh and the usual tools, and passwd/group
+# entries for root, node (1000) and mcp (10001). `docker import` needs no registry. It is rebuilt
+# only when missing, or when the host's Node version or that set of libraries differs from the one
+# inside (NODE_VERSION and MCP_FLEET_BASE_LIBS in the image).
 # Usage: scripts/docker-base.sh [--force]   (prints the image name on stdout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +17,18 @@ busybox=${BUSYBOX:-/bin/busybox}
 
 log() { printf 'docker-base: %s\n' "$*" >&2; }
 
+# The dynamic loader and every library that node or a native addon for this platform links, as
+# ldd reports them (addons for other platforms are not dynamic executables here and list nothing).
+addons=()
+while IFS= read -r addon; do addons+=("$addon"); done < <(find -L node_modules -name '*.node' -type f 2>/dev/null)
+libs=$(for elf in "$node_bin" "${addons[@]}"; do
+  ldd "$elf" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+done | sort -u)
+libs_key=$(for lib in $libs; do basename "$lib"; done | paste -sd, -)
+
 if [ "${1:-}" != "--force" ]; then
-  have=$(docker image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$image" 2>/dev/null | sed -n 's/^NODE_VERSION=//p' || true)
-  if [ "$have" = "$node_version" ]; then
+  have=$(docker image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$image" 2>/dev/null || true)
+  if [ "$(sed -n 's/^NODE_VERSION=//p' <<<"$have")" = "$node_version" ] && [ "$(sed -n 's/^MCP_FLEET_BASE_LIBS=//p' <<<"$have")" = "$libs_key" ]; then
     echo "$image"
     exit 0
   fi
@@ -48,8 +59,7 @@ if command -v strip >/dev/null; then
 else
   cp "$node_bin" "$root/usr/local/bin/node"
 fi
-# the dynamic loader and every library node links, at the paths ldd reports
-for lib in $(ldd "$node_bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+for lib in $libs; do
   cp --parents -L "$lib" "$root"
 done
 
@@ -79,6 +89,7 @@ log "importing $image (node $node_version from $node_bin)"
 tar -C "$root" --numeric-owner -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change "ENV NODE_VERSION=$node_version" \
+  --change "ENV MCP_FLEET_BASE_LIBS=$libs_key" \
   --change 'CMD ["node"]' \
   --message "mcp-fleet offline base: node $node_version and busybox from the build host" \
   - "$image" >/dev/null

@@ -81,14 +81,24 @@ function addNamed(out: Item[], routes: Map<string, Route>, link: ServerLink, ite
 export function resourceOwner(view: CatalogView, uri: string): ServerLink | undefined {
   const listed = view.resourceOwners.get(uri);
   if (listed) return listed;
-  for (const t of view.templateOwners) {
-    try {
-      if (t.template.match(uri)) return t.link;
-    } catch {
-      // a template that cannot match this URI
-    }
+  return view.templateOwners.find((t) => matches(t.template, uri))?.link;
+}
+
+/** Whether a URI fits a resource template (an invalid template fits nothing). */
+export function templateMatches(rawTemplate: string, uri: string): boolean {
+  try {
+    return matches(new UriTemplate(rawTemplate), uri);
+  } catch {
+    return false;
   }
-  return undefined;
+}
+
+function matches(template: UriTemplate, uri: string): boolean {
+  try {
+    return template.match(uri) !== null;
+  } catch {
+    return false; // a template that cannot match this URI
+  }
 }
 
 const warned = new Set<string>();

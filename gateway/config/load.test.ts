@@ -86,6 +86,12 @@ describe('config loading', () => {
     );
   });
 
+  it('takes an optional admin token, expanded from the environment, and refuses an empty one', () => {
+    expect(parseConfig({ servers: { a: { command: 'x' } } }, 't').admin).toBeUndefined();
+    expect(parseConfig({ admin: { token: '${ADMIN_TOKEN}' }, servers: { a: { command: 'x' } } }, 't', {}, { ADMIN_TOKEN: 'tok' }).admin).toEqual({ token: 'tok' });
+    expect(problemsOf(() => parseConfig({ admin: { token: '' }, servers: { a: { command: 'x' } } }, 't'))).toEqual([expect.stringMatching(/^admin\.token: an empty token/)]);
+  });
+
   it('reads YAML and JSON files, lets --listen override the file, and names an unreadable or broken file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, 'a.yaml'), 'listen: 127.0.0.1:9999\nservers:\n  m:\n    command: node\n');

@@ -79,15 +79,16 @@ export function parseConfig(doc: unknown, source: string, overrides: { listen?: 
   return { ...settings.data, servers };
 }
 
-function parseServer(name: string, raw: unknown, path: string[], problems: Problems): ServerConfig | undefined {
+/** Validates one server entry (as in the `servers:` map); its problems are added to `problems`, named by `path`. */
+export function parseServer(name: string, raw: unknown, path: string[], problems: Problems): ServerConfig | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    problems.push(`${path.join('.')}: expected an object with "command" (stdio server), "url" (remote server) or "docker" (container)`);
+    problems.push(`${fieldPath(path)}: expected an object with "command" (stdio server), "url" (remote server) or "docker" (container)`);
     return undefined;
   }
   const fields = raw as Record<string, unknown>;
   const kinds = ['command', 'url', 'docker'].filter((k) => k in fields);
   if (kinds.length > 1) {
-    problems.push(`${path.join('.')}: has ${kinds.map((k) => `"${k}"`).join(' and ')}; a server is one of a local process, a remote endpoint or a container`);
+    problems.push(`${fieldPath(path)}: has ${kinds.map((k) => `"${k}"`).join(' and ')}; a server is one of a local process, a remote endpoint or a container`);
     return undefined;
   }
   if ('docker' in fields) {
@@ -105,7 +106,7 @@ function parseServer(name: string, raw: unknown, path: string[], problems: Probl
     if (!r.success) return void problems.push(...zodProblems(r.error, path));
     return { ...r.data, kind: 'remote', name, transport: r.data.transport ?? inferTransport(r.data.url) };
   }
-  problems.push(`${path.join('.')}: needs "command" (a stdio server), "url" (a remote server) or "docker" (a container)`);
+  problems.push(`${fieldPath(path)}: needs "command" (a stdio server), "url" (a remote server) or "docker" (a container)`);
   return undefined;
 }
 
@@ -164,7 +165,8 @@ function expandEnv(value: unknown, path: string[], env: NodeJS.ProcessEnv, probl
   return value;
 }
 
-function zodProblems(error: z.ZodError, base: string[]): string[] {
+/** Zod issues as `field.path: problem` lines under `base`. */
+export function zodProblems(error: z.ZodError, base: string[]): string[] {
   return error.issues.map((issue) => `${fieldPath([...base, ...issue.path.map(String)])}: ${issue.message}`);
 }
 

@@ -146,7 +146,16 @@ export const gatewaySettingsSchema = z
     shutdown: z.object({ drainTimeoutMs: positiveMs.default(10_000) }).strict().prefault({}),
     /** How long startup waits for servers to connect before serving clients anyway. */
     startup: z.object({ waitForServersMs: z.number().int().min(0).default(15_000) }).strict().prefault({}),
-    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().prefault({}),
+    /** The admin API (/admin/*) answers only with this bearer token; without it the API is off. */
+    admin: z.object({ token: z.string().min(1, 'an empty token would open the admin API to anyone; set one or leave admin out') }).strict().optional(),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        /** One `call` line (trace id, server, backend, outcome, ms) per forwarded request, at info. */
+        calls: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

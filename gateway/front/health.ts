@@ -6,6 +6,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Fleet } from '../fleet';
 import { sendJson } from './http-util';
+import type { ServerLink } from '../registry/server-link';
+import type { UpstreamState } from '../upstream/supervisor';
 
 export const HEALTH_PATHS = ['/health/liveness', '/health/readiness', '/health/startup'] as const;
 
@@ -19,13 +21,19 @@ export function answerHealth(path: string, fleet: Fleet, res: ServerResponse): b
       return true;
     case '/health/readiness': {
       const servers = Object.fromEntries(
-        fleet.sharedLinks.map((l) => [l.name, { state: l.supervisor.state, ...(l.supervisor.lastError ? { lastError: l.supervisor.lastError.message } : {}) }]),
+        fleet.sharedLinks.map((l) => [l.name, { state: upstreamState(l), ...(l.lastError ? { lastError: l.lastError.message } : {}) }]),
       );
-      const ready = !fleet.draining && fleet.sharedLinks.every((l) => l.connection !== undefined);
+      // a ready backend has answered initialize and its catalog: a connection alone exists from the spawn on
+      const ready = !fleet.draining && fleet.sharedLinks.every((l) => l.backends.some((b) => b.ready));
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : fleet.draining ? 'draining' : 'degraded', servers });
       return true;
     }
     default:
       return false;
   }
+}
+
+/** up when any backend is, else the state of the first (the primary unless it was removed). */
+function upstreamState(link: ServerLink): UpstreamState {
+  return link.backends.some((b) => b.supervisor.state === 'up') ? 'up' : link.backends[0].supervisor.state;
 }

@@ -1,7 +1,8 @@
 /**
  * The one HTTP listener behind every network front: routes /mcp, /sse, /messages and /ws, applies
- * the Origin/Host guard to all of them, and answers health probes. Errors become JSON-RPC error
- * bodies with the matching HTTP status; one bad request never affects another.
+ * the Origin/Host guard to all of them, and answers health probes, /metrics and the admin API.
+ * Errors become JSON-RPC error bodies with the matching HTTP status (the admin API's own `{ error }`
+ * bodies); one bad request never affects another.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -14,13 +15,18 @@ import { answerHealth } from './health';
 import { StreamableHttpFront } from './streamable-http';
 import { LegacySseFront, SSE_MESSAGES_PATH, SSE_PATH } from './legacy-sse';
 import { WebSocketFront, WS_PATH } from './websocket';
+import { ADMIN_PREFIX, AdminRouter } from '../admin/router';
+import { adminRoutes } from '../admin/handlers';
 
 export const MCP_PATH = '/mcp';
+export const METRICS_PATH = '/metrics';
 
 export interface HttpFrontOptions {
   maxBodyBytes: number;
   sessionIdleTimeoutMs: number;
   origin: OriginPolicy;
+  /** admin.token of the config; without it /admin/* answers 404. */
+  adminToken?: string;
 }
 
 export class HttpFronts {
@@ -28,6 +34,7 @@ export class HttpFronts {
   readonly streamable: StreamableHttpFront;
   readonly sse: LegacySseFront;
   readonly ws: WebSocketFront;
+  private readonly admin: AdminRouter;
   private accepting = true;
 
   constructor(
@@ -38,6 +45,7 @@ export class HttpFronts {
     this.streamable = new StreamableHttpFront(fleet, options, log, () => this.accepting);
     this.sse = new LegacySseFront(fleet, options.maxBodyBytes, log);
     this.ws = new WebSocketFront(fleet, options.maxBodyBytes, log);
+    this.admin = new AdminRouter(adminRoutes(fleet), { token: options.adminToken, maxBodyBytes: options.maxBodyBytes });
     this.server = createServer((req, res) => void this.route(req, res));
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.server.on('clientError', (err, socket) => socket.destroy(err));
@@ -73,6 +81,12 @@ export class HttpFronts {
       const forbidden = checkOrigin(req.headers, this.options.origin);
       if (forbidden) throw forbidden;
       if (url.pathname === MCP_PATH) return await this.streamable.handle(req, res);
+      if (url.pathname === METRICS_PATH) return await this.metrics(req, res);
+      if (url.pathname === ADMIN_PREFIX || url.pathname.startsWith(`${ADMIN_PREFIX}/`)) {
+        const refused = await this.admin.handle(req, res, url);
+        if (refused) this.log[refused.code === 'INTERNAL' ? 'error' : 'info']({ method: req.method, path: url.pathname, status: refused.httpStatus, err: refused.message }, 'admin request refused');
+        return;
+      }
       if (url.pathname === SSE_PATH && req.method === 'GET') {
         if (!this.accepting) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
         return await this.sse.openStream(res);
@@ -83,8 +97,14 @@ export class HttpFronts {
       const error = toFleetError(err);
       const level = error.code === 'INTERNAL' ? 'error' : 'info';
       this.log[level]({ method: req.method, path: url.pathname, status: error.httpStatus, code: error.code, err: error.message }, 'HTTP request refused');
-      sendError(res, error);
+      sendError(res, error, error.data?.allow ? { allow: String(error.data.allow) } : {});
     }
+  }
+
+  private async metrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET') throw new FleetError('METHOD_NOT_ALLOWED', `${METRICS_PATH} answers GET only`, { data: { allow: 'GET' } });
+    const { contentType, body } = await this.fleet.metrics.scrape();
+    res.writeHead(200, { 'content-type': contentType }).end(body);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

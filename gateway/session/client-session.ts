@@ -21,7 +21,9 @@ import type { UpstreamConnection } from '../upstream/connection';
 import type { ServerLink } from '../registry/server-link';
 import type { LogLevel } from './log-levels';
 import type { SessionHost } from './session-host';
+import type { CallOutcome } from '../metrics/call-stats';
 import { handleMethod } from './methods';
+import { continueTrace, traceparent } from './trace-context';
 
 /** How a front delivers messages to its client. `relatedRequestId` lets Streamable HTTP pick the stream. */
 export interface FrontChannel {
@@ -100,30 +102,36 @@ export class ClientSession {
   }
 
   /**
-   * Forwards a client request to an upstream. The progress token, if any, is swapped for a
-   * gateway-wide one so progress from a shared upstream finds its way back to this client.
+   * Forwards a client request to an upstream: `backend`, or one the server picks by weight. The
+   * progress token, if any, is swapped for a gateway-wide one so progress from a shared upstream
+   * finds its way back to this client; the trace context continues the client's trace (or starts
+   * one) with the gateway's own span. Each forwarded call leaves one `call` log line with its trace id.
    */
-  async forward(link: ServerLink, request: JsonRpcRequest, params: Record<string, unknown> | undefined): Promise<JsonRpcResponse> {
-    const conn = link.connection;
-    if (!conn) {
-      const last = link.supervisor.lastError?.message;
-      throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${link.name}" is not connected${last ? ` (last error: ${last})` : ''}; the gateway keeps retrying`, { data: { server: link.name } });
-    }
-    let upstreamParams = params;
+  async forward(link: ServerLink, request: JsonRpcRequest, params: Record<string, unknown> | undefined, backend = link.choose(request.method, params)): Promise<JsonRpcResponse> {
+    const conn = backend.connection!;
     const meta = params?._meta as Record<string, unknown> | undefined;
+    const trace = continueTrace(meta);
+    const upstreamMeta: Record<string, unknown> = { ...meta, traceparent: traceparent(trace) };
     let progressToken: string | undefined;
     if (meta && meta.progressToken !== undefined) {
       progressToken = this.host.progress.register(this, meta.progressToken as string | number, request.id);
-      upstreamParams = { ...params, _meta: { ...meta, progressToken } };
+      upstreamMeta.progressToken = progressToken;
     }
+    const upstreamParams = { ...params, _meta: upstreamMeta };
     const { id, response } = conn.request(request.method, upstreamParams, {
       timeoutMs: link.server.requestTimeoutMs,
       origin: { sessionId: this.id, clientRequestId: request.id },
     });
     if (progressToken) this.host.progress.bind(progressToken, conn, id);
     this.inFlight.set(request.id, { conn, upstreamId: id, progressToken });
+    const started = performance.now();
     try {
-      return await response;
+      const reply = await response;
+      const outcome = outcomeOf(reply);
+      const durationMs = performance.now() - started;
+      this.host.recordCall({ server: link.name, backend: backend.id, method: request.method, outcome, durationMs });
+      if (this.host.config.log.calls) this.log.info({ trace: trace.traceId, span: trace.spanId, ...(trace.parentSpanId ? { parent: trace.parentSpanId } : {}), server: link.name, backend: backend.id, method: request.method, outcome, ms: Math.round(durationMs * 10) / 10 }, 'call');
+      return reply;
     } finally {
       this.inFlight.delete(request.id);
       if (progressToken) this.host.progress.release(progressToken);
@@ -222,4 +230,10 @@ export class ClientSession {
     this.awaiting.delete(id);
     a.resolve(response);
   }
+}
+
+/** tool_error: the tool ran and reported failure (result.isError), as opposed to a failed request. */
+function outcomeOf(reply: JsonRpcResponse): CallOutcome {
+  if ('error' in reply) return 'error';
+  return (reply.result as { isError?: unknown }).isError === true ? 'tool_error' : 'ok';
 }

@@ -94,12 +94,19 @@ async function forwardByUri(session: ClientSession, request: JsonRpcRequest, par
   return session.forward(ownerOf(session, uri), request, params);
 }
 
-/** Shared servers hear one subscribe per URI however many clients subscribe; the others get `{}` from the gateway. */
+/**
+ * Shared servers hear one subscribe per URI however many clients subscribe; the others get `{}`
+ * from the gateway. It goes to every ready backend that has the resource (one answers the client),
+ * so a backend that goes away, such as a rolled-back canary, takes no subscription with it.
+ */
 function subscription(action: 'subscribe' | 'unsubscribe'): Handler {
   return async (session, request, params) => {
     const uri = uriParam(params);
     const link = ownerOf(session, uri);
-    return session.host[action](session, link, uri) ? session.forward(link, request, params) : {};
+    if (!session.host[action](session, link, uri)) return {};
+    const backend = link.choose(request.method, params);
+    link.mirror(request.method, params, backend);
+    return session.forward(link, request, params, backend);
   };
 }
 

@@ -5,6 +5,7 @@ import type { ServerLink } from '../registry/server-link';
 import type { ClientSession } from './client-session';
 import type { LogLevel } from './log-levels';
 import type { ProgressRouter } from './progress-router';
+import type { CallRecord } from '../metrics/call-stats';
 
 export interface SessionHost {
   readonly config: GatewayConfig;
@@ -24,4 +25,6 @@ export interface SessionHost {
   unsubscribe(session: ClientSession, link: ServerLink, uri: string): boolean;
   /** The session ended; `upstreamsStopped` settles when its own upstreams are gone (shutdown waits for it). */
   sessionClosed(session: ClientSession, upstreamsStopped: Promise<void>): void;
+  /** A forwarded request ended: counted in the call statistics and the metrics. */
+  recordCall(call: CallRecord): void;
 }

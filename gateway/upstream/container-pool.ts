@@ -43,6 +43,20 @@ export class ContainerPool {
     return this.warm.length;
   }
 
+  /** Containers serving a session. */
+  get busyCount(): number {
+    return this.live - this.warm.length - this.starting;
+  }
+
+  /** Sessions queued for a container because the pool is full. */
+  get waitingCount(): number {
+    return this.waiters.length;
+  }
+
+  get max(): number {
+    return this.server.pool.max;
+  }
+
   /** Starts filling the warm set. */
   start(): void {
     this.fill();

@@ -14,10 +14,19 @@ import { StreamableHttpTransport } from './streamable-http-transport';
 import { DockerTransport } from './docker-transport';
 import { ContainerPool } from './container-pool';
 import { LABEL } from './container-spec';
+import { PRIMARY_BACKEND } from '../registry/backend';
+
+/** A per-session docker backend's pool, as the admin API and metrics report it. */
+export interface PoolEntry {
+  server: string;
+  backend: string;
+  pool: ContainerPool;
+}
 
 export class TransportFactory {
   private dockerClient: Docker | undefined;
-  private readonly pools = new Map<string, ContainerPool>();
+  /** Keyed by poolKey(server, backend). */
+  private readonly pools = new Map<string, PoolEntry>();
 
   constructor(
     private readonly settings: { instance: string; dockerSocket: string },
@@ -29,27 +38,43 @@ export class TransportFactory {
     const dockerServers = servers.filter((s): s is DockerServerConfig => s.kind === 'docker');
     if (dockerServers.length === 0) return;
     await this.removeOrphans();
-    for (const s of dockerServers.filter((s) => s.mode === 'per-session')) {
-      const pool = new ContainerPool(this.docker, s, this.settings.instance, this.log.child({ server: s.name }));
-      this.pools.set(s.name, pool);
-      pool.start();
-    }
+    for (const s of dockerServers) this.openPool(s);
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.stop()));
+    await Promise.all([...this.pools.values()].map((p) => p.pool.stop()));
   }
 
-  pool(name: string): ContainerPool | undefined {
-    return this.pools.get(name);
+  /** Starts the warm container pool of a per-session docker backend; other backends need none. */
+  openPool(server: ServerConfig, backend = PRIMARY_BACKEND): void {
+    if (server.kind !== 'docker' || server.mode !== 'per-session') return;
+    const pool = new ContainerPool(this.docker, server, this.settings.instance, this.log.child({ server: server.name, backend }));
+    this.pools.set(poolKey(server.name, backend), { server: server.name, backend, pool });
+    pool.start();
   }
 
-  async create(server: ServerConfig, log: Logger): Promise<Transport> {
+  /** Stops a backend's pool (its warm containers go; containers in use end with their sessions). */
+  async closePool(server: string, backend = PRIMARY_BACKEND): Promise<void> {
+    const key = poolKey(server, backend);
+    const entry = this.pools.get(key);
+    this.pools.delete(key);
+    await entry?.pool.stop();
+  }
+
+  pool(server: string, backend = PRIMARY_BACKEND): ContainerPool | undefined {
+    return this.pools.get(poolKey(server, backend))?.pool;
+  }
+
+  get allPools(): PoolEntry[] {
+    return [...this.pools.values()];
+  }
+
+  async create(server: ServerConfig, log: Logger, backend = PRIMARY_BACKEND): Promise<Transport> {
     switch (server.kind) {
       case 'stdio':
         return new ProcessTransport({ command: server.command, args: server.args, env: server.env, cwd: server.cwd, log });
       case 'docker': {
-        const pool = this.pools.get(server.name);
+        const pool = this.pool(server.name, backend);
         if (pool) return pool.acquire();
         return new DockerTransport(this.docker, server.docker, { instance: this.settings.instance, server: server.name }, log);
       }
@@ -75,6 +100,10 @@ export class TransportFactory {
     await Promise.all(orphans.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
     if (orphans.length > 0) this.log.warn({ removed: orphans.map((c) => c.Id.slice(0, 12)) }, 'removed containers left by an earlier run of this gateway instance');
   }
+}
+
+function poolKey(server: string, backend: string): string {
+  return JSON.stringify([server, backend]);
 }
 
 function remoteTransport(url: string, transport: 'streamable-http' | 'sse' | 'websocket', headers: Record<string, string>): Transport | Promise<Transport> {

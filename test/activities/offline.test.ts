@@ -1,11 +1,13 @@
 /**
- * Activities without a stack: the hardening rules on inspect documents, bad input, the
- * not-available checks, and a gateway that does not answer.
+ * Activities without a stack: the hardening rules on inspect documents, bad input, reading
+ * traces from log lines, and a gateway that does not answer.
  */
 import type Docker from 'dockerode';
 import { checkMetrics, composeUp, gatewayHealth, healthStatus, mcpRoundTrip, poolStatistics, requestTracing, routingWeights } from '../../activities';
-import { containerFindings } from '../../activities/hardening';
+import { gatewayUrl } from '../../activities/engine';
+import { containerFindings, routesOut } from '../../activities/hardening';
 import { countLevels, demux } from '../../activities/logs';
+import { chain, hopsIn } from '../../activities/tracing';
 import type { StepInput } from '../../pipeline/types';
 
 const input = (over: Partial<StepInput> = {}): StepInput => ({ runId: 'r1', phase: 'docker-compose', verb: 'validate', params: {}, previous: {}, ...over });
@@ -40,17 +42,64 @@ describe('hardening rules', () => {
   });
 });
 
+describe('hardening rules: the Docker socket and routes out', () => {
+  it('reports a mounted Docker engine socket, however deliberate', () => {
+    const mounted = { ...container(HARDENED), Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Destination: '/var/run/docker.sock' }, { Type: 'volume', Source: '/var/lib/docker/volumes/x/_data', Destination: '/data' }] };
+    expect(containerFindings(mounted as unknown as Docker.ContainerInspectInfo)).toEqual([
+      { subject: 'c1', rule: 'mounts no Docker engine socket (root on the host)', found: 'bind /var/run/docker.sock' },
+    ]);
+    // a created, never started container has Binds but no Mounts yet
+    expect(containerFindings(container({ ...HARDENED, Binds: ['/run/docker.sock:/var/run/docker.sock:ro'] })).map((f) => f.found)).toEqual(['bind /run/docker.sock']);
+  });
+
+  it('counts a network as a route out unless it is internal or has outbound NAT switched off', () => {
+    expect(routesOut({ Internal: false, Options: {} })).toBe(true);
+    expect(routesOut({ Internal: true, Options: {} })).toBe(false);
+    expect(routesOut({ Internal: false, Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' } })).toBe(false);
+    expect(routesOut({ Internal: false, Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'true' } })).toBe(true);
+  });
+});
+
 describe('activities without a stack', () => {
-  it.each([
-    ['checkMetrics', checkMetrics, 'metrics'],
-    ['poolStatistics', poolStatistics, 'pool'],
-    ['routingWeights', routingWeights, 'weights'],
-    ['requestTracing', requestTracing, 'tracing'],
-  ])('%s reports not-available with the missing capability, never passed', async (_name, activity, word) => {
-    const r = await activity(input());
-    expect(r.outcome).toBe('not-available');
-    expect(r.summary).toMatch(/^not available: the gateway does not deliver /);
-    expect(r.summary).toContain(word);
+  it('gatewayUrl: params.url first, then MCP_FLEET_GATEWAY_URL (a worker inside the stack), before any published port', async () => {
+    const saved = process.env.MCP_FLEET_GATEWAY_URL;
+    process.env.MCP_FLEET_GATEWAY_URL = 'http://gateway:8080/';
+    try {
+      expect(await gatewayUrl(input({ target: 'mcpfleet-none' }))).toBe('http://gateway:8080');
+      expect(await gatewayUrl(input({ params: { url: 'http://127.0.0.1:9/' } }))).toBe('http://127.0.0.1:9');
+    } finally {
+      if (saved === undefined) delete process.env.MCP_FLEET_GATEWAY_URL;
+      else process.env.MCP_FLEET_GATEWAY_URL = saved;
+    }
+  });
+
+  it('requestTracing needs the running stack whose logs it reads', async () => {
+    await expect(requestTracing(input({ target: 'mcpfleet-no-such-project' }))).rejects.toMatchObject({ type: 'BadInput', message: expect.stringContaining('no running containers in compose project mcpfleet-no-such-project') });
+  });
+
+  it('tracing rebuilds the chain of hops from the spans in the logs', () => {
+    const trace = 'a'.repeat(32);
+    const line = (o: object) => JSON.stringify({ level: 30, msg: 'call', trace, ...o });
+    const gw = hopsIn('gw', [line({ span: 's1', parent: 'c0', server: 'memory', backend: 'primary', ms: 3 }), 'stderr noise ' + trace, line({ trace: 'b'.repeat(32), span: 'x', parent: 'c0', server: 'other' })].join('\n'), trace);
+    const bridge = hopsIn('memory-1', line({ span: 's2', parent: 's1', server: 'memory', ms: 1 }), trace);
+    const stray = hopsIn('other-1', line({ span: 's9', parent: 'nobody', server: 'x' }), trace);
+    expect(gw).toEqual([{ container: 'gw', span: 's1', parent: 'c0', server: 'memory', backend: 'primary', ms: 3 }]);
+    expect(chain([...stray, ...bridge, ...gw], 'c0').map((h) => h.container)).toEqual(['gw', 'memory-1']);
+    expect(chain(gw, 'someone-else')).toEqual([]);
+  });
+
+  it('metrics, weights and pools against a gateway that does not answer: failed or retryable, naming the address', async () => {
+    const url = 'http://127.0.0.1:9';
+    const metrics = await checkMetrics(input({ params: { url } }));
+    expect(metrics).toMatchObject({ outcome: 'failed', summary: expect.stringContaining("cannot scrape the gateway's metrics") });
+    process.env.MCP_FLEET_ADMIN_TOKEN = 'some-token';
+    try {
+      for (const activity of [routingWeights, poolStatistics]) {
+        await expect(activity(input({ params: { url } }))).rejects.toMatchObject({ type: 'CommandFailed', nonRetryable: false, message: expect.stringContaining(`admin API at ${url} does not answer`) });
+      }
+    } finally {
+      delete process.env.MCP_FLEET_ADMIN_TOKEN;
+    }
   });
 
   it('a gateway that does not answer fails the liveness and round-trip checks with the address', async () => {
@@ -108,7 +157,9 @@ describe('without a Docker engine', () => {
       await expect(activity(input({ target: 'mcpfleet-none' }))).rejects.toMatchObject({
         type: 'DockerUnavailable',
         nonRetryable: true,
-        message: expect.stringMatching(/^no Docker engine answers \(.*\); start the engine \(scripts\/ci-docker.sh installs and starts one\) or set DOCKER_HOST$/),
+        message: expect.stringMatching(
+          /^the Docker engine is not reachable from this worker \(unix:\/\/\/nonexistent\/docker\.sock: .*\); run the step from a worker on a machine with the engine \(start one with scripts\/ci-docker\.sh, or set DOCKER_HOST\), or, in the compose stack, .*docker-compose\.pipeline-engine\.yml/,
+        ),
       });
     }
   });

@@ -13,6 +13,8 @@ import {
   inspectHardening,
   killReplicaAndMeasureRecovery,
   mcpRoundTrip,
+  registerServer,
+  requestTracing,
   resolveServers,
   validateCompose,
 } from '../../activities';
@@ -22,7 +24,7 @@ import { docker, requireEngineAndImages, SERVER_IMAGE, sh, COMPOSE_SH, TAG, uniq
 jest.setTimeout(240_000);
 
 const project = uniqueName('mcpfleet-test');
-const input = (params: Record<string, unknown> = {}): StepInput => ({ runId: 'test', phase: 'docker-compose', verb: 'deploy', target: project, params: { gatewayPort: 0, tag: TAG, ...params }, previous: {} });
+const input = (params: Record<string, unknown> = {}): StepInput => ({ runId: 'test', phase: 'docker-compose', verb: 'deploy', target: project, params: { gatewayPort: 0, temporalUiPort: 0, tag: TAG, ...params }, previous: {} });
 
 async function leftovers(name: string): Promise<string[]> {
   const label = `label=com.docker.compose.project=${name}`;
@@ -51,13 +53,13 @@ describe('activities on a real compose stack', () => {
     expect(await leftovers(other)).toEqual([]);
     expect(await validateCompose({ ...input({ tag: 'no-such-tag' }), target: other })).toMatchObject({
       outcome: 'failed',
-      summary: expect.stringContaining('images are missing: mcp-fleet/gateway:no-such-tag, mcp-fleet/mcp-server:no-such-tag'),
+      summary: expect.stringContaining('images are missing: mcp-fleet/gateway:no-such-tag, mcp-fleet/mcp-server:no-such-tag, mcp-fleet/temporal:no-such-tag'),
     });
   });
 
   it('validateCompose resolves the files and finds the images', async () => {
     const r = await validateCompose(input());
-    expect(r).toMatchObject({ outcome: 'passed', summary: 'compose config is valid; 2 images present' });
+    expect(r).toMatchObject({ outcome: 'passed', summary: 'compose config is valid; 3 images present' });
   });
 
   it('validateCompose resolves the dev and prod overrides, and names the file compose rejects', async () => {
@@ -70,9 +72,9 @@ describe('activities on a real compose stack', () => {
   it('composeUp brings the stack up and returns once every container is healthy', async () => {
     const r = await composeUp(input());
     expect(r.outcome).toBe('passed');
-    expect(r.summary).toBe(`${project} is up: 3 containers healthy`);
+    expect(r.summary).toBe(`${project} is up: 5 containers healthy`);
     const containers = r.details!.containers as { service: string; health: string }[];
-    expect(containers.map((c) => c.service).sort()).toEqual(['filesystem', 'gateway', 'memory']);
+    expect(containers.map((c) => c.service).sort()).toEqual(['filesystem', 'gateway', 'memory', 'pipeline', 'temporal']);
     expect(containers.every((c) => c.health === 'healthy')).toBe(true);
   });
 
@@ -102,7 +104,7 @@ describe('activities on a real compose stack', () => {
   it('resolveServers finds tools of every server in the gateway config, and fails for one it lacks', async () => {
     const r = await resolveServers(input());
     expect(r.outcome).toBe('passed');
-    expect(Object.keys(r.details!.servers as object).sort()).toEqual(['filesystem', 'memory']);
+    expect(Object.keys(r.details!.servers as object).sort()).toEqual(['filesystem', 'memory', 'pipeline']);
     const missing = await resolveServers(input({ servers: ['memory', 'search'] }));
     expect(missing).toMatchObject({ outcome: 'failed', summary: expect.stringContaining('the gateway offers no tools from search') });
   });
@@ -111,7 +113,7 @@ describe('activities on a real compose stack', () => {
     const clean = await inspectHardening(input());
     expect(clean.details!.findings).toEqual([]);
     expect(clean.outcome).toBe('passed');
-    expect(clean.summary).toBe(`3 containers and 2 networks of ${project} meet every hardening rule`);
+    expect(clean.summary).toBe(`5 containers and 3 networks of ${project} meet every hardening rule`);
 
     // a container created (not started) in the project without any hardening
     const id = (await docker('create', '--label', `com.docker.compose.project=${project}`, '--label', 'com.docker.compose.service=rogue', '--user', '0', '--network', `${project}_frontend`, SERVER_IMAGE)).trim();
@@ -132,11 +134,26 @@ describe('activities on a real compose stack', () => {
     const r = await collectLogs(input({ tail: 50 }));
     expect(r.outcome).toBe('passed');
     const containers = r.details!.containers as Record<string, { lines: number; errors: number }>;
-    expect(Object.keys(containers)).toHaveLength(3);
+    expect(Object.keys(containers)).toHaveLength(5);
     expect(Object.values(containers).every((c) => c.lines > 0)).toBe(true);
     const files = r.details!.logFiles as string[];
-    for (const service of ['gateway', 'memory', 'filesystem']) expect(files.some((f) => f.startsWith(`${service}-`))).toBe(true);
-    expect(r.summary).toMatch(new RegExp(`^read the logs of 3 containers of ${project}: \\d+ errors, \\d+ warnings in the last 50 lines each; 3 log files in /var/log/mcp-fleet$`));
+    for (const service of ['gateway', 'memory', 'filesystem', 'pipeline', 'temporal']) expect(files.some((f) => f.startsWith(`${service}-`))).toBe(true);
+    expect(r.summary).toMatch(new RegExp(`^read the logs of 5 containers of ${project}: \\d+ errors, \\d+ warnings in the last 50 lines each; 5 log files in /var/log/mcp-fleet$`));
+  });
+
+  it('registerServer registers a server at runtime through the admin API, resolves and calls it, and deregisters it', async () => {
+    const r = await registerServer(input());
+    expect(r.summary).toMatch(/^registered discovery-probe at runtime: \d+ tools resolved, discovery-probe__\S+ answered; deregistered, its tools gone$/);
+    expect(r.outcome).toBe('passed');
+    // a name the gateway already has is refused before anything changes
+    await expect(registerServer(input({ register: { name: 'memory', url: 'http://memory:8080/mcp' } }))).rejects.toMatchObject({ type: 'BadInput', message: expect.stringContaining('already has a server memory') });
+  });
+
+  it('requestTracing follows one tool call from the client through the gateway to the server’s bridge, by its trace id', async () => {
+    const r = await requestTracing(input({ tool: 'memory__read_graph' }));
+    expect(r.outcome).toBe('passed');
+    expect(r.details!.chain).toEqual([`${project}_gateway_1`, `${project}_memory_1`].map((n) => expect.stringMatching(new RegExp(`^${n.replace(/_/g, '[_-]')}$`))));
+    expect(r.summary).toMatch(new RegExp(`^trace [0-9a-f]{32} of memory__read_graph: client → ${project}[_-]gateway[_-]1 \\(memory/primary, [\\d.]+ ms\\) → ${project}[_-]memory[_-]1 \\([^,]+, [\\d.]+ ms\\)$`));
   });
 
   it('killReplicaAndMeasureRecovery refuses a service with one replica', async () => {

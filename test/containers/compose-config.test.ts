@@ -47,16 +47,39 @@ function volumes(service: ServiceConfig): string[] {
 beforeAll(() => requireEngineAndImages());
 
 describe('compose files', () => {
-  it('base: no version key, the gateway published on 127.0.0.1, an internal backend network', async () => {
+  it('base: no version key, the gateway and the Temporal UI published on 127.0.0.1, an internal backend network', async () => {
     const base = await config(['docker-compose.yml']);
     expect(base.code).toBe(0);
-    for (const file of ['docker-compose.yml', 'docker-compose.dev.yml', 'docker-compose.prod.yml']) {
+    for (const file of ['docker-compose.yml', 'docker-compose.dev.yml', 'docker-compose.prod.yml', 'docker-compose.pipeline-engine.yml']) {
       expect(readFileSync(join(ROOT, file), 'utf8')).not.toMatch(/^version:/m);
     }
+    expect(Object.keys(base.services).sort()).toEqual(['filesystem', 'gateway', 'memory', 'pipeline', 'temporal']);
     expect(ports(base.services.gateway)).toEqual(['127.0.0.1:0:8080']);
-    expect(ports(base.services.memory)).toEqual([]);
-    expect(ports(base.services.filesystem)).toEqual([]);
+    expect(ports(base.services.temporal)).toEqual(['127.0.0.1:0:8233']);
+    for (const service of ['memory', 'filesystem', 'pipeline']) expect(ports(base.services[service])).toEqual([]);
     expect(base.doc.networks.backend.internal).toBe(true);
+    expect(base.doc.networks['temporal-ui'].internal ?? false).toBe(false);
+    expect(base.doc.networks['temporal-ui'].driver_opts).toEqual({ 'com.docker.network.bridge.enable_ip_masquerade': 'false' });
+    // the pipeline reaches Temporal and the gateway by service name, and has no Docker socket
+    expect(base.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', MCP_FLEET_GATEWAY_URL: 'http://gateway:8080' });
+    expect(volumes(base.services.pipeline).filter((v) => v.includes('docker.sock'))).toEqual([]);
+    // the host CLI's own cluster (TEMPORAL_ADDRESS) does not leak into the container; PIPELINE_TEMPORAL_ADDRESS does
+    const hostCli = await config(['docker-compose.yml'], { TEMPORAL_ADDRESS: '127.0.0.1:7233' });
+    expect(hostCli.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233' });
+    const other = await config(['docker-compose.yml'], { PIPELINE_TEMPORAL_ADDRESS: 'temporal.example:7233' });
+    expect(other.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal.example:7233' });
+    expect(volumes(base.services.temporal)).toContain('temporal-data:/data:rw');
+  });
+
+  it('pipeline-engine: the socket mount is opt-in, with the socket group only', async () => {
+    const missing = await config(['docker-compose.yml', 'docker-compose.pipeline-engine.yml'], { DOCKER_GID: '' });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('set DOCKER_GID to the group of the Docker socket');
+    const engine = await config(['docker-compose.yml', 'docker-compose.pipeline-engine.yml'], { DOCKER_GID: '4242' });
+    expect(engine.code).toBe(0);
+    expect(volumes(engine.services.pipeline)).toContain('/var/run/docker.sock:/var/run/docker.sock:rw');
+    expect((engine.services.pipeline as { group_add?: (string | number)[] }).group_add?.map(String)).toEqual(['4242']);
+    expect((engine.services.pipeline as { user?: string }).user).toBe('10001:10001');
   });
 
   it('dev: mounts the checkout read-only and runs dev-entrypoint.sh with debug logs', async () => {
@@ -69,17 +92,29 @@ describe('compose files', () => {
     expect(memory.read_only).toBe(true);
   });
 
+  it('dev: the pipeline server runs from the mounted build output and restarts when its code changes', async () => {
+    const dev = await config(['docker-compose.yml', 'docker-compose.dev.yml'], { MCP_FLEET_SRC: '/src-checkout' });
+    const pipeline = dev.services.pipeline;
+    expect(volumes(pipeline)).toEqual(expect.arrayContaining(['/src-checkout/dist:/app/dist:ro', '/src-checkout/docker/config:/app/docker/config:ro']));
+    expect(pipeline.environment?.WATCH_PATHS).toContain('/app/dist/pipeline');
+    expect(pipeline.environment?.MCP_FLEET_WORKFLOW_BUNDLE).toBe(''); // bundles the mounted workflows, not the image's
+    expect(pipeline.read_only).toBe(true);
+    expect(dev.services.temporal.entrypoint).toBeUndefined();
+  });
+
   it('prod: needs a pinned tag, replicates filesystem only, rotates logs, no source mounts', async () => {
     const unpinned = await config(['docker-compose.yml', 'docker-compose.prod.yml'], { MCP_FLEET_TAG: '' });
     expect(unpinned.code).not.toBe(0);
     expect(unpinned.stderr).toContain('set MCP_FLEET_TAG to the image version to deploy');
     const prod = await config(['docker-compose.yml', 'docker-compose.prod.yml'], { MCP_FLEET_TAG: '9.9.9' });
     expect(prod.code).toBe(0);
-    const { gateway, memory, filesystem } = prod.services;
+    const { gateway, memory, filesystem, pipeline, temporal } = prod.services;
     expect(filesystem.deploy?.replicas).toBe(2);
     expect(memory.deploy?.replicas).toBe(1);
+    expect(pipeline.deploy?.replicas).toBe(1);
+    expect(temporal.deploy?.replicas).toBe(1);
     expect(gateway.environment?.FILESYSTEM_URL).toBe('ws://filesystem:8080/ws');
-    for (const service of [gateway, memory, filesystem]) {
+    for (const service of [gateway, memory, filesystem, pipeline, temporal]) {
       expect(service.image).toMatch(/^mcp-fleet\/[a-z-]+:9\.9\.9$/);
       expect(service.read_only).toBe(true);
       expect(service.logging?.options?.['max-size']).toBe('10m');
@@ -96,6 +131,7 @@ describe('bad input', () => {
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain("service 'memory' needs image 'mcp-fleet/mcp-server:no-such-tag'");
       expect(r.stderr).toContain("service 'gateway' needs image 'mcp-fleet/gateway:no-such-tag'");
+      expect(r.stderr).toContain("service 'temporal' needs image 'mcp-fleet/temporal:no-such-tag'");
       expect(r.stderr).toContain('npm run docker:build');
       expect(await project.leftovers()).toEqual([]);
     } finally {

@@ -20,7 +20,7 @@ const SERVER_FILESYSTEM = join('node_modules', '@modelcontextprotocol', 'server-
 /** A copy of what the dev override mounts, readable by the containers' uid. */
 function copyCheckout(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-dev-'));
-  for (const part of [join('dist', 'gateway'), 'docker', SERVER_MEMORY, SERVER_FILESYSTEM]) {
+  for (const part of ['gateway', 'pipeline', 'workflows', 'activities'].map((d) => join('dist', d)).concat('docker', SERVER_MEMORY, SERVER_FILESYSTEM)) {
     cpSync(join(ROOT, part), join(dir, part), { recursive: true });
   }
   chmodSync(dir, 0o755);

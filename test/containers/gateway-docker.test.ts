@@ -8,6 +8,8 @@ import { connectClient, disconnect, newMarker, startTestGateway, type TestGatewa
 import { containersOf, docker, ensureScriptedImage, waitForNoContainers } from '../helpers/docker';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
+import { ADMIN_TOKEN, admin } from '../helpers/admin';
+import { sampleValue, scrapeMetrics } from '../helpers/metrics';
 
 
 const fast = { restart: { initialDelayMs: 100, maxDelayMs: 1000 } };
@@ -89,7 +91,11 @@ describe('per-session docker server with a warm pool', () => {
 
   beforeAll(async () => {
     gw = await startTestGateway(
-      { instance, servers: { own: { docker: { image, command: ['--tools', 'echo,sleep'] }, mode: 'per-session', pool: { warm: 1, max: 3, acquireTimeoutMs: 20_000 }, ...fast } } },
+      {
+        instance,
+        admin: { token: ADMIN_TOKEN },
+        servers: { own: { docker: { image, command: ['--tools', 'echo,sleep'] }, mode: 'per-session', pool: { warm: 1, max: 3, acquireTimeoutMs: 20_000 }, ...fast } },
+      },
       instance,
     );
   });
@@ -104,6 +110,8 @@ describe('per-session docker server with a warm pool', () => {
     await waitFor(() => pool.warmCount === 1, 'the warm container');
     expect((await containersOf(instance)).length).toBe(1);
     const [warm] = await containersOf(instance);
+    expect((await admin(gw, 'GET', '/admin/pools')).body).toEqual({ pools: [{ server: 'own', backend: 'primary', warm: 1, busy: 0, max: 3, waiting: 0 }] });
+    expect(sampleValue(await scrapeMetrics(gw), 'mcp_gateway_pool_containers', { server: 'own', state: 'warm' })).toBe(1);
     const client = await connectClient(gw, 'websocket');
     expect(await client.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
     const link = gw.fleet.sessions.values().next().value!.ownLinks[0];
@@ -127,11 +135,24 @@ describe('per-session docker server with a warm pool', () => {
     const fourth = connectClient(gw, 'streamable-http');
     await new Promise((r) => setTimeout(r, 300));
     expect((await containersOf(instance)).length).toBe(3);
+    expect((await admin(gw, 'GET', '/admin/pools')).body.pools).toEqual([{ server: 'own', backend: 'primary', warm: 0, busy: 3, max: 3, waiting: 1 }]);
+    expect(sampleValue(await scrapeMetrics(gw), 'mcp_gateway_pool_containers', { server: 'own', state: 'busy' })).toBe(3);
     await disconnect(clients[0]);
     const late = await fourth;
     expect(await late.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
     await Promise.all([disconnect(late), disconnect(clients[1]), disconnect(clients[2])]);
     await waitFor(async () => (await containersOf(instance)).length <= 1, 'session containers to go (one warm may stay)');
+  });
+
+  it('gives a backend added at runtime a pool of its own, and removes it with the backend', async () => {
+    const body = { id: 'canary', weight: 0, docker: { image, command: ['--tools', 'echo', '--name', 'canary'] } };
+    expect(await admin(gw, 'POST', '/admin/servers/own/backends', { body })).toMatchObject({ status: 201, body: { id: 'canary', transport: 'docker' } });
+    const pools = async () => (await admin(gw, 'GET', '/admin/pools')).body.pools as { backend: string; warm: number }[];
+    await waitFor(async () => (await pools()).find((p) => p.backend === 'canary')?.warm === 1, "the canary's warm container");
+    await waitFor(async () => (await containersOf(instance)).length === 2, 'a warm container for each backend');
+    expect((await admin(gw, 'DELETE', '/admin/servers/own/backends/canary')).status).toBe(204);
+    expect((await pools()).map((p) => p.backend)).toEqual(['primary']);
+    await waitFor(async () => (await containersOf(instance)).length === 1, "the canary's container to go");
   });
 });
 

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { docker, GATEWAY_IMAGE, inspect, requireEngineAndImages, ROOT, SERVER_IMAGE, sh, TEST_LABEL, uniqueName } from './support/docker';
+import { docker, GATEWAY_IMAGE, inspect, requireEngineAndImages, ROOT, SERVER_IMAGE, sh, TEMPORAL_IMAGE, TEST_LABEL, uniqueName } from './support/docker';
+import { SEARCH_ATTRIBUTES } from '../../pipeline/temporal-server';
 import { text } from './support/mcp';
 import { waitFor } from '../helpers/wait';
 
@@ -60,6 +61,24 @@ describe('image metadata', () => {
     expect(labels['org.opencontainers.image.base.name']).toBeTruthy();
     const name = image.split(':')[0];
     expect((await inspect(`${name}:${version}`)).Id).toBe(img.Id);
+  });
+});
+
+describe('mcp-fleet/temporal', () => {
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+
+  it('runs the dev server as uid 10001 on 0.0.0.0 with SQLite in /data, the pipeline\'s search attributes, and a health check', async () => {
+    const img = await inspect(TEMPORAL_IMAGE);
+    expect(img.Config.User).toBe('10001:10001');
+    expect(img.Config.Healthcheck.Test).toEqual(['CMD', 'temporal', 'operator', 'cluster', 'health', '--address', '127.0.0.1:7233', '--command-timeout', '3s']);
+    expect(Object.keys(img.Config.ExposedPorts).sort()).toEqual(['7233/tcp', '8233/tcp']);
+    const cmd = (img.Config.Cmd as string[]).join(' ');
+    expect(cmd).toMatch(/^temporal server start-dev .*--ip 0\.0\.0\.0 .*--db-filename \/data\/temporal\.db/);
+    // the same search attributes a dev server started by the CLI registers (pipeline/temporal-server.ts)
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(cmd).toContain(`--search-attribute ${name}=${type}`);
+    expect(img.Config.Labels['org.opencontainers.image.version']).toBe(version);
+    expect(img.Config.Labels['io.mcp-fleet.temporal-cli.version']).toMatch(/^\d+\.\d+\.\d+/);
+    expect((await inspect(`mcp-fleet/temporal:${version}`)).Id).toBe(img.Id);
   });
 });
 

@@ -2,7 +2,9 @@
  * The compose stack (docker-compose.yml) on the real engine: an official SDK client on the
  * gateway's published loopback port lists and calls the tools of the memory and filesystem servers
  * (each behind its stdio→HTTP bridge); the memory graph survives a restart and a re-creation of
- * its container; `docker inspect` and the processes show the hardening; `down -v` leaves nothing.
+ * its container; `docker inspect` and the processes show the hardening of every service (the
+ * pipeline and temporal too; test/containers/pipeline-service.test.ts drives those); `down -v`
+ * leaves nothing.
  */
 import { ComposeProject, docker, inspect, requireEngineAndImages, type Inspect } from './support/docker';
 import { connectHttp, text, type HttpClient } from './support/mcp';
@@ -75,7 +77,7 @@ describe('compose stack', () => {
 
   it('runs every container hardened: non-root, read-only root, no capabilities, no-new-privileges, limits, init', async () => {
     const ids = await project.containers();
-    expect(ids).toHaveLength(3);
+    expect(ids).toHaveLength(5);
     for (const id of ids) {
       const c: Inspect = await inspect(id);
       const what = c.Name;
@@ -104,19 +106,27 @@ describe('compose stack', () => {
     }
   });
 
-  it('publishes only the gateway, on loopback, and keeps the servers on the internal network', async () => {
+  it('publishes only the gateway and the Temporal UI, on loopback, and keeps the servers on the internal network', async () => {
     const gateway = await inspect(await project.container('gateway'));
     const bindings = gateway.NetworkSettings.Ports['8080/tcp'];
     expect(bindings.map((b: { HostIp: string }) => b.HostIp)).toEqual(['127.0.0.1']);
     expect(Object.keys(gateway.NetworkSettings.Networks).sort()).toEqual([`${project.name}_backend`, `${project.name}_frontend`]);
 
-    for (const service of ['memory', 'filesystem']) {
+    for (const service of ['memory', 'filesystem', 'pipeline']) {
       const c = await inspect(await project.container(service));
       expect(Object.values(c.NetworkSettings.Ports ?? {}).every((b) => b === null)).toBe(true);
       expect(Object.keys(c.NetworkSettings.Networks)).toEqual([`${project.name}_backend`]);
     }
     const backend = JSON.parse(await docker('network', 'inspect', `${project.name}_backend`))[0];
     expect(backend.Internal).toBe(true);
+
+    // temporal: gRPC on the backend only; the UI published on loopback through a network without outbound NAT
+    const temporal = await inspect(await project.container('temporal'));
+    const published = Object.entries(temporal.NetworkSettings.Ports as Record<string, { HostIp: string }[] | null>).filter(([, b]) => b !== null);
+    expect(published.map(([port, b]) => [port, b!.map((x) => x.HostIp)])).toEqual([['8233/tcp', ['127.0.0.1']]]);
+    expect(Object.keys(temporal.NetworkSettings.Networks).sort()).toEqual([`${project.name}_backend`, `${project.name}_temporal-ui`]);
+    const ui = JSON.parse(await docker('network', 'inspect', `${project.name}_temporal-ui`))[0];
+    expect(ui.Options['com.docker.network.bridge.enable_ip_masquerade']).toBe('false');
   });
 
   it('gives the gateway its token as a compose secret file, never in its configuration', async () => {
@@ -133,7 +143,7 @@ describe('compose stack', () => {
 
   it('writes every service\'s logs to the logs volume', async () => {
     const files = await docker('exec', await project.container('gateway'), 'ls', '/var/log/mcp-fleet');
-    for (const service of ['gateway', 'memory', 'filesystem']) expect(files).toMatch(new RegExp(`^${service}-[0-9a-f]+\\.log$`, 'm'));
+    for (const service of ['gateway', 'memory', 'filesystem', 'pipeline', 'temporal']) expect(files).toMatch(new RegExp(`^${service}-[0-9a-f]+\\.log$`, 'm'));
     const gatewayLog = await docker('exec', await project.container('gateway'), 'sh', '-c', 'cat /var/log/mcp-fleet/gateway-*.log');
     expect(gatewayLog).toContain('"msg":"gateway listening"');
   });

@@ -2,6 +2,7 @@
 import { newMarker, startTestGateway } from '../helpers/gateway';
 import { scripted } from '../helpers/scripted';
 import { waitForNoProcesses } from '../helpers/processes';
+import { MARKER_VAR } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
 
 describe('health probes', () => {
@@ -25,6 +26,20 @@ describe('health probes', () => {
       }, 'readiness to drop');
       expect(degraded.body).toMatchObject({ status: 'degraded', servers: { a: { state: expect.stringMatching(/backoff|connecting/) }, b: { state: 'up' } } });
       await waitFor(async () => (await get('/health/readiness')).status === 200, 'readiness to return');
+    } finally {
+      await gw.stop();
+    }
+    expect(await waitForNoProcesses(marker)).toEqual([]);
+  });
+
+  it('is not ready while a server has not answered initialize yet (a process that started is not a connection)', async () => {
+    const marker = newMarker();
+    // a stdio server that never answers: its process runs, its initialize stays pending
+    const silent = { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], env: { [MARKER_VAR]: marker }, requestTimeoutMs: 60_000 };
+    const gw = await startTestGateway({ startup: { waitForServersMs: 100 }, servers: { silent } }, marker);
+    try {
+      const res = await fetch(`${gw.url}/health/readiness`);
+      expect({ status: res.status, body: await res.json() }).toEqual({ status: 503, body: { status: 'degraded', servers: { silent: { state: 'connecting' } } } });
     } finally {
       await gw.stop();
     }

@@ -69,7 +69,7 @@ describe('remote upstreams', () => {
     await http.stop();
     // tools/list is answered from the gateway's catalog: only the health check can notice the loss
     await waitFor(async () => !(await client.listTools()).tools.some((t) => t.name === 'http__echo'), 'the health check to drop http');
-    expect(link.supervisor.lastError?.message).toMatch(/health check failed|ECONNREFUSED|transport closed/);
+    expect(link.lastError?.message).toMatch(/health check failed|ECONNREFUSED|transport closed/);
     expect(outer.logs.some((l) => l.server === 'http' && l.msg === 'server unavailable; will retry')).toBe(true);
   });
 });

@@ -138,6 +138,10 @@ test.each([
   [['--phase', 'docker-compose', '--audit'], /phase docker-compose has no --audit .* it has: --validate --deploy/],
   [['--phase', 'docker-compose'], /give exactly one verb/],
   [['--phase', 'docker-compose', '--validate', '--bogus'], /Unknown argument: bogus/],
+  [['--phase', 'service-mesh', '--deploy'], /--server \(params.server\): .*--backend \(params.backend\)/],
+  [['--phase', 'service-mesh', '--deploy', '--server', 'memory', '--backend', '{"url": '], /--backend is not valid JSON/],
+  [['--phase', 'service-mesh', '--deploy', '--server', 'memory', '--backend', '/nonexistent/v2.yaml'], /--backend file \/nonexistent\/v2.yaml cannot be read: ENOENT/],
+  [['--phase', 'service-mesh', '--deploy', '--server', 'memory', '--backend', '{"url": "http://x/mcp"}', '--steps', '50,20'], /--steps \(params.percents\): increasing percentages ending at 100/],
 ])('bad input %j: one clear message, exit 2', async (args, message) => {
   const r = await cli([...args, ...against()]);
   expect(r.code).toBe(2);

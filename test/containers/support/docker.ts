@@ -18,6 +18,7 @@ export const COMPOSE_SH = resolve(ROOT, 'scripts', 'docker-compose.sh');
 export const TAG = process.env.MCP_FLEET_TAG ?? 'dev';
 export const GATEWAY_IMAGE = `mcp-fleet/gateway:${TAG}`;
 export const SERVER_IMAGE = `mcp-fleet/mcp-server:${TAG}`;
+export const TEMPORAL_IMAGE = `mcp-fleet/temporal:${TAG}`;
 /** Every container a test starts outside compose carries this label, so leftovers can be found. */
 export const TEST_LABEL = 'io.mcp-fleet.test';
 
@@ -52,7 +53,7 @@ export async function docker(...args: string[]): Promise<string> {
 }
 
 /** Fails the suite early, with the fix, when the engine or the images are missing. */
-export async function requireEngineAndImages(images = [GATEWAY_IMAGE, SERVER_IMAGE]): Promise<void> {
+export async function requireEngineAndImages(images = [GATEWAY_IMAGE, SERVER_IMAGE, TEMPORAL_IMAGE]): Promise<void> {
   const info = await sh('docker', ['info', '--format', '{{.ServerVersion}}']);
   if (info.code !== 0) throw new Error(`no Docker engine answers (${info.stderr.trim()}); run scripts/ci-docker.sh`);
   for (const image of images) {
@@ -87,9 +88,9 @@ export class ComposeProject {
     this.fileArgs = files.flatMap((f) => ['-f', resolve(ROOT, f)]);
   }
 
-  /** Runs `compose -p NAME -f ... ARGS` with the project's environment (gateway on a random loopback port). */
+  /** Runs `compose -p NAME -f ... ARGS` with the project's environment (gateway and Temporal UI on random loopback ports). */
   compose(...args: string[]): Promise<RunResult> {
-    const env = { ...process.env, GATEWAY_PORT: '0', MCP_FLEET_TAG: TAG, ...this.env };
+    const env = { ...process.env, GATEWAY_PORT: '0', TEMPORAL_UI_PORT: '0', MCP_FLEET_TAG: TAG, ...this.env };
     return sh(COMPOSE_SH, ['-p', this.name, ...this.fileArgs, ...args], { env });
   }
 
@@ -105,9 +106,13 @@ export class ComposeProject {
   }
 
   /** The published loopback address of the gateway, e.g. 127.0.0.1:49153. */
-  async gatewayAddress(): Promise<string> {
-    const id = await this.container('gateway');
-    const bindings = (await inspect(id)).NetworkSettings.Ports['8080/tcp'] as { HostIp: string; HostPort: string }[];
+  gatewayAddress(): Promise<string> {
+    return this.published('gateway', 8080);
+  }
+
+  /** The loopback address a service publishes for a container port. */
+  async published(service: string, port: number): Promise<string> {
+    const bindings = (await inspect(await this.container(service))).NetworkSettings.Ports[`${port}/tcp`] as { HostIp: string; HostPort: string }[];
     return `${bindings[0].HostIp}:${bindings[0].HostPort}`;
   }
 

@@ -1,0 +1,51 @@
+/**
+ * service-discovery: a server registered with the running gateway through its admin API becomes
+ * resolvable at once — its tools are listed with its prefix and answer — and is gone again once
+ * deregistered. The probe server is params.register ({ name, …one servers entry }), by default a
+ * second name for the stack's memory bridge, so the check adds nothing the stack lacks.
+ */
+import type { StepInput, StepResult } from '../pipeline/types';
+import { FailureType } from '../pipeline/types';
+import { AdminApi } from './admin';
+import { connect } from './gateway';
+import { fatal, pause } from './runtime';
+
+const DEFAULT_REGISTRATION = { name: 'discovery-probe', url: 'http://memory:8080/mcp' };
+
+export async function registerServer(input: StepInput): Promise<StepResult> {
+  const spec = (input.params.register as Record<string, unknown> | undefined) ?? DEFAULT_REGISTRATION;
+  const name = spec.name;
+  if (typeof name !== 'string' || !name) throw fatal(FailureType.BadInput, 'params.register needs a name (and the fields of one servers entry)');
+  const api = await AdminApi.of(input);
+  if ((await api.servers()).servers.some((s) => s.name === name)) throw fatal(FailureType.BadInput, `the gateway already has a server ${name}; pass params.register with another name`);
+  const session = await connect(api.base, 'streamable-http', 'mcp-fleet-discovery');
+  try {
+    const registered = await api.addServer(spec);
+    const details: Record<string, unknown> = { server: name, state: registered.state };
+    try {
+      // the gateway announces the new tools with list_changed; listing again sees them
+      let tools: string[] = [];
+      for (let i = 0; i < 20 && tools.length === 0; i++) {
+        tools = (await session.client.listTools()).tools.map((t) => t.name).filter((t) => t.startsWith(`${name}__`));
+        if (tools.length === 0) await pause(250, `waiting for ${name}'s tools`);
+      }
+      details.tools = tools.length;
+      if (tools.length === 0) return { outcome: 'failed', summary: `registered ${name} (state ${registered.state}), but the gateway lists none of its tools; see the gateway log`, details };
+      const { tools: all } = await session.client.listTools();
+      const callable = all.find((t) => t.name.startsWith(`${name}__`) && !(t.inputSchema.required ?? []).length);
+      if (callable) {
+        const r = await session.client.callTool({ name: callable.name, arguments: {} });
+        details.called = callable.name;
+        if (r.isError) return { outcome: 'failed', summary: `registered ${name}: ${tools.length} tools listed, but ${callable.name} answered with an error`, details };
+      }
+    } finally {
+      await api.removeServer(name);
+    }
+    const after = (await session.client.listTools()).tools.filter((t) => t.name.startsWith(`${name}__`)).length;
+    details.toolsAfterRemoval = after;
+    if (after > 0) return { outcome: 'failed', summary: `deregistered ${name}, but the gateway still lists ${after} of its tools`, details };
+    return { outcome: 'passed', summary: `registered ${name} at runtime: ${details.tools} tools resolved${details.called ? `, ${details.called} answered` : ''}; deregistered, its tools gone`, details };
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The admin API's request bodies and query, validated once at the edge with the config file's own
+ * schemas: a runtime server is exactly a `servers:` entry, a backend is that entry's transport
+ * fields. Problems name the field (`command: Invalid input…`). No `${VAR}` expansion here: an admin
+ * call must not read the gateway's environment.
+ */
+import { z } from 'zod';
+import type { ServerConfig } from '../config/schema';
+import { parseServer, zodProblems } from '../config/load';
+import { FleetError } from '../errors';
+import type { BackendSpec } from '../registry/backend';
+import { MAX_WINDOW_SEC } from '../metrics/call-stats';
+
+const idSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 of A-Z a-z 0-9 _ . -');
+const weightSchema = z.number().min(0);
+const weightsSchema = z.record(z.string(), weightSchema).refine((w) => Object.keys(w).length > 0, 'name at least one backend, as { "<backendId>": weight }');
+const windowSchema = z.coerce.number().int().min(1).max(MAX_WINDOW_SEC).default(60);
+
+/** The fields a backend brings; everything else (prefix, timeouts, restart, health check) comes from its server. */
+const TRANSPORT_FIELDS = ['command', 'args', 'env', 'cwd', 'url', 'transport', 'headers', 'docker', 'pool'];
+
+/** POST /admin/servers: `{ name, ...one servers entry }`. */
+export function parseServerBody(body: unknown): ServerConfig {
+  const { name, ...entry } = asObject(body, '"name" and the fields of one entry of the config file\'s servers map');
+  const problems = check(idSchema, name, 'name');
+  const server = parseServer(String(name), entry, [], problems);
+  if (server?.disabled) problems.push('disabled: a server registered at runtime cannot be disabled; leave the field out');
+  if (problems.length > 0 || !server) throw invalid(problems);
+  return server;
+}
+
+/** POST /admin/servers/:name/backends: `{ id, weight?, ...transport fields }`, with the rest inherited from `server`. */
+export function parseBackendBody(body: unknown, server: ServerConfig): BackendSpec {
+  const { id, weight = 0, ...transport } = asObject(body, '"id", an optional "weight" and transport fields (command/args/env/cwd, url/headers, or docker)');
+  const problems = [...check(idSchema, id, 'id'), ...check(weightSchema, weight, 'weight')];
+  for (const key of Object.keys(transport)) {
+    if (!TRANSPORT_FIELDS.includes(key)) problems.push(`${key}: not a backend field; a backend takes id, weight and ${TRANSPORT_FIELDS.join(', ')} (the rest comes from its server)`);
+  }
+  const inherited = {
+    prefix: server.prefix,
+    mode: server.mode,
+    requestTimeoutMs: server.requestTimeoutMs,
+    restart: server.restart,
+    healthCheck: server.healthCheck,
+    ...(server.kind === 'docker' && 'docker' in transport ? { pool: server.pool } : {}),
+  };
+  const config = problems.length === 0 ? parseServer(server.name, { ...inherited, ...transport }, [], problems) : undefined;
+  if (problems.length > 0 || !config) throw invalid(problems);
+  return { id: id as string, weight: weight as number, config };
+}
+
+/** PUT /admin/servers/:name/weights: `{ "<backendId>": weight >= 0, ... }`. */
+export function parseWeightsBody(body: unknown): Record<string, number> {
+  const r = weightsSchema.safeParse(asObject(body, '{ "<backendId>": weight, ... }'));
+  if (!r.success) throw invalid(zodProblems(r.error, []));
+  return r.data;
+}
+
+/** GET /admin/stats?windowSec=N: 1..3600, default 60. */
+export function parseWindow(query: URLSearchParams): number {
+  const r = windowSchema.safeParse(query.get('windowSec') ?? undefined);
+  if (!r.success) throw invalid(zodProblems(r.error, ['windowSec']));
+  return r.data;
+}
+
+function asObject(body: unknown, expected: string): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid([`(body): expected a JSON object with ${expected}`]);
+  return body as Record<string, unknown>;
+}
+
+function check(schema: z.ZodType, value: unknown, field: string): string[] {
+  const r = schema.safeParse(value);
+  return r.success ? [] : zodProblems(r.error, [field]);
+}
+
+function invalid(problems: string[]): FleetError {
+  return new FleetError('INVALID_PARAMS', problems.join('; '));
+}

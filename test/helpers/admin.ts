@@ -1,0 +1,29 @@
+/** Calls a test gateway's admin API over real HTTP, returning status, headers and parsed body. */
+import { startTestGateway, type TestGateway } from './gateway';
+
+export interface AdminReply {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** A test gateway with the admin API on (token ADMIN_TOKEN) serving `servers`. */
+export function startAdminGateway(marker: string, servers: Record<string, unknown>): Promise<TestGateway> {
+  return startTestGateway({ admin: { token: ADMIN_TOKEN }, servers }, marker);
+}
+
+/** `token: null` sends no Authorization header; `body` as a string is sent as it is (for bad JSON). */
+export async function admin(gw: TestGateway, method: string, path: string, options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {}): Promise<AdminReply> {
+  const token = options.token === undefined ? ADMIN_TOKEN : options.token;
+  const headers: Record<string, string> = { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...options.headers };
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(`${gw.url}${path}`, { method, headers, body });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
