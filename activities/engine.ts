@@ -99,7 +99,7 @@ export async function gatewayUrl(input: Pick<StepInput, 'target' | 'params'>): P
     const port = gw?.Ports.find((p) => p.PrivatePort === 8080 && p.PublicPort);
     if (gw?.State === 'running' && port) return `http://${!port.IP || port.IP === '0.0.0.0' || port.IP === '::' ? '127.0.0.1' : port.IP.includes(':') ? `[${port.IP}]` : port.IP}:${port.PublicPort}`;
   } catch {
-    // no engine: the default address may still answer (a gateway started with npm start)
+    // no engine: the default address may still answer (a gateway started with `npm run gateway`)
   }
   return 'http://127.0.0.1:8080';
 }

