@@ -66,6 +66,14 @@ describe('compose files', () => {
     expect(volumes(base.services.temporal)).toContain('temporal-data:/data:rw');
   });
 
+  it("the host CLI's TEMPORAL_ADDRESS stays out of the stack; MCP_FLEET_TEMPORAL_ADDRESS points the pipeline elsewhere", async () => {
+    // the CLI deploying the stack runs with TEMPORAL_ADDRESS set to its own Temporal, unreachable from a container
+    const cli = await config(['docker-compose.yml'], { TEMPORAL_ADDRESS: '127.0.0.1:7233' });
+    expect(cli.services.pipeline.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    const other = await config(['docker-compose.yml'], { MCP_FLEET_TEMPORAL_ADDRESS: 'temporal.example:7233' });
+    expect(other.services.pipeline.environment?.TEMPORAL_ADDRESS).toBe('temporal.example:7233');
+  });
+
   it('pipeline-engine: the socket mount is opt-in, with the socket group only', async () => {
     const missing = await config(['docker-compose.yml', 'docker-compose.pipeline-engine.yml'], { DOCKER_GID: '' });
     expect(missing.code).not.toBe(0);
