@@ -30,7 +30,8 @@ afterAll(async () => {
 });
 
 function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: { stdout: string; stderr: string }; exited: Promise<number | null> } {
-  const child = spawn(SCRIPT, args, { cwd: temporal.dir, env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // TEMPORAL_UI_PORT=0: the stack's Temporal UI on any free port, as the gateway (--gateway-port 0)
+  const child = spawn(SCRIPT, args, { cwd: temporal.dir, env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout!.on('data', (d: Buffer) => (out.stdout += d));
   child.stderr!.on('data', (d: Buffer) => (out.stderr += d));
