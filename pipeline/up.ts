@@ -7,7 +7,7 @@
  * then the worker and the dev server this command started stop.
  */
 import { composeDown } from '../activities/compose';
-import { DEFAULT_PROJECT, gatewayUrl } from '../activities/engine';
+import { DEFAULT_PROJECT, gatewayUrl, projectContainers } from '../activities/engine';
 import { TASK_QUEUE } from './client';
 import { CLI, checkDocker, follow, Session, type Common, type Out } from './cli-session';
 import { stepsFor } from './phases';
@@ -56,13 +56,22 @@ export async function fleetUp(argv: UpOptions, out: Out): Promise<number> {
     out.line(`  MCP endpoint  ${base}/mcp   (legacy SSE ${base}/sse, WebSocket ${base.replace(/^http/, 'ws')}/ws)`);
     out.line(`  health        ${base}/health/readiness`);
     out.line(`  Temporal UI   ${ui ?? `not served by this process (cluster ${session.temporal.address})`}`);
+    const stackUi = await stackTemporalUi(target);
+    if (stackUi) out.line(`  stack's Temporal UI  ${stackUi}   (runs started through pipeline__run_phase)`);
     out.line(`  worker        in this process, task queue ${TASK_QUEUE}: \`${CLI} --phase NAME --<verb>\` from another terminal uses it`);
     out.line(`Ctrl-C stops ${argv['keep-stack'] ? 'the worker' : `the stack (volumes kept), the worker`}${session.temporal.started ? ' and the Temporal dev server' : ''}.`);
-    out.result({ status: 'up', workflowId: handle.workflowId, mcpUrl: `${base}/mcp`, gatewayUrl: base, temporalUi: ui ?? null, temporalAddress: session.temporal.address, steps: runJson(handle.workflowId, result).steps });
+    out.result({ status: 'up', workflowId: handle.workflowId, mcpUrl: `${base}/mcp`, gatewayUrl: base, temporalUi: ui ?? null, stackTemporalUi: stackUi ?? null, temporalAddress: session.temporal.address, steps: runJson(handle.workflowId, result).steps });
   } catch (err) {
     await session.close();
     throw err;
   }
   // Serve until SIGINT/SIGTERM: Session's handler closes everything (stack first) and exits.
   return new Promise<number>(() => {});
+}
+
+/** The stack's own Temporal (the pipeline service's) Web UI, as its container publishes it. */
+async function stackTemporalUi(project: string): Promise<string | undefined> {
+  const [temporal] = await projectContainers(project, 'temporal').catch(() => []);
+  const port = temporal?.Ports.find((p) => p.PrivatePort === 8233 && p.PublicPort);
+  return port ? `http://127.0.0.1:${port.PublicPort}` : undefined;
 }

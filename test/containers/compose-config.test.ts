@@ -63,12 +63,15 @@ describe('compose files', () => {
     // the pipeline reaches Temporal and the gateway by service name, and has no Docker socket
     expect(base.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', MCP_FLEET_GATEWAY_URL: 'http://gateway:8080' });
     expect(volumes(base.services.pipeline).filter((v) => v.includes('docker.sock'))).toEqual([]);
-    // the host CLI's own cluster (TEMPORAL_ADDRESS) does not leak into the container; PIPELINE_TEMPORAL_ADDRESS does
-    const hostCli = await config(['docker-compose.yml'], { TEMPORAL_ADDRESS: '127.0.0.1:7233' });
-    expect(hostCli.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233' });
-    const other = await config(['docker-compose.yml'], { PIPELINE_TEMPORAL_ADDRESS: 'temporal.example:7233' });
-    expect(other.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal.example:7233' });
     expect(volumes(base.services.temporal)).toContain('temporal-data:/data:rw');
+  });
+
+  it("the host CLI's TEMPORAL_ADDRESS stays out of the stack; MCP_FLEET_TEMPORAL_ADDRESS points the pipeline elsewhere", async () => {
+    // the CLI deploying the stack runs with TEMPORAL_ADDRESS set to its own Temporal, unreachable from a container
+    const cli = await config(['docker-compose.yml'], { TEMPORAL_ADDRESS: '127.0.0.1:7233' });
+    expect(cli.services.pipeline.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    const other = await config(['docker-compose.yml'], { MCP_FLEET_TEMPORAL_ADDRESS: 'temporal.example:7233' });
+    expect(other.services.pipeline.environment?.TEMPORAL_ADDRESS).toBe('temporal.example:7233');
   });
 
   it('pipeline-engine: the socket mount is opt-in, with the socket group only', async () => {

@@ -30,7 +30,8 @@ afterAll(async () => {
 });
 
 function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: { stdout: string; stderr: string }; exited: Promise<number | null> } {
-  const child = spawn(SCRIPT, args, { cwd: temporal.dir, env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // TEMPORAL_UI_PORT=0: the stack's Temporal UI on any free port, as the gateway (--gateway-port 0)
+  const child = spawn(SCRIPT, args, { cwd: temporal.dir, env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout!.on('data', (d: Buffer) => (out.stdout += d));
   child.stderr!.on('data', (d: Buffer) => (out.stderr += d));
@@ -53,6 +54,7 @@ test('up brings the fleet up, reports its endpoints, serves it, and Ctrl-C takes
       ['round-trip-streamable-http', 'passed'],
     ]);
     expect(run.out.stderr).toContain('mcp-fleet is up');
+    expect((doc as unknown as { stackTemporalUi: string }).stackTemporalUi).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     const address = new URL(doc.mcpUrl).host;
     expect(address).toBe(await project.gatewayAddress());
