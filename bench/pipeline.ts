@@ -20,6 +20,8 @@ const RUNS: [PhaseName, Verb][] = [
   ['security-hardening', 'audit'],
   ['debugging-tools', 'enhance'],
   ['connection-fabric', 'build'],
+  ['service-mesh', 'integrate'],
+  ['health-monitoring', 'deploy'],
 ];
 
 async function main(): Promise<void> {
