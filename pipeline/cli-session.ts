@@ -8,7 +8,7 @@ import Docker from 'dockerode';
 import type { RunStatus } from '../workflows/run-state';
 import { PipelineClient } from './client';
 import { PipelineError } from './errors';
-import { ProgressPrinter } from './progress';
+import { ProgressPrinter, runJson, summaryLines } from './progress';
 import { ensureTemporal, type TemporalHandle } from './temporal-server';
 import type { PhaseRunResult, StepDef } from './types';
 
@@ -146,5 +146,28 @@ async function ask(client: PipelineClient, workflowId: string, prompt: string, o
     out.line(`  ${(err as Error).message}`);
   } finally {
     rl.close();
+  }
+}
+
+/**
+ * Follows a sweep (`--phase all`): each child run in turn as it starts, with its step lines and
+ * gates, until the parent ends. Resolves with every child's JSON document.
+ */
+export async function followAll(client: PipelineClient, parentId: string, out: Out, interactive: boolean): Promise<Record<string, unknown>[]> {
+  const runs: Record<string, unknown>[] = [];
+  const seen = new Set<string>();
+  for (;;) {
+    const children = await client.children(parentId).catch(() => undefined);
+    const next = [...(children?.done.map((d) => d.workflowId) ?? []), children?.current].find((id): id is string => !!id && !seen.has(id));
+    if (next) {
+      seen.add(next);
+      out.line(`${next.slice(parentId.length + 2)}: ${next}`);
+      const result = await follow(client, next, out, interactive);
+      for (const l of summaryLines(next, result)) out.line(l);
+      runs.push(runJson(next, result));
+      continue;
+    }
+    if (!(await client.describe(parentId)).running) return runs;
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

@@ -5,7 +5,8 @@
  * environment (unknown phase or verb, unreachable Temporal, missing Docker).
  */
 import yargs from 'yargs';
-import { CLI, checkDocker, follow, Out, Session, type Common } from './cli-session';
+import { CLI, checkDocker, follow, followAll, Out, Session, type Common } from './cli-session';
+import { ALL_WORKFLOW_TYPE } from './client';
 import { PipelineError } from './errors';
 import { fleetUp } from './up';
 import { PHASE_DEFS, stepsFor } from './phases';
@@ -26,22 +27,32 @@ async function runCommand(argv: Common & RunOptions & { phase: string; target?: 
   if (argv.worker) await checkDocker(plan.flatMap((p) => p.steps));
 
   const session = await Session.open(argv, out, argv.worker);
-  const runs: Record<string, unknown>[] = [];
-  let passed = true;
+  const interactive = !argv.json && !argv.yes && process.stdin.isTTY === true;
+  const request = (phase: PhaseName) => ({ phase, verb, params, autoApprove: argv.yes, ...(argv.target ? { target: argv.target } : {}) });
   try {
-    for (const { phase, steps } of plan) {
-      const handle = await session.client.start({ phase, verb, params, autoApprove: argv.yes, ...(argv.target ? { target: argv.target } : {}) }, steps);
-      out.line(`${phase} --${verb}: ${handle.workflowId}`);
-      const result = await follow(session.client, handle.workflowId, out, !argv.json && !argv.yes && process.stdin.isTTY === true);
+    if (argv.phase !== 'all') {
+      const handle = await session.client.start(request(plan[0].phase), plan[0].steps);
+      out.line(`${plan[0].phase} --${verb}: ${handle.workflowId}`);
+      const result = await follow(session.client, handle.workflowId, out, interactive);
       for (const l of summaryLines(handle.workflowId, result)) out.line(l);
-      runs.push(runJson(handle.workflowId, result));
-      passed &&= result.status === 'passed';
+      out.result(runJson(handle.workflowId, result));
+      return result.status === 'passed' ? 0 : 1;
     }
+    // one durable parent run, a child run per phase (workflows/all-phases.ts)
+    const parent = await session.client.startAll(verb, plan.map(({ phase, steps }) => ({ ...request(phase), steps })));
+    out.line(`all --${verb}: ${parent.workflowId} (${plan.map((p) => p.phase).join(', ')})`);
+    const runs = await followAll(session.client, parent.workflowId, out, interactive);
+    const passed = runs.length === plan.length && runs.every((r) => r.status === 'passed');
+    out.line(`all --${verb}: ${passed ? 'PASSED' : 'FAILED'} (${runs.filter((r) => r.status === 'passed').length} of ${plan.length} phases passed) — ${parent.workflowId}`);
+    out.result(allJson(parent.workflowId, verb, runs, passed));
+    return passed ? 0 : 1;
   } finally {
     await session.close();
   }
-  out.result(runs.length === 1 ? runs[0] : { status: passed ? 'passed' : 'failed', verb, runs, steps: runs.flatMap((r) => (r.steps as object[]).map((s) => ({ phase: r.phase, ...s }))), workflowIds: runs.map((r) => r.workflowId) });
-  return passed ? 0 : 1;
+}
+
+function allJson(workflowId: string, verb: Verb, runs: Record<string, unknown>[], passed: boolean): Record<string, unknown> {
+  return { status: passed ? 'passed' : 'failed', workflowId, verb, runs, steps: runs.flatMap((r) => (r.steps as object[]).map((s) => ({ phase: r.phase, ...s }))), workflowIds: runs.map((r) => r.workflowId) };
 }
 
 async function withSession<T>(argv: Common, out: Out, worker: boolean | 'if-started', fn: (s: Session) => Promise<T>): Promise<T> {
@@ -111,6 +122,16 @@ export async function main(args: string[]): Promise<number> {
             else for (const r of runs) console.log(`${r.status.padEnd(11)} ${r.startTime.toISOString()}  ${r.workflowId}`);
             return;
           }
+          if ((await s.client.describe(argv.id)).type === ALL_WORKFLOW_TYPE) {
+            const children = await s.client.children(argv.id);
+            if (argv.json) out().result({ status: 'ok', workflowId: argv.id, ...children });
+            else {
+              console.log(`${argv.id}: a sweep of phases`);
+              for (const c of children.done) console.log(`  ${c.status.padEnd(8)} ${c.workflowId}`);
+              if (children.current) console.log(`  running  ${children.current}`);
+            }
+            return;
+          }
           const st = await s.client.status(argv.id);
           if (argv.json) out().result({ ...st, status: st.state, workflowId: argv.id });
           else {
@@ -127,7 +148,14 @@ export async function main(args: string[]): Promise<number> {
       (y) => y.positional('id', { type: 'string', demandOption: true }),
       async (argv) => {
         code = await withSession(argv as Common, out(), argv.worker as boolean, async (s) => {
-          const result = await follow(s.client, argv.id as string, out(), !argv.json && process.stdin.isTTY === true);
+          const interactive = !argv.json && process.stdin.isTTY === true;
+          if ((await s.client.describe(argv.id as string)).type === ALL_WORKFLOW_TYPE) {
+            const runs = await followAll(s.client, argv.id as string, out(), interactive);
+            const all = await s.client.allResult(argv.id as string);
+            out().result(allJson(argv.id as string, all.verb, runs, all.status === 'passed'));
+            return all.status === 'passed' ? 0 : 1;
+          }
+          const result = await follow(s.client, argv.id as string, out(), interactive);
           for (const l of summaryLines(argv.id as string, result)) out().line(l);
           out().result(runJson(argv.id as string, result));
           return result.status === 'passed' ? 0 : 1;

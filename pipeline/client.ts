@@ -4,16 +4,18 @@
  */
 import { Client, Connection, isGrpcDeadlineError, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { approveUpdate, rejectUpdate, statusQuery, type GateAnswer } from '../workflows/phase';
+import { childrenQuery, type AllPhasesInput, type AllPhasesResult } from '../workflows/all-phases';
 import type { PendingGate, PhaseWorkflowInput, RunStatus } from '../workflows/run-state';
 import { PipelineError } from './errors';
 import type { TemporalHandle } from './temporal-server';
 import type { PhaseName, PhaseRunInput, PhaseRunResult, StepDef, Verb } from './types';
 
 export const WORKFLOW_TYPE = 'runPhase';
+export const ALL_WORKFLOW_TYPE = 'runAllPhases';
 export const TASK_QUEUE = 'mcp-fleet-pipeline';
 
 /** `mcp-fleet-<phase>-<verb>-<UTC timestamp with ms>`, e.g. mcp-fleet-docker-compose-deploy-20261125-192104-123. */
-export function workflowIdFor(phase: PhaseName, verb: Verb, now = new Date()): string {
+export function workflowIdFor(phase: PhaseName | 'all', verb: Verb, now = new Date()): string {
   const iso = now.toISOString(); // 2026-11-25T19:21:04.123Z
   const stamp = `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${iso.slice(20, 23)}`;
   return `mcp-fleet-${phase}-${verb}-${stamp}`;
@@ -51,6 +53,35 @@ export class PipelineClient {
     });
   }
 
+  /** `--phase all`: one parent run with a child run per phase (workflows/all-phases.ts). */
+  async startAll(verb: Verb, runs: (PhaseRunInput & { steps: StepDef[] })[], workflowId = workflowIdFor('all', verb)): Promise<WorkflowHandle> {
+    const input: AllPhasesInput = { verb, runs, searchAttributes: this.searchAttributes };
+    return this.client.workflow.start(ALL_WORKFLOW_TYPE, {
+      taskQueue: this.taskQueue,
+      workflowId,
+      args: [input],
+      memo: { phase: 'all', verb },
+      ...(this.searchAttributes ? { searchAttributes: { McpFleetPhase: ['all'], McpFleetVerb: [verb] } } : {}),
+    });
+  }
+
+  async allResult(workflowId: string): Promise<AllPhasesResult> {
+    return this.known(workflowId, (h) => h.result() as Promise<AllPhasesResult>);
+  }
+
+  /** A sweep's child runs so far (the `children` query of runAllPhases). */
+  async children(workflowId: string): Promise<{ current?: string; done: { workflowId: string; status: string }[] }> {
+    return this.known(workflowId, (h) => this.answered(() => h.query(childrenQuery)));
+  }
+
+  /** The workflow type and whether it still runs. */
+  async describe(workflowId: string): Promise<{ type: string; running: boolean }> {
+    return this.known(workflowId, async (h) => {
+      const d = await h.describe();
+      return { type: d.type, running: d.status.name === 'RUNNING' };
+    });
+  }
+
   async status(workflowId: string): Promise<RunStatus> {
     return this.known(workflowId, (h) => this.answered(() => h.query(statusQuery)));
   }
@@ -70,7 +101,7 @@ export class PipelineClient {
   /** Recent pipeline runs, newest first. */
   async list(limit = 20): Promise<{ workflowId: string; status: string; startTime: Date; memo?: Record<string, unknown> }[]> {
     const out: { workflowId: string; status: string; startTime: Date; memo?: Record<string, unknown> }[] = [];
-    for await (const wf of this.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'` })) {
+    for await (const wf of this.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}' OR WorkflowType = '${ALL_WORKFLOW_TYPE}'` })) {
       out.push({ workflowId: wf.workflowId, status: wf.status.name, startTime: wf.startTime, ...(wf.memo ? { memo: wf.memo } : {}) });
       if (out.length >= limit) break;
     }

@@ -29,6 +29,12 @@ const activities = {
   async poolStatistics(): Promise<StepResult> {
     return { outcome: 'not-available', summary: 'not available: pool statistics' };
   },
+  async validateCompose(): Promise<StepResult> {
+    return passed('compose files resolve');
+  },
+  async gatewayHealth(): Promise<StepResult> {
+    return passed('gateway is live');
+  },
   async composeUp(): Promise<StepResult> {
     return passed('stack up');
   },
@@ -97,6 +103,34 @@ test('--json: the last stdout line is the run, passed with a not-available step 
   // progress lines (with durations) went to stderr, so stdout is only the document
   expect(r.stdout.trim().split('\n')).toHaveLength(1);
   expect(r.stderr).toMatch(/✓ resolve-servers\s+passed\s+\d+(ms|\.\ds)/);
+});
+
+test('--phase all: one parent run with a child run per phase, each followed; status and watch read the sweep', async () => {
+  const r = await cli(['--phase', 'all', '--validate', '--json', ...against()]);
+  expect(r.code).toBe(0);
+  const doc = lastJson(r.stdout);
+  expect(doc.status).toBe('passed');
+  expect(doc.workflowId).toMatch(/^mcp-fleet-all-validate-\d{8}-\d{6}-\d{3}$/);
+  expect(doc.runs.map((run: { phase: string; workflowId: string; status: string }) => [run.phase, run.workflowId, run.status])).toEqual([
+    ['docker-compose', `${doc.workflowId}--docker-compose`, 'passed'],
+    ['mcp-transport', `${doc.workflowId}--mcp-transport`, 'passed'],
+  ]);
+  expect(doc.steps.map((s: { phase: string; id: string }) => `${s.phase}/${s.id}`)).toEqual(['docker-compose/validate-compose', 'mcp-transport/gateway-live', 'mcp-transport/round-trip-all']);
+  // the children belong to the parent in Temporal's own records
+  const client = await PipelineClient.connect(temporal);
+  try {
+    for (const run of doc.runs) {
+      const d = await client.client.workflow.getHandle(run.workflowId).describe();
+      expect(d.parentExecution?.workflowId).toBe(doc.workflowId);
+    }
+  } finally {
+    await client.close();
+  }
+  const status = await cli(['status', doc.workflowId, '--json', '--temporal-address', temporal.address]);
+  expect(lastJson(status.stdout)).toEqual({ status: 'ok', workflowId: doc.workflowId, done: doc.runs.map((run: { workflowId: string }) => ({ workflowId: run.workflowId, status: 'passed' })) });
+  const watch = await cli(['watch', doc.workflowId, '--json', ...against()]);
+  expect(watch.code).toBe(0);
+  expect(lastJson(watch.stdout)).toMatchObject({ status: 'passed', workflowId: doc.workflowId, workflowIds: doc.workflowIds });
 });
 
 test('a failed step: exit 1, the JSON names the step, the reason and what to do', async () => {
