@@ -4,8 +4,8 @@
  * client drives it: the official SDK client on the gateway's published port calls `pipeline__*`
  * tools. A phase that needs no engine runs to a passing verdict (its steps reach the gateway
  * inside the stack); a step that needs the engine fails at once with the message that says why,
- * also after its approval gate was answered through the gateway;
- * runs outlive a re-created temporal container (named volume). With docker-compose.pipeline-engine.yml
+ * also after its approval gate was answered through the gateway; a blue/green rollout of a server
+ * runs from the MCP client through the gateway's admin API; runs outlive a re-created temporal container (named volume). With docker-compose.pipeline-engine.yml
  * the audit runs inside the stack and reports the socket mount. `down -v` leaves nothing.
  */
 import { statSync } from 'node:fs';
@@ -115,6 +115,24 @@ describe('the pipeline service through the stack gateway', () => {
     expect(answered.structuredContent).toMatchObject({ answered: 'approved', gate: { stepId: 'compose-up' } });
     const done = await finished(id);
     expect(done.result.failure).toMatchObject({ step: 'compose-up', reason: expect.stringContaining('the Docker engine is not reachable from this worker') });
+  });
+
+  it('rolls out a new version of a server from an MCP client: blue/green through the gateway admin API, promoted', async () => {
+    // the "new version" is a second backend on the filesystem bridge: the rollout moves all traffic to it
+    const id = await start('service-mesh', 'deploy', {
+      approve_all: true,
+      params: { server: 'filesystem', backend: { url: 'http://filesystem:8080/mcp' }, version: 'v2', strategy: 'blue-green', bakeSec: 1 },
+    });
+    const rollout = await finished(id);
+    expect(rollout.result.steps.map((s: { id: string; outcome: string }) => [s.id, s.outcome])).toEqual([
+      ['add-version', 'passed'],
+      ['switch', 'passed'],
+      ['promote', 'passed'],
+    ]);
+    expect(rollout.result.steps[1].summary).toMatch(/^100 % on v2: \d+ calls, error rate 0\.0 %, p95 \d+ ms/);
+    // the gateway now serves filesystem from v2 alone, and its tools still answer
+    const listed = await current().client.callTool({ name: 'filesystem__list_allowed_directories', arguments: {} });
+    expect(listed.isError).toBeFalsy();
   });
 
   it('answers bad input with a tool error that names the valid choices', async () => {
