@@ -9,33 +9,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StepInput } from '../pipeline/types';
 import { FailureType } from '../pipeline/types';
+import { MAX_WINDOW_SEC, type BackendStats } from '../gateway/metrics/call-stats';
+import type { ServerSummary } from '../gateway/registry/server-registry';
 import { gatewayUrl } from './engine';
 import { cancellation, checkoutRoot, fatal, transient } from './runtime';
 
-export interface BackendInfo {
-  id: string;
-  weight: number;
-  state: 'ready' | 'connecting' | 'down';
-  transport: string;
-  tools: number;
-}
-
-export interface ServerInfo {
-  name: string;
-  mode: string;
-  state: string;
-  backends: BackendInfo[];
-}
-
-export interface BackendStats {
-  calls: number;
-  errors: number;
-  toolErrors: number;
-  errorRate: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-}
+/** The admin API's documents, typed as the gateway writes them. */
+export type ServerInfo = ServerSummary;
+export type BackendInfo = ServerSummary['backends'][number];
+export type { BackendStats };
 
 export interface StatsDoc {
   windowSec: number;
@@ -107,7 +89,7 @@ export class AdminApi {
   }
 
   stats(windowSec: number): Promise<StatsDoc> {
-    return this.call('GET', `/admin/stats?windowSec=${Math.max(1, Math.min(3600, Math.ceil(windowSec)))}`);
+    return this.call('GET', `/admin/stats?windowSec=${Math.max(1, Math.min(MAX_WINDOW_SEC, Math.ceil(windowSec)))}`);
   }
 
   pools(): Promise<{ pools: PoolInfo[] }> {

@@ -4,10 +4,11 @@
  * deregistered. The probe server is params.register ({ name, …one servers entry }), by default a
  * second name for the stack's memory bridge, so the check adds nothing the stack lacks.
  */
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { FailureType } from '../pipeline/types';
 import { AdminApi } from './admin';
-import { connect } from './gateway';
+import { connect, needsNoArguments } from './gateway';
 import { fatal, pause } from './runtime';
 
 const DEFAULT_REGISTRATION = { name: 'discovery-probe', url: 'http://memory:8080/mcp' };
@@ -24,15 +25,14 @@ export async function registerServer(input: StepInput): Promise<StepResult> {
     const details: Record<string, unknown> = { server: name, state: registered.state };
     try {
       // the gateway announces the new tools with list_changed; listing again sees them
-      let tools: string[] = [];
+      let tools: Tool[] = [];
       for (let i = 0; i < 20 && tools.length === 0; i++) {
-        tools = (await session.client.listTools()).tools.map((t) => t.name).filter((t) => t.startsWith(`${name}__`));
+        tools = (await session.client.listTools()).tools.filter((t) => t.name.startsWith(`${name}__`));
         if (tools.length === 0) await pause(250, `waiting for ${name}'s tools`);
       }
       details.tools = tools.length;
       if (tools.length === 0) return { outcome: 'failed', summary: `registered ${name} (state ${registered.state}), but the gateway lists none of its tools; see the gateway log`, details };
-      const { tools: all } = await session.client.listTools();
-      const callable = all.find((t) => t.name.startsWith(`${name}__`) && !(t.inputSchema.required ?? []).length);
+      const callable = tools.find(needsNoArguments);
       if (callable) {
         const r = await session.client.callTool({ name: callable.name, arguments: {} });
         details.called = callable.name;

@@ -5,7 +5,7 @@
 import type Docker from 'dockerode';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { docker, execText, gatewayUrl, projectContainers, stackOf } from './engine';
-import { connect } from './gateway';
+import { connect, needsNoArguments } from './gateway';
 import { fatal, heartbeat, pause } from './runtime';
 import { FailureType } from '../pipeline/types';
 
@@ -27,7 +27,7 @@ export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<S
   const session = await connect(base, 'streamable-http', 'mcp-fleet-failover');
   try {
     const { tools } = await session.client.listTools();
-    const tool = String(input.params.tool ?? tools.find((t) => t.name.startsWith(`${service}__`) && !(t.inputSchema.required ?? []).length)?.name ?? '');
+    const tool = String(input.params.tool ?? tools.find((t) => t.name.startsWith(`${service}__`) && needsNoArguments(t))?.name ?? '');
     if (!tool) throw fatal(FailureType.BadInput, `the gateway offers no ${service}__ tool without required arguments; pass params.tool`);
     const call = () => session.client.callTool({ name: tool, arguments: {} }, undefined, { timeout: 5_000 });
     const before = await call();

@@ -18,6 +18,11 @@ import { FailureType } from '../pipeline/types';
 export const FRONTS = ['streamable-http', 'sse', 'websocket'] as const;
 export type Front = (typeof FRONTS)[number];
 
+/** A tool a check can call with `{}`: it requires no arguments. */
+export function needsNoArguments(tool: { inputSchema: { required?: string[] } }): boolean {
+  return !(tool.inputSchema.required ?? []).length;
+}
+
 /** One MCP session with the gateway over a front; closed (session ended) by the caller. */
 export async function connect(base: string, front: Front, name = 'mcp-fleet-pipeline'): Promise<{ client: Client; close(): Promise<void> }> {
   let transport: Transport;
@@ -93,7 +98,7 @@ async function roundTrip(base: string, front: Front, call?: { name: string; argu
   try {
     session = await connect(base, front);
     const { tools } = await session.client.listTools();
-    const target = call ?? tools.find((t) => !(t.inputSchema.required ?? []).length);
+    const target = call ?? tools.find(needsNoArguments);
     if (!target) return { front, ok: false, tools: tools.length, error: 'no tool without required arguments to call; pass params.call' };
     const result = await session.client.callTool({ name: target.name, arguments: call?.arguments ?? {} });
     if (result.isError) return { front, ok: false, tools: tools.length, called: target.name, error: `tool ${target.name} returned an error` };

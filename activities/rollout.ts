@@ -7,7 +7,7 @@ import type { StepInput, StepResult } from '../pipeline/types';
 import { FailureType } from '../pipeline/types';
 import { rolloutParams, versionOf, type RolloutParams } from '../pipeline/rollout';
 import { AdminApi, type BackendStats } from './admin';
-import { connect } from './gateway';
+import { connect, needsNoArguments } from './gateway';
 import { fatal, heartbeat, pause, throwIfCancelled } from './runtime';
 
 /** What add-version records for the later steps and the rollback. */
@@ -66,7 +66,7 @@ export async function shiftTraffic(input: StepInput): Promise<StepResult> {
   await api.setWeights(server, weights);
   const shiftedAt = Date.now();
 
-  const probed = p.probe === false ? undefined : await probe(input, p, server, percent, shiftedAt);
+  const probed = p.probe === false ? undefined : await probe(api, p, server, percent, shiftedAt);
   const left = p.bakeSec * 1000 - (Date.now() - shiftedAt);
   if (left > 0) await pause(left, `holding ${percent} % on ${version}`);
 
@@ -130,10 +130,9 @@ export function split(before: Record<string, number>, version: string, percent: 
  * at least minCalls of them at this weight. Per-session servers bind a session to one backend, so
  * each call gets its own session there.
  */
-async function probe(input: StepInput, p: RolloutParams, server: string, percent: number, since: number): Promise<{ tool: string; calls: number; failed: number }> {
+async function probe(api: AdminApi, p: RolloutParams, server: string, percent: number, since: number): Promise<{ tool: string; calls: number; failed: number }> {
   const options = p.probe === false ? {} : p.probe;
   const calls = Math.max(options.calls ?? 20, Math.ceil((p.minCalls * 100) / percent));
-  const api = await AdminApi.of(input);
   const perSession = (await api.server(server)).mode === 'per-session';
   let session = await connect(api.base, 'streamable-http', 'mcp-fleet-rollout-probe');
   try {
@@ -160,7 +159,7 @@ async function probe(input: StepInput, p: RolloutParams, server: string, percent
 
 async function defaultTool(client: Awaited<ReturnType<typeof connect>>['client'], server: string): Promise<string> {
   const { tools } = await client.listTools();
-  const tool = tools.find((t) => t.name.startsWith(`${server}__`) && !(t.inputSchema.required ?? []).length);
+  const tool = tools.find((t) => t.name.startsWith(`${server}__`) && needsNoArguments(t));
   if (!tool) throw fatal(FailureType.BadInput, `the gateway offers no ${server}__ tool without required arguments to probe with; pass --probe-tool (and --probe-args) or --no-probe`);
   return tool.name;
 }

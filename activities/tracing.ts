@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { FailureType } from '../pipeline/types';
 import { docker, gatewayUrl, projectContainers, stackOf } from './engine';
-import { connect } from './gateway';
+import { connect, needsNoArguments } from './gateway';
 import { demux } from './logs';
 import { fatal, heartbeat, pause } from './runtime';
 
@@ -66,7 +66,7 @@ export async function requestTracing(input: StepInput): Promise<StepResult> {
   let tool: string;
   try {
     const { tools } = await session.client.listTools();
-    tool = String(input.params.tool ?? tools.find((t) => !(t.inputSchema.required ?? []).length)?.name ?? '');
+    tool = String(input.params.tool ?? tools.find(needsNoArguments)?.name ?? '');
     if (!tool) throw fatal(FailureType.BadInput, 'the gateway offers no tool without required arguments; pass params.tool');
     await session.client.callTool({ name: tool, arguments: {}, _meta: { traceparent: `00-${traceId}-${clientSpan}-01` } });
   } finally {

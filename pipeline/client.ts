@@ -8,7 +8,7 @@ import { childrenQuery, type AllPhasesInput, type AllPhasesResult } from '../wor
 import type { PendingGate, PhaseWorkflowInput, RunStatus } from '../workflows/run-state';
 import { PipelineError } from './errors';
 import type { TemporalHandle } from './temporal-server';
-import type { PhaseName, PhaseRunInput, PhaseRunResult, StepDef, Verb } from './types';
+import { runLabels, type PhaseName, type PhaseRunInput, type PhaseRunResult, type StepDef, type Verb } from './types';
 
 export const WORKFLOW_TYPE = 'runPhase';
 export const ALL_WORKFLOW_TYPE = 'runAllPhases';
@@ -41,15 +41,11 @@ export class PipelineClient {
   /** Starts a run; the steps come from the caller (stepsFor), so the workflow does no lookup. */
   async start(request: PhaseRunInput, steps: StepDef[], workflowId = workflowIdFor(request.phase, request.verb)): Promise<WorkflowHandle> {
     const input: PhaseWorkflowInput = { ...request, steps };
-    const target = request.target ?? '';
     return this.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: this.taskQueue,
       workflowId,
       args: [input],
-      memo: { phase: request.phase, verb: request.verb, target },
-      ...(this.searchAttributes
-        ? { searchAttributes: { McpFleetPhase: [request.phase], McpFleetVerb: [request.verb], ...(target ? { McpFleetTarget: [target] } : {}) } }
-        : {}),
+      ...runLabels(request.phase, request.verb, request.target ?? '', this.searchAttributes),
     });
   }
 
@@ -60,8 +56,7 @@ export class PipelineClient {
       taskQueue: this.taskQueue,
       workflowId,
       args: [input],
-      memo: { phase: 'all', verb },
-      ...(this.searchAttributes ? { searchAttributes: { McpFleetPhase: ['all'], McpFleetVerb: [verb] } } : {}),
+      ...runLabels('all', verb, undefined, this.searchAttributes),
     });
   }
 

@@ -5,7 +5,7 @@
  * sweep reports every phase); the sweep passed only when every phase passed.
  */
 import { defineQuery, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { PhaseRunResult, Verb } from '../pipeline/types';
+import { runLabels, type PhaseRunResult, type Verb } from '../pipeline/types';
 import { runPhase } from './phase';
 import type { PhaseWorkflowInput } from './run-state';
 
@@ -37,13 +37,7 @@ export async function runAllPhases(input: AllPhasesInput): Promise<AllPhasesResu
   for (const run of input.runs) {
     const workflowId = childIdOf(workflowInfo().workflowId, run.phase);
     current = workflowId;
-    const target = run.target ?? '';
-    const result = await executeChild(runPhase, {
-      workflowId,
-      args: [run],
-      memo: { phase: run.phase, verb: run.verb, target },
-      ...(input.searchAttributes ? { searchAttributes: { McpFleetPhase: [run.phase], McpFleetVerb: [run.verb], ...(target ? { McpFleetTarget: [target] } : {}) } } : {}),
-    });
+    const result = await executeChild(runPhase, { workflowId, args: [run], ...runLabels(run.phase, run.verb, run.target ?? '', input.searchAttributes ?? false) });
     done.push({ workflowId, result });
   }
   current = undefined;
