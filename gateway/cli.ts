@@ -7,7 +7,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfigFile } from './config/load';
-import { FleetError } from './errors';
+import { FleetError } from './protocol/errors';
 import { startGateway, type RunningGateway } from './gateway';
 import { createLogger } from './log';
 

@@ -7,18 +7,18 @@
 import type { Logger } from 'pino';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayConfig } from './config/schema';
-import { buildView, resourceOwner, type CatalogView } from './aggregate/view';
-import { LIST_CHANGED_NOTIFICATION, type ListKind } from './aggregate/catalog';
-import type { ServerLink, LinkListener } from './registry/server-link';
-import { ServerRegistry } from './registry/server-registry';
+import { buildView, resourceOwner, type CatalogView } from './catalog/view';
+import { LIST_CHANGED_NOTIFICATION, type ListKind } from './servers/lists';
+import type { ServerLink, LinkListener } from './servers/group';
+import { ServerRegistry } from './servers/registry';
 import { TransportFactory } from './upstream/transports';
 import type { InitializeParams, UpstreamConnection } from './upstream/connection';
 import type { JsonRpcNotification, JsonRpcRequest, RequestId } from './protocol/jsonrpc';
-import { FleetError } from './errors';
+import { FleetError } from './protocol/errors';
 import { ClientSession, type FrontChannel } from './session/client-session';
 import type { SessionHost } from './session/session-host';
-import { ProgressRouter } from './session/progress-router';
-import { mostVerbose, passes, type LogLevel } from './session/log-levels';
+import { ProgressRouter } from './relay/progress';
+import { mostVerbose, passes, type LogLevel } from './relay/log-levels';
 import { CallStats, type CallRecord } from './metrics/call-stats';
 import { GatewayMetrics } from './metrics/registry';
 

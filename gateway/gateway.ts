@@ -6,9 +6,9 @@
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config/schema';
 import { Fleet } from './fleet';
-import { HttpFronts } from './front/http-server';
-import { isLoopbackHost } from './front/origin-guard';
-import { serveStdio } from './front/stdio';
+import { HttpFronts } from './fronts/http-server';
+import { isLoopbackHost } from './fronts/origin-guard';
+import { serveStdio } from './fronts/stdio';
 import { version } from './version';
 
 export interface RunningGateway {

@@ -1,6 +1,6 @@
 /** The admin API's bearer-token check, in constant time so response timing does not leak the token. */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 
 /** Undefined when `authorization` carries the token; else the 401 to answer with. */
 export function checkBearer(authorization: string | undefined, token: string): FleetError | undefined {

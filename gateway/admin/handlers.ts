@@ -4,7 +4,7 @@
  * statistics and container pools (rollout gates). Bodies are validated in bodies.ts.
  */
 import type { Fleet } from '../fleet';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import type { BackendStats } from '../metrics/call-stats';
 import type { AdminRoutes } from './router';
 import { parseBackendBody, parseServerBody, parseWeightsBody, parseWindow } from './bodies';

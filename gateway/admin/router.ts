@@ -4,8 +4,8 @@
  * and what to do; a wrong method gets 405 with Allow.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FleetError, toFleetError } from '../errors';
-import { readBody, sendJson } from '../front/http-util';
+import { FleetError, toFleetError } from '../protocol/errors';
+import { readBody, sendJson } from '../http/http-util';
 import { checkBearer } from './auth';
 
 export const ADMIN_PREFIX = '/admin';

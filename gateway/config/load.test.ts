@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile, parseConfig } from './load';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 
 function problemsOf(fn: () => unknown): string[] {
   try {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import {
   dockerServerSchema,
   gatewaySettingsSchema,

@@ -3,7 +3,7 @@
  * would expose the same prefix.
  */
 import type { ServerConfig } from './schema';
-import { safeName } from '../aggregate/naming';
+import { safeName } from '../protocol/names';
 
 /** The prefix a server's names get, or undefined when they are exposed unprefixed. */
 export function prefixOf(server: Pick<ServerConfig, 'name' | 'prefix'>): string | undefined {

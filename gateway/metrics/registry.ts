@@ -4,7 +4,7 @@
  * upstreams, weights and container pools are read from the fleet when Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ServerSummary } from '../registry/server-registry';
+import type { ServerSummary } from '../servers/registry';
 import type { PoolEntry } from '../upstream/transports';
 import type { CallRecord } from './call-stats';
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FleetError, toFleetError } from '../errors';
+import { FleetError, toFleetError } from '../protocol/errors';
 import {
   errorResponse,
   isNotification,
@@ -18,12 +18,12 @@ import {
   type RequestId,
 } from '../protocol/jsonrpc';
 import type { UpstreamConnection } from '../upstream/connection';
-import type { ServerLink } from '../registry/server-link';
-import type { LogLevel } from './log-levels';
+import type { ServerLink } from '../servers/group';
+import type { LogLevel } from '../relay/log-levels';
 import type { SessionHost } from './session-host';
 import type { CallOutcome } from '../metrics/call-stats';
 import { handleMethod } from './methods';
-import { continueTrace, traceparent } from './trace-context';
+import { continueTrace, traceparent } from '../relay/trace';
 
 /** How a front delivers messages to its client. `relatedRequestId` lets Streamable HTTP pick the stream. */
 export interface FrontChannel {

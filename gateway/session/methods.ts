@@ -3,14 +3,14 @@
  * calls, reads and completions are routed to the server that owns the name or URI and forwarded raw.
  */
 import { SUPPORTED_PROTOCOL_VERSIONS, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import type { JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc';
 import { resultResponse } from '../protocol/jsonrpc';
-import { paginate } from '../aggregate/paginate';
-import { resourceOwner } from '../aggregate/view';
-import type { ListKind } from '../aggregate/catalog';
+import { paginate } from '../catalog/paginate';
+import { resourceOwner } from '../catalog/view';
+import type { ListKind } from '../servers/lists';
 import type { ClientSession } from './client-session';
-import { isLogLevel } from './log-levels';
+import { isLogLevel } from '../relay/log-levels';
 
 type Handler = (session: ClientSession, request: JsonRpcRequest, params: Record<string, unknown>) => Promise<JsonRpcResponse | Record<string, unknown>>;
 

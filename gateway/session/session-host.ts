@@ -1,10 +1,10 @@
 /** What a client session needs from the gateway around it; the fleet implements it. */
 import type { GatewayConfig } from '../config/schema';
-import type { CatalogView } from '../aggregate/view';
-import type { ServerLink } from '../registry/server-link';
+import type { CatalogView } from '../catalog/view';
+import type { ServerLink } from '../servers/group';
 import type { ClientSession } from './client-session';
-import type { LogLevel } from './log-levels';
-import type { ProgressRouter } from './progress-router';
+import type { LogLevel } from '../relay/log-levels';
+import type { ProgressRouter } from '../relay/progress';
 import type { CallRecord } from '../metrics/call-stats';
 
 export interface SessionHost {

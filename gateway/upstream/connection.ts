@@ -16,7 +16,7 @@ import {
   type JsonRpcResponse,
   type RequestId,
 } from '../protocol/jsonrpc';
-import { FleetError, toFleetError } from '../errors';
+import { FleetError, toFleetError } from '../protocol/errors';
 
 /** Who a forwarded request came from, so the server's own requests during it can be routed back. */
 export interface RequestOrigin {

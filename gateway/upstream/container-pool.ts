@@ -7,7 +7,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { DockerServerConfig } from '../config/schema';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import { DockerTransport } from './docker-transport';
 
 interface Waiter {

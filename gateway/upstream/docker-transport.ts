@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import { encodeLine } from '../protocol/line-decoder';
 import { readLines, readStdout } from './stdio-streams';
 import { containerSpec, type ContainerIdentity } from './container-spec';

@@ -6,7 +6,7 @@
  */
 import http, { type Agent, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 
 export interface Endpoint {
   /** The URL without credentials or query, for messages and logs. */

@@ -9,7 +9,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { encodeLine } from '../protocol/line-decoder';
 import { readLines, readStdout } from './stdio-streams';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 
 export interface ProcessTransportOptions {
   command: string;

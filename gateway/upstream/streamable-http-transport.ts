@@ -11,7 +11,7 @@
 import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import { envelopeProblem, errorResponse, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
 import { endpoint, exchange, mediaType, readText, statusError, type Endpoint } from './http-exchange';
 import { MicrotaskQueue } from './microtask-queue';

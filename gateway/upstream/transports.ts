@@ -14,7 +14,7 @@ import { StreamableHttpTransport } from './streamable-http-transport';
 import { DockerTransport } from './docker-transport';
 import { ContainerPool } from './container-pool';
 import { LABEL } from './container-spec';
-import { PRIMARY_BACKEND } from '../registry/backend';
+import { PRIMARY_BACKEND } from '../servers/backend';
 
 /** A per-session docker backend's pool, as the admin API and metrics report it. */
 export interface PoolEntry {

@@ -6,7 +6,7 @@
  * and ends everything it opened when the session closes.
  */
 import type { ServerResponse } from 'node:http';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import { isRequest, isResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
 import type { ClientSession, FrontChannel } from '../session/client-session';
 import { SessionEventStore, type EventStoreLimits } from './event-store';

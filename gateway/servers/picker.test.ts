@@ -1,4 +1,4 @@
-import { SmoothWeightedPicker } from './weighted-picker';
+import { SmoothWeightedPicker } from './picker';
 
 const count = (picker: SmoothWeightedPicker, candidates: { id: string; weight: number }[], n: number) => {
   const seen: Record<string, number> = {};

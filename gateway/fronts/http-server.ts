@@ -7,10 +7,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { FleetError, toFleetError } from '../errors';
+import { FleetError, toFleetError } from '../protocol/errors';
 import type { Fleet } from '../fleet';
 import { checkOrigin, type OriginPolicy } from './origin-guard';
-import { sendError } from './http-util';
+import { sendError } from '../http/http-util';
 import { answerHealth } from './health';
 import { StreamableHttpFront } from './streamable-http';
 import { LegacySseFront, SSE_MESSAGES_PATH, SSE_PATH } from './legacy-sse';

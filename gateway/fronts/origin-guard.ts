@@ -3,7 +3,7 @@
  * origin must not reach a gateway on loopback. Requests without Origin (non-browser clients) pass.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 
 export interface OriginPolicy {
   allowedOrigins: string[];

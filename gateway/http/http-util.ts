@@ -1,6 +1,6 @@
 /** Small HTTP helpers the fronts share: bounded body reading, JSON-RPC body checks, error replies. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import { envelopeProblem } from '../protocol/jsonrpc';
 
 /** Reads the whole body, refusing (413) once it passes `limit` bytes, declared or streamed. */

@@ -5,8 +5,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Fleet } from '../fleet';
-import { sendJson } from './http-util';
-import type { ServerLink } from '../registry/server-link';
+import { sendJson } from '../http/http-util';
+import type { ServerLink } from '../servers/group';
 import type { UpstreamState } from '../upstream/supervisor';
 
 export const HEALTH_PATHS = ['/health/liveness', '/health/readiness', '/health/startup'] as const;

@@ -7,13 +7,13 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
 import { checkPrefixes } from '../config/prefixes';
-import { LIST_KINDS } from '../aggregate/catalog';
-import { FleetError } from '../errors';
+import { LIST_KINDS } from './lists';
+import { FleetError } from '../protocol/errors';
 import type { InitializeParams } from '../upstream/connection';
 import type { TransportFactory } from '../upstream/transports';
 import type { ClientSession } from '../session/client-session';
 import { PRIMARY_BACKEND, bestState, type BackendSpec, type BackendState, type TransportKind } from './backend';
-import { ServerLink, type LinkListener } from './server-link';
+import { ServerLink, type LinkListener } from './group';
 
 /** A server as the admin API and the metrics report it. */
 export interface ServerSummary {

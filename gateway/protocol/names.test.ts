@@ -1,4 +1,4 @@
-import { exposedName, isSafeName, safeName } from './naming';
+import { exposedName, isSafeName, safeName } from './names';
 
 describe('exposed names', () => {
   it('prefixes with the server and separator, or leaves names alone when unprefixed', () => {

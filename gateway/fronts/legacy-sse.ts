@@ -5,10 +5,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Logger } from 'pino';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import type { Fleet } from '../fleet';
-import { parseJsonRpcBody, readBody } from './http-util';
+import { parseJsonRpcBody, readBody } from '../http/http-util';
 
 export const SSE_PATH = '/sse';
 export const SSE_MESSAGES_PATH = '/messages';

@@ -2,8 +2,8 @@
  * The gateway's own list cursors. Upstream cursors never reach clients: the gateway holds each merged
  * list whole and pages through it, so a cursor is just a position in the merged list.
  */
-import { FleetError } from '../errors';
-import type { Item, ListKind } from './catalog';
+import { FleetError } from '../protocol/errors';
+import type { Item, ListKind } from '../servers/lists';
 
 interface CursorState {
   kind: ListKind;

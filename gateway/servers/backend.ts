@@ -5,8 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
-import { LIST_CHANGED, LIST_KINDS, emptyCatalog, fetchCatalog, fetchList, type Catalog, type ListKind } from '../aggregate/catalog';
-import { templateMatches } from '../aggregate/view';
+import { LIST_CHANGED, LIST_KINDS, emptyCatalog, fetchCatalog, fetchList, type Catalog, type ListKind } from './lists';
+import { templateMatches } from '../catalog/view';
 import type { InitializeParams, UpstreamConnection, UpstreamEvents } from '../upstream/connection';
 import { UpstreamSupervisor } from '../upstream/supervisor';
 import type { TransportFactory } from '../upstream/transports';

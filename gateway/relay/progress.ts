@@ -5,7 +5,7 @@
  */
 import type { RequestId } from '../protocol/jsonrpc';
 import type { UpstreamConnection } from '../upstream/connection';
-import type { ClientSession } from './client-session';
+import type { ClientSession } from '../session/client-session';
 
 interface Entry {
   session: ClientSession;

@@ -2,7 +2,7 @@
  * What one upstream offers: its tools, prompts, resources and resource templates, fetched raw
  * (every page, unknown fields kept) so the gateway can merge them without losing anything.
  */
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import type { UpstreamConnection } from '../upstream/connection';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';

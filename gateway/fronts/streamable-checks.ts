@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 
 /** The first protocol version whose clients take an SSE event without data (the priming event). */
 const PRIMING_SINCE = '2025-11-25';

@@ -1,5 +1,5 @@
 import { paginate } from './paginate';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 
 const items = Array.from({ length: 7 }, (_, i) => ({ name: `t${i}` }));
 

@@ -4,9 +4,9 @@
  */
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { Logger } from 'pino';
-import type { ServerLink } from '../registry/server-link';
-import type { Item } from './catalog';
-import { exposedName, safeName } from './naming';
+import type { ServerLink } from '../servers/group';
+import type { Item } from '../servers/lists';
+import { exposedName, safeName } from '../protocol/names';
 
 export interface Route {
   link: ServerLink;

@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import type { Fleet } from '../fleet';
 import { isRequest, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc';
-import { parseJsonRpcBody, readBody, sendError } from './http-util';
+import { parseJsonRpcBody, readBody, sendError } from '../http/http-util';
 import {
   checkGetAccept,
   checkPostHeaders,

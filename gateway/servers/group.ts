@@ -7,13 +7,13 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
 import { prefixOf } from '../config/prefixes';
-import { LIST_KINDS, emptyCatalog, type Catalog, type ListKind } from '../aggregate/catalog';
+import { LIST_KINDS, emptyCatalog, type Catalog, type ListKind } from './lists';
 import type { InitializeParams, UpstreamConnection, UpstreamEvents } from '../upstream/connection';
 import type { TransportFactory } from '../upstream/transports';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
-import { FleetError } from '../errors';
+import { FleetError } from '../protocol/errors';
 import { Backend, bestState, type BackendListener, type BackendSpec, type BackendState } from './backend';
-import { SmoothWeightedPicker } from './weighted-picker';
+import { SmoothWeightedPicker } from './picker';
 
 export interface LinkListener {
   listsChanged(link: ServerLink, kinds: ListKind[]): void;

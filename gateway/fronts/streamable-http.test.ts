@@ -6,10 +6,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { toFleetError } from '../errors';
+import { toFleetError } from '../protocol/errors';
 import { isRequest, type JsonRpcMessage, type JsonRpcRequest, type RequestId } from '../protocol/jsonrpc';
 import type { ClientSession, FrontChannel } from '../session/client-session';
-import { sendError } from './http-util';
+import { sendError } from '../http/http-util';
 import { StreamableHttpFront } from './streamable-http';
 
 /** Answers like a ClientSession would, by method: echo, progress (related notifications first), announce, hold. */
