@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { StepInput } from '../pipeline/types';
 import { FailureType } from '../pipeline/types';
 import { MAX_WINDOW_SEC, type BackendStats } from '../gateway/metrics/call-stats';
-import type { ServerSummary } from '../gateway/servers/registry';
+import type { ServerSummary } from '../gateway/admin/api';
 import { gatewayUrl } from './engine';
 import { cancellation, checkoutRoot, fatal, transient } from './runtime';
 

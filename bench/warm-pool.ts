@@ -34,7 +34,7 @@ async function sessionTimes(warm: number, runs: number, image: string): Promise<
     'bench',
   );
   const gw = await startGateway(config, { log: createLogger('warn') });
-  const pool = gw.fleet.transports.pool('memory')!;
+  const pool = gw.transports.pool('memory', 'primary')!;
   const times: number[] = [];
   try {
     for (let i = 0; i <= runs; i++) {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ServerConfig } from '../config/schema';
 import { parseServer, zodProblems } from '../config/load';
 import { FleetError } from '../protocol/errors';
-import type { BackendSpec } from '../servers/backend';
+import type { BackendSpec } from '../servers/plan';
 import { MAX_WINDOW_SEC } from '../metrics/call-stats';
 
 const idSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 of A-Z a-z 0-9 _ . -');

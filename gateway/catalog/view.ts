@@ -1,17 +1,37 @@
 /**
  * The merged picture one client sees: every reachable server's tools, prompts, resources and
  * templates under exposed names, plus the indexes that route a name or URI back to its server.
+ * Built from plain data (server name, prefix, catalog), so it holds nothing live; a route names
+ * the server, and the relay finds that server's live group for the client it serves.
  */
-import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
-import type { Logger } from 'pino';
-import type { ServerLink } from '../servers/group';
-import type { Item } from '../servers/lists';
 import { exposedName, safeName } from '../protocol/names';
+import { compileTemplate, templateMatches, type CompiledTemplate } from '../protocol/uri-templates';
+import type { Catalog, Item } from '../servers/lists';
+
+export interface ViewSource {
+  server: string;
+  /** undefined: names are exposed as the server gives them. */
+  prefix: string | undefined;
+  catalog: Catalog;
+}
 
 export interface Route {
-  link: ServerLink;
+  server: string;
   /** The name the upstream knows. */
   name: string;
+}
+
+/** Two servers offering the same thing; the first in config order keeps it. */
+export interface Collision {
+  what: 'tool' | 'prompt' | 'resource' | 'resourceTemplate';
+  /** The name or URI as the later server gives it. */
+  original: string;
+  server: string;
+  takenBy: string;
+  /** Tools and prompts stay callable under this name; a resource or template is left out. */
+  exposedAs?: string;
+  /** Stable key for "already warned". */
+  key: string;
 }
 
 export interface CatalogView {
@@ -21,11 +41,14 @@ export interface CatalogView {
   resourceTemplates: Item[];
   toolRoutes: Map<string, Route>;
   promptRoutes: Map<string, Route>;
-  resourceOwners: Map<string, ServerLink>;
-  templateOwners: { template: UriTemplate; raw: string; link: ServerLink }[];
+  resourceOwners: Map<string, string>;
+  templates: { template: CompiledTemplate; raw: string; server: string }[];
+  collisions: Collision[];
+  /** Templates that are not valid URI templates (left out), by server. */
+  invalidTemplates: { server: string; uriTemplate: string }[];
 }
 
-export function buildView(links: ServerLink[], separator: string, log: Logger): CatalogView {
+export function buildView(sources: readonly ViewSource[], separator: string): CatalogView {
   const view: CatalogView = {
     tools: [],
     prompts: [],
@@ -34,76 +57,74 @@ export function buildView(links: ServerLink[], separator: string, log: Logger): 
     toolRoutes: new Map(),
     promptRoutes: new Map(),
     resourceOwners: new Map(),
-    templateOwners: [],
+    templates: [],
+    collisions: [],
+    invalidTemplates: [],
   };
-  for (const link of links) {
-    addNamed(view.tools, view.toolRoutes, link, link.catalog.tools, separator, log, 'tool');
-    addNamed(view.prompts, view.promptRoutes, link, link.catalog.prompts, separator, log, 'prompt');
-    for (const r of link.catalog.resources) {
-      const uri = r.uri as string;
-      if (view.resourceOwners.has(uri)) {
-        warnOnce(log, `resource:${uri}:${link.name}`, { uri, server: link.name, owner: view.resourceOwners.get(uri)!.name }, 'two servers list the same resource URI; the first server in config order serves it');
+  const templateOwners = new Map<string, string>();
+  for (const source of sources) {
+    addNamed(view, 'tool', view.tools, view.toolRoutes, source, source.catalog.tools, separator);
+    addNamed(view, 'prompt', view.prompts, view.promptRoutes, source, source.catalog.prompts, separator);
+    for (const r of source.catalog.resources) {
+      const uri = String(r.uri);
+      const owner = view.resourceOwners.get(uri);
+      if (owner !== undefined) {
+        view.collisions.push({ what: 'resource', original: uri, server: source.server, takenBy: owner, key: `resource:${uri}:${source.server}` });
         continue;
       }
-      view.resourceOwners.set(uri, link);
+      view.resourceOwners.set(uri, source.server);
       view.resources.push(r);
     }
-    for (const t of link.catalog.resourceTemplates) {
-      const raw = t.uriTemplate as string;
-      try {
-        view.templateOwners.push({ template: new UriTemplate(raw), raw, link });
-        view.resourceTemplates.push(t);
-      } catch {
-        warnOnce(log, `template:${raw}:${link.name}`, { uriTemplate: raw, server: link.name }, 'resource template is not a valid URI template; left out');
+    for (const t of source.catalog.resourceTemplates) {
+      const raw = String(t.uriTemplate);
+      const owner = templateOwners.get(raw);
+      if (owner !== undefined) {
+        view.collisions.push({ what: 'resourceTemplate', original: raw, server: source.server, takenBy: owner, key: `template:${raw}:${source.server}` });
+        continue;
       }
+      const template = compileTemplate(raw);
+      if (!template) {
+        view.invalidTemplates.push({ server: source.server, uriTemplate: raw });
+        continue;
+      }
+      templateOwners.set(raw, source.server);
+      view.templates.push({ template, raw, server: source.server });
+      view.resourceTemplates.push(t);
     }
   }
   return view;
 }
 
-function addNamed(out: Item[], routes: Map<string, Route>, link: ServerLink, items: Item[], separator: string, log: Logger, what: string): void {
+function addNamed(view: CatalogView, what: 'tool' | 'prompt', out: Item[], routes: Map<string, Route>, source: ViewSource, items: readonly Item[], separator: string): void {
   for (const item of items) {
     const original = String(item.name);
-    let name = exposedName(link.prefix, separator, original);
-    if (routes.has(name)) {
+    let name = exposedName(source.prefix, separator, original);
+    const taken = routes.get(name);
+    if (taken) {
       // Two unprefixed servers offer the same name: the later one keeps its tool under its own server name.
-      const fallback = exposedName(safeName(link.name), separator, original);
+      const fallback = exposedName(safeName(source.server), separator, original);
       const alternative = routes.has(fallback) ? safeName(`${fallback}${separator}${routes.size}`) : fallback;
-      warnOnce(log, `${what}:${name}:${link.name}`, { [what]: original, server: link.name, exposedAs: alternative, takenBy: routes.get(name)!.link.name }, `${what} name already taken; exposed under another name`);
+      view.collisions.push({ what, original, server: source.server, takenBy: taken.server, exposedAs: alternative, key: `${what}:${name}:${source.server}` });
       name = alternative;
     }
-    routes.set(name, { link, name: original });
+    routes.set(name, { server: source.server, name: original });
     out.push(name === original ? item : { ...item, name });
   }
 }
 
-/** Finds the server that owns a resource URI: a listed resource first, then a matching template. */
-export function resourceOwner(view: CatalogView, uri: string): ServerLink | undefined {
-  const listed = view.resourceOwners.get(uri);
-  if (listed) return listed;
-  return view.templateOwners.find((t) => matches(t.template, uri))?.link;
+/** The server that owns a resource URI: a listed resource first, then a matching template. */
+export function resourceOwner(view: CatalogView, uri: string): string | undefined {
+  return view.resourceOwners.get(uri) ?? view.templates.find((t) => templateMatches(t.template, uri))?.server;
 }
 
-/** Whether a URI fits a resource template (an invalid template fits nothing). */
-export function templateMatches(rawTemplate: string, uri: string): boolean {
-  try {
-    return matches(new UriTemplate(rawTemplate), uri);
-  } catch {
-    return false;
-  }
+/** The server a completion's `ref/resource` belongs to: a template named as it is, else the owner of the URI. */
+export function completionOwner(view: CatalogView, uri: string): string | undefined {
+  return view.templates.find((t) => t.raw === uri)?.server ?? resourceOwner(view, uri);
 }
 
-function matches(template: UriTemplate, uri: string): boolean {
-  try {
-    return template.match(uri) !== null;
-  } catch {
-    return false; // a template that cannot match this URI
-  }
-}
-
-const warned = new Set<string>();
-function warnOnce(log: Logger, key: string, fields: Record<string, unknown>, msg: string): void {
-  if (warned.has(key)) return;
-  warned.add(key);
-  log.warn(fields, msg);
+/** The names this view exposes for one server's tools. */
+export function exposedTools(view: CatalogView, server: string): string[] {
+  const names: string[] = [];
+  for (const [name, route] of view.toolRoutes) if (route.server === server) names.push(name);
+  return names;
 }

@@ -116,6 +116,13 @@ export type RemoteServerConfig = Omit<z.infer<typeof remoteServerSchema>, 'trans
 };
 export type ServerConfig = StdioServerConfig | RemoteServerConfig | DockerServerConfig;
 
+/** How the gateway reaches a server: a child process, a container, or one of the remote transports. */
+export type TransportKind = 'stdio' | 'docker' | (typeof remoteTransports)[number];
+
+export function transportKind(server: ServerConfig): TransportKind {
+  return server.kind === 'remote' ? server.transport : server.kind;
+}
+
 export const listenSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080');

@@ -8,15 +8,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { FleetError, toFleetError } from '../protocol/errors';
-import type { Fleet } from '../fleet';
-import { checkOrigin, type OriginPolicy } from './origin-guard';
+import { ADMIN_PREFIX, AdminRouter, type AdminRoutes } from '../admin/router';
 import { sendError } from '../http/http-util';
-import { answerHealth } from './health';
-import { StreamableHttpFront } from './streamable-http';
+import type { GatewayMetrics } from '../metrics/registry';
+import type { SessionOpener } from '../session/sessions';
+import { answerHealth, type HealthSource } from './health';
 import { LegacySseFront, SSE_MESSAGES_PATH, SSE_PATH } from './legacy-sse';
+import { checkOrigin, type OriginPolicy } from './origin-guard';
+import { StreamableHttpFront } from './streamable-http';
 import { WebSocketFront, WS_PATH } from './websocket';
-import { ADMIN_PREFIX, AdminRouter } from '../admin/router';
-import { adminRoutes } from '../admin/handlers';
 
 export const MCP_PATH = '/mcp';
 export const METRICS_PATH = '/metrics';
@@ -29,6 +29,14 @@ export interface HttpFrontOptions {
   adminToken?: string;
 }
 
+/** What the listener serves besides the MCP fronts. */
+export interface HttpFrontDeps {
+  sessions: SessionOpener;
+  health: HealthSource;
+  metrics: Pick<GatewayMetrics, 'scrape'>;
+  admin: AdminRoutes;
+}
+
 export class HttpFronts {
   readonly server: Server;
   readonly streamable: StreamableHttpFront;
@@ -38,17 +46,17 @@ export class HttpFronts {
   private accepting = true;
 
   constructor(
-    private readonly fleet: Fleet,
+    private readonly deps: HttpFrontDeps,
     private readonly options: HttpFrontOptions,
     private readonly log: Logger,
   ) {
-    this.streamable = new StreamableHttpFront(fleet, options, log, () => this.accepting);
-    this.sse = new LegacySseFront(fleet, options.maxBodyBytes, log);
-    this.ws = new WebSocketFront(fleet, options.maxBodyBytes, log);
-    this.admin = new AdminRouter(adminRoutes(fleet), { token: options.adminToken, maxBodyBytes: options.maxBodyBytes });
+    this.streamable = new StreamableHttpFront(deps.sessions, options, log, () => this.accepting);
+    this.sse = new LegacySseFront(deps.sessions, options.maxBodyBytes, log);
+    this.ws = new WebSocketFront(deps.sessions, options.maxBodyBytes, log);
+    this.admin = new AdminRouter(deps.admin, { token: options.adminToken, maxBodyBytes: options.maxBodyBytes });
     this.server = createServer((req, res) => void this.route(req, res));
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
-    this.server.on('clientError', (err, socket) => socket.destroy(err));
+    this.server.on('clientError', (err, socket) => this.refuseMalformed(err, socket));
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -77,7 +85,7 @@ export class HttpFronts {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
     try {
-      if (answerHealth(url.pathname, this.fleet, res)) return;
+      if (answerHealth(url.pathname, this.deps.health, res)) return;
       const forbidden = checkOrigin(req.headers, this.options.origin);
       if (forbidden) throw forbidden;
       if (url.pathname === MCP_PATH) return await this.streamable.handle(req, res);
@@ -103,8 +111,19 @@ export class HttpFronts {
 
   private async metrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET') throw new FleetError('METHOD_NOT_ALLOWED', `${METRICS_PATH} answers GET only`, { data: { allow: 'GET' } });
-    const { contentType, body } = await this.fleet.metrics.scrape();
+    const { contentType, body } = await this.deps.metrics.scrape();
     res.writeHead(200, { 'content-type': contentType }).end(body);
+  }
+
+  /**
+   * A request node:http could not parse (a bad request line, headers over its limit) still gets a
+   * status, as the HTTP spec asks, before the connection closes; nothing of it reaches a front.
+   */
+  private refuseMalformed(err: NodeJS.ErrnoException, socket: Duplex): void {
+    this.log.info({ code: err.code, err: err.message }, 'malformed HTTP request refused');
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${status.slice(4)}: ${err.code ?? 'malformed request'}\n`);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -7,7 +7,8 @@ import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Logger } from 'pino';
 import { FleetError } from '../protocol/errors';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
-import type { Fleet } from '../fleet';
+import { fromSdkTransport } from '../protocol/sdk-transport';
+import type { SessionOpener } from '../session/sessions';
 import { parseJsonRpcBody, readBody } from '../http/http-util';
 
 export const SSE_PATH = '/sse';
@@ -17,23 +18,24 @@ export class LegacySseFront {
   private readonly transports = new Map<string, SSEServerTransport>();
 
   constructor(
-    private readonly fleet: Fleet,
+    private readonly sessions: SessionOpener,
     private readonly maxBodyBytes: number,
     private readonly log: Logger,
   ) {}
 
   async openStream(res: ServerResponse): Promise<void> {
-    const transport = new SSEServerTransport(SSE_MESSAGES_PATH, res);
-    const session = this.fleet.openSession({
+    const sdk = new SSEServerTransport(SSE_MESSAGES_PATH, res);
+    const transport = fromSdkTransport(sdk);
+    const session = this.sessions.openSession({
       kind: 'sse',
-      send: (message: JsonRpcMessage) => transport.send(message as never),
+      send: (message: JsonRpcMessage) => transport.send(message),
       close: () => transport.close(),
     });
-    this.transports.set(transport.sessionId, transport);
-    transport.onmessage = (m) => session.receive(m as JsonRpcMessage);
+    this.transports.set(sdk.sessionId, sdk);
+    transport.onmessage = (m) => session.receive(m);
     transport.onerror = (err) => this.log.debug({ err: err.message, session: session.id }, 'SSE transport error');
     transport.onclose = () => {
-      this.transports.delete(transport.sessionId);
+      this.transports.delete(sdk.sessionId);
       void session.close();
     };
     await transport.start();

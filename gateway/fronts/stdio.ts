@@ -2,15 +2,15 @@
  * The stdio front: the gateway itself runs as one stdio MCP server (launched by a desktop client),
  * reading newline-delimited JSON-RPC on stdin and writing on stdout. Logs go to stderr only.
  */
-import type { Fleet } from '../fleet';
+import type { SessionOpener } from '../session/sessions';
 import { LineDecoder, encodeLine } from '../protocol/line-decoder';
 import { errorResponse, type JsonRpcMessage } from '../protocol/jsonrpc';
 import type { ClientSession } from '../session/client-session';
 
-export function serveStdio(fleet: Fleet, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, onEnd: () => void): ClientSession {
+export function serveStdio(sessions: SessionOpener, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, onEnd: () => void): ClientSession {
   const write = (message: JsonRpcMessage) =>
     new Promise<void>((resolve, reject) => output.write(encodeLine(message), (err) => (err ? reject(err) : resolve())));
-  const session = fleet.openSession({ kind: 'stdio', send: write, close: async () => {} });
+  const session = sessions.openSession({ kind: 'stdio', send: write, close: async () => {} });
   const decoder = new LineDecoder({
     message: (m) => session.receive(m),
     garbage: (line, problem) => {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { FleetError } from '../protocol/errors';
-import type { Fleet } from '../fleet';
+import type { SessionOpener } from '../session/sessions';
 import { isRequest, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc';
 import { parseJsonRpcBody, readBody, sendError } from '../http/http-util';
 import {
@@ -34,7 +34,7 @@ export class StreamableHttpFront {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly fleet: Pick<Fleet, 'openSession'>,
+    private readonly opener: SessionOpener,
     private readonly options: StreamableHttpOptions,
     private readonly log: Logger,
     private readonly accepting: () => boolean,
@@ -124,7 +124,7 @@ export class StreamableHttpFront {
   private open(): StreamableSession {
     const session = new StreamableSession(
       randomUUID(),
-      (channel) => this.fleet.openSession(channel),
+      (channel) => this.opener.openSession(channel),
       (s) => this.sessions.delete(s.id),
     );
     this.sessions.set(session.id, session);

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
-import type { Fleet } from '../fleet';
+import type { SessionOpener } from '../session/sessions';
 import { MCP_WS_SUBPROTOCOL, WebSocketTransport } from '../protocol/ws-transport';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
 
@@ -14,7 +14,7 @@ export class WebSocketFront {
   private readonly transports = new Set<WebSocketTransport>();
 
   constructor(
-    private readonly fleet: Fleet,
+    private readonly sessions: SessionOpener,
     maxBodyBytes: number,
     private readonly log: Logger,
   ) {
@@ -29,12 +29,12 @@ export class WebSocketFront {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const transport = new WebSocketTransport(ws, true);
       this.transports.add(transport);
-      const session = this.fleet.openSession({
+      const session = this.sessions.openSession({
         kind: 'websocket',
-        send: (message: JsonRpcMessage) => transport.send(message as never),
+        send: (message: JsonRpcMessage) => transport.send(message),
         close: () => transport.close(),
       });
-      transport.onmessage = (m) => session.receive(m as JsonRpcMessage);
+      transport.onmessage = (m) => session.receive(m);
       transport.onerror = (err) => this.log.info({ err: err.message, session: session.id }, 'bad WebSocket frame from client');
       transport.onclose = () => {
         this.transports.delete(transport);

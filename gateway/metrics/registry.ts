@@ -4,14 +4,14 @@
  * upstreams, weights and container pools are read from the fleet when Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ServerSummary } from '../servers/registry';
+import type { ServerStatus } from '../servers/registry';
 import type { PoolEntry } from '../upstream/transports';
 import type { CallRecord } from './call-stats';
 
 /** What the gauges read at scrape time. */
 export interface MetricsSource {
   sessionFronts(): string[];
-  servers(): ServerSummary[];
+  servers(): ServerStatus[];
   pools(): PoolEntry[];
 }
 
@@ -77,7 +77,7 @@ export class GatewayMetrics {
 }
 
 /** A gauge with one value per server and backend, read from the fleet at scrape time. */
-function backendGauge(registers: Registry[], name: string, help: string, source: MetricsSource, value: (b: ServerSummary['backends'][number]) => number): void {
+function backendGauge(registers: Registry[], name: string, help: string, source: MetricsSource, value: (b: ServerStatus['backends'][number]) => number): void {
   new Gauge({
     name: `${PREFIX}${name}`,
     help,

@@ -15,6 +15,7 @@ export type FleetErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'NO_CLIENT_FOR_REQUEST'
+  | 'CANCELLED'
   | 'SESSION_NOT_FOUND'
   | 'FORBIDDEN_ORIGIN'
   | 'FORBIDDEN_HOST'
@@ -47,6 +48,7 @@ const MAPPING: Record<FleetErrorCode, CodeMapping> = {
   UPSTREAM_UNAVAILABLE: { jsonRpc: -32000, http: 502 },
   UPSTREAM_TIMEOUT: { jsonRpc: -32001, http: 504 },
   NO_CLIENT_FOR_REQUEST: { jsonRpc: -32601, http: 409 },
+  CANCELLED: { jsonRpc: -32800, http: 499 },
   SESSION_NOT_FOUND: { jsonRpc: -32001, http: 404 },
   FORBIDDEN_ORIGIN: { jsonRpc: -32000, http: 403 },
   FORBIDDEN_HOST: { jsonRpc: -32000, http: 403 },

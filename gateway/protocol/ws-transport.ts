@@ -1,19 +1,18 @@
 /**
- * An SDK Transport over one `ws` WebSocket, used on both sides: for clients connecting to the
+ * A MessageTransport over one `ws` WebSocket, used on both sides: for clients connecting to the
  * gateway's /ws endpoint and for upstream servers reached over WebSocket. Each text frame carries
  * one JSON-RPC message (subprotocol "mcp", as the SDK's WebSocketClientTransport expects).
  */
 import WebSocket from 'ws';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { envelopeProblem, errorResponse } from './jsonrpc';
+import { envelopeProblem, errorResponse, type JsonRpcMessage } from './jsonrpc';
+import type { MessageTransport } from './transport';
 
 export const MCP_WS_SUBPROTOCOL = 'mcp';
 
-export class WebSocketTransport implements Transport {
+export class WebSocketTransport implements MessageTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: (message: any) => void;
+  onmessage?: (message: JsonRpcMessage) => void;
 
   private closedOnce = false;
 
@@ -40,7 +39,7 @@ export class WebSocketTransport implements Transport {
     if (this.socket.readyState === WebSocket.CLOSED) this.finish();
   }
 
-  send(message: JSONRPCMessage): Promise<void> {
+  send(message: JsonRpcMessage): Promise<void> {
     if (this.socket.readyState !== WebSocket.OPEN) return Promise.reject(new Error('WebSocket is not open'));
     return new Promise((resolve, reject) => this.socket.send(JSON.stringify(message), (err) => (err ? reject(err) : resolve())));
   }
@@ -64,7 +63,7 @@ export class WebSocketTransport implements Transport {
     }
     const problem = envelopeProblem(value);
     if (problem) return this.reject(-32600, `Invalid Request: ${problem}`, value);
-    this.onmessage?.(value);
+    this.onmessage?.(value as JsonRpcMessage);
   }
 
   private reject(code: number, message: string, value?: unknown): void {
@@ -73,7 +72,7 @@ export class WebSocketTransport implements Transport {
       return;
     }
     const id = typeof value === 'object' && value !== null && 'id' in value ? ((value as { id: unknown }).id as string | number | null) : null;
-    void this.send(errorResponse(typeof id === 'string' || typeof id === 'number' ? id : null, { code, message }) as JSONRPCMessage).catch(() => {});
+    void this.send(errorResponse(typeof id === 'string' || typeof id === 'number' ? id : null, { code, message })).catch(() => {});
     this.onerror?.(new Error(message));
   }
 

@@ -1,14 +1,14 @@
 /**
  * Progress tokens, remapped. A client's token is only unique within its session, and shared
  * upstreams serve many sessions, so each forwarded token is swapped for a gateway-wide one and
- * progress notifications are mapped back to the session and token they belong to.
+ * progress notifications are mapped back to the client and token they belong to.
  */
 import type { RequestId } from '../protocol/jsonrpc';
 import type { UpstreamConnection } from '../upstream/connection';
-import type { ClientSession } from '../session/client-session';
+import type { ClientPeer } from './clients';
 
 interface Entry {
-  session: ClientSession;
+  peer: ClientPeer;
   clientToken: string | number;
   clientRequestId: RequestId;
   conn?: UpstreamConnection;
@@ -19,9 +19,9 @@ export class ProgressRouter {
   private readonly entries = new Map<string, Entry>();
   private next = 1;
 
-  register(session: ClientSession, clientToken: string | number, clientRequestId: RequestId): string {
+  register(peer: ClientPeer, clientToken: string | number, clientRequestId: RequestId): string {
     const token = `fleet-progress-${this.next++}`;
-    this.entries.set(token, { session, clientToken, clientRequestId });
+    this.entries.set(token, { peer, clientToken, clientRequestId });
     return token;
   }
 
@@ -43,7 +43,7 @@ export class ProgressRouter {
     const e = this.entries.get(String(params.progressToken));
     if (!e || e.conn !== from) return false;
     if (e.upstreamId !== undefined) from.touch(e.upstreamId);
-    e.session.notify('notifications/progress', { ...params, progressToken: e.clientToken }, e.clientRequestId);
+    e.peer.notify('notifications/progress', { ...params, progressToken: e.clientToken }, e.clientRequestId);
     return true;
   }
 }

@@ -1,55 +1,60 @@
 /**
- * A server as clients see it: one name, one prefix, one catalog, served by one or more weighted
- * backends. Forwarded requests go to a ready backend that offers the name, picked by smooth
- * weighted round-robin; a backend that is down is skipped (failover). The catalog clients see is
- * that of the ready backend with the highest weight (ties: the earliest added).
+ * A server's live backends, as clients use them: one name, one prefix, one catalog. A shared
+ * server has one group for every client; a per-session server has one group per client session
+ * (its `owner`), bound to one backend. Forwarded requests go to a ready backend that offers what
+ * they name, picked by smooth weighted round-robin; a backend that is down is skipped (failover).
+ * The catalog clients see is that of the ready backend with the highest weight (ties: the earliest).
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
-import { prefixOf } from '../config/prefixes';
-import { LIST_KINDS, emptyCatalog, type Catalog, type ListKind } from './lists';
-import type { InitializeParams, UpstreamConnection, UpstreamEvents } from '../upstream/connection';
-import type { TransportFactory } from '../upstream/transports';
-import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
 import { FleetError } from '../protocol/errors';
-import { Backend, bestState, type BackendListener, type BackendSpec, type BackendState } from './backend';
+import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
+import type { InitializeParams, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
+import type { UpstreamTransports } from '../upstream/transports';
+import { Backend, type BackendListener } from './backend';
+import { EMPTY_CATALOG, LIST_KINDS, type Catalog, type ListKind, type Want } from './lists';
 import { SmoothWeightedPicker } from './picker';
+import type { BackendSpec, ServerPlan } from './plan';
+import { bestState, type BackendState } from './state';
 
-export interface LinkListener {
-  listsChanged(link: ServerLink, kinds: ListKind[]): void;
-  notification(link: ServerLink, n: JsonRpcNotification, conn: UpstreamConnection): void;
-  request: (link: ServerLink, r: JsonRpcRequest, conn: UpstreamConnection) => ReturnType<UpstreamEvents['request']>;
+/** What a group's upstreams say, for whoever routes it to clients. */
+export interface GroupListener {
+  listsChanged(group: ServerGroup, kinds: readonly ListKind[]): void;
+  notification(group: ServerGroup, n: JsonRpcNotification, conn: UpstreamConnection): void;
+  request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection): Promise<ServerRequestOutcome>;
   /** A backend (re)connected: shared state (log level, subscriptions) is to be given back to it. */
-  backendUp?(link: ServerLink, conn: UpstreamConnection): void;
+  backendUp(group: ServerGroup, conn: UpstreamConnection): void;
 }
 
-export interface LinkDeps {
-  transports: TransportFactory;
+export interface GroupDeps {
+  transports: UpstreamTransports;
   initParams: () => InitializeParams;
-  listener: LinkListener;
+  listener: GroupListener;
   log: Logger;
 }
 
-export class ServerLink implements BackendListener {
+export class ServerGroup implements BackendListener {
   readonly backends: Backend[] = [];
-  readonly prefix: string | undefined;
-  private shown: Catalog = emptyCatalog();
+  private shown: Catalog = EMPTY_CATALOG;
   private readonly picker = new SmoothWeightedPicker();
   private onWeightZero = false;
 
-  /** `ownerSessionId` is set for per-session links: the one client session these upstreams belong to. */
+  /** `owner` is set for a per-session server's group: the client session its upstreams belong to. */
   constructor(
-    readonly server: ServerConfig,
-    specs: BackendSpec[],
-    private readonly deps: LinkDeps,
-    readonly ownerSessionId?: string,
+    readonly plan: ServerPlan,
+    specs: readonly BackendSpec[],
+    private readonly deps: GroupDeps,
+    readonly owner?: string,
   ) {
-    this.prefix = prefixOf(server);
     for (const spec of specs) this.backends.push(this.newBackend(spec));
   }
 
   get name(): string {
-    return this.server.name;
+    return this.plan.name;
+  }
+
+  get config(): ServerConfig {
+    return this.plan.config;
   }
 
   /** What clients see: the lead backend's catalog. */
@@ -64,14 +69,11 @@ export class ServerLink implements BackendListener {
     return lead;
   }
 
-  /** The lead backend's connection; undefined while no backend is ready. */
-  get connection(): UpstreamConnection | undefined {
-    return this.lead?.connection;
-  }
-
   /** The connections of every ready backend (initialized, catalog loaded). */
   get connections(): UpstreamConnection[] {
-    return this.backends.flatMap((b) => (b.ready ? [b.connection!] : []));
+    const out: UpstreamConnection[] = [];
+    for (const b of this.backends) if (b.ready) out.push(b.connection!);
+    return out;
   }
 
   /** ready when a backend is, connecting while one is trying, else down. */
@@ -80,7 +82,7 @@ export class ServerLink implements BackendListener {
   }
 
   get lastError(): Error | undefined {
-    return this.backends.find((b) => b.supervisor.lastError)?.supervisor.lastError;
+    return this.backends.find((b) => b.lastError)?.lastError;
   }
 
   backend(id: string): Backend | undefined {
@@ -99,8 +101,8 @@ export class ServerLink implements BackendListener {
    * The backend for one forwarded request: by weight among the ready ones that offer what it
    * names. When every backend with weight is down, a ready weight-0 one serves rather than fail.
    */
-  choose(method: string, params: Record<string, unknown> | undefined): Backend {
-    const able = this.backends.filter((b) => b.ready && b.offers(method, params));
+  pick(want: Want): Backend {
+    const able = this.backends.filter((b) => b.ready && b.offers(want));
     const picked = this.picker.pick(able);
     if (picked) {
       this.onWeightZero = false;
@@ -108,7 +110,7 @@ export class ServerLink implements BackendListener {
     }
     if (able.length > 0) {
       // warned once each time traffic falls back to weight 0, not on every request while it does
-      if (!this.onWeightZero) this.deps.log.warn({ backend: able[0].id, method }, 'no backend with weight > 0 is ready; a weight-0 backend serves the request');
+      if (!this.onWeightZero) this.deps.log.warn({ backend: able[0].id }, 'no backend with weight > 0 is ready; a weight-0 backend serves the request');
       this.onWeightZero = true;
       return able[0];
     }
@@ -118,29 +120,20 @@ export class ServerLink implements BackendListener {
     });
   }
 
-  /** Sends a request to every other ready backend that offers what it names; their answers are not awaited. */
-  mirror(method: string, params: Record<string, unknown> | undefined, except: Backend): void {
-    for (const b of this.backends) {
-      if (b !== except && b.ready && b.offers(method, params)) void b.connection!.request(method, params, { timeoutMs: this.server.requestTimeoutMs }).response;
-    }
-  }
-
-  /** The backend a new client session binds to for its life (per-session servers): by weight only. */
-  pickForSession(): BackendSpec {
-    const b = this.picker.pick(this.backends) ?? this.backends[0];
-    return { id: b.id, weight: b.weight, config: b.config };
+  /** The other ready backends that offer what `want` names (a subscription goes to each of them). */
+  others(want: Want, except: Backend): Backend[] {
+    return this.backends.filter((b) => b !== except && b.ready && b.offers(want));
   }
 
   /** Adds and starts a backend; resolves after its first connection attempt. */
-  async addBackend(spec: BackendSpec, start = true): Promise<Backend> {
+  async add(spec: BackendSpec): Promise<void> {
     const backend = this.newBackend(spec);
     this.backends.push(backend);
     this.picker.reset();
-    if (start) await backend.start();
-    return backend;
+    await backend.start();
   }
 
-  async removeBackend(id: string): Promise<void> {
+  async remove(id: string): Promise<void> {
     const backend = this.backend(id);
     if (!backend) return;
     this.backends.splice(this.backends.indexOf(backend), 1);
@@ -149,8 +142,8 @@ export class ServerLink implements BackendListener {
     this.showLead();
   }
 
-  setWeights(weights: Record<string, number>): void {
-    for (const [id, weight] of Object.entries(weights)) this.backend(id)!.weight = weight;
+  /** The plan's weights changed: the new split holds from the next pick, and the lead may change. */
+  weightsChanged(): void {
     this.picker.reset();
     this.showLead();
   }
@@ -159,7 +152,7 @@ export class ServerLink implements BackendListener {
 
   backendUp(_backend: Backend, conn: UpstreamConnection): void {
     this.showLead();
-    this.deps.listener.backendUp?.(this, conn);
+    this.deps.listener.backendUp(this, conn);
   }
 
   backendDown(): void {
@@ -176,7 +169,9 @@ export class ServerLink implements BackendListener {
     this.deps.listener.notification(this, n, conn);
   }
 
-  request = (r: JsonRpcRequest, conn: UpstreamConnection) => this.deps.listener.request(this, r, conn);
+  request(r: JsonRpcRequest, conn: UpstreamConnection): Promise<ServerRequestOutcome> {
+    return this.deps.listener.request(this, r, conn);
+  }
 
   // ---- helpers ------------------------------------------------------------------------------
 
@@ -186,8 +181,8 @@ export class ServerLink implements BackendListener {
 
   /** Shows the lead backend's catalog; clients hear list_changed for each list that differs. */
   private showLead(): void {
-    const next = this.lead?.catalog ?? emptyCatalog();
-    const changed = LIST_KINDS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.shown[k]));
+    const next = this.lead?.catalog ?? EMPTY_CATALOG;
+    const changed = LIST_KINDS.filter((k) => next[k] !== this.shown[k] && JSON.stringify(next[k]) !== JSON.stringify(this.shown[k]));
     this.shown = next;
     if (changed.length > 0) this.deps.listener.listsChanged(this, changed);
   }

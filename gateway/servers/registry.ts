@@ -1,80 +1,189 @@
 /**
  * The servers the gateway serves, in order: those of the config file, then those registered at
- * runtime. A shared server is one live link for every client; a per-session server is a plan (its
- * backends and weights, never started) from which each client session gets links of its own.
- * Registering and removing servers and backends, and changing weights, happen here.
+ * runtime. Each has a plan (what should exist); the registry owns every live group made from the
+ * plans: one per shared server, and for each client session (an "owner") one per per-session
+ * server, bound to a backend picked by weight. Registering and removing servers and backends and
+ * changing weights happen here, and the live groups follow.
  */
 import type { Logger } from 'pino';
-import type { ServerConfig } from '../config/schema';
 import { checkPrefixes } from '../config/prefixes';
-import { LIST_KINDS } from './lists';
+import { transportKind, type ServerConfig, type TransportKind } from '../config/schema';
 import { FleetError } from '../protocol/errors';
 import type { InitializeParams } from '../upstream/connection';
-import type { TransportFactory } from '../upstream/transports';
-import type { ClientSession } from '../session/client-session';
-import { PRIMARY_BACKEND, bestState, type BackendSpec, type BackendState, type TransportKind } from './backend';
-import { ServerLink, type LinkListener } from './group';
+import type { UpstreamTransports } from '../upstream/transports';
+import { ServerGroup, type GroupListener } from './group';
+import { LIST_KINDS } from './lists';
+import { PRIMARY_BACKEND, ServerPlan, type BackendSpec } from './plan';
+import { bestState, type BackendState } from './state';
 
 /** A server as the admin API and the metrics report it. */
-export interface ServerSummary {
+export interface ServerStatus {
   name: string;
   mode: 'shared' | 'per-session';
   state: BackendState;
   backends: { id: string; weight: number; state: BackendState; transport: TransportKind; tools: number }[];
 }
 
-export interface RegistryHooks {
-  listener: LinkListener;
+export interface RegistryDeps {
+  transports: UpstreamTransports;
+  listener: GroupListener;
+  /** What shared upstreams are told at initialize (the gateway's own client info and capabilities). */
   sharedInit(): InitializeParams;
-  sessionInit(session: ClientSession): InitializeParams;
-  /** Initialized client sessions, which per-session servers open links for. */
-  sessions(): ClientSession[];
-  /** How long an admin change waits for new upstreams' first connection attempt. */
+  /** How long a change waits for new upstreams' first connection attempt. */
   waitAtMost(p: Promise<unknown>): Promise<void>;
+  log: Logger;
+}
+
+interface Owner {
+  init: () => InitializeParams;
+  groups: Map<string, ServerGroup>;
 }
 
 /** A probe has no client: what its upstream says goes nowhere. */
-const PROBE_LISTENER: LinkListener = {
+const PROBE_LISTENER: GroupListener = {
   listsChanged: () => {},
   notification: () => {},
   request: async () => ({ error: { code: -32601, message: 'the gateway is only probing this server; no client is attached' } }),
+  backendUp: () => {},
 };
 
 export class ServerRegistry {
-  readonly servers: ServerLink[] = [];
+  private readonly plans: ServerPlan[] = [];
+  private readonly shared = new Map<string, ServerGroup>();
+  private readonly owners = new Map<string, Owner>();
 
   constructor(
-    configs: ServerConfig[],
-    private readonly transports: TransportFactory,
-    private readonly hooks: RegistryHooks,
-    private readonly log: Logger,
+    configs: readonly ServerConfig[],
+    private readonly deps: RegistryDeps,
   ) {
-    for (const c of configs) this.servers.push(this.link(c));
+    for (const config of configs) this.addPlan(config);
   }
 
-  get shared(): ServerLink[] {
-    return this.servers.filter((s) => s.server.mode === 'shared');
+  /** The servers' plans, in order. */
+  get servers(): readonly ServerPlan[] {
+    return this.plans;
   }
 
-  find(name: string): ServerLink | undefined {
-    return this.servers.find((s) => s.name === name);
+  find(name: string): ServerPlan | undefined {
+    return this.plans.find((p) => p.name === name);
   }
 
-  /** The named server, or a NOT_FOUND error naming it. */
-  get(name: string): ServerLink {
-    const link = this.find(name);
-    if (!link) throw new FleetError('NOT_FOUND', `no server named "${name}"; GET /admin/servers lists them`);
-    return link;
+  /** The named server's plan, or a NOT_FOUND error naming it. */
+  get(name: string): ServerPlan {
+    const plan = this.find(name);
+    if (!plan) throw new FleetError('NOT_FOUND', `no server named "${name}"; GET /admin/servers lists them`);
+    return plan;
   }
 
-  /** Links of this session's own for every per-session server, each bound to a backend picked by weight. */
-  ownLinks(session: ClientSession): ServerLink[] {
-    return this.servers.filter((s) => s.server.mode === 'per-session').map((plan) => this.ownLink(session, plan));
+  /** The shared servers' groups, in order. */
+  sharedGroups(): ServerGroup[] {
+    return this.plans.flatMap((p) => this.shared.get(p.name) ?? []);
   }
 
-  /** Every session's own links of one per-session server. */
-  boundLinks(name: string): ServerLink[] {
-    return this.hooks.sessions().flatMap((s) => s.ownLinks.filter((l) => l.name === name));
+  /** What one client session reaches, in order: the shared groups and its own (none without an owner). */
+  groupsFor(owner: string | undefined): ServerGroup[] {
+    const own = owner === undefined ? undefined : this.owners.get(owner)?.groups;
+    if (!own || own.size === 0) return this.sharedGroups();
+    return this.plans.flatMap((p) => this.shared.get(p.name) ?? own.get(p.name) ?? []);
+  }
+
+  /** The live group of `name` that serves `owner` (a shared server's, or the owner's own). */
+  groupFor(owner: string | undefined, name: string): ServerGroup | undefined {
+    return this.shared.get(name) ?? (owner === undefined ? undefined : this.owners.get(owner)?.groups.get(name));
+  }
+
+  /** The client sessions bound to a per-session server. */
+  ownersOf(name: string): string[] {
+    return [...this.owners].flatMap(([owner, entry]) => (entry.groups.has(name) ? [owner] : []));
+  }
+
+  /** Whether `owner` has per-session servers of its own (and so a catalog view of its own). */
+  owns(owner: string): boolean {
+    return (this.owners.get(owner)?.groups.size ?? 0) > 0;
+  }
+
+  /** Opens the configured servers' container pools and connects the shared servers; resolves after every first attempt. */
+  start(): Promise<void> {
+    for (const plan of this.plans) for (const spec of plan.specs) this.deps.transports.openPool(spec.config, spec.id);
+    return Promise.all(this.sharedGroups().map((g) => g.start())).then(() => {});
+  }
+
+  async stop(): Promise<void> {
+    const owners = [...this.owners.keys()];
+    await Promise.all([...this.shared.values()].map((g) => g.stop()).concat(owners.map((o) => this.closeOwner(o))));
+  }
+
+  /** Opens a client session's own upstreams (per-session servers); resolves after their first attempts. */
+  async openOwner(owner: string, init: () => InitializeParams): Promise<void> {
+    if (this.owners.has(owner)) return;
+    const entry: Owner = { init, groups: new Map() };
+    this.owners.set(owner, entry);
+    await this.deps.waitAtMost(Promise.all(this.plans.filter((p) => !p.shared).map((p) => this.bind(owner, entry, p))));
+  }
+
+  /** Stops a client session's own upstreams. */
+  async closeOwner(owner: string): Promise<void> {
+    const entry = this.owners.get(owner);
+    if (!entry) return;
+    this.owners.delete(owner);
+    await Promise.all([...entry.groups.values()].map((g) => g.stop()));
+  }
+
+  async addServer(config: ServerConfig): Promise<void> {
+    if (this.find(config.name)) throw new FleetError('CONFLICT', `server "${config.name}" already exists; DELETE /admin/servers/${config.name} first or pick another name`);
+    const problems = checkPrefixes([...this.plans.map((p) => p.config), config]);
+    if (problems.length > 0) throw new FleetError('INVALID_PARAMS', problems.join('; '));
+    const plan = this.addPlan(config);
+    this.deps.transports.openPool(config, PRIMARY_BACKEND);
+    this.deps.log.info({ server: config.name, mode: config.mode }, 'server registered');
+    if (plan.shared) return this.deps.waitAtMost(this.shared.get(plan.name)!.start());
+    await Promise.all([this.probe(plan, PRIMARY_BACKEND), this.deps.waitAtMost(Promise.all([...this.owners].map(([owner, entry]) => this.bind(owner, entry, plan))))]);
+  }
+
+  /** Stops the server's upstreams; calls in flight on them fail naming it, clients hear list_changed. */
+  async removeServer(name: string): Promise<void> {
+    const plan = this.get(name);
+    this.plans.splice(this.plans.indexOf(plan), 1);
+    const live = plan.shared ? [this.shared.get(name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(name) ?? []);
+    this.shared.delete(name);
+    for (const o of this.owners.values()) o.groups.delete(name);
+    await Promise.all(live.map((g) => this.unlink(g)));
+    await Promise.all(plan.specs.map((s) => this.deps.transports.closePool(name, s.id)));
+    this.deps.log.info({ server: name }, 'server removed');
+  }
+
+  async addBackend(name: string, spec: BackendSpec): Promise<void> {
+    const plan = this.get(name);
+    plan.add(spec);
+    this.deps.transports.openPool(spec.config, spec.id);
+    this.deps.log.info({ server: name, backend: spec.id, weight: spec.weight }, 'backend added');
+    if (plan.shared) await this.deps.waitAtMost(this.shared.get(name)!.add(spec));
+    else await this.probe(plan, spec.id);
+  }
+
+  /** Stops a backend; sessions bound to it (per-session servers) move to a backend picked anew. */
+  async removeBackend(name: string, id: string): Promise<void> {
+    const plan = this.get(name);
+    plan.remove(id);
+    if (plan.shared) await this.shared.get(name)!.remove(id);
+    for (const [owner, entry] of this.owners) {
+      const bound = entry.groups.get(name);
+      if (bound?.backends[0]?.id !== id) continue;
+      entry.groups.delete(name);
+      await this.unlink(bound);
+      await this.bind(owner, entry, plan);
+    }
+    await this.deps.transports.closePool(name, id);
+    this.deps.log.info({ server: name, backend: id }, 'backend removed');
+  }
+
+  /** Sessions bound to a per-session server keep their backend; new ones pick by the new weights. */
+  setWeights(name: string, weights: Record<string, number>): Record<string, number> {
+    const plan = this.get(name);
+    const after = plan.setWeights(weights);
+    this.shared.get(name)?.weightsChanged();
+    this.deps.log.info({ server: name, weights }, 'weights changed');
+    return after;
   }
 
   /**
@@ -82,141 +191,59 @@ export class ServerRegistry {
    * each reports the best state among the sessions' upstreams on it; while no session uses it,
    * what the probe found when it was registered at runtime, else `ready` (from the config file).
    */
-  describe(link: ServerLink): ServerSummary {
-    const backends = link.backends.map((b) => {
-      const summary = { id: b.id, weight: b.weight, transport: b.transport };
-      if (link.server.mode === 'shared') return { ...summary, state: b.state, tools: b.catalog.tools.length };
-      const bound = this.boundLinks(link.name).filter((l) => l.backends[0].id === b.id);
-      if (bound.length === 0) return { ...summary, state: b.probed?.state ?? 'ready', tools: b.probed?.tools ?? 0 };
-      return { ...summary, state: bestState(bound.map((l) => l.state)), tools: Math.max(...bound.map((l) => l.catalog.tools.length)) };
+  status(plan: ServerPlan): ServerStatus {
+    const group = this.shared.get(plan.name);
+    const bound = [...this.owners.values()].flatMap((o) => o.groups.get(plan.name) ?? []);
+    const backends = plan.specs.map((spec) => {
+      const summary = { id: spec.id, weight: spec.weight, transport: transportKind(spec.config) };
+      const live = group?.backend(spec.id);
+      if (live) return { ...summary, state: live.state, tools: live.catalog.tools.length };
+      const sessions = bound.filter((g) => g.backends[0]?.id === spec.id);
+      if (sessions.length === 0) return { ...summary, state: plan.probes.get(spec.id)?.state ?? 'ready', tools: plan.probes.get(spec.id)?.toolNames.length ?? 0 };
+      return { ...summary, state: bestState(sessions.map((g) => g.state)), tools: Math.max(...sessions.map((g) => g.catalog.tools.length)) };
     });
-    return { name: link.name, mode: link.server.mode, state: bestState(backends.map((b) => b.state)), backends };
+    return { name: plan.name, mode: plan.config.mode, state: bestState(backends.map((b) => b.state)), backends };
   }
 
-  async addServer(config: ServerConfig): Promise<ServerLink> {
-    if (this.find(config.name)) throw new FleetError('CONFLICT', `server "${config.name}" already exists; DELETE /admin/servers/${config.name} first or pick another name`);
-    const problems = checkPrefixes([...this.servers.map((s) => s.server), config]);
-    if (problems.length > 0) throw new FleetError('INVALID_PARAMS', problems.join('; '));
-    const link = this.link(config);
-    this.servers.push(link);
-    this.transports.openPool(config);
-    this.log.info({ server: config.name, mode: config.mode }, 'server registered');
-    if (config.mode === 'shared') await this.hooks.waitAtMost(link.start());
-    else await Promise.all([this.probe(link, PRIMARY_BACKEND), this.hooks.waitAtMost(Promise.all(this.hooks.sessions().map((s) => this.bind(s, link))))]);
-    return link;
+  private addPlan(config: ServerConfig): ServerPlan {
+    const plan = new ServerPlan(config);
+    this.plans.push(plan);
+    if (plan.shared) this.shared.set(plan.name, this.group(plan, plan.specs, this.deps.sharedInit, this.deps.listener));
+    return plan;
   }
 
-  /** Stops the server's upstreams; calls in flight on them fail naming it, clients hear list_changed. */
-  async removeServer(name: string): Promise<void> {
-    const link = this.get(name);
-    this.servers.splice(this.servers.indexOf(link), 1);
-    const live = link.server.mode === 'shared' ? [link] : this.boundLinks(name);
-    await Promise.all(live.map((l) => this.unlink(l)));
-    await Promise.all(link.backends.map((b) => this.transports.closePool(name, b.id)));
-    this.log.info({ server: name }, 'server removed');
+  private group(plan: ServerPlan, specs: readonly BackendSpec[], initParams: () => InitializeParams, listener: GroupListener, owner?: string, log?: Logger): ServerGroup {
+    return new ServerGroup(plan, specs, { transports: this.deps.transports, initParams, listener, log: log ?? this.deps.log.child({ server: plan.name, ...(owner ? { session: owner } : {}) }) }, owner);
   }
 
-  async addBackend(name: string, spec: BackendSpec): Promise<ServerLink> {
-    const link = this.get(name);
-    if (link.backend(spec.id)) throw new FleetError('CONFLICT', `server "${name}" already has a backend "${spec.id}"; pick another id or DELETE it first`);
-    this.transports.openPool(spec.config, spec.id);
-    const shared = link.server.mode === 'shared';
-    this.log.info({ server: name, backend: spec.id, weight: spec.weight }, 'backend added');
-    await this.hooks.waitAtMost(link.addBackend(spec, shared));
-    if (!shared) await this.probe(link, spec.id);
-    return link;
-  }
-
-  /** Stops a backend; sessions bound to it (per-session servers) move to a backend picked anew. */
-  async removeBackend(name: string, id: string): Promise<void> {
-    const link = this.get(name);
-    if (!link.backend(id)) throw new FleetError('NOT_FOUND', `server "${name}" has no backend "${id}"; GET /admin/servers lists its backends`);
-    if (link.backends.length === 1) throw new FleetError('CONFLICT', `backend "${id}" is the last one of server "${name}"; DELETE /admin/servers/${name} to remove the server`);
-    if (link.backends.filter((b) => b.id !== id).every((b) => b.weight === 0)) {
-      throw new FleetError('CONFLICT', `removing backend "${id}" would leave server "${name}" with no backend of weight > 0; PUT /admin/servers/${name}/weights first`);
-    }
-    await link.removeBackend(id);
-    for (const session of this.hooks.sessions()) {
-      const bound = session.ownLinks.find((l) => l.name === name && l.backends[0].id === id);
-      if (bound) await this.unlink(bound).then(() => this.bind(session, link));
-    }
-    await this.transports.closePool(name, id);
-    this.log.info({ server: name, backend: id }, 'backend removed');
-  }
-
-  setWeights(name: string, weights: Record<string, number>): Record<string, number> {
-    const link = this.get(name);
-    const unknown = Object.keys(weights).filter((id) => !link.backend(id));
-    if (unknown.length > 0) throw new FleetError('INVALID_PARAMS', `${unknown[0]}: server "${name}" has no backend "${unknown[0]}" (it has ${link.backends.map((b) => b.id).join(', ')})`);
-    const after = link.backends.map((b) => weights[b.id] ?? b.weight);
-    if (after.every((w) => w === 0)) throw new FleetError('INVALID_PARAMS', `at least one backend of server "${name}" needs a weight > 0`);
-    link.setWeights(weights); // sessions bound to a per-session server keep their backend; new ones pick by the new weights
-    this.log.info({ server: name, weights }, 'weights changed');
-    return Object.fromEntries(link.backends.map((b) => [b.id, b.weight]));
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(this.shared.map((l) => l.stop()));
-  }
-
-  private link(config: ServerConfig): ServerLink {
-    return new ServerLink(config, [{ id: PRIMARY_BACKEND, weight: 100, config }], {
-      transports: this.transports,
-      initParams: () => this.hooks.sharedInit(),
-      listener: this.hooks.listener,
-      log: this.log.child({ server: config.name }),
-    });
-  }
-
-  private ownLink(session: ClientSession, plan: ServerLink): ServerLink {
-    const spec = plan.pickForSession();
-    return new ServerLink(
-      plan.server,
-      [spec],
-      {
-        transports: this.transports,
-        initParams: () => this.hooks.sessionInit(session),
-        listener: this.hooks.listener,
-        log: this.log.child({ server: plan.name, session: session.id }),
-      },
-      session.id,
-    );
+  /** Opens an owner's group of one per-session server, bound to a backend picked by weight. */
+  private async bind(owner: string, entry: Owner, plan: ServerPlan): Promise<void> {
+    if (this.owners.get(owner) !== entry) return; // the session ended meanwhile
+    const group = this.group(plan, [plan.pickForSession()], entry.init, this.deps.listener, owner);
+    entry.groups.set(plan.name, group);
+    await group.start();
   }
 
   /**
    * A per-session backend has no upstream until a session binds to it: a probe connects once
-   * (initialize and catalog, within `startup.waitForServersMs`) and stops, so whoever registered
-   * it learns whether it can start.
+   * (initialize and catalog, within the startup wait) and stops, so whoever registered it learns
+   * whether it can start.
    */
-  private async probe(plan: ServerLink, id: string): Promise<void> {
-    const backend = plan.backend(id)!;
-    const probe = new ServerLink(plan.server, [{ id, weight: backend.weight, config: backend.config }], {
-      transports: this.transports,
-      initParams: () => this.hooks.sharedInit(),
-      listener: PROBE_LISTENER,
-      log: this.log.child({ server: plan.name, probe: true }),
-    });
+  private async probe(plan: ServerPlan, id: string): Promise<void> {
+    const spec = plan.get(id);
+    const probe = this.group(plan, [spec], this.deps.sharedInit, PROBE_LISTENER, undefined, this.deps.log.child({ server: plan.name, probe: true }));
     try {
-      await this.hooks.waitAtMost(probe.start());
-      backend.probed = { state: probe.state, tools: probe.catalog.tools.length };
+      await this.deps.waitAtMost(probe.start());
+      plan.probes.set(id, { state: probe.state, toolNames: probe.catalog.tools.map((t) => String(t.name)) });
     } finally {
       await probe.stop();
     }
   }
 
-  /** Opens a session's own link to a per-session server (registered, or rebound after its backend went). */
-  private bind(session: ClientSession, plan: ServerLink): Promise<void> {
-    const own = this.ownLink(session, plan);
-    session.ownLinks.push(own);
-    return own.start();
-  }
-
-  /** Stops a live link and tells its clients that what it offered is gone. */
-  private async unlink(link: ServerLink): Promise<void> {
-    const session = link.ownerSessionId ? this.hooks.sessions().find((s) => s.id === link.ownerSessionId) : undefined;
-    if (session) session.ownLinks.splice(session.ownLinks.indexOf(link), 1);
-    const offered = LIST_KINDS.filter((k) => link.catalog[k].length > 0);
-    await link.stop();
-    this.hooks.listener.listsChanged(link, offered);
+  /** Stops a live group and tells its clients that what it offered is gone. */
+  private async unlink(group: ServerGroup): Promise<void> {
+    const offered = LIST_KINDS.filter((k) => group.catalog[k].length > 0);
+    await group.stop();
+    this.deps.listener.listsChanged(group, offered);
   }
 }

@@ -1,7 +1,9 @@
 /**
- * One connected client, whatever front it came through. It receives the client's raw messages,
- * answers what the gateway answers itself, forwards the rest to the owning upstream with ids and
- * progress tokens remapped, and carries the servers' own requests to the client and back.
+ * One connected client, whatever front it came through. It keeps the session's lifecycle (nothing
+ * but initialize and ping before the handshake; no notification before initialize is answered),
+ * the requests it has in flight (one per id: a second request under an id still in flight is
+ * refused), cancellations, and the servers' requests waiting for the client's answer. Everything
+ * else it hands to the relay, which it meets only through `handle`, `attach` and `detach`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -11,19 +13,19 @@ import {
   isNotification,
   isRequest,
   isResponse,
+  resultResponse,
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
   type RequestId,
 } from '../protocol/jsonrpc';
+import type { ClientPeer } from '../relay/clients';
+import { Cancellation, type Call } from '../relay/context';
+import type { Relay } from '../relay/relay';
+import { routeOf } from '../relay/routes';
 import type { UpstreamConnection } from '../upstream/connection';
-import type { ServerLink } from '../servers/group';
-import type { LogLevel } from '../relay/log-levels';
-import type { SessionHost } from './session-host';
-import type { CallOutcome } from '../metrics/call-stats';
-import { handleMethod } from './methods';
-import { continueTrace, traceparent } from '../relay/trace';
+import { initializeResult, negotiateVersion } from './initialize';
 
 /** How a front delivers messages to its client. `relatedRequestId` lets Streamable HTTP pick the stream. */
 export interface FrontChannel {
@@ -32,10 +34,14 @@ export interface FrontChannel {
   close(): Promise<void>;
 }
 
-interface InFlight {
-  conn: UpstreamConnection;
-  upstreamId: number;
-  progressToken?: string;
+/** What a session needs from the gateway around it. */
+export interface SessionDeps {
+  relay: Relay;
+  serverInfo: { name: string; version: string };
+  /** True once shutdown began: new requests are refused, in-flight ones finish. */
+  draining(): boolean;
+  /** The session ended; `stopped` settles when its own upstreams are gone (shutdown waits for it). */
+  closed(session: ClientSession, stopped: Promise<void>): void;
 }
 
 interface AwaitingClient {
@@ -45,29 +51,23 @@ interface AwaitingClient {
   upstreamId: RequestId;
 }
 
-export class ClientSession {
+type Phase = 'new' | 'initializing' | 'operating' | 'closed';
+
+export class ClientSession implements ClientPeer {
   readonly id = randomUUID();
-  initialized = false;
+  readonly log: Logger;
   protocolVersion = '';
   clientInfo: Record<string, unknown> = {};
-  capabilities: Record<string, any> = {};
-  logLevel: LogLevel | undefined;
-  /** Upstreams that belong to this session alone (servers in per-session mode). */
-  ownLinks: ServerLink[] = [];
-  readonly subscriptions = new Set<string>();
+  capabilities: Record<string, unknown> = {};
   lastActivity = Date.now();
 
-  private readonly inFlight = new Map<RequestId, InFlight>();
+  private phase: Phase = 'new';
+  private readonly inFlight = new Map<RequestId, Cancellation>();
   private readonly awaiting = new Map<string, AwaitingClient>();
-  /** Requests the client cancelled: the spec says their responses are not sent. */
-  private readonly cancelledByClient = new Set<RequestId>();
   private nextOutgoingId = 1;
-  private closed = false;
-
-  readonly log: Logger;
 
   constructor(
-    readonly host: SessionHost,
+    private readonly deps: SessionDeps,
     readonly channel: FrontChannel,
     parentLog: Logger,
   ) {
@@ -79,7 +79,12 @@ export class ClientSession {
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.phase === 'closed';
+  }
+
+  /** Initialized, and the answer to initialize is on its way: notifications may follow it. */
+  get operating(): boolean {
+    return this.phase === 'operating';
   }
 
   /** Entry point for every message the client sends. */
@@ -92,7 +97,7 @@ export class ClientSession {
 
   /** Sends to the client, never throwing: a client that went away is the front's concern. */
   send(message: JsonRpcMessage, relatedRequestId?: RequestId): void {
-    if (this.closed) return;
+    if (this.phase === 'closed') return;
     this.channel.send(message, relatedRequestId).catch((err: Error) => this.log.debug({ err: err.message, method: (message as { method?: string }).method }, 'message to client not delivered'));
   }
 
@@ -101,45 +106,8 @@ export class ClientSession {
     this.send(n, relatedRequestId);
   }
 
-  /**
-   * Forwards a client request to an upstream: `backend`, or one the server picks by weight. The
-   * progress token, if any, is swapped for a gateway-wide one so progress from a shared upstream
-   * finds its way back to this client; the trace context continues the client's trace (or starts
-   * one) with the gateway's own span. Each forwarded call leaves one `call` log line with its trace id.
-   */
-  async forward(link: ServerLink, request: JsonRpcRequest, params: Record<string, unknown> | undefined, backend = link.choose(request.method, params)): Promise<JsonRpcResponse> {
-    const conn = backend.connection!;
-    const meta = params?._meta as Record<string, unknown> | undefined;
-    const trace = continueTrace(meta);
-    const upstreamMeta: Record<string, unknown> = { ...meta, traceparent: traceparent(trace) };
-    let progressToken: string | undefined;
-    if (meta && meta.progressToken !== undefined) {
-      progressToken = this.host.progress.register(this, meta.progressToken as string | number, request.id);
-      upstreamMeta.progressToken = progressToken;
-    }
-    const upstreamParams = { ...params, _meta: upstreamMeta };
-    const { id, response } = conn.request(request.method, upstreamParams, {
-      timeoutMs: link.server.requestTimeoutMs,
-      origin: { sessionId: this.id, clientRequestId: request.id },
-    });
-    if (progressToken) this.host.progress.bind(progressToken, conn, id);
-    this.inFlight.set(request.id, { conn, upstreamId: id, progressToken });
-    const started = performance.now();
-    try {
-      const reply = await response;
-      const outcome = outcomeOf(reply);
-      const durationMs = performance.now() - started;
-      this.host.recordCall({ server: link.name, backend: backend.id, method: request.method, outcome, durationMs });
-      if (this.host.config.log.calls) this.log.info({ trace: trace.traceId, span: trace.spanId, ...(trace.parentSpanId ? { parent: trace.parentSpanId } : {}), server: link.name, backend: backend.id, method: request.method, outcome, ms: Math.round(durationMs * 10) / 10 }, 'call');
-      return reply;
-    } finally {
-      this.inFlight.delete(request.id);
-      if (progressToken) this.host.progress.release(progressToken);
-    }
-  }
-
   /** Carries a server's request to this client; resolves with the client's answer. */
-  askClient(request: JsonRpcRequest, conn: UpstreamConnection, relatedRequestId: RequestId | undefined, timeoutMs: number): Promise<JsonRpcResponse> {
+  ask(request: JsonRpcRequest, relatedRequestId: RequestId | undefined, timeoutMs: number, from: UpstreamConnection): Promise<JsonRpcResponse> {
     const id = `gw-${this.nextOutgoingId++}`;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -147,56 +115,88 @@ export class ClientSession {
         this.notify('notifications/cancelled', { requestId: id, reason: 'timed out in gateway' }, relatedRequestId);
         resolve(errorResponse(id, new FleetError('UPSTREAM_TIMEOUT', `client did not answer ${request.method} within ${timeoutMs} ms`).toJsonRpcError()));
       }, timeoutMs);
-      this.awaiting.set(id, { resolve, timer, conn, upstreamId: request.id });
+      this.awaiting.set(id, { resolve, timer, conn: from, upstreamId: request.id });
       this.send({ ...request, id }, relatedRequestId);
     });
   }
 
-  /** A server withdrew a request it had sent to this client through the gateway. */
-  cancelAwaiting(conn: UpstreamConnection, upstreamId: RequestId, reason: unknown): boolean {
+  withdraw(from: UpstreamConnection, upstreamId: RequestId, reason: unknown): boolean {
     for (const [id, a] of this.awaiting) {
-      if (a.conn !== conn || a.upstreamId !== upstreamId) continue;
+      if (a.conn !== from || a.upstreamId !== upstreamId) continue;
       this.notify('notifications/cancelled', reason === undefined ? { requestId: id } : { requestId: id, reason });
       clearTimeout(a.timer);
       this.awaiting.delete(id);
-      a.resolve(errorResponse(id, { code: -32800, message: 'request cancelled' }));
+      a.resolve(errorResponse(id, new FleetError('CANCELLED', 'the server withdrew its request').toJsonRpcError()));
       return true;
     }
     return false;
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.phase === 'closed') return;
     // Calls still running get a clear answer before the session goes, not a dropped connection.
-    for (const [clientId, f] of this.inFlight) {
+    for (const [clientId, cancellation] of this.inFlight) {
       this.send(errorResponse(clientId, new FleetError('SHUTTING_DOWN', 'the gateway closed this session before the call finished').toJsonRpcError()));
-      this.cancelledByClient.add(clientId);
-      f.conn.cancel(f.upstreamId, 'client session closed');
+      cancellation.cancel('client session closed');
     }
-    this.closed = true;
+    this.phase = 'closed';
     for (const [id, a] of this.awaiting) {
       clearTimeout(a.timer);
       a.resolve(errorResponse(id, new FleetError('UPSTREAM_UNAVAILABLE', 'client session closed').toJsonRpcError()));
     }
     this.awaiting.clear();
-    const upstreamsStopped = Promise.all(this.ownLinks.map((l) => l.stop())).then(() => {});
-    this.host.sessionClosed(this, upstreamsStopped);
-    await upstreamsStopped;
+    const stopped = this.deps.relay.detach(this);
+    this.deps.closed(this, stopped);
+    await stopped;
     await this.channel.close().catch(() => {});
   }
 
   private async answer(request: JsonRpcRequest): Promise<void> {
+    if (this.inFlight.has(request.id)) {
+      const refusal = new FleetError('INVALID_REQUEST', `Invalid Request: id ${JSON.stringify(request.id)} belongs to a request still in flight in this session; use a new id`);
+      this.log.info({ method: request.method, id: request.id }, 'request refused: id in use');
+      this.send(errorResponse(request.id, refusal.toJsonRpcError()));
+      return;
+    }
+    const cancellation = new Cancellation();
+    this.inFlight.set(request.id, cancellation);
     let response: JsonRpcResponse;
     try {
-      response = await handleMethod(this, request);
+      response = await this.serve(request, cancellation);
     } catch (err) {
       const fleetError = toFleetError(err);
       if (fleetError.code === 'INTERNAL') this.log.error({ err, method: request.method }, 'request failed');
       else this.log.info({ method: request.method, code: fleetError.code, err: fleetError.message }, 'request refused');
       response = errorResponse(request.id, fleetError.toJsonRpcError());
+    } finally {
+      this.inFlight.delete(request.id);
     }
-    if (this.cancelledByClient.delete(request.id)) return;
+    // The spec: a request the client cancelled gets no response.
+    if (cancellation.cancelled) return;
     this.send({ ...response, id: request.id });
+    if (this.phase === 'initializing') this.phase = 'error' in response ? 'new' : 'operating';
+  }
+
+  private async serve(request: JsonRpcRequest, cancellation: Cancellation): Promise<JsonRpcResponse> {
+    const route = routeOf(request.method);
+    if (this.deps.draining()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down; reconnect to another instance or retry later');
+    if (route.kind === 'initialize') return this.initialize(request);
+    if (this.phase !== 'operating' && request.method !== 'ping') throw new FleetError('INVALID_REQUEST', `send initialize before ${request.method}`);
+    const call: Call = { request, client: this, cancellation, params: request.params ?? {}, meta: {} };
+    return this.deps.relay.handle(call, route);
+  }
+
+  private async initialize(request: JsonRpcRequest): Promise<JsonRpcResponse> {
+    if (this.phase !== 'new') throw new FleetError('INVALID_REQUEST', 'Invalid Request: this session is already initialized');
+    const params = request.params ?? {};
+    if (typeof params.protocolVersion !== 'string') throw new FleetError('INVALID_PARAMS', 'initialize needs params.protocolVersion (a string)');
+    this.protocolVersion = negotiateVersion(params.protocolVersion);
+    this.clientInfo = asObject(params.clientInfo);
+    this.capabilities = asObject(params.capabilities);
+    this.phase = 'initializing';
+    const init = { protocolVersion: this.protocolVersion, capabilities: this.capabilities, clientInfo: this.clientInfo };
+    await this.deps.relay.attach(this, () => init);
+    return resultResponse(request.id, initializeResult(this.protocolVersion, this.deps.serverInfo, this.deps.relay.instructions(this)));
   }
 
   private onNotification(n: JsonRpcNotification): void {
@@ -204,15 +204,13 @@ export class ClientSession {
       case 'notifications/initialized':
         return;
       case 'notifications/cancelled': {
-        const requestId = n.params?.requestId as RequestId | undefined;
-        const f = requestId === undefined ? undefined : this.inFlight.get(requestId);
-        if (!f) return;
-        this.cancelledByClient.add(requestId!);
-        f.conn.cancel(f.upstreamId, n.params?.reason as string | undefined);
+        const requestId = n.params?.requestId;
+        if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
+        this.inFlight.get(requestId)?.cancel(typeof n.params?.reason === 'string' ? n.params.reason : undefined);
         return;
       }
       case 'notifications/roots/list_changed':
-        for (const link of this.ownLinks) void link.connection?.notify(n.method, n.params);
+        this.deps.relay.rootsChanged(this, n.params);
         return;
       default:
         this.log.debug({ method: n.method }, 'client notification not relayed');
@@ -232,8 +230,6 @@ export class ClientSession {
   }
 }
 
-/** tool_error: the tool ran and reported failure (result.isError), as opposed to a failed request. */
-function outcomeOf(reply: JsonRpcResponse): CallOutcome {
-  if ('error' in reply) return 'error';
-  return (reply.result as { isError?: unknown }).isError === true ? 'tool_error' : 'ok';
+function asObject(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }

@@ -2,32 +2,28 @@
  * One initialized MCP session with an upstream server, over any transport. It owns the upstream's
  * request-id space: every request the gateway forwards gets a fresh id here, and each response is
  * matched back to its waiting caller. Requests and notifications from the server go to `events`.
+ *
+ * A request's promise resolves with whatever the server answered, its own errors included, and
+ * rejects with a FleetError only when the gateway itself gave up on it (timeout, lost connection,
+ * cancellation). So nobody mistakes a server's error code for the gateway's, or the other way round.
  */
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Logger } from 'pino';
-import {
-  errorResponse,
-  isNotification,
-  isRequest,
-  isResponse,
-  type JsonRpcMessage,
-  type JsonRpcNotification,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-  type RequestId,
-} from '../protocol/jsonrpc';
+import { errorResponse, isNotification, isRequest, isResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from '../protocol/jsonrpc';
 import { FleetError, toFleetError } from '../protocol/errors';
+import type { MessageTransport } from '../protocol/transport';
 
 /** Who a forwarded request came from, so the server's own requests during it can be routed back. */
 export interface RequestOrigin {
-  sessionId: string;
+  clientId: string;
   clientRequestId: RequestId;
 }
 
+/** What a server→client request resolves to: the `result` or the `error` the server gets back. */
+export type ServerRequestOutcome = { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
+
 export interface UpstreamEvents {
   notification(n: JsonRpcNotification, conn: UpstreamConnection): void;
-  /** A server→client request; resolves to the `result` or `error` the server gets back. */
-  request(r: JsonRpcRequest, conn: UpstreamConnection): Promise<{ result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } }>;
+  request(r: JsonRpcRequest, conn: UpstreamConnection): Promise<ServerRequestOutcome>;
   closed(conn: UpstreamConnection, reason: Error | undefined): void;
 }
 
@@ -45,8 +41,20 @@ export interface InitializeResult {
   [extra: string]: unknown;
 }
 
+export interface RequestOptions {
+  timeoutMs: number;
+  origin?: RequestOrigin;
+}
+
+/** A forwarded request: its upstream id (to cancel it) and the server's answer. */
+export interface PendingRequest {
+  id: number;
+  response: Promise<JsonRpcResponse>;
+}
+
 interface Pending {
   resolve(r: JsonRpcResponse): void;
+  reject(e: FleetError): void;
   timer: NodeJS.Timeout;
   timeoutMs: number;
   method: string;
@@ -57,29 +65,27 @@ export class UpstreamConnection {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
-  init!: InitializeResult;
+  private closedNotified = false;
+  private initResult: InitializeResult | undefined;
 
   constructor(
     readonly serverName: string,
-    private readonly transport: Transport,
+    private readonly transport: MessageTransport,
     private readonly events: UpstreamEvents,
     private readonly log: Logger,
   ) {}
 
   /** Starts the transport and runs the initialize handshake; rejects (and closes) if either fails. */
   async open(params: InitializeParams, timeoutMs: number): Promise<this> {
-    this.transport.onmessage = (m) => this.receive(m as JsonRpcMessage);
+    this.transport.onmessage = (m) => this.receive(m);
     this.transport.onerror = (err) => this.log.debug({ err }, 'transport error');
     this.transport.onclose = () => this.onTransportClosed();
     try {
       await this.transport.start();
-      const response = await this.request('initialize', params as unknown as Record<string, unknown>, { timeoutMs }).response;
-      if ('error' in response) {
-        throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" refused initialize: ${response.error.message}`);
-      }
-      this.init = response.result as InitializeResult;
-      const setVersion = (this.transport as { setProtocolVersion?: (v: string) => void }).setProtocolVersion;
-      setVersion?.call(this.transport, this.init.protocolVersion);
+      const response = await this.request('initialize', { ...params }, { timeoutMs }).response;
+      if ('error' in response) throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" refused initialize: ${response.error.message}`);
+      this.initResult = response.result as InitializeResult;
+      this.transport.setProtocolVersion?.(this.initResult.protocolVersion);
       await this.notify('notifications/initialized');
       return this;
     } catch (err) {
@@ -92,31 +98,26 @@ export class UpstreamConnection {
     return !this.closed;
   }
 
-  get capabilities(): Record<string, any> {
-    return this.init?.capabilities ?? {};
+  /** What the server answered to initialize; an empty answer before the handshake. */
+  get init(): InitializeResult {
+    return this.initResult ?? { protocolVersion: '', capabilities: {}, serverInfo: {} };
   }
 
-  /**
-   * Forwards a request. The returned id is the upstream's id for it (to cancel it); the promise
-   * always resolves, to the server's response or to an error response naming the server.
-   */
-  request(
-    method: string,
-    params: Record<string, unknown> | undefined,
-    options: { timeoutMs: number; origin?: RequestOrigin },
-  ): { id: number; response: Promise<JsonRpcResponse> } {
+  get capabilities(): Record<string, any> {
+    return this.init.capabilities;
+  }
+
+  /** Sends a request under a fresh id; see the module comment for how the answer settles. */
+  request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions): PendingRequest {
     const id = this.nextId++;
-    const response = new Promise<JsonRpcResponse>((resolve) => {
-      if (this.closed) {
-        resolve(this.failure(id, new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" is not connected`)));
-        return;
-      }
+    const response = new Promise<JsonRpcResponse>((resolve, reject) => {
+      if (this.closed) return reject(this.failure(new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" is not connected`)));
       const timer = setTimeout(() => this.timeout(id), options.timeoutMs);
-      this.pending.set(id, { resolve, timer, timeoutMs: options.timeoutMs, method, origin: options.origin });
+      this.pending.set(id, { resolve, reject, timer, timeoutMs: options.timeoutMs, method, origin: options.origin });
       const message: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
-      this.transport.send(message as never).catch((err: Error) => {
+      this.transport.send(message).catch((err: Error) => {
         const error = new FleetError('UPSTREAM_UNAVAILABLE', `cannot send to server "${this.serverName}": ${err.message}`, { cause: err });
-        this.settle(id, this.failure(id, error));
+        this.fail(id, error);
         // A transport that cannot send is broken (a remote server went away): give it up so it reconnects.
         void this.lose(error);
       });
@@ -124,17 +125,25 @@ export class UpstreamConnection {
     return { id, response };
   }
 
+  /** A request whose answer nobody waits for (mirrored subscriptions, shared log levels): failures are logged. */
+  fireAndForget(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): void {
+    this.request(method, params, { timeoutMs }).response.then(
+      (r) => 'error' in r && this.log.debug({ method, err: r.error.message }, 'server refused a request the gateway sent on its own'),
+      (err: FleetError) => this.log.debug({ method, err: err.message }, 'request the gateway sent on its own failed'),
+    );
+  }
+
   async notify(method: string, params?: Record<string, unknown>): Promise<void> {
     if (this.closed) return;
     const message: JsonRpcNotification = params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
-    await this.transport.send(message as never).catch((err: Error) => this.log.debug({ err, method }, 'notification not delivered'));
+    await this.transport.send(message).catch((err: Error) => this.log.debug({ err, method }, 'notification not delivered'));
   }
 
-  /** Cancels a forwarded request upstream and answers its caller at once. */
+  /** Cancels a forwarded request upstream; its caller is told at once. */
   cancel(id: number, reason: string | undefined): void {
     if (!this.pending.has(id)) return;
     void this.notify('notifications/cancelled', reason === undefined ? { requestId: id } : { requestId: id, reason });
-    this.settle(id, this.failure(id, new FleetError('INTERNAL', 'request cancelled')));
+    this.fail(id, new FleetError('CANCELLED', `request cancelled${reason ? `: ${reason}` : ''}`));
   }
 
   /** Progress on a request restarts its timeout, as the spec allows for long-running work. */
@@ -147,7 +156,9 @@ export class UpstreamConnection {
 
   /** Origins of every in-flight request, oldest first. */
   inFlightOrigins(): RequestOrigin[] {
-    return [...this.pending.values()].flatMap((p) => (p.origin ? [p.origin] : []));
+    const origins: RequestOrigin[] = [];
+    for (const p of this.pending.values()) if (p.origin) origins.push(p.origin);
+    return origins;
   }
 
   /** Closes the session on purpose; owners are told with no reason. */
@@ -188,31 +199,39 @@ export class UpstreamConnection {
     } catch (err) {
       reply = errorResponse(request.id, toFleetError(err).toJsonRpcError());
     }
-    if (!this.closed) await this.transport.send(reply as never).catch((err) => this.log.debug({ err }, 'reply to server request not delivered'));
+    if (!this.closed) await this.transport.send(reply).catch((err) => this.log.debug({ err }, 'reply to server request not delivered'));
   }
 
   private timeout(id: number): void {
     const p = this.pending.get(id);
     if (!p) return;
     void this.notify('notifications/cancelled', { requestId: id, reason: 'timed out in gateway' });
-    this.settle(id, this.failure(id, new FleetError('UPSTREAM_TIMEOUT', `server "${this.serverName}" did not answer ${p.method} within ${p.timeoutMs} ms`, { data: { server: this.serverName } })));
+    this.fail(id, new FleetError('UPSTREAM_TIMEOUT', `server "${this.serverName}" did not answer ${p.method} within ${p.timeoutMs} ms`));
+  }
+
+  private take(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    return p;
   }
 
   private settle(id: number, response: JsonRpcResponse): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.pending.delete(id);
-    clearTimeout(p.timer);
-    p.resolve(response);
+    this.take(id)?.resolve(response);
   }
 
-  private failure(id: number, error: FleetError): JsonRpcResponse {
-    const err = new FleetError(error.code, error.message, { data: { server: this.serverName, ...error.data } });
-    return errorResponse(id, err.toJsonRpcError());
+  private fail(id: number, error: FleetError): void {
+    this.take(id)?.reject(this.failure(error));
+  }
+
+  /** The error names the server in its data, so a client can tell which upstream failed. */
+  private failure(error: FleetError): FleetError {
+    return new FleetError(error.code, error.message, { data: { server: this.serverName, ...error.data }, cause: error.cause });
   }
 
   private failAll(error: FleetError): void {
-    for (const id of [...this.pending.keys()]) this.settle(id, this.failure(id, error));
+    for (const id of [...this.pending.keys()]) this.fail(id, error);
   }
 
   private onTransportClosed(): void {
@@ -222,7 +241,6 @@ export class UpstreamConnection {
     this.notifyClosed(new Error('transport closed'));
   }
 
-  private closedNotified = false;
   private notifyClosed(reason: Error | undefined): void {
     if (this.closedNotified) return;
     this.closedNotified = true;

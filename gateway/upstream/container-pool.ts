@@ -171,7 +171,7 @@ function whenAnswering(t: DockerTransport, timeoutMs: number): Promise<void> {
         reject(err);
       } else resolve();
     };
-    t.onmessage = (m: { id?: unknown }) => {
+    t.onmessage = (m) => {
       if (m.id === PROBE_ID) done();
     };
     t.send({ jsonrpc: '2.0', id: PROBE_ID, method: 'ping' }).catch((err: Error) => done(err));

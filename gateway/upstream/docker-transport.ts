@@ -5,21 +5,21 @@
  */
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { FleetError } from '../protocol/errors';
 import { encodeLine } from '../protocol/line-decoder';
+import type { JsonRpcMessage } from '../protocol/jsonrpc';
+import type { MessageTransport } from '../protocol/transport';
 import { readLines, readStdout } from './stdio-streams';
 import { containerSpec, type ContainerIdentity } from './container-spec';
 import type { DockerSettings } from '../config/schema';
 
 const STDERR_TAIL_LINES = 20;
 
-export class DockerTransport implements Transport {
+export class DockerTransport implements MessageTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: (message: any) => void;
+  onmessage?: (message: JsonRpcMessage) => void;
 
   private container: Docker.Container | undefined;
   private stream: NodeJS.ReadWriteStream | undefined;
@@ -83,10 +83,10 @@ export class DockerTransport implements Transport {
     this.log.info({ container: this.container.id.slice(0, 12), image: this.settings.image }, 'container started');
   }
 
-  send(message: JSONRPCMessage): Promise<void> {
+  send(message: JsonRpcMessage): Promise<void> {
     const stream = this.stream;
     if (!stream || this.finished) return Promise.reject(new FleetError('UPSTREAM_UNAVAILABLE', 'container is not running'));
-    return new Promise((resolve, reject) => stream.write(encodeLine(message as never), (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) => stream.write(encodeLine(message), (err) => (err ? reject(err) : resolve())));
   }
 
   async close(): Promise<void> {

@@ -30,7 +30,7 @@ async function start(): Promise<{ transport: ProcessTransport; counts: Promise<{
   let ready!: () => void;
   const running = new Promise<void>((resolve) => (ready = resolve));
   const counts = new Promise<{ lines: number }>((resolve) => {
-    transport.onmessage = (m: { method: string; params: { lines: number } }) => (m.method === 'ready' ? ready() : resolve(m.params));
+    transport.onmessage = (m) => ('method' in m && m.method === 'ready' ? ready() : resolve((m as unknown as { params: { lines: number } }).params));
   });
   await transport.start();
   await running;

@@ -4,10 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { encodeLine } from '../protocol/line-decoder';
+import type { JsonRpcMessage } from '../protocol/jsonrpc';
+import type { MessageTransport } from '../protocol/transport';
 import { readLines, readStdout } from './stdio-streams';
 import { FleetError } from '../protocol/errors';
 
@@ -21,10 +21,10 @@ export interface ProcessTransportOptions {
   killGraceMs?: number;
 }
 
-export class ProcessTransport implements Transport {
+export class ProcessTransport implements MessageTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: (message: any) => void;
+  onmessage?: (message: JsonRpcMessage) => void;
 
   private child: ChildProcess | undefined;
   private closed = false;
@@ -73,14 +73,14 @@ export class ProcessTransport implements Transport {
    * Messages sent in one event-loop turn reach the child in one write: under load a write per
    * message costs a syscall and a wake-up of the child each. Each send settles with its write.
    */
-  send(message: JSONRPCMessage): Promise<void> {
+  send(message: JsonRpcMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || this.closed || !stdin.writable) {
       return Promise.reject(new FleetError('UPSTREAM_UNAVAILABLE', 'server process is not running'));
     }
     return new Promise((resolve, reject) => {
       if (this.queued.length === 0) setImmediate(() => this.flush());
-      this.queued.push(encodeLine(message as never));
+      this.queued.push(encodeLine(message));
       this.waiting.push({ resolve, reject });
     });
   }

@@ -11,6 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type JSONRPCMessage, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { toSdkTransport } from '../protocol/sdk-transport';
 import { StreamableHttpTransport, type StreamableHttpTransportOptions } from './streamable-http-transport';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,7 +89,7 @@ async function connect(url: string, options: StreamableHttpTransportOptions = {}
   const errors: Error[] = [];
   const client = new Client({ name: 'stream-test', version: '1.0.0' });
   client.onerror = (err) => errors.push(err);
-  await client.connect(transport);
+  await client.connect(toSdkTransport(transport));
   return { client, transport, errors };
 }
 

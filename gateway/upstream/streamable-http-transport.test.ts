@@ -11,6 +11,7 @@ import { newMarker, startTestGateway, type TestGateway } from '../../test/helper
 import { freePort, startEverythingHttp, type RemoteServer } from '../../test/helpers/remote-servers';
 import { everything } from '../../test/helpers/servers';
 import { waitForNoProcesses } from '../../test/helpers/processes';
+import { toSdkTransport } from '../protocol/sdk-transport';
 import { StreamableHttpTransport, type StreamableHttpTransportOptions } from './streamable-http-transport';
 
 const SAMPLED = { model: 'test-model', role: 'assistant' as const, content: { type: 'text' as const, text: 'sampled answer' } };
@@ -20,7 +21,7 @@ async function connect(url: string, options: StreamableHttpTransportOptions = {}
   const transport = new StreamableHttpTransport(url, options);
   const client = new Client({ name: 'transport-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
   client.setRequestHandler(CreateMessageRequestSchema, async () => SAMPLED);
-  await client.connect(transport);
+  await client.connect(toSdkTransport(transport));
   return { client, transport };
 }
 

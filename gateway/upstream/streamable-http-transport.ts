@@ -9,10 +9,9 @@
  * session means the server forgot it, and the transport closes so the supervisor starts anew.
  */
 import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { FleetError } from '../protocol/errors';
 import { envelopeProblem, errorResponse, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
+import type { MessageTransport } from '../protocol/transport';
 import { endpoint, exchange, mediaType, readText, statusError, type Endpoint } from './http-exchange';
 import { MicrotaskQueue } from './microtask-queue';
 import { SseDecoder } from './sse-decoder';
@@ -50,10 +49,10 @@ interface Stream {
 
 const ACCEPT_BOTH = 'application/json, text/event-stream';
 
-export class StreamableHttpTransport implements Transport {
+export class StreamableHttpTransport implements MessageTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: (message: any) => void;
+  onmessage?: (message: JsonRpcMessage) => void;
 
   private readonly ep: Endpoint;
   private readonly requestAgent: Agent;
@@ -94,9 +93,9 @@ export class StreamableHttpTransport implements Transport {
   }
 
   /** Resolves once the server accepted the message; a request's answer arrives through onmessage. */
-  async send(message: JSONRPCMessage): Promise<void> {
+  async send(message: JsonRpcMessage): Promise<void> {
     if (this.closed) throw this.closedError();
-    const m = message as JsonRpcMessage;
+    const m = message;
     const body = JSON.stringify(m);
     const request = isRequest(m);
     let res: IncomingMessage;

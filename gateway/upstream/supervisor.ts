@@ -5,8 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
+import { FleetError } from '../protocol/errors';
+import type { MessageTransport } from '../protocol/transport';
 import { UpstreamConnection, type InitializeParams, type UpstreamEvents } from './connection';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 
 export interface SupervisorHooks {
   up(conn: UpstreamConnection): void | Promise<void>;
@@ -25,7 +26,7 @@ export class UpstreamSupervisor {
 
   constructor(
     readonly server: ServerConfig,
-    private readonly connectTransport: () => Promise<Transport>,
+    private readonly connectTransport: () => Promise<MessageTransport>,
     private readonly initParams: () => InitializeParams,
     private readonly events: Omit<UpstreamEvents, 'closed'>,
     private readonly hooks: SupervisorHooks,
@@ -87,14 +88,13 @@ export class UpstreamSupervisor {
   private watch(conn: UpstreamConnection): void {
     const { intervalMs, timeoutMs } = this.server.healthCheck;
     if (intervalMs === 0) return;
-    const timer = setInterval(async () => {
+    const timer = setInterval(() => {
       if (!conn.isOpen) return clearInterval(timer);
-      const reply = await conn.request('ping', undefined, { timeoutMs }).response;
-      // Only silence or a broken transport means dead; any other answer proves the server is alive.
-      if ('error' in reply && (reply.error.code === -32000 || reply.error.code === -32001)) {
+      // Any answer proves the server alive, an error included; only the gateway giving up on the ping means dead.
+      conn.request('ping', undefined, { timeoutMs }).response.catch((err: FleetError) => {
         clearInterval(timer);
-        await conn.lose(new Error(`health check failed: ${reply.error.message}`));
-      }
+        void conn.lose(new Error(`health check failed: ${err.message}`));
+      });
     }, intervalMs);
     timer.unref();
     this.unwatch = () => clearInterval(timer);

@@ -5,16 +5,16 @@
  */
 import Docker from 'dockerode';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Logger } from 'pino';
-import type { DockerServerConfig, ServerConfig } from '../config/schema';
+import type { ServerConfig } from '../config/schema';
+import { fromSdkTransport } from '../protocol/sdk-transport';
+import type { MessageTransport } from '../protocol/transport';
 import { WebSocketTransport } from '../protocol/ws-transport';
 import { ProcessTransport } from './process-transport';
 import { StreamableHttpTransport } from './streamable-http-transport';
 import { DockerTransport } from './docker-transport';
 import { ContainerPool } from './container-pool';
 import { LABEL } from './container-spec';
-import { PRIMARY_BACKEND } from '../servers/backend';
 
 /** A per-session docker backend's pool, as the admin API and metrics report it. */
 export interface PoolEntry {
@@ -23,7 +23,19 @@ export interface PoolEntry {
   pool: ContainerPool;
 }
 
-export class TransportFactory {
+/**
+ * Where the servers' upstreams get their transports: one per connection attempt of a backend, and
+ * the container pools of per-session docker backends. Unit tests supply in-memory ones.
+ */
+export interface UpstreamTransports {
+  create(server: ServerConfig, backend: string, log: Logger): Promise<MessageTransport>;
+  /** Starts the warm container pool of a per-session docker backend; other backends need none. */
+  openPool(server: ServerConfig, backend: string): void;
+  /** Stops a backend's pool (its warm containers go; containers in use end with their sessions). */
+  closePool(server: string, backend: string): Promise<void>;
+}
+
+export class TransportFactory implements UpstreamTransports {
   private dockerClient: Docker | undefined;
   /** Keyed by poolKey(server, backend). */
   private readonly pools = new Map<string, PoolEntry>();
@@ -33,35 +45,30 @@ export class TransportFactory {
     private readonly log: Logger,
   ) {}
 
-  /** Prepares docker servers: removes orphans of this instance, then starts warm pools. */
-  async start(servers: ServerConfig[]): Promise<void> {
-    const dockerServers = servers.filter((s): s is DockerServerConfig => s.kind === 'docker');
-    if (dockerServers.length === 0) return;
-    await this.removeOrphans();
-    for (const s of dockerServers) this.openPool(s);
+  /** Before the first container starts: removes those a crashed run of this instance left behind. */
+  async prepare(servers: readonly ServerConfig[]): Promise<void> {
+    if (servers.some((s) => s.kind === 'docker')) await this.removeOrphans();
   }
 
   async stop(): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.pool.stop()));
   }
 
-  /** Starts the warm container pool of a per-session docker backend; other backends need none. */
-  openPool(server: ServerConfig, backend = PRIMARY_BACKEND): void {
+  openPool(server: ServerConfig, backend: string): void {
     if (server.kind !== 'docker' || server.mode !== 'per-session') return;
     const pool = new ContainerPool(this.docker, server, this.settings.instance, this.log.child({ server: server.name, backend }));
     this.pools.set(poolKey(server.name, backend), { server: server.name, backend, pool });
     pool.start();
   }
 
-  /** Stops a backend's pool (its warm containers go; containers in use end with their sessions). */
-  async closePool(server: string, backend = PRIMARY_BACKEND): Promise<void> {
+  async closePool(server: string, backend: string): Promise<void> {
     const key = poolKey(server, backend);
     const entry = this.pools.get(key);
     this.pools.delete(key);
     await entry?.pool.stop();
   }
 
-  pool(server: string, backend = PRIMARY_BACKEND): ContainerPool | undefined {
+  pool(server: string, backend: string): ContainerPool | undefined {
     return this.pools.get(poolKey(server, backend))?.pool;
   }
 
@@ -69,7 +76,7 @@ export class TransportFactory {
     return [...this.pools.values()];
   }
 
-  async create(server: ServerConfig, log: Logger, backend = PRIMARY_BACKEND): Promise<Transport> {
+  async create(server: ServerConfig, backend: string, log: Logger): Promise<MessageTransport> {
     switch (server.kind) {
       case 'stdio':
         return new ProcessTransport({ command: server.command, args: server.args, env: server.env, cwd: server.cwd, log });
@@ -106,15 +113,17 @@ function poolKey(server: string, backend: string): string {
   return JSON.stringify([server, backend]);
 }
 
-function remoteTransport(url: string, transport: 'streamable-http' | 'sse' | 'websocket', headers: Record<string, string>): Transport | Promise<Transport> {
+function remoteTransport(url: string, transport: 'streamable-http' | 'sse' | 'websocket', headers: Record<string, string>): MessageTransport | Promise<MessageTransport> {
   switch (transport) {
     case 'streamable-http':
       return new StreamableHttpTransport(url, { headers });
     case 'sse':
-      return new SSEClientTransport(new URL(url), {
-        requestInit: { headers },
-        eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
-      });
+      return fromSdkTransport(
+        new SSEClientTransport(new URL(url), {
+          requestInit: { headers },
+          eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
+        }),
+      );
     case 'websocket':
       return WebSocketTransport.connect(url, headers);
   }

@@ -106,7 +106,7 @@ describe('per-session docker server with a warm pool', () => {
   });
 
   it('keeps a started container ready before any session and hands it to the first session', async () => {
-    const pool = gw.fleet.transports.pool('own')!;
+    const pool = gw.transports.pool('own', 'primary')!;
     await waitFor(() => pool.warmCount === 1, 'the warm container');
     expect((await containersOf(instance)).length).toBe(1);
     const [warm] = await containersOf(instance);
@@ -114,8 +114,8 @@ describe('per-session docker server with a warm pool', () => {
     expect(sampleValue(await scrapeMetrics(gw), 'mcp_gateway_pool_containers', { server: 'own', state: 'warm' })).toBe(1);
     const client = await connectClient(gw, 'websocket');
     expect(await client.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
-    const link = gw.fleet.sessions.values().next().value!.ownLinks[0];
-    expect((link.connection as unknown as { transport: { containerId: string } }).transport.containerId).toBe(warm.Id);
+    const group = gw.registry.groupFor(gw.registry.ownersOf('own')[0], 'own')!;
+    expect((group.backends[0].connection as unknown as { transport: { containerId: string } }).transport.containerId).toBe(warm.Id);
     await client.close();
     await waitFor(async () => !(await containersOf(instance)).some((c) => c.Id === warm.Id), 'the session container to go');
   });
@@ -129,7 +129,7 @@ describe('per-session docker server with a warm pool', () => {
     expect(calls.every((c) => (c.content as { text: string }[])[0].text === 'slept 20')).toBe(true);
     expect(most).toBeGreaterThanOrEqual(3);
     expect(most).toBeLessThanOrEqual(3);
-    expect(gw.fleet.transports.pool('own')!.size).toBe(3);
+    expect(gw.transports.pool('own', 'primary')!.size).toBe(3);
 
     // a fourth session waits for a place and gets one when a session ends
     const fourth = connectClient(gw, 'streamable-http');
@@ -232,7 +232,7 @@ describe('stopping leaves no container behind', () => {
       { instance, servers: { own: { docker: { image, command: ['--tools', 'echo'] }, mode: 'per-session', pool: { warm: 1, max: 3 }, ...fast } } },
       instance,
     );
-    await waitFor(() => gw.fleet.transports.pool('own')!.warmCount === 1, 'the warm container');
+    await waitFor(() => gw.transports.pool('own', 'primary')!.warmCount === 1, 'the warm container');
     const client = await connectClient(gw, 'websocket'); // takes the warm container: the pool starts another
     await gw.stop(); // while that one is still starting
     expect(await containersOf(instance)).toEqual([]); // no waiting: stop() itself must have waited

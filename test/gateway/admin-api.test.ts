@@ -91,19 +91,16 @@ describe('the admin API', () => {
     expect((await admin(gw, 'DELETE', '/admin/servers/a/backends/broken')).status).toBe(204);
   });
 
-  it('starts no new upstream once shutdown began (503)', async () => {
-    gw.fleet.draining = true;
-    try {
-      const { command, args, env } = scripted(marker, ['--tools', 'echo']);
-      expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'late', command, args, env } })).toMatchObject({ status: 503, body: { error: expect.stringContaining('shutting down') } });
-      expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { id: 'late', command, args, env } })).toMatchObject({ status: 503 });
-    } finally {
-      gw.fleet.draining = false;
-    }
-  });
-
   it('lists no pools when no per-session docker server runs', async () => {
     expect(await admin(gw, 'GET', '/admin/pools')).toMatchObject({ status: 200, body: { pools: [] } });
+  });
+
+  // last in this block: draining does not end until the gateway stops
+  it('starts no new upstream once shutdown began (503)', async () => {
+    gw.sessions.drain();
+    const { command, args, env } = scripted(marker, ['--tools', 'echo']);
+    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'late', command, args, env } })).toMatchObject({ status: 503, body: { error: expect.stringContaining('shutting down') } });
+    expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { id: 'late', command, args, env } })).toMatchObject({ status: 503 });
   });
 });
 
@@ -121,7 +118,7 @@ describe('servers registered at runtime (service discovery)', () => {
       expect(created).toEqual({
         status: 201,
         headers: expect.anything(),
-        body: { name: 'found', mode: 'shared', state: 'ready', backends: [{ id: 'primary', weight: 100, state: 'ready', transport: 'stdio', tools: 2 }] },
+        body: { name: 'found', mode: 'shared', state: 'ready', tools: ['found__echo', 'found__sleep'], backends: [{ id: 'primary', weight: 100, state: 'ready', transport: 'stdio', tools: 2 }] },
       });
       await waitFor(() => listChanged >= 1, 'list_changed for the new server');
       expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['a__echo', 'found__echo', 'found__sleep']);
@@ -130,7 +127,7 @@ describe('servers registered at runtime (service discovery)', () => {
       expect(processesWithMarker(addedMarker)).toHaveLength(1);
 
       const inFlight = client.callTool({ name: 'found__sleep', arguments: { ms: 30_000 } });
-      await waitFor(() => gw.fleet.inFlightCount === 1, 'the call to be in flight');
+      await waitFor(() => gw.sessions.inFlightCount === 1, 'the call to be in flight');
       const seen = listChanged;
       expect(await admin(gw, 'DELETE', '/admin/servers/found')).toMatchObject({ status: 204, body: undefined });
       await expect(inFlight).rejects.toThrow(/server "found"/);
@@ -153,7 +150,7 @@ describe('servers registered at runtime (service discovery)', () => {
       const client = await connectClient(gw, 'streamable-http');
       const { command, args, env } = scripted(marker, ['--tools', 'echo', '--name', 'mine']);
       const created = await admin(gw, 'POST', '/admin/servers', { body: { name: 'mine', mode: 'per-session', command, args, env } });
-      expect(created.body).toMatchObject({ name: 'mine', mode: 'per-session', state: 'ready', backends: [{ id: 'primary', state: 'ready', tools: 1 }] });
+      expect(created.body).toMatchObject({ name: 'mine', mode: 'per-session', state: 'ready', tools: ['mine__echo'], backends: [{ id: 'primary', state: 'ready', tools: 1 }] });
       await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === 'mine__echo'), 'the per-session server in the list');
       expect(await client.callTool({ name: 'mine__echo', arguments: {} })).toMatchObject({ content: [{ text: 'mine:echo' }] });
       expect((await admin(gw, 'DELETE', '/admin/servers/mine')).status).toBe(204);

@@ -19,7 +19,8 @@ describe('health probes', () => {
       expect(await get('/health/readiness')).toEqual({ status: 200, body: { status: 'ready', servers: { a: { state: 'up' }, b: { state: 'up' } } } });
 
       // take server a down: readiness names it until it is back
-      await gw.fleet.sharedLinks[0].connection!.request('tools/call', { name: 'crash', arguments: {} }, { timeoutMs: 5000 }).response;
+      // the server dies before it answers: the gateway fails the request as its upstream went away
+      await expect(gw.registry.sharedGroups()[0].lead!.connection!.request('tools/call', { name: 'crash', arguments: {} }, { timeoutMs: 5000 }).response).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
       const degraded = await waitFor(async () => {
         const r = await get('/health/readiness');
         return r.status === 503 ? r : undefined;

@@ -49,8 +49,8 @@ describe('remote upstreams', () => {
     for (const name of ['http__echo', 'sse__echo', 'ws__local__echo']) {
       expect(await client.callTool({ name, arguments: { message: name } })).toEqual({ content: [{ type: 'text', text: `Echo: ${name}` }] });
     }
-    const link = outer.fleet.sharedLinks.find((l) => l.name === 'http')!;
-    expect(link.connection?.init.serverInfo).toMatchObject({ name: 'mcp-servers/everything' });
+    const group = outer.registry.groupFor(undefined, 'http')!;
+    expect(group.lead?.connection?.init.serverInfo).toMatchObject({ name: 'mcp-servers/everything' });
   });
 
   it('fails calls to a remote server that went away with its name, and reconnects when it is back', async () => {
@@ -65,11 +65,11 @@ describe('remote upstreams', () => {
   });
 
   it('notices by health check that a remote server died, without any call to it', async () => {
-    const link = outer.fleet.sharedLinks.find((l) => l.name === 'http')!;
+    const group = outer.registry.groupFor(undefined, 'http')!;
     await http.stop();
     // tools/list is answered from the gateway's catalog: only the health check can notice the loss
     await waitFor(async () => !(await client.listTools()).tools.some((t) => t.name === 'http__echo'), 'the health check to drop http');
-    expect(link.lastError?.message).toMatch(/health check failed|ECONNREFUSED|transport closed/);
+    expect(group.lastError?.message).toMatch(/health check failed|ECONNREFUSED|transport closed/);
     expect(outer.logs.some((l) => l.server === 'http' && l.msg === 'server unavailable; will retry')).toBe(true);
   });
 });

@@ -62,6 +62,7 @@ describe('a shared server with weighted backends', () => {
         name: 'svc',
         mode: 'shared',
         state: 'ready',
+        tools: ['svc__echo', 'svc__sleep', 'svc__crash', 'svc__fail', 'svc__tool_error'],
         backends: [
           { id: 'primary', weight: 100, state: 'ready', transport: 'stdio', tools: 5 },
           { id: 'green', weight: 0, state: 'ready', transport: 'stdio', tools: 5 },
@@ -105,9 +106,10 @@ describe('a shared server with weighted backends', () => {
   it('fails over to the other backend when one dies, even to weight 0, and counts the lost call as an error', async () => {
     const before = await stats(gw, 'svc');
     const slow = client.callTool({ name: 'svc__sleep', arguments: { ms: 30_000 } }); // served by green (weight 100)
-    await waitFor(() => gw.fleet.inFlightCount === 1, 'the slow call to be in flight');
-    const green = gw.fleet.registry.get('svc').backend('green')!;
-    void green.connection!.request('tools/call', { name: 'crash', arguments: {} }, { timeoutMs: 5000 }).response;
+    await waitFor(() => gw.sessions.inFlightCount === 1, 'the slow call to be in flight');
+    const green = gw.registry.groupFor(undefined, 'svc')!.backend('green')!;
+    const crashed = green.connection!.request('tools/call', { name: 'crash', arguments: {} }, { timeoutMs: 5000 }).response;
+    await expect(crashed).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
     await expect(slow).rejects.toThrow(/server "svc"/);
     // green restarts only after 3 s (with jitter at least 2.4 s): far longer than these calls take
     expect(await servedBy(client, 'svc__echo', 5)).toEqual({ blue: 5 });

@@ -77,8 +77,8 @@ describe.each(FRONTS)('cancelling a call over %s', (front) => {
     expect(relayed.map((p) => p.progress)).toEqual(relayed.map((_, i) => i + 1));
     expect(clientErrors).toEqual([]);
     if (front !== 'stdio') {
-      expect(fixture.gw!.fleet.inFlightCount).toBe(0);
-      expect(fixture.gw!.fleet.progress.size).toBe(0);
+      expect(fixture.gw!.sessions.inFlightCount).toBe(0);
+      expect(fixture.gw!.progress.size).toBe(0);
     }
 
     // The same session runs a full call afterwards.
@@ -122,9 +122,9 @@ describe.each(NETWORK_FRONTS)('a client that disconnects mid-call over %s', (fro
       'notifications/cancelled upstream',
     );
     expect(cancelled.message.params).toEqual({ requestId: upstreamId, reason: 'client session closed' });
-    await waitFor(() => fixture.gw!.fleet.sessions.size === 1, 'the gateway to drop the closed session');
-    expect(fixture.gw!.fleet.inFlightCount).toBe(0);
-    expect(fixture.gw!.fleet.progress.size).toBe(0);
+    await waitFor(() => fixture.gw!.sessions.count === 1, 'the gateway to drop the closed session');
+    expect(fixture.gw!.sessions.inFlightCount).toBe(0);
+    expect(fixture.gw!.progress.size).toBe(0);
     expect((await stayer.callTool({ name: tool('echo'), arguments: { message: 'still here' } })).content).toEqual([{ type: 'text', text: 'Echo: still here' }]);
   });
 });

@@ -108,7 +108,7 @@ describe.each(FRONT_PAIRS)('two clients (%s and %s) on one shared server using t
     expect(rb.content).toEqual(completed(0.4, 4));
     expect(inboxA.notifications('notifications/progress')).toEqual(progressSteps('same', 2));
     expect(inboxB.notifications('notifications/progress')).toEqual(progressSteps('same', 4));
-    expect(fixture.gw!.fleet.progress.size).toBe(0);
+    expect(fixture.gw!.progress.size).toBe(0);
   });
 });
 

@@ -62,9 +62,9 @@ describe.each(FRONTS)('sampling and elicitation over %s, shared server', (front)
     expect(await fixture.stop()).toEqual([]);
   });
 
-  it('offers the shared server sampling and elicitation, never roots', () => {
+  it('offers the shared server sampling (with tools) and elicitation (form and URL), never roots', () => {
     const init = tap.records(fixture.gatewayPid(client)).find((r) => r.way === 'in' && r.message.method === 'initialize')!;
-    expect(init.message.params.capabilities).toEqual({ sampling: {}, elicitation: {} });
+    expect(init.message.params.capabilities).toEqual({ sampling: { tools: {} }, elicitation: { form: {}, url: {} } });
   });
 
   it('carries a sampling request to the client and its answer back to the server', async () => {

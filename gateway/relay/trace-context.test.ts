@@ -1,4 +1,4 @@
-import { continueTrace, traceparent } from './trace';
+import { continueTrace, traceparent } from './trace-context';
 
 const CLIENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 

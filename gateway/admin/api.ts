@@ -1,0 +1,44 @@
+/**
+ * The admin API's bodies as clients receive them: the pipeline's activities import these types, so
+ * the API and its callers cannot drift apart.
+ */
+import type { BackendStats } from '../metrics/call-stats';
+import type { ServerStatus } from '../servers/registry';
+
+/** GET /admin/servers: each server with its backends, and the names clients see for its tools. */
+export interface ServerSummary extends ServerStatus {
+  /** The exposed names of the server's tools (prefixed, made spec-safe, collisions resolved), as tools/list shows them. */
+  tools: string[];
+}
+
+export interface ServersBody {
+  servers: ServerSummary[];
+}
+
+/** GET /admin/stats: per server and backend over the last `windowSec` seconds. */
+export interface StatsBody {
+  windowSec: number;
+  servers: Record<string, Record<string, BackendStats>>;
+}
+
+export interface PoolSummary {
+  server: string;
+  backend: string;
+  warm: number;
+  busy: number;
+  max: number;
+  waiting: number;
+}
+
+/** GET /admin/pools: the container pools of per-session docker backends. */
+export interface PoolsBody {
+  pools: PoolSummary[];
+}
+
+/** PUT /admin/servers/:name/weights. */
+export interface WeightsBody {
+  name: string;
+  weights: Record<string, number>;
+}
+
+export type { BackendStats };

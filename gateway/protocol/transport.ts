@@ -1,0 +1,20 @@
+/**
+ * The project's own message transport: what every front and every upstream connector speaks. It
+ * has the shape of the SDK's Transport, so SDK transports fit through one adapter (sdk-transport.ts),
+ * but it carries the gateway's raw JSON-RPC messages, which keep fields the SDK's types do not know.
+ */
+import type { JsonRpcMessage } from './jsonrpc';
+
+export interface MessageTransport {
+  /** Starts receiving; resolves once messages can be sent. */
+  start(): Promise<void>;
+  /** Resolves once the message is handed to the wire; rejects when the transport cannot send. */
+  send(message: JsonRpcMessage): Promise<void>;
+  /** Ends the transport; `onclose` runs once, whoever ended it. */
+  close(): Promise<void>;
+  onmessage?: (message: JsonRpcMessage) => void;
+  onerror?: (error: Error) => void;
+  onclose?: () => void;
+  /** HTTP transports send the negotiated protocol version with every request. */
+  setProtocolVersion?(version: string): void;
+}

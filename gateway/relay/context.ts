@@ -1,0 +1,73 @@
+/**
+ * The contract of the relay's stages. A client request travels as a `Call` through a chain of
+ * stages; each stage does one thing (find the server, pick a backend, carry the trace, count, send)
+ * and calls `next`, or answers itself, or throws a FleetError. A stage sees only the call: the
+ * client it came from, its cancellation, and what earlier stages decided. It never reaches up into
+ * the session or sideways into another stage; anything else it needs is given to it when the chain
+ * is built.
+ */
+import type { JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc';
+import type { Backend } from '../servers/backend';
+import type { ServerGroup } from '../servers/group';
+import type { Want } from '../servers/lists';
+import type { ClientPeer } from './clients';
+import type { TraceContext } from './trace-context';
+
+export interface Call {
+  /** The request as the client sent it, under the client's own id. */
+  readonly request: JsonRpcRequest;
+  readonly client: ClientPeer;
+  readonly cancellation: Cancellation;
+  /** The params that go upstream: the client's, with names mapped back once the call is routed. */
+  params: Record<string, unknown>;
+  /** Keys the gateway sets in the upstream request's `_meta` (trace context, progress token), over the client's. */
+  readonly meta: Record<string, unknown>;
+  /** Set by the routing stage: the server that owns what the request names, and what that is. */
+  group?: ServerGroup;
+  want?: Want;
+  /** Set by the picking stage. */
+  backend?: Backend;
+  /** Set by the tracing stage. */
+  trace?: TraceContext;
+}
+
+export type Next = (call: Call) => Promise<JsonRpcResponse>;
+export type Stage = (call: Call, next: Next) => Promise<JsonRpcResponse>;
+
+/** Runs `stages` in order, the last one handing on to `end`. */
+export function chain(stages: readonly Stage[], end: Next): Next {
+  return stages.reduceRight<Next>((next, stage) => (call) => stage(call, next), end);
+}
+
+/** What an earlier stage must have set; a missing one is a wiring bug, reported as such. */
+export function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`relay chain is miswired: ${what} is not set when a stage needs it`);
+  return value;
+}
+
+/**
+ * A client's cancellation of one request. The stage that sends the request upstream registers what
+ * cancelling means there; a cancellation that came first is applied as soon as it does.
+ */
+export class Cancellation {
+  private reasonGiven: string | undefined;
+  private done = false;
+  private onCancel: ((reason: string | undefined) => void) | undefined;
+
+  get cancelled(): boolean {
+    return this.done;
+  }
+
+  cancel(reason?: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.reasonGiven = reason;
+    this.onCancel?.(reason);
+  }
+
+  /** What cancelling does now (one action: the request is in one place at a time). */
+  whenCancelled(action: ((reason: string | undefined) => void) | undefined): void {
+    this.onCancel = action;
+    if (this.done && action) action(this.reasonGiven);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The one table of the MCP methods a client may call, and how each is served: the session's own
+ * handshake, answered by the gateway from its merged catalog, or forwarded to the server that owns
+ * what the request names (with that name mapped back to the server's own). Adding a routed method
+ * is one row here; what it names (a tool, a prompt, a resource) is how backends are chosen for it.
+ * A Map, so a method called `constructor` or `__proto__` is just an unknown method.
+ */
+import { paginate } from '../catalog/paginate';
+import { completionOwner, resourceOwner, type CatalogView, type Route as ViewRoute } from '../catalog/view';
+import { FleetError } from '../protocol/errors';
+import type { Want } from '../servers/lists';
+import type { ClientPeer } from './clients';
+import { isLogLevel, type LogLevel } from './log-levels';
+
+/** Where a forwarded request goes, and the params it goes with. */
+export interface Target {
+  server: string;
+  want: Want;
+  params: Record<string, unknown>;
+}
+
+/** What local answers need from the relay. */
+export interface LocalServices {
+  view(client: ClientPeer): CatalogView;
+  readonly pageSize: number;
+  setLevel(client: ClientPeer, level: LogLevel): Promise<void>;
+}
+
+export type LocalAnswer = (params: Record<string, unknown>, client: ClientPeer, services: LocalServices) => Promise<Record<string, unknown>>;
+export type TargetOf = (params: Record<string, unknown>, view: CatalogView, method: string) => Target;
+
+export type MethodRoute =
+  | { kind: 'initialize' }
+  | { kind: 'local'; answer: LocalAnswer }
+  | { kind: 'forward'; target: TargetOf }
+  /** Forwarded like a read, with the bookkeeping that lets many clients share one upstream subscription. */
+  | { kind: 'subscription'; subscribe: boolean; target: TargetOf };
+
+const ROUTES = new Map<string, MethodRoute>([
+  ['initialize', { kind: 'initialize' }],
+  ['ping', { kind: 'local', answer: async () => ({}) }],
+  ['tools/list', list('tools')],
+  ['prompts/list', list('prompts')],
+  ['resources/list', list('resources')],
+  ['resources/templates/list', list('resourceTemplates')],
+  ['logging/setLevel', { kind: 'local', answer: setLevel }],
+  ['tools/call', { kind: 'forward', target: byName('toolRoutes', 'UNKNOWN_TOOL', 'tool') }],
+  ['prompts/get', { kind: 'forward', target: byName('promptRoutes', 'UNKNOWN_PROMPT', 'prompt') }],
+  ['resources/read', { kind: 'forward', target: byUri }],
+  ['completion/complete', { kind: 'forward', target: byCompletionRef }],
+  ['resources/subscribe', { kind: 'subscription', subscribe: true, target: byUri }],
+  ['resources/unsubscribe', { kind: 'subscription', subscribe: false, target: byUri }],
+]);
+
+/** The route of a method, or METHOD_NOT_FOUND. */
+export function routeOf(method: string): MethodRoute {
+  const route = ROUTES.get(method);
+  if (!route) throw new FleetError('METHOD_NOT_FOUND', `Method not found: ${method}`, { data: { method } });
+  return route;
+}
+
+function list(kind: 'tools' | 'prompts' | 'resources' | 'resourceTemplates'): MethodRoute {
+  return {
+    kind: 'local',
+    answer: async (params, client, services) => {
+      const page = paginate(kind, services.view(client)[kind], params.cursor, services.pageSize);
+      return page.nextCursor === undefined ? { [kind]: page.items } : { [kind]: page.items, nextCursor: page.nextCursor };
+    },
+  };
+}
+
+async function setLevel(params: Record<string, unknown>, client: ClientPeer, services: LocalServices): Promise<Record<string, unknown>> {
+  if (!isLogLevel(params.level)) throw new FleetError('INVALID_PARAMS', `unknown log level ${JSON.stringify(params.level)}`);
+  await services.setLevel(client, params.level);
+  return {};
+}
+
+function byName(routes: 'toolRoutes' | 'promptRoutes', code: 'UNKNOWN_TOOL' | 'UNKNOWN_PROMPT', what: 'tool' | 'prompt'): TargetOf {
+  return (params, view, method) => {
+    const name = params.name;
+    if (typeof name !== 'string') throw new FleetError('INVALID_PARAMS', `${method} needs params.name (a string)`);
+    const route = named(view[routes], name, code, what);
+    return { server: route.server, want: { kind: what, name: route.name }, params: { ...params, name: route.name } };
+  };
+}
+
+function byUri(params: Record<string, unknown>, view: CatalogView): Target {
+  const uri = params.uri;
+  if (typeof uri !== 'string') throw new FleetError('INVALID_PARAMS', 'params.uri must be a string');
+  return { server: owned(resourceOwner(view, uri), uri), want: { kind: 'resource', uri }, params };
+}
+
+function byCompletionRef(params: Record<string, unknown>, view: CatalogView): Target {
+  const ref = params.ref as { type?: unknown; name?: unknown; uri?: unknown } | undefined;
+  if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
+    const route = named(view.promptRoutes, ref.name, 'UNKNOWN_PROMPT', 'prompt');
+    return { server: route.server, want: { kind: 'prompt', name: route.name }, params: { ...params, ref: { ...ref, name: route.name } } };
+  }
+  if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
+    return { server: owned(completionOwner(view, ref.uri), ref.uri), want: { kind: 'resource', uri: ref.uri }, params };
+  }
+  throw new FleetError('INVALID_PARAMS', 'completion/complete needs params.ref of type "ref/prompt" (with name) or "ref/resource" (with uri)');
+}
+
+function named(routes: Map<string, ViewRoute>, name: string, code: 'UNKNOWN_TOOL' | 'UNKNOWN_PROMPT', what: string): ViewRoute {
+  const route = routes.get(name);
+  if (!route) throw new FleetError(code, `Unknown ${what}: ${name}`, { data: { name } });
+  return route;
+}
+
+function owned(server: string | undefined, uri: string): string {
+  if (server === undefined) throw new FleetError('UNKNOWN_RESOURCE', `Resource not found: ${uri}`, { data: { uri } });
+  return server;
+}

@@ -1,0 +1,88 @@
+/**
+ * Everything servers send that is not an answer, carried to the clients it is for: list changes
+ * (after the views are dropped), progress (by remapped token), log messages (filtered by each
+ * client's level, travelling with the call they came during), resource updates (to subscribers),
+ * withdrawn server requests, and the servers' own requests. A per-session server's traffic goes to
+ * its one client; a shared server's to every client. It also gives a reconnected shared backend
+ * back the state clients asked for.
+ */
+import type { Logger } from 'pino';
+import type { CatalogViews } from '../catalog/views';
+import type { JsonRpcNotification, JsonRpcRequest, RequestId } from '../protocol/jsonrpc';
+import type { GroupListener, ServerGroup } from '../servers/group';
+import { LIST_CHANGED_NOTIFICATION, type ListKind } from '../servers/lists';
+import type { ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
+import type { AttachedClient, ClientDirectory } from './clients';
+import { passes } from './log-levels';
+import type { ProgressRouter } from './progress';
+import { relayServerRequest } from './server-requests';
+import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
+
+export interface ServerTrafficDeps {
+  clients: ClientDirectory;
+  progress: ProgressRouter;
+  shared: SharedUpstreamState;
+  views: Pick<CatalogViews, 'invalidate'>;
+  log: Logger;
+}
+
+export class ServerTraffic implements GroupListener {
+  constructor(private readonly deps: ServerTrafficDeps) {}
+
+  listsChanged(group: ServerGroup, kinds: readonly ListKind[]): void {
+    this.deps.views.invalidate(group.owner);
+    const methods = new Set(kinds.map((k) => LIST_CHANGED_NOTIFICATION[k]));
+    for (const client of this.audience(group)) for (const method of methods) client.peer.notify(method);
+  }
+
+  notification(group: ServerGroup, n: JsonRpcNotification, conn: UpstreamConnection): void {
+    const params = n.params ?? {};
+    switch (n.method) {
+      case 'notifications/progress':
+        if (!this.deps.progress.deliver(params, conn)) this.deps.log.debug({ server: group.name, token: params.progressToken }, 'progress for an unknown token dropped');
+        return;
+      case 'notifications/message': {
+        // Log lines during a call travel with that call (a client without a GET stream still sees them).
+        const origins = conn.inFlightOrigins();
+        for (const client of this.audience(group)) {
+          if (!passes(params.level, client.logLevel)) continue;
+          let related: RequestId | undefined;
+          for (const o of origins) if (o.clientId === client.peer.id) related = o.clientRequestId;
+          client.peer.notify(n.method, params, related);
+        }
+        return;
+      }
+      case 'notifications/resources/updated':
+        for (const client of this.audience(group)) if (client.subscriptions.has(String(params.uri))) client.peer.notify(n.method, params);
+        return;
+      case 'notifications/cancelled':
+        for (const client of this.audience(group)) if (client.peer.withdraw(conn, params.requestId as RequestId, params.reason)) return;
+        return;
+      default:
+        for (const client of this.audience(group)) client.peer.notify(n.method, n.params);
+    }
+  }
+
+  request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection): Promise<ServerRequestOutcome> {
+    return relayServerRequest(this.deps.clients, r, conn, { server: group.name, owner: group.owner, timeoutMs: group.config.requestTimeoutMs });
+  }
+
+  /** A reconnected upstream starts afresh: it gets back the level and subscriptions its clients asked for. */
+  backendUp(group: ServerGroup, conn: UpstreamConnection): void {
+    const backend = group.backends.find((b) => b.connection === conn);
+    const offers = (uri: string) => backend?.offers({ kind: 'resource', uri }) ?? false;
+    const timeoutMs = group.config.requestTimeoutMs;
+    if (group.owner === undefined) return this.deps.shared.restore(group.name, conn, offers, timeoutMs);
+    const client = this.deps.clients.get(group.owner);
+    if (!client) return;
+    if (client.logLevel) void setLevel(conn, client.logLevel);
+    for (const uri of client.subscriptions) if (offers(uri)) conn.fireAndForget('resources/subscribe', { uri }, timeoutMs);
+  }
+
+  /** The clients a server's notifications are for: its owner, or every client for a shared server. */
+  private audience(group: ServerGroup): AttachedClient[] {
+    if (group.owner === undefined) return this.deps.clients.all();
+    const owner = this.deps.clients.get(group.owner);
+    return owner?.peer.operating ? [owner] : [];
+  }
+}

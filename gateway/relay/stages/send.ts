@@ -1,0 +1,35 @@
+/**
+ * Sending: the call goes to its backend's upstream session under a fresh request id, with the
+ * gateway's `_meta` keys over the client's and its progress token swapped for a gateway-wide one
+ * (progress from a shared upstream then finds its way back to this client). A cancellation by
+ * the client cancels it upstream. The answer is the server's, raw.
+ */
+import type { JsonRpcResponse } from '../../protocol/jsonrpc';
+import { required, type Call, type Next } from '../context';
+import type { ProgressRouter } from '../progress';
+
+export function sendStage(progress: ProgressRouter): Next {
+  return async (call: Call): Promise<JsonRpcResponse> => {
+    const group = required(call.group, 'the server');
+    const conn = required(required(call.backend, 'the backend').connection, 'a connected backend');
+    const clientMeta = call.params._meta as Record<string, unknown> | undefined;
+    const meta: Record<string, unknown> = { ...clientMeta, ...call.meta };
+    let token: string | undefined;
+    if (clientMeta && (typeof clientMeta.progressToken === 'string' || typeof clientMeta.progressToken === 'number')) {
+      token = progress.register(call.client, clientMeta.progressToken, call.request.id);
+      meta.progressToken = token;
+    }
+    const pending = conn.request(call.request.method, { ...call.params, _meta: meta }, {
+      timeoutMs: group.config.requestTimeoutMs,
+      origin: { clientId: call.client.id, clientRequestId: call.request.id },
+    });
+    if (token) progress.bind(token, conn, pending.id);
+    call.cancellation.whenCancelled((reason) => conn.cancel(pending.id, reason));
+    try {
+      return await pending.response;
+    } finally {
+      call.cancellation.whenCancelled(undefined);
+      if (token) progress.release(token);
+    }
+  };
+}

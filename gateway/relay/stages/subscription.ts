@@ -1,0 +1,30 @@
+/**
+ * Resource subscriptions: each client's are recorded (resource updates reach only subscribers).
+ * A shared server hears one subscribe per URI however many clients subscribe, and one unsubscribe
+ * when the last one leaves; the others are answered by the gateway. What is forwarded goes to every
+ * ready backend that has the resource (one answers the client), so a backend that goes away, such as
+ * a rolled-back canary, takes no subscription with it.
+ */
+import { resultResponse } from '../../protocol/jsonrpc';
+import type { ClientDirectory } from '../clients';
+import { required, type Stage } from '../context';
+import type { SharedUpstreamState } from '../shared-upstream-state';
+
+export function subscriptionStage(subscribe: boolean, clients: ClientDirectory, shared: SharedUpstreamState): Stage {
+  return async (call, next) => {
+    const group = required(call.group, 'the server');
+    const want = required(call.want, 'what the call names');
+    const uri = String(call.params.uri);
+    const client = clients.get(call.client.id);
+    if (subscribe) client?.subscriptions.add(uri);
+    else client?.subscriptions.delete(uri);
+    if (group.owner === undefined) {
+      const upstreamMustKnow = subscribe ? shared.subscribe(group.name, uri, call.client.id) : shared.unsubscribe(uri, call.client.id);
+      if (!upstreamMustKnow) return resultResponse(call.request.id, {});
+    }
+    const reply = await next(call);
+    const answered = required(call.backend, 'the backend');
+    for (const other of group.others(want, answered)) other.connection?.fireAndForget(call.request.method, { uri }, group.config.requestTimeoutMs);
+    return reply;
+  };
+}

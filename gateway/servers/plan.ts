@@ -1,0 +1,99 @@
+/**
+ * A server as configured: its settings and the backends that should serve it, each with a weight.
+ * Nothing here is live. The registry keeps one plan per server; a shared server's live group and a
+ * per-session server's groups are made from it, and read weights from its backend specs, so a
+ * weight change is made in one place. Every server starts with the `primary` backend of its config.
+ */
+import { prefixOf } from '../config/prefixes';
+import type { ServerConfig } from '../config/schema';
+import { FleetError } from '../protocol/errors';
+import type { BackendState } from './state';
+import { SmoothWeightedPicker } from './picker';
+
+export const PRIMARY_BACKEND = 'primary';
+
+/** What a backend is: its id, its share of traffic, and the server settings with its own transport. */
+export interface BackendSpec {
+  readonly id: string;
+  weight: number;
+  readonly config: ServerConfig;
+}
+
+/** What a probe found when a per-session backend was registered at runtime (no session uses it yet). */
+export interface ProbeResult {
+  state: BackendState;
+  /** The names of the tools it offered, as the server gives them. */
+  toolNames: string[];
+}
+
+export class ServerPlan {
+  readonly specs: BackendSpec[];
+  readonly prefix: string | undefined;
+  readonly probes = new Map<string, ProbeResult>();
+  /** Picks the backend a new session binds to (per-session servers). */
+  private readonly sessionPicker = new SmoothWeightedPicker();
+
+  constructor(readonly config: ServerConfig) {
+    this.specs = [{ id: PRIMARY_BACKEND, weight: 100, config }];
+    this.prefix = prefixOf(config);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get shared(): boolean {
+    return this.config.mode === 'shared';
+  }
+
+  spec(id: string): BackendSpec | undefined {
+    return this.specs.find((s) => s.id === id);
+  }
+
+  /** The backend spec, or NOT_FOUND naming the server's backends. */
+  get(id: string): BackendSpec {
+    const spec = this.spec(id);
+    if (!spec) throw new FleetError('NOT_FOUND', `server "${this.name}" has no backend "${id}"; it has ${this.specs.map((s) => s.id).join(', ')}`);
+    return spec;
+  }
+
+  add(spec: BackendSpec): void {
+    if (this.spec(spec.id)) throw new FleetError('CONFLICT', `server "${this.name}" already has a backend "${spec.id}"; pick another id or DELETE it first`);
+    this.specs.push(spec);
+    this.sessionPicker.reset();
+  }
+
+  /** Removes a backend; refused when it is the last one or only weight-0 backends would remain. */
+  remove(id: string): BackendSpec {
+    const spec = this.get(id);
+    if (this.specs.length === 1) throw new FleetError('CONFLICT', `backend "${id}" is the last one of server "${this.name}"; DELETE /admin/servers/${this.name} to remove the server`);
+    if (this.specs.every((s) => s === spec || s.weight === 0)) {
+      throw new FleetError('CONFLICT', `removing backend "${id}" would leave server "${this.name}" with no backend of weight > 0; PUT /admin/servers/${this.name}/weights first`);
+    }
+    this.specs.splice(this.specs.indexOf(spec), 1);
+    this.probes.delete(id);
+    this.sessionPicker.reset();
+    return spec;
+  }
+
+  /** Sets the weights named (the others keep theirs); one backend must keep a weight > 0. */
+  setWeights(weights: Record<string, number>): Record<string, number> {
+    const unknown = Object.keys(weights).find((id) => !this.spec(id));
+    if (unknown !== undefined) throw new FleetError('INVALID_PARAMS', `${unknown}: server "${this.name}" has no backend "${unknown}" (it has ${this.specs.map((s) => s.id).join(', ')})`);
+    if (this.specs.every((s) => (Object.hasOwn(weights, s.id) ? weights[s.id] : s.weight) === 0)) {
+      throw new FleetError('INVALID_PARAMS', `at least one backend of server "${this.name}" needs a weight > 0`);
+    }
+    for (const s of this.specs) if (Object.hasOwn(weights, s.id)) s.weight = weights[s.id];
+    this.sessionPicker.reset();
+    return this.weights();
+  }
+
+  weights(): Record<string, number> {
+    return Object.fromEntries(this.specs.map((s) => [s.id, s.weight]));
+  }
+
+  /** The backend a new client session binds to for its life: by weight only. */
+  pickForSession(): BackendSpec {
+    return this.sessionPicker.pick(this.specs) ?? this.specs[0];
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Every open client session, whatever its front: fronts open them here, and shutdown drains and
+ * closes them. Closing a session also stops its per-session upstreams; `closeAll` waits for those
+ * of sessions that ended just before, so nothing outlives the gateway.
+ */
+import type { Logger } from 'pino';
+import type { Relay } from '../relay/relay';
+import { ClientSession, type FrontChannel } from './client-session';
+
+/** What a front needs to start a session for a client that connected. */
+export interface SessionOpener {
+  openSession(channel: FrontChannel): ClientSession;
+}
+
+export class Sessions implements SessionOpener {
+  private readonly open = new Map<string, ClientSession>();
+  private readonly stopping = new Set<Promise<void>>();
+  private isDraining = false;
+
+  constructor(
+    private readonly relay: Relay,
+    private readonly serverInfo: { name: string; version: string },
+    private readonly log: Logger,
+  ) {}
+
+  get count(): number {
+    return this.open.size;
+  }
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  /** The fronts of the open sessions, one entry each (for the sessions gauge). */
+  get fronts(): string[] {
+    return [...this.open.values()].map((s) => s.channel.kind);
+  }
+
+  get inFlightCount(): number {
+    let n = 0;
+    for (const s of this.open.values()) n += s.inFlightCount;
+    return n;
+  }
+
+  openSession(channel: FrontChannel): ClientSession {
+    const session = new ClientSession(
+      {
+        relay: this.relay,
+        serverInfo: this.serverInfo,
+        draining: () => this.draining,
+        closed: (s, stopped) => this.closed(s, stopped),
+      },
+      channel,
+      this.log,
+    );
+    this.open.set(session.id, session);
+    this.log.info({ session: session.id, front: channel.kind }, 'client session opened');
+    return session;
+  }
+
+  /** From now on requests are refused; calls in flight go on. */
+  drain(): void {
+    this.isDraining = true;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.open.values()].map((s) => s.close()));
+    await Promise.all(this.stopping);
+  }
+
+  private closed(session: ClientSession, stopped: Promise<void>): void {
+    this.open.delete(session.id);
+    this.stopping.add(stopped);
+    void stopped.finally(() => this.stopping.delete(stopped));
+    this.log.info({ session: session.id }, 'client session closed');
+  }
+}
