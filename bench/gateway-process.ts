@@ -1,15 +1,22 @@
 /**
- * Runs the gateway CLI as its own process (so it never shares an event loop with the load
+ * Runs a gateway CLI as its own process (so it never shares an event loop with the load
  * generator) in front of one upstream, and stops it the way an operator would: SIGTERM, drain.
+ * The CLI is this checkout's build or another checkout's (a baseline for comparison); either is
+ * driven only through what both share: the command line, the config file and the MCP endpoint.
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { MARKER_VAR, cpuSeconds, spawnGroup } from './processes';
+import { connectClient } from './clients';
+import { MARKER_VAR, cpuSeconds, freePort, spawnGroup } from './processes';
 
-const CLI_JS = resolve(__dirname, '..', 'gateway', 'cli.js');
+/** The gateway CLI of this checkout's build. */
+export const THIS_BUILD_CLI = resolve(__dirname, '..', 'gateway', 'cli.js');
 
 /** The name the gateway gives the upstream; its tools appear as `up__NAME`. */
 export const UPSTREAM_NAME = 'up';
+
+/** The upstream's echo tool as the gateway lists it. */
+export const GATEWAY_ECHO_TOOL = `${UPSTREAM_NAME}__echo`;
 
 export interface GatewayProcess {
   /** The gateway's Streamable HTTP endpoint. */
@@ -29,6 +36,8 @@ export interface GatewayOptions {
   marker: string;
   /** Where the config file goes; the caller owns (and removes) the directory. */
   workDir: string;
+  /** The gateway CLI to run (default: this checkout's build). */
+  cliJs?: string;
   /** Write a V8 CPU profile of the gateway into this directory when it exits. */
   profileDir?: string;
   /** The gateway's log.calls (default: the gateway's own, true). */
@@ -41,17 +50,32 @@ export async function startGatewayProcess(options: GatewayOptions): Promise<Gate
   const server = 'command' in options.upstream ? { ...options.upstream, env: { [MARKER_VAR]: options.marker } } : options.upstream;
   writeFileSync(configFile, JSON.stringify({ servers: { [UPSTREAM_NAME]: server }, ...(options.callLog === false ? { log: { calls: false } } : {}) }));
   const nodeFlags = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
-  const proc = await spawnGroup(process.execPath, [...nodeFlags, CLI_JS, '--config', configFile, '--listen', '127.0.0.1:0'], {
+  // A port of our choosing rather than :0, so that readiness needs no log line: a baseline build's log is not ours to rely on.
+  const port = await freePort();
+  const mcpUrl = `http://127.0.0.1:${port}/mcp`;
+  const proc = await spawnGroup(process.execPath, [...nodeFlags, options.cliJs ?? THIS_BUILD_CLI, '--config', configFile, '--listen', `127.0.0.1:${port}`], {
     env: {},
     marker: options.marker,
-    readyLine: /"msg":"gateway listening"/,
+    ready: () => echoes(mcpUrl),
   });
-  const { url } = JSON.parse(proc.readyLine) as { url: string };
   return {
-    mcpUrl: `${url}/mcp`,
+    mcpUrl,
     pid: proc.pid,
     cpuSeconds: () => cpuSeconds(proc.pid),
     // A drain waits for in-flight calls (none by now); the profile is written as it exits.
     stop: () => proc.stop(15_000),
   };
+}
+
+/** True once a call of the upstream's echo tool goes through the gateway at `mcpUrl`. */
+async function echoes(mcpUrl: string): Promise<boolean> {
+  const client = await connectClient({ kind: 'http', url: mcpUrl }, GATEWAY_ECHO_TOOL).catch(() => undefined);
+  if (!client) return false;
+  try {
+    return (await client.call('ready?')).includes('ready?');
+  } catch {
+    return false;
+  } finally {
+    await client.close();
+  }
 }

@@ -1,14 +1,24 @@
 /**
- * `npm run bench:overhead [-- --quick] [-- --only fast-http,fast-stdio] [-- --profile DIR]`
+ * `npm run bench:overhead [-- --quick] [-- --only fast-http,fast-stdio] [-- --profile DIR] [-- --baseline DIR]`
  *
  * What the gateway costs per tools/call: latency (p50, p99) and throughput, direct to an upstream
  * versus through a gateway process, same upstream and same run, at 1 and 32 concurrent clients,
  * for an HTTP and a stdio upstream, each with server-everything and with bench/fast-upstream.
  * Prints a Markdown table per scenario and whether the issue's targets are met. Everything it
  * starts is stopped at the end, also on error or Ctrl-C.
+ *
+ * `--baseline DIR` compares this build with another: DIR is a checkout of this project (say, the
+ * commit before a change) with its gateway built (DIR/dist/gateway/cli.js). Every scenario then
+ * also runs DIR's gateway, with the same config in front of the same upstream, and the three paths
+ * (direct, gateway, baseline gateway) take turns block by block (ABC CBA ACB BCA), so a noisy
+ * machine's drift hits them alike. The tables add the baseline gateway's figures and this build's
+ * gateway CPU per call over the baseline's (target: not above 1), per level and per round. A third
+ * path makes the run half as long again. With `--profile DIR2`, the baseline gateway's profiles go
+ * to DIR2/baseline.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +26,8 @@ import { Cleanup } from './cleanup';
 import { killMarked } from './processes';
 import { summarizeProfile } from './profile-summary';
 import { scenarioTable, summaryTable } from './report';
-import { runScenario, type Plan, type ScenarioResult, type ScenarioSpec } from './scenario';
+import { THIS_BUILD_CLI } from './gateway-process';
+import { BASELINE_PROFILE_SUBDIR, runScenario, type Plan, type ScenarioResult, type ScenarioSpec } from './scenario';
 import { UPSTREAMS } from './upstreams';
 
 const SCENARIOS: ScenarioSpec[] = [
@@ -50,16 +61,25 @@ const QUICK: Plan = {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      profile: { type: 'string' },
+      baseline: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
   });
   if (values.help) {
-    process.stdout.write('usage: overhead [--quick] [--only ID[,ID...]] [--profile DIR]\n' + `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`);
+    process.stdout.write('usage: overhead [--quick] [--only ID[,ID...]] [--profile DIR] [--baseline CHECKOUT]\n' + `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`);
     return 0;
   }
   const scenarios = pickScenarios(values.only);
+  const baseline = values.baseline === undefined ? undefined : baselineBuild(values.baseline);
   const profileDir = values.profile ? resolve(values.profile) : undefined;
-  if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const profilesBefore = new Set(profileDir ? readdirSync(profileDir) : []);
+  // One profile directory per build, so that each profile's build is known from where it lies.
+  const profileDirs = profileDir ? [profileDir, ...(baseline ? [join(profileDir, BASELINE_PROFILE_SUBDIR)] : [])] : [];
+  for (const dir of profileDirs) mkdirSync(dir, { recursive: true });
+  const profilesBefore = new Map(profileDirs.map((dir) => [dir, new Set(readdirSync(dir))]));
   const plan = values.quick ? QUICK : FULL;
 
   const cleanup = new Cleanup();
@@ -81,19 +101,19 @@ async function main(): Promise<number> {
   process.once('SIGTERM', abort);
 
   const started = Date.now();
-  process.stdout.write(header(plan, values.quick === true, profileDir));
+  process.stdout.write(header(plan, values.quick === true, profileDir, baseline));
   const results: ScenarioResult[] = [];
   try {
     for (const spec of scenarios) {
-      const result = await runScenario(spec, plan, { cleanup, marker, workDir, profileDir, progress: (line) => process.stderr.write(`… ${line}\n`) });
+      const result = await runScenario(spec, plan, { cleanup, marker, workDir, profileDir, baselineCli: baseline?.cli, progress: (line) => process.stderr.write(`… ${line}\n`) });
       results.push(result);
       process.stdout.write(`${scenarioTable(result)}\n\n`);
     }
     process.stdout.write(`### Summary\n\n${summaryTable(results)}\n\nTotal run time ${((Date.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}.\n`);
-    if (profileDir) {
+    for (const [dir, before] of profilesBefore) {
       // Only this run's profiles, one per gateway (scenario), in the order they were written.
-      const fresh = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f)).sort();
-      for (const file of fresh) process.stdout.write(`\n${summarizeProfile(join(profileDir, file))}\n`);
+      const fresh = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f)).sort();
+      for (const file of fresh) process.stdout.write(`\n${summarizeProfile(join(dir, file))}\n`);
     }
     return 0;
   } catch (err) {
@@ -115,17 +135,50 @@ function pickScenarios(only: string | undefined): ScenarioSpec[] {
   return SCENARIOS.filter((s) => ids.includes(s.id));
 }
 
-function header(plan: Plan, quick: boolean, profileDir: string | undefined): string {
+interface BaselineBuild {
+  /** The checkout, as given. */
+  dir: string;
+  cli: string;
+}
+
+/** The baseline checkout's gateway CLI; it must be built already, since building it is the caller's to decide. */
+function baselineBuild(dir: string): BaselineBuild {
+  const cli = join(resolve(dir), 'dist', 'gateway', 'cli.js');
+  if (!existsSync(cli)) throw new Error(`--baseline ${dir}: no ${cli} (build that checkout first: npm run build there)`);
+  return { dir, cli };
+}
+
+/** The commit a checkout is at, and whether it has uncommitted changes, so the figures say which builds they compare. */
+function commitOf(dir: string): string {
+  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    return `commit \`${git('rev-parse', '--short', 'HEAD')}\`${git('status', '--porcelain', '--untracked-files=no') ? ' with uncommitted changes' : ''}`;
+  } catch {
+    return 'not a git checkout';
+  }
+}
+
+function header(plan: Plan, quick: boolean, profileDir: string | undefined, baseline: BaselineBuild | undefined): string {
   const levels = plan.levels.map((l) => `${l.clients} client(s): up to ${l.measure.callsPerClient * l.clients} calls or ${l.measure.maxMs / 1000} s per block`).join('; ');
+  const turns = baseline ? 'direct, gateway and baseline gateway taking turns (ABC CBA ACB BCA …)' : 'direct and gateway alternating';
   return [
     `## Gateway overhead (bench:overhead)${quick ? ' — quick run' : ''}`,
     '',
     `${new Date().toISOString()}, Node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), load average at the start ${loadAverage()}.`,
     `tools/call of \`echo\` with the official SDK Client; closed loop (each client sends its next call when the last one returns).`,
-    `${plan.rounds} measured blocks per path, direct and gateway alternating; ${levels}. Latency in ms; added p50 = gateway p50 − direct p50.`,
+    `${plan.rounds} measured blocks per path, ${turns}; ${levels}. Latency in ms; added p50 = gateway p50 − direct p50.`,
     'gateway CPU/call: user + system CPU time of the gateway process (not its upstream) during the gateway blocks, per call.',
+    ...(baseline
+      ? [
+          `gateway: this build (${commitOf(resolve(THIS_BUILD_CLI, '..', '..', '..'))}); baseline gateway: the build in ${baseline.dir} (${commitOf(baseline.dir)}).`,
+          'CPU/call vs baseline: gateway CPU/call ÷ baseline gateway CPU/call, over all rounds and (in brackets) round by round; CPU time is counted in 10 ms clock ticks, so short blocks round coarsely.',
+          'Its target is MET at <= 1.00 over all rounds, NOT MET when above 1.00 in every round, and NOT CLEAR when the rounds disagree; two identical builds land on either side of 1.00 by chance, so re-run before reading much into a few per cent.',
+        ]
+      : []),
     'Load generator, gateway and upstream share the same cores, so at 32 clients the figures are CPU-bound.',
-    ...(profileDir ? [`The gateway runs with --cpu-prof (profiles in ${profileDir}); the profiler slows it, so these figures are not the benchmark's.`] : []),
+    ...(profileDir
+      ? [`The ${baseline ? 'gateways run' : 'gateway runs'} with --cpu-prof (profiles in ${profileDir}${baseline ? `, the baseline's in ${join(profileDir, BASELINE_PROFILE_SUBDIR)}` : ''}); the profiler slows ${baseline ? 'them' : 'it'}, so these figures are not the benchmark's.`]
+      : []),
     '',
     '',
   ].join('\n');

@@ -1,7 +1,8 @@
 /**
  * Child processes for the benchmark: each runs in its own process group (so stopping it stops
  * whatever it started), carries a marker variable (so a final sweep can find any survivor), and
- * is ready when a given line appears on its stderr.
+ * is ready when a given line appears on its stderr or, for a program whose log is not ours to rely
+ * on, when a probe says so.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -12,8 +13,6 @@ export const MARKER_VAR = 'MCP_FLEET_BENCH_RUN';
 
 export interface GroupProcess {
   readonly pid: number;
-  /** The line that said it was ready. */
-  readonly readyLine: string;
   /** SIGTERM to the group, SIGKILL after `graceMs` (default 5000); resolves when the child has exited. */
   stop(graceMs?: number): Promise<void>;
   /** The last lines it wrote to stderr, for error messages. */
@@ -23,12 +22,15 @@ export interface GroupProcess {
 export interface SpawnOptions {
   env: Record<string, string>;
   marker: string;
-  /** A stderr line matching this means the process is ready. */
-  readyLine: RegExp;
+  /** Ready when a stderr line matches this RegExp, or when this probe (polled while the process runs) answers true. */
+  ready: RegExp | (() => Promise<boolean>);
   readyTimeoutMs?: number;
 }
 
-/** Starts `command` in its own process group and waits for its ready line. */
+/** Polling interval of a readiness probe. */
+const PROBE_INTERVAL_MS = 50;
+
+/** Starts `command` in its own process group and waits until it is ready. */
 export function spawnGroup(command: string, args: string[], options: SpawnOptions): Promise<GroupProcess> {
   const child = spawn(command, args, {
     env: { ...process.env, ...options.env, [MARKER_VAR]: options.marker },
@@ -50,14 +52,31 @@ export function spawnGroup(command: string, args: string[], options: SpawnOption
   };
 
   return new Promise((resolve, reject) => {
+    let isReady = false;
+    let failed = false;
     const fail = (why: string) => {
+      failed = true;
       clearTimeout(timer);
       void stop(0);
       reject(new Error(`${command} ${args.join(' ')}: ${why}\n${tail()}`));
     };
-    const timer = setTimeout(() => fail(`no ready line ${options.readyLine} within ${options.readyTimeoutMs ?? 30_000} ms`), options.readyTimeoutMs ?? 30_000);
+    const becomeReady = () => {
+      isReady = true;
+      clearTimeout(timer);
+      resolve({ pid: child.pid!, stop, tail });
+    };
+    const { ready } = options;
+    const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+    const timer = setTimeout(() => fail(`${ready instanceof RegExp ? `no ready line ${ready}` : 'readiness probe not passed'} within ${readyTimeoutMs} ms`), readyTimeoutMs);
+    if (!(ready instanceof RegExp)) {
+      void (async () => {
+        while (!failed && !isReady) {
+          if (await ready().catch(() => false)) return becomeReady();
+          await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
+        }
+      })();
+    }
     let pending = '';
-    let isReady = false;
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
       pending += chunk;
@@ -66,10 +85,7 @@ export function spawnGroup(command: string, args: string[], options: SpawnOption
       for (const line of parts) {
         lines.push(line);
         if (lines.length > 200) lines.splice(0, 100);
-        if (isReady || !options.readyLine.test(line)) continue;
-        isReady = true;
-        clearTimeout(timer);
-        resolve({ pid: child.pid!, readyLine: line, stop, tail });
+        if (!isReady && ready instanceof RegExp && ready.test(line)) becomeReady();
       }
     });
     child.once('error', (err) => fail(err.message));

@@ -1,75 +1,150 @@
 /**
  * Turns scenario results into Markdown tables (readable in a terminal, pasteable into
  * docs/benchmarks.md) and checks them against the targets from the issue, saying plainly which
- * are met.
+ * are met. A run with a baseline build gets one row per path and level, and the CPU comparison.
  */
-import type { LevelResult, ScenarioResult } from './scenario';
+import type { GatewayFigures, LevelResult, ScenarioResult } from './scenario';
+import type { Summary } from './stats';
 
 /** Targets from the issue: the gateway may add at most this much to the median call... */
 export const ADDED_P50_TARGET_MS = 0.2;
-/** ...and must keep at least this share of direct throughput at the highest concurrency. */
+/** ...and must keep at least this share of direct throughput at the highest concurrency... */
 export const THROUGHPUT_TARGET = 0.6;
+/** ...and, against a baseline build, its CPU per call must not rise. */
+export const CPU_RATIO_TARGET = 1;
 
 export function topology(result: ScenarioResult, clients = 'N'): string {
+  const baseline = hasBaseline(result)
+    ? ` baseline gateway: the same as gateway, through the baseline build's gateway process with the same config${result.spec.transport === 'http' ? ' and the same upstream' : ' (and so its own upstream process)'}.`
+    : '';
   if (result.spec.transport === 'http') {
-    return `direct: ${clients} SDK clients → the upstream's /mcp (one session each). gateway: ${clients} SDK clients → gateway /mcp → one shared upstream session.`;
+    return `direct: ${clients} SDK clients → the upstream's /mcp (one session each). gateway: ${clients} SDK clients → gateway /mcp → one shared upstream session.${baseline}`;
   }
   return (
     `direct: each of ${clients} SDK clients spawns its own upstream process over stdio (a stdio server serves one client). ` +
-    `gateway: ${clients} SDK clients over Streamable HTTP → gateway → one upstream process (shared mode). ` +
+    `gateway: ${clients} SDK clients over Streamable HTTP → gateway → one upstream process (shared mode).${baseline} ` +
     'Not like-for-like: the gateway path adds an HTTP hop that direct stdio does not have, and funnels every client into one process.'
   );
 }
 
 export function scenarioTable(result: ScenarioResult): string {
   const title = `${result.spec.upstream.label} over ${result.spec.transport === 'http' ? 'Streamable HTTP' : 'stdio'} (${result.spec.id})`;
-  const header =
-    '| clients | direct p50 | direct p99 | direct calls/s | gateway p50 | gateway p99 | gateway calls/s | added p50 | gateway/direct calls/s (per-round range) | gateway CPU/call |\n' +
-    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|';
-  const rows = result.levels.map(
-    (l) =>
-      `| ${l.clients} | ${ms(l.direct.p50Ms)} | ${ms(l.direct.p99Ms)} | ${rate(l.direct.callsPerSec)} | ${ms(l.gateway.p50Ms)} | ${ms(l.gateway.p99Ms)} | ` +
-      `${rate(l.gateway.callsPerSec)} | ${signedMs(addedP50(l))} | ${pct(ratio(l))} (${pct(Math.min(...l.roundRatios))}–${pct(Math.max(...l.roundRatios))}) | ${Math.round(l.gatewayCpuUsPerCall)} µs |`,
-  );
-  const calls = result.levels.map((l) => `${l.clients} client(s): ${l.direct.calls} direct / ${l.gateway.calls} gateway calls`).join('; ');
-  return [`### ${title}`, '', topology(result), '', header, ...rows, '', `Measured ${calls}.`, '', ...verdicts(result).map((v) => `- ${v}`)].join('\n');
+  const table = hasBaseline(result) ? comparisonTable(result.levels) : gatewayTable(result.levels);
+  const calls = result.levels
+    .map((l) => `${l.clients} client(s): ${l.direct.calls} direct / ${l.gateway.summary.calls} gateway${l.baseline ? ` / ${l.baseline.summary.calls} baseline gateway` : ''} calls`)
+    .join('; ');
+  return [`### ${title}`, '', topology(result), '', ...table, '', `Measured ${calls}.`, '', ...verdicts(result).map((v) => `- ${v}`)].join('\n');
+}
+
+/** One row per level: direct and gateway side by side. */
+function gatewayTable(levels: LevelResult[]): string[] {
+  return [
+    '| clients | direct p50 | direct p99 | direct calls/s | gateway p50 | gateway p99 | gateway calls/s | added p50 | gateway/direct calls/s (per-round range) | gateway CPU/call |',
+    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    ...levels.map(
+      (l) =>
+        `| ${l.clients} | ${ms(l.direct.p50Ms)} | ${ms(l.direct.p99Ms)} | ${rate(l.direct.callsPerSec)} | ${ms(l.gateway.summary.p50Ms)} | ${ms(l.gateway.summary.p99Ms)} | ` +
+        `${rate(l.gateway.summary.callsPerSec)} | ${signedMs(addedP50(l.gateway, l.direct))} | ${shareWithRange(l.gateway, l.direct)} | ${us(l.gateway.cpuUsPerCall)} |`,
+    ),
+  ];
+}
+
+/** One row per level and path (direct, this build's gateway, the baseline's), and this build's CPU per call against the baseline's. */
+function comparisonTable(levels: LevelResult[]): string[] {
+  const row = (clients: number, path: string, s: Summary, rest: string[]) => `| ${clients} | ${path} | ${ms(s.p50Ms)} | ${ms(s.p99Ms)} | ${rate(s.callsPerSec)} | ${rest.join(' | ')} |`;
+  const gatewayCells = (g: GatewayFigures, direct: Summary) => [signedMs(addedP50(g, direct)), shareWithRange(g, direct), us(g.cpuUsPerCall)];
+  return [
+    '| clients | path | p50 | p99 | calls/s | added p50 | calls/s vs direct (per-round range) | gateway CPU/call | CPU/call vs baseline (per-round range) |',
+    '|--:|---|--:|--:|--:|--:|--:|--:|--:|',
+    ...levels.flatMap((l) => [
+      row(l.clients, 'direct', l.direct, ['—', '—', '—', '—']),
+      row(l.clients, 'gateway', l.gateway.summary, [...gatewayCells(l.gateway, l.direct), cpuRatioWithRange(l)]),
+      row(l.clients, 'baseline gateway', l.baseline!.summary, [...gatewayCells(l.baseline!, l.direct), '—']),
+    ]),
+  ];
 }
 
 /** One line per target, with the figure and MET / NOT MET. */
 export function verdicts(result: ScenarioResult): string[] {
   const top = highest(result);
-  const latency = result.levels.map((l) => `${l.clients} client(s) ${signedMs(addedP50(l))} ${met(addedP50(l) <= ADDED_P50_TARGET_MS)}`).join('; ');
-  return [
+  const latency = result.levels.map((l) => `${l.clients} client(s) ${signedMs(addedP50(l.gateway, l.direct))} ${met(addedP50(l.gateway, l.direct) <= ADDED_P50_TARGET_MS)}`).join('; ');
+  const lines = [
     `target added p50 <= ${ADDED_P50_TARGET_MS} ms: ${latency}`,
-    `target gateway throughput >= ${pct(THROUGHPUT_TARGET)} of direct at ${top.clients} clients: ${pct(ratio(top))} ${met(ratio(top) >= THROUGHPUT_TARGET)}`,
+    `target gateway throughput >= ${pct(THROUGHPUT_TARGET)} of direct at ${top.clients} clients: ${pct(share(top.gateway, top.direct))} ${met(share(top.gateway, top.direct) >= THROUGHPUT_TARGET)}`,
   ];
+  if (hasBaseline(result)) {
+    const cpu = result.levels.map((l) => `${l.clients} client(s) ${cpuRatioWithRange(l)} ${cpuVerdict(l)}`).join('; ');
+    lines.push(`target gateway CPU/call <= ${CPU_RATIO_TARGET.toFixed(2)} × the baseline's: ${cpu}`);
+  }
+  return lines;
 }
 
 export function summaryTable(results: ScenarioResult[]): string {
   const lowest = (r: ScenarioResult) => r.levels.reduce((a, b) => (b.clients < a.clients ? b : a));
+  const withBaseline = results.length > 0 && results.every(hasBaseline);
   const rows = results.map((r) => {
     const one = lowest(r);
     const top = highest(r);
-    return `| ${r.spec.id} | ${signedMs(addedP50(one))} ${met(addedP50(one) <= ADDED_P50_TARGET_MS)} | ${signedMs(addedP50(top))} ${met(addedP50(top) <= ADDED_P50_TARGET_MS)} | ${pct(ratio(top))} ${met(ratio(top) >= THROUGHPUT_TARGET)} |`;
+    const cells = [
+      r.spec.id,
+      `${signedMs(addedP50(one.gateway, one.direct))} ${met(addedP50(one.gateway, one.direct) <= ADDED_P50_TARGET_MS)}`,
+      `${signedMs(addedP50(top.gateway, top.direct))} ${met(addedP50(top.gateway, top.direct) <= ADDED_P50_TARGET_MS)}`,
+      `${pct(share(top.gateway, top.direct))} ${met(share(top.gateway, top.direct) >= THROUGHPUT_TARGET)}`,
+      ...(withBaseline ? [one, top].map((l) => `${ratio(cpuRatio(l))} ${cpuVerdict(l)}`) : []),
+    ];
+    return `| ${cells.join(' | ')} |`;
   });
   const clients = results[0] ? [lowest(results[0]).clients, highest(results[0]).clients] : [1, 32];
+  const cpuTarget = `(<= ${CPU_RATIO_TARGET.toFixed(2)})`;
   return [
-    `| scenario | added p50, ${clients[0]} client (<= ${ADDED_P50_TARGET_MS} ms) | added p50, ${clients[1]} clients (<= ${ADDED_P50_TARGET_MS} ms) | gateway/direct calls/s, ${clients[1]} clients (>= ${pct(THROUGHPUT_TARGET)}) |`,
-    '|---|--:|--:|--:|',
+    `| scenario | added p50, ${clients[0]} client (<= ${ADDED_P50_TARGET_MS} ms) | added p50, ${clients[1]} clients (<= ${ADDED_P50_TARGET_MS} ms) | gateway/direct calls/s, ${clients[1]} clients (>= ${pct(THROUGHPUT_TARGET)}) |` +
+      (withBaseline ? ` gateway/baseline CPU/call, ${clients[0]} client ${cpuTarget} | gateway/baseline CPU/call, ${clients[1]} clients ${cpuTarget} |` : ''),
+    `|---|--:|--:|--:|${withBaseline ? '--:|--:|' : ''}`,
     ...rows,
   ].join('\n');
+}
+
+function hasBaseline(result: ScenarioResult): boolean {
+  return result.levels.every((l) => l.baseline !== undefined);
 }
 
 function highest(result: ScenarioResult): LevelResult {
   return result.levels.reduce((a, b) => (b.clients > a.clients ? b : a));
 }
 
-function addedP50(l: LevelResult): number {
-  return l.gateway.p50Ms - l.direct.p50Ms;
+function addedP50(gateway: GatewayFigures, direct: Summary): number {
+  return gateway.summary.p50Ms - direct.p50Ms;
 }
 
-function ratio(l: LevelResult): number {
-  return l.gateway.callsPerSec / l.direct.callsPerSec;
+function share(gateway: GatewayFigures, direct: Summary): number {
+  return gateway.summary.callsPerSec / direct.callsPerSec;
+}
+
+function shareWithRange(gateway: GatewayFigures, direct: Summary): string {
+  return `${pct(share(gateway, direct))} (${pct(Math.min(...gateway.roundRatios))}–${pct(Math.max(...gateway.roundRatios))})`;
+}
+
+/** This build's gateway CPU per call over the baseline build's. */
+function cpuRatio(l: LevelResult): number {
+  return l.gateway.cpuUsPerCall / l.baseline!.cpuUsPerCall;
+}
+
+function roundCpuRatios(l: LevelResult): number[] {
+  return l.gateway.roundCpuUsPerCall.map((us, r) => us / l.baseline!.roundCpuUsPerCall[r]);
+}
+
+function cpuRatioWithRange(l: LevelResult): string {
+  const rounds = roundCpuRatios(l);
+  return `${ratio(cpuRatio(l))} (${ratio(Math.min(...rounds))}–${ratio(Math.max(...rounds))})`;
+}
+
+/**
+ * MET when the ratio over all rounds is within the target; NOT MET only when every round says it
+ * rose, since on a noisy machine a ratio slightly above 1 with rounds on both sides is no finding.
+ */
+function cpuVerdict(l: LevelResult): string {
+  if (cpuRatio(l) <= CPU_RATIO_TARGET) return 'MET';
+  return roundCpuRatios(l).every((r) => r > CPU_RATIO_TARGET) ? 'NOT MET' : 'NOT CLEAR (rounds disagree)';
 }
 
 function met(ok: boolean): string {
@@ -90,4 +165,13 @@ function rate(v: number): string {
 
 function pct(v: number): string {
   return `${Math.round(v * 100)}%`;
+}
+
+function us(v: number): string {
+  return `${Math.round(v)} µs`;
+}
+
+/** A ratio to two decimals; a round in which a gateway used no measurable CPU (under one clock tick) has none. */
+function ratio(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(2) : 'n/a';
 }

@@ -1,13 +1,14 @@
 /**
- * One scenario: one upstream over one transport, measured direct and through the gateway in the
- * same run. Direct and gateway blocks alternate (ABBA…) so drift on a noisy machine hits both
- * paths alike. Direct HTTP clients share the upstream's endpoint; direct stdio clients each spawn
- * their own upstream process, since a stdio server serves one client. Gateway clients always come
- * over Streamable HTTP to a gateway that holds one shared session with the upstream.
+ * One scenario: one upstream over one transport, measured direct and through the gateway (and,
+ * given a baseline build, through that build's gateway too) in the same run. The paths take turns
+ * block by block (AB BA…, ABC CBA ACB BCA…), so drift on a noisy machine hits every path alike. Direct HTTP clients share the upstream's endpoint; direct stdio clients each
+ * spawn their own upstream process, since a stdio server serves one client. Gateway clients always
+ * come over Streamable HTTP to a gateway that holds one shared session with the upstream.
  */
-import { closeClients, connectClients, type Target } from './clients';
+import { join } from 'node:path';
+import { closeClients, connectClients, type BenchClient, type Target } from './clients';
 import type { Cleanup } from './cleanup';
-import { UPSTREAM_NAME, startGatewayProcess, type GatewayProcess, type UpstreamEntry } from './gateway-process';
+import { GATEWAY_ECHO_TOOL, startGatewayProcess, type GatewayProcess, type UpstreamEntry } from './gateway-process';
 import { runBlock, warmUp, type Block, type BlockLimits } from './load';
 import { summarize, type Summary } from './stats';
 import { startHttpUpstream, type UpstreamSpec, type UpstreamTransport } from './upstreams';
@@ -28,18 +29,27 @@ export interface LevelPlan {
 
 export interface Plan {
   levels: LevelPlan[];
-  /** Measured blocks per path and level; the paths alternate between blocks. */
+  /** Measured blocks per path and level; the paths take turns between blocks. */
   rounds: number;
+}
+
+/** What one gateway path measured at one level. */
+export interface GatewayFigures {
+  summary: Summary;
+  /** Gateway process CPU time per call over all its blocks, in microseconds. */
+  cpuUsPerCall: number;
+  /** The same, per round. */
+  roundCpuUsPerCall: number[];
+  /** Throughput as a fraction of direct, per round: the spread shows how noisy the run was. */
+  roundRatios: number[];
 }
 
 export interface LevelResult {
   clients: number;
   direct: Summary;
-  gateway: Summary;
-  /** Gateway process CPU time per gateway call, in microseconds. */
-  gatewayCpuUsPerCall: number;
-  /** Gateway throughput as a fraction of direct, per round: the spread shows how noisy the run was. */
-  roundRatios: number[];
+  gateway: GatewayFigures;
+  /** The baseline build's gateway, when the run has one. */
+  baseline?: GatewayFigures;
 }
 
 export interface ScenarioResult {
@@ -53,7 +63,20 @@ export interface RunContext {
   /** A directory for this run's files (gateway configs), removed at the end. */
   workDir: string;
   profileDir?: string;
+  /** Another checkout's built gateway CLI (its dist/gateway/cli.js), measured beside this build's. */
+  baselineCli?: string;
   progress(line: string): void;
+}
+
+/** Where the baseline gateway's profiles go, below the run's profile directory. */
+export const BASELINE_PROFILE_SUBDIR = 'baseline';
+
+/** One way to reach the echo tool; `gateway` is the process whose CPU time the path costs. */
+interface MeasuredPath {
+  name: string;
+  target: Target;
+  tool: string;
+  gateway?: GatewayProcess;
 }
 
 export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContext): Promise<ScenarioResult> {
@@ -71,61 +94,82 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     direct = { kind: 'stdio', command: spec.upstream.command, args, marker };
     upstreamEntry = { command: spec.upstream.command, args };
   }
-  const gateway = await startGatewayProcess({ id: spec.id, upstream: upstreamEntry, marker, workDir: ctx.workDir, profileDir: ctx.profileDir, callLog: spec.callLog });
-  const stopGateway = cleanup.add(`${spec.id} gateway`, () => gateway.stop());
-  const viaGateway: Target = { kind: 'http', url: gateway.mcpUrl };
+  const paths: MeasuredPath[] = [{ name: 'direct', target: direct, tool: 'echo' }];
+  const stops: (() => Promise<void>)[] = [stopUpstream];
+  const gateways: { name: string; id: string; cliJs?: string; profileDir?: string }[] = [{ name: 'gateway', id: spec.id, profileDir: ctx.profileDir }];
+  if (ctx.baselineCli) {
+    const profileDir = ctx.profileDir && join(ctx.profileDir, BASELINE_PROFILE_SUBDIR);
+    gateways.push({ name: 'baseline gateway', id: `${spec.id}-baseline`, cliJs: ctx.baselineCli, profileDir });
+  }
+  for (const g of gateways) {
+    const gateway = await startGatewayProcess({ id: g.id, upstream: upstreamEntry, marker, workDir: ctx.workDir, cliJs: g.cliJs, profileDir: g.profileDir, callLog: spec.callLog });
+    stops.unshift(cleanup.add(`${spec.id} ${g.name}`, () => gateway.stop()));
+    paths.push({ name: g.name, target: { kind: 'http', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
+  }
 
   const levels: LevelResult[] = [];
   for (const level of plan.levels) {
     ctx.progress(`${spec.id}: ${level.clients} client(s)`);
-    levels.push(await measureLevel(spec, level, plan.rounds, { direct, viaGateway, gateway }, cleanup));
+    levels.push(await measureLevel(spec, level, plan.rounds, paths, cleanup));
   }
-  await stopGateway();
-  await stopUpstream();
+  for (const stop of stops) await stop();
   return { spec, levels };
 }
 
-interface Paths {
-  direct: Target;
-  viaGateway: Target;
-  gateway: GatewayProcess;
+/**
+ * Connects `level.clients` clients to each path, warms them up, and measures the paths in turns.
+ * `paths` is direct first (what the ratios are against), then this build's gateway, then the baseline's if any.
+ */
+async function measureLevel(spec: ScenarioSpec, level: LevelPlan, rounds: number, paths: MeasuredPath[], cleanup: Cleanup): Promise<LevelResult> {
+  const clients: BenchClient[][] = [];
+  const closes: (() => Promise<void>)[] = [];
+  for (const path of paths) {
+    const connected = await connectClients(level.clients, path.target, path.tool);
+    closes.unshift(cleanup.add(`${spec.id} ${path.name} clients`, () => closeClients(connected)));
+    clients.push(connected);
+  }
+  for (const connected of clients) await warmUp(connected, level.warmUp);
+
+  const blocks: Block[][] = paths.map(() => []);
+  const cpuSeconds: number[][] = paths.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const i of turnOrder(paths.length, round)) {
+      const before = paths[i].gateway?.cpuSeconds() ?? 0;
+      blocks[i].push(await runBlock(clients[i], level.measure));
+      cpuSeconds[i].push((paths[i].gateway?.cpuSeconds() ?? 0) - before);
+    }
+  }
+  for (const close of closes) await close();
+
+  const figures = (i: number): GatewayFigures => {
+    const summary = summarize(blocks[i]);
+    return {
+      summary,
+      cpuUsPerCall: (sum(cpuSeconds[i]) * 1e6) / summary.calls,
+      roundCpuUsPerCall: blocks[i].map((b, r) => (cpuSeconds[i][r] * 1e6) / b.latenciesMs.length),
+      roundRatios: blocks[i].map((b, r) => throughput(b) / throughput(blocks[0][r])),
+    };
+  };
+  return { clients: level.clients, direct: summarize(blocks[0]), gateway: figures(1), ...(paths.length > 2 ? { baseline: figures(2) } : {}) };
 }
 
-/** Connects `level.clients` clients to each path, warms both up, and measures them in alternating blocks. */
-async function measureLevel(spec: ScenarioSpec, level: LevelPlan, rounds: number, paths: Paths, cleanup: Cleanup): Promise<LevelResult> {
-  const directClients = await connectClients(level.clients, paths.direct, 'echo');
-  const closeDirect = cleanup.add(`${spec.id} direct clients`, () => closeClients(directClients));
-  const gatewayClients = await connectClients(level.clients, paths.viaGateway, `${UPSTREAM_NAME}__echo`);
-  const closeGateway = cleanup.add(`${spec.id} gateway clients`, () => closeClients(gatewayClients));
-
-  await warmUp(directClients, level.warmUp);
-  await warmUp(gatewayClients, level.warmUp);
-  const directBlocks: Block[] = [];
-  const gatewayBlocks: Block[] = [];
-  let gatewayCpu = 0;
-  const measureGateway = async () => {
-    const before = paths.gateway.cpuSeconds();
-    gatewayBlocks.push(await runBlock(gatewayClients, level.measure));
-    gatewayCpu += paths.gateway.cpuSeconds() - before;
-  };
-  const measureDirect = async () => void directBlocks.push(await runBlock(directClients, level.measure));
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [measureDirect, measureGateway] : [measureGateway, measureDirect];
-    for (const measure of order) await measure();
-  }
-  await closeGateway();
-  await closeDirect();
-
-  const gateway = summarize(gatewayBlocks);
-  return {
-    clients: level.clients,
-    direct: summarize(directBlocks),
-    gateway,
-    gatewayCpuUsPerCall: (gatewayCpu * 1e6) / gateway.calls,
-    roundRatios: directBlocks.map((d, i) => throughput(gatewayBlocks[i]) / throughput(d)),
-  };
+/**
+ * The order of the paths (0 = direct, then the gateways) in one round. Forwards in even rounds and
+ * backwards in odd ones, so over an even number of rounds every path has the same mean position
+ * and a linear drift cancels out (AB BA…). Two gateways also swap places every second round (ABC
+ * CBA ACB BCA), so over four rounds they are interchangeable: each also follows every path as often
+ * as the other does, and what a block leaves behind (a hot cache, a loaded machine) favours neither.
+ */
+export function turnOrder(paths: number, round: number): number[] {
+  const gateways = paths - 1;
+  const forwards = [0, ...Array.from({ length: gateways }, (_, i) => 1 + ((i + Math.floor(round / 2)) % gateways))];
+  return round % 2 === 0 ? forwards : forwards.reverse();
 }
 
 function throughput(block: Block): number {
   return block.latenciesMs.length / block.wallMs;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }

@@ -47,6 +47,6 @@ export interface HttpUpstream {
 /** Starts one upstream as a Streamable HTTP server on a free loopback port. */
 export async function startHttpUpstream(spec: UpstreamSpec, marker: string): Promise<HttpUpstream> {
   const port = await freePort();
-  const proc = await spawnGroup(spec.command, spec.args('http'), { env: { PORT: String(port) }, marker, readyLine: spec.httpReadyLine });
+  const proc = await spawnGroup(spec.command, spec.args('http'), { env: { PORT: String(port) }, marker, ready: spec.httpReadyLine });
   return { url: `http://127.0.0.1:${port}/mcp`, process: proc };
 }
