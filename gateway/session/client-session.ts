@@ -159,7 +159,7 @@ export class ClientSession {
       this.notify('notifications/cancelled', reason === undefined ? { requestId: id } : { requestId: id, reason });
       clearTimeout(a.timer);
       this.awaiting.delete(id);
-      a.resolve(errorResponse(id, { code: -32800, message: 'request cancelled' }));
+      a.resolve(errorResponse(id, new FleetError('CANCELLED', 'request cancelled').toJsonRpcError()));
       return true;
     }
     return false;

@@ -134,7 +134,7 @@ export class UpstreamConnection {
   cancel(id: number, reason: string | undefined): void {
     if (!this.pending.has(id)) return;
     void this.notify('notifications/cancelled', reason === undefined ? { requestId: id } : { requestId: id, reason });
-    this.settle(id, this.failure(id, new FleetError('INTERNAL', 'request cancelled')));
+    this.settle(id, this.failure(id, new FleetError('CANCELLED', 'request cancelled')));
   }
 
   /** Progress on a request restarts its timeout, as the spec allows for long-running work. */
