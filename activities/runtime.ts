@@ -1,8 +1,8 @@
 /**
  * What every activity shares: the Temporal activity context when there is one (heartbeats and
  * cancellation), so the same functions also run outside a worker (tests, scripts); FleetErrors as
- * Temporal failures; the checkout root; and child processes that heartbeat while they run and die when the
- * activity is cancelled.
+ * Temporal failures; the checkout root; and child processes that heartbeat while they run and die
+ * when the activity is cancelled.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
