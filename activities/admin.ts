@@ -8,11 +8,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StepInput } from '../pipeline/types';
-import { FailureType } from '../pipeline/types';
 import { MAX_WINDOW_SEC, type BackendStats } from '../gateway/metrics/call-stats';
 import type { ServerSummary } from '../gateway/admin/api';
 import { gatewayUrl } from './engine';
-import { cancellation, checkoutRoot, fatal, transient } from './runtime';
+import { cancellation, checkoutRoot, failure } from './runtime';
 
 /** The admin API's documents, typed as the gateway writes them. */
 export type ServerInfo = ServerSummary;
@@ -37,7 +36,7 @@ function adminToken(): string {
   if (process.env.MCP_FLEET_ADMIN_TOKEN) return process.env.MCP_FLEET_ADMIN_TOKEN;
   const file = process.env.MCP_FLEET_ADMIN_TOKEN_FILE ?? join(checkoutRoot(), 'docker', 'secrets', 'admin-token.example');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  throw fatal(FailureType.BadInput, `no admin token for the gateway: set MCP_FLEET_ADMIN_TOKEN (or MCP_FLEET_ADMIN_TOKEN_FILE) where the worker runs, to the gateway's admin.token`);
+  throw failure('BAD_INPUT', `no admin token for the gateway: set MCP_FLEET_ADMIN_TOKEN (or MCP_FLEET_ADMIN_TOKEN_FILE) where the worker runs, to the gateway's admin.token`);
 }
 
 export class AdminApi {
@@ -56,7 +55,7 @@ export class AdminApi {
 
   async server(name: string): Promise<ServerInfo> {
     const found = (await this.servers()).servers.find((s) => s.name === name);
-    if (!found) throw fatal(FailureType.BadInput, `the gateway at ${this.base} has no server ${JSON.stringify(name)}; pass --server with one of its servers`);
+    if (!found) throw failure('BAD_INPUT', `the gateway at ${this.base} has no server ${JSON.stringify(name)}; pass --server with one of its servers`);
     return found;
   }
 
@@ -107,20 +106,20 @@ export class AdminApi {
         signal: AbortSignal.any([AbortSignal.timeout(30_000), ...(cancellation() ? [cancellation()!] : [])]),
       });
     } catch (err) {
-      throw transient(FailureType.CommandFailed, `the gateway's admin API at ${this.base} does not answer (${(err as Error).message}); is the gateway up?`);
+      throw failure('COMMAND_FAILED', `the gateway's admin API at ${this.base} does not answer (${(err as Error).message}); is the gateway up?`);
     }
     const text = await res.text();
     let doc: Record<string, unknown> = {};
     try {
       if (text) doc = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      throw transient(FailureType.CommandFailed, `${method} ${path} at ${this.base} answered ${res.status} with a body that is not JSON (${text.slice(0, 120)}); is that the mcp-fleet gateway?`);
+      throw failure('COMMAND_FAILED', `${method} ${path} at ${this.base} answered ${res.status} with a body that is not JSON (${text.slice(0, 120)}); is that the mcp-fleet gateway?`);
     }
     if (res.ok) return doc as T;
     const reason = typeof doc.error === 'string' ? doc.error : text.slice(0, 300);
     const what = `${method} ${path} answered ${res.status}: ${reason}`;
-    if (res.status === 401 || res.status === 403) throw Object.assign(fatal(FailureType.BadInput, `${what}; the worker's MCP_FLEET_ADMIN_TOKEN must equal the gateway's admin.token`), { status: res.status });
-    if (res.status < 500) throw Object.assign(fatal(FailureType.BadInput, what), { status: res.status });
-    throw Object.assign(transient(FailureType.CommandFailed, what), { status: res.status });
+    if (res.status === 401 || res.status === 403) throw Object.assign(failure('BAD_INPUT', `${what}; the worker's MCP_FLEET_ADMIN_TOKEN must equal the gateway's admin.token`), { status: res.status });
+    if (res.status < 500) throw Object.assign(failure('BAD_INPUT', what), { status: res.status });
+    throw Object.assign(failure('COMMAND_FAILED', what), { status: res.status });
   }
 }

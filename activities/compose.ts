@@ -6,8 +6,7 @@
  */
 import type { StepInput, StepResult } from '../pipeline/types';
 import { docker, projectContainers, projectNetworks, projectVolumes, stackOf, type Stack } from './engine';
-import { checkoutRoot, fatal, pause, runCommand, tail, transient } from './runtime';
-import { FailureType } from '../pipeline/types';
+import { checkoutRoot, failure, pause, runCommand, tail } from './runtime';
 
 function compose(stack: Stack, args: string[], what: string, timeoutMs?: number) {
   const files = stack.files.flatMap((f) => ['-f', f]);
@@ -25,10 +24,10 @@ export async function buildImages(input: StepInput): Promise<StepResult> {
     env: { ...process.env, ...(input.params.baseImage ? { BASE_IMAGE: String(input.params.baseImage) } : {}) },
     timeoutMs: Number(input.params.timeoutSec ?? 1200) * 1000,
   });
-  if (/neither present nor pullable/.test(r.stderr)) throw fatal(FailureType.ImageMissing, `${tail(r.stderr, 2)}; build or load that base image, or unset BASE_IMAGE to use the default`);
-  if (/error TS\d+/.test(r.stderr)) throw fatal(FailureType.BuildFailed, `the app does not compile, so no image was built: ${tail(r.stderr)}; fix the errors ('npm run build') and run the phase again`);
+  if (/neither present nor pullable/.test(r.stderr)) throw failure('IMAGE_MISSING', `${tail(r.stderr, 2)}; build or load that base image, or unset BASE_IMAGE to use the default`);
+  if (/error TS\d+/.test(r.stderr)) throw failure('BUILD_FAILED', `the app does not compile, so no image was built: ${tail(r.stderr)}; fix the errors ('npm run build') and run the phase again`);
   if (r.code !== 0) {
-    throw transient(FailureType.CommandFailed, `scripts/docker-build.sh failed (exit ${r.code}): ${tail(r.stderr)}; run 'npm run docker:build' by hand to see the whole log`);
+    throw failure('COMMAND_FAILED', `scripts/docker-build.sh failed (exit ${r.code}): ${tail(r.stderr)}; run 'npm run docker:build' by hand to see the whole log`);
   }
   const images = (await (await docker()).listImages({ filters: { reference: ['mcp-fleet/*'] } })).flatMap((i) => i.RepoTags ?? []);
   return { outcome: 'passed', summary: `built ${images.length} image tags in ${Math.round((Date.now() - started) / 1000)} s`, details: { images } };
@@ -64,8 +63,8 @@ export async function composeUp(input: StepInput): Promise<StepResult> {
   const deadline = Date.now() + timeoutMs;
   const r = await compose(stack, ['up', '-d', '--remove-orphans'], `bringing up ${stack.project}`, timeoutMs);
   if (r.code !== 0) {
-    if (/needs image/.test(r.stderr)) throw fatal(FailureType.ImageMissing, tail(r.stderr, 3));
-    throw transient(FailureType.CommandFailed, `compose up of ${stack.project} failed (exit ${r.code}): ${tail(r.stderr)}`);
+    if (/needs image/.test(r.stderr)) throw failure('IMAGE_MISSING', tail(r.stderr, 3));
+    throw failure('COMMAND_FAILED', `compose up of ${stack.project} failed (exit ${r.code}): ${tail(r.stderr)}`);
   }
   for (;;) {
     const health = await stackHealth(stack.project);
@@ -92,7 +91,7 @@ export async function composeDown(input: StepInput): Promise<StepResult> {
   await docker();
   const removeVolumes = input.params.removeVolumes === true;
   const r = await compose(stack, ['down', '--remove-orphans', '--timeout', '15', ...(removeVolumes ? ['-v'] : [])], `taking down ${stack.project}`);
-  if (r.code !== 0) throw transient(FailureType.CommandFailed, `compose down of ${stack.project} failed (exit ${r.code}): ${tail(r.stderr)}`);
+  if (r.code !== 0) throw failure('COMMAND_FAILED', `compose down of ${stack.project} failed (exit ${r.code}): ${tail(r.stderr)}`);
   const left = [
     ...(await projectContainers(stack.project)).map((c) => `container ${c.Names[0]}`),
     ...(await projectNetworks(stack.project)).map((n) => `network ${n.Name}`),

@@ -6,19 +6,18 @@
  */
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { StepInput, StepResult } from '../pipeline/types';
-import { FailureType } from '../pipeline/types';
 import { AdminApi } from './admin';
 import { connect, needsNoArguments } from './gateway';
-import { fatal, pause } from './runtime';
+import { failure, pause } from './runtime';
 
 const DEFAULT_REGISTRATION = { name: 'discovery-probe', url: 'http://memory:8080/mcp' };
 
 export async function registerServer(input: StepInput): Promise<StepResult> {
   const spec = (input.params.register as Record<string, unknown> | undefined) ?? DEFAULT_REGISTRATION;
   const name = spec.name;
-  if (typeof name !== 'string' || !name) throw fatal(FailureType.BadInput, 'params.register needs a name (and the fields of one servers entry)');
+  if (typeof name !== 'string' || !name) throw failure('BAD_INPUT', 'params.register needs a name (and the fields of one servers entry)');
   const api = await AdminApi.of(input);
-  if ((await api.servers()).servers.some((s) => s.name === name)) throw fatal(FailureType.BadInput, `the gateway already has a server ${name}; pass params.register with another name`);
+  if ((await api.servers()).servers.some((s) => s.name === name)) throw failure('BAD_INPUT', `the gateway already has a server ${name}; pass params.register with another name`);
   const session = await connect(api.base, 'streamable-http', 'mcp-fleet-discovery');
   try {
     const registered = await api.addServer(spec);

@@ -6,8 +6,7 @@
 import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import type { StepInput } from '../pipeline/types';
-import { checkoutRoot, fatal } from './runtime';
-import { FailureType } from '../pipeline/types';
+import { checkoutRoot, failure } from './runtime';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
@@ -32,8 +31,8 @@ export async function docker(): Promise<Docker> {
   } catch (err) {
     engine = undefined;
     const where = process.env.DOCKER_HOST ?? '/var/run/docker.sock';
-    throw fatal(
-      FailureType.DockerUnavailable,
+    throw failure(
+      'DOCKER_UNAVAILABLE',
       `the Docker engine is not reachable from this worker (${where}: ${(err as Error).message}); ` +
         'run the step from a worker on a machine with the engine (start one with scripts/ci-docker.sh, or set DOCKER_HOST), ' +
         "or, in the compose stack, give the pipeline service the host's engine with docker-compose.pipeline-engine.yml (root on the host: a deliberate exception)",
@@ -60,11 +59,11 @@ export interface Stack {
 export function stackOf(input: Pick<StepInput, 'target' | 'params'>): Stack {
   const project = input.target ?? DEFAULT_PROJECT;
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(project)) {
-    throw fatal(FailureType.BadInput, `compose project name must be lowercase letters, digits, '-' or '_' (got '${project}'); pass another --target`);
+    throw failure('BAD_INPUT', `compose project name must be lowercase letters, digits, '-' or '_' (got '${project}'); pass another --target`);
   }
   const p = input.params;
   const override = p.override as string | undefined;
-  if (override !== undefined && override !== 'dev' && override !== 'prod') throw fatal(FailureType.BadInput, `params.override must be 'dev' or 'prod' (got '${override}')`);
+  if (override !== undefined && override !== 'dev' && override !== 'prod') throw failure('BAD_INPUT', `params.override must be 'dev' or 'prod' (got '${override}')`);
   const names = Array.isArray(p.files) ? (p.files as string[]) : ['docker-compose.yml', ...(override ? [`docker-compose.${override}.yml`] : [])];
   const env: Record<string, string> = { MCP_FLEET_TAG: String(p.tag ?? process.env.MCP_FLEET_TAG ?? 'dev') };
   if (p.gatewayPort !== undefined) env.GATEWAY_PORT = String(p.gatewayPort);

@@ -6,8 +6,7 @@ import type Docker from 'dockerode';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { docker, execText, gatewayUrl, projectContainers, stackOf } from './engine';
 import { connect, needsNoArguments } from './gateway';
-import { fatal, heartbeat, pause } from './runtime';
-import { FailureType } from '../pipeline/types';
+import { failure, heartbeat, pause } from './runtime';
 
 /**
  * params.service (default filesystem, which the prod override runs twice), params.tool (default
@@ -28,7 +27,7 @@ export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<S
   try {
     const { tools } = await session.client.listTools();
     const tool = String(input.params.tool ?? tools.find((t) => t.name.startsWith(`${service}__`) && needsNoArguments(t))?.name ?? '');
-    if (!tool) throw fatal(FailureType.BadInput, `the gateway offers no ${service}__ tool without required arguments; pass params.tool`);
+    if (!tool) throw failure('BAD_INPUT', `the gateway offers no ${service}__ tool without required arguments; pass params.tool`);
     const call = () => session.client.callTool({ name: tool, arguments: {} }, undefined, { timeout: 5_000 });
     const before = await call();
     if (before.isError) return { outcome: 'failed', summary: `${tool} fails before any replica is killed; fix the stack first`, details: { tool } };

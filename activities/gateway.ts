@@ -12,8 +12,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { parse } from 'yaml';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { gatewayUrl } from './engine';
-import { cancellation, checkoutRoot, fatal, withHeartbeat } from './runtime';
-import { FailureType } from '../pipeline/types';
+import { cancellation, checkoutRoot, failure, withHeartbeat } from './runtime';
 
 export const FRONTS = ['streamable-http', 'sse', 'websocket'] as const;
 export type Front = (typeof FRONTS)[number];
@@ -79,7 +78,7 @@ export async function mcpRoundTrip(input: StepInput): Promise<StepResult> {
   const base = await gatewayUrl(input);
   const fronts = (input.params.transports as Front[] | undefined) ?? [...FRONTS];
   const bad = fronts.filter((f) => !FRONTS.includes(f));
-  if (bad.length) throw fatal(FailureType.BadInput, `unknown transport ${bad.join(', ')}; use ${FRONTS.join(', ')}`);
+  if (bad.length) throw failure('BAD_INPUT', `unknown transport ${bad.join(', ')}; use ${FRONTS.join(', ')}`);
   const results: FrontResult[] = [];
   for (const front of fronts) {
     const call = input.params.call as { name: string; arguments?: Record<string, unknown> } | undefined;
@@ -141,6 +140,6 @@ function configuredServers(file: string): string[] {
     const config = parse(readFileSync(path, 'utf8')) as { servers?: Record<string, unknown>; mcpServers?: Record<string, unknown> };
     return Object.keys({ ...config.servers, ...config.mcpServers });
   } catch (err) {
-    throw fatal(FailureType.BadInput, `cannot read the gateway config ${path} (${(err as Error).message}); pass params.servers or params.config`);
+    throw failure('BAD_INPUT', `cannot read the gateway config ${path} (${(err as Error).message}); pass params.servers or params.config`);
   }
 }

@@ -3,12 +3,12 @@
  * traffic shifted to it through the admin API's weights and judged on the error rate and latency
  * the gateway measured for it; rolled back (compensation) or promoted.
  */
+import { toFleetError } from '../gateway/protocol/errors';
 import type { StepInput, StepResult } from '../pipeline/types';
-import { FailureType } from '../pipeline/types';
 import { rolloutParams, versionOf, type RolloutParams } from '../pipeline/rollout';
 import { AdminApi, type BackendStats } from './admin';
 import { connect, needsNoArguments } from './gateway';
-import { fatal, heartbeat, pause, throwIfCancelled } from './runtime';
+import { failure, heartbeat, pause, throwIfCancelled, toApplicationFailure } from './runtime';
 
 /** What add-version records for the later steps and the rollback. */
 interface Added {
@@ -22,13 +22,13 @@ function params(input: StepInput): RolloutParams {
   try {
     return rolloutParams(input.params);
   } catch (err) {
-    throw fatal(FailureType.BadInput, (err as Error).message);
+    throw toApplicationFailure(toFleetError(err));
   }
 }
 
 function added(input: StepInput): Added {
   const details = input.previous['add-version']?.details as Added | undefined;
-  if (!details?.version) throw fatal(FailureType.BadInput, 'this step needs the add-version step of the same run before it');
+  if (!details?.version) throw failure('BAD_INPUT', 'this step needs the add-version step of the same run before it');
   return details;
 }
 
@@ -39,7 +39,7 @@ export async function addRolloutBackend(input: StepInput): Promise<StepResult> {
   const api = await AdminApi.of(input);
   const server = await api.server(p.server);
   if (server.backends.some((b) => b.id === version)) {
-    throw fatal(FailureType.BadInput, `${p.server} already has a backend ${version}; pass another --backend-id, or remove it first`);
+    throw failure('BAD_INPUT', `${p.server} already has a backend ${version}; pass another --backend-id, or remove it first`);
   }
   const before = Object.fromEntries(server.backends.map((b) => [b.id, b.weight]));
   const backend = await api.addBackend(p.server, { ...p.backend, id: version, weight: 0 });
@@ -60,7 +60,7 @@ export async function shiftTraffic(input: StepInput): Promise<StepResult> {
   const p = params(input);
   const { server, version, before } = added(input);
   const percent = Number(input.params.percent);
-  if (!(percent > 0 && percent <= 100)) throw fatal(FailureType.BadInput, `params.percent must be in (0, 100] (got ${input.params.percent})`);
+  if (!(percent > 0 && percent <= 100)) throw failure('BAD_INPUT', `params.percent must be in (0, 100] (got ${input.params.percent})`);
   const api = await AdminApi.of(input);
   const weights = split(before, version, percent);
   await api.setWeights(server, weights);
@@ -160,7 +160,7 @@ async function probe(api: AdminApi, p: RolloutParams, server: string, percent: n
 async function defaultTool(client: Awaited<ReturnType<typeof connect>>['client'], server: string): Promise<string> {
   const { tools } = await client.listTools();
   const tool = tools.find((t) => t.name.startsWith(`${server}__`) && needsNoArguments(t));
-  if (!tool) throw fatal(FailureType.BadInput, `the gateway offers no ${server}__ tool without required arguments to probe with; pass --probe-tool (and --probe-args) or --no-probe`);
+  if (!tool) throw failure('BAD_INPUT', `the gateway offers no ${server}__ tool without required arguments to probe with; pass --probe-tool (and --probe-args) or --no-probe`);
   return tool.name;
 }
 

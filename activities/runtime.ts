@@ -1,24 +1,23 @@
 /**
  * What every activity shares: the Temporal activity context when there is one (heartbeats and
- * cancellation), so the same functions also run outside a worker (tests, scripts); the failure
- * vocabulary; the checkout root; and child processes that heartbeat while they run and die when the
- * activity is cancelled.
+ * cancellation), so the same functions also run outside a worker (tests, scripts); FleetErrors as
+ * Temporal failures; the checkout root; and child processes that heartbeat while they run and die
+ * when the activity is cancelled.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
-import { FailureType } from '../pipeline/types';
+import { FleetError, type FleetErrorCode } from '../gateway/protocol/errors';
 
-
-/** A failure a retry cannot fix: says what failed and what to do. */
-export function fatal(type: FailureType, message: string, details?: Record<string, unknown>): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : undefined });
+/** A FleetError as the failure Temporal records: type = its code, non-retryable unless the code table says a retry can help. */
+export function toApplicationFailure(err: FleetError): ApplicationFailure {
+  return ApplicationFailure.create(err.toFailureOptions());
 }
 
-/** A failure worth retrying (the engine or the stack may just be busy). */
-export function transient(type: FailureType, message: string, details?: Record<string, unknown>): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: false, details: details ? [details] : undefined });
+/** The failure to throw for code: says what failed and what to do; `details` become the failure's first detail. */
+export function failure(code: FleetErrorCode, message: string, details?: Record<string, unknown>): ApplicationFailure {
+  return toApplicationFailure(new FleetError(code, message, details ? { data: details } : {}));
 }
 
 /** Heartbeats when running inside a Temporal activity; a no-op elsewhere. */
@@ -34,7 +33,7 @@ export function cancellation(): AbortSignal | undefined {
 /** Throws when the activity was cancelled (between steps of a long loop). */
 export function throwIfCancelled(what: string): void {
   const signal = cancellation();
-  if (signal?.aborted) throw fatal(FailureType.Cancelled, `${what} was cancelled`);
+  if (signal?.aborted) throw failure('CANCELLED', `${what} was cancelled`);
 }
 
 /**
@@ -72,7 +71,7 @@ export function checkoutRoot(): string {
   if (process.env.MCP_FLEET_ROOT) return process.env.MCP_FLEET_ROOT;
   for (let dir = __dirname; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'docker-compose.yml')) && existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw fatal(FailureType.BadInput, `no mcp-fleet checkout (docker-compose.yml) above ${__dirname}; set MCP_FLEET_ROOT`);
+    if (dirname(dir) === dir) throw failure('BAD_INPUT', `no mcp-fleet checkout (docker-compose.yml) above ${__dirname}; set MCP_FLEET_ROOT`);
   }
 }
 
@@ -97,8 +96,8 @@ export async function runCommand(file: string, args: string[], what: string, opt
         (err, stdout, stderr) => {
           if (!err) return resolve({ code: 0, stdout, stderr });
           const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
-          if (e.name === 'AbortError') return reject(fatal(FailureType.Cancelled, `${what} was cancelled`));
-          if (e.code === 'ENOENT') return reject(fatal(FailureType.BadInput, `${what}: ${file} is not installed or not on PATH`));
+          if (e.name === 'AbortError') return reject(failure('CANCELLED', `${what} was cancelled`));
+          if (e.code === 'ENOENT') return reject(failure('BAD_INPUT', `${what}: ${file} is not installed or not on PATH`));
           const note = e.killed || e.signal ? ` (killed: ${e.signal ?? 'timeout'})` : '';
           resolve({ code: typeof e.code === 'number' ? e.code : 1, stdout, stderr: `${stderr}${note}` });
         },

@@ -7,11 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { StepInput, StepResult } from '../pipeline/types';
-import { FailureType } from '../pipeline/types';
 import { docker, gatewayUrl, projectContainers, stackOf } from './engine';
 import { connect, needsNoArguments } from './gateway';
 import { demux } from './logs';
-import { fatal, heartbeat, pause } from './runtime';
+import { failure, heartbeat, pause } from './runtime';
 
 export interface Hop {
   container: string;
@@ -55,7 +54,7 @@ export function chain(hops: Hop[], clientSpan: string): Hop[] {
 export async function requestTracing(input: StepInput): Promise<StepResult> {
   const { project } = stackOf(input);
   const containers = (await projectContainers(project)).filter((c) => c.State === 'running');
-  if (containers.length === 0) throw fatal(FailureType.BadInput, `no running containers in compose project ${project}: tracing reads their logs; deploy it first (--phase docker-compose --deploy)`);
+  if (containers.length === 0) throw failure('BAD_INPUT', `no running containers in compose project ${project}: tracing reads their logs; deploy it first (--phase docker-compose --deploy)`);
   const minHops = Number(input.params.minHops ?? 2);
   const base = await gatewayUrl(input);
   const traceId = randomBytes(16).toString('hex');
@@ -67,7 +66,7 @@ export async function requestTracing(input: StepInput): Promise<StepResult> {
   try {
     const { tools } = await session.client.listTools();
     tool = String(input.params.tool ?? tools.find(needsNoArguments)?.name ?? '');
-    if (!tool) throw fatal(FailureType.BadInput, 'the gateway offers no tool without required arguments; pass params.tool');
+    if (!tool) throw failure('BAD_INPUT', 'the gateway offers no tool without required arguments; pass params.tool');
     await session.client.callTool({ name: tool, arguments: {}, _meta: { traceparent: `00-${traceId}-${clientSpan}-01` } });
   } finally {
     await session.close();

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline/promises';
 import Docker from 'dockerode';
 import type { RunStatus } from '../workflows/run-state';
 import { PipelineClient } from './client';
-import { PipelineError } from './errors';
+import { FleetError } from '../gateway/protocol/errors';
 import { ProgressPrinter, runJson, summaryLines } from './progress';
 import { ensureTemporal, type TemporalHandle } from './temporal-server';
 import type { PhaseRunResult, StepDef } from './types';
@@ -103,7 +103,7 @@ export async function checkDocker(steps: StepDef[]): Promise<void> {
   try {
     await new Docker().ping();
   } catch (err) {
-    throw new PipelineError('docker-missing', `this phase needs a Docker engine and none answers (${(err as Error).message}); start one or set DOCKER_HOST`);
+    throw new FleetError('DOCKER_UNAVAILABLE', `this phase needs a Docker engine and none answers (${(err as Error).message}); start one or set DOCKER_HOST`);
   }
 }
 

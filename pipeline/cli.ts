@@ -1,13 +1,14 @@
 /**
  * run-pipeline-claude-interactive: run a phase (`--phase NAME|all --<verb>`), list phases, read,
  * watch, approve or reject runs. Without a Temporal address it starts (or reuses) the local dev
- * server and runs the worker in this process. Exit codes: 0 passed, 1 failed, 2 bad input or
- * environment (unknown phase or verb, unreachable Temporal, missing Docker).
+ * server and runs the worker in this process. Exit codes: 0 passed, 1 failed, else the FleetError's
+ * exit code from the code table (2: bad input or environment, e.g. unknown phase or verb,
+ * unreachable Temporal, missing Docker).
  */
 import yargs from 'yargs';
 import { CLI, checkDocker, follow, followAll, Out, Session, type Common } from './cli-session';
 import { ALL_WORKFLOW_TYPE } from './client';
-import { PipelineError } from './errors';
+import { FleetError, toFleetError } from '../gateway/protocol/errors';
 import { fleetUp } from './up';
 import { PHASE_DEFS, stepsFor } from './phases';
 import { paramsOf, runOptions, type RunOptions } from './run-options';
@@ -16,12 +17,12 @@ import { PHASES, VERBS, type PhaseName, type Verb } from './types';
 
 async function runCommand(argv: Common & RunOptions & { phase: string; target?: string } & Partial<Record<Verb, boolean>>, out: Out): Promise<number> {
   const verbs = VERBS.filter((v) => argv[v]);
-  if (verbs.length !== 1) throw new PipelineError('bad-usage', `give exactly one verb with --phase (got ${verbs.length ? verbs.map((v) => `--${v}`).join(' ') : 'none'}); verbs: ${VERBS.map((v) => `--${v}`).join(' ')}`);
+  if (verbs.length !== 1) throw new FleetError('BAD_USAGE', `give exactly one verb with --phase (got ${verbs.length ? verbs.map((v) => `--${v}`).join(' ') : 'none'}); verbs: ${VERBS.map((v) => `--${v}`).join(' ')}`);
   const verb = verbs[0];
   const defs = Object.values(PHASE_DEFS);
   // `all` runs the phases whose steps are fixed; a rollout is about one server and runs on its own
   const phases = argv.phase === 'all' ? defs.filter((d) => Array.isArray(d.verbs[verb])).map((d) => d.name) : [argv.phase as PhaseName];
-  if (phases.length === 0) throw new PipelineError('unknown-verb', `no phase has --${verb}`);
+  if (phases.length === 0) throw new FleetError('UNKNOWN_VERB', `no phase has --${verb}`);
   const params = paramsOf(argv);
   const plan = phases.map((phase) => ({ phase, steps: stepsFor(phase, verb, params) }));
   if (argv.worker) await checkDocker(plan.flatMap((p) => p.steps));
@@ -88,7 +89,7 @@ export async function main(args: string[]): Promise<number> {
       },
       async (argv) => {
         json = argv.json as boolean;
-        if (!argv.phase) throw new PipelineError('bad-usage', `give --phase NAME|all with a verb, or a command (list, status, watch, approve, reject); see --help`);
+        if (!argv.phase) throw new FleetError('BAD_USAGE', `give --phase NAME|all with a verb, or a command (list, status, watch, approve, reject); see --help`);
         code = await runCommand(argv as never, out());
       },
     )
@@ -179,14 +180,13 @@ export async function main(args: string[]): Promise<number> {
   }
   try {
     await parser.strict().exitProcess(false).fail((msg, err) => {
-      throw err ?? new PipelineError('bad-usage', msg);
+      throw err ?? new FleetError('BAD_USAGE', msg);
     }).parseAsync();
   } catch (err) {
-    const bad = err instanceof PipelineError;
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`${CLI}: ${message}\n`);
-    out().result({ status: 'error', code: bad ? err.code : 'internal', message });
-    return bad ? 2 : 1;
+    const error = toFleetError(err);
+    process.stderr.write(`${CLI}: ${error.message}\n`);
+    out().result({ status: 'error', code: error.code, message: error.message });
+    return error.exitCode;
   }
   return code;
 }

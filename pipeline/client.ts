@@ -6,7 +6,7 @@ import { Client, Connection, isGrpcDeadlineError, ServiceError, WorkflowNotFound
 import { approveUpdate, rejectUpdate, statusQuery, type GateAnswer } from '../workflows/phase';
 import { childrenQuery, type AllPhasesInput, type AllPhasesResult } from '../workflows/all-phases';
 import type { PendingGate, PhaseWorkflowInput, RunStatus } from '../workflows/run-state';
-import { PipelineError } from './errors';
+import { FleetError } from '../gateway/protocol/errors';
 import type { TemporalHandle } from './temporal-server';
 import { runLabels, type PhaseName, type PhaseRunInput, type PhaseRunResult, type StepDef, type Verb } from './types';
 
@@ -109,7 +109,7 @@ export class PipelineClient {
       return await this.client.withDeadline(Date.now() + timeoutMs, fn);
     } catch (err) {
       if (isGrpcDeadlineError(err) || (err instanceof ServiceError && isGrpcDeadlineError(err.cause))) {
-        throw new PipelineError('no-worker', `no worker answered within ${timeoutMs / 1000}s: run the CLI without --no-worker, or start one (\`node dist/pipeline/worker.js\`)`, { cause: err });
+        throw new FleetError('NO_WORKER', `no worker answered within ${timeoutMs / 1000}s: run the CLI without --no-worker, or start one (\`node dist/pipeline/worker.js\`)`, { cause: err });
       }
       throw err;
     }
@@ -119,9 +119,9 @@ export class PipelineClient {
     try {
       return await fn(this.client.workflow.getHandle(workflowId));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new PipelineError('unknown-run', `no pipeline run ${workflowId}`, { cause: err });
+      if (err instanceof WorkflowNotFoundError) throw new FleetError('UNKNOWN_RUN', `no pipeline run ${workflowId}`, { cause: err });
       // The validator's reason (e.g. "no approval gate is waiting") is the useful part.
-      if (err instanceof WorkflowUpdateFailedError && err.cause) throw new PipelineError('no-gate', `${workflowId}: ${err.cause.message}`, { cause: err });
+      if (err instanceof WorkflowUpdateFailedError && err.cause) throw new FleetError('NO_GATE', `${workflowId}: ${err.cause.message}`, { cause: err });
       throw err;
     }
   }

@@ -4,7 +4,7 @@
  * production or destructive steps; `compensate` names the activity that undoes a step (saga).
  */
 import type * as activities from '../activities';
-import { PipelineError } from './errors';
+import { FleetError } from '../gateway/protocol/errors';
 import { rolloutSteps } from './rollout';
 import { PHASES, VERBS, type PhaseDef, type PhaseName, type StepDef, type Verb } from './types';
 
@@ -118,16 +118,16 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
 };
 
 /**
- * The steps of (phase, verb) for a run with these params, or a PipelineError naming the phases, the
+ * The steps of (phase, verb) for a run with these params, or a FleetError naming the phases, the
  * phase's verbs, or the bad param.
  */
 export function stepsFor(phase: string, verb: string, params: Record<string, unknown> = {}): StepDef[] {
-  if (!(PHASES as readonly string[]).includes(phase)) throw new PipelineError('unknown-phase', `unknown phase ${JSON.stringify(phase)}; phases: ${PHASES.join(', ')}`);
+  if (!(PHASES as readonly string[]).includes(phase)) throw new FleetError('UNKNOWN_PHASE', `unknown phase ${JSON.stringify(phase)}; phases: ${PHASES.join(', ')}`);
   const def = PHASE_DEFS[phase as PhaseName];
   const steps = def.verbs[verb as Verb];
   if (!steps) {
     const known = (VERBS as readonly string[]).includes(verb) ? 'not defined for this phase' : 'unknown verb';
-    throw new PipelineError('unknown-verb', `phase ${phase} has no --${verb} (${known}); it has: ${Object.keys(def.verbs).map((v) => `--${v}`).join(' ')}`);
+    throw new FleetError('UNKNOWN_VERB', `phase ${phase} has no --${verb} (${known}); it has: ${Object.keys(def.verbs).map((v) => `--${v}`).join(' ')}`);
   }
   return typeof steps === 'function' ? steps(params) : steps;
 }

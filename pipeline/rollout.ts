@@ -10,7 +10,7 @@
  * the CLI option and the run_phase param; the backend's transport is checked by the gateway itself.
  */
 import { z } from 'zod';
-import { PipelineError } from './errors';
+import { FleetError } from '../gateway/protocol/errors';
 import type { StepDef } from './types';
 
 export const STRATEGIES = ['canary', 'blue-green'] as const;
@@ -53,7 +53,7 @@ export const rolloutSchema = z.object({
 
 export type RolloutParams = z.output<typeof rolloutSchema>;
 
-/** The rollout's params with defaults, or a PipelineError naming each bad one. */
+/** The rollout's params with defaults, or a FleetError naming each bad one. */
 export function rolloutParams(params: Record<string, unknown>): RolloutParams {
   const parsed = rolloutSchema.safeParse(params);
   if (parsed.success) return parsed.data;
@@ -61,7 +61,7 @@ export function rolloutParams(params: Record<string, unknown>): RolloutParams {
     const key = String(i.path[0] ?? '');
     return `${OPTION[key] ?? key} (params.${i.path.join('.')}): ${i.message}`;
   });
-  throw new PipelineError('bad-input', `service-mesh --deploy: ${problems.join('; ')}`);
+  throw new FleetError('BAD_INPUT', `service-mesh --deploy: ${problems.join('; ')}`);
 }
 
 /** The backend id of the new version: params.version, else one made from the run's workflow id (stable across retries). */

@@ -1,12 +1,12 @@
 /**
  * CLI options that become a run's params: the gateway URL, and the rollout's options for
  * service-mesh --deploy (pipeline/rollout.ts checks their values). A bad file or JSON is a
- * PipelineError naming the option and the file.
+ * FleetError naming the option and the file.
  */
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { parse } from 'yaml';
-import { PipelineError } from './errors';
+import { FleetError } from '../gateway/protocol/errors';
 
 export interface RunOptions {
   'gateway-url'?: string;
@@ -76,8 +76,8 @@ function objectOption(option: string, value: string): Record<string, unknown> {
   try {
     doc = inline ? JSON.parse(value) : parse(readFileSync(value, 'utf8'));
   } catch (err) {
-    throw new PipelineError('bad-input', `${option} ${inline ? 'is not valid JSON' : `file ${value} cannot be read`}: ${(err as Error).message}`);
+    throw new FleetError('BAD_INPUT', `${option} ${inline ? 'is not valid JSON' : `file ${value} cannot be read`}: ${(err as Error).message}`);
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new PipelineError('bad-input', `${option}${inline ? '' : ` file ${value}`}: expected one object, got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new FleetError('BAD_INPUT', `${option}${inline ? '' : ` file ${value}`}: expected one object, got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
   return doc as Record<string, unknown>;
 }

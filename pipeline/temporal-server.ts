@@ -10,7 +10,7 @@ import { accessSync, constants, mkdirSync, openSync, closeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
-import { PipelineError } from './errors';
+import { FleetError } from '../gateway/protocol/errors';
 import { downloadTemporalCli } from './temporal-download';
 
 /** Search attributes the dev server registers so runs are filterable in the UI by phase, verb, target. */
@@ -76,7 +76,7 @@ export async function ensureTemporal(opts: TemporalOptions = {}): Promise<Tempor
     await Promise.race([
       probe(local, namespace, opts.local?.startTimeoutMs ?? 60_000),
       exited.then((code) => {
-        throw new PipelineError('temporal-unreachable', `temporal dev server exited (code ${code}) before it served ${local}; see ${logFile}`);
+        throw new FleetError('TEMPORAL_UNREACHABLE', `temporal dev server exited (code ${code}) before it served ${local}; see ${logFile}`);
       }),
     ]);
   } catch (err) {
@@ -98,7 +98,7 @@ async function remote(address: string, namespace: string, opts: TemporalOptions)
 export function findTemporalCli(): string | undefined {
   const explicit = process.env.TEMPORAL_CLI_PATH;
   if (explicit) {
-    if (!executable(explicit)) throw new PipelineError('temporal-missing', `TEMPORAL_CLI_PATH is not an executable file (got ${explicit})`);
+    if (!executable(explicit)) throw new FleetError('TEMPORAL_MISSING', `TEMPORAL_CLI_PATH is not an executable file (got ${explicit})`);
     return explicit;
   }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -143,7 +143,7 @@ async function probe(address: string, namespace: string, timeoutMs: number, opti
     }
   }
   const why = last instanceof Error ? last.message : String(last);
-  throw new PipelineError('temporal-unreachable', `Temporal at ${address} (namespace ${namespace}) is unreachable: ${why}`);
+  throw new FleetError('TEMPORAL_UNREACHABLE', `Temporal at ${address} (namespace ${namespace}) is unreachable: ${why}`);
 }
 
 async function hasSearchAttributes(address: string, namespace: string, options: ConnectionOptions = { address }): Promise<boolean> {

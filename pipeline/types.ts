@@ -26,24 +26,6 @@ export type Verb = (typeof VERBS)[number];
  */
 export type StepOutcome = 'passed' | 'failed' | 'not-available' | 'skipped' | 'compensated';
 
-/**
- * Failure types activities throw and workflows branch on. All but `CommandFailed` (a busy engine,
- * a slow build) name problems a retry cannot fix.
- */
-export const FailureType = {
-  DockerUnavailable: 'DockerUnavailable',
-  ImageMissing: 'ImageMissing',
-  BuildFailed: 'BuildFailed',
-  BadInput: 'BadInput',
-  CommandFailed: 'CommandFailed',
-  Cancelled: 'Cancelled',
-  /** A check that ran and found the system wrong. */
-  CheckFailed: 'CheckFailed',
-} as const;
-export type FailureType = (typeof FailureType)[keyof typeof FailureType];
-
-export const NON_RETRYABLE_FAILURES: string[] = Object.values(FailureType).filter((t) => t !== FailureType.CommandFailed);
-
 /** One step of a phase, as data. `activity` names an exported activity function. */
 export interface StepDef {
   id: string;

@@ -22,7 +22,8 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { NON_RETRYABLE_FAILURES, type PhaseRunResult, type StepDef, type StepInput, type StepResult } from '../pipeline/types';
+import { FleetError, NON_RETRYABLE_CODES } from '../gateway/protocol/errors';
+import type { PhaseRunResult, StepDef, StepInput, StepResult } from '../pipeline/types';
 import { RunState, type GateDecision, type PendingGate, type PhaseWorkflowInput, type RunStatus } from './run-state';
 
 export const statusQuery = defineQuery<RunStatus>('status');
@@ -50,7 +51,7 @@ export function activityOptions(step: StepDef): ActivityOptions {
     startToCloseTimeout: `${timeoutSec}s`,
     // A dead worker is noticed within the heartbeat timeout instead of the whole step timeout.
     ...(timeoutSec >= LONG_STEP_SEC ? { heartbeatTimeout: `${Math.min(30, Math.ceil(timeoutSec / 4))}s` } : {}),
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_CODES] },
   };
 }
 
@@ -75,7 +76,7 @@ export async function runPhase(input: PhaseWorkflowInput): Promise<PhaseRunResul
   const answer = (approved: boolean) => (a: GateAnswer): PendingGate => state.decide({ approved, ...pick(a) });
   const validate = (a: GateAnswer): void => {
     const why = state.refuseDecision(a?.stepId);
-    if (why) throw ApplicationFailure.nonRetryable(why, 'NoGateWaiting');
+    if (why) throw ApplicationFailure.create(new FleetError('NO_GATE', why).toFailureOptions());
   };
   setHandler(approveUpdate, answer(true), { validator: validate });
   setHandler(rejectUpdate, answer(false), { validator: validate });

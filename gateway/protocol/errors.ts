@@ -1,68 +1,110 @@
 /**
- * The project's one error vocabulary: a string `code` says what failed, and each code maps once to
- * a JSON-RPC error code and an HTTP status, so every front speaks about the same failure the same way.
+ * The project's one error vocabulary: a string `code` says what failed, and each code maps once, in
+ * ERROR_CODES, to a JSON-RPC error code, an HTTP status, a CLI exit code and whether a Temporal retry
+ * can help. The gateway fronts, the pipeline CLI and the Temporal activities and workflows all speak
+ * about a failure through this one table.
+ *
+ * Pure (no Node built-ins, no Temporal import): Temporal workflow code imports it.
  */
+import type { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 
-export type FleetErrorCode =
-  | 'CONFIG_INVALID'
-  | 'PARSE_ERROR'
-  | 'INVALID_REQUEST'
-  | 'METHOD_NOT_FOUND'
-  | 'INVALID_PARAMS'
-  | 'UNKNOWN_TOOL'
-  | 'UNKNOWN_PROMPT'
-  | 'UNKNOWN_RESOURCE'
-  | 'UPSTREAM_UNAVAILABLE'
-  | 'UPSTREAM_TIMEOUT'
-  | 'NO_CLIENT_FOR_REQUEST'
-  | 'CANCELLED'
-  | 'SESSION_NOT_FOUND'
-  | 'FORBIDDEN_ORIGIN'
-  | 'FORBIDDEN_HOST'
-  | 'BODY_TOO_LARGE'
-  | 'METHOD_NOT_ALLOWED'
-  | 'NOT_ACCEPTABLE'
-  | 'STREAM_CONFLICT'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'SHUTTING_DOWN'
-  | 'UNAUTHORIZED'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'INTERNAL';
+/**
+ * The SDK's ErrorCode numbers, checked against its enum by the compiler but not imported at run
+ * time: the enum lives in the SDK's types module, whose zod schemas would take the Temporal
+ * workflow bundle from 1.7 to 4.5 MB.
+ */
+const SdkCode = {
+  ConnectionClosed: -32000,
+  RequestTimeout: -32001,
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+} as const satisfies { [K in keyof typeof ErrorCode]?: (typeof ErrorCode)[K] };
 
-interface CodeMapping {
+/** The spec's "resource not found" for resources/read of an unknown URI; the SDK's enum has no member for it. */
+const RESOURCE_NOT_FOUND = -32002;
+/**
+ * A request the client or the gateway cancelled. Neither JSON-RPC nor MCP defines a number (MCP
+ * says a cancelled request gets no answer; the gateway answers its own waiters). -32800 is LSP's
+ * RequestCancelled, the convention JSON-RPC peers know, and lies outside JSON-RPC's reserved
+ * -32768..-32000 band, so no peer reads it as the SDK's ConnectionClosed (-32000) or as a bug (-32603).
+ */
+const REQUEST_CANCELLED = -32800;
+
+interface CodeSpec {
+  /** -32000 (the SDK's ConnectionClosed number) is also what the SDK's own HTTP transport answers for a refused request. */
   jsonRpc: number;
   http: number;
+  /** For a CLI that stops on it: 2 = bad input or environment, the caller must change something; 1 = it ran and failed. */
+  exit: 1 | 2;
+  /** A Temporal retry can help: the engine, the stack or a peer may just be busy. Otherwise the failure is non-retryable. */
+  retryable: boolean;
 }
 
-/** -32002 is the spec's "resource not found"; -32000 is the SDK's ConnectionClosed, reused for upstream loss. */
-const MAPPING: Record<FleetErrorCode, CodeMapping> = {
-  CONFIG_INVALID: { jsonRpc: -32603, http: 500 },
-  PARSE_ERROR: { jsonRpc: -32700, http: 400 },
-  INVALID_REQUEST: { jsonRpc: -32600, http: 400 },
-  METHOD_NOT_FOUND: { jsonRpc: -32601, http: 404 },
-  INVALID_PARAMS: { jsonRpc: -32602, http: 400 },
-  UNKNOWN_TOOL: { jsonRpc: -32602, http: 404 },
-  UNKNOWN_PROMPT: { jsonRpc: -32602, http: 404 },
-  UNKNOWN_RESOURCE: { jsonRpc: -32002, http: 404 },
-  UPSTREAM_UNAVAILABLE: { jsonRpc: -32000, http: 502 },
-  UPSTREAM_TIMEOUT: { jsonRpc: -32001, http: 504 },
-  NO_CLIENT_FOR_REQUEST: { jsonRpc: -32601, http: 409 },
-  CANCELLED: { jsonRpc: -32800, http: 499 },
-  SESSION_NOT_FOUND: { jsonRpc: -32001, http: 404 },
-  FORBIDDEN_ORIGIN: { jsonRpc: -32000, http: 403 },
-  FORBIDDEN_HOST: { jsonRpc: -32000, http: 403 },
-  BODY_TOO_LARGE: { jsonRpc: -32600, http: 413 },
-  METHOD_NOT_ALLOWED: { jsonRpc: -32000, http: 405 },
-  NOT_ACCEPTABLE: { jsonRpc: -32000, http: 406 },
-  STREAM_CONFLICT: { jsonRpc: -32000, http: 409 },
-  UNSUPPORTED_MEDIA_TYPE: { jsonRpc: -32000, http: 415 },
-  SHUTTING_DOWN: { jsonRpc: -32000, http: 503 },
-  UNAUTHORIZED: { jsonRpc: -32000, http: 401 },
-  NOT_FOUND: { jsonRpc: -32000, http: 404 },
-  CONFLICT: { jsonRpc: -32000, http: 409 },
-  INTERNAL: { jsonRpc: -32603, http: 500 },
-};
+/** Bad input, or something the work needs (an engine, a server, a worker) is not there: only the caller can fix it. */
+const input = (jsonRpc: number, http: number): CodeSpec => ({ jsonRpc, http, exit: 2, retryable: false });
+/** Work that ran and failed: the request was fine, so it is an internal error, not a request error. */
+const failed = (retryable: boolean): CodeSpec => ({ jsonRpc: SdkCode.InternalError, http: 500, exit: 1, retryable });
+
+export const ERROR_CODES = {
+  // the gateway: config, JSON-RPC and HTTP
+  CONFIG_INVALID: input(SdkCode.InternalError, 500),
+  PARSE_ERROR: input(SdkCode.ParseError, 400),
+  INVALID_REQUEST: input(SdkCode.InvalidRequest, 400),
+  METHOD_NOT_FOUND: input(SdkCode.MethodNotFound, 404),
+  INVALID_PARAMS: input(SdkCode.InvalidParams, 400),
+  UNKNOWN_TOOL: input(SdkCode.InvalidParams, 404),
+  UNKNOWN_PROMPT: input(SdkCode.InvalidParams, 404),
+  UNKNOWN_RESOURCE: input(RESOURCE_NOT_FOUND, 404),
+  UPSTREAM_UNAVAILABLE: { jsonRpc: SdkCode.ConnectionClosed, http: 502, exit: 2, retryable: true },
+  UPSTREAM_TIMEOUT: { jsonRpc: SdkCode.RequestTimeout, http: 504, exit: 1, retryable: true },
+  NO_CLIENT_FOR_REQUEST: input(SdkCode.MethodNotFound, 409),
+  /** -32001: the number the SDK's HTTP transport answers "Session not found" with (its enum calls it RequestTimeout). */
+  SESSION_NOT_FOUND: input(SdkCode.RequestTimeout, 404),
+  FORBIDDEN_ORIGIN: input(SdkCode.ConnectionClosed, 403),
+  FORBIDDEN_HOST: input(SdkCode.ConnectionClosed, 403),
+  BODY_TOO_LARGE: input(SdkCode.InvalidRequest, 413),
+  METHOD_NOT_ALLOWED: input(SdkCode.ConnectionClosed, 405),
+  NOT_ACCEPTABLE: input(SdkCode.ConnectionClosed, 406),
+  STREAM_CONFLICT: input(SdkCode.ConnectionClosed, 409),
+  UNSUPPORTED_MEDIA_TYPE: input(SdkCode.ConnectionClosed, 415),
+  SHUTTING_DOWN: { jsonRpc: SdkCode.ConnectionClosed, http: 503, exit: 1, retryable: true },
+  UNAUTHORIZED: input(SdkCode.ConnectionClosed, 401),
+  NOT_FOUND: input(SdkCode.ConnectionClosed, 404),
+  CONFLICT: input(SdkCode.ConnectionClosed, 409),
+  /** 499: "client closed request" (nginx, gRPC gateways); a retry of a cancelled request would undo the cancel. */
+  CANCELLED: { jsonRpc: REQUEST_CANCELLED, http: 499, exit: 1, retryable: false },
+  /** An unexpected error: Temporal's default for errors it does not know, a retry, applies. */
+  INTERNAL: { jsonRpc: SdkCode.InternalError, http: 500, exit: 1, retryable: true },
+
+  // the pipeline: what is wrong with a CLI or MCP request, or with the machine it runs on
+  UNKNOWN_PHASE: input(SdkCode.InvalidParams, 404),
+  UNKNOWN_VERB: input(SdkCode.InvalidParams, 404),
+  BAD_USAGE: input(SdkCode.InvalidParams, 400),
+  /** A bad value in a run's options or a step's params (INVALID_PARAMS is about a JSON-RPC request's shape). */
+  BAD_INPUT: input(SdkCode.InvalidParams, 400),
+  UNKNOWN_RUN: input(SdkCode.InvalidParams, 404),
+  NO_GATE: input(SdkCode.ConnectionClosed, 409),
+  TEMPORAL_MISSING: input(SdkCode.ConnectionClosed, 503),
+  TEMPORAL_UNREACHABLE: input(SdkCode.ConnectionClosed, 503),
+  NO_WORKER: input(SdkCode.ConnectionClosed, 503),
+  DOCKER_UNAVAILABLE: input(SdkCode.ConnectionClosed, 503),
+  IMAGE_MISSING: input(SdkCode.ConnectionClosed, 503),
+
+  // the pipeline's steps: work that ran and failed
+  BUILD_FAILED: failed(false),
+  /** The only retryable step failure: a busy engine or a slow build may pass next time. */
+  COMMAND_FAILED: failed(true),
+  /** A check that ran and found the system wrong. */
+  CHECK_FAILED: failed(false),
+} satisfies Record<string, CodeSpec>;
+
+export type FleetErrorCode = keyof typeof ERROR_CODES;
+
+/** Failure types a Temporal retry cannot help: workflows pass them as `nonRetryableErrorTypes`. */
+export const NON_RETRYABLE_CODES: readonly FleetErrorCode[] = (Object.keys(ERROR_CODES) as FleetErrorCode[]).filter((c) => !ERROR_CODES[c].retryable);
 
 export class FleetError extends Error {
   readonly code: FleetErrorCode;
@@ -76,17 +118,33 @@ export class FleetError extends Error {
   }
 
   get jsonRpcCode(): number {
-    return MAPPING[this.code].jsonRpc;
+    return ERROR_CODES[this.code].jsonRpc;
   }
 
   get httpStatus(): number {
-    return MAPPING[this.code].http;
+    return ERROR_CODES[this.code].http;
+  }
+
+  get exitCode(): 1 | 2 {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  get retryable(): boolean {
+    return ERROR_CODES[this.code].retryable;
   }
 
   /** The `error` member of a JSON-RPC error response. */
   toJsonRpcError(): { code: number; message: string; data?: Record<string, unknown> } {
     const data = { ...this.data, fleetCode: this.code };
     return { code: this.jsonRpcCode, message: this.message, data };
+  }
+
+  /**
+   * The options of the Temporal `ApplicationFailure` this error becomes (type = the code, `data`
+   * as the first detail), as plain data so this module needs no Temporal import.
+   */
+  toFailureOptions(): { type: FleetErrorCode; message: string; nonRetryable: boolean; details?: unknown[] } {
+    return { type: this.code, message: this.message, nonRetryable: !this.retryable, ...(this.data ? { details: [this.data] } : {}) };
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Heartbeats and cancellation inside an activity context: a long command is killed when the
  * activity is cancelled; composeUp on a real engine heartbeats while compose works, stops with a
- * non-retryable Cancelled failure when cancelled, and composeDown (its compensation) then leaves
+ * non-retryable CANCELLED failure when cancelled, and composeDown (its compensation) then leaves
  * nothing of the project.
  */
 import { execFileSync } from 'node:child_process';
@@ -27,7 +27,7 @@ describe('activity context', () => {
     const started = Date.now();
     const run = activity.run(() => runCommand('bash', ['-c', `exec -a ${marker} sleep 30`], 'sleeping'));
     setTimeout(() => activity.cancel(), 300);
-    await expect(run).rejects.toMatchObject({ type: 'Cancelled', nonRetryable: true, message: 'sleeping was cancelled' });
+    await expect(run).rejects.toMatchObject({ type: 'CANCELLED', nonRetryable: true, message: 'sleeping was cancelled' });
     expect(Date.now() - started).toBeLessThan(10_000);
     await new Promise((r) => setTimeout(r, 200));
     expect(() => execFileSync('pgrep', ['-f', marker])).toThrow(); // pgrep exits 1: no such process
@@ -47,7 +47,7 @@ describe('activity context', () => {
       const deadline = Date.now() + 30_000;
       while ((await leftovers()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       activity.cancel();
-      await expect(up).rejects.toMatchObject({ type: 'Cancelled', nonRetryable: true });
+      await expect(up).rejects.toMatchObject({ type: 'CANCELLED', nonRetryable: true });
       expect(activity.heartbeats).toContain(`bringing up ${project}`);
     } finally {
       const down = await composeDown({ ...input, params: { ...input.params, removeVolumes: true } });

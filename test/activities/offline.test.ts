@@ -1,10 +1,13 @@
 /**
- * Activities without a stack: the hardening rules on inspect documents, bad input, reading
- * traces from log lines, and a gateway that does not answer.
+ * Activities without a stack: FleetErrors as Temporal failures, the hardening rules on inspect
+ * documents, bad input, reading traces from log lines, and a gateway that does not answer.
  */
+import { ApplicationFailure } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import { checkMetrics, composeUp, gatewayHealth, healthStatus, mcpRoundTrip, poolStatistics, requestTracing, routingWeights } from '../../activities';
 import { gatewayUrl } from '../../activities/engine';
+import { failure, toApplicationFailure } from '../../activities/runtime';
+import { ERROR_CODES, FleetError, type FleetErrorCode } from '../../gateway/protocol/errors';
 import { containerFindings, routesOut } from '../../activities/hardening';
 import { countLevels, demux } from '../../activities/logs';
 import { chain, hopsIn } from '../../activities/tracing';
@@ -16,6 +19,21 @@ function container(host: Partial<Docker.HostConfig>, user = '10001:10001'): Dock
   return { Name: '/c1', Config: { User: user }, HostConfig: host } as unknown as Docker.ContainerInspectInfo;
 }
 const HARDENED = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges:true'], ReadonlyRootfs: true, Memory: 1 << 27, NanoCpus: 5e8, PidsLimit: 64, PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } };
+
+describe('FleetErrors as Temporal failures', () => {
+  it('types every code as itself, non-retryable unless the code table says a retry can help', () => {
+    for (const code of Object.keys(ERROR_CODES) as FleetErrorCode[]) {
+      const f = toApplicationFailure(new FleetError(code, `${code} happened`));
+      expect(f).toBeInstanceOf(ApplicationFailure);
+      expect({ type: f.type, message: f.message, nonRetryable: f.nonRetryable }).toEqual({ type: code, message: `${code} happened`, nonRetryable: !ERROR_CODES[code].retryable });
+    }
+  });
+
+  it('puts the details (the hint the workflow reports) first', () => {
+    expect(failure('CHECK_FAILED', 'the check failed', { hint: 'fix the thing' }).details).toEqual([{ hint: 'fix the thing' }]);
+    expect(failure('COMMAND_FAILED', 'busy').details).toBeUndefined();
+  });
+});
 
 describe('hardening rules', () => {
   it('finds nothing on a hardened container', () => {
@@ -74,7 +92,7 @@ describe('activities without a stack', () => {
   });
 
   it('requestTracing needs the running stack whose logs it reads', async () => {
-    await expect(requestTracing(input({ target: 'mcpfleet-no-such-project' }))).rejects.toMatchObject({ type: 'BadInput', message: expect.stringContaining('no running containers in compose project mcpfleet-no-such-project') });
+    await expect(requestTracing(input({ target: 'mcpfleet-no-such-project' }))).rejects.toMatchObject({ type: 'BAD_INPUT', message: expect.stringContaining('no running containers in compose project mcpfleet-no-such-project') });
   });
 
   it('tracing rebuilds the chain of hops from the spans in the logs', () => {
@@ -95,7 +113,7 @@ describe('activities without a stack', () => {
     process.env.MCP_FLEET_ADMIN_TOKEN = 'some-token';
     try {
       for (const activity of [routingWeights, poolStatistics]) {
-        await expect(activity(input({ params: { url } }))).rejects.toMatchObject({ type: 'CommandFailed', nonRetryable: false, message: expect.stringContaining(`admin API at ${url} does not answer`) });
+        await expect(activity(input({ params: { url } }))).rejects.toMatchObject({ type: 'COMMAND_FAILED', nonRetryable: false, message: expect.stringContaining(`admin API at ${url} does not answer`) });
       }
     } finally {
       delete process.env.MCP_FLEET_ADMIN_TOKEN;
@@ -114,12 +132,12 @@ describe('activities without a stack', () => {
 
   it('rejects bad input as non-retryable failures that say what to pass', async () => {
     await expect(mcpRoundTrip(input({ params: { url: 'http://127.0.0.1:9', transports: ['carrier-pigeon'] } }))).rejects.toMatchObject({
-      type: 'BadInput',
+      type: 'BAD_INPUT',
       nonRetryable: true,
       message: 'unknown transport carrier-pigeon; use streamable-http, sse, websocket',
     });
-    await expect(composeUp(input({ target: 'Bad Name' }))).rejects.toMatchObject({ type: 'BadInput', nonRetryable: true, message: expect.stringContaining("(got 'Bad Name')") });
-    await expect(composeUp(input({ target: 'x', params: { override: 'staging' } }))).rejects.toMatchObject({ type: 'BadInput', message: "params.override must be 'dev' or 'prod' (got 'staging')" });
+    await expect(composeUp(input({ target: 'Bad Name' }))).rejects.toMatchObject({ type: 'BAD_INPUT', nonRetryable: true, message: expect.stringContaining("(got 'Bad Name')") });
+    await expect(composeUp(input({ target: 'x', params: { override: 'staging' } }))).rejects.toMatchObject({ type: 'BAD_INPUT', message: "params.override must be 'dev' or 'prod' (got 'staging')" });
   });
 });
 
@@ -155,7 +173,7 @@ describe('without a Docker engine', () => {
   it('docker activities fail non-retryable, saying how to get an engine', async () => {
     for (const activity of [healthStatus, composeUp]) {
       await expect(activity(input({ target: 'mcpfleet-none' }))).rejects.toMatchObject({
-        type: 'DockerUnavailable',
+        type: 'DOCKER_UNAVAILABLE',
         nonRetryable: true,
         message: expect.stringMatching(
           /^the Docker engine is not reachable from this worker \(unix:\/\/\/nonexistent\/docker\.sock: .*\); run the step from a worker on a machine with the engine \(start one with scripts\/ci-docker\.sh, or set DOCKER_HOST\), or, in the compose stack, .*docker-compose\.pipeline-engine\.yml/,

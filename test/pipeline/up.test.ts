@@ -82,6 +82,6 @@ test('up without a Docker engine says so and starts nothing', async () => {
   const run = start(['up', '--no-build', '--target', project.name, '--json'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
   expect(await run.exited).toBe(2);
   expect(run.out.stderr).toMatch(/needs a Docker engine and none answers/);
-  expect(JSON.parse(run.out.stdout.trim().split('\n').pop()!)).toMatchObject({ status: 'error', code: 'docker-missing' });
+  expect(JSON.parse(run.out.stdout.trim().split('\n').pop()!)).toMatchObject({ status: 'error', code: 'DOCKER_UNAVAILABLE' });
   expect(await project.containers()).toEqual([]);
 });
