@@ -90,6 +90,7 @@ export class StreamableHttpFront {
       if (messages.length > 1) throw new FleetError('INVALID_REQUEST', 'Invalid Request: initialize must come alone, not in a batch');
       if (!this.accepting()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
       session = this.open();
+      session.expectInitialize(initialize.id);
       version = String(initialize.params?.protocolVersion ?? '');
     } else {
       session = this.find(req.headers['mcp-session-id']);

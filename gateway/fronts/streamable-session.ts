@@ -27,7 +27,6 @@ export interface PostOptions {
 
 export class StreamableSession implements FrontChannel, ExchangeHost {
   readonly kind = 'streamable-http' as const;
-  readonly replyHeaders: Record<string, string>;
   readonly client: ClientSession;
   /** HTTP requests open on this session right now (POSTs awaiting answers, streams). */
   openRequests = 0;
@@ -38,6 +37,10 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
   private standalone: SseStream | undefined;
   private nextStream = STANDALONE + 1;
   private closed = false;
+  /** The id of the initialize request that opened the session, until it is answered. */
+  private initializeId: RequestId | undefined;
+  /** initialize was refused: the session never existed for the client, and goes at once. */
+  private refused = false;
 
   /** `open` makes the ClientSession for this channel; `onClosed` runs once, when the session closes. */
   constructor(
@@ -46,9 +49,18 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
     private readonly onClosed: (session: StreamableSession) => void,
     limits?: EventStoreLimits,
   ) {
-    this.replyHeaders = { 'mcp-session-id': id };
     this.store = new SessionEventStore(limits);
     this.client = open(this);
+  }
+
+  /** Headers every reply of the session carries; none for the answer that refused to open it. */
+  get replyHeaders(): Record<string, string> {
+    return this.refused ? {} : { 'mcp-session-id': this.id };
+  }
+
+  /** The POST that opens the session carries initialize with this id: a refusal ends the session. */
+  expectInitialize(id: RequestId): void {
+    this.initializeId = id;
   }
 
   /** What the session holds for replay and routing (for tests and leak checks). */
@@ -109,7 +121,12 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
     if (key === undefined) return this.toStandalone(message);
     const exchange = this.byRequest.get(key);
     if (!exchange) throw new Error(`no open POST for request ${JSON.stringify(key)}: it was answered or its client went away`);
+    const refusesInitialize = responseTo !== undefined && responseTo === this.initializeId && 'error' in message;
+    if (responseTo !== undefined && responseTo === this.initializeId) this.initializeId = undefined;
+    if (refusesInitialize) this.refused = true;
     exchange.deliver(message, responseTo);
+    // A session whose initialize failed holds nothing for anyone: it goes now, not at the idle sweep.
+    if (refusesInitialize) void this.end();
   }
 
   async close(): Promise<void> {
