@@ -10,6 +10,7 @@ import { toFleetError } from '../protocol/errors';
 import { isRequest, type JsonRpcMessage, type JsonRpcRequest, type RequestId } from '../protocol/jsonrpc';
 import type { ClientSession, FrontChannel } from '../session/client-session';
 import { sendError } from '../http/http-util';
+import { waitFor } from '../../test/helpers/wait';
 import { StreamableHttpFront } from './streamable-http';
 
 /** Answers like a ClientSession would, by method: echo, progress (related notifications first), announce, hold. */
@@ -234,7 +235,7 @@ describe('Streamable HTTP front', () => {
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const before = await readEvents(res, (events) => events.some((e) => e.data));
     dropped.abort();
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => front.session(s.id)!.openRequests === 0, 'the front to see the connection drop');
 
     await s.client.progress(42, 2); // the call goes on while the client is away
     const resume = () => fetch(url, { headers: { accept: 'text/event-stream', ...s.headers, 'last-event-id': before.events.at(-1)!.id! } });
@@ -255,11 +256,11 @@ describe('Streamable HTTP front', () => {
     const s = await openSession();
     const left = new AbortController();
     const pending = post({ jsonrpc: '2.0', id: 5, method: 'hold-quietly' }, s.headers, left.signal).catch((err: Error) => err);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => s.client.held.has(5), 'the request to reach the session');
     expect(front.session(s.id)!.held.exchanges).toBe(1);
     left.abort();
     await pending;
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => front.session(s.id)!.openRequests === 0, 'the front to see the connection close');
     expect(front.session(s.id)!.held.exchanges).toBe(0);
     await expect(s.client.reply(5, {})).rejects.toThrow('no open POST for request 5');
   });
@@ -284,7 +285,7 @@ describe('Streamable HTTP front', () => {
     const s = await openSession();
     const stream = await fetch(url, { headers: { accept: 'text/event-stream', ...s.headers } });
     const held = post({ jsonrpc: '2.0', id: 9, method: 'hold-quietly' }, s.headers);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => s.client.held.has(9), 'the request to reach the session');
     const deleted = await fetch(url, { method: 'DELETE', headers: s.headers });
     expect(deleted.status).toBe(200);
     expect((await readEvents(stream)).ended).toBe(true);

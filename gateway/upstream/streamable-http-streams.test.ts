@@ -5,16 +5,15 @@
  * up on a GET stream that cannot come back, and answering a request whose stream was lost.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type JSONRPCMessage, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { waitFor } from '../../test/helpers/wait';
 import { toSdkTransport } from '../protocol/sdk-transport';
 import { StreamableHttpTransport, type StreamableHttpTransportOptions } from './streamable-http-transport';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Keeps every event; ids are numbers in order. */
 class MemoryEventStore implements EventStore {
@@ -34,12 +33,16 @@ class MemoryEventStore implements EventStore {
   }
 }
 
-/** A one-session MCP server: each tool call closes its own stream and answers later; a call of `drop` loses its connection instead. */
+/**
+ * A one-session MCP server: each tool call closes its own stream before it reports progress and
+ * answers, so only a client that resumes with Last-Event-ID gets them; a call of `drop` starts its
+ * stream and loses its connection instead.
+ */
 async function startServer() {
-  const requests: { method: string; headers: IncomingHttpHeaders }[] = [];
+  const requests: { method: string; headers: IncomingHttpHeaders; res: ServerResponse }[] = [];
   let session: { transport: StreamableHTTPServerTransport; server: Server } | undefined;
   const http: HttpServer = createServer(async (req, res) => {
-    requests.push({ method: req.method!, headers: req.headers });
+    requests.push({ method: req.method!, headers: req.headers, res });
     const id = req.headers['mcp-session-id'];
     if (id !== undefined && id !== session?.transport.sessionId) return void res.writeHead(404).end();
     if (id === undefined) session = await open();
@@ -50,8 +53,9 @@ async function startServer() {
       body = JSON.parse(text);
     }
     if (body?.params?.name === 'drop') {
-      res.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders();
-      setTimeout(() => res.socket?.destroy(), 20);
+      // the headers and a comment reach the client (the stream has begun), then the connection goes
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': started\n\n', () => res.socket?.destroy());
       return;
     }
     await session!.transport.handleRequest(req, res, body);
@@ -61,8 +65,7 @@ async function startServer() {
     const server = new Server({ name: 'stream-test', version: '1.0.0' }, { capabilities: { tools: { listChanged: true }, resources: { listChanged: true } } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-      extra.closeSSEStream?.(); // the client must come back with GET and Last-Event-ID
-      await sleep(50);
+      extra.closeSSEStream?.(); // the event store keeps what follows until the client comes back with GET and Last-Event-ID
       await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: request.params._meta!.progressToken!, progress: 1 } });
       return { content: [{ type: 'text', text: 'answered after the stream was closed' }] };
     });
@@ -74,6 +77,8 @@ async function startServer() {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
     requests,
     session: () => session!,
+    /** The server transport answered a GET with its stream: notifications it sends now go out live. */
+    getStreamOpen: () => requests.some((r) => r.method === 'GET' && r.res.headersSent && !r.res.writableEnded),
     async stop() {
       await session?.server.close();
       http.closeAllConnections();
@@ -91,13 +96,6 @@ async function connect(url: string, options: StreamableHttpTransportOptions = {}
   client.onerror = (err) => errors.push(err);
   await client.connect(toSdkTransport(transport));
   return { client, transport, errors };
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; !check(); i++) {
-    if (i > 200) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 describe('upstream Streamable HTTP streams', () => {
@@ -127,13 +125,13 @@ describe('upstream Streamable HTTP streams', () => {
     const { client } = await connect(server.url);
     const received: string[] = [];
     client.fallbackNotificationHandler = async (n) => void received.push(n.method);
-    await until(() => server.requests.some((r) => r.method === 'GET'), 'the GET stream');
+    await waitFor(server.getStreamOpen, 'the GET stream');
     const { transport, server: mcp } = server.session();
     await mcp.sendToolListChanged(); // its event id is where the client resumes
-    await until(() => received.length === 1, 'the first notification');
+    await waitFor(() => received.length === 1, 'the first notification');
     transport.closeStandaloneSSEStream();
     await mcp.sendResourceListChanged(); // kept by the event store while no stream is open
-    await until(() => received.length === 2, 'the notification sent while the stream was closed');
+    await waitFor(() => received.length === 2, 'the notification sent while the stream was closed');
     expect(received).toEqual(['notifications/tools/list_changed', 'notifications/resources/list_changed']);
     expect(server.requests.filter((r) => r.method === 'GET').at(-1)!.headers['last-event-id']).toBeDefined();
     await client.close();
@@ -141,9 +139,9 @@ describe('upstream Streamable HTTP streams', () => {
 
   it('reports through onerror a GET stream that cannot be reopened', async () => {
     const { client, errors } = await connect(server.url, { reconnect: { initialDelayMs: 10, maxRetries: 2 } });
-    await until(() => server.requests.some((r) => r.method === 'GET'), 'the GET stream');
+    await waitFor(() => server.requests.some((r) => r.method === 'GET'), 'the GET stream');
     await server.stop();
-    await until(() => errors.some((e) => e.message.includes('cannot reopen')), 'the transport to give up');
+    await waitFor(() => errors.some((e) => e.message.includes('cannot reopen')), 'the transport to give up');
     expect(errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/mcp: cannot reopen the GET stream for server notifications \(3 attempts failed\): .*ECONNREFUSED/));
     await client.close();
     server = await startServer(); // for afterEach

@@ -76,12 +76,16 @@ describe('shared docker server', () => {
   });
 
   it('keeps one container however many calls run at once', async () => {
-    const seen = new Set<number>();
-    const watch = setInterval(() => void containersOf(instance).then((c) => seen.add(c.length)), 20);
+    // the gateway logs every container it starts: none may start for these calls
+    const started = () => gw.logs.filter((l) => l.server === 'box' && l.msg === 'container started').length;
+    const startedBefore = started();
+    expect(startedBefore).toBeGreaterThan(0); // the running container's start is in the log
+    const before = (await containersOf(instance)).map((c) => c.Id);
+    expect(before).toHaveLength(1);
     const calls = await Promise.all(Array.from({ length: 100 }, () => client.callTool({ name: 'box__echo', arguments: {} })));
-    clearInterval(watch);
     expect(calls.every((c) => (c.content as { text: string }[])[0].text === 'scripted:echo')).toBe(true);
-    expect([...seen]).toEqual([1]);
+    expect(started()).toBe(startedBefore);
+    expect((await containersOf(instance)).map((c) => c.Id)).toEqual(before);
   });
 });
 
@@ -133,9 +137,12 @@ describe('per-session docker server with a warm pool', () => {
 
     // a fourth session waits for a place and gets one when a session ends
     const fourth = connectClient(gw, 'streamable-http');
-    await new Promise((r) => setTimeout(r, 300));
+    const waiting = await waitFor(async () => {
+      const [pool] = (await admin(gw, 'GET', '/admin/pools')).body.pools;
+      return pool.waiting === 1 ? pool : undefined;
+    }, 'the fourth session to wait for a container');
+    expect(waiting).toEqual({ server: 'own', backend: 'primary', warm: 0, busy: 3, max: 3, waiting: 1 });
     expect((await containersOf(instance)).length).toBe(3);
-    expect((await admin(gw, 'GET', '/admin/pools')).body.pools).toEqual([{ server: 'own', backend: 'primary', warm: 0, busy: 3, max: 3, waiting: 1 }]);
     expect(sampleValue(await scrapeMetrics(gw), 'mcp_gateway_pool_containers', { server: 'own', state: 'busy' })).toBe(3);
     await disconnect(clients[0]);
     const late = await fourth;

@@ -143,15 +143,15 @@ describe('mcp-stdio-wrapper.sh in mcp-fleet/mcp-server', () => {
   });
 
   it.each([
-    ['TERM', ['sh', '-c', 'trap "echo child got TERM >&2; exit 7" TERM; while :; do sleep 0.1; done'], 7],
-    ['INT', ['node', '-e', 'process.on("SIGINT", () => { console.error("child got INT"); process.exit(9); }); setInterval(() => {}, 1000);'], 9],
+    // each child says "child ready" once its handler is installed
+    ['TERM', ['sh', '-c', 'trap "echo child got TERM >&2; exit 7" TERM; echo child ready >&2; while :; do sleep 0.1; done'], 7],
+    ['INT', ['node', '-e', 'process.on("SIGINT", () => { console.error("child got INT"); process.exit(9); }); console.error("child ready"); setInterval(() => {}, 1000);'], 9],
   ])('forwards SIG%s to its child as PID 1 and exits with the child\'s code', async (signal, command, code) => {
     const name = uniqueName(`signal-${signal.toLowerCase()}`);
     // no --init: the wrapper itself is PID 1, where the kernel delivers only handled signals
     await docker('run', '-d', '--name', name, '--label', label, ...HARDENED, SERVER_IMAGE, 'mcp-stdio-wrapper.sh', '--', ...(command as string[]));
     try {
-      await waitFor(async () => (await sh('docker', ['logs', name])).stderr.includes('mcp-stdio-wrapper: started'), 'the wrapper to start its child');
-      await new Promise((r) => setTimeout(r, 300)); // let the child install its handler
+      await waitFor(async () => (await sh('docker', ['logs', name])).stderr.includes('child ready'), 'the child to install its handler');
       if (signal === 'TERM') await docker('stop', '-t', '20', name);
       else await docker('kill', '-s', signal, name);
       await waitFor(async () => (await inspect(name)).State.Status === 'exited', `${name} to exit`);

@@ -12,6 +12,12 @@ import { postRaw, rawSession } from '../helpers/raw-http';
 import { scripted } from '../helpers/scripted';
 import { MARKER_VAR } from '../helpers/servers';
 import { waitForNoProcesses } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
+
+/** The `index`th reply a raw peer got, once it came. */
+function reply(replies: readonly any[], index: number): Promise<any> {
+  return waitFor(() => replies[index], `reply ${index + 1} of the gateway`, 10_000, 10);
+}
 
 describe('bad input over HTTP and WebSocket', () => {
   let gw: TestGateway;
@@ -91,18 +97,13 @@ describe('bad input over HTTP and WebSocket', () => {
     await new Promise((r) => ws.once('open', r));
     const replies: any[] = [];
     ws.on('message', (d) => replies.push(JSON.parse(d.toString())));
-    const waitFor = async (n: number) => {
-      while (replies.length < n) await new Promise((r) => setTimeout(r, 10));
-    };
     ws.send('{not json');
-    await waitFor(1);
+    expect((await reply(replies, 0)).error.code).toBe(-32700);
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: 5 }));
-    await waitFor(2);
+    expect(await reply(replies, 1)).toMatchObject({ id: 5, error: { code: -32600 } });
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'ws', version: '1' } } }));
-    await waitFor(3);
-    expect(replies[0].error.code).toBe(-32700);
-    expect(replies[1]).toMatchObject({ id: 5, error: { code: -32600 } });
-    expect(replies[2]).toMatchObject({ id: 6, result: { serverInfo: { name: 'mcp-fleet-gateway' } } });
+    expect(await reply(replies, 2)).toMatchObject({ id: 6, result: { serverInfo: { name: 'mcp-fleet-gateway' } } });
+    expect(replies).toHaveLength(3); // one reply per frame
     ws.close();
   });
 });
@@ -124,18 +125,13 @@ describe('bad input over stdio', () => {
         buf = buf.slice(i + 1);
       }
     });
-    const waitFor = async (n: number) => {
-      while (lines.length < n) await new Promise((r) => setTimeout(r, 10));
-    };
     child.stdin.write('garbage\n');
-    await waitFor(1);
+    expect((await reply(lines, 0)).error.code).toBe(-32700);
     child.stdin.write('{"jsonrpc":"2.0","id":"x"}\n');
-    await waitFor(2);
+    expect((await reply(lines, 1)).error.code).toBe(-32600);
     child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } } }) + '\n');
-    await waitFor(3);
-    expect(lines[0].error.code).toBe(-32700);
-    expect(lines[1].error.code).toBe(-32600);
-    expect(lines[2]).toMatchObject({ id: 1, result: { protocolVersion: '2025-06-18' } });
+    expect(await reply(lines, 2)).toMatchObject({ id: 1, result: { protocolVersion: '2025-06-18' } });
+    expect(lines).toHaveLength(3); // one reply per line
     const exited = new Promise((r) => child.once('exit', r));
     child.stdin.end();
     await exited;

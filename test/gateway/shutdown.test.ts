@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLI_JS, connectClient, newMarker, startTestGateway } from '../helpers/gateway';
 import { rawSession } from '../helpers/raw-http';
-import { scripted } from '../helpers/scripted';
+import { scripted, sleepsStarted } from '../helpers/scripted';
 import { MARKER_VAR } from '../helpers/servers';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 
@@ -50,10 +51,12 @@ describe('shutdown and process hygiene', () => {
     const session = await rawSession(`${url}/mcp`);
     expect(processesWithMarker(marker).length).toBe(2); // the gateway and its one upstream
     const slow = session.call('tools/call', { name: 's__sleep', arguments: { ms: 1500 } });
-    await new Promise((r) => setTimeout(r, 200));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await waitFor(() => sleepsStarted(logs, 's') === 1, 'the call to run upstream');
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code))); // after its last log line
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 200));
+    // the gateway stops accepting before it logs that it drains
+    const draining = await waitFor(() => logs.find((l) => l.msg === 'draining'), 'the gateway to drain');
+    expect(draining.inFlight).toBe(1);
     await expect(rawSession(`${url}/mcp`)).rejects.toThrow(); // no new sessions while draining
     const response = await slow;
     expect(response.result.content[0].text).toBe('slept 1500');
@@ -65,14 +68,15 @@ describe('shutdown and process hygiene', () => {
 
   it('cancels calls still running at the drain deadline and still exits cleanly', async () => {
     const marker = newMarker();
-    const { child, url, dir } = await spawnGateway({ shutdown: { drainTimeoutMs: 300 }, servers: { s: scripted(marker) } }, marker);
+    const { child, url, logs, dir } = await spawnGateway({ shutdown: { drainTimeoutMs: 300 }, servers: { s: scripted(marker) } }, marker);
     const session = await rawSession(`${url}/mcp`);
     const stuck = session.call('tools/call', { name: 's__sleep', arguments: { ms: 60_000 } }).catch((err: Error) => err);
-    await new Promise((r) => setTimeout(r, 200));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await waitFor(() => sleepsStarted(logs, 's') === 1, 'the call to run upstream');
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code))); // after its last log line
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(await stuck).toMatchObject({ error: { code: -32000, message: 'the gateway closed this session before the call finished' } });
+    expect(logs.find((l) => l.msg === 'drain deadline passed; cancelling the calls still running')).toMatchObject({ inFlight: 1 });
     expect(await waitForNoProcesses(marker)).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -103,7 +107,7 @@ describe('shutdown and process hygiene', () => {
       expect(await a.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
       await (a.transport as { terminateSession?: () => Promise<void> }).terminateSession?.();
       await a.close();
-      expect(await waitUntilCount(marker, 1)).toBe(1);
+      await waitFor(() => processesWithMarker(marker).length === 1, "the ended session's upstream to stop");
       expect(await b.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
       await b.close();
       expect(await waitForNoProcesses(marker)).toEqual([]);
@@ -112,9 +116,3 @@ describe('shutdown and process hygiene', () => {
     }
   });
 });
-
-async function waitUntilCount(marker: string, n: number): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  while (processesWithMarker(marker).length !== n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  return processesWithMarker(marker).length;
-}

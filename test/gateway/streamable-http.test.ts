@@ -36,7 +36,9 @@ describe('Streamable HTTP front', () => {
 
     // while no stream is open, the list changes again; the reconnecting client gets what it missed
     await session.call('tools/call', { name: 's__add_tool', arguments: { name: 'second' } });
-    await new Promise((r) => setTimeout(r, 200));
+    // The gateway notifies in the same step as it swaps in the refetched list: once tools/list
+    // shows the new tool, the notification is in the session's event store, so only a replay can deliver it.
+    await waitFor(async () => (await session.call('tools/list')).result.tools.some((t: any) => t.name === 's__second'), 'the gateway to refetch the list');
     const resumed = await openEventStream(mcp, { ...session.headers, 'last-event-id': lastSeen });
     await waitFor(() => resumed.events.some((e) => e.data.method === 'notifications/tools/list_changed'), 'replayed list_changed');
     expect(resumed.events.every((e) => e.id !== lastSeen)).toBe(true);

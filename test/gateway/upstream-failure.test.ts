@@ -6,7 +6,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { FRONTS, connectClient, gatewayLogs, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
-import { scripted } from '../helpers/scripted';
+import { scripted, sleepsStarted } from '../helpers/scripted';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
 
@@ -18,7 +18,9 @@ describe.each(FRONTS)('an upstream crash seen over %s', (front) => {
   let listChanged = 0;
 
   beforeAll(async () => {
-    gw = await startTestGateway({ servers: { fragile: scripted(marker), steady: scripted(marker, ['--tools', 'echo']) } }, marker);
+    // fragile restarts after 0.8-1.2 s (1 s with jitter): long enough that a call right after a crash surely finds it down
+    const slowRestart = { restart: { initialDelayMs: 1000, maxDelayMs: 1000 } };
+    gw = await startTestGateway({ servers: { fragile: scripted(marker, [], slowRestart), steady: scripted(marker, ['--tools', 'echo']) } }, marker);
     client = await connectClient(gw, front, { setup: (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++) });
   });
 
@@ -33,8 +35,9 @@ describe.each(FRONTS)('an upstream crash seen over %s', (front) => {
     expect(await names()).toEqual(expect.arrayContaining(['fragile__sleep', 'steady__echo']));
     const before = listChanged;
 
+    const sleeping = sleepsStarted(gatewayLogs(gw, client), 'fragile');
     const slow = client.callTool({ name: 'fragile__sleep', arguments: { ms: 30_000 } });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => sleepsStarted(gatewayLogs(gw, client), 'fragile') > sleeping, 'the slow call to run upstream');
     const crash = client.callTool({ name: 'fragile__crash', arguments: {} });
     await expect(slow).rejects.toThrow(/server "fragile" (disconnected|connection closed)/);
     await expect(crash).rejects.toThrow(/server "fragile"/);
@@ -50,7 +53,7 @@ describe.each(FRONTS)('an upstream crash seen over %s', (front) => {
 
   it('refuses calls to a server that is down, naming the tool, until it is back', async () => {
     await expect(client.callTool({ name: 'fragile__crash', arguments: {} })).rejects.toThrow(/server "fragile"/);
-    // the restart waits at least 80 ms (100 ms backoff with jitter), far longer than this round trip
+    // the restart waits at least 800 ms, far longer than this round trip
     await expect(client.callTool({ name: 'fragile__echo', arguments: {} })).rejects.toThrow(/Unknown tool: fragile__echo/);
     await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === 'fragile__echo'), 'fragile to restart');
     expect(await client.callTool({ name: 'fragile__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });

@@ -1,4 +1,4 @@
-/** Config entry for the scripted test server (test/fixtures/scripted-server.ts, built to dist). */
+/** Config entry for the scripted test server (test/fixtures/scripted-server.ts, built to dist), and what its log lines tell. */
 import { resolve } from 'node:path';
 import { MARKER_VAR } from './servers';
 
@@ -12,4 +12,9 @@ export function scripted(marker: string, serverArgs: string[] = [], extra: Recor
     restart: { initialDelayMs: 100, maxDelayMs: 1000 },
     ...extra,
   };
+}
+
+/** How many `sleep` calls `server` has started, as the gateway's log of its stderr tells (`sleeping <id>`). */
+export function sleepsStarted(logs: readonly Record<string, unknown>[], server: string): number {
+  return logs.filter((l) => l.server === server && l.stream === 'stderr' && String(l.msg).startsWith('sleeping ')).length;
 }

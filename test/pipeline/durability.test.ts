@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PipelineClient } from '../../pipeline/client';
+import { requireCurrentBuild } from '../helpers/dist';
+import { waitFor } from '../helpers/wait';
 import { processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
 
 jest.setTimeout(240_000);
@@ -19,7 +21,8 @@ let client: PipelineClient;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} is missing: run \`npm run build\` first`);
+  // the worker runs compiled: pipeline, workflows and activities as the last build left them
+  requireCurrentBuild(['pipeline', 'workflows', 'activities', 'gateway', 'test/pipeline/fixtures']);
   temporal = await startTestTemporal();
   client = await PipelineClient.connect(temporal, TASK_QUEUE);
 });
@@ -44,12 +47,12 @@ function startWorker(): ChildProcess {
   return child;
 }
 
-async function until(what: string, ok: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; log: ${logLines().join(' | ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Waits until an activity wrote `line` to the log; a timeout shows the log so far. */
+function logged(line: string, what: string): Promise<true> {
+  return waitFor(() => {
+    if (logLines().includes(line)) return true;
+    throw new Error(`log so far: ${logLines().join(' | ')}`);
+  }, what, 120_000);
 }
 
 test('a run survives its worker being killed mid-step and repeats no finished step', async () => {
@@ -60,7 +63,7 @@ test('a run survives its worker being killed mid-step and repeats no finished st
     { id: 'two', title: 'slow', activity: 'slow', timeoutSec: 60 },
     { id: 'three', title: 'last', activity: 'quick', params: { tag: 'three' } },
   ]);
-  await until('step two to start', () => logLines().includes('slow:start'));
+  await logged('slow:start', 'step two to start');
   expect((await client.status(h.workflowId)).steps.map((s) => s.outcome)).toEqual(['passed', 'running', 'pending']);
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));

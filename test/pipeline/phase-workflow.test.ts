@@ -2,19 +2,28 @@
  * The phase workflow against a real Temporal dev server, with test activities in the worker:
  * verdicts, not-available reporting, the status query, approval gates and saga compensation.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { failure } from '../../activities/runtime';
 import { PipelineClient } from '../../pipeline/client';
 import type { PhaseRunResult, StepDef, StepInput, StepResult } from '../../pipeline/types';
+import type { RunStatus } from '../../workflows/run-state';
 import { ensureTemporal } from '../../pipeline/temporal-server';
 import { startPipelineWorker, type PipelineWorker } from '../../pipeline/worker';
+import { waitFor } from '../helpers/wait';
 import { processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
 
 jest.setTimeout(180_000);
 
 const TASK_QUEUE = 'test-phase-workflow';
 const calls: string[] = [];
-let gateOpen = false;
+
+/** A gate the waitGate activity waits at until the test opens it. */
+function newGate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+let gate = newGate();
 
 const activities = {
   async ok(input: StepInput): Promise<StepResult> {
@@ -44,7 +53,8 @@ const activities = {
     return { outcome: 'passed', summary: `undid ${String(input.params.tag)}` };
   },
   async waitGate(): Promise<StepResult> {
-    while (!gateOpen) await new Promise((r) => setTimeout(r, 50));
+    // a cancelled activity (the worker shutting down after a failed test) stops waiting too
+    await Promise.race([gate.opened, Context.current().cancelled]);
     return { outcome: 'passed', summary: 'gate opened' };
   },
 };
@@ -77,13 +87,14 @@ async function run(steps: StepDef[], extra: { autoApprove?: boolean } = {}): Pro
   return client.result(h.workflowId);
 }
 
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Polls the run's status query until `ok` holds for it. */
+async function statusWhen(workflowId: string, ok: (s: RunStatus) => boolean, what: string): Promise<RunStatus> {
+  return waitFor(async () => {
+    const s = await client.status(workflowId);
+    return ok(s) ? s : undefined;
+  }, what, 60_000);
 }
+const awaitingApproval = (s: RunStatus) => s.state === 'awaiting-approval';
 
 test('a run passes, reports not-available steps as such, and records durations', async () => {
   const result = await run([step('a', 'ok'), step('m', 'na'), step('b', 'ok')]);
@@ -130,7 +141,7 @@ test('a step is retried only when its failure type is one a retry can fix', asyn
 
 test('an approval gate waits, shows in the status query, and goes on when approved', async () => {
   const h = await client.start({ phase: 'docker-compose', verb: 'deploy' }, [step('a', 'ok'), step('prod', 'ok', { approval: 'deploy to production?' })]);
-  const waiting = await waitFor(() => client.status(h.workflowId), (s) => s.state === 'awaiting-approval');
+  const waiting = await statusWhen(h.workflowId, awaitingApproval, 'the run to wait at its gate');
   expect(waiting.gate).toEqual({ stepId: 'prod', prompt: 'deploy to production?' });
   expect(waiting.steps.map((s) => s.outcome)).toEqual(['passed', 'awaiting-approval']);
   expect(calls).toEqual(['ok:a']);
@@ -144,7 +155,7 @@ test('an approval gate waits, shows in the status query, and goes on when approv
 
 test('a rejected gate fails the run, skips the step and compensates', async () => {
   const h = await client.start({ phase: 'docker-compose', verb: 'deploy' }, [step('a', 'ok', { compensate: 'undo' }), step('prod', 'ok', { approval: 'go?' })]);
-  await waitFor(() => client.status(h.workflowId), (s) => s.state === 'awaiting-approval');
+  await statusWhen(h.workflowId, awaitingApproval, 'the run to wait at its gate');
   await client.reject(h.workflowId, { by: 'tester', reason: 'not today' });
   const result = await client.result(h.workflowId);
   expect(result.status).toBe('failed');
@@ -162,12 +173,12 @@ test('autoApprove (--yes) passes gates without waiting', async () => {
 });
 
 test('the status query shows a running step', async () => {
-  gateOpen = false;
+  gate = newGate();
   const h = await client.start({ phase: 'docker-compose', verb: 'test', target: 'demo' }, [step('a', 'ok'), step('w', 'waitGate')]);
-  const running = await waitFor(() => client.status(h.workflowId), (s) => s.steps[1].outcome === 'running');
+  const running = await statusWhen(h.workflowId, (s) => s.steps[1].outcome === 'running', 'step w to run');
   expect(running).toMatchObject({ phase: 'docker-compose', verb: 'test', target: 'demo', state: 'running' });
   expect(running.steps[0]).toMatchObject({ id: 'a', outcome: 'passed', summary: 'ok a' });
-  gateOpen = true;
+  gate.open();
   expect((await client.result(h.workflowId)).status).toBe('passed');
   const desc = await client.client.workflow.getHandle(h.workflowId).describe();
   expect(desc.memo).toEqual({ phase: 'docker-compose', verb: 'test', target: 'demo' });
@@ -185,7 +196,7 @@ test('ensureTemporal reuses a dev server already listening and leaves it running
 
 test('cancelling a run compensates what it did, then ends cancelled', async () => {
   const h = await client.start({ phase: 'docker-compose', verb: 'deploy' }, [step('a', 'ok', { compensate: 'undo' }), step('prod', 'ok', { approval: 'go?' })]);
-  await waitFor(() => client.status(h.workflowId), (s) => s.state === 'awaiting-approval');
+  await statusWhen(h.workflowId, awaitingApproval, 'the run to wait at its gate');
   await h.cancel();
   await expect(h.result()).rejects.toThrow(/cancel/i);
   expect(calls).toEqual(['ok:a', 'undo:a']);

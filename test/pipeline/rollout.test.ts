@@ -12,6 +12,7 @@ import { startPipelineWorker, type PipelineWorker } from '../../pipeline/worker'
 import { connectClient, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
+import { waitFor } from '../helpers/wait';
 import { processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
 
 jest.setTimeout(240_000);
@@ -139,13 +140,13 @@ test('blue/green switches all traffic at once, holds, and retires the old versio
 test('rejecting the promotion gate rolls back: the old version serves again and the new one is gone', async () => {
   const { workflowId, result } = await rollout({ backend: version(['--name', 'v2', '--tools', 'echo']), strategy: 'blue-green' }, false);
   await client.approve(workflowId, { stepId: 'add-version', by: 'test' });
-  // wait until the run reaches the promotion gate: v2 then serves everything
-  for (;;) {
+  // wait until the run reaches the promotion gate (or fails on the way): v2 then serves everything
+  const atGate = await waitFor(async () => {
     const st = await client.status(workflowId);
-    if (st.gate?.stepId === 'promote') break;
-    expect(st.failure).toBeUndefined();
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return st.gate?.stepId === 'promote' || st.failure ? st : undefined;
+  }, 'the run to reach the promotion gate', 120_000);
+  expect(atGate.failure).toBeUndefined();
+  expect(atGate.gate?.stepId).toBe('promote');
   expect(await servedBy()).toBe('v2');
   await client.reject(workflowId, { stepId: 'promote', by: 'test', reason: 'not today' });
   const r = await result;

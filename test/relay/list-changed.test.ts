@@ -13,6 +13,7 @@ import { waitFor } from '../helpers/wait';
 import { RelayFixture, tool, FRONT_PAIRS } from './support/fixture';
 
 const GZIP = tool('gzip-file-as-resource');
+const RESOURCES_CHANGED = 'notifications/resources/list_changed';
 const dataUri = (text: string) => `data:text/plain;base64,${Buffer.from(text).toString('base64')}`;
 const sessionResource = (name: string) => `demo://resource/session/${name}`;
 
@@ -20,9 +21,13 @@ async function listsResource(client: Client, uri: string): Promise<boolean> {
   return (await client.listResources()).resources.some((r) => r.uri === uri);
 }
 
-/** Waits until resources/list_changed reached the client and its resources/list has `uri`. */
-async function seesNewResource(inbox: Inbox, client: Client, uri: string): Promise<void> {
-  await waitFor(async () => inbox.notifications('notifications/resources/list_changed').length > 0 && (await listsResource(client, uri)), `${uri} after resources/list_changed`);
+/**
+ * Waits until resources/list_changed reached the client, then expects its resources/list to have
+ * `uri` at once: the gateway relays the notification only after it refetched the list.
+ */
+async function seesNewResource(inbox: Inbox, client: Client, uri: string, who = 'the client'): Promise<void> {
+  await waitFor(() => inbox.notifications(RESOURCES_CHANGED).length > 0, `resources/list_changed at ${who}`);
+  expect(await listsResource(client, uri)).toBe(true);
 }
 
 describe.each(FRONTS)('resources/list_changed over %s', (front) => {
@@ -42,7 +47,7 @@ describe.each(FRONTS)('resources/list_changed over %s', (front) => {
   it('relays the server’s notification once the new resource is listed', async () => {
     const name = `relay-${front}.txt.gz`;
     expect(await listsResource(client, sessionResource(name))).toBe(false);
-    expect(inbox.notifications('notifications/resources/list_changed')).toEqual([]);
+    expect(inbox.notifications(RESOURCES_CHANGED)).toEqual([]);
     const result = await client.callTool({ name: GZIP, arguments: { name, data: dataUri(`hello from ${front}`) } });
     expect(result.content).toEqual([{ type: 'resource_link', uri: sessionResource(name), name, mimeType: 'application/gzip' }]);
     await seesNewResource(inbox, client, sessionResource(name));
@@ -68,9 +73,15 @@ describe.each(FRONT_PAIRS)('resources/list_changed with two clients (%s and %s) 
 
   it('reaches the client that did not cause the change too', async () => {
     const name = `shared-${frontA}.txt.gz`;
-    await a.callTool({ name: GZIP, arguments: { name, data: dataUri('shared') } });
-    await seesNewResource(inboxB, b, sessionResource(name));
-    await seesNewResource(inboxA, a, sessionResource(name));
+    const uri = sessionResource(name);
+    for (const [client, inbox] of [[a, inboxA], [b, inboxB]] as const) {
+      expect(await listsResource(client, uri)).toBe(false);
+      expect(inbox.notifications(RESOURCES_CHANGED)).toEqual([]);
+    }
+    const result = await a.callTool({ name: GZIP, arguments: { name, data: dataUri('shared') } });
+    expect(result.content).toEqual([{ type: 'resource_link', uri, name, mimeType: 'application/gzip' }]);
+    await seesNewResource(inboxB, b, uri, 'the other client');
+    await seesNewResource(inboxA, a, uri, 'the calling client');
   });
 });
 
