@@ -9,7 +9,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { FleetError } from '../protocol/errors';
-import { encodeLine } from '../protocol/line-decoder';
+import { encodeLine } from '../protocol/line-framing';
 import { readLines, readStdout } from './stdio-streams';
 import { containerSpec, type ContainerIdentity } from './container-spec';
 import type { DockerSettings } from '../config/schema';

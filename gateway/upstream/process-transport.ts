@@ -7,7 +7,7 @@ import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import { encodeLine } from '../protocol/line-decoder';
+import { encodeLine } from '../protocol/line-framing';
 import { readLines, readStdout } from './stdio-streams';
 import { FleetError } from '../protocol/errors';
 
