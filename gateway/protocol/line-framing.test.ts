@@ -76,7 +76,7 @@ describe('line framing', () => {
     const { decoder, messages, refusals } = collect();
     for (let i = 0; i < line.length; i += 64 * 1024) decoder.push(line.subarray(i, i + 64 * 1024));
     expect(refusals).toEqual([]);
-    const got = (messages[0] as { params: { arguments: { message: string } } }).params.arguments.message;
+    const got = (messages[0] as unknown as ReturnType<typeof echo>).params.arguments.message;
     expect(got.length).toBe(text.length);
     expect(got === text).toBe(true); // not toEqual: a diff of 32 MiB strings is no help
     // The old decoder copied and searched the whole buffer on every read: ~512 reads x 16 MiB on average.
