@@ -1,6 +1,7 @@
 /**
  * Raw JSON-RPC 2.0 messages as the gateway relays them. The gateway forwards messages as
  * received instead of re-parsing them through the SDK's typed schemas, which drop unknown fields.
+ * Turning a received text into a checked message is the frame parser's job (frames.ts).
  */
 
 export type RequestId = string | number;
