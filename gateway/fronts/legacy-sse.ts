@@ -9,7 +9,7 @@ import { FleetError } from '../protocol/errors';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import { fromSdkTransport } from '../protocol/sdk-transport';
 import type { SessionOpener } from '../session/sessions';
-import { parseJsonRpcBody, readBody } from '../http/http-util';
+import { readJsonRpcBody } from '../http/http-util';
 
 export const SSE_PATH = '/sse';
 export const SSE_MESSAGES_PATH = '/messages';
@@ -46,9 +46,9 @@ export class LegacySseFront {
     if (!id) throw new FleetError('INVALID_REQUEST', 'Bad Request: sessionId query parameter is required');
     const transport = this.transports.get(id);
     if (!transport) throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${id} (open a new stream at ${SSE_PATH})`);
-    const body = parseJsonRpcBody(await readBody(req, this.maxBodyBytes));
-    if (Array.isArray(body)) throw new FleetError('INVALID_REQUEST', 'Invalid Request: the HTTP+SSE transport takes one message per POST, not a batch');
-    await transport.handlePostMessage(req, res, body);
+    // The HTTP+SSE transport takes one message per POST, never a batch.
+    const { messages } = await readJsonRpcBody(req, this.maxBodyBytes, false);
+    await transport.handlePostMessage(req, res, messages[0]);
   }
 
   async closeAll(): Promise<void> {

@@ -3,7 +3,7 @@
  * reading newline-delimited JSON-RPC on stdin and writing on stdout. Logs go to stderr only.
  */
 import type { SessionOpener } from '../session/sessions';
-import { LineDecoder, encodeLine } from '../protocol/line-decoder';
+import { LineDecoder, encodeLine } from '../protocol/line-framing';
 import { errorResponse, type JsonRpcMessage } from '../protocol/jsonrpc';
 import type { ClientSession } from '../session/client-session';
 
@@ -13,10 +13,9 @@ export function serveStdio(sessions: SessionOpener, input: NodeJS.ReadableStream
   const session = sessions.openSession({ kind: 'stdio', send: write, close: async () => {} });
   const decoder = new LineDecoder({
     message: (m) => session.receive(m),
-    garbage: (line, problem) => {
-      const code = problem === 'not JSON' ? -32700 : -32600;
-      void write(errorResponse(null, { code, message: code === -32700 ? 'Parse error: line is not valid JSON' : `Invalid Request: ${problem}` }));
-      session.log.info({ line: line.slice(0, 200), problem }, 'bad message from stdio client');
+    refused: ({ error, id }, line) => {
+      void write(errorResponse(id, error.toJsonRpcError())).catch(() => {}); // stdout gone: the session ends with it
+      session.log.info({ line, problem: error.message, code: error.code }, 'bad message from stdio client');
     },
   });
   input.on('data', (chunk: Buffer) => decoder.push(chunk));

@@ -9,8 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { FleetError } from '../protocol/errors';
 import type { SessionOpener } from '../session/sessions';
-import { isRequest, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc';
-import { parseJsonRpcBody, readBody, sendError } from '../http/http-util';
+import { isRequest, type JsonRpcRequest } from '../protocol/jsonrpc';
+import { readJsonRpcBody, sendError } from '../http/http-util';
 import {
   checkGetAccept,
   checkPostHeaders,
@@ -75,9 +75,7 @@ export class StreamableHttpFront {
 
   private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
     checkPostHeaders(req.headers);
-    const body = parseJsonRpcBody(await readBody(req, this.options.maxBodyBytes));
-    const batch = Array.isArray(body);
-    const messages = (batch ? body : [body]) as JsonRpcMessage[];
+    const { messages, batch } = await readJsonRpcBody(req, this.options.maxBodyBytes, true);
     if (messages.length > MAX_BATCH) throw new FleetError('INVALID_REQUEST', `Invalid Request: a batch holds at most ${MAX_BATCH} messages (got ${messages.length})`);
     const initialize = messages.find((m): m is JsonRpcRequest => isRequest(m) && m.method === 'initialize');
     let session: StreamableSession;

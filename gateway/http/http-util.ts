@@ -1,7 +1,8 @@
 /** Small HTTP helpers the fronts share: bounded body reading, JSON-RPC body checks, error replies. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FleetError } from '../protocol/errors';
-import { envelopeProblem } from '../protocol/jsonrpc';
+import { parseMessage, parseMessageOrBatch } from '../protocol/frames';
+import type { JsonRpcMessage } from '../protocol/jsonrpc';
 
 /** Reads the whole body, refusing (413) once it passes `limit` bytes, declared or streamed. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -21,21 +22,21 @@ function tooLarge(limit: number): FleetError {
   return new FleetError('BODY_TOO_LARGE', `request body is larger than the gateway's limit of ${limit} bytes (http.maxBodyBytes)`);
 }
 
-/** Parses a POST body into one JSON-RPC message or a batch, with -32700/-32600 errors that say what is wrong. */
-export function parseJsonRpcBody(text: string): unknown {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new FleetError('PARSE_ERROR', `Parse error: body is not valid JSON (${(err as Error).message})`);
+/**
+ * Reads a POST body as JSON-RPC: one message, or a batch where `batches` allows one (every item
+ * valid). Throws the parser's -32700/-32600 FleetError otherwise, which the caller answers with.
+ */
+export async function readJsonRpcBody(req: IncomingMessage, limit: number, batches: boolean): Promise<{ messages: JsonRpcMessage[]; batch: boolean }> {
+  const text = await readBody(req, limit);
+  const parsed = batches ? parseMessageOrBatch(text, 'body') : parseMessage(text, 'body');
+  if (!parsed.ok) throw parsed.error;
+  if ('message' in parsed) return { messages: [parsed.message], batch: false };
+  const messages: JsonRpcMessage[] = [];
+  for (const item of parsed.batch) {
+    if (!item.ok) throw item.error;
+    messages.push(item.message);
   }
-  const messages = Array.isArray(value) ? value : [value];
-  if (messages.length === 0) throw new FleetError('INVALID_REQUEST', 'Invalid Request: empty batch');
-  for (const m of messages) {
-    const problem = envelopeProblem(m);
-    if (problem) throw new FleetError('INVALID_REQUEST', `Invalid Request: ${problem}`);
-  }
-  return value;
+  return { messages, batch: true };
 }
 
 /** Answers an HTTP request with a JSON-RPC error body and the error's HTTP status. */

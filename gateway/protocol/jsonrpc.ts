@@ -1,6 +1,7 @@
 /**
  * Raw JSON-RPC 2.0 messages as the gateway relays them. The gateway forwards messages as
  * received instead of re-parsing them through the SDK's typed schemas, which drop unknown fields.
+ * Turning a received text into a checked message is the frame parser's job (frames.ts).
  */
 
 export type RequestId = string | number;
@@ -63,26 +64,4 @@ export function errorResponse(id: RequestId | null, error: JsonRpcErrorObject): 
 
 export function resultResponse(id: RequestId, result: Record<string, unknown>): JsonRpcResult {
   return { jsonrpc: '2.0', id, result };
-}
-
-/**
- * Checks the JSON-RPC envelope of a parsed value and names what is wrong, so a front can answer
- * -32600 with a useful message. Returns undefined when the value is a valid message.
- */
-export function envelopeProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'a JSON-RPC message must be a JSON object';
-  const m = value as Record<string, unknown>;
-  if (m.jsonrpc !== '2.0') return `"jsonrpc" must be "2.0" (got ${JSON.stringify(m.jsonrpc)})`;
-  const hasId = 'id' in m && m.id !== undefined;
-  if (hasId && m.id !== null && typeof m.id !== 'string' && typeof m.id !== 'number') return '"id" must be a string or a number';
-  if ('method' in m) {
-    if (typeof m.method !== 'string' || m.method.length === 0) return '"method" must be a non-empty string';
-    if ('params' in m && m.params !== undefined && (typeof m.params !== 'object' || m.params === null || Array.isArray(m.params))) {
-      return '"params" must be an object';
-    }
-    return undefined;
-  }
-  if (!hasId) return 'a message needs "method" (request or notification) or "id" with "result"/"error" (response)';
-  if (!('result' in m) && !('error' in m)) return 'a response needs "result" or "error"';
-  return undefined;
 }

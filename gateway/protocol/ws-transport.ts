@@ -4,7 +4,8 @@
  * one JSON-RPC message (subprotocol "mcp", as the SDK's WebSocketClientTransport expects).
  */
 import WebSocket from 'ws';
-import { envelopeProblem, errorResponse, type JsonRpcMessage } from './jsonrpc';
+import { errorResponse, type JsonRpcMessage } from './jsonrpc';
+import { DEFAULT_MAX_MESSAGE_BYTES, parseMessage, type Refused } from './frames';
 import type { MessageTransport } from './transport';
 
 export const MCP_WS_SUBPROTOCOL = 'mcp';
@@ -24,7 +25,7 @@ export class WebSocketTransport implements MessageTransport {
 
   /** Connects as a client; resolves once the socket is open. */
   static async connect(url: string, headers: Record<string, string>): Promise<WebSocketTransport> {
-    const socket = new WebSocket(url, MCP_WS_SUBPROTOCOL, { headers });
+    const socket = new WebSocket(url, MCP_WS_SUBPROTOCOL, { headers, maxPayload: DEFAULT_MAX_MESSAGE_BYTES });
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
@@ -33,7 +34,8 @@ export class WebSocketTransport implements MessageTransport {
   }
 
   async start(): Promise<void> {
-    this.socket.on('message', (data, isBinary) => this.receive(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString()));
+    // ws joins a message's fragments into one Buffer, text or binary alike, so it is decoded whole.
+    this.socket.on('message', (data: Buffer) => this.receive(data.toString('utf8')));
     this.socket.on('error', (err) => this.onerror?.(err));
     this.socket.on('close', () => this.finish());
     if (this.socket.readyState === WebSocket.CLOSED) this.finish();
@@ -55,25 +57,14 @@ export class WebSocketTransport implements MessageTransport {
   }
 
   private receive(text: string): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return this.reject(-32700, 'Parse error: the frame is not valid JSON');
-    }
-    const problem = envelopeProblem(value);
-    if (problem) return this.reject(-32600, `Invalid Request: ${problem}`, value);
-    this.onmessage?.(value as JsonRpcMessage);
+    const parsed = parseMessage(text, 'frame');
+    if (parsed.ok) this.onmessage?.(parsed.message);
+    else this.reject(parsed);
   }
 
-  private reject(code: number, message: string, value?: unknown): void {
-    if (!this.answerBadFrames) {
-      this.onerror?.(new Error(message));
-      return;
-    }
-    const id = typeof value === 'object' && value !== null && 'id' in value ? ((value as { id: unknown }).id as string | number | null) : null;
-    void this.send(errorResponse(typeof id === 'string' || typeof id === 'number' ? id : null, { code, message })).catch(() => {});
-    this.onerror?.(new Error(message));
+  private reject({ error, id }: Refused): void {
+    if (this.answerBadFrames) void this.send(errorResponse(id, error.toJsonRpcError())).catch(() => {});
+    this.onerror?.(error);
   }
 
   private finish(): void {

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { FleetError } from '../protocol/errors';
-import { encodeLine } from '../protocol/line-decoder';
+import { encodeLine } from '../protocol/line-framing';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import type { MessageTransport } from '../protocol/transport';
 import { readLines, readStdout } from './stdio-streams';

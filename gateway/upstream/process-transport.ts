@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Logger } from 'pino';
-import { encodeLine } from '../protocol/line-decoder';
+import { encodeLine } from '../protocol/line-framing';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import type { MessageTransport } from '../protocol/transport';
 import { readLines, readStdout } from './stdio-streams';

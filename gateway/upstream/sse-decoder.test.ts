@@ -38,4 +38,33 @@ describe('SSE decoder', () => {
     expect(events).toEqual([{ event: 'endpoint', data: '/x', id: undefined }]);
     expect(decoder.retryMs).toBeUndefined();
   });
+
+  it('does work linear in the input on one 32 MiB single-line event fed in 64 KiB chunks', () => {
+    const payload = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { text: 'é€😀 plain text '.repeat(2_100_000) } });
+    const stream = `id: 9\ndata: ${payload}\n\n`;
+    expect(stream.length).toBeGreaterThan(32 * 1024 * 1024);
+    const events: SseEvent[] = [];
+    const decoder = new SseDecoder((e) => events.push(e));
+    for (let i = 0; i < stream.length; i += 64 * 1024) decoder.push(stream.slice(i, i + 64 * 1024));
+    expect(events).toHaveLength(1);
+    expect(events[0].data.length).toBe(payload.length);
+    expect(events[0].data === payload).toBe(true); // not toEqual: a diff of 32 MiB strings is no help
+    // The old decoder searched `partial + chunk` afresh on every chunk: ~512 chunks x 16 Mi on average.
+    expect(decoder.work.scanned).toBeLessThanOrEqual(2 * stream.length); // once for \n, once for \r
+    expect(decoder.work.joined).toBeLessThanOrEqual(stream.length);
+  });
+
+  it('drops an event over the limit, says so once, keeps its id, and decodes the next event', () => {
+    const oversized: number[] = [];
+    const events: SseEvent[] = [];
+    const decoder = new SseDecoder((e) => events.push(e), { maxEventChars: 100, oversized: (max) => oversized.push(max) });
+    const stream = `data: small\n\nid: 2\ndata: ${'x'.repeat(500)}\ndata: more\n\n: many short data lines\ndata: ${'y'.repeat(60)}\ndata: ${'z'.repeat(60)}\n\ndata: after\n\n`;
+    for (let i = 0; i < stream.length; i += 7) decoder.push(stream.slice(i, i + 7));
+    expect(events).toEqual([
+      { event: 'message', data: 'small', id: undefined },
+      { event: 'message', data: 'after', id: '2' },
+    ]);
+    expect(oversized).toEqual([100, 100]);
+    expect(decoder.lastEventId).toBe('2');
+  });
 });

@@ -1,30 +1,37 @@
 /**
  * How a stdio server's output streams reach the gateway, for child processes and containers
  * alike: stdout decoded into JSON-RPC messages (other lines logged and skipped), stderr logged
- * line by line tagged as such.
+ * line by line tagged as such. Both go through the one line splitter, so both are linear in what
+ * the server writes, decode characters split across reads intact, and hold a bounded amount.
  */
 import type { Logger } from 'pino';
-import { LineDecoder } from '../protocol/line-decoder';
+import { LineDecoder, LineSplitter } from '../protocol/line-framing';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
+
+/** A stderr line is a log line: past this it is cut, since a log is no place for megabytes. */
+export const MAX_STDERR_LINE_BYTES = 16 * 1024;
 
 export function readStdout(stream: NodeJS.ReadableStream, log: Logger, onMessage: (m: JsonRpcMessage) => void): void {
   const decoder = new LineDecoder({
     message: onMessage,
-    garbage: (line, problem) => log.warn({ line: line.slice(0, 200), problem }, 'server wrote a line to stdout that is not a JSON-RPC message; ignored'),
+    refused: (refusal, line) =>
+      log.warn({ line, problem: refusal.error.message, code: refusal.error.code }, 'server wrote a line to stdout that is not a JSON-RPC message; ignored'),
   });
   stream.on('data', (chunk: Buffer) => decoder.push(chunk));
 }
 
-/** Calls `onLine` for each non-blank line of `stream`, including a last one without newline. */
+/**
+ * Calls `onLine` for each non-blank line of `stream`, including a last one without newline. A line
+ * longer than MAX_STDERR_LINE_BYTES comes out cut at that length, marked as such, at once.
+ */
 export function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let rest = '';
-  stream.on('data', (chunk: Buffer) => {
-    rest += chunk.toString('utf8');
-    const lines = rest.split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) onLine(line);
-  });
-  stream.on('end', () => {
-    if (rest.trim()) onLine(rest);
-  });
+  const splitter = new LineSplitter(
+    {
+      line: onLine,
+      oversized: (head, max) => onLine(`${head}… [line cut: longer than ${max} bytes]`),
+    },
+    { maxLineBytes: MAX_STDERR_LINE_BYTES, headBytes: MAX_STDERR_LINE_BYTES },
+  );
+  stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+  stream.on('end', () => splitter.end());
 }

@@ -10,7 +10,8 @@
  */
 import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { FleetError } from '../protocol/errors';
-import { envelopeProblem, errorResponse, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
+import { parseMessageOrBatch, type FrameKind, type ParsedMessage } from '../protocol/frames';
+import { errorResponse, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
 import type { MessageTransport } from '../protocol/transport';
 import { endpoint, exchange, mediaType, readText, statusError, type Endpoint } from './http-exchange';
 import { MicrotaskQueue } from './microtask-queue';
@@ -197,9 +198,12 @@ export class StreamableHttpTransport implements MessageTransport {
 
   /** Reads an SSE stream as it arrives; when it ends, resumes it if it still owes answers (or is the GET stream). */
   private consume(res: IncomingMessage, stream: Stream): void {
-    const decoder = new SseDecoder((e) => {
-      if (e.event === 'message' && e.data.length > 0) this.inbox.run(() => this.deliverText(e.data, stream.owed));
-    });
+    const decoder = new SseDecoder(
+      (e) => {
+        if (e.event === 'message' && e.data.length > 0) this.inbox.run(() => this.deliverText(e.data, stream.owed, 'event'));
+      },
+      { oversized: (max) => this.inbox.run(() => this.eventTooLarge(stream, max)) },
+    );
     decoder.lastEventId = stream.lastEventId;
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => decoder.push(chunk));
@@ -253,29 +257,31 @@ export class StreamableHttpTransport implements MessageTransport {
       return;
     }
     this.inbox.run(() => {
-      this.deliverText(text, owed);
+      this.deliverText(text, owed, 'body');
       if (owed.size > 0 && !this.closed) this.abandon(owed, new Error('the JSON answer did not contain the response'));
     });
   }
 
-  private deliverText(text: string, owed: Set<RequestId>): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      this.onerror?.(new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display} sent a message that is not JSON: ${text.slice(0, 200)}`));
-      return;
-    }
-    for (const item of Array.isArray(value) ? value : [value]) {
-      const problem = envelopeProblem(item);
-      if (problem) {
-        this.onerror?.(new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display} sent an invalid JSON-RPC message: ${problem}`));
+  /** Delivers the messages of an SSE event or a JSON answer; a bad one is reported and the good ones in its batch still go. */
+  private deliverText(text: string, owed: Set<RequestId>, what: FrameKind): void {
+    const parsed = parseMessageOrBatch(text, what);
+    const items: ParsedMessage[] = !parsed.ok || 'message' in parsed ? [parsed] : parsed.batch;
+    for (const item of items) {
+      if (!item.ok) {
+        this.onerror?.(new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display} sent a message the gateway refused: ${item.error.message}`, { cause: item.error }));
         continue;
       }
-      const m = item as JsonRpcMessage;
+      const m = item.message;
       if (!('method' in m)) owed.delete(m.id as RequestId);
       this.onmessage?.(m);
     }
+  }
+
+  /** The dropped event may have been the answer a request stream owes: its callers learn now, not at their timeout. */
+  private eventTooLarge(stream: Stream, maxEventChars: number): void {
+    const error = new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display} sent an SSE event longer than ${maxEventChars} characters; dropped`);
+    if (stream.owed.size === 0) this.onerror?.(error);
+    else this.abandon(stream.owed, error);
   }
 
   /** Answers requests whose response can no longer arrive, so their callers learn now rather than at their timeout. */
