@@ -85,9 +85,11 @@ async function ssePeer(gw: TestGateway, received: any[]) {
   })();
   const url = await waitFor(() => endpoint, 'the SSE endpoint event');
   return {
+    // A message the gateway refuses is answered on its POST (with the HTTP status), not on the stream.
     send: async (m: unknown) => {
       const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text(m) });
-      await r.text();
+      const body = await r.text();
+      if (!r.ok && body.startsWith('{')) received.push(JSON.parse(body));
     },
     close: async () => {
       controller.abort();
