@@ -1,30 +1,20 @@
 /**
- * The composition root: builds the gateway's parts from a validated config, bottom up (transports,
- * the relay's client state, the servers, the merged views, the relay, the sessions, the fronts),
- * starts them, and stops them in order. Shutdown drains: no new sessions or requests, in-flight
- * calls finish up to the deadline, then sessions close and every upstream (process group,
- * container, socket) is stopped.
+ * The running gateway: the core (core.ts) with real upstream transports, and the fronts before it
+ * (one HTTP listener, or stdio), started and stopped in order. Shutdown drains: no new sessions or
+ * requests, in-flight calls finish up to the deadline, then sessions close and every upstream
+ * (process group, container, socket) is stopped.
  */
 import type { Logger } from 'pino';
-import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { adminRoutes } from './admin/handlers';
-import { CatalogViews } from './catalog/views';
 import type { GatewayConfig } from './config/schema';
+import { assembleCore } from './core';
 import { HttpFronts } from './fronts/http-server';
 import { isLoopbackHost } from './fronts/origin-guard';
 import { serveStdio } from './fronts/stdio';
-import { CallStats } from './metrics/call-stats';
-import { GatewayMetrics } from './metrics/registry';
-import { ClientDirectory } from './relay/clients';
-import { ProgressRouter } from './relay/progress';
-import { Relay } from './relay/relay';
-import { SHARED_CLIENT_CAPABILITIES } from './relay/server-requests';
-import { ServerTraffic } from './relay/server-traffic';
-import { SharedUpstreamState } from './relay/shared-upstream-state';
-import { ServerRegistry } from './servers/registry';
-import { Sessions } from './session/sessions';
+import type { ProgressRouter } from './relay/progress';
+import type { ServerRegistry } from './servers/registry';
+import type { Sessions } from './session/sessions';
 import { TransportFactory } from './upstream/transports';
-import { version } from './version';
 
 /** A started gateway; its parts are exposed for the tests and benchmarks that look inside. */
 export interface RunningGateway {
@@ -44,54 +34,17 @@ export interface StartOptions {
   stdio?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; onEnd: () => void };
 }
 
-const SERVER_INFO = { name: 'mcp-fleet-gateway', version };
 const DRAIN_POLL_MS = 25;
 
 export async function startGateway(config: GatewayConfig, options: StartOptions): Promise<RunningGateway> {
   const { log } = options;
   const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
-  const clients = new ClientDirectory();
-  const progress = new ProgressRouter();
-  const shared = new SharedUpstreamState();
-  // The views read the registry, whose groups report to the traffic router, which drops views: the closure breaks the circle.
-  const views: CatalogViews = new CatalogViews({ groupsFor: (o) => registry.groupsFor(o), owns: (o) => registry.owns(o) }, config.nameSeparator, log);
-  const registry: ServerRegistry = new ServerRegistry(config.servers, {
-    transports,
-    listener: new ServerTraffic({ clients, progress, shared, views, log }),
-    sharedInit: () => ({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SHARED_CLIENT_CAPABILITIES, clientInfo: SERVER_INFO }),
-    waitAtMost: (p) => waitAtMost(p, config.startup.waitForServersMs),
-    log,
-  });
-  const stats = new CallStats();
-  const metrics = new GatewayMetrics({
-    sessionFronts: () => sessions.fronts,
-    servers: () => registry.servers.map((p) => registry.status(p)),
-    pools: () => transports.allPools,
-  });
-  const relay = new Relay({
-    registry,
-    views,
-    clients,
-    progress,
-    shared,
-    recordCall: (call) => {
-      stats.record(call);
-      metrics.recordCall(call);
-    },
-    pageSize: config.pageSize,
-    logCalls: config.log.calls,
-  });
-  const sessions = new Sessions(relay, SERVER_INFO, log);
-
-  let started = false;
+  const core = assembleCore(config, transports, log);
+  const { registry, sessions, progress } = core;
   await transports.prepare(config.servers);
-  // One slow server must not hold up the rest: serve after the startup wait whatever is connected.
-  await waitAtMost(registry.start(), config.startup.waitForServersMs);
-  started = true;
-
+  await core.start();
   const stopAll = async () => {
-    await sessions.closeAll();
-    await registry.stop();
+    await core.stop();
     await transports.stop();
   };
 
@@ -106,15 +59,15 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       sessions,
       health: {
         get started() {
-          return started;
+          return core.started;
         },
         get draining() {
           return sessions.draining;
         },
         sharedGroups: () => registry.sharedGroups(),
       },
-      metrics,
-      admin: adminRoutes({ registry, views, stats, pools: () => transports.allPools, separator: config.nameSeparator, draining: () => sessions.draining }),
+      metrics: core.metrics,
+      admin: adminRoutes({ registry, views: core.views, stats: core.stats, pools: () => transports.allPools, separator: config.nameSeparator, draining: () => sessions.draining }),
     },
     {
       maxBodyBytes: config.http.maxBodyBytes,
@@ -163,14 +116,4 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    void p.finally(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

@@ -33,6 +33,8 @@ export interface UpstreamTransports {
   openPool(server: ServerConfig, backend: string): void;
   /** Stops a backend's pool (its warm containers go; containers in use end with their sessions). */
   closePool(server: string, backend: string): Promise<void>;
+  /** The pools there are, for the admin API and the metrics. */
+  readonly allPools: PoolEntry[];
 }
 
 export class TransportFactory implements UpstreamTransports {

@@ -1,0 +1,106 @@
+/**
+ * The gateway without its fronts: the servers, the merged views, the relay and the sessions, wired
+ * bottom up from a validated config and a source of upstream transports. The running gateway
+ * (gateway.ts) puts fronts before it; tests put an in-memory front and in-memory upstreams.
+ */
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import { CatalogViews } from './catalog/views';
+import type { GatewayConfig } from './config/schema';
+import { CallStats } from './metrics/call-stats';
+import { GatewayMetrics } from './metrics/registry';
+import { ClientDirectory } from './relay/clients';
+import { ProgressRouter } from './relay/progress';
+import { Relay } from './relay/relay';
+import { SHARED_CLIENT_CAPABILITIES } from './relay/server-requests';
+import { ServerTraffic } from './relay/server-traffic';
+import { SharedUpstreamState } from './relay/shared-upstream-state';
+import { ServerRegistry } from './servers/registry';
+import { Sessions } from './session/sessions';
+import type { UpstreamTransports } from './upstream/transports';
+import { version } from './version';
+
+export const SERVER_INFO = { name: 'mcp-fleet-gateway', version };
+
+export interface GatewayCore {
+  readonly registry: ServerRegistry;
+  readonly views: CatalogViews;
+  readonly sessions: Sessions;
+  readonly progress: ProgressRouter;
+  readonly stats: CallStats;
+  readonly metrics: GatewayMetrics;
+  /** True once every shared server had its first connection attempt (or the startup wait ran out). */
+  readonly started: boolean;
+  /** Connects the servers; resolves after their first attempts, or after `startup.waitForServersMs`. */
+  start(): Promise<void>;
+  /** Closes every session, then every upstream. */
+  stop(): Promise<void>;
+}
+
+export function assembleCore(config: GatewayConfig, transports: UpstreamTransports, log: Logger): GatewayCore {
+  const clients = new ClientDirectory();
+  const progress = new ProgressRouter();
+  const shared = new SharedUpstreamState();
+  const waitForServers = (p: Promise<unknown>) => waitAtMost(p, config.startup.waitForServersMs);
+  // The views read the registry, whose groups report to the traffic router, which drops views: the closure breaks the circle.
+  const views: CatalogViews = new CatalogViews({ groupsFor: (o) => registry.groupsFor(o), owns: (o) => registry.owns(o) }, config.nameSeparator, log);
+  const registry: ServerRegistry = new ServerRegistry(config.servers, {
+    transports,
+    listener: new ServerTraffic({ clients, progress, shared, views, log }),
+    sharedInit: () => ({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SHARED_CLIENT_CAPABILITIES, clientInfo: SERVER_INFO }),
+    waitAtMost: waitForServers,
+    log,
+  });
+  const stats = new CallStats();
+  const metrics = new GatewayMetrics({
+    sessionFronts: () => sessions.fronts,
+    servers: () => registry.servers.map((p) => registry.status(p)),
+    pools: () => transports.allPools,
+  });
+  const relay = new Relay({
+    registry,
+    views,
+    clients,
+    progress,
+    shared,
+    recordCall: (call) => {
+      stats.record(call);
+      metrics.recordCall(call);
+    },
+    pageSize: config.pageSize,
+    logCalls: config.log.calls,
+  });
+  const sessions = new Sessions(relay, SERVER_INFO, log);
+  let started = false;
+  return {
+    registry,
+    views,
+    sessions,
+    progress,
+    stats,
+    metrics,
+    get started() {
+      return started;
+    },
+    async start() {
+      // One slow server must not hold up the rest: serve after the startup wait whatever is connected.
+      await waitForServers(registry.start());
+      started = true;
+    },
+    async stop() {
+      await sessions.closeAll();
+      await registry.stop();
+    },
+  };
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void p.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * The gateway core in memory, for unit tests of the relay, the sessions and the upstream
+ * supervision: its upstreams are official SDK servers (v1 McpServer) over the SDK's in-memory
+ * transports, and its clients are official SDK clients over an in-memory front. No process or
+ * socket: what is tested is the gateway's own logic, with real MCP peers on both sides.
+ */
+import { Writable } from 'node:stream';
+import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { parseConfig } from '../../gateway/config/load';
+import type { ServerConfig } from '../../gateway/config/schema';
+import { assembleCore, type GatewayCore } from '../../gateway/core';
+import { createLogger } from '../../gateway/log';
+import { FleetError } from '../../gateway/protocol/errors';
+import { fromSdkTransport } from '../../gateway/protocol/sdk-transport';
+import type { MessageTransport } from '../../gateway/protocol/transport';
+import type { UpstreamTransports } from '../../gateway/upstream/transports';
+
+/** Makes the server behind one connection attempt of a backend (a new one each time, as a restarted process would be). */
+export type ServerFactory = (backend: string) => McpServer;
+
+/** Upstream transports that reach in-memory SDK servers, one per connection attempt. */
+export class MemoryUpstreams implements UpstreamTransports {
+  readonly allPools = [];
+  /** Connection attempts so far, by `server/backend`. */
+  readonly attempts = new Map<string, number>();
+  private readonly live = new Map<string, { server: McpServer; gatewaySide: InMemoryTransport }>();
+
+  constructor(private readonly factories: Record<string, ServerFactory>) {}
+
+  async create(config: ServerConfig, backend: string): Promise<MessageTransport> {
+    const key = `${config.name}/${backend}`;
+    this.attempts.set(key, (this.attempts.get(key) ?? 0) + 1);
+    const factory = this.factories[key] ?? this.factories[config.name];
+    if (!factory) throw new FleetError('UPSTREAM_UNAVAILABLE', `no in-memory server for ${key}`);
+    const [gatewaySide, serverSide] = InMemoryTransport.createLinkedPair();
+    const server = factory(backend);
+    await server.connect(serverSide);
+    this.live.set(key, { server, gatewaySide });
+    return fromSdkTransport(gatewaySide);
+  }
+
+  openPool(): void {}
+
+  async closePool(): Promise<void> {}
+
+  /** Ends a backend's live upstream from the server side, as a crashed process would. */
+  async crash(server: string, backend = 'primary'): Promise<void> {
+    const entry = this.live.get(`${server}/${backend}`);
+    this.live.delete(`${server}/${backend}`);
+    await entry?.server.close();
+  }
+}
+
+export interface MemoryGateway {
+  core: GatewayCore;
+  upstreams: MemoryUpstreams;
+  logs: Record<string, unknown>[];
+  /** An SDK client connected to the gateway through an in-memory front. */
+  connect(options?: ClientOptions & { setup?: (client: Client) => void }): Promise<Client>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `servers` are config entries without transport fields (each gets a placeholder command; the
+ * in-memory upstreams ignore it); `factories` make the SDK server of each, by name or `name/backend`.
+ */
+export async function memoryGateway(servers: Record<string, Record<string, unknown>>, factories: Record<string, ServerFactory>, settings: Record<string, unknown> = {}): Promise<MemoryGateway> {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const entries = Object.fromEntries(Object.entries(servers).map(([name, entry]) => [name, { command: 'in-memory', ...entry }]));
+  const config = parseConfig({ ...settings, servers: entries }, 'in-memory test config');
+  const upstreams = new MemoryUpstreams(factories);
+  const core = assembleCore(config, upstreams, createLogger('debug', sink));
+  await core.start();
+  const clients: Client[] = [];
+  return {
+    core,
+    upstreams,
+    logs,
+    async connect({ setup, ...options } = {}) {
+      const [clientSide, frontSide] = InMemoryTransport.createLinkedPair();
+      const front = fromSdkTransport(frontSide);
+      const session = core.sessions.openSession({ kind: 'stdio', send: (message) => front.send(message), close: () => front.close() });
+      front.onmessage = (m) => session.receive(m);
+      front.onclose = () => void session.close();
+      await front.start();
+      const client = new Client({ name: 'memory-test', version: '1.0.0' }, options);
+      setup?.(client);
+      await client.connect(clientSide);
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.close()));
+      await core.stop();
+    },
+  };
+}
