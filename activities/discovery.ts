@@ -1,7 +1,7 @@
 /**
  * service-discovery: a server registered with the running gateway through its admin API becomes
- * resolvable at once — its tools are listed with its prefix and answer — and is gone again once
- * deregistered. The probe server is params.register ({ name, …one servers entry }), by default a
+ * resolvable at once — its tools are listed under the names the gateway reports for it (its
+ * prefix, made spec-safe) and answer — and is gone again once deregistered. The probe server is params.register ({ name, …one servers entry }), by default a
  * second name for the stack's memory bridge, so the check adds nothing the stack lacks.
  */
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -22,11 +22,12 @@ export async function registerServer(input: StepInput): Promise<StepResult> {
   try {
     const registered = await api.addServer(spec);
     const details: Record<string, unknown> = { server: name, state: registered.state };
+    let tools: Tool[] = [];
     try {
       // the gateway announces the new tools with list_changed; listing again sees them
-      let tools: Tool[] = [];
       for (let i = 0; i < 20 && tools.length === 0; i++) {
-        tools = (await session.client.listTools()).tools.filter((t) => t.name.startsWith(`${name}__`));
+        const exposed = new Set((await api.server(name)).tools);
+        tools = (await session.client.listTools()).tools.filter((t) => exposed.has(t.name));
         if (tools.length === 0) await pause(250, `waiting for ${name}'s tools`);
       }
       details.tools = tools.length;
@@ -40,7 +41,8 @@ export async function registerServer(input: StepInput): Promise<StepResult> {
     } finally {
       await api.removeServer(name);
     }
-    const after = (await session.client.listTools()).tools.filter((t) => t.name.startsWith(`${name}__`)).length;
+    const gone = new Set(tools.map((t) => t.name));
+    const after = (await session.client.listTools()).tools.filter((t) => gone.has(t.name)).length;
     details.toolsAfterRemoval = after;
     if (after > 0) return { outcome: 'failed', summary: `deregistered ${name}, but the gateway still lists ${after} of its tools`, details };
     return { outcome: 'passed', summary: `registered ${name} at runtime: ${details.tools} tools resolved${details.called ? `, ${details.called} answered` : ''}; deregistered, its tools gone`, details };

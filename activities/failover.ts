@@ -4,7 +4,8 @@
  */
 import type Docker from 'dockerode';
 import type { StepInput, StepResult } from '../pipeline/types';
-import { docker, execText, gatewayUrl, projectContainers, stackOf } from './engine';
+import { AdminApi } from './admin';
+import { docker, execText, projectContainers, stackOf } from './engine';
 import { connect, needsNoArguments } from './gateway';
 import { failure, heartbeat, pause } from './runtime';
 
@@ -22,12 +23,13 @@ export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<S
   if (replicas.length < 2) {
     return { outcome: 'failed', summary: `${service} in ${project} has ${replicas.length} running replica(s); killing one needs at least 2 (deploy with the prod override: params.override 'prod')`, details: { project, service, replicas: replicas.length } };
   }
-  const base = await gatewayUrl(input);
-  const session = await connect(base, 'streamable-http', 'mcp-fleet-failover');
+  const api = await AdminApi.of(input);
+  const session = await connect(api.base, 'streamable-http', 'mcp-fleet-failover');
   try {
+    const exposed = new Set((await api.server(service)).tools);
     const { tools } = await session.client.listTools();
-    const tool = String(input.params.tool ?? tools.find((t) => t.name.startsWith(`${service}__`) && needsNoArguments(t))?.name ?? '');
-    if (!tool) throw failure('BAD_INPUT', `the gateway offers no ${service}__ tool without required arguments; pass params.tool`);
+    const tool = String(input.params.tool ?? tools.find((t) => exposed.has(t.name) && needsNoArguments(t))?.name ?? '');
+    if (!tool) throw failure('BAD_INPUT', `the gateway offers no tool of ${service} without required arguments; pass params.tool`);
     const call = () => session.client.callTool({ name: tool, arguments: {} }, undefined, { timeout: 5_000 });
     const before = await call();
     if (before.isError) return { outcome: 'failed', summary: `${tool} fails before any replica is killed; fix the stack first`, details: { tool } };

@@ -3,7 +3,7 @@
  * (workflows/phase.ts) drives it, the status query reads it, and unit tests exercise it outside the
  * sandbox. Deterministic: it never reads a clock; callers pass workflow time in.
  *
- * Verdict rules (issue 4: "not available — never as passed"):
+ * Verdict rules (a check with nothing real to check proves nothing, so it never passes):
  * - `failed` when a step failed, a gate was rejected, or the run was cancelled;
  * - `failed` also when no step passed (every step not-available or skipped): nothing was proved;
  * - otherwise `passed`, with not-available steps still listed as such.
@@ -135,7 +135,7 @@ export class RunState {
     }
     if (!this.failure && !this.records.some((r) => r.outcome === 'passed')) {
       const na = this.records.filter((r) => r.outcome === 'not-available').map((r) => r.id);
-      this.fail(na[0] ?? this.records[0].id, `no step passed: not available yet: ${na.join(', ') || 'none'}`, 'this phase needs capabilities another issue delivers');
+      this.fail(na[0] ?? this.records[0].id, `no step passed: not available yet: ${na.join(', ') || 'none'}`, 'the capabilities these steps check are not built into this version of mcp-fleet yet; nothing was checked');
     }
     this.finished = this.failure ? 'failed' : 'passed';
     this.compensating = false;
