@@ -5,11 +5,9 @@
  */
 import type { Fleet } from '../fleet';
 import { FleetError } from '../protocol/errors';
-import type { BackendStats } from '../metrics/call-stats';
+import { NO_CALLS } from '../metrics/call-stats';
 import type { AdminRoutes } from './router';
 import { parseBackendBody, parseServerBody, parseWeightsBody, parseWindow } from './bodies';
-
-const NO_CALLS: BackendStats = { calls: 0, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null };
 
 export function adminRoutes(fleet: Fleet): AdminRoutes {
   const registry = fleet.registry;
