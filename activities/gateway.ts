@@ -4,45 +4,25 @@
  * The gateway URL is params.url, else the project's published gateway port (see gatewayUrl).
  */
 import { readFileSync } from 'node:fs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { parse } from 'yaml';
+import { connectGateway, NETWORK_FRONTS, type GatewayConnection, type NetworkFront } from '../gateway/client/connect';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { gatewayUrl } from './engine';
 import { cancellation, checkoutRoot, failure, withHeartbeat } from './runtime';
-
-export const FRONTS = ['streamable-http', 'sse', 'websocket'] as const;
-export type Front = (typeof FRONTS)[number];
 
 /** A tool a check can call with `{}`: it requires no arguments. */
 export function needsNoArguments(tool: { inputSchema: { required?: string[] } }): boolean {
   return !(tool.inputSchema.required ?? []).length;
 }
 
-/** One MCP session with the gateway over a front; closed (session ended) by the caller. */
-export async function connect(base: string, front: Front, name = 'mcp-fleet-pipeline'): Promise<{ client: Client; close(): Promise<void> }> {
-  let transport: Transport;
-  if (front === 'streamable-http') transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`));
-  else if (front === 'sse') transport = new SSEClientTransport(new URL(`${base}/sse`));
-  else transport = new WebSocketClientTransport(new URL(`${base.replace(/^http/, 'ws')}/ws`));
-  const client = new Client({ name, version: '1.0.0' });
-  try {
-    await client.connect(transport, { signal: cancellation(), timeout: 15_000 });
-  } catch (err) {
-    // a failed SSE connect leaves its EventSource reconnecting unless the transport is closed
-    await transport.close().catch(() => {});
-    throw err;
-  }
-  return {
-    client,
-    close: async () => {
-      if (transport instanceof StreamableHTTPClientTransport) await transport.terminateSession().catch(() => {});
-      await client.close().catch(() => {});
-    },
-  };
+/**
+ * One MCP session with the gateway over a front, given up when the activity is cancelled or after
+ * 15 s; closed (session ended) by the caller. Closing never throws: a failed DELETE must not
+ * replace the step's own result.
+ */
+export async function connect(base: string, front: NetworkFront, name = 'mcp-fleet-pipeline'): Promise<GatewayConnection> {
+  const connection = await connectGateway(base, front, { name, signal: cancellation(), timeoutMs: 15_000 });
+  return { client: connection.client, close: () => connection.close().catch(() => {}) };
 }
 
 /** GET /health/liveness; passed on 200. An unreachable gateway is `failed` (the step checks it). */
@@ -61,7 +41,7 @@ export async function gatewayHealth(input: StepInput): Promise<StepResult> {
 }
 
 interface FrontResult {
-  front: Front;
+  front: NetworkFront;
   ok: boolean;
   tools?: number;
   called?: string;
@@ -76,9 +56,9 @@ interface FrontResult {
  */
 export async function mcpRoundTrip(input: StepInput): Promise<StepResult> {
   const base = await gatewayUrl(input);
-  const fronts = (input.params.transports as Front[] | undefined) ?? [...FRONTS];
-  const bad = fronts.filter((f) => !FRONTS.includes(f));
-  if (bad.length) throw failure('BAD_INPUT', `unknown transport ${bad.join(', ')}; use ${FRONTS.join(', ')}`);
+  const fronts = (input.params.transports as NetworkFront[] | undefined) ?? [...NETWORK_FRONTS];
+  const bad = fronts.filter((f) => !NETWORK_FRONTS.includes(f));
+  if (bad.length) throw failure('BAD_INPUT', `unknown transport ${bad.join(', ')}; use ${NETWORK_FRONTS.join(', ')}`);
   const results: FrontResult[] = [];
   for (const front of fronts) {
     const call = input.params.call as { name: string; arguments?: Record<string, unknown> } | undefined;
@@ -91,7 +71,7 @@ export async function mcpRoundTrip(input: StepInput): Promise<StepResult> {
   return { outcome: failed.length ? 'failed' : 'passed', summary, details: { url: base, fronts: results } };
 }
 
-async function roundTrip(base: string, front: Front, call?: { name: string; arguments?: Record<string, unknown> }): Promise<FrontResult> {
+async function roundTrip(base: string, front: NetworkFront, call?: { name: string; arguments?: Record<string, unknown> }): Promise<FrontResult> {
   const started = Date.now();
   let session: Awaited<ReturnType<typeof connect>> | undefined;
   try {

@@ -6,7 +6,8 @@
 import { toFleetError } from '../gateway/protocol/errors';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { rolloutParams, versionOf, type RolloutParams } from '../pipeline/rollout';
-import { AdminApi, type BackendStats } from './admin';
+import { NO_CALLS } from '../gateway/metrics/call-stats';
+import { AdminApi } from './admin';
 import { connect, needsNoArguments } from './gateway';
 import { failure, heartbeat, pause, throwIfCancelled, toApplicationFailure } from './runtime';
 
@@ -114,8 +115,6 @@ export async function rollBackRollout(input: StepInput): Promise<StepResult> {
     details: { server, version, restored: restore, removed },
   };
 }
-
-const NO_CALLS: BackendStats = { calls: 0, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null };
 
 /** `percent` to the new version; the rest shared by the old backends in their old proportions. */
 export function split(before: Record<string, number>, version: string, percent: number): Record<string, number> {

@@ -2,9 +2,9 @@
  * Official SDK clients for the load: over Streamable HTTP to a URL (an upstream or the gateway),
  * or over stdio to an upstream process of their own. Each one knows how to close itself fully.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { connectGateway, connectTransport } from '../gateway/client/connect';
 import { MARKER_VAR, waitForExit } from './processes';
 
 export interface BenchClient {
@@ -13,22 +13,18 @@ export interface BenchClient {
   close(): Promise<void>;
 }
 
+/** `url` of an http target is its Streamable HTTP endpoint, at /mcp on the gateway and on the upstreams alike. */
 export type Target = { kind: 'http'; url: string } | { kind: 'stdio'; command: string; args: string[]; marker: string };
+
+const CLIENT = { name: 'mcp-fleet-bench' };
 
 /** Connects one client to `target`; `tool` is the echo tool's name as that target lists it. */
 export async function connectClient(target: Target, tool: string): Promise<BenchClient> {
-  const client = new Client({ name: 'mcp-fleet-bench', version: '1.0.0' });
   if (target.kind === 'http') {
-    const transport = new StreamableHTTPClientTransport(new URL(target.url));
-    await client.connect(transport);
-    return {
-      call: (message) => callEcho(client, tool, message),
-      // The SDK's close() sends no DELETE; end the session so the server can free it.
-      close: async () => {
-        await transport.terminateSession().catch(() => {});
-        await client.close();
-      },
-    };
+    const base = target.url.replace(/\/mcp$/, '');
+    if (base === target.url) throw new Error(`an http target is a Streamable HTTP endpoint at /mcp (got ${target.url})`);
+    const { client, close } = await connectGateway(base, 'streamable-http', CLIENT);
+    return { call: (message) => callEcho(client, tool, message), close };
   }
   const transport = new StdioClientTransport({
     command: target.command,
@@ -36,13 +32,13 @@ export async function connectClient(target: Target, tool: string): Promise<Bench
     env: { [MARKER_VAR]: target.marker },
     stderr: 'ignore',
   });
-  await client.connect(transport);
+  const { client, close } = await connectTransport(transport, describe(target), CLIENT);
   const pid = transport.pid!;
   return {
     call: (message) => callEcho(client, tool, message),
     // The SDK's close() may send SIGKILL and return before the process is gone; wait, so nothing outlives its client.
     close: async () => {
-      await client.close();
+      await close();
       await waitForExit(pid);
     },
   };

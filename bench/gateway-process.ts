@@ -7,7 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connectClient } from './clients';
-import { MARKER_VAR, cpuSeconds, freePort, spawnGroup } from './processes';
+import { freePort } from '../test/helpers/ports';
+import { MARKER_VAR, cpuSeconds, spawnGroup } from './processes';
 
 /** The gateway CLI of this checkout's build. */
 export const THIS_BUILD_CLI = resolve(__dirname, '..', 'gateway', 'cli.js');

@@ -6,7 +6,6 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 /** Every process the benchmark starts, directly or through the gateway, has this variable set to the run's marker. */
 export const MARKER_VAR = 'MCP_FLEET_BENCH_RUN';
@@ -157,15 +156,3 @@ export function cpuSeconds(pid: number): number {
 
 /** USER_HZ is 100 on every Linux x86_64 build this project runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
-
-/** A loopback port that was free a moment ago, for servers that only take a fixed PORT. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}

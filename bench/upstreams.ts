@@ -4,7 +4,8 @@
  * (hand-rolled, nearly free), both offering an `echo` tool that takes `{ message }`.
  */
 import { resolve } from 'node:path';
-import { freePort, spawnGroup, type GroupProcess } from './processes';
+import { freePort } from '../test/helpers/ports';
+import { spawnGroup, type GroupProcess } from './processes';
 
 export type UpstreamKind = 'everything' | 'fast';
 export type UpstreamTransport = 'http' | 'stdio';

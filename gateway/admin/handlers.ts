@@ -5,7 +5,7 @@
  */
 import { exposedTools } from '../catalog/view';
 import type { CatalogViews } from '../catalog/views';
-import type { CallStats } from '../metrics/call-stats';
+import { NO_CALLS, type CallStats } from '../metrics/call-stats';
 import { FleetError } from '../protocol/errors';
 import { exposedName } from '../protocol/names';
 import type { ServerPlan } from '../servers/plan';
@@ -14,8 +14,6 @@ import type { PoolEntry } from '../upstream/transports';
 import type { PoolsBody, ServerSummary, ServersBody, StatsBody, WeightsBody } from './api';
 import { parseBackendBody, parseServerBody, parseWeightsBody, parseWindow } from './bodies';
 import type { AdminRoutes } from './router';
-
-const NO_CALLS = { calls: 0, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null };
 
 export interface AdminDeps {
   registry: ServerRegistry;

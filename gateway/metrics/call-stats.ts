@@ -27,6 +27,9 @@ export interface BackendStats {
   p99Ms: number | null;
 }
 
+/** The statistics of a backend no call reached in the window. */
+export const NO_CALLS: Readonly<BackendStats> = Object.freeze({ calls: 0, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null });
+
 export const MAX_WINDOW_SEC = 3600;
 const SAMPLES_PER_BUCKET = 64;
 

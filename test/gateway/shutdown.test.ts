@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CLI_JS, connectClient, newMarker, startTestGateway } from '../helpers/gateway';
+import { CLI_JS, connectClient, disconnect, newMarker, startTestGateway } from '../helpers/gateway';
 import { rawSession } from '../helpers/raw-http';
 import { scripted, sleepsStarted } from '../helpers/scripted';
 import { MARKER_VAR } from '../helpers/servers';
@@ -105,8 +105,7 @@ describe('shutdown and process hygiene', () => {
       const b = await connectClient(gw, 'websocket');
       expect(processesWithMarker(marker).length).toBe(2);
       expect(await a.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
-      await (a.transport as { terminateSession?: () => Promise<void> }).terminateSession?.();
-      await a.close();
+      await disconnect(a);
       await waitFor(() => processesWithMarker(marker).length === 1, "the ended session's upstream to stop");
       expect(await b.callTool({ name: 'own__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
       await b.close();

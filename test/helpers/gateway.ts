@@ -7,18 +7,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
+import { connectGateway, connectTransport, NETWORK_FRONTS, type ConnectOptions, type GatewayConnection, type NetworkFront } from '../../gateway/client/connect';
 import { parseConfig } from '../../gateway/config/load';
 import { startGateway, type RunningGateway } from '../../gateway/gateway';
 import { createLogger } from '../../gateway/log';
 import { MARKER_VAR } from './servers';
 
-export type FrontKind = 'streamable-http' | 'sse' | 'websocket' | 'stdio';
-export const FRONTS: FrontKind[] = ['streamable-http', 'sse', 'websocket', 'stdio'];
+export type FrontKind = NetworkFront | 'stdio';
+export const FRONTS: FrontKind[] = [...NETWORK_FRONTS, 'stdio'];
 
 export interface TestGateway extends RunningGateway {
   url: string;
@@ -48,38 +46,28 @@ export function newMarker(): string {
   return randomUUID();
 }
 
-export interface ConnectOptions extends ClientOptions {
-  /** Runs before connect, e.g. to register request handlers for sampling or roots. */
-  setup?: (client: Client) => void;
+/** How each connected client ends its session, for disconnect(). */
+const connections = new WeakMap<Client, GatewayConnection>();
+
+/**
+ * An official SDK client connected to the gateway over `front`. `disconnect(client)` ends its
+ * session as a well-behaved client would; `client.close()` just drops the connection.
+ */
+export async function connectClient(gw: TestGateway, front: FrontKind, options: Pick<ConnectOptions, 'capabilities' | 'setup'> = {}): Promise<Client> {
+  const clientOptions = { ...options, name: `test-${front}`, version: '1.0.0' };
+  const connection =
+    front === 'stdio'
+      ? await connectTransport(stdioGatewayTransport(gw.doc, gw.marker), 'the gateway CLI over stdio', clientOptions)
+      : await connectGateway(gw.url, front, clientOptions);
+  connections.set(connection.client, connection);
+  return connection.client;
 }
 
-/** An official SDK client connected to the gateway over `front`. Close it with `client.close()`. */
-export async function connectClient(gw: TestGateway, front: FrontKind, options: ConnectOptions = {}): Promise<Client> {
-  const { setup, ...clientOptions } = options;
-  const client = new Client({ name: `test-${front}`, version: '1.0.0' }, clientOptions);
-  setup?.(client);
-  await client.connect(transportFor(gw, front));
-  return client;
-}
-
-function transportFor(gw: TestGateway, front: FrontKind) {
-  switch (front) {
-    case 'streamable-http':
-      return new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`));
-    case 'sse':
-      return new SSEClientTransport(new URL(`${gw.url}/sse`));
-    case 'websocket':
-      return new WebSocketClientTransport(new URL(`${gw.url.replace('http', 'ws')}/ws`));
-    case 'stdio':
-      return stdioGatewayTransport(gw.doc, gw.marker);
-  }
-}
-
-/** Closes a client and, over Streamable HTTP, ends its session too (the SDK's close() sends no DELETE). */
+/** Ends a client's session (over Streamable HTTP with DELETE, see gateway/client/connect.ts) and closes it. */
 export async function disconnect(client: Client): Promise<void> {
-  const transport = client.transport as { terminateSession?: () => Promise<void> } | undefined;
-  await transport?.terminateSession?.().catch(() => {});
-  await client.close();
+  const connection = connections.get(client);
+  if (!connection) throw new Error('disconnect() takes a client from connectClient()');
+  await connection.close();
 }
 
 /**

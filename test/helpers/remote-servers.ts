@@ -3,7 +3,7 @@
  * process, for tests of remote upstreams. It listens on a free port and is killed with its group.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './ports';
 import { EVERYTHING_BIN, MARKER_VAR } from './servers';
 
 export interface RemoteServer {
@@ -11,14 +11,6 @@ export interface RemoteServer {
   port: number;
   child: ChildProcess;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** Starts `mcp-server-everything streamableHttp|sse` on `port` (a free one by default). */

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { PipelineClient } from '../../pipeline/client';
 import type { StepInput, StepResult } from '../../pipeline/types';
 import { startPipelineWorker, type PipelineWorker } from '../../pipeline/worker';
-import { freePort, processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
+import { freePort } from '../helpers/ports';
+import { processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
 
 jest.setTimeout(180_000);
 

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ensureTemporal, findTemporalCli } from '../../pipeline/temporal-server';
 import { downloadTemporalCli } from '../../pipeline/temporal-download';
-import { freePort, processesMentioning } from './temporal';
+import { freePort } from '../helpers/ports';
+import { processesMentioning } from './temporal';
 
 jest.setTimeout(120_000);
 

@@ -1,26 +1,15 @@
 /** An official SDK client over Streamable HTTP to a gateway's published port, closed with its session. */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { connectGateway, type GatewayConnection } from '../../../gateway/client/connect';
 
-export interface HttpClient {
-  client: Client;
+export interface HttpClient extends GatewayConnection {
+  /** For the session id. */
   transport: StreamableHTTPClientTransport;
-  /** Ends the session (DELETE) and closes the transport. */
-  close(): Promise<void>;
 }
 
 export async function connectHttp(address: string, name = 'container-test'): Promise<HttpClient> {
-  const client = new Client({ name, version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(`http://${address}/mcp`));
-  await client.connect(transport);
-  return {
-    client,
-    transport,
-    close: async () => {
-      await transport.terminateSession().catch(() => {});
-      await client.close();
-    },
-  };
+  const connection = await connectGateway(`http://${address}`, 'streamable-http', { name });
+  return { ...connection, transport: connection.client.transport as StreamableHTTPClientTransport };
 }
 
 /** The text of a tool result's first content item. */

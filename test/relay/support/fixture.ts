@@ -5,9 +5,8 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import { connectClient, newMarker, startTestGateway, type FrontKind, type TestGateway } from '../../helpers/gateway';
+import { connectClient, disconnect, newMarker, startTestGateway, type FrontKind, type TestGateway } from '../../helpers/gateway';
 import { waitForNoProcesses } from '../../helpers/processes';
 import { everything } from '../../helpers/servers';
 import { Inbox } from './inbox';
@@ -69,23 +68,11 @@ export class RelayFixture {
     return stdio.gatewayStderr ? stdio.pid! : process.pid;
   }
 
-  /**
-   * Closes one client as a well-behaved one would: a Streamable HTTP session ends with DELETE. The
-   * DELETE goes after close(): the SDK's terminateSession() lets the streams it ends schedule
-   * reconnection timers, and close() clears only the last of them.
-   */
+  /** Closes one client as a well-behaved one would: a Streamable HTTP session ends with DELETE. */
   async disconnect(client: Client): Promise<void> {
-    this.clients.splice(this.clients.indexOf(client), 1);
-    const transport = client.transport;
-    if (!(transport instanceof StreamableHTTPClientTransport)) return client.close();
-    const { sessionId, protocolVersion } = transport;
-    await client.close();
-    if (!sessionId || !this.gw) return;
-    const res = await fetch(`${this.gw.url}/mcp`, {
-      method: 'DELETE',
-      headers: { 'mcp-session-id': sessionId, ...(protocolVersion ? { 'mcp-protocol-version': protocolVersion } : {}) },
-    });
-    await res.body?.cancel();
+    const i = this.clients.indexOf(client);
+    if (i >= 0) this.clients.splice(i, 1);
+    await disconnect(client);
   }
 
   /** Closes everything (its wire tap too, after letting held messages go); resolves to the marked processes still alive afterwards. */
