@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { connectGateway, NETWORK_FRONTS, type GatewayConnection, type NetworkFront } from '../gateway/client/connect';
 import type { StepInput, StepResult } from '../pipeline/types';
+import { AdminApi } from './admin';
 import { gatewayUrl } from './engine';
 import { cancellation, checkoutRoot, failure, withHeartbeat } from './runtime';
 
@@ -92,17 +93,18 @@ async function roundTrip(base: string, front: NetworkFront, call?: { name: strin
 /**
  * service-discovery: the gateway lists tools from each configured server. Server names are
  * params.servers, else the keys of the gateway config (params.config, default the compose stack's
- * docker/config/gateway.yaml); tools are grouped by their `<server>__` prefix.
+ * docker/config/gateway.yaml); a server's tools are those of tools/list under the names the admin
+ * API reports for it (its prefix and separator are the gateway's business).
  */
 export async function resolveServers(input: StepInput): Promise<StepResult> {
   const base = await gatewayUrl(input);
   const servers = (input.params.servers as string[] | undefined) ?? configuredServers(String(input.params.config ?? 'docker/config/gateway.yaml'));
-  const separator = String(input.params.separator ?? '__');
   let session: Awaited<ReturnType<typeof connect>> | undefined;
   try {
+    const exposed = new Map((await (await AdminApi.of(input)).servers()).servers.map((s) => [s.name, new Set(s.tools)]));
     const opened = (session = await withHeartbeat('connecting to the gateway', () => connect(base, 'streamable-http')));
     const { tools } = await withHeartbeat('listing the tools', () => opened.client.listTools());
-    const byServer = Object.fromEntries(servers.map((s) => [s, tools.filter((t) => t.name.startsWith(`${s}${separator}`)).map((t) => t.name)]));
+    const byServer = Object.fromEntries(servers.map((s) => [s, tools.filter((t) => exposed.get(s)?.has(t.name)).map((t) => t.name)]));
     const missing = servers.filter((s) => byServer[s].length === 0);
     const details = { url: base, servers: Object.fromEntries(servers.map((s) => [s, byServer[s].length])) };
     if (missing.length) return { outcome: 'failed', summary: `the gateway offers no tools from ${missing.join(', ')}; check those servers' health and the gateway log`, details };

@@ -132,10 +132,11 @@ export function split(before: Record<string, number>, version: string, percent: 
 async function probe(api: AdminApi, p: RolloutParams, server: string, percent: number, since: number): Promise<{ tool: string; calls: number; failed: number }> {
   const options = p.probe === false ? {} : p.probe;
   const calls = Math.max(options.calls ?? 20, Math.ceil((p.minCalls * 100) / percent));
-  const perSession = (await api.server(server)).mode === 'per-session';
+  const summary = await api.server(server);
+  const perSession = summary.mode === 'per-session';
   let session = await connect(api.base, 'streamable-http', 'mcp-fleet-rollout-probe');
   try {
-    const tool = options.tool ?? (await defaultTool(session.client, server));
+    const tool = options.tool ?? (await defaultTool(session.client, server, summary.tools));
     const gap = (p.bakeSec * 1000) / calls;
     let failed = 0;
     for (let i = 0; i < calls; i++) {
@@ -156,10 +157,12 @@ async function probe(api: AdminApi, p: RolloutParams, server: string, percent: n
   }
 }
 
-async function defaultTool(client: Awaited<ReturnType<typeof connect>>['client'], server: string): Promise<string> {
+/** The first tool of `server` (by the names the gateway reports for it) that needs no arguments. */
+async function defaultTool(client: Awaited<ReturnType<typeof connect>>['client'], server: string, exposed: string[]): Promise<string> {
+  const names = new Set(exposed);
   const { tools } = await client.listTools();
-  const tool = tools.find((t) => t.name.startsWith(`${server}__`) && needsNoArguments(t));
-  if (!tool) throw failure('BAD_INPUT', `the gateway offers no ${server}__ tool without required arguments to probe with; pass --probe-tool (and --probe-args) or --no-probe`);
+  const tool = tools.find((t) => names.has(t.name) && needsNoArguments(t));
+  if (!tool) throw failure('BAD_INPUT', `the gateway offers no tool of ${server} without required arguments to probe with; pass --probe-tool (and --probe-args) or --no-probe`);
   return tool.name;
 }
 

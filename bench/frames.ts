@@ -9,6 +9,7 @@
  * one piece, is the floor. Part 2 reads an 8/16/32 MiB file with server-filesystem's
  * read_text_file, direct over stdio versus through a gateway process, alternating, same run.
  */
+import { exposedName } from '../gateway/protocol/names';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -149,7 +150,7 @@ async function endToEndTable(cleanup: Cleanup, marker: string, workDir: string):
   const viaGateway = new StreamableHttpTransport(gateway.mcpUrl);
   cleanup.add('gateway client', () => viaGateway.close());
   const readDirect = await fileReader(direct, 'read_text_file');
-  const readViaGateway = await fileReader(viaGateway, `${UPSTREAM_NAME}__read_text_file`);
+  const readViaGateway = await fileReader(viaGateway, exposedName(UPSTREAM_NAME, '__', 'read_text_file'));
 
   const rows: string[] = [];
   for (const f of files) {

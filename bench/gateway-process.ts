@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connectClient } from './clients';
+import { exposedName } from '../gateway/protocol/names';
 import { freePort } from '../test/helpers/ports';
 import { MARKER_VAR, cpuSeconds, spawnGroup } from './processes';
 
@@ -17,7 +18,8 @@ export const THIS_BUILD_CLI = resolve(__dirname, '..', 'gateway', 'cli.js');
 export const UPSTREAM_NAME = 'up';
 
 /** The upstream's echo tool as the gateway lists it. */
-export const GATEWAY_ECHO_TOOL = `${UPSTREAM_NAME}__echo`;
+/** How the gateway names the upstream's echo tool (default prefix and separator, as the bench configures it). */
+export const GATEWAY_ECHO_TOOL = exposedName(UPSTREAM_NAME, '__', 'echo');
 
 export interface GatewayProcess {
   /** The gateway's Streamable HTTP endpoint. */
