@@ -4,8 +4,7 @@
  * measured in the same run on the real engine with the mcp-server image. Prints medians and the
  * ratio; used by `npm run bench:containers`.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { connectGateway } from '../gateway/client/connect';
 import { parseConfig } from '../gateway/config/load';
 import { startGateway } from '../gateway/gateway';
 import { createLogger } from '../gateway/log';
@@ -13,13 +12,10 @@ import { spread } from './stats';
 
 async function firstCallMs(url: string): Promise<number> {
   const t0 = performance.now();
-  const client = new Client({ name: 'bench-pool', version: '1' });
-  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`));
-  await client.connect(transport);
-  await client.callTool({ name: 'memory__read_graph', arguments: {} });
+  const session = await connectGateway(url, 'streamable-http', { name: 'bench-pool' });
+  await session.client.callTool({ name: 'memory__read_graph', arguments: {} });
   const ms = performance.now() - t0;
-  await transport.terminateSession();
-  await client.close();
+  await session.close();
   return ms;
 }
 
