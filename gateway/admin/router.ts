@@ -69,7 +69,8 @@ export class AdminRouter {
     for (const [pattern, methods] of Object.entries(this.routes)) {
       const params = match(pattern, segments);
       if (!params) continue;
-      const handler = methods[req.method as keyof typeof methods];
+      // own properties only: an inherited name (`constructor`) is no handler
+      const handler = Object.hasOwn(methods, req.method ?? '') ? methods[req.method as keyof typeof methods] : undefined;
       if (!handler) {
         const allow = Object.keys(methods).join(', ');
         throw new FleetError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${allow}`, { data: { allow } });

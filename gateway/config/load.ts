@@ -139,7 +139,7 @@ function fromClientFormat(raw: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(entry)) if (GATEWAY_FIELDS.has(k)) out[k] = v;
   if (typeof entry.type === 'string' && entry.type !== 'stdio' && out.transport === undefined) {
-    const transport = CLIENT_TYPE_TO_TRANSPORT[entry.type];
+    const transport = Object.hasOwn(CLIENT_TYPE_TO_TRANSPORT, entry.type) ? CLIENT_TYPE_TO_TRANSPORT[entry.type] : undefined;
     out.transport = transport ?? entry.type; // an unknown type reaches the schema and is reported there
   }
   return out;

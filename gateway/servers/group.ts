@@ -38,6 +38,8 @@ export class ServerGroup implements BackendListener {
   private shown: Catalog = EMPTY_CATALOG;
   private readonly picker = new SmoothWeightedPicker();
   private onWeightZero = false;
+  /** A per-session server's group serves one session from one backend, for the session's life. */
+  readonly boundTo: string | undefined;
 
   /** `owner` is set for a per-session server's group: the client session its upstreams belong to. */
   constructor(
@@ -47,6 +49,7 @@ export class ServerGroup implements BackendListener {
     readonly owner?: string,
   ) {
     for (const spec of specs) this.backends.push(this.newBackend(spec));
+    this.boundTo = owner === undefined ? undefined : specs[0]?.id;
   }
 
   get name(): string {

@@ -168,7 +168,7 @@ export class ServerRegistry {
     if (plan.shared) await this.shared.get(name)!.remove(id);
     for (const [owner, entry] of this.owners) {
       const bound = entry.groups.get(name);
-      if (bound?.backends[0]?.id !== id) continue;
+      if (bound?.boundTo !== id) continue;
       entry.groups.delete(name);
       await this.unlink(bound);
       await this.bind(owner, entry, plan);
@@ -198,7 +198,7 @@ export class ServerRegistry {
       const summary = { id: spec.id, weight: spec.weight, transport: transportKind(spec.config) };
       const live = group?.backend(spec.id);
       if (live) return { ...summary, state: live.state, tools: live.catalog.tools.length };
-      const sessions = bound.filter((g) => g.backends[0]?.id === spec.id);
+      const sessions = bound.filter((g) => g.boundTo === spec.id);
       if (sessions.length === 0) return { ...summary, state: plan.probes.get(spec.id)?.state ?? 'ready', tools: plan.probes.get(spec.id)?.toolNames.length ?? 0 };
       return { ...summary, state: bestState(sessions.map((g) => g.state)), tools: Math.max(...sessions.map((g) => g.catalog.tools.length)) };
     });
