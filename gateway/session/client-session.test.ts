@@ -3,7 +3,8 @@
  * before the handshake, one initialize, one request per id in flight, no notification before the
  * answer to initialize, and an answer for every call still running when the session closes.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { memoryGateway, type MemoryGateway, type RawClient } from '../../test/helpers/memory-gateway';
 import { deferred, whoamiServer } from '../../test/helpers/memory-servers';
 import { waitFor } from '../../test/helpers/wait';
@@ -136,6 +137,40 @@ describe('notifications around the handshake', () => {
       void shared!.server.sendLoggingMessage({ level: 'error', data: 'later' });
       await waitFor(() => raw.notifications('notifications/message').length > 0, 'the later log message', 5_000, 5);
       expect(raw.notifications('notifications/message')).toEqual([{ level: 'error', data: 'later' }]);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
+describe('a handshake that takes a while', () => {
+  it('answers a ping meanwhile and refuses the rest, a second initialize too, and sends no notification until initialize is answered', async () => {
+    const listing = deferred();
+    const release = deferred();
+    let shared!: McpServer;
+    const gw = await memoryGateway({ s: {}, p: { mode: 'per-session' } }, {
+      s: () => (shared = whoamiServer('s', 's', { capabilities: { logging: {} } })),
+      p: () => {
+        // The client's own server holds its catalog back, and with it the answer to initialize.
+        const own = whoamiServer('p');
+        own.server.setRequestHandler(ListToolsRequestSchema, async () => (listing.resolve(), await release.promise, { tools: [] }));
+        return own;
+      },
+    });
+    try {
+      const raw = await gw.connectRaw();
+      await raw.send({ id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw-test', version: '1' } } });
+      await listing.promise;
+      expect(await raw.request('ping', 'ping')).toEqual({ jsonrpc: '2.0', id: 'ping', result: {} });
+      expect(await raw.request('early', 'tools/list')).toEqual(invalidRequest('early', 'send initialize before tools/list'));
+      const again = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw-test', version: '1' } };
+      expect(await raw.request('again', 'initialize', again)).toEqual(invalidRequest('again', 'Invalid Request: this session is already initialized'));
+      expect(await raw.request('early2', 'tools/list')).toEqual(invalidRequest('early2', 'send initialize before tools/list'));
+      await shared.server.sendLoggingMessage({ level: 'error', data: 'too early' });
+      release.resolve();
+      await waitFor(() => raw.responsesTo('init').length, 'the answer to initialize', 5_000, 5);
+      expect(raw.received.map((m) => ('id' in m ? m.id : (m as { method: string }).method))).toEqual(['ping', 'early', 'again', 'early2', 'init']);
+      expect(await raw.request('late', 'tools/list')).toMatchObject({ result: { tools: [{ name: 's__whoami' }, { name: 's__echo' }] } });
     } finally {
       await gw.stop();
     }
