@@ -85,3 +85,39 @@ describe('the subscription stage on a shared server', () => {
     await waitFor(() => heard[1].includes(`unsubscribe ${ITEM}`), 'the unsubscribe of the leaving client', 5_000, 5);
   });
 });
+
+describe('a subscription the upstream refuses', () => {
+  it('is not kept: the next client to subscribe is forwarded, and only it gets updates', async () => {
+    let refuse = true;
+    const heard: string[] = [];
+    let server!: McpServer;
+    const gw = await memoryGateway({ a: {} }, {
+      a: () => {
+        server = new McpServer({ name: 'a', version: '1' }, { capabilities: { resources: { subscribe: true } } });
+        server.registerResource('doc', DOC, {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'doc' }] }));
+        server.server.setRequestHandler(SubscribeRequestSchema, async (r) => {
+          heard.push(`subscribe ${r.params.uri}`);
+          if (refuse) throw new Error('not now');
+          return {};
+        });
+        return server;
+      },
+    });
+    try {
+      const updates: Record<string, string[]> = { alice: [], bob: [] };
+      const connect = (who: string) => gw.connect({ setup: (c) => c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates[who].push(n.params.uri)) });
+      const [alice, bob] = [await connect('alice'), await connect('bob')];
+      await expect(alice.subscribeResource({ uri: DOC })).rejects.toMatchObject({ message: 'MCP error -32603: not now' });
+      refuse = false;
+      await bob.subscribeResource({ uri: DOC });
+      expect(heard).toEqual([`subscribe ${DOC}`, `subscribe ${DOC}`]);
+      await server.server.sendResourceUpdated({ uri: DOC });
+      await waitFor(() => updates.bob.length, "bob's update", 5_000, 5);
+      // One more round trip on the same upstream: an update for alice would have come before its answer.
+      await alice.readResource({ uri: DOC });
+      expect(updates).toEqual({ alice: [], bob: [DOC] });
+    } finally {
+      await gw.stop();
+    }
+  });
+});
