@@ -81,6 +81,19 @@ describe('the merged views', () => {
     });
   });
 
+  // Known bug (reported, not fixed here: catalog/ is not this change's to edit): each session's view
+  // remembers its own problems, so a per-session server's collision is warned once per session.
+  // Flip to `it` once views.ts counts per-session problems gateway-wide.
+  it.failing('warn once about a per-session server colliding with a shared one, however many sessions see it', async () => {
+    const gw = await memoryGateway({ s: { prefix: false }, p: { prefix: false, mode: 'per-session' } }, { s: () => whoamiServer('s'), p: () => whoamiServer('p') });
+    try {
+      for (let i = 0; i < 3; i++) await (await gw.connect()).listTools();
+      expect(warnings(gw, TOOL_WARNING).map((l) => l.tool)).toEqual(['whoami', 'echo']);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it('keep a view until what it shows changes: a shared server for every view, a per-session one for its owner only', async () => {
     const own: McpServer[] = [];
     let shared!: McpServer;

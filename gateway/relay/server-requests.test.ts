@@ -147,3 +147,59 @@ describe('server requests through the gateway', () => {
     expect(asked.dave).toEqual(['withdraw me']);
   });
 });
+
+describe('a server request the client does not answer', () => {
+  /** A shared server whose `ask` tool reports how its sampling request ended. */
+  const reporting = (ended: (message: string) => void) => {
+    const server = new McpServer({ name: 's', version: '1' });
+    server.registerTool('ask', {}, async () => {
+      const outcome = await server.server.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: 'q' } }], maxTokens: 1 }).then(
+        () => 'answered',
+        (err: Error) => err.message,
+      );
+      ended(outcome);
+      return { content: [{ type: 'text', text: outcome }] };
+    });
+    return server;
+  };
+
+  /** A client whose sampling handler never answers, and reports why it was cancelled. */
+  const silent = (gw: MemoryGateway, cancelled: (reason: unknown) => void) =>
+    gw.connect({
+      capabilities: { sampling: {} },
+      setup: (c) => c.setRequestHandler(CreateMessageRequestSchema, (_r, extra) => new Promise((_resolve, reject) => extra.signal.addEventListener('abort', () => (cancelled(extra.signal.reason), reject(new Error('aborted')))))),
+    });
+
+  it('times out: the server hears UPSTREAM_TIMEOUT, the client is told the request is cancelled', async () => {
+    const ended = deferred<string>();
+    const cancelled = deferred<unknown>();
+    const gw = await memoryGateway({ s: { requestTimeoutMs: 200 } }, { s: () => reporting(ended.resolve) });
+    try {
+      const client = await silent(gw, cancelled.resolve);
+      // The call itself times out too (it started first); what matters is how the server request ends.
+      void client.callTool({ name: 's__ask', arguments: {} }).catch(() => undefined);
+      expect(await ended.promise).toBe('MCP error -32001: client did not answer sampling/createMessage within 200 ms');
+      expect(await cancelled.promise).toBe('timed out in gateway');
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('is answered UPSTREAM_UNAVAILABLE when the client session closes', async () => {
+    const ended = deferred<string>();
+    const asked = deferred<unknown>();
+    const gw = await memoryGateway({ s: {} }, { s: () => reporting(ended.resolve) });
+    try {
+      const client = await gw.connect({
+        capabilities: { sampling: {} },
+        setup: (c) => c.setRequestHandler(CreateMessageRequestSchema, () => (asked.resolve(undefined), new Promise(() => {}))),
+      });
+      void client.callTool({ name: 's__ask', arguments: {} }).catch(() => undefined);
+      await asked.promise;
+      await client.close();
+      expect(await ended.promise).toBe('MCP error -32000: client session closed');
+    } finally {
+      await gw.stop();
+    }
+  });
+});

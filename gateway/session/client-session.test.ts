@@ -176,3 +176,29 @@ describe('a handshake that takes a while', () => {
     }
   });
 });
+
+describe("a session's own servers", () => {
+  it('stop when the session closes, and only its own', async () => {
+    const closed: string[] = [];
+    let n = 0;
+    const gw = await memoryGateway({ p: { mode: 'per-session' } }, {
+      p: () => {
+        const label = `p#${++n}`;
+        const server = whoamiServer(label, 'p');
+        server.server.onclose = () => void closed.push(label);
+        return server;
+      },
+    });
+    try {
+      const [first, second] = [await gw.connectRaw(), await gw.connectRaw()];
+      await first.initialize();
+      await second.initialize();
+      await first.session.close();
+      expect(closed).toEqual(['p#1']);
+      expect(gw.core.registry.owns(first.session.id)).toBe(false);
+      expect(await second.request(1, 'tools/call', { name: 'p__whoami', arguments: {} })).toMatchObject({ result: { content: [{ text: 'p#2' }] } });
+    } finally {
+      await gw.stop();
+    }
+  });
+});
