@@ -7,7 +7,7 @@ import { CreateMessageRequestSchema, ElicitRequestSchema, type ClientCapabilitie
 import { z } from 'zod';
 import type { JsonRpcRequest } from '../protocol/jsonrpc';
 import { memoryGateway, type MemoryGateway } from '../../test/helpers/memory-gateway';
-import { callText, deferred, rejection } from '../../test/helpers/memory-servers';
+import { barrier, callText, deferred, rejection } from '../../test/helpers/memory-servers';
 import { missingCapability } from './server-requests';
 
 const request = (method: string, params: Record<string, unknown> = {}): JsonRpcRequest => ({ jsonrpc: '2.0', id: 1, method, params });
@@ -48,13 +48,10 @@ function asker(name: string, live: Map<string, McpServer>, clientHasIt: Promise<
     const result = await server.server.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 10 }, options);
     return { content: [{ type: 'text' as const, text: (result.content as { text: string }).text }] };
   };
-  let waiting: (() => void)[] = [];
+  const bothInFlight = barrier(2);
   server.registerTool('ask', { inputSchema: { prompt: z.string() } }, ({ prompt }) => sample(prompt).catch(failure));
   server.registerTool('pair-ask', { inputSchema: { prompt: z.string() } }, async ({ prompt }) => {
-    await new Promise<void>((resolve) => {
-      waiting.push(resolve);
-      if (waiting.length === 2) (waiting.forEach((w) => w()), (waiting = []));
-    });
+    await bothInFlight();
     return sample(prompt).catch(failure);
   });
   server.registerTool('confirm', {}, async () => {

@@ -17,6 +17,18 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   return { promise, resolve };
 }
 
+/** A meeting point: each call waits until `n` callers are waiting, then all go on (two calls at the upstream at once). */
+export function barrier(n: number): () => Promise<void> {
+  let waiting: (() => void)[] = [];
+  return () =>
+    new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      if (waiting.length < n) return;
+      for (const go of waiting) go();
+      waiting = [];
+    });
+}
+
 /** The text of a tool result's first content item. */
 export function textOf(result: unknown): string {
   return ((result as { content: { text: string }[] }).content[0] as { text: string }).text;

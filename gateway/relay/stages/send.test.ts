@@ -6,7 +6,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { memoryGateway, type MemoryGateway, type RawClient } from '../../../test/helpers/memory-gateway';
-import { deferred } from '../../../test/helpers/memory-servers';
+import { barrier, deferred } from '../../../test/helpers/memory-servers';
 
 /** What the upstream saw of each call. */
 interface Seen {
@@ -22,12 +22,7 @@ interface Seen {
  */
 function server(seen: Seen[], started: () => void): McpServer {
   const s = new McpServer({ name: 'a', version: '1' });
-  let waiting: (() => void)[] = [];
-  const bothInFlight = () =>
-    new Promise<void>((resolve) => {
-      waiting.push(resolve);
-      if (waiting.length === 2) (waiting.forEach((w) => w()), (waiting = []));
-    });
+  const bothInFlight = barrier(2);
   const record = (extra: { requestId: unknown; _meta?: Record<string, unknown>; signal: AbortSignal }) => {
     const aborted = new Promise((resolve) => extra.signal.addEventListener('abort', () => resolve(extra.signal.reason)));
     seen.push({ requestId: extra.requestId, progressToken: extra._meta?.progressToken, aborted });
