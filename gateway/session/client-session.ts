@@ -158,6 +158,8 @@ export class ClientSession implements ClientPeer {
       this.send(errorResponse(request.id, refusal.toJsonRpcError()));
       return;
     }
+    // Only the answer to the initialize that starts the handshake ends it: a ping may be answered meanwhile.
+    const startsHandshake = request.method === 'initialize' && this.phase === 'new';
     const cancellation = new Cancellation();
     this.inFlight.set(request.id, cancellation);
     let response: JsonRpcResponse;
@@ -174,7 +176,7 @@ export class ClientSession implements ClientPeer {
     // The spec: a request the client cancelled gets no response.
     if (cancellation.cancelled) return;
     this.send({ ...response, id: request.id });
-    if (this.phase === 'initializing') this.phase = 'error' in response ? 'new' : 'operating';
+    if (startsHandshake && this.phase === 'initializing') this.phase = 'error' in response ? 'new' : 'operating';
   }
 
   private async serve(request: JsonRpcRequest, cancellation: Cancellation): Promise<JsonRpcResponse> {

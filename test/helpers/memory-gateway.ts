@@ -15,7 +15,10 @@ import { createLogger } from '../../gateway/log';
 import { FleetError } from '../../gateway/protocol/errors';
 import { fromSdkTransport } from '../../gateway/protocol/sdk-transport';
 import type { MessageTransport } from '../../gateway/protocol/transport';
+import type { JsonRpcMessage, JsonRpcResponse, RequestId } from '../../gateway/protocol/jsonrpc';
+import type { ClientSession } from '../../gateway/session/client-session';
 import type { UpstreamTransports } from '../../gateway/upstream/transports';
+import { waitFor } from './wait';
 
 /** Makes the server behind one connection attempt of a backend (a new one each time, as a restarted process would be). */
 export type ServerFactory = (backend: string) => McpServer;
@@ -53,12 +56,60 @@ export class MemoryUpstreams implements UpstreamTransports {
   }
 }
 
+/**
+ * A client that speaks raw JSON-RPC to the gateway: for what an SDK client never sends (requests
+ * before initialize, a reused id) and for asserting exact ids, tokens and what never came.
+ */
+export class RawClient {
+  /** Every message the gateway sent this client, in arrival order. */
+  readonly received: JsonRpcMessage[] = [];
+
+  constructor(
+    readonly session: ClientSession,
+    private readonly transport: InMemoryTransport,
+  ) {
+    transport.onmessage = (m) => void this.received.push(m as unknown as JsonRpcMessage);
+  }
+
+  send(message: Record<string, unknown>): Promise<void> {
+    return this.transport.send({ jsonrpc: '2.0', ...message } as never);
+  }
+
+  /** Sends a request and resolves with the gateway's answer to it. */
+  async request(id: RequestId, method: string, params?: Record<string, unknown>): Promise<JsonRpcResponse> {
+    const before = this.responsesTo(id).length;
+    await this.send(params === undefined ? { id, method } : { id, method, params });
+    return waitFor(() => this.responsesTo(id)[before], `the answer to ${method} (id ${JSON.stringify(id)})`, 10_000, 5);
+  }
+
+  /** The handshake, as an SDK client does it; resolves with the answer to initialize. */
+  async initialize(capabilities: Record<string, unknown> = {}): Promise<JsonRpcResponse> {
+    const answer = await this.request('init', 'initialize', { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 'raw-test', version: '1' } });
+    await this.send({ method: 'notifications/initialized' });
+    return answer;
+  }
+
+  responsesTo(id: RequestId): JsonRpcResponse[] {
+    return this.received.filter((m): m is JsonRpcResponse => !('method' in m) && m.id === id);
+  }
+
+  notifications(method: string): Record<string, unknown>[] {
+    return this.received.filter((m) => 'method' in m && m.method === method && !('id' in m)).map((m) => (m as { params?: Record<string, unknown> }).params ?? {});
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}
+
 export interface MemoryGateway {
   core: GatewayCore;
   upstreams: MemoryUpstreams;
   logs: Record<string, unknown>[];
   /** An SDK client connected to the gateway through an in-memory front. */
   connect(options?: ClientOptions & { setup?: (client: Client) => void }): Promise<Client>;
+  /** A raw JSON-RPC client through the same front, not yet initialized. */
+  connectRaw(): Promise<RawClient>;
   stop(): Promise<void>;
 }
 
@@ -79,26 +130,38 @@ export async function memoryGateway(servers: Record<string, Record<string, unkno
   const upstreams = new MemoryUpstreams(factories);
   const core = assembleCore(config, upstreams, createLogger('debug', sink));
   await core.start();
-  const clients: Client[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  /** One in-memory front: a session, and the client's end of its transport. */
+  const openFront = async () => {
+    const [clientSide, frontSide] = InMemoryTransport.createLinkedPair();
+    const front = fromSdkTransport(frontSide);
+    const session = core.sessions.openSession({ kind: 'stdio', send: (message) => front.send(message), close: () => front.close() });
+    front.onmessage = (m) => session.receive(m);
+    front.onclose = () => void session.close();
+    await front.start();
+    return { session, clientSide };
+  };
   return {
     core,
     upstreams,
     logs,
     async connect({ setup, ...options } = {}) {
-      const [clientSide, frontSide] = InMemoryTransport.createLinkedPair();
-      const front = fromSdkTransport(frontSide);
-      const session = core.sessions.openSession({ kind: 'stdio', send: (message) => front.send(message), close: () => front.close() });
-      front.onmessage = (m) => session.receive(m);
-      front.onclose = () => void session.close();
-      await front.start();
+      const { clientSide } = await openFront();
       const client = new Client({ name: 'memory-test', version: '1.0.0' }, options);
       setup?.(client);
       await client.connect(clientSide);
-      clients.push(client);
+      closers.push(() => client.close());
       return client;
     },
+    async connectRaw() {
+      const { session, clientSide } = await openFront();
+      const raw = new RawClient(session, clientSide);
+      await clientSide.start();
+      closers.push(() => raw.close());
+      return raw;
+    },
     async stop() {
-      await Promise.all(clients.map((c) => c.close()));
+      await Promise.all(closers.map((close) => close()));
       await core.stop();
     },
   };

@@ -16,13 +16,27 @@ export function subscriptionStage(subscribe: boolean, clients: ClientDirectory, 
     const want = required(call.want, 'what the call names');
     const uri = String(call.params.uri);
     const client = clients.get(call.client.id);
+    const had = client?.subscriptions.has(uri) ?? false;
     if (subscribe) client?.subscriptions.add(uri);
     else client?.subscriptions.delete(uri);
     if (group.owner === undefined) {
       const upstreamMustKnow = subscribe ? shared.subscribe(group.name, uri, call.client.id) : shared.unsubscribe(uri, call.client.id);
       if (!upstreamMustKnow) return resultResponse(call.request.id, {});
     }
-    const reply = await next(call);
+    // A subscribe the upstream refused is not kept: else the next subscriber would be answered "subscribed" by the gateway alone.
+    const refused = () => {
+      if (!subscribe || had) return;
+      client?.subscriptions.delete(uri);
+      if (group.owner === undefined) shared.unsubscribe(uri, call.client.id);
+    };
+    const reply = await next(call).catch((err: unknown) => {
+      refused();
+      throw err;
+    });
+    if (subscribe && 'error' in reply) {
+      refused();
+      return reply;
+    }
     const answered = required(call.backend, 'the backend');
     for (const other of group.others(want, answered)) other.connection?.fireAndForget(call.request.method, { uri }, group.config.requestTimeoutMs);
     return reply;
