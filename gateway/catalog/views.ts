@@ -2,7 +2,8 @@
  * The merged views, built when first asked for and kept until what they show changes. Clients
  * without per-session servers share one view; a client with per-session servers has its own.
  * Name collisions and invalid templates are logged once when they appear, per gateway: each view
- * remembers what its last build found, so the memory stays the size of the current problems.
+ * remembers what its last build found and each problem how many views have it, so a problem is
+ * logged again only after it went away, and the memory stays the size of the current problems.
  */
 import type { Logger } from 'pino';
 import type { ServerRegistry } from '../servers/registry';
@@ -12,8 +13,10 @@ const SHARED = '';
 
 export class CatalogViews {
   private readonly cache = new Map<string, CatalogView>();
-  /** Per view key: the problem keys its last build found (and logged). */
+  /** Per view key: the problems its last build found. */
   private readonly known = new Map<string, Set<string>>();
+  /** Per problem: how many views have it now (it is logged when the first one is built). */
+  private readonly views = new Map<string, number>();
 
   constructor(
     private readonly registry: Pick<ServerRegistry, 'groupsFor' | 'owns'>,
@@ -45,30 +48,37 @@ export class CatalogViews {
   /** The session ended. */
   forget(owner: string): void {
     this.cache.delete(owner);
+    for (const problem of this.known.get(owner) ?? []) this.count(problem, -1);
     this.known.delete(owner);
   }
 
+  /** Logs each problem once per gateway: when the first view that has it is built. */
   private report(key: string, view: CatalogView): void {
-    // A session's view repeats the shared servers' problems; those are the shared view's to report.
-    if (key !== SHARED) this.for(undefined);
-    const shared = key === SHARED ? undefined : this.known.get(SHARED);
-    const before = this.known.get(key) ?? new Set<string>();
-    const now = new Set<string>();
+    const now = new Map<string, () => void>();
     for (const c of view.collisions) {
-      now.add(c.key);
-      if (before.has(c.key) || shared?.has(c.key)) continue;
-      if (c.exposedAs !== undefined) {
-        this.log.warn({ [c.what]: c.original, server: c.server, exposedAs: c.exposedAs, takenBy: c.takenBy }, `${c.what} name already taken; exposed under another name`);
-      } else {
-        const field = c.what === 'resource' ? 'uri' : 'uriTemplate';
-        this.log.warn({ [field]: c.original, server: c.server, owner: c.takenBy }, `two servers list the same ${c.what === 'resource' ? 'resource URI' : 'resource template'}; the first server in config order serves it`);
-      }
+      now.set(c.key, () => {
+        if (c.exposedAs !== undefined) {
+          this.log.warn({ [c.what]: c.original, server: c.server, exposedAs: c.exposedAs, takenBy: c.takenBy }, `${c.what} name already taken; exposed under another name`);
+        } else {
+          const field = c.what === 'resource' ? 'uri' : 'uriTemplate';
+          this.log.warn({ [field]: c.original, server: c.server, owner: c.takenBy }, `two servers list the same ${c.what === 'resource' ? 'resource URI' : 'resource template'}; the first server in config order serves it`);
+        }
+      });
     }
     for (const t of view.invalidTemplates) {
-      const k = `invalid-template:${t.uriTemplate}:${t.server}`;
-      now.add(k);
-      if (!before.has(k) && !shared?.has(k)) this.log.warn({ uriTemplate: t.uriTemplate, server: t.server }, 'resource template is not a valid URI template; left out');
+      now.set(`invalid-template:${t.uriTemplate}:${t.server}`, () => this.log.warn({ uriTemplate: t.uriTemplate, server: t.server }, 'resource template is not a valid URI template; left out'));
     }
-    this.known.set(key, now);
+    const before = this.known.get(key) ?? new Set<string>();
+    for (const [problem, warn] of now) if (!before.has(problem) && this.count(problem, +1) === 1) warn();
+    for (const problem of before) if (!now.has(problem)) this.count(problem, -1);
+    this.known.set(key, new Set(now.keys()));
+  }
+
+  /** How many views have `problem` now, after adding `delta`. */
+  private count(problem: string, delta: number): number {
+    const n = (this.views.get(problem) ?? 0) + delta;
+    if (n > 0) this.views.set(problem, n);
+    else this.views.delete(problem);
+    return n;
   }
 }

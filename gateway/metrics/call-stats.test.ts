@@ -13,8 +13,8 @@ describe('call statistics over a sliding window', () => {
     call('canary', 'ok', 7);
     expect(stats.window(60)).toEqual({
       s: {
-        primary: { calls: 100, errors: 10, toolErrors: 2, errorRate: 0.12, p50Ms: 50, p95Ms: 95, p99Ms: 99 },
-        canary: { calls: 1, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: 7, p95Ms: 7, p99Ms: 7 },
+        primary: { calls: 100, errors: 10, toolErrors: 2, errorRate: 0.12, p50Ms: 50, p95Ms: 95, p99Ms: 99, cancelled: 0 },
+        canary: { calls: 1, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: 7, p95Ms: 7, p99Ms: 7, cancelled: 0 },
       },
     });
   });
@@ -23,9 +23,17 @@ describe('call statistics over a sliding window', () => {
     now += 30_000;
     call('canary', 'error', 3);
     expect(stats.window(60).s.canary.calls).toBe(2);
-    expect(stats.window(30).s.canary).toEqual({ calls: 1, errors: 1, toolErrors: 0, errorRate: 1, p50Ms: 3, p95Ms: 3, p99Ms: 3 });
+    expect(stats.window(30).s.canary).toEqual({ calls: 1, errors: 1, toolErrors: 0, errorRate: 1, p50Ms: 3, p95Ms: 3, p99Ms: 3, cancelled: 0 });
     now += 3600_000; // a full turn of the ring later, old buckets are not mistaken for new ones
-    expect(stats.window(3600).s.primary).toEqual({ calls: 0, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null });
+    expect(stats.window(3600).s.primary).toEqual({ calls: 0, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, cancelled: 0 });
+  });
+
+  it('counts a call the client cancelled apart: it is no call, no error and no latency of the backend', () => {
+    now += 10_000;
+    call('calm', 'ok', 4);
+    call('calm', 'cancelled', 30_000);
+    call('calm', 'cancelled', 12);
+    expect(stats.window(1).s.calm).toEqual({ calls: 1, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: 4, p95Ms: 4, p99Ms: 4, cancelled: 2 });
   });
 
   it('keeps a bounded sample of latencies however many calls a second has', () => {

@@ -5,7 +5,8 @@
  * stays flat however busy a backend is.
  */
 
-export type CallOutcome = 'ok' | 'error' | 'tool_error';
+/** tool_error: the tool ran and reported failure (isError); cancelled: the client called the request off. */
+export type CallOutcome = 'ok' | 'error' | 'tool_error' | 'cancelled';
 
 /** One request the gateway forwarded upstream, as it ended. */
 export interface CallRecord {
@@ -17,6 +18,7 @@ export interface CallRecord {
 }
 
 export interface BackendStats {
+  /** Calls that ended with an answer or a failure; cancelled ones are counted apart and say nothing about the backend. */
   calls: number;
   errors: number;
   toolErrors: number;
@@ -25,10 +27,11 @@ export interface BackendStats {
   p50Ms: number | null;
   p95Ms: number | null;
   p99Ms: number | null;
+  cancelled: number;
 }
 
 /** The statistics of a backend no call reached in the window. */
-export const NO_CALLS: Readonly<BackendStats> = Object.freeze({ calls: 0, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null });
+export const NO_CALLS: Readonly<BackendStats> = Object.freeze({ calls: 0, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, cancelled: 0 });
 
 export const MAX_WINDOW_SEC = 3600;
 const SAMPLES_PER_BUCKET = 64;
@@ -38,6 +41,7 @@ interface Bucket {
   calls: number;
   errors: number;
   toolErrors: number;
+  cancelled: number;
   latencies: number[];
 }
 
@@ -55,7 +59,11 @@ export class CallStats {
     if (!ring) backends.set(call.backend, (ring = new Array(MAX_WINDOW_SEC)));
     const slot = second % MAX_WINDOW_SEC;
     let bucket = ring[slot];
-    if (!bucket || bucket.second !== second) ring[slot] = bucket = { second, calls: 0, errors: 0, toolErrors: 0, latencies: [] };
+    if (!bucket || bucket.second !== second) ring[slot] = bucket = { second, calls: 0, errors: 0, toolErrors: 0, cancelled: 0, latencies: [] };
+    if (call.outcome === 'cancelled') {
+      bucket.cancelled++;
+      return;
+    }
     bucket.calls++;
     if (call.outcome === 'error') bucket.errors++;
     if (call.outcome === 'tool_error') bucket.toolErrors++;
@@ -93,8 +101,10 @@ function summarize(buckets: Bucket[]): BackendStats {
   let calls = 0;
   let errors = 0;
   let toolErrors = 0;
+  let cancelled = 0;
   const samples: number[] = [];
   for (const b of buckets) {
+    cancelled += b.cancelled;
     calls += b.calls;
     errors += b.errors;
     toolErrors += b.toolErrors;
@@ -102,7 +112,7 @@ function summarize(buckets: Bucket[]): BackendStats {
   }
   samples.sort((a, b) => a - b);
   const pct = (p: number) => (samples.length === 0 ? null : round(samples[Math.max(0, Math.ceil(p * samples.length) - 1)]));
-  return { calls, errors, toolErrors, errorRate: calls === 0 ? 0 : (errors + toolErrors) / calls, p50Ms: pct(0.5), p95Ms: pct(0.95), p99Ms: pct(0.99) };
+  return { calls, errors, toolErrors, errorRate: calls === 0 ? 0 : (errors + toolErrors) / calls, p50Ms: pct(0.5), p95Ms: pct(0.95), p99Ms: pct(0.99), cancelled };
 }
 
 function round(ms: number): number {

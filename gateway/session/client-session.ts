@@ -173,8 +173,8 @@ export class ClientSession implements ClientPeer {
     } finally {
       this.inFlight.delete(request.id);
     }
-    // The spec: a request the client cancelled gets no response.
-    if (cancellation.cancelled) return;
+    // The spec: a request the client cancelled gets no response; initialize cannot be cancelled, so it always is answered.
+    if (cancellation.cancelled && !startsHandshake) return;
     this.send({ ...response, id: request.id });
     if (startsHandshake && this.phase === 'initializing') this.phase = 'error' in response ? 'new' : 'operating';
   }

@@ -7,7 +7,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { parseBackendBody } from '../../admin/bodies';
 import { memoryGateway, type MemoryGateway } from '../../../test/helpers/memory-gateway';
-import { logLines, rejection } from '../../../test/helpers/memory-servers';
+import { deferred, logLines, rejection } from '../../../test/helpers/memory-servers';
 
 /** A server whose `ok` tool succeeds, whose `fails` tool reports failure and whose `broken` prompt is refused. */
 function outcomes(): McpServer {
@@ -52,6 +52,33 @@ describe('the counting stage', () => {
         expect(line).toMatchObject({ server: 'a', level: 30, session: expect.any(String), trace: expect.stringMatching(/^[0-9a-f]{32}$/), span: expect.stringMatching(/^[0-9a-f]{16}$/) });
         expect(typeof line.ms).toBe('number');
       }
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('counts a call the client cancelled as cancelled: no call, no error of the backend', async () => {
+    const started = deferred();
+    const gw = await memoryGateway({ a: {} }, {
+      a: () => {
+        const server = new McpServer({ name: 'a', version: '1' });
+        server.registerTool('hang', {}, async () => {
+          started.resolve();
+          return new Promise(() => {}); // answers never; the client gives up
+        });
+        return server;
+      },
+    });
+    try {
+      const client = await gw.connect();
+      const controller = new AbortController();
+      const call = client.callTool({ name: 'a__hang', arguments: {} }, undefined, { signal: controller.signal });
+      await started.promise;
+      controller.abort('changed my mind');
+      await expect(call).rejects.toThrow();
+      const [line] = await logLines(gw, 'call', 1);
+      expect(line).toMatchObject({ backend: 'primary', outcome: 'cancelled' });
+      expect(gw.core.stats.window(3600).a.primary).toMatchObject({ calls: 0, errors: 0, errorRate: 0, cancelled: 1 });
     } finally {
       await gw.stop();
     }

@@ -4,6 +4,7 @@
  * trace, so one trace id finds the request in every gateway's log on its way.
  */
 import type { CallOutcome, CallRecord } from '../../metrics/call-stats';
+import { toFleetError } from '../../protocol/errors';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
 import { required, type Call, type Stage } from '../context';
 
@@ -15,6 +16,10 @@ export function countStage(record: (call: CallRecord) => void, logCalls: boolean
       const reply = await next(call);
       outcome = outcomeOf(reply);
       return reply;
+    } catch (err) {
+      // the client called it off: that says nothing about the backend (a rollout gate must not count it)
+      if (toFleetError(err).code === 'CANCELLED') outcome = 'cancelled';
+      throw err;
     } finally {
       finish(call, outcome, performance.now() - started, record, logCalls);
     }
