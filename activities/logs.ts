@@ -56,7 +56,7 @@ export async function collectLogs(input: StepInput): Promise<StepResult> {
   const perContainer: Record<string, ReturnType<typeof countLevels>> = {};
   for (const c of containers) {
     heartbeat(`reading the log of ${c.Names[0]}`);
-    const raw = (await engine.getContainer(c.Id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    const raw = await engine.getContainer(c.Id).logs({ stdout: true, stderr: true, tail: lines, follow: false });
     perContainer[c.Names[0].replace(/^\//, '')] = countLevels(demux(Buffer.from(raw)));
   }
   const logDir = String(input.params.logDir ?? '/var/log/mcp-fleet');

@@ -79,7 +79,7 @@ export async function requestTracing(input: StepInput): Promise<StepResult> {
     heartbeat(`looking for trace ${traceId} in ${containers.length} container logs`);
     hops = [];
     for (const c of containers) {
-      const raw = (await engine.getContainer(c.Id).logs({ stdout: true, stderr: true, since, follow: false })) as unknown as Buffer;
+      const raw = await engine.getContainer(c.Id).logs({ stdout: true, stderr: true, since, follow: false });
       hops.push(...hopsIn(c.Names[0].replace(/^\//, ''), demux(Buffer.from(raw)), traceId));
     }
     if (chain(hops, clientSpan).length >= minHops) break;

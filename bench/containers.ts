@@ -62,7 +62,7 @@ async function httpSample(image: string, args: string[], env: Record<string, str
   const startedMs = performance.now() - t0;
   const port = (await docker('port', name, '8080/tcp')).split('\n')[0].split(':').pop();
   const url = `http://127.0.0.1:${port}/mcp`;
-  let session: string | null = null;
+  let session: string | null;
   for (;;) {
     try {
       const res = await fetch(url, {

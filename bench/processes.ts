@@ -76,8 +76,8 @@ export function spawnGroup(command: string, args: string[], options: SpawnOption
       })();
     }
     let pending = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
       pending += chunk;
       const parts = pending.split('\n');
       pending = parts.pop() ?? '';

@@ -73,9 +73,11 @@ export class Session {
       s.client = await PipelineClient.connect(s.temporal);
       s.closers.push({ client: true, close: () => s.client.close() });
       if (withWorker === true || (withWorker === 'if-started' && s.temporal.started && argv.worker)) {
-        // Loaded only here: the worker pulls in the native bridge and every activity.
+        // Loaded only here: the worker pulls in the native bridge and every activity (a CommonJS lazy require).
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
         Runtime.install({ logger: new DefaultLogger('WARN') });
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { startPipelineWorker } = require('./worker') as typeof import('./worker');
         const w = await startPipelineWorker({ temporal: s.temporal });
         s.closers.push({ close: () => w.stop() });
@@ -132,7 +134,7 @@ export async function follow(client: PipelineClient, workflowId: string, out: Ou
     await Promise.race([resultP.catch(() => {}), new Promise((r) => setTimeout(r, POLL_MS))]);
   }
   const result = await resultP;
-  for (const l of printer.update({ ...result, state: result.status } as RunStatus)) out.line(l);
+  for (const l of printer.update({ ...result, state: result.status })) out.line(l);
   return result;
 }
 

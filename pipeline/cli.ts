@@ -88,7 +88,7 @@ export async function main(args: string[]): Promise<number> {
         return runOptions(y);
       },
       async (argv) => {
-        json = argv.json as boolean;
+        json = argv.json;
         if (!argv.phase) throw new FleetError('BAD_USAGE', `give --phase NAME|all with a verb, or a command (list, status, watch, approve, reject); see --help`);
         code = await runCommand(argv as never, out());
       },
@@ -103,7 +103,7 @@ export async function main(args: string[]): Promise<number> {
           .option('target', { type: 'string', describe: 'compose project (default mcp-fleet)' })
           .option('gateway-port', { type: 'number', describe: 'published gateway port on 127.0.0.1 (default 8080; 0 = any free port)' }),
       async (argv) => {
-        code = await fleetUp(argv as never, out());
+        code = await fleetUp(argv, out());
       },
     )
     .command('list', 'list the phases and their verbs', {}, (argv) => {
@@ -148,17 +148,17 @@ export async function main(args: string[]): Promise<number> {
       'follow a run until it ends',
       (y) => y.positional('id', { type: 'string', demandOption: true }),
       async (argv) => {
-        code = await withSession(argv as Common, out(), argv.worker as boolean, async (s) => {
+        code = await withSession(argv as Common, out(), argv.worker, async (s) => {
           const interactive = !argv.json && process.stdin.isTTY === true;
-          if ((await s.client.describe(argv.id as string)).type === ALL_WORKFLOW_TYPE) {
-            const runs = await followAll(s.client, argv.id as string, out(), interactive);
-            const all = await s.client.allResult(argv.id as string);
-            out().result(allJson(argv.id as string, all.verb, runs, all.status === 'passed'));
+          if ((await s.client.describe(argv.id)).type === ALL_WORKFLOW_TYPE) {
+            const runs = await followAll(s.client, argv.id, out(), interactive);
+            const all = await s.client.allResult(argv.id);
+            out().result(allJson(argv.id, all.verb, runs, all.status === 'passed'));
             return all.status === 'passed' ? 0 : 1;
           }
-          const result = await follow(s.client, argv.id as string, out(), interactive);
-          for (const l of summaryLines(argv.id as string, result)) out().line(l);
-          out().result(runJson(argv.id as string, result));
+          const result = await follow(s.client, argv.id, out(), interactive);
+          for (const l of summaryLines(argv.id, result)) out().line(l);
+          out().result(runJson(argv.id, result));
           return result.status === 'passed' ? 0 : 1;
         });
       },
@@ -171,7 +171,7 @@ export async function main(args: string[]): Promise<number> {
       async (argv) => {
         await withSession(argv as Common, out(), 'if-started', async (s) => {
           const answer = { by: process.env.USER ?? 'cli', ...(argv.step ? { stepId: argv.step } : {}), ...(argv.reason ? { reason: argv.reason } : {}) };
-          const gate = approved ? await s.client.approve(argv.id as string, answer) : await s.client.reject(argv.id as string, answer);
+          const gate = approved ? await s.client.approve(argv.id, answer) : await s.client.reject(argv.id, answer);
           out().line(`${approved ? 'approved' : 'rejected'} ${gate.stepId} of ${argv.id}`);
           out().result({ status: approved ? 'approved' : 'rejected', workflowId: argv.id, step: gate.stepId });
         });

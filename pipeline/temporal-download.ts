@@ -5,7 +5,7 @@
  * binary. MCP_FLEET_TEMPORAL_DOWNLOAD_URL names a mirror; MCP_FLEET_CACHE_DIR the cache.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,7 +37,7 @@ export async function downloadTemporalCli(opts: DownloadOptions = {}): Promise<s
   const dest = join(dir, 'temporal');
   if (existsSync(dest)) return dest;
   const base = (opts.baseUrl ?? process.env.MCP_FLEET_TEMPORAL_DOWNLOAD_URL ?? DEFAULT_DOWNLOAD_URL).replace(/\/+$/, '');
-  const sdkVersion = (require('@temporalio/core-bridge/package.json') as { version: string }).version;
+  const sdkVersion = (JSON.parse(readFileSync(require.resolve('@temporalio/core-bridge/package.json'), 'utf8')) as { version: string }).version;
   const query = new URLSearchParams({ ...platform(), 'sdk-name': 'sdk-typescript', 'sdk-version': sdkVersion });
   const infoUrl = `${base}/cli/default?${query}`;
   const fail = (what: string, err: unknown) =>

@@ -15,7 +15,7 @@ export interface AdminRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   /** The JSON body (400 when it is not JSON). */
-  json(): Promise<unknown>;
+  json: () => Promise<unknown>;
 }
 
 export interface AdminReply {

@@ -35,7 +35,7 @@ export interface ConnectOptions {
 export interface GatewayConnection {
   client: Client;
   /** Ends the session (over Streamable HTTP with DELETE) and closes the transport; calling it again does nothing more. */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /** The URL of `front` on a gateway at `base` (http://host:port). */

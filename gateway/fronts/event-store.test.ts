@@ -45,8 +45,8 @@ describe('session event store', () => {
     for (const s of [1, 2, 3]) store.append(s, `"s${s}"`);
     store.append(4, '"s4"');
     expect(store.size).toEqual({ events: 3, chars: 12, streams: 3 });
-    expect(store.replayAfter(cursors[0]!)?.events).toEqual([]);
-    expect(store.replayAfter(cursors[1]!)?.events.map((e) => e.data)).toEqual(['"s2"']);
+    expect(store.replayAfter(cursors[0])?.events).toEqual([]);
+    expect(store.replayAfter(cursors[1])?.events.map((e) => e.data)).toEqual(['"s2"']);
   });
 
   it('bounds the size of the kept data, even when one event alone is larger', () => {

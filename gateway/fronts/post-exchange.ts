@@ -108,7 +108,7 @@ export class PostExchange {
   private answerJson(): void {
     const res = this.res!;
     this.res = undefined;
-    const body = this.batch ? `[${this.ready.join(',')}]` : this.ready[0]!;
+    const body = this.batch ? `[${this.ready.join(',')}]` : this.ready[0];
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...this.host.replyHeaders });
     res.end(body);
     this.host.finished(this);

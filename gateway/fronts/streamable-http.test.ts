@@ -201,7 +201,7 @@ describe('Streamable HTTP front', () => {
     const res = await post({ jsonrpc: '2.0', id: 1, method: 'echo' }, { ...s.headers, accept: 'text/event-stream, application/json' });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const { events } = await readEvents(res);
-    expect(events[0]!.data).toBe('');
+    expect(events[0].data).toBe('');
     expect(data(events)).toEqual([{ jsonrpc: '2.0', id: 1, result: { echo: {} } }]);
   });
 
@@ -223,7 +223,7 @@ describe('Streamable HTTP front', () => {
     const resumed = await get({ 'last-event-id': seen.events.at(-1)!.id! });
     const replay = await readEvents(resumed, (events) => events.some((e) => e.data));
     expect(replay.events).toHaveLength(1);
-    expect(replay.events[0]!.id).not.toBe(seen.events.at(-1)!.id);
+    expect(replay.events[0].id).not.toBe(seen.events.at(-1)!.id);
     expect((await get()).status).toBe(409); // the resumed stream is the session's GET stream now
     expect((await get({ 'last-event-id': 'nonsense' })).status).toBe(400);
   });

@@ -13,7 +13,7 @@ import type { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
  * time: the enum lives in the SDK's types module, whose zod schemas would take the Temporal
  * workflow bundle from 1.7 to 4.5 MB.
  */
-const SdkCode = {
+export const SdkCode = {
   ConnectionClosed: -32000,
   RequestTimeout: -32001,
   ParseError: -32700,

@@ -40,7 +40,7 @@ export interface RelayDeps {
   progress: ProgressRouter;
   shared: SharedUpstreamState;
   /** A forwarded call ended: into the statistics and the metrics. */
-  recordCall(call: CallRecord): void;
+  recordCall: (call: CallRecord) => void;
   pageSize: number;
   /** One `call` log line per forwarded request. */
   logCalls: boolean;

@@ -3,8 +3,7 @@
  * (every page, unknown fields kept) so the gateway can merge them without losing anything, and an
  * index of it that answers "does this upstream have what a request names?" without a scan.
  */
-import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { FleetError } from '../protocol/errors';
+import { FleetError, SdkCode } from '../protocol/errors';
 import { compileTemplate, templateMatches, type CompiledTemplate } from '../protocol/uri-templates';
 import type { UpstreamConnection } from '../upstream/connection';
 
@@ -66,7 +65,7 @@ export async function fetchList(conn: UpstreamConnection, kind: ListKind, timeou
     const response = await conn.request(LIST_METHOD[kind], cursor === undefined ? {} : { cursor }, { timeoutMs }).response;
     if ('error' in response) {
       // Some servers declare resources but not templates; a missing method is an empty list.
-      if (response.error.code === ErrorCode.MethodNotFound) return items;
+      if (response.error.code === SdkCode.MethodNotFound) return items;
       throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${conn.serverName}" failed ${LIST_METHOD[kind]}: ${response.error.message}`);
     }
     const result = response.result;

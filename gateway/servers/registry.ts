@@ -28,7 +28,7 @@ export interface RegistryDeps {
   transports: UpstreamTransports;
   listener: GroupListener;
   /** What shared upstreams are told at initialize (the gateway's own client info and capabilities). */
-  sharedInit(): InitializeParams;
+  sharedInit: () => InitializeParams;
   /** How long a change waits for new upstreams' first connection attempt. */
   waitAtMost(p: Promise<unknown>): Promise<void>;
   log: Logger;

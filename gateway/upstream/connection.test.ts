@@ -126,7 +126,7 @@ describe('an upstream connection', () => {
     });
     expect(await upstream.s.server.createMessage({ messages: [], maxTokens: 1 })).toMatchObject({ content: { text: 'sampled' } });
     await expect(upstream.s.server.listRoots()).rejects.toMatchObject({ code: -32603, message: 'MCP error -32603: cannot roots/list' });
-    await upstream.s.sendToolListChanged();
+    upstream.s.sendToolListChanged();
     expect(notifications).toEqual([{ jsonrpc: '2.0', method: 'notifications/tools/list_changed' }]);
     await conn.close();
   });

@@ -35,7 +35,7 @@ export interface InitializeParams {
 
 export interface InitializeResult {
   protocolVersion: string;
-  capabilities: Record<string, any>;
+  capabilities: Record<string, unknown>;
   serverInfo: Record<string, unknown>;
   instructions?: string;
   [extra: string]: unknown;
@@ -103,7 +103,7 @@ export class UpstreamConnection {
     return this.initResult ?? { protocolVersion: '', capabilities: {}, serverInfo: {} };
   }
 
-  get capabilities(): Record<string, any> {
+  get capabilities(): Record<string, unknown> {
     return this.init.capabilities;
   }
 

@@ -11,8 +11,8 @@ import { FleetError } from '../protocol/errors';
 import { DockerTransport } from './docker-transport';
 
 interface Waiter {
-  resolve(t: DockerTransport): void;
-  reject(e: Error): void;
+  resolve: (t: DockerTransport) => void;
+  reject: (e: Error) => void;
   timer: NodeJS.Timeout;
 }
 

@@ -60,7 +60,7 @@ export class DockerTransport implements MessageTransport {
       this.finish();
       throw explainCreateError(err, this.settings.image);
     }
-    const stream = (await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream;
+    const stream = (await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }));
     this.stream = stream;
     const stdout = new PassThrough();
     const stderr = new PassThrough();

@@ -52,9 +52,9 @@ export class ProcessTransport implements MessageTransport {
         child.once('close', () => done());
         child.once('error', () => done());
       });
-      readStdout(child.stdout!, log, (m) => this.onmessage?.(m));
-      readLines(child.stderr!, (line) => log.info({ stream: 'stderr' }, line));
-      child.stdin!.on('error', (err) => this.onerror?.(err));
+      readStdout(child.stdout, log, (m) => this.onmessage?.(m));
+      readLines(child.stderr, (line) => log.info({ stream: 'stderr' }, line));
+      child.stdin.on('error', (err) => this.onerror?.(err));
       child.once('spawn', () => resolve());
       child.once('error', (err) => {
         const error = new FleetError('UPSTREAM_UNAVAILABLE', `cannot start "${command}": ${err.message}`, { cause: err });

@@ -3,7 +3,7 @@
  * MockActivityEnvironment does): heartbeats are recorded, and `cancel()` aborts like a
  * cancellation request delivered by the server.
  */
-import { asyncLocalStorage, CancelledFailure, Context, type Info } from '@temporalio/activity';
+import { asyncLocalStorage, CancelledFailure, Context } from '@temporalio/activity';
 
 export interface FakeActivity {
   heartbeats: unknown[];
@@ -20,7 +20,7 @@ export function fakeActivity(): FakeActivity {
   const noop = () => {};
   const log = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
   const Ctor = Context as unknown as new (...args: unknown[]) => Context;
-  const context = new Ctor({ activityType: 'test', attempt: 1 } as unknown as Info, cancelled, controller.signal, (d: unknown) => heartbeats.push(d), undefined, log, undefined, undefined);
+  const context = new Ctor({ activityType: 'test', attempt: 1 }, cancelled, controller.signal, (d: unknown) => heartbeats.push(d), undefined, log, undefined, undefined);
   return {
     heartbeats,
     cancel: () => {

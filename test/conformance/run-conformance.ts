@@ -76,7 +76,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-main(processes)
+void main(processes)
   .catch((err: unknown) => {
     console.error(err);
     return 1;

@@ -26,8 +26,8 @@ function dockerRun(args: string[], input = ''): Promise<{ stdout: string; stderr
     const child = spawn('docker', ['run', '-i', '--rm', '--label', label, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ stdout, stderr, code }));
     child.stdin.end(input);
@@ -96,7 +96,7 @@ describe('mcp-stdio-wrapper.sh in mcp-fleet/mcp-server', () => {
       stderr: 'pipe',
     });
     let stderr = '';
-    transport.stderr?.on('data', (c: Buffer) => (stderr += c));
+    transport.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     const client = new Client({ name: 'stdio-test', version: '1.0.0' });
     const garbage: Error[] = [];
     client.onerror = (err) => garbage.push(err);
@@ -149,7 +149,7 @@ describe('mcp-stdio-wrapper.sh in mcp-fleet/mcp-server', () => {
   ])('forwards SIG%s to its child as PID 1 and exits with the child\'s code', async (signal, command, code) => {
     const name = uniqueName(`signal-${signal.toLowerCase()}`);
     // no --init: the wrapper itself is PID 1, where the kernel delivers only handled signals
-    await docker('run', '-d', '--name', name, '--label', label, ...HARDENED, SERVER_IMAGE, 'mcp-stdio-wrapper.sh', '--', ...(command as string[]));
+    await docker('run', '-d', '--name', name, '--label', label, ...HARDENED, SERVER_IMAGE, 'mcp-stdio-wrapper.sh', '--', ...(command));
     try {
       await waitFor(async () => (await sh('docker', ['logs', name])).stderr.includes('child ready'), 'the child to install its handler');
       if (signal === 'TERM') await docker('stop', '-t', '20', name);

@@ -27,7 +27,7 @@ async function spawnGateway(doc: unknown, marker: string): Promise<{ child: Chil
   const logs: any[] = [];
   const url = await new Promise<string>((resolveUrl, reject) => {
     let buf = '';
-    child.stderr!.on('data', (c: Buffer) => {
+    child.stderr.on('data', (c: Buffer) => {
       buf += c.toString();
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {

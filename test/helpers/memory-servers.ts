@@ -31,7 +31,7 @@ export function barrier(n: number): () => Promise<void> {
 
 /** The text of a tool result's first content item. */
 export function textOf(result: unknown): string {
-  return ((result as { content: { text: string }[] }).content[0] as { text: string }).text;
+  return ((result as { content: { text: string }[] }).content[0]).text;
 }
 
 /**

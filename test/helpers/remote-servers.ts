@@ -23,7 +23,7 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', marker
   });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stderr!.on('data', (c: Buffer) => {
+    child.stderr.on('data', (c: Buffer) => {
       out += c.toString();
       if (/port \d+/i.test(out)) resolve();
     });

@@ -79,8 +79,8 @@ function cli(args: string[], opts: { env?: Record<string, string>; onOutput?: (t
     child.once('exit', () => clearTimeout(timer));
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => ((stdout += d), opts.onOutput?.(stdout + stderr)));
-    child.stderr.on('data', (d: Buffer) => ((stderr += d), opts.onOutput?.(stdout + stderr)));
+    child.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), opts.onOutput?.(stdout + stderr)));
+    child.stderr.on('data', (d: Buffer) => ((stderr += d.toString()), opts.onOutput?.(stdout + stderr)));
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -220,7 +220,7 @@ test('on a terminal the CLI asks at each gate: yes goes on, no rejects and rolls
   let text = '';
   let answered = 0;
   child.stdout.on('data', (d: Buffer) => {
-    text += d;
+    text += d.toString();
     const asks = text.match(/\[y\/N\]/g)?.length ?? 0;
     while (answered < asks) child.stdin.write(answered++ === 0 ? 'y\n' : 'n\n');
   });

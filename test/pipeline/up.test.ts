@@ -33,8 +33,8 @@ function start(args: string[], env: Record<string, string> = {}): { child: Child
   // TEMPORAL_UI_PORT=0: the stack's Temporal UI on any free port, as the gateway (--gateway-port 0)
   const child = spawn(SCRIPT, args, { cwd: temporal.dir, env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (d: Buffer) => (out.stdout += d));
-  child.stderr!.on('data', (d: Buffer) => (out.stderr += d));
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, out, exited };
 }

@@ -68,6 +68,6 @@ export async function startGateway(processes: ProcessSet, build: Build, workDir:
     );
     return { url: `${base.replace(/\/+$/, '')}/mcp`, child };
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last gateway stderr lines:\n${stderr.recent() || '(none)'}`);
+    throw new Error(`${(err as Error).message}; last gateway stderr lines:\n${stderr.recent() || '(none)'}`, { cause: err });
   }
 }
