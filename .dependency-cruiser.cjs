@@ -21,10 +21,16 @@ const LAYERS = [
 
 const layerRules = LAYERS.slice(1).map(([name, path], i) => ({
   name: `layer-${name}`,
-  comment: `${name} is below ${LAYERS.slice(0, i + 1).map(([n]) => n).join(', ')}: it must not import them`,
+  comment: `${name} is below ${LAYERS.slice(0, i + 1)
+    .map(([n]) => n)
+    .join(', ')}: it must not import them`,
   severity: 'error',
   from: { path, pathNot: '\\.test\\.ts$' },
-  to: { path: LAYERS.slice(0, i + 1).map(([, p]) => p).join('|') },
+  to: {
+    path: LAYERS.slice(0, i + 1)
+      .map(([, p]) => p)
+      .join('|'),
+  },
 }));
 
 module.exports = {

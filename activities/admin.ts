@@ -36,7 +36,10 @@ function adminToken(): string {
   if (process.env.MCP_FLEET_ADMIN_TOKEN) return process.env.MCP_FLEET_ADMIN_TOKEN;
   const file = process.env.MCP_FLEET_ADMIN_TOKEN_FILE ?? join(checkoutRoot(), 'docker', 'secrets', 'admin-token.example');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  throw failure('BAD_INPUT', `no admin token for the gateway: set MCP_FLEET_ADMIN_TOKEN (or MCP_FLEET_ADMIN_TOKEN_FILE) where the worker runs, to the gateway's admin.token`);
+  throw failure(
+    'BAD_INPUT',
+    `no admin token for the gateway: set MCP_FLEET_ADMIN_TOKEN (or MCP_FLEET_ADMIN_TOKEN_FILE) where the worker runs, to the gateway's admin.token`,
+  );
 }
 
 export class AdminApi {
@@ -113,12 +116,16 @@ export class AdminApi {
     try {
       if (text) doc = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      throw failure('COMMAND_FAILED', `${method} ${path} at ${this.base} answered ${res.status} with a body that is not JSON (${text.slice(0, 120)}); is that the mcp-fleet gateway?`);
+      throw failure(
+        'COMMAND_FAILED',
+        `${method} ${path} at ${this.base} answered ${res.status} with a body that is not JSON (${text.slice(0, 120)}); is that the mcp-fleet gateway?`,
+      );
     }
     if (res.ok) return doc as T;
     const reason = typeof doc.error === 'string' ? doc.error : text.slice(0, 300);
     const what = `${method} ${path} answered ${res.status}: ${reason}`;
-    if (res.status === 401 || res.status === 403) throw Object.assign(failure('BAD_INPUT', `${what}; the worker's MCP_FLEET_ADMIN_TOKEN must equal the gateway's admin.token`), { status: res.status });
+    if (res.status === 401 || res.status === 403)
+      throw Object.assign(failure('BAD_INPUT', `${what}; the worker's MCP_FLEET_ADMIN_TOKEN must equal the gateway's admin.token`), { status: res.status });
     if (res.status < 500) throw Object.assign(failure('BAD_INPUT', what), { status: res.status });
     throw Object.assign(failure('COMMAND_FAILED', what), { status: res.status });
   }

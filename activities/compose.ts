@@ -24,10 +24,18 @@ export async function buildImages(input: StepInput): Promise<StepResult> {
     env: { ...process.env, ...(input.params.baseImage ? { BASE_IMAGE: String(input.params.baseImage) } : {}) },
     timeoutMs: Number(input.params.timeoutSec ?? 1200) * 1000,
   });
-  if (/neither present nor pullable/.test(r.stderr)) throw failure('IMAGE_MISSING', `${tail(r.stderr, 2)}; build or load that base image, or unset BASE_IMAGE to use the default`);
-  if (/error TS\d+/.test(r.stderr)) throw failure('BUILD_FAILED', `the app does not compile, so no image was built: ${tail(r.stderr)}; fix the errors ('npm run build') and run the phase again`);
+  if (/neither present nor pullable/.test(r.stderr))
+    throw failure('IMAGE_MISSING', `${tail(r.stderr, 2)}; build or load that base image, or unset BASE_IMAGE to use the default`);
+  if (/error TS\d+/.test(r.stderr))
+    throw failure(
+      'BUILD_FAILED',
+      `the app does not compile, so no image was built: ${tail(r.stderr)}; fix the errors ('npm run build') and run the phase again`,
+    );
   if (r.code !== 0) {
-    throw failure('COMMAND_FAILED', `scripts/docker-build.sh failed (exit ${r.code}): ${tail(r.stderr)}; run 'npm run docker:build' by hand to see the whole log`);
+    throw failure(
+      'COMMAND_FAILED',
+      `scripts/docker-build.sh failed (exit ${r.code}): ${tail(r.stderr)}; run 'npm run docker:build' by hand to see the whole log`,
+    );
   }
   const images = (await (await docker()).listImages({ filters: { reference: ['mcp-fleet/*'] } })).flatMap((i) => i.RepoTags ?? []);
   return { outcome: 'passed', summary: `built ${images.length} image tags in ${Math.round((Date.now() - started) / 1000)} s`, details: { images } };
@@ -47,7 +55,12 @@ export async function validateCompose(input: StepInput): Promise<StepResult> {
       .inspect()
       .catch(() => missing.push(image));
   }
-  if (missing.length) return { outcome: 'failed', summary: `compose config is valid, but images are missing: ${missing.join(', ')}; run 'npm run docker:build'`, details: { images, missing } };
+  if (missing.length)
+    return {
+      outcome: 'failed',
+      summary: `compose config is valid, but images are missing: ${missing.join(', ')}; run 'npm run docker:build'`,
+      details: { images, missing },
+    };
   return { outcome: 'passed', summary: `compose config is valid; ${images.length} images present`, details: { files: stack.files, images } };
 }
 
@@ -69,7 +82,11 @@ export async function composeUp(input: StepInput): Promise<StepResult> {
   for (;;) {
     const health = await stackHealth(stack.project);
     if (health.containers.length > 0 && health.unhealthy.length === 0) {
-      return { outcome: 'passed', summary: `${stack.project} is up: ${health.containers.length} containers healthy`, details: { project: stack.project, ...health } };
+      return {
+        outcome: 'passed',
+        summary: `${stack.project} is up: ${health.containers.length} containers healthy`,
+        details: { project: stack.project, ...health },
+      };
     }
     if (Date.now() > deadline) {
       return {
@@ -98,16 +115,29 @@ export async function composeDown(input: StepInput): Promise<StepResult> {
     ...(removeVolumes ? (await projectVolumes(stack.project)).map((v) => `volume ${v}`) : []),
   ];
   if (left.length) return { outcome: 'failed', summary: `${stack.project} is down, but left: ${left.join(', ')}`, details: { left } };
-  return { outcome: 'passed', summary: `${stack.project} is down${removeVolumes ? ', volumes removed' : ', volumes kept'}`, details: { project: stack.project, removeVolumes } };
+  return {
+    outcome: 'passed',
+    summary: `${stack.project} is down${removeVolumes ? ', volumes removed' : ', volumes kept'}`,
+    details: { project: stack.project, removeVolumes },
+  };
 }
 
 /** Every container of the project with its state and health; passed when there is one and all are healthy. */
 export async function healthStatus(input: StepInput): Promise<StepResult> {
   const { project } = stackOf(input);
   const health = await stackHealth(project);
-  if (health.containers.length === 0) return { outcome: 'failed', summary: `no containers in compose project ${project}; deploy it first (--phase docker-compose --deploy)`, details: { project, ...health } };
+  if (health.containers.length === 0)
+    return {
+      outcome: 'failed',
+      summary: `no containers in compose project ${project}; deploy it first (--phase docker-compose --deploy)`,
+      details: { project, ...health },
+    };
   if (health.unhealthy.length) {
-    return { outcome: 'failed', summary: `${health.unhealthy.length} of ${health.containers.length} containers of ${project} are not healthy: ${health.unhealthy.map((c) => `${c.name} ${c.state}/${c.health}`).join(', ')}`, details: { project, ...health } };
+    return {
+      outcome: 'failed',
+      summary: `${health.unhealthy.length} of ${health.containers.length} containers of ${project} are not healthy: ${health.unhealthy.map((c) => `${c.name} ${c.state}/${c.health}`).join(', ')}`,
+      details: { project, ...health },
+    };
   }
   return { outcome: 'passed', summary: `${health.containers.length} containers of ${project} healthy`, details: { project, ...health } };
 }
@@ -124,7 +154,12 @@ async function stackHealth(project: string): Promise<{ containers: ContainerHeal
   const containers = await Promise.all(
     (await projectContainers(project)).map(async (c) => {
       const info = await engine.getContainer(c.Id).inspect();
-      return { name: info.Name.replace(/^\//, ''), service: c.Labels['com.docker.compose.service'] ?? '', state: info.State.Status, health: info.State.Health?.Status ?? 'none' };
+      return {
+        name: info.Name.replace(/^\//, ''),
+        service: c.Labels['com.docker.compose.service'] ?? '',
+        state: info.State.Status,
+        health: info.State.Health?.Status ?? 'none',
+      };
     }),
   );
   // a container without a HEALTHCHECK counts as healthy while it runs

@@ -17,7 +17,8 @@ export async function registerServer(input: StepInput): Promise<StepResult> {
   const name = spec.name;
   if (typeof name !== 'string' || !name) throw failure('BAD_INPUT', 'params.register needs a name (and the fields of one servers entry)');
   const api = await AdminApi.of(input);
-  if ((await api.servers()).servers.some((s) => s.name === name)) throw failure('BAD_INPUT', `the gateway already has a server ${name}; pass params.register with another name`);
+  if ((await api.servers()).servers.some((s) => s.name === name))
+    throw failure('BAD_INPUT', `the gateway already has a server ${name}; pass params.register with another name`);
   const session = await connect(api.base, 'streamable-http', 'mcp-fleet-discovery');
   try {
     const registered = await api.addServer(spec);
@@ -31,12 +32,18 @@ export async function registerServer(input: StepInput): Promise<StepResult> {
         if (tools.length === 0) await pause(250, `waiting for ${name}'s tools`);
       }
       details.tools = tools.length;
-      if (tools.length === 0) return { outcome: 'failed', summary: `registered ${name} (state ${registered.state}), but the gateway lists none of its tools; see the gateway log`, details };
+      if (tools.length === 0)
+        return {
+          outcome: 'failed',
+          summary: `registered ${name} (state ${registered.state}), but the gateway lists none of its tools; see the gateway log`,
+          details,
+        };
       const callable = tools.find(needsNoArguments);
       if (callable) {
         const r = await session.client.callTool({ name: callable.name, arguments: {} });
         details.called = callable.name;
-        if (r.isError) return { outcome: 'failed', summary: `registered ${name}: ${tools.length} tools listed, but ${callable.name} answered with an error`, details };
+        if (r.isError)
+          return { outcome: 'failed', summary: `registered ${name}: ${tools.length} tools listed, but ${callable.name} answered with an error`, details };
       }
     } finally {
       await api.removeServer(name);
@@ -45,7 +52,11 @@ export async function registerServer(input: StepInput): Promise<StepResult> {
     const after = (await session.client.listTools()).tools.filter((t) => gone.has(t.name)).length;
     details.toolsAfterRemoval = after;
     if (after > 0) return { outcome: 'failed', summary: `deregistered ${name}, but the gateway still lists ${after} of its tools`, details };
-    return { outcome: 'passed', summary: `registered ${name} at runtime: ${details.tools} tools resolved${details.called ? `, ${details.called} answered` : ''}; deregistered, its tools gone`, details };
+    return {
+      outcome: 'passed',
+      summary: `registered ${name} at runtime: ${details.tools} tools resolved${details.called ? `, ${details.called} answered` : ''}; deregistered, its tools gone`,
+      details,
+    };
   } finally {
     await session.close();
   }

@@ -63,7 +63,8 @@ export function stackOf(input: Pick<StepInput, 'target' | 'params'>): Stack {
   }
   const p = input.params;
   const override = p.override as string | undefined;
-  if (override !== undefined && override !== 'dev' && override !== 'prod') throw failure('BAD_INPUT', `params.override must be 'dev' or 'prod' (got '${override}')`);
+  if (override !== undefined && override !== 'dev' && override !== 'prod')
+    throw failure('BAD_INPUT', `params.override must be 'dev' or 'prod' (got '${override}')`);
   const names = Array.isArray(p.files) ? (p.files as string[]) : ['docker-compose.yml', ...(override ? [`docker-compose.${override}.yml`] : [])];
   const env: Record<string, string> = { MCP_FLEET_TAG: String(p.tag ?? process.env.MCP_FLEET_TAG ?? 'dev') };
   if (p.gatewayPort !== undefined) env.GATEWAY_PORT = String(p.gatewayPort);
@@ -98,7 +99,8 @@ export async function gatewayUrl(input: Pick<StepInput, 'target' | 'params'>): P
   try {
     const [gw] = await projectContainers(input.target ?? DEFAULT_PROJECT, String(input.params.gatewayService ?? 'gateway'));
     const port = gw?.Ports.find((p) => p.PrivatePort === 8080 && p.PublicPort);
-    if (gw?.State === 'running' && port) return `http://${!port.IP || port.IP === '0.0.0.0' || port.IP === '::' ? '127.0.0.1' : port.IP.includes(':') ? `[${port.IP}]` : port.IP}:${port.PublicPort}`;
+    if (gw?.State === 'running' && port)
+      return `http://${!port.IP || port.IP === '0.0.0.0' || port.IP === '::' ? '127.0.0.1' : port.IP.includes(':') ? `[${port.IP}]` : port.IP}:${port.PublicPort}`;
   } catch {
     // no engine: the default address may still answer (a gateway started with `npm run gateway`)
   }

@@ -21,7 +21,11 @@ export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<S
   const engine = await docker();
   const replicas = (await projectContainers(project, service)).filter((c) => c.State === 'running');
   if (replicas.length < 2) {
-    return { outcome: 'failed', summary: `${service} in ${project} has ${replicas.length} running replica(s); killing one needs at least 2 (deploy with the prod override: params.override 'prod')`, details: { project, service, replicas: replicas.length } };
+    return {
+      outcome: 'failed',
+      summary: `${service} in ${project} has ${replicas.length} running replica(s); killing one needs at least 2 (deploy with the prod override: params.override 'prod')`,
+      details: { project, service, replicas: replicas.length },
+    };
   }
   const api = await AdminApi.of(input);
   const session = await connect(api.base, 'streamable-http', 'mcp-fleet-failover');
@@ -44,7 +48,11 @@ export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<S
       const r = await call().catch((err: Error) => ({ isError: true, error: err.message }));
       if (!r.isError) break;
       if (Date.now() - killedAt > timeoutMs) {
-        return { outcome: 'failed', summary: `${tool} did not answer within ${timeoutMs / 1000} s of killing ${victim.Names[0]}; check the gateway's reconnect settings and the other replicas`, details: { project, service, killed: victim.Names[0], attempts } };
+        return {
+          outcome: 'failed',
+          summary: `${tool} did not answer within ${timeoutMs / 1000} s of killing ${victim.Names[0]}; check the gateway's reconnect settings and the other replicas`,
+          details: { project, service, killed: victim.Names[0], attempts },
+        };
       }
       await pause(200, 'waiting for recovery');
     }

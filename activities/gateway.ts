@@ -37,7 +37,11 @@ export async function gatewayHealth(input: StepInput): Promise<StepResult> {
     if (res.status !== 200) return { outcome: 'failed', summary: `${base}/health/liveness answered ${res.status}: ${body.slice(0, 200)}`, details };
     return { outcome: 'passed', summary: `gateway at ${base} is live`, details };
   } catch (err) {
-    return { outcome: 'failed', summary: `gateway at ${base} does not answer (${(err as Error).message}); is the stack up? (--phase docker-compose --deploy)`, details: { url: base } };
+    return {
+      outcome: 'failed',
+      summary: `gateway at ${base} does not answer (${(err as Error).message}); is the stack up? (--phase docker-compose --deploy)`,
+      details: { url: base },
+    };
   }
 }
 
@@ -107,8 +111,13 @@ export async function resolveServers(input: StepInput): Promise<StepResult> {
     const byServer = Object.fromEntries(servers.map((s) => [s, tools.filter((t) => exposed.get(s)?.has(t.name)).map((t) => t.name)]));
     const missing = servers.filter((s) => byServer[s].length === 0);
     const details = { url: base, servers: Object.fromEntries(servers.map((s) => [s, byServer[s].length])) };
-    if (missing.length) return { outcome: 'failed', summary: `the gateway offers no tools from ${missing.join(', ')}; check those servers' health and the gateway log`, details };
-    return { outcome: 'passed', summary: `the gateway resolves ${servers.length} servers: ${servers.map((s) => `${s} (${byServer[s].length} tools)`).join(', ')}`, details };
+    if (missing.length)
+      return { outcome: 'failed', summary: `the gateway offers no tools from ${missing.join(', ')}; check those servers' health and the gateway log`, details };
+    return {
+      outcome: 'passed',
+      summary: `the gateway resolves ${servers.length} servers: ${servers.map((s) => `${s} (${byServer[s].length} tools)`).join(', ')}`,
+      details,
+    };
   } catch (err) {
     return { outcome: 'failed', summary: `cannot list tools through ${base}/mcp (${(err as Error).message})`, details: { url: base } };
   } finally {

@@ -23,10 +23,12 @@ export function containerFindings(c: Docker.ContainerInspectInfo): Finding[] {
   const add = (rule: string, found: string) => findings.push({ subject, rule, found });
   const user = c.Config.User ?? '';
   if (user === '' || /^(0|root)(:|$)/.test(user)) add('runs as a non-root user', `User '${user || '(image default: root)'}'`);
-  if (!(h.CapDrop ?? []).some((cap: string) => cap.toUpperCase() === 'ALL')) add('drops all capabilities (cap_drop: ALL)', `CapDrop ${JSON.stringify(h.CapDrop ?? [])}`);
+  if (!(h.CapDrop ?? []).some((cap: string) => cap.toUpperCase() === 'ALL'))
+    add('drops all capabilities (cap_drop: ALL)', `CapDrop ${JSON.stringify(h.CapDrop ?? [])}`);
   if ((h.CapAdd ?? []).length) add('adds no capabilities', `CapAdd ${JSON.stringify(h.CapAdd)}`);
   if (h.Privileged) add('is not privileged', 'Privileged true');
-  if (!(h.SecurityOpt ?? []).some((o: string) => /^no-new-privileges(:true|=true)?$/.test(o))) add('sets no-new-privileges', `SecurityOpt ${JSON.stringify(h.SecurityOpt ?? [])}`);
+  if (!(h.SecurityOpt ?? []).some((o: string) => /^no-new-privileges(:true|=true)?$/.test(o)))
+    add('sets no-new-privileges', `SecurityOpt ${JSON.stringify(h.SecurityOpt ?? [])}`);
   if (!h.ReadonlyRootfs) add('has a read-only root filesystem', 'ReadonlyRootfs false');
   if (!h.Memory) add('has a memory limit', 'Memory 0 (unlimited)');
   if (!h.NanoCpus && !h.CpuQuota) add('has a CPU limit', 'NanoCpus and CpuQuota 0 (unlimited)');
@@ -36,7 +38,8 @@ export function containerFindings(c: Docker.ContainerInspectInfo): Finding[] {
   for (const source of engineSockets(c)) add('mounts no Docker engine socket (root on the host)', `bind ${source}`);
   for (const [port, bindings] of Object.entries(h.PortBindings ?? {})) {
     for (const b of (bindings as { HostIp?: string; HostPort?: string }[] | null) ?? []) {
-      if (!b.HostIp || b.HostIp === '0.0.0.0' || b.HostIp === '::') add('publishes ports on loopback only', `${port} on ${b.HostIp || 'all interfaces'}:${b.HostPort}`);
+      if (!b.HostIp || b.HostIp === '0.0.0.0' || b.HostIp === '::')
+        add('publishes ports on loopback only', `${port} on ${b.HostIp || 'all interfaces'}:${b.HostPort}`);
     }
   }
   return findings;
@@ -44,7 +47,10 @@ export function containerFindings(c: Docker.ContainerInspectInfo): Finding[] {
 
 /** Host paths of Docker engine sockets bound into the container (Mounts, and Binds for created ones). */
 function engineSockets(c: Docker.ContainerInspectInfo): string[] {
-  const sources = [...(c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source), ...(c.HostConfig.Binds ?? []).map((b: string) => b.split(':')[0])];
+  const sources = [
+    ...(c.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source),
+    ...(c.HostConfig.Binds ?? []).map((b: string) => b.split(':')[0]),
+  ];
   return [...new Set(sources.filter((s) => /(^|\/)docker\.sock$/.test(s)))];
 }
 
@@ -66,7 +72,8 @@ export async function inspectHardening(input: StepInput): Promise<StepResult> {
   const { project } = stackOf(input);
   const engine = await docker();
   const containers = await projectContainers(project);
-  if (containers.length === 0) return { outcome: 'failed', summary: `no containers in compose project ${project} to audit; deploy it first`, details: { project } };
+  if (containers.length === 0)
+    return { outcome: 'failed', summary: `no containers in compose project ${project} to audit; deploy it first`, details: { project } };
   const findings: Finding[] = [];
   const inspected: string[] = [];
   for (const c of containers) {
@@ -88,11 +95,19 @@ export async function inspectHardening(input: StepInput): Promise<StepResult> {
     if (c.Labels['com.docker.compose.service'] === gatewayService) continue;
     for (const netName of Object.keys(c.NetworkSettings?.Networks ?? {})) {
       const n = networks.find((x) => x.Name === netName);
-      if (n && routesOut(n)) findings.push({ subject: c.Names[0].replace(/^\//, ''), rule: 'only the gateway is on a network with a route out', found: `on ${netName}` });
+      if (n && routesOut(n))
+        findings.push({ subject: c.Names[0].replace(/^\//, ''), rule: 'only the gateway is on a network with a route out', found: `on ${netName}` });
     }
   }
   const summary = findings.length
-    ? `${findings.length} hardening findings in ${project}: ${findings.slice(0, 3).map((f) => `${f.subject} ${f.rule} (${f.found})`).join('; ')}${findings.length > 3 ? '; …' : ''}`
+    ? `${findings.length} hardening findings in ${project}: ${findings
+        .slice(0, 3)
+        .map((f) => `${f.subject} ${f.rule} (${f.found})`)
+        .join('; ')}${findings.length > 3 ? '; …' : ''}`
     : `${inspected.length} containers and ${networks.length} networks of ${project} meet every hardening rule`;
-  return { outcome: findings.length ? 'failed' : 'passed', summary, details: { project, containers: inspected, networks: networks.map((n) => n.Name), findings } };
+  return {
+    outcome: findings.length ? 'failed' : 'passed',
+    summary,
+    details: { project, containers: inspected, networks: networks.map((n) => n.Name), findings },
+  };
 }

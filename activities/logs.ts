@@ -61,7 +61,12 @@ export async function collectLogs(input: StepInput): Promise<StepResult> {
   }
   const logDir = String(input.params.logDir ?? '/var/log/mcp-fleet');
   const running = containers.find((c) => c.State === 'running' && c.Mounts.some((m) => m.Destination === logDir));
-  const logFiles = running ? (await execText(running.Id, ['ls', logDir])).split(/\s+/).filter((f) => f.endsWith('.log')).sort() : [];
+  const logFiles = running
+    ? (await execText(running.Id, ['ls', logDir]))
+        .split(/\s+/)
+        .filter((f) => f.endsWith('.log'))
+        .sort()
+    : [];
   const errors = Object.values(perContainer).reduce((n, c) => n + c.errors, 0);
   const warnings = Object.values(perContainer).reduce((n, c) => n + c.warnings, 0);
   return {

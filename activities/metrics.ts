@@ -33,7 +33,8 @@ export function parsePrometheus(text: string): Scrape {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
     if (!m) continue;
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1]] = l[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     samples.push({ name: m[1], labels, value: Number(m[3]) });
   }
   return { families, samples };
@@ -53,7 +54,11 @@ export async function checkMetrics(input: StepInput): Promise<StepResult> {
   try {
     before = await scrape(base);
   } catch (err) {
-    return { outcome: 'failed', summary: `cannot scrape the gateway's metrics (${(err as Error).message}); is the gateway up and serving /metrics?`, details: { url: base } };
+    return {
+      outcome: 'failed',
+      summary: `cannot scrape the gateway's metrics (${(err as Error).message}); is the gateway up and serving /metrics?`,
+      details: { url: base },
+    };
   }
   const trip = await mcpRoundTrip({ ...input, params: { ...input.params, transports: ['streamable-http'] } });
   const { families, samples: after } = await scrape(base);
@@ -65,7 +70,11 @@ export async function checkMetrics(input: StepInput): Promise<StepResult> {
   const problems = [
     ...(missing.length ? [`missing metric families ${missing.join(', ')}`] : []),
     ...(down.length ? [`upstreams down: ${down.join(', ')}`] : []),
-    ...(trip.outcome !== 'passed' ? [`the round trip failed (${trip.summary})`] : moved < 1 ? ['a tool call through the gateway did not move mcp_gateway_requests_total'] : []),
+    ...(trip.outcome !== 'passed'
+      ? [`the round trip failed (${trip.summary})`]
+      : moved < 1
+        ? ['a tool call through the gateway did not move mcp_gateway_requests_total']
+        : []),
   ];
   if (problems.length) return { outcome: 'failed', summary: `${base}/metrics: ${problems.join('; ')}`, details };
   return { outcome: 'passed', summary: `${after.length} samples; ${upstreams} upstreams up; a round trip counted ${moved} request(s)`, details };

@@ -47,7 +47,11 @@ export async function addRolloutBackend(input: StepInput): Promise<StepResult> {
   const details: Added & Record<string, unknown> = { server: p.server, version, before, tools: backend.tools };
   if (backend.state !== 'ready') {
     await api.removeBackend(p.server, version);
-    return { outcome: 'failed', summary: `${version} of ${p.server} did not become ready (state ${backend.state}); it was removed. See the gateway log for why`, details };
+    return {
+      outcome: 'failed',
+      summary: `${version} of ${p.server} did not become ready (state ${backend.state}); it was removed. See the gateway log for why`,
+      details,
+    };
   }
   const serving = server.backends.filter((b) => b.weight > 0).map((b) => `${b.id} (${b.tools} tools)`);
   return { outcome: 'passed', summary: `${version} of ${p.server} is ready with ${backend.tools} tools beside ${serving.join(', ') || 'nothing'}`, details };
@@ -79,10 +83,18 @@ export async function shiftTraffic(input: StepInput): Promise<StepResult> {
   const baseline = others.length ? `; previous: ${others.map(([id, s]) => `${id} ${s.calls} calls, ${pct(s.errorRate)}, p95 ${ms(s.p95Ms)}`).join('; ')}` : '';
 
   if (mine.calls < p.minCalls) {
-    return { outcome: 'failed', summary: `${version} got ${mine.calls} calls at ${percent} %, fewer than --min-calls ${p.minCalls} to judge it; send traffic or let the probe run (--probe-tool)`, details };
+    return {
+      outcome: 'failed',
+      summary: `${version} got ${mine.calls} calls at ${percent} %, fewer than --min-calls ${p.minCalls} to judge it; send traffic or let the probe run (--probe-tool)`,
+      details,
+    };
   }
   if (mine.errorRate > p.maxErrorRate) {
-    return { outcome: 'failed', summary: `${version} breached the error rate at ${percent} %: ${pct(mine.errorRate)} > ${pct(p.maxErrorRate)} (${mine.errors} errors, ${mine.toolErrors} tool errors in ${mine.calls} calls)${baseline}`, details };
+    return {
+      outcome: 'failed',
+      summary: `${version} breached the error rate at ${percent} %: ${pct(mine.errorRate)} > ${pct(p.maxErrorRate)} (${mine.errors} errors, ${mine.toolErrors} tool errors in ${mine.calls} calls)${baseline}`,
+      details,
+    };
   }
   if (mine.p95Ms !== null && mine.p95Ms > p.maxP95Ms) {
     return { outcome: 'failed', summary: `${version} breached the latency at ${percent} %: p95 ${ms(mine.p95Ms)} > ${p.maxP95Ms} ms${baseline}`, details };
@@ -98,7 +110,11 @@ export async function promoteRollout(input: StepInput): Promise<StepResult> {
   const old = current.backends.filter((b) => b.id !== version).map((b) => b.id);
   await api.setWeights(server, { [version]: 100, ...Object.fromEntries(old.map((id) => [id, 0])) });
   for (const id of old) await api.removeBackend(server, id);
-  return { outcome: 'passed', summary: `${version} serves all of ${server}; removed ${old.join(', ') || 'nothing'}`, details: { server, version, removed: old } };
+  return {
+    outcome: 'passed',
+    summary: `${version} serves all of ${server}; removed ${old.join(', ') || 'nothing'}`,
+    details: { server, version, removed: old },
+  };
 }
 
 /** Compensation of add-version: the old weights back, then the new backend removed. Safe to repeat. */
@@ -111,7 +127,9 @@ export async function rollBackRollout(input: StepInput): Promise<StepResult> {
   const removed = await api.removeBackend(server, version);
   return {
     outcome: 'passed',
-    summary: `rolled back ${server}: weights ${Object.entries(restore).map(([id, w]) => `${id}=${w}`).join(', ')} restored${removed ? `, ${version} removed` : ''}`,
+    summary: `rolled back ${server}: weights ${Object.entries(restore)
+      .map(([id, w]) => `${id}=${w}`)
+      .join(', ')} restored${removed ? `, ${version} removed` : ''}`,
     details: { server, version, restored: restore, removed },
   };
 }
@@ -129,7 +147,13 @@ export function split(before: Record<string, number>, version: string, percent: 
  * at least minCalls of them at this weight. Per-session servers bind a session to one backend, so
  * each call gets its own session there.
  */
-async function probe(api: AdminApi, p: RolloutParams, server: string, percent: number, since: number): Promise<{ tool: string; calls: number; failed: number }> {
+async function probe(
+  api: AdminApi,
+  p: RolloutParams,
+  server: string,
+  percent: number,
+  since: number,
+): Promise<{ tool: string; calls: number; failed: number }> {
   const options = p.probe === false ? {} : p.probe;
   const calls = Math.max(options.calls ?? 20, Math.ceil((p.minCalls * 100) / percent));
   const summary = await api.server(server);
@@ -142,7 +166,9 @@ async function probe(api: AdminApi, p: RolloutParams, server: string, percent: n
     for (let i = 0; i < calls; i++) {
       throwIfCancelled('the rollout probe');
       if (i % 20 === 0) heartbeat(`probing ${tool}: ${i} of ${calls} calls`);
-      const r = await session.client.callTool({ name: tool, arguments: options.arguments ?? {} }, undefined, { timeout: Math.max(5_000, p.maxP95Ms * 5) }).catch(() => ({ isError: true }));
+      const r = await session.client
+        .callTool({ name: tool, arguments: options.arguments ?? {} }, undefined, { timeout: Math.max(5_000, p.maxP95Ms * 5) })
+        .catch(() => ({ isError: true }));
       if (r.isError) failed += 1;
       if (perSession) {
         await session.close();
@@ -162,7 +188,11 @@ async function defaultTool(client: Awaited<ReturnType<typeof connect>>['client']
   const names = new Set(exposed);
   const { tools } = await client.listTools();
   const tool = tools.find((t) => names.has(t.name) && needsNoArguments(t));
-  if (!tool) throw failure('BAD_INPUT', `the gateway offers no tool of ${server} without required arguments to probe with; pass --probe-tool (and --probe-args) or --no-probe`);
+  if (!tool)
+    throw failure(
+      'BAD_INPUT',
+      `the gateway offers no tool of ${server} without required arguments to probe with; pass --probe-tool (and --probe-args) or --no-probe`,
+    );
   return tool.name;
 }
 

@@ -85,24 +85,31 @@ export interface CommandResult {
  * Runs a command in the checkout, heartbeating every few seconds with `what`; killed (TERM) when
  * the activity is cancelled. Resolves with the exit code instead of throwing on a non-zero exit.
  */
-export async function runCommand(file: string, args: string[], what: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CommandResult> {
+export async function runCommand(
+  file: string,
+  args: string[],
+  what: string,
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CommandResult> {
   const signal = cancellation();
-  return withHeartbeat(what, () =>
-    new Promise<CommandResult>((resolve, reject) => {
-      execFile(
-        file,
-        args,
-        { cwd: checkoutRoot(), env: options.env ?? process.env, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024, signal },
-        (err, stdout, stderr) => {
-          if (!err) return resolve({ code: 0, stdout, stderr });
-          const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
-          if (e.name === 'AbortError') return reject(failure('CANCELLED', `${what} was cancelled`));
-          if (e.code === 'ENOENT') return reject(failure('BAD_INPUT', `${what}: ${file} is not installed or not on PATH`));
-          const note = e.killed || e.signal ? ` (killed: ${e.signal ?? 'timeout'})` : '';
-          resolve({ code: typeof e.code === 'number' ? e.code : 1, stdout, stderr: `${stderr}${note}` });
-        },
-      );
-    }),
+  return withHeartbeat(
+    what,
+    () =>
+      new Promise<CommandResult>((resolve, reject) => {
+        execFile(
+          file,
+          args,
+          { cwd: checkoutRoot(), env: options.env ?? process.env, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024, signal },
+          (err, stdout, stderr) => {
+            if (!err) return resolve({ code: 0, stdout, stderr });
+            const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
+            if (e.name === 'AbortError') return reject(failure('CANCELLED', `${what} was cancelled`));
+            if (e.code === 'ENOENT') return reject(failure('BAD_INPUT', `${what}: ${file} is not installed or not on PATH`));
+            const note = e.killed || e.signal ? ` (killed: ${e.signal ?? 'timeout'})` : '';
+            resolve({ code: typeof e.code === 'number' ? e.code : 1, stdout, stderr: `${stderr}${note}` });
+          },
+        );
+      }),
   );
 }
 

@@ -28,7 +28,15 @@ export function hopsIn(container: string, log: string, traceId: string): Hop[] {
     if (!line.includes(traceId)) continue;
     try {
       const l = JSON.parse(line) as { msg?: string; trace?: string; span?: string; parent?: string; server?: string; backend?: string; ms?: number };
-      if (l.msg === 'call' && l.trace === traceId && l.span) hops.push({ container, span: l.span, ...(l.parent ? { parent: l.parent } : {}), server: String(l.server), ...(l.backend ? { backend: l.backend } : {}), ...(l.ms !== undefined ? { ms: l.ms } : {}) });
+      if (l.msg === 'call' && l.trace === traceId && l.span)
+        hops.push({
+          container,
+          span: l.span,
+          ...(l.parent ? { parent: l.parent } : {}),
+          server: String(l.server),
+          ...(l.backend ? { backend: l.backend } : {}),
+          ...(l.ms !== undefined ? { ms: l.ms } : {}),
+        });
     } catch {
       // a server's own stderr line that happens to contain the id
     }
@@ -39,7 +47,7 @@ export function hopsIn(container: string, log: string, traceId: string): Hop[] {
 /** The hops in order from the client's span: each one's parent is the one before. */
 export function chain(hops: Hop[], clientSpan: string): Hop[] {
   const out: Hop[] = [];
-  for (let parent = clientSpan; ; ) {
+  for (let parent = clientSpan; ;) {
     const next = hops.find((h) => h.parent === parent);
     if (!next) return out;
     out.push(next);
@@ -54,7 +62,11 @@ export function chain(hops: Hop[], clientSpan: string): Hop[] {
 export async function requestTracing(input: StepInput): Promise<StepResult> {
   const { project } = stackOf(input);
   const containers = (await projectContainers(project)).filter((c) => c.State === 'running');
-  if (containers.length === 0) throw failure('BAD_INPUT', `no running containers in compose project ${project}: tracing reads their logs; deploy it first (--phase docker-compose --deploy)`);
+  if (containers.length === 0)
+    throw failure(
+      'BAD_INPUT',
+      `no running containers in compose project ${project}: tracing reads their logs; deploy it first (--phase docker-compose --deploy)`,
+    );
   const minHops = Number(input.params.minHops ?? 2);
   const base = await gatewayUrl(input);
   const traceId = randomBytes(16).toString('hex');
@@ -89,7 +101,10 @@ export async function requestTracing(input: StepInput): Promise<StepResult> {
   const path = ['client', ...linked.map((h) => `${h.container} (${h.server}${h.backend ? `/${h.backend}` : ''}, ${h.ms ?? '?'} ms)`)].join(' → ');
   const details = { traceId, clientSpan, tool, hops, chain: linked.map((h) => h.container) };
   if (linked.length < minHops) {
-    const why = hops.length === 0 ? 'no container logged a call with it; are the images current (npm run docker:build)?' : `only ${linked.length} of ${hops.length} logged hops link up from the client's span`;
+    const why =
+      hops.length === 0
+        ? 'no container logged a call with it; are the images current (npm run docker:build)?'
+        : `only ${linked.length} of ${hops.length} logged hops link up from the client's span`;
     return { outcome: 'failed', summary: `trace ${traceId} of ${tool}: ${why} (need ${minHops} hops: ${path})`, details };
   }
   return { outcome: 'passed', summary: `trace ${traceId} of ${tool}: ${path}`, details };

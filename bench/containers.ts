@@ -21,8 +21,26 @@ import { connectHttp } from '../test/containers/support/mcp';
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const benchId = uniqueName('bench');
 const LABEL = `${TEST_LABEL}=${benchId}`;
-const HARDENED = ['--init', '--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--memory', '256m', '--pids-limit', '128'];
-const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } };
+const HARDENED = [
+  '--init',
+  '--read-only',
+  '--tmpfs',
+  '/tmp',
+  '--cap-drop',
+  'ALL',
+  '--security-opt',
+  'no-new-privileges',
+  '--memory',
+  '256m',
+  '--pids-limit',
+  '128',
+];
+const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+};
 
 interface Sample {
   readyMs: number;
@@ -35,9 +53,13 @@ interface Sample {
 async function stdioSample(server: string): Promise<Sample> {
   const name = uniqueName(`bench-stdio-${server}`);
   const t0 = performance.now();
-  const child = spawn('docker', ['run', '-i', '--rm', '--name', name, '--label', LABEL, '--network', 'none', ...HARDENED, SERVER_IMAGE, 'mcp-stdio-wrapper.sh', server], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
+  const child = spawn(
+    'docker',
+    ['run', '-i', '--rm', '--name', name, '--label', LABEL, '--network', 'none', ...HARDENED, SERVER_IMAGE, 'mcp-stdio-wrapper.sh', server],
+    {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    },
+  );
   const lines = lineReader(child.stdout);
   child.stdin.write(JSON.stringify(INITIALIZE) + '\n');
   const first = await lines.next(30_000);
@@ -82,7 +104,12 @@ async function httpSample(image: string, args: string[], env: Record<string, str
     await new Promise((r) => setTimeout(r, 10));
   }
   const readyMs = performance.now() - t0;
-  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session ?? '', 'mcp-protocol-version': '2025-06-18' };
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-session-id': session ?? '',
+    'mcp-protocol-version': '2025-06-18',
+  };
   await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) }).then((r) => r.text());
   await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) }).then((r) => r.text());
   const memMiB = await memoryOf(name);
@@ -128,7 +155,6 @@ function lineReader(stream: NodeJS.ReadableStream): { next(timeoutMs: number): P
   };
 }
 
-
 /** The compose stack after a workload: memory per service (docker stats), idle and after calls. */
 async function stackMemory(calls: number): Promise<{ service: string; idleMiB: number; loadedMiB: number }[]> {
   const project = new ComposeProject(['docker-compose.yml'], {}, 'mcpfleet-bench');
@@ -142,7 +168,10 @@ async function stackMemory(calls: number): Promise<{ service: string; idleMiB: n
     const session = await connectHttp(await project.gatewayAddress(), 'bench');
     try {
       for (let i = 0; i < calls; i++) {
-        await session.client.callTool({ name: 'memory__create_entities', arguments: { entities: [{ name: `e${i % 50}`, entityType: 'bench', observations: [`call ${i}`] }] } });
+        await session.client.callTool({
+          name: 'memory__create_entities',
+          arguments: { entities: [{ name: `e${i % 50}`, entityType: 'bench', observations: [`call ${i}`] }] },
+        });
         await session.client.callTool({ name: 'filesystem__write_file', arguments: { path: `/data/f${i % 20}.txt`, content: `call ${i}` } });
         if (i % 10 === 0) await session.client.callTool({ name: 'memory__read_graph', arguments: {} });
       }
@@ -171,7 +200,24 @@ async function main(): Promise<void> {
   try {
     await docker('network', 'create', '--label', LABEL, network);
     // the gateway's upstream: one memory bridge, up before the gateway starts
-    await docker('run', '-d', '--name', `${benchId}-memory`, '--label', LABEL, '--network', network, '--network-alias', 'memory', ...HARDENED, '-e', 'MCP_SERVER=memory', '-e', 'MCP_SERVICE_HOST=memory', SERVER_IMAGE);
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      `${benchId}-memory`,
+      '--label',
+      LABEL,
+      '--network',
+      network,
+      '--network-alias',
+      'memory',
+      ...HARDENED,
+      '-e',
+      'MCP_SERVER=memory',
+      '-e',
+      'MCP_SERVICE_HOST=memory',
+      SERVER_IMAGE,
+    );
 
     const cases: { what: string; sample: () => Promise<Sample> }[] = [
       { what: 'mcp-server, stdio: memory', sample: () => stdioSample('memory') },
@@ -215,7 +261,9 @@ async function main(): Promise<void> {
       `| ${what} | ${ready.median.toFixed(0)} ms [${ready.min.toFixed(0)}-${ready.max.toFixed(0)}] | ${started ? `${started.median.toFixed(0)} ms` : 'n/a (docker run -i)'} | ${mem.median.toFixed(1)} MiB [${mem.max.toFixed(1)}] |`,
     );
   }
-  console.log(`\ncompose stack (docker-compose.yml): memory per container, idle 5 s after healthy, then 5 s after ${calls} rounds of memory + filesystem calls`);
+  console.log(
+    `\ncompose stack (docker-compose.yml): memory per container, idle 5 s after healthy, then 5 s after ${calls} rounds of memory + filesystem calls`,
+  );
   console.log('| service | idle | after the calls | limit |');
   console.log('|---|---|---|---|');
   const limits: Record<string, string> = { gateway: '256M', memory: '192M', filesystem: '192M', pipeline: '512M', temporal: '384M' };

@@ -130,7 +130,8 @@ async function fileReader(transport: Transport, tool: string): Promise<(path: st
     const reply = await rpc('tools/call', { name: tool, arguments: { path } });
     const ms = performance.now() - t;
     const text = 'result' in reply ? (reply.result as { content?: { text?: string }[] }).content?.[0]?.text : undefined;
-    if (text?.length !== chars) throw new Error(`${tool} of ${path}: expected ${chars} characters, got ${text === undefined ? JSON.stringify(reply).slice(0, 300) : text.length}`);
+    if (text?.length !== chars)
+      throw new Error(`${tool} of ${path}: expected ${chars} characters, got ${text === undefined ? JSON.stringify(reply).slice(0, 300) : text.length}`);
     return ms;
   };
 }

@@ -70,7 +70,9 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: overhead [--quick] [--only ID[,ID...]] [--profile DIR] [--baseline CHECKOUT]\n' + `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`);
+    process.stdout.write(
+      'usage: overhead [--quick] [--only ID[,ID...]] [--profile DIR] [--baseline CHECKOUT]\n' + `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`,
+    );
     return 0;
   }
   const scenarios = pickScenarios(values.only);
@@ -105,14 +107,25 @@ async function main(): Promise<number> {
   const results: ScenarioResult[] = [];
   try {
     for (const spec of scenarios) {
-      const result = await runScenario(spec, plan, { cleanup, marker, workDir, profileDir, baselineCli: baseline?.cli, progress: (line) => process.stderr.write(`… ${line}\n`) });
+      const result = await runScenario(spec, plan, {
+        cleanup,
+        marker,
+        workDir,
+        profileDir,
+        baselineCli: baseline?.cli,
+        progress: (line) => process.stderr.write(`… ${line}\n`),
+      });
       results.push(result);
       process.stdout.write(`${scenarioTable(result)}\n\n`);
     }
-    process.stdout.write(`### Summary\n\n${summaryTable(results)}\n\nTotal run time ${((Date.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}.\n`);
+    process.stdout.write(
+      `### Summary\n\n${summaryTable(results)}\n\nTotal run time ${((Date.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}.\n`,
+    );
     for (const [dir, before] of profilesBefore) {
       // Only this run's profiles, one per gateway (scenario), in the order they were written.
-      const fresh = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f)).sort();
+      const fresh = readdirSync(dir)
+        .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
+        .sort();
       for (const file of fresh) process.stdout.write(`\n${summarizeProfile(join(dir, file))}\n`);
     }
     return 0;
@@ -159,7 +172,9 @@ function commitOf(dir: string): string {
 }
 
 function header(plan: Plan, quick: boolean, profileDir: string | undefined, baseline: BaselineBuild | undefined): string {
-  const levels = plan.levels.map((l) => `${l.clients} client(s): up to ${l.measure.callsPerClient * l.clients} calls or ${l.measure.maxMs / 1000} s per block`).join('; ');
+  const levels = plan.levels
+    .map((l) => `${l.clients} client(s): up to ${l.measure.callsPerClient * l.clients} calls or ${l.measure.maxMs / 1000} s per block`)
+    .join('; ');
   const turns = baseline ? 'direct, gateway and baseline gateway taking turns (ABC CBA ACB BCA …)' : 'direct and gateway alternating';
   return [
     `## Gateway overhead (bench:overhead)${quick ? ' — quick run' : ''}`,
@@ -177,7 +192,9 @@ function header(plan: Plan, quick: boolean, profileDir: string | undefined, base
       : []),
     'Load generator, gateway and upstream share the same cores, so at 32 clients the figures are CPU-bound.',
     ...(profileDir
-      ? [`The ${baseline ? 'gateways run' : 'gateway runs'} with --cpu-prof (profiles in ${profileDir}${baseline ? `, the baseline's in ${join(profileDir, BASELINE_PROFILE_SUBDIR)}` : ''}); the profiler slows ${baseline ? 'them' : 'it'}, so these figures are not the benchmark's.`]
+      ? [
+          `The ${baseline ? 'gateways run' : 'gateway runs'} with --cpu-prof (profiles in ${profileDir}${baseline ? `, the baseline's in ${join(profileDir, BASELINE_PROFILE_SUBDIR)}` : ''}); the profiler slows ${baseline ? 'them' : 'it'}, so these figures are not the benchmark's.`,
+        ]
       : []),
     '',
     '',

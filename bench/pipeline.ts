@@ -43,7 +43,9 @@ async function main(): Promise<void> {
     }
     const down = stepsFor('docker-compose', 'deploy').find((s) => s.compensate);
     if (down) {
-      const h = await client.start({ phase: 'docker-compose', verb: 'validate', autoApprove: true }, [{ id: 'compose-down', title: 'Take the stack down', activity: down.compensate!, params: down.params }]);
+      const h = await client.start({ phase: 'docker-compose', verb: 'validate', autoApprove: true }, [
+        { id: 'compose-down', title: 'Take the stack down', activity: down.compensate!, params: down.params },
+      ]);
       await h.result();
     }
   } finally {
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
     await temporal.stop();
   }
   console.log(`\npipeline: wall time per phase (embedded dev server, in-process worker, real activities), ${new Date().toISOString()}`);
-  console.log('| phase --verb | verdict | steps (passed/failed/n.a.) | wall time | steps\' own time | orchestration | orchestration share |');
+  console.log("| phase --verb | verdict | steps (passed/failed/n.a.) | wall time | steps' own time | orchestration | orchestration share |");
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const count = (o: string) => r.result.steps.filter((s) => s.outcome === o).length;

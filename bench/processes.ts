@@ -66,7 +66,10 @@ export function spawnGroup(command: string, args: string[], options: SpawnOption
     };
     const { ready } = options;
     const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-    const timer = setTimeout(() => fail(`${ready instanceof RegExp ? `no ready line ${ready}` : 'readiness probe not passed'} within ${readyTimeoutMs} ms`), readyTimeoutMs);
+    const timer = setTimeout(
+      () => fail(`${ready instanceof RegExp ? `no ready line ${ready}` : 'readiness probe not passed'} within ${readyTimeoutMs} ms`),
+      readyTimeoutMs,
+    );
     if (!(ready instanceof RegExp)) {
       void (async () => {
         while (!failed && !isReady) {

@@ -60,16 +60,25 @@ export function summarizeProfile(file: string, top = 15): string {
   const line = (f: FunctionTime) => `  ${pctOf(f.selfMs, total).padStart(6)}  ${f.selfMs.toFixed(0).padStart(6)} ms  [${f.group}] ${f.name} ${f.where}`;
   const groups = new Map<string, number>();
   for (const f of functions) groups.set(f.group, (groups.get(f.group) ?? 0) + f.selfMs);
-  const groupLine = [...groups].sort((a, b) => b[1] - a[1]).map(([g, ms]) => `${g} ${pctOf(ms, total)}`).join(', ');
+  const groupLine = [...groups]
+    .sort((a, b) => b[1] - a[1])
+    .map(([g, ms]) => `${g} ${pctOf(ms, total)}`)
+    .join(', ');
   return [
     `${file}: ${total.toFixed(0)} ms sampled`,
     `self time by group: ${groupLine}`,
     `top ${top} functions by self time:`,
     ...functions.slice(0, top).map(line),
     'top gateway functions:',
-    ...functions.filter((f) => f.group === 'gateway').slice(0, 8).map(line),
+    ...functions
+      .filter((f) => f.group === 'gateway')
+      .slice(0, 8)
+      .map(line),
     'top SDK functions:',
-    ...functions.filter((f) => f.group === 'sdk').slice(0, 8).map(line),
+    ...functions
+      .filter((f) => f.group === 'sdk')
+      .slice(0, 8)
+      .map(line),
   ].join('\n');
 }
 

@@ -31,7 +31,10 @@ export function scenarioTable(result: ScenarioResult): string {
   const title = `${result.spec.upstream.label} over ${result.spec.transport === 'http' ? 'Streamable HTTP' : 'stdio'} (${result.spec.id})`;
   const table = hasBaseline(result) ? comparisonTable(result.levels) : gatewayTable(result.levels);
   const calls = result.levels
-    .map((l) => `${l.clients} client(s): ${l.direct.calls} direct / ${l.gateway.summary.calls} gateway${l.baseline ? ` / ${l.baseline.summary.calls} baseline gateway` : ''} calls`)
+    .map(
+      (l) =>
+        `${l.clients} client(s): ${l.direct.calls} direct / ${l.gateway.summary.calls} gateway${l.baseline ? ` / ${l.baseline.summary.calls} baseline gateway` : ''} calls`,
+    )
     .join('; ');
   return [`### ${title}`, '', topology(result), '', ...table, '', `Measured ${calls}.`, '', ...verdicts(result).map((v) => `- ${v}`)].join('\n');
 }
@@ -51,7 +54,8 @@ function gatewayTable(levels: LevelResult[]): string[] {
 
 /** One row per level and path (direct, this build's gateway, the baseline's), and this build's CPU per call against the baseline's. */
 function comparisonTable(levels: LevelResult[]): string[] {
-  const row = (clients: number, path: string, s: Summary, rest: string[]) => `| ${clients} | ${path} | ${ms(s.p50Ms)} | ${ms(s.p99Ms)} | ${rate(s.callsPerSec)} | ${rest.join(' | ')} |`;
+  const row = (clients: number, path: string, s: Summary, rest: string[]) =>
+    `| ${clients} | ${path} | ${ms(s.p50Ms)} | ${ms(s.p99Ms)} | ${rate(s.callsPerSec)} | ${rest.join(' | ')} |`;
   const gatewayCells = (g: GatewayFigures, direct: Summary) => [signedMs(addedP50(g, direct)), shareWithRange(g, direct), us(g.cpuUsPerCall)];
   return [
     '| clients | path | p50 | p99 | calls/s | added p50 | calls/s vs direct (per-round range) | gateway CPU/call | CPU/call vs baseline (per-round range) |',
@@ -67,7 +71,9 @@ function comparisonTable(levels: LevelResult[]): string[] {
 /** One line per target, with the figure and MET / NOT MET. */
 export function verdicts(result: ScenarioResult): string[] {
   const top = highest(result);
-  const latency = result.levels.map((l) => `${l.clients} client(s) ${signedMs(addedP50(l.gateway, l.direct))} ${met(addedP50(l.gateway, l.direct) <= ADDED_P50_TARGET_MS)}`).join('; ');
+  const latency = result.levels
+    .map((l) => `${l.clients} client(s) ${signedMs(addedP50(l.gateway, l.direct))} ${met(addedP50(l.gateway, l.direct) <= ADDED_P50_TARGET_MS)}`)
+    .join('; ');
   const lines = [
     `target added p50 <= ${ADDED_P50_TARGET_MS} ms: ${latency}`,
     `target gateway throughput >= ${pct(THROUGHPUT_TARGET)} of direct at ${top.clients} clients: ${pct(share(top.gateway, top.direct))} ${met(share(top.gateway, top.direct) >= THROUGHPUT_TARGET)}`,

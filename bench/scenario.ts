@@ -102,7 +102,15 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     gateways.push({ name: 'baseline gateway', id: `${spec.id}-baseline`, cliJs: ctx.baselineCli, profileDir });
   }
   for (const g of gateways) {
-    const gateway = await startGatewayProcess({ id: g.id, upstream: upstreamEntry, marker, workDir: ctx.workDir, cliJs: g.cliJs, profileDir: g.profileDir, callLog: spec.callLog });
+    const gateway = await startGatewayProcess({
+      id: g.id,
+      upstream: upstreamEntry,
+      marker,
+      workDir: ctx.workDir,
+      cliJs: g.cliJs,
+      profileDir: g.profileDir,
+      callLog: spec.callLog,
+    });
     stops.unshift(cleanup.add(`${spec.id} ${g.name}`, () => gateway.stop()));
     paths.push({ name: g.name, target: { kind: 'http', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
   }

@@ -26,7 +26,8 @@ async function sample(): Promise<StartSample> {
     const up = project.up(); // compose v1 returns only once the dependencies it waits for are healthy
     const healthy: Record<string, number> = {};
     while (Object.keys(healthy).length < SERVICES.length) {
-      if (performance.now() - t0 > 240_000) throw new Error(`the stack did not turn healthy within 240 s (healthy: ${Object.keys(healthy).join(', ') || 'none'})`);
+      if (performance.now() - t0 > 240_000)
+        throw new Error(`the stack did not turn healthy within 240 s (healthy: ${Object.keys(healthy).join(', ') || 'none'})`);
       const ids = (await docker('ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${project.name}`)).split('\n').filter(Boolean);
       if (ids.length > 0) {
         const states = JSON.parse(await docker('inspect', ...ids)) as { Config: { Labels: Record<string, string> }; State: { Health?: { Status: string } } }[];
@@ -71,7 +72,17 @@ export async function benchStackStartup(runs: number): Promise<void> {
   console.log(`\ncompose stack start: \`up -d\` until healthy (polled every ${POLL_MS} ms), ${runs} fresh projects after one warm-up`);
   console.log(`| until | median of ${runs} | min-max |`);
   console.log('|---|---|---|');
-  for (const service of SERVICES) row(`${service} healthy`, samples.map((s) => s.healthy[service]));
-  row('all five healthy', samples.map((s) => Math.max(...Object.values(s.healthy))));
-  row('pipeline__run_phase listed through the gateway', samples.map((s) => s.toolsMs));
+  for (const service of SERVICES)
+    row(
+      `${service} healthy`,
+      samples.map((s) => s.healthy[service]),
+    );
+  row(
+    'all five healthy',
+    samples.map((s) => Math.max(...Object.values(s.healthy))),
+  );
+  row(
+    'pipeline__run_phase listed through the gateway',
+    samples.map((s) => s.toolsMs),
+  );
 }

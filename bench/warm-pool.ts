@@ -25,7 +25,13 @@ async function sessionTimes(warm: number, runs: number, image: string): Promise<
     {
       listen: '127.0.0.1:0',
       instance,
-      servers: { memory: { docker: { image, command: ['mcp-stdio-wrapper.sh', 'memory'], tmpfs: { '/tmp': 'rw,size=16m', '/data': 'rw,size=16m' } }, mode: 'per-session', pool: { warm, max: 4 } } },
+      servers: {
+        memory: {
+          docker: { image, command: ['mcp-stdio-wrapper.sh', 'memory'], tmpfs: { '/tmp': 'rw,size=16m', '/data': 'rw,size=16m' } },
+          mode: 'per-session',
+          pool: { warm, max: 4 },
+        },
+      },
     },
     'bench',
   );

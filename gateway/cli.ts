@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('mcp-gateway')
     .usage('$0 --config FILE [--listen HOST:PORT] [--stdio]\n\nOne MCP endpoint in front of many MCP servers.')
-    .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'gateway config (YAML or JSON; Claude Desktop mcpServers files work as they are)' })
+    .option('config', {
+      alias: 'c',
+      type: 'string',
+      demandOption: true,
+      describe: 'gateway config (YAML or JSON; Claude Desktop mcpServers files work as they are)',
+    })
     .option('listen', { alias: 'l', type: 'string', describe: 'HOST:PORT for the HTTP/SSE/WebSocket fronts (default 127.0.0.1:8080)' })
     .option('stdio', { type: 'boolean', default: false, describe: 'serve one client over stdin/stdout instead of listening' })
     .strict()

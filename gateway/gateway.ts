@@ -67,7 +67,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         sharedGroups: () => registry.sharedGroups(),
       },
       metrics: core.metrics,
-      admin: adminRoutes({ registry, views: core.views, stats: core.stats, pools: () => transports.allPools, separator: config.nameSeparator, draining: () => sessions.draining }),
+      admin: adminRoutes({
+        registry,
+        views: core.views,
+        stats: core.stats,
+        pools: () => transports.allPools,
+        separator: config.nameSeparator,
+        draining: () => sessions.draining,
+      }),
     },
     {
       maxBodyBytes: config.http.maxBodyBytes,
@@ -86,13 +93,27 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   }
   const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
   log.info(
-    { url, mcp: `${url}/mcp`, sse: `${url}/sse`, ws: `${url.replace('http', 'ws')}/ws`, metrics: `${url}/metrics`, admin: config.admin ? `${url}/admin` : 'disabled', servers: config.servers.map((s) => s.name) },
+    {
+      url,
+      mcp: `${url}/mcp`,
+      sse: `${url}/sse`,
+      ws: `${url.replace('http', 'ws')}/ws`,
+      metrics: `${url}/metrics`,
+      admin: config.admin ? `${url}/admin` : 'disabled',
+      servers: config.servers.map((s) => s.name),
+    },
     'gateway listening',
   );
   return { registry, sessions, transports, progress, url, stop: once(() => drainAndStop(sessions, fronts, stopAll, config, log)) };
 }
 
-async function drainAndStop(sessions: Sessions, fronts: HttpFronts | undefined, stopAll: () => Promise<void>, config: GatewayConfig, log: Logger): Promise<void> {
+async function drainAndStop(
+  sessions: Sessions,
+  fronts: HttpFronts | undefined,
+  stopAll: () => Promise<void>,
+  config: GatewayConfig,
+  log: Logger,
+): Promise<void> {
   fronts?.stopAccepting();
   sessions.drain();
   const deadline = Date.now() + config.shutdown.drainTimeoutMs;

@@ -14,7 +14,16 @@ import type { PhaseRunResult, StepDef } from './types';
 
 export const CLI = 'run-pipeline-claude-interactive';
 /** Activities that need a Docker engine where the worker runs (checked before a run starts). */
-const DOCKER_ACTIVITIES = new Set(['buildImages', 'validateCompose', 'composeUp', 'composeDown', 'healthStatus', 'inspectHardening', 'killReplicaAndMeasureRecovery', 'collectLogs']);
+const DOCKER_ACTIVITIES = new Set([
+  'buildImages',
+  'validateCompose',
+  'composeUp',
+  'composeDown',
+  'healthStatus',
+  'inspectHardening',
+  'killReplicaAndMeasureRecovery',
+  'collectLogs',
+]);
 const POLL_MS = 500;
 
 export interface Common {

@@ -17,7 +17,11 @@ import { PHASES, VERBS, type PhaseName, type Verb } from './types';
 
 async function runCommand(argv: Common & RunOptions & { phase: string; target?: string } & Partial<Record<Verb, boolean>>, out: Out): Promise<number> {
   const verbs = VERBS.filter((v) => argv[v]);
-  if (verbs.length !== 1) throw new FleetError('BAD_USAGE', `give exactly one verb with --phase (got ${verbs.length ? verbs.map((v) => `--${v}`).join(' ') : 'none'}); verbs: ${VERBS.map((v) => `--${v}`).join(' ')}`);
+  if (verbs.length !== 1)
+    throw new FleetError(
+      'BAD_USAGE',
+      `give exactly one verb with --phase (got ${verbs.length ? verbs.map((v) => `--${v}`).join(' ') : 'none'}); verbs: ${VERBS.map((v) => `--${v}`).join(' ')}`,
+    );
   const verb = verbs[0];
   const defs = Object.values(PHASE_DEFS);
   // `all` runs the phases whose steps are fixed; a rollout is about one server and runs on its own
@@ -40,11 +44,16 @@ async function runCommand(argv: Common & RunOptions & { phase: string; target?: 
       return result.status === 'passed' ? 0 : 1;
     }
     // one durable parent run, a child run per phase (workflows/all-phases.ts)
-    const parent = await session.client.startAll(verb, plan.map(({ phase, steps }) => ({ ...request(phase), steps })));
+    const parent = await session.client.startAll(
+      verb,
+      plan.map(({ phase, steps }) => ({ ...request(phase), steps })),
+    );
     out.line(`all --${verb}: ${parent.workflowId} (${plan.map((p) => p.phase).join(', ')})`);
     const runs = await followAll(session.client, parent.workflowId, out, interactive);
     const passed = runs.length === plan.length && runs.every((r) => r.status === 'passed');
-    out.line(`all --${verb}: ${passed ? 'PASSED' : 'FAILED'} (${runs.filter((r) => r.status === 'passed').length} of ${plan.length} phases passed) — ${parent.workflowId}`);
+    out.line(
+      `all --${verb}: ${passed ? 'PASSED' : 'FAILED'} (${runs.filter((r) => r.status === 'passed').length} of ${plan.length} phases passed) — ${parent.workflowId}`,
+    );
     out.result(allJson(parent.workflowId, verb, runs, passed));
     return passed ? 0 : 1;
   } finally {
@@ -53,7 +62,14 @@ async function runCommand(argv: Common & RunOptions & { phase: string; target?: 
 }
 
 function allJson(workflowId: string, verb: Verb, runs: Record<string, unknown>[], passed: boolean): Record<string, unknown> {
-  return { status: passed ? 'passed' : 'failed', workflowId, verb, runs, steps: runs.flatMap((r) => (r.steps as object[]).map((s) => ({ phase: r.phase, ...s }))), workflowIds: runs.map((r) => r.workflowId) };
+  return {
+    status: passed ? 'passed' : 'failed',
+    workflowId,
+    verb,
+    runs,
+    steps: runs.flatMap((r) => (r.steps as object[]).map((s) => ({ phase: r.phase, ...s }))),
+    workflowIds: runs.map((r) => r.workflowId),
+  };
 }
 
 async function withSession<T>(argv: Common, out: Out, worker: boolean | 'if-started', fn: (s: Session) => Promise<T>): Promise<T> {
@@ -83,13 +99,17 @@ export async function main(args: string[]): Promise<number> {
       '$0',
       'run a phase',
       (y) => {
-        y.option('phase', { type: 'string', describe: `${PHASES.join(' | ')} | all` }).option('target', { type: 'string', describe: 'compose project or server the phase works on' });
+        y.option('phase', { type: 'string', describe: `${PHASES.join(' | ')} | all` }).option('target', {
+          type: 'string',
+          describe: 'compose project or server the phase works on',
+        });
         for (const v of VERBS) y.option(v, { type: 'boolean', describe: `verb: ${v}` });
         return runOptions(y);
       },
       async (argv) => {
         json = argv.json;
-        if (!argv.phase) throw new FleetError('BAD_USAGE', `give --phase NAME|all with a verb, or a command (list, status, watch, approve, reject); see --help`);
+        if (!argv.phase)
+          throw new FleetError('BAD_USAGE', `give --phase NAME|all with a verb, or a command (list, status, watch, approve, reject); see --help`);
         code = await runCommand(argv as never, out());
       },
     )
@@ -109,7 +129,14 @@ export async function main(args: string[]): Promise<number> {
     .command('list', 'list the phases and their verbs', {}, (argv) => {
       const rows = Object.values(PHASE_DEFS).map((d) => ({ phase: d.name, verbs: Object.keys(d.verbs), summary: d.summary }));
       if (argv.json) out().result({ status: 'ok', phases: rows });
-      else for (const r of rows) console.log(`${r.phase.padEnd(20)} ${r.verbs.map((v) => `--${v}`).join(' ').padEnd(24)} ${r.summary}`);
+      else
+        for (const r of rows)
+          console.log(
+            `${r.phase.padEnd(20)} ${r.verbs
+              .map((v) => `--${v}`)
+              .join(' ')
+              .padEnd(24)} ${r.summary}`,
+          );
     })
     .command(
       'status [id]',
@@ -163,7 +190,10 @@ export async function main(args: string[]): Promise<number> {
         });
       },
     );
-  for (const [name, approved] of [['approve', true], ['reject', false]] as const) {
+  for (const [name, approved] of [
+    ['approve', true],
+    ['reject', false],
+  ] as const) {
     parser.command(
       `${name} <id>`,
       `${name} the gate a run waits at`,
@@ -179,9 +209,13 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   try {
-    await parser.strict().exitProcess(false).fail((msg, err) => {
-      throw err ?? new FleetError('BAD_USAGE', msg);
-    }).parseAsync();
+    await parser
+      .strict()
+      .exitProcess(false)
+      .fail((msg, err) => {
+        throw err ?? new FleetError('BAD_USAGE', msg);
+      })
+      .parseAsync();
   } catch (err) {
     const error = toFleetError(err);
     process.stderr.write(`${CLI}: ${error.message}\n`);

@@ -2,7 +2,15 @@
  * The client side of the pipeline: resolve (phase, verb) to steps, start the phase workflow with a
  * readable ID, memo and search attributes, and read, watch, approve or reject runs.
  */
-import { Client, Connection, isGrpcDeadlineError, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  isGrpcDeadlineError,
+  ServiceError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { approveUpdate, rejectUpdate, statusQuery, type GateAnswer } from '../workflows/phase';
 import { childrenQuery, type AllPhasesInput, type AllPhasesResult } from '../workflows/all-phases';
 import type { PendingGate, PhaseWorkflowInput, RunStatus } from '../workflows/run-state';
@@ -29,7 +37,10 @@ export class PipelineClient {
     private readonly taskQueue: string,
   ) {}
 
-  static async connect(temporal: Pick<TemporalHandle, 'connectionOptions' | 'namespace' | 'searchAttributes'>, taskQueue = TASK_QUEUE): Promise<PipelineClient> {
+  static async connect(
+    temporal: Pick<TemporalHandle, 'connectionOptions' | 'namespace' | 'searchAttributes'>,
+    taskQueue = TASK_QUEUE,
+  ): Promise<PipelineClient> {
     const connection = await Connection.connect(temporal.connectionOptions);
     return new PipelineClient(new Client({ connection, namespace: temporal.namespace }), connection, temporal.searchAttributes, taskQueue);
   }
@@ -109,7 +120,11 @@ export class PipelineClient {
       return await this.client.withDeadline(Date.now() + timeoutMs, fn);
     } catch (err) {
       if (isGrpcDeadlineError(err) || (err instanceof ServiceError && isGrpcDeadlineError(err.cause))) {
-        throw new FleetError('NO_WORKER', `no worker answered within ${timeoutMs / 1000}s: run the CLI without --no-worker, or start one (\`node dist/pipeline/worker.js\`)`, { cause: err });
+        throw new FleetError(
+          'NO_WORKER',
+          `no worker answered within ${timeoutMs / 1000}s: run the CLI without --no-worker, or start one (\`node dist/pipeline/worker.js\`)`,
+          { cause: err },
+        );
       }
       throw err;
     }

@@ -91,7 +91,9 @@ export function createPipelineMcpServer(client: PipelineClient): McpServer {
 
 async function main(): Promise<void> {
   // stdout carries the MCP protocol: the worker's logs go to stderr, warnings and worse only
-  Runtime.install({ logger: new DefaultLogger('WARN', (entry) => process.stderr.write(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`)) });
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => process.stderr.write(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`)),
+  });
   const temporal = await ensureTemporal();
   const client = await PipelineClient.connect(temporal);
   let worker: PipelineWorker | undefined;

@@ -11,7 +11,12 @@ import { PHASES, VERBS, type PhaseDef, type PhaseName, type StepDef, type Verb }
 /** Names of the exported activities; a typo in a step is a compile error. */
 export type ActivityName = keyof typeof activities;
 
-function step(id: string, title: string, activity: ActivityName, extra: Omit<StepDef, 'id' | 'title' | 'activity' | 'compensate'> & { compensate?: ActivityName } = {}): StepDef {
+function step(
+  id: string,
+  title: string,
+  activity: ActivityName,
+  extra: Omit<StepDef, 'id' | 'title' | 'activity' | 'compensate'> & { compensate?: ActivityName } = {},
+): StepDef {
   return { id, title, activity, ...extra };
 }
 
@@ -41,7 +46,9 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
   'service-discovery': {
     name: 'service-discovery',
     summary: 'The gateway resolves every configured server, and one registered at runtime',
-    verbs: { test: [gatewayLive, resolve, step('register-server', 'Register a server through the admin API, resolve and call it, deregister it', 'registerServer')] },
+    verbs: {
+      test: [gatewayLive, resolve, step('register-server', 'Register a server through the admin API, resolve and call it, deregister it', 'registerServer')],
+    },
   },
   'mcp-transport': {
     name: 'mcp-transport',
@@ -77,7 +84,12 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
     name: 'debugging-tools',
     summary: 'What a developer needs to debug the stack: health, logs, tracing',
     verbs: {
-      enhance: [stackHealthy, gatewayLive, step('collect-logs', 'Read every container log and the log volume', 'collectLogs'), step('tracing', 'Trace a request through gateway and upstreams', 'requestTracing')],
+      enhance: [
+        stackHealthy,
+        gatewayLive,
+        step('collect-logs', 'Read every container log and the log volume', 'collectLogs'),
+        step('tracing', 'Trace a request through gateway and upstreams', 'requestTracing'),
+      ],
     },
   },
   'high-availability': {
@@ -85,7 +97,9 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
     summary: 'The prod stack with replicas survives losing the replica that serves it',
     verbs: {
       configure: [
-        composeUp('Bring the prod stack (filesystem × 2) up and wait until it is healthy', 'Deploy the production stack (prod override, replicas)', { override: 'prod' }),
+        composeUp('Bring the prod stack (filesystem × 2) up and wait until it is healthy', 'Deploy the production stack (prod override, replicas)', {
+          override: 'prod',
+        }),
         stackHealthy,
         step('kill-replica', 'Kill the serving filesystem replica and measure recovery through the gateway', 'killReplicaAndMeasureRecovery', {
           approval: 'Kill a running filesystem replica (SIGKILL)',
@@ -122,12 +136,18 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
  * phase's verbs, or the bad param.
  */
 export function stepsFor(phase: string, verb: string, params: Record<string, unknown> = {}): StepDef[] {
-  if (!(PHASES as readonly string[]).includes(phase)) throw new FleetError('UNKNOWN_PHASE', `unknown phase ${JSON.stringify(phase)}; phases: ${PHASES.join(', ')}`);
+  if (!(PHASES as readonly string[]).includes(phase))
+    throw new FleetError('UNKNOWN_PHASE', `unknown phase ${JSON.stringify(phase)}; phases: ${PHASES.join(', ')}`);
   const def = PHASE_DEFS[phase as PhaseName];
   const steps = def.verbs[verb as Verb];
   if (!steps) {
     const known = (VERBS as readonly string[]).includes(verb) ? 'not defined for this phase' : 'unknown verb';
-    throw new FleetError('UNKNOWN_VERB', `phase ${phase} has no --${verb} (${known}); it has: ${Object.keys(def.verbs).map((v) => `--${v}`).join(' ')}`);
+    throw new FleetError(
+      'UNKNOWN_VERB',
+      `phase ${phase} has no --${verb} (${known}); it has: ${Object.keys(def.verbs)
+        .map((v) => `--${v}`)
+        .join(' ')}`,
+    );
   }
   return typeof steps === 'function' ? steps(params) : steps;
 }

@@ -34,7 +34,9 @@ const increasingTo100 = (p: number[]) => p.every((x, i) => i === 0 || x > p[i - 
 
 export const rolloutSchema = z.object({
   server: z.string().min(1, 'name the gateway server to roll out'),
-  backend: z.record(z.string(), z.unknown(), { error: "the new version's transport, as one server entry of the gateway config: {\"url\": ...}, {\"command\": ..., \"args\": [...]} or {\"docker\": {...}}" }),
+  backend: z.record(z.string(), z.unknown(), {
+    error: 'the new version\'s transport, as one server entry of the gateway config: {"url": ...}, {"command": ..., "args": [...]} or {"docker": {...}}',
+  }),
   version: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, . _ - (it becomes the backend id)')
@@ -47,7 +49,10 @@ export const rolloutSchema = z.object({
   minCalls: z.number().int().min(1).default(5),
   /** Synthetic calls through the gateway while a step bakes; false = judge real traffic only. */
   probe: z
-    .union([z.literal(false), z.object({ tool: z.string().optional(), arguments: z.record(z.string(), z.unknown()).optional(), calls: z.number().int().min(1).max(10_000).optional() })])
+    .union([
+      z.literal(false),
+      z.object({ tool: z.string().optional(), arguments: z.record(z.string(), z.unknown()).optional(), calls: z.number().int().min(1).max(10_000).optional() }),
+    ])
     .default({}),
 });
 
@@ -90,7 +95,9 @@ export function rolloutSteps(raw: Record<string, unknown>): StepDef[] {
   });
   const shifts =
     p.strategy === 'canary'
-      ? (p.percents ?? DEFAULT_CANARY_PERCENTS).map((pc) => hold(pc, `${pc} % of ${p.server} to ${version}, held ${p.bakeSec} s; gate: error rate <= ${p.maxErrorRate * 100} %, p95 <= ${p.maxP95Ms} ms`))
+      ? (p.percents ?? DEFAULT_CANARY_PERCENTS).map((pc) =>
+          hold(pc, `${pc} % of ${p.server} to ${version}, held ${p.bakeSec} s; gate: error rate <= ${p.maxErrorRate * 100} %, p95 <= ${p.maxP95Ms} ms`),
+        )
       : [hold(100, `Switch all of ${p.server} to ${version}, held ${p.bakeSec} s; gate: error rate <= ${p.maxErrorRate * 100} %, p95 <= ${p.maxP95Ms} ms`)];
   const promote: StepDef = {
     id: 'promote',

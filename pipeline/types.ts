@@ -102,7 +102,12 @@ export interface PhaseRunResult {
  * How a run is labelled for the Temporal UI: its memo, and the McpFleet* search attributes when
  * the namespace has them registered. `target` undefined leaves it out of the memo (a sweep).
  */
-export function runLabels(phase: PhaseName | 'all', verb: Verb, target: string | undefined, searchAttributes: boolean): { memo: Record<string, string>; searchAttributes?: Record<string, string[]> } {
+export function runLabels(
+  phase: PhaseName | 'all',
+  verb: Verb,
+  target: string | undefined,
+  searchAttributes: boolean,
+): { memo: Record<string, string>; searchAttributes?: Record<string, string[]> } {
   return {
     memo: { phase, verb, ...(target !== undefined ? { target } : {}) },
     ...(searchAttributes ? { searchAttributes: { McpFleetPhase: [phase], McpFleetVerb: [verb], ...(target ? { McpFleetTarget: [target] } : {}) } } : {}),

@@ -59,8 +59,19 @@ export async function fleetUp(argv: UpOptions, out: Out): Promise<number> {
     const stackUi = await stackTemporalUi(target);
     if (stackUi) out.line(`  stack's Temporal UI  ${stackUi}   (runs started through pipeline__run_phase)`);
     out.line(`  worker        in this process, task queue ${TASK_QUEUE}: \`${CLI} --phase NAME --<verb>\` from another terminal uses it`);
-    out.line(`Ctrl-C stops ${argv['keep-stack'] ? 'the worker' : `the stack (volumes kept), the worker`}${session.temporal.started ? ' and the Temporal dev server' : ''}.`);
-    out.result({ status: 'up', workflowId: handle.workflowId, mcpUrl: `${base}/mcp`, gatewayUrl: base, temporalUi: ui ?? null, stackTemporalUi: stackUi ?? null, temporalAddress: session.temporal.address, steps: runJson(handle.workflowId, result).steps });
+    out.line(
+      `Ctrl-C stops ${argv['keep-stack'] ? 'the worker' : `the stack (volumes kept), the worker`}${session.temporal.started ? ' and the Temporal dev server' : ''}.`,
+    );
+    out.result({
+      status: 'up',
+      workflowId: handle.workflowId,
+      mcpUrl: `${base}/mcp`,
+      gatewayUrl: base,
+      temporalUi: ui ?? null,
+      stackTemporalUi: stackUi ?? null,
+      temporalAddress: session.temporal.address,
+      steps: runJson(handle.workflowId, result).steps,
+    });
   } catch (err) {
     await session.close();
     throw err;

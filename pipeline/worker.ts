@@ -17,7 +17,9 @@ let bundle: Promise<WorkflowBundleOption> | undefined;
  */
 export function workflowBundle(): Promise<WorkflowBundleOption> {
   const prebuilt = process.env.MCP_FLEET_WORKFLOW_BUNDLE;
-  bundle ??= prebuilt ? Promise.resolve({ codePath: prebuilt }) : bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/index'), logger: quietLogger });
+  bundle ??= prebuilt
+    ? Promise.resolve({ codePath: prebuilt })
+    : bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/index'), logger: quietLogger });
   return bundle;
 }
 

@@ -37,7 +37,11 @@ export async function runAllPhases(input: AllPhasesInput): Promise<AllPhasesResu
   for (const run of input.runs) {
     const workflowId = childIdOf(workflowInfo().workflowId, run.phase);
     current = workflowId;
-    const result = await executeChild(runPhase, { workflowId, args: [run], ...runLabels(run.phase, run.verb, run.target ?? '', input.searchAttributes ?? false) });
+    const result = await executeChild(runPhase, {
+      workflowId,
+      args: [run],
+      ...runLabels(run.phase, run.verb, run.target ?? '', input.searchAttributes ?? false),
+    });
     done.push({ workflowId, result });
   }
   current = undefined;

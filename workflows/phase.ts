@@ -37,7 +37,6 @@ export interface GateAnswer {
   reason?: string;
 }
 
-
 type StepActivity = (input: StepInput) => Promise<StepResult>;
 
 /** Default for steps without timeoutSec. */
@@ -73,7 +72,10 @@ export async function runPhase(input: PhaseWorkflowInput): Promise<PhaseRunResul
   });
 
   setHandler(statusQuery, () => state.status());
-  const answer = (approved: boolean) => (a: GateAnswer): PendingGate => state.decide({ approved, ...pick(a) });
+  const answer =
+    (approved: boolean) =>
+    (a: GateAnswer): PendingGate =>
+      state.decide({ approved, ...pick(a) });
   const validate = (a: GateAnswer): void => {
     const why = state.refuseDecision(a?.stepId);
     if (why) throw ApplicationFailure.create(new FleetError('NO_GATE', why).toFailureOptions());

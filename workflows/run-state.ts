@@ -135,7 +135,11 @@ export class RunState {
     }
     if (!this.failure && !this.records.some((r) => r.outcome === 'passed')) {
       const na = this.records.filter((r) => r.outcome === 'not-available').map((r) => r.id);
-      this.fail(na[0] ?? this.records[0].id, `no step passed: not available yet: ${na.join(', ') || 'none'}`, 'the capabilities these steps check are not built into this version of mcp-fleet yet; nothing was checked');
+      this.fail(
+        na[0] ?? this.records[0].id,
+        `no step passed: not available yet: ${na.join(', ') || 'none'}`,
+        'the capabilities these steps check are not built into this version of mcp-fleet yet; nothing was checked',
+      );
     }
     this.finished = this.failure ? 'failed' : 'passed';
     this.compensating = false;

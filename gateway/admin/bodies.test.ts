@@ -6,7 +6,11 @@ const server = parseConfig({ servers: { svc: { command: 'node', prefix: 's', req
 describe('admin bodies', () => {
   it('makes a backend of any transport that inherits everything else from its server', () => {
     const spec = parseBackendBody({ id: 'canary', weight: 5, url: 'ws://h:1/ws', headers: { a: 'b' } }, server);
-    expect(spec).toMatchObject({ id: 'canary', weight: 5, config: { kind: 'remote', name: 'svc', transport: 'websocket', headers: { a: 'b' }, prefix: 's', requestTimeoutMs: 1234, mode: 'shared' } });
+    expect(spec).toMatchObject({
+      id: 'canary',
+      weight: 5,
+      config: { kind: 'remote', name: 'svc', transport: 'websocket', headers: { a: 'b' }, prefix: 's', requestTimeoutMs: 1234, mode: 'shared' },
+    });
     expect(spec.config.restart).toEqual(server.restart);
     expect(parseBackendBody({ id: 'b', command: 'node' }, server).weight).toBe(0);
   });

@@ -34,7 +34,8 @@ export function parseBackendBody(body: unknown, server: ServerConfig): BackendSp
   const { id, weight = 0, ...transport } = asObject(body, '"id", an optional "weight" and transport fields (command/args/env/cwd, url/headers, or docker)');
   const problems = [...check(idSchema, id, 'id'), ...check(weightSchema, weight, 'weight')];
   for (const key of Object.keys(transport)) {
-    if (!TRANSPORT_FIELDS.includes(key)) problems.push(`${key}: not a backend field; a backend takes id, weight and ${TRANSPORT_FIELDS.join(', ')} (the rest comes from its server)`);
+    if (!TRANSPORT_FIELDS.includes(key))
+      problems.push(`${key}: not a backend field; a backend takes id, weight and ${TRANSPORT_FIELDS.join(', ')} (the rest comes from its server)`);
   }
   const inherited = {
     prefix: server.prefix,

@@ -76,7 +76,9 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
         const windowSec = parseWindow(query);
         const seen = stats.window(windowSec);
         // every backend there is, with zeros when it had no calls; removed ones are gone
-        const servers = Object.fromEntries(registry.servers.map((p) => [p.name, Object.fromEntries(p.specs.map((s) => [s.id, seen[p.name]?.[s.id] ?? NO_CALLS]))]));
+        const servers = Object.fromEntries(
+          registry.servers.map((p) => [p.name, Object.fromEntries(p.specs.map((s) => [s.id, seen[p.name]?.[s.id] ?? NO_CALLS]))]),
+        );
         return { status: 200, body: { windowSec, servers } satisfies StatsBody };
       },
     },
@@ -84,7 +86,9 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
       GET: () => ({
         status: 200,
         body: {
-          pools: deps.pools().map(({ server, backend, pool }) => ({ server, backend, warm: pool.warmCount, busy: pool.busyCount, max: pool.max, waiting: pool.waitingCount })),
+          pools: deps
+            .pools()
+            .map(({ server, backend, pool }) => ({ server, backend, warm: pool.warmCount, busy: pool.busyCount, max: pool.max, waiting: pool.waitingCount })),
         } satisfies PoolsBody,
       }),
     },

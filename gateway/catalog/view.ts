@@ -95,7 +95,15 @@ export function buildView(sources: readonly ViewSource[], separator: string): Ca
   return view;
 }
 
-function addNamed(view: CatalogView, what: 'tool' | 'prompt', out: Item[], routes: Map<string, Route>, source: ViewSource, items: readonly Item[], separator: string): void {
+function addNamed(
+  view: CatalogView,
+  what: 'tool' | 'prompt',
+  out: Item[],
+  routes: Map<string, Route>,
+  source: ViewSource,
+  items: readonly Item[],
+  separator: string,
+): void {
   for (const item of items) {
     const original = String(item.name);
     let name = exposedName(source.prefix, separator, original);

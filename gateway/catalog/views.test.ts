@@ -16,7 +16,9 @@ const TOOL_WARNING = 'tool name already taken; exposed under another name';
 /** A server listing the template every server here lists, and reading it as itself. */
 function withTemplate(label: string): McpServer {
   const server = whoamiServer(label);
-  server.registerResource('item', new ResourceTemplate('mem://common/{id}', { list: undefined }), {}, async (uri) => ({ contents: [{ uri: uri.href, text: `${label} reads it` }] }));
+  server.registerResource('item', new ResourceTemplate('mem://common/{id}', { list: undefined }), {}, async (uri) => ({
+    contents: [{ uri: uri.href, text: `${label} reads it` }],
+  }));
   return server;
 }
 
@@ -24,7 +26,10 @@ const warnings = (gw: MemoryGateway, msg: string) => gw.logs.filter((l) => l.msg
 
 describe('the merged views', () => {
   it('list a template two servers offer once, served by the first, with one warning however many views show it', async () => {
-    const gw = await memoryGateway({ a: {}, b: {}, own: { mode: 'per-session' } }, { a: () => withTemplate('a'), b: () => withTemplate('b'), own: () => whoamiServer('own') });
+    const gw = await memoryGateway(
+      { a: {}, b: {}, own: { mode: 'per-session' } },
+      { a: () => withTemplate('a'), b: () => withTemplate('b'), own: () => whoamiServer('own') },
+    );
     try {
       // Each client has a per-session server, so a view of its own that also shows the shared servers.
       for (const client of [await gw.connect(), await gw.connect()]) {
@@ -52,15 +57,18 @@ describe('the merged views', () => {
     };
 
     beforeAll(async () => {
-      gw = await memoryGateway({ a: { prefix: false }, b: { prefix: false } }, {
-        a: () => whoamiServer('a'),
-        b: () => {
-          b = new McpServer({ name: 'b', version: '1' });
-          echo = b.registerTool('echo', {}, async () => ({ content: [{ type: 'text', text: 'b' }] }));
-          b.registerTool('other', {}, async () => ({ content: [{ type: 'text', text: 'b' }] }));
-          return b;
+      gw = await memoryGateway(
+        { a: { prefix: false }, b: { prefix: false } },
+        {
+          a: () => whoamiServer('a'),
+          b: () => {
+            b = new McpServer({ name: 'b', version: '1' });
+            echo = b.registerTool('echo', {}, async () => ({ content: [{ type: 'text', text: 'b' }] }));
+            b.registerTool('other', {}, async () => ({ content: [{ type: 'text', text: 'b' }] }));
+            return b;
+          },
         },
-      });
+      );
       client = await gw.connect({ setup: (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changes++) });
     });
 
@@ -85,7 +93,10 @@ describe('the merged views', () => {
   // remembers its own problems, so a per-session server's collision is warned once per session.
   // Flip to `it` once views.ts counts per-session problems gateway-wide.
   it('warns once about a per-session server colliding with a shared one, however many sessions see it', async () => {
-    const gw = await memoryGateway({ s: { prefix: false }, p: { prefix: false, mode: 'per-session' } }, { s: () => whoamiServer('s'), p: () => whoamiServer('p') });
+    const gw = await memoryGateway(
+      { s: { prefix: false }, p: { prefix: false, mode: 'per-session' } },
+      { s: () => whoamiServer('s'), p: () => whoamiServer('p') },
+    );
     try {
       for (let i = 0; i < 3; i++) await (await gw.connect()).listTools();
       expect(warnings(gw, TOOL_WARNING).map((l) => l.tool)).toEqual(['whoami', 'echo']);
@@ -97,17 +108,23 @@ describe('the merged views', () => {
   it('keep a view until what it shows changes: a shared server for every view, a per-session one for its owner only', async () => {
     const own: McpServer[] = [];
     let shared!: McpServer;
-    const gw = await memoryGateway({ s: {}, p: { mode: 'per-session' } }, {
-      s: () => (shared = whoamiServer('s')),
-      p: () => {
-        const server = whoamiServer(`p${own.length}`, 'p');
-        own.push(server);
-        return server;
+    const gw = await memoryGateway(
+      { s: {}, p: { mode: 'per-session' } },
+      {
+        s: () => (shared = whoamiServer('s')),
+        p: () => {
+          const server = whoamiServer(`p${own.length}`, 'p');
+          own.push(server);
+          return server;
+        },
       },
-    });
+    );
     try {
       let heard = 0;
-      const [first, second] = [await gw.connect({ setup: (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void heard++) }), await gw.connect()];
+      const [first, second] = [
+        await gw.connect({ setup: (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void heard++) }),
+        await gw.connect(),
+      ];
       const [firstId, secondId] = gw.core.registry.ownersOf('p');
       const views = gw.core.views;
       const [firstView, secondView] = [views.for(firstId), views.for(secondId)];

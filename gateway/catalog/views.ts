@@ -58,15 +58,23 @@ export class CatalogViews {
     for (const c of view.collisions) {
       now.set(c.key, () => {
         if (c.exposedAs !== undefined) {
-          this.log.warn({ [c.what]: c.original, server: c.server, exposedAs: c.exposedAs, takenBy: c.takenBy }, `${c.what} name already taken; exposed under another name`);
+          this.log.warn(
+            { [c.what]: c.original, server: c.server, exposedAs: c.exposedAs, takenBy: c.takenBy },
+            `${c.what} name already taken; exposed under another name`,
+          );
         } else {
           const field = c.what === 'resource' ? 'uri' : 'uriTemplate';
-          this.log.warn({ [field]: c.original, server: c.server, owner: c.takenBy }, `two servers list the same ${c.what === 'resource' ? 'resource URI' : 'resource template'}; the first server in config order serves it`);
+          this.log.warn(
+            { [field]: c.original, server: c.server, owner: c.takenBy },
+            `two servers list the same ${c.what === 'resource' ? 'resource URI' : 'resource template'}; the first server in config order serves it`,
+          );
         }
       });
     }
     for (const t of view.invalidTemplates) {
-      now.set(`invalid-template:${t.uriTemplate}:${t.server}`, () => this.log.warn({ uriTemplate: t.uriTemplate, server: t.server }, 'resource template is not a valid URI template; left out'));
+      now.set(`invalid-template:${t.uriTemplate}:${t.server}`, () =>
+        this.log.warn({ uriTemplate: t.uriTemplate, server: t.server }, 'resource template is not a valid URI template; left out'),
+      );
     }
     const before = this.known.get(key) ?? new Set<string>();
     for (const [problem, warn] of now) if (!before.has(problem) && this.count(problem, +1) === 1) warn();

@@ -45,7 +45,12 @@ describe('connectGateway over streamable-http', () => {
       await close();
       const res = await fetch(`${gw.url}/mcp`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId!, 'mcp-protocol-version': protocolVersion! },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': sessionId!,
+          'mcp-protocol-version': protocolVersion!,
+        },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
       });
       await res.body?.cancel();

@@ -74,12 +74,19 @@ describe('config loading', () => {
     expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x' } }, mcpServers: { a: { command: 'y' } } }, 't'))).toEqual([
       expect.stringContaining('defined twice'),
     ]);
-    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', url: 'http://h' } } }, 't'))).toEqual([expect.stringContaining('has "command" and "url"; a server is one of')]);
+    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', url: 'http://h' } } }, 't'))).toEqual([
+      expect.stringContaining('has "command" and "url"; a server is one of'),
+    ]);
     expect(problemsOf(() => parseConfig({}, 't'))).toEqual([expect.stringContaining('no servers configured')]);
   });
 
   it('expands ${VAR} and ${VAR:-default}, and reports a missing variable by field', () => {
-    const config = parseConfig({ servers: { a: { url: 'http://h/mcp', headers: { Authorization: 'Bearer ${TOKEN}', X: '${MISSING:-fallback}' } } } }, 't', {}, { TOKEN: 's3cret' });
+    const config = parseConfig(
+      { servers: { a: { url: 'http://h/mcp', headers: { Authorization: 'Bearer ${TOKEN}', X: '${MISSING:-fallback}' } } } },
+      't',
+      {},
+      { TOKEN: 's3cret' },
+    );
     expect(config.servers[0]).toMatchObject({ headers: { Authorization: 'Bearer s3cret', X: 'fallback' } });
     expect(problemsOf(() => parseConfig({ servers: { a: { command: '${NOPE}' } } }, 't', {}, {}))).toEqual(
       expect.arrayContaining([expect.stringContaining('servers.a.command: environment variable NOPE is not set')]),
@@ -88,8 +95,12 @@ describe('config loading', () => {
 
   it('takes an optional admin token, expanded from the environment, and refuses an empty one', () => {
     expect(parseConfig({ servers: { a: { command: 'x' } } }, 't').admin).toBeUndefined();
-    expect(parseConfig({ admin: { token: '${ADMIN_TOKEN}' }, servers: { a: { command: 'x' } } }, 't', {}, { ADMIN_TOKEN: 'tok' }).admin).toEqual({ token: 'tok' });
-    expect(problemsOf(() => parseConfig({ admin: { token: '' }, servers: { a: { command: 'x' } } }, 't'))).toEqual([expect.stringMatching(/^admin\.token: an empty token/)]);
+    expect(parseConfig({ admin: { token: '${ADMIN_TOKEN}' }, servers: { a: { command: 'x' } } }, 't', {}, { ADMIN_TOKEN: 'tok' }).admin).toEqual({
+      token: 'tok',
+    });
+    expect(problemsOf(() => parseConfig({ admin: { token: '' }, servers: { a: { command: 'x' } } }, 't'))).toEqual([
+      expect.stringMatching(/^admin\.token: an empty token/),
+    ]);
   });
 
   it('reads YAML and JSON files, lets --listen override the file, and names an unreadable or broken file', () => {

@@ -7,14 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { FleetError } from '../protocol/errors';
-import {
-  dockerServerSchema,
-  gatewaySettingsSchema,
-  remoteServerSchema,
-  stdioServerSchema,
-  type GatewayConfig,
-  type ServerConfig,
-} from './schema';
+import { dockerServerSchema, gatewaySettingsSchema, remoteServerSchema, stdioServerSchema, type GatewayConfig, type ServerConfig } from './schema';
 import { checkPrefixes } from './prefixes';
 
 type Problems = string[];
@@ -127,7 +120,23 @@ const CLIENT_TYPE_TO_TRANSPORT: Record<string, string> = {
   websocket: 'websocket',
 };
 
-const GATEWAY_FIELDS = new Set(['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'prefix', 'mode', 'requestTimeoutMs', 'restart', 'disabled', 'healthCheck', 'docker', 'pool']);
+const GATEWAY_FIELDS = new Set([
+  'command',
+  'args',
+  'env',
+  'cwd',
+  'url',
+  'headers',
+  'transport',
+  'prefix',
+  'mode',
+  'requestTimeoutMs',
+  'restart',
+  'disabled',
+  'healthCheck',
+  'docker',
+  'pool',
+]);
 
 /**
  * Desktop clients' entries carry keys of their own (autoApprove, alwaysAllow, timeout, type, ...):

@@ -56,10 +56,7 @@ export const remoteServerSchema = z
   .strict();
 
 /** Bytes, or a size with a unit (k, m, g) as Docker takes it: "256m". */
-const byteSize = z.union([
-  z.number().int().positive(),
-  z.string().regex(/^\d+(\.\d+)?[kmg]?b?$/i, 'expected bytes or a size like "256m" or "1g"'),
-]);
+const byteSize = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?[kmg]?b?$/i, 'expected bytes or a size like "256m" or "1g"')]);
 
 /** A stdio MCP server in a container, hardened by default; every default can be overridden. */
 export const dockerSettingsSchema = z
@@ -123,24 +120,32 @@ export function transportKind(server: ServerConfig): TransportKind {
   return server.kind === 'remote' ? server.transport : server.kind;
 }
 
-export const listenSchema = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080');
+export const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080');
 
 export const gatewaySettingsSchema = z
   .object({
     /** Names this gateway on the containers it starts, so a restart can remove the ones a crash left behind. */
-    instance: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 of A-Z a-z 0-9 _ . -').default('default'),
+    instance: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 of A-Z a-z 0-9 _ . -')
+      .default('default'),
     /** Docker Engine socket for docker servers (DOCKER_HOST style unix path). */
     dockerSocket: z.string().default('/var/run/docker.sock'),
     listen: listenSchema.default('127.0.0.1:8080'),
     /** Joins a server prefix and a tool or prompt name. */
-    nameSeparator: z.string().regex(/^[A-Za-z0-9_.-]{1,8}$/, 'use 1-8 of A-Z a-z 0-9 _ . -').default('__'),
+    nameSeparator: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,8}$/, 'use 1-8 of A-Z a-z 0-9 _ . -')
+      .default('__'),
     /** Largest list page the gateway returns; larger merged lists get gateway cursors. */
     pageSize: z.number().int().min(1).max(10_000).default(500),
     http: z
       .object({
-        maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
         /** Streamable HTTP sessions with no open request and no traffic for this long are closed. */
         sessionIdleTimeoutMs: positiveMs.default(30 * 60_000),
         /** Origins allowed besides loopback ones; "*" turns Origin checking off. */
@@ -150,11 +155,20 @@ export const gatewaySettingsSchema = z
       })
       .strict()
       .prefault({}),
-    shutdown: z.object({ drainTimeoutMs: positiveMs.default(10_000) }).strict().prefault({}),
+    shutdown: z
+      .object({ drainTimeoutMs: positiveMs.default(10_000) })
+      .strict()
+      .prefault({}),
     /** How long startup waits for servers to connect before serving clients anyway. */
-    startup: z.object({ waitForServersMs: z.number().int().min(0).default(15_000) }).strict().prefault({}),
+    startup: z
+      .object({ waitForServersMs: z.number().int().min(0).default(15_000) })
+      .strict()
+      .prefault({}),
     /** The admin API (/admin/*) answers only with this bearer token; without it the API is off. */
-    admin: z.object({ token: z.string().min(1, 'an empty token would open the admin API to anyone; set one or leave admin out') }).strict().optional(),
+    admin: z
+      .object({ token: z.string().min(1, 'an empty token would open the admin API to anyone; set one or leave admin out') })
+      .strict()
+      .optional(),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

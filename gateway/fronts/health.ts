@@ -28,7 +28,9 @@ export function answerHealth(path: string, source: HealthSource, res: ServerResp
       return true;
     case '/health/readiness': {
       const groups = source.sharedGroups();
-      const servers = Object.fromEntries(groups.map((g) => [g.name, { state: connectionState(g), ...(g.lastError ? { lastError: g.lastError.message } : {}) }]));
+      const servers = Object.fromEntries(
+        groups.map((g) => [g.name, { state: connectionState(g), ...(g.lastError ? { lastError: g.lastError.message } : {}) }]),
+      );
       const ready = !source.draining && groups.every((g) => g.backends.some((b) => b.ready));
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : source.draining ? 'draining' : 'degraded', servers });
       return true;

@@ -92,7 +92,11 @@ export class HttpFronts {
       if (url.pathname === METRICS_PATH) return await this.metrics(req, res);
       if (url.pathname === ADMIN_PREFIX || url.pathname.startsWith(`${ADMIN_PREFIX}/`)) {
         const refused = await this.admin.handle(req, res, url);
-        if (refused) this.log[refused.code === 'INTERNAL' ? 'error' : 'info']({ method: req.method, path: url.pathname, status: refused.httpStatus, err: refused.message }, 'admin request refused');
+        if (refused)
+          this.log[refused.code === 'INTERNAL' ? 'error' : 'info'](
+            { method: req.method, path: url.pathname, status: refused.httpStatus, err: refused.message },
+            'admin request refused',
+          );
         return;
       }
       if (url.pathname === SSE_PATH && req.method === 'GET') {
@@ -122,7 +126,12 @@ export class HttpFronts {
   private refuseMalformed(err: NodeJS.ErrnoException, socket: Duplex): void {
     this.log.info({ code: err.code, err: err.message }, 'malformed HTTP request refused');
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${status.slice(4)}: ${err.code ?? 'malformed request'}\n`);
   }
 

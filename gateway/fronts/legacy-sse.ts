@@ -55,4 +55,3 @@ export class LegacySseFront {
     await Promise.all([...this.transports.values()].map((t) => t.close()));
   }
 }
-

@@ -37,7 +37,10 @@ export function requestProtocolVersion(headers: IncomingHttpHeaders, negotiated:
   const version = headers['mcp-protocol-version'];
   if (version === undefined) return negotiated || DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
   if (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-    throw new FleetError('INVALID_REQUEST', `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+    throw new FleetError(
+      'INVALID_REQUEST',
+      `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+    );
   }
   return version;
 }

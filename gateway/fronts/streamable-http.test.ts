@@ -207,7 +207,8 @@ describe('Streamable HTTP front', () => {
 
   it('sends messages related to no request on the one GET stream, and replays what a reconnecting client missed', async () => {
     const s = await openSession();
-    const get = (headers: Record<string, string> = {}, signal?: AbortSignal) => fetch(url, { headers: { accept: 'text/event-stream', ...s.headers, ...headers }, signal });
+    const get = (headers: Record<string, string> = {}, signal?: AbortSignal) =>
+      fetch(url, { headers: { accept: 'text/event-stream', ...s.headers, ...headers }, signal });
     const first = new AbortController();
     const stream = await get({}, first.signal);
     expect(stream.headers.get('content-type')).toBe('text/event-stream');
@@ -277,7 +278,14 @@ describe('Streamable HTTP front', () => {
     expect((await post(ping, { 'mcp-session-id': 'unknown' })).status).toBe(404);
     expect((await post(ping, { ...s.headers, 'mcp-protocol-version': '1999-01-01' })).status).toBe(400);
     expect((await post({ ...ping, method: 'initialize' }, s.headers)).status).toBe(400);
-    expect((await post(Array.from({ length: 101 }, (_, i) => ({ ...ping, id: i })), s.headers)).status).toBe(400);
+    expect(
+      (
+        await post(
+          Array.from({ length: 101 }, (_, i) => ({ ...ping, id: i })),
+          s.headers,
+        )
+      ).status,
+    ).toBe(400);
     expect((await post(ping, { 'mcp-session-id': s.id })).status).toBe(200); // no version header: 2025-03-26
   });
 

@@ -11,13 +11,7 @@ import { FleetError } from '../protocol/errors';
 import type { SessionOpener } from '../session/sessions';
 import { isRequest, type JsonRpcRequest } from '../protocol/jsonrpc';
 import { readJsonRpcBody, sendError } from '../http/http-util';
-import {
-  checkGetAccept,
-  checkPostHeaders,
-  prefersEventStream,
-  requestProtocolVersion,
-  takesPrimingEvent,
-} from './streamable-checks';
+import { checkGetAccept, checkPostHeaders, prefersEventStream, requestProtocolVersion, takesPrimingEvent } from './streamable-checks';
 import { StreamableSession } from './streamable-session';
 
 /** The SDK's bound on the messages of one batch. */
@@ -76,7 +70,8 @@ export class StreamableHttpFront {
   private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
     checkPostHeaders(req.headers);
     const { messages, batch } = await readJsonRpcBody(req, this.options.maxBodyBytes, true);
-    if (messages.length > MAX_BATCH) throw new FleetError('INVALID_REQUEST', `Invalid Request: a batch holds at most ${MAX_BATCH} messages (got ${messages.length})`);
+    if (messages.length > MAX_BATCH)
+      throw new FleetError('INVALID_REQUEST', `Invalid Request: a batch holds at most ${MAX_BATCH} messages (got ${messages.length})`);
     const initialize = messages.find((m): m is JsonRpcRequest => isRequest(m) && m.method === 'initialize');
     let session: StreamableSession;
     let version: string;

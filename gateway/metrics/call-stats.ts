@@ -31,7 +31,16 @@ export interface BackendStats {
 }
 
 /** The statistics of a backend no call reached in the window. */
-export const NO_CALLS: Readonly<BackendStats> = Object.freeze({ calls: 0, errors: 0, toolErrors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, cancelled: 0 });
+export const NO_CALLS: Readonly<BackendStats> = Object.freeze({
+  calls: 0,
+  errors: 0,
+  toolErrors: 0,
+  errorRate: 0,
+  p50Ms: null,
+  p95Ms: null,
+  p99Ms: null,
+  cancelled: 0,
+});
 
 export const MAX_WINDOW_SEC = 3600;
 const SAMPLES_PER_BUCKET = 64;
@@ -112,7 +121,16 @@ function summarize(buckets: Bucket[]): BackendStats {
   }
   samples.sort((a, b) => a - b);
   const pct = (p: number) => (samples.length === 0 ? null : round(samples[Math.max(0, Math.ceil(p * samples.length) - 1)]));
-  return { calls, errors, toolErrors, errorRate: calls === 0 ? 0 : (errors + toolErrors) / calls, p50Ms: pct(0.5), p95Ms: pct(0.95), p99Ms: pct(0.99), cancelled };
+  return {
+    calls,
+    errors,
+    toolErrors,
+    errorRate: calls === 0 ? 0 : (errors + toolErrors) / calls,
+    p50Ms: pct(0.5),
+    p95Ms: pct(0.95),
+    p99Ms: pct(0.99),
+    cancelled,
+  };
 }
 
 function round(ms: number): number {

@@ -57,15 +57,35 @@ describe('the error code table', () => {
   });
 
   it('lets Temporal retry only what a retry can fix', () => {
-    expect(CODES.filter((c) => !NON_RETRYABLE_CODES.includes(c)).sort()).toEqual(['COMMAND_FAILED', 'INTERNAL', 'SHUTTING_DOWN', 'UPSTREAM_TIMEOUT', 'UPSTREAM_UNAVAILABLE']);
+    expect(CODES.filter((c) => !NON_RETRYABLE_CODES.includes(c)).sort()).toEqual([
+      'COMMAND_FAILED',
+      'INTERNAL',
+      'SHUTTING_DOWN',
+      'UPSTREAM_TIMEOUT',
+      'UPSTREAM_UNAVAILABLE',
+    ]);
     // the activities' failure types: all but a failed command were non-retryable before, and still are
-    for (const c of ['DOCKER_UNAVAILABLE', 'IMAGE_MISSING', 'BUILD_FAILED', 'BAD_INPUT', 'CANCELLED', 'CHECK_FAILED'] as const) expect(NON_RETRYABLE_CODES).toContain(c);
+    for (const c of ['DOCKER_UNAVAILABLE', 'IMAGE_MISSING', 'BUILD_FAILED', 'BAD_INPUT', 'CANCELLED', 'CHECK_FAILED'] as const)
+      expect(NON_RETRYABLE_CODES).toContain(c);
   });
 
   it('exits 2 for bad input or environment and 1 for work that ran and failed', () => {
-    const exit2 = ['UNKNOWN_PHASE', 'UNKNOWN_VERB', 'BAD_USAGE', 'BAD_INPUT', 'TEMPORAL_MISSING', 'TEMPORAL_UNREACHABLE', 'DOCKER_UNAVAILABLE', 'UNKNOWN_RUN', 'NO_GATE', 'NO_WORKER', 'CONFIG_INVALID'] as const;
+    const exit2 = [
+      'UNKNOWN_PHASE',
+      'UNKNOWN_VERB',
+      'BAD_USAGE',
+      'BAD_INPUT',
+      'TEMPORAL_MISSING',
+      'TEMPORAL_UNREACHABLE',
+      'DOCKER_UNAVAILABLE',
+      'UNKNOWN_RUN',
+      'NO_GATE',
+      'NO_WORKER',
+      'CONFIG_INVALID',
+    ] as const;
     for (const c of exit2) expect([c, new FleetError(c, 'x').exitCode]).toEqual([c, 2]);
-    for (const c of ['INTERNAL', 'BUILD_FAILED', 'COMMAND_FAILED', 'CHECK_FAILED', 'CANCELLED'] as const) expect([c, new FleetError(c, 'x').exitCode]).toEqual([c, 1]);
+    for (const c of ['INTERNAL', 'BUILD_FAILED', 'COMMAND_FAILED', 'CHECK_FAILED', 'CANCELLED'] as const)
+      expect([c, new FleetError(c, 'x').exitCode]).toEqual([c, 1]);
   });
 });
 

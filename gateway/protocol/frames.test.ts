@@ -34,7 +34,10 @@ describe('frame parser', () => {
     expect(refusal(parseMessage('{"jsonrpc":"2.0","id":"x"}', 'line')).message).toContain('needs "result" or "error"');
     expect(refusal(parseMessage('{"jsonrpc":"2.0","id":1,"method":""}', 'line')).message).toContain('"method" must be a non-empty string (got "")');
     expect(refusal(parseMessage('{"jsonrpc":"2.0","method":"m","params":[1]}', 'line')).message).toContain('"params" must be an object (got an array)');
-    expect(refusal(parseMessage('{"jsonrpc":"2.0","id":{},"method":"m"}', 'line'))).toMatchObject({ message: expect.stringContaining('(got an object)'), id: null });
+    expect(refusal(parseMessage('{"jsonrpc":"2.0","id":{},"method":"m"}', 'line'))).toMatchObject({
+      message: expect.stringContaining('(got an object)'),
+      id: null,
+    });
     expect(refusal(parseMessage('"just a string"', 'line')).message).toContain('must be a JSON object (got "just a string")');
   });
 
@@ -55,8 +58,15 @@ describe('frame parser', () => {
   });
 
   it('takes batches only where asked, and checks each item on its own', () => {
-    const batch = JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'a' }, { jsonrpc: '2.0', id: 2 }, { jsonrpc: '2.0', method: 'n' }]);
-    expect(refusal(parseMessage(batch, 'frame'))).toMatchObject({ code: 'INVALID_REQUEST', message: 'Invalid Request: the frame must carry one JSON-RPC message, not a batch' });
+    const batch = JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'a' },
+      { jsonrpc: '2.0', id: 2 },
+      { jsonrpc: '2.0', method: 'n' },
+    ]);
+    expect(refusal(parseMessage(batch, 'frame'))).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: 'Invalid Request: the frame must carry one JSON-RPC message, not a batch',
+    });
     const parsed = parseMessageOrBatch(batch, 'body');
     if (!parsed.ok || !('batch' in parsed)) throw new Error('expected a batch');
     expect(parsed.batch.map((i) => i.ok)).toEqual([true, false, true]);

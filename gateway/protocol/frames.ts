@@ -90,7 +90,8 @@ function envelopeProblem(value: unknown): string | undefined {
   if (m.jsonrpc !== '2.0') return `"jsonrpc" must be "2.0" (got ${show(m.jsonrpc)})`;
   const hasId = 'id' in m && m.id !== undefined;
   if (hasId && m.id !== null) {
-    if (typeof m.id === 'number' && !Number.isFinite(m.id)) return `"id" must be a finite number (got a number literal too large for a double, read as ${m.id})`;
+    if (typeof m.id === 'number' && !Number.isFinite(m.id))
+      return `"id" must be a finite number (got a number literal too large for a double, read as ${m.id})`;
     if (typeof m.id !== 'string' && typeof m.id !== 'number') return `"id" must be a string or a number (got ${show(m.id)})`;
   }
   if ('method' in m) {

@@ -41,7 +41,10 @@ describe('line framing', () => {
     decoder.push(Buffer.from('{"jsonrpc":"2.0","id":1,"res'));
     decoder.push(Buffer.from('ult":{}}\r\n\r\n  \nnot json\n{"jsonrpc":"1.0","id":9,"method":"x"}\r'));
     decoder.push(Buffer.from('\n{"jsonrpc":"2.0","id":1e400,"method":"tools/list"}\n{"jsonrpc":"2.0","method":"n"}\n'));
-    expect(messages).toEqual([{ jsonrpc: '2.0', id: 1, result: {} }, { jsonrpc: '2.0', method: 'n' }]);
+    expect(messages).toEqual([
+      { jsonrpc: '2.0', id: 1, result: {} },
+      { jsonrpc: '2.0', method: 'n' },
+    ]);
     expect(refusals).toEqual([
       { code: 'PARSE_ERROR', message: expect.stringContaining('the line is not valid JSON'), id: null, line: 'not json' },
       { code: 'INVALID_REQUEST', message: expect.stringContaining('"jsonrpc" must be "2.0"'), id: 9, line: '{"jsonrpc":"1.0","id":9,"method":"x"}' },
@@ -55,7 +58,10 @@ describe('line framing', () => {
     const long = JSON.stringify(echo(5, '€'.repeat(5000))); // 15,000+ bytes, fed in 64-byte reads
     const bytes = Buffer.from(long + '\n{"jsonrpc":"2.0","method":"after"}\n');
     for (let i = 0; i < bytes.length; i += 64) decoder.push(bytes.subarray(i, i + 64));
-    expect(messages).toEqual([{ jsonrpc: '2.0', method: 'before' }, { jsonrpc: '2.0', method: 'after' }]);
+    expect(messages).toEqual([
+      { jsonrpc: '2.0', method: 'before' },
+      { jsonrpc: '2.0', method: 'after' },
+    ]);
     expect(refusals).toHaveLength(1);
     expect(refusals[0]).toMatchObject({ code: 'BODY_TOO_LARGE', message: expect.stringContaining('longer than the limit of 1000 bytes'), id: null });
     // the start of the line, cut before a character the limit would split

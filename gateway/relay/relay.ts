@@ -93,7 +93,8 @@ export class Relay implements LocalServices, RoutingDeps {
 
   /** The client changed its roots: its own upstreams hear it (shared ones never asked for roots). */
   rootsChanged(peer: ClientPeer, params: Record<string, unknown> | undefined): void {
-    for (const g of this.deps.registry.groupsFor(peer.id)) if (g.owner === peer.id) for (const conn of g.connections) void conn.notify('notifications/roots/list_changed', params);
+    for (const g of this.deps.registry.groupsFor(peer.id))
+      if (g.owner === peer.id) for (const conn of g.connections) void conn.notify('notifications/roots/list_changed', params);
   }
 
   // ---- LocalServices, RoutingDeps ----------------------------------------------------------

@@ -31,9 +31,13 @@ const ROWS: [string, 'initialize' | 'local' | 'forward' | 'subscription'][] = [
 function everything(): McpServer {
   const server = new McpServer({ name: 'a', version: '1' }, { capabilities: { resources: { subscribe: true }, logging: {} } });
   server.registerTool('echo', { inputSchema: { message: z.string() } }, async ({ message }) => ({ content: [{ type: 'text', text: message }] }));
-  server.registerPrompt('greet', { argsSchema: { who: completable(z.string(), (v) => [`${v}!`]) } }, async ({ who }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `hi ${who}` } }] }));
+  server.registerPrompt('greet', { argsSchema: { who: completable(z.string(), (v) => [`${v}!`]) } }, async ({ who }) => ({
+    messages: [{ role: 'user', content: { type: 'text', text: `hi ${who}` } }],
+  }));
   server.registerResource('doc', 'mem://a/doc', {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'doc' }] }));
-  server.registerResource('item', new ResourceTemplate('mem://a/items/{id}', { list: undefined }), {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'item' }] }));
+  server.registerResource('item', new ResourceTemplate('mem://a/items/{id}', { list: undefined }), {}, async (uri) => ({
+    contents: [{ uri: uri.href, text: 'item' }],
+  }));
   server.server.setRequestHandler(SubscribeRequestSchema, async () => ({}));
   server.server.setRequestHandler(UnsubscribeRequestSchema, async () => ({}));
   return server;
@@ -69,11 +73,15 @@ describe('the route table', () => {
       await client.callTool({ name: 'a__echo', arguments: { message: 'm' } });
       await client.getPrompt({ name: 'a__greet', arguments: { who: 'w' } });
       await client.readResource({ uri: 'mem://a/items/3' });
-      expect((await client.complete({ ref: { type: 'ref/prompt', name: 'a__greet' }, argument: { name: 'who', value: 'w' } })).completion.values).toEqual(['w!']);
+      expect((await client.complete({ ref: { type: 'ref/prompt', name: 'a__greet' }, argument: { name: 'who', value: 'w' } })).completion.values).toEqual([
+        'w!',
+      ]);
       await client.subscribeResource({ uri: 'mem://a/doc' });
       await client.unsubscribeResource({ uri: 'mem://a/doc' });
       const forwarded = await logLines(gw, 'call', 6);
-      expect(forwarded.map((l) => [l.method, l.outcome])).toEqual(ROWS.filter(([, kind]) => kind === 'forward' || kind === 'subscription').map(([method]) => [method, 'ok']));
+      expect(forwarded.map((l) => [l.method, l.outcome])).toEqual(
+        ROWS.filter(([, kind]) => kind === 'forward' || kind === 'subscription').map(([method]) => [method, 'ok']),
+      );
     } finally {
       await gw.stop();
     }
@@ -83,7 +91,11 @@ describe('the route table', () => {
     const gw = await memoryGateway({ a: {} }, { a: everything });
     try {
       const raw = await gw.connectRaw();
-      const unknown = (id: number, method: string) => ({ jsonrpc: '2.0', id, error: { code: -32601, message: `Method not found: ${method}`, data: { method, fleetCode: 'METHOD_NOT_FOUND' } } });
+      const unknown = (id: number, method: string) => ({
+        jsonrpc: '2.0',
+        id,
+        error: { code: -32601, message: `Method not found: ${method}`, data: { method, fleetCode: 'METHOD_NOT_FOUND' } },
+      });
       expect(await raw.request(1, '__proto__')).toEqual(unknown(1, '__proto__'));
       await raw.initialize();
       expect(await raw.request(2, 'constructor', {})).toEqual(unknown(2, 'constructor'));

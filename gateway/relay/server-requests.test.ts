@@ -97,7 +97,10 @@ describe('server requests through the gateway', () => {
     });
 
   beforeAll(async () => {
-    gw = await memoryGateway({ s: {}, p: { mode: 'per-session' } }, { s: () => asker('s', live, reachedClient.promise), p: () => asker('p', live, reachedClient.promise) });
+    gw = await memoryGateway(
+      { s: {}, p: { mode: 'per-session' } },
+      { s: () => asker('s', live, reachedClient.promise), p: () => asker('p', live, reachedClient.promise) },
+    );
   });
 
   afterAll(() => gw.stop());
@@ -130,7 +133,9 @@ describe('server requests through the gateway', () => {
 
   it('refuses a shared server request for a client that did not declare the capability, and one with no call to belong to', async () => {
     const carol = await connect('carol', {});
-    expect(await callText(carol, 's__ask', { prompt: 'x' })).toBe('refused: MCP error -32601: the client does not support sampling (it did not declare the capability)');
+    expect(await callText(carol, 's__ask', { prompt: 'x' })).toBe(
+      'refused: MCP error -32601: the client does not support sampling (it did not declare the capability)',
+    );
     const orphan = await rejection(live.get('s')!.server.createMessage({ messages: [], maxTokens: 1 }));
     expect(orphan.message).toBe('MCP error -32601: no client session is waiting on server "s", so its sampling/createMessage request has nobody to answer it');
     // A ping with nobody to ask is answered by the gateway.
@@ -164,7 +169,12 @@ describe('a server request the client does not answer', () => {
   const silent = (gw: MemoryGateway, cancelled: (reason: unknown) => void) =>
     gw.connect({
       capabilities: { sampling: {} },
-      setup: (c) => c.setRequestHandler(CreateMessageRequestSchema, (_r, extra) => new Promise((_resolve, reject) => extra.signal.addEventListener('abort', () => (cancelled(extra.signal.reason), reject(new Error('aborted')))))),
+      setup: (c) =>
+        c.setRequestHandler(
+          CreateMessageRequestSchema,
+          (_r, extra) =>
+            new Promise((_resolve, reject) => extra.signal.addEventListener('abort', () => (cancelled(extra.signal.reason), reject(new Error('aborted'))))),
+        ),
     });
 
   it('times out: the server hears UPSTREAM_TIMEOUT, the client is told the request is cancelled', async () => {

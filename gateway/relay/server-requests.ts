@@ -22,19 +22,34 @@ export interface ServerRequestContext {
   timeoutMs: number;
 }
 
-export async function relayServerRequest(clients: ClientDirectory, request: JsonRpcRequest, conn: UpstreamConnection, ctx: ServerRequestContext): Promise<ServerRequestOutcome> {
+export async function relayServerRequest(
+  clients: ClientDirectory,
+  request: JsonRpcRequest,
+  conn: UpstreamConnection,
+  ctx: ServerRequestContext,
+): Promise<ServerRequestOutcome> {
   const target = targetOf(clients, request, conn, ctx);
   if (target instanceof FleetError) {
     if (request.method === 'ping') return { result: {} }; // nobody to ask: the gateway answers for its clients
     return { error: target.toJsonRpcError() };
   }
   const missing = missingCapability(request, target.client.peer.capabilities);
-  if (missing) return { error: new FleetError('NO_CLIENT_FOR_REQUEST', `the client does not support ${missing} (it did not declare the capability)`, { data: { server: ctx.server } }).toJsonRpcError() };
+  if (missing)
+    return {
+      error: new FleetError('NO_CLIENT_FOR_REQUEST', `the client does not support ${missing} (it did not declare the capability)`, {
+        data: { server: ctx.server },
+      }).toJsonRpcError(),
+    };
   const reply = await target.client.peer.ask(request, target.related, ctx.timeoutMs, conn);
   return 'error' in reply ? { error: reply.error } : { result: reply.result };
 }
 
-function targetOf(clients: ClientDirectory, request: JsonRpcRequest, conn: UpstreamConnection, ctx: ServerRequestContext): { client: AttachedClient; related?: RequestId } | FleetError {
+function targetOf(
+  clients: ClientDirectory,
+  request: JsonRpcRequest,
+  conn: UpstreamConnection,
+  ctx: ServerRequestContext,
+): { client: AttachedClient; related?: RequestId } | FleetError {
   const origins = conn.inFlightOrigins();
   if (ctx.owner !== undefined) {
     const owner = clients.get(ctx.owner);
@@ -52,7 +67,11 @@ function targetOf(clients: ClientDirectory, request: JsonRpcRequest, conn: Upstr
       { data: { server: ctx.server } },
     );
   }
-  return new FleetError('NO_CLIENT_FOR_REQUEST', `no client session is waiting on server "${ctx.server}", so its ${request.method} request has nobody to answer it`, { data: { server: ctx.server } });
+  return new FleetError(
+    'NO_CLIENT_FOR_REQUEST',
+    `no client session is waiting on server "${ctx.server}", so its ${request.method} request has nobody to answer it`,
+    { data: { server: ctx.server } },
+  );
 }
 
 /** The capability (as the spec names it) a request needs and the client did not declare; undefined when it may go. */

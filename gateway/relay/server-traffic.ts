@@ -39,7 +39,8 @@ export class ServerTraffic implements GroupListener {
     const params = n.params ?? {};
     switch (n.method) {
       case 'notifications/progress':
-        if (!this.deps.progress.deliver(params, conn)) this.deps.log.debug({ server: group.name, token: params.progressToken }, 'progress for an unknown token dropped');
+        if (!this.deps.progress.deliver(params, conn))
+          this.deps.log.debug({ server: group.name, token: params.progressToken }, 'progress for an unknown token dropped');
         return;
       case 'notifications/message': {
         // Log lines during a call travel with that call (a client without a GET stream still sees them).

@@ -92,7 +92,10 @@ export class CatalogIndex {
     this.tools = new Set(catalog.tools.map((t) => t.name));
     this.prompts = new Set(catalog.prompts.map((p) => p.name));
     this.resources = new Set(catalog.resources.map((r) => r.uri));
-    this.templates = catalog.resourceTemplates.map((t) => ({ raw: t.uriTemplate, compiled: typeof t.uriTemplate === 'string' ? compileTemplate(t.uriTemplate) : undefined }));
+    this.templates = catalog.resourceTemplates.map((t) => ({
+      raw: t.uriTemplate,
+      compiled: typeof t.uriTemplate === 'string' ? compileTemplate(t.uriTemplate) : undefined,
+    }));
   }
 
   offers(want: Want): boolean {
@@ -102,7 +105,9 @@ export class CatalogIndex {
       case 'prompt':
         return this.prompts.has(want.name);
       case 'resource':
-        return this.resources.has(want.uri) || this.templates.some((t) => t.raw === want.uri || (t.compiled !== undefined && templateMatches(t.compiled, want.uri)));
+        return (
+          this.resources.has(want.uri) || this.templates.some((t) => t.raw === want.uri || (t.compiled !== undefined && templateMatches(t.compiled, want.uri)))
+        );
       case 'any':
         return true;
     }

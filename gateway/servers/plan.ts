@@ -66,9 +66,13 @@ export class ServerPlan {
   /** Removes a backend; refused when it is the last one or only weight-0 backends would remain. */
   remove(id: string): BackendSpec {
     const spec = this.get(id);
-    if (this.specs.length === 1) throw new FleetError('CONFLICT', `backend "${id}" is the last one of server "${this.name}"; DELETE /admin/servers/${this.name} to remove the server`);
+    if (this.specs.length === 1)
+      throw new FleetError('CONFLICT', `backend "${id}" is the last one of server "${this.name}"; DELETE /admin/servers/${this.name} to remove the server`);
     if (this.specs.every((s) => s === spec || s.weight === 0)) {
-      throw new FleetError('CONFLICT', `removing backend "${id}" would leave server "${this.name}" with no backend of weight > 0; PUT /admin/servers/${this.name}/weights first`);
+      throw new FleetError(
+        'CONFLICT',
+        `removing backend "${id}" would leave server "${this.name}" with no backend of weight > 0; PUT /admin/servers/${this.name}/weights first`,
+      );
     }
     this.specs.splice(this.specs.indexOf(spec), 1);
     this.probes.delete(id);
@@ -79,7 +83,11 @@ export class ServerPlan {
   /** Sets the weights named (the others keep theirs); one backend must keep a weight > 0. */
   setWeights(weights: Record<string, number>): Record<string, number> {
     const unknown = Object.keys(weights).find((id) => !this.spec(id));
-    if (unknown !== undefined) throw new FleetError('INVALID_PARAMS', `${unknown}: server "${this.name}" has no backend "${unknown}" (it has ${this.specs.map((s) => s.id).join(', ')})`);
+    if (unknown !== undefined)
+      throw new FleetError(
+        'INVALID_PARAMS',
+        `${unknown}: server "${this.name}" has no backend "${unknown}" (it has ${this.specs.map((s) => s.id).join(', ')})`,
+      );
     if (this.specs.every((s) => (Object.hasOwn(weights, s.id) ? weights[s.id] : s.weight) === 0)) {
       throw new FleetError('INVALID_PARAMS', `at least one backend of server "${this.name}" needs a weight > 0`);
     }

@@ -130,14 +130,18 @@ export class ServerRegistry {
   }
 
   async addServer(config: ServerConfig): Promise<void> {
-    if (this.find(config.name)) throw new FleetError('CONFLICT', `server "${config.name}" already exists; DELETE /admin/servers/${config.name} first or pick another name`);
+    if (this.find(config.name))
+      throw new FleetError('CONFLICT', `server "${config.name}" already exists; DELETE /admin/servers/${config.name} first or pick another name`);
     const problems = checkPrefixes([...this.plans.map((p) => p.config), config]);
     if (problems.length > 0) throw new FleetError('INVALID_PARAMS', problems.join('; '));
     const plan = this.addPlan(config);
     this.deps.transports.openPool(config, PRIMARY_BACKEND);
     this.deps.log.info({ server: config.name, mode: config.mode }, 'server registered');
     if (plan.shared) return this.deps.waitAtMost(this.shared.get(plan.name)!.start());
-    await Promise.all([this.probe(plan, PRIMARY_BACKEND), this.deps.waitAtMost(Promise.all([...this.owners].map(([owner, entry]) => this.bind(owner, entry, plan))))]);
+    await Promise.all([
+      this.probe(plan, PRIMARY_BACKEND),
+      this.deps.waitAtMost(Promise.all([...this.owners].map(([owner, entry]) => this.bind(owner, entry, plan)))),
+    ]);
   }
 
   /** Stops the server's upstreams; calls in flight on them fail naming it, clients hear list_changed. */
@@ -199,7 +203,8 @@ export class ServerRegistry {
       const live = group?.backend(spec.id);
       if (live) return { ...summary, state: live.state, tools: live.catalog.tools.length };
       const sessions = bound.filter((g) => g.boundTo === spec.id);
-      if (sessions.length === 0) return { ...summary, state: plan.probes.get(spec.id)?.state ?? 'ready', tools: plan.probes.get(spec.id)?.toolNames.length ?? 0 };
+      if (sessions.length === 0)
+        return { ...summary, state: plan.probes.get(spec.id)?.state ?? 'ready', tools: plan.probes.get(spec.id)?.toolNames.length ?? 0 };
       return { ...summary, state: bestState(sessions.map((g) => g.state)), tools: Math.max(...sessions.map((g) => g.catalog.tools.length)) };
     });
     return { name: plan.name, mode: plan.config.mode, state: bestState(backends.map((b) => b.state)), backends };
@@ -212,8 +217,20 @@ export class ServerRegistry {
     return plan;
   }
 
-  private group(plan: ServerPlan, specs: readonly BackendSpec[], initParams: () => InitializeParams, listener: GroupListener, owner?: string, log?: Logger): ServerGroup {
-    return new ServerGroup(plan, specs, { transports: this.deps.transports, initParams, listener, log: log ?? this.deps.log.child({ server: plan.name, ...(owner ? { session: owner } : {}) }) }, owner);
+  private group(
+    plan: ServerPlan,
+    specs: readonly BackendSpec[],
+    initParams: () => InitializeParams,
+    listener: GroupListener,
+    owner?: string,
+    log?: Logger,
+  ): ServerGroup {
+    return new ServerGroup(
+      plan,
+      specs,
+      { transports: this.deps.transports, initParams, listener, log: log ?? this.deps.log.child({ server: plan.name, ...(owner ? { session: owner } : {}) }) },
+      owner,
+    );
   }
 
   /** Opens an owner's group of one per-session server, bound to a backend picked by weight. */

@@ -36,7 +36,11 @@ function holdingServer() {
   };
 }
 
-const invalidRequest = (id: string | number, message: string) => ({ jsonrpc: '2.0', id, error: { code: -32600, message, data: { fleetCode: 'INVALID_REQUEST' } } });
+const invalidRequest = (id: string | number, message: string) => ({
+  jsonrpc: '2.0',
+  id,
+  error: { code: -32600, message, data: { fleetCode: 'INVALID_REQUEST' } },
+});
 
 describe('a client session', () => {
   let gw: MemoryGateway;
@@ -67,7 +71,9 @@ describe('a client session', () => {
 
   it('refuses an initialize without a protocol version and lets the client try again', async () => {
     const raw = await gw.connectRaw();
-    expect(await raw.request(1, 'initialize', { capabilities: {} })).toMatchObject({ error: { code: -32602, message: 'initialize needs params.protocolVersion (a string)' } });
+    expect(await raw.request(1, 'initialize', { capabilities: {} })).toMatchObject({
+      error: { code: -32602, message: 'initialize needs params.protocolVersion (a string)' },
+    });
     expect(await raw.request(2, 'tools/list')).toEqual(invalidRequest(2, 'send initialize before tools/list'));
     expect(await raw.initialize()).toMatchObject({ result: { protocolVersion: '2025-06-18' } });
   });
@@ -77,7 +83,9 @@ describe('a client session', () => {
     expect(await raw.request(9, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'again', version: '1' } })).toEqual(
       invalidRequest(9, 'Invalid Request: this session is already initialized'),
     );
-    expect(await raw.request(10, 'tools/call', { name: 's__echo', arguments: { message: 'still' } })).toMatchObject({ result: { content: [{ text: 'still' }] } });
+    expect(await raw.request(10, 'tools/call', { name: 's__echo', arguments: { message: 'still' } })).toMatchObject({
+      result: { content: [{ text: 'still' }] },
+    });
   });
 
   it('refuses a request under an id still in flight, answers the first, and takes the id again once it is free', async () => {
@@ -85,9 +93,7 @@ describe('a client session', () => {
     const started = hold.nextStart();
     await raw.send({ id: 7, method: 'tools/call', params: { name: 's__hold', arguments: {} } });
     await started;
-    expect(await raw.request(7, 'ping')).toEqual(
-      invalidRequest(7, 'Invalid Request: id 7 belongs to a request still in flight in this session; use a new id'),
-    );
+    expect(await raw.request(7, 'ping')).toEqual(invalidRequest(7, 'Invalid Request: id 7 belongs to a request still in flight in this session; use a new id'));
     hold.release();
     await waitFor(() => raw.responsesTo(7).length === 2, 'the answer to the first request 7', 5_000, 5);
     expect(raw.responsesTo(7)[1]).toEqual({ jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'released' }] } });
@@ -101,7 +107,11 @@ describe('a client session', () => {
     await started;
     await raw.session.close();
     expect(raw.responsesTo('long')).toEqual([
-      { jsonrpc: '2.0', id: 'long', error: { code: -32000, message: 'the gateway closed this session before the call finished', data: { fleetCode: 'SHUTTING_DOWN' } } },
+      {
+        jsonrpc: '2.0',
+        id: 'long',
+        error: { code: -32000, message: 'the gateway closed this session before the call finished', data: { fleetCode: 'SHUTTING_DOWN' } },
+      },
     ]);
     await waitFor(() => hold.cancelled.includes('client session closed'), 'the cancellation upstream', 5_000, 5);
     hold.release();
@@ -119,16 +129,19 @@ describe('notifications around the handshake', () => {
 
   it('reach a client only after the answer to its initialize, from its own servers and shared ones', async () => {
     let shared: McpServer | undefined;
-    const gw = await memoryGateway({ s: {}, p: { mode: 'per-session' } }, {
-      s: () => (shared = whoamiServer('s', 's', LOGGING)),
-      p: () => {
-        // This runs while the client's initialize is being answered: both servers speak up then.
-        void shared!.server.sendLoggingMessage({ level: 'error', data: 'from the shared server' });
-        const own = whoamiServer('p', 'p', LOGGING);
-        own.server.oninitialized = () => void own.server.sendLoggingMessage({ level: 'error', data: 'from the own server' });
-        return own;
+    const gw = await memoryGateway(
+      { s: {}, p: { mode: 'per-session' } },
+      {
+        s: () => (shared = whoamiServer('s', 's', LOGGING)),
+        p: () => {
+          // This runs while the client's initialize is being answered: both servers speak up then.
+          void shared!.server.sendLoggingMessage({ level: 'error', data: 'from the shared server' });
+          const own = whoamiServer('p', 'p', LOGGING);
+          own.server.oninitialized = () => void own.server.sendLoggingMessage({ level: 'error', data: 'from the own server' });
+          return own;
+        },
       },
-    });
+    );
     try {
       const raw = await gw.connectRaw();
       await raw.initialize();
@@ -148,18 +161,25 @@ describe('a handshake that takes a while', () => {
     const listing = deferred();
     const release = deferred();
     let shared!: McpServer;
-    const gw = await memoryGateway({ s: {}, p: { mode: 'per-session' } }, {
-      s: () => (shared = whoamiServer('s', 's', { capabilities: { logging: {} } })),
-      p: () => {
-        // The client's own server holds its catalog back, and with it the answer to initialize.
-        const own = whoamiServer('p');
-        own.server.setRequestHandler(ListToolsRequestSchema, async () => (listing.resolve(), await release.promise, { tools: [] }));
-        return own;
+    const gw = await memoryGateway(
+      { s: {}, p: { mode: 'per-session' } },
+      {
+        s: () => (shared = whoamiServer('s', 's', { capabilities: { logging: {} } })),
+        p: () => {
+          // The client's own server holds its catalog back, and with it the answer to initialize.
+          const own = whoamiServer('p');
+          own.server.setRequestHandler(ListToolsRequestSchema, async () => (listing.resolve(), await release.promise, { tools: [] }));
+          return own;
+        },
       },
-    });
+    );
     try {
       const raw = await gw.connectRaw();
-      await raw.send({ id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw-test', version: '1' } } });
+      await raw.send({
+        id: 'init',
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw-test', version: '1' } },
+      });
       await listing.promise;
       expect(await raw.request('ping', 'ping')).toEqual({ jsonrpc: '2.0', id: 'ping', result: {} });
       expect(await raw.request('early', 'tools/list')).toEqual(invalidRequest('early', 'send initialize before tools/list'));
@@ -181,14 +201,17 @@ describe("a session's own servers", () => {
   it('stop when the session closes, and only its own', async () => {
     const closed: string[] = [];
     let n = 0;
-    const gw = await memoryGateway({ p: { mode: 'per-session' } }, {
-      p: () => {
-        const label = `p#${++n}`;
-        const server = whoamiServer(label, 'p');
-        server.server.onclose = () => void closed.push(label);
-        return server;
+    const gw = await memoryGateway(
+      { p: { mode: 'per-session' } },
+      {
+        p: () => {
+          const label = `p#${++n}`;
+          const server = whoamiServer(label, 'p');
+          server.server.onclose = () => void closed.push(label);
+          return server;
+        },
       },
-    });
+    );
     try {
       const [first, second] = [await gw.connectRaw(), await gw.connectRaw()];
       await first.initialize();

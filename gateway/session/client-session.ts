@@ -98,7 +98,9 @@ export class ClientSession implements ClientPeer {
   /** Sends to the client, never throwing: a client that went away is the front's concern. */
   send(message: JsonRpcMessage, relatedRequestId?: RequestId): void {
     if (this.phase === 'closed') return;
-    this.channel.send(message, relatedRequestId).catch((err: Error) => this.log.debug({ err: err.message, method: (message as { method?: string }).method }, 'message to client not delivered'));
+    this.channel
+      .send(message, relatedRequestId)
+      .catch((err: Error) => this.log.debug({ err: err.message, method: (message as { method?: string }).method }, 'message to client not delivered'));
   }
 
   notify(method: string, params?: Record<string, unknown>, relatedRequestId?: RequestId): void {
@@ -153,7 +155,10 @@ export class ClientSession implements ClientPeer {
 
   private async answer(request: JsonRpcRequest): Promise<void> {
     if (this.inFlight.has(request.id)) {
-      const refusal = new FleetError('INVALID_REQUEST', `Invalid Request: id ${JSON.stringify(request.id)} belongs to a request still in flight in this session; use a new id`);
+      const refusal = new FleetError(
+        'INVALID_REQUEST',
+        `Invalid Request: id ${JSON.stringify(request.id)} belongs to a request still in flight in this session; use a new id`,
+      );
       this.log.info({ method: request.method, id: request.id }, 'request refused: id in use');
       this.send(errorResponse(request.id, refusal.toJsonRpcError()));
       return;

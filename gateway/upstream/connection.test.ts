@@ -38,18 +38,26 @@ async function open(events: { request?: (r: JsonRpcRequest) => Promise<ServerReq
   await upstream.s.connect(serverSide);
   const notifications: JsonRpcNotification[] = [];
   const closed = deferred<Error | undefined>();
-  const conn = new UpstreamConnection('s', fromSdkTransport(gatewaySide), {
-    notification: (n) => void notifications.push(n),
-    request: (r) => events.request?.(r) ?? Promise.resolve({ result: {} }),
-    closed: (_conn, reason) => closed.resolve(reason),
-  }, createLogger('silent'));
+  const conn = new UpstreamConnection(
+    's',
+    fromSdkTransport(gatewaySide),
+    {
+      notification: (n) => void notifications.push(n),
+      request: (r) => events.request?.(r) ?? Promise.resolve({ result: {} }),
+      closed: (_conn, reason) => closed.resolve(reason),
+    },
+    createLogger('silent'),
+  );
   await conn.open(INIT, 5_000);
   return { conn, upstream, notifications, closed: closed.promise };
 }
 
 /** What a rejected request was rejected with. */
 async function failure(response: Promise<unknown>): Promise<FleetError> {
-  const err = await response.then(() => new Error('expected a rejection, got an answer'), (e: unknown) => e);
+  const err = await response.then(
+    () => new Error('expected a rejection, got an answer'),
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(FleetError);
   return err as FleetError;
 }
@@ -103,7 +111,10 @@ describe('an upstream connection', () => {
     expect(await failure(pending.response)).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: 'server "s" disconnected' });
     expect((await closed)?.message).toBe('transport closed');
     expect(conn.isOpen).toBe(false);
-    expect(await failure(conn.request('ping', undefined, { timeoutMs: 5_000 }).response)).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: 'server "s" is not connected' });
+    expect(await failure(conn.request('ping', undefined, { timeoutMs: 5_000 }).response)).toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: 'server "s" is not connected',
+    });
   });
 
   it('tells its owner no reason when closed on purpose, and the reason when given up as broken', async () => {
@@ -139,7 +150,12 @@ describe('an upstream connection that cannot open', () => {
     peer.onmessage = (m) => void peer.send({ jsonrpc: '2.0', id: (m as { id: number }).id, error: { code: -32602, message: 'unsupported protocol version' } });
     await peer.start();
     const closed = deferred<Error | undefined>();
-    const conn = new UpstreamConnection('s', fromSdkTransport(gatewaySide), { notification: () => {}, request: async () => ({ result: {} }), closed: (_c, r) => closed.resolve(r) }, createLogger('silent'));
+    const conn = new UpstreamConnection(
+      's',
+      fromSdkTransport(gatewaySide),
+      { notification: () => {}, request: async () => ({ result: {} }), closed: (_c, r) => closed.resolve(r) },
+      createLogger('silent'),
+    );
     const err = await failure(conn.open(INIT, 5_000));
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: 'server "s" refused initialize: unsupported protocol version' });
     expect(conn.isOpen).toBe(false);

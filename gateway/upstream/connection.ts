@@ -8,7 +8,17 @@
  * cancellation). So nobody mistakes a server's error code for the gateway's, or the other way round.
  */
 import type { Logger } from 'pino';
-import { errorResponse, isNotification, isRequest, isResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from '../protocol/jsonrpc';
+import {
+  errorResponse,
+  isNotification,
+  isRequest,
+  isResponse,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type RequestId,
+} from '../protocol/jsonrpc';
 import { FleetError, toFleetError } from '../protocol/errors';
 import type { MessageTransport } from '../protocol/transport';
 

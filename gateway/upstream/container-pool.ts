@@ -73,8 +73,16 @@ export class ContainerPool {
     if (this.live < this.server.pool.max) return this.launch();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.findIndex((w) => w.timer === timer), 1);
-        reject(new FleetError('UPSTREAM_UNAVAILABLE', `all ${this.server.pool.max} containers of server "${this.server.name}" are in use (pool.max); waited ${this.server.pool.acquireTimeoutMs} ms`));
+        this.waiters.splice(
+          this.waiters.findIndex((w) => w.timer === timer),
+          1,
+        );
+        reject(
+          new FleetError(
+            'UPSTREAM_UNAVAILABLE',
+            `all ${this.server.pool.max} containers of server "${this.server.name}" are in use (pool.max); waited ${this.server.pool.acquireTimeoutMs} ms`,
+          ),
+        );
       }, this.server.pool.acquireTimeoutMs);
       this.waiters.push({ resolve, reject, timer });
     });
@@ -93,7 +101,9 @@ export class ContainerPool {
 
   private async launch(): Promise<DockerTransport> {
     this.live++;
-    const transport = new DockerTransport(this.docker, this.server.docker, { instance: this.instance, server: this.server.name }, this.log, () => this.released(transport));
+    const transport = new DockerTransport(this.docker, this.server.docker, { instance: this.instance, server: this.server.name }, this.log, () =>
+      this.released(transport),
+    );
     try {
       await transport.start();
       this.failures = 0;

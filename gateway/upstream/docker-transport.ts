@@ -60,7 +60,7 @@ export class DockerTransport implements MessageTransport {
       this.finish();
       throw explainCreateError(err, this.settings.image);
     }
-    const stream = (await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }));
+    const stream = await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
     this.stream = stream;
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -131,7 +131,9 @@ export class DockerTransport implements MessageTransport {
 function explainCreateError(err: unknown, image: string): FleetError {
   const e = err as { statusCode?: number; message?: string };
   if (e.statusCode === 404) {
-    return new FleetError('UPSTREAM_UNAVAILABLE', `image ${image} does not exist on this Docker engine; build it (npm run docker:build) or pull it`, { cause: err });
+    return new FleetError('UPSTREAM_UNAVAILABLE', `image ${image} does not exist on this Docker engine; build it (npm run docker:build) or pull it`, {
+      cause: err,
+    });
   }
   return new FleetError('UPSTREAM_UNAVAILABLE', `cannot create a container from ${image}: ${e.message ?? String(err)}`, { cause: err });
 }

@@ -9,7 +9,8 @@ function decode(chunks: string[]): { events: SseEvent[]; decoder: SseDecoder } {
 
 describe('SSE decoder', () => {
   it('decodes events cut anywhere, with every line ending, and keeps ids and retry', () => {
-    const stream = '\ufeff: keep-alive\nid: 1\ndata:\n\nretry: 2500\nid: 2\nevent: message\ndata: {"a":1}\r\n\r\ndata: line one\rdata:line two\r\rid: 3\ndata: x\n\n';
+    const stream =
+      '\ufeff: keep-alive\nid: 1\ndata:\n\nretry: 2500\nid: 2\nevent: message\ndata: {"a":1}\r\n\r\ndata: line one\rdata:line two\r\rid: 3\ndata: x\n\n';
     const whole = decode([stream]);
     // every split point, including between \r and \n
     for (let i = 1; i < stream.length; i++) {

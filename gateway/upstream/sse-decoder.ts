@@ -79,7 +79,8 @@ export class SseDecoder {
       this.endLine(text, begin, end);
       begin = end + 1;
       if (end === cr) {
-        if (begin === text.length) this.skipLeadingLF = true; // a CRLF may be cut between chunks
+        if (begin === text.length)
+          this.skipLeadingLF = true; // a CRLF may be cut between chunks
         else if (text.charCodeAt(begin) === 10) begin++;
       }
       if (lf !== -1 && lf < begin) lf = this.find(text, '\n', begin);

@@ -142,15 +142,21 @@ describe('upstream Streamable HTTP streams', () => {
     await waitFor(() => server.requests.some((r) => r.method === 'GET'), 'the GET stream');
     await server.stop();
     await waitFor(() => errors.some((e) => e.message.includes('cannot reopen')), 'the transport to give up');
-    expect(errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/mcp: cannot reopen the GET stream for server notifications \(3 attempts failed\): .*ECONNREFUSED/));
+    expect(errors.map((e) => e.message)).toContainEqual(
+      expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/mcp: cannot reopen the GET stream for server notifications \(3 attempts failed\): .*ECONNREFUSED/),
+    );
     await client.close();
     server = await startServer(); // for afterEach
   });
 
   it('answers a request whose stream was lost before any event with an error naming the URL', async () => {
     const { client } = await connect(server.url);
-    await expect(client.callTool({ name: 'drop', arguments: {} })).rejects.toThrow(/http:\/\/127\.0\.0\.1:\d+\/mcp: no answer to request \d+: the connection was lost/);
-    expect(await client.callTool({ name: 'poll', arguments: {} }, undefined, { onprogress: () => {} })).toMatchObject({ content: [{ text: 'answered after the stream was closed' }] });
+    await expect(client.callTool({ name: 'drop', arguments: {} })).rejects.toThrow(
+      /http:\/\/127\.0\.0\.1:\d+\/mcp: no answer to request \d+: the connection was lost/,
+    );
+    expect(await client.callTool({ name: 'poll', arguments: {} }, undefined, { onprogress: () => {} })).toMatchObject({
+      content: [{ text: 'answered after the stream was closed' }],
+    });
     await client.close();
   });
 });

@@ -30,7 +30,12 @@ async function connect(url: string, options: StreamableHttpTransportOptions = {}
 async function pingStatus(url: string, sessionId: string): Promise<number> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-11-25',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 'probe', method: 'ping' }),
   });
   await res.body?.cancel();
@@ -140,12 +145,16 @@ describe('upstream Streamable HTTP transport when the session or the server is g
   it('rejects a send to a refused port with an error naming the URL', async () => {
     const port = await freePort();
     const transport = new StreamableHttpTransport(`http://127.0.0.1:${port}/mcp`);
-    await expect(transport.send({ jsonrpc: '2.0', id: 1, method: 'ping' })).rejects.toThrow(`POST http://127.0.0.1:${port}/mcp: connect ECONNREFUSED 127.0.0.1:${port}`);
+    await expect(transport.send({ jsonrpc: '2.0', id: 1, method: 'ping' })).rejects.toThrow(
+      `POST http://127.0.0.1:${port}/mcp: connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
     await transport.close();
   });
 
   it('refuses a URL it cannot use, naming it', () => {
     expect(() => new StreamableHttpTransport('not a url')).toThrow('upstream URL "not a url" is not a valid URL');
-    expect(() => new StreamableHttpTransport('ftp://127.0.0.1/mcp?key=secret')).toThrow('upstream URL "ftp://127.0.0.1/mcp" must start with http: or https: (got ftp:)');
+    expect(() => new StreamableHttpTransport('ftp://127.0.0.1/mcp?key=secret')).toThrow(
+      'upstream URL "ftp://127.0.0.1/mcp" must start with http: or https: (got ftp:)',
+    );
   });
 });

@@ -156,7 +156,13 @@ export class StreamableHttpTransport implements MessageTransport {
   /** The spec's way to end a session; a server may refuse with 405, and one that is gone cannot answer. */
   private async deleteSession(): Promise<void> {
     try {
-      const res = await exchange(this.ep, { method: 'DELETE', headers: this.headers, agent: this.replyAgent, open: new Set(), timeoutMs: this.options.closeTimeoutMs ?? 2000 });
+      const res = await exchange(this.ep, {
+        method: 'DELETE',
+        headers: this.headers,
+        agent: this.replyAgent,
+        open: new Set(),
+        timeoutMs: this.options.closeTimeoutMs ?? 2000,
+      });
       if (res.statusCode! >= 300 && res.statusCode !== 404 && res.statusCode !== 405) this.onerror?.(await statusError(this.ep, 'DELETE', res));
       else res.resume();
     } catch (err) {
@@ -193,7 +199,12 @@ export class StreamableHttpTransport implements MessageTransport {
       res.resume(); // the server offers no stream of its own: fine
       return;
     }
-    this.retry(stream, res.statusCode === 200 ? new Error(`GET ${this.ep.display}: expected text/event-stream, got ${JSON.stringify(type || 'none')}`) : await statusError(this.ep, 'GET', res));
+    this.retry(
+      stream,
+      res.statusCode === 200
+        ? new Error(`GET ${this.ep.display}: expected text/event-stream, got ${JSON.stringify(type || 'none')}`)
+        : await statusError(this.ep, 'GET', res),
+    );
   }
 
   /** Reads an SSE stream as it arrives; when it ends, resumes it if it still owes answers (or is the GET stream). */
@@ -234,7 +245,9 @@ export class StreamableHttpTransport implements MessageTransport {
     if (this.closed) return;
     if (!clean && ++stream.failures > this.reconnect.maxRetries) {
       const what = stream.standalone ? 'the GET stream for server notifications' : `the response stream for request ${[...stream.owed].join(', ')}`;
-      const error = new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display}: cannot reopen ${what} (${stream.failures} attempts failed): ${cause.message}`, { cause });
+      const error = new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display}: cannot reopen ${what} (${stream.failures} attempts failed): ${cause.message}`, {
+        cause,
+      });
       if (stream.standalone) this.onerror?.(error);
       else this.abandon(stream.owed, error);
       return;
@@ -268,7 +281,9 @@ export class StreamableHttpTransport implements MessageTransport {
     const items: ParsedMessage[] = !parsed.ok || 'message' in parsed ? [parsed] : parsed.batch;
     for (const item of items) {
       if (!item.ok) {
-        this.onerror?.(new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display} sent a message the gateway refused: ${item.error.message}`, { cause: item.error }));
+        this.onerror?.(
+          new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display} sent a message the gateway refused: ${item.error.message}`, { cause: item.error }),
+        );
         continue;
       }
       const m = item.message;
@@ -289,7 +304,10 @@ export class StreamableHttpTransport implements MessageTransport {
     if (owed.size === 0) return;
     const ids = [...owed];
     owed.clear();
-    const error = cause instanceof FleetError ? cause : new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display}: no answer to request ${ids.join(', ')}: ${cause.message}`, { cause });
+    const error =
+      cause instanceof FleetError
+        ? cause
+        : new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display}: no answer to request ${ids.join(', ')}: ${cause.message}`, { cause });
     this.onerror?.(error);
     for (const id of ids) this.onmessage?.(errorResponse(id, error.toJsonRpcError()));
   }

@@ -34,13 +34,16 @@ describe('upstream supervision', () => {
   it('reconnects a crashed server with backoff; its tools leave and come back, and clients hear both', async () => {
     let refusing = false;
     let attempt = 0;
-    gw = await memoryGateway({ s: { restart: RESTART } }, {
-      s: () => {
-        attempt++;
-        if (refusing) throw new Error(`attempt ${attempt} refused`);
-        return whoamiServer(`s#${attempt}`, 's');
+    gw = await memoryGateway(
+      { s: { restart: RESTART } },
+      {
+        s: () => {
+          attempt++;
+          if (refusing) throw new Error(`attempt ${attempt} refused`);
+          return whoamiServer(`s#${attempt}`, 's');
+        },
       },
-    });
+    );
     const { client, changes } = await listening(gw);
     expect(await callText(client, 's__whoami')).toBe('s#1');
     refusing = true;
@@ -69,30 +72,44 @@ describe('upstream supervision', () => {
 
   it('fails a call in flight on a crashed server with UPSTREAM_UNAVAILABLE naming it', async () => {
     let release: (() => void) | undefined;
-    gw = await memoryGateway({ s: { restart: RESTART } }, {
-      s: () => {
-        const server = whoamiServer('s');
-        server.registerTool('hold', {}, () => new Promise((resolve) => (release = () => resolve({ content: [] }))));
-        return server;
+    gw = await memoryGateway(
+      { s: { restart: RESTART } },
+      {
+        s: () => {
+          const server = whoamiServer('s');
+          server.registerTool('hold', {}, () => new Promise((resolve) => (release = () => resolve({ content: [] }))));
+          return server;
+        },
       },
-    });
+    );
     const client = await gw.connect();
     const call = client.callTool({ name: 's__hold', arguments: {} });
     await waitFor(() => release, 'the call at the server', 5_000, 5);
     await gw.upstreams.crash('s');
-    await expect(call).rejects.toMatchObject({ code: -32000, message: 'MCP error -32000: server "s" disconnected', data: { server: 's', fleetCode: 'UPSTREAM_UNAVAILABLE' } });
+    await expect(call).rejects.toMatchObject({
+      code: -32000,
+      message: 'MCP error -32000: server "s" disconnected',
+      data: { server: 's', fleetCode: 'UPSTREAM_UNAVAILABLE' },
+    });
   });
 
   it('loses a connection whose health-check ping gets no answer in time, and reconnects', async () => {
     let attempt = 0;
-    gw = await memoryGateway({ s: { restart: RESTART, healthCheck: { intervalMs: 20, timeoutMs: 50 } } }, {
-      s: () => {
-        const server = whoamiServer(`s#${++attempt}`, 's');
-        // The first server stops answering pings (until the gateway gives up on one and cancels it).
-        if (attempt === 1) server.server.setRequestHandler(PingRequestSchema, (_r, extra) => new Promise((_resolve, reject) => extra.signal.addEventListener('abort', () => reject(new Error('cancelled')))));
-        return server;
+    gw = await memoryGateway(
+      { s: { restart: RESTART, healthCheck: { intervalMs: 20, timeoutMs: 50 } } },
+      {
+        s: () => {
+          const server = whoamiServer(`s#${++attempt}`, 's');
+          // The first server stops answering pings (until the gateway gives up on one and cancels it).
+          if (attempt === 1)
+            server.server.setRequestHandler(
+              PingRequestSchema,
+              (_r, extra) => new Promise((_resolve, reject) => extra.signal.addEventListener('abort', () => reject(new Error('cancelled')))),
+            );
+          return server;
+        },
       },
-    });
+    );
     const [lost] = await logLines(gw, RETRY, 1);
     expect(lost).toMatchObject({ server: 's', attempt: 1, err: 'health check failed: server "s" did not answer ping within 50 ms' });
     await waitFor(() => gw!.logs.filter((l) => l.msg === 'server connected').length === 2, 'the reconnect', 5_000, 5);
@@ -102,16 +119,19 @@ describe('upstream supervision', () => {
 
   it('keeps a connection whose health-check ping is answered with an error', async () => {
     let pings = 0;
-    gw = await memoryGateway({ s: { restart: RESTART, healthCheck: { intervalMs: 20, timeoutMs: 50 } } }, {
-      s: () => {
-        const server = whoamiServer('s');
-        server.server.setRequestHandler(PingRequestSchema, async () => {
-          pings++;
-          throw new McpError(-32603, 'busy, but alive');
-        });
-        return server;
+    gw = await memoryGateway(
+      { s: { restart: RESTART, healthCheck: { intervalMs: 20, timeoutMs: 50 } } },
+      {
+        s: () => {
+          const server = whoamiServer('s');
+          server.server.setRequestHandler(PingRequestSchema, async () => {
+            pings++;
+            throw new McpError(-32603, 'busy, but alive');
+          });
+          return server;
+        },
       },
-    });
+    );
     await waitFor(() => pings >= 3, 'three health-check pings', 5_000, 5);
     expect(gw.logs.filter((l) => l.msg === RETRY)).toEqual([]);
     expect(gw.upstreams.attempts.get('s/primary')).toBe(1);

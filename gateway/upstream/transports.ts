@@ -106,8 +106,16 @@ export class TransportFactory implements UpstreamTransports {
       this.log.warn({ err: (err as Error).message, socket: this.settings.dockerSocket }, 'cannot reach the Docker engine; docker servers will retry');
       return;
     }
-    await Promise.all(orphans.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-    if (orphans.length > 0) this.log.warn({ removed: orphans.map((c) => c.Id.slice(0, 12)) }, 'removed containers left by an earlier run of this gateway instance');
+    await Promise.all(
+      orphans.map((c) =>
+        this.docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
+    if (orphans.length > 0)
+      this.log.warn({ removed: orphans.map((c) => c.Id.slice(0, 12)) }, 'removed containers left by an earlier run of this gateway instance');
   }
 }
 
@@ -115,7 +123,11 @@ function poolKey(server: string, backend: string): string {
   return JSON.stringify([server, backend]);
 }
 
-function remoteTransport(url: string, transport: 'streamable-http' | 'sse' | 'websocket', headers: Record<string, string>): MessageTransport | Promise<MessageTransport> {
+function remoteTransport(
+  url: string,
+  transport: 'streamable-http' | 'sse' | 'websocket',
+  headers: Record<string, string>,
+): MessageTransport | Promise<MessageTransport> {
   switch (transport) {
     case 'streamable-http':
       return new StreamableHttpTransport(url, { headers });

@@ -49,7 +49,16 @@ describe('activity context', () => {
     const input: StepInput = { runId: 'test', phase: 'docker-compose', verb: 'deploy', target: project, params: { gatewayPort: 0, tag: TAG }, previous: {} };
     const label = `label=com.docker.compose.project=${project}`;
     const leftovers = async () =>
-      (await Promise.all([docker('ps', '-a', '-q', '--filter', label), docker('network', 'ls', '-q', '--filter', label), docker('volume', 'ls', '-q', '--filter', label)])).join('\n').split('\n').filter(Boolean);
+      (
+        await Promise.all([
+          docker('ps', '-a', '-q', '--filter', label),
+          docker('network', 'ls', '-q', '--filter', label),
+          docker('volume', 'ls', '-q', '--filter', label),
+        ])
+      )
+        .join('\n')
+        .split('\n')
+        .filter(Boolean);
     try {
       const activity = fakeActivity();
       const up = activity.run(() => composeUp(input));

@@ -21,7 +21,11 @@ const input = (params: Record<string, unknown> = {}): StepInput => ({
 
 async function leftovers(): Promise<string[]> {
   const label = `label=com.docker.compose.project=${project}`;
-  const out = await Promise.all([docker('ps', '-a', '-q', '--filter', label), docker('network', 'ls', '-q', '--filter', label), docker('volume', 'ls', '-q', '--filter', label)]);
+  const out = await Promise.all([
+    docker('ps', '-a', '-q', '--filter', label),
+    docker('network', 'ls', '-q', '--filter', label),
+    docker('volume', 'ls', '-q', '--filter', label),
+  ]);
   return out.join('\n').split('\n').filter(Boolean);
 }
 
@@ -35,19 +39,30 @@ describe('killReplicaAndMeasureRecovery on the prod stack', () => {
   afterAll(async () => {
     const down = await composeDown(input({ removeVolumes: true }));
     if ((await leftovers()).length) {
-      await sh(COMPOSE_SH, ['-p', project, '-f', 'docker-compose.yml', '-f', 'docker-compose.prod.yml', 'down', '-v', '--remove-orphans', '--timeout', '5'], { env: { ...process.env, MCP_FLEET_TAG: TAG } });
+      await sh(COMPOSE_SH, ['-p', project, '-f', 'docker-compose.yml', '-f', 'docker-compose.prod.yml', 'down', '-v', '--remove-orphans', '--timeout', '5'], {
+        env: { ...process.env, MCP_FLEET_TAG: TAG },
+      });
     }
     expect(down.outcome).toBe('passed');
     expect(await leftovers()).toEqual([]);
   });
 
   it('kills the serving filesystem replica and reports the recovery time of calls through the gateway', async () => {
-    const before = (await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=filesystem')).split('\n').filter(Boolean);
+    const before = (
+      await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=filesystem')
+    )
+      .split('\n')
+      .filter(Boolean);
     expect(before).toHaveLength(2);
 
     const r = await killReplicaAndMeasureRecovery(input({ service: 'filesystem' }));
     expect(r.outcome).toBe('passed');
-    expect(r.details).toMatchObject({ service: 'filesystem', replicas: 2, chosenBy: 'established connection on port 8080', tool: expect.stringMatching(/^filesystem__/) });
+    expect(r.details).toMatchObject({
+      service: 'filesystem',
+      replicas: 2,
+      chosenBy: 'established connection on port 8080',
+      tool: expect.stringMatching(/^filesystem__/),
+    });
     expect(r.details!.recoveryMs).toEqual(expect.any(Number));
     expect(r.summary).toMatch(/answered again after \d+ ms$/);
 

@@ -48,14 +48,20 @@ test('checkMetrics: the families exist, every upstream is up, and a round trip m
 });
 
 test('checkMetrics fails naming the upstream that is down', async () => {
-  const gw = await gateway({ echo: scripted(marker, ['--tools', 'echo']), broken: scripted(marker, ['--exit-at-start']) }, { startup: { waitForServersMs: 3000 } });
+  const gw = await gateway(
+    { echo: scripted(marker, ['--tools', 'echo']), broken: scripted(marker, ['--exit-at-start']) },
+    { startup: { waitForServersMs: 3000 } },
+  );
   const r = await checkMetrics(input(gw));
   expect(r.outcome).toBe('failed');
   expect(r.summary).toContain('upstreams down: broken/primary');
 });
 
 test('routingWeights reports each server’s backends and weights, and fails for a server with no ready backend', async () => {
-  const gw = await gateway({ echo: scripted(marker, ['--tools', 'echo']), broken: scripted(marker, ['--exit-at-start']) }, { startup: { waitForServersMs: 3000 } });
+  const gw = await gateway(
+    { echo: scripted(marker, ['--tools', 'echo']), broken: scripted(marker, ['--exit-at-start']) },
+    { startup: { waitForServersMs: 3000 } },
+  );
   const r = await routingWeights(input(gw));
   expect(r.outcome).toBe('failed');
   expect(r.summary).toMatch(/^no ready backend with weight > 0 for broken: echo \(primary=100\); broken \(primary=100 (down|connecting)\)$/);
@@ -69,10 +75,14 @@ test('poolStatistics reads a real per-session container pool: warm containers wi
   const instance = `obs-${randomUUID().slice(0, 8)}`;
   const gw = await gateway({ boxed: { docker: { image, command: ['--tools', 'echo'] }, mode: 'per-session', pool: { warm: 1, max: 2 } } }, { instance });
   await waitFor(async () => (await containersOf(instance)).length >= 1, 'the warm container', 60_000);
-  const r = await waitFor(async () => {
-    const s = await poolStatistics(input(gw));
-    return (s.details!.pools as { warm: number }[])[0]?.warm === 1 ? s : undefined;
-  }, 'the pool to report its warm container', 60_000);
+  const r = await waitFor(
+    async () => {
+      const s = await poolStatistics(input(gw));
+      return (s.details!.pools as { warm: number }[])[0]?.warm === 1 ? s : undefined;
+    },
+    'the pool to report its warm container',
+    60_000,
+  );
   expect(r.outcome).toBe('passed');
   expect(r.summary).toBe('boxed/primary: 0 busy, 1 warm, max 2, 0 waiting');
 

@@ -18,14 +18,26 @@ const input = (over: Partial<StepInput> = {}): StepInput => ({ runId: 'r1', phas
 function container(host: Partial<Docker.HostConfig>, user = '10001:10001'): Docker.ContainerInspectInfo {
   return { Name: '/c1', Config: { User: user }, HostConfig: host } as unknown as Docker.ContainerInspectInfo;
 }
-const HARDENED = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges:true'], ReadonlyRootfs: true, Memory: 1 << 27, NanoCpus: 5e8, PidsLimit: 64, PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } };
+const HARDENED = {
+  CapDrop: ['ALL'],
+  SecurityOpt: ['no-new-privileges:true'],
+  ReadonlyRootfs: true,
+  Memory: 1 << 27,
+  NanoCpus: 5e8,
+  PidsLimit: 64,
+  PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] },
+};
 
 describe('FleetErrors as Temporal failures', () => {
   it('types every code as itself, non-retryable unless the code table says a retry can help', () => {
     for (const code of Object.keys(ERROR_CODES) as FleetErrorCode[]) {
       const f = toApplicationFailure(new FleetError(code, `${code} happened`));
       expect(f).toBeInstanceOf(ApplicationFailure);
-      expect({ type: f.type, message: f.message, nonRetryable: f.nonRetryable }).toEqual({ type: code, message: `${code} happened`, nonRetryable: !ERROR_CODES[code].retryable });
+      expect({ type: f.type, message: f.message, nonRetryable: f.nonRetryable }).toEqual({
+        type: code,
+        message: `${code} happened`,
+        nonRetryable: !ERROR_CODES[code].retryable,
+      });
     }
   });
 
@@ -41,7 +53,23 @@ describe('hardening rules', () => {
   });
 
   it('names each violated rule and what was found', () => {
-    const findings = containerFindings(container({ ...HARDENED, CapDrop: [], CapAdd: ['NET_ADMIN'], SecurityOpt: [], ReadonlyRootfs: false, Memory: 0, NanoCpus: 0, PidsLimit: 0, Privileged: true, PortBindings: { '8080/tcp': [{ HostIp: '', HostPort: '8080' }] } }, ''));
+    const findings = containerFindings(
+      container(
+        {
+          ...HARDENED,
+          CapDrop: [],
+          CapAdd: ['NET_ADMIN'],
+          SecurityOpt: [],
+          ReadonlyRootfs: false,
+          Memory: 0,
+          NanoCpus: 0,
+          PidsLimit: 0,
+          Privileged: true,
+          PortBindings: { '8080/tcp': [{ HostIp: '', HostPort: '8080' }] },
+        },
+        '',
+      ),
+    );
     expect(findings.map((f) => f.rule)).toEqual([
       'runs as a non-root user',
       'drops all capabilities (cap_drop: ALL)',
@@ -62,12 +90,20 @@ describe('hardening rules', () => {
 
 describe('hardening rules: the Docker socket and routes out', () => {
   it('reports a mounted Docker engine socket, however deliberate', () => {
-    const mounted = { ...container(HARDENED), Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Destination: '/var/run/docker.sock' }, { Type: 'volume', Source: '/var/lib/docker/volumes/x/_data', Destination: '/data' }] };
+    const mounted = {
+      ...container(HARDENED),
+      Mounts: [
+        { Type: 'bind', Source: '/var/run/docker.sock', Destination: '/var/run/docker.sock' },
+        { Type: 'volume', Source: '/var/lib/docker/volumes/x/_data', Destination: '/data' },
+      ],
+    };
     expect(containerFindings(mounted as unknown as Docker.ContainerInspectInfo)).toEqual([
       { subject: 'c1', rule: 'mounts no Docker engine socket (root on the host)', found: 'bind /var/run/docker.sock' },
     ]);
     // a created, never started container has Binds but no Mounts yet
-    expect(containerFindings(container({ ...HARDENED, Binds: ['/run/docker.sock:/var/run/docker.sock:ro'] })).map((f) => f.found)).toEqual(['bind /run/docker.sock']);
+    expect(containerFindings(container({ ...HARDENED, Binds: ['/run/docker.sock:/var/run/docker.sock:ro'] })).map((f) => f.found)).toEqual([
+      'bind /run/docker.sock',
+    ]);
   });
 
   it('counts a network as a route out unless it is internal or has outbound NAT switched off', () => {
@@ -92,13 +128,24 @@ describe('activities without a stack', () => {
   });
 
   it('requestTracing needs the running stack whose logs it reads', async () => {
-    await expect(requestTracing(input({ target: 'mcpfleet-no-such-project' }))).rejects.toMatchObject({ type: 'BAD_INPUT', message: expect.stringContaining('no running containers in compose project mcpfleet-no-such-project') });
+    await expect(requestTracing(input({ target: 'mcpfleet-no-such-project' }))).rejects.toMatchObject({
+      type: 'BAD_INPUT',
+      message: expect.stringContaining('no running containers in compose project mcpfleet-no-such-project'),
+    });
   });
 
   it('tracing rebuilds the chain of hops from the spans in the logs', () => {
     const trace = 'a'.repeat(32);
     const line = (o: object) => JSON.stringify({ level: 30, msg: 'call', trace, ...o });
-    const gw = hopsIn('gw', [line({ span: 's1', parent: 'c0', server: 'memory', backend: 'primary', ms: 3 }), 'stderr noise ' + trace, line({ trace: 'b'.repeat(32), span: 'x', parent: 'c0', server: 'other' })].join('\n'), trace);
+    const gw = hopsIn(
+      'gw',
+      [
+        line({ span: 's1', parent: 'c0', server: 'memory', backend: 'primary', ms: 3 }),
+        'stderr noise ' + trace,
+        line({ trace: 'b'.repeat(32), span: 'x', parent: 'c0', server: 'other' }),
+      ].join('\n'),
+      trace,
+    );
     const bridge = hopsIn('memory-1', line({ span: 's2', parent: 's1', server: 'memory', ms: 1 }), trace);
     const stray = hopsIn('other-1', line({ span: 's9', parent: 'nobody', server: 'x' }), trace);
     expect(gw).toEqual([{ container: 'gw', span: 's1', parent: 'c0', server: 'memory', backend: 'primary', ms: 3 }]);
@@ -113,7 +160,11 @@ describe('activities without a stack', () => {
     process.env.MCP_FLEET_ADMIN_TOKEN = 'some-token';
     try {
       for (const activity of [routingWeights, poolStatistics]) {
-        await expect(activity(input({ params: { url } }))).rejects.toMatchObject({ type: 'COMMAND_FAILED', nonRetryable: false, message: expect.stringContaining(`admin API at ${url} does not answer`) });
+        await expect(activity(input({ params: { url } }))).rejects.toMatchObject({
+          type: 'COMMAND_FAILED',
+          nonRetryable: false,
+          message: expect.stringContaining(`admin API at ${url} does not answer`),
+        });
       }
     } finally {
       delete process.env.MCP_FLEET_ADMIN_TOKEN;
@@ -127,7 +178,11 @@ describe('activities without a stack', () => {
     expect(live.summary).toContain('gateway at http://127.0.0.1:9 does not answer');
     const trip = await mcpRoundTrip(input({ params: { url, transports: ['streamable-http', 'sse', 'websocket'] } }));
     expect(trip.outcome).toBe('failed');
-    expect((trip.details!.fronts as { front: string; ok: boolean }[]).map((f) => [f.front, f.ok])).toEqual([['streamable-http', false], ['sse', false], ['websocket', false]]);
+    expect((trip.details!.fronts as { front: string; ok: boolean }[]).map((f) => [f.front, f.ok])).toEqual([
+      ['streamable-http', false],
+      ['sse', false],
+      ['websocket', false],
+    ]);
   });
 
   it('rejects bad input as non-retryable failures that say what to pass', async () => {
@@ -136,8 +191,15 @@ describe('activities without a stack', () => {
       nonRetryable: true,
       message: 'unknown transport carrier-pigeon; use streamable-http, sse, websocket',
     });
-    await expect(composeUp(input({ target: 'Bad Name' }))).rejects.toMatchObject({ type: 'BAD_INPUT', nonRetryable: true, message: expect.stringContaining("(got 'Bad Name')") });
-    await expect(composeUp(input({ target: 'x', params: { override: 'staging' } }))).rejects.toMatchObject({ type: 'BAD_INPUT', message: "params.override must be 'dev' or 'prod' (got 'staging')" });
+    await expect(composeUp(input({ target: 'Bad Name' }))).rejects.toMatchObject({
+      type: 'BAD_INPUT',
+      nonRetryable: true,
+      message: expect.stringContaining("(got 'Bad Name')"),
+    });
+    await expect(composeUp(input({ target: 'x', params: { override: 'staging' } }))).rejects.toMatchObject({
+      type: 'BAD_INPUT',
+      message: "params.override must be 'dev' or 'prod' (got 'staging')",
+    });
   });
 });
 
@@ -155,7 +217,13 @@ describe('log reading', () => {
   });
 
   it('counts pino warnings and errors, ignoring lines that are not JSON logs', () => {
-    const log = ['{"level":30,"msg":"listening"}', '{"level":40,"msg":"slow"}', 'server says hi', '{"level":50,"msg":"upstream memory lost"}', '{"level":60,"msg":"dead"}'].join('\n');
+    const log = [
+      '{"level":30,"msg":"listening"}',
+      '{"level":40,"msg":"slow"}',
+      'server says hi',
+      '{"level":50,"msg":"upstream memory lost"}',
+      '{"level":60,"msg":"dead"}',
+    ].join('\n');
     expect(countLevels(log)).toEqual({ lines: 5, warnings: 1, errors: 2, lastErrors: ['upstream memory lost', 'dead'] });
   });
 });

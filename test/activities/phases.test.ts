@@ -37,7 +37,10 @@ describe('pipeline phases', () => {
         expect(steps.length).toBeGreaterThan(0);
         expect(new Set(steps.map((s) => s.id)).size).toBe(steps.length);
         for (const s of steps) {
-          expect({ step: `${phase}/${verb}/${s.id}`, activity: typeof exported[s.activity] }).toEqual({ step: `${phase}/${verb}/${s.id}`, activity: 'function' });
+          expect({ step: `${phase}/${verb}/${s.id}`, activity: typeof exported[s.activity] }).toEqual({
+            step: `${phase}/${verb}/${s.id}`,
+            activity: 'function',
+          });
           if (s.compensate) expect(typeof exported[s.compensate]).toBe('function');
         }
       }
@@ -76,13 +79,19 @@ describe('pipeline phases', () => {
     ]);
     expect(canary[0]).toMatchObject({ compensate: 'rollBackRollout', approval: expect.stringContaining('memory') });
     expect(canary[3].approval).toMatch(/no rollback after this/);
-    expect(stepsFor('service-mesh', 'deploy', ROLLOUT).filter((s) => s.activity === 'shiftTraffic').map((s) => s.params?.percent)).toEqual([5, 25, 50, 100]);
+    expect(
+      stepsFor('service-mesh', 'deploy', ROLLOUT)
+        .filter((s) => s.activity === 'shiftTraffic')
+        .map((s) => s.params?.percent),
+    ).toEqual([5, 25, 50, 100]);
     expect(stepsFor('service-mesh', 'deploy', { ...ROLLOUT, strategy: 'blue-green' }).map((s) => s.id)).toEqual(['add-version', 'switch', 'promote']);
   });
 
   it('refuses bad rollout params with the CLI option and the param they came from', () => {
     expect(() => stepsFor('service-mesh', 'deploy', {})).toThrow(/--server \(params.server\): .*; --backend \(params.backend\): the new version's transport/);
-    expect(() => stepsFor('service-mesh', 'deploy', { ...ROLLOUT, percents: [50, 25] })).toThrow(/--steps \(params.percents\): increasing percentages ending at 100/);
+    expect(() => stepsFor('service-mesh', 'deploy', { ...ROLLOUT, percents: [50, 25] })).toThrow(
+      /--steps \(params.percents\): increasing percentages ending at 100/,
+    );
     expect(() => stepsFor('service-mesh', 'deploy', { ...ROLLOUT, strategy: 'big-bang' })).toThrow(/--strategy \(params.strategy\)/);
     expect(() => stepsFor('service-mesh', 'deploy', { ...ROLLOUT, maxErrorRate: 5 })).toThrow(/--max-error-rate \(params.maxErrorRate\)/);
     expect(() => stepsFor('service-mesh', 'deploy', { ...ROLLOUT, version: 'no spaces' })).toThrow(/--backend-id \(params.version\): letters, digits/);

@@ -24,11 +24,22 @@ import { docker, requireEngineAndImages, SERVER_IMAGE, sh, COMPOSE_SH, TAG, uniq
 jest.setTimeout(240_000);
 
 const project = uniqueName('mcpfleet-test');
-const input = (params: Record<string, unknown> = {}): StepInput => ({ runId: 'test', phase: 'docker-compose', verb: 'deploy', target: project, params: { gatewayPort: 0, temporalUiPort: 0, tag: TAG, ...params }, previous: {} });
+const input = (params: Record<string, unknown> = {}): StepInput => ({
+  runId: 'test',
+  phase: 'docker-compose',
+  verb: 'deploy',
+  target: project,
+  params: { gatewayPort: 0, temporalUiPort: 0, tag: TAG, ...params },
+  previous: {},
+});
 
 async function leftovers(name: string): Promise<string[]> {
   const label = `label=com.docker.compose.project=${name}`;
-  const out = await Promise.all([docker('ps', '-a', '-q', '--filter', label), docker('network', 'ls', '-q', '--filter', label), docker('volume', 'ls', '-q', '--filter', label)]);
+  const out = await Promise.all([
+    docker('ps', '-a', '-q', '--filter', label),
+    docker('network', 'ls', '-q', '--filter', label),
+    docker('volume', 'ls', '-q', '--filter', label),
+  ]);
   return out.join('\n').split('\n').filter(Boolean);
 }
 
@@ -39,7 +50,8 @@ describe('activities on a real compose stack', () => {
 
   afterAll(async () => {
     // whatever a failed test left: the test owns the project
-    if ((await leftovers(project)).length) await sh(COMPOSE_SH, ['-p', project, '-f', 'docker-compose.yml', 'down', '-v', '--remove-orphans', '--timeout', '5']);
+    if ((await leftovers(project)).length)
+      await sh(COMPOSE_SH, ['-p', project, '-f', 'docker-compose.yml', 'down', '-v', '--remove-orphans', '--timeout', '5']);
     expect(await leftovers(project)).toEqual([]);
   });
 
@@ -116,13 +128,33 @@ describe('activities on a real compose stack', () => {
     expect(clean.summary).toBe(`5 containers and 3 networks of ${project} meet every hardening rule`);
 
     // a container created (not started) in the project without any hardening
-    const id = (await docker('create', '--label', `com.docker.compose.project=${project}`, '--label', 'com.docker.compose.service=rogue', '--user', '0', '--network', `${project}_frontend`, SERVER_IMAGE)).trim();
+    const id = (
+      await docker(
+        'create',
+        '--label',
+        `com.docker.compose.project=${project}`,
+        '--label',
+        'com.docker.compose.service=rogue',
+        '--user',
+        '0',
+        '--network',
+        `${project}_frontend`,
+        SERVER_IMAGE,
+      )
+    ).trim();
     try {
       const dirty = await inspectHardening(input());
       expect(dirty.outcome).toBe('failed');
       const rules = (dirty.details!.findings as { subject: string; rule: string }[]).map((f) => f.rule);
       expect(rules).toEqual(
-        expect.arrayContaining(['runs as a non-root user', 'drops all capabilities (cap_drop: ALL)', 'sets no-new-privileges', 'has a read-only root filesystem', 'has a memory limit', 'only the gateway is on a network with a route out']),
+        expect.arrayContaining([
+          'runs as a non-root user',
+          'drops all capabilities (cap_drop: ALL)',
+          'sets no-new-privileges',
+          'has a read-only root filesystem',
+          'has a memory limit',
+          'only the gateway is on a network with a route out',
+        ]),
       );
       expect(dirty.summary).toMatch(/^\d+ hardening findings in /);
     } finally {
@@ -138,7 +170,9 @@ describe('activities on a real compose stack', () => {
     expect(Object.values(containers).every((c) => c.lines > 0)).toBe(true);
     const files = r.details!.logFiles as string[];
     for (const service of ['gateway', 'memory', 'filesystem', 'pipeline', 'temporal']) expect(files.some((f) => f.startsWith(`${service}-`))).toBe(true);
-    expect(r.summary).toMatch(new RegExp(`^read the logs of 5 containers of ${project}: \\d+ errors, \\d+ warnings in the last 50 lines each; 5 log files in /var/log/mcp-fleet$`));
+    expect(r.summary).toMatch(
+      new RegExp(`^read the logs of 5 containers of ${project}: \\d+ errors, \\d+ warnings in the last 50 lines each; 5 log files in /var/log/mcp-fleet$`),
+    );
   });
 
   it('registerServer registers a server at runtime through the admin API, resolves and calls it, and deregisters it', async () => {
@@ -146,14 +180,23 @@ describe('activities on a real compose stack', () => {
     expect(r.summary).toMatch(/^registered discovery-probe at runtime: \d+ tools resolved, discovery-probe__\S+ answered; deregistered, its tools gone$/);
     expect(r.outcome).toBe('passed');
     // a name the gateway already has is refused before anything changes
-    await expect(registerServer(input({ register: { name: 'memory', url: 'http://memory:8080/mcp' } }))).rejects.toMatchObject({ type: 'BAD_INPUT', message: expect.stringContaining('already has a server memory') });
+    await expect(registerServer(input({ register: { name: 'memory', url: 'http://memory:8080/mcp' } }))).rejects.toMatchObject({
+      type: 'BAD_INPUT',
+      message: expect.stringContaining('already has a server memory'),
+    });
   });
 
   it('requestTracing follows one tool call from the client through the gateway to the server’s bridge, by its trace id', async () => {
     const r = await requestTracing(input({ tool: 'memory__read_graph' }));
     expect(r.outcome).toBe('passed');
-    expect(r.details!.chain).toEqual([`${project}_gateway_1`, `${project}_memory_1`].map((n) => expect.stringMatching(new RegExp(`^${n.replace(/_/g, '[_-]')}$`))));
-    expect(r.summary).toMatch(new RegExp(`^trace [0-9a-f]{32} of memory__read_graph: client → ${project}[_-]gateway[_-]1 \\(memory/primary, [\\d.]+ ms\\) → ${project}[_-]memory[_-]1 \\([^,]+, [\\d.]+ ms\\)$`));
+    expect(r.details!.chain).toEqual(
+      [`${project}_gateway_1`, `${project}_memory_1`].map((n) => expect.stringMatching(new RegExp(`^${n.replace(/_/g, '[_-]')}$`))),
+    );
+    expect(r.summary).toMatch(
+      new RegExp(
+        `^trace [0-9a-f]{32} of memory__read_graph: client → ${project}[_-]gateway[_-]1 \\(memory/primary, [\\d.]+ ms\\) → ${project}[_-]memory[_-]1 \\([^,]+, [\\d.]+ ms\\)$`,
+      ),
+    );
   });
 
   it('killReplicaAndMeasureRecovery refuses a service with one replica', async () => {

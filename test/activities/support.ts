@@ -20,7 +20,16 @@ export function fakeActivity(): FakeActivity {
   const noop = () => {};
   const log = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
   const Ctor = Context as unknown as new (...args: unknown[]) => Context;
-  const context = new Ctor({ activityType: 'test', attempt: 1 }, cancelled, controller.signal, (d: unknown) => heartbeats.push(d), undefined, log, undefined, undefined);
+  const context = new Ctor(
+    { activityType: 'test', attempt: 1 },
+    cancelled,
+    controller.signal,
+    (d: unknown) => heartbeats.push(d),
+    undefined,
+    log,
+    undefined,
+    undefined,
+  );
   return {
     heartbeats,
     cancel: () => {

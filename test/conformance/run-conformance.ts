@@ -19,12 +19,7 @@ import { startFixture, startGateway, type Build, type Target } from './runner/ta
 // fs.globSync, which the suite calls, arrived in Node 22.
 const MIN_NODE_MAJOR = 22;
 
-async function runAgainst(
-  processes: ProcessSet,
-  label: string,
-  workDir: string,
-  start: () => Promise<Target>,
-): Promise<SuiteRun> {
+async function runAgainst(processes: ProcessSet, label: string, workDir: string, start: () => Promise<Target>): Promise<SuiteRun> {
   mkdirSync(workDir, { recursive: true });
   let target: Target;
   try {

@@ -24,7 +24,10 @@ interface ServiceConfig {
 }
 
 /** `compose config` of FILES: its services, or compose's error. */
-async function config(files: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string; services: Record<string, ServiceConfig>; doc: any }> {
+async function config(
+  files: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string; services: Record<string, ServiceConfig>; doc: any }> {
   const r = await new ComposeProject(files, env, 'mcpfleet-config').compose('config');
   const doc = r.code === 0 ? parseYaml(r.stdout) : {};
   return { code: r.code, stderr: r.stderr, services: doc.services ?? {}, doc };

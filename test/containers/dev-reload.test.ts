@@ -65,7 +65,11 @@ describe('dev override hot reload', () => {
     appendFileSync(join(src, SERVER_MEMORY, 'dist', 'index.js'), '\n// changed by the hot-reload test\n');
 
     await waitFor(async () => (await containerLogs(memoryId)).includes('files changed under'), 'the memory bridge to notice the change', 30_000);
-    await waitFor(async () => /dev-entrypoint: started \(pid \d+\)[^\n]*\n(.|\n)*files changed under(.|\n)*dev-entrypoint: started/.test(await containerLogs(memoryId)), 'the memory bridge to start again', 30_000);
+    await waitFor(
+      async () => /dev-entrypoint: started \(pid \d+\)[^\n]*\n(.|\n)*files changed under(.|\n)*dev-entrypoint: started/.test(await containerLogs(memoryId)),
+      'the memory bridge to start again',
+      30_000,
+    );
 
     const graph = await waitFor(async () => {
       const r = await session.client.callTool({ name: 'memory__read_graph', arguments: {} }).catch(() => undefined);

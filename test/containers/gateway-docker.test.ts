@@ -11,7 +11,6 @@ import { waitFor } from '../helpers/wait';
 import { ADMIN_TOKEN, admin } from '../helpers/admin';
 import { sampleValue, scrapeMetrics } from '../helpers/metrics';
 
-
 const fast = { restart: { initialDelayMs: 100, maxDelayMs: 1000 } };
 let image: string;
 
@@ -98,7 +97,9 @@ describe('per-session docker server with a warm pool', () => {
       {
         instance,
         admin: { token: ADMIN_TOKEN },
-        servers: { own: { docker: { image, command: ['--tools', 'echo,sleep'] }, mode: 'per-session', pool: { warm: 1, max: 3, acquireTimeoutMs: 20_000 }, ...fast } },
+        servers: {
+          own: { docker: { image, command: ['--tools', 'echo,sleep'] }, mode: 'per-session', pool: { warm: 1, max: 3, acquireTimeoutMs: 20_000 }, ...fast },
+        },
       },
       instance,
     );
@@ -182,7 +183,10 @@ describe('docker failures stay with their server', () => {
     try {
       const client = await connectClient(gw, 'streamable-http');
       expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['fine__echo']);
-      await waitFor(() => gw.logs.some((l) => l.server === 'ghost' && String(l.err).includes('image mcp-fleet-test/does-not-exist:nope does not exist')), 'the missing image error');
+      await waitFor(
+        () => gw.logs.some((l) => l.server === 'ghost' && String(l.err).includes('image mcp-fleet-test/does-not-exist:nope does not exist')),
+        'the missing image error',
+      );
       await waitFor(() => gw.logs.some((l) => l.server === 'dies' && l.msg === 'container exited' && l.exitCode === 3), 'the exit code');
       await expect(client.callTool({ name: 'ghost__echo', arguments: {} })).rejects.toThrow(/Unknown tool: ghost__echo/);
       expect(await client.callTool({ name: 'fine__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
@@ -195,7 +199,10 @@ describe('docker failures stay with their server', () => {
 
   it('removes containers a crashed run of the same instance left behind', async () => {
     const instance = `t-${newMarker().slice(0, 8)}`;
-    const orphan = await docker.createContainer({ Image: image, Labels: { 'io.mcp-fleet.managed': 'true', 'io.mcp-fleet.gateway': instance, 'io.mcp-fleet.server': 'box' } });
+    const orphan = await docker.createContainer({
+      Image: image,
+      Labels: { 'io.mcp-fleet.managed': 'true', 'io.mcp-fleet.gateway': instance, 'io.mcp-fleet.server': 'box' },
+    });
     const gw = await startTestGateway({ instance, servers: { box: { docker: { image, command: ['--tools', 'echo'] }, ...fast } } }, instance);
     try {
       await expect(orphan.inspect()).rejects.toMatchObject({ statusCode: 404 });
@@ -211,11 +218,19 @@ describe('the reference server image as a docker server', () => {
   it('runs server-memory through the stdio wrapper, keeping its graph in a volume across containers', async () => {
     const instance = `t-${newMarker().slice(0, 8)}`;
     const volume = `mcp-fleet-test-${instance}`;
-    const doc = { instance, servers: { memory: { docker: { image: 'mcp-fleet/mcp-server:dev', command: ['mcp-stdio-wrapper.sh', 'memory'], volumes: [`${volume}:/data`] }, ...fast } } };
+    const doc = {
+      instance,
+      servers: {
+        memory: { docker: { image: 'mcp-fleet/mcp-server:dev', command: ['mcp-stdio-wrapper.sh', 'memory'], volumes: [`${volume}:/data`] }, ...fast },
+      },
+    };
     try {
       let gw = await startTestGateway(doc, instance);
       let client = await connectClient(gw, 'websocket');
-      await client.callTool({ name: 'memory__create_entities', arguments: { entities: [{ name: 'kept', entityType: 'test', observations: ['in a volume'] }] } });
+      await client.callTool({
+        name: 'memory__create_entities',
+        arguments: { entities: [{ name: 'kept', entityType: 'test', observations: ['in a volume'] }] },
+      });
       await client.close();
       await gw.stop();
       expect(await waitForNoContainers(instance)).toEqual([]);
@@ -226,7 +241,10 @@ describe('the reference server image as a docker server', () => {
       await client.close();
       await gw.stop();
     } finally {
-      await docker.getVolume(volume).remove({ force: true }).catch(() => {});
+      await docker
+        .getVolume(volume)
+        .remove({ force: true })
+        .catch(() => {});
     }
     expect(await waitForNoContainers(instance)).toEqual([]);
   });

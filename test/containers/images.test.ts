@@ -67,7 +67,7 @@ describe('image metadata', () => {
 describe('mcp-fleet/temporal', () => {
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
 
-  it('runs the dev server as uid 10001 on 0.0.0.0 with SQLite in /data, the pipeline\'s search attributes, and a health check', async () => {
+  it("runs the dev server as uid 10001 on 0.0.0.0 with SQLite in /data, the pipeline's search attributes, and a health check", async () => {
     const img = await inspect(TEMPORAL_IMAGE);
     expect(img.Config.User).toBe('10001:10001');
     expect(img.Config.Healthcheck.Test).toEqual(['CMD', 'temporal', 'operator', 'cluster', 'health', '--address', '127.0.0.1:7233', '--command-timeout', '3s']);
@@ -145,11 +145,19 @@ describe('mcp-stdio-wrapper.sh in mcp-fleet/mcp-server', () => {
   it.each([
     // each child says "child ready" once its handler is installed
     ['TERM', ['sh', '-c', 'trap "echo child got TERM >&2; exit 7" TERM; echo child ready >&2; while :; do sleep 0.1; done'], 7],
-    ['INT', ['node', '-e', 'process.on("SIGINT", () => { console.error("child got INT"); process.exit(9); }); console.error("child ready"); setInterval(() => {}, 1000);'], 9],
-  ])('forwards SIG%s to its child as PID 1 and exits with the child\'s code', async (signal, command, code) => {
+    [
+      'INT',
+      [
+        'node',
+        '-e',
+        'process.on("SIGINT", () => { console.error("child got INT"); process.exit(9); }); console.error("child ready"); setInterval(() => {}, 1000);',
+      ],
+      9,
+    ],
+  ])("forwards SIG%s to its child as PID 1 and exits with the child's code", async (signal, command, code) => {
     const name = uniqueName(`signal-${signal.toLowerCase()}`);
     // no --init: the wrapper itself is PID 1, where the kernel delivers only handled signals
-    await docker('run', '-d', '--name', name, '--label', label, ...HARDENED, SERVER_IMAGE, 'mcp-stdio-wrapper.sh', '--', ...(command));
+    await docker('run', '-d', '--name', name, '--label', label, ...HARDENED, SERVER_IMAGE, 'mcp-stdio-wrapper.sh', '--', ...command);
     try {
       await waitFor(async () => (await sh('docker', ['logs', name])).stderr.includes('child ready'), 'the child to install its handler');
       if (signal === 'TERM') await docker('stop', '-t', '20', name);

@@ -65,15 +65,17 @@ describe('the pipeline service through the stack gateway', () => {
 
   it('offers the pipeline tools through the gateway as soon as the stack is healthy, and lists the phases', async () => {
     const { tools } = await current().client.listTools();
-    expect(tools.map((t) => t.name).filter((n) => n.startsWith('pipeline__')).sort()).toEqual([
-      'pipeline__approve_gate',
-      'pipeline__list_phases',
-      'pipeline__run_phase',
-      'pipeline__run_status',
-    ]);
+    expect(
+      tools
+        .map((t) => t.name)
+        .filter((n) => n.startsWith('pipeline__'))
+        .sort(),
+    ).toEqual(['pipeline__approve_gate', 'pipeline__list_phases', 'pipeline__run_phase', 'pipeline__run_status']);
     const phases = await call('pipeline__list_phases');
     expect(phases.structuredContent.phases).toHaveLength(10);
-    expect(phases.structuredContent.phases).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'mcp-transport', verbs: ['implement', 'validate'] })]));
+    expect(phases.structuredContent.phases).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'mcp-transport', verbs: ['implement', 'validate'] })]),
+    );
   });
 
   it('runs phases that need no engine to a passing verdict, reaching the gateway inside the stack', async () => {
@@ -92,7 +94,9 @@ describe('the pipeline service through the stack gateway', () => {
     expect(discovery.result.steps[1].details.servers).toEqual({ memory: expect.any(Number), filesystem: expect.any(Number), pipeline: 4 });
     // the in-stack worker holds the admin token (the admin_token secret) and registers a server at runtime
     expect(discovery.result.steps[2]).toMatchObject({ id: 'register-server', outcome: 'passed' });
-    expect(discovery.result.steps[2].summary).toMatch(/^registered discovery-probe at runtime: \d+ tools resolved, discovery-probe__\S+ answered; deregistered, its tools gone$/);
+    expect(discovery.result.steps[2].summary).toMatch(
+      /^registered discovery-probe at runtime: \d+ tools resolved, discovery-probe__\S+ answered; deregistered, its tools gone$/,
+    );
   });
 
   it('fails a step that needs the Docker engine at once, saying this worker has none and how to give it one', async () => {
@@ -106,10 +110,15 @@ describe('the pipeline service through the stack gateway', () => {
 
   it('waits at an approval gate until approve_gate answers through the gateway; the approved step needs the engine and says so', async () => {
     const id = await start('health-monitoring', 'deploy');
-    const waiting = await waitFor(async () => {
-      const s = await call('pipeline__run_status', { workflow_id: id });
-      return s.structuredContent?.state === 'awaiting-approval' ? s.structuredContent : undefined;
-    }, 'the run to wait at its gate', 60_000, 500);
+    const waiting = await waitFor(
+      async () => {
+        const s = await call('pipeline__run_status', { workflow_id: id });
+        return s.structuredContent?.state === 'awaiting-approval' ? s.structuredContent : undefined;
+      },
+      'the run to wait at its gate',
+      60_000,
+      500,
+    );
     expect(waiting.gate).toMatchObject({ stepId: 'compose-up' });
     const answered = await call('pipeline__approve_gate', { workflow_id: id, approve: true });
     expect(answered.structuredContent).toMatchObject({ answered: 'approved', gate: { stepId: 'compose-up' } });
@@ -154,10 +163,15 @@ describe('the pipeline service through the stack gateway', () => {
     expect(after).not.toBe(before);
     await waitFor(async () => (await inspect(after)).State.Health?.Status === 'healthy', 'the new temporal container to be healthy', 90_000, 500);
 
-    const kept = await waitFor(async () => {
-      const s = await call('pipeline__run_status', { workflow_id: passedRun });
-      return s.structuredContent?.result ? s.structuredContent : undefined;
-    }, 'run_status of the earlier run after the re-creation', 60_000, 500);
+    const kept = await waitFor(
+      async () => {
+        const s = await call('pipeline__run_status', { workflow_id: passedRun });
+        return s.structuredContent?.result ? s.structuredContent : undefined;
+      },
+      'run_status of the earlier run after the re-creation',
+      60_000,
+      500,
+    );
     expect(kept).toMatchObject({ workflowStatus: 'COMPLETED', result: { status: 'passed' } });
     // the worker reconnected to the new container
     expect((await finished(await start('mcp-transport', 'validate'))).result.status).toBe('passed');
@@ -165,7 +179,9 @@ describe('the pipeline service through the stack gateway', () => {
 });
 
 describe('with docker-compose.pipeline-engine.yml (the host engine, a deliberate exception)', () => {
-  const project = new ComposeProject(['docker-compose.yml', 'docker-compose.pipeline-engine.yml'], { DOCKER_GID: String(statSync('/var/run/docker.sock').gid) });
+  const project = new ComposeProject(['docker-compose.yml', 'docker-compose.pipeline-engine.yml'], {
+    DOCKER_GID: String(statSync('/var/run/docker.sock').gid),
+  });
   const { start, finished } = pipelineStack(project);
 
   it('runs the audit inside the stack, and the audit reports the socket mount as its one finding', async () => {

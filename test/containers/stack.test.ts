@@ -141,7 +141,7 @@ describe('compose stack', () => {
     expect(environ).toContain(`UPSTREAM_TOKEN=${token.trim()}`);
   });
 
-  it('writes every service\'s logs to the logs volume', async () => {
+  it("writes every service's logs to the logs volume", async () => {
     const files = await docker('exec', await project.container('gateway'), 'ls', '/var/log/mcp-fleet');
     for (const service of ['gateway', 'memory', 'filesystem', 'pipeline', 'temporal']) expect(files).toMatch(new RegExp(`^${service}-[0-9a-f]+\\.log$`, 'm'));
     const gatewayLog = await docker('exec', await project.container('gateway'), 'sh', '-c', 'cat /var/log/mcp-fleet/gateway-*.log');

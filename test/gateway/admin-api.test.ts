@@ -56,18 +56,54 @@ describe('the admin API', () => {
   });
 
   it('refuses bodies that are not JSON or not valid, naming the field', async () => {
-    expect(await admin(gw, 'POST', '/admin/servers', { body: '{"name": ' })).toMatchObject({ status: 400, body: { error: expect.stringContaining('not valid JSON') } });
-    expect(await admin(gw, 'POST', '/admin/servers', { body: [] })).toMatchObject({ status: 400, body: { error: expect.stringContaining('(body): expected a JSON object') } });
-    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'b', command: 'x', args: 'not-a-list' } })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^args: /) } });
-    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'b/c', command: 'x' } })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^name: /) } });
-    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'b', command: 'x', colour: 1 } })).toMatchObject({ status: 400, body: { error: expect.stringContaining('colour') } });
-    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'b', command: 'x', prefix: 'a' } })).toMatchObject({ status: 400, body: { error: expect.stringContaining('prefix "a" is already used') } });
-    expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { id: 'x', weight: -1, command: 'x' } })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^weight: /) } });
-    expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { id: 'x', command: 'x', mode: 'per-session' } })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^mode: not a backend field/) } });
-    expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { weight: 1, command: 'x' } })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^id: /) } });
-    expect(await admin(gw, 'PUT', '/admin/servers/a/weights', { body: { primary: 'lots' } })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^primary: /) } });
-    expect(await admin(gw, 'PUT', '/admin/servers/a/weights', { body: { ghost: 5 } })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^ghost: server "a" has no backend "ghost"/) } });
-    expect(await admin(gw, 'PUT', '/admin/servers/a/weights', { body: { primary: 0 } })).toMatchObject({ status: 400, body: { error: expect.stringContaining('needs a weight > 0') } });
+    expect(await admin(gw, 'POST', '/admin/servers', { body: '{"name": ' })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringContaining('not valid JSON') },
+    });
+    expect(await admin(gw, 'POST', '/admin/servers', { body: [] })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringContaining('(body): expected a JSON object') },
+    });
+    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'b', command: 'x', args: 'not-a-list' } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^args: /) },
+    });
+    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'b/c', command: 'x' } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^name: /) },
+    });
+    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'b', command: 'x', colour: 1 } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringContaining('colour') },
+    });
+    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'b', command: 'x', prefix: 'a' } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringContaining('prefix "a" is already used') },
+    });
+    expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { id: 'x', weight: -1, command: 'x' } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^weight: /) },
+    });
+    expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { id: 'x', command: 'x', mode: 'per-session' } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^mode: not a backend field/) },
+    });
+    expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { weight: 1, command: 'x' } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^id: /) },
+    });
+    expect(await admin(gw, 'PUT', '/admin/servers/a/weights', { body: { primary: 'lots' } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^primary: /) },
+    });
+    expect(await admin(gw, 'PUT', '/admin/servers/a/weights', { body: { ghost: 5 } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^ghost: server "a" has no backend "ghost"/) },
+    });
+    expect(await admin(gw, 'PUT', '/admin/servers/a/weights', { body: { primary: 0 } })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringContaining('needs a weight > 0') },
+    });
     expect(await admin(gw, 'PUT', '/admin/servers/a/weights', { body: {} })).toMatchObject({ status: 400 });
     for (const q of ['0', '3601', 'abc', '1.5']) {
       expect(await admin(gw, 'GET', `/admin/stats?windowSec=${q}`)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^windowSec: /) } });
@@ -75,14 +111,26 @@ describe('the admin API', () => {
   });
 
   it('answers 404 for unknown servers and backends and 409 for conflicts', async () => {
-    expect(await admin(gw, 'DELETE', '/admin/servers/ghost')).toMatchObject({ status: 404, body: { error: expect.stringContaining('no server named "ghost"') } });
+    expect(await admin(gw, 'DELETE', '/admin/servers/ghost')).toMatchObject({
+      status: 404,
+      body: { error: expect.stringContaining('no server named "ghost"') },
+    });
     expect(await admin(gw, 'POST', '/admin/servers/ghost/backends', { body: { id: 'x', command: 'x' } })).toMatchObject({ status: 404 });
     expect(await admin(gw, 'PUT', '/admin/servers/ghost/weights', { body: { primary: 1 } })).toMatchObject({ status: 404 });
-    expect(await admin(gw, 'DELETE', '/admin/servers/a/backends/ghost')).toMatchObject({ status: 404, body: { error: expect.stringContaining('no backend "ghost"') } });
-    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'a', command: 'x' } })).toMatchObject({ status: 409, body: { error: expect.stringContaining('already exists') } });
+    expect(await admin(gw, 'DELETE', '/admin/servers/a/backends/ghost')).toMatchObject({
+      status: 404,
+      body: { error: expect.stringContaining('no backend "ghost"') },
+    });
+    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'a', command: 'x' } })).toMatchObject({
+      status: 409,
+      body: { error: expect.stringContaining('already exists') },
+    });
     const { command, args, env } = scripted(marker, ['--tools', 'echo']);
     expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { id: 'primary', command, args, env } })).toMatchObject({ status: 409 });
-    expect(await admin(gw, 'DELETE', '/admin/servers/a/backends/primary')).toMatchObject({ status: 409, body: { error: expect.stringContaining('DELETE /admin/servers/a') } });
+    expect(await admin(gw, 'DELETE', '/admin/servers/a/backends/primary')).toMatchObject({
+      status: 409,
+      body: { error: expect.stringContaining('DELETE /admin/servers/a') },
+    });
   });
 
   it('reports a backend that cannot start as down once its first attempt failed', async () => {
@@ -99,7 +147,10 @@ describe('the admin API', () => {
   it('starts no new upstream once shutdown began (503)', async () => {
     gw.sessions.drain();
     const { command, args, env } = scripted(marker, ['--tools', 'echo']);
-    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'late', command, args, env } })).toMatchObject({ status: 503, body: { error: expect.stringContaining('shutting down') } });
+    expect(await admin(gw, 'POST', '/admin/servers', { body: { name: 'late', command, args, env } })).toMatchObject({
+      status: 503,
+      body: { error: expect.stringContaining('shutting down') },
+    });
     expect(await admin(gw, 'POST', '/admin/servers/a/backends', { body: { id: 'late', command, args, env } })).toMatchObject({ status: 503 });
   });
 });
@@ -118,7 +169,13 @@ describe('servers registered at runtime (service discovery)', () => {
       expect(created).toEqual({
         status: 201,
         headers: expect.anything(),
-        body: { name: 'found', mode: 'shared', state: 'ready', tools: ['found__echo', 'found__sleep'], backends: [{ id: 'primary', weight: 100, state: 'ready', transport: 'stdio', tools: 2 }] },
+        body: {
+          name: 'found',
+          mode: 'shared',
+          state: 'ready',
+          tools: ['found__echo', 'found__sleep'],
+          backends: [{ id: 'primary', weight: 100, state: 'ready', transport: 'stdio', tools: 2 }],
+        },
       });
       await waitFor(() => listChanged >= 1, 'list_changed for the new server');
       expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['a__echo', 'found__echo', 'found__sleep']);
@@ -150,7 +207,13 @@ describe('servers registered at runtime (service discovery)', () => {
       const client = await connectClient(gw, 'streamable-http');
       const { command, args, env } = scripted(marker, ['--tools', 'echo', '--name', 'mine']);
       const created = await admin(gw, 'POST', '/admin/servers', { body: { name: 'mine', mode: 'per-session', command, args, env } });
-      expect(created.body).toMatchObject({ name: 'mine', mode: 'per-session', state: 'ready', tools: ['mine__echo'], backends: [{ id: 'primary', state: 'ready', tools: 1 }] });
+      expect(created.body).toMatchObject({
+        name: 'mine',
+        mode: 'per-session',
+        state: 'ready',
+        tools: ['mine__echo'],
+        backends: [{ id: 'primary', state: 'ready', tools: 1 }],
+      });
       await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === 'mine__echo'), 'the per-session server in the list');
       expect(await client.callTool({ name: 'mine__echo', arguments: {} })).toMatchObject({ content: [{ text: 'mine:echo' }] });
       expect((await admin(gw, 'DELETE', '/admin/servers/mine')).status).toBe(204);

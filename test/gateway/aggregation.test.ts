@@ -51,7 +51,9 @@ describe.each(FRONTS)('aggregation over %s', (front) => {
 
   it("captures each server's stderr in the gateway log, tagged with the server name", () => {
     const stderr = gatewayLogs(gw, client).filter((l) => l.stream === 'stderr');
-    expect(stderr).toEqual(expect.arrayContaining([expect.objectContaining({ server: 'files', msg: expect.stringContaining('Secure MCP Filesystem Server') })]));
+    expect(stderr).toEqual(
+      expect.arrayContaining([expect.objectContaining({ server: 'files', msg: expect.stringContaining('Secure MCP Filesystem Server') })]),
+    );
     expect(stderr).toEqual(expect.arrayContaining([expect.objectContaining({ server: 'memory', msg: expect.stringContaining('Knowledge Graph MCP Server') })]));
   });
 
@@ -79,7 +81,10 @@ describe.each(FRONTS)('aggregation over %s', (front) => {
     expect(prompts.map((p) => p.name)).toEqual(expect.arrayContaining(['everything__simple-prompt', 'everything__completable-prompt']));
     const prompt = await client.getPrompt({ name: 'everything__simple-prompt' });
     expect(prompt.messages.length).toBeGreaterThan(0);
-    const completion = await client.complete({ ref: { type: 'ref/prompt', name: 'everything__completable-prompt' }, argument: { name: 'department', value: 'E' } });
+    const completion = await client.complete({
+      ref: { type: 'ref/prompt', name: 'everything__completable-prompt' },
+      argument: { name: 'department', value: 'E' },
+    });
     expect(completion.completion.values).toEqual(expect.arrayContaining(['Engineering']));
   });
 

@@ -101,7 +101,14 @@ describe('bad input over HTTP and WebSocket', () => {
     expect((await reply(replies, 0)).error.code).toBe(-32700);
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: 5 }));
     expect(await reply(replies, 1)).toMatchObject({ id: 5, error: { code: -32600 } });
-    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'ws', version: '1' } } }));
+    ws.send(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 6,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'ws', version: '1' } },
+      }),
+    );
     expect(await reply(replies, 2)).toMatchObject({ id: 6, result: { serverInfo: { name: 'mcp-fleet-gateway' } } });
     expect(replies).toHaveLength(3); // one reply per frame
     ws.close();
@@ -114,7 +121,10 @@ describe('bad input over stdio', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-stdio-'));
     const file = join(dir, 'gw.json');
     writeFileSync(file, JSON.stringify({ servers: { s: scripted(marker, ['--tools', 'echo']) } }));
-    const child = spawn(process.execPath, [CLI_JS, '--stdio', '--config', file], { env: { ...process.env, [MARKER_VAR]: marker }, stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [CLI_JS, '--stdio', '--config', file], {
+      env: { ...process.env, [MARKER_VAR]: marker },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     const lines: any[] = [];
     let buf = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -129,7 +139,14 @@ describe('bad input over stdio', () => {
     expect((await reply(lines, 0)).error.code).toBe(-32700);
     child.stdin.write('{"jsonrpc":"2.0","id":"x"}\n');
     expect((await reply(lines, 1)).error.code).toBe(-32600);
-    child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } } }) + '\n');
+    child.stdin.write(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } },
+      }) + '\n',
+    );
     expect(await reply(lines, 2)).toMatchObject({ id: 1, result: { protocolVersion: '2025-06-18' } });
     expect(lines).toHaveLength(3); // one reply per line
     const exited = new Promise((r) => child.once('exit', r));

@@ -15,7 +15,12 @@ import { waitForNoProcesses } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
 
 const INFINITE_ID = '{"jsonrpc":"2.0","id":1e400,"method":"tools/list"}';
-const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
 
 describe('frame refusals on every front', () => {
   const marker = newMarker();
@@ -55,7 +60,15 @@ describe('frame refusals on every front', () => {
     const input = new PassThrough();
     const output = new PassThrough();
     const lines: any[] = [];
-    output.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l))));
+    output.on('data', (c: Buffer) =>
+      lines.push(
+        ...c
+          .toString()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      ),
+    );
     const config = parseConfig({ servers: { s: scripted(marker, ['--tools', 'echo']) } }, 'test config');
     const stdioGw = await startGateway(config, { log: createLogger('silent'), stdio: { input, output, onEnd: () => {} } });
     try {

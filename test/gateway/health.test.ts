@@ -20,7 +20,9 @@ describe('health probes', () => {
 
       // take server a down: readiness names it until it is back
       // the server dies before it answers: the gateway fails the request as its upstream went away
-      await expect(gw.registry.sharedGroups()[0].lead!.connection!.request('tools/call', { name: 'crash', arguments: {} }, { timeoutMs: 5000 }).response).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+      await expect(
+        gw.registry.sharedGroups()[0].lead!.connection!.request('tools/call', { name: 'crash', arguments: {} }, { timeoutMs: 5000 }).response,
+      ).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
       const degraded = await waitFor(async () => {
         const r = await get('/health/readiness');
         return r.status === 503 ? r : undefined;
@@ -40,7 +42,10 @@ describe('health probes', () => {
     const gw = await startTestGateway({ startup: { waitForServersMs: 100 }, servers: { silent } }, marker);
     try {
       const res = await fetch(`${gw.url}/health/readiness`);
-      expect({ status: res.status, body: await res.json() }).toEqual({ status: 503, body: { status: 'degraded', servers: { silent: { state: 'connecting' } } } });
+      expect({ status: res.status, body: await res.json() }).toEqual({
+        status: 503,
+        body: { status: 'degraded', servers: { silent: { state: 'connecting' } } },
+      });
     } finally {
       await gw.stop();
     }

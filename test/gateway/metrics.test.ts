@@ -24,11 +24,14 @@ describe('/metrics', () => {
       await client.listTools(); // answered by the gateway itself: not a forwarded request
 
       const samples = await scrapeMetrics(gw);
-      const requests = (outcome: string) => sampleValue(samples, 'mcp_gateway_requests_total', { server: 'm', backend: 'primary', method: 'tools/call', outcome });
+      const requests = (outcome: string) =>
+        sampleValue(samples, 'mcp_gateway_requests_total', { server: 'm', backend: 'primary', method: 'tools/call', outcome });
       expect([requests('ok'), requests('error'), requests('tool_error')]).toEqual([3, 1, 2]);
       expect(samples.filter((s) => s.name === 'mcp_gateway_requests_total').every((s) => s.labels.method === 'tools/call')).toBe(true);
       expect(sampleValue(samples, 'mcp_gateway_request_duration_seconds_count', { server: 'm', backend: 'primary', method: 'tools/call' })).toBe(6);
-      expect(sampleValue(samples, 'mcp_gateway_request_duration_seconds_bucket', { server: 'm', backend: 'primary', method: 'tools/call', le: '+Inf' })).toBe(6);
+      expect(sampleValue(samples, 'mcp_gateway_request_duration_seconds_bucket', { server: 'm', backend: 'primary', method: 'tools/call', le: '+Inf' })).toBe(
+        6,
+      );
       expect(sampleValue(samples, 'mcp_gateway_sessions', { front: 'streamable-http' })).toBe(1);
       expect(sampleValue(samples, 'mcp_gateway_sessions', { front: 'websocket' })).toBe(1);
       expect(sampleValue(samples, 'mcp_gateway_upstream_up', { server: 'm', backend: 'primary' })).toBe(1);

@@ -36,7 +36,12 @@ describe('faithful relay', () => {
   it('passes unknown fields of list items through', async () => {
     const { result } = await session.call('tools/list');
     const echo = result.tools.find((t: any) => t.name === 's__echo');
-    expect(echo).toEqual({ name: 's__echo', description: 'scripted echo', inputSchema: { type: 'object', properties: { ms: { type: 'number' } } }, 'x-vendor': { kept: true } });
+    expect(echo).toEqual({
+      name: 's__echo',
+      description: 'scripted echo',
+      inputSchema: { type: 'object', properties: { ms: { type: 'number' } } },
+      'x-vendor': { kept: true },
+    });
   });
 
   it('passes unknown request params to the server and unknown result fields back, untouched', async () => {

@@ -60,7 +60,11 @@ describe.each(ORDERED_FRONTS)('over %s', (front) => {
   it.each(PROTOTYPE_NAMES)('answers the method %s as unknown (-32601)', async (method) => {
     const id = `m-${method}`;
     await peer.send({ jsonrpc: '2.0', id, method });
-    expect(await peer.next((m) => m.id === id, `the answer to ${method}`)).toEqual({ jsonrpc: '2.0', id, error: { code: -32601, message: `Method not found: ${method}`, data: { method, fleetCode: 'METHOD_NOT_FOUND' } } });
+    expect(await peer.next((m) => m.id === id, `the answer to ${method}`)).toEqual({
+      jsonrpc: '2.0',
+      id,
+      error: { code: -32601, message: `Method not found: ${method}`, data: { method, fleetCode: 'METHOD_NOT_FOUND' } },
+    });
   });
 
   it('refuses a second request under an id still in flight, and still answers the first', async () => {
@@ -98,7 +102,9 @@ describe('over Streamable HTTP', () => {
   it('keeps no session for an initialize it refused', async () => {
     await waitFor(() => gw.sessions.count === 0, 'no session open');
     const refused = await postRaw(`${gw.url}/mcp`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { capabilities: {} } }));
-    expect(refused.messages).toEqual([{ jsonrpc: '2.0', id: 1, error: expect.objectContaining({ code: -32602, message: expect.stringContaining('protocolVersion') }) }]);
+    expect(refused.messages).toEqual([
+      { jsonrpc: '2.0', id: 1, error: expect.objectContaining({ code: -32602, message: expect.stringContaining('protocolVersion') }) },
+    ]);
     expect(refused.headers.get('mcp-session-id')).toBeNull();
     await waitFor(() => gw.sessions.count === 0, 'the refused session to be gone');
     expect(gw.logs.filter((l) => l.msg === 'client session closed').length).toBeGreaterThan(0);

@@ -10,7 +10,6 @@ import { everything } from '../helpers/servers';
 import { waitForNoProcesses } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
 
-
 describe('remote upstreams', () => {
   const marker = newMarker();
   let http: RemoteServer;

@@ -84,7 +84,16 @@ describe('shutdown and process hygiene', () => {
   it('kills npx grandchildren with their server', async () => {
     const marker = newMarker();
     const gw = await startTestGateway(
-      { servers: { memory: { command: 'npx', args: ['--no-install', 'mcp-server-memory'], cwd: PROJECT_ROOT, env: { [MARKER_VAR]: marker, MEMORY_FILE_PATH: join(tmpdir(), `${marker}.jsonl`) } } } },
+      {
+        servers: {
+          memory: {
+            command: 'npx',
+            args: ['--no-install', 'mcp-server-memory'],
+            cwd: PROJECT_ROOT,
+            env: { [MARKER_VAR]: marker, MEMORY_FILE_PATH: join(tmpdir(), `${marker}.jsonl`) },
+          },
+        },
+      },
       marker,
     );
     const client = await connectClient(gw, 'streamable-http');

@@ -9,7 +9,6 @@ import { scripted } from '../helpers/scripted';
 import { waitForNoProcesses } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
 
-
 describe('Streamable HTTP front', () => {
   let gw: TestGateway;
   let mcp: string;
@@ -66,19 +65,35 @@ describe('Streamable HTTP front', () => {
 
   it('negotiates the protocol version: a supported one is kept, an unknown one gets the latest', async () => {
     const init = (v: string) =>
-      postRaw(mcp, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: v, capabilities: {}, clientInfo: { name: 'v', version: '1' } } }));
+      postRaw(
+        mcp,
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: v, capabilities: {}, clientInfo: { name: 'v', version: '1' } },
+        }),
+      );
     const old = await init('2025-03-26');
     expect(old.messages[0].result.protocolVersion).toBe('2025-03-26');
     const future = await init('2099-01-01');
     expect(future.messages[0].result.protocolVersion).toBe('2025-11-25');
-    for (const r of [old, future]) await fetch(mcp, { method: 'DELETE', headers: { 'mcp-session-id': r.headers.get('mcp-session-id')!, 'mcp-protocol-version': r.messages[0].result.protocolVersion } });
+    for (const r of [old, future])
+      await fetch(mcp, {
+        method: 'DELETE',
+        headers: { 'mcp-session-id': r.headers.get('mcp-session-id')!, 'mcp-protocol-version': r.messages[0].result.protocolVersion },
+      });
   });
 
   it('closes a session whose client vanished without DELETE, but not one with an open stream', async () => {
     const vanished = await rawSession(mcp);
     const listening = await rawSession(mcp);
     const stream = await openEventStream(mcp, listening.headers);
-    await waitFor(() => gw.logs.some((l) => l.msg === 'closing idle Streamable HTTP session' && l.httpSession === vanished.sessionId), 'the idle session to close', 8000);
+    await waitFor(
+      () => gw.logs.some((l) => l.msg === 'closing idle Streamable HTTP session' && l.httpSession === vanished.sessionId),
+      'the idle session to close',
+      8000,
+    );
     const gone = await postRaw(mcp, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), vanished.headers);
     expect(gone.status).toBe(404);
     expect((await listening.call('ping')).result).toEqual({});

@@ -25,12 +25,27 @@ test('continues the client trace with a span of its own, which the server receiv
   gw = await startTestGateway({ servers: { s: scripted(marker, ['--tools', 'echo']) } }, marker);
   const client = await connectClient(gw, 'streamable-http');
   try {
-    const r = (await client.callTool({ name: 's__echo', arguments: {}, _meta: { traceparent: `00-${TRACE}-${CLIENT_SPAN}-01`, custom: 'kept' } })) as unknown as Received;
+    const r = (await client.callTool({
+      name: 's__echo',
+      arguments: {},
+      _meta: { traceparent: `00-${TRACE}-${CLIENT_SPAN}-01`, custom: 'kept' },
+    })) as unknown as Received;
     const [, trace, span, flags] = r.receivedParams._meta.traceparent.split('-');
     expect([trace, flags]).toEqual([TRACE, '01']);
     expect(span).not.toBe(CLIENT_SPAN);
     expect(r.receivedParams._meta.custom).toBe('kept');
-    expect(callLines()).toEqual([expect.objectContaining({ trace: TRACE, span, parent: CLIENT_SPAN, server: 's', backend: 'primary', method: 'tools/call', outcome: 'ok', ms: expect.any(Number) })]);
+    expect(callLines()).toEqual([
+      expect.objectContaining({
+        trace: TRACE,
+        span,
+        parent: CLIENT_SPAN,
+        server: 's',
+        backend: 'primary',
+        method: 'tools/call',
+        outcome: 'ok',
+        ms: expect.any(Number),
+      }),
+    ]);
 
     const fresh = (await client.callTool({ name: 's__echo', arguments: {} })) as unknown as Received;
     const started = fresh.receivedParams._meta.traceparent.split('-')[1];

@@ -10,7 +10,6 @@ import { scripted, sleepsStarted } from '../helpers/scripted';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
 
-
 describe.each(FRONTS)('an upstream crash seen over %s', (front) => {
   let gw: TestGateway;
   let client: Client;

@@ -43,8 +43,12 @@ describe('a shared server with weighted backends', () => {
   let listChanged = 0;
 
   beforeAll(async () => {
-    gw = await startAdminGateway(marker, { svc: scripted(marker, ['--tools', TOOLS, '--name', 'blue'], { restart: { initialDelayMs: 3000, maxDelayMs: 3000 } }) });
-    client = await connectClient(gw, 'streamable-http', { setup: (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++) });
+    gw = await startAdminGateway(marker, {
+      svc: scripted(marker, ['--tools', TOOLS, '--name', 'blue'], { restart: { initialDelayMs: 3000, maxDelayMs: 3000 } }),
+    });
+    client = await connectClient(gw, 'streamable-http', {
+      setup: (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++),
+    });
   });
 
   afterAll(async () => {
@@ -123,7 +127,7 @@ describe('a shared server with weighted backends', () => {
     expect(await servedBy(client, 'svc__echo', 3)).toEqual({ green: 3 });
   });
 
-  it("shows the catalog of the heaviest ready backend, with list_changed when it changes, and routes a tool only to backends that have it", async () => {
+  it('shows the catalog of the heaviest ready backend, with list_changed when it changes, and routes a tool only to backends that have it', async () => {
     await admin(gw, 'PUT', '/admin/servers/svc/weights', { body: { primary: 100, green: 0 } });
     const added = await admin(gw, 'POST', '/admin/servers/svc/backends', { body: backendBody('v2', canaryMarker, 'v2', { weight: 0 }, 'echo,extra') });
     expect(added.body).toMatchObject({ id: 'v2', state: 'ready', tools: 2 });
@@ -188,7 +192,9 @@ describe('a resource subscription on a server with several backends', () => {
     const marker = newMarker();
     const gw = await startAdminGateway(marker, { res: scripted(marker, ['--tools', 'touch', '--resources', '--name', 'blue']) });
     const updates: string[] = [];
-    const client = await connectClient(gw, 'streamable-http', { setup: (c) => c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri)) });
+    const client = await connectClient(gw, 'streamable-http', {
+      setup: (c) => c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri)),
+    });
     try {
       const { command, args, env } = scripted(marker, ['--tools', 'touch', '--resources', '--name', 'green']);
       expect((await admin(gw, 'POST', '/admin/servers/res/backends', { body: { id: 'green', command, args, env } })).body).toMatchObject({ state: 'ready' });

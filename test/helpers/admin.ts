@@ -15,7 +15,12 @@ export function startAdminGateway(marker: string, servers: Record<string, unknow
 }
 
 /** `token: null` sends no Authorization header; `body` as a string is sent as it is (for bad JSON). */
-export async function admin(gw: TestGateway, method: string, path: string, options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {}): Promise<AdminReply> {
+export async function admin(
+  gw: TestGateway,
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {},
+): Promise<AdminReply> {
   const token = options.token === undefined ? ADMIN_TOKEN : options.token;
   const headers: Record<string, string> = { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...options.headers };
   let body: string | undefined;

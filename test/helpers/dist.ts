@@ -14,17 +14,21 @@ const ROOT = resolve(__dirname, '..', '..');
  * or edit always makes the source newer. Test files are skipped: the build leaves them out.
  */
 export function requireCurrentBuild(dirs: readonly string[]): void {
-  const stale = dirs.flatMap((dir) => sources(join(ROOT, dir))).filter((source) => {
-    const built = join(ROOT, 'dist', relative(ROOT, source)).replace(/\.ts$/, '.js');
-    try {
-      return statSync(built).mtimeMs < statSync(source).mtimeMs;
-    } catch {
-      return true;
-    }
-  });
+  const stale = dirs
+    .flatMap((dir) => sources(join(ROOT, dir)))
+    .filter((source) => {
+      const built = join(ROOT, 'dist', relative(ROOT, source)).replace(/\.ts$/, '.js');
+      try {
+        return statSync(built).mtimeMs < statSync(source).mtimeMs;
+      } catch {
+        return true;
+      }
+    });
   if (stale.length > 0) {
     const names = stale.map((s) => relative(ROOT, s));
-    throw new Error(`dist/ is older than ${names.length} source(s) (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}): run \`npm run build\` first`);
+    throw new Error(
+      `dist/ is older than ${names.length} source(s) (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}): run \`npm run build\` first`,
+    );
   }
 }
 

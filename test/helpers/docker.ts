@@ -15,7 +15,10 @@ const ROOT = resolve(__dirname, '..', '..');
 
 /** Builds the scripted-server image once per machine state (rebuilt when the script changed). */
 export function ensureScriptedImage(): string {
-  const base = execFileSync('bash', [join(ROOT, 'scripts', 'docker-base.sh')], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  const base = execFileSync('bash', [join(ROOT, 'scripts', 'docker-base.sh')], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1)!;
   const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-img-'));
   try {
     copyFileSync(SCRIPTED_JS, join(dir, 'scripted-server.js'));

@@ -94,7 +94,9 @@ export class RawClient {
   }
 
   notifications(method: string): Record<string, unknown>[] {
-    return this.received.filter((m) => 'method' in m && m.method === method && !('id' in m)).map((m) => (m as { params?: Record<string, unknown> }).params ?? {});
+    return this.received
+      .filter((m) => 'method' in m && m.method === method && !('id' in m))
+      .map((m) => (m as { params?: Record<string, unknown> }).params ?? {});
   }
 
   close(): Promise<void> {
@@ -117,7 +119,11 @@ export interface MemoryGateway {
  * `servers` are config entries without transport fields (each gets a placeholder command; the
  * in-memory upstreams ignore it); `factories` make the SDK server of each, by name or `name/backend`.
  */
-export async function memoryGateway(servers: Record<string, Record<string, unknown>>, factories: Record<string, ServerFactory>, settings: Record<string, unknown> = {}): Promise<MemoryGateway> {
+export async function memoryGateway(
+  servers: Record<string, Record<string, unknown>>,
+  factories: Record<string, ServerFactory>,
+  settings: Record<string, unknown> = {},
+): Promise<MemoryGateway> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

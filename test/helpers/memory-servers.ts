@@ -31,7 +31,7 @@ export function barrier(n: number): () => Promise<void> {
 
 /** The text of a tool result's first content item. */
 export function textOf(result: unknown): string {
-  return ((result as { content: { text: string }[] }).content[0]).text;
+  return (result as { content: { text: string }[] }).content[0].text;
 }
 
 /**
@@ -76,8 +76,13 @@ export async function rejection(request: Promise<unknown>): Promise<McpError> {
 
 /** Waits until the gateway logged at least `n` lines with this message, and returns them all. */
 export function logLines(gw: MemoryGateway, msg: string, n: number): Promise<Record<string, unknown>[]> {
-  return waitFor(() => {
-    const lines = gw.logs.filter((l) => l.msg === msg);
-    return lines.length >= n ? lines : undefined;
-  }, `${n} "${msg}" log lines`, 5_000, 5);
+  return waitFor(
+    () => {
+      const lines = gw.logs.filter((l) => l.msg === msg);
+      return lines.length >= n ? lines : undefined;
+    },
+    `${n} "${msg}" log lines`,
+    5_000,
+    5,
+  );
 }

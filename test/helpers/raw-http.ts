@@ -33,7 +33,12 @@ function parseReply(contentType: string, text: string): any[] {
 export async function rawSession(mcpUrl: string) {
   const init = await postRaw(
     mcpUrl,
-    JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
   );
   const sessionId = init.headers.get('mcp-session-id');
   if (init.status !== 200 || !sessionId) throw new Error(`initialize failed: ${init.status} ${JSON.stringify(init.messages)}`);

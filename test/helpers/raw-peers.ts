@@ -25,7 +25,12 @@ export interface RawPeer {
   close(): Promise<void>;
 }
 
-export const INITIALIZE = { jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+export const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 'init',
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
 
 export async function openRawPeer(gw: TestGateway, front: OrderedFront): Promise<RawPeer> {
   const received: any[] = [];
@@ -102,7 +107,10 @@ function stdioPeer(gw: TestGateway, received: any[]) {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-raw-'));
   const file = join(dir, 'gateway.json');
   writeFileSync(file, JSON.stringify(gw.doc));
-  const child: ChildProcess = spawn(process.execPath, [CLI_JS, '--stdio', '--config', file], { env: { PATH: process.env.PATH ?? '', [MARKER_VAR]: gw.marker }, stdio: ['pipe', 'pipe', 'ignore'] });
+  const child: ChildProcess = spawn(process.execPath, [CLI_JS, '--stdio', '--config', file], {
+    env: { PATH: process.env.PATH ?? '', [MARKER_VAR]: gw.marker },
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
   let buf = '';
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (c: string) => {

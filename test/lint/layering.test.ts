@@ -20,7 +20,10 @@ interface Violation {
 
 /** Cruises `dirs` under `cwd` with the project's rules; the violations found. */
 async function violations(cwd: string, dirs: string[]): Promise<Violation[]> {
-  const { stdout } = await run(DEPCRUISE, [...dirs, '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], { cwd, maxBuffer: 64 * 1024 * 1024 }).catch(
+  const { stdout } = await run(DEPCRUISE, [...dirs, '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], {
+    cwd,
+    maxBuffer: 64 * 1024 * 1024,
+  }).catch(
     (err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }), // depcruise exits non-zero when it finds violations
   );
   return (JSON.parse(stdout) as { summary: { violations: Violation[] } }).summary.violations;
@@ -35,7 +38,8 @@ test('the tree has no import that points up a layer, no cycle, and no workflow i
 test('a lower layer importing a higher one is found and named', async () => {
   const copy = mkdtempSync(join(tmpdir(), 'mcp-fleet-layers-'));
   try {
-    for (const entry of ['gateway', 'test', 'tsconfig.json', '.dependency-cruiser.cjs', 'package.json']) cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    for (const entry of ['gateway', 'test', 'tsconfig.json', '.dependency-cruiser.cjs', 'package.json'])
+      cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
     writeFileSync(join(copy, 'gateway', 'protocol', 'upward.ts'), "import type { ServerPlan } from '../servers/plan';\nexport type Planned = ServerPlan;\n");
     writeFileSync(join(copy, 'gateway', 'upstream', 'also-upward.ts'), "import { Relay } from '../relay/relay';\nexport const R = Relay;\n");

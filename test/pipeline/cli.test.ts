@@ -116,7 +116,11 @@ test('--phase all: one parent run with a child run per phase, each followed; sta
     ['docker-compose', `${doc.workflowId}--docker-compose`, 'passed'],
     ['mcp-transport', `${doc.workflowId}--mcp-transport`, 'passed'],
   ]);
-  expect(doc.steps.map((s: { phase: string; id: string }) => `${s.phase}/${s.id}`)).toEqual(['docker-compose/validate-compose', 'mcp-transport/gateway-live', 'mcp-transport/round-trip-all']);
+  expect(doc.steps.map((s: { phase: string; id: string }) => `${s.phase}/${s.id}`)).toEqual([
+    'docker-compose/validate-compose',
+    'mcp-transport/gateway-live',
+    'mcp-transport/round-trip-all',
+  ]);
   // the children belong to the parent in Temporal's own records
   const client = await PipelineClient.connect(temporal);
   try {
@@ -128,7 +132,11 @@ test('--phase all: one parent run with a child run per phase, each followed; sta
     await client.close();
   }
   const status = await cli(['status', doc.workflowId, '--json', '--temporal-address', temporal.address]);
-  expect(lastJson(status.stdout)).toEqual({ status: 'ok', workflowId: doc.workflowId, done: doc.runs.map((run: { workflowId: string }) => ({ workflowId: run.workflowId, status: 'passed' })) });
+  expect(lastJson(status.stdout)).toEqual({
+    status: 'ok',
+    workflowId: doc.workflowId,
+    done: doc.runs.map((run: { workflowId: string }) => ({ workflowId: run.workflowId, status: 'passed' })),
+  });
   const watch = await cli(['watch', doc.workflowId, '--json', ...against()]);
   expect(watch.code).toBe(0);
   expect(lastJson(watch.stdout)).toMatchObject({ status: 'passed', workflowId: doc.workflowId, workflowIds: doc.workflowIds });
@@ -175,8 +183,14 @@ test.each([
   [['--phase', 'docker-compose', '--validate', '--bogus'], /Unknown argument: bogus/],
   [['--phase', 'service-mesh', '--deploy'], /--server \(params.server\): .*--backend \(params.backend\)/],
   [['--phase', 'service-mesh', '--deploy', '--server', 'memory', '--backend', '{"url": '], /--backend is not valid JSON/],
-  [['--phase', 'service-mesh', '--deploy', '--server', 'memory', '--backend', '/nonexistent/v2.yaml'], /--backend file \/nonexistent\/v2.yaml cannot be read: ENOENT/],
-  [['--phase', 'service-mesh', '--deploy', '--server', 'memory', '--backend', '{"url": "http://x/mcp"}', '--steps', '50,20'], /--steps \(params.percents\): increasing percentages ending at 100/],
+  [
+    ['--phase', 'service-mesh', '--deploy', '--server', 'memory', '--backend', '/nonexistent/v2.yaml'],
+    /--backend file \/nonexistent\/v2.yaml cannot be read: ENOENT/,
+  ],
+  [
+    ['--phase', 'service-mesh', '--deploy', '--server', 'memory', '--backend', '{"url": "http://x/mcp"}', '--steps', '50,20'],
+    /--steps \(params.percents\): increasing percentages ending at 100/,
+  ],
 ])('bad input %j: one clear message, exit 2', async (args, message) => {
   const r = await cli([...args, ...against()]);
   expect(r.code).toBe(2);

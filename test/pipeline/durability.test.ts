@@ -49,10 +49,14 @@ function startWorker(): ChildProcess {
 
 /** Waits until an activity wrote `line` to the log; a timeout shows the log so far. */
 function logged(line: string, what: string): Promise<true> {
-  return waitFor(() => {
-    if (logLines().includes(line)) return true;
-    throw new Error(`log so far: ${logLines().join(' | ')}`);
-  }, what, 120_000);
+  return waitFor(
+    () => {
+      if (logLines().includes(line)) return true;
+      throw new Error(`log so far: ${logLines().join(' | ')}`);
+    },
+    what,
+    120_000,
+  );
 }
 
 test('a run survives its worker being killed mid-step and repeats no finished step', async () => {
@@ -80,7 +84,9 @@ test('a run survives its worker being killed mid-step and repeats no finished st
   expect(lines.filter((l) => l === 'slow:end')).toHaveLength(1);
 
   const history = await client.client.workflow.getHandle(h.workflowId).fetchHistory();
-  const scheduled = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+  const scheduled = (history.events ?? [])
+    .filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
   expect(scheduled).toEqual(['quick', 'slow', 'quick']);
   // The interrupted step was retried (attempt 2) by the new worker, not scheduled again.
   const started = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt);

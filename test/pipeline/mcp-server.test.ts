@@ -24,7 +24,13 @@ beforeAll(async () => {
     new StdioClientTransport({
       command: process.execPath,
       args: [SERVER_JS, '--worker'],
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, MARKER: temporal.dir },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/root',
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_NAMESPACE: temporal.namespace,
+        MARKER: temporal.dir,
+      },
       stderr: 'ignore',
     }),
   );
@@ -50,10 +56,15 @@ it('runs a phase to its verdict and reports each step, naming what failed', asyn
   expect(started.isError).toBeFalsy();
   const id = started.structuredContent.workflowId as string;
   expect(id).toMatch(/^mcp-fleet-service-discovery-test-/);
-  const done = await waitFor(async () => {
-    const s = await call('run_status', { workflow_id: id });
-    return s.structuredContent?.result ? s.structuredContent : undefined;
-  }, 'the run to finish', 120_000, 500);
+  const done = await waitFor(
+    async () => {
+      const s = await call('run_status', { workflow_id: id });
+      return s.structuredContent?.result ? s.structuredContent : undefined;
+    },
+    'the run to finish',
+    120_000,
+    500,
+  );
   expect(done.workflowStatus).toBe('COMPLETED');
   expect(done.result.status).toBe('failed');
   expect(done.result.steps[0]).toMatchObject({ id: 'gateway-live', outcome: 'failed', summary: expect.stringContaining('127.0.0.1:1') });

@@ -89,10 +89,14 @@ async function run(steps: StepDef[], extra: { autoApprove?: boolean } = {}): Pro
 
 /** Polls the run's status query until `ok` holds for it. */
 async function statusWhen(workflowId: string, ok: (s: RunStatus) => boolean, what: string): Promise<RunStatus> {
-  return waitFor(async () => {
-    const s = await client.status(workflowId);
-    return ok(s) ? s : undefined;
-  }, what, 60_000);
+  return waitFor(
+    async () => {
+      const s = await client.status(workflowId);
+      return ok(s) ? s : undefined;
+    },
+    what,
+    60_000,
+  );
 }
 const awaitingApproval = (s: RunStatus) => s.state === 'awaiting-approval';
 
@@ -145,7 +149,10 @@ test('an approval gate waits, shows in the status query, and goes on when approv
   expect(waiting.gate).toEqual({ stepId: 'prod', prompt: 'deploy to production?' });
   expect(waiting.steps.map((s) => s.outcome)).toEqual(['passed', 'awaiting-approval']);
   expect(calls).toEqual(['ok:a']);
-  await expect(client.approve(h.workflowId, { stepId: 'other' })).rejects.toMatchObject({ code: 'NO_GATE', message: expect.stringContaining('waiting gate is prod') });
+  await expect(client.approve(h.workflowId, { stepId: 'other' })).rejects.toMatchObject({
+    code: 'NO_GATE',
+    message: expect.stringContaining('waiting gate is prod'),
+  });
   expect(await client.approve(h.workflowId, { by: 'tester' })).toEqual({ stepId: 'prod', prompt: 'deploy to production?' });
   const result = await client.result(h.workflowId);
   expect(result.status).toBe('passed');

@@ -55,7 +55,8 @@ async function admin(path: string, init: RequestInit = {}): Promise<any> {
   return res.status === 204 ? undefined : res.json();
 }
 
-const weights = async () => Object.fromEntries(((await admin('/admin/servers')).servers.find((s: any) => s.name === 'echo').backends as any[]).map((b) => [b.id, b.weight]));
+const weights = async () =>
+  Object.fromEntries(((await admin('/admin/servers')).servers.find((s: any) => s.name === 'echo').backends as any[]).map((b) => [b.id, b.weight]));
 
 /** Which backend answers echo__echo now, over a fresh session. */
 async function servedBy(): Promise<string> {
@@ -141,10 +142,14 @@ test('rejecting the promotion gate rolls back: the old version serves again and 
   const { workflowId, result } = await rollout({ backend: version(['--name', 'v2', '--tools', 'echo']), strategy: 'blue-green' }, false);
   await client.approve(workflowId, { stepId: 'add-version', by: 'test' });
   // wait until the run reaches the promotion gate (or fails on the way): v2 then serves everything
-  const atGate = await waitFor(async () => {
-    const st = await client.status(workflowId);
-    return st.gate?.stepId === 'promote' || st.failure ? st : undefined;
-  }, 'the run to reach the promotion gate', 120_000);
+  const atGate = await waitFor(
+    async () => {
+      const st = await client.status(workflowId);
+      return st.gate?.stepId === 'promote' || st.failure ? st : undefined;
+    },
+    'the run to reach the promotion gate',
+    120_000,
+  );
   expect(atGate.failure).toBeUndefined();
   expect(atGate.gate?.stepId).toBe('promote');
   expect(await servedBy()).toBe('v2');

@@ -62,7 +62,12 @@ test('downloads the CLI once, as the SDKs ask for it, and serves it from the cac
 });
 
 test('with no CLI on PATH, the embedded dev server starts from the downloaded one and stops', async () => {
-  const saved = { PATH: process.env.PATH, CLI: process.env.TEMPORAL_CLI_PATH, URL: process.env.MCP_FLEET_TEMPORAL_DOWNLOAD_URL, CACHE: process.env.MCP_FLEET_CACHE_DIR };
+  const saved = {
+    PATH: process.env.PATH,
+    CLI: process.env.TEMPORAL_CLI_PATH,
+    URL: process.env.MCP_FLEET_TEMPORAL_DOWNLOAD_URL,
+    CACHE: process.env.MCP_FLEET_CACHE_DIR,
+  };
   // tar stays reachable; the temporal CLI does not
   process.env.PATH = '/usr/bin:/bin';
   delete process.env.TEMPORAL_CLI_PATH;
@@ -76,7 +81,11 @@ test('with no CLI on PATH, the embedded dev server starts from the downloaded on
     expect(processesMentioning(join(dir, 'dev.db'))).toEqual([]);
   } finally {
     process.env.PATH = saved.PATH;
-    for (const [k, v] of [['TEMPORAL_CLI_PATH', saved.CLI], ['MCP_FLEET_TEMPORAL_DOWNLOAD_URL', saved.URL], ['MCP_FLEET_CACHE_DIR', saved.CACHE]] as const) {
+    for (const [k, v] of [
+      ['TEMPORAL_CLI_PATH', saved.CLI],
+      ['MCP_FLEET_TEMPORAL_DOWNLOAD_URL', saved.URL],
+      ['MCP_FLEET_CACHE_DIR', saved.CACHE],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }

@@ -29,9 +29,16 @@ afterAll(async () => {
   expect(processesMentioning(temporal.dir)).toEqual([]);
 });
 
-function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: { stdout: string; stderr: string }; exited: Promise<number | null> } {
+function start(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; out: { stdout: string; stderr: string }; exited: Promise<number | null> } {
   // TEMPORAL_UI_PORT=0: the stack's Temporal UI on any free port, as the gateway (--gateway-port 0)
-  const child = spawn(SCRIPT, args, { cwd: temporal.dir, env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(SCRIPT, args, {
+    cwd: temporal.dir,
+    env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
@@ -44,7 +51,12 @@ test('up brings the fleet up, reports its endpoints, serves it, and Ctrl-C takes
   try {
     await waitFor(() => run.out.stdout.trim() || run.child.exitCode !== null, 'up to report the fleet', 240_000);
     expect(run.out.stderr).not.toMatch(/FAILED/);
-    const doc = JSON.parse(run.out.stdout.trim().split('\n').pop()!) as { status: string; mcpUrl: string; workflowId: string; steps: { id: string; outcome: string }[] };
+    const doc = JSON.parse(run.out.stdout.trim().split('\n').pop()!) as {
+      status: string;
+      mcpUrl: string;
+      workflowId: string;
+      steps: { id: string; outcome: string }[];
+    };
     expect(doc.status).toBe('up');
     expect(doc.workflowId).toMatch(/^mcp-fleet-docker-compose-deploy-/);
     expect(doc.steps.map((s) => [s.id, s.outcome])).toEqual([

@@ -58,7 +58,11 @@ describe.each(FRONTS)('cancelling a call over %s', (front) => {
 
     // server-everything's tool ignores the abort and keeps reporting; once it reports its last step
     // it would answer at once, and an answer would come before the echo answer below.
-    const isLastProgress = (r: WireRecord) => r.way === 'out' && r.message.method === 'notifications/progress' && r.message.params.progressToken === upstreamToken && r.message.params.progress === steps;
+    const isLastProgress = (r: WireRecord) =>
+      r.way === 'out' &&
+      r.message.method === 'notifications/progress' &&
+      r.message.params.progressToken === upstreamToken &&
+      r.message.params.progress === steps;
     await waitFor(() => wire().some(isLastProgress), 'the cancelled operation to run to its end upstream');
     const echo = await client.callTool({ name: tool('echo'), arguments: { message: 'after cancel' } });
     expect(echo.content).toEqual([{ type: 'text', text: 'Echo: after cancel' }]);
@@ -88,7 +92,12 @@ describe.each(FRONTS)('cancelling a call over %s', (front) => {
       { timeout: 30_000 },
     );
     expect(again.content).toEqual([{ type: 'text', text: 'Long running operation completed. Duration: 0.2 seconds, Steps: 2.' }]);
-    expect(inbox.notifications('notifications/progress').filter((p) => p.progressToken === 'after-cancel').map((p) => p.progress)).toEqual([1, 2]);
+    expect(
+      inbox
+        .notifications('notifications/progress')
+        .filter((p) => p.progressToken === 'after-cancel')
+        .map((p) => p.progress),
+    ).toEqual([1, 2]);
   });
 });
 

@@ -74,7 +74,10 @@ describe.each(FRONT_PAIRS)('resources/list_changed with two clients (%s and %s) 
   it('reaches the client that did not cause the change too', async () => {
     const name = `shared-${frontA}.txt.gz`;
     const uri = sessionResource(name);
-    for (const [client, inbox] of [[a, inboxA], [b, inboxB]] as const) {
+    for (const [client, inbox] of [
+      [a, inboxA],
+      [b, inboxB],
+    ] as const) {
       expect(await listsResource(client, uri)).toBe(false);
       expect(inbox.notifications(RESOURCES_CHANGED)).toEqual([]);
     }
@@ -89,7 +92,11 @@ describe.each(FRONT_PAIRS)('resources/list_changed with two clients (%s and %s) 
 function serverPid(marker: string, gatewayPid: number): number | undefined {
   return processesWithMarker(marker).find((pid) => {
     try {
-      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      const ppid = Number(
+        readFileSync(`/proc/${pid}/stat`, 'utf8')
+          .replace(/^.*\) /s, '')
+          .split(' ')[1],
+      );
       return ppid === gatewayPid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(EVERYTHING_BIN);
     } catch {
       return false;

@@ -45,7 +45,10 @@ describe.each(FRONTS)('progress over %s', (front) => {
       const m = /progress notification for an unknown token: (.*)$/.exec(err.message);
       if (m) late.push(JSON.parse(m[1]).params);
     };
-    const result = await client.callTool({ name: LONG_OP, arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: (p) => seen.push(p), timeout: 30_000 });
+    const result = await client.callTool({ name: LONG_OP, arguments: { duration: 0.3, steps: 3 } }, undefined, {
+      onprogress: (p) => seen.push(p),
+      timeout: 30_000,
+    });
     expect(result.content).toEqual(completed(0.3, 3));
 
     // The SDK uses the request id as token: the raw notifications carry exactly that id, all before the result.
@@ -56,7 +59,11 @@ describe.each(FRONTS)('progress over %s', (front) => {
     expect(inbox.messages.indexOf(progress[2])).toBeLessThan(responseAt);
     await waitFor(() => seen.length + late.length === 3, 'every progress notification to be handled');
     expect([...seen, ...late]).toEqual(progressSteps(id, 3).map(({ progress, total }) => expect.objectContaining({ progress, total })));
-    expect(seen).toEqual(progressSteps(id, 3).slice(0, seen.length).map(({ progress, total }) => ({ progress, total })));
+    expect(seen).toEqual(
+      progressSteps(id, 3)
+        .slice(0, seen.length)
+        .map(({ progress, total }) => ({ progress, total })),
+    );
   });
 
   it.each([['a string', `token-of-${front}`] as const, ['a number', 4242] as const])(
@@ -75,7 +82,9 @@ describe.each(FRONTS)('progress over %s', (front) => {
       const call = wire.find((r) => r.way === 'in' && r.message.method === 'tools/call' && r.message.params.arguments.steps === steps);
       const upstreamToken = call!.message.params._meta.progressToken;
       expect(upstreamToken).toMatch(/^fleet-progress-\d+$/);
-      const upstreamProgress = wire.filter((r) => r.way === 'out' && r.message.method === 'notifications/progress' && r.message.params.progressToken === upstreamToken);
+      const upstreamProgress = wire.filter(
+        (r) => r.way === 'out' && r.message.method === 'notifications/progress' && r.message.params.progressToken === upstreamToken,
+      );
       expect(upstreamProgress.map((r) => r.message.params)).toEqual(progressSteps(upstreamToken, steps));
     },
   );
@@ -100,9 +109,13 @@ describe.each(FRONT_PAIRS)('two clients (%s and %s) on one shared server using t
 
   it('each get only the progress of their own call', async () => {
     const call = (client: Client, steps: number) =>
-      client.request({ method: 'tools/call', params: { name: LONG_OP, arguments: { duration: steps * 0.1, steps }, _meta: { progressToken: 'same' } } }, CallToolResultSchema, {
-        timeout: 30_000,
-      });
+      client.request(
+        { method: 'tools/call', params: { name: LONG_OP, arguments: { duration: steps * 0.1, steps }, _meta: { progressToken: 'same' } } },
+        CallToolResultSchema,
+        {
+          timeout: 30_000,
+        },
+      );
     const [ra, rb] = await Promise.all([call(a, 2), call(b, 4)]);
     expect(ra.content).toEqual(completed(0.2, 2));
     expect(rb.content).toEqual(completed(0.4, 4));

@@ -71,7 +71,10 @@ describe.each(FRONTS)('roots over %s, per-session server', (front) => {
     ];
     await client.sendRootsListChanged();
     // the server logs once it stored the new list
-    await waitFor(() => inbox.notifications('notifications/message').some((p) => p.data === 'Roots updated: 2 root(s) received from client'), 'the server to take the new roots');
+    await waitFor(
+      () => inbox.notifications('notifications/message').some((p) => p.data === 'Roots updated: 2 root(s) received from client'),
+      'the server to take the new roots',
+    );
     expect(asked).toBe(before + 1);
     expect(tap.records(fixture.gatewayPid(client)).some((r) => r.way === 'in' && r.message.method === 'notifications/roots/list_changed')).toBe(true);
     const result = await client.callTool({ name: ROOTS_TOOL, arguments: {} }, undefined, { timeout: 30_000 });

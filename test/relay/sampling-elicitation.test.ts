@@ -48,7 +48,12 @@ describe.each(FRONTS)('sampling and elicitation over %s, shared server', (front)
   const tap = new WireTap();
   const inbox = new Inbox();
   const answers = {
-    sampling: (): CreateMessageResult => ({ model: 'relay-test-model', role: 'assistant', content: { type: 'text', text: `four, via ${front}` }, stopReason: 'endTurn' }),
+    sampling: (): CreateMessageResult => ({
+      model: 'relay-test-model',
+      role: 'assistant',
+      content: { type: 'text', text: `four, via ${front}` },
+      stopReason: 'endTurn',
+    }),
     elicitation: (): ElicitResult => ({ action: 'decline' }),
   };
   let client: Client;

@@ -49,7 +49,13 @@ describe('the counting stage', () => {
         ['canary', 'prompts/get', 'error'],
       ]);
       for (const line of lines) {
-        expect(line).toMatchObject({ server: 'a', level: 30, session: expect.any(String), trace: expect.stringMatching(/^[0-9a-f]{32}$/), span: expect.stringMatching(/^[0-9a-f]{16}$/) });
+        expect(line).toMatchObject({
+          server: 'a',
+          level: 30,
+          session: expect.any(String),
+          trace: expect.stringMatching(/^[0-9a-f]{32}$/),
+          span: expect.stringMatching(/^[0-9a-f]{16}$/),
+        });
         expect(typeof line.ms).toBe('number');
       }
     } finally {
@@ -59,16 +65,19 @@ describe('the counting stage', () => {
 
   it('counts a call the client cancelled as cancelled: no call, no error of the backend', async () => {
     const started = deferred();
-    const gw = await memoryGateway({ a: {} }, {
-      a: () => {
-        const server = new McpServer({ name: 'a', version: '1' });
-        server.registerTool('hang', {}, async () => {
-          started.resolve();
-          return new Promise(() => {}); // answers never; the client gives up
-        });
-        return server;
+    const gw = await memoryGateway(
+      { a: {} },
+      {
+        a: () => {
+          const server = new McpServer({ name: 'a', version: '1' });
+          server.registerTool('hang', {}, async () => {
+            started.resolve();
+            return new Promise(() => {}); // answers never; the client gives up
+          });
+          return server;
+        },
       },
-    });
+    );
     try {
       const client = await gw.connect();
       const controller = new AbortController();

@@ -34,7 +34,16 @@ function finish(call: Call, outcome: CallOutcome, durationMs: number, record: (c
   if (!logCalls) return;
   const trace = required(call.trace, 'the trace');
   call.client.log.info(
-    { trace: trace.traceId, span: trace.spanId, ...(trace.parentSpanId ? { parent: trace.parentSpanId } : {}), server, backend, method, outcome, ms: Math.round(durationMs * 10) / 10 },
+    {
+      trace: trace.traceId,
+      span: trace.spanId,
+      ...(trace.parentSpanId ? { parent: trace.parentSpanId } : {}),
+      server,
+      backend,
+      method,
+      outcome,
+      ms: Math.round(durationMs * 10) / 10,
+    },
     'call',
   );
 }

@@ -27,14 +27,17 @@ async function servedBy(client: Client, tool: string, n: number): Promise<Record
  */
 async function twoBackends(weights: { primary: number; canary: number }) {
   const down = new Set<string>();
-  const gw = await memoryGateway({ a: { restart: { initialDelayMs: 20, maxDelayMs: 50 } } }, {
-    a: (backend) => {
-      if (down.has(backend)) throw new Error(`${backend} is down`);
-      const server = whoamiServer(backend, 'a');
-      if (backend === 'primary') server.registerTool('only-primary', {}, async () => ({ content: [{ type: 'text', text: backend }] }));
-      return server;
+  const gw = await memoryGateway(
+    { a: { restart: { initialDelayMs: 20, maxDelayMs: 50 } } },
+    {
+      a: (backend) => {
+        if (down.has(backend)) throw new Error(`${backend} is down`);
+        const server = whoamiServer(backend, 'a');
+        if (backend === 'primary') server.registerTool('only-primary', {}, async () => ({ content: [{ type: 'text', text: backend }] }));
+        return server;
+      },
     },
-  });
+  );
   const registry = gw.core.registry;
   await registry.addBackend('a', parseBackendBody({ id: 'canary', weight: weights.canary, command: 'in-memory' }, registry.get('a').config));
   registry.setWeights('a', { primary: weights.primary });

@@ -11,7 +11,9 @@ import { callText, countingFactory, rejection, whoamiServer } from '../../../tes
 /** Server `a`: a tool, a prompt with a completable argument, a listed resource. */
 function serverA(): McpServer {
   const server = whoamiServer('a');
-  server.registerPrompt('greet', { argsSchema: { who: completable(z.string(), (value) => [`${value}-from-a`]) } }, async ({ who }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `a greets ${who}` } }] }));
+  server.registerPrompt('greet', { argsSchema: { who: completable(z.string(), (value) => [`${value}-from-a`]) } }, async ({ who }) => ({
+    messages: [{ role: 'user', content: { type: 'text', text: `a greets ${who}` } }],
+  }));
   server.registerResource('readme', 'mem://a/readme', {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'a readme' }] }));
   return server;
 }
@@ -46,9 +48,17 @@ describe('the routing stage', () => {
     const client = await gw.connect();
     const before = gw.core.stats.window(3600);
     const tool = await rejection(client.callTool({ name: 'a__nope', arguments: {} }));
-    expect({ code: tool.code, message: tool.message, data: tool.data }).toEqual({ code: -32602, message: 'MCP error -32602: Unknown tool: a__nope', data: { name: 'a__nope', fleetCode: 'UNKNOWN_TOOL' } });
+    expect({ code: tool.code, message: tool.message, data: tool.data }).toEqual({
+      code: -32602,
+      message: 'MCP error -32602: Unknown tool: a__nope',
+      data: { name: 'a__nope', fleetCode: 'UNKNOWN_TOOL' },
+    });
     const prompt = await rejection(client.getPrompt({ name: 'greet' }));
-    expect({ code: prompt.code, message: prompt.message, data: prompt.data }).toEqual({ code: -32602, message: 'MCP error -32602: Unknown prompt: greet', data: { name: 'greet', fleetCode: 'UNKNOWN_PROMPT' } });
+    expect({ code: prompt.code, message: prompt.message, data: prompt.data }).toEqual({
+      code: -32602,
+      message: 'MCP error -32602: Unknown prompt: greet',
+      data: { name: 'greet', fleetCode: 'UNKNOWN_PROMPT' },
+    });
     const resource = await rejection(client.readResource({ uri: 'mem://nowhere/x' }));
     expect({ code: resource.code, message: resource.message, data: resource.data }).toEqual({
       code: -32002,

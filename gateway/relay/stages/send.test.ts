@@ -38,7 +38,8 @@ function server(seen: Seen[], started: () => void): McpServer {
     void record(extra);
     await bothInFlight();
     const progressToken = extra._meta!.progressToken!;
-    for (const progress of [1, 2]) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total: 2, message: who } });
+    for (const progress of [1, 2])
+      await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total: 2, message: who } });
     return { content: [{ type: 'text', text: who }] };
   });
   s.registerTool('hang', {}, async (extra) => {
@@ -91,11 +92,17 @@ describe('the sending stage', () => {
     const a = await gateway();
     gw = a.gw;
     const [alice, bob] = [await a.raw(), await a.raw()];
-    await Promise.all([call(alice, 1, 'progress', { who: 'alice' }, { progressToken: 'mine' }), call(bob, 1, 'progress', { who: 'bob' }, { progressToken: 'mine' })]);
+    await Promise.all([
+      call(alice, 1, 'progress', { who: 'alice' }, { progressToken: 'mine' }),
+      call(bob, 1, 'progress', { who: 'bob' }, { progressToken: 'mine' }),
+    ]);
     const tokens = a.seen.map((s) => s.progressToken);
     expect(tokens).toEqual([expect.stringMatching(/^fleet-progress-\d+$/), expect.stringMatching(/^fleet-progress-\d+$/)]);
     expect(tokens[0]).not.toBe(tokens[1]);
-    for (const [client, who] of [[alice, 'alice'], [bob, 'bob']] as const) {
+    for (const [client, who] of [
+      [alice, 'alice'],
+      [bob, 'bob'],
+    ] as const) {
       expect(client.notifications('notifications/progress')).toEqual([
         { progressToken: 'mine', progress: 1, total: 2, message: who },
         { progressToken: 'mine', progress: 2, total: 2, message: who },

@@ -19,10 +19,14 @@ export function sendStage(progress: ProgressRouter): Next {
       token = progress.register(call.client, clientMeta.progressToken, call.request.id);
       meta.progressToken = token;
     }
-    const pending = conn.request(call.request.method, { ...call.params, _meta: meta }, {
-      timeoutMs: group.config.requestTimeoutMs,
-      origin: { clientId: call.client.id, clientRequestId: call.request.id },
-    });
+    const pending = conn.request(
+      call.request.method,
+      { ...call.params, _meta: meta },
+      {
+        timeoutMs: group.config.requestTimeoutMs,
+        origin: { clientId: call.client.id, clientRequestId: call.request.id },
+      },
+    );
     if (token) progress.bind(token, conn, pending.id);
     call.cancellation.whenCancelled((reason) => conn.cancel(pending.id, reason));
     try {

@@ -28,7 +28,9 @@ describe('the subscription stage on a shared server', () => {
     heard.push(log);
     const server = new McpServer({ name: 'a', version: '1' }, { capabilities: { resources: { subscribe: true } } });
     server.registerResource('doc', DOC, {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'doc' }] }));
-    server.registerResource('item', new ResourceTemplate('mem://a/items/{id}', { list: undefined }), {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'item' }] }));
+    server.registerResource('item', new ResourceTemplate('mem://a/items/{id}', { list: undefined }), {}, async (uri) => ({
+      contents: [{ uri: uri.href, text: 'item' }],
+    }));
     server.server.setRequestHandler(SubscribeRequestSchema, async (r) => (log.push(`subscribe ${r.params.uri}`), {}));
     server.server.setRequestHandler(UnsubscribeRequestSchema, async (r) => (log.push(`unsubscribe ${r.params.uri}`), {}));
     servers.push(server);
@@ -91,21 +93,25 @@ describe('a subscription the upstream refuses', () => {
     let refuse = true;
     const heard: string[] = [];
     let server!: McpServer;
-    const gw = await memoryGateway({ a: {} }, {
-      a: () => {
-        server = new McpServer({ name: 'a', version: '1' }, { capabilities: { resources: { subscribe: true } } });
-        server.registerResource('doc', DOC, {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'doc' }] }));
-        server.server.setRequestHandler(SubscribeRequestSchema, async (r) => {
-          heard.push(`subscribe ${r.params.uri}`);
-          if (refuse) throw new Error('not now');
-          return {};
-        });
-        return server;
+    const gw = await memoryGateway(
+      { a: {} },
+      {
+        a: () => {
+          server = new McpServer({ name: 'a', version: '1' }, { capabilities: { resources: { subscribe: true } } });
+          server.registerResource('doc', DOC, {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'doc' }] }));
+          server.server.setRequestHandler(SubscribeRequestSchema, async (r) => {
+            heard.push(`subscribe ${r.params.uri}`);
+            if (refuse) throw new Error('not now');
+            return {};
+          });
+          return server;
+        },
       },
-    });
+    );
     try {
       const updates: Record<string, string[]> = { alice: [], bob: [] };
-      const connect = (who: string) => gw.connect({ setup: (c) => c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates[who].push(n.params.uri)) });
+      const connect = (who: string) =>
+        gw.connect({ setup: (c) => c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates[who].push(n.params.uri)) });
       const [alice, bob] = [await connect('alice'), await connect('bob')];
       await expect(alice.subscribeResource({ uri: DOC })).rejects.toMatchObject({ message: 'MCP error -32603: not now' });
       refuse = false;

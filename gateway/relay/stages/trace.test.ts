@@ -16,16 +16,19 @@ describe('the tracing stage', () => {
   const seen: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
-    gw = await memoryGateway({ a: {} }, {
-      a: () => {
-        const server = new McpServer({ name: 'a', version: '1' });
-        server.registerTool('meta', {}, async (extra) => {
-          seen.push({ ...extra._meta });
-          return { content: [{ type: 'text', text: 'ok' }] };
-        });
-        return server;
+    gw = await memoryGateway(
+      { a: {} },
+      {
+        a: () => {
+          const server = new McpServer({ name: 'a', version: '1' });
+          server.registerTool('meta', {}, async (extra) => {
+            seen.push({ ...extra._meta });
+            return { content: [{ type: 'text', text: 'ok' }] };
+          });
+          return server;
+        },
       },
-    });
+    );
   });
 
   afterAll(() => gw.stop());
@@ -36,7 +39,8 @@ describe('the tracing stage', () => {
   it("continues the client's trace with a fresh span of the gateway's, keeping the client's other _meta keys", async () => {
     const client = await gw.connect();
     const before = seen.length;
-    for (let i = 0; i < 2; i++) await client.callTool({ name: 'a__meta', arguments: {}, _meta: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`, mine: 'kept' } });
+    for (let i = 0; i < 2; i++)
+      await client.callTool({ name: 'a__meta', arguments: {}, _meta: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`, mine: 'kept' } });
     const [first, second] = seen.slice(before).map((meta) => {
       expect(meta.mine).toBe('kept');
       const [, trace, span, flags] = TRACEPARENT.exec(String(meta.traceparent))!;

@@ -37,8 +37,7 @@ export class LineLog {
     const { child, timeoutMs, what } = options;
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter = { pick, resolve: (value) => settle(() => resolve(value as T)) };
-      const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
-        settle(() => reject(new Error(`exited (${code ?? signal}) before ${what}`)));
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => settle(() => reject(new Error(`exited (${code ?? signal}) before ${what}`)));
       const timer = setTimeout(() => settle(() => reject(new Error(`no ${what} within ${timeoutMs} ms`))), timeoutMs);
       const settle = (finish: () => void) => {
         clearTimeout(timer);

@@ -6,8 +6,7 @@ const COLUMNS = ['run', 'scenarios', 'passed', 'failed', 'warnings', 'total'] as
 export function printReport(runs: readonly SuiteRun[], heading: string): void {
   const rows = runs.map((run) => [run.label, run.scenarios, run.passed, run.failed, run.warnings, run.passed + run.failed].map(String));
   const widths = COLUMNS.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const format = (cells: readonly string[]) =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  const format = (cells: readonly string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
 
   console.log(`\n${heading}`);
   console.log(format(COLUMNS));

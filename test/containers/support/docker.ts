@@ -73,7 +73,6 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
-
 /** A compose project with a unique name over the repository's compose files. */
 export class ComposeProject {
   readonly name: string;
