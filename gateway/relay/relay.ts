@@ -57,8 +57,8 @@ export class Relay implements LocalServices, RoutingDeps {
   }
 
   /** Serves one request the session let through; throws FleetError for what the gateway refuses. */
-  async handle(call: Call, route: Exclude<MethodRoute, { kind: 'initialize' }>): Promise<JsonRpcResponse> {
-    if (route.kind === 'local') return resultResponse(call.request.id, await route.answer(call.params, call.client, this));
+  handle(call: Call, route: Exclude<MethodRoute, { kind: 'initialize' }>): Promise<JsonRpcResponse> {
+    if (route.kind === 'local') return route.answer(call.params, call.client, this).then((result) => resultResponse(call.request.id, result));
     return this.chainFor(route)(call);
   }
 
