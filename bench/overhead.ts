@@ -1,5 +1,5 @@
 /**
- * `npm run bench:overhead [-- --quick] [-- --only fast-http,fast-stdio] [-- --profile DIR] [-- --baseline DIR]`
+ * `npm run bench:overhead [-- --quick] [-- --only fast-http,fast-stdio] [-- --rounds N] [-- --profile DIR] [-- --baseline DIR]`
  *
  * What the gateway costs per tools/call: latency (p50, p99) and throughput, direct to an upstream
  * versus through a gateway process, same upstream and same run, at 1 and 32 concurrent clients,
@@ -14,7 +14,8 @@
  * machine's drift hits them alike. The tables add the baseline gateway's figures and this build's
  * gateway CPU per call over the baseline's (target: not above 1), per level and per round. A third
  * path makes the run half as long again. With `--profile DIR2`, the baseline gateway's profiles go
- * to DIR2/baseline.
+ * to DIR2/baseline. `--rounds N` measures N blocks per path instead of the plan's (4, quick 2): on a
+ * noisy machine the per-round ratios of many rounds tell a small difference from drift.
  */
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -66,12 +67,13 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       profile: { type: 'string' },
       baseline: { type: 'string' },
+      rounds: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: overhead [--quick] [--only ID[,ID...]] [--profile DIR] [--baseline CHECKOUT]\n' + `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`,
+      'usage: overhead [--quick] [--only ID[,ID...]] [--rounds N] [--profile DIR] [--baseline CHECKOUT]\n' + `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`,
     );
     return 0;
   }
@@ -82,7 +84,7 @@ async function main(): Promise<number> {
   const profileDirs = profileDir ? [profileDir, ...(baseline ? [join(profileDir, BASELINE_PROFILE_SUBDIR)] : [])] : [];
   for (const dir of profileDirs) mkdirSync(dir, { recursive: true });
   const profilesBefore = new Map(profileDirs.map((dir) => [dir, new Set(readdirSync(dir))]));
-  const plan = values.quick ? QUICK : FULL;
+  const plan = withRounds(values.quick ? QUICK : FULL, values.rounds);
 
   const cleanup = new Cleanup();
   const marker = randomUUID();
@@ -138,6 +140,13 @@ async function main(): Promise<number> {
     process.off('SIGINT', abort);
     process.off('SIGTERM', abort);
   }
+}
+
+function withRounds(plan: Plan, rounds: string | undefined): Plan {
+  if (rounds === undefined) return plan;
+  const n = Number(rounds);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`--rounds takes a whole number of blocks per path from 1 to 64 (got ${rounds})`);
+  return { ...plan, rounds: n };
 }
 
 function pickScenarios(only: string | undefined): ScenarioSpec[] {
