@@ -19,6 +19,11 @@ class ScriptedClient {
   protocolVersion = '';
   lastActivity = Date.now();
   inFlightCount = 0;
+
+  touch(): void {
+    this.lastActivity = Date.now();
+  }
+
   closed = false;
   readonly log = pino({ level: 'silent' });
   readonly received: JsonRpcMessage[] = [];

@@ -166,7 +166,7 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
     this.openRequests++;
     res.once('close', () => {
       this.openRequests--;
-      this.client.lastActivity = Date.now();
+      this.client.touch();
     });
   }
 

@@ -56,10 +56,8 @@ type Phase = 'new' | 'initializing' | 'operating' | 'closed';
 export class ClientSession implements ClientPeer {
   readonly id = randomUUID();
   readonly log: Logger;
-  protocolVersion = '';
-  clientInfo: Record<string, unknown> = {};
-  capabilities: Record<string, unknown> = {};
-  lastActivity = Date.now();
+  private handshake = { protocolVersion: '', clientInfo: {} as Record<string, unknown>, capabilities: {} as Record<string, unknown> };
+  private lastSeen = Date.now();
 
   private phase: Phase = 'new';
   private readonly inFlight = new Map<RequestId, Cancellation>();
@@ -72,6 +70,29 @@ export class ClientSession implements ClientPeer {
     parentLog: Logger,
   ) {
     this.log = parentLog.child({ session: this.id, front: channel.kind });
+  }
+
+  /** What the client said at initialize (empty before). */
+  get protocolVersion(): string {
+    return this.handshake.protocolVersion;
+  }
+
+  get clientInfo(): Record<string, unknown> {
+    return this.handshake.clientInfo;
+  }
+
+  get capabilities(): Record<string, unknown> {
+    return this.handshake.capabilities;
+  }
+
+  /** When the client last sent something or an HTTP request of its ended (the idle sweep reads it). */
+  get lastActivity(): number {
+    return this.lastSeen;
+  }
+
+  /** The client is still there (a front saw one of its connections end). */
+  touch(): void {
+    this.lastSeen = Date.now();
   }
 
   get inFlightCount(): number {
@@ -89,7 +110,7 @@ export class ClientSession implements ClientPeer {
 
   /** Entry point for every message the client sends. */
   receive(message: JsonRpcMessage): void {
-    this.lastActivity = Date.now();
+    this.lastSeen = Date.now();
     if (isRequest(message)) void this.answer(message);
     else if (isResponse(message)) this.settleAwaiting(message);
     else if (isNotification(message)) this.onNotification(message);
@@ -198,9 +219,7 @@ export class ClientSession implements ClientPeer {
     if (this.phase !== 'new') throw new FleetError('INVALID_REQUEST', 'Invalid Request: this session is already initialized');
     const params = request.params ?? {};
     if (typeof params.protocolVersion !== 'string') throw new FleetError('INVALID_PARAMS', 'initialize needs params.protocolVersion (a string)');
-    this.protocolVersion = negotiateVersion(params.protocolVersion);
-    this.clientInfo = asObject(params.clientInfo);
-    this.capabilities = asObject(params.capabilities);
+    this.handshake = { protocolVersion: negotiateVersion(params.protocolVersion), clientInfo: asObject(params.clientInfo), capabilities: asObject(params.capabilities) };
     this.phase = 'initializing';
     const init = { protocolVersion: this.protocolVersion, capabilities: this.capabilities, clientInfo: this.clientInfo };
     await this.deps.relay.attach(this, () => init);
