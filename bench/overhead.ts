@@ -73,7 +73,8 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: overhead [--quick] [--only ID[,ID...]] [--rounds N] [--profile DIR] [--baseline CHECKOUT]\n' + `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`,
+      'usage: overhead [--quick] [--only ID[,ID...]] [--rounds N] [--profile DIR] [--baseline CHECKOUT]\n' +
+        `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`,
     );
     return 0;
   }

@@ -219,7 +219,11 @@ export class ClientSession implements ClientPeer {
     if (this.phase !== 'new') throw new FleetError('INVALID_REQUEST', 'Invalid Request: this session is already initialized');
     const params = request.params ?? {};
     if (typeof params.protocolVersion !== 'string') throw new FleetError('INVALID_PARAMS', 'initialize needs params.protocolVersion (a string)');
-    this.handshake = { protocolVersion: negotiateVersion(params.protocolVersion), clientInfo: asObject(params.clientInfo), capabilities: asObject(params.capabilities) };
+    this.handshake = {
+      protocolVersion: negotiateVersion(params.protocolVersion),
+      clientInfo: asObject(params.clientInfo),
+      capabilities: asObject(params.capabilities),
+    };
     this.phase = 'initializing';
     const init = { protocolVersion: this.protocolVersion, capabilities: this.capabilities, clientInfo: this.clientInfo };
     await this.deps.relay.attach(this, () => init);
