@@ -9,14 +9,19 @@ import { CatalogViews } from './catalog/views';
 import type { GatewayConfig } from './config/schema';
 import { CallStats } from './metrics/call-stats';
 import { GatewayMetrics } from './metrics/registry';
+import { randomUUID } from 'node:crypto';
 import { ClientDirectory } from './relay/clients';
+import { HeldCalls } from './relay/held-calls';
+import { Listens } from './relay/listen';
 import { ProgressRouter } from './relay/progress';
 import { Relay } from './relay/relay';
+import { RequestStateSealer } from './relay/request-state';
 import { SHARED_CLIENT_CAPABILITIES } from './relay/server-requests';
 import { ServerTraffic } from './relay/server-traffic';
 import { SharedUpstreamState } from './relay/shared-upstream-state';
 import { ServerRegistry } from './servers/registry';
 import { Sessions } from './session/sessions';
+import { StatelessRequests } from './session/stateless-requests';
 import type { UpstreamTransports } from './upstream/transports';
 import { version } from './version';
 
@@ -26,7 +31,12 @@ export interface GatewayCore {
   readonly registry: ServerRegistry;
   readonly views: CatalogViews;
   readonly sessions: Sessions;
+  /** 2026-07-28 clients, one request at a time. */
+  readonly stateless: StatelessRequests;
   readonly progress: ProgressRouter;
+  /** Calls held for modern clients' answers, and their listen streams (for tests and leak checks). */
+  readonly held: HeldCalls;
+  readonly listens: Listens;
   readonly stats: CallStats;
   readonly metrics: GatewayMetrics;
   /** True once every shared server had its first connection attempt (or the startup wait ran out). */
@@ -41,12 +51,19 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const clients = new ClientDirectory();
   const progress = new ProgressRouter();
   const shared = new SharedUpstreamState();
+  const held = new HeldCalls(config.stateless.maxHeldCalls, config.stateless.requestStateTtlMs);
+  const listens = new Listens(config.stateless.maxListenStreams);
+  if (config.stateless.stateKeys.length === 0) {
+    log.info(
+      'no stateless.stateKeys: the requestState of multi-round-trip requests is sealed with a key of this process, so a retry must come back to this instance',
+    );
+  }
   const waitForServers = (p: Promise<unknown>) => waitAtMost(p, config.startup.waitForServersMs);
   // The views read the registry, whose groups report to the traffic router, which drops views: the closure breaks the circle.
   const views: CatalogViews = new CatalogViews({ groupsFor: (o) => registry.groupsFor(o), owns: (o) => registry.owns(o) }, config.nameSeparator, log);
   const registry: ServerRegistry = new ServerRegistry(config.servers, {
     transports,
-    listener: new ServerTraffic({ clients, progress, shared, views, log }),
+    listener: new ServerTraffic({ clients, progress, shared, views, listens, log }),
     sharedInit: () => ({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SHARED_CLIENT_CAPABILITIES, clientInfo: SERVER_INFO }),
     waitAtMost: waitForServers,
     log,
@@ -69,14 +86,27 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     },
     pageSize: config.pageSize,
     logCalls: config.log.calls,
+    stateless: {
+      sealer: new RequestStateSealer(config.stateless.stateKeys, config.stateless.requestStateTtlMs),
+      held,
+      listens,
+      instance: randomUUID(),
+      serverInfo: SERVER_INFO,
+      cache: config.stateless.cache,
+    },
+    log,
   });
   const sessions = new Sessions(relay, SERVER_INFO, log);
+  const stateless = new StatelessRequests(relay, () => sessions.draining, log);
   let started = false;
   return {
     registry,
     views,
     sessions,
+    stateless,
     progress,
+    held,
+    listens,
     stats,
     metrics,
     get started() {
@@ -88,6 +118,8 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
       started = true;
     },
     async stop() {
+      listens.endAll();
+      held.abandonAll();
       await sessions.closeAll();
       await registry.stop();
     },

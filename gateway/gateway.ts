@@ -7,10 +7,12 @@
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/handlers';
 import type { GatewayConfig } from './config/schema';
-import { assembleCore } from './core';
+import { assembleCore, type GatewayCore } from './core';
 import { HttpFronts } from './fronts/http-server';
 import { isLoopbackHost } from './fronts/origin-guard';
 import { serveStdio } from './fronts/stdio';
+import type { HeldCalls } from './relay/held-calls';
+import type { Listens } from './relay/listen';
 import type { ProgressRouter } from './relay/progress';
 import type { ServerRegistry } from './servers/registry';
 import type { Sessions } from './session/sessions';
@@ -22,6 +24,9 @@ export interface RunningGateway {
   readonly sessions: Sessions;
   readonly transports: TransportFactory;
   readonly progress: ProgressRouter;
+  /** Calls held for 2026-07-28 clients' answers, and their listen streams. */
+  readonly held: HeldCalls;
+  readonly listens: Listens;
   /** Base URL of the HTTP listener (absent in stdio mode). */
   readonly url?: string;
   /** Drains and stops everything; safe to call more than once. */
@@ -40,7 +45,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   const { log } = options;
   const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
   const core = assembleCore(config, transports, log);
-  const { registry, sessions, progress } = core;
+  const { registry, sessions, progress, held, listens } = core;
   await transports.prepare(config.servers);
   await core.start();
   const stopAll = async () => {
@@ -50,13 +55,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
 
   if (options.stdio) {
     serveStdio(sessions, options.stdio.input, options.stdio.output, options.stdio.onEnd);
-    return { registry, sessions, transports, progress, stop: once(() => drainAndStop(sessions, undefined, stopAll, config, log)) };
+    return { registry, sessions, transports, progress, held, listens, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
   }
 
   const { host, port } = splitHostPort(config.listen);
   const fronts = new HttpFronts(
     {
       sessions,
+      stateless: core.stateless,
       health: {
         get started() {
           return core.started;
@@ -104,22 +110,25 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     },
     'gateway listening',
   );
-  return { registry, sessions, transports, progress, url, stop: once(() => drainAndStop(sessions, fronts, stopAll, config, log)) };
+  return { registry, sessions, transports, progress, held, listens, url, stop: once(() => drainAndStop(core, fronts, stopAll, config, log)) };
 }
 
 async function drainAndStop(
-  sessions: Sessions,
+  core: GatewayCore,
   fronts: HttpFronts | undefined,
   stopAll: () => Promise<void>,
   config: GatewayConfig,
   log: Logger,
 ): Promise<void> {
   fronts?.stopAccepting();
-  sessions.drain();
+  core.sessions.drain();
+  // a listen stream never ends by itself: it gets its final result now, so only real calls are waited for
+  core.listens.endAll();
+  const inFlight = () => core.sessions.inFlightCount + core.stateless.inFlightCount;
   const deadline = Date.now() + config.shutdown.drainTimeoutMs;
-  log.info({ inFlight: sessions.inFlightCount, drainTimeoutMs: config.shutdown.drainTimeoutMs }, 'draining');
-  while (sessions.inFlightCount > 0 && Date.now() < deadline) await sleep(DRAIN_POLL_MS);
-  if (sessions.inFlightCount > 0) log.warn({ inFlight: sessions.inFlightCount }, 'drain deadline passed; cancelling the calls still running');
+  log.info({ inFlight: inFlight(), drainTimeoutMs: config.shutdown.drainTimeoutMs }, 'draining');
+  while (inFlight() > 0 && Date.now() < deadline) await sleep(DRAIN_POLL_MS);
+  if (inFlight() > 0) log.warn({ inFlight: inFlight() }, 'drain deadline passed; cancelling the calls still running');
   await stopAll();
   await fronts?.close();
   log.info('gateway stopped');

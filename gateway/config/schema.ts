@@ -164,6 +164,38 @@ export const gatewaySettingsSchema = z
       .object({ waitForServersMs: z.number().int().min(0).default(15_000) })
       .strict()
       .prefault({}),
+    /**
+     * Clients of MCP 2026-07-28 (stateless). `stateKeys` seal the requestState of multi-round-trip
+     * requests (the first seals, all open: rotate by putting the new one first); every gateway
+     * instance behind one load balancer needs the same keys. Without keys a random key per process
+     * is used, so a retry must come back to the same instance.
+     */
+    stateless: z
+      .object({
+        stateKeys: z
+          .array(
+            z
+              .object({
+                id: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'use 1-32 of A-Z a-z 0-9 _ . -'),
+                secret: z.string().min(32, 'use at least 32 characters of secret'),
+              })
+              .strict(),
+          )
+          .default([]),
+        /** How long a client may take to answer a multi-round-trip request before its state expires. */
+        requestStateTtlMs: positiveMs.default(10 * 60_000),
+        /** Calls held open for a modern client's answer (they hold an upstream request each). */
+        maxHeldCalls: z.number().int().min(0).default(1000),
+        /** subscriptions/listen streams open at once. */
+        maxListenStreams: z.number().int().min(0).default(1000),
+        /** The caching hint on lists and reads: how long a client may reuse them, and whether shared caches may. */
+        cache: z
+          .object({ ttlMs: z.number().int().min(0).default(0), scope: z.enum(['private', 'public']).default('private') })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     /** The admin API (/admin/*) answers only with this bearer token; without it the API is off. */
     admin: z
       .object({ token: z.string().min(1, 'an empty token would open the admin API to anyone; set one or leave admin out') })

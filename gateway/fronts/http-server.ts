@@ -12,8 +12,10 @@ import { ADMIN_PREFIX, AdminRouter, type AdminRoutes } from '../admin/router';
 import { sendError } from '../http/http-util';
 import type { GatewayMetrics } from '../metrics/registry';
 import type { SessionOpener } from '../session/sessions';
+import type { StatelessRequests } from '../session/stateless-requests';
 import { answerHealth, type HealthSource } from './health';
 import { LegacySseFront, SSE_MESSAGES_PATH, SSE_PATH } from './legacy-sse';
+import { ModernHttpFront } from './modern-http';
 import { checkOrigin, type OriginPolicy } from './origin-guard';
 import { StreamableHttpFront } from './streamable-http';
 import { WebSocketFront, WS_PATH } from './websocket';
@@ -32,6 +34,8 @@ export interface HttpFrontOptions {
 /** What the listener serves besides the MCP fronts. */
 export interface HttpFrontDeps {
   sessions: SessionOpener;
+  /** 2026-07-28 clients on /mcp. */
+  stateless: StatelessRequests;
   health: HealthSource;
   metrics: Pick<GatewayMetrics, 'scrape'>;
   admin: AdminRoutes;
@@ -50,7 +54,7 @@ export class HttpFronts {
     private readonly options: HttpFrontOptions,
     private readonly log: Logger,
   ) {
-    this.streamable = new StreamableHttpFront(deps.sessions, options, log, () => this.accepting);
+    this.streamable = new StreamableHttpFront(deps.sessions, new ModernHttpFront(deps.stateless, log), options, log, () => this.accepting);
     this.sse = new LegacySseFront(deps.sessions, options.maxBodyBytes, log);
     this.ws = new WebSocketFront(deps.sessions, options.maxBodyBytes, log);
     this.admin = new AdminRouter(deps.admin, { token: options.adminToken, maxBodyBytes: options.maxBodyBytes });

@@ -48,10 +48,10 @@ export class SseStream {
     return this.open;
   }
 
-  /** Writes one message event; false if the stream is no longer open. */
-  send(id: string, data: string): boolean {
+  /** Writes one message event (2026-07-28 streams carry no event ids: `id` undefined); false if the stream is no longer open. */
+  send(id: string | undefined, data: string): boolean {
     if (!this.open) return false;
-    this.res.write(`event: message\nid: ${id}\ndata: ${data}\n\n`);
+    this.res.write(id === undefined ? `event: message\ndata: ${data}\n\n` : `event: message\nid: ${id}\ndata: ${data}\n\n`);
     return true;
   }
 

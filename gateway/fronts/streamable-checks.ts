@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { isModernVersion } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 
 /** The first protocol version whose clients take an SSE event without data (the priming event). */
@@ -45,9 +46,9 @@ export function requestProtocolVersion(headers: IncomingHttpHeaders, negotiated:
   return version;
 }
 
-/** Whether a client on `version` can take a priming event (an SSE event with an id and empty data). */
+/** Whether a client on `version` can take a priming event (an SSE event with an id and empty data): 2025-11-25 on, before 2026-07-28 dropped resumption. */
 export function takesPrimingEvent(version: string): boolean {
-  return version >= PRIMING_SINCE;
+  return version >= PRIMING_SINCE && !isModernVersion(version);
 }
 
 /**

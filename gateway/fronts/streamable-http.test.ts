@@ -11,6 +11,7 @@ import { isRequest, type JsonRpcMessage, type JsonRpcRequest, type RequestId } f
 import type { ClientSession, FrontChannel } from '../session/client-session';
 import { sendError } from '../http/http-util';
 import { waitFor } from '../../test/helpers/wait';
+import type { ModernHttpFront } from './modern-http';
 import { StreamableHttpFront } from './streamable-http';
 
 /** Answers like a ClientSession would, by method: echo, progress (related notifications first), announce, hold. */
@@ -117,6 +118,8 @@ describe('Streamable HTTP front', () => {
   let front: StreamableHttpFront;
   let url: string;
   const clients: ScriptedClient[] = [];
+  // this front's 2025 side is under test: nothing here claims the modern era
+  const NO_MODERN = { claims: () => false } as unknown as ModernHttpFront;
   const fleet = {
     openSession(channel: FrontChannel): ClientSession {
       const client = new ScriptedClient(channel);
@@ -126,7 +129,7 @@ describe('Streamable HTTP front', () => {
   };
 
   beforeAll(async () => {
-    front = new StreamableHttpFront(fleet, { maxBodyBytes: 65536, sessionIdleTimeoutMs: 60_000 }, pino({ level: 'silent' }), () => true);
+    front = new StreamableHttpFront(fleet, NO_MODERN, { maxBodyBytes: 65536, sessionIdleTimeoutMs: 60_000 }, pino({ level: 'silent' }), () => true);
     server = createServer((req, res) => void front.handle(req, res).catch((err) => sendError(res, toFleetError(err))));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;

@@ -12,6 +12,8 @@ import type { SessionOpener } from '../session/sessions';
 import { isRequest, type JsonRpcRequest } from '../protocol/jsonrpc';
 import { readJsonRpcBody, sendError } from '../http/http-util';
 import { checkGetAccept, checkPostHeaders, prefersEventStream, requestProtocolVersion, takesPrimingEvent } from './streamable-checks';
+import { envelopeClaim } from '../protocol/eras';
+import type { ModernHttpFront } from './modern-http';
 import { StreamableSession } from './streamable-session';
 
 /** The SDK's bound on the messages of one batch. */
@@ -29,6 +31,8 @@ export class StreamableHttpFront {
 
   constructor(
     private readonly opener: SessionOpener,
+    /** The 2026-07-28 requests on the same URL: no session, each one classified by its own content. */
+    private readonly modern: ModernHttpFront,
     private readonly options: StreamableHttpOptions,
     private readonly log: Logger,
     private readonly accepting: () => boolean,
@@ -70,6 +74,12 @@ export class StreamableHttpFront {
   private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
     checkPostHeaders(req.headers);
     const { messages, batch } = await readJsonRpcBody(req, this.options.maxBodyBytes, true);
+    // A session names the 2025 era; without one, a message that claims 2026-07-28 is served statelessly.
+    if (req.headers['mcp-session-id'] === undefined && !batch && this.modern.claims(messages[0], req.headers))
+      return this.modern.post(req.headers, res, messages[0]);
+    if (batch && messages.some((m) => 'method' in m && envelopeClaim(m.params) !== undefined)) {
+      throw new FleetError('INVALID_REQUEST', 'Invalid Request: JSON-RPC batches may not carry requests of protocol revision 2026-07-28 or later');
+    }
     if (messages.length > MAX_BATCH)
       throw new FleetError('INVALID_REQUEST', `Invalid Request: a batch holds at most ${MAX_BATCH} messages (got ${messages.length})`);
     const initialize = messages.find((m): m is JsonRpcRequest => isRequest(m) && m.method === 'initialize');

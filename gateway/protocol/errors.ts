@@ -32,6 +32,10 @@ const RESOURCE_NOT_FOUND = -32002;
  * -32768..-32000 band, so no peer reads it as the SDK's ConnectionClosed (-32000) or as a bug (-32603).
  */
 const REQUEST_CANCELLED = -32800;
+/** MCP 2026-07-28 reserves -32020..-32099 for the spec's own errors (basic/index "error codes"). */
+const HEADER_MISMATCH = -32020;
+const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
+const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
 interface CodeSpec {
   /** -32000 (the SDK's ConnectionClosed number) is also what the SDK's own HTTP transport answers for a refused request. */
@@ -74,6 +78,13 @@ export const ERROR_CODES = {
   UNAUTHORIZED: input(SdkCode.ConnectionClosed, 401),
   NOT_FOUND: input(SdkCode.ConnectionClosed, 404),
   CONFLICT: input(SdkCode.ConnectionClosed, 409),
+  // MCP 2026-07-28: a request's headers disagree with its body, it needs a capability its client did not
+  // declare, or it speaks a protocol version the gateway does not; each is answered 400 on HTTP.
+  HEADER_MISMATCH: input(HEADER_MISMATCH, 400),
+  MISSING_CLIENT_CAPABILITY: input(MISSING_REQUIRED_CLIENT_CAPABILITY, 400),
+  UNSUPPORTED_PROTOCOL_VERSION: input(UNSUPPORTED_PROTOCOL_VERSION, 400),
+  /** A multi-round-trip retry whose requestState is not the gateway's, was altered, expired, or belongs to another request. */
+  INVALID_REQUEST_STATE: input(SdkCode.InvalidParams, 400),
   /** 499: "client closed request" (nginx, gRPC gateways); a retry of a cancelled request would undo the cancel. */
   CANCELLED: { jsonRpc: REQUEST_CANCELLED, http: 499, exit: 1, retryable: false },
   /** An unexpected error: Temporal's default for errors it does not know, a retry, applies. */

@@ -5,12 +5,19 @@
  * state beside it (log level, subscriptions) and never reaches into a session.
  */
 import type { Logger } from 'pino';
+import type { Era } from '../protocol/eras';
 import type { JsonRpcRequest, JsonRpcResponse, RequestId } from '../protocol/jsonrpc';
 import type { UpstreamConnection } from '../upstream/connection';
 import type { LogLevel } from './log-levels';
 
 export interface ClientPeer {
   readonly id: string;
+  /**
+   * legacy: a session (2025-11-25 and before), which hears list changes and the servers' requests;
+   * modern: one stateless request (2026-07-28), which hears only what relates to it, and gets the
+   * servers' questions as an input_required result.
+   */
+  readonly era: Era;
   /** What the client declared at initialize. */
   readonly capabilities: Record<string, unknown>;
   readonly clientInfo: Record<string, unknown>;
@@ -52,10 +59,13 @@ export class ClientDirectory {
     return this.clients.get(id);
   }
 
-  /** Every attached client; `operating` ones only by default (notifications never precede initialize's answer). */
+  /**
+   * The sessions that hear the fleet's notifications: legacy ones that finished their handshake by
+   * default (notifications never precede initialize's answer); modern requests hear only their own.
+   */
   all(operatingOnly = true): AttachedClient[] {
     const out: AttachedClient[] = [];
-    for (const c of this.clients.values()) if (!operatingOnly || c.peer.operating) out.push(c);
+    for (const c of this.clients.values()) if (c.peer.era === 'legacy' && (!operatingOnly || c.peer.operating)) out.push(c);
     return out;
   }
 }

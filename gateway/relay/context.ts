@@ -25,6 +25,8 @@ export interface Call {
   /** Set by the routing stage: the server that owns what the request names, and what that is. */
   group?: ServerGroup;
   want?: Want;
+  /** The backend a retry belongs to (it holds the server's requestState); picked when ready. */
+  preferBackend?: string;
   /** Set by the picking stage. */
   backend?: Backend;
   /** Set by the tracing stage. */

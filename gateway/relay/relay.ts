@@ -1,21 +1,26 @@
 /**
- * The relay: how a client's request is served once its session let it through. The route table
- * says whether the gateway answers it (lists from the merged catalog, ping, log levels) or forwards
- * it; a forwarded request runs the chain of stages
+ * The relay: how a client's request is served once its session (or, for a stateless 2026-07-28
+ * client, its request) let it through. The route table says whether the gateway answers it (lists
+ * from the merged catalog, ping, log levels, server/discover) or forwards it; a forwarded request
+ * runs the chain of stages
  *
- *   resolve (route by name or URI) → trace → [subscription bookkeeping] → pick (backend by weight)
- *   → count (statistics, metrics, the call log line) → send (ids, progress, cancellation)
+ *   resolve (route by name or URI) → input rounds (a modern client's multi-round-trip requests)
+ *   → trace → [subscription bookkeeping] → pick (backend by weight) → input drive (a 2026 server's
+ *   questions to a 2025 client) → count (statistics, metrics, the call log line) → send (ids,
+ *   progress, cancellation)
  *
- * Authentication, authorization, rate limits, the protocol-era adapter and breaker/retry are
- * further stages of the same contract (relay/context.ts): the first three before resolve, the
- * adapter around the whole chain, breaker/retry around pick and send.
+ * Every answer is then shaped for the client's era (era-results.ts). Authentication, authorization,
+ * rate limits and breaker/retry are further stages of the same contract (relay/context.ts): the
+ * first three before resolve, breaker/retry around pick and send.
  *
  * It also keeps what it knows per client (attach/detach): the per-session servers it opened for it,
  * its log level and its subscriptions.
  */
-import type { CatalogView } from '../catalog/view';
+import { resourceOwner, type CatalogView } from '../catalog/view';
+import type { Logger } from 'pino';
 import type { CatalogViews } from '../catalog/views';
 import type { CallRecord } from '../metrics/call-stats';
+import { META, MODERN_VERSIONS } from '../protocol/eras';
 import { resultResponse, type JsonRpcResponse } from '../protocol/jsonrpc';
 import type { ServerGroup } from '../servers/group';
 import type { ServerRegistry } from '../servers/registry';
@@ -23,10 +28,16 @@ import type { InitializeParams } from '../upstream/connection';
 import type { ClientDirectory, ClientPeer } from './clients';
 import { chain, type Call, type Next } from './context';
 import type { LogLevel } from './log-levels';
+import { forLegacyClient, forModernClient } from './era-results';
+import type { HeldCalls } from './held-calls';
+import { parseFilter, type ListenFilter, type Listens } from './listen';
 import type { ProgressRouter } from './progress';
+import type { RequestStateSealer } from './request-state';
 import type { LocalServices, MethodRoute } from './routes';
 import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
 import { countStage } from './stages/count';
+import { inputDriveStage } from './stages/input-drive';
+import { inputRoundStage } from './stages/input-rounds';
 import { pickStage } from './stages/pick';
 import { resolveStage, type RoutingDeps } from './stages/resolve';
 import { sendStage } from './stages/send';
@@ -44,6 +55,16 @@ export interface RelayDeps {
   pageSize: number;
   /** One `call` log line per forwarded request. */
   logCalls: boolean;
+  /** What 2026-07-28 clients need: the sealer of requestState, the held calls, the listen streams, this instance's name. */
+  stateless: {
+    sealer: RequestStateSealer;
+    held: HeldCalls;
+    listens: Listens;
+    instance: string;
+    serverInfo: { name: string; version: string };
+    cache: { ttlMs: number; scope: 'private' | 'public' };
+  };
+  log: Logger;
 }
 
 export class Relay implements LocalServices, RoutingDeps {
@@ -56,10 +77,77 @@ export class Relay implements LocalServices, RoutingDeps {
     return this.deps.pageSize;
   }
 
-  /** Serves one request the session let through; throws FleetError for what the gateway refuses. */
+  /** Serves one request the session let through, answered as the client's era expects; throws FleetError for what the gateway refuses. */
   handle(call: Call, route: Exclude<MethodRoute, { kind: 'initialize' }>): Promise<JsonRpcResponse> {
-    if (route.kind === 'local') return route.answer(call.params, call.client, this).then((result) => resultResponse(call.request.id, result));
-    return this.chainFor(route)(call);
+    const answer =
+      route.kind === 'local'
+        ? route.answer(call.params, call.client, this).then((result) => resultResponse(call.request.id, result))
+        : route.kind === 'listen'
+          ? this.listen(call)
+          : this.chainFor(route)(call);
+    return call.client.era === 'modern' ? answer.then((r) => forModernClient(call.request.method, r, this.deps.stateless)) : answer.then(forLegacyClient);
+  }
+
+  /**
+   * A modern client's subscriptions/listen: acknowledged at once, then the change notifications it
+   * opted in to, until it closes the stream or the gateway stops. Resources it names are subscribed
+   * upstream once per URI, however many listen streams and sessions want them.
+   */
+  private listen(call: Call): Promise<JsonRpcResponse> {
+    const filter = this.honour(call.client, parseFilter(call.params));
+    const uris = filter.resourceSubscriptions ?? [];
+    for (const uri of uris) this.subscribeShared(uri, call.client.id, true);
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        close();
+        call.cancellation.whenCancelled(undefined);
+        for (const uri of uris) this.subscribeShared(uri, call.client.id, false);
+        resolve(resultResponse(call.request.id, { resultType: 'complete', _meta: { [META.subscriptionId]: call.request.id } }));
+      };
+      const close = this.deps.stateless.listens.open(call.request.id, filter, (method, params) => call.client.notify(method, params), finish);
+      call.cancellation.whenCancelled(finish);
+    });
+  }
+
+  /** What a listen stream gets: every list it asked for, and the resources of shared servers that take subscriptions. */
+  private honour(client: ClientPeer, filter: ListenFilter): ListenFilter {
+    if (!filter.resourceSubscriptions) return filter;
+    const view = this.view(client);
+    const subscribable = filter.resourceSubscriptions.filter((uri) => {
+      const server = resourceOwner(view, uri);
+      const group = server === undefined ? undefined : this.deps.registry.groupFor(undefined, server);
+      return group?.connections.some((c) => (c.capabilities.resources as { subscribe?: unknown } | undefined)?.subscribe === true) ?? false;
+    });
+    return { ...filter, resourceSubscriptions: subscribable };
+  }
+
+  /** One upstream subscribe per URI on a shared server, counting listen streams as subscribers. */
+  private subscribeShared(uri: string, subscriber: string, subscribe: boolean): void {
+    const server = resourceOwner(this.deps.views.for(undefined), uri);
+    const group = server === undefined ? undefined : this.deps.registry.groupFor(undefined, server);
+    if (!group) return;
+    const tell = subscribe ? this.deps.shared.subscribe(group.name, uri, subscriber) : this.deps.shared.unsubscribe(uri, subscriber);
+    if (!tell) return;
+    for (const conn of group.connections)
+      conn.fireAndForget(subscribe ? 'resources/subscribe' : 'resources/unsubscribe', { uri }, group.config.requestTimeoutMs);
+  }
+
+  discover(client: ClientPeer): Record<string, unknown> {
+    const instructions = this.instructions(client);
+    return {
+      supportedVersions: [...MODERN_VERSIONS],
+      capabilities: {
+        tools: { listChanged: true },
+        prompts: { listChanged: true },
+        resources: { subscribe: true, listChanged: true },
+        logging: {},
+        completions: {},
+      },
+      ...(instructions ? { instructions } : {}),
+    };
   }
 
   /** A session finished its handshake: the relay serves it from now on, with its own per-session servers. */
@@ -127,9 +215,13 @@ export class Relay implements LocalServices, RoutingDeps {
   private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, logCalls } = this.deps;
+      const { clients, shared, progress, recordCall, logCalls, stateless, log } = this.deps;
       const subscription = route.kind === 'subscription' ? [subscriptionStage(route.subscribe, clients, shared)] : [];
-      next = chain([resolveStage(route.target, this), traceStage, ...subscription, pickStage, countStage(recordCall, logCalls)], sendStage(progress));
+      const rounds = inputRoundStage({ sealer: stateless.sealer, held: stateless.held, clients, instance: stateless.instance, log });
+      next = chain(
+        [resolveStage(route.target, this), rounds, traceStage, ...subscription, pickStage, inputDriveStage, countStage(recordCall, logCalls)],
+        sendStage(progress),
+      );
       this.chains.set(route, next);
     }
     return next;

@@ -27,6 +27,20 @@ const ROWS: [string, 'initialize' | 'local' | 'forward' | 'subscription'][] = [
   ['resources/unsubscribe', 'subscription'],
 ];
 
+/** The rows of the 2026-07-28 table: no handshake, ping, log levels or subscribe; discover and listen instead. */
+const MODERN_ROWS: [string, 'local' | 'forward' | 'listen'][] = [
+  ['server/discover', 'local'],
+  ['tools/list', 'local'],
+  ['prompts/list', 'local'],
+  ['resources/list', 'local'],
+  ['resources/templates/list', 'local'],
+  ['tools/call', 'forward'],
+  ['prompts/get', 'forward'],
+  ['resources/read', 'forward'],
+  ['completion/complete', 'forward'],
+  ['subscriptions/listen', 'listen'],
+];
+
 /** A server with one of everything a client can ask for. */
 function everything(): McpServer {
   const server = new McpServer({ name: 'a', version: '1' }, { capabilities: { resources: { subscribe: true }, logging: {} } });
@@ -47,7 +61,7 @@ describe('the route table', () => {
   it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'tasks/list', 'sampling/createMessage'])('knows no method %s', (method) => {
     let thrown: unknown;
     try {
-      routeOf(method);
+      routeOf(method, 'legacy');
     } catch (err) {
       thrown = err;
     }
@@ -56,7 +70,22 @@ describe('the route table', () => {
   });
 
   it.each(ROWS)('routes %s as %s', (method, kind) => {
-    expect(routeOf(method).kind).toBe(kind);
+    expect(routeOf(method, 'legacy').kind).toBe(kind);
+  });
+
+  it.each(MODERN_ROWS)('routes %s as %s for a 2026-07-28 client', (method, kind) => {
+    expect(routeOf(method, 'modern').kind).toBe(kind);
+  });
+
+  it.each(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe', 'constructor'])(
+    'knows no %s for a 2026-07-28 client',
+    (method) => {
+      expect(() => routeOf(method, 'modern')).toThrow(expect.objectContaining({ code: 'METHOD_NOT_FOUND' }));
+    },
+  );
+
+  it.each(['server/discover', 'subscriptions/listen'])('knows no %s for a 2025 session', (method) => {
+    expect(() => routeOf(method, 'legacy')).toThrow(expect.objectContaining({ code: 'METHOD_NOT_FOUND' }));
   });
 
   it('serves every row through the gateway: the local ones without the upstream, the others forwarded', async () => {

@@ -3,10 +3,13 @@
  * handshake, answered by the gateway from its merged catalog, or forwarded to the server that owns
  * what the request names (with that name mapped back to the server's own). Adding a routed method
  * is one row here; what it names (a tool, a prompt, a resource) is how backends are chosen for it.
- * A Map, so a method called `constructor` or `__proto__` is just an unknown method.
+ * A Map, so a method called `constructor` or `__proto__` is just an unknown method. Each era has
+ * its own methods: 2026-07-28 drops the handshake, ping, log levels and resource subscriptions, and
+ * adds server/discover and subscriptions/listen.
  */
 import { paginate } from '../catalog/paginate';
 import { completionOwner, resourceOwner, type CatalogView, type Route as ViewRoute } from '../catalog/view';
+import type { Era } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 import type { Want } from '../servers/lists';
 import type { ClientPeer } from './clients';
@@ -24,6 +27,8 @@ export interface LocalServices {
   view(client: ClientPeer): CatalogView;
   readonly pageSize: number;
   setLevel(client: ClientPeer, level: LogLevel): Promise<void>;
+  /** The gateway's answer to server/discover: what the merged fleet offers, and who the gateway is. */
+  discover(client: ClientPeer): Record<string, unknown>;
 }
 
 export type LocalAnswer = (params: Record<string, unknown>, client: ClientPeer, services: LocalServices) => Promise<Record<string, unknown>>;
@@ -34,30 +39,56 @@ export type MethodRoute =
   | { kind: 'local'; answer: LocalAnswer }
   | { kind: 'forward'; target: TargetOf }
   /** Forwarded like a read, with the bookkeeping that lets many clients share one upstream subscription. */
-  | { kind: 'subscription'; subscribe: boolean; target: TargetOf };
+  | { kind: 'subscription'; subscribe: boolean; target: TargetOf }
+  /** A modern client's long-lived stream of the fleet's change notifications. */
+  | { kind: 'listen' };
 
-const ROUTES = new Map<string, MethodRoute>([
-  ['initialize', { kind: 'initialize' }],
-  ['ping', { kind: 'local', answer: async () => ({}) }],
+const BOTH: readonly [string, MethodRoute][] = [
   ['tools/list', list('tools')],
   ['prompts/list', list('prompts')],
   ['resources/list', list('resources')],
   ['resources/templates/list', list('resourceTemplates')],
-  ['logging/setLevel', { kind: 'local', answer: setLevel }],
   ['tools/call', { kind: 'forward', target: byName('toolRoutes', 'UNKNOWN_TOOL', 'tool') }],
   ['prompts/get', { kind: 'forward', target: byName('promptRoutes', 'UNKNOWN_PROMPT', 'prompt') }],
   ['resources/read', { kind: 'forward', target: byUri }],
   ['completion/complete', { kind: 'forward', target: byCompletionRef }],
-  ['resources/subscribe', { kind: 'subscription', subscribe: true, target: byUri }],
-  ['resources/unsubscribe', { kind: 'subscription', subscribe: false, target: byUri }],
-]);
+];
 
-/** The route of a method, or METHOD_NOT_FOUND. */
-export function routeOf(method: string): MethodRoute {
-  const route = ROUTES.get(method);
+const ROUTES: Record<Era, Map<string, MethodRoute>> = {
+  legacy: new Map<string, MethodRoute>([
+    ['initialize', { kind: 'initialize' }],
+    ['ping', { kind: 'local', answer: async () => ({}) }],
+    ...BOTH,
+    ['logging/setLevel', { kind: 'local', answer: setLevel }],
+    ['resources/subscribe', { kind: 'subscription', subscribe: true, target: byUri }],
+    ['resources/unsubscribe', { kind: 'subscription', subscribe: false, target: byUri }],
+  ]),
+  modern: new Map<string, MethodRoute>([
+    ['server/discover', { kind: 'local', answer: async (_params, client, services) => services.discover(client) }],
+    ...BOTH,
+    ['subscriptions/listen', { kind: 'listen' }],
+  ]),
+};
+
+/** The route of a method in a client's era, or METHOD_NOT_FOUND. */
+export function routeOf(method: string, era: Era): MethodRoute {
+  const route = ROUTES[era].get(method);
   if (!route) throw new FleetError('METHOD_NOT_FOUND', `Method not found: ${method}`, { data: { method } });
   return route;
 }
+
+/** The methods whose result may be input_required (2026-07-28 multi-round-trip requests). */
+export const INPUT_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
+/** The methods whose complete result carries caching hints (2026-07-28). */
+export const CACHEABLE_METHODS: ReadonlySet<string> = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'server/discover',
+]);
 
 function list(kind: 'tools' | 'prompts' | 'resources' | 'resourceTemplates'): MethodRoute {
   return {

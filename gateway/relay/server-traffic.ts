@@ -13,6 +13,7 @@ import type { GroupListener, ServerGroup } from '../servers/group';
 import { LIST_CHANGED_NOTIFICATION, type ListKind } from '../servers/lists';
 import type { ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
 import type { AttachedClient, ClientDirectory } from './clients';
+import type { Listens } from './listen';
 import { passes } from './log-levels';
 import type { ProgressRouter } from './progress';
 import { relayServerRequest } from './server-requests';
@@ -23,6 +24,8 @@ export interface ServerTrafficDeps {
   progress: ProgressRouter;
   shared: SharedUpstreamState;
   views: Pick<CatalogViews, 'invalidate'>;
+  /** 2026-07-28 clients' listen streams, which hear the shared servers' changes. */
+  listens: Listens;
   log: Logger;
 }
 
@@ -33,6 +36,7 @@ export class ServerTraffic implements GroupListener {
     this.deps.views.invalidate(group.owner);
     const methods = new Set(kinds.map((k) => LIST_CHANGED_NOTIFICATION[k]));
     for (const client of this.audience(group)) for (const method of methods) client.peer.notify(method);
+    if (group.owner === undefined) this.deps.listens.listsChanged(kinds);
   }
 
   notification(group: ServerGroup, n: JsonRpcNotification, conn: UpstreamConnection): void {
@@ -51,10 +55,17 @@ export class ServerTraffic implements GroupListener {
           for (const o of origins) if (o.clientId === client.peer.id) related = o.clientRequestId;
           client.peer.notify(n.method, params, related);
         }
+        // A 2026-07-28 client hears log lines only of its own call, and only if that call asked for a level.
+        for (const o of origins) {
+          const client = this.deps.clients.get(o.clientId);
+          if (client?.peer.era === 'modern' && client.logLevel !== undefined && passes(params.level, client.logLevel))
+            client.peer.notify(n.method, params, o.clientRequestId);
+        }
         return;
       }
       case 'notifications/resources/updated':
         for (const client of this.audience(group)) if (client.subscriptions.has(String(params.uri))) client.peer.notify(n.method, params);
+        if (group.owner === undefined) this.deps.listens.resourceUpdated(params);
         return;
       case 'notifications/cancelled':
         for (const client of this.audience(group)) if (client.peer.withdraw(conn, params.requestId as RequestId, params.reason)) return;

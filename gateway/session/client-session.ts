@@ -55,6 +55,7 @@ type Phase = 'new' | 'initializing' | 'operating' | 'closed';
 
 export class ClientSession implements ClientPeer {
   readonly id = randomUUID();
+  readonly era = 'legacy' as const;
   readonly log: Logger;
   private handshake = { protocolVersion: '', clientInfo: {} as Record<string, unknown>, capabilities: {} as Record<string, unknown> };
   private lastSeen = Date.now();
@@ -207,7 +208,7 @@ export class ClientSession implements ClientPeer {
 
   /** Not async on purpose: one promise less per forwarded call; what it throws, `answer` catches. */
   private serve(request: JsonRpcRequest, cancellation: Cancellation): Promise<JsonRpcResponse> {
-    const route = routeOf(request.method);
+    const route = routeOf(request.method, 'legacy');
     if (this.deps.draining()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down; reconnect to another instance or retry later');
     if (route.kind === 'initialize') return this.initialize(request);
     if (this.phase !== 'operating' && request.method !== 'ping') throw new FleetError('INVALID_REQUEST', `send initialize before ${request.method}`);

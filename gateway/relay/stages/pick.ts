@@ -1,7 +1,13 @@
-/** Balancing: the call goes to one ready backend of its server that offers what it names, by weight. */
+/**
+ * Balancing: the call goes to one ready backend of its server that offers what it names, by
+ * weight; a multi-round-trip retry goes back to the backend that asked, while that one is ready.
+ */
 import { required, type Stage } from '../context';
 
 export const pickStage: Stage = (call, next) => {
-  call.backend = required(call.group, 'the server').pick(required(call.want, 'what the call names'));
+  const group = required(call.group, 'the server');
+  const want = required(call.want, 'what the call names');
+  const preferred = call.preferBackend === undefined ? undefined : group.backend(call.preferBackend);
+  call.backend = preferred?.ready && preferred.offers(want) ? preferred : group.pick(want);
   return next(call);
 };

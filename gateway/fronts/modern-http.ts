@@ -1,0 +1,164 @@
+/**
+ * The 2026-07-28 side of /mcp: a POST without a session whose request claims a modern protocol
+ * version in `_meta`. No session is opened or named; each request is checked as the spec's
+ * Streamable HTTP transport says (the envelope, then MCP-Protocol-Version, Mcp-Method and Mcp-Name
+ * against the body, then the version) and answered on its own: JSON, or an SSE stream when a
+ * notification must go first (no event ids, no priming, no resumption). Closing the stream cancels
+ * the request. Refusals get the spec's codes and statuses: 400 for the checks, 404 for an unknown
+ * method, 200 for what the request itself failed at.
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { MODERN_VERSIONS, envelopeClaim, isModernVersion } from '../protocol/eras';
+import { FleetError } from '../protocol/errors';
+import { errorResponse, isRequest, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc';
+import { readEnvelope, type RequestSink, type StatelessRequests } from '../session/stateless-requests';
+import { SseStream } from './sse-stream';
+
+/** The methods whose Mcp-Name header must carry a field of the body, and which field. */
+const NAME_FIELD = new Map<string, 'name' | 'uri'>([
+  ['tools/call', 'name'],
+  ['prompts/get', 'name'],
+  ['resources/read', 'uri'],
+]);
+
+/** Refusals of a served request answered 400 (the spec's), as against the 200 of a request that ran and failed. */
+const BAD_REQUEST_CODES = new Set(['HEADER_MISMATCH', 'MISSING_CLIENT_CAPABILITY', 'UNSUPPORTED_PROTOCOL_VERSION']);
+
+export class ModernHttpFront {
+  constructor(
+    private readonly requests: StatelessRequests,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Whether a POST without a session is the modern era's: its message claims a protocol version in
+   * `_meta`, or it sends a modern MCP-Protocol-Version header (then without the envelope it needs).
+   */
+  claims(message: JsonRpcMessage, headers: IncomingHttpHeaders): boolean {
+    if ('method' in message && envelopeClaim(message.params) !== undefined)
+      return message.method !== 'initialize' || isModernVersion(headers['mcp-protocol-version']);
+    return isModernVersion(headers['mcp-protocol-version']);
+  }
+
+  /** Answers one modern POST; every refusal is a JSON-RPC error for the request's id, with its HTTP status. */
+  post(headers: IncomingHttpHeaders, res: ServerResponse, message: JsonRpcMessage): void {
+    if (!isRequest(message)) {
+      // 2026-07-28 defines no client notification over HTTP (closing a stream cancels it); accepted and dropped.
+      res.writeHead(202).end();
+      return;
+    }
+    let envelope;
+    try {
+      envelope = this.check(headers, message);
+    } catch (err) {
+      const error = err as FleetError;
+      this.log.info({ method: message.method, code: error.code, err: error.message }, 'modern request refused');
+      // what the checks refuse is the request's framing: 400, or 404 for a method this era does not have
+      reply(res, errorResponse(message.id, error.toJsonRpcError()), error.code === 'METHOD_NOT_FOUND' ? 404 : 400);
+      return;
+    }
+    void this.requests.serve(message, envelope, new ExchangeSink(res));
+  }
+
+  /** The spec's checks, in its order; the first that fails is the answer. */
+  private check(headers: IncomingHttpHeaders, request: JsonRpcRequest) {
+    const meta = envelopeClaim(request.params);
+    if (!meta)
+      throw new FleetError(
+        'INVALID_PARAMS',
+        `Invalid params: a ${MODERN_VERSIONS[0]} request carries its protocol version, capabilities and client info in params._meta`,
+      );
+    const envelope = readEnvelope(meta);
+    const headerVersion = header(headers, 'mcp-protocol-version');
+    if (headerVersion === undefined) throw mismatch('the MCP-Protocol-Version header is required');
+    if (headerVersion !== envelope.protocolVersion)
+      throw mismatch(`MCP-Protocol-Version ${JSON.stringify(headerVersion)} does not match the body's ${JSON.stringify(envelope.protocolVersion)}`);
+    const method = header(headers, 'mcp-method');
+    if (method === undefined) throw mismatch('the Mcp-Method header is required');
+    if (method !== request.method) throw mismatch(`Mcp-Method ${JSON.stringify(method)} does not match the body's method ${JSON.stringify(request.method)}`);
+    if (!(MODERN_VERSIONS as readonly string[]).includes(envelope.protocolVersion)) {
+      throw new FleetError('UNSUPPORTED_PROTOCOL_VERSION', 'Unsupported protocol version', {
+        data: { supported: [...MODERN_VERSIONS], requested: envelope.protocolVersion },
+      });
+    }
+    const field = NAME_FIELD.get(request.method);
+    const value = field === undefined ? undefined : request.params?.[field];
+    if (typeof value === 'string') {
+      const name = header(headers, 'mcp-name');
+      if (name === undefined) throw mismatch(`the Mcp-Name header is required for ${request.method}`);
+      const decoded = decodeHeaderValue(name);
+      if (decoded !== value) throw mismatch(`Mcp-Name ${JSON.stringify(name)} does not match the body's ${field} ${JSON.stringify(value)}`);
+    }
+    return envelope;
+  }
+}
+
+/** A header as one trimmed value (a repeated header is a mismatch of its own). */
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) throw mismatch(`the ${name} header is given more than once`);
+  return value.trim();
+}
+
+/**
+ * A header value as the client meant it: `=?base64?…?=` carries a value that is not plain ASCII,
+ * Base64 of its UTF-8; anything else is literal. A sentinel that is not valid Base64 is a mismatch.
+ */
+export function decodeHeaderValue(value: string): string {
+  const m = /^=\?base64\?(.*)\?=$/.exec(value);
+  if (!m) return value;
+  const b64 = m[1];
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) throw mismatch(`the header value ${JSON.stringify(value)} is not valid Base64`);
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+
+function mismatch(what: string): FleetError {
+  return new FleetError('HEADER_MISMATCH', `Header mismatch: ${what}`);
+}
+
+/** The status of a served request's refusal: 404 for an unknown method, 400 for the spec's framing errors, else 200 (the error is in the body). */
+function statusOf(error: FleetError): number {
+  if (error.code === 'METHOD_NOT_FOUND') return 404;
+  return BAD_REQUEST_CODES.has(error.code) ? 400 : 200;
+}
+
+function reply(res: ServerResponse, response: JsonRpcResponse, status: number): void {
+  if (res.headersSent || res.writableEnded) return;
+  const body = JSON.stringify(response);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }).end(body);
+}
+
+/** One POST's answer: JSON when nothing must precede it, else an SSE stream of the notifications, then it. */
+class ExchangeSink implements RequestSink {
+  private stream: SseStream | undefined;
+  private done = false;
+  private gone: (() => void) | undefined;
+
+  constructor(private readonly res: ServerResponse) {
+    res.once('close', () => {
+      if (this.done) return;
+      this.done = true;
+      this.gone?.();
+    });
+  }
+
+  notify(message: JsonRpcNotification): void {
+    if (this.done) return;
+    this.stream ??= new SseStream(this.res, {}, undefined, () => {});
+    this.stream.send(undefined, JSON.stringify(message));
+  }
+
+  answer(response: JsonRpcResponse, error?: FleetError): void {
+    if (this.done) return;
+    this.done = true;
+    if (!this.stream) return reply(this.res, response, error ? statusOf(error) : 200);
+    this.stream.send(undefined, JSON.stringify(response));
+    this.stream.end();
+  }
+
+  onGone(listener: () => void): void {
+    this.gone = listener;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Answers as each era expects them, whatever era the server that produced them speaks. A modern
+ * client gets `resultType` on every result, caching hints on lists and reads, the gateway's
+ * identity in `_meta`, and the 2026 code for an unknown resource; a legacy client gets none of the
+ * fields its revision does not know (a 2026 server's answers lose them on the way).
+ */
+import { META } from '../protocol/eras';
+import type { JsonRpcErrorObject, JsonRpcResponse } from '../protocol/jsonrpc';
+import { CACHEABLE_METHODS } from './routes';
+
+/** The spec's codes for an unknown resource: 2025's -32002 became -32602 (invalid params) in 2026-07-28. */
+const LEGACY_RESOURCE_NOT_FOUND = -32002;
+const INVALID_PARAMS = -32602;
+
+export interface ModernAnswerSettings {
+  serverInfo: { name: string; version: string };
+  cache: { ttlMs: number; scope: 'private' | 'public' };
+}
+
+export function forModernClient(method: string, response: JsonRpcResponse, settings: ModernAnswerSettings): JsonRpcResponse {
+  if ('error' in response) return response.error.code === LEGACY_RESOURCE_NOT_FOUND ? { ...response, error: forModernError(response.error) } : response;
+  const result: Record<string, unknown> = { ...response.result };
+  result.resultType ??= 'complete';
+  if (result.resultType === 'complete' && CACHEABLE_METHODS.has(method)) {
+    result.ttlMs ??= settings.cache.ttlMs;
+    result.cacheScope ??= settings.cache.scope;
+  }
+  const meta = typeof result._meta === 'object' && result._meta !== null ? (result._meta as Record<string, unknown>) : {};
+  result._meta = { ...meta, [META.serverInfo]: settings.serverInfo };
+  return { ...response, result };
+}
+
+/** The gateway's own refusal as a modern client's error: an unknown resource is invalid params there, with the URI. */
+export function forModernError(error: JsonRpcErrorObject): JsonRpcErrorObject {
+  return error.code === LEGACY_RESOURCE_NOT_FOUND ? { ...error, code: INVALID_PARAMS } : error;
+}
+
+/** What a 2026-07-28 server put in a result that a 2025 client's revision does not define. */
+export function forLegacyClient(response: JsonRpcResponse): JsonRpcResponse {
+  if ('error' in response) return response;
+  const { resultType, ttlMs, cacheScope, ...rest } = response.result;
+  const meta = rest._meta as Record<string, unknown> | undefined;
+  if (resultType === undefined && ttlMs === undefined && cacheScope === undefined && !(meta && META.serverInfo in meta)) return response;
+  if (meta && META.serverInfo in meta) {
+    const { [META.serverInfo]: _identity, ...others } = meta;
+    if (Object.keys(others).length > 0) rest._meta = others;
+    else delete rest._meta;
+  }
+  return { ...response, result: rest };
+}
