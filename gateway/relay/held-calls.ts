@@ -29,8 +29,11 @@ interface Question extends InputRequest {
   timer: NodeJS.Timeout;
 }
 
-/** What comes next for a call that runs on: its answer, or questions for the client. */
-export type Outcome = { kind: 'answered'; response: JsonRpcResponse } | { kind: 'questions'; inputRequests: Record<string, InputRequest> };
+/** What comes next for a call that runs on: its answer, questions for the client, or a question the client cannot take. */
+export type Outcome =
+  | { kind: 'answered'; response: JsonRpcResponse }
+  | { kind: 'questions'; inputRequests: Record<string, InputRequest> }
+  | { kind: 'unanswerable'; requiredCapabilities: Record<string, unknown> };
 
 /** The questions one modern request's upstream call asks, and their answers. */
 export class Questions {
@@ -38,6 +41,8 @@ export class Questions {
   private next = 1;
   private wake: (() => void) | undefined;
   private gathering: NodeJS.Timeout | undefined;
+  /** Capabilities the server needed of the client and the client did not declare, as a capabilities object. */
+  private lacking: Record<string, unknown> | undefined;
 
   /** A server's request for the client: it waits until a retry answers it, or `timeoutMs` passes. */
   ask(request: JsonRpcRequest, timeoutMs: number, from: UpstreamConnection): Promise<JsonRpcResponse> {
@@ -61,6 +66,18 @@ export class Questions {
     });
   }
 
+  /**
+   * The server asked something the client did not declare it can do (`capability` as the spec
+   * names it: `sampling`, `elicitation.url`): the call cannot go on, the client learns what it lacks.
+   */
+  lack(capability: string): void {
+    const required: Record<string, unknown> = {};
+    let at = required;
+    for (const part of capability.split('.')) at = at[part] = {};
+    this.lacking = { ...this.lacking, ...required };
+    this.wake?.();
+  }
+
   /** The server withdrew a question (notifications/cancelled); false if it was not one of these. */
   withdraw(from: UpstreamConnection, upstreamId: RequestId): boolean {
     for (const [key, q] of this.open) {
@@ -82,14 +99,17 @@ export class Questions {
 
   /** Waits for the call's answer or, if the server asks first, for the round of questions to gather. */
   async outcome(call: Promise<JsonRpcResponse>): Promise<Outcome> {
-    if (this.open.size > 0) return { kind: 'questions', inputRequests: this.pending() };
-    const questions = new Promise<'questions'>((resolve) => (this.wake = () => resolve('questions')));
-    try {
-      const first = await Promise.race([call, questions]);
-      return first === 'questions' ? { kind: 'questions', inputRequests: this.pending() } : { kind: 'answered', response: first };
-    } finally {
-      this.wake = undefined;
+    if (!this.lacking && this.open.size === 0) {
+      const woken = new Promise<'woken'>((resolve) => (this.wake = () => resolve('woken')));
+      try {
+        const first = await Promise.race([call, woken]);
+        if (first !== 'woken') return { kind: 'answered', response: first };
+      } finally {
+        this.wake = undefined;
+      }
     }
+    if (this.lacking) return { kind: 'unanswerable', requiredCapabilities: this.lacking };
+    return { kind: 'questions', inputRequests: this.pending() };
   }
 
   /** The call ends without the client: open questions are answered with `error` for the server. */

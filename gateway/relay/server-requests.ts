@@ -11,6 +11,7 @@ import { FleetError } from '../protocol/errors';
 import type { JsonRpcRequest, RequestId } from '../protocol/jsonrpc';
 import type { ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
 import type { AttachedClient, ClientDirectory } from './clients';
+import { isStatelessPeer } from './held-calls';
 
 /** What the gateway tells shared upstreams it can do for them, on behalf of whichever client a request is for. */
 export const SHARED_CLIENT_CAPABILITIES = { sampling: { tools: {} }, elicitation: { form: {}, url: {} } };
@@ -34,6 +35,8 @@ export async function relayServerRequest(
     return { error: target.toJsonRpcError() };
   }
   const missing = missingCapability(request, target.client.peer.capabilities);
+  // A 2026-07-28 client is told what it lacks (MissingRequiredClientCapability) instead of the call failing without a word.
+  if (missing && isStatelessPeer(target.client.peer)) target.client.peer.questions.lack(missing);
   if (missing)
     return {
       error: new FleetError('NO_CLIENT_FOR_REQUEST', `the client does not support ${missing} (it did not declare the capability)`, {

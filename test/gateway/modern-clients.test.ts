@@ -179,6 +179,76 @@ describe('the wire of a 2026-07-28 request', () => {
     expect(replay.messages[0].error).toMatchObject({ code: -32602, message: expect.stringContaining('already continued') });
   });
 
+  it('tells a client that lacks the capability a 2025 server asks for (-32021, 400) and gives up the call', async () => {
+    const r = await postModern(mcp, modernRequest(11, 'tools/call', { name: 'ev__trigger-elicitation-request', arguments: {} }));
+    expect(r.status).toBe(400);
+    expect(r.messages[0]).toMatchObject({ id: 11, error: { code: -32021, data: { requiredCapabilities: { elicitation: {} } } } });
+    await waitFor(() => gw.logs.some((l) => l.msg === 'call' && l.server === 'ev' && l.outcome === 'cancelled'), 'the upstream call to be given up');
+  });
+
+  it('streams progress of a call on its own answer, with the client token', async () => {
+    const r = await postModern(
+      mcp,
+      modernRequest(12, 'tools/call', { name: 'ev__trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: 'mine' } }),
+    );
+    expect(r.headers.get('content-type')).toBe('text/event-stream');
+    const progress = r.messages.filter((m) => m.method === 'notifications/progress');
+    expect(progress.map((m) => [m.params.progressToken, m.params.progress])).toEqual([
+      ['mine', 1],
+      ['mine', 2],
+      ['mine', 3],
+    ]);
+    expect(r.messages.at(-1)).toMatchObject({ id: 12, result: { resultType: 'complete' } });
+  });
+
+  it('acknowledges a listen stream first and tags each notification with the listen id', async () => {
+    const controller = new AbortController();
+    const res = await fetch(mcp, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'subscriptions/listen',
+      },
+      body: JSON.stringify(modernRequest('listen-1', 'subscriptions/listen', { notifications: { toolsListChanged: true, promptsListChanged: true } })),
+    });
+    const events: any[] = [];
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      let buf = '';
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buf += decoder.decode(chunk, { stream: true });
+          for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+            const data = /^data: (.*)$/m.exec(buf.slice(0, i))?.[1];
+            buf = buf.slice(i + 2);
+            if (data) events.push(JSON.parse(data));
+          }
+        }
+      } catch {
+        // aborted below
+      }
+    })();
+    await waitFor(() => events.length > 0, 'the acknowledgement');
+    expect(events[0]).toEqual({
+      jsonrpc: '2.0',
+      method: 'notifications/subscriptions/acknowledged',
+      params: { _meta: { [META.subscriptionId]: 'listen-1' }, notifications: { toolsListChanged: true, promptsListChanged: true } },
+    });
+    await postModern(mcp, modernRequest(13, 'tools/call', { name: 's__add_tool', arguments: {} }));
+    await waitFor(() => events.some((e) => e.method === 'notifications/tools/list_changed'), 'the list change');
+    expect(events.find((e) => e.method === 'notifications/tools/list_changed')).toEqual({
+      jsonrpc: '2.0',
+      method: 'notifications/tools/list_changed',
+      params: { _meta: { [META.subscriptionId]: 'listen-1' } },
+    });
+    controller.abort();
+    await reading;
+    await waitFor(() => gw.listens.size === 0, 'the listen stream to end');
+  });
+
   it('cancels the upstream call when the client closes the stream', async () => {
     const controller = new AbortController();
     const logsBefore = gw.logs.length;
@@ -198,6 +268,41 @@ describe('the wire of a 2026-07-28 request', () => {
     controller.abort();
     await pending;
     await waitFor(() => gw.logs.slice(logsBefore).some((l) => l.msg === 'call' && l.server === 's' && l.outcome === 'cancelled'), 'the call to end cancelled');
+  });
+});
+
+describe('a second gateway instance', () => {
+  it('answers a modern client it never saw; with the same stateKeys it opens the state of the first, and refuses to continue a call the first holds', async () => {
+    const keys = { stateless: { stateKeys: [{ id: 'k1', secret: 'a-secret-both-instances-share-0123456789' }] } };
+    const first = await startTestGateway({ ...gw.doc, ...keys }, marker);
+    const second = await startTestGateway({ ...gw.doc, ...keys }, marker);
+    try {
+      const answered = await postModern(`${second.url}/mcp`, modernRequest(1, 'tools/call', { name: 'ev__echo', arguments: { message: 'any instance' } }));
+      expect(answered.messages[0].result.content[0].text).toBe('Echo: any instance');
+      const caps = envelope({ elicitation: {} });
+      const asked = (await postModern(`${first.url}/mcp`, modernRequest(2, 'tools/call', { name: 'ev__trigger-elicitation-request', arguments: {} }, caps)))
+        .messages[0].result;
+      const retry = (url: string, id: number) =>
+        postModern(
+          url,
+          modernRequest(
+            id,
+            'tools/call',
+            { name: 'ev__trigger-elicitation-request', arguments: {}, inputResponses: { q1: { action: 'decline' } }, requestState: asked.requestState },
+            caps,
+          ),
+        );
+      const elsewhere = await retry(`${second.url}/mcp`, 3);
+      expect(elsewhere.messages[0].error).toMatchObject({ code: -32602, message: expect.stringContaining('waits in another gateway instance') });
+      const home = await retry(`${first.url}/mcp`, 4);
+      expect(home.messages[0]).toMatchObject({ id: 4, result: { resultType: 'complete' } });
+      // an instance with other keys cannot open it at all
+      const stranger = await retry(mcp, 5);
+      expect(stranger.messages[0].error).toMatchObject({ code: -32602, message: expect.stringContaining('not a requestState this gateway issued') });
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
   });
 });
 

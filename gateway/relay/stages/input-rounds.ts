@@ -57,6 +57,7 @@ export function inputRoundStage(deps: InputRoundDeps): Stage {
       call.cancellation.cancel(reason);
       peer.questions.fail(new FleetError('CANCELLED', reason));
     };
+    if (outcome.kind === 'unanswerable') return unanswerable(abandon, server, outcome.requiredCapabilities);
     return hold(deps, { response: answer, peer, abandon }, call.request.id, outcome.inputRequests, { method, server, digest });
   };
 }
@@ -101,6 +102,18 @@ function hold(
   return resultResponse(answerTo, { resultType: 'input_required', inputRequests, requestState });
 }
 
+/** The server needs what the client did not declare: the call is given up, the client told what it lacks. */
+function unanswerable(abandon: (reason: string) => void, server: string, requiredCapabilities: Record<string, unknown>): never {
+  abandon('the client lacks a capability the server needs');
+  throw new FleetError(
+    'MISSING_CLIENT_CAPABILITY',
+    `server "${server}" needs a client capability this request did not declare: ${JSON.stringify(requiredCapabilities)}`,
+    {
+      data: { requiredCapabilities },
+    },
+  );
+}
+
 async function resume(deps: InputRoundDeps, id: string, instance: string, retry: Call, binding: Binding): Promise<JsonRpcResponse> {
   if (instance !== deps.instance) {
     throw new FleetError(
@@ -122,5 +135,6 @@ async function resume(deps: InputRoundDeps, id: string, instance: string, retry:
   const outcome = await held.peer.questions.outcome(held.response);
   retry.cancellation.whenCancelled(undefined);
   if (outcome.kind === 'answered') return { ...outcome.response, id: retry.request.id };
+  if (outcome.kind === 'unanswerable') return unanswerable(held.abandon, binding.server, outcome.requiredCapabilities);
   return hold(deps, held, retry.request.id, outcome.inputRequests, binding);
 }
