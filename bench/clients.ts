@@ -1,10 +1,11 @@
 /**
  * Official SDK clients for the load: over Streamable HTTP to a URL (an upstream or the gateway),
- * or over stdio to an upstream process of their own. Each one knows how to close itself fully.
+ * over stdio to an upstream process of their own, or (SDK v2, 2026-07-28, stateless) to the
+ * gateway. Each one knows how to close itself fully.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { connectGateway, connectTransport } from '../gateway/client/connect';
+import { connectModernGateway } from '../gateway/client/connect-modern';
 import { MARKER_VAR, waitForExit } from './processes';
 
 export interface BenchClient {
@@ -13,17 +14,25 @@ export interface BenchClient {
   close(): Promise<void>;
 }
 
-/** `url` of an http target is its Streamable HTTP endpoint, at /mcp on the gateway and on the upstreams alike. */
-export type Target = { kind: 'http'; url: string } | { kind: 'stdio'; command: string; args: string[]; marker: string };
+/**
+ * `url` of an http target is its Streamable HTTP endpoint, at /mcp on the gateway and on the
+ * upstreams alike; a modern target is the same endpoint, spoken to in 2026-07-28.
+ */
+export type Target = { kind: 'http' | 'modern'; url: string } | { kind: 'stdio'; command: string; args: string[]; marker: string };
+
+/** What both SDK generations' clients share, as far as the echo tool needs. */
+interface EchoCaller {
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<Record<string, unknown>>;
+}
 
 const CLIENT = { name: 'mcp-fleet-bench' };
 
 /** Connects one client to `target`; `tool` is the echo tool's name as that target lists it. */
 export async function connectClient(target: Target, tool: string): Promise<BenchClient> {
-  if (target.kind === 'http') {
+  if (target.kind !== 'stdio') {
     const base = target.url.replace(/\/mcp$/, '');
     if (base === target.url) throw new Error(`an http target is a Streamable HTTP endpoint at /mcp (got ${target.url})`);
-    const { client, close } = await connectGateway(base, 'streamable-http', CLIENT);
+    const { client, close } = target.kind === 'http' ? await connectGateway(base, 'streamable-http', CLIENT) : await connectModernGateway(base, CLIENT);
     return { call: (message) => callEcho(client, tool, message), close };
   }
   const transport = new StdioClientTransport({
@@ -60,7 +69,7 @@ export async function closeClients(clients: BenchClient[]): Promise<void> {
   await Promise.all(clients.map((c) => c.close().catch(() => {})));
 }
 
-async function callEcho(client: Client, tool: string, message: string): Promise<string> {
+async function callEcho(client: EchoCaller, tool: string, message: string): Promise<string> {
   const result = await client.callTool({ name: tool, arguments: { message } });
   const first = (result.content as { type: string; text?: string }[] | undefined)?.[0];
   if (result.isError || first?.type !== 'text') throw new Error(`${tool} failed: ${JSON.stringify(result).slice(0, 300)}`);
@@ -68,5 +77,5 @@ async function callEcho(client: Client, tool: string, message: string): Promise<
 }
 
 function describe(target: Target): string {
-  return target.kind === 'http' ? target.url : `${target.command} ${target.args.join(' ')}`;
+  return target.kind !== 'stdio' ? target.url : `${target.command} ${target.args.join(' ')}`;
 }

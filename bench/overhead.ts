@@ -4,6 +4,7 @@
  * What the gateway costs per tools/call: latency (p50, p99) and throughput, direct to an upstream
  * versus through a gateway process, same upstream and same run, at 1 and 32 concurrent clients,
  * for an HTTP and a stdio upstream, each with server-everything and with bench/fast-upstream.
+ * fast-http-modern adds 2026-07-28 clients (SDK v2, stateless) through the same gateway process.
  * Prints a Markdown table per scenario and whether the issue's targets are met. Everything it
  * starts is stopped at the end, also on error or Ctrl-C.
  *
@@ -38,6 +39,8 @@ const SCENARIOS: ScenarioSpec[] = [
   { id: 'fast-stdio', upstream: UPSTREAMS.fast, transport: 'stdio' },
   // fast-http without the per-call `call` log line (log.calls: false): what that line costs
   { id: 'fast-http-no-call-log', upstream: UPSTREAMS.fast, transport: 'http', callLog: false },
+  // fast-http with 2026-07-28 clients beside the 2025 ones, through the same gateway: what statelessness costs
+  { id: 'fast-http-modern', upstream: UPSTREAMS.fast, transport: 'http', modernClients: true },
 ];
 
 /**

@@ -14,9 +14,13 @@ export const THROUGHPUT_TARGET = 0.6;
 export const CPU_RATIO_TARGET = 1;
 
 export function topology(result: ScenarioResult, clients = 'N'): string {
-  const baseline = hasBaseline(result)
-    ? ` baseline gateway: the same as gateway, through the baseline build's gateway process with the same config${result.spec.transport === 'http' ? ' and the same upstream' : ' (and so its own upstream process)'}.`
+  const modern = hasModern(result)
+    ? ` gateway, 2026 clients: ${clients} SDK v2 clients speaking 2026-07-28 (stateless, no session) → the same gateway process and upstream.`
     : '';
+  const baseline =
+    (hasBaseline(result)
+      ? ` baseline gateway: the same as gateway, through the baseline build's gateway process with the same config${result.spec.transport === 'http' ? ' and the same upstream' : ' (and so its own upstream process)'}.`
+      : '') + modern;
   if (result.spec.transport === 'http') {
     return `direct: ${clients} SDK clients → the upstream's /mcp (one session each). gateway: ${clients} SDK clients → gateway /mcp → one shared upstream session.${baseline}`;
   }
@@ -29,11 +33,12 @@ export function topology(result: ScenarioResult, clients = 'N'): string {
 
 export function scenarioTable(result: ScenarioResult): string {
   const title = `${result.spec.upstream.label} over ${result.spec.transport === 'http' ? 'Streamable HTTP' : 'stdio'} (${result.spec.id})`;
-  const table = hasBaseline(result) ? comparisonTable(result.levels) : gatewayTable(result.levels);
+  const table = hasBaseline(result) || hasModern(result) ? comparisonTable(result.levels) : gatewayTable(result.levels);
   const calls = result.levels
     .map(
       (l) =>
-        `${l.clients} client(s): ${l.direct.calls} direct / ${l.gateway.summary.calls} gateway${l.baseline ? ` / ${l.baseline.summary.calls} baseline gateway` : ''} calls`,
+        `${l.clients} client(s): ${l.direct.calls} direct / ${l.gateway.summary.calls} gateway` +
+        `${l.baseline ? ` / ${l.baseline.summary.calls} baseline gateway` : ''}${l.modern ? ` / ${l.modern.summary.calls} gateway with 2026 clients` : ''} calls`,
     )
     .join('; ');
   return [`### ${title}`, '', topology(result), '', ...table, '', `Measured ${calls}.`, '', ...verdicts(result).map((v) => `- ${v}`)].join('\n');
@@ -52,18 +57,25 @@ function gatewayTable(levels: LevelResult[]): string[] {
   ];
 }
 
-/** One row per level and path (direct, this build's gateway, the baseline's), and this build's CPU per call against the baseline's. */
+/**
+ * One row per level and path (direct, this build's gateway, the baseline's, this gateway with 2026
+ * clients), with a CPU per call ratio: this build's against the baseline's, and 2026 clients'
+ * against 2025 clients' through the same gateway.
+ */
 function comparisonTable(levels: LevelResult[]): string[] {
   const row = (clients: number, path: string, s: Summary, rest: string[]) =>
     `| ${clients} | ${path} | ${ms(s.p50Ms)} | ${ms(s.p99Ms)} | ${rate(s.callsPerSec)} | ${rest.join(' | ')} |`;
   const gatewayCells = (g: GatewayFigures, direct: Summary) => [signedMs(addedP50(g, direct)), shareWithRange(g, direct), us(g.cpuUsPerCall)];
   return [
-    '| clients | path | p50 | p99 | calls/s | added p50 | calls/s vs direct (per-round range) | gateway CPU/call | CPU/call vs baseline (per-round range) |',
+    '| clients | path | p50 | p99 | calls/s | added p50 | calls/s vs direct (per-round range) | gateway CPU/call | CPU/call ratio (per-round range) |',
     '|--:|---|--:|--:|--:|--:|--:|--:|--:|',
     ...levels.flatMap((l) => [
       row(l.clients, 'direct', l.direct, ['—', '—', '—', '—']),
-      row(l.clients, 'gateway', l.gateway.summary, [...gatewayCells(l.gateway, l.direct), cpuRatioWithRange(l)]),
-      row(l.clients, 'baseline gateway', l.baseline!.summary, [...gatewayCells(l.baseline!, l.direct), '—']),
+      row(l.clients, 'gateway', l.gateway.summary, [...gatewayCells(l.gateway, l.direct), l.baseline ? `${cpuRatioWithRange(l)} vs baseline` : '—']),
+      ...(l.baseline ? [row(l.clients, 'baseline gateway', l.baseline.summary, [...gatewayCells(l.baseline, l.direct), '—'])] : []),
+      ...(l.modern
+        ? [row(l.clients, 'gateway, 2026 clients', l.modern.summary, [...gatewayCells(l.modern, l.direct), `${modernRatioWithRange(l)} vs 2025 clients`])]
+        : []),
     ]),
   ];
 }
@@ -81,6 +93,12 @@ export function verdicts(result: ScenarioResult): string[] {
   if (hasBaseline(result)) {
     const cpu = result.levels.map((l) => `${l.clients} client(s) ${cpuRatioWithRange(l)} ${cpuVerdict(l)}`).join('; ');
     lines.push(`target gateway CPU/call <= ${CPU_RATIO_TARGET.toFixed(2)} × the baseline's: ${cpu}`);
+  }
+  if (hasModern(result)) {
+    const modern = result.levels
+      .map((l) => `${l.clients} client(s) added p50 ${signedMs(addedP50(l.modern!, l.direct))}, CPU/call ${modernRatioWithRange(l)} × 2025 clients'`)
+      .join('; ');
+    lines.push(`2026-07-28 clients (no target; what a stateless request costs against a session's): ${modern}`);
   }
   return lines;
 }
@@ -114,6 +132,10 @@ function hasBaseline(result: ScenarioResult): boolean {
   return result.levels.every((l) => l.baseline !== undefined);
 }
 
+function hasModern(result: ScenarioResult): boolean {
+  return result.levels.every((l) => l.modern !== undefined);
+}
+
 function highest(result: ScenarioResult): LevelResult {
   return result.levels.reduce((a, b) => (b.clients > a.clients ? b : a));
 }
@@ -142,6 +164,12 @@ function roundCpuRatios(l: LevelResult): number[] {
 function cpuRatioWithRange(l: LevelResult): string {
   const rounds = roundCpuRatios(l);
   return `${ratio(cpuRatio(l))} (${ratio(Math.min(...rounds))}–${ratio(Math.max(...rounds))})`;
+}
+
+/** 2026 clients' gateway CPU per call over 2025 clients', through the same gateway process, overall and per round. */
+function modernRatioWithRange(l: LevelResult): string {
+  const rounds = l.modern!.roundCpuUsPerCall.map((us, r) => us / l.gateway.roundCpuUsPerCall[r]);
+  return `${ratio(l.modern!.cpuUsPerCall / l.gateway.cpuUsPerCall)} (${ratio(Math.min(...rounds))}–${ratio(Math.max(...rounds))})`;
 }
 
 /**

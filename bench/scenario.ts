@@ -19,6 +19,11 @@ export interface ScenarioSpec {
   transport: UpstreamTransport;
   /** false: the gateway writes no `call` log line per forwarded request (log.calls). */
   callLog?: boolean;
+  /**
+   * Also measure 2026-07-28 clients (SDK v2, stateless) through this build's gateway, beside its
+   * 2025-11-25 clients: the same gateway process and upstream, taking turns with the other paths.
+   */
+  modernClients?: boolean;
 }
 
 export interface LevelPlan {
@@ -50,6 +55,8 @@ export interface LevelResult {
   gateway: GatewayFigures;
   /** The baseline build's gateway, when the run has one. */
   baseline?: GatewayFigures;
+  /** This build's gateway with 2026-07-28 clients, when the scenario asks for them. */
+  modern?: GatewayFigures;
 }
 
 export interface ScenarioResult {
@@ -73,6 +80,7 @@ export const BASELINE_PROFILE_SUBDIR = 'baseline';
 
 /** One way to reach the echo tool; `gateway` is the process whose CPU time the path costs. */
 interface MeasuredPath {
+  role: 'direct' | 'gateway' | 'baseline' | 'modern';
   name: string;
   target: Target;
   tool: string;
@@ -94,12 +102,14 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     direct = { kind: 'stdio', command: spec.upstream.command, args, marker };
     upstreamEntry = { command: spec.upstream.command, args };
   }
-  const paths: MeasuredPath[] = [{ name: 'direct', target: direct, tool: 'echo' }];
+  const paths: MeasuredPath[] = [{ role: 'direct', name: 'direct', target: direct, tool: 'echo' }];
   const stops: (() => Promise<void>)[] = [stopUpstream];
-  const gateways: { name: string; id: string; cliJs?: string; profileDir?: string }[] = [{ name: 'gateway', id: spec.id, profileDir: ctx.profileDir }];
+  const gateways: { role: 'gateway' | 'baseline'; name: string; id: string; cliJs?: string; profileDir?: string }[] = [
+    { role: 'gateway', name: 'gateway', id: spec.id, profileDir: ctx.profileDir },
+  ];
   if (ctx.baselineCli) {
     const profileDir = ctx.profileDir && join(ctx.profileDir, BASELINE_PROFILE_SUBDIR);
-    gateways.push({ name: 'baseline gateway', id: `${spec.id}-baseline`, cliJs: ctx.baselineCli, profileDir });
+    gateways.push({ role: 'baseline', name: 'baseline gateway', id: `${spec.id}-baseline`, cliJs: ctx.baselineCli, profileDir });
   }
   for (const g of gateways) {
     const gateway = await startGatewayProcess({
@@ -112,7 +122,10 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
       callLog: spec.callLog,
     });
     stops.unshift(cleanup.add(`${spec.id} ${g.name}`, () => gateway.stop()));
-    paths.push({ name: g.name, target: { kind: 'http', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
+    paths.push({ role: g.role, name: g.name, target: { kind: 'http', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
+    if (g.role === 'gateway' && spec.modernClients) {
+      paths.push({ role: 'modern', name: 'gateway, 2026 clients', target: { kind: 'modern', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
+    }
   }
 
   const levels: LevelResult[] = [];
@@ -126,7 +139,7 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
 
 /**
  * Connects `level.clients` clients to each path, warms them up, and measures the paths in turns.
- * `paths` is direct first (what the ratios are against), then this build's gateway, then the baseline's if any.
+ * `paths` is direct first (what the ratios are against), then the gateway paths.
  */
 async function measureLevel(spec: ScenarioSpec, level: LevelPlan, rounds: number, paths: MeasuredPath[], cleanup: Cleanup): Promise<LevelResult> {
   const clients: BenchClient[][] = [];
@@ -158,15 +171,20 @@ async function measureLevel(spec: ScenarioSpec, level: LevelPlan, rounds: number
       roundRatios: blocks[i].map((b, r) => throughput(b) / throughput(blocks[0][r])),
     };
   };
-  return { clients: level.clients, direct: summarize(blocks[0]), gateway: figures(1), ...(paths.length > 2 ? { baseline: figures(2) } : {}) };
+  const of = (role: MeasuredPath['role']) => {
+    const i = paths.findIndex((p) => p.role === role);
+    return i < 0 ? undefined : figures(i);
+  };
+  const [baseline, modern] = [of('baseline'), of('modern')];
+  return { clients: level.clients, direct: summarize(blocks[0]), gateway: of('gateway')!, ...(baseline ? { baseline } : {}), ...(modern ? { modern } : {}) };
 }
 
 /**
- * The order of the paths (0 = direct, then the gateways) in one round. Forwards in even rounds and
- * backwards in odd ones, so over an even number of rounds every path has the same mean position
- * and a linear drift cancels out (AB BA…). Two gateways also swap places every second round (ABC
- * CBA ACB BCA), so over four rounds they are interchangeable: each also follows every path as often
- * as the other does, and what a block leaves behind (a hot cache, a loaded machine) favours neither.
+ * The order of the paths (0 = direct, then the gateway paths) in one round. Forwards in even rounds
+ * and backwards in odd ones, so over an even number of rounds every path has the same mean position
+ * and a linear drift cancels out (AB BA…). The gateway paths also rotate every second round (ABC
+ * CBA ACB BCA), so over 2×(their number) rounds they are interchangeable: each follows every path
+ * as often as the others do, and what a block leaves behind (a hot cache, a loaded machine) favours none.
  */
 export function turnOrder(paths: number, round: number): number[] {
   const gateways = paths - 1;

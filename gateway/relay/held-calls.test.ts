@@ -1,3 +1,4 @@
+import { FleetError } from '../protocol/errors';
 import type { JsonRpcResponse } from '../protocol/jsonrpc';
 import type { UpstreamConnection } from '../upstream/connection';
 import { HeldCalls, Questions } from './held-calls';
@@ -42,7 +43,7 @@ describe('the questions of a held call', () => {
     expect(q.withdraw(conn, 1)).toBe(true);
     expect(q.withdraw(conn, 99)).toBe(false);
     expect(await withdrawn).toMatchObject({ error: { code: -32800 } });
-    q.fail(new (await import('../protocol/errors')).FleetError('CANCELLED', 'gone'));
+    q.fail(new FleetError('CANCELLED', 'gone'));
     expect(await open).toMatchObject({ error: { message: 'gone' } });
   });
 });
