@@ -35,37 +35,41 @@ export function inputRoundStage(deps: InputRoundDeps): Stage {
     if (!isStatelessPeer(peer)) return next(call);
     const method = call.request.method;
     const server = required(call.group, 'the server').name;
-    const digest = requestDigest(call.params);
+    // Only a state sealed or opened needs the digest: most calls never ask, so it is computed on first use.
+    const params = call.params;
+    let digest: string | undefined;
+    const binding: Binding = { method, server, digest: () => (digest ??= requestDigest(params)) };
     if (call.params.requestState !== undefined) {
-      const state = deps.sealer.open(call.params.requestState, method, digest);
+      const state = deps.sealer.open(call.params.requestState, method, binding.digest());
       if (state.s !== server)
         throw new FleetError('INVALID_REQUEST_STATE', 'Invalid or expired requestState: it belongs to another server', {
           data: { reason: 'invalid_request_state' },
         });
-      if (state.kind === 'held') return resume(deps, state.x!, state.i!, call, { method, server, digest });
+      if (state.kind === 'held') return resume(deps, state.x!, state.i!, call, binding);
       // the server's own state, back to the backend that issued it
-      const { requestState: _gateway, ...params } = call.params;
-      call.params = state.u === undefined ? params : { ...params, requestState: state.u };
+      const { requestState: _gateway, ...rest } = call.params;
+      call.params = state.u === undefined ? rest : { ...rest, requestState: state.u };
       call.preferBackend = state.b;
-      return wrap(deps, await attached(deps, peer, next(call)), call, { method, server, digest });
+      return wrap(deps, await attached(deps, peer, next(call)), call, binding);
     }
     if (!INPUT_METHODS.has(method)) return attached(deps, peer, next(call));
     const answer = attached(deps, peer, next(call));
     const outcome = await peer.questions.outcome(answer);
-    if (outcome.kind === 'answered') return wrap(deps, outcome.response, call, { method, server, digest });
+    if (outcome.kind === 'answered') return wrap(deps, outcome.response, call, binding);
     const abandon = (reason: string) => {
       call.cancellation.cancel(reason);
       peer.questions.fail(new FleetError('CANCELLED', reason));
     };
     if (outcome.kind === 'unanswerable') return unanswerable(abandon, server, outcome.requiredCapabilities);
-    return hold(deps, { response: answer, peer, abandon }, call.request.id, outcome.inputRequests, { method, server, digest });
+    return hold(deps, { response: answer, peer, abandon }, call.request.id, outcome.inputRequests, binding);
   };
 }
 
 interface Binding {
   method: string;
   server: string;
-  digest: string;
+  /** The digest of the request as the client sent it (request-state.ts requestDigest). */
+  digest: () => string;
 }
 
 /** The peer is attached (a server's question, a log line of its call find it) while its upstream call runs, held or not. */
@@ -81,7 +85,7 @@ function wrap(deps: InputRoundDeps, response: JsonRpcResponse, call: Call, bindi
   const sealed = deps.sealer.seal({
     kind: 'wrapped',
     m: binding.method,
-    h: binding.digest,
+    h: binding.digest(),
     s: binding.server,
     ...(typeof upstreamState === 'string' ? { u: upstreamState } : {}),
     b: required(call.backend, 'the backend').id,
@@ -98,7 +102,7 @@ function hold(
   binding: Binding,
 ): JsonRpcResponse {
   const id = deps.held.hold(call);
-  const requestState = deps.sealer.seal({ kind: 'held', m: binding.method, h: binding.digest, s: binding.server, x: id, i: deps.instance });
+  const requestState = deps.sealer.seal({ kind: 'held', m: binding.method, h: binding.digest(), s: binding.server, x: id, i: deps.instance });
   return resultResponse(answerTo, { resultType: 'input_required', inputRequests, requestState });
 }
 
