@@ -1,12 +1,13 @@
 /**
- * `npm run conformance`: the official MCP conformance suite's default server suite, run twice
- * against the project's fixture server, once directly over Streamable HTTP and once through the
- * gateway (fixture behind it over stdio). The gateway must not lose a check the fixture passes.
+ * `npm run conformance`: the official MCP conformance suite, every server scenario that applies to
+ * a protocol revision, run against the project's fixture server directly over Streamable HTTP (for
+ * 2026-07-28 and for 2025-11-25) and through the gateway (fixture behind it over stdio). The
+ * gateway must not lose a check the fixture passes.
  *
- * Prints a table (direct vs gateway), every failed check and a closing `N passed, N failed` line;
- * exits 1 if any check failed either way. Every process it starts is stopped before it exits. The
- * suite's results and the processes' logs are kept in a temporary directory when a check failed,
- * and removed when all passed.
+ * Prints a table, one verdict line per run, every failed check and warning, and a closing
+ * `N passed, N failed` line; exits 1 if any check failed anywhere. Every process it starts is
+ * stopped before it exits. The suite's results and the processes' logs are kept in a temporary
+ * directory when a check failed, and removed when all passed.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,17 +20,36 @@ import { startFixture, startGateway, type Build, type Target } from './runner/ta
 // fs.globSync, which the suite calls, arrived in Node 22.
 const MIN_NODE_MAJOR = 22;
 
-async function runAgainst(processes: ProcessSet, label: string, workDir: string, start: () => Promise<Target>): Promise<SuiteRun> {
+/** Something the suite runs against, and the protocol revisions whose scenarios it must pass in full. */
+interface TargetPlan {
+  label: string;
+  start: (processes: ProcessSet, build: Build, workDir: string) => Promise<Target>;
+  specVersions: readonly string[];
+}
+
+const PLAN: readonly TargetPlan[] = [
+  { label: 'fixture', start: startFixture, specVersions: ['2026-07-28', '2025-11-25'] },
+  // The gateway speaks 2025-11-25 to its clients so far; list '2026-07-28' here once it speaks that too.
+  { label: 'gateway', start: startGateway, specVersions: ['2025-11-25'] },
+];
+
+/** Starts the target once and runs each of its suites against it in turn. */
+async function runAgainst(processes: ProcessSet, plan: TargetPlan, build: Build, workDir: string): Promise<SuiteRun[]> {
   mkdirSync(workDir, { recursive: true });
   let target: Target;
   try {
-    target = await start();
+    target = await plan.start(processes, build, workDir);
   } catch (err) {
-    return setupFailure(label, `${label}-start`, `could not start: ${(err as Error).message}`, workDir);
+    const message = `could not start: ${(err as Error).message}`;
+    return plan.specVersions.map((specVersion) => setupFailure(plan.label, specVersion, `${plan.label}-start`, message, workDir));
   }
-  console.log(`${label}: running the suite against ${target.url}`);
   try {
-    return await runSuite(processes, { label, url: target.url, workDir });
+    const runs: SuiteRun[] = [];
+    for (const specVersion of plan.specVersions) {
+      console.log(`${plan.label}: running the ${specVersion} suite against ${target.url}`);
+      runs.push(await runSuite(processes, { label: plan.label, specVersion, url: target.url, workDir: join(workDir, specVersion) }));
+    }
+    return runs;
   } finally {
     await processes.stop(target.child);
   }
@@ -48,11 +68,9 @@ async function main(processes: ProcessSet): Promise<number> {
   };
   const workDir = mkdtempSync(join(tmpdir(), 'mcp-fleet-conformance-'));
 
-  const runs = [
-    await runAgainst(processes, 'direct', join(workDir, 'direct'), () => startFixture(processes, build, join(workDir, 'direct'))),
-    await runAgainst(processes, 'gateway', join(workDir, 'gateway'), () => startGateway(processes, build, join(workDir, 'gateway'))),
-  ];
-  printReport(runs, `@modelcontextprotocol/conformance ${conformancePackage().version}, default server suite`);
+  const runs: SuiteRun[] = [];
+  for (const plan of PLAN) runs.push(...(await runAgainst(processes, plan, build, join(workDir, plan.label))));
+  printReport(runs, `@modelcontextprotocol/conformance ${conformancePackage().version}, every server scenario of each protocol revision (--suite all)`);
   if (runs.some((run) => run.failed > 0)) {
     console.log(`results and logs kept in ${workDir}`);
     return 1;

@@ -1,7 +1,9 @@
 /**
- * Runs the official conformance suite's default (active) server suite against one URL and reads
+ * Runs every server scenario of the official conformance suite that applies to one protocol
+ * revision (`--suite all --spec-version V`: the default active suite would skip the scenarios
+ * still marked pending or draft, and 2026-07-28's own ones are all draft) against one URL, and reads
  * its verdict back: per-scenario counts from the SUMMARY it prints (which also covers a scenario that
- * crashed before writing results), failure details and warnings from the checks.json files it saves.
+ * crashed before writing results), failure and warning details from the checks.json files it saves.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,19 +12,23 @@ import { waitForExit } from './processes';
 
 const SUITE_TIMEOUT_MS = 10 * 60_000;
 
-export interface Failure {
+/** A check that did not pass, or passed only with a WARNING (a SHOULD the target does not meet). */
+export interface Finding {
   scenario: string;
   check: string;
   message: string;
 }
 
 export interface SuiteRun {
+  /** What ran against what, e.g. "fixture" or "gateway". */
   label: string;
+  /** The protocol revision the suite spoke. */
+  specVersion: string;
   scenarios: number;
   passed: number;
   failed: number;
-  warnings: number;
-  failures: Failure[];
+  failures: Finding[];
+  warnings: Finding[];
   /** Where the suite's output and per-scenario checks.json files are. */
   artifacts: string;
 }
@@ -41,20 +47,24 @@ export function conformancePackage(): { bin: string; version: string } {
 }
 
 /** A run that could not take place (no server to test), counted as one failed check so it cannot pass silently. */
-export function setupFailure(label: string, check: string, message: string, artifacts: string): SuiteRun {
-  return { label, scenarios: 0, passed: 0, failed: 1, warnings: 0, failures: [{ scenario: '(setup)', check, message }], artifacts };
+export function setupFailure(label: string, specVersion: string, check: string, message: string, artifacts: string): SuiteRun {
+  return { label, specVersion, scenarios: 0, passed: 0, failed: 1, failures: [{ scenario: '(setup)', check, message }], warnings: [], artifacts };
 }
 
-export async function runSuite(processes: ProcessSet, options: { label: string; url: string; workDir: string }): Promise<SuiteRun> {
-  const { label, url, workDir } = options;
+export async function runSuite(processes: ProcessSet, options: { label: string; specVersion: string; url: string; workDir: string }): Promise<SuiteRun> {
+  const { label, specVersion, url, workDir } = options;
   const checksDir = join(workDir, 'checks');
   const logFile = join(workDir, 'suite.log');
   mkdirSync(checksDir, { recursive: true });
 
   const out = openSync(logFile, 'w');
-  const child = processes.spawn(process.execPath, [conformancePackage().bin, 'server', '--url', url, '-o', checksDir], {
-    stdio: ['ignore', out, out],
-  });
+  const child = processes.spawn(
+    process.execPath,
+    [conformancePackage().bin, 'server', '--url', url, '--suite', 'all', '--spec-version', specVersion, '-o', checksDir],
+    {
+      stdio: ['ignore', out, out],
+    },
+  );
   closeSync(out);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SUITE_TIMEOUT_MS)));
@@ -62,7 +72,7 @@ export async function runSuite(processes: ProcessSet, options: { label: string; 
   clearTimeout(timer);
   await processes.stop(child);
 
-  const run = readResults(label, readFileSync(logFile, 'utf8'), checksDir, workDir);
+  const run = { label, specVersion, ...readResults(readFileSync(logFile, 'utf8'), checksDir, workDir) };
   if (outcome === 'timeout') {
     run.failed += 1;
     run.failures.push({ scenario: '(suite)', check: 'suite-timeout', message: `suite did not finish within ${SUITE_TIMEOUT_MS} ms; see ${logFile}` });
@@ -73,7 +83,7 @@ export async function runSuite(processes: ProcessSet, options: { label: string; 
   return run;
 }
 
-function readResults(label: string, output: string, checksDir: string, artifacts: string): SuiteRun {
+function readResults(output: string, checksDir: string, artifacts: string): Omit<SuiteRun, 'label' | 'specVersion'> {
   const saved = readSavedChecks(checksDir);
   const summary = [...output.matchAll(/^[✓✗] (\S+): (\d+) passed, (\d+) failed$/gmu)].map((m) => ({
     scenario: m[1] ?? '',
@@ -90,27 +100,25 @@ function readResults(label: string, output: string, checksDir: string, artifacts
           failed: checks.filter((c) => c.status === 'FAILURE').length,
         }));
 
-  const failures: Failure[] = [];
-  let warnings = 0;
+  const failures: Finding[] = [];
+  const warnings: Finding[] = [];
+  const finding = (scenario: string, check: Check): Finding => ({ scenario, check: check.id, message: check.errorMessage ?? '(no message)' });
   for (const { scenario, failed } of counts) {
     const checks = saved.get(scenario);
-    warnings += checks?.filter((c) => c.status === 'WARNING').length ?? 0;
+    warnings.push(...(checks ?? []).filter((c) => c.status === 'WARNING').map((c) => finding(scenario, c)));
     if (failed === 0) continue;
     if (!checks) {
       failures.push({ scenario, check: scenario, message: `scenario crashed before saving results; see ${join(artifacts, 'suite.log')}` });
       continue;
     }
-    for (const check of checks.filter((c) => c.status === 'FAILURE')) {
-      failures.push({ scenario, check: check.id, message: check.errorMessage ?? '(no message)' });
-    }
+    failures.push(...checks.filter((c) => c.status === 'FAILURE').map((c) => finding(scenario, c)));
   }
   return {
-    label,
     scenarios: counts.length,
     passed: counts.reduce((sum, c) => sum + c.passed, 0),
     failed: counts.reduce((sum, c) => sum + c.failed, 0),
-    warnings,
     failures,
+    warnings,
     artifacts,
   };
 }
