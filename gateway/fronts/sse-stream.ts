@@ -16,13 +16,20 @@ const SSE_HEADERS = {
 /** Proxies and load balancers close connections idle for longer; this is the SDK's interval. */
 export const KEEP_ALIVE_MS = 15_000;
 
+/**
+ * The `retry` the priming event sets: how soon a client that lost the stream (a drain, a proxy's
+ * timeout) comes back with Last-Event-ID. Long enough not to hammer a restarting instance.
+ */
+export const RECONNECT_AFTER_MS = 1000;
+
 export class SseStream {
   private readonly keepAlive: NodeJS.Timeout;
   private open = true;
 
   /**
    * Starts the stream on `res` at once. `primingId`: an event with this id and no data comes first,
-   * so the client holds a Last-Event-ID before any message (clients on protocol >= 2025-11-25 only).
+   * and the reconnection delay, so the client holds a Last-Event-ID before any message and knows when
+   * to come back with it (clients on protocol >= 2025-11-25 only).
    * `onGone` runs if the connection closes before `end()`.
    */
   constructor(
@@ -33,7 +40,7 @@ export class SseStream {
   ) {
     res.writeHead(200, { ...SSE_HEADERS, ...headers });
     if (primingId === undefined) res.flushHeaders();
-    else res.write(`id: ${primingId}\ndata: \n\n`);
+    else res.write(`id: ${primingId}\nretry: ${RECONNECT_AFTER_MS}\ndata: \n\n`);
     this.keepAlive = setInterval(() => this.open && res.write(': keepalive\n\n'), KEEP_ALIVE_MS);
     this.keepAlive.unref();
     res.once('close', () => {

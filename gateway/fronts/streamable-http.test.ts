@@ -12,6 +12,7 @@ import type { ClientSession, FrontChannel } from '../session/client-session';
 import { sendError } from '../http/http-util';
 import { waitFor } from '../../test/helpers/wait';
 import type { ModernHttpFront } from './modern-http';
+import { RECONNECT_AFTER_MS } from './sse-stream';
 import { StreamableHttpFront } from './streamable-http';
 
 /** Answers like a ClientSession would, by method: echo, progress (related notifications first), announce, hold. */
@@ -77,6 +78,7 @@ class ScriptedClient {
 interface SseEvent {
   id?: string;
   event?: string;
+  retry?: string;
   data: string;
 }
 
@@ -100,6 +102,7 @@ async function readEvents(res: Response, enough: (events: SseEvent[]) => boolean
         const [field, ...rest] = line.split(': ');
         if (field === 'id') e.id = rest.join(': ');
         if (field === 'event') e.event = rest.join(': ');
+        if (field === 'retry') e.retry = rest.join(': ');
         if (field === 'data') e.data = rest.join(': ');
       }
       events.push(e);
@@ -176,7 +179,7 @@ describe('Streamable HTTP front', () => {
     expect(res.headers.get('mcp-session-id')).toBe(s.id);
     const { events, ended } = await readEvents(res);
     expect(ended).toBe(true);
-    expect(events[0]).toEqual({ id: expect.any(String), data: '' });
+    expect(events[0]).toEqual({ id: expect.any(String), retry: String(RECONNECT_AFTER_MS), data: '' });
     expect(events.slice(1).every((e) => e.event === 'message' && e.id)).toBe(true);
     expect(data(events)).toEqual([
       { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 7, progress: 1 } },
