@@ -6,7 +6,6 @@
  * (progress, log lines) on that request's own answer, and the servers' questions reach it as an
  * input_required result (relay/held-calls.ts).
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { META } from '../protocol/eras';
 import { FleetError, toFleetError } from '../protocol/errors';
@@ -62,10 +61,13 @@ function envelopeProblem(what: string): FleetError {
   return new FleetError('INVALID_PARAMS', `Invalid params: the request's _meta is missing a required key or has a malformed one: ${what}`);
 }
 
+/** Names each stateless client within this process (the directory of attached clients keys by it); nothing outside sees it. */
+let nextClient = 0;
+
 /** The client of one stateless request (or of a call held across its retries). */
 export class StatelessClient implements StatelessPeer {
   readonly era = 'modern' as const;
-  readonly id = `m-${randomUUID()}`;
+  readonly id = `m-${++nextClient}`;
   readonly operating = true;
   readonly questions = new Questions();
 
