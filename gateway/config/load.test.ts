@@ -65,6 +65,18 @@ describe('config loading', () => {
     expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', mdoe: 'shared' } } }, 't'))).toEqual([expect.stringMatching(/^servers\.a: .*mdoe/)]);
   });
 
+  it("takes each server's protocol generation (auto by default) and probe timeout, and names a bad one by field", () => {
+    const config = parseConfig({ servers: { a: { command: 'x' }, b: { url: 'http://h/mcp', protocol: '2026-07-28', probeTimeoutMs: 250 } } }, 't');
+    expect(config.servers.map((s) => [s.protocol, s.probeTimeoutMs])).toEqual([
+      ['auto', 5000],
+      ['2026-07-28', 250],
+    ]);
+    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', protocol: '2026' }, b: { command: 'y', probeTimeoutMs: 0 } } }, 't'))).toEqual([
+      expect.stringMatching(/^servers\.a\.protocol: .*"auto".*"2025-11-25".*"2026-07-28"/),
+      expect.stringMatching(/^servers\.b\.probeTimeoutMs: /),
+    ]);
+  });
+
   it('refuses servers whose prefixes collide and names both', () => {
     const problems = problemsOf(() => parseConfig({ servers: { a: { command: 'x', prefix: 'p' }, b: { command: 'y', prefix: 'p' } } }, 't'));
     expect(problems).toEqual([expect.stringContaining('prefix "p" is already used by server "a"')]);

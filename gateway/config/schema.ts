@@ -15,6 +15,10 @@ export const restartSchema = z
   })
   .strict();
 
+/** What `protocol` may say: probe, or one revision of either generation. */
+export const upstreamProtocols = ['auto', '2025-11-25', '2026-07-28'] as const;
+export type UpstreamProtocol = (typeof upstreamProtocols)[number];
+
 /** Options every kind of server shares. */
 const commonServerFields = {
   /** `false` exposes names as the server gives them; a string replaces the server name as prefix. */
@@ -24,6 +28,13 @@ const commonServerFields = {
   requestTimeoutMs: positiveMs.default(60_000),
   restart: restartSchema.default({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 }),
   disabled: z.boolean().default(false),
+  /**
+   * The protocol generation the gateway speaks to the server. auto: probe with server/discover and
+   * fall back to initialize (2025) when the server does not answer it as a 2026-07-28 server.
+   */
+  protocol: z.enum(upstreamProtocols).default('auto'),
+  /** How long the auto probe waits for server/discover's answer before taking the server for a 2025 one. */
+  probeTimeoutMs: positiveMs.default(5_000),
   /** Pings the server while connected; a failed ping counts as a lost connection (how dead remote servers are noticed). */
   healthCheck: z
     .object({ intervalMs: z.number().int().min(0).default(15_000), timeoutMs: positiveMs.default(5_000) })

@@ -12,15 +12,9 @@ import type { Logger } from 'pino';
 import { MODERN_VERSIONS, envelopeClaim, isModernVersion } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 import { errorResponse, isRequest, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc';
+import { NAME_FIELD, decodeHeaderValue } from '../protocol/routing-headers';
 import { readEnvelope, type RequestSink, type StatelessRequests } from '../session/stateless-requests';
 import { SseStream } from './sse-stream';
-
-/** The methods whose Mcp-Name header must carry a field of the body, and which field. */
-const NAME_FIELD = new Map<string, 'name' | 'uri'>([
-  ['tools/call', 'name'],
-  ['prompts/get', 'name'],
-  ['resources/read', 'uri'],
-]);
 
 /** Refusals of a served request answered 400 (the spec's), as against the 200 of a request that ran and failed. */
 const BAD_REQUEST_CODES = new Set(['HEADER_MISMATCH', 'MISSING_CLIENT_CAPABILITY', 'UNSUPPORTED_PROTOCOL_VERSION']);
@@ -100,18 +94,6 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   if (value === undefined) return undefined;
   if (Array.isArray(value)) throw mismatch(`the ${name} header is given more than once`);
   return value.trim();
-}
-
-/**
- * A header value as the client meant it: `=?base64?…?=` carries a value that is not plain ASCII,
- * Base64 of its UTF-8; anything else is literal. A sentinel that is not valid Base64 is a mismatch.
- */
-export function decodeHeaderValue(value: string): string {
-  const m = /^=\?base64\?(.*)\?=$/.exec(value);
-  if (!m) return value;
-  const b64 = m[1];
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) throw mismatch(`the header value ${JSON.stringify(value)} is not valid Base64`);
-  return Buffer.from(b64, 'base64').toString('utf8');
 }
 
 function mismatch(what: string): FleetError {

@@ -3,7 +3,13 @@
  * has the shape of the SDK's Transport, so SDK transports fit through one adapter (sdk-transport.ts),
  * but it carries the gateway's raw JSON-RPC messages, which keep fields the SDK's types do not know.
  */
-import type { JsonRpcMessage } from './jsonrpc';
+import type { JsonRpcMessage, RequestId } from './jsonrpc';
+
+/** What the wire says about a received message besides itself. */
+export interface ReceivedContext {
+  /** Streamable HTTP: the id of the request whose response stream carried the message (none on the GET stream). */
+  inResponseTo?: RequestId;
+}
 
 export interface MessageTransport {
   /** Starts receiving; resolves once messages can be sent. */
@@ -12,9 +18,11 @@ export interface MessageTransport {
   send(message: JsonRpcMessage): Promise<void>;
   /** Ends the transport; `onclose` runs once, whoever ended it. */
   close(): Promise<void>;
-  onmessage?: (message: JsonRpcMessage) => void;
+  onmessage?: (message: JsonRpcMessage, context?: ReceivedContext) => void;
   onerror?: (error: Error) => void;
   onclose?: () => void;
   /** HTTP transports send the negotiated protocol version with every request. */
   setProtocolVersion?(version: string): void;
+  /** Streamable HTTP: closes the response stream of request `id` (how a 2026-07-28 request is cancelled); false if none is open. */
+  cancel?(id: RequestId): boolean;
 }

@@ -4,8 +4,9 @@
  * identity in `_meta`, and the 2026 code for an unknown resource; a legacy client gets none of the
  * fields its revision does not know (a 2026 server's answers lose them on the way).
  */
-import { META } from '../protocol/eras';
+import { META, withoutReservedMeta } from '../protocol/eras';
 import type { JsonRpcErrorObject, JsonRpcResponse } from '../protocol/jsonrpc';
+import { asObject } from '../protocol/objects';
 import { CACHEABLE_METHODS } from './routes';
 
 /** The spec's codes for an unknown resource: 2025's -32002 became -32602 (invalid params) in 2026-07-28. */
@@ -35,16 +36,14 @@ export function forModernError(error: JsonRpcErrorObject): JsonRpcErrorObject {
   return error.code === LEGACY_RESOURCE_NOT_FOUND ? { ...error, code: INVALID_PARAMS } : error;
 }
 
-/** What a 2026-07-28 server put in a result that a 2025 client's revision does not define. */
+/** What a 2026-07-28 server put in a result that a 2025 client's revision does not define: resultType, caching hints, the reserved `_meta` keys. */
 export function forLegacyClient(response: JsonRpcResponse): JsonRpcResponse {
   if ('error' in response) return response;
   const { resultType, ttlMs, cacheScope, ...rest } = response.result;
-  const meta = rest._meta as Record<string, unknown> | undefined;
-  if (resultType === undefined && ttlMs === undefined && cacheScope === undefined && !(meta && META.serverInfo in meta)) return response;
-  if (meta && META.serverInfo in meta) {
-    const { [META.serverInfo]: _identity, ...others } = meta;
-    if (Object.keys(others).length > 0) rest._meta = others;
-    else delete rest._meta;
-  }
+  const meta = asObject(rest._meta);
+  const kept = withoutReservedMeta(meta);
+  if (resultType === undefined && ttlMs === undefined && cacheScope === undefined && kept === meta) return response;
+  if (kept && Object.keys(kept).length > 0) rest._meta = kept;
+  else delete rest._meta;
   return { ...response, result: rest };
 }

@@ -5,9 +5,9 @@
  * runs the chain of stages
  *
  *   resolve (route by name or URI) → input rounds (a modern client's multi-round-trip requests)
- *   → trace → [subscription bookkeeping] → pick (backend by weight) → input drive (a 2026 server's
- *   questions to a 2025 client) → count (statistics, metrics, the call log line) → send (ids,
- *   progress, cancellation)
+ *   → trace → [subscription bookkeeping] → pick (backend by weight) → upstream era (the envelope a
+ *   2026 server needs) → input drive (a 2026 server's questions to a 2025 client) → count
+ *   (statistics, metrics, the call log line) → send (ids, progress, cancellation)
  *
  * Every answer is then shaped for the client's era (era-results.ts). Authentication, authorization,
  * rate limits and breaker/retry are further stages of the same contract (relay/context.ts): the
@@ -43,6 +43,7 @@ import { resolveStage, type RoutingDeps } from './stages/resolve';
 import { sendStage } from './stages/send';
 import { subscriptionStage } from './stages/subscription';
 import { traceStage } from './stages/trace';
+import { upstreamEraStage } from './stages/upstream-era';
 
 export interface RelayDeps {
   registry: ServerRegistry;
@@ -219,7 +220,16 @@ export class Relay implements LocalServices, RoutingDeps {
       const subscription = route.kind === 'subscription' ? [subscriptionStage(route.subscribe, clients, shared)] : [];
       const rounds = inputRoundStage({ sealer: stateless.sealer, held: stateless.held, clients, instance: stateless.instance, log });
       next = chain(
-        [resolveStage(route.target, this), rounds, traceStage, ...subscription, pickStage, inputDriveStage, countStage(recordCall, logCalls)],
+        [
+          resolveStage(route.target, this),
+          rounds,
+          traceStage,
+          ...subscription,
+          pickStage,
+          upstreamEraStage(clients),
+          inputDriveStage,
+          countStage(recordCall, logCalls),
+        ],
         sendStage(progress),
       );
       this.chains.set(route, next);

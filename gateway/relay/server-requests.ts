@@ -8,6 +8,7 @@
  * needs of its client is checked here, against the capabilities that client declared.
  */
 import { FleetError } from '../protocol/errors';
+import { asObject } from '../protocol/objects';
 import type { JsonRpcRequest, RequestId } from '../protocol/jsonrpc';
 import type { ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
 import type { AttachedClient, ClientDirectory } from './clients';
@@ -21,6 +22,8 @@ export interface ServerRequestContext {
   /** Set for a per-session server: the one client its upstreams belong to. */
   owner: string | undefined;
   timeoutMs: number;
+  /** The upstream id of the forwarded call on whose response stream the request arrived (Streamable HTTP). */
+  inResponseTo?: number;
 }
 
 export async function relayServerRequest(
@@ -99,8 +102,4 @@ export function missingCapability(request: JsonRpcRequest, capabilities: Record<
     default:
       return undefined;
   }
-}
-
-function asObject(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }

@@ -11,7 +11,7 @@ import type { CatalogViews } from '../catalog/views';
 import type { JsonRpcNotification, JsonRpcRequest, RequestId } from '../protocol/jsonrpc';
 import type { GroupListener, ServerGroup } from '../servers/group';
 import { LIST_CHANGED_NOTIFICATION, type ListKind } from '../servers/lists';
-import type { ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
+import type { RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
 import type { AttachedClient, ClientDirectory } from './clients';
 import type { Listens } from './listen';
 import { passes } from './log-levels';
@@ -75,8 +75,13 @@ export class ServerTraffic implements GroupListener {
     }
   }
 
-  request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection): Promise<ServerRequestOutcome> {
-    return relayServerRequest(this.deps.clients, r, conn, { server: group.name, owner: group.owner, timeoutMs: group.config.requestTimeoutMs });
+  request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome> {
+    return relayServerRequest(this.deps.clients, r, conn, {
+      server: group.name,
+      owner: group.owner,
+      timeoutMs: group.config.requestTimeoutMs,
+      inResponseTo: context.inResponseTo,
+    });
   }
 
   /** A reconnected upstream starts afresh: it gets back the level and subscriptions its clients asked for. */

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { transportKind, type TransportKind } from '../config/schema';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
-import type { InitializeParams, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
+import type { InitializeParams, RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
 import { UpstreamSupervisor } from '../upstream/supervisor';
 import type { UpstreamTransports } from '../upstream/transports';
 import { CatalogIndex, EMPTY_CATALOG, LIST_CHANGED, LIST_KINDS, fetchCatalog, fetchList, type Catalog, type ListKind, type Want } from './lists';
@@ -20,7 +20,7 @@ export interface BackendListener {
   /** The backend's list of `kind` was refetched after its list_changed. */
   backendListChanged(backend: Backend, kind: ListKind): void;
   notification(n: JsonRpcNotification, conn: UpstreamConnection): void;
-  request(r: JsonRpcRequest, conn: UpstreamConnection): Promise<ServerRequestOutcome>;
+  request(r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome>;
 }
 
 export class Backend {
@@ -40,7 +40,7 @@ export class Backend {
       spec.config,
       () => transports.create(spec.config, spec.id, log),
       initParams,
-      { notification: (n, conn) => this.onNotification(n, conn), request: (r, conn) => this.listener.request(r, conn) },
+      { notification: (n, conn) => this.onNotification(n, conn), request: (r, conn, context) => this.listener.request(r, conn, context) },
       { up: (conn) => this.onUp(conn), down: () => this.onDown() },
       log,
     );

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
 import { FleetError } from '../protocol/errors';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
-import type { InitializeParams, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
+import type { InitializeParams, RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
 import type { UpstreamTransports } from '../upstream/transports';
 import { Backend, type BackendListener } from './backend';
 import { EMPTY_CATALOG, LIST_KINDS, type Catalog, type ListKind, type Want } from './lists';
@@ -21,7 +21,7 @@ import { bestState, type BackendState } from './state';
 export interface GroupListener {
   listsChanged(group: ServerGroup, kinds: readonly ListKind[]): void;
   notification(group: ServerGroup, n: JsonRpcNotification, conn: UpstreamConnection): void;
-  request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection): Promise<ServerRequestOutcome>;
+  request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome>;
   /** A backend (re)connected: shared state (log level, subscriptions) is to be given back to it. */
   backendUp(group: ServerGroup, conn: UpstreamConnection): void;
 }
@@ -172,8 +172,8 @@ export class ServerGroup implements BackendListener {
     this.deps.listener.notification(this, n, conn);
   }
 
-  request(r: JsonRpcRequest, conn: UpstreamConnection): Promise<ServerRequestOutcome> {
-    return this.deps.listener.request(this, r, conn);
+  request(r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome> {
+    return this.deps.listener.request(this, r, conn, context);
   }
 
   // ---- helpers ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FleetError, toFleetError } from '../protocol/errors';
+import { asObject } from '../protocol/objects';
 import {
   errorResponse,
   isNotification,
@@ -222,8 +223,8 @@ export class ClientSession implements ClientPeer {
     if (typeof params.protocolVersion !== 'string') throw new FleetError('INVALID_PARAMS', 'initialize needs params.protocolVersion (a string)');
     this.handshake = {
       protocolVersion: negotiateVersion(params.protocolVersion),
-      clientInfo: asObject(params.clientInfo),
-      capabilities: asObject(params.capabilities),
+      clientInfo: asObject(params.clientInfo) ?? {},
+      capabilities: asObject(params.capabilities) ?? {},
     };
     this.phase = 'initializing';
     const init = { protocolVersion: this.protocolVersion, capabilities: this.capabilities, clientInfo: this.clientInfo };
@@ -260,8 +261,4 @@ export class ClientSession implements ClientPeer {
     this.awaiting.delete(id);
     a.resolve(response);
   }
-}
-
-function asObject(v: unknown): Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }

@@ -48,7 +48,7 @@ async function open(events: { request?: (r: JsonRpcRequest) => Promise<ServerReq
     },
     createLogger('silent'),
   );
-  await conn.open(INIT, 5_000);
+  await conn.open(INIT, { timeoutMs: 5_000, era: 'legacy', probeTimeoutMs: 1_000 });
   return { conn, upstream, notifications, closed: closed.promise };
 }
 
@@ -156,7 +156,7 @@ describe('an upstream connection that cannot open', () => {
       { notification: () => {}, request: async () => ({ result: {} }), closed: (_c, r) => closed.resolve(r) },
       createLogger('silent'),
     );
-    const err = await failure(conn.open(INIT, 5_000));
+    const err = await failure(conn.open(INIT, { timeoutMs: 5_000, era: 'legacy', probeTimeoutMs: 1_000 }));
     expect(err).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: 'server "s" refused initialize: unsupported protocol version' });
     expect(conn.isOpen).toBe(false);
     expect(await closed.promise).toBeUndefined();

@@ -3,6 +3,11 @@
  * request-id space: every request the gateway forwards gets a fresh id here, and each response is
  * matched back to its waiting caller. Requests and notifications from the server go to `events`.
  *
+ * Its `era` is the protocol generation the server speaks: a 2025 server is initialized; a
+ * 2026-07-28 server is discovered (`server/discover`) and keeps no session, and what that changes
+ * for each request is modern-upstream.ts's job. With `protocol: auto` the connection probes first
+ * and falls back to initialize on the same transport (era-probe.ts).
+ *
  * A request's promise resolves with whatever the server answered, its own errors included, and
  * rejects with a FleetError only when the gateway itself gave up on it (timeout, lost connection,
  * cancellation). So nobody mistakes a server's error code for the gateway's, or the other way round.
@@ -17,55 +22,38 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
-  type RequestId,
 } from '../protocol/jsonrpc';
+import type { Era } from '../protocol/eras';
 import { FleetError, toFleetError } from '../protocol/errors';
-import type { MessageTransport } from '../protocol/transport';
-
-/** Who a forwarded request came from, so the server's own requests during it can be routed back. */
-export interface RequestOrigin {
-  clientId: string;
-  clientRequestId: RequestId;
-}
+import type { MessageTransport, ReceivedContext } from '../protocol/transport';
+import { ModernUpstream } from './modern-upstream';
+import { openSession, type OpenOptions } from './session-open';
+import type { InitializeParams, InitializeResult, PendingRequest, RequestOptions, RequestOrigin } from './session-types';
 
 /** What a server→client request resolves to: the `result` or the `error` the server gets back. */
 export type ServerRequestOutcome = { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
 
+/**
+ * Where a server's request came from on the wire: over Streamable HTTP, the upstream id of the
+ * forwarded request on whose response stream it arrived. Other transports say nothing.
+ */
+export interface RequestWire {
+  inResponseTo?: number;
+}
+
+export type { OpenOptions } from './session-open';
+export type { InitializeParams, InitializeResult, PendingRequest, RequestOptions, RequestOrigin } from './session-types';
+
 export interface UpstreamEvents {
   notification(n: JsonRpcNotification, conn: UpstreamConnection): void;
-  request(r: JsonRpcRequest, conn: UpstreamConnection): Promise<ServerRequestOutcome>;
+  request(r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome>;
   closed(conn: UpstreamConnection, reason: Error | undefined): void;
-}
-
-export interface InitializeParams {
-  protocolVersion: string;
-  capabilities: Record<string, unknown>;
-  clientInfo: Record<string, unknown>;
-}
-
-export interface InitializeResult {
-  protocolVersion: string;
-  capabilities: Record<string, unknown>;
-  serverInfo: Record<string, unknown>;
-  instructions?: string;
-  [extra: string]: unknown;
-}
-
-export interface RequestOptions {
-  timeoutMs: number;
-  origin?: RequestOrigin;
-}
-
-/** A forwarded request: its upstream id (to cancel it) and the server's answer. */
-export interface PendingRequest {
-  id: number;
-  response: Promise<JsonRpcResponse>;
 }
 
 interface Pending {
   resolve(r: JsonRpcResponse): void;
   reject(e: FleetError): void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
   timeoutMs: number;
   method: string;
   origin: RequestOrigin | undefined;
@@ -77,6 +65,7 @@ export class UpstreamConnection {
   private closed = false;
   private closedNotified = false;
   private initResult: InitializeResult | undefined;
+  private modern: ModernUpstream | undefined;
 
   constructor(
     readonly serverName: string,
@@ -85,18 +74,26 @@ export class UpstreamConnection {
     private readonly log: Logger,
   ) {}
 
-  /** Starts the transport and runs the initialize handshake; rejects (and closes) if either fails. */
-  async open(params: InitializeParams, timeoutMs: number): Promise<this> {
-    this.transport.onmessage = (m) => this.receive(m);
+  /** Starts the transport and opens the session (probe, then discover or initialize); rejects (and closes) if any of it fails. */
+  async open(params: InitializeParams, options: OpenOptions): Promise<this> {
+    this.transport.onmessage = (m, context) => this.receive(m, context);
     this.transport.onerror = (err) => this.log.debug({ err }, 'transport error');
     this.transport.onclose = () => this.onTransportClosed();
     try {
       await this.transport.start();
-      const response = await this.request('initialize', { ...params }, { timeoutMs }).response;
-      if ('error' in response) throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" refused initialize: ${response.error.message}`);
-      this.initResult = response.result as InitializeResult;
-      this.transport.setProtocolVersion?.(this.initResult.protocolVersion);
-      await this.notify('notifications/initialized');
+      const opened = await openSession(
+        {
+          serverName: this.serverName,
+          isOpen: () => this.isOpen,
+          send: (method, p, o) => this.send(method, p, o),
+          notify: (method) => this.notify(method),
+          setProtocolVersion: (version) => this.transport.setProtocolVersion?.(version),
+        },
+        params,
+        options,
+      );
+      this.initResult = opened.init;
+      if (opened.era === 'modern') this.goModern(params);
       return this;
     } catch (err) {
       await this.close();
@@ -104,11 +101,16 @@ export class UpstreamConnection {
     }
   }
 
+  /** The generation the server speaks (legacy until opened). */
+  get era(): Era {
+    return this.modern ? 'modern' : 'legacy';
+  }
+
   get isOpen(): boolean {
     return !this.closed;
   }
 
-  /** What the server answered to initialize; an empty answer before the handshake. */
+  /** What the server answered to initialize (or, for a 2026-07-28 server, to server/discover); an empty answer before. */
   get init(): InitializeResult {
     return this.initResult ?? { protocolVersion: '', capabilities: {}, serverInfo: {} };
   }
@@ -117,22 +119,60 @@ export class UpstreamConnection {
     return this.init.capabilities;
   }
 
-  /** Sends a request under a fresh id; see the module comment for how the answer settles. */
+  private goModern(params: InitializeParams): void {
+    this.modern = new ModernUpstream(
+      {
+        serverName: this.serverName,
+        isOpen: () => this.isOpen,
+        send: (method, p, o) => this.send(method, p, o),
+        cancel: (id, reason) => this.cancel(id, reason),
+        deliver: (n) => this.events.notification(n, this),
+        lose: (reason) => this.lose(reason),
+      },
+      params,
+      this.init.capabilities,
+      this.log,
+    );
+    this.modern.listen();
+  }
+
+  /**
+   * Sends a request under a fresh id; see the module comment for how the answer settles. To a
+   * modern server it goes with the envelope, or is mapped or answered here (modern-upstream.ts).
+   */
   request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions): PendingRequest {
+    if (!this.modern) return this.send(method, params, options);
+    const translated = this.modern.translate(method, params);
+    if ('local' in translated) {
+      const id = this.nextId++;
+      return { id, response: Promise.resolve({ jsonrpc: '2.0', id, result: translated.local }) };
+    }
+    const pending = this.send(translated.method, translated.params, options);
+    return translated.method === method ? pending : { id: pending.id, response: pending.response.then((r) => ('error' in r ? r : { ...r, result: {} })) };
+  }
+
+  private send(method: string, params: Record<string, unknown> | undefined, options: RequestOptions): PendingRequest {
     const id = this.nextId++;
     const response = new Promise<JsonRpcResponse>((resolve, reject) => {
       if (this.closed) return reject(this.failure(new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" is not connected`)));
-      const timer = setTimeout(() => this.timeout(id), options.timeoutMs);
+      const timer = this.timer(id, options.timeoutMs);
       this.pending.set(id, { resolve, reject, timer, timeoutMs: options.timeoutMs, method, origin: options.origin });
       const message: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
       this.transport.send(message).catch((err: Error) => {
-        const error = new FleetError('UPSTREAM_UNAVAILABLE', `cannot send to server "${this.serverName}": ${err.message}`, { cause: err });
+        const error = new FleetError('UPSTREAM_UNAVAILABLE', `cannot send to server "${this.serverName}": ${err.message}`, {
+          cause: err,
+          data: err instanceof FleetError ? err.data : undefined,
+        });
         this.fail(id, error);
         // A transport that cannot send is broken (a remote server went away): give it up so it reconnects.
-        void this.lose(error);
+        if (!options.probe) void this.lose(error);
       });
     });
     return { id, response };
+  }
+
+  private timer(id: number, timeoutMs: number): NodeJS.Timeout | undefined {
+    return Number.isFinite(timeoutMs) ? setTimeout(() => this.timeout(id), timeoutMs) : undefined;
   }
 
   /** A request whose answer nobody waits for (mirrored subscriptions, shared log levels): failures are logged. */
@@ -144,7 +184,7 @@ export class UpstreamConnection {
   }
 
   async notify(method: string, params?: Record<string, unknown>): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || (this.modern && !this.modern.passes(method))) return;
     const message: JsonRpcNotification = params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
     await this.transport.send(message).catch((err: Error) => this.log.debug({ err, method }, 'notification not delivered'));
   }
@@ -152,7 +192,9 @@ export class UpstreamConnection {
   /** Cancels a forwarded request upstream; its caller is told at once. */
   cancel(id: number, reason: string | undefined): void {
     if (!this.pending.has(id)) return;
-    void this.notify('notifications/cancelled', reason === undefined ? { requestId: id } : { requestId: id, reason });
+    // Over Streamable HTTP a 2026-07-28 request is cancelled by closing its stream; elsewhere by the notification.
+    if (!(this.modern && this.transport.cancel?.(id)))
+      void this.notify('notifications/cancelled', reason === undefined ? { requestId: id } : { requestId: id, reason });
     this.fail(id, new FleetError('CANCELLED', `request cancelled${reason ? `: ${reason}` : ''}`));
   }
 
@@ -161,7 +203,12 @@ export class UpstreamConnection {
     const p = this.pending.get(id);
     if (!p) return;
     clearTimeout(p.timer);
-    p.timer = setTimeout(() => this.timeout(id), p.timeoutMs);
+    p.timer = this.timer(id, p.timeoutMs);
+  }
+
+  /** Who an in-flight request came from (undefined when it is the gateway's own, or settled). */
+  originOf(id: number): RequestOrigin | undefined {
+    return this.pending.get(id)?.origin;
   }
 
   /** Origins of every in-flight request, oldest first. */
@@ -189,22 +236,23 @@ export class UpstreamConnection {
     this.notifyClosed(reason);
   }
 
-  private receive(m: JsonRpcMessage): void {
+  private receive(m: JsonRpcMessage, context: ReceivedContext | undefined): void {
     if (isResponse(m)) {
       if (typeof m.id === 'number') this.settle(m.id, m);
       return;
     }
     if (isRequest(m)) {
-      void this.answer(m);
+      const inResponseTo = context?.inResponseTo;
+      void this.answer(m, typeof inResponseTo === 'number' ? { inResponseTo } : {});
       return;
     }
-    if (isNotification(m)) this.events.notification(m, this);
+    if (isNotification(m) && (!this.modern || this.modern.receive(m))) this.events.notification(m, this);
   }
 
-  private async answer(request: JsonRpcRequest): Promise<void> {
+  private async answer(request: JsonRpcRequest, context: RequestWire): Promise<void> {
     let reply: JsonRpcResponse;
     try {
-      const outcome = await this.events.request(request, this);
+      const outcome = await this.events.request(request, this, context);
       reply = 'result' in outcome ? { jsonrpc: '2.0', id: request.id, result: outcome.result } : errorResponse(request.id, outcome.error);
     } catch (err) {
       reply = errorResponse(request.id, toFleetError(err).toJsonRpcError());

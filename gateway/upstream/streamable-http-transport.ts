@@ -7,12 +7,18 @@
  * carry the server's notifications and requests first. After initialization a GET stream carries
  * the server's own notifications. A dropped stream is resumed with Last-Event-ID; a 404 on the
  * session means the server forgot it, and the transport closes so the supervisor starts anew.
+ *
+ * Each message read from a POST's stream is delivered with the id of the request that POST
+ * carried, so a server's request during a call can be tied to that call. A 2026-07-28 message
+ * (one that carries the modern envelope) goes with its routing headers and without the session;
+ * cancelling such a request closes its stream, as that revision says.
  */
 import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { FleetError } from '../protocol/errors';
 import { parseMessageOrBatch, type FrameKind, type ParsedMessage } from '../protocol/frames';
 import { errorResponse, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
-import type { MessageTransport } from '../protocol/transport';
+import { routingHeaders } from '../protocol/routing-headers';
+import type { MessageTransport, ReceivedContext } from '../protocol/transport';
 import { endpoint, exchange, mediaType, readText, statusError, type Endpoint } from './http-exchange';
 import { MicrotaskQueue } from './microtask-queue';
 import { SseDecoder } from './sse-decoder';
@@ -42,6 +48,8 @@ export interface StreamableHttpTransportOptions {
 /** An SSE stream and what it still owes: the answers to the request that opened it (none for the GET stream). */
 interface Stream {
   owed: Set<RequestId>;
+  /** The request whose POST opened the stream (none for the GET stream). */
+  origin?: RequestId;
   standalone: boolean;
   lastEventId?: string;
   retryMs?: number;
@@ -53,13 +61,15 @@ const ACCEPT_BOTH = 'application/json, text/event-stream';
 export class StreamableHttpTransport implements MessageTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: (message: JsonRpcMessage) => void;
+  onmessage?: (message: JsonRpcMessage, context?: ReceivedContext) => void;
 
   private readonly ep: Endpoint;
   private readonly requestAgent: Agent;
   private readonly replyAgent: Agent;
   private readonly reconnect: ReconnectOptions;
   private readonly open = new Set<ClientRequest>();
+  /** The response streams of requests still owed an answer, by request id, so that cancelling one can close it. */
+  private readonly responses = new Map<RequestId, { res: IncomingMessage; stream: Stream }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Incoming messages and stream ends, in order (see MicrotaskQueue for why not all at once). */
   private readonly inbox = new MicrotaskQueue((err) => this.onerror?.(err));
@@ -99,11 +109,18 @@ export class StreamableHttpTransport implements MessageTransport {
     const m = message;
     const body = JSON.stringify(m);
     const request = isRequest(m);
+    const routing = routingHeaders(m);
+    let base = this.headers;
+    if (routing) {
+      // A 2026-07-28 message belongs to no session: its own version and routing headers instead.
+      const { 'mcp-session-id': _session, 'mcp-protocol-version': _version, ...rest } = this.headers;
+      base = { ...rest, ...routing };
+    }
     let res: IncomingMessage;
     try {
       res = await exchange(this.ep, {
         method: 'POST',
-        headers: { ...this.headers, 'content-type': 'application/json', accept: ACCEPT_BOTH, 'content-length': Buffer.byteLength(body) },
+        headers: { ...base, 'content-type': 'application/json', accept: ACCEPT_BOTH, 'content-length': Buffer.byteLength(body) },
         body,
         agent: request ? this.requestAgent : this.replyAgent,
         open: this.open,
@@ -112,7 +129,7 @@ export class StreamableHttpTransport implements MessageTransport {
       throw this.closed ? this.closedError() : err;
     }
     const sid = res.headers['mcp-session-id'];
-    if (typeof sid === 'string' && sid !== this.session) {
+    if (!routing && typeof sid === 'string' && sid !== this.session) {
       this.session = sid;
       this.updateHeaders();
     }
@@ -128,12 +145,22 @@ export class StreamableHttpTransport implements MessageTransport {
     }
     const owed = new Set<RequestId>([m.id]);
     const type = mediaType(res.headers['content-type']);
-    if (type === 'text/event-stream') this.consume(res, { owed, standalone: false, failures: 0 });
-    else if (type === 'application/json') void this.readJson(res, owed);
+    if (type === 'text/event-stream') this.consume(res, { owed, origin: m.id, standalone: false, failures: 0 });
+    else if (type === 'application/json') void this.readJson(res, owed, m.id);
     else {
       res.resume();
       this.abandon(owed, new Error(`unexpected answer: HTTP ${res.statusCode} with content-type ${JSON.stringify(type || 'none')}`));
     }
+  }
+
+  /** Closes the response stream of request `id` without resuming it; false when none is open. */
+  cancel(id: RequestId): boolean {
+    const open = this.responses.get(id);
+    if (!open) return false;
+    this.responses.delete(id);
+    open.stream.owed.delete(id);
+    open.res.destroy();
+    return true;
   }
 
   /** Aborts open requests and streams, ends the session with DELETE, then reports onclose once. */
@@ -211,17 +238,19 @@ export class StreamableHttpTransport implements MessageTransport {
   private consume(res: IncomingMessage, stream: Stream): void {
     const decoder = new SseDecoder(
       (e) => {
-        if (e.event === 'message' && e.data.length > 0) this.inbox.run(() => this.deliverText(e.data, stream.owed, 'event'));
+        if (e.event === 'message' && e.data.length > 0) this.inbox.run(() => this.deliverText(e.data, stream.owed, 'event', stream.origin));
       },
       { oversized: (max) => this.inbox.run(() => this.eventTooLarge(stream, max)) },
     );
     decoder.lastEventId = stream.lastEventId;
+    for (const id of stream.owed) this.responses.set(id, { res, stream });
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => decoder.push(chunk));
     let ended = false;
     const end = () => {
       if (ended) return;
       ended = true;
+      for (const [id, open] of this.responses) if (open.res === res) this.responses.delete(id);
       stream.lastEventId = decoder.lastEventId;
       stream.retryMs = decoder.retryMs ?? stream.retryMs;
       const why = new Error(res.complete ? 'the server ended the stream' : 'the connection was lost');
@@ -261,7 +290,7 @@ export class StreamableHttpTransport implements MessageTransport {
     this.timers.add(timer);
   }
 
-  private async readJson(res: IncomingMessage, owed: Set<RequestId>): Promise<void> {
+  private async readJson(res: IncomingMessage, owed: Set<RequestId>, origin: RequestId): Promise<void> {
     let text: string;
     try {
       text = await readText(res);
@@ -270,13 +299,13 @@ export class StreamableHttpTransport implements MessageTransport {
       return;
     }
     this.inbox.run(() => {
-      this.deliverText(text, owed, 'body');
+      this.deliverText(text, owed, 'body', origin);
       if (owed.size > 0 && !this.closed) this.abandon(owed, new Error('the JSON answer did not contain the response'));
     });
   }
 
   /** Delivers the messages of an SSE event or a JSON answer; a bad one is reported and the good ones in its batch still go. */
-  private deliverText(text: string, owed: Set<RequestId>, what: FrameKind): void {
+  private deliverText(text: string, owed: Set<RequestId>, what: FrameKind, origin: RequestId | undefined): void {
     const parsed = parseMessageOrBatch(text, what);
     const items: ParsedMessage[] = !parsed.ok || 'message' in parsed ? [parsed] : parsed.batch;
     for (const item of items) {
@@ -288,7 +317,7 @@ export class StreamableHttpTransport implements MessageTransport {
       }
       const m = item.message;
       if (!('method' in m)) owed.delete(m.id as RequestId);
-      this.onmessage?.(m);
+      this.onmessage?.(m, origin === undefined ? undefined : { inResponseTo: origin });
     }
   }
 

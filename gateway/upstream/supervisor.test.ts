@@ -2,13 +2,14 @@
  * Upstream supervision through the in-memory gateway: a crashed server is reconnected with
  * exponential backoff while its tools leave and come back (clients hear list_changed each time);
  * a health-check ping that gets no answer in time loses the connection, one answered with an error
- * does not (any answer proves the server alive).
+ * does not (any answer proves the server alive). The era the first probe found holds for reconnects.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError, PingRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { memoryGateway, type MemoryGateway } from '../../test/helpers/memory-gateway';
 import { callText, logLines, whoamiServer } from '../../test/helpers/memory-servers';
 import { waitFor } from '../../test/helpers/wait';
+import { z } from 'zod';
 
 const RESTART = { initialDelayMs: 20, maxDelayMs: 50, factor: 2 };
 const RETRY = 'server unavailable; will retry';
@@ -137,5 +138,28 @@ describe('upstream supervision', () => {
     expect(gw.upstreams.attempts.get('s/primary')).toBe(1);
     const client = await gw.connect();
     expect(await callText(client, 's__whoami')).toBe('s');
+  });
+
+  it('probes the era once: a reconnect initializes at once, with the verdict the first probe gave', async () => {
+    let probes = 0;
+    let attempt = 0;
+    gw = await memoryGateway(
+      { s: { restart: RESTART } },
+      {
+        s: () => {
+          const server = whoamiServer(`s#${++attempt}`, 's');
+          server.server.setRequestHandler(z.object({ method: z.literal('server/discover') }), () => {
+            probes++;
+            throw new McpError(-32601, 'Method not found');
+          });
+          return server;
+        },
+      },
+    );
+    const { client } = await listening(gw);
+    expect(await callText(client, 's__whoami')).toBe('s#1');
+    await gw.upstreams.crash('s');
+    await waitFor(async () => (await callText(client, 's__whoami').catch(() => '')) === 's#2', 'the reconnected server', 5_000, 5);
+    expect(probes).toBe(1);
   });
 });

@@ -1,13 +1,17 @@
 /**
  * Keeps one upstream session alive: connects, and when the session is lost (crash, network,
  * refused initialize) reconnects with exponential backoff until stopped. Owners learn of each
- * transition through `up` and `down`, and can always read the current connection.
+ * transition through `up` and `down`, and can always read the current connection. With
+ * `protocol: auto` the first connection probes which generation the server speaks; the verdict
+ * holds for every reconnect after it, so a server is probed once per supervisor.
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
+import type { Era } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 import type { MessageTransport } from '../protocol/transport';
 import { UpstreamConnection, type InitializeParams, type UpstreamEvents } from './connection';
+import { fixedEra } from './era-probe';
 
 export interface SupervisorHooks {
   up(conn: UpstreamConnection): void | Promise<void>;
@@ -23,6 +27,8 @@ export class UpstreamSupervisor {
   private stateValue: UpstreamState = 'connecting';
   private firstAttempt: Promise<void> | undefined;
   lastError: Error | undefined;
+  /** The generation the server speaks: configured, or learnt by the first probe. */
+  private eraValue: Era | undefined;
 
   constructor(
     readonly server: ServerConfig,
@@ -31,7 +37,14 @@ export class UpstreamSupervisor {
     private readonly events: Omit<UpstreamEvents, 'closed'>,
     private readonly hooks: SupervisorHooks,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.eraValue = fixedEra(server.protocol);
+  }
+
+  /** undefined until a probe told (protocol: auto). */
+  get era(): Era | undefined {
+    return this.eraValue;
+  }
 
   get state(): UpstreamState {
     return this.stateValue;
@@ -65,7 +78,12 @@ export class UpstreamSupervisor {
       const transport = await this.connectTransport();
       conn = new UpstreamConnection(this.server.name, transport, { ...this.events, closed: (c, reason) => this.lost(c, reason) }, this.log);
       this.conn = conn;
-      await conn.open(this.initParams(), this.server.requestTimeoutMs);
+      await conn.open(this.initParams(), {
+        timeoutMs: this.server.requestTimeoutMs,
+        era: this.eraValue,
+        probeTimeoutMs: this.server.probeTimeoutMs,
+        learnt: (era, why) => this.learnt(era, why),
+      });
     } catch (err) {
       if (this.conn === conn) this.conn = undefined;
       this.fail(err as Error);
@@ -80,8 +98,14 @@ export class UpstreamSupervisor {
     this.stateValue = 'up';
     this.watch(conn);
     const info = conn.init.serverInfo;
-    this.log.info({ serverInfo: info, protocolVersion: conn.init.protocolVersion }, 'server connected');
+    this.log.info({ serverInfo: info, protocolVersion: conn.init.protocolVersion, era: conn.era }, 'server connected');
     await this.hooks.up(conn);
+  }
+
+  private learnt(era: Era, why: string): void {
+    if (this.eraValue !== undefined) return;
+    this.eraValue = era;
+    this.log.info({ era, why }, era === 'modern' ? 'server speaks 2026-07-28' : 'server speaks 2025 (initialize)');
   }
 
   /** Pings the connection every healthCheck.intervalMs; no answer in time means it is lost. */

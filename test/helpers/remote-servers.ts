@@ -34,15 +34,18 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', marker
     url: `http://127.0.0.1:${p}${path}`,
     port: p,
     child,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await exited;
-    },
+    stop: () => killGroup(child),
   };
+}
+
+/** Kills a server started detached, with its whole process group, and waits for it to exit. */
+export async function killGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  await exited;
 }

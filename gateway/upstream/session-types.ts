@@ -1,0 +1,36 @@
+/** The upstream session's own types, apart from the connection so that its helpers can share them without a cycle. */
+import type { JsonRpcResponse, RequestId } from '../protocol/jsonrpc';
+
+/** Who a forwarded request came from, so the server's own requests during it can be routed back. */
+export interface RequestOrigin {
+  clientId: string;
+  clientRequestId: RequestId;
+}
+
+export interface InitializeParams {
+  protocolVersion: string;
+  capabilities: Record<string, unknown>;
+  clientInfo: Record<string, unknown>;
+}
+
+export interface InitializeResult {
+  protocolVersion: string;
+  capabilities: Record<string, unknown>;
+  serverInfo: Record<string, unknown>;
+  instructions?: string;
+  [extra: string]: unknown;
+}
+
+export interface RequestOptions {
+  /** Infinity for a request that lasts as long as the connection (a listen stream). */
+  timeoutMs: number;
+  origin?: RequestOrigin;
+  /** A failed send only fails this request: a probe's HTTP 4xx is an answer, not a broken transport. */
+  probe?: boolean;
+}
+
+/** A forwarded request: its upstream id (to cancel it) and the server's answer. */
+export interface PendingRequest {
+  id: number;
+  response: Promise<JsonRpcResponse>;
+}

@@ -1,0 +1,112 @@
+/**
+ * Upstreams of either protocol generation behind one gateway. With `protocol: auto` each server is
+ * probed with server/discover: the conformance fixture (SDK v2) answers it over stdio and over
+ * Streamable HTTP and is served as a 2026-07-28 server, with no session; server-everything (SDK v1)
+ * and a server that never answers the probe fall back to initialize; a server that answers it with
+ * garbage is refused with an error saying so. SDK v1 clients see 2025 answers either way.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
+import { requireCurrentBuild } from '../helpers/dist';
+import { fixtureStdio, startFixtureHttp } from '../helpers/fixture-servers';
+import { waitForNoProcesses } from '../helpers/processes';
+import type { RemoteServer } from '../helpers/remote-servers';
+import { scripted } from '../helpers/scripted';
+import { everything } from '../helpers/servers';
+import { waitFor } from '../helpers/wait';
+
+jest.setTimeout(60_000);
+
+const RawResult = z.looseObject({});
+
+let gw: TestGateway;
+let http: RemoteServer;
+const marker = newMarker();
+const clients: Client[] = [];
+
+async function client(front: Parameters<typeof connectClient>[1] = 'streamable-http'): Promise<Client> {
+  const c = await connectClient(gw, front);
+  clients.push(c);
+  return c;
+}
+
+function learnt(server: string): unknown {
+  return gw.logs.find((l) => l.server === server && typeof l.era === 'string' && typeof l.why === 'string')?.era;
+}
+
+beforeAll(async () => {
+  requireCurrentBuild(['test/conformance', 'test/fixtures']);
+  http = await startFixtureHttp(marker);
+  gw = await startTestGateway(
+    {
+      servers: {
+        fx: fixtureStdio(marker),
+        fh: { url: http.url },
+        ev: everything(marker),
+        quiet: scripted(marker, ['--discover', 'silent', '--tools', 'echo'], { probeTimeoutMs: 200 }),
+        bad: scripted(marker, ['--discover', 'garbage', '--tools', 'echo']),
+      },
+    },
+    marker,
+  );
+});
+
+afterAll(async () => {
+  for (const c of clients) await disconnect(c).catch(() => {});
+  await gw?.stop();
+  await http?.stop();
+  expect(await waitForNoProcesses(marker)).toEqual([]);
+});
+
+describe('protocol: auto', () => {
+  it('takes the fixture for a 2026-07-28 server over stdio and HTTP, and the others for 2025 servers', () => {
+    expect(['fx', 'fh', 'ev', 'quiet'].map((s) => [s, learnt(s), gw.registry.groupFor(undefined, s)?.connections[0]?.era])).toEqual([
+      ['fx', 'modern', 'modern'],
+      ['fh', 'modern', 'modern'],
+      ['ev', 'legacy', 'legacy'],
+      ['quiet', 'legacy', 'legacy'],
+    ]);
+  });
+
+  it('refuses a server that answers the probe with something that is not a DiscoverResult, saying what was wrong', async () => {
+    const bad = gw.registry.groupFor(undefined, 'bad')!;
+    await waitFor(() => bad.lastError, 'the probe of "bad" to fail');
+    expect(bad.state).not.toBe('ready');
+    expect(bad.lastError!.message).toBe(
+      'server "bad" answered server/discover with something that is not a DiscoverResult: supportedVersions must be an array of version strings (got "all of them"); set protocol: 2025-11-25 for it if it is a 2025 server',
+    );
+  });
+});
+
+describe('an SDK v1 client (2025-11-25) in front of 2026-07-28 servers', () => {
+  it.each(['fx', 'fh'])('lists and calls the tools of %s, getting results without the 2026 fields', async (server) => {
+    const c = await client();
+    const names = (await c.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining([`${server}__test_simple_text`, `${server}__test_input_required_result_elicitation`]));
+    const result = await c.request({ method: 'tools/call', params: { name: `${server}__test_simple_text`, arguments: {} } }, RawResult);
+    expect(result).toEqual({ content: [{ type: 'text', text: 'This is a simple text response for testing.' }] });
+    const read = await c.request({ method: 'resources/read', params: { uri: 'test://static-text' } }, RawResult);
+    expect(read).not.toHaveProperty('resultType');
+    expect(read).not.toHaveProperty('ttlMs');
+    expect(JSON.stringify(read)).not.toContain('io.modelcontextprotocol/');
+  });
+
+  it('answers ping and logging/setLevel, the 2026-07-28 upstreams staying ready (the connection maps them: modern-upstream.test.ts)', async () => {
+    const c = await client();
+    await c.ping();
+    await c.setLoggingLevel('debug');
+    expect(gw.registry.groupFor(undefined, 'fx')!.state).toBe('ready');
+  });
+
+  it('hears list changes of a 2026-07-28 server, which reach it on the listen stream the gateway opened', async () => {
+    const c = await client();
+    let changed = 0;
+    c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    await c.callTool({ name: 'fx__test_trigger_tool_change', arguments: {} });
+    await waitFor(() => changed > 0, 'tools/list_changed from fx');
+    await c.callTool({ name: 'fh__test_trigger_tool_change', arguments: {} });
+    await waitFor(() => changed > 1, 'tools/list_changed from fh');
+  });
+});
