@@ -1,9 +1,11 @@
 /**
  * A server's own requests (sampling, elicitation, roots, ping), carried to the client they are for.
  *
- * A per-session server has one client. Nothing on the wire ties a shared server's request to the
- * call that caused it, so the gateway answers only when exactly one client has calls in flight
- * there, and refuses rather than guess: a wrong guess would show one user's prompt to another.
+ * A per-session server has one client. Over Streamable HTTP the wire tells which call a shared
+ * server's request belongs to: it arrives on the response stream of that call's POST, and goes to
+ * that call's client. Over stdio, WebSocket and legacy SSE nothing on the wire ties it to a call,
+ * so the gateway answers only when exactly one client has calls in flight there, and refuses
+ * rather than guess: a wrong guess would show one user's prompt to another.
  * Shared upstreams are offered sampling (with tools) and elicitation (form and URL): what a request
  * needs of its client is checked here, against the capabilities that client declared.
  */
@@ -56,6 +58,9 @@ function targetOf(
   conn: UpstreamConnection,
   ctx: ServerRequestContext,
 ): { client: AttachedClient; related?: RequestId } | FleetError {
+  const origin = ctx.inResponseTo === undefined ? undefined : conn.originOf(ctx.inResponseTo);
+  const caller = origin && clients.get(origin.clientId);
+  if (caller) return { client: caller, related: origin.clientRequestId };
   const origins = conn.inFlightOrigins();
   if (ctx.owner !== undefined) {
     const owner = clients.get(ctx.owner);
