@@ -6,7 +6,8 @@
  * garbage is refused with an error saying so. SDK v1 clients see 2025 answers either way.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, ToolListChangedNotificationSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { connectModernGateway, type ModernConnection } from '../../gateway/client/connect-modern';
 import { z } from 'zod';
 import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { requireCurrentBuild } from '../helpers/dist';
@@ -25,6 +26,7 @@ let gw: TestGateway;
 let http: RemoteServer;
 const marker = newMarker();
 const clients: Client[] = [];
+const modern: ModernConnection[] = [];
 
 async function client(front: Parameters<typeof connectClient>[1] = 'streamable-http'): Promise<Client> {
   const c = await connectClient(gw, front);
@@ -55,6 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) await disconnect(c).catch(() => {});
+  for (const c of modern) await c.close();
   await gw?.stop();
   await http?.stop();
   expect(await waitForNoProcesses(marker)).toEqual([]);
@@ -108,5 +111,40 @@ describe('an SDK v1 client (2025-11-25) in front of 2026-07-28 servers', () => {
     await waitFor(() => changed > 0, 'tools/list_changed from fx');
     await c.callTool({ name: 'fh__test_trigger_tool_change', arguments: {} });
     await waitFor(() => changed > 1, 'tools/list_changed from fh');
+  });
+
+  it.each(['fx', 'fh'])('carries its log level to %s in each request, and hears the log lines of its call', async (server) => {
+    const c = await client();
+    const lines: unknown[] = [];
+    c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void lines.push(n.params.data));
+    await c.setLoggingLevel('info');
+    await c.callTool({ name: `${server}__test_tool_with_logging`, arguments: {} });
+    await waitFor(() => lines.length === 3, 'three log lines');
+    expect(lines).toEqual(['Tool execution started', 'Tool processing data', 'Tool execution completed']);
+  });
+
+  it.each(['fx', 'fh'])('gets the progress %s reports on its call', async (server) => {
+    const c = await client();
+    const progress: Progress[] = [];
+    const result = await c.callTool({ name: `${server}__test_tool_with_progress`, arguments: {} }, undefined, { onprogress: (p) => progress.push(p) });
+    expect(progress.map((p) => [p.progress, p.total])).toEqual([
+      [0, 100],
+      [50, 100],
+      [100, 100],
+    ]);
+    expect((result.content as { text: string }[])[0].text).toMatch(/^Tool with progress executed successfully \(progress token "fleet-progress-\d+"\)$/);
+  });
+});
+
+describe('a 2026-07-28 client in front of 2026-07-28 servers', () => {
+  it('hears their list changes on its own listen stream to the gateway', async () => {
+    const connection = await connectModernGateway(gw.url);
+    modern.push(connection);
+    const changes: string[] = [];
+    connection.client.setNotificationHandler('notifications/tools/list_changed', () => void changes.push('tools'));
+    const subscription = await connection.client.listen({ toolsListChanged: true });
+    await connection.client.callTool({ name: 'fh__test_trigger_tool_change', arguments: {} });
+    await waitFor(() => changes.length > 0, 'tools/list_changed on the listen stream');
+    await subscription.close();
   });
 });
