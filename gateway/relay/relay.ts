@@ -94,10 +94,11 @@ export class Relay implements LocalServices, RoutingDeps {
    * opted in to, until it closes the stream or the gateway stops. Resources it names are subscribed
    * upstream once per URI, however many listen streams and sessions want them.
    */
-  private listen(call: Call): Promise<JsonRpcResponse> {
+  private async listen(call: Call): Promise<JsonRpcResponse> {
     const filter = this.honour(call.client, parseFilter(call.params));
     const uris = filter.resourceSubscriptions ?? [];
-    for (const uri of uris) this.subscribeShared(uri, call.client.id, true);
+    // Upstreams have the subscriptions before the acknowledgement goes out: an update after it is heard.
+    await Promise.all(uris.map((uri) => this.subscribeShared(uri, call.client.id, true)));
     return new Promise((resolve) => {
       let done = false;
       const finish = () => {
@@ -105,7 +106,7 @@ export class Relay implements LocalServices, RoutingDeps {
         done = true;
         close();
         call.cancellation.whenCancelled(undefined);
-        for (const uri of uris) this.subscribeShared(uri, call.client.id, false);
+        for (const uri of uris) void this.subscribeShared(uri, call.client.id, false);
         resolve(resultResponse(call.request.id, { resultType: 'complete', _meta: { [META.subscriptionId]: call.request.id } }));
       };
       const close = this.deps.stateless.listens.open(call.request.id, filter, (method, params) => call.client.notify(method, params), finish);
@@ -125,15 +126,15 @@ export class Relay implements LocalServices, RoutingDeps {
     return { ...filter, resourceSubscriptions: subscribable };
   }
 
-  /** One upstream subscribe per URI on a shared server, counting listen streams as subscribers. */
-  private subscribeShared(uri: string, subscriber: string, subscribe: boolean): void {
+  /** One upstream subscribe per URI on a shared server, counting listen streams as subscribers; settles once the upstreams answered. */
+  private async subscribeShared(uri: string, subscriber: string, subscribe: boolean): Promise<void> {
     const server = resourceOwner(this.deps.views.for(undefined), uri);
     const group = server === undefined ? undefined : this.deps.registry.groupFor(undefined, server);
     if (!group) return;
     const tell = subscribe ? this.deps.shared.subscribe(group.name, uri, subscriber) : this.deps.shared.unsubscribe(uri, subscriber);
     if (!tell) return;
-    for (const conn of group.connections)
-      conn.fireAndForget(subscribe ? 'resources/subscribe' : 'resources/unsubscribe', { uri }, group.config.requestTimeoutMs);
+    const method = subscribe ? 'resources/subscribe' : 'resources/unsubscribe';
+    await Promise.all(group.connections.map((conn) => conn.fireAndForget(method, { uri }, group.config.requestTimeoutMs)));
   }
 
   discover(client: ClientPeer): Record<string, unknown> {
@@ -163,7 +164,7 @@ export class Relay implements LocalServices, RoutingDeps {
     if (!this.deps.clients.remove(peer.id)) return;
     for (const { server, uri } of this.deps.shared.dropClient(peer.id)) {
       const group = this.deps.registry.groupFor(undefined, server);
-      for (const conn of group?.connections ?? []) conn.fireAndForget('resources/unsubscribe', { uri }, group!.config.requestTimeoutMs);
+      for (const conn of group?.connections ?? []) void conn.fireAndForget('resources/unsubscribe', { uri }, group!.config.requestTimeoutMs);
     }
     this.deps.views.forget(peer.id);
     await Promise.all([this.deps.registry.closeOwner(peer.id), this.shareLevel()]);

@@ -93,7 +93,7 @@ export class ServerTraffic implements GroupListener {
     const client = this.deps.clients.get(group.owner);
     if (!client) return;
     if (client.logLevel) void setLevel(conn, client.logLevel);
-    for (const uri of client.subscriptions) if (offers(uri)) conn.fireAndForget('resources/subscribe', { uri }, timeoutMs);
+    for (const uri of client.subscriptions) if (offers(uri)) void conn.fireAndForget('resources/subscribe', { uri }, timeoutMs);
   }
 
   /** The clients a server's notifications are for: its owner, or every client for a shared server. */

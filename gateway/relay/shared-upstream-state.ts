@@ -59,7 +59,7 @@ export class SharedUpstreamState {
   restore(server: string, conn: UpstreamConnection, offers: (uri: string) => boolean, timeoutMs: number): void {
     if (this.level) void setLevel(conn, this.level);
     for (const [uri, entry] of this.subscriptions) {
-      if (entry.server === server && offers(uri)) conn.fireAndForget('resources/subscribe', { uri }, timeoutMs);
+      if (entry.server === server && offers(uri)) void conn.fireAndForget('resources/subscribe', { uri }, timeoutMs);
     }
   }
 }

@@ -133,7 +133,7 @@ export class UpstreamConnection {
       this.init.capabilities,
       this.log,
     );
-    this.modern.listen();
+    void this.modern.listen();
   }
 
   /**
@@ -145,7 +145,7 @@ export class UpstreamConnection {
     const translated = this.modern.translate(method, params);
     if ('local' in translated) {
       const id = this.nextId++;
-      return { id, response: Promise.resolve({ jsonrpc: '2.0', id, result: translated.local }) };
+      return { id, response: translated.local.then((result) => ({ jsonrpc: '2.0', id, result })) };
     }
     const pending = this.send(translated.method, translated.params, options);
     return translated.method === method ? pending : { id: pending.id, response: pending.response.then((r) => ('error' in r ? r : { ...r, result: {} })) };
@@ -175,10 +175,12 @@ export class UpstreamConnection {
     return Number.isFinite(timeoutMs) ? setTimeout(() => this.timeout(id), timeoutMs) : undefined;
   }
 
-  /** A request whose answer nobody waits for (mirrored subscriptions, shared log levels): failures are logged. */
-  fireAndForget(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): void {
-    this.request(method, params, { timeoutMs }).response.then(
-      (r) => 'error' in r && this.log.debug({ method, err: r.error.message }, 'server refused a request the gateway sent on its own'),
+  /** A request whose answer nobody needs (mirrored subscriptions, shared log levels): failures are logged; settles once it is over. */
+  fireAndForget(method: string, params: Record<string, unknown> | undefined, timeoutMs: number): Promise<void> {
+    return this.request(method, params, { timeoutMs }).response.then(
+      (r) => {
+        if ('error' in r) this.log.debug({ method, err: r.error.message }, 'server refused a request the gateway sent on its own');
+      },
       (err: FleetError) => this.log.debug({ method, err: err.message }, 'request the gateway sent on its own failed'),
     );
   }

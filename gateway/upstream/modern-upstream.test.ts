@@ -57,12 +57,19 @@ class ScriptedPeer implements MessageTransport {
   }
 }
 
-function modernServer(): ScriptedPeer {
-  return new ScriptedPeer((r) => {
+/** A 2026-07-28 server whose listen streams stay open, each acknowledged at once unless `acks` says not yet. */
+function modernServer(acks = { now: true }): ScriptedPeer {
+  const peer: ScriptedPeer = new ScriptedPeer((r) => {
     if (r.method === 'server/discover') return DISCOVERED;
-    if (r.method === 'subscriptions/listen') return undefined; // open until cancelled
-    return { resultType: 'complete', echoed: r.params };
+    if (r.method !== 'subscriptions/listen') return { resultType: 'complete', echoed: r.params };
+    if (acks.now) queueMicrotask(() => peer.push(acknowledgement(r.id)));
+    return undefined;
   });
+  return peer;
+}
+
+function acknowledgement(id: unknown): JsonRpcNotification {
+  return { jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { _meta: { [META.subscriptionId]: id }, notifications: {} } };
 }
 
 const legacyAnswers = (r: JsonRpcRequest) =>
@@ -157,6 +164,20 @@ describe('a 2026-07-28 upstream', () => {
     expect(peer.methods()).toEqual(['server/discover', 'subscriptions/listen', 'server/discover']);
   });
 
+  it('answers a subscription once the server acknowledged the listen stream that carries it', async () => {
+    const acks = { now: true };
+    const peer = modernServer(acks);
+    const { conn, opened } = await connect(peer);
+    await opened;
+    acks.now = false;
+    let answered = false;
+    const subscribed = conn.request('resources/subscribe', { uri: 'test://r' }, { timeoutMs: 1000 }).response.then(() => (answered = true));
+    await conn.request('tools/list', {}, { timeoutMs: 1000 }).response; // sent after the new listen stream, answered without it
+    expect(answered).toBe(false);
+    peer.push(acknowledgement(peer.requests('subscriptions/listen')[1].id));
+    await subscribed;
+  });
+
   it('subscribes by reopening its listen stream with the resource, then cancelling the old one', async () => {
     const peer = modernServer();
     const { conn, opened } = await connect(peer);
@@ -178,7 +199,6 @@ describe('a 2026-07-28 upstream', () => {
     await opened;
     const first = peer.requests('subscriptions/listen')[0].id;
     const tag = (id: unknown) => ({ _meta: { [META.subscriptionId]: id } });
-    peer.push({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { ...tag(first), notifications: {} } });
     peer.push({ jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: tag(first) });
     await conn.request('resources/subscribe', { uri: 'test://r' }, { timeoutMs: 1000 }).response;
     const second = peer.requests('subscriptions/listen')[1].id;

@@ -32,12 +32,18 @@ export interface ModernHost {
   lose(reason: Error): Promise<void>;
 }
 
-/** A request as it goes to the server: mapped to a modern method, or answered here. */
-export type Translated = { local: Record<string, unknown> } | { method: string; params: Record<string, unknown> };
+/** A request as it goes to the server: mapped to a modern method, or answered here (once what it asked for holds). */
+export type Translated = { local: Promise<Record<string, unknown>> } | { method: string; params: Record<string, unknown> };
+
+interface Stream {
+  id: number;
+  /** Settles once the server acknowledged the stream (or it ended first). */
+  acknowledged: () => void;
+}
 
 export class ModernUpstream {
   private readonly uris = new Set<string>();
-  private listening: { id: number } | undefined;
+  private listening: Stream | undefined;
   private listenOffered = true;
 
   constructor(
@@ -66,16 +72,15 @@ export class ModernUpstream {
       case 'ping':
         return { method: 'server/discover', params: this.envelope(undefined) };
       case 'logging/setLevel':
-        return { local: {} };
+        return { local: Promise.resolve({}) };
       case 'resources/subscribe':
       case 'resources/unsubscribe': {
         const uri = params?.uri;
-        if (typeof uri === 'string' && this.uris.has(uri) !== (method === 'resources/subscribe')) {
-          if (method === 'resources/subscribe') this.uris.add(uri);
-          else this.uris.delete(uri);
-          this.listen();
-        }
-        return { local: {} };
+        if (typeof uri !== 'string' || this.uris.has(uri) === (method === 'resources/subscribe')) return { local: Promise.resolve({}) };
+        if (method === 'resources/subscribe') this.uris.add(uri);
+        else this.uris.delete(uri);
+        // Answered once the server acknowledged the stream with the new filter: an update after the answer is heard.
+        return { local: this.listen().then(() => ({})) };
       }
       default:
         return { method, params: this.envelope(params) };
@@ -87,27 +92,43 @@ export class ModernUpstream {
     return method !== 'notifications/roots/list_changed' && method !== 'notifications/initialized';
   }
 
-  /** Opens (or reopens, with the current resource subscriptions) the listen stream, if the server has anything to tell. */
-  listen(): void {
-    if (!this.listenOffered || !this.host.isOpen()) return;
+  /**
+   * Opens (or reopens, with the current resource subscriptions) the listen stream, if the server
+   * has anything to tell; resolves once the server acknowledged it, or the stream ended first.
+   */
+  listen(): Promise<void> {
+    if (!this.listenOffered || !this.host.isOpen()) return Promise.resolve();
     const filter = this.filter();
-    if (Object.keys(filter).length === 0) return;
     const previous = this.listening;
+    if (Object.keys(filter).length === 0) {
+      this.listening = undefined;
+      if (previous) this.host.cancel(previous.id, 'nothing left to listen for');
+      return Promise.resolve();
+    }
     const pending = this.host.send('subscriptions/listen', this.envelope({ notifications: filter }), { timeoutMs: Infinity });
-    const current = { id: pending.id };
+    let acknowledged!: () => void;
+    const ack = new Promise<void>((resolve) => (acknowledged = resolve));
+    const current: Stream = { id: pending.id, acknowledged };
     this.listening = current;
     if (previous) this.host.cancel(previous.id, 'replaced by a listen stream with other resource subscriptions');
     pending.response.then(
       (answer) => this.ended(current, answer),
       () => {}, // cancelled on purpose, or the connection closed: nothing to tell
     );
+    void pending.response.finally(acknowledged).catch(() => {});
+    return ack;
   }
 
   /** A notification from the server: the listen stream's go on as a 2025 session's would; false when it was the stream's own. */
   receive(n: JsonRpcNotification): boolean {
     const meta = asObject(n.params?._meta);
     if (!meta || !(META.subscriptionId in meta)) return true;
-    if (n.method === 'notifications/subscriptions/acknowledged' || meta[META.subscriptionId] !== this.listening?.id) return false;
+    const stream = this.listening;
+    if (!stream || meta[META.subscriptionId] !== stream.id) return false;
+    if (n.method === 'notifications/subscriptions/acknowledged') {
+      stream.acknowledged();
+      return false;
+    }
     const { [META.subscriptionId]: _id, ...rest } = meta;
     const params = { ...n.params };
     if (Object.keys(rest).length > 0) params._meta = rest;
@@ -132,7 +153,7 @@ export class ModernUpstream {
    * once; any other end leaves the gateway deaf to its changes, so the connection is given up and
    * the supervisor reconnects (and reads the catalog afresh).
    */
-  private ended(stream: { id: number }, answer: JsonRpcResponse): void {
+  private ended(stream: Stream, answer: JsonRpcResponse): void {
     if (stream !== this.listening || !this.host.isOpen()) return;
     this.listening = undefined;
     if (isErrorResponse(answer) && answer.error.code === METHOD_NOT_FOUND) {

@@ -6,12 +6,17 @@
  * garbage is refused with an error saying so. SDK v1 clients see 2025 answers either way.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { LoggingMessageNotificationSchema, ToolListChangedNotificationSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import {
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
 import { connectModernGateway, type ModernConnection } from '../../gateway/client/connect-modern';
 import { z } from 'zod';
 import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { requireCurrentBuild } from '../helpers/dist';
-import { fixtureStdio, startFixtureHttp } from '../helpers/fixture-servers';
+import { fixtureStdio, startCounterHttp, startFixtureHttp } from '../helpers/fixture-servers';
 import { waitForNoProcesses } from '../helpers/processes';
 import type { RemoteServer } from '../helpers/remote-servers';
 import { scripted } from '../helpers/scripted';
@@ -24,6 +29,7 @@ const RawResult = z.looseObject({});
 
 let gw: TestGateway;
 let http: RemoteServer;
+let counter: RemoteServer;
 const marker = newMarker();
 const clients: Client[] = [];
 const modern: ModernConnection[] = [];
@@ -41,11 +47,13 @@ function learnt(server: string): unknown {
 beforeAll(async () => {
   requireCurrentBuild(['test/conformance', 'test/fixtures']);
   http = await startFixtureHttp(marker);
+  counter = await startCounterHttp(marker);
   gw = await startTestGateway(
     {
       servers: {
         fx: fixtureStdio(marker),
         fh: { url: http.url },
+        mc: { url: counter.url },
         ev: everything(marker),
         quiet: scripted(marker, ['--discover', 'silent', '--tools', 'echo'], { probeTimeoutMs: 200 }),
         bad: scripted(marker, ['--discover', 'garbage', '--tools', 'echo']),
@@ -60,6 +68,7 @@ afterAll(async () => {
   for (const c of modern) await c.close();
   await gw?.stop();
   await http?.stop();
+  await counter?.stop();
   expect(await waitForNoProcesses(marker)).toEqual([]);
 });
 
@@ -133,6 +142,31 @@ describe('an SDK v1 client (2025-11-25) in front of 2026-07-28 servers', () => {
       [100, 100],
     ]);
     expect((result.content as { text: string }[])[0].text).toMatch(/^Tool with progress executed successfully \(progress token "fleet-progress-\d+"\)$/);
+  });
+});
+
+describe('resource updates of a 2026-07-28 server (the stateless counter), heard on the listen stream the gateway keeps to it', () => {
+  it('reach an SDK v1 client that subscribed, from the moment its subscribe is answered', async () => {
+    const c = await client();
+    const updates: string[] = [];
+    c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    await c.subscribeResource({ uri: 'test://counter' });
+    await c.callTool({ name: 'mc__bump', arguments: {} });
+    await waitFor(() => updates.length > 0, 'notifications/resources/updated');
+    expect(updates).toEqual(['test://counter']);
+    await c.unsubscribeResource({ uri: 'test://counter' });
+  });
+
+  it('reach a 2026-07-28 client whose listen stream names the resource', async () => {
+    const connection = await connectModernGateway(gw.url);
+    modern.push(connection);
+    const updates: unknown[] = [];
+    connection.client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+    const subscription = await connection.client.listen({ resourceSubscriptions: ['test://counter'] });
+    expect(subscription.honoredFilter).toMatchObject({ resourceSubscriptions: ['test://counter'] });
+    await connection.client.callTool({ name: 'mc__bump', arguments: {} });
+    await waitFor(() => updates.length > 0, 'notifications/resources/updated on the listen stream');
+    await subscription.close();
   });
 });
 

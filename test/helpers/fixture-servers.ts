@@ -1,8 +1,9 @@
 /**
- * The project's conformance fixture (an SDK v2 server serving 2025-11-25 and 2026-07-28) as an
- * upstream for gateway tests: a config entry for it over stdio, or a process serving it over
- * Streamable HTTP on a free port (it prints the URL on a "listening" line), killed with its group.
- * Both carry the test's marker, so leak checks find them.
+ * The project's SDK v2 servers as upstreams for gateway tests: the conformance fixture (serving
+ * 2025-11-25 and 2026-07-28) as a config entry over stdio or as a process over Streamable HTTP,
+ * and the small stateless 2026-07-28 counter server (a resource that changes) over HTTP. Each HTTP
+ * one listens on a free port and prints its URL on a "listening" line; it is killed with its group.
+ * All carry the test's marker, so leak checks find them.
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -11,14 +12,24 @@ import { killGroup, type RemoteServer } from './remote-servers';
 import { MARKER_VAR } from './servers';
 
 export const FIXTURE_JS = resolve(__dirname, '..', '..', 'dist', 'test', 'conformance', 'fixture-server.js');
+export const COUNTER_JS = resolve(__dirname, '..', '..', 'dist', 'test', 'fixtures', 'modern-counter-server.js');
 
 export function fixtureStdio(marker: string, extra: Record<string, unknown> = {}) {
   return { command: process.execPath, args: [FIXTURE_JS, '--stdio'], env: { [MARKER_VAR]: marker }, ...extra };
 }
 
-/** Starts the fixture over Streamable HTTP on a free loopback port. */
-export async function startFixtureHttp(marker: string): Promise<RemoteServer> {
-  const child = spawn(process.execPath, [FIXTURE_JS, '--port', '0'], {
+/** Starts the conformance fixture over Streamable HTTP on a free loopback port. */
+export function startFixtureHttp(marker: string): Promise<RemoteServer> {
+  return startListening([FIXTURE_JS, '--port', '0'], marker);
+}
+
+/** Starts the stateless counter server (test/fixtures/modern-counter-server.ts). */
+export function startCounterHttp(marker: string): Promise<RemoteServer> {
+  return startListening([COUNTER_JS], marker);
+}
+
+async function startListening(args: string[], marker: string): Promise<RemoteServer> {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, [MARKER_VAR]: marker },
     stdio: ['ignore', 'pipe', 'ignore'],
     detached: true,
@@ -29,7 +40,7 @@ export async function startFixtureHttp(marker: string): Promise<RemoteServer> {
       const event = JSON.parse(line) as { event?: string; url?: string };
       if (event.event === 'listening' && typeof event.url === 'string') resolveUrl(event.url);
     });
-    child.once('exit', (code) => reject(new Error(`the fixture server exited with ${code} before listening`)));
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code} before listening`)));
   });
   return {
     url,

@@ -38,7 +38,7 @@ export function subscriptionStage(subscribe: boolean, clients: ClientDirectory, 
       return reply;
     }
     const answered = required(call.backend, 'the backend');
-    for (const other of group.others(want, answered)) other.connection?.fireAndForget(call.request.method, { uri }, group.config.requestTimeoutMs);
+    for (const other of group.others(want, answered)) void other.connection?.fireAndForget(call.request.method, { uri }, group.config.requestTimeoutMs);
     return reply;
   };
 }
