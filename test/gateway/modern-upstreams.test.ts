@@ -1,9 +1,10 @@
 /**
  * Upstreams of either protocol generation behind one gateway. With `protocol: auto` each server is
  * probed with server/discover: the conformance fixture (SDK v2) answers it over stdio and over
- * Streamable HTTP and is served as a 2026-07-28 server, with no session; server-everything (SDK v1)
- * and a server that never answers the probe fall back to initialize; a server that answers it with
- * garbage is refused with an error saying so. SDK v1 clients see 2025 answers either way.
+ * Streamable HTTP and is served as a 2026-07-28 server, with no session; server-everything (SDK v1,
+ * over stdio: -32601; over HTTP: 400) and a server that never answers the probe fall back to
+ * initialize; a server that answers it with garbage is refused with an error saying so. SDK v1
+ * clients see 2025 answers either way; list changes and resource updates reach clients of both eras.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
@@ -18,7 +19,7 @@ import { connectClient, disconnect, newMarker, startTestGateway, type TestGatewa
 import { requireCurrentBuild } from '../helpers/dist';
 import { fixtureStdio, startCounterHttp, startFixtureHttp } from '../helpers/fixture-servers';
 import { waitForNoProcesses } from '../helpers/processes';
-import type { RemoteServer } from '../helpers/remote-servers';
+import { startEverythingHttp, type RemoteServer } from '../helpers/remote-servers';
 import { scripted } from '../helpers/scripted';
 import { everything } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
@@ -30,6 +31,7 @@ const RawResult = z.looseObject({});
 let gw: TestGateway;
 let http: RemoteServer;
 let counter: RemoteServer;
+let everythingHttp: RemoteServer;
 const marker = newMarker();
 const clients: Client[] = [];
 const modern: ModernConnection[] = [];
@@ -40,20 +42,24 @@ async function client(front: Parameters<typeof connectClient>[1] = 'streamable-h
   return c;
 }
 
-function learnt(server: string): unknown {
-  return gw.logs.find((l) => l.server === server && typeof l.era === 'string' && typeof l.why === 'string')?.era;
+/** What the probe of `server` found, as its log line says: the era and why. */
+function learnt(server: string): string | undefined {
+  const line = gw.logs.find((l) => l.server === server && typeof l.era === 'string' && typeof l.why === 'string');
+  return line && `${String(line.era)}: ${String(line.why)}`;
 }
 
 beforeAll(async () => {
   requireCurrentBuild(['test/conformance', 'test/fixtures']);
   http = await startFixtureHttp(marker);
   counter = await startCounterHttp(marker);
+  everythingHttp = await startEverythingHttp('streamableHttp', marker);
   gw = await startTestGateway(
     {
       servers: {
         fx: fixtureStdio(marker),
         fh: { url: http.url },
         mc: { url: counter.url },
+        eh: { url: everythingHttp.url },
         ev: everything(marker),
         quiet: scripted(marker, ['--discover', 'silent', '--tools', 'echo'], { probeTimeoutMs: 200 }),
         bad: scripted(marker, ['--discover', 'garbage', '--tools', 'echo']),
@@ -69,16 +75,18 @@ afterAll(async () => {
   await gw?.stop();
   await http?.stop();
   await counter?.stop();
+  await everythingHttp?.stop();
   expect(await waitForNoProcesses(marker)).toEqual([]);
 });
 
 describe('protocol: auto', () => {
   it('takes the fixture for a 2026-07-28 server over stdio and HTTP, and the others for 2025 servers', () => {
-    expect(['fx', 'fh', 'ev', 'quiet'].map((s) => [s, learnt(s), gw.registry.groupFor(undefined, s)?.connections[0]?.era])).toEqual([
-      ['fx', 'modern', 'modern'],
-      ['fh', 'modern', 'modern'],
-      ['ev', 'legacy', 'legacy'],
-      ['quiet', 'legacy', 'legacy'],
+    expect(['fx', 'fh', 'ev', 'eh', 'quiet'].map((s) => [s, learnt(s), gw.registry.groupFor(undefined, s)?.connections[0]?.era])).toEqual([
+      ['fx', 'modern: server/discover offers 2026-07-28', 'modern'],
+      ['fh', 'modern: server/discover offers 2026-07-28', 'modern'],
+      ['ev', 'legacy: server/discover was answered with error -32601 (Method not found)', 'legacy'],
+      ['eh', 'legacy: server/discover was refused with HTTP 400', 'legacy'],
+      ['quiet', 'legacy: server/discover was not answered in time', 'legacy'],
     ]);
   });
 
