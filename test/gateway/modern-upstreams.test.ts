@@ -17,7 +17,7 @@ import { connectModernGateway, type ModernConnection } from '../../gateway/clien
 import { z } from 'zod';
 import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { requireCurrentBuild } from '../helpers/dist';
-import { fixtureStdio, startCounterHttp, startFixtureHttp } from '../helpers/fixture-servers';
+import { counterStdio, fixtureStdio, startCounterHttp, startFixtureHttp } from '../helpers/fixture-servers';
 import { waitForNoProcesses } from '../helpers/processes';
 import { startEverythingHttp, type RemoteServer } from '../helpers/remote-servers';
 import { scripted } from '../helpers/scripted';
@@ -59,6 +59,7 @@ beforeAll(async () => {
         fx: fixtureStdio(marker),
         fh: { url: http.url },
         mc: { url: counter.url },
+        ms: { ...counterStdio(marker), args: [...counterStdio(marker).args, '--scheme', 'stdio'] },
         eh: { url: everythingHttp.url },
         ev: everything(marker),
         quiet: scripted(marker, ['--discover', 'silent', '--tools', 'echo'], { probeTimeoutMs: 200 }),
@@ -150,6 +151,26 @@ describe('an SDK v1 client (2025-11-25) in front of 2026-07-28 servers', () => {
       [100, 100],
     ]);
     expect((result.content as { text: string }[])[0].text).toMatch(/^Tool with progress executed successfully \(progress token "fleet-progress-\d+"\)$/);
+  });
+});
+
+describe('cancellation of a call to a 2026-07-28 server', () => {
+  it.each([
+    ['mc', 'over Streamable HTTP, by closing its stream', 'test'],
+    ['ms', 'over stdio, by notifications/cancelled', 'stdio'],
+  ])('reaches %s %s when the SDK v1 client cancels', async (server, _how, scheme) => {
+    const c = await client();
+    const controller = new AbortController();
+    let running!: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
+    const call = c.callTool({ name: `${server}__wait`, arguments: {} }, undefined, { signal: controller.signal, onprogress: () => running() });
+    await started;
+    controller.abort('the user gave up');
+    await expect(call).rejects.toThrow();
+    await waitFor(async () => {
+      const read = await c.readResource({ uri: `${scheme}://cancelled` });
+      return Number((read.contents[0] as { text: string }).text) > 0;
+    }, `${server} to see its call cancelled`);
   });
 });
 

@@ -18,6 +18,11 @@ export function fixtureStdio(marker: string, extra: Record<string, unknown> = {}
   return { command: process.execPath, args: [FIXTURE_JS, '--stdio'], env: { [MARKER_VAR]: marker }, ...extra };
 }
 
+/** The counter server over stdio, as a config entry. */
+export function counterStdio(marker: string, extra: Record<string, unknown> = {}) {
+  return { command: process.execPath, args: [COUNTER_JS, '--stdio'], env: { [MARKER_VAR]: marker }, ...extra };
+}
+
 /** Starts the conformance fixture over Streamable HTTP on a free loopback port. */
 export function startFixtureHttp(marker: string): Promise<RemoteServer> {
   return startListening([FIXTURE_JS, '--port', '0'], marker);
