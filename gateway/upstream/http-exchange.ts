@@ -92,9 +92,9 @@ export function readText(res: IncomingMessage): Promise<string> {
   });
 }
 
-/** A FleetError for a response with an unexpected status, quoting the start of its body. */
-export async function statusError(ep: Endpoint, method: string, res: IncomingMessage): Promise<FleetError> {
-  const body = await readText(res).catch(() => '');
+/** A FleetError for a response with an unexpected status, quoting the start of its body (read here unless given). */
+export async function statusError(ep: Endpoint, method: string, res: IncomingMessage, text?: string): Promise<FleetError> {
+  const body = text ?? (await readText(res).catch(() => ''));
   const excerpt = body.replace(/\s+/g, ' ').trim().slice(0, 300);
   const status = `HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
   return new FleetError('UPSTREAM_UNAVAILABLE', `${method} ${ep.display}: ${status}${excerpt ? `: ${excerpt}` : ''}`, { data: { status: res.statusCode } });

@@ -137,6 +137,7 @@ export class StreamableHttpTransport implements MessageTransport {
       res.resume();
       throw this.expire('POST');
     }
+    if (routing && request && res.statusCode! >= 400 && res.statusCode! < 500) return this.refused(res, m.id);
     if (res.statusCode! < 200 || res.statusCode! >= 300) throw await statusError(this.ep, 'POST', res);
     if (!request) {
       res.resume();
@@ -151,6 +152,19 @@ export class StreamableHttpTransport implements MessageTransport {
       res.resume();
       this.abandon(owed, new Error(`unexpected answer: HTTP ${res.statusCode} with content-type ${JSON.stringify(type || 'none')}`));
     }
+  }
+
+  /**
+   * A 2026-07-28 server refuses a request with a 4xx and the JSON-RPC error for it (a header
+   * mismatch, a capability the request did not declare): that is the request's answer, not a
+   * broken transport. Any other 4xx is the transport's failure, as before.
+   */
+  private async refused(res: IncomingMessage, id: RequestId): Promise<void> {
+    const text = await readText(res).catch(() => '');
+    const parsed = mediaType(res.headers['content-type']) === 'application/json' ? parseMessageOrBatch(text, 'body') : undefined;
+    const answer = parsed?.ok && 'message' in parsed ? parsed.message : undefined;
+    if (!answer || 'method' in answer || answer.id !== id) throw await statusError(this.ep, 'POST', res, text);
+    this.inbox.run(() => this.onmessage?.(answer, { inResponseTo: id }));
   }
 
   /** Closes the response stream of request `id` without resuming it; false when none is open. */

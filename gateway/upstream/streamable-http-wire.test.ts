@@ -2,7 +2,8 @@
  * What the upstream Streamable HTTP transport puts on the wire and reads from it, against a raw
  * node:http server that records each request: a 2026-07-28 message goes with its routing headers
  * and without the session; each message read from a POST's stream names the request of that POST;
- * cancelling a request closes its stream.
+ * cancelling a request closes its stream; a 4xx that carries the request's JSON-RPC error is its
+ * answer, any other is a failure to send.
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,6 +36,12 @@ beforeAll(async () => {
       if (method === 'initialize') {
         res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'session-1' });
         res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'raw', version: '1' } } }));
+      } else if (method === 'refuse/with-answer') {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32021, message: 'declare sampling first' } }));
+      } else if (method === 'refuse/plainly') {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: Server not initialized' } }));
       } else if (id === undefined) {
         res.writeHead(202).end();
       } else {
@@ -101,5 +108,18 @@ it('closes the stream of a cancelled request, which then owes nothing', async ()
   await waitFor(() => stream.closed, 'the server to see the stream closed');
   expect(t.cancel(9)).toBe(false);
   expect(received).toHaveLength(1); // no error answer for it either: the caller cancelled it
+  await t.close();
+});
+
+it("takes a 2026-07-28 request's 4xx with its JSON-RPC error for the answer, and any other 4xx for a failure to send", async () => {
+  const { t, received } = transport();
+  await t.send({ jsonrpc: '2.0', id: 10, method: 'refuse/with-answer', params: { _meta: envelope } });
+  await waitFor(() => received.length === 1, 'the refusal as the answer');
+  expect(received[0]).toEqual([{ jsonrpc: '2.0', id: 10, error: { code: -32021, message: 'declare sampling first' } }, { inResponseTo: 10 }]);
+  await expect(t.send({ jsonrpc: '2.0', id: 11, method: 'refuse/plainly', params: { _meta: envelope } })).rejects.toMatchObject({
+    code: 'UPSTREAM_UNAVAILABLE',
+    data: { status: 400 },
+    message: expect.stringContaining('HTTP 400 Bad Request: {"jsonrpc":"2.0","id":null'),
+  });
   await t.close();
 });

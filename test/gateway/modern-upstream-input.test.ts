@@ -104,6 +104,16 @@ describe.each([
   });
 });
 
+it.each(['fx', 'fh'])('passes on %s refusing a question the SDK v1 client did not declare it can answer (-32021), and stays connected', async (server) => {
+  const client = await connectClient(gw, 'streamable-http');
+  clients.push(client);
+  await expect(client.callTool({ name: `${server}__test_input_required_result_sampling`, arguments: {} })).rejects.toThrow(
+    "MCP error -32021: Cannot request input 'capital_question' (sampling/createMessage): the request's client capabilities do not declare the required capability",
+  );
+  expect(gw.registry.groupFor(undefined, server)!.state).toBe('ready');
+  expect(textOf(await client.callTool({ name: `${server}__test_simple_text`, arguments: {} }))).toBe('This is a simple text response for testing.');
+});
+
 describe('a 2026-07-28 client in front of a 2026-07-28 server', () => {
   it.each(['fx', 'fh'])("gets the input_required of %s with the server state sealed in the gateway's, and its retry completes there", async (server) => {
     const mcp = `${gw.url}/mcp`;
