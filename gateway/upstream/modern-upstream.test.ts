@@ -210,13 +210,20 @@ describe('a 2026-07-28 upstream', () => {
     ]);
   });
 
-  it('gives the connection up when the server ends its listen stream, and carries on deaf when it has none', async () => {
+  it('gives the connection up when the server ends its listen stream (a result, or notifications/cancelled on stdio), and carries on deaf when it has none', async () => {
     const peer = modernServer();
     const { conn, opened, closed } = await connect(peer);
     await opened;
     peer.push({ jsonrpc: '2.0', id: peer.requests('subscriptions/listen')[0].id, result: { resultType: 'complete' } });
     await waitFor(() => closed.length > 0, 'the connection to be given up');
     expect([conn.isOpen, closed.map((e) => e?.message)]).toEqual([false, ['the server ended its subscriptions/listen stream (a final result)']]);
+
+    const cancelling = modernServer();
+    const torn = await connect(cancelling);
+    await torn.opened;
+    cancelling.push({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: cancelling.requests('subscriptions/listen')[0].id } });
+    await waitFor(() => torn.closed.length > 0, 'the connection whose listen stream the server cancelled to be given up');
+    expect(torn.closed.map((e) => e?.message)).toEqual(['the server ended its subscriptions/listen stream (it cancelled the stream)']);
 
     const none = new ScriptedPeer((r) => (r.method === 'server/discover' ? DISCOVERED : { error: { code: -32601, message: 'Method not found' } }));
     const other = await connect(none);

@@ -121,6 +121,11 @@ export class ModernUpstream {
 
   /** A notification from the server: the listen stream's go on as a 2025 session's would; false when it was the stream's own. */
   receive(n: JsonRpcNotification): boolean {
+    // How a server tears a listen stream down over stdio (the spec's one use of notifications/cancelled by a server).
+    if (n.method === 'notifications/cancelled' && this.listening !== undefined && n.params?.requestId === this.listening.id) {
+      this.ended(this.listening, 'it cancelled the stream');
+      return false;
+    }
     const meta = asObject(n.params?._meta);
     if (!meta || !(META.subscriptionId in meta)) return true;
     const stream = this.listening;
@@ -153,15 +158,15 @@ export class ModernUpstream {
    * once; any other end leaves the gateway deaf to its changes, so the connection is given up and
    * the supervisor reconnects (and reads the catalog afresh).
    */
-  private ended(stream: Stream, answer: JsonRpcResponse): void {
+  private ended(stream: Stream, answer: JsonRpcResponse | string): void {
     if (stream !== this.listening || !this.host.isOpen()) return;
     this.listening = undefined;
-    if (isErrorResponse(answer) && answer.error.code === METHOD_NOT_FOUND) {
+    if (typeof answer !== 'string' && isErrorResponse(answer) && answer.error.code === METHOD_NOT_FOUND) {
       this.listenOffered = false;
       this.log.warn({ server: this.host.serverName }, 'server does not offer subscriptions/listen; its list changes and resource updates are not heard');
       return;
     }
-    const why = isErrorResponse(answer) ? `error ${answer.error.code}: ${answer.error.message}` : 'a final result';
+    const why = typeof answer === 'string' ? answer : isErrorResponse(answer) ? `error ${answer.error.code}: ${answer.error.message}` : 'a final result';
     void this.host.lose(new Error(`the server ended its subscriptions/listen stream (${why})`));
   }
 }
