@@ -5,8 +5,9 @@
  *
  * Every message is a POST; a request's answer comes back as JSON or as an SSE stream that may
  * carry the server's notifications and requests first. After initialization a GET stream carries
- * the server's own notifications. A dropped stream is resumed with Last-Event-ID; a 404 on the
- * session means the server forgot it, and the transport closes so the supervisor starts anew.
+ * the server's own notifications. A dropped stream is resumed with Last-Event-ID (the streams'
+ * mechanics are response-streams.ts); a 404 on the session means the server forgot it, and the
+ * transport closes so the supervisor starts anew.
  *
  * Each message read from a POST's stream is delivered with the id of the request that POST
  * carried, so a server's request during a call can be tied to that call. A 2026-07-28 message
@@ -21,15 +22,9 @@ import { routingHeaders } from '../protocol/routing-headers';
 import type { MessageTransport, ReceivedContext } from '../protocol/transport';
 import { endpoint, exchange, mediaType, readText, statusError, type Endpoint } from './http-exchange';
 import { MicrotaskQueue } from './microtask-queue';
-import { SseDecoder } from './sse-decoder';
+import { ResponseStreams, type ReconnectOptions } from './response-streams';
 
-export interface ReconnectOptions {
-  /** Failed attempts in a row before giving up on a stream (default 5). */
-  maxRetries: number;
-  /** Delay before the first attempt, doubling after each failure (default 500 ms). */
-  initialDelayMs: number;
-  maxDelayMs: number;
-}
+export type { ReconnectOptions } from './response-streams';
 
 export interface StreamableHttpTransportOptions {
   /** Sent with every request (e.g. Authorization). */
@@ -45,17 +40,6 @@ export interface StreamableHttpTransportOptions {
   closeTimeoutMs?: number;
 }
 
-/** An SSE stream and what it still owes: the answers to the request that opened it (none for the GET stream). */
-interface Stream {
-  owed: Set<RequestId>;
-  /** The request whose POST opened the stream (none for the GET stream). */
-  origin?: RequestId;
-  standalone: boolean;
-  lastEventId?: string;
-  retryMs?: number;
-  failures: number;
-}
-
 const ACCEPT_BOTH = 'application/json, text/event-stream';
 
 export class StreamableHttpTransport implements MessageTransport {
@@ -68,9 +52,7 @@ export class StreamableHttpTransport implements MessageTransport {
   private readonly replyAgent: Agent;
   private readonly reconnect: ReconnectOptions;
   private readonly open = new Set<ClientRequest>();
-  /** The response streams of requests still owed an answer, by request id, so that cancelling one can close it. */
-  private readonly responses = new Map<RequestId, { res: IncomingMessage; stream: Stream }>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly streams: ResponseStreams;
   /** Incoming messages and stream ends, in order (see MicrotaskQueue for why not all at once). */
   private readonly inbox = new MicrotaskQueue((err) => this.onerror?.(err));
   private session: string | undefined;
@@ -88,6 +70,20 @@ export class StreamableHttpTransport implements MessageTransport {
     this.replyAgent = this.ep.agent(16);
     this.reconnect = { maxRetries: 5, initialDelayMs: 500, maxDelayMs: 10_000, ...options.reconnect };
     this.updateHeaders();
+    this.streams = new ResponseStreams({
+      ep: this.ep,
+      open: this.open,
+      agent: this.requestAgent,
+      inbox: this.inbox,
+      reconnect: this.reconnect,
+      isClosed: () => this.closed,
+      headers: () => this.headers,
+      hasSession: () => this.session !== undefined,
+      deliver: (text, owed, what, origin) => this.deliverText(text, owed, what, origin),
+      abandon: (owed, cause) => this.abandon(owed, cause),
+      expire: (method) => void this.expire(method),
+      onerror: (error) => this.onerror?.(error),
+    });
   }
 
   get sessionId(): string | undefined {
@@ -141,12 +137,12 @@ export class StreamableHttpTransport implements MessageTransport {
     if (res.statusCode! < 200 || res.statusCode! >= 300) throw await statusError(this.ep, 'POST', res);
     if (!request) {
       res.resume();
-      if ('method' in m && m.method === 'notifications/initialized') void this.openStream({ owed: new Set(), standalone: true, failures: 0 });
+      if ('method' in m && m.method === 'notifications/initialized') this.streams.open({ owed: new Set(), standalone: true, failures: 0 });
       return;
     }
     const owed = new Set<RequestId>([m.id]);
     const type = mediaType(res.headers['content-type']);
-    if (type === 'text/event-stream') this.consume(res, { owed, origin: m.id, standalone: false, failures: 0 });
+    if (type === 'text/event-stream') this.streams.consume(res, { owed, origin: m.id, standalone: false, failures: 0 });
     else if (type === 'application/json') void this.readJson(res, owed, m.id);
     else {
       res.resume();
@@ -169,12 +165,7 @@ export class StreamableHttpTransport implements MessageTransport {
 
   /** Closes the response stream of request `id` without resuming it; false when none is open. */
   cancel(id: RequestId): boolean {
-    const open = this.responses.get(id);
-    if (!open) return false;
-    this.responses.delete(id);
-    open.stream.owed.delete(id);
-    open.res.destroy();
-    return true;
+    return this.streams.cancel(id);
   }
 
   /** Aborts open requests and streams, ends the session with DELETE, then reports onclose once. */
@@ -185,8 +176,7 @@ export class StreamableHttpTransport implements MessageTransport {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.streams.stop();
     for (const req of this.open) req.destroy(this.closedError());
     if (this.session !== undefined) await this.deleteSession();
     this.requestAgent.destroy();
@@ -210,98 +200,6 @@ export class StreamableHttpTransport implements MessageTransport {
       this.onerror?.(err as Error);
     }
     this.session = undefined;
-  }
-
-  /** Opens the standalone GET stream, or resumes a dropped one with Last-Event-ID. */
-  private async openStream(stream: Stream): Promise<void> {
-    const headers: OutgoingHttpHeaders = { ...this.headers, accept: 'text/event-stream' };
-    if (stream.lastEventId !== undefined) headers['last-event-id'] = stream.lastEventId;
-    let res: IncomingMessage;
-    try {
-      // The standalone stream lives as long as the session: it gets a connection of its own, not a pooled one.
-      res = await exchange(this.ep, { method: 'GET', headers, agent: stream.standalone ? false : this.requestAgent, open: this.open });
-    } catch (err) {
-      if (!this.closed) this.retry(stream, err as Error);
-      return;
-    }
-    if (this.closed) return void res.destroy();
-    const type = mediaType(res.headers['content-type']);
-    if (res.statusCode === 200 && type === 'text/event-stream') {
-      stream.failures = 0;
-      this.consume(res, stream);
-      return;
-    }
-    if (res.statusCode === 404 && this.session !== undefined) {
-      res.resume();
-      this.expire('GET');
-      return;
-    }
-    if (res.statusCode === 405 && stream.standalone && stream.lastEventId === undefined) {
-      res.resume(); // the server offers no stream of its own: fine
-      return;
-    }
-    this.retry(
-      stream,
-      res.statusCode === 200
-        ? new Error(`GET ${this.ep.display}: expected text/event-stream, got ${JSON.stringify(type || 'none')}`)
-        : await statusError(this.ep, 'GET', res),
-    );
-  }
-
-  /** Reads an SSE stream as it arrives; when it ends, resumes it if it still owes answers (or is the GET stream). */
-  private consume(res: IncomingMessage, stream: Stream): void {
-    const decoder = new SseDecoder(
-      (e) => {
-        if (e.event === 'message' && e.data.length > 0) this.inbox.run(() => this.deliverText(e.data, stream.owed, 'event', stream.origin));
-      },
-      { oversized: (max) => this.inbox.run(() => this.eventTooLarge(stream, max)) },
-    );
-    decoder.lastEventId = stream.lastEventId;
-    for (const id of stream.owed) this.responses.set(id, { res, stream });
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => decoder.push(chunk));
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      for (const [id, open] of this.responses) if (open.res === res) this.responses.delete(id);
-      stream.lastEventId = decoder.lastEventId;
-      stream.retryMs = decoder.retryMs ?? stream.retryMs;
-      const why = new Error(res.complete ? 'the server ended the stream' : 'the connection was lost');
-      // After the messages already read: one of them may be the answer this stream owes.
-      this.inbox.run(() => {
-        if (this.closed || (!stream.standalone && stream.owed.size === 0)) return;
-        if (stream.standalone || stream.lastEventId !== undefined) this.retry(stream, why, true);
-        else this.abandon(stream.owed, why);
-      });
-    };
-    res.on('error', () => {}); // 'close' below says whether the stream was complete
-    res.once('end', end);
-    res.once('close', end);
-  }
-
-  /**
-   * Schedules the next attempt to reopen a stream. A clean end is the spec's polling model (the
-   * server closed on purpose and said when to come back), so it does not count as a failure.
-   */
-  private retry(stream: Stream, cause: Error, clean = false): void {
-    if (this.closed) return;
-    if (!clean && ++stream.failures > this.reconnect.maxRetries) {
-      const what = stream.standalone ? 'the GET stream for server notifications' : `the response stream for request ${[...stream.owed].join(', ')}`;
-      const error = new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display}: cannot reopen ${what} (${stream.failures} attempts failed): ${cause.message}`, {
-        cause,
-      });
-      if (stream.standalone) this.onerror?.(error);
-      else this.abandon(stream.owed, error);
-      return;
-    }
-    const { initialDelayMs, maxDelayMs } = this.reconnect;
-    const delay = stream.retryMs ?? Math.min(maxDelayMs, initialDelayMs * 2 ** Math.max(0, stream.failures - 1));
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.openStream(stream);
-    }, delay);
-    this.timers.add(timer);
   }
 
   private async readJson(res: IncomingMessage, owed: Set<RequestId>, origin: RequestId): Promise<void> {
@@ -335,13 +233,6 @@ export class StreamableHttpTransport implements MessageTransport {
     }
   }
 
-  /** The dropped event may have been the answer a request stream owes: its callers learn now, not at their timeout. */
-  private eventTooLarge(stream: Stream, maxEventChars: number): void {
-    const error = new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display} sent an SSE event longer than ${maxEventChars} characters; dropped`);
-    if (stream.owed.size === 0) this.onerror?.(error);
-    else this.abandon(stream.owed, error);
-  }
-
   /** Answers requests whose response can no longer arrive, so their callers learn now rather than at their timeout. */
   private abandon(owed: Set<RequestId>, cause: Error): void {
     if (owed.size === 0) return;
@@ -356,7 +247,7 @@ export class StreamableHttpTransport implements MessageTransport {
   }
 
   /** The server no longer knows the session: close (without DELETE) so the owner initializes a new one. */
-  private expire(method: string): FleetError {
+  private expire(method: 'GET' | 'POST'): FleetError {
     const error = new FleetError('UPSTREAM_UNAVAILABLE', `${method} ${this.ep.display}: HTTP 404, the server ended session ${this.session}`);
     this.session = undefined;
     this.onerror?.(error);
