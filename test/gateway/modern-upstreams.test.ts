@@ -64,6 +64,7 @@ beforeAll(async () => {
         ev: everything(marker),
         quiet: scripted(marker, ['--discover', 'silent', '--tools', 'echo'], { probeTimeoutMs: 200 }),
         bad: scripted(marker, ['--discover', 'garbage', '--tools', 'echo']),
+        quits: scripted(marker, ['--discover', 'exit', '--tools', 'echo']),
       },
     },
     marker,
@@ -89,6 +90,12 @@ describe('protocol: auto', () => {
       ['eh', 'legacy: server/discover was refused with HTTP 400', 'legacy'],
       ['quiet', 'legacy: server/discover was not answered in time', 'legacy'],
     ]);
+  });
+
+  it('takes a server that exits when probed for a 2025 one, and initializes it when it is restarted', async () => {
+    const quits = gw.registry.groupFor(undefined, 'quits')!;
+    await waitFor(() => quits.state === 'ready', 'the restarted server to be initialized');
+    expect([learnt('quits'), quits.connections[0].era]).toEqual(['legacy: the server closed the connection when probed with server/discover', 'legacy']);
   });
 
   it('refuses a server that answers the probe with something that is not a DiscoverResult, saying what was wrong', async () => {
