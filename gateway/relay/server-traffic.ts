@@ -11,7 +11,7 @@ import type { CatalogViews } from '../catalog/views';
 import type { JsonRpcNotification, JsonRpcRequest, RequestId } from '../protocol/jsonrpc';
 import type { GroupListener, ServerGroup } from '../servers/group';
 import { LIST_CHANGED_NOTIFICATION, type ListKind } from '../servers/lists';
-import type { RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
+import type { RequestOrigin, RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
 import type { AttachedClient, ClientDirectory } from './clients';
 import type { Listens } from './listen';
 import { passes } from './log-levels';
@@ -39,7 +39,7 @@ export class ServerTraffic implements GroupListener {
     if (group.owner === undefined) this.deps.listens.listsChanged(kinds);
   }
 
-  notification(group: ServerGroup, n: JsonRpcNotification, conn: UpstreamConnection): void {
+  notification(group: ServerGroup, n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void {
     const params = n.params ?? {};
     switch (n.method) {
       case 'notifications/progress':
@@ -47,6 +47,9 @@ export class ServerTraffic implements GroupListener {
           this.deps.log.debug({ server: group.name, token: params.progressToken }, 'progress for an unknown token dropped');
         return;
       case 'notifications/message': {
+        // A log line on a call's response stream (Streamable HTTP) is that call's, and its client's alone.
+        const origin = context.inResponseTo === undefined ? undefined : conn.originOf(context.inResponseTo);
+        if (origin) return this.logToCaller(n, params, origin);
         // Log lines during a call travel with that call (a client without a GET stream still sees them).
         const origins = conn.inFlightOrigins();
         for (const client of this.audience(group)) {
@@ -73,6 +76,13 @@ export class ServerTraffic implements GroupListener {
       default:
         for (const client of this.audience(group)) client.peer.notify(n.method, n.params);
     }
+  }
+
+  /** A log line of one call: to its client if that client's level lets it through (a modern one's only if its call asked for a level). */
+  private logToCaller(n: JsonRpcNotification, params: Record<string, unknown>, origin: RequestOrigin): void {
+    const client = this.deps.clients.get(origin.clientId);
+    if (!client || (client.peer.era === 'modern' && client.logLevel === undefined) || !passes(params.level, client.logLevel)) return;
+    client.peer.notify(n.method, params, origin.clientRequestId);
   }
 
   request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome> {

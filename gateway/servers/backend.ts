@@ -19,7 +19,7 @@ export interface BackendListener {
   backendDown(backend: Backend): void;
   /** The backend's list of `kind` was refetched after its list_changed. */
   backendListChanged(backend: Backend, kind: ListKind): void;
-  notification(n: JsonRpcNotification, conn: UpstreamConnection): void;
+  notification(n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void;
   request(r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome>;
 }
 
@@ -40,7 +40,7 @@ export class Backend {
       spec.config,
       () => transports.create(spec.config, spec.id, log),
       initParams,
-      { notification: (n, conn) => this.onNotification(n, conn), request: (r, conn, context) => this.listener.request(r, conn, context) },
+      { notification: (n, conn, context) => this.onNotification(n, conn, context), request: (r, conn, context) => this.listener.request(r, conn, context) },
       { up: (conn) => this.onUp(conn), down: () => this.onDown() },
       log,
     );
@@ -123,10 +123,10 @@ export class Backend {
     this.listener.backendDown(this);
   }
 
-  private onNotification(n: JsonRpcNotification, conn: UpstreamConnection): void {
+  private onNotification(n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void {
     const kinds = LIST_CHANGED.get(n.method);
     if (!kinds) {
-      this.listener.notification(n, conn);
+      this.listener.notification(n, conn, context);
       return;
     }
     for (const kind of kinds) this.refetch(kind, conn);

@@ -20,7 +20,7 @@ import { bestState, type BackendState } from './state';
 /** What a group's upstreams say, for whoever routes it to clients. */
 export interface GroupListener {
   listsChanged(group: ServerGroup, kinds: readonly ListKind[]): void;
-  notification(group: ServerGroup, n: JsonRpcNotification, conn: UpstreamConnection): void;
+  notification(group: ServerGroup, n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void;
   request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome>;
   /** A backend (re)connected: shared state (log level, subscriptions) is to be given back to it. */
   backendUp(group: ServerGroup, conn: UpstreamConnection): void;
@@ -168,8 +168,8 @@ export class ServerGroup implements BackendListener {
     this.deps.listener.listsChanged(this, [kind]);
   }
 
-  notification(n: JsonRpcNotification, conn: UpstreamConnection): void {
-    this.deps.listener.notification(this, n, conn);
+  notification(n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void {
+    this.deps.listener.notification(this, n, conn, context);
   }
 
   request(r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome> {

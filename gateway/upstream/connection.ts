@@ -34,8 +34,8 @@ import type { InitializeParams, InitializeResult, PendingRequest, RequestOptions
 export type ServerRequestOutcome = { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
 
 /**
- * Where a server's request came from on the wire: over Streamable HTTP, the upstream id of the
- * forwarded request on whose response stream it arrived. Other transports say nothing.
+ * Where a server's request or notification came from on the wire: over Streamable HTTP, the
+ * upstream id of the forwarded request on whose response stream it arrived. Other transports say nothing.
  */
 export interface RequestWire {
   inResponseTo?: number;
@@ -45,7 +45,7 @@ export type { OpenOptions } from './session-open';
 export type { InitializeParams, InitializeResult, PendingRequest, RequestOptions, RequestOrigin } from './session-types';
 
 export interface UpstreamEvents {
-  notification(n: JsonRpcNotification, conn: UpstreamConnection): void;
+  notification(n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void;
   request(r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome>;
   closed(conn: UpstreamConnection, reason: Error | undefined): void;
 }
@@ -126,7 +126,7 @@ export class UpstreamConnection {
         isOpen: () => this.isOpen,
         send: (method, p, o) => this.send(method, p, o),
         cancel: (id, reason) => this.cancel(id, reason),
-        deliver: (n) => this.events.notification(n, this),
+        deliver: (n) => this.events.notification(n, this, {}),
         lose: (reason) => this.lose(reason),
       },
       params,
@@ -243,12 +243,13 @@ export class UpstreamConnection {
       if (typeof m.id === 'number') this.settle(m.id, m);
       return;
     }
+    const inResponseTo = context?.inResponseTo;
+    const wire: RequestWire = typeof inResponseTo === 'number' ? { inResponseTo } : {};
     if (isRequest(m)) {
-      const inResponseTo = context?.inResponseTo;
-      void this.answer(m, typeof inResponseTo === 'number' ? { inResponseTo } : {});
+      void this.answer(m, wire);
       return;
     }
-    if (isNotification(m) && (!this.modern || this.modern.receive(m))) this.events.notification(m, this);
+    if (isNotification(m) && (!this.modern || this.modern.receive(m))) this.events.notification(m, this, wire);
   }
 
   private async answer(request: JsonRpcRequest, context: RequestWire): Promise<void> {

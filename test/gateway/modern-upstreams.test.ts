@@ -148,6 +148,19 @@ describe('an SDK v1 client (2025-11-25) in front of 2026-07-28 servers', () => {
     expect(lines).toEqual(['Tool execution started', 'Tool processing data', 'Tool execution completed']);
   });
 
+  it("keeps the log lines of a call to a Streamable HTTP upstream to that call's client, whatever other clients' levels", async () => {
+    const [a, b] = [await client('streamable-http'), await client('websocket')];
+    const heard = { a: [] as unknown[], b: [] as unknown[] };
+    a.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard.a.push(n.params.data));
+    b.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard.b.push(n.params.data));
+    await a.setLoggingLevel('debug');
+    await b.setLoggingLevel('debug');
+    await a.callTool({ name: 'fh__test_tool_with_logging', arguments: {} });
+    await waitFor(() => heard.a.length === 3, "the call's three log lines");
+    await b.ping(); // one WebSocket: anything sent to b before the answer to its ping has arrived
+    expect(heard.b).toEqual([]);
+  });
+
   it.each(['fx', 'fh'])('gets the progress %s reports on its call', async (server) => {
     const c = await client();
     const progress: Progress[] = [];
