@@ -194,10 +194,14 @@ export class UpstreamConnection {
   /** Cancels a forwarded request upstream; its caller is told at once. */
   cancel(id: number, reason: string | undefined): void {
     if (!this.pending.has(id)) return;
-    // Over Streamable HTTP a 2026-07-28 request is cancelled by closing its stream; elsewhere by the notification.
-    if (!(this.modern && this.transport.cancel?.(id)))
-      void this.notify('notifications/cancelled', reason === undefined ? { requestId: id } : { requestId: id, reason });
+    this.tellCancelled(id, reason);
     this.fail(id, new FleetError('CANCELLED', `request cancelled${reason ? `: ${reason}` : ''}`));
+  }
+
+  /** Over Streamable HTTP a 2026-07-28 request is cancelled by closing its stream; elsewhere by the notification. */
+  private tellCancelled(id: number, reason: string | undefined): void {
+    if (this.modern && this.transport.cancel?.(id)) return;
+    void this.notify('notifications/cancelled', reason === undefined ? { requestId: id } : { requestId: id, reason });
   }
 
   /** Progress on a request restarts its timeout, as the spec allows for long-running work. */
@@ -266,7 +270,7 @@ export class UpstreamConnection {
   private timeout(id: number): void {
     const p = this.pending.get(id);
     if (!p) return;
-    void this.notify('notifications/cancelled', { requestId: id, reason: 'timed out in gateway' });
+    this.tellCancelled(id, 'timed out in gateway');
     this.fail(id, new FleetError('UPSTREAM_TIMEOUT', `server "${this.serverName}" did not answer ${p.method} within ${p.timeoutMs} ms`));
   }
 
