@@ -1,0 +1,58 @@
+/**
+ * The upstream era stage: a request to a 2026-07-28 server carries its client in the envelope
+ * (capabilities and info as that client declared them, its log level when it set one); a request
+ * to a 2025 server loses the `_meta` keys that describe the previous hop and keeps the others.
+ */
+import { META } from '../../protocol/eras';
+import type { JsonRpcResponse } from '../../protocol/jsonrpc';
+import type { Backend } from '../../servers/backend';
+import { ClientDirectory, type ClientPeer } from '../clients';
+import { Cancellation, type Call } from '../context';
+import { upstreamEraStage } from './upstream-era';
+
+const PEER = {
+  id: 'c1',
+  era: 'legacy',
+  capabilities: { elicitation: {}, roots: {} },
+  clientInfo: { name: 'desktop', version: '9' },
+} as unknown as ClientPeer;
+
+function callTo(era: 'legacy' | 'modern', params: Record<string, unknown>): Call {
+  return {
+    request: { jsonrpc: '2.0', id: 1, method: 'tools/call', params },
+    client: PEER,
+    cancellation: new Cancellation(),
+    params,
+    meta: { traceparent: 't' },
+    backend: { connection: { era } } as unknown as Backend,
+  };
+}
+
+/** What went on: the `_meta` keys the gateway set and the params, as the send stage would merge them. */
+async function sent(clients: ClientDirectory, call: Call): Promise<unknown> {
+  const next = async (c: Call): Promise<JsonRpcResponse> => ({ jsonrpc: '2.0', id: 1, result: { meta: { ...c.meta }, params: c.params } });
+  return ((await upstreamEraStage(clients)(call, next)) as { result: unknown }).result;
+}
+
+it('puts the client of the call in the envelope of a request to a 2026-07-28 server, with its log level once it set one', async () => {
+  const clients = new ClientDirectory();
+  const attached = clients.add(PEER);
+  expect(await sent(clients, callTo('modern', { name: 't' }))).toEqual({
+    meta: { traceparent: 't', [META.clientCapabilities]: PEER.capabilities, [META.clientInfo]: PEER.clientInfo },
+    params: { name: 't' },
+  });
+  attached.logLevel = 'warning';
+  expect(await sent(clients, callTo('modern', { name: 't' }))).toMatchObject({ meta: { [META.logLevel]: 'warning' } });
+});
+
+it('leaves out the reserved _meta keys a 2026 client sent when the request goes to a 2025 server', async () => {
+  const params = { name: 't', _meta: { [META.protocolVersion]: '2026-07-28', [META.clientInfo]: {}, progressToken: 7 } };
+  expect(await sent(new ClientDirectory(), callTo('legacy', params))).toEqual({
+    meta: { traceparent: 't' },
+    params: { name: 't', _meta: { progressToken: 7 } },
+  });
+  const plain = { name: 't', _meta: { progressToken: 8 } };
+  const call = callTo('legacy', plain);
+  await sent(new ClientDirectory(), call);
+  expect(call.params).toBe(plain); // nothing to leave out: the params go as they came
+});
