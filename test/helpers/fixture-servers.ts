@@ -28,9 +28,9 @@ export function startFixtureHttp(marker: string): Promise<RemoteServer> {
   return startListening([FIXTURE_JS, '--port', '0'], marker);
 }
 
-/** Starts the stateless counter server (test/fixtures/modern-counter-server.ts). */
-export function startCounterHttp(marker: string): Promise<RemoteServer> {
-  return startListening([COUNTER_JS], marker);
+/** Starts the stateless counter server (test/fixtures/modern-counter-server.ts), on `port` if given. */
+export function startCounterHttp(marker: string, port?: number): Promise<RemoteServer> {
+  return startListening(port === undefined ? [COUNTER_JS] : [COUNTER_JS, '--port', String(port)], marker);
 }
 
 async function startListening(args: string[], marker: string): Promise<RemoteServer> {
