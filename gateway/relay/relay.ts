@@ -4,7 +4,7 @@
  * from the merged catalog, ping, log levels, server/discover) or forwards it; a forwarded request
  * runs the chain of stages
  *
- *   resolve (route by name or URI) → input rounds (a modern client's multi-round-trip requests)
+ *   mirrored headers (a modern call's Mcp-Param-* against its body) → resolve (route by name or URI) → input rounds (a modern client's multi-round-trip requests)
  *   → trace → [subscription bookkeeping] → pick (backend by weight) → input drive (a 2026 server's
  *   questions to a 2025 client) → count (statistics, metrics, the call log line) → send (ids,
  *   progress, cancellation)
@@ -38,6 +38,7 @@ import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
 import { countStage } from './stages/count';
 import { inputDriveStage } from './stages/input-drive';
 import { inputRoundStage } from './stages/input-rounds';
+import { mirroredHeaderStage } from './stages/mirrored-headers';
 import { pickStage } from './stages/pick';
 import { resolveStage, type RoutingDeps } from './stages/resolve';
 import { sendStage } from './stages/send';
@@ -219,7 +220,16 @@ export class Relay implements LocalServices, RoutingDeps {
       const subscription = route.kind === 'subscription' ? [subscriptionStage(route.subscribe, clients, shared)] : [];
       const rounds = inputRoundStage({ sealer: stateless.sealer, held: stateless.held, clients, instance: stateless.instance, log });
       next = chain(
-        [resolveStage(route.target, this), rounds, traceStage, ...subscription, pickStage, inputDriveStage, countStage(recordCall, logCalls)],
+        [
+          mirroredHeaderStage(this),
+          resolveStage(route.target, this),
+          rounds,
+          traceStage,
+          ...subscription,
+          pickStage,
+          inputDriveStage,
+          countStage(recordCall, logCalls),
+        ],
         sendStage(progress),
       );
       this.chains.set(route, next);

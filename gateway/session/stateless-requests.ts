@@ -124,8 +124,8 @@ export class StatelessRequests {
     return this.running;
   }
 
-  /** Answers `request` into `sink`; never throws (a refusal is an error answer). */
-  async serve(request: JsonRpcRequest, envelope: Envelope, sink: RequestSink): Promise<void> {
+  /** Answers `request` into `sink`; never throws (a refusal is an error answer). `headers`: the HTTP request's, over Streamable HTTP. */
+  async serve(request: JsonRpcRequest, envelope: Envelope, sink: RequestSink, headers?: Call['headers']): Promise<void> {
     const client = new StatelessClient(envelope, this.log.child({ request: request.id, era: 'modern' }), sink);
     const cancellation = new Cancellation();
     sink.onGone(() => cancellation.cancel('the client closed the stream'));
@@ -134,7 +134,7 @@ export class StatelessRequests {
       const route = routeOf(request.method, 'modern');
       if (this.draining()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down; send the request to another instance or retry later');
       if (route.kind === 'initialize') throw new FleetError('METHOD_NOT_FOUND', `Method not found: ${request.method}`);
-      const call: Call = { request, client, cancellation, params: request.params ?? {}, meta: {} };
+      const call: Call = { request, client, cancellation, params: request.params ?? {}, meta: {}, ...(headers ? { headers } : {}) };
       const response = await this.relay.handle(call, route);
       // a client that closed the stream is gone: the front drops what comes after
       sink.answer({ ...response, id: request.id });

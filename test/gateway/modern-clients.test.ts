@@ -30,7 +30,7 @@ async function modern(options: Parameters<typeof connectModernGateway>[1] = {}):
 }
 
 beforeAll(async () => {
-  gw = await startTestGateway({ servers: { ev: everything(marker), s: scripted(marker, ['--tools', 'echo,sleep,add_tool']) } }, marker);
+  gw = await startTestGateway({ servers: { ev: everything(marker), s: scripted(marker, ['--tools', 'echo,sleep,add_tool,mirrored,bad_header']) } }, marker);
   mcp = `${gw.url}/mcp`;
 });
 
@@ -122,6 +122,30 @@ describe('the wire of a 2026-07-28 request', () => {
     ]);
     const bare = await postModern(mcp, { jsonrpc: '2.0', id: 9, method: 'tools/list', params: { _meta: { [META.protocolVersion]: '2026-07-28' } } });
     expect([bare.status, bare.messages[0].id, bare.messages[0].error.code]).toEqual([400, 9, -32602]);
+  });
+
+  it('checks the Mcp-Param-* headers of a tool that mirrors parameters, and leaves out a tool whose annotation is invalid', async () => {
+    const args = { region: 'Hello, 世界', priority: 3, query: 'q' };
+    const call = (headers: Record<string, string | null>, a: Record<string, unknown> = args) =>
+      postModern(mcp, modernRequest(11, 'tools/call', { name: 's__mirrored', arguments: a }), headers);
+    const good = await call({ 'mcp-param-region': `=?base64?${Buffer.from('Hello, 世界').toString('base64')}?=`, 'mcp-param-priority': '3' });
+    expect([good.status, good.messages[0].result?.receivedParams?.arguments]).toEqual([200, args]);
+    const cases: Record<string, string | null>[] = [
+      { 'mcp-param-priority': '3' }, // Region omitted while the body has it
+      { 'mcp-param-region': 'elsewhere', 'mcp-param-priority': '3' },
+      { 'mcp-param-region': '=?base64?SGVsbG8?=', 'mcp-param-priority': '3' }, // bad padding
+      { 'mcp-param-region': `=?base64?${Buffer.from('Hello, 世界').toString('base64')}?=`, 'mcp-param-priority': '4' },
+    ];
+    for (const headers of cases) {
+      const r = await call(headers);
+      expect({ headers, status: r.status, code: r.messages[0]?.error?.code, id: r.messages[0]?.id }).toEqual({ headers, status: 400, code: -32020, id: 11 });
+    }
+    // nothing mirrored, nothing expected: a call without the annotated arguments needs no headers
+    const bare = await call({}, { query: 'q' });
+    expect(bare.status).toBe(200);
+    const names = (await postModern(mcp, modernRequest(12, 'tools/list'))).messages[0].result.tools.map((t: { name: string }) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['s__mirrored']));
+    expect(names).not.toContain('s__bad_header');
   });
 
   it('knows no 2025 methods (404 -32601): initialize, ping, logging/setLevel, resources/subscribe', async () => {
