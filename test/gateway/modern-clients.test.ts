@@ -124,6 +124,16 @@ describe('the wire of a 2026-07-28 request', () => {
     expect([bare.status, bare.messages[0].id, bare.messages[0].error.code]).toEqual([400, 9, -32602]);
   });
 
+  it("passes a 2025 server the client's own _meta keys but not its envelope, which described the hop to the gateway", async () => {
+    const r = await postModern(
+      mcp,
+      modernRequest(13, 'tools/call', { name: 's__echo', arguments: {}, _meta: { 'example.com/tag': 'kept' } }, envelope({}, { [META.logLevel]: 'error' })),
+    );
+    const meta = r.messages[0].result.receivedParams._meta;
+    expect(meta['example.com/tag']).toBe('kept');
+    expect(Object.keys(meta).filter((k) => k.startsWith('io.modelcontextprotocol/'))).toEqual([]);
+  });
+
   it('checks the Mcp-Param-* headers of a tool that mirrors parameters, and leaves out a tool whose annotation is invalid', async () => {
     const args = { region: 'Hello, 世界', priority: 3, query: 'q' };
     const call = (headers: Record<string, string | null>, a: Record<string, unknown> = args) =>
