@@ -30,7 +30,16 @@ async function modern(options: Parameters<typeof connectModernGateway>[1] = {}):
 }
 
 beforeAll(async () => {
-  gw = await startTestGateway({ servers: { ev: everything(marker), s: scripted(marker, ['--tools', 'echo,sleep,add_tool,mirrored,bad_header']) } }, marker);
+  gw = await startTestGateway(
+    {
+      servers: {
+        ev: everything(marker),
+        s: scripted(marker, ['--tools', 'echo,sleep,add_tool,mirrored,bad_header']),
+        r: scripted(marker, ['--tools', 'touch', '--resources']),
+      },
+    },
+    marker,
+  );
   mcp = `${gw.url}/mcp`;
 });
 
@@ -236,35 +245,8 @@ describe('the wire of a 2026-07-28 request', () => {
   });
 
   it('acknowledges a listen stream first and tags each notification with the listen id', async () => {
-    const controller = new AbortController();
-    const res = await fetch(mcp, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'subscriptions/listen',
-      },
-      body: JSON.stringify(modernRequest('listen-1', 'subscriptions/listen', { notifications: { toolsListChanged: true, promptsListChanged: true } })),
-    });
-    const events: any[] = [];
-    const reading = (async () => {
-      const decoder = new TextDecoder();
-      let buf = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buf += decoder.decode(chunk, { stream: true });
-          for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-            const data = /^data: (.*)$/m.exec(buf.slice(0, i))?.[1];
-            buf = buf.slice(i + 2);
-            if (data) events.push(JSON.parse(data));
-          }
-        }
-      } catch {
-        // aborted below
-      }
-    })();
+    const listen = openListen(modernRequest('listen-1', 'subscriptions/listen', { notifications: { toolsListChanged: true, promptsListChanged: true } }));
+    const events = listen.events;
     await waitFor(() => events.length > 0, 'the acknowledgement');
     expect(events[0]).toEqual({
       jsonrpc: '2.0',
@@ -278,9 +260,29 @@ describe('the wire of a 2026-07-28 request', () => {
       method: 'notifications/tools/list_changed',
       params: { _meta: { [META.subscriptionId]: 'listen-1' } },
     });
-    controller.abort();
-    await reading;
+    await listen.close();
     await waitFor(() => gw.listens.size === 0, 'the listen stream to end');
+  });
+
+  it('delivers updates of the resources a listen stream names, subscribed upstream for it, and refuses a list past the bound', async () => {
+    const listen = openListen(modernRequest('listen-r', 'subscriptions/listen', { notifications: { resourceSubscriptions: ['test://r', 'test://unknown'] } }));
+    await waitFor(() => listen.events.length > 0, 'the acknowledgement');
+    // only what a subscribable server owns is honoured
+    expect(listen.events[0].params.notifications).toEqual({ resourceSubscriptions: ['test://r'] });
+    // the scripted server notifies only URIs subscribed on it: the update proves the upstream subscription
+    await postModern(mcp, modernRequest(14, 'tools/call', { name: 'r__touch', arguments: {} }));
+    await waitFor(() => listen.events.some((e) => e.method === 'notifications/resources/updated'), 'the resource update');
+    expect(listen.events.find((e) => e.method === 'notifications/resources/updated')).toEqual({
+      jsonrpc: '2.0',
+      method: 'notifications/resources/updated',
+      params: { uri: 'test://r', _meta: { [META.subscriptionId]: 'listen-r' } },
+    });
+    await listen.close();
+    await waitFor(() => gw.listens.size === 0, 'the listen stream to end');
+
+    const tooMany = Array.from({ length: 1025 }, (_, i) => `test://r${i}`);
+    const refused = await postModern(mcp, modernRequest('listen-big', 'subscriptions/listen', { notifications: { resourceSubscriptions: tooMany } }));
+    expect(refused.messages[0]).toMatchObject({ id: 'listen-big', error: { code: -32602, message: expect.stringContaining('at most 1024') } });
   });
 
   it('cancels the upstream call when the client closes the stream', async () => {
@@ -350,3 +352,41 @@ describe('2025 clients beside them', () => {
     }
   });
 });
+
+/** A listen stream read as it comes: its events so far, and how to close it. */
+function openListen(request: ReturnType<typeof modernRequest>): { events: any[]; close(): Promise<void> } {
+  const controller = new AbortController();
+  const events: any[] = [];
+  const reading = (async () => {
+    const res = await fetch(mcp, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'subscriptions/listen',
+      },
+      body: JSON.stringify(request),
+    });
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+        const data = /^data: (.*)$/m.exec(buf.slice(0, i))?.[1];
+        buf = buf.slice(i + 2);
+        if (data) events.push(JSON.parse(data));
+      }
+    }
+  })().catch(() => {
+    // aborted by close()
+  });
+  return {
+    events,
+    close: async () => {
+      controller.abort();
+      await reading;
+    },
+  };
+}
