@@ -291,13 +291,7 @@ describe('the wire of a 2026-07-28 request', () => {
     const pending = fetch(mcp, {
       method: 'POST',
       signal: controller.signal,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/call',
-        'mcp-name': 's__sleep',
-      },
+      headers: streamHeaders('tools/call', 's__sleep'),
       body: JSON.stringify(modernRequest(1, 'tools/call', { name: 's__sleep', arguments: { ms: 30_000 } })),
     }).catch((err: Error) => err);
     await waitFor(() => sleepsStarted(gw.logs, 's') > 0, 'the call to run upstream');
@@ -353,6 +347,17 @@ describe('2025 clients beside them', () => {
   });
 });
 
+/** The headers of a modern POST a test reads as a stream (postModern waits for the whole answer). */
+function streamHeaders(method: string, name?: string): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': method,
+    ...(name ? { 'mcp-name': name } : {}),
+  };
+}
+
 /** A listen stream read as it comes: its events so far, and how to close it. */
 function openListen(request: ReturnType<typeof modernRequest>): { events: any[]; close(): Promise<void> } {
   const controller = new AbortController();
@@ -361,12 +366,7 @@ function openListen(request: ReturnType<typeof modernRequest>): { events: any[];
     const res = await fetch(mcp, {
       method: 'POST',
       signal: controller.signal,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'subscriptions/listen',
-      },
+      headers: streamHeaders('subscriptions/listen'),
       body: JSON.stringify(request),
     });
     const decoder = new TextDecoder();
