@@ -82,6 +82,23 @@ describe('the SDK v2 client pinned to 2026-07-28', () => {
     expect(gw.held.size).toBe(0);
   });
 
+  it('answers a 2025 server sampling request during a call the same way', async () => {
+    const asked: any[] = [];
+    const client = await modern({
+      capabilities: { sampling: {} },
+      setup: (c) =>
+        c.setRequestHandler('sampling/createMessage', async (request) => {
+          asked.push(request.params);
+          return { role: 'assistant', content: { type: 'text', text: 'sampled by the 2026 client' }, model: 'test-model', stopReason: 'endTurn' };
+        }),
+    });
+    const result = await client.callTool({ name: 'ev__trigger-sampling-request', arguments: { prompt: 'hello', maxTokens: 20 } });
+    expect(asked).toHaveLength(1);
+    expect(JSON.stringify(asked[0].messages)).toContain('hello');
+    expect(JSON.stringify(result.content)).toContain('sampled by the 2026 client');
+    expect(gw.held.size).toBe(0);
+  });
+
   it('streams list changes of the fleet on subscriptions/listen, acknowledged first and tagged', async () => {
     const client = await modern();
     const changes: string[] = [];
