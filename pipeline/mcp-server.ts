@@ -2,12 +2,14 @@
 /**
  * The pipeline MCP server (the seed's "Pipeline MCP server"): tools to list the phases, run one,
  * read a run's status and answer its approval gate, so an MCP client (an agent, through the
- * gateway) drives the pipeline. Serves stdio: `node dist/pipeline/mcp-server.js [--worker]`.
+ * gateway) drives the pipeline. Serves stdio: `node dist/pipeline/mcp-server.js [--worker]`, to
+ * clients of either protocol era (SDK v2: the connection's first message picks 2025-11-25 or
+ * 2026-07-28).
  * Temporal comes from TEMPORAL_ADDRESS (namespace, TLS, API key as for the CLI) or the local dev
  * server; `--worker` also runs a pipeline worker in this process.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { McpServer } from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { z } from 'zod';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { PipelineClient } from './client';
@@ -98,9 +100,11 @@ async function main(): Promise<void> {
   const client = await PipelineClient.connect(temporal);
   let worker: PipelineWorker | undefined;
   if (process.argv.includes('--worker')) worker = await startPipelineWorker({ temporal });
-  const server = createPipelineMcpServer(client);
+  const connection = serveStdio(() => createPipelineMcpServer(client), {
+    onerror: (err) => process.stderr.write(`mcp-fleet pipeline server: ${err.message}\n`),
+  });
   const stop = async () => {
-    await server.close().catch(() => {});
+    await connection.close().catch(() => {});
     await worker?.stop();
     await client.close();
     await temporal.stop();
@@ -109,7 +113,6 @@ async function main(): Promise<void> {
   process.stdin.once('end', () => void stop());
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
-  await server.connect(new StdioServerTransport());
 }
 
 if (require.main === module) {

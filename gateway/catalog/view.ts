@@ -4,6 +4,7 @@
  * Built from plain data (server name, prefix, catalog), so it holds nothing live; a route names
  * the server, and the relay finds that server's live group for the client it serves.
  */
+import { mirroredParams, type MirroredParam } from '../protocol/mirrored-headers';
 import { exposedName, safeName } from '../protocol/names';
 import { compileTemplate, templateMatches, type CompiledTemplate } from '../protocol/uri-templates';
 import type { Catalog, Item } from '../servers/lists';
@@ -19,6 +20,8 @@ export interface Route {
   server: string;
   /** The name the upstream knows. */
   name: string;
+  /** A tool's parameters mirrored into Mcp-Param-* headers (x-mcp-header), when it has any. */
+  mirrored?: readonly MirroredParam[];
 }
 
 /** Two servers offering the same thing; the first in config order keeps it. */
@@ -46,6 +49,8 @@ export interface CatalogView {
   collisions: Collision[];
   /** Templates that are not valid URI templates (left out), by server. */
   invalidTemplates: { server: string; uriTemplate: string }[];
+  /** Tools whose x-mcp-header annotations break the spec's rules (left out, as an HTTP client must), by server. */
+  invalidTools: { server: string; tool: string; reason: string }[];
 }
 
 export function buildView(sources: readonly ViewSource[], separator: string): CatalogView {
@@ -60,6 +65,7 @@ export function buildView(sources: readonly ViewSource[], separator: string): Ca
     templates: [],
     collisions: [],
     invalidTemplates: [],
+    invalidTools: [],
   };
   const templateOwners = new Map<string, string>();
   for (const source of sources) {
@@ -106,6 +112,11 @@ function addNamed(
 ): void {
   for (const item of items) {
     const original = String(item.name);
+    const mirrored = what === 'tool' ? mirroredParams(item.inputSchema) : [];
+    if (!Array.isArray(mirrored)) {
+      view.invalidTools.push({ server: source.server, tool: original, reason: mirrored.invalid });
+      continue;
+    }
     let name = exposedName(source.prefix, separator, original);
     const taken = routes.get(name);
     if (taken) {
@@ -115,7 +126,7 @@ function addNamed(
       view.collisions.push({ what, original, server: source.server, takenBy: taken.server, exposedAs: alternative, key: `${what}:${name}:${source.server}` });
       name = alternative;
     }
-    routes.set(name, { server: source.server, name: original });
+    routes.set(name, mirrored.length ? { server: source.server, name: original, mirrored } : { server: source.server, name: original });
     out.push(name === original ? item : { ...item, name });
   }
 }

@@ -76,6 +76,11 @@ export class CatalogViews {
         this.log.warn({ uriTemplate: t.uriTemplate, server: t.server }, 'resource template is not a valid URI template; left out'),
       );
     }
+    for (const t of view.invalidTools) {
+      now.set(`invalid-tool:${t.tool}:${t.server}`, () =>
+        this.log.warn({ tool: t.tool, server: t.server, reason: t.reason }, 'tool has an invalid x-mcp-header annotation; left out'),
+      );
+    }
     const before = this.known.get(key) ?? new Set<string>();
     for (const [problem, warn] of now) if (!before.has(problem) && this.count(problem, +1) === 1) warn();
     for (const problem of before) if (!now.has(problem)) this.count(problem, -1);

@@ -11,8 +11,9 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { MODERN_VERSIONS, envelopeClaim, isModernVersion } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
+import { decodeHeaderValue, headerMismatch } from '../protocol/mirrored-headers';
 import { errorResponse, isRequest, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc';
-import { NAME_FIELD, decodeHeaderValue } from '../protocol/routing-headers';
+import { NAME_FIELD } from '../protocol/routing-headers';
 import { readEnvelope, type RequestSink, type StatelessRequests } from '../session/stateless-requests';
 import { SseStream } from './sse-stream';
 
@@ -52,7 +53,7 @@ export class ModernHttpFront {
       reply(res, errorResponse(message.id, error.toJsonRpcError()), error.code === 'METHOD_NOT_FOUND' ? 404 : 400);
       return;
     }
-    void this.requests.serve(message, envelope, new ExchangeSink(res));
+    void this.requests.serve(message, envelope, new ExchangeSink(res), headers);
   }
 
   /** The spec's checks, in its order; the first that fails is the answer. */
@@ -65,12 +66,13 @@ export class ModernHttpFront {
       );
     const envelope = readEnvelope(meta);
     const headerVersion = header(headers, 'mcp-protocol-version');
-    if (headerVersion === undefined) throw mismatch('the MCP-Protocol-Version header is required');
+    if (headerVersion === undefined) throw headerMismatch('the MCP-Protocol-Version header is required');
     if (headerVersion !== envelope.protocolVersion)
-      throw mismatch(`MCP-Protocol-Version ${JSON.stringify(headerVersion)} does not match the body's ${JSON.stringify(envelope.protocolVersion)}`);
+      throw headerMismatch(`MCP-Protocol-Version ${JSON.stringify(headerVersion)} does not match the body's ${JSON.stringify(envelope.protocolVersion)}`);
     const method = header(headers, 'mcp-method');
-    if (method === undefined) throw mismatch('the Mcp-Method header is required');
-    if (method !== request.method) throw mismatch(`Mcp-Method ${JSON.stringify(method)} does not match the body's method ${JSON.stringify(request.method)}`);
+    if (method === undefined) throw headerMismatch('the Mcp-Method header is required');
+    if (method !== request.method)
+      throw headerMismatch(`Mcp-Method ${JSON.stringify(method)} does not match the body's method ${JSON.stringify(request.method)}`);
     if (!(MODERN_VERSIONS as readonly string[]).includes(envelope.protocolVersion)) {
       throw new FleetError('UNSUPPORTED_PROTOCOL_VERSION', 'Unsupported protocol version', {
         data: { supported: [...MODERN_VERSIONS], requested: envelope.protocolVersion },
@@ -80,9 +82,9 @@ export class ModernHttpFront {
     const value = field === undefined ? undefined : request.params?.[field];
     if (typeof value === 'string') {
       const name = header(headers, 'mcp-name');
-      if (name === undefined) throw mismatch(`the Mcp-Name header is required for ${request.method}`);
+      if (name === undefined) throw headerMismatch(`the Mcp-Name header is required for ${request.method}`);
       const decoded = decodeHeaderValue(name);
-      if (decoded !== value) throw mismatch(`Mcp-Name ${JSON.stringify(name)} does not match the body's ${field} ${JSON.stringify(value)}`);
+      if (decoded !== value) throw headerMismatch(`Mcp-Name ${JSON.stringify(name)} does not match the body's ${field} ${JSON.stringify(value)}`);
     }
     return envelope;
   }
@@ -92,12 +94,8 @@ export class ModernHttpFront {
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   if (value === undefined) return undefined;
-  if (Array.isArray(value)) throw mismatch(`the ${name} header is given more than once`);
+  if (Array.isArray(value)) throw headerMismatch(`the ${name} header is given more than once`);
   return value.trim();
-}
-
-function mismatch(what: string): FleetError {
-  return new FleetError('HEADER_MISMATCH', `Header mismatch: ${what}`);
 }
 
 /** The status of a served request's refusal: 404 for an unknown method, 400 for the spec's framing errors, else 200 (the error is in the body). */

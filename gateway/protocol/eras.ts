@@ -18,8 +18,8 @@ export const META = {
   subscriptionId: 'io.modelcontextprotocol/subscriptionId',
 } as const;
 
-/** Keys of `_meta` the protocol reserves for itself: they describe a hop, so they are never forwarded as they are. */
-export const RESERVED_META_PREFIX = 'io.modelcontextprotocol/';
+/** The envelope's keys: they describe the hop a request came over, so a relay never forwards them as they are. */
+const ENVELOPE_KEYS: readonly string[] = [META.protocolVersion, META.clientCapabilities, META.clientInfo, META.logLevel];
 
 /** Whether a protocol version string names a modern revision (they compare as dates). */
 export function isModernVersion(version: unknown): boolean {
@@ -33,14 +33,11 @@ export function envelopeClaim(params: Record<string, unknown> | undefined): Reco
   return Object.hasOwn(meta, META.protocolVersion) ? (meta as Record<string, unknown>) : undefined;
 }
 
-/** `_meta` without the keys that describe the previous hop (what a relay forwards onward). */
-export function withoutReservedMeta(meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!meta) return meta;
-  let copy: Record<string, unknown> | undefined;
-  for (const key of Object.keys(meta)) {
-    if (!key.startsWith(RESERVED_META_PREFIX)) continue;
-    copy ??= { ...meta };
-    delete copy[key];
-  }
-  return copy ?? meta;
+/** `_meta` without the envelope (what a relay forwards onward); the same object when it has none. */
+export function withoutEnvelope(meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!meta || !ENVELOPE_KEYS.some((key) => Object.hasOwn(meta, key))) return meta;
+  // a fresh object, not a copy with keys deleted: deleting turns an object slow for every later read
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta)) if (!ENVELOPE_KEYS.includes(key)) out[key] = value;
+  return out;
 }

@@ -20,6 +20,8 @@ export interface Call {
   readonly cancellation: Cancellation;
   /** The params that go upstream: the client's, with names mapped back once the call is routed. */
   params: Record<string, unknown>;
+  /** The HTTP request's headers, for a 2026-07-28 request over Streamable HTTP (what it mirrored of the body is checked). */
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
   /** Keys the gateway sets in the upstream request's `_meta` (trace context, progress token), over the client's. */
   readonly meta: Record<string, unknown>;
   /** Set by the routing stage: the server that owns what the request names, and what that is. */

@@ -4,7 +4,7 @@
  * identity in `_meta`, and the 2026 code for an unknown resource; a legacy client gets none of the
  * fields its revision does not know (a 2026 server's answers lose them on the way).
  */
-import { META, withoutReservedMeta } from '../protocol/eras';
+import { META } from '../protocol/eras';
 import type { JsonRpcErrorObject, JsonRpcResponse } from '../protocol/jsonrpc';
 import { asObject } from '../protocol/objects';
 import { CACHEABLE_METHODS } from './routes';
@@ -34,6 +34,18 @@ export function forModernClient(method: string, response: JsonRpcResponse, setti
 /** The gateway's own refusal as a modern client's error: an unknown resource is invalid params there, with the URI. */
 export function forModernError(error: JsonRpcErrorObject): JsonRpcErrorObject {
   return error.code === LEGACY_RESOURCE_NOT_FOUND ? { ...error, code: INVALID_PARAMS } : error;
+}
+
+/** Keys of `_meta` the protocol reserves for itself (serverInfo, subscriptionId, the envelope): 2026-07-28's, none of 2025's. */
+const RESERVED_META_PREFIX = 'io.modelcontextprotocol/';
+
+/** `_meta` without the reserved keys; the same object when it has none. */
+function withoutReservedMeta(meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!meta || !Object.keys(meta).some((key) => key.startsWith(RESERVED_META_PREFIX))) return meta;
+  // a fresh object, not a copy with keys deleted (as eras.ts withoutEnvelope does)
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta)) if (!key.startsWith(RESERVED_META_PREFIX)) out[key] = value;
+  return out;
 }
 
 /** What a 2026-07-28 server put in a result that a 2025 client's revision does not define: resultType, caching hints, the reserved `_meta` keys. */

@@ -32,6 +32,9 @@ const NOTIFICATION_OF: Record<'toolsListChanged' | 'promptsListChanged' | 'resou
   resourcesListChanged: 'notifications/resources/list_changed',
 };
 
+/** Resources one stream may name (the SDK's own servers take as many): each is a subscription upstream. */
+export const MAX_RESOURCE_SUBSCRIPTIONS = 1024;
+
 /** Reads the `notifications` filter of a listen request; INVALID_PARAMS naming what is wrong. */
 export function parseFilter(params: Record<string, unknown>): ListenFilter {
   const raw = params.notifications;
@@ -48,6 +51,12 @@ export function parseFilter(params: Record<string, unknown>): ListenFilter {
   if (f.resourceSubscriptions !== undefined) {
     if (!Array.isArray(f.resourceSubscriptions) || !f.resourceSubscriptions.every((u) => typeof u === 'string')) {
       throw new FleetError('INVALID_PARAMS', 'subscriptions/listen: notifications.resourceSubscriptions must be an array of URIs');
+    }
+    if (f.resourceSubscriptions.length > MAX_RESOURCE_SUBSCRIPTIONS) {
+      throw new FleetError(
+        'INVALID_PARAMS',
+        `subscriptions/listen: notifications.resourceSubscriptions names ${f.resourceSubscriptions.length} URIs; one stream takes at most ${MAX_RESOURCE_SUBSCRIPTIONS}`,
+      );
     }
     filter.resourceSubscriptions = [...new Set(f.resourceSubscriptions)];
   }

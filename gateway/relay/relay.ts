@@ -4,10 +4,11 @@
  * from the merged catalog, ping, log levels, server/discover) or forwards it; a forwarded request
  * runs the chain of stages
  *
- *   resolve (route by name or URI) → input rounds (a modern client's multi-round-trip requests)
- *   → trace → [subscription bookkeeping] → pick (backend by weight) → upstream era (the envelope a
- *   2026 server needs) → input drive (a 2026 server's questions to a 2025 client) → count
- *   (statistics, metrics, the call log line) → send (ids, progress, cancellation)
+ *   mirrored headers (a modern call's Mcp-Param-* against its body) → resolve (route by name or
+ *   URI) → input rounds (a modern client's multi-round-trip requests) → trace → [subscription
+ *   bookkeeping] → pick (backend by weight) → upstream era (the envelope a 2026 server needs) →
+ *   input drive (a 2026 server's questions to a 2025 client) → count (statistics, metrics, the call
+ *   log line) → send (ids, progress, cancellation)
  *
  * Every answer is then shaped for the client's era (era-results.ts). Authentication, authorization,
  * rate limits and breaker/retry are further stages of the same contract (relay/context.ts): the
@@ -38,6 +39,7 @@ import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
 import { countStage } from './stages/count';
 import { inputDriveStage } from './stages/input-drive';
 import { inputRoundStage } from './stages/input-rounds';
+import { mirroredHeaderStage } from './stages/mirrored-headers';
 import { pickStage } from './stages/pick';
 import { resolveStage, type RoutingDeps } from './stages/resolve';
 import { sendStage } from './stages/send';
@@ -222,6 +224,7 @@ export class Relay implements LocalServices, RoutingDeps {
       const rounds = inputRoundStage({ sealer: stateless.sealer, held: stateless.held, clients, instance: stateless.instance, log });
       next = chain(
         [
+          mirroredHeaderStage(this),
           resolveStage(route.target, this),
           rounds,
           traceStage,

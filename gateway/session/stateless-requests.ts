@@ -113,20 +113,24 @@ export class StatelessClient implements StatelessPeer {
 /** Serves stateless requests; counts the ones in flight, so that shutdown drains them too. */
 export class StatelessRequests {
   private running = 0;
+  /** One logger for all of them: a child per request would cost more than the request's own work (its call line carries the trace). */
+  private readonly log: Logger;
 
   constructor(
     private readonly relay: Relay,
     private readonly draining: () => boolean,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.log = log.child({ era: 'modern' });
+  }
 
   get inFlightCount(): number {
     return this.running;
   }
 
-  /** Answers `request` into `sink`; never throws (a refusal is an error answer). */
-  async serve(request: JsonRpcRequest, envelope: Envelope, sink: RequestSink): Promise<void> {
-    const client = new StatelessClient(envelope, this.log.child({ request: request.id, era: 'modern' }), sink);
+  /** Answers `request` into `sink`; never throws (a refusal is an error answer). `headers`: the HTTP request's, over Streamable HTTP. */
+  async serve(request: JsonRpcRequest, envelope: Envelope, sink: RequestSink, headers?: Call['headers']): Promise<void> {
+    const client = new StatelessClient(envelope, this.log, sink);
     const cancellation = new Cancellation();
     sink.onGone(() => cancellation.cancel('the client closed the stream'));
     this.running++;
@@ -134,14 +138,14 @@ export class StatelessRequests {
       const route = routeOf(request.method, 'modern');
       if (this.draining()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down; send the request to another instance or retry later');
       if (route.kind === 'initialize') throw new FleetError('METHOD_NOT_FOUND', `Method not found: ${request.method}`);
-      const call: Call = { request, client, cancellation, params: request.params ?? {}, meta: {} };
+      const call: Call = { request, client, cancellation, params: request.params ?? {}, meta: {}, ...(headers ? { headers } : {}) };
       const response = await this.relay.handle(call, route);
       // a client that closed the stream is gone: the front drops what comes after
       sink.answer({ ...response, id: request.id });
     } catch (err) {
       const error = toFleetError(err);
-      if (error.code === 'INTERNAL') client.log.error({ err, method: request.method }, 'request failed');
-      else client.log.info({ method: request.method, code: error.code, err: error.message }, 'request refused');
+      if (error.code === 'INTERNAL') this.log.error({ err, request: request.id, method: request.method }, 'request failed');
+      else this.log.info({ request: request.id, method: request.method, code: error.code, err: error.message }, 'request refused');
       sink.answer(errorResponse(request.id, forModernError(error.toJsonRpcError())), error);
     } finally {
       this.running--;

@@ -30,7 +30,16 @@ async function modern(options: Parameters<typeof connectModernGateway>[1] = {}):
 }
 
 beforeAll(async () => {
-  gw = await startTestGateway({ servers: { ev: everything(marker), s: scripted(marker, ['--tools', 'echo,sleep,add_tool']) } }, marker);
+  gw = await startTestGateway(
+    {
+      servers: {
+        ev: everything(marker),
+        s: scripted(marker, ['--tools', 'echo,sleep,add_tool,mirrored,bad_header']),
+        r: scripted(marker, ['--tools', 'touch', '--resources']),
+      },
+    },
+    marker,
+  );
   mcp = `${gw.url}/mcp`;
 });
 
@@ -70,6 +79,23 @@ describe('the SDK v2 client pinned to 2026-07-28', () => {
     expect(asked).toHaveLength(1);
     expect(asked[0]).toMatchObject({ message: 'Please provide inputs for the following fields:' });
     expect(JSON.stringify(result.content)).toContain('Ada');
+    expect(gw.held.size).toBe(0);
+  });
+
+  it('answers a 2025 server sampling request during a call the same way', async () => {
+    const asked: any[] = [];
+    const client = await modern({
+      capabilities: { sampling: {} },
+      setup: (c) =>
+        c.setRequestHandler('sampling/createMessage', async (request) => {
+          asked.push(request.params);
+          return { role: 'assistant', content: { type: 'text', text: 'sampled by the 2026 client' }, model: 'test-model', stopReason: 'endTurn' };
+        }),
+    });
+    const result = await client.callTool({ name: 'ev__trigger-sampling-request', arguments: { prompt: 'hello', maxTokens: 20 } });
+    expect(asked).toHaveLength(1);
+    expect(JSON.stringify(asked[0].messages)).toContain('hello');
+    expect(JSON.stringify(result.content)).toContain('sampled by the 2026 client');
     expect(gw.held.size).toBe(0);
   });
 
@@ -122,6 +148,40 @@ describe('the wire of a 2026-07-28 request', () => {
     ]);
     const bare = await postModern(mcp, { jsonrpc: '2.0', id: 9, method: 'tools/list', params: { _meta: { [META.protocolVersion]: '2026-07-28' } } });
     expect([bare.status, bare.messages[0].id, bare.messages[0].error.code]).toEqual([400, 9, -32602]);
+  });
+
+  it("passes a 2025 server the client's own _meta keys but not its envelope, which described the hop to the gateway", async () => {
+    const r = await postModern(
+      mcp,
+      modernRequest(13, 'tools/call', { name: 's__echo', arguments: {}, _meta: { 'example.com/tag': 'kept' } }, envelope({}, { [META.logLevel]: 'error' })),
+    );
+    const meta = r.messages[0].result.receivedParams._meta;
+    expect(meta['example.com/tag']).toBe('kept');
+    expect(Object.keys(meta).filter((k) => k.startsWith('io.modelcontextprotocol/'))).toEqual([]);
+  });
+
+  it('checks the Mcp-Param-* headers of a tool that mirrors parameters, and leaves out a tool whose annotation is invalid', async () => {
+    const args = { region: 'Hello, 世界', priority: 3, query: 'q' };
+    const call = (headers: Record<string, string | null>, a: Record<string, unknown> = args) =>
+      postModern(mcp, modernRequest(11, 'tools/call', { name: 's__mirrored', arguments: a }), headers);
+    const good = await call({ 'mcp-param-region': `=?base64?${Buffer.from('Hello, 世界').toString('base64')}?=`, 'mcp-param-priority': '3' });
+    expect([good.status, good.messages[0].result?.receivedParams?.arguments]).toEqual([200, args]);
+    const cases: Record<string, string | null>[] = [
+      { 'mcp-param-priority': '3' }, // Region omitted while the body has it
+      { 'mcp-param-region': 'elsewhere', 'mcp-param-priority': '3' },
+      { 'mcp-param-region': '=?base64?SGVsbG8?=', 'mcp-param-priority': '3' }, // bad padding
+      { 'mcp-param-region': `=?base64?${Buffer.from('Hello, 世界').toString('base64')}?=`, 'mcp-param-priority': '4' },
+    ];
+    for (const headers of cases) {
+      const r = await call(headers);
+      expect({ headers, status: r.status, code: r.messages[0]?.error?.code, id: r.messages[0]?.id }).toEqual({ headers, status: 400, code: -32020, id: 11 });
+    }
+    // nothing mirrored, nothing expected: a call without the annotated arguments needs no headers
+    const bare = await call({}, { query: 'q' });
+    expect(bare.status).toBe(200);
+    const names = (await postModern(mcp, modernRequest(12, 'tools/list'))).messages[0].result.tools.map((t: { name: string }) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['s__mirrored']));
+    expect(names).not.toContain('s__bad_header');
   });
 
   it('knows no 2025 methods (404 -32601): initialize, ping, logging/setLevel, resources/subscribe', async () => {
@@ -202,35 +262,8 @@ describe('the wire of a 2026-07-28 request', () => {
   });
 
   it('acknowledges a listen stream first and tags each notification with the listen id', async () => {
-    const controller = new AbortController();
-    const res = await fetch(mcp, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'subscriptions/listen',
-      },
-      body: JSON.stringify(modernRequest('listen-1', 'subscriptions/listen', { notifications: { toolsListChanged: true, promptsListChanged: true } })),
-    });
-    const events: any[] = [];
-    const reading = (async () => {
-      const decoder = new TextDecoder();
-      let buf = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buf += decoder.decode(chunk, { stream: true });
-          for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-            const data = /^data: (.*)$/m.exec(buf.slice(0, i))?.[1];
-            buf = buf.slice(i + 2);
-            if (data) events.push(JSON.parse(data));
-          }
-        }
-      } catch {
-        // aborted below
-      }
-    })();
+    const listen = openListen(modernRequest('listen-1', 'subscriptions/listen', { notifications: { toolsListChanged: true, promptsListChanged: true } }));
+    const events = listen.events;
     await waitFor(() => events.length > 0, 'the acknowledgement');
     expect(events[0]).toEqual({
       jsonrpc: '2.0',
@@ -244,9 +277,29 @@ describe('the wire of a 2026-07-28 request', () => {
       method: 'notifications/tools/list_changed',
       params: { _meta: { [META.subscriptionId]: 'listen-1' } },
     });
-    controller.abort();
-    await reading;
+    await listen.close();
     await waitFor(() => gw.listens.size === 0, 'the listen stream to end');
+  });
+
+  it('delivers updates of the resources a listen stream names, subscribed upstream for it, and refuses a list past the bound', async () => {
+    const listen = openListen(modernRequest('listen-r', 'subscriptions/listen', { notifications: { resourceSubscriptions: ['test://r', 'test://unknown'] } }));
+    await waitFor(() => listen.events.length > 0, 'the acknowledgement');
+    // only what a subscribable server owns is honoured
+    expect(listen.events[0].params.notifications).toEqual({ resourceSubscriptions: ['test://r'] });
+    // the scripted server notifies only URIs subscribed on it: the update proves the upstream subscription
+    await postModern(mcp, modernRequest(14, 'tools/call', { name: 'r__touch', arguments: {} }));
+    await waitFor(() => listen.events.some((e) => e.method === 'notifications/resources/updated'), 'the resource update');
+    expect(listen.events.find((e) => e.method === 'notifications/resources/updated')).toEqual({
+      jsonrpc: '2.0',
+      method: 'notifications/resources/updated',
+      params: { uri: 'test://r', _meta: { [META.subscriptionId]: 'listen-r' } },
+    });
+    await listen.close();
+    await waitFor(() => gw.listens.size === 0, 'the listen stream to end');
+
+    const tooMany = Array.from({ length: 1025 }, (_, i) => `test://r${i}`);
+    const refused = await postModern(mcp, modernRequest('listen-big', 'subscriptions/listen', { notifications: { resourceSubscriptions: tooMany } }));
+    expect(refused.messages[0]).toMatchObject({ id: 'listen-big', error: { code: -32602, message: expect.stringContaining('at most 1024') } });
   });
 
   it('cancels the upstream call when the client closes the stream', async () => {
@@ -255,13 +308,7 @@ describe('the wire of a 2026-07-28 request', () => {
     const pending = fetch(mcp, {
       method: 'POST',
       signal: controller.signal,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/call',
-        'mcp-name': 's__sleep',
-      },
+      headers: streamHeaders('tools/call', 's__sleep'),
       body: JSON.stringify(modernRequest(1, 'tools/call', { name: 's__sleep', arguments: { ms: 30_000 } })),
     }).catch((err: Error) => err);
     await waitFor(() => sleepsStarted(gw.logs, 's') > 0, 'the call to run upstream');
@@ -316,3 +363,47 @@ describe('2025 clients beside them', () => {
     }
   });
 });
+
+/** The headers of a modern POST a test reads as a stream (postModern waits for the whole answer). */
+function streamHeaders(method: string, name?: string): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': method,
+    ...(name ? { 'mcp-name': name } : {}),
+  };
+}
+
+/** A listen stream read as it comes: its events so far, and how to close it. */
+function openListen(request: ReturnType<typeof modernRequest>): { events: any[]; close(): Promise<void> } {
+  const controller = new AbortController();
+  const events: any[] = [];
+  const reading = (async () => {
+    const res = await fetch(mcp, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: streamHeaders('subscriptions/listen'),
+      body: JSON.stringify(request),
+    });
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+        const data = /^data: (.*)$/m.exec(buf.slice(0, i))?.[1];
+        buf = buf.slice(i + 2);
+        if (data) events.push(JSON.parse(data));
+      }
+    }
+  })().catch(() => {
+    // aborted by close()
+  });
+  return {
+    events,
+    close: async () => {
+      controller.abort();
+      await reading;
+    },
+  };
+}

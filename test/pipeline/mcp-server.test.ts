@@ -1,8 +1,11 @@
 /**
  * The pipeline MCP server as an MCP client sees it: spawned over stdio (its own worker, the real
- * activities and phase definitions) against a real dev server started by the test.
+ * activities and phase definitions) against a real dev server started by the test. An SDK v1 client
+ * speaks 2025-11-25 to it, an SDK v2 client pinned to 2026-07-28 the stateless era.
  */
 import { join } from 'node:path';
+import { Client as ModernClient } from '@modelcontextprotocol/client';
+import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
@@ -17,26 +20,29 @@ let client: Client;
 type Result = { isError?: boolean; structuredContent?: any; content: { text: string }[] };
 const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as unknown as Result;
 
+const serverProcess = (args: string[]) => ({
+  command: process.execPath,
+  args: [SERVER_JS, ...args],
+  env: {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/root',
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: temporal.namespace,
+    MARKER: temporal.dir,
+  },
+  stderr: 'ignore' as const,
+});
+
+let modern: ModernClient | undefined;
+
 beforeAll(async () => {
   temporal = await startTestTemporal();
   client = new Client({ name: 'pipeline-test', version: '1' });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [SERVER_JS, '--worker'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/root',
-        TEMPORAL_ADDRESS: temporal.address,
-        TEMPORAL_NAMESPACE: temporal.namespace,
-        MARKER: temporal.dir,
-      },
-      stderr: 'ignore',
-    }),
-  );
+  await client.connect(new StdioClientTransport(serverProcess(['--worker'])));
 });
 
 afterAll(async () => {
+  await modern?.close();
   await client?.close();
   await temporal?.stop();
   expect(await waitFor(() => processesMentioning(temporal.dir).length === 0 || undefined, 'no process left', 20_000)).toBe(true);
@@ -80,4 +86,17 @@ it('answers bad input with an error result that names the valid choices', async 
   const unknownRun = await call('approve_gate', { workflow_id: 'mcp-fleet-no-such-run', approve: true });
   expect(unknownRun.isError).toBe(true);
   expect(unknownRun.content[0].text).toContain('mcp-fleet-no-such-run');
+});
+
+it('serves a 2026-07-28 client too: no handshake, the same tools and the same clear errors', async () => {
+  modern = new ModernClient({ name: 'pipeline-test-2026', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await modern.connect(new ModernStdioTransport(serverProcess([])));
+  expect(modern.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+  expect(modern.getServerVersion()?.name).toBe('mcp-fleet-pipeline');
+  const { tools } = await modern.listTools();
+  expect(tools.map((t) => t.name).sort()).toEqual(['approve_gate', 'list_phases', 'run_phase', 'run_status']);
+  const phases = (await modern.callTool({ name: 'list_phases', arguments: {} })) as unknown as Result;
+  expect(phases.structuredContent.phases).toHaveLength(10);
+  const bad = (await modern.callTool({ name: 'run_phase', arguments: { phase: 'nope', verb: 'test' } })) as unknown as Result;
+  expect([bad.isError, bad.content[0].text]).toEqual([true, expect.stringContaining('docker-compose')]);
 });

@@ -140,16 +140,20 @@ test('blue/green switches all traffic at once, holds, and retires the old versio
 
 test('rejecting the promotion gate rolls back: the old version serves again and the new one is gone', async () => {
   const { workflowId, result } = await rollout({ backend: version(['--name', 'v2', '--tools', 'echo']), strategy: 'blue-green' }, false);
+  // An answer is only accepted by a waiting gate: wait for each one before answering it.
+  const gate = (stepId: string) =>
+    waitFor(
+      async () => {
+        const st = await client.status(workflowId);
+        return st.gate?.stepId === stepId || st.failure ? st : undefined;
+      },
+      `the run to reach the ${stepId} gate`,
+      120_000,
+    );
+  expect((await gate('add-version')).failure).toBeUndefined();
   await client.approve(workflowId, { stepId: 'add-version', by: 'test' });
-  // wait until the run reaches the promotion gate (or fails on the way): v2 then serves everything
-  const atGate = await waitFor(
-    async () => {
-      const st = await client.status(workflowId);
-      return st.gate?.stepId === 'promote' || st.failure ? st : undefined;
-    },
-    'the run to reach the promotion gate',
-    120_000,
-  );
+  // at the promotion gate v2 serves everything
+  const atGate = await gate('promote');
   expect(atGate.failure).toBeUndefined();
   expect(atGate.gate?.stepId).toBe('promote');
   expect(await servedBy()).toBe('v2');

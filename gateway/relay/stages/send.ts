@@ -1,9 +1,10 @@
 /**
  * Sending: the call goes to its backend's upstream session under a fresh request id, with the
- * gateway's `_meta` keys over the client's and its progress token swapped for a gateway-wide one
+ * gateway's `_meta` keys over the client's (less a 2026 client's envelope) and its progress token swapped for a gateway-wide one
  * (progress from a shared upstream then finds its way back to this client). A cancellation by
  * the client cancels it upstream. The answer is the server's, raw.
  */
+import { withoutEnvelope } from '../../protocol/eras';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
 import { required, type Call, type Next } from '../context';
 import type { ProgressRouter } from '../progress';
@@ -13,7 +14,8 @@ export function sendStage(progress: ProgressRouter): Next {
     const group = required(call.group, 'the server');
     const conn = required(required(call.backend, 'the backend').connection, 'a connected backend');
     const clientMeta = call.params._meta as Record<string, unknown> | undefined;
-    const meta: Record<string, unknown> = { ...clientMeta, ...call.meta };
+    // a 2026 client's envelope describes its hop to the gateway, not the gateway's to the server
+    const meta: Record<string, unknown> = { ...withoutEnvelope(clientMeta), ...call.meta };
     let token: string | undefined;
     if (clientMeta && (typeof clientMeta.progressToken === 'string' || typeof clientMeta.progressToken === 'number')) {
       token = progress.register(call.client, clientMeta.progressToken, call.request.id);

@@ -1,7 +1,7 @@
 /**
  * The upstream era stage: a request to a 2026-07-28 server carries its client in the envelope
  * (capabilities and info as that client declared them, its log level when it set one); a request
- * to a 2025 server loses the `_meta` keys that describe the previous hop and keeps the others.
+ * to a 2025 server is left as it is.
  */
 import { META } from '../../protocol/eras';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
@@ -45,14 +45,7 @@ it('puts the client of the call in the envelope of a request to a 2026-07-28 ser
   expect(await sent(clients, callTo('modern', { name: 't' }))).toMatchObject({ meta: { [META.logLevel]: 'warning' } });
 });
 
-it('leaves out the reserved _meta keys a 2026 client sent when the request goes to a 2025 server', async () => {
-  const params = { name: 't', _meta: { [META.protocolVersion]: '2026-07-28', [META.clientInfo]: {}, progressToken: 7 } };
-  expect(await sent(new ClientDirectory(), callTo('legacy', params))).toEqual({
-    meta: { traceparent: 't' },
-    params: { name: 't', _meta: { progressToken: 7 } },
-  });
-  const plain = { name: 't', _meta: { progressToken: 8 } };
-  const call = callTo('legacy', plain);
-  await sent(new ClientDirectory(), call);
-  expect(call.params).toBe(plain); // nothing to leave out: the params go as they came
+it('leaves a request to a 2025 server as it is', async () => {
+  const call = callTo('legacy', { name: 't' });
+  expect(await sent(new ClientDirectory(), call)).toEqual({ meta: { traceparent: 't' }, params: { name: 't' } });
 });
