@@ -14,8 +14,8 @@ export interface ReceivedContext {
 export interface MessageTransport {
   /** Starts receiving; resolves once messages can be sent. */
   start(): Promise<void>;
-  /** Resolves once the message is handed to the wire; rejects when the transport cannot send. */
-  send(message: JsonRpcMessage): Promise<void>;
+  /** Resolves once the message is handed to the wire; rejects when the transport cannot send. HTTP transports add `headers` to its request. */
+  send(message: JsonRpcMessage, options?: { headers?: Record<string, string> }): Promise<void>;
   /** Ends the transport; `onclose` runs once, whoever ended it. */
   close(): Promise<void>;
   onmessage?: (message: JsonRpcMessage, context?: ReceivedContext) => void;

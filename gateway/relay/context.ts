@@ -22,6 +22,8 @@ export interface Call {
   params: Record<string, unknown>;
   /** The HTTP request's headers, for a 2026-07-28 request over Streamable HTTP (what it mirrored of the body is checked). */
   readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
+  /** HTTP headers the upstream request carries besides the routing ones: a 2026-07-28 tool call's Mcp-Param-* (set by the upstream era stage). */
+  upstreamHeaders?: Record<string, string>;
   /** Keys the gateway sets in the upstream request's `_meta` (trace context, progress token), over the client's. */
   readonly meta: Record<string, unknown>;
   /** Set by the routing stage: the server that owns what the request names, and what that is. */

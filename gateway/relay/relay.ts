@@ -230,7 +230,7 @@ export class Relay implements LocalServices, RoutingDeps {
           traceStage,
           ...subscription,
           pickStage,
-          upstreamEraStage(clients),
+          upstreamEraStage(clients, this),
           inputDriveStage,
           countStage(recordCall, logCalls),
         ],

@@ -158,7 +158,7 @@ export class UpstreamConnection {
       const timer = this.timer(id, options.timeoutMs);
       this.pending.set(id, { resolve, reject, timer, timeoutMs: options.timeoutMs, method, origin: options.origin });
       const message: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
-      this.transport.send(message).catch((err: Error) => {
+      this.transport.send(message, options.headers ? { headers: options.headers } : undefined).catch((err: Error) => {
         const error = new FleetError('UPSTREAM_UNAVAILABLE', `cannot send to server "${this.serverName}": ${err.message}`, {
           cause: err,
           data: err instanceof FleetError ? err.data : undefined,

@@ -100,7 +100,7 @@ export class StreamableHttpTransport implements MessageTransport {
   }
 
   /** Resolves once the server accepted the message; a request's answer arrives through onmessage. */
-  async send(message: JsonRpcMessage): Promise<void> {
+  async send(message: JsonRpcMessage, options?: { headers?: Record<string, string> }): Promise<void> {
     if (this.closed) throw this.closedError();
     const m = message;
     const body = JSON.stringify(m);
@@ -110,7 +110,7 @@ export class StreamableHttpTransport implements MessageTransport {
     if (routing) {
       // A 2026-07-28 message belongs to no session: its own version and routing headers instead.
       const { 'mcp-session-id': _session, 'mcp-protocol-version': _version, ...rest } = this.headers;
-      base = { ...rest, ...routing };
+      base = { ...rest, ...options?.headers, ...routing };
     }
     let res: IncomingMessage;
     try {

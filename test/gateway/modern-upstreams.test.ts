@@ -121,6 +121,14 @@ describe('an SDK v1 client (2025-11-25) in front of 2026-07-28 servers', () => {
     expect(JSON.stringify(read)).not.toContain('io.modelcontextprotocol/');
   });
 
+  it("mirrors a tool's x-mcp-header arguments into Mcp-Param-* headers for a 2026-07-28 server over HTTP, which checks them", async () => {
+    const c = await client();
+    for (const region of ['eu-west-1', ' padded ', 'zürich'])
+      expect(await c.callTool({ name: 'fh__test_custom_header', arguments: { region } })).toMatchObject({
+        content: [{ type: 'text', text: `Region: ${region}` }],
+      });
+  });
+
   it('answers ping and logging/setLevel, the 2026-07-28 upstreams staying ready (the connection maps them: modern-upstream.test.ts)', async () => {
     const c = await client();
     await c.ping();

@@ -27,6 +27,7 @@ export function sendStage(progress: ProgressRouter): Next {
       {
         timeoutMs: group.config.requestTimeoutMs,
         origin: { clientId: call.client.id, clientRequestId: call.request.id },
+        headers: call.upstreamHeaders,
       },
     );
     if (token) progress.bind(token, conn, pending.id);

@@ -1,14 +1,23 @@
 /**
  * The upstream era stage: a request to a 2026-07-28 server carries its client in the envelope
  * (capabilities and info as that client declared them, its log level when it set one); a request
- * to a 2025 server is left as it is.
+ * to a 2025 server is left as it is. A tool call to a 2026-07-28 server mirrors its x-mcp-header
+ * arguments into Mcp-Param-* headers.
  */
 import { META } from '../../protocol/eras';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
 import type { Backend } from '../../servers/backend';
 import { ClientDirectory, type ClientPeer } from '../clients';
 import { Cancellation, type Call } from '../context';
+import type { RoutingDeps } from './resolve';
 import { upstreamEraStage } from './upstream-era';
+
+/** The client's view: tool `t` mirrors its `region` argument into Mcp-Param-Region. */
+const ROUTING = {
+  view: () => ({
+    toolRoutes: new Map([['t', { server: 's', name: 't', mirrored: [{ name: 'Region', header: 'mcp-param-region', path: ['region'], type: 'string' }] }]]),
+  }),
+} as unknown as Pick<RoutingDeps, 'view'>;
 
 const PEER = {
   id: 'c1',
@@ -30,8 +39,12 @@ function callTo(era: 'legacy' | 'modern', params: Record<string, unknown>): Call
 
 /** What went on: the `_meta` keys the gateway set and the params, as the send stage would merge them. */
 async function sent(clients: ClientDirectory, call: Call): Promise<unknown> {
-  const next = async (c: Call): Promise<JsonRpcResponse> => ({ jsonrpc: '2.0', id: 1, result: { meta: { ...c.meta }, params: c.params } });
-  return ((await upstreamEraStage(clients)(call, next)) as { result: unknown }).result;
+  const next = async (c: Call): Promise<JsonRpcResponse> => ({
+    jsonrpc: '2.0',
+    id: 1,
+    result: { meta: { ...c.meta }, params: c.params, ...(c.upstreamHeaders && { headers: c.upstreamHeaders }) },
+  });
+  return ((await upstreamEraStage(clients, ROUTING)(call, next)) as { result: unknown }).result;
 }
 
 it('puts the client of the call in the envelope of a request to a 2026-07-28 server, with its log level once it set one', async () => {
@@ -45,7 +58,13 @@ it('puts the client of the call in the envelope of a request to a 2026-07-28 ser
   expect(await sent(clients, callTo('modern', { name: 't' }))).toMatchObject({ meta: { [META.logLevel]: 'warning' } });
 });
 
+it("mirrors a tool's x-mcp-header arguments into the headers of a 2026-07-28 request, encoded as the spec says", async () => {
+  expect(await sent(new ClientDirectory(), callTo('modern', { name: 't', arguments: { region: 'zürich' } }))).toMatchObject({
+    headers: { 'mcp-param-region': `=?base64?${Buffer.from('zürich').toString('base64')}?=` },
+  });
+});
+
 it('leaves a request to a 2025 server as it is', async () => {
-  const call = callTo('legacy', { name: 't' });
-  expect(await sent(new ClientDirectory(), call)).toEqual({ meta: { traceparent: 't' }, params: { name: 't' } });
+  const call = callTo('legacy', { name: 't', arguments: { region: 'eu' } });
+  expect(await sent(new ClientDirectory(), call)).toEqual({ meta: { traceparent: 't' }, params: { name: 't', arguments: { region: 'eu' } } });
 });
