@@ -20,6 +20,8 @@ import { asObject } from '../protocol/objects';
 import type { InitializeParams, PendingRequest, RequestOptions } from './session-types';
 
 const METHOD_NOT_FOUND = -32601;
+/** How long a subscription waits for the server to acknowledge its listen stream before it is answered anyway. */
+const ACK_WAIT_MS = 10_000;
 
 /** What the modern half needs of its connection. */
 export interface ModernHost {
@@ -94,7 +96,8 @@ export class ModernUpstream {
 
   /**
    * Opens (or reopens, with the current resource subscriptions) the listen stream, if the server
-   * has anything to tell; resolves once the server acknowledged it, or the stream ended first.
+   * has anything to tell; resolves once the server acknowledged it, the stream ended first, or
+   * ACK_WAIT_MS passed (a server that never acknowledges does not hold up its clients).
    */
   listen(): Promise<void> {
     if (!this.listenOffered || !this.host.isOpen()) return Promise.resolve();
@@ -107,7 +110,14 @@ export class ModernUpstream {
     }
     const pending = this.host.send('subscriptions/listen', this.envelope({ notifications: filter }), { timeoutMs: Infinity });
     let acknowledged!: () => void;
-    const ack = new Promise<void>((resolve) => (acknowledged = resolve));
+    const ack = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ACK_WAIT_MS);
+      timer.unref();
+      acknowledged = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
     const current: Stream = { id: pending.id, acknowledged };
     this.listening = current;
     if (previous) this.host.cancel(previous.id, 'replaced by a listen stream with other resource subscriptions');
