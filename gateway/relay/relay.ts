@@ -6,9 +6,10 @@
  *
  *   mirrored headers (a modern call's Mcp-Param-* against its body) → resolve (route by name or
  *   URI) → input rounds (a modern client's multi-round-trip requests) → trace → [subscription
- *   bookkeeping] → pick (backend by weight) → upstream era (the envelope a 2026 server needs) →
- *   input drive (a 2026 server's questions to a 2025 client) → count (statistics, metrics, the call
- *   log line) → send (ids, progress, cancellation)
+ *   bookkeeping] → input drive (a 2026 server's questions to a 2025 client, each round a request of
+ *   its own) → pick (backend by weight, a round the backend that asked) → upstream era (the envelope
+ *   a 2026 server needs) → count
+ *   (statistics, metrics, the call log line) → send (ids, progress, cancellation)
  *
  * Every answer is then shaped for the client's era (era-results.ts). Authentication, authorization,
  * rate limits and breaker/retry are further stages of the same contract (relay/context.ts): the
@@ -229,9 +230,9 @@ export class Relay implements LocalServices, RoutingDeps {
           rounds,
           traceStage,
           ...subscription,
+          inputDriveStage,
           pickStage,
           upstreamEraStage(clients, this),
-          inputDriveStage,
           countStage(recordCall, logCalls),
         ],
         sendStage(progress),

@@ -3,7 +3,10 @@
  * client cannot read that, so the gateway asks the client each question as an ordinary request on
  * the call's stream (elicitation, sampling, roots), then retries the call upstream with the answers
  * and the server's requestState, round after round, until the server answers. The client sees one
- * ordinary call. Modern clients get the server's questions themselves (input-rounds.ts).
+ * ordinary call. Each round is a request of its own (the stage runs before pick): it goes back to
+ * the backend that asked while that one is ready (its requestState may be only its own to verify),
+ * else to another picked by weight. Modern clients get the server's questions themselves
+ * (input-rounds.ts), and their retries prefer the asking backend the same way.
  */
 import { FleetError } from '../../protocol/errors';
 import { errorResponse, resultResponse, type JsonRpcResponse } from '../../protocol/jsonrpc';
@@ -27,6 +30,7 @@ export const inputDriveStage: Stage = async (call, next) => {
     }
     const answers = await askAll(call, reply.result.inputRequests);
     if (answers instanceof FleetError) return failure(call, answers);
+    call.preferBackend = required(call.backend, 'the backend').id;
     const { requestState } = reply.result;
     call.params = { ...call.params, inputResponses: answers, ...(requestState === undefined ? {} : { requestState }) };
     if (requestState === undefined) delete call.params.requestState;
