@@ -19,6 +19,7 @@ import { RequestStateSealer } from './relay/request-state';
 import { SHARED_CLIENT_CAPABILITIES } from './relay/server-requests';
 import { ServerTraffic } from './relay/server-traffic';
 import { SharedUpstreamState } from './relay/shared-upstream-state';
+import { TaskTable } from './relay/tasks';
 import { ServerRegistry } from './servers/registry';
 import { Sessions } from './session/sessions';
 import { StatelessRequests } from './session/stateless-requests';
@@ -37,6 +38,8 @@ export interface GatewayCore {
   /** Calls held for modern clients' answers, and their listen streams (for tests and leak checks). */
   readonly held: HeldCalls;
   readonly listens: Listens;
+  /** The tasks upstreams created for clients (for tests and leak checks). */
+  readonly tasks: TaskTable;
   readonly stats: CallStats;
   readonly metrics: GatewayMetrics;
   /** True once every shared server had its first connection attempt (or the startup wait ran out). */
@@ -53,6 +56,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const shared = new SharedUpstreamState();
   const held = new HeldCalls(config.stateless.maxHeldCalls, config.stateless.requestStateTtlMs);
   const listens = new Listens(config.stateless.maxListenStreams);
+  const tasks = new TaskTable(config.tasks);
   if (config.stateless.stateKeys.length === 0) {
     log.info(
       'no stateless.stateKeys: the requestState of multi-round-trip requests is sealed with a key of this process, so a retry must come back to this instance',
@@ -80,6 +84,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     clients,
     progress,
     shared,
+    tasks,
     recordCall: (call) => {
       stats.record(call);
       metrics.recordCall(call);
@@ -107,6 +112,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     progress,
     held,
     listens,
+    tasks,
     stats,
     metrics,
     get started() {

@@ -9,6 +9,11 @@
  *   questions to a 2025 client) → count (statistics, metrics, the call log line) → send (ids,
  *   progress, cancellation)
  *
+ * A task-augmented tools/call also passes task creation (the task enters the gateway's table under
+ * an id of the gateway's); tasks/get, tasks/result and tasks/cancel run resolve-by-task (the one
+ * upstream session holding the client's task: nothing to pick) → trace → count → send, and
+ * tasks/list asks that chain for each of the client's tasks (task-list.ts).
+ *
  * Every answer is then shaped for the client's era (era-results.ts). Authentication, authorization,
  * rate limits and breaker/retry are further stages of the same contract (relay/context.ts): the
  * first three before resolve, breaker/retry around pick and send.
@@ -33,7 +38,7 @@ import type { HeldCalls } from './held-calls';
 import { parseFilter, type ListenFilter, type Listens } from './listen';
 import type { ProgressRouter } from './progress';
 import type { RequestStateSealer } from './request-state';
-import type { LocalServices, MethodRoute } from './routes';
+import { BY_TASK, type LocalServices, type MethodRoute } from './routes';
 import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
 import { countStage } from './stages/count';
 import { inputDriveStage } from './stages/input-drive';
@@ -42,7 +47,11 @@ import { pickStage } from './stages/pick';
 import { resolveStage, type RoutingDeps } from './stages/resolve';
 import { sendStage } from './stages/send';
 import { subscriptionStage } from './stages/subscription';
+import { taskCreateStage } from './stages/task-create';
+import { taskRouteStage } from './stages/task-route';
 import { traceStage } from './stages/trace';
+import { listTasks } from './task-list';
+import type { TaskTable } from './tasks';
 
 export interface RelayDeps {
   registry: ServerRegistry;
@@ -50,6 +59,8 @@ export interface RelayDeps {
   clients: ClientDirectory;
   progress: ProgressRouter;
   shared: SharedUpstreamState;
+  /** The tasks upstreams created for clients, under the gateway's ids. */
+  tasks: TaskTable;
   /** A forwarded call ended: into the statistics and the metrics. */
   recordCall: (call: CallRecord) => void;
   pageSize: number;
@@ -84,7 +95,9 @@ export class Relay implements LocalServices, RoutingDeps {
         ? route.answer(call.params, call.client, this).then((result) => resultResponse(call.request.id, result))
         : route.kind === 'listen'
           ? this.listen(call)
-          : this.chainFor(route)(call);
+          : route.kind === 'task-list'
+            ? listTasks(call, this.deps.tasks, this.deps.pageSize, this.chainFor(BY_TASK))
+            : this.chainFor(route)(call);
     return call.client.era === 'modern' ? answer.then((r) => forModernClient(call.request.method, r, this.deps.stateless)) : answer.then(forLegacyClient);
   }
 
@@ -165,6 +178,8 @@ export class Relay implements LocalServices, RoutingDeps {
       for (const conn of group?.connections ?? []) conn.fireAndForget('resources/unsubscribe', { uri }, group!.config.requestTimeoutMs);
     }
     this.deps.views.forget(peer.id);
+    // A 2025 task belongs to its session: once the session is gone, nobody may reach it.
+    this.deps.tasks.dropClient(peer.id);
     await Promise.all([this.deps.registry.closeOwner(peer.id), this.shareLevel()]);
   }
 
@@ -212,14 +227,28 @@ export class Relay implements LocalServices, RoutingDeps {
     await Promise.all(this.deps.registry.sharedGroups().flatMap((g) => g.connections.map((c) => setLevel(c, level))));
   }
 
-  private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' }>): Next {
+  private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, logCalls, stateless, log } = this.deps;
+      const { clients, shared, progress, recordCall, logCalls, stateless, log, tasks } = this.deps;
+      if (route.kind === 'task') {
+        next = chain([taskRouteStage(tasks, this), traceStage, countStage(recordCall, logCalls)], sendStage(progress));
+        this.chains.set(route, next);
+        return next;
+      }
       const subscription = route.kind === 'subscription' ? [subscriptionStage(route.subscribe, clients, shared)] : [];
       const rounds = inputRoundStage({ sealer: stateless.sealer, held: stateless.held, clients, instance: stateless.instance, log });
       next = chain(
-        [resolveStage(route.target, this), rounds, traceStage, ...subscription, pickStage, inputDriveStage, countStage(recordCall, logCalls)],
+        [
+          resolveStage(route.target, this),
+          taskCreateStage(tasks),
+          rounds,
+          traceStage,
+          ...subscription,
+          pickStage,
+          inputDriveStage,
+          countStage(recordCall, logCalls),
+        ],
         sendStage(progress),
       );
       this.chains.set(route, next);

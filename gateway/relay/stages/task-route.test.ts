@@ -1,0 +1,107 @@
+/**
+ * Routing by task id, with two in-memory SDK servers that both call their first task "task-1":
+ * the client sees two different ids, each reaching the server that holds it under that server's
+ * own id, in results and tasks/list alike; another client finds neither.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  CallToolRequestSchema,
+  CallToolResultSchema,
+  CancelTaskRequestSchema,
+  CreateTaskResultSchema,
+  GetTaskPayloadRequestSchema,
+  GetTaskRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  type Task,
+} from '@modelcontextprotocol/sdk/types.js';
+import { memoryGateway, type MemoryGateway } from '../../../test/helpers/memory-gateway';
+import { RELATED_TASK } from '../task-messages';
+
+/** A server that numbers its tasks from 1, finishes them when asked for the result, and says so. */
+function taskServer(name: string) {
+  return () => {
+    const server = new McpServer({ name, version: '1' }, { capabilities: { tools: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } });
+    const tasks = new Map<string, Task>();
+    const raw = server.server;
+    const now = new Date().toISOString();
+    raw.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: [{ name: 'work', inputSchema: { type: 'object' as const }, execution: { taskSupport: 'optional' as const } }],
+    }));
+    raw.setRequestHandler(CallToolRequestSchema, async () => {
+      const task: Task = { taskId: `task-${tasks.size + 1}`, status: 'working', ttl: 60_000, createdAt: now, lastUpdatedAt: now };
+      tasks.set(task.taskId, task);
+      return { task };
+    });
+    const known = (taskId: string) => {
+      const task = tasks.get(taskId);
+      if (!task) throw new McpError(-32602, 'Failed to retrieve task: Task not found');
+      return task;
+    };
+    raw.setRequestHandler(GetTaskRequestSchema, async (r) => known(r.params.taskId));
+    raw.setRequestHandler(CancelTaskRequestSchema, async (r) => {
+      const task = Object.assign(known(r.params.taskId), { status: 'cancelled' as const });
+      await raw.notification({ method: 'notifications/tasks/status', params: task });
+      return task;
+    });
+    raw.setRequestHandler(GetTaskPayloadRequestSchema, async (r) => {
+      const task = Object.assign(known(r.params.taskId), { status: 'completed' as const });
+      return { content: [{ type: 'text', text: `${name} ${task.taskId}` }], _meta: { [RELATED_TASK]: { taskId: task.taskId } } };
+    });
+    return server;
+  };
+}
+
+function create(client: Client, tool: string) {
+  return client.request({ method: 'tools/call', params: { name: tool, arguments: {}, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+}
+
+describe('routing by task id', () => {
+  let gw: MemoryGateway;
+  let owner: Client;
+  let other: Client;
+
+  beforeAll(async () => {
+    gw = await memoryGateway({ a: {}, b: {} }, { a: taskServer('a'), b: taskServer('b') }, { pageSize: 1 });
+    owner = await gw.connect();
+    other = await gw.connect();
+  });
+
+  afterAll(async () => {
+    await gw.stop();
+  });
+
+  it('hands out distinct ids for the same upstream id, each routed to its own server', async () => {
+    const onA = (await create(owner, 'a__work')).task.taskId;
+    const onB = (await create(owner, 'b__work')).task.taskId;
+    expect(new Set([onA, onB, 'task-1']).size).toBe(3);
+    expect(await owner.experimental.tasks.getTask(onB)).toMatchObject({ taskId: onB, status: 'working' });
+
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await owner.experimental.tasks.listTasks(cursor);
+      listed.push(...page.tasks.map((t) => t.taskId));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(listed).toEqual([onA, onB]);
+
+    expect(await other.experimental.tasks.listTasks()).toEqual({ tasks: [] });
+    await expect(other.experimental.tasks.getTask(onA)).rejects.toMatchObject({ code: -32602 });
+    await expect(other.experimental.tasks.cancelTask(onA)).rejects.toMatchObject({ code: -32602 });
+
+    expect(await owner.experimental.tasks.cancelTask(onB)).toMatchObject({ taskId: onB, status: 'cancelled' });
+
+    const result = await owner.experimental.tasks.getTaskResult(onA, CallToolResultSchema);
+    expect(result.content).toEqual([{ type: 'text', text: 'a task-1' }]);
+    expect(result._meta).toEqual({ [RELATED_TASK]: { taskId: onA } });
+    // fetched: the gateway forgets it; the cancelled one stays until its ttl
+    await expect(owner.experimental.tasks.getTask(onA)).rejects.toMatchObject({ code: -32602 });
+    expect(gw.core.tasks.size).toBe(1);
+  });
+
+  it('never lets a client reach a task by the upstream id', async () => {
+    await expect(owner.experimental.tasks.getTask('task-1')).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Task not found') });
+  });
+});

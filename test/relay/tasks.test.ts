@@ -1,0 +1,125 @@
+/**
+ * Tasks (MCP 2025-11-25) through the gateway, with real server-everything and official SDK v1
+ * clients: a task-augmented tools/call creates a task upstream, and the client then polls, fetches
+ * and cancels it through the gateway, under an id of the gateway's that only it can use.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { RELATED_TASK } from '../../gateway/relay/task-messages';
+import { waitFor } from '../helpers/wait';
+import { RelayFixture, tool } from './support/fixture';
+import { Inbox } from './support/inbox';
+import { WireTap } from './support/wire-tap';
+
+const RESEARCH = tool('simulate-research-query');
+
+function startResearch(client: Client, topic: string, ambiguous = false) {
+  return client.request({ method: 'tools/call', params: { name: RESEARCH, arguments: { topic, ambiguous }, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+}
+
+/** Polls tasks/get until the task is in `status`. */
+function statusReached(client: Client, taskId: string, status: string) {
+  return waitFor(async () => {
+    const task = await client.experimental.tasks.getTask(taskId);
+    return task.status === status ? task : undefined;
+  }, `task ${taskId} to be ${status}`);
+}
+
+/** The id the server itself gave the task it created last, as the wire tap saw it. */
+function lastUpstreamTaskId(tap: WireTap, gatewayPid: number): string {
+  const created = tap.records(gatewayPid).filter((r) => r.way === 'out' && r.message.result?.task);
+  return created.at(-1)!.message.result.task.taskId as string;
+}
+
+function textOf(result: { content: unknown[] }): string {
+  return (result.content as { text: string }[]).map((c) => c.text).join('\n');
+}
+
+describe('tasks through the gateway, one client', () => {
+  const fixture = new RelayFixture();
+  const tap = new WireTap();
+  const inbox = new Inbox();
+  let client: Client;
+
+  beforeAll(async () => {
+    await fixture.start({ tap });
+    client = await fixture.connect('streamable-http', { inbox });
+  });
+
+  afterAll(async () => {
+    expect(await fixture.stop()).toEqual([]);
+  });
+
+  it('creates a task, reports its status, hands over its result, then forgets it', async () => {
+    const created = await startResearch(client, 'tides');
+    expect(created.task.status).toBe('working');
+    const { taskId } = created.task;
+
+    // the server's id for it never reaches the client
+    const upstreamId = lastUpstreamTaskId(tap, fixture.gatewayPid(client));
+    expect(upstreamId).not.toBe(taskId);
+
+    expect((await statusReached(client, taskId, 'completed')).taskId).toBe(taskId);
+    const result = await client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema);
+    expect(textOf(result)).toContain('# Research Report: tides');
+    expect(result._meta?.[RELATED_TASK]).toEqual({ taskId });
+
+    // fetched and terminal: the gateway holds nothing for it any more
+    expect(fixture.gw!.tasks.size).toBe(0);
+    await expect(client.experimental.tasks.getTask(taskId)).rejects.toMatchObject({ code: -32602 });
+  });
+
+  it('cancels a task on the server that runs it', async () => {
+    const { taskId } = (await startResearch(client, 'reefs')).task;
+    expect(await client.experimental.tasks.cancelTask(taskId)).toMatchObject({ taskId, status: 'cancelled' });
+    expect(await client.experimental.tasks.getTask(taskId)).toMatchObject({ taskId, status: 'cancelled' });
+    const cancels = tap.records(fixture.gatewayPid(client)).filter((r) => r.way === 'in' && r.message.method === 'tasks/cancel');
+    expect(cancels).toHaveLength(1);
+    expect(cancels[0].message.params.taskId).not.toBe(taskId);
+    // the spec: a terminal task cannot be cancelled again (the server's own -32602)
+    await expect(client.experimental.tasks.cancelTask(taskId)).rejects.toMatchObject({ code: -32602 });
+  });
+
+  it('answers an unknown task id, or the server’s own id for a task, with the spec’s error', async () => {
+    for (const call of [
+      () => client.experimental.tasks.getTask('no-such-task'),
+      () => client.experimental.tasks.getTaskResult('no-such-task', CallToolResultSchema),
+      () => client.experimental.tasks.cancelTask('no-such-task'),
+    ])
+      await expect(call()).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Task not found') });
+    const { taskId } = (await startResearch(client, 'dunes')).task;
+    const upstreamId = lastUpstreamTaskId(tap, fixture.gatewayPid(client));
+    await expect(client.experimental.tasks.getTask(upstreamId)).rejects.toMatchObject({ code: -32602 });
+    await client.experimental.tasks.cancelTask(taskId);
+  });
+});
+
+describe('two clients on one shared server', () => {
+  const fixture = new RelayFixture();
+  let owner: Client;
+  let other: Client;
+
+  beforeAll(async () => {
+    await fixture.start();
+    owner = await fixture.connect('streamable-http');
+    other = await fixture.connect('websocket');
+  });
+
+  afterAll(async () => {
+    expect(await fixture.stop()).toEqual([]);
+  });
+
+  it('never shows a client the other’s tasks, in tasks/list, tasks/get, tasks/result or tasks/cancel', async () => {
+    const { taskId } = (await startResearch(owner, 'glaciers')).task;
+    const mine = (await startResearch(other, 'volcanoes')).task.taskId;
+    expect((await owner.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).toEqual([taskId]);
+    expect((await other.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).toEqual([mine]);
+    await expect(other.experimental.tasks.getTask(taskId)).rejects.toMatchObject({ code: -32602 });
+    await expect(other.experimental.tasks.getTaskResult(taskId, CallToolResultSchema)).rejects.toMatchObject({ code: -32602 });
+    await expect(other.experimental.tasks.cancelTask(taskId)).rejects.toMatchObject({ code: -32602 });
+    await other.experimental.tasks.cancelTask(mine);
+
+    // the other client's attempts changed nothing: the owner's task runs to completion
+    await statusReached(owner, taskId, 'completed');
+  });
+});
