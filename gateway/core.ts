@@ -67,7 +67,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const views: CatalogViews = new CatalogViews({ groupsFor: (o) => registry.groupsFor(o), owns: (o) => registry.owns(o) }, config.nameSeparator, log);
   const registry: ServerRegistry = new ServerRegistry(config.servers, {
     transports,
-    listener: new ServerTraffic({ clients, progress, shared, views, listens, log }),
+    listener: new ServerTraffic({ clients, progress, shared, views, listens, tasks, log }),
     sharedInit: () => ({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SHARED_CLIENT_CAPABILITIES, clientInfo: SERVER_INFO }),
     waitAtMost: waitForServers,
     log,

@@ -1,10 +1,11 @@
 /**
  * Tasks (MCP 2025-11-25) through the gateway, with real server-everything and official SDK v1
  * clients: a task-augmented tools/call creates a task upstream, and the client then polls, fetches
- * and cancels it through the gateway, under an id of the gateway's that only it can use.
+ * and cancels it through the gateway, under an id of the gateway's that only it can use. Status
+ * notifications and the task's own questions (elicitation) reach the client that owns the task.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, CreateTaskResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { RELATED_TASK } from '../../gateway/relay/task-messages';
 import { waitFor } from '../helpers/wait';
 import { RelayFixture, tool } from './support/fixture';
@@ -64,6 +65,12 @@ describe('tasks through the gateway, one client', () => {
     expect(textOf(result)).toContain('# Research Report: tides');
     expect(result._meta?.[RELATED_TASK]).toEqual({ taskId });
 
+    // status notifications came under the gateway's id, never the server's
+    const statuses = inbox.notifications('notifications/tasks/status');
+    expect(statuses.map((s) => s.status)).toContain('completed');
+    expect(statuses.every((s) => s.taskId === taskId)).toBe(true);
+    expect(JSON.stringify(inbox.messages)).not.toContain(upstreamId);
+
     // fetched and terminal: the gateway holds nothing for it any more
     expect(fixture.gw!.tasks.size).toBe(0);
     await expect(client.experimental.tasks.getTask(taskId)).rejects.toMatchObject({ code: -32602 });
@@ -96,20 +103,26 @@ describe('tasks through the gateway, one client', () => {
 
 describe('two clients on one shared server', () => {
   const fixture = new RelayFixture();
+  const ownerInbox = new Inbox();
+  const otherInbox = new Inbox();
   let owner: Client;
   let other: Client;
 
   beforeAll(async () => {
     await fixture.start();
-    owner = await fixture.connect('streamable-http');
-    other = await fixture.connect('websocket');
+    owner = await fixture.connect('streamable-http', {
+      inbox: ownerInbox,
+      capabilities: { elicitation: {} },
+      setup: (c) => c.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { interpretation: 'historical' } })),
+    });
+    other = await fixture.connect('websocket', { inbox: otherInbox, capabilities: { elicitation: {} } });
   });
 
   afterAll(async () => {
     expect(await fixture.stop()).toEqual([]);
   });
 
-  it('never shows a client the other’s tasks, in tasks/list, tasks/get, tasks/result or tasks/cancel', async () => {
+  it('never shows a client the other’s tasks, in tasks/list, tasks/get, tasks/result, tasks/cancel or status notifications', async () => {
     const { taskId } = (await startResearch(owner, 'glaciers')).task;
     const mine = (await startResearch(other, 'volcanoes')).task.taskId;
     expect((await owner.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).toEqual([taskId]);
@@ -121,5 +134,31 @@ describe('two clients on one shared server', () => {
 
     // the other client's attempts changed nothing: the owner's task runs to completion
     await statusReached(owner, taskId, 'completed');
+    await waitFor(() => ownerInbox.notifications('notifications/tasks/status').some((s) => s.status === 'completed'), 'the completed status');
+    await other.ping();
+    expect(otherInbox.notifications('notifications/tasks/status').map((s) => s.taskId)).not.toContain(taskId);
+    expect(ownerInbox.notifications('notifications/tasks/status').map((s) => s.taskId)).not.toContain(mine);
+  });
+
+  it('brings a task’s elicitation to its owner while another client has a call in flight on the same server', async () => {
+    const { taskId } = (await startResearch(owner, 'python', true)).task;
+    await statusReached(owner, taskId, 'input_required');
+    const busy = new AbortController();
+    const inFlight = other
+      .callTool({ name: tool('trigger-long-running-operation'), arguments: { duration: 60, steps: 60 } }, undefined, {
+        signal: busy.signal,
+        timeout: 90_000,
+        onprogress: () => {},
+      })
+      .catch(() => undefined);
+    await waitFor(() => otherInbox.notifications('notifications/progress').length > 0, 'the other client’s call to be running');
+
+    const result = await owner.experimental.tasks.getTaskResult(taskId, CallToolResultSchema);
+    busy.abort();
+    await inFlight;
+    expect(textOf(result)).toContain('**Clarification**: historical');
+    const [asked] = ownerInbox.requests('elicitation/create');
+    expect(asked.params._meta[RELATED_TASK]).toEqual({ taskId });
+    expect(otherInbox.requests('elicitation/create')).toEqual([]);
   });
 });

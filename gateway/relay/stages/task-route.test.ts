@@ -1,7 +1,7 @@
 /**
  * Routing by task id, with two in-memory SDK servers that both call their first task "task-1":
  * the client sees two different ids, each reaching the server that holds it under that server's
- * own id, in results and tasks/list alike; another client finds neither.
+ * own id, in results, status notifications and tasks/list alike; another client finds neither.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,9 +14,11 @@ import {
   GetTaskRequestSchema,
   ListToolsRequestSchema,
   McpError,
+  TaskStatusNotificationSchema,
   type Task,
 } from '@modelcontextprotocol/sdk/types.js';
 import { memoryGateway, type MemoryGateway } from '../../../test/helpers/memory-gateway';
+import { waitFor } from '../../../test/helpers/wait';
 import { RELATED_TASK } from '../task-messages';
 
 /** A server that numbers its tasks from 1, finishes them when asked for the result, and says so. */
@@ -61,11 +63,19 @@ describe('routing by task id', () => {
   let gw: MemoryGateway;
   let owner: Client;
   let other: Client;
+  const statuses: unknown[] = [];
+  const othersStatuses: unknown[] = [];
 
   beforeAll(async () => {
     gw = await memoryGateway({ a: {}, b: {} }, { a: taskServer('a'), b: taskServer('b') }, { pageSize: 1 });
-    owner = await gw.connect();
-    other = await gw.connect();
+    owner = await gw.connect({
+      capabilities: {},
+      setup: (c) => c.setNotificationHandler(TaskStatusNotificationSchema, (n) => void statuses.push(n.params)),
+    });
+    other = await gw.connect({
+      capabilities: {},
+      setup: (c) => c.setNotificationHandler(TaskStatusNotificationSchema, (n) => void othersStatuses.push(n.params)),
+    });
   });
 
   afterAll(async () => {
@@ -92,6 +102,11 @@ describe('routing by task id', () => {
     await expect(other.experimental.tasks.cancelTask(onA)).rejects.toMatchObject({ code: -32602 });
 
     expect(await owner.experimental.tasks.cancelTask(onB)).toMatchObject({ taskId: onB, status: 'cancelled' });
+    await waitFor(() => statuses.length > 0, 'the status notification');
+    expect(statuses).toEqual([expect.objectContaining({ taskId: onB, status: 'cancelled' })]);
+    // it went to the owner alone (a ping after it, answered, proves nothing else was on its way)
+    await other.ping();
+    expect(othersStatuses).toEqual([]);
 
     const result = await owner.experimental.tasks.getTaskResult(onA, CallToolResultSchema);
     expect(result.content).toEqual([{ type: 'text', text: 'a task-1' }]);

@@ -1,0 +1,40 @@
+/**
+ * What servers send about tasks, on its way to the client that owns the task: status notifications
+ * (to that client alone, under the gateway's task id) and the requests a running task makes
+ * (elicitation, sampling: routed by their related-task `_meta` to the task's client, whoever else
+ * has calls in flight on a shared server, and their answers mapped back to the server's id).
+ */
+import type { JsonRpcRequest } from '../protocol/jsonrpc';
+import type { ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
+import type { ClientDirectory } from './clients';
+import { relatedTaskId, withRelatedTask, withTaskId } from './task-messages';
+import type { TaskTable } from './tasks';
+
+/** Delivers a notifications/tasks/status to the task's client; false when no live task of this session matches. */
+export function taskStatus(tasks: TaskTable, clients: ClientDirectory, params: Record<string, unknown>, conn: UpstreamConnection): boolean {
+  const entry = tasks.upstream(conn, params.taskId);
+  const client = entry && clients.get(entry.clientId);
+  if (!entry || !client) return false;
+  if (typeof params.status === 'string') entry.status = params.status;
+  client.peer.notify('notifications/tasks/status', withTaskId(params, entry.id));
+  return true;
+}
+
+export interface TaskRequest {
+  clientId: string;
+  /** The request as the client gets it: its related-task under the gateway's id. */
+  request: JsonRpcRequest;
+  /** The client's answer as the server gets it: under the server's id again. */
+  answer(outcome: ServerRequestOutcome): ServerRequestOutcome;
+}
+
+/** For a server request that belongs to a live task of this session: whose it is, and the request and answer renamed. */
+export function taskTraffic(tasks: TaskTable, request: JsonRpcRequest, conn: UpstreamConnection): TaskRequest | undefined {
+  const entry = tasks.upstream(conn, relatedTaskId(request.params));
+  if (!entry) return undefined;
+  return {
+    clientId: entry.clientId,
+    request: { ...request, params: withRelatedTask(request.params, entry.id) },
+    answer: (outcome) => ('result' in outcome ? { result: withRelatedTask(outcome.result, entry.upstreamId) } : outcome),
+  };
+}
