@@ -51,6 +51,7 @@ import { taskCreateStage } from './stages/task-create';
 import { taskRouteStage } from './stages/task-route';
 import { traceStage } from './stages/trace';
 import { listTasks } from './task-list';
+import { tasksCapability } from './task-messages';
 import type { TaskTable } from './tasks';
 
 export interface RelayDeps {
@@ -192,6 +193,11 @@ export class Relay implements LocalServices, RoutingDeps {
         return typeof text === 'string' && text.trim() ? [`## ${g.name}\n${text.trim()}`] : [];
       })
       .join('\n\n');
+  }
+
+  /** The tasks capability for this client: as far as the servers it sees now take tasks for tools/call. */
+  tasksCapability(peer: ClientPeer): Record<string, unknown> | undefined {
+    return tasksCapability(this.deps.registry.groupsFor(peer.id).flatMap((g) => g.connections.map((c) => c.capabilities)));
   }
 
   /** The client changed its roots: its own upstreams hear it (shared ones never asked for roots). */

@@ -4,9 +4,15 @@
  * and cancels it through the gateway, under an id of the gateway's that only it can use. Status
  * notifications and the task's own questions (elicitation) reach the client that owns the task.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, CreateTaskResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { RELATED_TASK } from '../../gateway/relay/task-messages';
+import { connectClient, newMarker, startTestGateway } from '../helpers/gateway';
+import { waitForNoProcesses } from '../helpers/processes';
+import { memory } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
 import { RelayFixture, tool } from './support/fixture';
 import { Inbox } from './support/inbox';
@@ -49,6 +55,10 @@ describe('tasks through the gateway, one client', () => {
 
   afterAll(async () => {
     expect(await fixture.stop()).toEqual([]);
+  });
+
+  it('declares the tasks capability of server-everything', () => {
+    expect(client.getServerCapabilities()?.tasks).toEqual({ list: {}, cancel: {}, requests: { tools: { call: {} } } });
   });
 
   it('creates a task, reports its status, hands over its result, then forgets it', async () => {
@@ -160,5 +170,22 @@ describe('two clients on one shared server', () => {
     const [asked] = ownerInbox.requests('elicitation/create');
     expect(asked.params._meta[RELATED_TASK]).toEqual({ taskId });
     expect(otherInbox.requests('elicitation/create')).toEqual([]);
+  });
+});
+
+describe('a fleet without task support', () => {
+  it('declares no tasks capability', async () => {
+    const marker = newMarker();
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-tasks-'));
+    const gw = await startTestGateway({ servers: { memory: memory(marker, join(dir, 'memory.jsonl')) } }, marker);
+    try {
+      const client = await connectClient(gw, 'websocket');
+      expect(client.getServerCapabilities()).not.toHaveProperty('tasks');
+      await client.close();
+    } finally {
+      await gw.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(await waitForNoProcesses(marker)).toEqual([]);
   });
 });

@@ -116,6 +116,10 @@ describe('routing by task id', () => {
     expect(gw.core.tasks.size).toBe(1);
   });
 
+  it('declares the tasks capability the servers offer', () => {
+    expect(owner.getServerCapabilities()?.tasks).toEqual({ list: {}, cancel: {}, requests: { tools: { call: {} } } });
+  });
+
   it('never lets a client reach a task by the upstream id', async () => {
     await expect(owner.experimental.tasks.getTask('task-1')).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Task not found') });
   });
