@@ -18,22 +18,25 @@ import {
   type Task,
 } from '@modelcontextprotocol/sdk/types.js';
 import { memoryGateway, type MemoryGateway } from '../../../test/helpers/memory-gateway';
+import { parseBackendBody } from '../../admin/bodies';
 import { waitFor } from '../../../test/helpers/wait';
 import { RELATED_TASK } from '../task-messages';
 
-/** A server that numbers its tasks from 1, finishes them when asked for the result, and says so. */
+/** A server that numbers its tasks from 1, finishes them when asked for the result, and says whose it is. */
 function taskServer(name: string) {
-  return () => {
+  return (backend: string) => {
     const server = new McpServer({ name, version: '1' }, { capabilities: { tools: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } });
     const tasks = new Map<string, Task>();
+    const labels = new Map<string, unknown>();
     const raw = server.server;
     const now = new Date().toISOString();
     raw.setRequestHandler(ListToolsRequestSchema, async () => ({
       tools: [{ name: 'work', inputSchema: { type: 'object' as const }, execution: { taskSupport: 'optional' as const } }],
     }));
-    raw.setRequestHandler(CallToolRequestSchema, async () => {
+    raw.setRequestHandler(CallToolRequestSchema, async (r) => {
       const task: Task = { taskId: `task-${tasks.size + 1}`, status: 'working', ttl: 60_000, createdAt: now, lastUpdatedAt: now };
       tasks.set(task.taskId, task);
+      labels.set(task.taskId, r.params.arguments?.label);
       return { task };
     });
     const known = (taskId: string) => {
@@ -49,14 +52,22 @@ function taskServer(name: string) {
     });
     raw.setRequestHandler(GetTaskPayloadRequestSchema, async (r) => {
       const task = Object.assign(known(r.params.taskId), { status: 'completed' as const });
-      return { content: [{ type: 'text', text: `${name} ${task.taskId}` }], _meta: { [RELATED_TASK]: { taskId: task.taskId } } };
+      const label = labels.get(task.taskId);
+      return {
+        content: [{ type: 'text', text: `${name}/${backend} ${task.taskId}${label ? ` ${String(label)}` : ''}` }],
+        _meta: { [RELATED_TASK]: { taskId: task.taskId } },
+      };
     });
     return server;
   };
 }
 
-function create(client: Client, tool: string) {
-  return client.request({ method: 'tools/call', params: { name: tool, arguments: {}, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+function create(client: Client, tool: string, args: Record<string, unknown> = {}) {
+  return client.request({ method: 'tools/call', params: { name: tool, arguments: args, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+}
+
+function textOf(result: { content: unknown[] }): string {
+  return (result.content as { text: string }[])[0].text;
 }
 
 describe('routing by task id', () => {
@@ -109,7 +120,7 @@ describe('routing by task id', () => {
     expect(othersStatuses).toEqual([]);
 
     const result = await owner.experimental.tasks.getTaskResult(onA, CallToolResultSchema);
-    expect(result.content).toEqual([{ type: 'text', text: 'a task-1' }]);
+    expect(textOf(result)).toBe('a/primary task-1');
     expect(result._meta).toEqual({ [RELATED_TASK]: { taskId: onA } });
     // fetched: the gateway forgets it; the cancelled one stays until its ttl
     await expect(owner.experimental.tasks.getTask(onA)).rejects.toMatchObject({ code: -32602 });
@@ -122,5 +133,38 @@ describe('routing by task id', () => {
 
   it('never lets a client reach a task by the upstream id', async () => {
     await expect(owner.experimental.tasks.getTask('task-1')).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Task not found') });
+  });
+});
+
+describe('a task on a server with two backends', () => {
+  let gw: MemoryGateway;
+
+  beforeAll(async () => {
+    gw = await memoryGateway({ a: {} }, { a: taskServer('a') });
+    await gw.core.registry.addBackend('a', parseBackendBody({ id: 'canary', weight: 100, command: 'in-memory' }, gw.core.registry.get('a').config));
+  });
+
+  afterAll(async () => {
+    await gw.stop();
+  });
+
+  it('is served by the backend that created it, whatever the weights would pick', async () => {
+    const client = await gw.connect();
+    const labels = ['one', 'two', 'three', 'four'];
+    const ids: string[] = [];
+    for (const label of labels) ids.push((await create(client, 'a__work', { label })).task.taskId);
+    // both backends hold tasks called task-1 and task-2; fetched in reverse, a pick by weight would mix them up
+    const texts: string[] = [];
+    for (const id of [...ids].reverse()) texts.unshift(textOf(await client.experimental.tasks.getTaskResult(id, CallToolResultSchema)));
+    expect(texts.map((t) => t.split(' ')[2])).toEqual(labels);
+    expect(new Set(texts.map((t) => t.split(' ')[0]))).toEqual(new Set(['a/primary', 'a/canary']));
+  });
+
+  it('is forgotten when the client that created it leaves', async () => {
+    const client = await gw.connect();
+    await create(client, 'a__work');
+    expect(gw.core.tasks.size).toBe(1);
+    await client.close();
+    await waitFor(() => gw.core.tasks.size === 0, 'the task table to forget the task');
   });
 });
