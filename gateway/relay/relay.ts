@@ -6,11 +6,11 @@
  *
  *   resolve (route by name or URI) → input rounds (a modern client's multi-round-trip requests)
  *   → trace → [subscription bookkeeping] → pick (backend by weight) → input drive (a 2026 server's
- *   questions to a 2025 client) → count (statistics, metrics, the call log line) → send (ids,
- *   progress, cancellation)
+ *   questions to a 2025 client) → task creation (a CreateTaskResult enters the task table under an
+ *   id of the gateway's) → count (statistics, metrics, the call log line) → send (ids, progress,
+ *   cancellation)
  *
- * A task-augmented tools/call also passes task creation (the task enters the gateway's table under
- * an id of the gateway's); tasks/get, tasks/result and tasks/cancel run resolve-by-task (the one
+ * tasks/get, tasks/result and tasks/cancel run resolve-by-task (the one
  * upstream session holding the client's task: nothing to pick) → trace → count → send, and
  * tasks/list asks that chain for each of the client's tasks (task-list.ts).
  *
@@ -247,12 +247,12 @@ export class Relay implements LocalServices, RoutingDeps {
       next = chain(
         [
           resolveStage(route.target, this),
-          taskCreateStage(tasks),
           rounds,
           traceStage,
           ...subscription,
           pickStage,
           inputDriveStage,
+          taskCreateStage(tasks, progress),
           countStage(recordCall, logCalls),
         ],
         sendStage(progress),

@@ -7,7 +7,8 @@
  *
  * Memory is bounded: at most `maxTasks` entries (counting creations still in flight); an entry
  * expires at its ttl (the server's, at most `maxTtlMs`; unlimited counts as `maxTtlMs`), and goes
- * earlier once its result was fetched, when its upstream session ends, or when its client leaves.
+ * earlier once its result was fetched, when its upstream session ends, or when its client leaves
+ * (and what hangs on it, its progress token, with it).
  */
 import { randomUUID } from 'node:crypto';
 import type { UpstreamConnection } from '../upstream/connection';
@@ -24,6 +25,8 @@ export interface TaskEntry {
   readonly expiresAt: number;
   /** The last status the gateway saw (creation, tasks/get, tasks/cancel, a status notification). */
   status: string;
+  /** What else ends with the entry (the task's progress token). */
+  onRemove?: () => void;
 }
 
 export interface TaskLimits {
@@ -119,6 +122,7 @@ export class TaskTable {
     const ofConn = this.byUpstream.get(entry.conn);
     ofConn?.delete(entry.upstreamId);
     if (ofConn?.size === 0) this.byUpstream.delete(entry.conn);
+    entry.onRemove?.();
   }
 
   /** The client left: nobody can reach its tasks any more. */

@@ -28,6 +28,7 @@ function taskServer(name: string) {
     const server = new McpServer({ name, version: '1' }, { capabilities: { tools: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } });
     const tasks = new Map<string, Task>();
     const labels = new Map<string, unknown>();
+    const progressTokens = new Map<string, string | number>();
     const raw = server.server;
     const now = new Date().toISOString();
     raw.setRequestHandler(ListToolsRequestSchema, async () => ({
@@ -37,6 +38,8 @@ function taskServer(name: string) {
       const task: Task = { taskId: `task-${tasks.size + 1}`, status: 'working', ttl: 60_000, createdAt: now, lastUpdatedAt: now };
       tasks.set(task.taskId, task);
       labels.set(task.taskId, r.params.arguments?.label);
+      const token = r.params._meta?.progressToken;
+      if (token !== undefined) progressTokens.set(task.taskId, token);
       return { task };
     });
     const known = (taskId: string) => {
@@ -44,7 +47,13 @@ function taskServer(name: string) {
       if (!task) throw new McpError(-32602, 'Failed to retrieve task: Task not found');
       return task;
     };
-    raw.setRequestHandler(GetTaskRequestSchema, async (r) => known(r.params.taskId));
+    raw.setRequestHandler(GetTaskRequestSchema, async (r) => {
+      const task = known(r.params.taskId);
+      // progress long after the call that created the task was answered
+      const progressToken = progressTokens.get(task.taskId);
+      if (progressToken !== undefined) await raw.notification({ method: 'notifications/progress', params: { progressToken, progress: 1, total: 2 } });
+      return task;
+    });
     raw.setRequestHandler(CancelTaskRequestSchema, async (r) => {
       const task = Object.assign(known(r.params.taskId), { status: 'cancelled' as const });
       await raw.notification({ method: 'notifications/tasks/status', params: task });
@@ -158,6 +167,20 @@ describe('a task on a server with two backends', () => {
     for (const id of [...ids].reverse()) texts.unshift(textOf(await client.experimental.tasks.getTaskResult(id, CallToolResultSchema)));
     expect(texts.map((t) => t.split(' ')[2])).toEqual(labels);
     expect(new Set(texts.map((t) => t.split(' ')[0]))).toEqual(new Set(['a/primary', 'a/canary']));
+  });
+
+  it('keeps the progress token of the call that created it for the task’s life', async () => {
+    const client = await gw.connect();
+    const progress: unknown[] = [];
+    const created = await client.request({ method: 'tools/call', params: { name: 'a__work', arguments: {}, task: { ttl: 60_000 } } }, CreateTaskResultSchema, {
+      onprogress: (p) => void progress.push(p),
+    });
+    expect(gw.core.progress.size).toBe(1);
+    await client.experimental.tasks.getTask(created.task.taskId);
+    await waitFor(() => progress.length > 0, 'progress of the task');
+    expect(progress).toEqual([{ progress: 1, total: 2 }]);
+    await client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
+    expect(gw.core.progress.size).toBe(0);
   });
 
   it('is forgotten when the client that created it leaves', async () => {
