@@ -48,10 +48,11 @@ import { resolveStage, type RoutingDeps } from './stages/resolve';
 import { sendStage } from './stages/send';
 import { subscriptionStage } from './stages/subscription';
 import { taskCreateStage } from './stages/task-create';
+import { taskModernStage } from './stages/task-modern';
 import { taskRouteStage } from './stages/task-route';
 import { traceStage } from './stages/trace';
 import { listTasks } from './task-list';
-import { tasksCapability } from './task-messages';
+import { TASKS_EXTENSION, tasksCapability } from './task-messages';
 import type { TaskTable } from './tasks';
 
 export interface RelayDeps {
@@ -151,6 +152,8 @@ export class Relay implements LocalServices, RoutingDeps {
 
   discover(client: ClientPeer): Record<string, unknown> {
     const instructions = this.instructions(client);
+    // the tasks extension, as far as a server this client sees takes tasks (the gateway makes them for it)
+    const tasks = this.tasksCapability(client) ? { extensions: { [TASKS_EXTENSION]: {} } } : {};
     return {
       supportedVersions: [...MODERN_VERSIONS],
       capabilities: {
@@ -159,6 +162,7 @@ export class Relay implements LocalServices, RoutingDeps {
         resources: { subscribe: true, listChanged: true },
         logging: {},
         completions: {},
+        ...tasks,
       },
       ...(instructions ? { instructions } : {}),
     };
@@ -238,7 +242,7 @@ export class Relay implements LocalServices, RoutingDeps {
     if (!next) {
       const { clients, shared, progress, recordCall, logCalls, stateless, log, tasks } = this.deps;
       if (route.kind === 'task') {
-        next = chain([taskRouteStage(tasks, this), traceStage, countStage(recordCall, logCalls)], sendStage(progress));
+        next = chain([taskModernStage, taskRouteStage(tasks, this), traceStage, countStage(recordCall, logCalls)], sendStage(progress));
         this.chains.set(route, next);
         return next;
       }

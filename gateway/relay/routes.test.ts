@@ -31,8 +31,8 @@ const ROWS: [string, 'initialize' | 'local' | 'forward' | 'subscription' | 'task
   ['tasks/list', 'task-list'],
 ];
 
-/** The rows of the 2026-07-28 table: no handshake, ping, log levels or subscribe; discover and listen instead. */
-const MODERN_ROWS: [string, 'local' | 'forward' | 'listen'][] = [
+/** The rows of the 2026-07-28 table: no handshake, ping, log levels or subscribe; discover and listen instead; the tasks extension's methods. */
+const MODERN_ROWS: [string, 'local' | 'forward' | 'listen' | 'task'][] = [
   ['server/discover', 'local'],
   ['tools/list', 'local'],
   ['prompts/list', 'local'],
@@ -43,6 +43,9 @@ const MODERN_ROWS: [string, 'local' | 'forward' | 'listen'][] = [
   ['resources/read', 'forward'],
   ['completion/complete', 'forward'],
   ['subscriptions/listen', 'listen'],
+  ['tasks/get', 'task'],
+  ['tasks/update', 'task'],
+  ['tasks/cancel', 'task'],
 ];
 
 /** A server with one of everything a client can ask for. */
@@ -81,7 +84,7 @@ describe('the route table', () => {
     expect(routeOf(method, 'modern').kind).toBe(kind);
   });
 
-  it.each(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe', 'tasks/get', 'tasks/list', 'constructor'])(
+  it.each(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe', 'tasks/result', 'tasks/list', 'constructor'])(
     'knows no %s for a 2026-07-28 client',
     (method) => {
       expect(() => routeOf(method, 'modern')).toThrow(expect.objectContaining({ code: 'METHOD_NOT_FOUND' }));

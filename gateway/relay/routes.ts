@@ -42,7 +42,7 @@ export type MethodRoute =
   | { kind: 'subscription'; subscribe: boolean; target: TargetOf }
   /** A modern client's long-lived stream of the fleet's change notifications. */
   | { kind: 'listen' }
-  /** tasks/get, tasks/result, tasks/cancel: to the upstream session that holds the task, for the client that created it. */
+  /** tasks/get, tasks/result, tasks/cancel (and the 2026 tasks/update): to the upstream session that holds the task, for the client that created it. */
   | { kind: 'task' }
   /** The client's own tasks, merged across upstreams. */
   | { kind: 'task-list' };
@@ -79,6 +79,10 @@ const ROUTES: Record<Era, Map<string, MethodRoute>> = {
     ['server/discover', { kind: 'local', answer: async (_params, client, services) => services.discover(client) }],
     ...BOTH,
     ['subscriptions/listen', { kind: 'listen' }],
+    // the tasks extension (io.modelcontextprotocol/tasks): no tasks/list, and tasks/update for the answers
+    ['tasks/get', BY_TASK],
+    ['tasks/update', BY_TASK],
+    ['tasks/cancel', BY_TASK],
   ]),
 };
 

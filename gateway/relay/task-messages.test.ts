@@ -1,5 +1,5 @@
 /** The tasks capability the gateway declares, from what its upstreams declare, and task ids inside messages. */
-import { RELATED_TASK, tasksCapability, withRelatedTask, withTaskId } from './task-messages';
+import { RELATED_TASK, TASKS_EXTENSION, declaresTasksExtension, tasksCapability, toModernTask, withRelatedTask, withTaskId } from './task-messages';
 
 const CALLABLE = { requests: { tools: { call: {} } } };
 
@@ -21,5 +21,30 @@ describe('task ids inside messages', () => {
     const task = { taskId: 'up', status: 'working', _meta: { [RELATED_TASK]: { taskId: 'up' }, other: 1 } };
     expect(withTaskId(task, 'gw')).toEqual({ taskId: 'gw', status: 'working', _meta: { [RELATED_TASK]: { taskId: 'gw' }, other: 1 } });
     expect(withRelatedTask({ content: [] }, 'gw')).toEqual({ content: [] });
+  });
+});
+
+describe('a task for the 2026-07-28 extension', () => {
+  it('names ttl and poll interval in milliseconds, null for an unlimited ttl, and drops the related-task meta', () => {
+    const at = '2026-12-02T00:00:00Z';
+    expect(toModernTask({ taskId: 'up', status: 'working', createdAt: at, lastUpdatedAt: at, ttl: 5, pollInterval: 1 }, 'gw')).toEqual({
+      taskId: 'gw',
+      status: 'working',
+      createdAt: at,
+      lastUpdatedAt: at,
+      ttlMs: 5,
+      pollIntervalMs: 1,
+    });
+    expect(toModernTask({ taskId: 'up', status: 'failed', ttl: null, _meta: { [RELATED_TASK]: { taskId: 'up' }, keep: 1 } }, 'gw')).toEqual({
+      taskId: 'gw',
+      status: 'failed',
+      ttlMs: null,
+      _meta: { keep: 1 },
+    });
+  });
+
+  it('is negotiated by the extension in the request’s client capabilities', () => {
+    expect(declaresTasksExtension({ extensions: { [TASKS_EXTENSION]: {} } })).toBe(true);
+    expect(declaresTasksExtension({ tasks: {} })).toBe(false);
   });
 });

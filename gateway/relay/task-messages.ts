@@ -1,12 +1,16 @@
 /**
  * What tasks (MCP 2025-11-25) look like on the wire, for the gateway that renames them: where a
  * task id sits in each message (a Task's `taskId`, a CreateTaskResult's `task.taskId`, the
- * related-task `_meta` of results, notifications and the servers' requests), and the tasks
- * capability the gateway can offer its clients, given what its upstreams offer. Pure.
+ * related-task `_meta` of results, notifications and the servers' requests), the tasks
+ * capability the gateway can offer its clients, given what its upstreams offer, and a 2025 Task as
+ * the 2026-07-28 tasks extension (`io.modelcontextprotocol/tasks`) writes it. Pure.
  */
 
 /** The `_meta` key that ties a message to its task. */
 export const RELATED_TASK = 'io.modelcontextprotocol/related-task';
+
+/** The 2026-07-28 tasks extension: a client declares it in its per-request capabilities, a server in server/discover. */
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 
 /** The requests a client may augment with a task that the gateway relays (the spec's only one today). */
 export const TASK_REQUESTS: ReadonlySet<string> = new Set(['tools/call']);
@@ -66,5 +70,32 @@ export function tasksCapability(upstreams: readonly Obj[]): Obj | undefined {
     ...(callable.some((t) => asObject(t.list)) ? { list: {} } : {}),
     ...(callable.some((t) => asObject(t.cancel)) ? { cancel: {} } : {}),
     requests: { tools: { call: {} } },
+  };
+}
+
+/** Whether a 2026-07-28 request's client capabilities declare the tasks extension. */
+export function declaresTasksExtension(capabilities: Obj): boolean {
+  return asObject(asObject(capabilities.extensions)?.[TASKS_EXTENSION]) !== undefined;
+}
+
+/** Whether a tool of a server's catalog says it runs as a task only (`execution.taskSupport: "required"`). */
+export function requiresTask(tool: Obj | undefined): boolean {
+  return asObject(tool?.execution)?.taskSupport === 'required';
+}
+
+/**
+ * A 2025 Task in the extension's terms, under the gateway's id: `ttl` and `pollInterval` become
+ * `ttlMs` and `pollIntervalMs`; the related-task `_meta` goes (the id is in the task itself).
+ */
+export function toModernTask(task: Obj, taskId: string): Obj {
+  const { ttl, pollInterval, _meta, taskId: _upstream, ...rest } = task;
+  const meta = asObject(_meta);
+  const { [RELATED_TASK]: _related, ...otherMeta } = meta ?? {};
+  return {
+    ...rest,
+    taskId,
+    ttlMs: typeof ttl === 'number' ? ttl : null,
+    ...(typeof pollInterval === 'number' ? { pollIntervalMs: pollInterval } : {}),
+    ...(Object.keys(otherMeta).length > 0 ? { _meta: otherMeta } : {}),
   };
 }

@@ -12,7 +12,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { UpstreamConnection } from '../upstream/connection';
+import type { ClientPeer } from './clients';
 import { isTerminal } from './task-messages';
+
+/**
+ * Who a task belongs to. A 2025 session is someone; a 2026-07-28 request brings no identity the
+ * gateway could bind a task to (no session, and no authentication yet), so tasks of modern clients
+ * share one owner and are guarded by their unguessable ids alone, as the spec allows where binding
+ * to a context is not possible. Sessions never reach them, nor they a session's.
+ */
+export const STATELESS_OWNER = 'stateless';
+
+export function ownerOf(peer: ClientPeer): string {
+  return peer.era === 'modern' ? STATELESS_OWNER : peer.id;
+}
 
 export interface TaskEntry {
   /** The gateway's id, the only one its client sees. */

@@ -15,7 +15,14 @@ export function modernRequest(id: number | string, method: string, params: Recor
   return { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...meta, ...(params._meta as object | undefined) } } };
 }
 
-const NAME_FIELD: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+const NAME_FIELD: Record<string, string> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
 
 export function postModern(url: string, message: ReturnType<typeof modernRequest>, headers: Record<string, string | null> = {}): Promise<RawReply> {
   const field = NAME_FIELD[message.method];
