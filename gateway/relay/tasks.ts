@@ -122,6 +122,11 @@ export class TaskTable {
     return this.live(this.byUpstream.get(conn)?.get(upstreamId));
   }
 
+  /** How long until the entry expires. */
+  remainingMs(entry: TaskEntry): number {
+    return Math.max(0, entry.expiresAt - this.now());
+  }
+
   /** A client's live tasks, oldest first. */
   ofClient(clientId: string): TaskEntry[] {
     const out: TaskEntry[] = [];

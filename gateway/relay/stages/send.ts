@@ -25,7 +25,7 @@ export function sendStage(progress: ProgressRouter): Next {
       call.request.method,
       { ...call.params, _meta: meta },
       {
-        timeoutMs: group.config.requestTimeoutMs,
+        timeoutMs: call.timeoutMs ?? group.config.requestTimeoutMs,
         origin: { clientId: call.client.id, clientRequestId: call.request.id },
       },
     );

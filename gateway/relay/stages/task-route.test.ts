@@ -20,7 +20,14 @@ import {
 import { memoryGateway, type MemoryGateway } from '../../../test/helpers/memory-gateway';
 import { parseBackendBody } from '../../admin/bodies';
 import { waitFor } from '../../../test/helpers/wait';
+import { resultResponse } from '../../protocol/jsonrpc';
+import type { ServerGroup } from '../../servers/group';
+import type { UpstreamConnection } from '../../upstream/connection';
+import type { ClientPeer } from '../clients';
+import { Cancellation, type Call } from '../context';
 import { RELATED_TASK } from '../task-messages';
+import { TaskTable } from '../tasks';
+import { taskRouteStage } from './task-route';
 
 /** A server that numbers its tasks from 1, finishes them when asked for the result, and says whose it is. */
 function taskServer(name: string) {
@@ -189,5 +196,31 @@ describe('a task on a server with two backends', () => {
     expect(gw.core.tasks.size).toBe(1);
     await client.close();
     await waitFor(() => gw.core.tasks.size === 0, 'the task table to forget the task');
+  });
+});
+
+describe('the deadline of a task request', () => {
+  it('lets tasks/result wait as long as the task lives, other task requests as long as the server allows', async () => {
+    const clock = { now: 0 };
+    const tasks = new TaskTable({ maxTasks: 10, maxTtlMs: 3_600_000 }, () => clock.now);
+    const conn = { isOpen: true } as UpstreamConnection;
+    const group = { name: 'a', backends: [{ ready: true, connection: conn }], config: { requestTimeoutMs: 100 } } as unknown as ServerGroup;
+    const client = { id: 'c', era: 'legacy', log: { info: () => {} } } as unknown as ClientPeer;
+    const entry = tasks.add({ clientId: 'c', server: 'a', conn, task: { taskId: 'up', status: 'working', ttl: 30_000 } });
+    clock.now = 10_000;
+    const seen: Call[] = [];
+    const stage = taskRouteStage(tasks, { group: () => group });
+    for (const method of ['tasks/get', 'tasks/result']) {
+      const params = { taskId: entry.id };
+      const request = { jsonrpc: '2.0' as const, id: 1, method, params };
+      await stage({ request, client, cancellation: new Cancellation(), params, meta: {} }, async (call) => {
+        seen.push(call);
+        return resultResponse(1, {});
+      });
+    }
+    expect(seen.map((c) => [c.request.method, c.params.taskId, c.timeoutMs])).toEqual([
+      ['tasks/get', 'up', undefined],
+      ['tasks/result', 'up', 20_000],
+    ]);
   });
 });

@@ -4,6 +4,7 @@
  * other id is the spec's "task not found" (-32602), whether it never existed, expired, or belongs
  * to someone else (ownership: tasks.ts). There is no backend to pick: the task lives in one session. The answer comes
  * back under the gateway's id, and the table learns from it (status; the result was fetched).
+ * tasks/result may wait for its task as long as the task lives, not just one request's deadline.
  */
 import { FleetError, SdkCode } from '../../protocol/errors';
 import { resultResponse, type JsonRpcResponse } from '../../protocol/jsonrpc';
@@ -24,6 +25,8 @@ export function taskRouteStage(tasks: TaskTable, deps: Pick<RoutingDeps, 'group'
     call.group = group;
     call.backend = backend;
     call.params = { ...call.params, taskId: entry.upstreamId };
+    // tasks/result answers when the task is done, which may be long after any one request's deadline: it may wait out the task's ttl
+    if (call.request.method === 'tasks/result') call.timeoutMs = Math.max(group.config.requestTimeoutMs, tasks.remainingMs(entry));
     return learn(tasks, entry, call.request.method, await next(call));
   };
 }
