@@ -19,6 +19,7 @@ import { RequestStateSealer } from './relay/request-state';
 import { SHARED_CLIENT_CAPABILITIES } from './relay/server-requests';
 import { ServerTraffic } from './relay/server-traffic';
 import { SharedUpstreamState } from './relay/shared-upstream-state';
+import { TaskInputs } from './relay/task-questions';
 import { TaskTable } from './relay/tasks';
 import { ServerRegistry } from './servers/registry';
 import { Sessions } from './session/sessions';
@@ -57,6 +58,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const held = new HeldCalls(config.stateless.maxHeldCalls, config.stateless.requestStateTtlMs);
   const listens = new Listens(config.stateless.maxListenStreams);
   const tasks = new TaskTable(config.tasks);
+  const taskInputs = new TaskInputs(tasks);
   if (config.stateless.stateKeys.length === 0) {
     log.info(
       'no stateless.stateKeys: the requestState of multi-round-trip requests is sealed with a key of this process, so a retry must come back to this instance',
@@ -67,7 +69,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const views: CatalogViews = new CatalogViews({ groupsFor: (o) => registry.groupsFor(o), owns: (o) => registry.owns(o) }, config.nameSeparator, log);
   const registry: ServerRegistry = new ServerRegistry(config.servers, {
     transports,
-    listener: new ServerTraffic({ clients, progress, shared, views, listens, tasks, log }),
+    listener: new ServerTraffic({ clients, progress, shared, views, listens, tasks, taskInputs, log }),
     sharedInit: () => ({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SHARED_CLIENT_CAPABILITIES, clientInfo: SERVER_INFO }),
     waitAtMost: waitForServers,
     log,
@@ -85,6 +87,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     progress,
     shared,
     tasks,
+    taskInputs,
     recordCall: (call) => {
       stats.record(call);
       metrics.recordCall(call);
@@ -126,6 +129,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     async stop() {
       listens.endAll();
       held.abandonAll();
+      taskInputs.closeAll();
       await sessions.closeAll();
       await registry.stop();
     },

@@ -53,6 +53,7 @@ import { taskRouteStage } from './stages/task-route';
 import { traceStage } from './stages/trace';
 import { listTasks } from './task-list';
 import { TASKS_EXTENSION, tasksCapability } from './task-messages';
+import type { TaskInputs } from './task-questions';
 import type { TaskTable } from './tasks';
 
 export interface RelayDeps {
@@ -63,6 +64,8 @@ export interface RelayDeps {
   shared: SharedUpstreamState;
   /** The tasks upstreams created for clients, under the gateway's ids. */
   tasks: TaskTable;
+  /** What 2025 servers ask during modern clients' tasks. */
+  taskInputs: TaskInputs;
   /** A forwarded call ended: into the statistics and the metrics. */
   recordCall: (call: CallRecord) => void;
   pageSize: number;
@@ -240,9 +243,9 @@ export class Relay implements LocalServices, RoutingDeps {
   private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, logCalls, stateless, log, tasks } = this.deps;
+      const { clients, shared, progress, recordCall, logCalls, stateless, log, tasks, taskInputs } = this.deps;
       if (route.kind === 'task') {
-        next = chain([taskModernStage, taskRouteStage(tasks, this), traceStage, countStage(recordCall, logCalls)], sendStage(progress));
+        next = chain([taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), traceStage, countStage(recordCall, logCalls)], sendStage(progress));
         this.chains.set(route, next);
         return next;
       }

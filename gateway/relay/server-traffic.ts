@@ -20,6 +20,7 @@ import type { ProgressRouter } from './progress';
 import { relayServerRequest } from './server-requests';
 import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
 import { taskStatus, taskTraffic } from './task-traffic';
+import type { TaskInputs } from './task-questions';
 import type { TaskTable } from './tasks';
 
 export interface ServerTrafficDeps {
@@ -30,6 +31,7 @@ export interface ServerTrafficDeps {
   /** 2026-07-28 clients' listen streams, which hear the shared servers' changes. */
   listens: Listens;
   tasks: TaskTable;
+  taskInputs: TaskInputs;
   log: Logger;
 }
 
@@ -83,7 +85,8 @@ export class ServerTraffic implements GroupListener {
   }
 
   async request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection): Promise<ServerRequestOutcome> {
-    const task = taskTraffic(this.deps.tasks, r, conn);
+    const task = taskTraffic(this.deps.tasks, this.deps.taskInputs, r, conn);
+    if (task?.held) return task.held();
     const ctx = { server: group.name, owner: group.owner, timeoutMs: group.config.requestTimeoutMs, taskOwner: task?.clientId };
     const outcome = await relayServerRequest(this.deps.clients, task?.request ?? r, conn, ctx);
     return task ? task.answer(outcome) : outcome;

@@ -64,6 +64,26 @@ describe('the tasks extension for 2026-07-28 clients, over a 2025 server', () =>
     expect(gw.tasks.size).toBe(0);
   });
 
+  it('carries the server’s question during a task as inputRequests, and tasks/update answers it', async () => {
+    const { taskId } = (await modern('tools/call', { name: RESEARCH, arguments: { topic: 'python', ambiguous: true } })).result;
+    const asking = await waitFor(async () => {
+      const { result } = await modern('tasks/get', { taskId });
+      return result.status === 'input_required' ? result : undefined;
+    }, 'the task’s question');
+    const [[key, question], ...others] = Object.entries(asking.inputRequests as Record<string, any>);
+    expect(others).toEqual([]);
+    expect(question).toMatchObject({ method: 'elicitation/create', params: { message: expect.stringContaining('"python"') } });
+    expect(await modern('tasks/update', { taskId, inputResponses: { [key]: { action: 'accept', content: { interpretation: 'snake' } } } })).toMatchObject({
+      result: { resultType: 'complete' },
+    });
+    const done = await waitFor(async () => {
+      const { result } = await modern('tasks/get', { taskId });
+      return result.status === 'completed' ? result : undefined;
+    }, 'the task to complete');
+    expect(done.result.content[0].text).toContain('**Clarification**: snake');
+    expect(gw.tasks.size).toBe(0);
+  });
+
   it('acknowledges tasks/cancel and tasks/update with an empty result, and the task reads cancelled', async () => {
     const { taskId } = (await modern('tools/call', { name: RESEARCH, arguments: { topic: 'reefs' } })).result;
     expect(await modern('tasks/update', { taskId, inputResponses: { q1: { action: 'decline' } } })).toMatchObject({ result: { resultType: 'complete' } });

@@ -1,35 +1,55 @@
 /**
- * The 2026-07-28 tasks extension, answered for a modern client from a 2025 server's task. tasks/get
- * carries the outcome inline once the task is terminal: the gateway fetches it (2025 tasks/result)
- * and answers `completed` with the result (a tool's isError result included) or `failed` with the
- * JSON-RPC error, in the extension's Task shape. tasks/cancel is acknowledged with an empty result,
- * as cancellation is cooperative there. A 2025 server's input_required cannot be carried to a
- * modern client yet (its questions only come on a 2025 tasks/result stream): it reads as working,
- * with the server's message, and tasks/update is acknowledged (its answers are to questions the
- * gateway never put, which the extension says to ignore). Other clients pass through.
+ * The 2026-07-28 tasks extension, answered for a modern client from a 2025 server's task.
+ * tasks/get carries the outcome inline once the task is terminal (fetched with 2025 tasks/result:
+ * `completed` with the result, a tool's isError result included, or `failed` with the JSON-RPC
+ * error), and the server's questions while it is input_required (`inputRequests`, gathered by the
+ * gateway on a tasks/result it opens: task-questions.ts; until they came, the task reads working).
+ * tasks/update answers those questions, tasks/cancel is forwarded; both are acknowledged with an
+ * empty result, as the extension says. Other clients pass through.
  */
 import { resultResponse, type JsonRpcResponse } from '../../protocol/jsonrpc';
-import type { Stage } from '../context';
+import type { Call, Next, Stage } from '../context';
 import { RELATED_TASK, toModernTask } from '../task-messages';
+import type { TaskInputs } from '../task-questions';
+import { STATELESS_OWNER, type TaskTable } from '../tasks';
+import { unknownTask } from './task-route';
 
-export const taskModernStage: Stage = async (call, next) => {
-  if (call.client.era !== 'modern') return next(call);
-  const { request, client, cancellation } = call;
-  if (request.method === 'tasks/cancel') {
-    await next(call);
-    return resultResponse(request.id, {});
-  }
-  if (request.method !== 'tasks/get') return next(call);
-  const taskId = String(call.params.taskId);
-  const reply = await next(call);
-  if ('error' in reply) return reply;
-  const task = toModernTask(reply.result, taskId);
-  if (task.status === 'input_required') return resultResponse(request.id, { ...task, status: 'working' });
-  if (task.status !== 'completed' && task.status !== 'failed') return resultResponse(request.id, task);
+export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
+  return async (call, next) => {
+    if (call.client.era !== 'modern') return next(call);
+    const { request } = call;
+    const taskId = call.params.taskId;
+    if (request.method === 'tasks/update') {
+      const entry = tasks.owned(taskId, STATELESS_OWNER);
+      if (!entry) throw unknownTask(taskId, call.client);
+      inputs.answer(entry, call.params.inputResponses);
+      return resultResponse(request.id, {});
+    }
+    if (request.method === 'tasks/cancel') {
+      await next(call);
+      return resultResponse(request.id, {});
+    }
+    if (request.method !== 'tasks/get') return next(call);
+    const reply = await next(call);
+    const entry = tasks.owned(taskId, STATELESS_OWNER);
+    if ('error' in reply || !entry) return reply;
+    const task = toModernTask(reply.result, entry.id);
+    if (task.status === 'input_required') {
+      const asked = inputs.asked(entry);
+      return resultResponse(request.id, asked ? { ...task, inputRequests: asked } : { ...task, status: 'working' });
+    }
+    if (task.status !== 'completed' && task.status !== 'failed') return resultResponse(request.id, task);
+    const gathered = inputs.outcome(entry);
+    if (gathered) tasks.remove(entry);
+    return resultResponse(request.id, { ...task, ...inline(gathered ?? (await fetchOutcome(call, entry.id, next))) });
+  };
+}
+
+/** The task's outcome, by a 2025 tasks/result through the task chain (which ends the entry). */
+function fetchOutcome(call: Call, taskId: string, next: Next): Promise<JsonRpcResponse> {
   const params = { taskId };
-  const outcome = await next({ request: { ...request, method: 'tasks/result', params }, client, cancellation, params, meta: {} });
-  return resultResponse(request.id, { ...task, ...inline(outcome) });
-};
+  return next({ request: { ...call.request, method: 'tasks/result', params }, client: call.client, cancellation: call.cancellation, params, meta: {} });
+}
 
 function inline(outcome: JsonRpcResponse): Record<string, unknown> {
   if ('error' in outcome) return { status: 'failed', error: outcome.error };

@@ -7,7 +7,7 @@
  * tasks/result may wait for its task as long as the task lives, not just one request's deadline.
  */
 import { FleetError, SdkCode } from '../../protocol/errors';
-import { resultResponse, type JsonRpcResponse } from '../../protocol/jsonrpc';
+import type { JsonRpcResponse } from '../../protocol/jsonrpc';
 import type { ClientPeer } from '../clients';
 import type { Stage } from '../context';
 import type { RoutingDeps } from './resolve';
@@ -20,8 +20,6 @@ export function taskRouteStage(tasks: TaskTable, deps: Pick<RoutingDeps, 'group'
     const group = entry && deps.group(call.client, entry.server);
     const backend = group?.backends.find((b) => b.ready && b.connection === entry!.conn);
     if (!entry || !group || !backend) throw unknownTask(call.params.taskId, call.client);
-    // a 2025 server has no tasks/update: acknowledged here, for the task's owner only (task-modern.ts)
-    if (call.request.method === 'tasks/update') return resultResponse(call.request.id, {});
     call.group = group;
     call.backend = backend;
     call.params = { ...call.params, taskId: entry.upstreamId };
