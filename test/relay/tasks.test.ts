@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, CreateTaskResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { RELATED_TASK } from '../../gateway/relay/task-messages';
-import { connectClient, newMarker, startTestGateway } from '../helpers/gateway';
+import { FRONTS, connectClient, newMarker, startTestGateway } from '../helpers/gateway';
 import { waitForNoProcesses } from '../helpers/processes';
 import { memory } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
@@ -170,6 +170,52 @@ describe('two clients on one shared server', () => {
     const [asked] = ownerInbox.requests('elicitation/create');
     expect(asked.params._meta[RELATED_TASK]).toEqual({ taskId });
     expect(otherInbox.requests('elicitation/create')).toEqual([]);
+  });
+});
+
+describe.each(FRONTS)('the SDK’s own task flow over %s', (front) => {
+  const fixture = new RelayFixture();
+
+  afterAll(async () => {
+    expect(await fixture.stop()).toEqual([]);
+  });
+
+  it('runs a task-only tool to its result, with the SDK polling the gateway', async () => {
+    await fixture.start();
+    const client = await fixture.connect(front);
+    await client.listTools(); // the SDK learns which tools run as tasks
+    const kinds: string[] = [];
+    let text = '';
+    for await (const message of client.experimental.tasks.callToolStream({ name: RESEARCH, arguments: { topic: front } }, CallToolResultSchema, {
+      task: { ttl: 60_000 },
+    })) {
+      kinds.push(message.type);
+      if (message.type === 'result') text = textOf(message.result);
+      if (message.type === 'error') throw message.error;
+    }
+    expect(kinds[0]).toBe('taskCreated');
+    expect(kinds.at(-2)).toBe('taskStatus');
+    expect(kinds.at(-1)).toBe('result');
+    expect(text).toContain(`# Research Report: ${front}`);
+  });
+});
+
+describe('tasks of a per-session server', () => {
+  const fixture = new RelayFixture();
+
+  afterAll(async () => {
+    expect(await fixture.stop()).toEqual([]);
+  });
+
+  it('live in the client’s own upstream, and the capability is that upstream’s', async () => {
+    await fixture.start({ mode: 'per-session' });
+    const client = await fixture.connect('websocket');
+    expect(client.getServerCapabilities()?.tasks).toEqual({ list: {}, cancel: {}, requests: { tools: { call: {} } } });
+    const other = await fixture.connect('sse');
+    const { taskId } = (await startResearch(client, 'canyons')).task;
+    await expect(other.experimental.tasks.getTask(taskId)).rejects.toMatchObject({ code: -32602 });
+    await statusReached(client, taskId, 'completed');
+    expect(textOf(await client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema))).toContain('# Research Report: canyons');
   });
 });
 

@@ -199,6 +199,23 @@ describe('a task on a server with two backends', () => {
   });
 });
 
+describe('a full task table', () => {
+  it('refuses a task-augmented call before it reaches the server, and takes one again once a task was fetched', async () => {
+    const gw = await memoryGateway({ a: {} }, { a: taskServer('a') }, { tasks: { maxTasks: 1 } });
+    try {
+      const client = await gw.connect();
+      const first = (await create(client, 'a__work')).task.taskId;
+      await expect(create(client, 'a__work')).rejects.toMatchObject({ code: -32600, message: expect.stringContaining('tasks.maxTasks') });
+      await client.experimental.tasks.getTaskResult(first, CallToolResultSchema);
+      const next = (await create(client, 'a__work')).task.taskId;
+      // the refused call made no task upstream: the server's second task is this one
+      expect(textOf(await client.experimental.tasks.getTaskResult(next, CallToolResultSchema))).toBe('a/primary task-2');
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe('the deadline of a task request', () => {
   it('lets tasks/result wait as long as the task lives, other task requests as long as the server allows', async () => {
     const clock = { now: 0 };
