@@ -79,6 +79,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     sessionFronts: () => sessions.fronts,
     servers: () => registry.servers.map((p) => registry.status(p)),
     pools: () => transports.allPools,
+    tasks: () => tasks.size,
   });
   const relay = new Relay({
     registry,

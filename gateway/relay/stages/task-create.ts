@@ -63,7 +63,10 @@ async function create(call: Call, next: Next, tasks: TaskTable, progress: Progre
     const created = 'result' in reply ? createdTask(reply.result) : undefined;
     if (!created) return { reply };
     const conn = required(required(call.backend, 'the backend').connection, 'a connected backend');
-    const entry = tasks.add({ clientId: ownerOf(call.client), server: required(call.group, 'the server').name, conn, task: created });
+    const server = required(call.group, 'the server').name;
+    const entry = tasks.add({ clientId: ownerOf(call.client), server, conn, task: created });
+    // both ids, so an operator can follow the task into the server's own log
+    call.client.log.info({ server, task: entry.id, upstreamTask: entry.upstreamId }, 'task created');
     const token = call.progressToken;
     if (token !== undefined && call.holdsProgress) entry.onRemove = () => progress.release(token);
     kept = true;

@@ -19,6 +19,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { memoryGateway, type MemoryGateway } from '../../../test/helpers/memory-gateway';
 import { parseBackendBody } from '../../admin/bodies';
+import { parseMetrics, sampleValue } from '../../../test/helpers/metrics';
 import { waitFor } from '../../../test/helpers/wait';
 import { resultResponse } from '../../protocol/jsonrpc';
 import type { ServerGroup } from '../../servers/group';
@@ -190,12 +191,17 @@ describe('a task on a server with two backends', () => {
     expect(gw.core.progress.size).toBe(0);
   });
 
-  it('is forgotten when the client that created it leaves', async () => {
+  it('is logged with both ids, counted in the tasks gauge, and forgotten when the client that created it leaves', async () => {
     const client = await gw.connect();
-    await create(client, 'a__work');
-    expect(gw.core.tasks.size).toBe(1);
+    const { taskId } = (await create(client, 'a__work')).task;
+    expect(gw.logs.filter((l) => l.msg === 'task created' && l.task === taskId)).toEqual([
+      expect.objectContaining({ server: 'a', upstreamTask: expect.stringMatching(/^task-\d+$/) }),
+    ]);
+    const tasksGauge = async () => sampleValue(parseMetrics((await gw.core.metrics.scrape()).body), 'mcp_gateway_tasks');
+    expect(await tasksGauge()).toBe(1);
     await client.close();
     await waitFor(() => gw.core.tasks.size === 0, 'the task table to forget the task');
+    expect(await tasksGauge()).toBe(0);
   });
 });
 
