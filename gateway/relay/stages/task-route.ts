@@ -2,9 +2,10 @@
  * Routing by task id (tasks/get, tasks/result, tasks/cancel): the call goes to the upstream session
  * that holds the task, under the server's own id, and only for the client that created it; any
  * other id is the spec's "task not found" (-32602), whether it never existed, expired, or belongs
- * to someone else (ownership: tasks.ts). There is no backend to pick: the task lives in one session. The answer comes
- * back under the gateway's id, and the table learns from it (status; the result was fetched).
- * tasks/result may wait for its task as long as the task lives, not just one request's deadline.
+ * to someone else (ownership: tasks.ts). There is no backend to pick: the task lives in one
+ * session. The answer comes back under the gateway's id, and the table learns from it (status; the
+ * result was fetched). tasks/result may wait for its task as long as the task lives, not just one
+ * request's deadline.
  */
 import { FleetError, SdkCode } from '../../protocol/errors';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
