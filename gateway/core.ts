@@ -58,7 +58,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const held = new HeldCalls(config.stateless.maxHeldCalls, config.stateless.requestStateTtlMs);
   const listens = new Listens(config.stateless.maxListenStreams);
   const tasks = new TaskTable(config.tasks);
-  const taskInputs = new TaskInputs(tasks);
+  const taskInputs = new TaskInputs(tasks, listens);
   if (config.stateless.stateKeys.length === 0) {
     log.info(
       'no stateless.stateKeys: the requestState of multi-round-trip requests is sealed with a key of this process, so a retry must come back to this instance',

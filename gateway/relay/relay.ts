@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import type { CatalogViews } from '../catalog/views';
 import type { CallRecord } from '../metrics/call-stats';
 import { META, MODERN_VERSIONS } from '../protocol/eras';
+import { FleetError } from '../protocol/errors';
 import { resultResponse, type JsonRpcResponse } from '../protocol/jsonrpc';
 import type { ServerGroup } from '../servers/group';
 import type { ServerRegistry } from '../servers/registry';
@@ -52,9 +53,9 @@ import { taskModernStage } from './stages/task-modern';
 import { taskRouteStage } from './stages/task-route';
 import { traceStage } from './stages/trace';
 import { listTasks } from './task-list';
-import { TASKS_EXTENSION, tasksCapability } from './task-messages';
+import { TASKS_EXTENSION, declaresTasksExtension, tasksCapability } from './task-messages';
 import type { TaskInputs } from './task-questions';
-import type { TaskTable } from './tasks';
+import { STATELESS_OWNER, type TaskTable } from './tasks';
 
 export interface RelayDeps {
   registry: ServerRegistry;
@@ -112,7 +113,7 @@ export class Relay implements LocalServices, RoutingDeps {
    * upstream once per URI, however many listen streams and sessions want them.
    */
   private listen(call: Call): Promise<JsonRpcResponse> {
-    const filter = this.honour(call.client, parseFilter(call.params));
+    const filter = this.honourTasks(call.client, this.honour(call.client, parseFilter(call.params)));
     const uris = filter.resourceSubscriptions ?? [];
     for (const uri of uris) this.subscribeShared(uri, call.client.id, true);
     return new Promise((resolve) => {
@@ -140,6 +141,20 @@ export class Relay implements LocalServices, RoutingDeps {
       return group?.connections.some((c) => (c.capabilities.resources as { subscribe?: unknown } | undefined)?.subscribe === true) ?? false;
     });
     return { ...filter, resourceSubscriptions: subscribable };
+  }
+
+  /**
+   * The tasks a listen stream may hear: only for a client that declared the tasks extension (else
+   * -32021, as the extension says), and only the live tasks of modern clients it names.
+   */
+  private honourTasks(client: ClientPeer, filter: ListenFilter): ListenFilter {
+    if (!filter.taskIds) return filter;
+    if (!declaresTasksExtension(client.capabilities)) {
+      throw new FleetError('MISSING_CLIENT_CAPABILITY', 'Missing required client capability: task notifications need the tasks extension', {
+        data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+      });
+    }
+    return { ...filter, taskIds: filter.taskIds.filter((id) => this.deps.tasks.owned(id, STATELESS_OWNER) !== undefined) };
   }
 
   /** One upstream subscribe per URI on a shared server, counting listen streams as subscribers. */

@@ -74,7 +74,8 @@ export class ServerTraffic implements GroupListener {
         if (group.owner === undefined) this.deps.listens.resourceUpdated(params);
         return;
       case 'notifications/tasks/status':
-        if (!taskStatus(this.deps.tasks, this.deps.clients, params, conn)) this.deps.log.debug({ server: group.name }, 'status of an unknown task dropped');
+        if (!taskStatus(this.deps.tasks, this.deps.taskInputs, this.deps.clients, params, conn))
+          this.deps.log.debug({ server: group.name }, 'status of an unknown task dropped');
         return;
       case 'notifications/cancelled':
         for (const client of this.audience(group)) if (client.peer.withdraw(conn, params.requestId as RequestId, params.reason)) return;

@@ -99,3 +99,11 @@ export function toModernTask(task: Obj, taskId: string): Obj {
     ...(Object.keys(otherMeta).length > 0 ? { _meta: otherMeta } : {}),
   };
 }
+
+/** A 2025 task's outcome (its tasks/result answer) as the extension inlines it in a terminal Task: a result is `completed`, an error `failed`. */
+export function inlineOutcome(outcome: { result: Obj } | { error: unknown }): Obj {
+  if ('error' in outcome) return { status: 'failed', error: outcome.error };
+  const { _meta, ...result } = outcome.result;
+  const { [RELATED_TASK]: _related, ...meta } = asObject(_meta) ?? {};
+  return { status: 'completed', result: Object.keys(meta).length > 0 ? { ...result, _meta: meta } : result };
+}

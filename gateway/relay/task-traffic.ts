@@ -13,14 +13,21 @@ import { relatedTaskId, withRelatedTask, withTaskId } from './task-messages';
 import type { TaskInputs } from './task-questions';
 import { STATELESS_OWNER, type TaskTable } from './tasks';
 
-/** Delivers a notifications/tasks/status to the task's client; false when no live task of this session matches. */
-export function taskStatus(tasks: TaskTable, clients: ClientDirectory, params: Record<string, unknown>, conn: UpstreamConnection): boolean {
+/**
+ * Delivers a notifications/tasks/status to the task's client (a modern client's: to the listen
+ * streams that name the task); false when no live task of this session matches.
+ */
+export function taskStatus(tasks: TaskTable, inputs: TaskInputs, clients: ClientDirectory, params: Record<string, unknown>, conn: UpstreamConnection): boolean {
   const entry = tasks.upstream(conn, params.taskId);
-  const client = entry && clients.get(entry.clientId);
-  if (!entry || !client) return false;
+  if (!entry) return false;
   if (typeof params.status === 'string') entry.status = params.status;
-  client.peer.notify('notifications/tasks/status', withTaskId(params, entry.id));
-  return true;
+  if (entry.clientId === STATELESS_OWNER) {
+    inputs.statusChanged(entry, params);
+    return true;
+  }
+  const client = clients.get(entry.clientId);
+  client?.peer.notify('notifications/tasks/status', withTaskId(params, entry.id));
+  return client !== undefined;
 }
 
 export interface TaskRequest {

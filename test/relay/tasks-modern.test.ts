@@ -6,10 +6,11 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { META } from '../../gateway/protocol/eras';
 import { TASKS_EXTENSION } from '../../gateway/relay/task-messages';
 import { connectClient, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { waitForNoProcesses } from '../helpers/processes';
-import { envelope, modernRequest, postModern } from '../helpers/raw-modern';
+import { envelope, modernRequest, openModern, postModern } from '../helpers/raw-modern';
 import { everything } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
 
@@ -82,6 +83,34 @@ describe('the tasks extension for 2026-07-28 clients, over a 2025 server', () =>
     }, 'the task to complete');
     expect(done.result.content[0].text).toContain('**Clarification**: snake');
     expect(gw.tasks.size).toBe(0);
+  });
+
+  it('streams a task’s changes on subscriptions/listen: its question, then its result inline', async () => {
+    const { taskId } = (await modern('tools/call', { name: RESEARCH, arguments: { topic: 'python', ambiguous: true } })).result;
+    const stream = await openModern(mcp, modernRequest('listen-t', 'subscriptions/listen', { notifications: { taskIds: [taskId, 'not-a-task'] } }, WITH_TASKS));
+    const tasksHeard = () => stream.events.map((e) => e.data).filter((m) => m.method === 'notifications/tasks');
+    try {
+      await waitFor(() => stream.events.length > 0, 'the acknowledgement');
+      expect(stream.events[0].data.params.notifications).toEqual({ taskIds: [taskId] });
+      const asking = await waitFor(() => tasksHeard().find((m) => m.params.status === 'input_required'), 'the question on the stream');
+      expect(asking.params).toMatchObject({ taskId, _meta: { [META.subscriptionId]: 'listen-t' } });
+      const [[key, question]] = Object.entries(asking.params.inputRequests as Record<string, any>);
+      expect(question.method).toBe('elicitation/create');
+      await modern('tasks/update', { taskId, inputResponses: { [key]: { action: 'accept', content: { interpretation: 'comedy' } } } });
+      const done = await waitFor(() => tasksHeard().find((m) => m.params.status === 'completed'), 'the result on the stream');
+      expect(done.params.result.content[0].text).toContain('**Clarification**: comedy');
+      expect(tasksHeard().every((m) => m.params.taskId === taskId)).toBe(true);
+    } finally {
+      await stream.close();
+    }
+    // polling still works: the outcome the gateway gathered answers it, and then the task is gone
+    expect((await modern('tasks/get', { taskId })).result).toMatchObject({ status: 'completed' });
+    expect(gw.tasks.size).toBe(0);
+  });
+
+  it('refuses task notifications on a listen stream to a client that did not declare the extension (-32021)', async () => {
+    const reply = await modern('subscriptions/listen', { notifications: { taskIds: ['any'] } }, envelope());
+    expect([reply.status, reply.error?.code]).toEqual([400, -32021]);
   });
 
   it('acknowledges tasks/cancel and tasks/update with an empty result, and the task reads cancelled', async () => {

@@ -9,7 +9,7 @@
  */
 import { resultResponse, type JsonRpcResponse } from '../../protocol/jsonrpc';
 import type { Call, Next, Stage } from '../context';
-import { RELATED_TASK, toModernTask } from '../task-messages';
+import { inlineOutcome, toModernTask } from '../task-messages';
 import type { TaskInputs } from '../task-questions';
 import { STATELESS_OWNER, type TaskTable } from '../tasks';
 import { unknownTask } from './task-route';
@@ -41,7 +41,7 @@ export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
     if (task.status !== 'completed' && task.status !== 'failed') return resultResponse(request.id, task);
     const gathered = inputs.outcome(entry);
     if (gathered) tasks.remove(entry);
-    return resultResponse(request.id, { ...task, ...inline(gathered ?? (await fetchOutcome(call, entry.id, next))) });
+    return resultResponse(request.id, { ...task, ...inlineOutcome(gathered ?? (await fetchOutcome(call, entry.id, next))) });
   };
 }
 
@@ -49,11 +49,4 @@ export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
 function fetchOutcome(call: Call, taskId: string, next: Next): Promise<JsonRpcResponse> {
   const params = { taskId };
   return next({ request: { ...call.request, method: 'tasks/result', params }, client: call.client, cancellation: call.cancellation, params, meta: {} });
-}
-
-function inline(outcome: JsonRpcResponse): Record<string, unknown> {
-  if ('error' in outcome) return { status: 'failed', error: outcome.error };
-  const { _meta, ...result } = outcome.result;
-  const { [RELATED_TASK]: _related, ...meta } = (_meta as Record<string, unknown> | undefined) ?? {};
-  return { status: 'completed', result: Object.keys(meta).length > 0 ? { ...result, _meta: meta } : result };
 }
