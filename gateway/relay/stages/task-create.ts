@@ -37,6 +37,9 @@ export function taskCreateStage(tasks: TaskTable, progress: ProgressRouter): Sta
 
 /** A modern client's call of a tool that runs as a task only, on a server that takes tasks: the gateway asks for one. */
 async function offerTask(call: Call, next: Next, tasks: TaskTable, progress: ProgressRouter): Promise<JsonRpcResponse> {
+  // The extension is server-directed: a 2025-style `task` param from a modern client is not its to set.
+  const { task: _notTheClients, ...params } = call.params;
+  call.params = params;
   const backend = required(call.backend, 'the backend');
   const tool = backend.catalog.tools.find((t) => t.name === call.params.name);
   if (!requiresTask(tool) || !tasksCapability([backend.connection?.capabilities ?? {}])) return next(call);

@@ -21,12 +21,14 @@ import { memoryGateway, type MemoryGateway } from '../../../test/helpers/memory-
 import { parseBackendBody } from '../../admin/bodies';
 import { parseMetrics, sampleValue } from '../../../test/helpers/metrics';
 import { waitFor } from '../../../test/helpers/wait';
-import { resultResponse } from '../../protocol/jsonrpc';
+import { envelope } from '../../../test/helpers/raw-modern';
+import { resultResponse, type JsonRpcResponse } from '../../protocol/jsonrpc';
+import { readEnvelope } from '../../session/stateless-requests';
 import type { ServerGroup } from '../../servers/group';
 import type { UpstreamConnection } from '../../upstream/connection';
 import type { ClientPeer } from '../clients';
 import { Cancellation, type Call } from '../context';
-import { RELATED_TASK } from '../task-messages';
+import { RELATED_TASK, TASKS_EXTENSION } from '../task-messages';
 import { TaskTable } from '../tasks';
 import { taskRouteStage } from './task-route';
 
@@ -43,6 +45,7 @@ function taskServer(name: string) {
       tools: [{ name: 'work', inputSchema: { type: 'object' as const }, execution: { taskSupport: 'optional' as const } }],
     }));
     raw.setRequestHandler(CallToolRequestSchema, async (r) => {
+      if (!r.params.task) return { content: [{ type: 'text', text: `${name} without a task` }] };
       const task: Task = { taskId: `task-${tasks.size + 1}`, status: 'working', ttl: 60_000, createdAt: now, lastUpdatedAt: now };
       tasks.set(task.taskId, task);
       labels.set(task.taskId, r.params.arguments?.label);
@@ -216,6 +219,29 @@ describe('a full task table', () => {
       const next = (await create(client, 'a__work')).task.taskId;
       // the refused call made no task upstream: the server's second task is this one
       expect(textOf(await client.experimental.tasks.getTaskResult(next, CallToolResultSchema))).toBe('a/primary task-2');
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
+describe('a 2026-07-28 client calling a tool that may run as a task', () => {
+  it('gets a plain result: the gateway asks for tasks only where a tool requires them, and a 2025-style task param is not the client’s to set', async () => {
+    const gw = await memoryGateway({ a: {} }, { a: taskServer('a') });
+    try {
+      const answers: JsonRpcResponse[] = [];
+      const sink = { notify: () => {}, answer: (r: JsonRpcResponse) => void answers.push(r), onGone: () => {} };
+      const withTasks = readEnvelope(envelope({ extensions: { [TASKS_EXTENSION]: {} } }));
+      for (const [id, params] of [
+        [1, { name: 'a__work', arguments: {} }],
+        [2, { name: 'a__work', arguments: {}, task: { ttl: 1000 } }],
+      ] as const)
+        await gw.core.stateless.serve({ jsonrpc: '2.0', id, method: 'tools/call', params }, withTasks, sink);
+      expect(answers.map((a) => ('result' in a ? [a.result.resultType, a.result.content] : a.error))).toEqual([
+        ['complete', [{ type: 'text', text: 'a without a task' }]],
+        ['complete', [{ type: 'text', text: 'a without a task' }]],
+      ]);
+      expect(gw.core.tasks.size).toBe(0);
     } finally {
       await gw.stop();
     }
