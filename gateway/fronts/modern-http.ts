@@ -17,10 +17,14 @@ import { readEnvelope, type RequestSink, type StatelessRequests } from '../sessi
 import { SseStream } from './sse-stream';
 
 /** The methods whose Mcp-Name header must carry a field of the body, and which field. */
-const NAME_FIELD = new Map<string, 'name' | 'uri'>([
+const NAME_FIELD = new Map<string, 'name' | 'uri' | 'taskId'>([
   ['tools/call', 'name'],
   ['prompts/get', 'name'],
   ['resources/read', 'uri'],
+  // the tasks extension: Mcp-Name carries the task id, so a load balancer can route by it
+  ['tasks/get', 'taskId'],
+  ['tasks/update', 'taskId'],
+  ['tasks/cancel', 'taskId'],
 ]);
 
 /** Refusals of a served request answered 400 (the spec's), as against the 200 of a request that ran and failed. */

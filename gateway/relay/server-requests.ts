@@ -21,6 +21,8 @@ export interface ServerRequestContext {
   /** Set for a per-session server: the one client its upstreams belong to. */
   owner: string | undefined;
   timeoutMs: number;
+  /** Set for a request a task makes (related-task `_meta`): the client that owns the task, whoever else is busy there. */
+  taskOwner?: string;
 }
 
 export async function relayServerRequest(
@@ -54,6 +56,8 @@ function targetOf(
   ctx: ServerRequestContext,
 ): { client: AttachedClient; related?: RequestId } | FleetError {
   const origins = conn.inFlightOrigins();
+  const taskOwner = ctx.taskOwner === undefined ? undefined : clients.get(ctx.taskOwner);
+  if (taskOwner) return { client: taskOwner, related: origins.findLast((o) => o.clientId === taskOwner.peer.id)?.clientRequestId };
   if (ctx.owner !== undefined) {
     const owner = clients.get(ctx.owner);
     if (owner) return { client: owner, related: origins.at(-1)?.clientRequestId };
