@@ -19,6 +19,8 @@ import { RequestStateSealer } from './relay/request-state';
 import { SHARED_CLIENT_CAPABILITIES } from './relay/server-requests';
 import { ServerTraffic } from './relay/server-traffic';
 import { SharedUpstreamState } from './relay/shared-upstream-state';
+import { TaskInputs } from './relay/task-questions';
+import { TaskTable } from './relay/tasks';
 import { ServerRegistry } from './servers/registry';
 import { Sessions } from './session/sessions';
 import { StatelessRequests } from './session/stateless-requests';
@@ -37,6 +39,8 @@ export interface GatewayCore {
   /** Calls held for modern clients' answers, and their listen streams (for tests and leak checks). */
   readonly held: HeldCalls;
   readonly listens: Listens;
+  /** The tasks upstreams created for clients (for tests and leak checks). */
+  readonly tasks: TaskTable;
   readonly stats: CallStats;
   readonly metrics: GatewayMetrics;
   /** True once every shared server had its first connection attempt (or the startup wait ran out). */
@@ -53,6 +57,8 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const shared = new SharedUpstreamState();
   const held = new HeldCalls(config.stateless.maxHeldCalls, config.stateless.requestStateTtlMs);
   const listens = new Listens(config.stateless.maxListenStreams);
+  const tasks = new TaskTable(config.tasks);
+  const taskInputs = new TaskInputs(tasks, listens);
   if (config.stateless.stateKeys.length === 0) {
     log.info(
       'no stateless.stateKeys: the requestState of multi-round-trip requests is sealed with a key of this process, so a retry must come back to this instance',
@@ -63,7 +69,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const views: CatalogViews = new CatalogViews({ groupsFor: (o) => registry.groupsFor(o), owns: (o) => registry.owns(o) }, config.nameSeparator, log);
   const registry: ServerRegistry = new ServerRegistry(config.servers, {
     transports,
-    listener: new ServerTraffic({ clients, progress, shared, views, listens, log }),
+    listener: new ServerTraffic({ clients, progress, shared, views, listens, tasks, taskInputs, log }),
     sharedInit: () => ({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SHARED_CLIENT_CAPABILITIES, clientInfo: SERVER_INFO }),
     waitAtMost: waitForServers,
     log,
@@ -73,6 +79,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     sessionFronts: () => sessions.fronts,
     servers: () => registry.servers.map((p) => registry.status(p)),
     pools: () => transports.allPools,
+    tasks: () => tasks.size,
   });
   const relay = new Relay({
     registry,
@@ -80,6 +87,8 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     clients,
     progress,
     shared,
+    tasks,
+    taskInputs,
     recordCall: (call) => {
       stats.record(call);
       metrics.recordCall(call);
@@ -107,6 +116,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     progress,
     held,
     listens,
+    tasks,
     stats,
     metrics,
     get started() {
@@ -120,6 +130,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     async stop() {
       listens.endAll();
       held.abandonAll();
+      taskInputs.closeAll();
       await sessions.closeAll();
       await registry.stop();
     },

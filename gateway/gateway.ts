@@ -14,6 +14,7 @@ import { serveStdio } from './fronts/stdio';
 import type { HeldCalls } from './relay/held-calls';
 import type { Listens } from './relay/listen';
 import type { ProgressRouter } from './relay/progress';
+import type { TaskTable } from './relay/tasks';
 import type { ServerRegistry } from './servers/registry';
 import type { Sessions } from './session/sessions';
 import { TransportFactory } from './upstream/transports';
@@ -27,6 +28,8 @@ export interface RunningGateway {
   /** Calls held for 2026-07-28 clients' answers, and their listen streams. */
   readonly held: HeldCalls;
   readonly listens: Listens;
+  /** The tasks upstreams created for clients, under the gateway's ids. */
+  readonly tasks: TaskTable;
   /** Base URL of the HTTP listener (absent in stdio mode). */
   readonly url?: string;
   /** Drains and stops everything; safe to call more than once. */
@@ -45,7 +48,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   const { log } = options;
   const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
   const core = assembleCore(config, transports, log);
-  const { registry, sessions, progress, held, listens } = core;
+  const { registry, sessions, progress, held, listens, tasks } = core;
   await transports.prepare(config.servers);
   await core.start();
   const stopAll = async () => {
@@ -55,7 +58,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
 
   if (options.stdio) {
     serveStdio(sessions, options.stdio.input, options.stdio.output, options.stdio.onEnd);
-    return { registry, sessions, transports, progress, held, listens, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
+    return { registry, sessions, transports, progress, held, listens, tasks, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
   }
 
   const { host, port } = splitHostPort(config.listen);
@@ -110,7 +113,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     },
     'gateway listening',
   );
-  return { registry, sessions, transports, progress, held, listens, url, stop: once(() => drainAndStop(core, fronts, stopAll, config, log)) };
+  return { registry, sessions, transports, progress, held, listens, tasks, url, stop: once(() => drainAndStop(core, fronts, stopAll, config, log)) };
 }
 
 async function drainAndStop(

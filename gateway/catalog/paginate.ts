@@ -3,14 +3,17 @@
  * list whole and pages through it, so a cursor is just a position in the merged list.
  */
 import { FleetError } from '../protocol/errors';
-import type { Item, ListKind } from '../servers/lists';
+import type { ListKind } from '../servers/lists';
+
+/** What a cursor pages through: a merged catalog list, or a client's tasks. */
+export type PageKind = ListKind | 'tasks';
 
 interface CursorState {
-  kind: ListKind;
+  kind: PageKind;
   offset: number;
 }
 
-export function paginate(kind: ListKind, items: Item[], cursor: unknown, pageSize: number): { items: Item[]; nextCursor?: string } {
+export function paginate<T>(kind: PageKind, items: readonly T[], cursor: unknown, pageSize: number): { items: T[]; nextCursor?: string } {
   const offset = cursor === undefined ? 0 : decodeCursor(kind, cursor);
   const page = items.slice(offset, offset + pageSize);
   const next = offset + pageSize;
@@ -21,7 +24,7 @@ function encodeCursor(state: CursorState): string {
   return Buffer.from(JSON.stringify({ k: state.kind, o: state.offset })).toString('base64url');
 }
 
-function decodeCursor(kind: ListKind, cursor: unknown): number {
+function decodeCursor(kind: PageKind, cursor: unknown): number {
   if (typeof cursor !== 'string') throw new FleetError('INVALID_PARAMS', `cursor must be a string (got ${typeof cursor})`);
   try {
     const state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown; o?: unknown };

@@ -207,6 +207,18 @@ export const gatewaySettingsSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Tasks (MCP 2025-11-25) the gateway routes for its clients: one entry per task an upstream
+     * created, kept until its result was fetched, its ttl passed (the server's, at most `maxTtlMs`)
+     * or its client left. When `maxTasks` are held, a task-augmented call is refused.
+     */
+    tasks: z
+      .object({
+        maxTasks: z.number().int().min(0).default(10_000),
+        maxTtlMs: positiveMs.default(24 * 60 * 60_000),
+      })
+      .strict()
+      .prefault({}),
     /** The admin API (/admin/*) answers only with this bearer token; without it the API is off. */
     admin: z
       .object({ token: z.string().min(1, 'an empty token would open the admin API to anyone; set one or leave admin out') })

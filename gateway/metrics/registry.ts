@@ -1,7 +1,7 @@
 /**
  * The gateway's Prometheus metrics, in a registry of its own (two gateways in one process do not
  * share counters). Request counters and durations are recorded as calls end; gauges for sessions,
- * upstreams, weights and container pools are read from the fleet when Prometheus scrapes.
+ * upstreams, weights, container pools and held tasks are read from the fleet when Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ServerStatus } from '../servers/registry';
@@ -13,6 +13,8 @@ export interface MetricsSource {
   sessionFronts(): string[];
   servers(): ServerStatus[];
   pools(): PoolEntry[];
+  /** Tasks the gateway holds for clients. */
+  tasks(): number;
 }
 
 const PREFIX = 'mcp_gateway_';
@@ -46,6 +48,14 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const front of source.sessionFronts()) this.inc({ front });
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}tasks`,
+      help: 'Tasks the gateway holds for its clients (at most tasks.maxTasks)',
+      registers,
+      collect() {
+        this.set(source.tasks());
       },
     });
     backendGauge(registers, 'upstream_up', '1 when a backend is connected and serving, else 0', source, (b) => (b.state === 'ready' ? 1 : 0));

@@ -85,6 +85,10 @@ export const ERROR_CODES = {
   UNSUPPORTED_PROTOCOL_VERSION: input(UNSUPPORTED_PROTOCOL_VERSION, 400),
   /** A multi-round-trip retry whose requestState is not the gateway's, was altered, expired, or belongs to another request. */
   INVALID_REQUEST_STATE: input(SdkCode.InvalidParams, 400),
+  /** MCP 2025-11-25 tasks: an unknown, expired or another client's task id is the spec's -32602 ("Task not found"). */
+  UNKNOWN_TASK: input(SdkCode.InvalidParams, 404),
+  /** The gateway holds as many tasks as `tasks.maxTasks` allows. */
+  TOO_MANY_TASKS: input(SdkCode.InvalidRequest, 429),
   /** 499: "client closed request" (nginx, gRPC gateways); a retry of a cancelled request would undo the cancel. */
   CANCELLED: { jsonRpc: REQUEST_CANCELLED, http: 499, exit: 1, retryable: false },
   /** An unexpected error: Temporal's default for errors it does not know, a retry, applies. */

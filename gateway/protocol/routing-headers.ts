@@ -10,10 +10,14 @@ import { encodeHeaderValue } from './mirrored-headers';
 import { asObject } from './objects';
 
 /** The methods whose Mcp-Name header carries a field of the body, and which field. */
-export const NAME_FIELD: ReadonlyMap<string, 'name' | 'uri'> = new Map([
+export const NAME_FIELD: ReadonlyMap<string, 'name' | 'uri' | 'taskId'> = new Map<string, 'name' | 'uri' | 'taskId'>([
   ['tools/call', 'name'],
   ['prompts/get', 'name'],
   ['resources/read', 'uri'],
+  // the tasks extension: Mcp-Name carries the task id, so a load balancer can route by it
+  ['tasks/get', 'taskId'],
+  ['tasks/update', 'taskId'],
+  ['tasks/cancel', 'taskId'],
 ]);
 
 /** The routing headers of a message that carries the modern envelope; undefined for any other (a 2025 message). */

@@ -35,6 +35,12 @@ export interface Call {
   backend?: Backend;
   /** Set by the tracing stage. */
   trace?: TraceContext;
+  /** How long the upstream may take, when a stage knows better than the server's requestTimeoutMs (tasks/result waits for its task). */
+  timeoutMs?: number;
+  /** The gateway-wide progress token the call went upstream with, set by the sending stage. */
+  progressToken?: string;
+  /** Set by a stage that releases `progressToken` itself, later (a task's progress outlives its call). */
+  holdsProgress?: boolean;
 }
 
 export type Next = (call: Call) => Promise<JsonRpcResponse>;

@@ -2,7 +2,7 @@
 import { META } from '../protocol/eras';
 import { forLegacyClient } from './era-results';
 
-it('leaves out resultType, caching hints and every reserved _meta key, and keeps the rest', () => {
+it('leaves out resultType, caching hints and the _meta keys only 2026-07-28 defines, and keeps the rest (2025 reserved keys too)', () => {
   const modern = {
     jsonrpc: '2.0' as const,
     id: 1,
@@ -11,10 +11,19 @@ it('leaves out resultType, caching hints and every reserved _meta key, and keeps
       ttlMs: 60_000,
       cacheScope: 'public',
       content: [],
-      _meta: { [META.serverInfo]: { name: 's', version: '1' }, [META.subscriptionId]: 3, 'vendor/trace': 'x' },
+      _meta: {
+        [META.serverInfo]: { name: 's', version: '1' },
+        [META.subscriptionId]: 3,
+        'vendor/trace': 'x',
+        'io.modelcontextprotocol/related-task': { taskId: 't1' },
+      },
     },
   };
-  expect(forLegacyClient(modern)).toEqual({ jsonrpc: '2.0', id: 1, result: { content: [], _meta: { 'vendor/trace': 'x' } } });
+  expect(forLegacyClient(modern)).toEqual({
+    jsonrpc: '2.0',
+    id: 1,
+    result: { content: [], _meta: { 'vendor/trace': 'x', 'io.modelcontextprotocol/related-task': { taskId: 't1' } } },
+  });
   expect(forLegacyClient({ ...modern, result: { content: [], _meta: { [META.serverInfo]: {} } } })).toEqual({ jsonrpc: '2.0', id: 1, result: { content: [] } });
 });
 

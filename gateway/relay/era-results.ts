@@ -36,24 +36,34 @@ export function forModernError(error: JsonRpcErrorObject): JsonRpcErrorObject {
   return error.code === LEGACY_RESOURCE_NOT_FOUND ? { ...error, code: INVALID_PARAMS } : error;
 }
 
-/** Keys of `_meta` the protocol reserves for itself (serverInfo, subscriptionId, the envelope): 2026-07-28's, none of 2025's. */
-const RESERVED_META_PREFIX = 'io.modelcontextprotocol/';
+/**
+ * The reserved `_meta` keys 2026-07-28 defines and 2025-11-25 does not (2025's own, such as
+ * io.modelcontextprotocol/related-task, stay): a server's identity, a subscription's id, the envelope.
+ */
+const MODERN_ONLY_META: ReadonlySet<string> = new Set([
+  META.serverInfo,
+  META.subscriptionId,
+  META.protocolVersion,
+  META.clientCapabilities,
+  META.clientInfo,
+  META.logLevel,
+]);
 
-/** `_meta` without the reserved keys; the same object when it has none. */
-function withoutReservedMeta(meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!meta || !Object.keys(meta).some((key) => key.startsWith(RESERVED_META_PREFIX))) return meta;
+/** `_meta` without the 2026-only keys; the same object when it has none. */
+function withoutModernMeta(meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!meta || !Object.keys(meta).some((key) => MODERN_ONLY_META.has(key))) return meta;
   // a fresh object, not a copy with keys deleted (as eras.ts withoutEnvelope does)
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(meta)) if (!key.startsWith(RESERVED_META_PREFIX)) out[key] = value;
+  for (const [key, value] of Object.entries(meta)) if (!MODERN_ONLY_META.has(key)) out[key] = value;
   return out;
 }
 
-/** What a 2026-07-28 server put in a result that a 2025 client's revision does not define: resultType, caching hints, the reserved `_meta` keys. */
+/** What a 2026-07-28 server put in a result that a 2025 client's revision does not define: resultType, caching hints, the 2026-only `_meta` keys. */
 export function forLegacyClient(response: JsonRpcResponse): JsonRpcResponse {
   if ('error' in response) return response;
   const { resultType, ttlMs, cacheScope, ...rest } = response.result;
   const meta = asObject(rest._meta);
-  const kept = withoutReservedMeta(meta);
+  const kept = withoutModernMeta(meta);
   if (resultType === undefined && ttlMs === undefined && cacheScope === undefined && kept === meta) return response;
   if (kept && Object.keys(kept).length > 0) rest._meta = kept;
   else delete rest._meta;

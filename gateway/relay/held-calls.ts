@@ -112,6 +112,11 @@ export class Questions {
     return { kind: 'questions', inputRequests: this.pending() };
   }
 
+  /** The questions still open, as the client sees them in inputRequests; undefined when none is. */
+  asked(): Record<string, InputRequest> | undefined {
+    return this.open.size > 0 ? this.pending() : undefined;
+  }
+
   /** The call ends without the client: open questions are answered with `error` for the server. */
   fail(error: FleetError): void {
     for (const key of [...this.open.keys()]) this.settle(key, errorResponse(key, error.toJsonRpcError()));

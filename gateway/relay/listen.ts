@@ -1,6 +1,7 @@
 /**
  * subscriptions/listen, the 2026-07-28 client's one stream of change notifications: the list
- * changes of the whole fleet it opted in to, and updates of the resources it named. The first
+ * changes of the whole fleet it opted in to, updates of the resources it named, and (the tasks
+ * extension) the state of the tasks it named, as notifications/tasks. The first
  * message is the acknowledgement of what the gateway honours; every notification carries the
  * listen request's id as its subscription id. Progress and log messages never go here (they
  * travel with their own request). Streams are bounded in number; each ends when its client closes
@@ -17,6 +18,8 @@ export interface ListenFilter {
   promptsListChanged?: boolean;
   resourcesListChanged?: boolean;
   resourceSubscriptions?: string[];
+  /** The tasks extension: tasks whose every change the stream hears. */
+  taskIds?: string[];
 }
 
 const FLAG_OF: Record<ListKind, keyof ListenFilter> = {
@@ -60,6 +63,11 @@ export function parseFilter(params: Record<string, unknown>): ListenFilter {
     }
     filter.resourceSubscriptions = [...new Set(f.resourceSubscriptions)];
   }
+  if (f.taskIds !== undefined) {
+    if (!Array.isArray(f.taskIds) || !f.taskIds.every((t) => typeof t === 'string'))
+      throw new FleetError('INVALID_PARAMS', 'subscriptions/listen: notifications.taskIds must be an array of task ids');
+    filter.taskIds = [...new Set(f.taskIds)];
+  }
   return filter;
 }
 
@@ -67,6 +75,7 @@ interface Entry {
   id: RequestId;
   filter: ListenFilter;
   uris: Set<string>;
+  taskIds: Set<string>;
   send(method: string, params: Record<string, unknown>): void;
   end(): void;
 }
@@ -87,7 +96,7 @@ export class Listens {
   open(id: RequestId, filter: ListenFilter, send: Entry['send'], end: Entry['end']): () => void {
     if (this.entries.size >= this.max)
       throw new FleetError('INTERNAL', `Subscription limit reached: this gateway serves ${this.max} listen streams already (stateless.maxListenStreams)`);
-    const entry: Entry = { id, filter, uris: new Set(filter.resourceSubscriptions ?? []), send, end };
+    const entry: Entry = { id, filter, uris: new Set(filter.resourceSubscriptions ?? []), taskIds: new Set(filter.taskIds ?? []), send, end };
     this.entries.add(entry);
     send('notifications/subscriptions/acknowledged', { _meta: { [META.subscriptionId]: id }, notifications: filter });
     return () => this.entries.delete(entry);
@@ -98,7 +107,8 @@ export class Listens {
     const flags = new Set(kinds.map((k) => FLAG_OF[k]));
     for (const entry of this.entries) {
       for (const flag of flags) {
-        if (flag !== 'resourceSubscriptions' && entry.filter[flag]) entry.send(NOTIFICATION_OF[flag], { _meta: { [META.subscriptionId]: entry.id } });
+        if (flag !== 'resourceSubscriptions' && flag !== 'taskIds' && entry.filter[flag])
+          entry.send(NOTIFICATION_OF[flag], { _meta: { [META.subscriptionId]: entry.id } });
       }
     }
   }
@@ -108,6 +118,20 @@ export class Listens {
     for (const entry of this.entries) {
       if (entry.uris.has(uri))
         entry.send('notifications/resources/updated', { ...params, _meta: { ...(params._meta as object | undefined), [META.subscriptionId]: entry.id } });
+    }
+  }
+
+  /** Whether a stream hears this task (the gateway then gathers what its notifications must carry). */
+  watches(taskId: string): boolean {
+    for (const entry of this.entries) if (entry.taskIds.has(taskId)) return true;
+    return false;
+  }
+
+  /** A task changed: the streams that named it hear its whole state, as tasks/get would answer now. */
+  taskChanged(taskId: string, task: Record<string, unknown>): void {
+    for (const entry of this.entries) {
+      if (entry.taskIds.has(taskId))
+        entry.send('notifications/tasks', { ...task, _meta: { ...(task._meta as object | undefined), [META.subscriptionId]: entry.id } });
     }
   }
 

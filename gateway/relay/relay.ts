@@ -8,8 +8,13 @@
  *   URI) → input rounds (a modern client's multi-round-trip requests) → trace → [subscription
  *   bookkeeping] → input drive (a 2026 server's questions to a 2025 client, each round a request of
  *   its own) → pick (backend by weight, a round the backend that asked) → upstream era (the envelope
- *   a 2026 server needs) → count
- *   (statistics, metrics, the call log line) → send (ids, progress, cancellation)
+ *   a 2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
+ *   the gateway's) → count (statistics, metrics, the call log line) → send (ids, progress,
+ *   cancellation)
+ *
+ * tasks/get, tasks/result and tasks/cancel run resolve-by-task (the one
+ * upstream session holding the client's task: nothing to pick) → trace → count → send, and
+ * tasks/list asks that chain for each of the client's tasks (task-list.ts).
  *
  * Every answer is then shaped for the client's era (era-results.ts). Authentication, authorization,
  * rate limits and breaker/retry are further stages of the same contract (relay/context.ts): the
@@ -23,6 +28,7 @@ import type { Logger } from 'pino';
 import type { CatalogViews } from '../catalog/views';
 import type { CallRecord } from '../metrics/call-stats';
 import { META, MODERN_VERSIONS } from '../protocol/eras';
+import { FleetError } from '../protocol/errors';
 import { resultResponse, type JsonRpcResponse } from '../protocol/jsonrpc';
 import type { ServerGroup } from '../servers/group';
 import type { ServerRegistry } from '../servers/registry';
@@ -35,7 +41,7 @@ import type { HeldCalls } from './held-calls';
 import { parseFilter, type ListenFilter, type Listens } from './listen';
 import type { ProgressRouter } from './progress';
 import type { RequestStateSealer } from './request-state';
-import type { LocalServices, MethodRoute } from './routes';
+import { BY_TASK, type LocalServices, type MethodRoute } from './routes';
 import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
 import { countStage } from './stages/count';
 import { inputDriveStage } from './stages/input-drive';
@@ -45,8 +51,15 @@ import { pickStage } from './stages/pick';
 import { resolveStage, type RoutingDeps } from './stages/resolve';
 import { sendStage } from './stages/send';
 import { subscriptionStage } from './stages/subscription';
+import { taskCreateStage } from './stages/task-create';
+import { taskModernStage } from './stages/task-modern';
+import { taskRouteStage } from './stages/task-route';
 import { traceStage } from './stages/trace';
 import { upstreamEraStage } from './stages/upstream-era';
+import { listTasks } from './task-list';
+import { TASKS_EXTENSION, declaresTasksExtension, tasksCapability } from './task-messages';
+import type { TaskInputs } from './task-questions';
+import { STATELESS_OWNER, type TaskTable } from './tasks';
 
 export interface RelayDeps {
   registry: ServerRegistry;
@@ -54,6 +67,10 @@ export interface RelayDeps {
   clients: ClientDirectory;
   progress: ProgressRouter;
   shared: SharedUpstreamState;
+  /** The tasks upstreams created for clients, under the gateway's ids. */
+  tasks: TaskTable;
+  /** What 2025 servers ask during modern clients' tasks. */
+  taskInputs: TaskInputs;
   /** A forwarded call ended: into the statistics and the metrics. */
   recordCall: (call: CallRecord) => void;
   pageSize: number;
@@ -88,7 +105,9 @@ export class Relay implements LocalServices, RoutingDeps {
         ? route.answer(call.params, call.client, this).then((result) => resultResponse(call.request.id, result))
         : route.kind === 'listen'
           ? this.listen(call)
-          : this.chainFor(route)(call);
+          : route.kind === 'task-list'
+            ? listTasks(call, this.deps.tasks, this.deps.pageSize, this.chainFor(BY_TASK))
+            : this.chainFor(route)(call);
     return call.client.era === 'modern' ? answer.then((r) => forModernClient(call.request.method, r, this.deps.stateless)) : answer.then(forLegacyClient);
   }
 
@@ -98,7 +117,7 @@ export class Relay implements LocalServices, RoutingDeps {
    * upstream once per URI, however many listen streams and sessions want them.
    */
   private async listen(call: Call): Promise<JsonRpcResponse> {
-    const filter = this.honour(call.client, parseFilter(call.params));
+    const filter = this.honourTasks(call.client, this.honour(call.client, parseFilter(call.params)));
     const uris = filter.resourceSubscriptions ?? [];
     // Upstreams have the subscriptions before the acknowledgement goes out: an update after it is heard.
     await Promise.all(uris.map((uri) => this.subscribeShared(uri, call.client.id, true)));
@@ -129,6 +148,20 @@ export class Relay implements LocalServices, RoutingDeps {
     return { ...filter, resourceSubscriptions: subscribable };
   }
 
+  /**
+   * The tasks a listen stream may hear: only for a client that declared the tasks extension (else
+   * -32021, as the extension says), and only the live tasks of modern clients it names.
+   */
+  private honourTasks(client: ClientPeer, filter: ListenFilter): ListenFilter {
+    if (!filter.taskIds) return filter;
+    if (!declaresTasksExtension(client.capabilities)) {
+      throw new FleetError('MISSING_CLIENT_CAPABILITY', 'Missing required client capability: task notifications need the tasks extension', {
+        data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+      });
+    }
+    return { ...filter, taskIds: filter.taskIds.filter((id) => this.deps.tasks.owned(id, STATELESS_OWNER) !== undefined) };
+  }
+
   /** One upstream subscribe per URI on a shared server, counting listen streams as subscribers; settles once the upstreams answered. */
   private async subscribeShared(uri: string, subscriber: string, subscribe: boolean): Promise<void> {
     const server = resourceOwner(this.deps.views.for(undefined), uri);
@@ -142,6 +175,8 @@ export class Relay implements LocalServices, RoutingDeps {
 
   discover(client: ClientPeer): Record<string, unknown> {
     const instructions = this.instructions(client);
+    // the tasks extension, as far as a server this client sees takes tasks (the gateway makes them for it)
+    const tasks = this.tasksCapability(client) ? { extensions: { [TASKS_EXTENSION]: {} } } : {};
     return {
       supportedVersions: [...MODERN_VERSIONS],
       capabilities: {
@@ -150,6 +185,7 @@ export class Relay implements LocalServices, RoutingDeps {
         resources: { subscribe: true, listChanged: true },
         logging: {},
         completions: {},
+        ...tasks,
       },
       ...(instructions ? { instructions } : {}),
     };
@@ -170,6 +206,8 @@ export class Relay implements LocalServices, RoutingDeps {
       for (const conn of group?.connections ?? []) void conn.fireAndForget('resources/unsubscribe', { uri }, group!.config.requestTimeoutMs);
     }
     this.deps.views.forget(peer.id);
+    // A 2025 task belongs to its session: once the session is gone, nobody may reach it.
+    this.deps.tasks.dropClient(peer.id);
     await Promise.all([this.deps.registry.closeOwner(peer.id), this.shareLevel()]);
   }
 
@@ -182,6 +220,11 @@ export class Relay implements LocalServices, RoutingDeps {
         return typeof text === 'string' && text.trim() ? [`## ${g.name}\n${text.trim()}`] : [];
       })
       .join('\n\n');
+  }
+
+  /** The tasks capability for this client: as far as the servers it sees now take tasks for tools/call. */
+  tasksCapability(peer: ClientPeer): Record<string, unknown> | undefined {
+    return tasksCapability(this.deps.registry.groupsFor(peer.id).flatMap((g) => g.connections.map((c) => c.capabilities)));
   }
 
   /** The client changed its roots: its own upstreams hear it (shared ones never asked for roots). */
@@ -217,10 +260,15 @@ export class Relay implements LocalServices, RoutingDeps {
     await Promise.all(this.deps.registry.sharedGroups().flatMap((g) => g.connections.map((c) => setLevel(c, level))));
   }
 
-  private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' }>): Next {
+  private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, logCalls, stateless, log } = this.deps;
+      const { clients, shared, progress, recordCall, logCalls, stateless, log, tasks, taskInputs } = this.deps;
+      if (route.kind === 'task') {
+        next = chain([taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), traceStage, countStage(recordCall, logCalls)], sendStage(progress));
+        this.chains.set(route, next);
+        return next;
+      }
       const subscription = route.kind === 'subscription' ? [subscriptionStage(route.subscribe, clients, shared)] : [];
       const rounds = inputRoundStage({ sealer: stateless.sealer, held: stateless.held, clients, instance: stateless.instance, log });
       next = chain(
@@ -233,6 +281,7 @@ export class Relay implements LocalServices, RoutingDeps {
           inputDriveStage,
           pickStage,
           upstreamEraStage(clients, this),
+          taskCreateStage(tasks, progress),
           countStage(recordCall, logCalls),
         ],
         sendStage(progress),

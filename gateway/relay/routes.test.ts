@@ -11,7 +11,7 @@ import { memoryGateway } from '../../test/helpers/memory-gateway';
 import { logLines } from '../../test/helpers/memory-servers';
 import { routeOf } from './routes';
 
-const ROWS: [string, 'initialize' | 'local' | 'forward' | 'subscription'][] = [
+const ROWS: [string, 'initialize' | 'local' | 'forward' | 'subscription' | 'task' | 'task-list'][] = [
   ['initialize', 'initialize'],
   ['ping', 'local'],
   ['tools/list', 'local'],
@@ -25,10 +25,14 @@ const ROWS: [string, 'initialize' | 'local' | 'forward' | 'subscription'][] = [
   ['completion/complete', 'forward'],
   ['resources/subscribe', 'subscription'],
   ['resources/unsubscribe', 'subscription'],
+  ['tasks/get', 'task'],
+  ['tasks/result', 'task'],
+  ['tasks/cancel', 'task'],
+  ['tasks/list', 'task-list'],
 ];
 
-/** The rows of the 2026-07-28 table: no handshake, ping, log levels or subscribe; discover and listen instead. */
-const MODERN_ROWS: [string, 'local' | 'forward' | 'listen'][] = [
+/** The rows of the 2026-07-28 table: no handshake, ping, log levels or subscribe; discover and listen instead; the tasks extension's methods. */
+const MODERN_ROWS: [string, 'local' | 'forward' | 'listen' | 'task'][] = [
   ['server/discover', 'local'],
   ['tools/list', 'local'],
   ['prompts/list', 'local'],
@@ -39,6 +43,9 @@ const MODERN_ROWS: [string, 'local' | 'forward' | 'listen'][] = [
   ['resources/read', 'forward'],
   ['completion/complete', 'forward'],
   ['subscriptions/listen', 'listen'],
+  ['tasks/get', 'task'],
+  ['tasks/update', 'task'],
+  ['tasks/cancel', 'task'],
 ];
 
 /** A server with one of everything a client can ask for. */
@@ -58,7 +65,7 @@ function everything(): McpServer {
 }
 
 describe('the route table', () => {
-  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'tasks/list', 'sampling/createMessage'])('knows no method %s', (method) => {
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'tasks/update', 'sampling/createMessage'])('knows no method %s', (method) => {
     let thrown: unknown;
     try {
       routeOf(method, 'legacy');
@@ -77,7 +84,7 @@ describe('the route table', () => {
     expect(routeOf(method, 'modern').kind).toBe(kind);
   });
 
-  it.each(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe', 'constructor'])(
+  it.each(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe', 'tasks/result', 'tasks/list', 'constructor'])(
     'knows no %s for a 2026-07-28 client',
     (method) => {
       expect(() => routeOf(method, 'modern')).toThrow(expect.objectContaining({ code: 'METHOD_NOT_FOUND' }));

@@ -5,7 +5,7 @@
  * is one row here; what it names (a tool, a prompt, a resource) is how backends are chosen for it.
  * A Map, so a method called `constructor` or `__proto__` is just an unknown method. Each era has
  * its own methods: 2026-07-28 drops the handshake, ping, log levels and resource subscriptions, and
- * adds server/discover and subscriptions/listen.
+ * adds server/discover and subscriptions/listen. Tasks are routed by the gateway's own task ids.
  */
 import { paginate } from '../catalog/paginate';
 import { completionOwner, resourceOwner, type CatalogView, type Route as ViewRoute } from '../catalog/view';
@@ -41,7 +41,14 @@ export type MethodRoute =
   /** Forwarded like a read, with the bookkeeping that lets many clients share one upstream subscription. */
   | { kind: 'subscription'; subscribe: boolean; target: TargetOf }
   /** A modern client's long-lived stream of the fleet's change notifications. */
-  | { kind: 'listen' };
+  | { kind: 'listen' }
+  /** tasks/get, tasks/result, tasks/cancel (and the 2026 tasks/update): to the upstream session that holds the task, for the client that created it. */
+  | { kind: 'task' }
+  /** The client's own tasks, merged across upstreams. */
+  | { kind: 'task-list' };
+
+/** One route for the three methods that name a task, so they share one chain. */
+export const BY_TASK: MethodRoute & { kind: 'task' } = { kind: 'task' };
 
 const BOTH: readonly [string, MethodRoute][] = [
   ['tools/list', list('tools')],
@@ -62,11 +69,20 @@ const ROUTES: Record<Era, Map<string, MethodRoute>> = {
     ['logging/setLevel', { kind: 'local', answer: setLevel }],
     ['resources/subscribe', { kind: 'subscription', subscribe: true, target: byUri }],
     ['resources/unsubscribe', { kind: 'subscription', subscribe: false, target: byUri }],
+    // Tasks of 2025-11-25 belong to a session; the 2026-07-28 extension is negotiated per request.
+    ['tasks/get', BY_TASK],
+    ['tasks/result', BY_TASK],
+    ['tasks/cancel', BY_TASK],
+    ['tasks/list', { kind: 'task-list' }],
   ]),
   modern: new Map<string, MethodRoute>([
     ['server/discover', { kind: 'local', answer: async (_params, client, services) => services.discover(client) }],
     ...BOTH,
     ['subscriptions/listen', { kind: 'listen' }],
+    // the tasks extension (io.modelcontextprotocol/tasks): no tasks/list, and tasks/update for the answers
+    ['tasks/get', BY_TASK],
+    ['tasks/update', BY_TASK],
+    ['tasks/cancel', BY_TASK],
   ]),
 };
 

@@ -24,6 +24,8 @@ export interface ServerRequestContext {
   /** Set for a per-session server: the one client its upstreams belong to. */
   owner: string | undefined;
   timeoutMs: number;
+  /** Set for a request a task makes (related-task `_meta`): the client that owns the task, whoever else is busy there. */
+  taskOwner?: string;
   /** The upstream id of the forwarded call on whose response stream the request arrived (Streamable HTTP). */
   inResponseTo?: number;
 }
@@ -62,6 +64,8 @@ function targetOf(
   const caller = origin && clients.get(origin.clientId);
   if (caller) return { client: caller, related: origin.clientRequestId };
   const origins = conn.inFlightOrigins();
+  const taskOwner = ctx.taskOwner === undefined ? undefined : clients.get(ctx.taskOwner);
+  if (taskOwner) return { client: taskOwner, related: origins.findLast((o) => o.clientId === taskOwner.peer.id)?.clientRequestId };
   if (ctx.owner !== undefined) {
     const owner = clients.get(ctx.owner);
     if (owner) return { client: owner, related: origins.at(-1)?.clientRequestId };

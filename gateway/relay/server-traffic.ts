@@ -4,7 +4,8 @@
  * client's level, travelling with the call they came during), resource updates (to subscribers),
  * withdrawn server requests, and the servers' own requests. A per-session server's traffic goes to
  * its one client; a shared server's to every client. It also gives a reconnected shared backend
- * back the state clients asked for.
+ * back the state clients asked for. What concerns a task (its status, its requests) goes to the
+ * client that owns the task, under the gateway's task id (task-traffic.ts).
  */
 import type { Logger } from 'pino';
 import type { CatalogViews } from '../catalog/views';
@@ -18,6 +19,9 @@ import { passes } from './log-levels';
 import type { ProgressRouter } from './progress';
 import { relayServerRequest } from './server-requests';
 import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
+import { taskStatus, taskTraffic } from './task-traffic';
+import type { TaskInputs } from './task-questions';
+import type { TaskTable } from './tasks';
 
 export interface ServerTrafficDeps {
   clients: ClientDirectory;
@@ -26,6 +30,8 @@ export interface ServerTrafficDeps {
   views: Pick<CatalogViews, 'invalidate'>;
   /** 2026-07-28 clients' listen streams, which hear the shared servers' changes. */
   listens: Listens;
+  tasks: TaskTable;
+  taskInputs: TaskInputs;
   log: Logger;
 }
 
@@ -70,6 +76,10 @@ export class ServerTraffic implements GroupListener {
         for (const client of this.audience(group)) if (client.subscriptions.has(String(params.uri))) client.peer.notify(n.method, params);
         if (group.owner === undefined) this.deps.listens.resourceUpdated(params);
         return;
+      case 'notifications/tasks/status':
+        if (!taskStatus(this.deps.tasks, this.deps.taskInputs, this.deps.clients, params, conn))
+          this.deps.log.debug({ server: group.name }, 'status of an unknown task dropped');
+        return;
       case 'notifications/cancelled':
         for (const client of this.audience(group)) if (client.peer.withdraw(conn, params.requestId as RequestId, params.reason)) return;
         return;
@@ -85,13 +95,18 @@ export class ServerTraffic implements GroupListener {
     client.peer.notify(n.method, params, origin.clientRequestId);
   }
 
-  request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome> {
-    return relayServerRequest(this.deps.clients, r, conn, {
+  async request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome> {
+    const task = taskTraffic(this.deps.tasks, this.deps.taskInputs, r, conn);
+    if (task?.held) return task.held();
+    const ctx = {
       server: group.name,
       owner: group.owner,
       timeoutMs: group.config.requestTimeoutMs,
+      taskOwner: task?.clientId,
       inResponseTo: context.inResponseTo,
-    });
+    };
+    const outcome = await relayServerRequest(this.deps.clients, task?.request ?? r, conn, ctx);
+    return task ? task.answer(outcome) : outcome;
   }
 
   /** A reconnected upstream starts afresh: it gets back the level and subscriptions its clients asked for. */

@@ -229,7 +229,8 @@ export class ClientSession implements ClientPeer {
     this.phase = 'initializing';
     const init = { protocolVersion: this.protocolVersion, capabilities: this.capabilities, clientInfo: this.clientInfo };
     await this.deps.relay.attach(this, () => init);
-    return resultResponse(request.id, initializeResult(this.protocolVersion, this.deps.serverInfo, this.deps.relay.instructions(this)));
+    const { relay, serverInfo } = this.deps;
+    return resultResponse(request.id, initializeResult(this.protocolVersion, serverInfo, relay.instructions(this), relay.tasksCapability(this)));
   }
 
   private onNotification(n: JsonRpcNotification): void {

@@ -64,10 +64,14 @@ export interface SseEvent {
   data: any;
 }
 
-/** Opens a GET event stream and collects its events until `close()`. */
-export async function openEventStream(url: string, headers: Record<string, string>) {
+/** Opens a GET event stream (or, with a `body`, a POST answered as one) and collects its events until `close()`. */
+export async function openEventStream(url: string, headers: Record<string, string>, body?: string) {
   const controller = new AbortController();
-  const res = await fetch(url, { method: 'GET', headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const init =
+    body === undefined
+      ? { method: 'GET', headers: { accept: 'text/event-stream', ...headers } }
+      : { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers }, body };
+  const res = await fetch(url, { ...init, signal: controller.signal });
   const events: SseEvent[] = [];
   const done = (async () => {
     if (!res.body) return;

@@ -5,7 +5,7 @@
  * value of `null` leaves a header out).
  */
 import { META, MODERN_VERSION } from '../../gateway/protocol/eras';
-import { postRaw, type RawReply } from './raw-http';
+import { openEventStream, postRaw, type RawReply } from './raw-http';
 
 export function envelope(capabilities: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { [META.protocolVersion]: MODERN_VERSION, [META.clientCapabilities]: capabilities, [META.clientInfo]: { name: 'raw-modern', version: '1' }, ...extra };
@@ -15,9 +15,25 @@ export function modernRequest(id: number | string, method: string, params: Recor
   return { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...meta, ...(params._meta as object | undefined) } } };
 }
 
-const NAME_FIELD: Record<string, string> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+const NAME_FIELD: Record<string, string> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
 
 export function postModern(url: string, message: ReturnType<typeof modernRequest>, headers: Record<string, string | null> = {}): Promise<RawReply> {
+  return postRaw(url, JSON.stringify(message), modernHeaders(message, headers));
+}
+
+/** A modern request whose answer is read as a stream while it comes (a listen stream, say); `close()` ends it. */
+export function openModern(url: string, message: ReturnType<typeof modernRequest>) {
+  return openEventStream(url, modernHeaders(message, {}), JSON.stringify(message));
+}
+
+function modernHeaders(message: ReturnType<typeof modernRequest>, headers: Record<string, string | null>): Record<string, string> {
   const field = NAME_FIELD[message.method];
   const name = field === undefined ? undefined : (message.params as Record<string, unknown>)[field];
   const defaults: Record<string, string | null> = {
@@ -26,6 +42,5 @@ export function postModern(url: string, message: ReturnType<typeof modernRequest
     ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
   };
   const merged = { ...defaults, ...headers };
-  const sent = Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== null));
-  return postRaw(url, JSON.stringify(message), sent);
+  return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== null));
 }

@@ -2,7 +2,8 @@
  * Sending: the call goes to its backend's upstream session under a fresh request id, with the
  * gateway's `_meta` keys over the client's (less a 2026 client's envelope) and its progress token swapped for a gateway-wide one
  * (progress from a shared upstream then finds its way back to this client). A cancellation by
- * the client cancels it upstream. The answer is the server's, raw.
+ * the client cancels it upstream. The answer is the server's, raw. The token is released when the
+ * answer comes, unless an earlier stage holds it (see Call.holdsProgress).
  */
 import { withoutEnvelope } from '../../protocol/eras';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
@@ -20,12 +21,13 @@ export function sendStage(progress: ProgressRouter): Next {
     if (clientMeta && (typeof clientMeta.progressToken === 'string' || typeof clientMeta.progressToken === 'number')) {
       token = progress.register(call.client, clientMeta.progressToken, call.request.id);
       meta.progressToken = token;
+      call.progressToken = token;
     }
     const pending = conn.request(
       call.request.method,
       { ...call.params, _meta: meta },
       {
-        timeoutMs: group.config.requestTimeoutMs,
+        timeoutMs: call.timeoutMs ?? group.config.requestTimeoutMs,
         origin: { clientId: call.client.id, clientRequestId: call.request.id },
         headers: call.upstreamHeaders,
       },
@@ -36,7 +38,7 @@ export function sendStage(progress: ProgressRouter): Next {
       return await pending.response;
     } finally {
       call.cancellation.whenCancelled(undefined);
-      if (token) progress.release(token);
+      if (token && !call.holdsProgress) progress.release(token);
     }
   };
 }

@@ -1,0 +1,81 @@
+/**
+ * Task creation. A 2025 client's task-augmented tools/call goes upstream as it is. For a
+ * 2026-07-28 client tasks are server-directed (the tasks extension): the gateway asks a 2025
+ * server for a task where the tool runs as a task only, if the client declared the extension, and
+ * refuses with -32021 naming it otherwise. When the server answers with a CreateTaskResult, the
+ * task enters the gateway's table, bound to its owner and to the upstream session that answered,
+ * and the client gets the gateway's id for it (in the 2026 shape for a modern client). The call's
+ * progress token stays valid for the task's life, as the 2025 spec says, and ends with it. A call
+ * the table has no room for is refused before it reaches the server, so no task is left unreachable.
+ */
+import { FleetError } from '../../protocol/errors';
+import type { JsonRpcResponse } from '../../protocol/jsonrpc';
+import { required, type Call, type Next, type Stage } from '../context';
+import type { ProgressRouter } from '../progress';
+import {
+  TASKS_EXTENSION,
+  TASK_REQUESTS,
+  createdTask,
+  declaresTasksExtension,
+  requiresTask,
+  tasksCapability,
+  toModernTask,
+  withCreatedTaskId,
+} from '../task-messages';
+import { ownerOf, type TaskTable } from '../tasks';
+
+export function taskCreateStage(tasks: TaskTable, progress: ProgressRouter): Stage {
+  return async (call, next) => {
+    if (!TASK_REQUESTS.has(call.request.method)) return next(call);
+    if (call.client.era === 'modern') return offerTask(call, next, tasks, progress);
+    const task = call.params.task;
+    if (typeof task !== 'object' || task === null) return next(call);
+    const { reply, taskId } = await create(call, next, tasks, progress);
+    return taskId === undefined || !('result' in reply) ? reply : { ...reply, result: withCreatedTaskId(reply.result, taskId) };
+  };
+}
+
+/** A modern client's call of a tool that runs as a task only, on a server that takes tasks: the gateway asks for one. */
+async function offerTask(call: Call, next: Next, tasks: TaskTable, progress: ProgressRouter): Promise<JsonRpcResponse> {
+  // The extension is server-directed: a 2025-style `task` param from a modern client is not its to set.
+  const { task: _notTheClients, ...params } = call.params;
+  call.params = params;
+  const backend = required(call.backend, 'the backend');
+  const tool = backend.catalog.tools.find((t) => t.name === call.params.name);
+  if (!requiresTask(tool) || !tasksCapability([backend.connection?.capabilities ?? {}])) return next(call);
+  if (!declaresTasksExtension(call.client.capabilities)) {
+    throw new FleetError('MISSING_CLIENT_CAPABILITY', `Missing required client capability: tool ${String(call.params.name)} runs as a task only`, {
+      data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+    });
+  }
+  call.params = { ...call.params, task: {} };
+  const { reply, taskId } = await create(call, next, tasks, progress);
+  if (taskId === undefined || !('result' in reply)) return reply;
+  return { ...reply, result: { resultType: 'task', ...toModernTask(createdTask(reply.result)!, taskId) } };
+}
+
+async function create(call: Call, next: Next, tasks: TaskTable, progress: ProgressRouter): Promise<{ reply: JsonRpcResponse; taskId?: string }> {
+  if (!tasks.reserve())
+    throw new FleetError('TOO_MANY_TASKS', `the gateway already holds ${tasks.limits.maxTasks} tasks (tasks.maxTasks); fetch or cancel some, or retry later`);
+  // A 2026 client's progress ends with its request (the extension has no progress on tasks).
+  call.holdsProgress = call.client.era === 'legacy';
+  call.progressToken = undefined;
+  let kept = false;
+  try {
+    const reply = await next(call);
+    const created = 'result' in reply ? createdTask(reply.result) : undefined;
+    if (!created) return { reply };
+    const conn = required(required(call.backend, 'the backend').connection, 'a connected backend');
+    const server = required(call.group, 'the server').name;
+    const entry = tasks.add({ clientId: ownerOf(call.client), server, conn, task: created });
+    // both ids, so an operator can follow the task into the server's own log
+    call.client.log.info({ server, task: entry.id, upstreamTask: entry.upstreamId }, 'task created');
+    const token = call.progressToken;
+    if (token !== undefined && call.holdsProgress) entry.onRemove = () => progress.release(token);
+    kept = true;
+    return { reply, taskId: entry.id };
+  } finally {
+    tasks.settled();
+    if (!kept && call.holdsProgress && call.progressToken !== undefined) progress.release(call.progressToken);
+  }
+}

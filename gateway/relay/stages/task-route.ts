@@ -1,0 +1,52 @@
+/**
+ * Routing by task id (tasks/get, tasks/result, tasks/cancel): the call goes to the upstream session
+ * that holds the task, under the server's own id, and only for the client that created it; any
+ * other id is the spec's "task not found" (-32602), whether it never existed, expired, or belongs
+ * to someone else (ownership: tasks.ts). There is no backend to pick: the task lives in one
+ * session. The answer comes back under the gateway's id, and the table learns from it (status; the
+ * result was fetched). tasks/result may wait for its task as long as the task lives, not just one
+ * request's deadline.
+ */
+import { FleetError, SdkCode } from '../../protocol/errors';
+import type { JsonRpcResponse } from '../../protocol/jsonrpc';
+import type { ClientPeer } from '../clients';
+import type { Stage } from '../context';
+import type { RoutingDeps } from './resolve';
+import { withRelatedTask, withTaskId } from '../task-messages';
+import { ownerOf, type TaskEntry, type TaskTable } from '../tasks';
+
+export function taskRouteStage(tasks: TaskTable, deps: Pick<RoutingDeps, 'group'>): Stage {
+  return async (call, next) => {
+    const entry = tasks.owned(call.params.taskId, ownerOf(call.client));
+    const group = entry && deps.group(call.client, entry.server);
+    const backend = group?.backends.find((b) => b.ready && b.connection === entry!.conn);
+    if (!entry || !group || !backend) throw unknownTask(call.params.taskId, call.client);
+    call.group = group;
+    call.backend = backend;
+    call.params = { ...call.params, taskId: entry.upstreamId };
+    // tasks/result answers when the task is done, which may be long after any one request's deadline: it may wait out the task's ttl
+    if (call.request.method === 'tasks/result') call.timeoutMs = Math.max(group.config.requestTimeoutMs, tasks.remainingMs(entry));
+    return learn(tasks, entry, call.request.method, await next(call));
+  };
+}
+
+/** The spec's error for a task id the gateway does not route for this client. */
+export function unknownTask(taskId: unknown, client: ClientPeer): FleetError {
+  client.log.info({ taskId }, 'task id unknown for this client');
+  return new FleetError('UNKNOWN_TASK', 'Failed to retrieve task: Task not found', { data: { taskId } });
+}
+
+function learn(tasks: TaskTable, entry: TaskEntry, method: string, reply: JsonRpcResponse): JsonRpcResponse {
+  if (method === 'tasks/result') {
+    // tasks/result answers once the task is terminal (its result or its error), or when the server no longer has it: either way, done.
+    tasks.remove(entry);
+    return 'result' in reply ? { ...reply, result: withRelatedTask(reply.result, entry.id) } : reply;
+  }
+  if ('error' in reply) {
+    // tasks/get's invalid params is the server's "not found" (tasks/cancel's may be "already terminal": the task stays).
+    if (method === 'tasks/get' && reply.error.code === SdkCode.InvalidParams) tasks.remove(entry);
+    return reply;
+  }
+  if (typeof reply.result.status === 'string') entry.status = reply.result.status;
+  return { ...reply, result: withTaskId(reply.result, entry.id) };
+}

@@ -1,0 +1,109 @@
+/**
+ * The task table on its own: ids the gateway hands out never collide whatever the upstreams call
+ * their tasks, a task is found only by the client that owns it, and memory stays bounded (a cap,
+ * expiry at the task's ttl, removal when the upstream session or the client goes).
+ */
+import type { UpstreamConnection } from '../upstream/connection';
+import { TaskTable, type TaskLimits } from './tasks';
+
+function conn(): UpstreamConnection & { isOpen: boolean } {
+  return { isOpen: true } as UpstreamConnection & { isOpen: boolean };
+}
+
+function table(limits: Partial<TaskLimits> = {}) {
+  const clock = { now: 1_000 };
+  let n = 0;
+  const tasks = new TaskTable(
+    { maxTasks: 10, maxTtlMs: 60_000, ...limits },
+    () => clock.now,
+    () => `gw-${++n}`,
+  );
+  return { tasks, clock };
+}
+
+function task(taskId: string, extra: Record<string, unknown> = {}) {
+  return { taskId, status: 'working', ttl: 30_000, ...extra };
+}
+
+describe('the task table', () => {
+  it('gives tasks of different upstreams with the same id different ids of its own, each mapping back to its upstream', () => {
+    const { tasks } = table();
+    const a = conn();
+    const b = conn();
+    const onA = tasks.add({ clientId: 'c1', server: 'a', conn: a, task: task('task-1') });
+    const onB = tasks.add({ clientId: 'c1', server: 'b', conn: b, task: task('task-1') });
+    expect(onA.id).not.toBe(onB.id);
+    expect(tasks.upstream(a, 'task-1')).toBe(onA);
+    expect(tasks.upstream(b, 'task-1')).toBe(onB);
+    expect(tasks.owned(onB.id, 'c1')).toMatchObject({ server: 'b', upstreamId: 'task-1' });
+  });
+
+  it('finds a task only for the client that created it, and never by the upstream id', () => {
+    const { tasks } = table();
+    const entry = tasks.add({ clientId: 'c1', server: 'a', conn: conn(), task: task('up-1') });
+    expect(tasks.owned(entry.id, 'c1')).toBe(entry);
+    expect(tasks.owned(entry.id, 'c2')).toBeUndefined();
+    expect(tasks.owned('up-1', 'c1')).toBeUndefined();
+    expect(tasks.owned(42, 'c1')).toBeUndefined();
+    expect(tasks.ofClient('c2')).toEqual([]);
+    expect(tasks.ofClient('c1')).toEqual([entry]);
+  });
+
+  it('forgets a task when its ttl passes, capped at maxTtlMs; an unlimited ttl counts as maxTtlMs', () => {
+    const { tasks, clock } = table({ maxTtlMs: 60_000 });
+    const c = conn();
+    const short = tasks.add({ clientId: 'c', server: 'a', conn: c, task: task('1', { ttl: 10_000 }) });
+    const long = tasks.add({ clientId: 'c', server: 'a', conn: c, task: task('2', { ttl: 10_000_000 }) });
+    const unlimited = tasks.add({ clientId: 'c', server: 'a', conn: c, task: task('3', { ttl: null }) });
+    clock.now += 10_000;
+    expect(tasks.owned(short.id, 'c')).toBeUndefined();
+    expect(tasks.upstream(c, '1')).toBeUndefined();
+    expect(tasks.ofClient('c')).toEqual([long, unlimited]);
+    clock.now += 50_000;
+    expect(tasks.ofClient('c')).toEqual([]);
+    expect(tasks.size).toBe(0);
+  });
+
+  it('forgets the tasks of an upstream session that ended, and of a client that left', () => {
+    const { tasks } = table();
+    const gone = conn();
+    const kept = conn();
+    tasks.add({ clientId: 'c1', server: 'a', conn: gone, task: task('1') });
+    const stays = tasks.add({ clientId: 'c1', server: 'b', conn: kept, task: task('1') });
+    tasks.add({ clientId: 'c2', server: 'b', conn: kept, task: task('2') });
+    gone.isOpen = false;
+    tasks.sweep();
+    expect(tasks.size).toBe(2);
+    tasks.dropClient('c2');
+    expect(tasks.size).toBe(1);
+    expect(tasks.ofClient('c1')).toEqual([stays]);
+  });
+
+  it('holds at most maxTasks, creations in flight included; finished tasks make way for new ones, running ones do not', () => {
+    const { tasks } = table({ maxTasks: 2 });
+    const c = conn();
+    expect(tasks.reserve()).toBe(true);
+    const first = tasks.add({ clientId: 'c', server: 'a', conn: c, task: task('1') });
+    tasks.settled();
+    expect(tasks.reserve()).toBe(true);
+    // the second creation is still in flight: no room for a third
+    expect(tasks.reserve()).toBe(false);
+    tasks.add({ clientId: 'c', server: 'a', conn: c, task: task('2') });
+    tasks.settled();
+    expect(tasks.reserve()).toBe(false);
+    first.status = 'completed';
+    expect(tasks.reserve()).toBe(true);
+    expect(tasks.owned(first.id, 'c')).toBeUndefined();
+    tasks.settled();
+    expect(tasks.size).toBe(1);
+  });
+
+  it('makes room by expiry first', () => {
+    const { tasks, clock } = table({ maxTasks: 1 });
+    tasks.add({ clientId: 'c', server: 'a', conn: conn(), task: task('1', { ttl: 5 }) });
+    expect(tasks.reserve()).toBe(false);
+    clock.now += 5;
+    expect(tasks.reserve()).toBe(true);
+    expect(tasks.size).toBe(0);
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * The gateway's task table (MCP 2025-11-25 tasks). A task lives in the one upstream session that
+ * created it, under that server's id, and belongs to the one client whose call created it. Clients
+ * only ever see the gateway's own id for it: random, so ids from different upstreams never collide
+ * and none can be guessed, and mapped back to (upstream session, upstream id) on the way out. A
+ * lookup by another client finds nothing, exactly as for an id that never existed.
+ *
+ * Memory is bounded: at most `maxTasks` entries (counting creations still in flight); an entry
+ * expires at its ttl (the server's, at most `maxTtlMs`; unlimited counts as `maxTtlMs`), and goes
+ * earlier once its result was fetched, when its upstream session ends, or when its client leaves
+ * (and what hangs on it, its progress token, with it).
+ */
+import { randomUUID } from 'node:crypto';
+import type { UpstreamConnection } from '../upstream/connection';
+import type { ClientPeer } from './clients';
+import { isTerminal } from './task-messages';
+
+/**
+ * Who a task belongs to. A 2025 session is someone; a 2026-07-28 request brings no identity the
+ * gateway could bind a task to (no session, and no authentication yet), so tasks of modern clients
+ * share one owner and are guarded by their unguessable ids alone, as the spec allows where binding
+ * to a context is not possible. Sessions never reach them, nor they a session's.
+ */
+export const STATELESS_OWNER = 'stateless';
+
+export function ownerOf(peer: ClientPeer): string {
+  return peer.era === 'modern' ? STATELESS_OWNER : peer.id;
+}
+
+export interface TaskEntry {
+  /** The gateway's id, the only one its client sees. */
+  readonly id: string;
+  readonly clientId: string;
+  /** The server (its name) and the upstream session that hold the task. */
+  readonly server: string;
+  readonly conn: UpstreamConnection;
+  readonly upstreamId: string;
+  readonly expiresAt: number;
+  /** The last status the gateway saw (creation, tasks/get, tasks/cancel, a status notification). */
+  status: string;
+  /** What else ends with the entry (the task's progress token). */
+  onRemove?: () => void;
+}
+
+export interface TaskLimits {
+  maxTasks: number;
+  maxTtlMs: number;
+}
+
+export interface NewTask {
+  clientId: string;
+  server: string;
+  conn: UpstreamConnection;
+  /** The Task object the server answered with (its taskId, status, ttl). */
+  task: Record<string, unknown> & { taskId: string };
+}
+
+export class TaskTable {
+  /** In creation order, which is the order clients list them in. */
+  private readonly byId = new Map<string, TaskEntry>();
+  private readonly byUpstream = new Map<UpstreamConnection, Map<string, TaskEntry>>();
+  private creating = 0;
+
+  constructor(
+    readonly limits: TaskLimits,
+    private readonly now: () => number = Date.now,
+    private readonly newId: () => string = randomUUID,
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /**
+   * Room for one task a call is about to create; false when the table is full even after expired
+   * entries, and then the oldest finished ones, made way. Each true is followed by one `settled()`.
+   */
+  reserve(): boolean {
+    if (this.byId.size + this.creating >= this.limits.maxTasks) this.sweep();
+    for (const entry of this.byId.values()) {
+      if (this.byId.size + this.creating < this.limits.maxTasks) break;
+      if (isTerminal(entry.status)) this.remove(entry);
+    }
+    if (this.byId.size + this.creating >= this.limits.maxTasks) return false;
+    this.creating++;
+    return true;
+  }
+
+  /** The reserved call was answered (with a task or without). */
+  settled(): void {
+    this.creating = Math.max(0, this.creating - 1);
+  }
+
+  add(created: NewTask): TaskEntry {
+    const ttl = typeof created.task.ttl === 'number' && created.task.ttl >= 0 ? Math.min(created.task.ttl, this.limits.maxTtlMs) : this.limits.maxTtlMs;
+    const entry: TaskEntry = {
+      id: this.newId(),
+      clientId: created.clientId,
+      server: created.server,
+      conn: created.conn,
+      upstreamId: created.task.taskId,
+      expiresAt: this.now() + ttl,
+      status: typeof created.task.status === 'string' ? created.task.status : 'working',
+    };
+    this.byId.set(entry.id, entry);
+    let ofConn = this.byUpstream.get(entry.conn);
+    if (!ofConn) this.byUpstream.set(entry.conn, (ofConn = new Map()));
+    ofConn.set(entry.upstreamId, entry);
+    return entry;
+  }
+
+  /** The live task `id` names for `clientId`; undefined for an unknown, expired or another client's id. */
+  owned(id: unknown, clientId: string): TaskEntry | undefined {
+    if (typeof id !== 'string') return undefined;
+    const entry = this.live(this.byId.get(id));
+    return entry?.clientId === clientId ? entry : undefined;
+  }
+
+  /** The live task an upstream session knows as `upstreamId`. */
+  upstream(conn: UpstreamConnection, upstreamId: unknown): TaskEntry | undefined {
+    if (typeof upstreamId !== 'string') return undefined;
+    return this.live(this.byUpstream.get(conn)?.get(upstreamId));
+  }
+
+  /** How long until the entry expires. */
+  remainingMs(entry: TaskEntry): number {
+    return Math.max(0, entry.expiresAt - this.now());
+  }
+
+  /** A client's live tasks, oldest first. */
+  ofClient(clientId: string): TaskEntry[] {
+    const out: TaskEntry[] = [];
+    for (const entry of [...this.byId.values()]) if (entry.clientId === clientId && this.live(entry)) out.push(entry);
+    return out;
+  }
+
+  remove(entry: TaskEntry): void {
+    if (this.byId.get(entry.id) !== entry) return;
+    this.byId.delete(entry.id);
+    const ofConn = this.byUpstream.get(entry.conn);
+    ofConn?.delete(entry.upstreamId);
+    if (ofConn?.size === 0) this.byUpstream.delete(entry.conn);
+    entry.onRemove?.();
+  }
+
+  /** The client left: nobody can reach its tasks any more. */
+  dropClient(clientId: string): void {
+    for (const entry of [...this.byId.values()]) if (entry.clientId === clientId) this.remove(entry);
+  }
+
+  /** Removes every expired entry, and those whose upstream session ended. */
+  sweep(): void {
+    for (const entry of [...this.byId.values()]) this.live(entry);
+  }
+
+  private live(entry: TaskEntry | undefined): TaskEntry | undefined {
+    if (!entry) return undefined;
+    if (entry.expiresAt > this.now() && entry.conn.isOpen) return entry;
+    this.remove(entry);
+    return undefined;
+  }
+}
