@@ -28,21 +28,10 @@ import { FleetError, toFleetError } from '../protocol/errors';
 import type { MessageTransport, ReceivedContext } from '../protocol/transport';
 import { ModernUpstream } from './modern-upstream';
 import { openSession, type OpenOptions } from './session-open';
-import type { InitializeParams, InitializeResult, PendingRequest, RequestOptions, RequestOrigin } from './session-types';
-
-/** What a server→client request resolves to: the `result` or the `error` the server gets back. */
-export type ServerRequestOutcome = { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
-
-/**
- * Where a server's request or notification came from on the wire: over Streamable HTTP, the
- * upstream id of the forwarded request on whose response stream it arrived. Other transports say nothing.
- */
-export interface RequestWire {
-  inResponseTo?: number;
-}
+import type { InitializeParams, InitializeResult, PendingRequest, RequestOptions, RequestOrigin, RequestWire, ServerRequestOutcome } from './session-types';
 
 export type { OpenOptions } from './session-open';
-export type { InitializeParams, InitializeResult, PendingRequest, RequestOptions, RequestOrigin } from './session-types';
+export type { InitializeParams, InitializeResult, PendingRequest, RequestOptions, RequestOrigin, RequestWire, ServerRequestOutcome } from './session-types';
 
 export interface UpstreamEvents {
   notification(n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void;

@@ -6,6 +6,7 @@
  * server, which then gets `initialize`. An answer that claims to be a DiscoverResult but is not
  * one is neither: it is refused with an error that says what was wrong, rather than guessed at.
  */
+import type { UpstreamProtocol } from '../config/schema';
 import { META, MODERN_VERSIONS, type Era } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 import type { JsonRpcResponse } from '../protocol/jsonrpc';
@@ -70,6 +71,6 @@ function excerpt(value: unknown): string {
 }
 
 /** The era a configured `protocol` fixes, or undefined for auto. */
-export function fixedEra(protocol: 'auto' | '2025-11-25' | '2026-07-28'): Era | undefined {
+export function fixedEra(protocol: UpstreamProtocol): Era | undefined {
   return protocol === 'auto' ? undefined : protocol === '2026-07-28' ? 'modern' : 'legacy';
 }

@@ -36,3 +36,14 @@ export interface PendingRequest {
   id: number;
   response: Promise<JsonRpcResponse>;
 }
+
+/** What a server→client request resolves to: the `result` or the `error` the server gets back. */
+export type ServerRequestOutcome = { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
+
+/**
+ * Where a server's request or notification came from on the wire: over Streamable HTTP, the
+ * upstream id of the forwarded request on whose response stream it arrived. Other transports say nothing.
+ */
+export interface RequestWire {
+  inResponseTo?: number;
+}
