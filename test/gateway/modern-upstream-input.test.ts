@@ -37,7 +37,11 @@ async function answeringClient(front: FrontKind, asked: Asked): Promise<Client> 
     setup: (c) => {
       c.setRequestHandler(ElicitRequestSchema, async (r) => {
         asked.push(`elicitation: ${r.params.message}`);
-        return { action: 'accept', content: r.params.message.includes('color') ? { color: 'green' } : { name: 'Ada' } };
+        const { message } = r.params;
+        return {
+          action: 'accept',
+          content: message.includes('color') ? { color: 'green' } : message.includes('context') ? { context: 'Ada' } : { name: 'Ada' },
+        };
       });
       c.setRequestHandler(CreateMessageRequestSchema, async (r) => {
         const content = r.params.messages[0].content;
@@ -102,6 +106,16 @@ describe.each([
       'Ada likes green',
     ]);
   });
+});
+
+it.each(['fx', 'fh'])("answers the elicitation a 2026-07-28 server's prompt asks before it is made (prompts/get), for an SDK v1 client", async (server) => {
+  const asked: Asked = [];
+  const client = await answeringClient('streamable-http', asked);
+  const prompt = await client.getPrompt({ name: `${server}__test_input_required_result_prompt` });
+  expect([asked, prompt.messages]).toEqual([
+    ['elicitation: What context should the prompt use?'],
+    [{ role: 'user', content: { type: 'text', text: 'Answer with this context in mind: Ada' } }],
+  ]);
 });
 
 it.each(['fx', 'fh'])('passes on %s refusing a question the SDK v1 client did not declare it can answer (-32021), and stays connected', async (server) => {

@@ -121,6 +121,24 @@ describe('an SDK v1 client (2025-11-25) in front of 2026-07-28 servers', () => {
     expect(JSON.stringify(read)).not.toContain('io.modelcontextprotocol/');
   });
 
+  it.each(['fx', 'fh'])('gets the prompts of %s, with their arguments, and completes an argument', async (server) => {
+    const c = await client();
+    const prompt = await c.getPrompt({ name: `${server}__test_prompt_with_arguments`, arguments: { arg1: 'a', arg2: 'b' } });
+    expect(prompt.messages).toEqual([{ role: 'user', content: { type: 'text', text: "Prompt with arguments: arg1='a', arg2='b'" } }]);
+    const completion = await c.complete({
+      ref: { type: 'ref/prompt', name: `${server}__test_prompt_with_arguments` },
+      argument: { name: 'arg1', value: 'par' },
+    });
+    expect(completion.completion.values).toEqual(['paris', 'park', 'party']);
+  });
+
+  it('lists the resource templates of a 2026-07-28 server and reads a resource through one', async () => {
+    const c = await client();
+    expect((await c.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate)).toContain('test://template/{id}/data');
+    const read = await c.readResource({ uri: 'test://template/456/data' });
+    expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({ id: '456', templateTest: true });
+  });
+
   it("mirrors a tool's x-mcp-header arguments into Mcp-Param-* headers for a 2026-07-28 server over HTTP, which checks them", async () => {
     const c = await client();
     for (const region of ['eu-west-1', ' padded ', 'zürich'])
