@@ -246,6 +246,25 @@ describe('resource updates of a 2026-07-28 server (the stateless counter), heard
 });
 
 describe('a 2026-07-28 client in front of 2026-07-28 servers', () => {
+  it.each(['fx', 'fh'])('lists, calls, gets prompts, completes and reads through %s', async (server) => {
+    const connection = await connectModernGateway(gw.url);
+    modern.push(connection);
+    const { client: c } = connection;
+    expect((await c.listTools()).tools.map((t) => t.name)).toContain(`${server}__test_simple_text`);
+    expect(await c.callTool({ name: `${server}__test_simple_text`, arguments: {} })).toMatchObject({
+      content: [{ type: 'text', text: 'This is a simple text response for testing.' }],
+    });
+    const prompt = await c.getPrompt({ name: `${server}__test_prompt_with_arguments`, arguments: { arg1: 'x', arg2: 'y' } });
+    expect(prompt.messages[0].content).toEqual({ type: 'text', text: "Prompt with arguments: arg1='x', arg2='y'" });
+    const completion = await c.complete({
+      ref: { type: 'ref/prompt', name: `${server}__test_prompt_with_arguments` },
+      argument: { name: 'arg2', value: 'test' },
+    });
+    expect(completion.completion.values).toEqual(['test-value-1', 'test-value-2']);
+    const read = await c.readResource({ uri: 'test://static-text' });
+    expect(read.contents[0]).toMatchObject({ uri: 'test://static-text', mimeType: 'text/plain' });
+  });
+
   it('hears their list changes on its own listen stream to the gateway', async () => {
     const connection = await connectModernGateway(gw.url);
     modern.push(connection);
