@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { transportKind, type TransportKind } from '../config/schema';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
 import type { InitializeParams, RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
-import { UpstreamSupervisor } from '../upstream/supervisor';
+import { UpstreamSupervisor, type EraMemory } from '../upstream/supervisor';
 import type { UpstreamTransports } from '../upstream/transports';
 import { CatalogIndex, EMPTY_CATALOG, LIST_CHANGED, LIST_KINDS, fetchCatalog, fetchList, type Catalog, type ListKind, type Want } from './lists';
 import type { BackendSpec } from './plan';
@@ -35,6 +35,7 @@ export class Backend {
     initParams: () => InitializeParams,
     private readonly listener: BackendListener,
     private readonly log: Logger,
+    eras?: EraMemory,
   ) {
     this.supervisor = new UpstreamSupervisor(
       spec.config,
@@ -43,6 +44,7 @@ export class Backend {
       { notification: (n, conn, context) => this.onNotification(n, conn, context), request: (r, conn, context) => this.listener.request(r, conn, context) },
       { up: (conn) => this.onUp(conn), down: () => this.onDown() },
       log,
+      eras,
     );
   }
 

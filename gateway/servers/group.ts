@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
+import type { Era } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
 import type { InitializeParams, RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
@@ -179,7 +180,8 @@ export class ServerGroup implements BackendListener {
   // ---- helpers ------------------------------------------------------------------------------
 
   private newBackend(spec: BackendSpec): Backend {
-    return new Backend(spec, this.deps.transports, this.deps.initParams, this, this.deps.log.child({ backend: spec.id }));
+    const eras = { get: () => this.plan.eras.get(spec.id), set: (era: Era) => void this.plan.eras.set(spec.id, era) };
+    return new Backend(spec, this.deps.transports, this.deps.initParams, this, this.deps.log.child({ backend: spec.id }), eras);
   }
 
   /** Shows the lead backend's catalog; clients hear list_changed for each list that differs. */

@@ -6,6 +6,7 @@
  */
 import { prefixOf } from '../config/prefixes';
 import type { ServerConfig } from '../config/schema';
+import type { Era } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 import type { BackendState } from './state';
 import { SmoothWeightedPicker } from './picker';
@@ -30,6 +31,11 @@ export class ServerPlan {
   readonly specs: BackendSpec[];
   readonly prefix: string | undefined;
   readonly probes = new Map<string, ProbeResult>();
+  /**
+   * The protocol generation each backend's first probe found (protocol: auto), by backend id: every
+   * later connection to it starts with it, a reconnect's and other sessions' of a per-session server.
+   */
+  readonly eras = new Map<string, Era>();
   /** Picks the backend a new session binds to (per-session servers). */
   private readonly sessionPicker = new SmoothWeightedPicker();
 
@@ -76,6 +82,7 @@ export class ServerPlan {
     }
     this.specs.splice(this.specs.indexOf(spec), 1);
     this.probes.delete(id);
+    this.eras.delete(id);
     this.sessionPicker.reset();
     return spec;
   }

@@ -162,4 +162,23 @@ describe('upstream supervision', () => {
     await waitFor(async () => (await callText(client, 's__whoami').catch(() => '')) === 's#2', 'the reconnected server', 5_000, 5);
     expect(probes).toBe(1);
   });
+
+  it("keeps a per-session server's era for the backend: a later session's upstream initializes without a probe", async () => {
+    let probes = 0;
+    gw = await memoryGateway(
+      { s: { mode: 'per-session' } },
+      {
+        s: () => {
+          const server = whoamiServer('s', 's');
+          server.server.setRequestHandler(z.object({ method: z.literal('server/discover') }), () => {
+            probes++;
+            throw new McpError(-32601, 'Method not found');
+          });
+          return server;
+        },
+      },
+    );
+    for (const _session of [1, 2, 3]) expect(await callText(await gw.connect(), 's__whoami')).toBe('s');
+    expect(probes).toBe(1);
+  });
 });

@@ -3,7 +3,8 @@
  * refused initialize) reconnects with exponential backoff until stopped. Owners learn of each
  * transition through `up` and `down`, and can always read the current connection. With
  * `protocol: auto` the first connection probes which generation the server speaks; the verdict
- * holds for every reconnect after it, so a server is probed once per supervisor.
+ * holds for every reconnect after it and, kept in the EraMemory it is given, for every other
+ * supervisor of the same backend (a per-session server's sessions), so a backend is probed once.
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
@@ -19,6 +20,12 @@ export interface SupervisorHooks {
 }
 
 export type UpstreamState = 'connecting' | 'up' | 'backoff' | 'stopped';
+
+/** Where the era a probe found is kept beyond one supervisor (for every connection to the same backend). */
+export interface EraMemory {
+  get(): Era | undefined;
+  set(era: Era): void;
+}
 
 export class UpstreamSupervisor {
   private conn: UpstreamConnection | undefined;
@@ -37,8 +44,9 @@ export class UpstreamSupervisor {
     private readonly events: Omit<UpstreamEvents, 'closed'>,
     private readonly hooks: SupervisorHooks,
     private readonly log: Logger,
+    private readonly memory?: EraMemory,
   ) {
-    this.eraValue = fixedEra(server.protocol);
+    this.eraValue = fixedEra(server.protocol) ?? memory?.get();
   }
 
   /** undefined until a probe told (protocol: auto). */
@@ -105,6 +113,7 @@ export class UpstreamSupervisor {
   private learnt(era: Era, why: string): void {
     if (this.eraValue !== undefined) return;
     this.eraValue = era;
+    this.memory?.set(era);
     this.log.info({ era, why }, era === 'modern' ? 'server speaks 2026-07-28' : 'server speaks 2025 (initialize)');
   }
 
