@@ -125,8 +125,8 @@ export class TaskInputs {
     if (input) return input;
     const created = new TaskInput(entry, () => this.tell(entry, created));
     this.inputs.set(entry.id, created);
-    const before = entry.onRemove;
-    entry.onRemove = () => {
+    const before = entry.onEnd;
+    entry.onEnd = () => {
       before?.();
       this.inputs.delete(entry.id);
       created.close('the task ended');

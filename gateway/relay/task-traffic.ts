@@ -20,7 +20,7 @@ import { STATELESS_OWNER, type TaskTable } from './tasks';
 export function taskStatus(tasks: TaskTable, inputs: TaskInputs, clients: ClientDirectory, params: Record<string, unknown>, conn: UpstreamConnection): boolean {
   const entry = tasks.upstream(conn, params.taskId);
   if (!entry) return false;
-  if (typeof params.status === 'string') entry.status = params.status;
+  if (typeof params.status === 'string') tasks.setStatus(entry, params.status);
   if (entry.clientId === STATELESS_OWNER) {
     inputs.statusChanged(entry, params);
     return true;

@@ -7,8 +7,9 @@
  *
  * Memory is bounded: at most `maxTasks` entries (counting creations still in flight); an entry
  * expires at its ttl (the server's, at most `maxTtlMs`; unlimited counts as `maxTtlMs`), and goes
- * earlier once its result was fetched, when its upstream session ends, or when its client leaves
- * (and what hangs on it, its progress token, with it).
+ * earlier when the server no longer has it, when its upstream session ends, or when its client
+ * leaves (and what hangs on it, its progress token, with it); a full table lets finished tasks go
+ * first, oldest first.
  */
 import { randomUUID } from 'node:crypto';
 import type { UpstreamConnection } from '../upstream/connection';
@@ -38,8 +39,8 @@ export interface TaskEntry {
   readonly expiresAt: number;
   /** The last status the gateway saw (creation, tasks/get, tasks/cancel, a status notification). */
   status: string;
-  /** What else ends with the entry (the task's progress token). */
-  onRemove?: () => void;
+  /** What hangs on the running task (its progress token, its question pump): released once it is terminal or gone. */
+  onEnd?: () => void;
 }
 
 export interface TaskLimits {
@@ -140,7 +141,19 @@ export class TaskTable {
     const ofConn = this.byUpstream.get(entry.conn);
     ofConn?.delete(entry.upstreamId);
     if (ofConn?.size === 0) this.byUpstream.delete(entry.conn);
-    entry.onRemove?.();
+    this.release(entry);
+  }
+
+  /** The task's status as the server last told it; a terminal one releases what hung on the running task. */
+  setStatus(entry: TaskEntry, status: string): void {
+    entry.status = status;
+    if (isTerminal(status)) this.release(entry);
+  }
+
+  private release(entry: TaskEntry): void {
+    const end = entry.onEnd;
+    entry.onEnd = undefined;
+    end?.();
   }
 
   /** The client left: nobody can reach its tasks any more. */

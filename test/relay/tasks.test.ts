@@ -61,7 +61,7 @@ describe('tasks through the gateway, one client', () => {
     expect(client.getServerCapabilities()?.tasks).toEqual({ list: {}, cancel: {}, requests: { tools: { call: {} } } });
   });
 
-  it('creates a task, reports its status, hands over its result, then forgets it', async () => {
+  it('creates a task, reports its status, hands over its result, and answers for it until its ttl', async () => {
     const created = await startResearch(client, 'tides');
     expect(created.task.status).toBe('working');
     const { taskId } = created.task;
@@ -81,9 +81,9 @@ describe('tasks through the gateway, one client', () => {
     expect(statuses.every((s) => s.taskId === taskId)).toBe(true);
     expect(JSON.stringify(inbox.messages)).not.toContain(upstreamId);
 
-    // fetched and terminal: the gateway holds nothing for it any more
-    expect(fixture.gw!.tasks.size).toBe(0);
-    await expect(client.experimental.tasks.getTask(taskId)).rejects.toMatchObject({ code: -32602 });
+    // terminal, and kept until its ttl as the server keeps it: asked again, both answer the same
+    expect(await client.experimental.tasks.getTask(taskId)).toMatchObject({ taskId, status: 'completed' });
+    expect(textOf(await client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema))).toContain('# Research Report: tides');
   });
 
   it('cancels a task on the server that runs it', async () => {

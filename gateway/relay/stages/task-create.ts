@@ -71,7 +71,7 @@ async function create(call: Call, next: Next, tasks: TaskTable, progress: Progre
     // both ids, so an operator can follow the task into the server's own log
     call.client.log.info({ server, task: entry.id, upstreamTask: entry.upstreamId }, 'task created');
     const token = call.progressToken;
-    if (token !== undefined && call.holdsProgress) entry.onRemove = () => progress.release(token);
+    if (token !== undefined && call.holdsProgress) entry.onEnd = () => progress.release(token);
     kept = true;
     return { reply, taskId: entry.id };
   } finally {

@@ -3,8 +3,8 @@
  * that holds the task, under the server's own id, and only for the client that created it; any
  * other id is the spec's "task not found" (-32602), whether it never existed, expired, or belongs
  * to someone else (ownership: tasks.ts). There is no backend to pick: the task lives in one
- * session. The answer comes back under the gateway's id, and the table learns from it (status; the
- * result was fetched). tasks/result may wait for its task as long as the task lives, not just one
+ * session. The answer comes back under the gateway's id, and the table learns from it (status; a
+ * result means the task is terminal, and it stays until its ttl as it does at the server). tasks/result may wait for its task as long as the task lives, not just one
  * request's deadline.
  */
 import { FleetError, SdkCode } from '../../protocol/errors';
@@ -12,7 +12,7 @@ import type { JsonRpcResponse } from '../../protocol/jsonrpc';
 import type { ClientPeer } from '../clients';
 import type { Stage } from '../context';
 import type { RoutingDeps } from './resolve';
-import { withRelatedTask, withTaskId } from '../task-messages';
+import { isTerminal, withRelatedTask, withTaskId } from '../task-messages';
 import { ownerOf, type TaskEntry, type TaskTable } from '../tasks';
 
 export function taskRouteStage(tasks: TaskTable, deps: Pick<RoutingDeps, 'group'>): Stage {
@@ -38,8 +38,14 @@ export function unknownTask(taskId: unknown, client: ClientPeer): FleetError {
 
 function learn(tasks: TaskTable, entry: TaskEntry, method: string, reply: JsonRpcResponse): JsonRpcResponse {
   if (method === 'tasks/result') {
-    // tasks/result answers once the task is terminal (its result or its error), or when the server no longer has it: either way, done.
-    tasks.remove(entry);
+    // the server's "not found": it no longer has the task
+    if ('error' in reply && reply.error.code === SdkCode.InvalidParams) {
+      tasks.remove(entry);
+      return reply;
+    }
+    // An answer means the task is terminal. The server keeps it until its ttl, so the gateway does too: the client may ask
+    // tasks/get or tasks/result again (a full table lets finished tasks go first).
+    if (!isTerminal(entry.status)) tasks.setStatus(entry, 'error' in reply ? 'failed' : 'completed');
     return 'result' in reply ? { ...reply, result: withRelatedTask(reply.result, entry.id) } : reply;
   }
   if ('error' in reply) {
@@ -47,6 +53,6 @@ function learn(tasks: TaskTable, entry: TaskEntry, method: string, reply: JsonRp
     if (method === 'tasks/get' && reply.error.code === SdkCode.InvalidParams) tasks.remove(entry);
     return reply;
   }
-  if (typeof reply.result.status === 'string') entry.status = reply.result.status;
+  if (typeof reply.result.status === 'string') tasks.setStatus(entry, reply.result.status);
   return { ...reply, result: withTaskId(reply.result, entry.id) };
 }
