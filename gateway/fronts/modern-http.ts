@@ -10,7 +10,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { MODERN_VERSIONS, envelopeClaim, isModernVersion } from '../protocol/eras';
-import { FleetError } from '../protocol/errors';
+import { ERROR_CODES, FleetError, type FleetErrorCode } from '../protocol/errors';
 import { decodeHeaderValue, headerMismatch } from '../protocol/mirrored-headers';
 import { errorResponse, isRequest, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc';
 import { NAME_FIELD } from '../protocol/routing-headers';
@@ -18,7 +18,9 @@ import { readEnvelope, type RequestSink, type StatelessRequests } from '../sessi
 import { SseStream } from './sse-stream';
 
 /** Refusals of a served request answered 400 (the spec's), as against the 200 of a request that ran and failed. */
-const BAD_REQUEST_CODES = new Set(['HEADER_MISMATCH', 'MISSING_CLIENT_CAPABILITY', 'UNSUPPORTED_PROTOCOL_VERSION']);
+const BAD_REQUEST_CODES = new Set<FleetErrorCode>(['HEADER_MISMATCH', 'MISSING_CLIENT_CAPABILITY', 'UNSUPPORTED_PROTOCOL_VERSION']);
+/** The same refusals by their JSON-RPC codes, for a 2026 server's own refusal the gateway relays. */
+const BAD_REQUEST_JSONRPC = new Set([...BAD_REQUEST_CODES].map((code) => ERROR_CODES[code].jsonRpc));
 
 export class ModernHttpFront {
   constructor(
@@ -104,6 +106,11 @@ function statusOf(error: FleetError): number {
   return BAD_REQUEST_CODES.has(error.code) ? 400 : 200;
 }
 
+/** A relayed answer is 200, unless it is a refusal the spec answers 400 (a 2026 server behind the gateway refused it so). */
+function relayedStatus(response: JsonRpcResponse): number {
+  return 'error' in response && BAD_REQUEST_JSONRPC.has(response.error.code) ? 400 : 200;
+}
+
 function reply(res: ServerResponse, response: JsonRpcResponse, status: number): void {
   if (res.headersSent || res.writableEnded) return;
   const body = JSON.stringify(response);
@@ -133,7 +140,7 @@ class ExchangeSink implements RequestSink {
   answer(response: JsonRpcResponse, error?: FleetError): void {
     if (this.done) return;
     this.done = true;
-    if (!this.stream) return reply(this.res, response, error ? statusOf(error) : 200);
+    if (!this.stream) return reply(this.res, response, error ? statusOf(error) : relayedStatus(response));
     this.stream.send(undefined, JSON.stringify(response));
     this.stream.end();
   }

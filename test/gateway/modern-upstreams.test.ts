@@ -20,6 +20,7 @@ import { requireCurrentBuild } from '../helpers/dist';
 import { counterStdio, fixtureStdio, startCounterHttp, startFixtureHttp } from '../helpers/fixture-servers';
 import { waitForNoProcesses } from '../helpers/processes';
 import { startEverythingHttp, type RemoteServer } from '../helpers/remote-servers';
+import { modernRequest, postModern } from '../helpers/raw-modern';
 import { scripted } from '../helpers/scripted';
 import { everything } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
@@ -263,6 +264,12 @@ describe('a 2026-07-28 client in front of 2026-07-28 servers', () => {
     expect(completion.completion.values).toEqual(['test-value-1', 'test-value-2']);
     const read = await c.readResource({ uri: 'test://static-text' });
     expect(read.contents[0]).toMatchObject({ uri: 'test://static-text', mimeType: 'text/plain' });
+  });
+
+  it.each(['fx', 'fh'])("relays %s's refusal of a call that needs a capability the client lacks as the spec's 400 -32021", async (server) => {
+    const r = await postModern(`${gw.url}/mcp`, modernRequest(21, 'tools/call', { name: `${server}__test_missing_capability`, arguments: {} }));
+    expect([r.status, r.messages[0]?.id, r.messages[0]?.error?.code]).toEqual([400, 21, -32021]);
+    expect(r.messages[0].error.data).toMatchObject({ requiredCapabilities: { sampling: {} } });
   });
 
   it('hears their list changes on its own listen stream to the gateway', async () => {

@@ -4,15 +4,19 @@
  */
 import type { Finding, SuiteRun } from './suite';
 
-const COLUMNS = ['run', 'suite', 'scenarios', 'passed', 'failed', 'warnings', 'total'] as const;
+const COLUMNS = ['run', 'suite', 'scenarios', 'passed', 'failed', 'warnings', 'limits', 'total'] as const;
 
-/** `LABEL SUITE: P/T checks passed, W warning(s), S scenarios`, e.g. "fixture 2026-07-28: 152/152 checks passed, ...". */
+/** `LABEL SUITE: P/T checks passed, W warning(s), L known limit(s), S scenarios`, e.g. "fixture 2026-07-28: 152/152 checks passed, ...". */
 function verdictLine(run: SuiteRun): string {
-  return `${run.label} ${run.specVersion}: ${run.passed}/${run.passed + run.failed} checks passed, ${run.warnings.length} warning(s), ${run.scenarios} scenarios`;
+  const limits = run.limits?.length ?? 0;
+  return `${run.label} ${run.specVersion}: ${run.passed}/${run.passed + run.failed + limits} checks passed, ${run.warnings.length} warning(s), ${limits} known limit(s), ${run.scenarios} scenarios`;
 }
 
 export function printReport(runs: readonly SuiteRun[], heading: string): void {
-  const rows = runs.map((run) => [run.label, run.specVersion, run.scenarios, run.passed, run.failed, run.warnings.length, run.passed + run.failed].map(String));
+  const rows = runs.map((run) => {
+    const limits = run.limits?.length ?? 0;
+    return [run.label, run.specVersion, run.scenarios, run.passed, run.failed, run.warnings.length, limits, run.passed + run.failed + limits].map(String);
+  });
   const widths = COLUMNS.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
   const format = (cells: readonly string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
 
@@ -25,6 +29,7 @@ export function printReport(runs: readonly SuiteRun[], heading: string): void {
   for (const run of runs) {
     printFindings(`${run.label} ${run.specVersion}: ${run.failures.length} failed check(s) (artifacts: ${run.artifacts})`, run.failures);
     printFindings(`${run.label} ${run.specVersion}: ${run.warnings.length} warning(s), SHOULDs not met (not failures)`, run.warnings);
+    printFindings(`${run.label} ${run.specVersion}: ${run.limits?.length ?? 0} known limit(s) of this target (not failures)`, run.limits ?? []);
   }
 
   const passed = runs.reduce((sum, run) => sum + run.passed, 0);

@@ -29,6 +29,8 @@ export interface SuiteRun {
   failed: number;
   failures: Finding[];
   warnings: Finding[];
+  /** Failed checks the target is known not to pass, with the reason (limits.ts). */
+  limits?: Finding[];
   /** Where the suite's output and per-scenario checks.json files are. */
   artifacts: string;
 }

@@ -1,7 +1,8 @@
 /**
- * Starts the two things the suite runs against and finds their MCP endpoint: the fixture server
- * over HTTP, and the gateway in front of the fixture over stdio. Both listen on port 0 and say
- * where on an output line, so no port is ever guessed.
+ * Starts what the suite runs against and finds its MCP endpoint: the fixture server over HTTP, and
+ * the gateway in front of the fixture, over stdio (where the fixture answers the gateway's probe as
+ * a 2026-07-28 server) or over Streamable HTTP pinned to 2025-11-25. Everything listens on port 0
+ * and says where on an output line, so no port is ever guessed.
  */
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ const START_TIMEOUT_MS = 30_000;
 
 export interface Target {
   url: string;
-  child: ChildProcess;
+  /** What to stop when the suites are done, in this order. */
+  children: ChildProcess[];
 }
 
 /** Paths inside the built project (dist/). */
@@ -37,20 +39,37 @@ export async function startFixture(processes: ProcessSet, build: Build, workDir:
     },
     { child, timeoutMs: START_TIMEOUT_MS, what: 'the fixture "listening" line' },
   );
-  return { url, child };
+  return { url, children: [child] };
 }
 
 /**
  * The gateway (dist/gateway/cli.js) with one server, the fixture over stdio, unprefixed so the suite
- * finds its names unchanged. Its pino log goes to stderr; the "gateway listening" line carries the URL.
+ * finds its names unchanged; with `protocol: auto` the gateway's server/discover probe finds a
+ * 2026-07-28 server. Its pino log goes to stderr; the "gateway listening" line carries the URL.
  */
-export async function startGateway(processes: ProcessSet, build: Build, workDir: string): Promise<Target> {
+export function startGateway(processes: ProcessSet, build: Build, workDir: string): Promise<Target> {
+  return gatewayIn(processes, build, workDir, { command: process.execPath, args: [build.fixtureScript, '--stdio'], prefix: false }, []);
+}
+
+/**
+ * The gateway in front of the fixture over Streamable HTTP, pinned to 2025-11-25: a shared 2025
+ * upstream session, whose server requests the gateway routes by the POST stream they arrive on.
+ */
+export async function startGatewayOverHttp(processes: ProcessSet, build: Build, workDir: string): Promise<Target> {
+  const fixture = await startFixture(processes, build, workDir);
+  try {
+    const server = { url: fixture.url, transport: 'streamable-http', protocol: '2025-11-25', prefix: false };
+    return await gatewayIn(processes, build, workDir, server, fixture.children);
+  } catch (err) {
+    for (const child of fixture.children) await processes.stop(child);
+    throw err;
+  }
+}
+
+async function gatewayIn(processes: ProcessSet, build: Build, workDir: string, server: Record<string, unknown>, upstream: ChildProcess[]): Promise<Target> {
   if (!existsSync(build.gatewayCli)) throw new Error(`gateway is not built: ${build.gatewayCli} does not exist`);
   const configFile = join(workDir, 'gateway.json');
-  const config = {
-    servers: { fixture: { command: process.execPath, args: [build.fixtureScript, '--stdio'], prefix: false } },
-  };
-  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  writeFileSync(configFile, `${JSON.stringify({ servers: { fixture: server } }, null, 2)}\n`);
 
   const stdout = openSync(join(workDir, 'gateway.stdout.log'), 'w');
   const child = processes.spawn(process.execPath, [build.gatewayCli, '--config', configFile, '--listen', '127.0.0.1:0'], {
@@ -66,8 +85,10 @@ export async function startGateway(processes: ProcessSet, build: Build, workDir:
       },
       { child, timeoutMs: START_TIMEOUT_MS, what: 'a "gateway listening" log line' },
     );
-    return { url: `${base.replace(/\/+$/, '')}/mcp`, child };
+    // the gateway first, then what it fronts: nothing it still talks to goes away under it
+    return { url: `${base.replace(/\/+$/, '')}/mcp`, children: [child, ...upstream] };
   } catch (err) {
+    await processes.stop(child);
     throw new Error(`${(err as Error).message}; last gateway stderr lines:\n${stderr.recent() || '(none)'}`, { cause: err });
   }
 }
