@@ -110,6 +110,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       metrics: `${url}/metrics`,
       admin: config.admin ? `${url}/admin` : 'disabled',
       servers: config.servers.map((s) => s.name),
+      // what it logs from now on: an operator (and the dev stack's test) sees the level took effect
+      logLevel: log.level,
     },
     'gateway listening',
   );
