@@ -5,6 +5,7 @@
  * capability the gateway can offer its clients, given what its upstreams offer, and a 2025 Task as
  * the 2026-07-28 tasks extension (`io.modelcontextprotocol/tasks`) writes it. Pure.
  */
+import { asObject } from '../protocol/objects';
 
 /** The `_meta` key that ties a message to its task. */
 export const RELATED_TASK = 'io.modelcontextprotocol/related-task';
@@ -22,10 +23,6 @@ export function isTerminal(status: unknown): boolean {
 }
 
 type Obj = Record<string, unknown>;
-
-function asObject(v: unknown): Obj | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
-}
 
 /** The task a CreateTaskResult announces, if `result` is one. */
 export function createdTask(result: Obj): (Obj & { taskId: string }) | undefined {
