@@ -11,6 +11,7 @@ const LAYERS = [
   ['session', '^gateway/session/'],
   ['relay', '^gateway/relay/'],
   ['catalog', '^gateway/catalog/'],
+  ['auth', '^gateway/auth/'],
   ['metrics', '^gateway/metrics/'],
   ['servers', '^gateway/servers/'],
   ['upstream', '^gateway/upstream/'],

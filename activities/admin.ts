@@ -5,13 +5,12 @@
  * (the same variable picks the compose stack's admin_token secret), else the stack's default
  * secret file docker/secrets/admin-token.example.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { StepInput } from '../pipeline/types';
 import { MAX_WINDOW_SEC, type BackendStats } from '../gateway/metrics/call-stats';
 import type { ServerSummary } from '../gateway/admin/api';
+import { adminToken } from './credentials';
 import { gatewayUrl } from './engine';
-import { cancellation, checkoutRoot, failure } from './runtime';
+import { cancellation, failure } from './runtime';
 
 /** The admin API's documents, typed as the gateway writes them. */
 export type ServerInfo = ServerSummary;
@@ -32,10 +31,9 @@ export interface PoolInfo {
   waiting: number;
 }
 
-function adminToken(): string {
-  if (process.env.MCP_FLEET_ADMIN_TOKEN) return process.env.MCP_FLEET_ADMIN_TOKEN;
-  const file = process.env.MCP_FLEET_ADMIN_TOKEN_FILE ?? join(checkoutRoot(), 'docker', 'secrets', 'admin-token.example');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+function requiredAdminToken(): string {
+  const token = adminToken();
+  if (token) return token;
   throw failure(
     'BAD_INPUT',
     `no admin token for the gateway: set MCP_FLEET_ADMIN_TOKEN (or MCP_FLEET_ADMIN_TOKEN_FILE) where the worker runs, to the gateway's admin.token`,
@@ -49,7 +47,7 @@ export class AdminApi {
   ) {}
 
   static async of(input: Pick<StepInput, 'target' | 'params'>): Promise<AdminApi> {
-    return new AdminApi(await gatewayUrl(input), adminToken());
+    return new AdminApi(await gatewayUrl(input), requiredAdminToken());
   }
 
   servers(): Promise<{ servers: ServerInfo[] }> {

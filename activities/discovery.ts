@@ -7,13 +7,18 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { AdminApi } from './admin';
+import { upstreamToken } from './credentials';
 import { connect, needsNoArguments } from './gateway';
 import { failure, pause } from './runtime';
 
-const DEFAULT_REGISTRATION = { name: 'discovery-probe', url: 'http://memory:8080/mcp' };
+/** The stack's memory bridge under a second name; it takes the gateway's upstream key, as the configured entry sends it. */
+function defaultRegistration(): Record<string, unknown> {
+  const token = upstreamToken();
+  return { name: 'discovery-probe', url: 'http://memory:8080/mcp', ...(token ? { headers: { Authorization: `Bearer ${token}` } } : {}) };
+}
 
 export async function registerServer(input: StepInput): Promise<StepResult> {
-  const spec = (input.params.register as Record<string, unknown> | undefined) ?? DEFAULT_REGISTRATION;
+  const spec = (input.params.register as Record<string, unknown> | undefined) ?? defaultRegistration();
   const name = spec.name;
   if (typeof name !== 'string' || !name) throw failure('BAD_INPUT', 'params.register needs a name (and the fields of one servers entry)');
   const api = await AdminApi.of(input);

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { connectGateway, NETWORK_FRONTS, type GatewayConnection, type NetworkFront } from '../gateway/client/connect';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { AdminApi } from './admin';
+import { clientHeaders } from './credentials';
 import { gatewayUrl } from './engine';
 import { cancellation, checkoutRoot, failure, withHeartbeat } from './runtime';
 
@@ -22,7 +23,7 @@ export function needsNoArguments(tool: { inputSchema: { required?: string[] } })
  * replace the step's own result.
  */
 export async function connect(base: string, front: NetworkFront, name = 'mcp-fleet-pipeline'): Promise<GatewayConnection> {
-  const connection = await connectGateway(base, front, { name, signal: cancellation(), timeoutMs: 15_000 });
+  const connection = await connectGateway(base, front, { name, signal: cancellation(), timeoutMs: 15_000, headers: clientHeaders() });
   return { client: connection.client, close: () => connection.close().catch(() => {}) };
 }
 

@@ -5,6 +5,8 @@
  */
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
+import { Policy } from './auth/policy';
+import { PermittedViews } from './catalog/permitted';
 import { CatalogViews } from './catalog/views';
 import type { GatewayConfig } from './config/schema';
 import { CallStats } from './metrics/call-stats';
@@ -32,6 +34,8 @@ export const SERVER_INFO = { name: 'mcp-fleet-gateway', version };
 export interface GatewayCore {
   readonly registry: ServerRegistry;
   readonly views: CatalogViews;
+  /** Who may use what (config `policy`). */
+  readonly policy: Policy;
   readonly sessions: Sessions;
   /** 2026-07-28 clients, one request at a time. */
   readonly stateless: StatelessRequests;
@@ -75,6 +79,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     log,
   });
   const stats = new CallStats();
+  const policy = new Policy(config.policy);
   const metrics = new GatewayMetrics({
     sessionFronts: () => sessions.fronts,
     servers: () => registry.servers.map((p) => registry.status(p)),
@@ -84,6 +89,8 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const relay = new Relay({
     registry,
     views,
+    policy,
+    permitted: new PermittedViews(policy),
     clients,
     progress,
     shared,
@@ -111,6 +118,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   return {
     registry,
     views,
+    policy,
     sessions,
     stateless,
     progress,

@@ -6,6 +6,8 @@
  */
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/handlers';
+import { RegistrationAllowlist } from './admin/registration';
+import { Authenticator } from './auth/authenticator';
 import type { GatewayConfig } from './config/schema';
 import { assembleCore, type GatewayCore } from './core';
 import { HttpFronts } from './fronts/http-server';
@@ -18,6 +20,7 @@ import type { TaskTable } from './relay/tasks';
 import type { ServerRegistry } from './servers/registry';
 import type { Sessions } from './session/sessions';
 import { TransportFactory } from './upstream/transports';
+import { FleetError } from './protocol/errors';
 
 /** A started gateway; its parts are exposed for the tests and benchmarks that look inside. */
 export interface RunningGateway {
@@ -62,6 +65,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   }
 
   const { host, port } = splitHostPort(config.listen);
+  try {
+    checkListenerAuth(config, host, log);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const auth = new Authenticator(config.auth, log);
   const fronts = new HttpFronts(
     {
       sessions,
@@ -78,17 +88,23 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       metrics: core.metrics,
       admin: adminRoutes({
         registry,
+        allowlist: new RegistrationAllowlist(config.admin?.register ?? { commands: [], images: [], urls: [] }),
+        apiKeys: auth.apiKeys,
+        audit: (principal, what, details) => log.info({ principal: principal.id, ...details }, `admin: ${what}`),
         views: core.views,
         stats: core.stats,
         pools: () => transports.allPools,
         separator: config.nameSeparator,
         draining: () => sessions.draining,
       }),
+      auth,
+      policyScopes: core.policy.requiredScopes,
     },
     {
       maxBodyBytes: config.http.maxBodyBytes,
       sessionIdleTimeoutMs: config.http.sessionIdleTimeoutMs,
       origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts, loopbackOnly: isLoopbackHost(host) },
+      adminEnabled: config.admin !== undefined,
       adminToken: config.admin?.token,
     },
     log,
@@ -97,6 +113,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   try {
     bound = await fronts.listen(host, port);
   } catch (err) {
+    auth.close();
     await stopAll();
     throw err;
   }
@@ -110,12 +127,23 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       metrics: `${url}/metrics`,
       admin: config.admin ? `${url}/admin` : 'disabled',
       servers: config.servers.map((s) => s.name),
+      auth: authMethods(config),
       // what it logs from now on: an operator (and the dev stack's test) sees the level took effect
       logLevel: log.level,
     },
     'gateway listening',
   );
-  return { registry, sessions, transports, progress, held, listens, tasks, url, stop: once(() => drainAndStop(core, fronts, stopAll, config, log)) };
+  return {
+    registry,
+    sessions,
+    transports,
+    progress,
+    held,
+    listens,
+    tasks,
+    url,
+    stop: once(() => drainAndStop(core, fronts, stopAll, config, log).finally(() => auth.close())),
+  };
 }
 
 async function drainAndStop(
@@ -137,6 +165,30 @@ async function drainAndStop(
   await stopAll();
   await fronts?.close();
   log.info('gateway stopped');
+}
+
+/**
+ * A listener others can reach needs a door: without `auth` it does not start; `auth: none` opens it
+ * on purpose, with a warning. A loopback listener without auth stays open for local development.
+ */
+function checkListenerAuth(config: GatewayConfig, host: string, log: Logger): void {
+  const loopback = isLoopbackHost(host);
+  if (config.auth === undefined && !loopback) {
+    throw new FleetError(
+      'CONFIG_INVALID',
+      `listen ${config.listen} is reachable from other machines, and the config names no client authentication: set auth (oauth, apiKeys or mtls), or write auth: none to let anyone in`,
+    );
+  }
+  if (config.auth === 'none' && !loopback)
+    log.warn({ listen: config.listen }, 'auth: none on a listener other machines can reach: anyone who reaches it can use every tool');
+  else if (config.auth === undefined || config.auth === 'none')
+    log.warn({ listen: config.listen }, 'no client authentication: every local process can use every tool');
+}
+
+function authMethods(config: GatewayConfig): string[] | 'none' {
+  const auth = config.auth;
+  if (auth === undefined || auth === 'none') return 'none';
+  return (['oauth', 'apiKeys', 'mtls'] as const).filter((m) => auth[m] !== undefined);
 }
 
 export function splitHostPort(listen: string): { host: string; port: number } {

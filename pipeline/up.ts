@@ -7,6 +7,7 @@
  * then the worker and the dev server this command started stop.
  */
 import { composeDown } from '../activities/compose';
+import { clientKeyFile } from '../activities/credentials';
 import { DEFAULT_PROJECT, gatewayUrl, projectContainers } from '../activities/engine';
 import { TASK_QUEUE } from './client';
 import { CLI, checkDocker, follow, Session, type Common, type Out } from './cli-session';
@@ -54,6 +55,7 @@ export async function fleetUp(argv: UpOptions, out: Out): Promise<number> {
     out.line('');
     out.line('mcp-fleet is up');
     out.line(`  MCP endpoint  ${base}/mcp   (legacy SSE ${base}/sse, WebSocket ${base.replace(/^http/, 'ws')}/ws)`);
+    out.line(`  API key       ${clientKeyFile()}   (send it as Authorization: Bearer <key>; MCP_FLEET_CLIENT_KEY_FILE picks another)`);
     out.line(`  health        ${base}/health/readiness`);
     out.line(`  Temporal UI   ${ui ?? `not served by this process (cluster ${session.temporal.address})`}`);
     const stackUi = await stackTemporalUi(target);
@@ -66,6 +68,7 @@ export async function fleetUp(argv: UpOptions, out: Out): Promise<number> {
       status: 'up',
       workflowId: handle.workflowId,
       mcpUrl: `${base}/mcp`,
+      apiKeyFile: clientKeyFile(),
       gatewayUrl: base,
       temporalUi: ui ?? null,
       stackTemporalUi: stackUi ?? null,

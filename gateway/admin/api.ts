@@ -2,6 +2,7 @@
  * The admin API's bodies as clients receive them: the pipeline's activities import these types, so
  * the API and its callers cannot drift apart.
  */
+import type { KeyInfo } from '../auth/api-keys';
 import type { BackendStats } from '../metrics/call-stats';
 import type { ServerStatus } from '../servers/registry';
 
@@ -39,6 +40,16 @@ export interface PoolsBody {
 export interface WeightsBody {
   name: string;
   weights: Record<string, number>;
+}
+
+/** GET /admin/api-keys: the keys by name, never the key or its hash. */
+export interface KeysBody {
+  keys: KeyInfo[];
+}
+
+/** POST /admin/api-keys and .../rotate: the new key, shown this once. */
+export interface NewKeyBody extends KeyInfo {
+  key: string;
 }
 
 export type { BackendStats };

@@ -57,6 +57,39 @@ export function parseWeightsBody(body: unknown): Record<string, number> {
   return r.data;
 }
 
+const newKeySchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.@:-]{1,128}$/, 'use 1-128 of A-Z a-z 0-9 _ . @ : -'),
+    scopes: z.array(z.string().min(1)).default([]),
+    roles: z.array(z.string().min(1)).default([]),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+const rotateSchema = z
+  .object({
+    overlapSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * 3600)
+      .default(3600),
+  })
+  .strict();
+
+/** POST /admin/api-keys: `{ name, scopes?, roles?, expiresAt? }`. */
+export function parseNewKeyBody(body: unknown): z.infer<typeof newKeySchema> {
+  const r = newKeySchema.safeParse(asObject(body, '"name" and optional "scopes", "roles", "expiresAt"'));
+  if (!r.success) throw invalid(zodProblems(r.error, []));
+  return r.data;
+}
+
+/** POST /admin/api-keys/:name/rotate: `{ overlapSec? }`, how long the old key stays valid (default an hour). */
+export function parseRotateBody(body: unknown): z.infer<typeof rotateSchema> {
+  const r = rotateSchema.safeParse(asObject(body ?? {}, 'an optional "overlapSec"'));
+  if (!r.success) throw invalid(zodProblems(r.error, []));
+  return r.data;
+}
+
 /** GET /admin/stats?windowSec=N: 1..3600, default 60. */
 export function parseWindow(query: URLSearchParams): number {
   const r = windowSchema.safeParse(query.get('windowSec') ?? undefined);

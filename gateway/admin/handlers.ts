@@ -1,8 +1,11 @@
 /**
- * What each admin route does: list, register and remove servers (service discovery), add and
- * remove backends and shift weights (canary, blue/green), and read call statistics and container
- * pools (rollout gates). Bodies are validated in bodies.ts; the answers' types are in api.ts.
+ * What each admin route does, and the role it needs: list, register and remove servers (service
+ * discovery; only what the registration allowlist names), add and remove backends and shift
+ * weights (canary, blue/green), read call statistics and container pools (rollout gates), and
+ * add, rotate and revoke API keys. Bodies are validated in bodies.ts; the answers' types are in api.ts.
  */
+import type { ApiKeyStore } from '../auth/api-keys';
+import type { Principal } from '../auth/principal';
 import { exposedTools } from '../catalog/view';
 import type { CatalogViews } from '../catalog/views';
 import { NO_CALLS, type CallStats } from '../metrics/call-stats';
@@ -11,12 +14,19 @@ import { exposedName } from '../protocol/names';
 import type { ServerPlan } from '../servers/plan';
 import type { ServerRegistry } from '../servers/registry';
 import type { PoolEntry } from '../upstream/transports';
-import type { PoolsBody, ServerSummary, ServersBody, StatsBody, WeightsBody } from './api';
-import { parseBackendBody, parseServerBody, parseWeightsBody, parseWindow } from './bodies';
+import type { KeysBody, NewKeyBody, PoolsBody, ServerSummary, ServersBody, StatsBody, WeightsBody } from './api';
+import { parseBackendBody, parseNewKeyBody, parseRotateBody, parseServerBody, parseWeightsBody, parseWindow } from './bodies';
+import type { RegistrationAllowlist } from './registration';
 import type { AdminRoutes } from './router';
 
 export interface AdminDeps {
   registry: ServerRegistry;
+  /** What may be registered at run time. */
+  allowlist: RegistrationAllowlist;
+  /** The API keys of client authentication, when it takes any. */
+  apiKeys: ApiKeyStore | undefined;
+  /** One log line per change, naming who made it (never a key or a body). */
+  audit(principal: Principal, what: string, details: Record<string, unknown>): void;
   views: CatalogViews;
   stats: CallStats;
   pools(): PoolEntry[];
@@ -26,71 +36,136 @@ export interface AdminDeps {
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoutes {
-  const { registry, stats } = deps;
+  const { registry, stats, allowlist } = deps;
   const summary = (name: string) => summarize(deps, registry.get(name));
   // an upstream started after shutdown began would outlive it
   const notDraining = () => {
     if (deps.draining()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and starts no new upstreams; send this to another instance');
   };
+  const keys = () => {
+    if (!deps.apiKeys) throw new FleetError('CONFLICT', 'this gateway takes no API keys: add auth.apiKeys to its config');
+    return deps.apiKeys;
+  };
   return {
     '/admin/servers': {
-      GET: () => ({ status: 200, body: { servers: registry.servers.map((p) => summarize(deps, p)) } satisfies ServersBody }),
-      POST: async (req) => {
-        notDraining();
-        const config = parseServerBody(await req.json());
-        await registry.addServer(config);
-        return { status: 201, body: summary(config.name) };
+      GET: { role: 'admin:read', handle: () => ({ status: 200, body: { servers: registry.servers.map((p) => summarize(deps, p)) } satisfies ServersBody }) },
+      POST: {
+        role: 'admin:register',
+        handle: async (req) => {
+          notDraining();
+          const config = parseServerBody(await req.json());
+          allowlist.check(config);
+          await registry.addServer(config);
+          deps.audit(req.principal, 'server registered', { server: config.name });
+          return { status: 201, body: summary(config.name) };
+        },
       },
     },
     '/admin/servers/:name': {
-      DELETE: async ({ params }) => {
-        await registry.removeServer(params.name);
-        stats.forget(params.name);
-        return { status: 204 };
+      DELETE: {
+        role: 'admin:register',
+        handle: async ({ params, principal }) => {
+          await registry.removeServer(params.name);
+          stats.forget(params.name);
+          deps.audit(principal, 'server removed', { server: params.name });
+          return { status: 204 };
+        },
       },
     },
     '/admin/servers/:name/backends': {
-      POST: async ({ params, json }) => {
-        notDraining();
-        const spec = parseBackendBody(await json(), registry.get(params.name).config);
-        await registry.addBackend(params.name, spec);
-        return { status: 201, body: summary(params.name).backends.find((b) => b.id === spec.id) };
+      POST: {
+        role: 'admin:operate',
+        handle: async ({ params, json, principal }) => {
+          notDraining();
+          const spec = parseBackendBody(await json(), registry.get(params.name).config);
+          allowlist.check(spec.config);
+          await registry.addBackend(params.name, spec);
+          deps.audit(principal, 'backend added', { server: params.name, backend: spec.id });
+          return { status: 201, body: summary(params.name).backends.find((b) => b.id === spec.id) };
+        },
       },
     },
     '/admin/servers/:name/backends/:id': {
-      DELETE: async ({ params }) => {
-        await registry.removeBackend(params.name, params.id);
-        stats.forget(params.name, params.id);
-        return { status: 204 };
+      DELETE: {
+        role: 'admin:operate',
+        handle: async ({ params, principal }) => {
+          await registry.removeBackend(params.name, params.id);
+          stats.forget(params.name, params.id);
+          deps.audit(principal, 'backend removed', { server: params.name, backend: params.id });
+          return { status: 204 };
+        },
       },
     },
     '/admin/servers/:name/weights': {
-      PUT: async ({ params, json }) => {
-        registry.get(params.name);
-        const weights = registry.setWeights(params.name, parseWeightsBody(await json()));
-        return { status: 200, body: { name: params.name, weights } satisfies WeightsBody };
+      PUT: {
+        role: 'admin:operate',
+        handle: async ({ params, json, principal }) => {
+          registry.get(params.name);
+          const weights = registry.setWeights(params.name, parseWeightsBody(await json()));
+          deps.audit(principal, 'weights changed', { server: params.name, weights });
+          return { status: 200, body: { name: params.name, weights } satisfies WeightsBody };
+        },
       },
     },
     '/admin/stats': {
-      GET: ({ query }) => {
-        const windowSec = parseWindow(query);
-        const seen = stats.window(windowSec);
-        // every backend there is, with zeros when it had no calls; removed ones are gone
-        const servers = Object.fromEntries(
-          registry.servers.map((p) => [p.name, Object.fromEntries(p.specs.map((s) => [s.id, seen[p.name]?.[s.id] ?? NO_CALLS]))]),
-        );
-        return { status: 200, body: { windowSec, servers } satisfies StatsBody };
+      GET: {
+        role: 'admin:read',
+        handle: ({ query }) => {
+          const windowSec = parseWindow(query);
+          const seen = stats.window(windowSec);
+          // every backend there is, with zeros when it had no calls; removed ones are gone
+          const servers = Object.fromEntries(
+            registry.servers.map((p) => [p.name, Object.fromEntries(p.specs.map((s) => [s.id, seen[p.name]?.[s.id] ?? NO_CALLS]))]),
+          );
+          return { status: 200, body: { windowSec, servers } satisfies StatsBody };
+        },
       },
     },
     '/admin/pools': {
-      GET: () => ({
-        status: 200,
-        body: {
-          pools: deps
-            .pools()
-            .map(({ server, backend, pool }) => ({ server, backend, warm: pool.warmCount, busy: pool.busyCount, max: pool.max, waiting: pool.waitingCount })),
-        } satisfies PoolsBody,
-      }),
+      GET: {
+        role: 'admin:read',
+        handle: () => ({
+          status: 200,
+          body: {
+            pools: deps
+              .pools()
+              .map(({ server, backend, pool }) => ({ server, backend, warm: pool.warmCount, busy: pool.busyCount, max: pool.max, waiting: pool.waitingCount })),
+          } satisfies PoolsBody,
+        }),
+      },
+    },
+    '/admin/api-keys': {
+      GET: { role: 'admin:read', handle: () => ({ status: 200, body: { keys: keys().list() } satisfies KeysBody }) },
+      POST: {
+        role: 'admin:keys',
+        handle: async ({ json, principal }) => {
+          const body = parseNewKeyBody(await json());
+          const { key, info } = keys().add(body.name, body);
+          deps.audit(principal, 'API key added', { key: body.name });
+          return { status: 201, body: { ...info, key } satisfies NewKeyBody };
+        },
+      },
+    },
+    '/admin/api-keys/:name/rotate': {
+      POST: {
+        role: 'admin:keys',
+        handle: async ({ params, json, principal }) => {
+          const { overlapSec } = parseRotateBody(await json());
+          const { key, info } = keys().rotate(params.name, overlapSec);
+          deps.audit(principal, 'API key rotated', { key: params.name, overlapSec });
+          return { status: 201, body: { ...info, key } satisfies NewKeyBody };
+        },
+      },
+    },
+    '/admin/api-keys/:name': {
+      DELETE: {
+        role: 'admin:keys',
+        handle: ({ params, principal }) => {
+          const revoked = keys().revoke(params.name);
+          deps.audit(principal, 'API key revoked', { key: params.name, revoked });
+          return { status: 204 };
+        },
+      },
     },
   };
 }

@@ -1,16 +1,29 @@
 /**
- * The admin API's HTTP layer: bearer auth, routing by path pattern and method, JSON bodies within
- * the size limit, and one error shape. Every 4xx/5xx body is `{ "error": "…" }` saying what is wrong
- * and what to do; a wrong method gets 405 with Allow.
+ * The admin API's HTTP layer: who is asking (the admin token, or a principal of the gateway's
+ * client authentication with admin roles), whether their role covers the route, throttling of
+ * failed attempts per address, routing by path pattern and method, JSON bodies within the size
+ * limit, and one error shape. Every 4xx/5xx body is `{ "error": "…" }` saying what is wrong and what
+ * to do; a wrong method gets 405 with Allow.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FleetError, toFleetError } from '../protocol/errors';
 import { readBody, sendJson } from '../http/http-util';
+import type { Authenticator } from '../auth/authenticator';
+import { FailureThrottle } from '../auth/failure-throttle';
+import { principal, type Principal } from '../auth/principal';
 import { checkBearer } from './auth';
 
 export const ADMIN_PREFIX = '/admin';
 
+/** The roles of the admin API; `admin` holds them all. */
+export type AdminRole = 'admin:read' | 'admin:operate' | 'admin:register' | 'admin:keys';
+
+/** Whoever presents the admin token. */
+const TOKEN_HOLDER = principal('admin-token', 'admin.token', [], ['admin']);
+
 export interface AdminRequest {
+  /** Who asked (for the audit line of a change). */
+  principal: Principal;
   /** Path parameters by name (`:name` in the pattern), decoded. */
   params: Record<string, string>;
   query: URLSearchParams;
@@ -25,16 +38,23 @@ export interface AdminReply {
 
 export type AdminHandler = (req: AdminRequest) => Promise<AdminReply> | AdminReply;
 
-/** Path pattern (`/admin/servers/:name`) → method → handler. */
-export type AdminRoutes = Record<string, Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', AdminHandler>>>;
+export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** Path pattern (`/admin/servers/:name`) → method → handler, and the role it needs. */
+export type AdminRoutes = Record<string, Partial<Record<AdminMethod, { role: AdminRole; handle: AdminHandler }>>>;
 
 export interface AdminOptions {
-  /** Without a token the API is off (404 on every path). */
+  /** Off: 404 on every path (the config has no `admin` section). */
+  enabled: boolean;
   token: string | undefined;
+  /** Principals with admin roles authenticate as they do on /mcp. */
+  auth: Authenticator;
   maxBodyBytes: number;
 }
 
 export class AdminRouter {
+  private readonly throttle = new FailureThrottle();
+
   constructor(
     private readonly routes: AdminRoutes,
     private readonly options: AdminOptions,
@@ -53,6 +73,7 @@ export class AdminRouter {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (error.code === 'UNAUTHORIZED') headers['www-authenticate'] = 'Bearer';
         if (error.code === 'METHOD_NOT_ALLOWED') headers.allow = String(error.data?.allow);
+        if (error.code === 'RATE_LIMITED') headers['retry-after'] = String(error.data?.retryAfterSec);
         res.writeHead(error.httpStatus, headers);
       }
       res.end(JSON.stringify({ error: error.message }));
@@ -61,23 +82,55 @@ export class AdminRouter {
   }
 
   private async dispatch(req: IncomingMessage, url: URL): Promise<AdminReply> {
-    const { token, maxBodyBytes } = this.options;
-    if (token === undefined) throw new FleetError('NOT_FOUND', 'admin API disabled; set admin.token in the gateway config');
-    const denied = checkBearer(req.headers.authorization, token);
-    if (denied) throw denied;
+    const { enabled, maxBodyBytes } = this.options;
+    if (!enabled) throw new FleetError('NOT_FOUND', 'admin API disabled; add an admin section (token, or admin roles for principals) to the gateway config');
+    const who = await this.authenticate(req);
     const segments = url.pathname.split('/').filter(Boolean);
     for (const [pattern, methods] of Object.entries(this.routes)) {
       const params = match(pattern, segments);
       if (!params) continue;
       // own properties only: an inherited name (`constructor`) is no handler
-      const handler = Object.hasOwn(methods, req.method ?? '') ? methods[req.method as keyof typeof methods] : undefined;
-      if (!handler) {
+      const route = Object.hasOwn(methods, req.method ?? '') ? methods[req.method as AdminMethod] : undefined;
+      if (!route) {
         const allow = Object.keys(methods).join(', ');
         throw new FleetError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${allow}`, { data: { allow } });
       }
-      return handler({ params, query: url.searchParams, json: () => readJson(req, maxBodyBytes) });
+      if (!who.roles.includes('admin') && !who.roles.includes(route.role)) {
+        throw new FleetError(
+          'FORBIDDEN',
+          `${req.method} ${url.pathname} needs the role ${route.role} (or admin); ${who.id} has ${who.roles.join(', ') || 'no roles'}`,
+        );
+      }
+      return route.handle({ principal: who, params, query: url.searchParams, json: () => readJson(req, maxBodyBytes) });
     }
     throw new FleetError('NOT_FOUND', `no admin route ${url.pathname}; the routes are ${Object.keys(this.routes).join(', ')}`);
+  }
+
+  /**
+   * The admin token, else a principal of client authentication; failures count against the
+   * caller's address, which is refused for a while after too many.
+   */
+  private async authenticate(req: IncomingMessage): Promise<Principal> {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    this.throttle.check(address);
+    const { token, auth } = this.options;
+    const presented = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+    if (token !== undefined && checkBearer(req.headers.authorization, token) === undefined) return TOKEN_HOLDER;
+    if (auth.required && presented !== undefined) {
+      try {
+        return await auth.authenticate({ headers: req.headers });
+      } catch (err) {
+        this.throttle.failed(address);
+        throw err;
+      }
+    }
+    this.throttle.failed(address);
+    throw new FleetError(
+      'UNAUTHORIZED',
+      presented
+        ? 'the bearer token is wrong; send the admin.token of the gateway config, or a credential with an admin role'
+        : 'send Authorization: Bearer <admin.token of the gateway config, or a credential with an admin role>',
+    );
   }
 }
 

@@ -3,6 +3,7 @@
  * bench, tests; the gateway runtime never imports it. One place knows how a session over each
  * front is opened within a deadline, cleaned up when opening fails, and ended properly.
  */
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -11,6 +12,8 @@ import { DEFAULT_REQUEST_TIMEOUT_MSEC } from '@modelcontextprotocol/sdk/shared/p
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { FleetError } from '../protocol/errors';
+import { toSdkTransport } from '../protocol/sdk-transport';
+import { WebSocketTransport } from '../protocol/ws-transport';
 import { version } from '../version';
 
 /** The gateway's network fronts, each at its own path of the gateway's base URL. */
@@ -28,6 +31,10 @@ export interface ConnectOptions {
   setup?: (client: Client) => void;
   /** Aborts connecting (the transport is closed and the signal's reason thrown). */
   signal?: AbortSignal;
+  /** Headers every HTTP request (and the WebSocket upgrade) carries: a gateway's credential, `Authorization: Bearer ...`. */
+  headers?: Record<string, string>;
+  /** OAuth for Streamable HTTP and legacy SSE: the SDK finds the authorization server from the gateway's 401 and gets a token. */
+  authProvider?: OAuthClientProvider;
   /** Deadline for the whole connect, transport start included; default the SDK's request timeout (60 s). */
   timeoutMs?: number;
 }
@@ -49,11 +56,21 @@ export function frontUrl(base: string, front: NetworkFront): URL {
 /** An SDK client in a session with the gateway at `base` over `front`. */
 export async function connectGateway(base: string, front: NetworkFront, options: ConnectOptions = {}): Promise<GatewayConnection> {
   const url = frontUrl(base, front);
+  const { headers, authProvider } = options;
+  const requestInit = headers ? { headers } : undefined;
   if (front === 'streamable-http') {
-    const transport = new StreamableHTTPClientTransport(url);
-    return open(transport, `${url} (${front})`, options, (client) => endStreamableSession(client, transport, url));
+    const transport = new StreamableHTTPClientTransport(url, { requestInit, authProvider });
+    return open(transport, `${url} (${front})`, options, (client) => endStreamableSession(client, transport, url, headers, authProvider));
   }
-  const transport = front === 'sse' ? new SSEClientTransport(url) : new WebSocketClientTransport(url);
+  if (front === 'sse') {
+    // the event stream's GET needs the headers too: EventSource takes them only through its fetch
+    const eventSourceInit = headers
+      ? { fetch: (u: string | URL, init?: RequestInit) => fetch(u, { ...init, headers: { ...(init?.headers as object), ...headers } }) }
+      : undefined;
+    return open(new SSEClientTransport(url, { requestInit, eventSourceInit, authProvider }), `${url} (${front})`, options, (client) => client.close());
+  }
+  // the SDK's WebSocket transport cannot send headers; the gateway's own one can
+  const transport = headers ? toSdkTransport(await WebSocketTransport.connect(url.href, headers)) : new WebSocketClientTransport(url);
   return open(transport, `${url} (${front})`, options, (client) => client.close());
 }
 
@@ -107,15 +124,24 @@ function rejection(signal: AbortSignal): { promise: Promise<never>; dispose(): v
  * close() clears only the last of them. A gateway that cannot be reached has ended the session
  * with itself; 404 means it was already gone.
  */
-async function endStreamableSession(client: Client, transport: StreamableHTTPClientTransport, url: URL): Promise<void> {
+async function endStreamableSession(
+  client: Client,
+  transport: StreamableHTTPClientTransport,
+  url: URL,
+  headers: Record<string, string> = {},
+  authProvider?: OAuthClientProvider,
+): Promise<void> {
   const { sessionId, protocolVersion } = transport;
   await client.close();
   if (!sessionId) return;
+  // the session is its principal's: the DELETE carries the same credential
+  const token = (await authProvider?.tokens())?.access_token;
+  if (token) headers = { ...headers, authorization: `Bearer ${token}` };
   let res: Response;
   try {
     res = await fetch(url, {
       method: 'DELETE',
-      headers: { 'mcp-session-id': sessionId, ...(protocolVersion ? { 'mcp-protocol-version': protocolVersion } : {}) },
+      headers: { ...headers, 'mcp-session-id': sessionId, ...(protocolVersion ? { 'mcp-protocol-version': protocolVersion } : {}) },
     });
   } catch {
     return;

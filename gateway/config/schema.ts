@@ -4,6 +4,7 @@
  * Everything is validated here once; the rest of the gateway trusts these types.
  */
 import { z } from 'zod';
+import { authSchema, policySchema } from './auth-schema';
 
 const positiveMs = z.number().int().positive();
 
@@ -60,7 +61,8 @@ export const remoteTransports = ['streamable-http', 'sse', 'websocket'] as const
 export const remoteServerSchema = z
   .object({
     ...commonServerFields,
-    url: z.url(),
+    // a remote server speaks HTTP or WebSocket; file:, data: and the like would read the gateway's own machine
+    url: z.url({ protocol: /^(https?|wss?)$/, error: 'expected an http(s):// or ws(s):// URL' }),
     transport: z.enum(remoteTransports).optional(),
     headers: stringMap.default({}),
   })
@@ -131,6 +133,23 @@ export function transportKind(server: ServerConfig): TransportKind {
   return server.kind === 'remote' ? server.transport : server.kind;
 }
 
+/**
+ * What the admin API may register: a stdio server's command (its path; its arguments are free, so
+ * list only commands that run one server), a container image, a remote URL. Nothing by default.
+ */
+const registerAllowlistSchema = z
+  .object({
+    commands: z.array(z.string().min(1)).default([]),
+    images: z.array(z.string().min(1)).default([]),
+    /** `scheme://host:port/path`: `*` in the host matches within the host name, a trailing `*` in the path any rest; port `*` any port. */
+    urls: z
+      .array(z.string().regex(/^(https?|wss?):\/\/[^/:\s]+(:(\d{1,5}|\*))?(\/\S*)?$/, 'expected scheme://host[:port][/path], e.g. http://*.internal:8080/mcp'))
+      .default([]),
+  })
+  .strict();
+
+export type RegisterAllowlist = z.infer<typeof registerAllowlistSchema>;
+
 export const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080');
 
 export const gatewaySettingsSchema = z
@@ -143,6 +162,13 @@ export const gatewaySettingsSchema = z
     /** Docker Engine socket for docker servers (DOCKER_HOST style unix path). */
     dockerSocket: z.string().default('/var/run/docker.sock'),
     listen: listenSchema.default('127.0.0.1:8080'),
+    /**
+     * Who may connect. A listener that is not loopback-only refuses to start without it; `none`
+     * written out lets anyone in (with a warning).
+     */
+    auth: authSchema.optional(),
+    /** What each principal may use: tools, prompts and resources by server and name. */
+    policy: policySchema.prefault({}),
     /** Joins a server prefix and a tool or prompt name. */
     nameSeparator: z
       .string()
@@ -219,9 +245,21 @@ export const gatewaySettingsSchema = z
       })
       .strict()
       .prefault({}),
-    /** The admin API (/admin/*) answers only with this bearer token; without it the API is off. */
+    /**
+     * The admin API (/admin/*): off without this section. It answers the bearer `token` (every
+     * role), and principals of `auth` by their roles: `admin` (everything), `admin:read` (servers,
+     * stats, pools, keys), `admin:operate` (weights, backends), `admin:register` (servers),
+     * `admin:keys` (API keys). What may be registered at run time is limited to `register`.
+     */
     admin: z
-      .object({ token: z.string().min(1, 'an empty token would open the admin API to anyone; set one or leave admin out') })
+      .object({
+        token: z
+          .string()
+          .min(32, 'the admin token must have at least 32 characters (`openssl rand -hex 32`): it can register servers')
+          .refine((t) => new Set(t).size >= 8, 'the admin token is too guessable (fewer than 8 different characters); use `openssl rand -hex 32`')
+          .optional(),
+        register: registerAllowlistSchema.prefault({}),
+      })
       .strict()
       .optional(),
     log: z

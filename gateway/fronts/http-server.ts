@@ -1,15 +1,20 @@
 /**
  * The one HTTP listener behind every network front: routes /mcp, /sse, /messages and /ws, applies
- * the Origin/Host guard to all of them, and answers health probes, /metrics and the admin API.
+ * the Origin/Host guard and then client authentication to all of them (each request, and each
+ * WebSocket upgrade, is someone's: the fronts get the principal), serves the protected resource
+ * metadata, and answers health probes, /metrics and the admin API.
  * Errors become JSON-RPC error bodies with the matching HTTP status (the admin API's own `{ error }`
  * bodies); one bad request never affects another.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { RESOURCE_METADATA_PATH, type Authenticator } from '../auth/authenticator';
+import type { Principal } from '../auth/principal';
 import { FleetError, toFleetError } from '../protocol/errors';
 import { ADMIN_PREFIX, AdminRouter, type AdminRoutes } from '../admin/router';
 import { sendError } from '../http/http-util';
+import { isResponse, type JsonRpcMessage } from '../protocol/jsonrpc';
 import type { GatewayMetrics } from '../metrics/registry';
 import type { SessionOpener } from '../session/sessions';
 import type { StatelessRequests } from '../session/stateless-requests';
@@ -27,7 +32,8 @@ export interface HttpFrontOptions {
   maxBodyBytes: number;
   sessionIdleTimeoutMs: number;
   origin: OriginPolicy;
-  /** admin.token of the config; without it /admin/* answers 404. */
+  /** The config has an admin section; without it /admin/* answers 404. */
+  adminEnabled: boolean;
   adminToken?: string;
 }
 
@@ -39,6 +45,10 @@ export interface HttpFrontDeps {
   health: HealthSource;
   metrics: Pick<GatewayMetrics, 'scrape'>;
   admin: AdminRoutes;
+  /** Who sent a request; ANONYMOUS for everyone when the gateway authenticates nobody. */
+  auth: Authenticator;
+  /** Scopes the policy asks for somewhere, advertised in the resource metadata. */
+  policyScopes: readonly string[];
 }
 
 export class HttpFronts {
@@ -54,12 +64,19 @@ export class HttpFronts {
     private readonly options: HttpFrontOptions,
     private readonly log: Logger,
   ) {
-    this.streamable = new StreamableHttpFront(deps.sessions, new ModernHttpFront(deps.stateless, log), options, log, () => this.accepting);
+    const refusalStatus = (message: JsonRpcMessage) => this.scopeRefusal(message);
+    this.streamable = new StreamableHttpFront(
+      deps.sessions,
+      new ModernHttpFront(deps.stateless, log, refusalStatus),
+      { ...options, refusalStatus },
+      log,
+      () => this.accepting,
+    );
     this.sse = new LegacySseFront(deps.sessions, options.maxBodyBytes, log);
     this.ws = new WebSocketFront(deps.sessions, options.maxBodyBytes, log);
-    this.admin = new AdminRouter(deps.admin, { token: options.adminToken, maxBodyBytes: options.maxBodyBytes });
+    this.admin = new AdminRouter(deps.admin, { enabled: options.adminEnabled, token: options.adminToken, auth: deps.auth, maxBodyBytes: options.maxBodyBytes });
     this.server = createServer((req, res) => void this.route(req, res));
-    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.server.on('clientError', (err, socket) => this.refuseMalformed(err, socket));
   }
 
@@ -92,7 +109,8 @@ export class HttpFronts {
       if (answerHealth(url.pathname, this.deps.health, res)) return;
       const forbidden = checkOrigin(req.headers, this.options.origin);
       if (forbidden) throw forbidden;
-      if (url.pathname === MCP_PATH) return await this.streamable.handle(req, res);
+      if (url.pathname === RESOURCE_METADATA_PATH || url.pathname.startsWith(`${RESOURCE_METADATA_PATH}/`)) return this.resourceMetadata(req, res);
+      if (url.pathname === MCP_PATH) return await this.streamable.handle(req, res, await this.authenticate(req));
       if (url.pathname === METRICS_PATH) return await this.metrics(req, res);
       if (url.pathname === ADMIN_PREFIX || url.pathname.startsWith(`${ADMIN_PREFIX}/`)) {
         const refused = await this.admin.handle(req, res, url);
@@ -105,16 +123,54 @@ export class HttpFronts {
       }
       if (url.pathname === SSE_PATH && req.method === 'GET') {
         if (!this.accepting) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
-        return await this.sse.openStream(res);
+        return await this.sse.openStream(res, await this.authenticate(req));
       }
-      if (url.pathname === SSE_MESSAGES_PATH && req.method === 'POST') return await this.sse.postMessage(req, res, url);
+      if (url.pathname === SSE_MESSAGES_PATH && req.method === 'POST') return await this.sse.postMessage(req, res, url, await this.authenticate(req));
       throw new FleetError('METHOD_NOT_FOUND', `no route for ${req.method} ${url.pathname}; the MCP endpoints are ${MCP_PATH}, ${SSE_PATH}, ${WS_PATH}`);
     } catch (err) {
       const error = toFleetError(err);
       const level = error.code === 'INTERNAL' ? 'error' : 'info';
       this.log[level]({ method: req.method, path: url.pathname, status: error.httpStatus, code: error.code, err: error.message }, 'HTTP request refused');
-      sendError(res, error, error.data?.allow ? { allow: String(error.data.allow) } : {});
+      sendError(res, error, this.refusalHeaders(error));
     }
+  }
+
+  /** A request refused for a scope its token lacks is answered 403 with the challenge (MCP step-up), whatever front layer refused it. */
+  private scopeRefusal(message: JsonRpcMessage): { status: number; headers: Record<string, string> } | undefined {
+    if (!isResponse(message) || !('error' in message)) return undefined;
+    const data = message.error.data as Record<string, unknown> | undefined;
+    if (data?.fleetCode !== 'INSUFFICIENT_SCOPE') return undefined;
+    const error = new FleetError('INSUFFICIENT_SCOPE', message.error.message, { data });
+    return { status: 403, headers: { 'www-authenticate': this.deps.auth.challenge(error, this.metadataUrl()) } };
+  }
+
+  private authenticate(req: IncomingMessage): Promise<Principal> {
+    return this.deps.auth.authenticate({ headers: req.headers });
+  }
+
+  /** Allow for a 405; the challenge for a 401 or 403 of authentication, pointing at the resource metadata. */
+  private refusalHeaders(error: FleetError): Record<string, string> {
+    if (error.data?.allow) return { allow: String(error.data.allow) };
+    if (error.code === 'UNAUTHORIZED' || error.code === 'INSUFFICIENT_SCOPE')
+      return { 'www-authenticate': this.deps.auth.challenge(error, this.metadataUrl()) };
+    return {};
+  }
+
+  /** RFC 9728 §3.1: the metadata of resource https://host/mcp is at https://host/.well-known/oauth-protected-resource/mcp. */
+  private metadataUrl(): string | undefined {
+    const doc = this.deps.auth.resourceMetadata(this.deps.policyScopes);
+    if (!doc) return undefined;
+    const resource = new URL(String(doc.resource));
+    return `${resource.origin}${RESOURCE_METADATA_PATH}${resource.pathname === '/' ? '' : resource.pathname}`;
+  }
+
+  /** GET of the protected resource metadata, at the plain and at the path-suffixed well-known URL; readable cross-origin, as browsers' clients need. */
+  private resourceMetadata(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET') throw new FleetError('METHOD_NOT_ALLOWED', `${RESOURCE_METADATA_PATH} answers GET only`, { data: { allow: 'GET' } });
+    const doc = this.deps.auth.resourceMetadata(this.deps.policyScopes);
+    if (!doc) throw new FleetError('NOT_FOUND', 'this gateway takes no OAuth access tokens, so it publishes no protected resource metadata');
+    const body = JSON.stringify(doc);
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'access-control-allow-origin': '*' }).end(body);
   }
 
   private async metrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -139,19 +195,33 @@ export class HttpFronts {
     socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${status.slice(4)}: ${err.code ?? 'malformed request'}\n`);
   }
 
-  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // a client that drops the connection while it is being authenticated must not take the process with it
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://gateway');
-    const refusal =
+    let refusal =
       url.pathname !== WS_PATH
         ? new FleetError('METHOD_NOT_FOUND', `WebSocket connections go to ${WS_PATH}`)
         : !this.accepting
           ? new FleetError('SHUTTING_DOWN', 'the gateway is shutting down')
           : checkOrigin(req.headers, this.options.origin);
-    if (refusal) {
-      this.log.info({ path: url.pathname, status: refusal.httpStatus, err: refusal.message }, 'WebSocket upgrade refused');
-      socket.end(`HTTP/1.1 ${refusal.httpStatus} ${refusal.code}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${refusal.message}\n`);
+    let principal: Principal | undefined;
+    if (!refusal) {
+      try {
+        principal = await this.authenticate(req);
+      } catch (err) {
+        refusal = toFleetError(err);
+      }
+    }
+    if (refusal || !principal) {
+      const error = refusal!;
+      this.log.info({ path: url.pathname, status: error.httpStatus, err: error.message }, 'WebSocket upgrade refused');
+      const extra = Object.entries(this.refusalHeaders(error))
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      socket.end(`HTTP/1.1 ${error.httpStatus} ${error.code}\r\nContent-Type: text/plain\r\n${extra}Connection: close\r\n\r\n${error.message}\n`);
       return;
     }
-    this.ws.upgrade(req, socket, head);
+    this.ws.upgrade(req, socket, head, principal);
   }
 }

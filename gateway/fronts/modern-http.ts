@@ -9,6 +9,7 @@
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal';
 import { MODERN_VERSIONS, envelopeClaim, isModernVersion } from '../protocol/eras';
 import { ERROR_CODES, FleetError, type FleetErrorCode } from '../protocol/errors';
 import { decodeHeaderValue, headerMismatch } from '../protocol/mirrored-headers';
@@ -26,6 +27,8 @@ export class ModernHttpFront {
   constructor(
     private readonly requests: StatelessRequests,
     private readonly log: Logger,
+    /** 403 with a challenge for a missing scope (see the listener). */
+    private readonly refusalStatus: (response: JsonRpcResponse) => { status: number; headers: Record<string, string> } | undefined = () => undefined,
   ) {}
 
   /**
@@ -39,7 +42,7 @@ export class ModernHttpFront {
   }
 
   /** Answers one modern POST; every refusal is a JSON-RPC error for the request's id, with its HTTP status. */
-  post(headers: IncomingHttpHeaders, res: ServerResponse, message: JsonRpcMessage): void {
+  post(headers: IncomingHttpHeaders, res: ServerResponse, message: JsonRpcMessage, principal: Principal): void {
     if (!isRequest(message)) {
       // 2026-07-28 defines no client notification over HTTP (closing a stream cancels it); accepted and dropped.
       res.writeHead(202).end();
@@ -55,7 +58,7 @@ export class ModernHttpFront {
       reply(res, errorResponse(message.id, error.toJsonRpcError()), error.code === 'METHOD_NOT_FOUND' ? 404 : 400);
       return;
     }
-    void this.requests.serve(message, envelope, new ExchangeSink(res), headers);
+    void this.requests.serve(message, envelope, new ExchangeSink(res, this.refusalStatus), principal, headers);
   }
 
   /** The spec's checks, in its order; the first that fails is the answer. */
@@ -111,10 +114,10 @@ function relayedStatus(response: JsonRpcResponse): number {
   return 'error' in response && BAD_REQUEST_JSONRPC.has(response.error.code) ? 400 : 200;
 }
 
-function reply(res: ServerResponse, response: JsonRpcResponse, status: number): void {
+function reply(res: ServerResponse, response: JsonRpcResponse, status: number, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.writableEnded) return;
   const body = JSON.stringify(response);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }).end(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers }).end(body);
 }
 
 /** One POST's answer: JSON when nothing must precede it, else an SSE stream of the notifications, then it. */
@@ -123,7 +126,10 @@ class ExchangeSink implements RequestSink {
   private done = false;
   private gone: (() => void) | undefined;
 
-  constructor(private readonly res: ServerResponse) {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly refusalStatus: (response: JsonRpcResponse) => { status: number; headers: Record<string, string> } | undefined,
+  ) {
     res.once('close', () => {
       if (this.done) return;
       this.done = true;
@@ -140,7 +146,8 @@ class ExchangeSink implements RequestSink {
   answer(response: JsonRpcResponse, error?: FleetError): void {
     if (this.done) return;
     this.done = true;
-    if (!this.stream) return reply(this.res, response, error ? statusOf(error) : relayedStatus(response));
+    const refusal = this.refusalStatus(response);
+    if (!this.stream) return reply(this.res, response, refusal?.status ?? (error ? statusOf(error) : relayedStatus(response)), refusal?.headers);
     this.stream.send(undefined, JSON.stringify(response));
     this.stream.end();
   }

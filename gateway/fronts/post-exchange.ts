@@ -22,12 +22,16 @@ export interface ExchangeHost {
   record(stream: number, data: string): string;
   /** The exchange is over: every request was answered, or its client left before it became a stream. */
   finished(exchange: PostExchange): void;
+  /** Status and headers of a JSON answer that is one refusal the HTTP layer must show (403 insufficient_scope); else undefined for 200. */
+  refusalStatus?(response: JsonRpcMessage): { status: number; headers: Record<string, string> } | undefined;
 }
 
 export class PostExchange {
   private readonly waiting: Set<RequestId>;
   /** Serialized responses held back for the JSON body. */
   private readonly ready: string[] = [];
+  /** The first response, for the status of a JSON answer to a single request. */
+  private first: JsonRpcMessage | undefined;
   /** The POST's own response while it is still undecided (neither answered with JSON nor a stream). */
   private res: ServerResponse | undefined;
   private sink: SseStream | undefined;
@@ -65,6 +69,7 @@ export class PostExchange {
     if (responseTo !== undefined) this.waiting.delete(responseTo);
     if (this.streamNo === undefined) {
       if (responseTo !== undefined) {
+        this.first ??= message;
         this.ready.push(data);
         if (this.waiting.size === 0) this.answerJson();
         return;
@@ -109,7 +114,13 @@ export class PostExchange {
     const res = this.res!;
     this.res = undefined;
     const body = this.batch ? `[${this.ready.join(',')}]` : this.ready[0];
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...this.host.replyHeaders });
+    const refusal = this.batch || !this.first ? undefined : this.host.refusalStatus?.(this.first);
+    res.writeHead(refusal?.status ?? 200, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      ...this.host.replyHeaders,
+      ...refusal?.headers,
+    });
     res.end(body);
     this.host.finished(this);
   }

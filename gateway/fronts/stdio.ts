@@ -2,6 +2,7 @@
  * The stdio front: the gateway itself runs as one stdio MCP server (launched by a desktop client),
  * reading newline-delimited JSON-RPC on stdin and writing on stdout. Logs go to stderr only.
  */
+import { ANONYMOUS } from '../auth/principal';
 import type { SessionOpener } from '../session/sessions';
 import { LineDecoder, encodeLine } from '../protocol/line-framing';
 import { errorResponse, type JsonRpcMessage } from '../protocol/jsonrpc';
@@ -10,7 +11,7 @@ import type { ClientSession } from '../session/client-session';
 export function serveStdio(sessions: SessionOpener, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, onEnd: () => void): ClientSession {
   const write = (message: JsonRpcMessage) =>
     new Promise<void>((resolve, reject) => output.write(encodeLine(message), (err) => (err ? reject(err) : resolve())));
-  const session = sessions.openSession({ kind: 'stdio', send: write, close: async () => {} });
+  const session = sessions.openSession({ kind: 'stdio', principal: ANONYMOUS, send: write, close: async () => {} });
   const decoder = new LineDecoder({
     message: (m) => session.receive(m),
     refused: ({ error, id }, line) => {

@@ -14,6 +14,7 @@ import { waitFor } from '../../test/helpers/wait';
 import type { ModernHttpFront } from './modern-http';
 import { RECONNECT_AFTER_MS } from './sse-stream';
 import { StreamableHttpFront } from './streamable-http';
+import { ANONYMOUS } from '../auth/principal';
 
 /** Answers like a ClientSession would, by method: echo, progress (related notifications first), announce, hold. */
 class ScriptedClient {
@@ -133,7 +134,7 @@ describe('Streamable HTTP front', () => {
 
   beforeAll(async () => {
     front = new StreamableHttpFront(fleet, NO_MODERN, { maxBodyBytes: 65536, sessionIdleTimeoutMs: 60_000 }, pino({ level: 'silent' }), () => true);
-    server = createServer((req, res) => void front.handle(req, res).catch((err) => sendError(res, toFleetError(err))));
+    server = createServer((req, res) => void front.handle(req, res, ANONYMOUS).catch((err) => sendError(res, toFleetError(err))));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
   });

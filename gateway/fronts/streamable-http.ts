@@ -7,10 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal';
 import { FleetError } from '../protocol/errors';
 import type { SessionOpener } from '../session/sessions';
-import { isRequest, type JsonRpcRequest } from '../protocol/jsonrpc';
-import { readJsonRpcBody, sendError } from '../http/http-util';
+import { isRequest, type JsonRpcMessage, type JsonRpcRequest } from '../protocol/jsonrpc';
+import { readJsonRpcBody, sendError, shortId } from '../http/http-util';
 import { checkGetAccept, checkPostHeaders, prefersEventStream, requestProtocolVersion, takesPrimingEvent } from './streamable-checks';
 import { envelopeClaim } from '../protocol/eras';
 import type { ModernHttpFront } from './modern-http';
@@ -23,6 +24,8 @@ export interface StreamableHttpOptions {
   maxBodyBytes: number;
   /** Sessions with no open request and no message for this long are closed (clients that vanished without DELETE). */
   sessionIdleTimeoutMs: number;
+  /** What a refused request's answer shows on HTTP (403 with a challenge for a missing scope, so the client can step up). */
+  refusalStatus?: (response: JsonRpcMessage) => { status: number; headers: Record<string, string> } | undefined;
 }
 
 export class StreamableHttpFront {
@@ -50,14 +53,15 @@ export class StreamableHttpFront {
     return this.sessions.get(id);
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Serves one request of `principal` (authenticated by the listener); a session it did not open does not exist for it. */
+  async handle(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
     switch (req.method) {
       case 'POST':
-        return this.post(req, res);
+        return this.post(req, res, principal);
       case 'GET':
-        return this.get(req, res);
+        return this.get(req, res, principal);
       case 'DELETE':
-        return this.delete(req, res);
+        return this.delete(req, res, principal);
       default: {
         const refusal = new FleetError('METHOD_NOT_ALLOWED', `Method not allowed: ${req.method} (the MCP endpoint takes GET, POST and DELETE)`);
         this.log.info({ method: req.method, status: 405 }, 'HTTP request refused');
@@ -71,12 +75,12 @@ export class StreamableHttpFront {
     await Promise.all([...this.sessions.values()].map((s) => s.end()));
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async post(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
     checkPostHeaders(req.headers);
     const { messages, batch } = await readJsonRpcBody(req, this.options.maxBodyBytes, true);
     // A session names the 2025 era; without one, a message that claims 2026-07-28 is served statelessly.
     if (req.headers['mcp-session-id'] === undefined && !batch && this.modern.claims(messages[0], req.headers))
-      return this.modern.post(req.headers, res, messages[0]);
+      return this.modern.post(req.headers, res, messages[0], principal);
     if (batch && messages.some((m) => 'method' in m && envelopeClaim(m.params) !== undefined)) {
       throw new FleetError('INVALID_REQUEST', 'Invalid Request: JSON-RPC batches may not carry requests of protocol revision 2026-07-28 or later');
     }
@@ -87,49 +91,57 @@ export class StreamableHttpFront {
     let version: string;
     if (initialize) {
       if (req.headers['mcp-session-id'] !== undefined) {
-        this.find(req.headers['mcp-session-id']);
+        this.find(req.headers['mcp-session-id'], principal);
         throw new FleetError('INVALID_REQUEST', 'Invalid Request: this session is already initialized');
       }
       if (messages.length > 1) throw new FleetError('INVALID_REQUEST', 'Invalid Request: initialize must come alone, not in a batch');
       if (!this.accepting()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
-      session = this.open();
+      session = this.open(principal);
       session.expectInitialize(initialize.id);
       version = String(initialize.params?.protocolVersion ?? '');
     } else {
-      session = this.find(req.headers['mcp-session-id']);
+      session = this.find(req.headers['mcp-session-id'], principal);
       version = requestProtocolVersion(req.headers, session.client.protocolVersion);
     }
     session.post(res, messages, { batch, priming: takesPrimingEvent(version), preferStream: prefersEventStream(req.headers.accept!) });
   }
 
-  private get(req: IncomingMessage, res: ServerResponse): void {
+  private get(req: IncomingMessage, res: ServerResponse, principal: Principal): void {
     checkGetAccept(req.headers);
-    const session = this.find(req.headers['mcp-session-id']);
+    const session = this.find(req.headers['mcp-session-id'], principal);
     const version = requestProtocolVersion(req.headers, session.client.protocolVersion);
     const lastEventId = req.headers['last-event-id'];
     session.get(res, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined, takesPrimingEvent(version));
   }
 
-  private async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const session = this.find(req.headers['mcp-session-id']);
+  private async delete(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
+    const session = this.find(req.headers['mcp-session-id'], principal);
     requestProtocolVersion(req.headers, session.client.protocolVersion);
     this.sessions.delete(session.id);
     res.writeHead(200).end();
     await session.end();
   }
 
-  private find(header: string | string[] | undefined): StreamableSession {
+  /**
+   * The session `header` names, if `principal` opened it. Another principal's session is "not found"
+   * exactly like one that never existed, so that an id reveals nothing and is no credential.
+   */
+  private find(header: string | string[] | undefined, principal: Principal): StreamableSession {
     if (header === undefined) throw new FleetError('INVALID_REQUEST', 'Bad Request: Mcp-Session-Id header is required (only initialize may come without one)');
     const session = typeof header === 'string' ? this.sessions.get(header) : undefined;
-    if (!session) throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${header} (it ended or never existed; initialize a new one)`);
+    if (!session || session.principal.id !== principal.id) {
+      throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${shortId(String(header))} (it ended or never existed; initialize a new one)`);
+    }
     return session;
   }
 
-  private open(): StreamableSession {
+  private open(principal: Principal): StreamableSession {
     const session = new StreamableSession(
       randomUUID(),
+      principal,
       (channel) => this.opener.openSession(channel),
       (s) => this.sessions.delete(s.id),
+      this.options.refusalStatus,
     );
     this.sessions.set(session.id, session);
     return session;
@@ -139,7 +151,7 @@ export class StreamableHttpFront {
     const cutoff = Date.now() - this.options.sessionIdleTimeoutMs;
     for (const [id, s] of this.sessions) {
       if (s.openRequests > 0 || s.client.inFlightCount > 0 || s.client.lastActivity > cutoff) continue;
-      this.log.info({ session: s.client.id, httpSession: id, idleMs: Date.now() - s.client.lastActivity }, 'closing idle Streamable HTTP session');
+      this.log.info({ session: s.client.id, httpSession: shortId(id), idleMs: Date.now() - s.client.lastActivity }, 'closing idle Streamable HTTP session');
       void s.end();
     }
   }

@@ -6,6 +6,7 @@
  * and ends everything it opened when the session closes.
  */
 import type { ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal';
 import { FleetError } from '../protocol/errors';
 import { isRequest, isResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
 import type { ClientSession, FrontChannel } from '../session/client-session';
@@ -45,8 +46,10 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
   /** `open` makes the ClientSession for this channel; `onClosed` runs once, when the session closes. */
   constructor(
     readonly id: string,
+    readonly principal: Principal,
     open: (channel: FrontChannel) => ClientSession,
     private readonly onClosed: (session: StreamableSession) => void,
+    readonly refusalStatus?: ExchangeHost['refusalStatus'],
     limits?: EventStoreLimits,
   ) {
     this.store = new SessionEventStore(limits);

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal';
 import type { SessionOpener } from '../session/sessions';
 import { MCP_WS_SUBPROTOCOL, WebSocketTransport } from '../protocol/ws-transport';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
@@ -25,12 +26,14 @@ export class WebSocketFront {
     });
   }
 
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** Takes the upgrade of a connection `principal` authenticated; the session is its for the socket's life. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const transport = new WebSocketTransport(ws, true);
       this.transports.add(transport);
       const session = this.sessions.openSession({
         kind: 'websocket',
+        principal,
         send: (message: JsonRpcMessage) => transport.send(message),
         close: () => transport.close(),
       });

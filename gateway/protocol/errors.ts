@@ -36,6 +36,12 @@ const REQUEST_CANCELLED = -32800;
 const HEADER_MISMATCH = -32020;
 const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
 const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+/**
+ * A principal the gateway knows was refused by policy. Implementation-defined (-32000..-32019 is
+ * outside what either MCP revision reserves); -32003 reads as "forbidden" to peers that use the
+ * HTTP-like numbering.
+ */
+const FORBIDDEN = -32003;
 
 interface CodeSpec {
   /** -32000 (the SDK's ConnectionClosed number) is also what the SDK's own HTTP transport answers for a refused request. */
@@ -76,6 +82,12 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: input(SdkCode.ConnectionClosed, 415),
   SHUTTING_DOWN: { jsonRpc: SdkCode.ConnectionClosed, http: 503, exit: 1, retryable: true },
   UNAUTHORIZED: input(SdkCode.ConnectionClosed, 401),
+  /** The credential is good but lacks a scope (RFC 6750 insufficient_scope): the client may step up. */
+  INSUFFICIENT_SCOPE: input(FORBIDDEN, 403),
+  /** The principal is known and a rule (policy, admin role, registration allowlist) refuses it. */
+  FORBIDDEN: input(FORBIDDEN, 403),
+  /** Too many attempts (failed authentications) from one client: it must wait. */
+  RATE_LIMITED: { jsonRpc: SdkCode.ConnectionClosed, http: 429, exit: 1, retryable: true },
   NOT_FOUND: input(SdkCode.ConnectionClosed, 404),
   CONFLICT: input(SdkCode.ConnectionClosed, 409),
   // MCP 2026-07-28: a request's headers disagree with its body, it needs a capability its client did not

@@ -5,6 +5,7 @@
  * state beside it (log level, subscriptions) and never reaches into a session.
  */
 import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal';
 import type { Era } from '../protocol/eras';
 import type { JsonRpcRequest, JsonRpcResponse, RequestId } from '../protocol/jsonrpc';
 import type { UpstreamConnection } from '../upstream/connection';
@@ -18,6 +19,8 @@ export interface ClientPeer {
    * servers' questions as an input_required result.
    */
   readonly era: Era;
+  /** Who the client is, as authentication found it (the anonymous principal without auth). */
+  readonly principal: Principal;
   /** What the client declared at initialize. */
   readonly capabilities: Record<string, unknown>;
   readonly clientInfo: Record<string, unknown>;

@@ -5,7 +5,7 @@
  * runs the chain of stages
  *
  *   mirrored headers (a modern call's Mcp-Param-* against its body) → resolve (route by name or
- *   URI) → input rounds (a modern client's multi-round-trip requests) → trace → [subscription
+ *   URI) → authorize (the policy, for the call's principal) → input rounds (a modern client's multi-round-trip requests) → trace → [subscription
  *   bookkeeping] → input drive (a 2026 server's questions to a 2025 client, each round a request of
  *   its own) → pick (backend by weight, a round the backend that asked) → upstream era (the envelope
  *   a 2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
@@ -16,13 +16,15 @@
  * upstream session holding the client's task: nothing to pick) → trace → count → send, and
  * tasks/list asks that chain for each of the client's tasks (task-list.ts).
  *
- * Every answer is then shaped for the client's era (era-results.ts). Authentication, authorization,
- * rate limits and breaker/retry are further stages of the same contract (relay/context.ts): the
- * first three before resolve, breaker/retry around pick and send.
+ * Every answer is then shaped for the client's era (era-results.ts). Clients were authenticated
+ * before they got here (by the listener); rate limits and breaker/retry are further stages of the
+ * same contract (relay/context.ts): rate limits before resolve, breaker/retry around pick and send.
  *
  * It also keeps what it knows per client (attach/detach): the per-session servers it opened for it,
  * its log level and its subscriptions.
  */
+import type { Policy } from '../auth/policy';
+import type { PermittedViews } from '../catalog/permitted';
 import { resourceOwner, type CatalogView } from '../catalog/view';
 import type { Logger } from 'pino';
 import type { CatalogViews } from '../catalog/views';
@@ -43,6 +45,7 @@ import type { ProgressRouter } from './progress';
 import type { RequestStateSealer } from './request-state';
 import { BY_TASK, type LocalServices, type MethodRoute } from './routes';
 import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
+import { authorizeStage } from './stages/authorize';
 import { countStage } from './stages/count';
 import { inputDriveStage } from './stages/input-drive';
 import { inputRoundStage } from './stages/input-rounds';
@@ -59,11 +62,14 @@ import { upstreamEraStage } from './stages/upstream-era';
 import { listTasks } from './task-list';
 import { TASKS_EXTENSION, declaresTasksExtension, tasksCapability } from './task-messages';
 import type { TaskInputs } from './task-questions';
-import { STATELESS_OWNER, type TaskTable } from './tasks';
+import { ownerOf, type TaskTable } from './tasks';
 
 export interface RelayDeps {
   registry: ServerRegistry;
   views: CatalogViews;
+  /** Who may use what, and the views it leaves each principal. */
+  policy: Policy;
+  permitted: PermittedViews;
   clients: ClientDirectory;
   progress: ProgressRouter;
   shared: SharedUpstreamState;
@@ -159,7 +165,7 @@ export class Relay implements LocalServices, RoutingDeps {
         data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
       });
     }
-    return { ...filter, taskIds: filter.taskIds.filter((id) => this.deps.tasks.owned(id, STATELESS_OWNER) !== undefined) };
+    return { ...filter, taskIds: filter.taskIds.filter((id) => this.deps.tasks.owned(id, ownerOf(client)) !== undefined) };
   }
 
   /** One upstream subscribe per URI on a shared server, counting listen streams as subscribers; settles once the upstreams answered. */
@@ -239,6 +245,10 @@ export class Relay implements LocalServices, RoutingDeps {
     return this.deps.views.for(client.id);
   }
 
+  listed(client: ClientPeer): CatalogView {
+    return this.deps.permitted.of(this.view(client), client.principal);
+  }
+
   group(client: ClientPeer, server: string): ServerGroup | undefined {
     return this.deps.registry.groupFor(client.id, server);
   }
@@ -263,7 +273,7 @@ export class Relay implements LocalServices, RoutingDeps {
   private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, logCalls, stateless, log, tasks, taskInputs } = this.deps;
+      const { clients, shared, progress, recordCall, logCalls, stateless, log, tasks, taskInputs, policy } = this.deps;
       if (route.kind === 'task') {
         next = chain([taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), traceStage, countStage(recordCall, logCalls)], sendStage(progress));
         this.chains.set(route, next);
@@ -275,6 +285,7 @@ export class Relay implements LocalServices, RoutingDeps {
         [
           mirroredHeaderStage(this),
           resolveStage(route.target, this),
+          authorizeStage(policy, log),
           rounds,
           traceStage,
           ...subscription,

@@ -1,7 +1,15 @@
 import { RequestStateSealer, requestDigest } from './request-state';
 
 const key = (id: string) => ({ id, secret: `${id}-secret-of-at-least-32-characters!!` });
-const STATE = { kind: 'held' as const, m: 'tools/call', h: requestDigest({ name: 't', arguments: { a: 1 } }), s: 'srv', x: 'call-1', i: 'instance-1' };
+const STATE = {
+  kind: 'held' as const,
+  m: 'tools/call',
+  h: requestDigest({ name: 't', arguments: { a: 1 } }),
+  s: 'srv',
+  p: 'anonymous:anonymous',
+  x: 'call-1',
+  i: 'instance-1',
+};
 
 describe('the sealed requestState', () => {
   it('opens what it sealed, for the same method and arguments, with its content unreadable on the wire', () => {

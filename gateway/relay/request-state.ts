@@ -21,6 +21,8 @@ export interface RequestState {
   h: string;
   /** The server the request was routed to. */
   s: string;
+  /** The principal whose request it continues: nobody else's retry may use it. */
+  p: string;
   /** held: the call's id, and the instance holding it. */
   x?: string;
   i?: string;

@@ -25,6 +25,8 @@ export interface Target {
 /** What local answers need from the relay. */
 export interface LocalServices {
   view(client: ClientPeer): CatalogView;
+  /** The view less what the policy refuses the client's principal: what its lists show. */
+  listed(client: ClientPeer): CatalogView;
   readonly pageSize: number;
   setLevel(client: ClientPeer, level: LogLevel): Promise<void>;
   /** The gateway's answer to server/discover: what the merged fleet offers, and who the gateway is. */
@@ -110,7 +112,7 @@ function list(kind: 'tools' | 'prompts' | 'resources' | 'resourceTemplates'): Me
   return {
     kind: 'local',
     answer: async (params, client, services) => {
-      const page = paginate(kind, services.view(client)[kind], params.cursor, services.pageSize);
+      const page = paginate(kind, services.listed(client)[kind], params.cursor, services.pageSize);
       return page.nextCursor === undefined ? { [kind]: page.items } : { [kind]: page.items, nextCursor: page.nextCursor };
     },
   };

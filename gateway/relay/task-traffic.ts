@@ -11,7 +11,7 @@ import type { ServerRequestOutcome, UpstreamConnection } from '../upstream/conne
 import type { ClientDirectory } from './clients';
 import { relatedTaskId, withRelatedTask, withTaskId } from './task-messages';
 import type { TaskInputs } from './task-questions';
-import { STATELESS_OWNER, type TaskTable } from './tasks';
+import { ownedStatelessly, type TaskTable } from './tasks';
 
 /**
  * Delivers a notifications/tasks/status to the task's client (a modern client's: to the listen
@@ -21,7 +21,7 @@ export function taskStatus(tasks: TaskTable, inputs: TaskInputs, clients: Client
   const entry = tasks.upstream(conn, params.taskId);
   if (!entry) return false;
   if (typeof params.status === 'string') tasks.setStatus(entry, params.status);
-  if (entry.clientId === STATELESS_OWNER) {
+  if (ownedStatelessly(entry.clientId)) {
     inputs.statusChanged(entry, params);
     return true;
   }
@@ -48,7 +48,7 @@ export function taskTraffic(tasks: TaskTable, inputs: TaskInputs, request: JsonR
   const answer = (outcome: ServerRequestOutcome): ServerRequestOutcome =>
     'result' in outcome ? { result: withRelatedTask(outcome.result, entry.upstreamId) } : outcome;
   const held = async () => answer(outcomeOf(await inputs.ask(entry, renamed, conn)));
-  return { clientId: entry.clientId, request: renamed, answer, ...(entry.clientId === STATELESS_OWNER ? { held } : {}) };
+  return { clientId: entry.clientId, request: renamed, answer, ...(ownedStatelessly(entry.clientId) ? { held } : {}) };
 }
 
 function outcomeOf(reply: JsonRpcResponse): ServerRequestOutcome {

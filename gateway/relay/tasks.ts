@@ -17,15 +17,21 @@ import type { ClientPeer } from './clients';
 import { isTerminal } from './task-messages';
 
 /**
- * Who a task belongs to. A 2025 session is someone; a 2026-07-28 request brings no identity the
- * gateway could bind a task to (no session, and no authentication yet), so tasks of modern clients
- * share one owner and are guarded by their unguessable ids alone, as the spec allows where binding
- * to a context is not possible. Sessions never reach them, nor they a session's.
+ * Who a task belongs to. A 2025 task belongs to its session; a 2026-07-28 request has no session,
+ * so its tasks belong to its principal: every request of that principal reaches them, nobody
+ * else's does. (Without auth every modern client is the anonymous principal, and their tasks are
+ * guarded by their unguessable ids alone, as the spec allows where no binding is possible.)
+ * Sessions never reach modern tasks, nor they a session's.
  */
-export const STATELESS_OWNER = 'stateless';
+const STATELESS_PREFIX = 'stateless:';
 
 export function ownerOf(peer: ClientPeer): string {
-  return peer.era === 'modern' ? STATELESS_OWNER : peer.id;
+  return peer.era === 'modern' ? `${STATELESS_PREFIX}${peer.principal.id}` : peer.id;
+}
+
+/** Whether a task's owner is a principal's stateless requests (whose task news goes to listen streams, not a session). */
+export function ownedStatelessly(clientId: string): boolean {
+  return clientId.startsWith(STATELESS_PREFIX);
 }
 
 export interface TaskEntry {

@@ -21,6 +21,7 @@ import {
   type JsonRpcResponse,
   type RequestId,
 } from '../protocol/jsonrpc';
+import type { Principal } from '../auth/principal';
 import type { ClientPeer } from '../relay/clients';
 import { Cancellation, type Call } from '../relay/context';
 import type { Relay } from '../relay/relay';
@@ -31,6 +32,8 @@ import { initializeResult, negotiateVersion } from './initialize';
 /** How a front delivers messages to its client. `relatedRequestId` lets Streamable HTTP pick the stream. */
 export interface FrontChannel {
   readonly kind: 'streamable-http' | 'sse' | 'websocket' | 'stdio';
+  /** Who opened the session: every later use of it must come from the same principal. */
+  readonly principal: Principal;
   send(message: JsonRpcMessage, relatedRequestId?: RequestId): Promise<void>;
   close(): Promise<void>;
 }
@@ -72,6 +75,10 @@ export class ClientSession implements ClientPeer {
     parentLog: Logger,
   ) {
     this.log = parentLog.child({ session: this.id, front: channel.kind });
+  }
+
+  get principal(): Principal {
+    return this.channel.principal;
   }
 
   /** What the client said at initialize (empty before). */

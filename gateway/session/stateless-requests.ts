@@ -7,6 +7,7 @@
  * input_required result (relay/held-calls.ts).
  */
 import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal';
 import { META } from '../protocol/eras';
 import { FleetError, toFleetError } from '../protocol/errors';
 import { errorResponse, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from '../protocol/jsonrpc';
@@ -73,6 +74,7 @@ export class StatelessClient implements StatelessPeer {
 
   constructor(
     private readonly envelope: Envelope,
+    readonly principal: Principal,
     readonly log: Logger,
     private sink: RequestSink,
   ) {}
@@ -128,9 +130,9 @@ export class StatelessRequests {
     return this.running;
   }
 
-  /** Answers `request` into `sink`; never throws (a refusal is an error answer). `headers`: the HTTP request's, over Streamable HTTP. */
-  async serve(request: JsonRpcRequest, envelope: Envelope, sink: RequestSink, headers?: Call['headers']): Promise<void> {
-    const client = new StatelessClient(envelope, this.log, sink);
+  /** Answers `request` of `principal` into `sink`; never throws (a refusal is an error answer). `headers`: the HTTP request's, over Streamable HTTP. */
+  async serve(request: JsonRpcRequest, envelope: Envelope, sink: RequestSink, principal: Principal, headers?: Call['headers']): Promise<void> {
+    const client = new StatelessClient(envelope, principal, this.log, sink);
     const cancellation = new Cancellation();
     sink.onGone(() => cancellation.cancel('the client closed the stream'));
     this.running++;

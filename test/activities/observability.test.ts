@@ -11,6 +11,7 @@ import { containersOf, ensureScriptedImage, waitForNoContainers } from '../helpe
 import { waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
+import { TEST_REGISTER } from '../helpers/admin';
 
 jest.setTimeout(120_000);
 
@@ -20,7 +21,7 @@ const input = (gw: TestGateway): StepInput => ({ runId: 'r1', phase: 'health-mon
 const gateways: TestGateway[] = [];
 
 async function gateway(servers: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<TestGateway> {
-  const gw = await startTestGateway({ admin: { token: TOKEN }, servers, ...extra }, marker);
+  const gw = await startTestGateway({ admin: { token: TOKEN, register: TEST_REGISTER }, servers, ...extra }, marker);
   gateways.push(gw);
   return gw;
 }

@@ -8,7 +8,7 @@ import { connectClient, disconnect, newMarker, startTestGateway, type TestGatewa
 import { containersOf, docker, ensureScriptedImage, waitForNoContainers } from '../helpers/docker';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
-import { ADMIN_TOKEN, admin } from '../helpers/admin';
+import { ADMIN_TOKEN, TEST_REGISTER, admin } from '../helpers/admin';
 import { sampleValue, scrapeMetrics } from '../helpers/metrics';
 
 const fast = { restart: { initialDelayMs: 100, maxDelayMs: 1000 } };
@@ -96,7 +96,7 @@ describe('per-session docker server with a warm pool', () => {
     gw = await startTestGateway(
       {
         instance,
-        admin: { token: ADMIN_TOKEN },
+        admin: { token: ADMIN_TOKEN, register: TEST_REGISTER },
         servers: {
           own: { docker: { image, command: ['--tools', 'echo,sleep'] }, mode: 'per-session', pool: { warm: 1, max: 3, acquireTimeoutMs: 20_000 }, ...fast },
         },

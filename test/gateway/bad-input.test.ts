@@ -73,7 +73,7 @@ describe('bad input over HTTP and WebSocket', () => {
   it('answers an unknown session with 404 and a missing one with 400', async () => {
     const unknown = await postRaw(mcp, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), { 'mcp-session-id': 'no-such-session' });
     expect(unknown.status).toBe(404);
-    expect(unknown.messages[0].error.message).toContain('Session not found: no-such-session');
+    expect(unknown.messages[0].error.message).toContain('Session not found: no-such-…');
     const missing = await postRaw(mcp, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
     expect(missing.status).toBe(400);
     expect(missing.messages[0].error.message).toContain('Mcp-Session-Id header is required');

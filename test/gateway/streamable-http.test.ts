@@ -8,6 +8,7 @@ import { openEventStream, postRaw, rawSession } from '../helpers/raw-http';
 import { scripted } from '../helpers/scripted';
 import { waitForNoProcesses } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
+import { shortId } from '../../gateway/http/http-util';
 
 describe('Streamable HTTP front', () => {
   let gw: TestGateway;
@@ -90,7 +91,7 @@ describe('Streamable HTTP front', () => {
     const listening = await rawSession(mcp);
     const stream = await openEventStream(mcp, listening.headers);
     await waitFor(
-      () => gw.logs.some((l) => l.msg === 'closing idle Streamable HTTP session' && l.httpSession === vanished.sessionId),
+      () => gw.logs.some((l) => l.msg === 'closing idle Streamable HTTP session' && l.httpSession === shortId(vanished.sessionId)),
       'the idle session to close',
       8000,
     );

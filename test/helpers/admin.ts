@@ -7,11 +7,18 @@ export interface AdminReply {
   body: any;
 }
 
-export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789-abcdefghij';
 
-/** A test gateway with the admin API on (token ADMIN_TOKEN) serving `servers`. */
+/** What tests register at run time: servers run by this node binary, loopback URLs, the project's images. */
+export const TEST_REGISTER = {
+  commands: [process.execPath],
+  urls: ['http://127.0.0.1:*/*', 'ws://127.0.0.1:*/*'],
+  images: ['mcp-fleet*'],
+};
+
+/** A test gateway with the admin API on (token ADMIN_TOKEN, registration as TEST_REGISTER) serving `servers`. */
 export function startAdminGateway(marker: string, servers: Record<string, unknown>): Promise<TestGateway> {
-  return startTestGateway({ admin: { token: ADMIN_TOKEN }, servers }, marker);
+  return startTestGateway({ admin: { token: ADMIN_TOKEN, register: TEST_REGISTER }, servers }, marker);
 }
 
 /** `token: null` sends no Authorization header; `body` as a string is sent as it is (for bad JSON). */

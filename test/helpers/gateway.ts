@@ -37,7 +37,7 @@ export async function startTestGateway(doc: Record<string, unknown>, marker: str
       done();
     },
   });
-  const config = parseConfig({ ...doc, listen: '127.0.0.1:0' }, 'test config');
+  const config = parseConfig({ listen: '127.0.0.1:0', ...doc }, 'test config');
   const gw = await startGateway(config, { log: createLogger('debug', sink) });
   return Object.assign(gw, { url: gw.url!, doc, logs, marker });
 }

@@ -9,6 +9,7 @@ import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/ind
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { parseConfig } from '../../gateway/config/load';
+import { ANONYMOUS } from '../../gateway/auth/principal';
 import type { ServerConfig } from '../../gateway/config/schema';
 import { assembleCore, type GatewayCore } from '../../gateway/core';
 import { createLogger } from '../../gateway/log';
@@ -141,7 +142,7 @@ export async function memoryGateway(
   const openFront = async () => {
     const [clientSide, frontSide] = InMemoryTransport.createLinkedPair();
     const front = fromSdkTransport(frontSide);
-    const session = core.sessions.openSession({ kind: 'stdio', send: (message) => front.send(message), close: () => front.close() });
+    const session = core.sessions.openSession({ kind: 'stdio', principal: ANONYMOUS, send: (message) => front.send(message), close: () => front.close() });
     front.onmessage = (m) => session.receive(m);
     front.onclose = () => void session.close();
     await front.start();

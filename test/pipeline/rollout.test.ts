@@ -14,6 +14,7 @@ import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 import { processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
+import { TEST_REGISTER } from '../helpers/admin';
 
 jest.setTimeout(240_000);
 
@@ -33,7 +34,10 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  gw = await startTestGateway({ admin: { token: TOKEN }, servers: { echo: scripted(marker, ['--name', 'v1', '--tools', 'echo']) } }, marker);
+  gw = await startTestGateway(
+    { admin: { token: TOKEN, register: TEST_REGISTER }, servers: { echo: scripted(marker, ['--name', 'v1', '--tools', 'echo']) } },
+    marker,
+  );
 });
 
 afterEach(async () => {

@@ -42,6 +42,7 @@ function finish(call: Call, outcome: CallOutcome, durationMs: number, record: (c
       backend,
       method,
       outcome,
+      principal: call.client.principal.id,
       ms: Math.round(durationMs * 10) / 10,
     },
     'call',

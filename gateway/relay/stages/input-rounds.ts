@@ -38,11 +38,16 @@ export function inputRoundStage(deps: InputRoundDeps): Stage {
     // Only a state sealed or opened needs the digest: most calls never ask, so it is computed on first use.
     const params = call.params;
     let digest: string | undefined;
-    const binding: Binding = { method, server, digest: () => (digest ??= requestDigest(params)) };
+    const binding: Binding = { method, server, principal: peer.principal.id, digest: () => (digest ??= requestDigest(params)) };
     if (call.params.requestState !== undefined) {
       const state = deps.sealer.open(call.params.requestState, method, binding.digest());
       if (state.s !== server)
         throw new FleetError('INVALID_REQUEST_STATE', 'Invalid or expired requestState: it belongs to another server', {
+          data: { reason: 'invalid_request_state' },
+        });
+      // another principal's state is as good as a forged one: it says nothing about whose it is
+      if (state.p !== peer.principal.id)
+        throw new FleetError('INVALID_REQUEST_STATE', 'Invalid or expired requestState: it belongs to another request', {
           data: { reason: 'invalid_request_state' },
         });
       if (state.kind === 'held') return resume(deps, state.x!, state.i!, call, binding);
@@ -68,6 +73,7 @@ export function inputRoundStage(deps: InputRoundDeps): Stage {
 interface Binding {
   method: string;
   server: string;
+  principal: string;
   /** The digest of the request as the client sent it (request-state.ts requestDigest). */
   digest: () => string;
 }
@@ -87,6 +93,7 @@ function wrap(deps: InputRoundDeps, response: JsonRpcResponse, call: Call, bindi
     m: binding.method,
     h: binding.digest(),
     s: binding.server,
+    p: binding.principal,
     ...(typeof upstreamState === 'string' ? { u: upstreamState } : {}),
     b: required(call.backend, 'the backend').id,
   });
@@ -102,7 +109,15 @@ function hold(
   binding: Binding,
 ): JsonRpcResponse {
   const id = deps.held.hold(call);
-  const requestState = deps.sealer.seal({ kind: 'held', m: binding.method, h: binding.digest(), s: binding.server, x: id, i: deps.instance });
+  const requestState = deps.sealer.seal({
+    kind: 'held',
+    m: binding.method,
+    h: binding.digest(),
+    s: binding.server,
+    p: binding.principal,
+    x: id,
+    i: deps.instance,
+  });
   return resultResponse(answerTo, { resultType: 'input_required', inputRequests, requestState });
 }
 

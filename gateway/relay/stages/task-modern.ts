@@ -11,7 +11,7 @@ import { resultResponse, type JsonRpcResponse } from '../../protocol/jsonrpc';
 import type { Call, Next, Stage } from '../context';
 import { inlineOutcome, toModernTask } from '../task-messages';
 import type { TaskInputs } from '../task-questions';
-import { STATELESS_OWNER, type TaskTable } from '../tasks';
+import { ownerOf, type TaskTable } from '../tasks';
 import { unknownTask } from './task-route';
 
 export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
@@ -20,7 +20,7 @@ export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
     const { request } = call;
     const taskId = call.params.taskId;
     if (request.method === 'tasks/update') {
-      const entry = tasks.owned(taskId, STATELESS_OWNER);
+      const entry = tasks.owned(taskId, ownerOf(call.client));
       if (!entry) throw unknownTask(taskId, call.client);
       inputs.answer(entry, call.params.inputResponses);
       return resultResponse(request.id, {});
@@ -31,7 +31,7 @@ export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
     }
     if (request.method !== 'tasks/get') return next(call);
     const reply = await next(call);
-    const entry = tasks.owned(taskId, STATELESS_OWNER);
+    const entry = tasks.owned(taskId, ownerOf(call.client));
     if ('error' in reply || !entry) return reply;
     const task = toModernTask(reply.result, entry.id);
     if (task.status === 'input_required') {

@@ -30,6 +30,7 @@ import type { ClientPeer } from '../clients';
 import { Cancellation, type Call } from '../context';
 import { RELATED_TASK, TASKS_EXTENSION } from '../task-messages';
 import { TaskTable } from '../tasks';
+import { ANONYMOUS } from '../../auth/principal';
 import { taskRouteStage } from './task-route';
 
 /** A server that numbers its tasks from 1, finishes them when asked for the result, and says whose it is. */
@@ -238,7 +239,7 @@ describe('a 2026-07-28 client calling a tool that may run as a task', () => {
         [1, { name: 'a__work', arguments: {} }],
         [2, { name: 'a__work', arguments: {}, task: { ttl: 1000 } }],
       ] as const)
-        await gw.core.stateless.serve({ jsonrpc: '2.0', id, method: 'tools/call', params }, withTasks, sink);
+        await gw.core.stateless.serve({ jsonrpc: '2.0', id, method: 'tools/call', params }, withTasks, sink, ANONYMOUS);
       expect(answers.map((a) => ('result' in a ? [a.result.resultType, a.result.content] : a.error))).toEqual([
         ['complete', [{ type: 'text', text: 'a without a task' }]],
         ['complete', [{ type: 'text', text: 'a without a task' }]],

@@ -1,5 +1,6 @@
 /** An official SDK client over Streamable HTTP to a gateway's published port, closed with its session. */
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { clientHeaders } from '../../../activities/credentials';
 import { connectGateway, type GatewayConnection } from '../../../gateway/client/connect';
 
 export interface HttpClient extends GatewayConnection {
@@ -8,7 +9,7 @@ export interface HttpClient extends GatewayConnection {
 }
 
 export async function connectHttp(address: string, name = 'container-test'): Promise<HttpClient> {
-  const connection = await connectGateway(`http://${address}`, 'streamable-http', { name });
+  const connection = await connectGateway(`http://${address}`, 'streamable-http', { name, headers: clientHeaders() });
   return { ...connection, transport: connection.client.transport as StreamableHTTPClientTransport };
 }
 

@@ -1,0 +1,86 @@
+/**
+ * A real authorization server for a test (test/fixtures/authorization-server.ts, oidc-provider in
+ * its own process), tokens from it by client credentials with a resource indicator, and tokens the
+ * test signs itself with the server's own key for the refusal paths no real server would issue
+ * (expired, not yet valid, another audience or issuer).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import type { AuthorizationServerConfig } from '../fixtures/authorization-server';
+import { freePort } from './ports';
+import { killGroup } from './remote-servers';
+import { MARKER_VAR } from './servers';
+
+const AS_JS = resolve(__dirname, '..', '..', 'dist', 'test', 'fixtures', 'authorization-server.js');
+
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  jwk: JWK;
+}
+
+export async function signingKey(kid: string): Promise<SigningKey> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
+  return { kid, privateKey, jwk };
+}
+
+export interface AuthorizationServer {
+  issuer: string;
+  port: number;
+  /** An access token for `clientId` by client credentials, for the server's resource. */
+  token(clientId: string, clientSecret: string, scope?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startAuthorizationServer(
+  options: Omit<AuthorizationServerConfig, 'port' | 'keys'> & { keys: SigningKey[]; port?: number },
+  marker: string,
+): Promise<AuthorizationServer> {
+  const port = options.port ?? (await freePort());
+  const config: AuthorizationServerConfig = { ...options, port, keys: options.keys.map((k) => k.jwk) };
+  const child: ChildProcess = spawn(process.execPath, [AS_JS, JSON.stringify(config)], {
+    env: { ...process.env, [MARKER_VAR]: marker },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const issuer = await new Promise<string>((ok, fail) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening (\S+)/.exec(out);
+      if (m) ok(m[1]);
+    });
+    child.once('exit', (code) => fail(new Error(`authorization server exited with ${code}: ${err}`)));
+  });
+  return {
+    issuer,
+    port,
+    async token(clientId, clientSecret, scope) {
+      const body = new URLSearchParams({ grant_type: 'client_credentials', resource: options.resource, ...(scope ? { scope } : {}) });
+      const res = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body,
+      });
+      const json = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
+      if (!json.access_token) throw new Error(`no token for ${clientId}: ${res.status} ${json.error} ${json.error_description}`);
+      return json.access_token;
+    },
+    stop: () => killGroup(child),
+  };
+}
+
+/** A JWT signed by `key` with the given claims over sane defaults (valid now, for an hour). */
+export async function signToken(key: SigningKey, claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ iat: now, exp: now + 3600, ...claims })
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'at+jwt', ...header })
+    .sign(key.privateKey);
+}
