@@ -11,6 +11,7 @@ import { assembleCore, type GatewayCore } from './core';
 import { HttpFronts } from './fronts/http-server';
 import { isLoopbackHost } from './fronts/origin-guard';
 import { serveStdio } from './fronts/stdio';
+import { readTlsMaterial } from './fronts/tls-listener';
 import type { HeldCalls } from './relay/held-calls';
 import type { Listens } from './relay/listen';
 import type { ProgressRouter } from './relay/progress';
@@ -46,6 +47,8 @@ const DRAIN_POLL_MS = 25;
 
 export async function startGateway(config: GatewayConfig, options: StartOptions): Promise<RunningGateway> {
   const { log } = options;
+  // a missing or unusable certificate stops startup before any server is started
+  const tlsMaterial = config.tls && !options.stdio ? await readTlsMaterial(config.tls) : undefined;
   const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
   const core = assembleCore(config, transports, log);
   const { registry, sessions, progress, held, listens, tasks } = core;
@@ -90,6 +93,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       sessionIdleTimeoutMs: config.http.sessionIdleTimeoutMs,
       origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts, loopbackOnly: isLoopbackHost(host) },
       adminToken: config.admin?.token,
+      tls: config.tls && tlsMaterial ? { settings: config.tls, material: tlsMaterial } : undefined,
     },
     log,
   );
@@ -100,7 +104,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     await stopAll();
     throw err;
   }
-  const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+  const url = `${fronts.scheme}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
   log.info(
     {
       url,

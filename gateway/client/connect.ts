@@ -11,6 +11,10 @@ import { DEFAULT_REQUEST_TIMEOUT_MSEC } from '@modelcontextprotocol/sdk/shared/p
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { FleetError } from '../protocol/errors';
+import { toSdkTransport } from '../protocol/sdk-transport';
+import type { TlsClientOptions } from '../protocol/tls-client';
+import { WebSocketTransport } from '../protocol/ws-transport';
+import { tlsFetch } from '../upstream/tls-fetch';
 import { version } from '../version';
 
 /** The gateway's network fronts, each at its own path of the gateway's base URL. */
@@ -30,6 +34,12 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Deadline for the whole connect, transport start included; default the SDK's request timeout (60 s). */
   timeoutMs?: number;
+  /**
+   * For an https: gateway: the CA that verifies it (instead of node's public roots), a client
+   * certificate, the name its certificate must carry. Given, the HTTP fronts go over a node:https
+   * fetch and the WebSocket front over `ws`, which take these; else the SDK's own transports.
+   */
+  tls?: TlsClientOptions;
 }
 
 export interface GatewayConnection {
@@ -49,12 +59,22 @@ export function frontUrl(base: string, front: NetworkFront): URL {
 /** An SDK client in a session with the gateway at `base` over `front`. */
 export async function connectGateway(base: string, front: NetworkFront, options: ConnectOptions = {}): Promise<GatewayConnection> {
   const url = frontUrl(base, front);
-  if (front === 'streamable-http') {
-    const transport = new StreamableHTTPClientTransport(url);
-    return open(transport, `${url} (${front})`, options, (client) => endStreamableSession(client, transport, url));
+  const peer = `${url} (${front})`;
+  if (front === 'websocket') {
+    const transport = options.tls ? toSdkTransport(WebSocketTransport.client(url.href, {}, options.tls)) : new WebSocketClientTransport(url);
+    return open(transport, peer, options, (client) => client.close());
   }
-  const transport = front === 'sse' ? new SSEClientTransport(url) : new WebSocketClientTransport(url);
-  return open(transport, `${url} (${front})`, options, (client) => client.close());
+  const over = options.tls ? tlsFetch(options.tls) : undefined;
+  const fetchOver = over?.fetch ?? fetch;
+  const release = (end: Promise<void>) => end.finally(() => over?.close());
+  try {
+    if (front === 'sse') return await open(new SSEClientTransport(url, { fetch: fetchOver }), peer, options, (client) => release(client.close()));
+    const transport = new StreamableHTTPClientTransport(url, { fetch: fetchOver });
+    return await open(transport, peer, options, (client) => release(endStreamableSession(client, transport, url, fetchOver)));
+  } catch (err) {
+    over?.close();
+    throw err;
+  }
 }
 
 /**
@@ -107,13 +127,13 @@ function rejection(signal: AbortSignal): { promise: Promise<never>; dispose(): v
  * close() clears only the last of them. A gateway that cannot be reached has ended the session
  * with itself; 404 means it was already gone.
  */
-async function endStreamableSession(client: Client, transport: StreamableHTTPClientTransport, url: URL): Promise<void> {
+async function endStreamableSession(client: Client, transport: StreamableHTTPClientTransport, url: URL, fetchOver: typeof fetch): Promise<void> {
   const { sessionId, protocolVersion } = transport;
   await client.close();
   if (!sessionId) return;
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await fetchOver(url, {
       method: 'DELETE',
       headers: { 'mcp-session-id': sessionId, ...(protocolVersion ? { 'mcp-protocol-version': protocolVersion } : {}) },
     });
