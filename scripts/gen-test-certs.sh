@@ -29,6 +29,10 @@ while [ $# -gt 0 ]; do
       ;;
     --client)
       [ $# -ge 2 ] || usage
+      if [[ ! "${2%%=*}" =~ ^[A-Za-z0-9_.@-]+$ ]]; then
+        echo "gen-test-certs: --client name must be of A-Z a-z 0-9 _ . @ - (got ${2%%=*})" >&2
+        exit 2
+      fi
       clients+=("$2")
       shift 2
       ;;
@@ -93,10 +97,6 @@ for spec in "${clients[@]}"; do
   cn=${spec%%=*}
   san=
   [ "$cn" = "$spec" ] || san=${spec#*=}
-  if [[ ! "$cn" =~ ^[A-Za-z0-9_.@-]+$ ]]; then
-    echo "gen-test-certs: --client name must be of A-Z a-z 0-9 _ . @ - (got $cn)" >&2
-    exit 2
-  fi
   leaf "client-$cn" "/CN=$cn" "basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth
