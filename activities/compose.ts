@@ -4,6 +4,9 @@
  * Compose runs through scripts/docker-compose.sh (v2 or v1, and a clear message for a missing
  * image); the engine's state is read through dockerode.
  */
+import { existsSync } from 'node:fs';
+import { chmod, chown } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { docker, projectContainers, projectNetworks, projectVolumes, stackOf, type Stack } from './engine';
 import { checkoutRoot, failure, pause, runCommand, tail } from './runtime';
@@ -65,6 +68,28 @@ export async function validateCompose(input: StepInput): Promise<StepResult> {
 }
 
 /**
+ * The prod override's TLS secrets (MCP_FLEET_TLS_DIR): when the directory has no server key, as on a
+ * dev machine or in CI, the test CA script makes a CA and a certificate for the bridges' service
+ * names there. The services run as uid 10001 and read the key through a bind mount.
+ */
+async function ensureStackCertificates(stack: Stack): Promise<void> {
+  const dir = stack.env.MCP_FLEET_TLS_DIR;
+  if (dir === undefined || existsSync(join(dir, 'server.key'))) return;
+  const r = await runCommand(
+    'bash',
+    [`${checkoutRoot()}/scripts/gen-test-certs.sh`, dir, 'memory', 'filesystem', 'pipeline'],
+    `generating test certificates in ${dir}`,
+  );
+  if (r.code !== 0) throw failure('INTERNAL', `cannot generate the stack's test certificates in ${dir}: ${tail(r.stderr, 3)}`);
+  const key = join(dir, 'server.key');
+  if (process.getuid?.() === 0) await chown(key, STACK_UID, STACK_UID);
+  else await chmod(key, 0o644);
+}
+
+/** The uid the stack's services run as (docker-compose.yml, the images). */
+const STACK_UID = 10001;
+
+/**
  * `up -d` for the stack (project = target), then waits until every container is healthy, heartbeating.
  * params.timeoutSec (default 180) bounds `up` and the wait together; a stack that does not turn healthy is `failed`
  * with each container's state (the workflow then runs composeDown). A missing image is fatal.
@@ -72,6 +97,7 @@ export async function validateCompose(input: StepInput): Promise<StepResult> {
 export async function composeUp(input: StepInput): Promise<StepResult> {
   const stack = stackOf(input);
   await docker();
+  await ensureStackCertificates(stack);
   const timeoutMs = Number(input.params.timeoutSec ?? 180) * 1000;
   const deadline = Date.now() + timeoutMs;
   const r = await compose(stack, ['up', '-d', '--remove-orphans'], `bringing up ${stack.project}`, timeoutMs);

@@ -50,11 +50,15 @@ export interface Stack {
   env: Record<string, string>;
 }
 
+/** Where the prod override's TLS secrets are, as docker-compose.prod.yml defaults MCP_FLEET_TLS_DIR. */
+export const DEFAULT_TLS_DIR = '.state/tls';
+
 /**
  * The stack of a step: project = target (default `mcp-fleet`); files = params.files (relative to
  * the checkout), else docker-compose.yml plus the override named by params.override (`dev`|`prod`);
  * params.tag → MCP_FLEET_TAG (prod requires one; default `dev`), params.gatewayPort → GATEWAY_PORT
- * and params.temporalUiPort → TEMPORAL_UI_PORT (0 = any free port).
+ * and params.temporalUiPort → TEMPORAL_UI_PORT (0 = any free port); for prod, params.tlsDir (else
+ * MCP_FLEET_TLS_DIR, else .state/tls in the checkout) → MCP_FLEET_TLS_DIR.
  */
 export function stackOf(input: Pick<StepInput, 'target' | 'params'>): Stack {
   const project = input.target ?? DEFAULT_PROJECT;
@@ -69,6 +73,7 @@ export function stackOf(input: Pick<StepInput, 'target' | 'params'>): Stack {
   const env: Record<string, string> = { MCP_FLEET_TAG: String(p.tag ?? process.env.MCP_FLEET_TAG ?? 'dev') };
   if (p.gatewayPort !== undefined) env.GATEWAY_PORT = String(p.gatewayPort);
   if (p.temporalUiPort !== undefined) env.TEMPORAL_UI_PORT = String(p.temporalUiPort);
+  if (override === 'prod') env.MCP_FLEET_TLS_DIR = String(p.tlsDir ?? process.env.MCP_FLEET_TLS_DIR ?? resolve(checkoutRoot(), DEFAULT_TLS_DIR));
   return { project, files: names.map((f) => resolve(checkoutRoot(), f)), env };
 }
 

@@ -13,6 +13,7 @@ import { assembleCore, type GatewayCore } from './core';
 import { HttpFronts } from './fronts/http-server';
 import { isLoopbackHost } from './fronts/origin-guard';
 import { serveStdio } from './fronts/stdio';
+import { readTlsMaterial } from './fronts/tls-listener';
 import type { HeldCalls } from './relay/held-calls';
 import type { Listens } from './relay/listen';
 import type { ProgressRouter } from './relay/progress';
@@ -49,6 +50,8 @@ const DRAIN_POLL_MS = 25;
 
 export async function startGateway(config: GatewayConfig, options: StartOptions): Promise<RunningGateway> {
   const { log } = options;
+  // a missing or unusable certificate stops startup before any server is started
+  const tlsMaterial = config.tls && !options.stdio ? await readTlsMaterial(config.tls) : undefined;
   const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
   const core = assembleCore(config, transports, log);
   const { registry, sessions, progress, held, listens, tasks } = core;
@@ -106,6 +109,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts, loopbackOnly: isLoopbackHost(host) },
       adminEnabled: config.admin !== undefined,
       adminToken: config.admin?.token,
+      tls: config.tls && tlsMaterial ? { settings: config.tls, material: tlsMaterial } : undefined,
     },
     log,
   );
@@ -117,7 +121,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     await stopAll();
     throw err;
   }
-  const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+  const url = `${fronts.scheme}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
   log.info(
     {
       url,

@@ -17,7 +17,7 @@ const weightsSchema = z.record(z.string(), weightSchema).refine((w) => Object.ke
 const windowSchema = z.coerce.number().int().min(1).max(MAX_WINDOW_SEC).default(60);
 
 /** The fields a backend brings; everything else (prefix, timeouts, restart, health check) comes from its server. */
-const TRANSPORT_FIELDS = ['command', 'args', 'env', 'cwd', 'url', 'transport', 'headers', 'docker', 'pool'];
+const TRANSPORT_FIELDS = ['command', 'args', 'env', 'cwd', 'url', 'transport', 'headers', 'tls', 'docker', 'pool'];
 
 /** POST /admin/servers: `{ name, ...one servers entry }`. */
 export function parseServerBody(body: unknown): ServerConfig {

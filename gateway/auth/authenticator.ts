@@ -15,7 +15,8 @@ import type { Logger } from 'pino';
 import type { AuthMethods, AuthSettings } from '../config/auth-schema';
 import { FleetError } from '../protocol/errors';
 import { API_KEY_PREFIX, ApiKeyStore } from './api-keys';
-import { ClientCerts, type CertIdentity } from './client-certs';
+import type { ClientCertificateIdentity } from './client-cert';
+import { ClientCerts } from './client-certs';
 import { Introspection } from './introspection';
 import { JwtTokens } from './jwt-tokens';
 import { ANONYMOUS, type Principal } from './principal';
@@ -25,7 +26,7 @@ export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 export interface Credentials {
   headers: IncomingHttpHeaders;
   /** The verified client certificate of a TLS connection, if it presented one. */
-  certificate?: CertIdentity;
+  certificate?: ClientCertificateIdentity;
 }
 
 export class Authenticator {

@@ -5,16 +5,9 @@
  * subject or one of its SANs.
  */
 import type { MtlsSettings } from '../config/auth-schema';
+import type { ClientCertificateIdentity } from './client-cert';
 import { compilePattern } from './patterns';
 import { principal, type Principal } from './principal';
-
-/** What a verified client certificate says about its holder. */
-export interface CertIdentity {
-  /** The subject as `CN=agent-1,O=Example`. */
-  subject: string;
-  /** Subject alternative names as the certificate lists them: `DNS:agent-1.internal`, `URI:spiffe://...`. */
-  sans: readonly string[];
-}
 
 export class ClientCerts {
   private readonly mappings: { test: (s: string) => boolean; roles: string[]; scopes: string[] }[];
@@ -23,7 +16,7 @@ export class ClientCerts {
     this.mappings = settings.principals.map((p) => ({ test: compilePattern(p.match), roles: p.roles, scopes: p.scopes }));
   }
 
-  principal(identity: CertIdentity): Principal {
+  principal(identity: ClientCertificateIdentity): Principal {
     const names = [identity.subject, ...identity.sans];
     const mapping = this.mappings.find((m) => names.some((n) => m.test(n)));
     return principal('mtls', identity.subject, mapping?.scopes ?? [], mapping?.roles ?? []);

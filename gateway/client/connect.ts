@@ -13,7 +13,9 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { FleetError } from '../protocol/errors';
 import { toSdkTransport } from '../protocol/sdk-transport';
+import type { TlsClientOptions } from '../protocol/tls-client';
 import { WebSocketTransport } from '../protocol/ws-transport';
+import { tlsFetch } from '../upstream/tls-fetch';
 import { version } from '../version';
 
 /** The gateway's network fronts, each at its own path of the gateway's base URL. */
@@ -37,6 +39,12 @@ export interface ConnectOptions {
   authProvider?: OAuthClientProvider;
   /** Deadline for the whole connect, transport start included; default the SDK's request timeout (60 s). */
   timeoutMs?: number;
+  /**
+   * For an https: gateway: the CA that verifies it (instead of node's public roots), a client
+   * certificate, the name its certificate must carry. Given, the HTTP fronts go over a node:https
+   * fetch and the WebSocket front over `ws`, which take these; else the SDK's own transports.
+   */
+  tls?: TlsClientOptions;
 }
 
 export interface GatewayConnection {
@@ -57,21 +65,26 @@ export function frontUrl(base: string, front: NetworkFront): URL {
 export async function connectGateway(base: string, front: NetworkFront, options: ConnectOptions = {}): Promise<GatewayConnection> {
   const url = frontUrl(base, front);
   const { headers, authProvider } = options;
-  const requestInit = headers ? { headers } : undefined;
-  if (front === 'streamable-http') {
-    const transport = new StreamableHTTPClientTransport(url, { requestInit, authProvider });
-    return open(transport, `${url} (${front})`, options, (client) => endStreamableSession(client, transport, url, headers, authProvider));
+  const peer = `${url} (${front})`;
+  if (front === 'websocket') {
+    // the SDK's WebSocket transport takes neither headers nor a CA; the gateway's own one does
+    const transport =
+      options.tls || headers ? toSdkTransport(WebSocketTransport.client(url.href, headers ?? {}, options.tls)) : new WebSocketClientTransport(url);
+    return open(transport, peer, options, (client) => client.close());
   }
-  if (front === 'sse') {
-    // the event stream's GET needs the headers too: EventSource takes them only through its fetch
-    const eventSourceInit = headers
-      ? { fetch: (u: string | URL, init?: RequestInit) => fetch(u, { ...init, headers: { ...(init?.headers as object), ...headers } }) }
-      : undefined;
-    return open(new SSEClientTransport(url, { requestInit, eventSourceInit, authProvider }), `${url} (${front})`, options, (client) => client.close());
+  const over = options.tls ? tlsFetch(options.tls) : undefined;
+  const plain = over?.fetch ?? fetch;
+  // every request carries the headers, the legacy event stream's GET too (EventSource makes it through this fetch)
+  const fetchOver: typeof fetch = headers ? (u, init) => plain(u, { ...init, headers: withHeaders(init?.headers, headers) }) : plain;
+  const release = (end: Promise<void>) => end.finally(() => over?.close());
+  try {
+    if (front === 'sse') return await open(new SSEClientTransport(url, { fetch: fetchOver, authProvider }), peer, options, (client) => release(client.close()));
+    const transport = new StreamableHTTPClientTransport(url, { fetch: fetchOver, authProvider });
+    return await open(transport, peer, options, (client) => release(endStreamableSession(client, transport, url, fetchOver, authProvider)));
+  } catch (err) {
+    over?.close();
+    throw err;
   }
-  // the SDK's WebSocket transport cannot send headers; the gateway's own one can
-  const transport = headers ? toSdkTransport(await WebSocketTransport.connect(url.href, headers)) : new WebSocketClientTransport(url);
-  return open(transport, `${url} (${front})`, options, (client) => client.close());
 }
 
 /**
@@ -128,7 +141,7 @@ async function endStreamableSession(
   client: Client,
   transport: StreamableHTTPClientTransport,
   url: URL,
-  headers: Record<string, string> = {},
+  fetchOver: typeof fetch,
   authProvider?: OAuthClientProvider,
 ): Promise<void> {
   const { sessionId, protocolVersion } = transport;
@@ -136,12 +149,15 @@ async function endStreamableSession(
   if (!sessionId) return;
   // the session is its principal's: the DELETE carries the same credential
   const token = (await authProvider?.tokens())?.access_token;
-  if (token) headers = { ...headers, authorization: `Bearer ${token}` };
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await fetchOver(url, {
       method: 'DELETE',
-      headers: { ...headers, 'mcp-session-id': sessionId, ...(protocolVersion ? { 'mcp-protocol-version': protocolVersion } : {}) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        'mcp-session-id': sessionId,
+        ...(protocolVersion ? { 'mcp-protocol-version': protocolVersion } : {}),
+      },
     });
   } catch {
     return;
@@ -149,4 +165,11 @@ async function endStreamableSession(
   if (res.ok || res.status === 404 || res.status === 405) return void (await res.body?.cancel());
   const body = (await res.text()).slice(0, 200);
   throw new FleetError('INTERNAL', `DELETE ${url} for session ${sessionId} answered ${res.status}: ${body}`, { data: { status: res.status } });
+}
+
+/** `init`'s headers (any form fetch takes) with `extra` set over them. */
+function withHeaders(init: RequestInit['headers'], extra: Record<string, string>): Headers {
+  const merged = new Headers(init);
+  for (const [name, value] of Object.entries(extra)) merged.set(name, value);
+  return merged;
 }

@@ -115,6 +115,48 @@ describe('config loading', () => {
     ]);
   });
 
+  it('takes tls for the listener: client certificates required once a client CA is named, and says which field is wrong', () => {
+    const servers = { a: { command: 'x' } };
+    expect(parseConfig({ servers }, 't').tls).toBeUndefined();
+    expect(parseConfig({ tls: { certFile: '/c', keyFile: '/k' }, servers }, 't').tls).toEqual({ certFile: '/c', keyFile: '/k', clientCert: 'none' });
+    expect(parseConfig({ tls: { certFile: '/c', keyFile: '/k', clientCaFile: '/ca' }, servers }, 't').tls?.clientCert).toBe('required');
+    expect(parseConfig({ tls: { certFile: '/c', keyFile: '/k', clientCaFile: '/ca', clientCert: 'optional' }, servers }, 't').tls?.clientCert).toBe('optional');
+    expect(problemsOf(() => parseConfig({ tls: { certFile: '/c' }, servers }, 't'))).toEqual([expect.stringMatching(/^tls\.keyFile: /)]);
+    expect(problemsOf(() => parseConfig({ tls: { certFile: '/c', keyFile: '/k', clientCert: 'required' }, servers }, 't'))).toEqual([
+      'tls.clientCaFile: clientCert: required needs clientCaFile, the CA that signs client certificates',
+    ]);
+    expect(problemsOf(() => parseConfig({ tls: { certFile: '/c', keyFile: '/k', clientCaFile: '/ca', clientCert: 'none' }, servers }, 't'))).toEqual([
+      expect.stringMatching(/^tls\.clientCert: clientCert: none asks for no client certificate/),
+    ]);
+    expect(problemsOf(() => parseConfig({ tls: { certFile: '/c', keyFile: '/k', clientCert: 'sometimes' }, servers }, 't'))).toEqual([
+      expect.stringMatching(/^tls\.clientCert: /),
+    ]);
+    expect(problemsOf(() => parseConfig({ tls: { certFile: '/c', keyFile: '/k', cafile: '/ca' }, servers }, 't'))).toEqual([
+      expect.stringMatching(/^tls: Unrecognized key: "cafile"/),
+    ]);
+  });
+
+  it('takes tls for https and wss servers only, and a client certificate as a pair', () => {
+    const tls = { caFile: '/ca', certFile: '/c', keyFile: '/k', serverName: 'inner' };
+    const config = parseConfig(
+      {
+        servers: { a: { url: 'https://h/mcp', tls }, b: { url: 'wss://h/ws', tls: { caFile: '/ca' } } },
+        mcpServers: { c: { type: 'sse', url: 'https://h/sse', tls } },
+      },
+      't',
+    );
+    expect(config.servers.map((s) => s.kind === 'remote' && s.tls)).toEqual([tls, { caFile: '/ca' }, tls]);
+    expect(problemsOf(() => parseConfig({ servers: { a: { url: 'http://h/mcp', tls: { caFile: '/ca' } } } }, 't'))).toEqual([
+      'servers.a.tls: tls needs an https: or wss: url (got http:)',
+    ]);
+    expect(problemsOf(() => parseConfig({ servers: { a: { url: 'https://h/mcp', tls: { certFile: '/c' } } } }, 't'))).toEqual([
+      'servers.a.tls.keyFile: a client certificate needs both certFile and keyFile (keyFile is missing)',
+    ]);
+    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', tls: { caFile: '/ca' } } } }, 't'))).toEqual([
+      expect.stringMatching(/^servers\.a: Unrecognized key: "tls"/),
+    ]);
+  });
+
   it('reads YAML and JSON files, lets --listen override the file, and names an unreadable or broken file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, 'a.yaml'), 'listen: 127.0.0.1:9999\nservers:\n  m:\n    command: node\n');

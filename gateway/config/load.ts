@@ -127,6 +127,7 @@ const GATEWAY_FIELDS = new Set([
   'cwd',
   'url',
   'headers',
+  'tls',
   'transport',
   'prefix',
   'mode',

@@ -58,6 +58,31 @@ export const stdioServerSchema = z
 
 export const remoteTransports = ['streamable-http', 'sse', 'websocket'] as const;
 
+const filePath = z.string().min(1, 'expected a file path');
+
+/**
+ * TLS towards a remote server (https: or wss:): the CA bundle that verifies it (default: node's
+ * public roots), a client certificate when the server asks for one, and the name its certificate
+ * must carry when that is not the URL's host. The files are read at every connection attempt, so
+ * a rotated certificate takes effect at the next reconnect.
+ */
+export const upstreamTlsSchema = z
+  .object({
+    caFile: filePath.optional(),
+    certFile: filePath.optional(),
+    keyFile: filePath.optional(),
+    serverName: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((tls, ctx) => {
+    if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+      const missing = tls.certFile === undefined ? 'certFile' : 'keyFile';
+      ctx.addIssue({ code: 'custom', path: [missing], message: `a client certificate needs both certFile and keyFile (${missing} is missing)` });
+    }
+  });
+
+export type UpstreamTls = z.infer<typeof upstreamTlsSchema>;
+
 export const remoteServerSchema = z
   .object({
     ...commonServerFields,
@@ -65,8 +90,14 @@ export const remoteServerSchema = z
     url: z.url({ protocol: /^(https?|wss?)$/, error: 'expected an http(s):// or ws(s):// URL' }),
     transport: z.enum(remoteTransports).optional(),
     headers: stringMap.default({}),
+    tls: upstreamTlsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((server, ctx) => {
+    if (server.tls && !/^(https|wss):/i.test(server.url)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls needs an https: or wss: url (got ${server.url.split(':')[0]}:)` });
+    }
+  });
 
 /** Bytes, or a size with a unit (k, m, g) as Docker takes it: "256m". */
 const byteSize = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?[kmg]?b?$/i, 'expected bytes or a size like "256m" or "1g"')]);
@@ -150,6 +181,39 @@ const registerAllowlistSchema = z
 
 export type RegisterAllowlist = z.infer<typeof registerAllowlistSchema>;
 
+/**
+ * HTTPS and WSS on the gateway's listener. With `clientCaFile` the listener asks clients for a
+ * certificate signed by that CA: `required` (the default then) refuses a handshake without one,
+ * `optional` lets it through unauthenticated. The files are watched and reloaded on change.
+ */
+export const listenerTlsSchema = z
+  .object({
+    certFile: filePath,
+    keyFile: filePath,
+    clientCaFile: filePath.optional(),
+    clientCert: z.enum(['none', 'optional', 'required']).optional(),
+  })
+  .strict()
+  .superRefine((tls, ctx) => {
+    if (tls.clientCert !== undefined && tls.clientCert !== 'none' && tls.clientCaFile === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientCaFile'],
+        message: `clientCert: ${tls.clientCert} needs clientCaFile, the CA that signs client certificates`,
+      });
+    }
+    if (tls.clientCert === 'none' && tls.clientCaFile !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientCert'],
+        message: 'clientCert: none asks for no client certificate, so clientCaFile would go unused; leave one of them out',
+      });
+    }
+  })
+  .transform((tls) => ({ ...tls, clientCert: tls.clientCert ?? (tls.clientCaFile === undefined ? 'none' : 'required') }));
+
+export type ListenerTls = z.output<typeof listenerTlsSchema>;
+
 export const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080');
 
 export const gatewaySettingsSchema = z
@@ -169,6 +233,7 @@ export const gatewaySettingsSchema = z
     auth: authSchema.optional(),
     /** What each principal may use: tools, prompts and resources by server and name. */
     policy: policySchema.prefault({}),
+    tls: listenerTlsSchema.optional(),
     /** Joins a server prefix and a tool or prompt name. */
     nameSeparator: z
       .string()

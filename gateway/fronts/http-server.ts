@@ -4,13 +4,17 @@
  * WebSocket upgrade, is someone's: the fronts get the principal), serves the protected resource
  * metadata, and answers health probes, /metrics and the admin API.
  * Errors become JSON-RPC error bodies with the matching HTTP status (the admin API's own `{ error }`
- * bodies); one bad request never affects another.
+ * bodies); one bad request never affects another. With `tls` the listener is HTTPS (and WSS) for all
+ * of them, its certificate reloaded when its files change (tls-listener.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RESOURCE_METADATA_PATH, type Authenticator } from '../auth/authenticator';
+import { clientCertificateIdentity } from '../auth/client-cert';
 import type { Principal } from '../auth/principal';
+import type { ListenerTls } from '../config/schema';
 import { FleetError, toFleetError } from '../protocol/errors';
 import { ADMIN_PREFIX, AdminRouter, type AdminRoutes } from '../admin/router';
 import { sendError } from '../http/http-util';
@@ -23,6 +27,7 @@ import { LegacySseFront, SSE_MESSAGES_PATH, SSE_PATH } from './legacy-sse';
 import { ModernHttpFront } from './modern-http';
 import { checkOrigin, type OriginPolicy } from './origin-guard';
 import { StreamableHttpFront } from './streamable-http';
+import { TlsReloader, tlsServerOptions, type TlsMaterial } from './tls-listener';
 import { WebSocketFront, WS_PATH } from './websocket';
 
 export const MCP_PATH = '/mcp';
@@ -35,6 +40,8 @@ export interface HttpFrontOptions {
   /** The config has an admin section; without it /admin/* answers 404. */
   adminEnabled: boolean;
   adminToken?: string;
+  /** HTTPS and WSS: the `tls:` settings and their files' contents as read at startup. */
+  tls?: { settings: ListenerTls; material: TlsMaterial };
 }
 
 /** What the listener serves besides the MCP fronts. */
@@ -57,6 +64,9 @@ export class HttpFronts {
   readonly sse: LegacySseFront;
   readonly ws: WebSocketFront;
   private readonly admin: AdminRouter;
+  /** The listener when it is HTTPS, whose certificate the reloader replaces. */
+  private readonly secure: HttpsServer | undefined;
+  private reloader: TlsReloader | undefined;
   private accepting = true;
 
   constructor(
@@ -75,9 +85,25 @@ export class HttpFronts {
     this.sse = new LegacySseFront(deps.sessions, options.maxBodyBytes, log);
     this.ws = new WebSocketFront(deps.sessions, options.maxBodyBytes, log);
     this.admin = new AdminRouter(deps.admin, { enabled: options.adminEnabled, token: options.adminToken, auth: deps.auth, maxBodyBytes: options.maxBodyBytes });
-    this.server = createServer((req, res) => void this.route(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.route(req, res);
+    const { tls } = options;
+    if (tls) {
+      const server = createHttpsServer(tlsServerOptions(tls.settings, tls.material), handler);
+      // a handshake refused (no client certificate, an unknown CA, plain HTTP on the TLS port) reaches no front
+      server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
+        this.log.info({ code: err.code, err: err.message, peer: socket.remoteAddress }, 'TLS handshake refused');
+      });
+      this.server = this.secure = server;
+    } else {
+      this.server = createServer(handler);
+    }
     this.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.server.on('clientError', (err, socket) => this.refuseMalformed(err, socket));
+  }
+
+  /** http: or https:, as clients reach the listener. */
+  get scheme(): 'http' | 'https' {
+    return this.options.tls ? 'https' : 'http';
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -86,6 +112,8 @@ export class HttpFronts {
       this.server.listen(port, host, () => {
         const addr = this.server.address();
         if (addr === null || typeof addr === 'string') return reject(new Error('listener has no TCP address'));
+        const { tls } = this.options;
+        if (tls && this.secure) this.reloader = new TlsReloader(this.secure, tls.settings, tls.material, this.log);
         resolve({ host: addr.address, port: addr.port });
       });
     });
@@ -94,6 +122,7 @@ export class HttpFronts {
   /** Stops taking new connections and sessions; open ones continue until closed. */
   stopAccepting(): void {
     this.accepting = false;
+    this.reloader?.close();
     this.server.close();
   }
 
@@ -145,7 +174,7 @@ export class HttpFronts {
   }
 
   private authenticate(req: IncomingMessage): Promise<Principal> {
-    return this.deps.auth.authenticate({ headers: req.headers });
+    return this.deps.auth.authenticate({ headers: req.headers, certificate: clientCertificateIdentity(req.socket) });
   }
 
   /** Allow for a 405; the challenge for a 401 or 403 of authentication, pointing at the resource metadata. */

@@ -6,6 +6,7 @@
 import WebSocket from 'ws';
 import { errorResponse, type JsonRpcMessage } from './jsonrpc';
 import { DEFAULT_MAX_MESSAGE_BYTES, parseMessage, type Refused } from './frames';
+import type { TlsClientOptions } from './tls-client';
 import type { MessageTransport } from './transport';
 
 export const MCP_WS_SUBPROTOCOL = 'mcp';
@@ -21,19 +22,30 @@ export class WebSocketTransport implements MessageTransport {
   constructor(
     private readonly socket: WebSocket,
     private readonly answerBadFrames = false,
+    /** A client socket still connecting: start() waits for it. */
+    private readonly opening?: Promise<void>,
   ) {}
 
-  /** Connects as a client; resolves once the socket is open. */
-  static async connect(url: string, headers: Record<string, string>): Promise<WebSocketTransport> {
-    const socket = new WebSocket(url, MCP_WS_SUBPROTOCOL, { headers, maxPayload: DEFAULT_MAX_MESSAGE_BYTES });
-    await new Promise<void>((resolve, reject) => {
+  /** A client transport that starts connecting now; start() resolves once the socket is open. `tls` applies to wss: URLs. */
+  static client(url: string, headers: Record<string, string>, tls: TlsClientOptions = {}): WebSocketTransport {
+    const socket = new WebSocket(url, MCP_WS_SUBPROTOCOL, { headers, maxPayload: DEFAULT_MAX_MESSAGE_BYTES, ...tls });
+    const opening = new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
     });
-    return new WebSocketTransport(socket);
+    opening.catch(() => {}); // start() reports it; nobody may be waiting yet
+    return new WebSocketTransport(socket, false, opening);
+  }
+
+  /** Connects as a client; resolves once the socket is open. */
+  static async connect(url: string, headers: Record<string, string>, tls?: TlsClientOptions): Promise<WebSocketTransport> {
+    const transport = WebSocketTransport.client(url, headers, tls);
+    await transport.opening;
+    return transport;
   }
 
   async start(): Promise<void> {
+    await this.opening;
     // ws joins a message's fragments into one Buffer, text or binary alike, so it is decoded whole.
     this.socket.on('message', (data: Buffer) => this.receive(data.toString('utf8')));
     this.socket.on('error', (err) => this.onerror?.(err));

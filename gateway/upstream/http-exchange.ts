@@ -7,6 +7,7 @@
 import http, { type Agent, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { FleetError } from '../protocol/errors';
+import type { TlsClientOptions } from '../protocol/tls-client';
 
 export interface Endpoint {
   /** The URL without credentials or query, for messages and logs. */
@@ -17,8 +18,11 @@ export interface Endpoint {
   base: { protocol: string; hostname: string; port: string; path: string };
 }
 
-/** Parses and checks an upstream URL; throws a CONFIG_INVALID FleetError naming it when unusable. */
-export function endpoint(url: string): Endpoint {
+/**
+ * Parses and checks an upstream URL; throws a CONFIG_INVALID FleetError naming it when unusable.
+ * `tls` (CA, client certificate, server name) applies to https: URLs, on agents and lone requests alike.
+ */
+export function endpoint(url: string, tls: TlsClientOptions = {}): Endpoint {
   let u: URL;
   try {
     u = new URL(url);
@@ -28,11 +32,13 @@ export function endpoint(url: string): Endpoint {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new FleetError('CONFIG_INVALID', `upstream URL ${JSON.stringify(`${u.origin}${u.pathname}`)} must start with http: or https: (got ${u.protocol})`);
   }
-  const lib = u.protocol === 'https:' ? https : http;
+  const secure = u.protocol === 'https:';
+  const lib = secure ? https : http;
+  const tlsOptions = secure ? tls : {};
   return {
     display: `${u.origin}${u.pathname}`,
-    agent: (maxSockets) => new lib.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets }),
-    request: (options) => lib.request(options),
+    agent: (maxSockets) => new lib.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, ...tlsOptions }),
+    request: (options) => lib.request({ ...tlsOptions, ...options }),
     // WHATWG URLs keep IPv6 hosts in brackets; node:http wants them bare.
     base: { protocol: u.protocol, hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port, path: `${u.pathname}${u.search}` },
   };

@@ -19,6 +19,7 @@ import { FleetError } from '../protocol/errors';
 import { parseMessageOrBatch, type FrameKind, type ParsedMessage } from '../protocol/frames';
 import { errorResponse, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
 import { routingHeaders } from '../protocol/routing-headers';
+import type { TlsClientOptions } from '../protocol/tls-client';
 import type { MessageTransport, ReceivedContext } from '../protocol/transport';
 import { endpoint, exchange, mediaType, readText, statusError, type Endpoint } from './http-exchange';
 import { MicrotaskQueue } from './microtask-queue';
@@ -38,6 +39,8 @@ export interface StreamableHttpTransportOptions {
   reconnect?: Partial<ReconnectOptions>;
   /** How long close() waits for the DELETE that ends the session (default 2000 ms). */
   closeTimeoutMs?: number;
+  /** CA, client certificate and server name for an https: URL. */
+  tls?: TlsClientOptions;
 }
 
 const ACCEPT_BOTH = 'application/json, text/event-stream';
@@ -65,7 +68,7 @@ export class StreamableHttpTransport implements MessageTransport {
     url: string,
     private readonly options: StreamableHttpTransportOptions = {},
   ) {
-    this.ep = endpoint(url);
+    this.ep = endpoint(url, options.tls);
     this.requestAgent = this.ep.agent(options.maxSockets ?? 64);
     this.replyAgent = this.ep.agent(16);
     this.reconnect = { maxRetries: 5, initialDelayMs: 500, maxDelayMs: 10_000, ...options.reconnect };

@@ -6,13 +6,15 @@
 import Docker from 'dockerode';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Logger } from 'pino';
-import type { ServerConfig } from '../config/schema';
+import type { RemoteServerConfig, ServerConfig } from '../config/schema';
 import { fromSdkTransport } from '../protocol/sdk-transport';
 import type { MessageTransport } from '../protocol/transport';
 import { WebSocketTransport } from '../protocol/ws-transport';
 import { ProcessTransport } from './process-transport';
 import { StreamableHttpTransport } from './streamable-http-transport';
 import { DockerTransport } from './docker-transport';
+import { tlsFetch } from './tls-fetch';
+import { readUpstreamTls } from './upstream-tls';
 import { ContainerPool } from './container-pool';
 import { LABEL } from './container-spec';
 
@@ -88,7 +90,7 @@ export class TransportFactory implements UpstreamTransports {
         return new DockerTransport(this.docker, server.docker, { instance: this.settings.instance, server: server.name }, log);
       }
       case 'remote':
-        return remoteTransport(server.url, server.transport, server.headers);
+        return remoteTransport(server);
     }
   }
 
@@ -123,22 +125,28 @@ function poolKey(server: string, backend: string): string {
   return JSON.stringify([server, backend]);
 }
 
-function remoteTransport(
-  url: string,
-  transport: 'streamable-http' | 'sse' | 'websocket',
-  headers: Record<string, string>,
-): MessageTransport | Promise<MessageTransport> {
-  switch (transport) {
+/** A remote server's transport, its `tls:` files read now (see upstream-tls.ts). */
+async function remoteTransport(server: RemoteServerConfig): Promise<MessageTransport> {
+  const { url, headers } = server;
+  const tls = await readUpstreamTls(server.name, server.tls);
+  switch (server.transport) {
     case 'streamable-http':
-      return new StreamableHttpTransport(url, { headers });
-    case 'sse':
-      return fromSdkTransport(
+      return new StreamableHttpTransport(url, { headers, tls });
+    case 'sse': {
+      const over = tls ? tlsFetch(tls) : undefined;
+      const base = over?.fetch ?? fetch;
+      const adapted = fromSdkTransport(
         new SSEClientTransport(new URL(url), {
           requestInit: { headers },
-          eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
+          fetch: base,
+          eventSourceInit: { fetch: (u, init) => base(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
         }),
       );
+      if (!over) return adapted;
+      const close = adapted.close.bind(adapted);
+      return Object.assign(adapted, { close: () => close().finally(() => over.close()) });
+    }
     case 'websocket':
-      return WebSocketTransport.connect(url, headers);
+      return WebSocketTransport.connect(url, headers, tls);
   }
 }

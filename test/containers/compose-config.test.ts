@@ -21,6 +21,14 @@ interface ServiceConfig {
   ports?: (string | { host_ip?: string; published?: string | number; target: number })[];
   /** "SOURCE:TARGET[:MODE]" (compose v1) or the long form (v2). */
   volumes?: (string | { source?: string; target: string; read_only?: boolean })[];
+  command?: string[];
+  /** Names (v1 may print them short) or `{ source }` (v2). */
+  secrets?: (string | { source: string })[];
+}
+
+/** The secrets a service gets, by name, whichever form compose printed. */
+function secrets(service: ServiceConfig): string[] {
+  return (service.secrets ?? []).map((s) => (typeof s === 'string' ? s : s.source));
 }
 
 /** `compose config` of FILES: its services, or compose's error. */
@@ -119,7 +127,18 @@ describe('compose files', () => {
     expect(memory.deploy?.replicas).toBe(1);
     expect(pipeline.deploy?.replicas).toBe(1);
     expect(temporal.deploy?.replicas).toBe(1);
-    expect(gateway.environment?.FILESYSTEM_URL).toBe('ws://filesystem:8080/ws');
+    expect(gateway.environment?.FILESYSTEM_URL).toBe('wss://filesystem:8080/ws');
+    // TLS between the gateway and the bridges: the *.tls.yaml configs, the certificates as secrets
+    expect(gateway.command).toContain('/etc/mcp-fleet/gateway.tls.yaml');
+    expect(secrets(gateway)).toEqual(expect.arrayContaining(['tls_ca']));
+    for (const bridge of [memory, filesystem, pipeline]) {
+      expect(bridge.command?.find((a) => a.endsWith('.tls.yaml'))).toMatch(/^\/etc\/mcp-fleet\/(pipeline-)?bridge\.tls\.yaml$/);
+      expect(secrets(bridge)).toEqual(expect.arrayContaining(['tls_ca', 'tls_cert', 'tls_key']));
+      expect(bridge.environment?.MCP_HEALTH_URL).toMatch(/^https:\/\/127\.0\.0\.1:8080\/health\//);
+    }
+    expect(prod.doc.secrets.tls_key.file).toBe(join(ROOT, '.state', 'tls', 'server.key'));
+    const elsewhere = await config(['docker-compose.yml', 'docker-compose.prod.yml'], { MCP_FLEET_TAG: '9.9.9', MCP_FLEET_TLS_DIR: '/etc/mcp-fleet-tls' });
+    expect(elsewhere.doc.secrets.tls_cert.file).toBe('/etc/mcp-fleet-tls/server.crt');
     for (const service of [gateway, memory, filesystem, pipeline, temporal]) {
       expect(service.image).toMatch(/^mcp-fleet\/[a-z-]+:9\.9\.9$/);
       expect(service.read_only).toBe(true);

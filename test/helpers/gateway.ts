@@ -53,7 +53,7 @@ const connections = new WeakMap<Client, GatewayConnection>();
  * An official SDK client connected to the gateway over `front`. `disconnect(client)` ends its
  * session as a well-behaved client would; `client.close()` just drops the connection.
  */
-export async function connectClient(gw: TestGateway, front: FrontKind, options: Pick<ConnectOptions, 'capabilities' | 'setup'> = {}): Promise<Client> {
+export async function connectClient(gw: TestGateway, front: FrontKind, options: Pick<ConnectOptions, 'capabilities' | 'setup' | 'tls'> = {}): Promise<Client> {
   const clientOptions = { ...options, name: `test-${front}`, version: '1.0.0' };
   const connection =
     front === 'stdio'

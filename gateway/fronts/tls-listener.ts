@@ -1,0 +1,133 @@
+/**
+ * TLS on the gateway's listener: reads the certificate, key and client CA named by `tls:`, and
+ * reloads them when they change on disk, without dropping a connection (open ones keep the
+ * context they started with; new handshakes get the new one). A bad replacement is logged and the
+ * certificate in use is kept, so a half-finished rotation never takes the listener down.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { ServerOptions } from 'node:https';
+import { dirname } from 'node:path';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import type { ListenerTls } from '../config/schema';
+import { FleetError } from '../protocol/errors';
+
+/** The files' contents, as the listener's secure context takes them. */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
+
+/** How long the watcher waits after the last change before it reads the files (a rotation writes several). */
+const RELOAD_DEBOUNCE_MS = 200;
+
+/**
+ * Reads and checks `tls`'s files: each must be readable, and the certificate and key must make a
+ * pair. Throws a CONFIG_INVALID FleetError naming the field and the file otherwise.
+ */
+export async function readTlsMaterial(tls: ListenerTls): Promise<TlsMaterial> {
+  const read = async (field: 'certFile' | 'keyFile' | 'clientCaFile', file: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (err) {
+      throw new FleetError('CONFIG_INVALID', `tls.${field}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  const [cert, key, ca] = await Promise.all([
+    read('certFile', tls.certFile),
+    read('keyFile', tls.keyFile),
+    tls.clientCaFile === undefined ? undefined : read('clientCaFile', tls.clientCaFile),
+  ]);
+  const material = { cert, key, ...(ca && { ca }) };
+  try {
+    createSecureContext(material);
+  } catch (err) {
+    throw new FleetError(
+      'CONFIG_INVALID',
+      `tls: the certificate ${tls.certFile}, key ${tls.keyFile}${ca ? ` and client CA ${tls.clientCaFile}` : ''} are not usable: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return material;
+}
+
+/** The options of `https.createServer` for `tls` with its files' contents. */
+export function tlsServerOptions(tls: ListenerTls, material: TlsMaterial): ServerOptions {
+  const asking = tls.clientCert !== 'none';
+  return { ...material, requestCert: asking, rejectUnauthorized: tls.clientCert === 'required' };
+}
+
+/** A server whose certificate can be replaced for new connections (node's tls.Server and https.Server). */
+export interface SecureContextTarget {
+  setSecureContext(options: SecureContextOptions): void;
+}
+
+/**
+ * Watches the directories of `tls`'s files (a rotation often replaces a file, or a symlink to a
+ * directory as Kubernetes does, which a watch on the file itself would miss) and, once changes
+ * settle, puts the files' new contents into the server's secure context if they differ from
+ * what it has. close() stops watching.
+ */
+export class TlsReloader {
+  private readonly watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> = Promise.resolve();
+  private loaded: string;
+  private closed = false;
+
+  constructor(
+    private readonly server: SecureContextTarget,
+    private readonly tls: ListenerTls,
+    material: TlsMaterial,
+    private readonly log: Logger,
+  ) {
+    this.loaded = digest(material);
+    const files = [tls.certFile, tls.keyFile, ...(tls.clientCaFile === undefined ? [] : [tls.clientCaFile])];
+    for (const dir of new Set(files.map((f) => dirname(f)))) {
+      const watcher = watch(dir, { persistent: false }, () => this.schedule());
+      watcher.on('error', (err) => this.log.warn({ dir, err: err.message }, 'cannot watch the TLS files; certificate changes are not picked up'));
+      this.watchers.push(watcher);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    for (const w of this.watchers) w.close();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => (this.checking = this.checking.then(() => this.reload())), RELOAD_DEBOUNCE_MS);
+    this.timer.unref();
+  }
+
+  private async reload(): Promise<void> {
+    if (this.closed) return;
+    let material: TlsMaterial;
+    try {
+      material = await readTlsMaterial(this.tls);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'TLS files changed but cannot be used; keeping the certificate in use');
+      return;
+    }
+    const next = digest(material);
+    if (next === this.loaded || this.closed) return;
+    this.server.setSecureContext(material);
+    this.loaded = next;
+    const cert = new X509Certificate(material.cert);
+    this.log.info({ certFile: this.tls.certFile, serial: cert.serialNumber, validTo: cert.validTo }, 'TLS certificate reloaded');
+  }
+}
+
+function digest(material: TlsMaterial): string {
+  const hash = createHash('sha256');
+  for (const part of [material.cert, material.key, material.ca ?? Buffer.alloc(0)]) hash.update(createHash('sha256').update(part).digest());
+  return hash.digest('hex');
+}

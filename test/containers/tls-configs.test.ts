@@ -1,0 +1,65 @@
+/**
+ * The prod override's TLS configs (docker/config/*.tls.yaml) against the files they vary: each is
+ * its base file plus `tls:` (and https/wss where the base says http/ws), so the two cannot drift;
+ * each loads as a gateway config; the files they name are the compose secrets the prod override
+ * gives that service, and the images carry them where the override's commands look.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../../gateway/config/load';
+
+const ROOT = resolve(__dirname, '..', '..');
+const CONFIG = join(ROOT, 'docker', 'config');
+const yaml = (file: string) => parseYaml(readFileSync(join(ROOT, file), 'utf8')) as Record<string, any>;
+
+/** A TLS variant with its TLS taken out again: no tls keys, http/ws URLs. */
+function withoutTls(doc: Record<string, any>): Record<string, any> {
+  const { tls: _tls, ...rest } = doc;
+  const servers = Object.fromEntries(
+    Object.entries(rest.servers as Record<string, Record<string, unknown>>).map(([name, { tls: _t, ...server }]) => [
+      name,
+      typeof server.url === 'string' ? { ...server, url: server.url.replace('https://', 'http://').replace('wss://', 'ws://') } : server,
+    ]),
+  );
+  return { ...rest, servers };
+}
+
+const VARIANTS = [
+  ['gateway.tls.yaml', 'gateway.yaml', 'gateway'],
+  ['bridge.tls.yaml', 'bridge.yaml', 'memory'],
+  ['bridge.tls.yaml', 'bridge.yaml', 'filesystem'],
+  ['pipeline-bridge.tls.yaml', 'pipeline-bridge.yaml', 'pipeline'],
+] as const;
+
+const prod = yaml('docker-compose.prod.yml');
+const env = { ADMIN_TOKEN: 'a-token-long-enough', TEMPORAL_ADDRESS: 'temporal:7233', FILESYSTEM_URL: prod.services.gateway.environment.FILESYSTEM_URL };
+
+it.each(VARIANTS)('%s is %s with TLS added, nothing else', (variant, base) => {
+  expect(withoutTls(yaml(`docker/config/${variant}`))).toEqual(yaml(`docker/config/${base}`));
+});
+
+it.each(VARIANTS)('%s (a variant of %s) loads, and names only secrets the prod override gives the %s service', (variant, _base, service) => {
+  const config = parseConfig(yaml(`docker/config/${variant}`), variant, {}, env);
+  const files = [config.tls?.certFile, config.tls?.keyFile, ...config.servers.map((s) => (s.kind === 'remote' ? s.tls?.caFile : undefined))].filter(
+    (f): f is string => f !== undefined,
+  );
+  expect(files.length).toBeGreaterThan(0);
+  const given = (prod.services[service].secrets as string[]).map((s) => `/run/secrets/${s}`);
+  for (const file of files) expect(given).toContain(file);
+  const command = prod.services[service].command as string[];
+  expect(command.slice(command.indexOf('--config'), command.indexOf('--config') + 2)).toEqual(['--config', `/etc/mcp-fleet/${variant}`]);
+  const dockerfile = readFileSync(join(ROOT, 'docker', service === 'gateway' ? 'Dockerfile.gateway' : 'Dockerfile.mcp-server'), 'utf8');
+  expect(dockerfile).toMatch(new RegExp(`^COPY .*docker/config/${variant.replace(/\./g, '\\.')}.* /etc/mcp-fleet/$`, 'm'));
+});
+
+it('the gateway reaches every bridge over https or wss, verified with the stack CA', () => {
+  const config = parseConfig(yaml('docker/config/gateway.tls.yaml'), 'gateway.tls.yaml', {}, env);
+  expect(config.servers.map((s) => s.kind === 'remote' && [s.name, s.url, s.tls?.caFile])).toEqual([
+    ['memory', 'https://memory:8080/mcp', '/run/secrets/tls_ca'],
+    ['filesystem', 'wss://filesystem:8080/ws', '/run/secrets/tls_ca'],
+    ['pipeline', 'https://pipeline:8080/mcp', '/run/secrets/tls_ca'],
+  ]);
+  expect(Object.keys(prod.secrets)).toEqual(['tls_ca', 'tls_cert', 'tls_key']);
+  expect(readFileSync(join(CONFIG, 'bridge.tls.yaml'), 'utf8')).toContain('certFile: /run/secrets/tls_cert');
+});

@@ -1,0 +1,39 @@
+/** Test certificates from scripts/gen-test-certs.sh (openssl), in a directory the caller removes. */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+export const GEN_CERTS = resolve(__dirname, '..', '..', 'scripts', 'gen-test-certs.sh');
+
+export interface CertDir {
+  dir: string;
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  /** client-NAME.crt and .key of a --client NAME. */
+  client(name: string): { cert: string; key: string };
+}
+
+/**
+ * Runs the script into `dir`: a CA (kept if `dir` has one, so a second call rotates the leaves),
+ * a server certificate for localhost/127.0.0.1 and `servers`, and one client certificate per
+ * `clients` entry (`NAME` or `NAME=SAN`).
+ */
+export async function generateCerts(dir: string, options: { servers?: string[]; clients?: string[] } = {}): Promise<CertDir> {
+  const clientArgs = (options.clients ?? []).flatMap((c) => ['--client', c]);
+  await promisify(execFile)('bash', [GEN_CERTS, ...clientArgs, dir, ...(options.servers ?? [])]);
+  return {
+    dir,
+    ca: join(dir, 'ca.crt'),
+    serverCert: join(dir, 'server.crt'),
+    serverKey: join(dir, 'server.key'),
+    client: (name) => ({ cert: join(dir, `client-${name}.crt`), key: join(dir, `client-${name}.key`) }),
+  };
+}
+
+/** A client certificate and key as TLS options take them. */
+export function clientTls(certs: CertDir, name: string): { cert: Buffer; key: Buffer } {
+  const { cert, key } = certs.client(name);
+  return { cert: readFileSync(cert), key: readFileSync(key) };
+}
