@@ -5,11 +5,12 @@
  */
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { FleetError } from '../gateway/protocol/errors';
 import type { StepInput } from '../pipeline/types';
 import { loadSecurityPolicy, POLICY_FILE, type SecurityPolicy } from '../pipeline/security-policy';
 import { compose } from './compose';
 import type { Finding } from './hardening';
-import { checkoutRoot, failure, tail } from './runtime';
+import { checkoutRoot, failure, tail, toApplicationFailure } from './runtime';
 
 /** The compose file sets the repository ships, by name. */
 export const COMPOSE_VARIANTS: Record<string, string[]> = {
@@ -42,7 +43,12 @@ export interface ComposeDoc {
 /** The policy of a step: params.policy (relative to the checkout), else docker/security-policies.yml. */
 export function stepPolicy(input: Pick<StepInput, 'params'>): { file: string; policy: SecurityPolicy } {
   const file = resolve(checkoutRoot(), String(input.params.policy ?? POLICY_FILE));
-  return { file, policy: loadSecurityPolicy(file) };
+  try {
+    return { file, policy: loadSecurityPolicy(file) };
+  } catch (err) {
+    // a bad policy is not fixed by a retry
+    throw err instanceof FleetError ? toApplicationFailure(err) : err;
+  }
 }
 
 /**
