@@ -11,7 +11,8 @@ import type { StepInput, StepResult } from '../pipeline/types';
 import { docker, projectContainers, projectNetworks, projectVolumes, stackOf, type Stack } from './engine';
 import { checkoutRoot, failure, pause, runCommand, tail } from './runtime';
 
-function compose(stack: Stack, args: string[], what: string, timeoutMs?: number) {
+/** `compose -p PROJECT -f FILE... ARGS` for the stack, with its environment. */
+export function compose(stack: Stack, args: string[], what: string, timeoutMs?: number) {
   const files = stack.files.flatMap((f) => ['-f', f]);
   return runCommand('bash', [`${checkoutRoot()}/scripts/docker-compose.sh`, '-p', stack.project, ...files, ...args], what, {
     env: { ...process.env, ...stack.env },

@@ -4,6 +4,9 @@
  */
 export { buildImages, validateCompose, composeUp, composeDown, healthStatus } from './compose';
 export { inspectHardening } from './hardening';
+export { auditNetworkPolicy } from './policy-audit';
+export { auditListenerAuth, auditListenerTls } from './listener-audit';
+export { auditContainerSecrets } from './env-secrets';
 export { killReplicaAndMeasureRecovery } from './failover';
 export { collectLogs } from './logs';
 export { gatewayHealth, mcpRoundTrip, resolveServers } from './gateway';

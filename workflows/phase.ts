@@ -7,6 +7,7 @@
  *   (or up front by `autoApprove`);
  * - saga: when a step fails, a gate is rejected or the run is cancelled, the `compensate`
  *   activities of completed steps run latest first, in a non-cancellable scope;
+ * - a failed step ends the run, unless it is marked `keepGoing` (an audit's checks all run);
  * - the `status` query returns the step records at any time.
  */
 import {
@@ -104,7 +105,7 @@ export async function runPhase(input: PhaseWorkflowInput): Promise<PhaseRunResul
         result = { outcome: 'failed', summary: reasonOf(err), ...(hint ? { details: { hint } } : {}) };
       }
       previous[step.id] = result;
-      if (!state.finish(step.id, result, Date.now())) break;
+      if (!state.finish(step.id, result, Date.now()) && !step.keepGoing) break;
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;

@@ -1,0 +1,85 @@
+/**
+ * The gateway listeners of a stack as its files describe them: for each service the network
+ * policy gives a gateway config (`listen[].config`), that config read as the container would read
+ * it (the service's compose environment, secrets from *_FILE as entrypoint.sh sets them), with the
+ * address it listens on and the URLs of its remote servers. `auth` and `tls` are read as written:
+ * the audits judge them, the gateway's own loader validates the rest.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../gateway/config/load';
+import type { SecurityPolicy } from '../pipeline/security-policy';
+import type { ComposeDoc } from './stack-config';
+
+export interface Listener {
+  service: string;
+  /** the config, relative to the checkout */
+  file: string;
+  /** HOST:PORT */
+  listen: string;
+  /** the `auth` key as written (undefined: none) */
+  auth: unknown;
+  /** the `tls` key as written (undefined: none) */
+  tls: unknown;
+  /** remote servers: name and URL */
+  upstreams: { name: string; url: string }[];
+  /** why the config could not be read, when it could not */
+  problem?: string;
+}
+
+/** True for addresses only this host (or container) reaches. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+/** The host part of HOST:PORT. */
+export function hostOf(listen: string): string {
+  return listen.replace(/:\d+$/, '');
+}
+
+/** Every gateway listener of `doc` that the policy names a config for. */
+export function stackListeners(policy: SecurityPolicy, doc: ComposeDoc, root: string): Listener[] {
+  const out: Listener[] = [];
+  for (const [service, p] of Object.entries(policy.services)) {
+    const s = doc.services[service];
+    if (!s) continue;
+    for (const l of p.listen) if (l.config) out.push(readListener(service, l.config, s.environment, listenOption(s.command), root));
+  }
+  return out;
+}
+
+/** `--listen HOST:PORT` of a command (the images' CMD passes 0.0.0.0:8080 the same way). */
+function listenOption(command: string[]): string | undefined {
+  const i = command.indexOf('--listen');
+  return i >= 0 ? command[i + 1] : command.find((a) => a.startsWith('--listen='))?.slice('--listen='.length);
+}
+
+function readListener(service: string, file: string, environment: Record<string, string>, listen: string | undefined, root: string): Listener {
+  const base = { service, file, listen: listen ?? '', auth: undefined, tls: undefined, upstreams: [] };
+  let raw: Record<string, unknown>;
+  try {
+    raw = (parseYaml(readFileSync(resolve(root, file), 'utf8')) ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    return { ...base, problem: `cannot read ${file}: ${(err as Error).message}` };
+  }
+  // entrypoint.sh: VAR_FILE=/run/secrets/NAME becomes VAR (its value is not the audit's business)
+  const env: NodeJS.ProcessEnv = { ...environment };
+  for (const [k, v] of Object.entries(environment)) if (k.endsWith('_FILE') && v.startsWith('/run/secrets/')) env[k.slice(0, -5)] = 'secret-from-file';
+  const { auth, tls, servers, ...rest } = raw;
+  const withoutTls = Object.fromEntries(Object.entries((servers ?? {}) as Record<string, unknown>).map(([n, s]) => [n, withoutKey(s, 'tls')]));
+  try {
+    const config = parseConfig({ ...rest, servers: withoutTls }, file, listen ? { listen } : {}, env);
+    const upstreams = config.servers.flatMap((x) => (x.kind === 'remote' ? [{ name: x.name, url: x.url }] : []));
+    return { ...base, listen: config.listen, auth, tls, upstreams };
+  } catch (err) {
+    return { ...base, auth, tls, problem: (err as Error).message };
+  }
+}
+
+/** `value` without `key` when it is an object (the loader refuses keys it does not know yet). */
+function withoutKey(value: unknown, key: string): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([k]) => k !== key));
+}
