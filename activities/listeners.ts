@@ -39,15 +39,34 @@ export function hostOf(listen: string): string {
   return listen.replace(/:\d+$/, '');
 }
 
+/** Stands for a secret the container reads from a file: long and varied enough for every field a secret may fill. */
+const SECRET_PLACEHOLDER = 'placeholder-for-a-secret-read-from-a-file-0123456789';
+
 /** Every gateway listener of `doc` that the policy names a config for. */
 export function stackListeners(policy: SecurityPolicy, doc: ComposeDoc, root: string): Listener[] {
   const out: Listener[] = [];
   for (const [service, p] of Object.entries(policy.services)) {
     const s = doc.services[service];
     if (!s) continue;
-    for (const l of p.listen) if (l.config) out.push(readListener(service, l.config, s.environment, listenOption(s.command), root));
+    for (const l of p.listen) {
+      if (!l.config) continue;
+      // the checkout's own configs are what the images carry: a variant's command may pick another of them
+      const file = l.config.startsWith('docker/config/') ? (commandConfig(s.command) ?? l.config) : l.config;
+      out.push(readListener(service, file, s.environment, listenOption(s.command), root));
+    }
   }
   return out;
+}
+
+/**
+ * The config a service's command names instead of the image's baked-in default (the prod override
+ * runs the *.tls.yaml variants): `--config /etc/mcp-fleet/X` is docker/config/X of the checkout,
+ * where the images take it from.
+ */
+function commandConfig(command: string[]): string | undefined {
+  const i = command.indexOf('--config');
+  const path = i >= 0 ? command[i + 1] : undefined;
+  return path?.startsWith('/etc/mcp-fleet/') ? `docker/config/${path.slice('/etc/mcp-fleet/'.length)}` : undefined;
 }
 
 /** `--listen HOST:PORT` of a command (the images' CMD passes 0.0.0.0:8080 the same way). */
@@ -66,7 +85,7 @@ function readListener(service: string, file: string, environment: Record<string,
   }
   // entrypoint.sh: VAR_FILE=/run/secrets/NAME becomes VAR (its value is not the audit's business)
   const env: NodeJS.ProcessEnv = { ...environment };
-  for (const [k, v] of Object.entries(environment)) if (k.endsWith('_FILE') && v.startsWith('/run/secrets/')) env[k.slice(0, -5)] = 'secret-from-file';
+  for (const [k, v] of Object.entries(environment)) if (k.endsWith('_FILE') && v.startsWith('/run/secrets/')) env[k.slice(0, -5)] = SECRET_PLACEHOLDER;
   const { auth, tls, servers, ...rest } = raw;
   const withoutTls = Object.fromEntries(Object.entries((servers ?? {}) as Record<string, unknown>).map(([n, s]) => [n, withoutKey(s, 'tls')]));
   try {

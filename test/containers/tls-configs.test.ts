@@ -22,7 +22,9 @@ function withoutTls(doc: Record<string, any>): Record<string, any> {
       typeof server.url === 'string' ? { ...server, url: server.url.replace('https://', 'http://').replace('wss://', 'ws://') } : server,
     ]),
   );
-  return { ...rest, servers };
+  const plain = (url: string) => url.replace('https://', 'http://').replace('wss://', 'ws://');
+  const admin = rest.admin?.register ? { ...rest.admin, register: { ...rest.admin.register, urls: rest.admin.register.urls.map(plain) } } : rest.admin;
+  return { ...rest, ...(admin ? { admin } : {}), servers };
 }
 
 const VARIANTS = [
@@ -33,7 +35,13 @@ const VARIANTS = [
 ] as const;
 
 const prod = yaml('docker-compose.prod.yml');
-const env = { ADMIN_TOKEN: 'a-token-long-enough', TEMPORAL_ADDRESS: 'temporal:7233', FILESYSTEM_URL: prod.services.gateway.environment.FILESYSTEM_URL };
+const env = {
+  ADMIN_TOKEN: 'a-token-long-enough-0123456789-abcdefgh',
+  CLIENT_API_KEY: 'a-client-key-long-enough-0123456789-abc',
+  UPSTREAM_TOKEN: 'an-upstream-key-long-enough-0123456789',
+  TEMPORAL_ADDRESS: 'temporal:7233',
+  FILESYSTEM_URL: prod.services.gateway.environment.FILESYSTEM_URL,
+};
 
 it.each(VARIANTS)('%s is %s with TLS added, nothing else', (variant, base) => {
   expect(withoutTls(yaml(`docker/config/${variant}`))).toEqual(yaml(`docker/config/${base}`));
