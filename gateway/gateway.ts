@@ -11,6 +11,7 @@ import { assembleCore, type GatewayCore } from './core';
 import { HttpFronts } from './fronts/http-server';
 import { isLoopbackHost } from './fronts/origin-guard';
 import { serveStdio } from './fronts/stdio';
+import { clientJsonLimits } from './fronts/front-limits';
 import type { HeldCalls } from './relay/held-calls';
 import type { Listens } from './relay/listen';
 import type { ProgressRouter } from './relay/progress';
@@ -57,7 +58,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   };
 
   if (options.stdio) {
-    serveStdio(sessions, options.stdio.input, options.stdio.output, options.stdio.onEnd);
+    serveStdio(sessions, options.stdio.input, options.stdio.output, options.stdio.onEnd, clientJsonLimits(config.limits));
     return { registry, sessions, transports, progress, held, listens, tasks, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
   }
 
@@ -88,6 +89,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     {
       maxBodyBytes: config.http.maxBodyBytes,
       sessionIdleTimeoutMs: config.http.sessionIdleTimeoutMs,
+      limits: config.limits,
       origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts, loopbackOnly: isLoopbackHost(host) },
       adminToken: config.admin?.token,
     },

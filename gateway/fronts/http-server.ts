@@ -19,6 +19,8 @@ import { ModernHttpFront } from './modern-http';
 import { checkOrigin, type OriginPolicy } from './origin-guard';
 import { StreamableHttpFront } from './streamable-http';
 import { WebSocketFront, WS_PATH } from './websocket';
+import { clientJsonLimits, type FrontLimits } from './front-limits';
+import { KeyedCap } from '../protocol/keyed-cap';
 
 export const MCP_PATH = '/mcp';
 export const METRICS_PATH = '/metrics';
@@ -26,6 +28,8 @@ export const METRICS_PATH = '/metrics';
 export interface HttpFrontOptions {
   maxBodyBytes: number;
   sessionIdleTimeoutMs: number;
+  /** The config's `limits:`: JSON limits, caps, send queues, HTTP timeouts, WebSocket pings. */
+  limits: FrontLimits;
   origin: OriginPolicy;
   /** admin.token of the config; without it /admin/* answers 404. */
   adminToken?: string;
@@ -48,17 +52,42 @@ export class HttpFronts {
   readonly ws: WebSocketFront;
   private readonly admin: AdminRouter;
   private accepting = true;
+  /** Connections open per front: requests on /mcp, streams on /sse, sockets on /ws. */
+  private readonly connections: KeyedCap;
 
   constructor(
     private readonly deps: HttpFrontDeps,
     private readonly options: HttpFrontOptions,
     private readonly log: Logger,
   ) {
-    this.streamable = new StreamableHttpFront(deps.sessions, new ModernHttpFront(deps.stateless, log), options, log, () => this.accepting);
-    this.sse = new LegacySseFront(deps.sessions, options.maxBodyBytes, log);
-    this.ws = new WebSocketFront(deps.sessions, options.maxBodyBytes, log);
-    this.admin = new AdminRouter(deps.admin, { token: options.adminToken, maxBodyBytes: options.maxBodyBytes });
-    this.server = createServer((req, res) => void this.route(req, res));
+    const { limits, maxBodyBytes } = options;
+    const json = clientJsonLimits(limits);
+    const sendQueueBytes = limits.sendQueueBytes;
+    this.streamable = new StreamableHttpFront(
+      deps.sessions,
+      new ModernHttpFront(deps.stateless, log, sendQueueBytes),
+      { ...options, json, sendQueueBytes },
+      log,
+      () => this.accepting,
+    );
+    this.sse = new LegacySseFront(deps.sessions, { maxBodyBytes, json, sendQueueBytes }, log);
+    this.ws = new WebSocketFront(deps.sessions, { maxBodyBytes, json, sendQueueBytes, pingIntervalMs: limits.wsPingIntervalMs }, log);
+    this.admin = new AdminRouter(deps.admin, { token: options.adminToken, maxBodyBytes });
+    this.connections = new KeyedCap(
+      limits.maxConnectionsPerFront,
+      (front) => `open connections on ${front}`,
+      () => 'limits.maxConnectionsPerFront',
+    );
+    this.server = createServer(
+      {
+        // Slow-loris headers and trickled or short bodies: node answers 408 (clientError below) and closes.
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        // how often node looks for requests past those timeouts (its default, 30 s, would let them live that much longer)
+        connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+      },
+      (req, res) => void this.route(req, res),
+    );
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.server.on('clientError', (err, socket) => this.refuseMalformed(err, socket));
   }
@@ -92,7 +121,10 @@ export class HttpFronts {
       if (answerHealth(url.pathname, this.deps.health, res)) return;
       const forbidden = checkOrigin(req.headers, this.options.origin);
       if (forbidden) throw forbidden;
-      if (url.pathname === MCP_PATH) return await this.streamable.handle(req, res);
+      if (url.pathname === MCP_PATH) {
+        this.hold(MCP_PATH, res);
+        return await this.streamable.handle(req, res);
+      }
       if (url.pathname === METRICS_PATH) return await this.metrics(req, res);
       if (url.pathname === ADMIN_PREFIX || url.pathname.startsWith(`${ADMIN_PREFIX}/`)) {
         const refused = await this.admin.handle(req, res, url);
@@ -105,6 +137,7 @@ export class HttpFronts {
       }
       if (url.pathname === SSE_PATH && req.method === 'GET') {
         if (!this.accepting) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
+        this.hold(SSE_PATH, res);
         return await this.sse.openStream(res);
       }
       if (url.pathname === SSE_MESSAGES_PATH && req.method === 'POST') return await this.sse.postMessage(req, res, url);
@@ -115,6 +148,11 @@ export class HttpFronts {
       this.log[level]({ method: req.method, path: url.pathname, status: error.httpStatus, code: error.code, err: error.message }, 'HTTP request refused');
       sendError(res, error, error.data?.allow ? { allow: String(error.data.allow) } : {});
     }
+  }
+
+  /** Counts the request as an open connection of `front` until its response closes; throws LIMIT_REACHED at the cap. */
+  private hold(front: string, res: ServerResponse): void {
+    res.once('close', this.connections.take(front));
   }
 
   private async metrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -141,17 +179,20 @@ export class HttpFronts {
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://gateway');
-    const refusal =
-      url.pathname !== WS_PATH
-        ? new FleetError('METHOD_NOT_FOUND', `WebSocket connections go to ${WS_PATH}`)
-        : !this.accepting
-          ? new FleetError('SHUTTING_DOWN', 'the gateway is shutting down')
-          : checkOrigin(req.headers, this.options.origin);
-    if (refusal) {
+    let release: () => void;
+    try {
+      if (url.pathname !== WS_PATH) throw new FleetError('METHOD_NOT_FOUND', `WebSocket connections go to ${WS_PATH}`);
+      if (!this.accepting) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down');
+      const forbidden = checkOrigin(req.headers, this.options.origin);
+      if (forbidden) throw forbidden;
+      release = this.connections.take(WS_PATH);
+    } catch (err) {
+      const refusal = toFleetError(err);
       this.log.info({ path: url.pathname, status: refusal.httpStatus, err: refusal.message }, 'WebSocket upgrade refused');
       socket.end(`HTTP/1.1 ${refusal.httpStatus} ${refusal.code}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${refusal.message}\n`);
       return;
     }
+    socket.once('close', release);
     this.ws.upgrade(req, socket, head);
   }
 }

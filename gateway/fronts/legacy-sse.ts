@@ -1,25 +1,36 @@
 /**
  * The legacy HTTP+SSE front (protocol 2024-11-05) for older clients: GET /sse opens the event
  * stream and announces the message endpoint; POST /messages?sessionId=... carries client messages.
+ * The SDK's transport writes the stream; this front keeps it alive with comments and drops a
+ * client that stops reading before what it has not taken passes the send-queue bound.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Logger } from 'pino';
 import { FleetError } from '../protocol/errors';
+import type { JsonLimits } from '../protocol/json-limits';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import { fromSdkTransport } from '../protocol/sdk-transport';
 import type { SessionOpener } from '../session/sessions';
 import { readJsonRpcBody } from '../http/http-util';
+import { KEEP_ALIVE_MS } from './sse-stream';
 
 export const SSE_PATH = '/sse';
 export const SSE_MESSAGES_PATH = '/messages';
+
+export interface LegacySseOptions {
+  maxBodyBytes: number;
+  json: JsonLimits;
+  /** Bytes the stream may hold for a client that does not read before it is dropped. */
+  sendQueueBytes: number;
+}
 
 export class LegacySseFront {
   private readonly transports = new Map<string, SSEServerTransport>();
 
   constructor(
     private readonly sessions: SessionOpener,
-    private readonly maxBodyBytes: number,
+    private readonly options: LegacySseOptions,
     private readonly log: Logger,
   ) {}
 
@@ -28,13 +39,19 @@ export class LegacySseFront {
     const transport = fromSdkTransport(sdk);
     const session = this.sessions.openSession({
       kind: 'sse',
-      send: (message: JsonRpcMessage) => transport.send(message),
+      send: (message: JsonRpcMessage) => {
+        if (res.writableLength > this.options.sendQueueBytes) return this.drop(res, session.id);
+        return transport.send(message);
+      },
       close: () => transport.close(),
     });
     this.transports.set(sdk.sessionId, sdk);
     transport.onmessage = (m) => session.receive(m);
     transport.onerror = (err) => this.log.debug({ err: err.message, session: session.id }, 'SSE transport error');
+    const keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS);
+    keepAlive.unref();
     transport.onclose = () => {
+      clearInterval(keepAlive);
       this.transports.delete(sdk.sessionId);
       void session.close();
     };
@@ -47,11 +64,20 @@ export class LegacySseFront {
     const transport = this.transports.get(id);
     if (!transport) throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${id} (open a new stream at ${SSE_PATH})`);
     // The HTTP+SSE transport takes one message per POST, never a batch.
-    const { messages } = await readJsonRpcBody(req, this.maxBodyBytes, false);
+    const { messages } = await readJsonRpcBody(req, this.options.maxBodyBytes, false, this.options.json);
     await transport.handlePostMessage(req, res, messages[0]);
   }
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.transports.values()].map((t) => t.close()));
+  }
+
+  /** The client stays too far behind: its stream ends (freeing what it did not take) and so does its session. */
+  private drop(res: ServerResponse, session: string): Promise<void> {
+    if (!res.destroyed) {
+      this.log.warn({ session, queuedBytes: res.writableLength }, 'client does not read its event stream; stream dropped (limits.sendQueueBytes)');
+      res.destroy();
+    }
+    return Promise.reject(new FleetError('LIMIT_REACHED', 'the client does not read its event stream; dropped'));
   }
 }

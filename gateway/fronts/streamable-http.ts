@@ -15,6 +15,8 @@ import { checkGetAccept, checkPostHeaders, prefersEventStream, requestProtocolVe
 import { envelopeClaim } from '../protocol/eras';
 import type { ModernHttpFront } from './modern-http';
 import { StreamableSession } from './streamable-session';
+import { sendQueue, defaultJson } from './front-limits';
+import type { JsonLimits } from '../protocol/json-limits';
 
 /** The SDK's bound on the messages of one batch. */
 const MAX_BATCH = 100;
@@ -23,6 +25,10 @@ export interface StreamableHttpOptions {
   maxBodyBytes: number;
   /** Sessions with no open request and no message for this long are closed (clients that vanished without DELETE). */
   sessionIdleTimeoutMs: number;
+  /** What every body must pass before it is parsed (default: no depth or string limit beyond the body's size). */
+  json?: JsonLimits;
+  /** Bytes a stream may hold for a client that does not read before it is dropped (default unbounded). */
+  sendQueueBytes?: number;
 }
 
 export class StreamableHttpFront {
@@ -73,7 +79,7 @@ export class StreamableHttpFront {
 
   private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
     checkPostHeaders(req.headers);
-    const { messages, batch } = await readJsonRpcBody(req, this.options.maxBodyBytes, true);
+    const { messages, batch } = await readJsonRpcBody(req, this.options.maxBodyBytes, true, this.options.json ?? defaultJson(this.options.maxBodyBytes));
     // A session names the 2025 era; without one, a message that claims 2026-07-28 is served statelessly.
     if (req.headers['mcp-session-id'] === undefined && !batch && this.modern.claims(messages[0], req.headers))
       return this.modern.post(req.headers, res, messages[0]);
@@ -126,10 +132,15 @@ export class StreamableHttpFront {
   }
 
   private open(): StreamableSession {
+    const id = randomUUID();
     const session = new StreamableSession(
-      randomUUID(),
+      id,
       (channel) => this.opener.openSession(channel),
       (s) => this.sessions.delete(s.id),
+      undefined,
+      sendQueue(this.options.sendQueueBytes, (queued) =>
+        this.log.warn({ httpSession: id, queuedBytes: queued }, 'client does not read its event stream; stream dropped (limits.sendQueueBytes)'),
+      ),
     );
     this.sessions.set(session.id, session);
     return session;

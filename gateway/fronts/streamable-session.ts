@@ -11,7 +11,7 @@ import { isRequest, isResponse, type JsonRpcMessage, type RequestId } from '../p
 import type { ClientSession, FrontChannel } from '../session/client-session';
 import { SessionEventStore, type EventStoreLimits } from './event-store';
 import { PostExchange, type ExchangeHost } from './post-exchange';
-import { SseStream } from './sse-stream';
+import { SseStream, UNBOUNDED, type SendQueueLimit } from './sse-stream';
 
 /** Stream 0 is the standalone GET stream; streams of POSTs are numbered from 1. */
 const STANDALONE = 0;
@@ -48,6 +48,7 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
     open: (channel: FrontChannel) => ClientSession,
     private readonly onClosed: (session: StreamableSession) => void,
     limits?: EventStoreLimits,
+    readonly sendQueue: SendQueueLimit = UNBOUNDED,
   ) {
     this.store = new SessionEventStore(limits);
     this.client = open(this);
@@ -98,7 +99,7 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
     this.begin(res);
     const exchange = this.byStream.get(replay.stream);
     if (exchange) return exchange.resume(res, replay.events);
-    const sse = replay.stream === STANDALONE ? this.openStandalone(res, undefined) : new SseStream(res, this.replyHeaders, undefined, () => {});
+    const sse = replay.stream === STANDALONE ? this.openStandalone(res, undefined) : new SseStream(res, this.replyHeaders, undefined, () => {}, this.sendQueue);
     for (const e of replay.events) sse.send(e.id, e.data);
     if (replay.stream !== STANDALONE) return sse.end(); // that POST is answered: nothing more will come
     this.standalone?.end();
@@ -171,9 +172,15 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
   }
 
   private openStandalone(res: ServerResponse, primingId: string | undefined): SseStream {
-    return new SseStream(res, this.replyHeaders, primingId, (s) => {
-      if (this.standalone === s) this.standalone = undefined;
-    });
+    return new SseStream(
+      res,
+      this.replyHeaders,
+      primingId,
+      (s) => {
+        if (this.standalone === s) this.standalone = undefined;
+      },
+      this.sendQueue,
+    );
   }
 
   /** Messages related to no request; kept even while no GET stream is open, for a client that resumes. */

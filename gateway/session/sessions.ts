@@ -4,24 +4,43 @@
  * of sessions that ended just before, so nothing outlives the gateway.
  */
 import type { Logger } from 'pino';
+import { KeyedCap } from '../protocol/keyed-cap';
 import type { Relay } from '../relay/relay';
 import { ClientSession, type FrontChannel } from './client-session';
 
 /** What a front needs to start a session for a client that connected. */
 export interface SessionOpener {
+  /** Throws LIMIT_REACHED when `limits.maxSessions` are open. */
   openSession(channel: FrontChannel): ClientSession;
 }
+
+export interface SessionLimits {
+  maxSessions: number;
+  maxPendingPerSession: number;
+}
+
+/** The key every session counts under; a cap per principal adds its own KeyedCap keyed by principal id. */
+const ALL = 'all';
 
 export class Sessions implements SessionOpener {
   private readonly open = new Map<string, ClientSession>();
   private readonly stopping = new Set<Promise<void>>();
   private isDraining = false;
+  private readonly cap: KeyedCap;
+  private readonly releases = new Map<string, () => void>();
 
   constructor(
     private readonly relay: Relay,
     private readonly serverInfo: { name: string; version: string },
     private readonly log: Logger,
-  ) {}
+    private readonly limits: SessionLimits = { maxSessions: Infinity, maxPendingPerSession: Infinity },
+  ) {
+    this.cap = new KeyedCap(
+      limits.maxSessions,
+      () => 'client sessions open at once',
+      () => 'limits.maxSessions',
+    );
+  }
 
   get count(): number {
     return this.open.size;
@@ -43,17 +62,20 @@ export class Sessions implements SessionOpener {
   }
 
   openSession(channel: FrontChannel): ClientSession {
+    const release = this.cap.take(ALL);
     const session = new ClientSession(
       {
         relay: this.relay,
         serverInfo: this.serverInfo,
         draining: () => this.draining,
         closed: (s, stopped) => this.closed(s, stopped),
+        maxPending: this.limits.maxPendingPerSession,
       },
       channel,
       this.log,
     );
     this.open.set(session.id, session);
+    this.releases.set(session.id, release);
     this.log.info({ session: session.id, front: channel.kind }, 'client session opened');
     return session;
   }
@@ -70,6 +92,8 @@ export class Sessions implements SessionOpener {
 
   private closed(session: ClientSession, stopped: Promise<void>): void {
     this.open.delete(session.id);
+    this.releases.get(session.id)?.();
+    this.releases.delete(session.id);
     this.stopping.add(stopped);
     void stopped.finally(() => this.stopping.delete(stopped));
     this.log.info({ session: session.id }, 'client session closed');

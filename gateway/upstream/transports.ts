@@ -6,7 +6,7 @@
 import Docker from 'dockerode';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Logger } from 'pino';
-import type { ServerConfig } from '../config/schema';
+import type { RemoteServerConfig, ServerConfig } from '../config/schema';
 import { fromSdkTransport } from '../protocol/sdk-transport';
 import type { MessageTransport } from '../protocol/transport';
 import { WebSocketTransport } from '../protocol/ws-transport';
@@ -81,14 +81,22 @@ export class TransportFactory implements UpstreamTransports {
   async create(server: ServerConfig, backend: string, log: Logger): Promise<MessageTransport> {
     switch (server.kind) {
       case 'stdio':
-        return new ProcessTransport({ command: server.command, args: server.args, env: server.env, cwd: server.cwd, log });
+        return new ProcessTransport({
+          command: server.command,
+          args: server.args,
+          env: server.env,
+          cwd: server.cwd,
+          log,
+          server: server.name,
+          limits: server.limits,
+        });
       case 'docker': {
         const pool = this.pool(server.name, backend);
         if (pool) return pool.acquire();
-        return new DockerTransport(this.docker, server.docker, { instance: this.settings.instance, server: server.name }, log);
+        return new DockerTransport(this.docker, server.docker, { instance: this.settings.instance, server: server.name }, log, undefined, server.limits);
       }
       case 'remote':
-        return remoteTransport(server.url, server.transport, server.headers);
+        return remoteTransport(server);
     }
   }
 
@@ -123,14 +131,11 @@ function poolKey(server: string, backend: string): string {
   return JSON.stringify([server, backend]);
 }
 
-function remoteTransport(
-  url: string,
-  transport: 'streamable-http' | 'sse' | 'websocket',
-  headers: Record<string, string>,
-): MessageTransport | Promise<MessageTransport> {
-  switch (transport) {
+function remoteTransport(server: RemoteServerConfig): MessageTransport | Promise<MessageTransport> {
+  const { url, headers, limits, name } = server;
+  switch (server.transport) {
     case 'streamable-http':
-      return new StreamableHttpTransport(url, { headers });
+      return new StreamableHttpTransport(url, { headers, limits, server: name });
     case 'sse':
       return fromSdkTransport(
         new SSEClientTransport(new URL(url), {
@@ -139,6 +144,6 @@ function remoteTransport(
         }),
       );
     case 'websocket':
-      return WebSocketTransport.connect(url, headers);
+      return WebSocketTransport.connect(url, headers, { limits, peer: `server "${name}"` });
   }
 }
