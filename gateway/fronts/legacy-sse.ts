@@ -39,6 +39,7 @@ export class LegacySseFront {
     const transport = fromSdkTransport(sdk);
     const session = this.sessions.openSession({
       kind: 'sse',
+      // The SDK writes the event (at once, when called), so the bound is checked before each: one message may pass it before the drop.
       send: (message: JsonRpcMessage) => {
         if (res.writableLength > this.options.sendQueueBytes) return this.drop(res, session.id);
         return transport.send(message);
@@ -75,9 +76,9 @@ export class LegacySseFront {
   /** The client stays too far behind: its stream ends (freeing what it did not take) and so does its session. */
   private drop(res: ServerResponse, session: string): Promise<void> {
     if (!res.destroyed) {
-      this.log.warn({ session, queuedBytes: res.writableLength }, 'client does not read its event stream; stream dropped (limits.sendQueueBytes)');
+      this.log.warn({ session, queuedBytes: res.writableLength }, 'client does not read its SSE stream; stream dropped (limits.sendQueueBytes)');
       res.destroy();
     }
-    return Promise.reject(new FleetError('LIMIT_REACHED', 'the client does not read its event stream; dropped'));
+    return Promise.reject(new FleetError('LIMIT_REACHED', 'the client does not read its SSE stream; dropped'));
   }
 }
