@@ -27,6 +27,8 @@ export interface LegacySseOptions {
 
 export class LegacySseFront {
   private readonly transports = new Map<string, SSEServerTransport>();
+  /** Where each stream's client messages go (its session), by the stream's session id. */
+  private readonly receivers = new Map<string, (m: JsonRpcMessage) => void>();
 
   constructor(
     private readonly sessions: SessionOpener,
@@ -47,13 +49,14 @@ export class LegacySseFront {
       close: () => transport.close(),
     });
     this.transports.set(sdk.sessionId, sdk);
-    transport.onmessage = (m) => session.receive(m);
+    this.receivers.set(sdk.sessionId, (m) => session.receive(m));
     transport.onerror = (err) => this.log.debug({ err: err.message, session: session.id }, 'SSE transport error');
     const keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS);
     keepAlive.unref();
     transport.onclose = () => {
       clearInterval(keepAlive);
       this.transports.delete(sdk.sessionId);
+      this.receivers.delete(sdk.sessionId);
       void session.close();
     };
     await transport.start();
@@ -62,11 +65,14 @@ export class LegacySseFront {
   async postMessage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const id = url.searchParams.get('sessionId');
     if (!id) throw new FleetError('INVALID_REQUEST', 'Bad Request: sessionId query parameter is required');
-    const transport = this.transports.get(id);
-    if (!transport) throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${id} (open a new stream at ${SSE_PATH})`);
-    // The HTTP+SSE transport takes one message per POST, never a batch.
+    const receive = this.receivers.get(id);
+    if (!receive) throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${id} (open a new stream at ${SSE_PATH})`);
+    // The HTTP+SSE transport takes one message per POST, never a batch. It is checked by the gateway's
+    // one parser, not the SDK's schemas: those refuse fields they do not know with a 400 in plain
+    // text, where the client is owed a JSON-RPC answer (and MCP lets messages carry more fields).
     const { messages } = await readJsonRpcBody(req, this.options.maxBodyBytes, false, this.options.json);
-    await transport.handlePostMessage(req, res, messages[0]);
+    res.writeHead(202).end('Accepted');
+    receive(messages[0]);
   }
 
   async closeAll(): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { FleetError } from '../protocol/errors';
+import { RefusedMessage } from '../protocol/frames';
 import { isRequest, isResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
 import type { ClientSession, FrontChannel } from '../session/client-session';
 import { SessionEventStore, type EventStoreLimits } from './event-store';
@@ -71,8 +72,15 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
 
   /** Takes the messages of a POST: answered with 202 if none is a request, else by a PostExchange. */
   post(res: ServerResponse, messages: readonly JsonRpcMessage[], options: PostOptions): void {
-    this.begin(res);
     const ids = messages.filter(isRequest).map((m) => m.id);
+    // An id in flight names the POST its answer goes to: a second one would take the first's answer and leave it hanging.
+    const taken = ids.find((id, i) => this.byRequest.has(id) || ids.indexOf(id) !== i);
+    if (taken !== undefined)
+      throw new RefusedMessage(
+        new FleetError('INVALID_REQUEST', `Invalid Request: id ${JSON.stringify(taken)} belongs to a request still in flight in this session; use a new id`),
+        taken,
+      );
+    this.begin(res);
     if (ids.length === 0) {
       res.writeHead(202).end();
     } else {

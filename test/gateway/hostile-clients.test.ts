@@ -7,7 +7,8 @@ import { connectClient, disconnect, newMarker, startTestGateway, type TestGatewa
 import { postRaw, rawSession } from '../helpers/raw-http';
 import { modernRequest, postModern } from '../helpers/raw-modern';
 import { INITIALIZE, openRawPeer, ORDERED_FRONTS, type RawPeer } from '../helpers/raw-peers';
-import { scripted } from '../helpers/scripted';
+import { scripted, sleepsStarted } from '../helpers/scripted';
+import { waitFor } from '../helpers/wait';
 import { waitForNoProcesses } from '../helpers/processes';
 
 /** JSON text of arrays nested `depth` deep (JSON.stringify could not write it). */
@@ -70,6 +71,36 @@ describe('JSON nested too deep, at every front', () => {
     await peer.send(deepCall('long', 3).replace('"x":[[[]]]', `"x":"${'y'.repeat(100)}"`));
     expect(await peer.next((m) => m.id === 'long', 'the answer')).toMatchObject({ result: { content: [{ text: 'scripted:echo' }] } });
     await peer.close();
+  });
+});
+
+describe('an id reused while its request is in flight', () => {
+  const marker = newMarker();
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ servers: { s: scripted(marker, ['--tools', 'echo,sleep']) } }, marker);
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    expect(await waitForNoProcesses(marker)).toEqual([]);
+  });
+
+  it('is refused on its own POST (400, to that id), and the first request still gets its answer', async () => {
+    const session = await rawSession(`${gw.url}/mcp`);
+    const call = (name: string) => JSON.stringify({ jsonrpc: '2.0', id: 'same', method: 'tools/call', params: { name, arguments: { ms: 500 } } });
+    const first = postRaw(`${gw.url}/mcp`, call('s__sleep'), session.headers);
+    await waitFor(() => sleepsStarted(gw.logs, 's') === 1, 'the first call to run upstream');
+    const second = await postRaw(`${gw.url}/mcp`, call('s__echo'), session.headers);
+    expect(second.status).toBe(400);
+    expect(second.messages).toEqual([
+      { jsonrpc: '2.0', id: 'same', error: expect.objectContaining({ code: -32600, message: expect.stringContaining('still in flight') }) },
+    ]);
+    expect((await first).messages).toEqual([
+      { jsonrpc: '2.0', id: 'same', result: expect.objectContaining({ content: [{ type: 'text', text: 'slept 500' }] }) },
+    ]);
+    await session.close();
   });
 });
 
