@@ -14,6 +14,7 @@ import { fromSdkTransport } from '../protocol/sdk-transport';
 import type { SessionOpener } from '../session/sessions';
 import { readJsonRpcBody } from '../http/http-util';
 import { KEEP_ALIVE_MS } from './sse-stream';
+import { checkJsonContentType } from './streamable-checks';
 
 export const SSE_PATH = '/sse';
 export const SSE_MESSAGES_PATH = '/messages';
@@ -70,6 +71,7 @@ export class LegacySseFront {
     // The HTTP+SSE transport takes one message per POST, never a batch. It is checked by the gateway's
     // one parser, not the SDK's schemas: those refuse fields they do not know with a 400 in plain
     // text, where the client is owed a JSON-RPC answer (and MCP lets messages carry more fields).
+    checkJsonContentType(req.headers);
     const { messages } = await readJsonRpcBody(req, this.options.maxBodyBytes, false, this.options.json);
     res.writeHead(202).end('Accepted');
     receive(messages[0]);

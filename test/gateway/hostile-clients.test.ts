@@ -74,6 +74,36 @@ describe('JSON nested too deep, at every front', () => {
   });
 });
 
+describe("legacy SSE POSTs, read by the gateway's own parser", () => {
+  const marker = newMarker();
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ servers: { s: scripted(marker, ['--tools', 'echo']) } }, marker);
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    expect(await waitForNoProcesses(marker)).toEqual([]);
+  });
+
+  it('answers a message with fields it does not know on the stream, and a wrong Content-Type with 415 and a JSON-RPC error', async () => {
+    const peer = await openRawPeer(gw, 'sse');
+    // the SDK's schemas refused this one with a plain-text 400; MCP lets a message carry more fields
+    await peer.send({ ...INITIALIZE, extra: { kept: true } });
+    expect(await peer.next((m) => m.id === 'init', 'the answer to initialize')).toMatchObject({ result: { serverInfo: { name: 'mcp-fleet-gateway' } } });
+    const stream = await fetch(`${gw.url}/sse`, { headers: { accept: 'text/event-stream' } });
+    const reader = stream.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    const endpoint = /data: (.*)\n/.exec(first)![1];
+    const r = await fetch(new URL(endpoint, gw.url), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(INITIALIZE) });
+    expect(r.status).toBe(415);
+    expect(await r.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { message: expect.stringContaining('Content-Type must be application/json') } });
+    await reader.cancel();
+    await peer.close();
+  });
+});
+
 describe('an id reused while its request is in flight', () => {
   const marker = newMarker();
   let gw: TestGateway;
