@@ -112,7 +112,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     },
     log,
   });
-  const sessions = new Sessions(relay, SERVER_INFO, log);
+  const sessions = new Sessions(relay, SERVER_INFO, log, config.limits);
   const stateless = new StatelessRequests(relay, () => sessions.draining, log);
   let started = false;
   return {

@@ -13,6 +13,7 @@ import { assembleCore, type GatewayCore } from './core';
 import { HttpFronts } from './fronts/http-server';
 import { isLoopbackHost } from './fronts/origin-guard';
 import { serveStdio } from './fronts/stdio';
+import { clientJsonLimits } from './fronts/front-limits';
 import { readTlsMaterial } from './fronts/tls-listener';
 import type { HeldCalls } from './relay/held-calls';
 import type { Listens } from './relay/listen';
@@ -63,7 +64,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   };
 
   if (options.stdio) {
-    serveStdio(sessions, options.stdio.input, options.stdio.output, options.stdio.onEnd);
+    serveStdio(sessions, options.stdio.input, options.stdio.output, options.stdio.onEnd, clientJsonLimits(config.limits));
     return { registry, sessions, transports, progress, held, listens, tasks, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
   }
 
@@ -106,6 +107,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     {
       maxBodyBytes: config.http.maxBodyBytes,
       sessionIdleTimeoutMs: config.http.sessionIdleTimeoutMs,
+      limits: config.limits,
       origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts, loopbackOnly: isLoopbackHost(host) },
       adminEnabled: config.admin !== undefined,
       adminToken: config.admin?.token,

@@ -57,7 +57,12 @@ export class Introspection {
     } catch (err) {
       throw new FleetError('UPSTREAM_UNAVAILABLE', `token introspection at ${this.settings.url} failed: ${(err as Error).message}`);
     }
-    if (!res.ok) throw new FleetError('UPSTREAM_UNAVAILABLE', `token introspection at ${this.settings.url} answered HTTP ${res.status}`);
+    if (!res.ok) {
+      // the authorization server's own words (RFC 6749 error and description), never the token
+      const why = (await res.json().catch(() => undefined)) as { error?: unknown; error_description?: unknown } | undefined;
+      const detail = why?.error ? `: ${String(why.error)}${why.error_description ? ` (${String(why.error_description).slice(0, 200)})` : ''}` : '';
+      throw new FleetError('UPSTREAM_UNAVAILABLE', `token introspection at ${this.settings.url} answered HTTP ${res.status}${detail}`);
+    }
     const body: unknown = await res.json().catch(() => undefined);
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new FleetError('UPSTREAM_UNAVAILABLE', `token introspection at ${this.settings.url} answered no JSON object`);

@@ -77,6 +77,19 @@ describe('config loading', () => {
     ]);
   });
 
+  it("takes the gateway's limits and each server's, with defaults, and names a bad one by field", () => {
+    const config = parseConfig({ limits: { maxSessions: 5 }, servers: { a: { command: 'x', limits: { maxDepth: 32 } } } }, 't');
+    expect(config.limits).toMatchObject({ maxSessions: 5, maxJsonDepth: 128, sendQueueBytes: 16 * 1024 * 1024, maxPendingPerSession: 1000 });
+    expect(config.servers[0].limits).toEqual({ maxMessageBytes: 128 * 1024 * 1024, maxDepth: 32, maxSessions: 64 });
+    expect(
+      problemsOf(() => parseConfig({ limits: { maxJsonDepth: 1, sendQueue: 1 }, servers: { a: { command: 'x', limits: { maxMessageBytes: 0 } } } }, 't')),
+    ).toEqual([
+      expect.stringMatching(/^limits\.maxJsonDepth: /),
+      expect.stringMatching(/^limits: .*sendQueue/),
+      expect.stringMatching(/^servers\.a\.limits\.maxMessageBytes: /),
+    ]);
+  });
+
   it('refuses servers whose prefixes collide and names both', () => {
     const problems = problemsOf(() => parseConfig({ servers: { a: { command: 'x', prefix: 'p' }, b: { command: 'y', prefix: 'p' } } }, 't'));
     expect(problems).toEqual([expect.stringContaining('prefix "p" is already used by server "a"')]);

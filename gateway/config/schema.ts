@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { authSchema, policySchema } from './auth-schema';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/frames';
+import { DEFAULT_MAX_DEPTH } from '../protocol/json-limits';
 
 const positiveMs = z.number().int().positive();
 
@@ -39,6 +41,19 @@ const commonServerFields = {
   /** Pings the server while connected; a failed ping counts as a lost connection (how dead remote servers are noticed). */
   healthCheck: z
     .object({ intervalMs: z.number().int().min(0).default(15_000), timeoutMs: positiveMs.default(5_000) })
+    .strict()
+    .prefault({}),
+  /**
+   * What the gateway takes from this server: a longer line, SSE event or WebSocket message, or one
+   * nested deeper, is refused (the request it answers fails naming the server; anything else is
+   * dropped and logged). `maxSessions`: upstream sessions a per-session server may have at once.
+   */
+  limits: z
+    .object({
+      maxMessageBytes: z.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
+      maxDepth: z.number().int().min(2).default(DEFAULT_MAX_DEPTH),
+      maxSessions: z.number().int().positive().default(64),
+    })
     .strict()
     .prefault({}),
 };
@@ -254,6 +269,44 @@ export const gatewaySettingsSchema = z
         allowedOrigins: z.array(z.string()).default([]),
         /** Host header values allowed besides loopback ones when listening on loopback; "*" turns Host checking off. */
         allowedHosts: z.array(z.string()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Bounds on what clients can make the gateway hold or do, each refused with a clear error:
+     * JSON nested deeper or strings longer than allowed (-32600, HTTP 400), sessions and
+     * connections beyond the caps (HTTP 429 / -32600), requests in flight per session beyond the
+     * cap, and clients that do not read: past `sendQueueBytes` queued towards one client it is
+     * dropped (WebSocket close 1008, the SSE stream ended).
+     */
+    limits: z
+      .object({
+        maxJsonDepth: z.number().int().min(2).default(DEFAULT_MAX_DEPTH),
+        maxStringChars: z
+          .number()
+          .int()
+          .positive()
+          .default(16 * 1024 * 1024),
+        /** Client sessions open at once, every front together (2026-07-28 requests open none). */
+        maxSessions: z.number().int().positive().default(10_000),
+        /** Client sessions one authenticated principal may have open at once (without auth only maxSessions applies). */
+        maxSessionsPerPrincipal: z.number().int().positive().default(1_000),
+        /** Open connections per front: WebSockets on /ws, event streams on /sse, requests open on /mcp. */
+        maxConnectionsPerFront: z.number().int().positive().default(10_000),
+        /** Requests one client session may have in flight at once. */
+        maxPendingPerSession: z.number().int().positive().default(1000),
+        /** Bytes written towards one client and not yet taken by it (a WebSocket, an SSE stream). */
+        sendQueueBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(16 * 1024 * 1024),
+        /** node:http: the request's headers must be in by then (slow-loris headers get 408). */
+        headersTimeoutMs: positiveMs.default(20_000),
+        /** node:http: the whole request, body included, must be in by then (a trickled or short body gets 408). */
+        requestTimeoutMs: positiveMs.default(60_000),
+        /** WebSocket ping interval; a client that has not answered the previous ping by the next is dropped. */
+        wsPingIntervalMs: positiveMs.default(30_000),
       })
       .strict()
       .prefault({}),

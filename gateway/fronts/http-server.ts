@@ -29,6 +29,8 @@ import { checkOrigin, type OriginPolicy } from './origin-guard';
 import { StreamableHttpFront } from './streamable-http';
 import { TlsReloader, tlsServerOptions, type TlsMaterial } from './tls-listener';
 import { WebSocketFront, WS_PATH } from './websocket';
+import { clientJsonLimits, type FrontLimits } from './front-limits';
+import { KeyedCap } from '../protocol/keyed-cap';
 
 export const MCP_PATH = '/mcp';
 export const METRICS_PATH = '/metrics';
@@ -36,6 +38,8 @@ export const METRICS_PATH = '/metrics';
 export interface HttpFrontOptions {
   maxBodyBytes: number;
   sessionIdleTimeoutMs: number;
+  /** The config's `limits:`: JSON limits, caps, send queues, HTTP timeouts, WebSocket pings. */
+  limits: FrontLimits;
   origin: OriginPolicy;
   /** The config has an admin section; without it /admin/* answers 404. */
   adminEnabled: boolean;
@@ -68,34 +72,51 @@ export class HttpFronts {
   private readonly secure: HttpsServer | undefined;
   private reloader: TlsReloader | undefined;
   private accepting = true;
+  /** Connections open per front: requests on /mcp, streams on /sse, sockets on /ws. */
+  private readonly connections: KeyedCap;
 
   constructor(
     private readonly deps: HttpFrontDeps,
     private readonly options: HttpFrontOptions,
     private readonly log: Logger,
   ) {
+    const { limits, maxBodyBytes } = options;
+    const json = clientJsonLimits(limits);
+    const sendQueueBytes = limits.sendQueueBytes;
     const refusalStatus = (message: JsonRpcMessage) => this.scopeRefusal(message);
     this.streamable = new StreamableHttpFront(
       deps.sessions,
-      new ModernHttpFront(deps.stateless, log, refusalStatus),
-      { ...options, refusalStatus },
+      new ModernHttpFront(deps.stateless, log, sendQueueBytes, refusalStatus),
+      { ...options, json, sendQueueBytes, refusalStatus },
       log,
       () => this.accepting,
     );
-    this.sse = new LegacySseFront(deps.sessions, options.maxBodyBytes, log);
-    this.ws = new WebSocketFront(deps.sessions, options.maxBodyBytes, log);
-    this.admin = new AdminRouter(deps.admin, { enabled: options.adminEnabled, token: options.adminToken, auth: deps.auth, maxBodyBytes: options.maxBodyBytes });
+    this.sse = new LegacySseFront(deps.sessions, { maxBodyBytes, json, sendQueueBytes }, log);
+    this.ws = new WebSocketFront(deps.sessions, { maxBodyBytes, json, sendQueueBytes, pingIntervalMs: limits.wsPingIntervalMs }, log);
+    this.admin = new AdminRouter(deps.admin, { enabled: options.adminEnabled, token: options.adminToken, auth: deps.auth, maxBodyBytes });
+    this.connections = new KeyedCap(
+      limits.maxConnectionsPerFront,
+      (front) => `open connections on ${front}`,
+      () => 'limits.maxConnectionsPerFront',
+    );
+    const timeouts = {
+      // Slow-loris headers and trickled or short bodies: node answers 408 (clientError below) and closes.
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // how often node looks for requests past those timeouts (its default, 30 s, would let them live that much longer)
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    };
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.route(req, res);
     const { tls } = options;
     if (tls) {
-      const server = createHttpsServer(tlsServerOptions(tls.settings, tls.material), handler);
+      const server = createHttpsServer({ ...tlsServerOptions(tls.settings, tls.material), ...timeouts }, handler);
       // a handshake refused (no client certificate, an unknown CA, plain HTTP on the TLS port) reaches no front
       server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
         this.log.info({ code: err.code, err: err.message, peer: socket.remoteAddress }, 'TLS handshake refused');
       });
       this.server = this.secure = server;
     } else {
-      this.server = createServer(handler);
+      this.server = createServer(timeouts, handler);
     }
     this.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.server.on('clientError', (err, socket) => this.refuseMalformed(err, socket));
@@ -139,7 +160,11 @@ export class HttpFronts {
       const forbidden = checkOrigin(req.headers, this.options.origin);
       if (forbidden) throw forbidden;
       if (url.pathname === RESOURCE_METADATA_PATH || url.pathname.startsWith(`${RESOURCE_METADATA_PATH}/`)) return this.resourceMetadata(req, res);
-      if (url.pathname === MCP_PATH) return await this.streamable.handle(req, res, await this.authenticate(req));
+      if (url.pathname === MCP_PATH) {
+        const principal = await this.authenticate(req);
+        this.hold(MCP_PATH, res);
+        return await this.streamable.handle(req, res, principal);
+      }
       if (url.pathname === METRICS_PATH) return await this.metrics(req, res);
       if (url.pathname === ADMIN_PREFIX || url.pathname.startsWith(`${ADMIN_PREFIX}/`)) {
         const refused = await this.admin.handle(req, res, url);
@@ -152,7 +177,9 @@ export class HttpFronts {
       }
       if (url.pathname === SSE_PATH && req.method === 'GET') {
         if (!this.accepting) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
-        return await this.sse.openStream(res, await this.authenticate(req));
+        const principal = await this.authenticate(req);
+        this.hold(SSE_PATH, res);
+        return await this.sse.openStream(res, principal);
       }
       if (url.pathname === SSE_MESSAGES_PATH && req.method === 'POST') return await this.sse.postMessage(req, res, url, await this.authenticate(req));
       throw new FleetError('METHOD_NOT_FOUND', `no route for ${req.method} ${url.pathname}; the MCP endpoints are ${MCP_PATH}, ${SSE_PATH}, ${WS_PATH}`);
@@ -202,6 +229,11 @@ export class HttpFronts {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'access-control-allow-origin': '*' }).end(body);
   }
 
+  /** Counts the request as an open connection of `front` until its response closes; throws LIMIT_REACHED at the cap. */
+  private hold(front: string, res: ServerResponse): void {
+    res.once('close', this.connections.take(front));
+  }
+
   private async metrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET') throw new FleetError('METHOD_NOT_ALLOWED', `${METRICS_PATH} answers GET only`, { data: { allow: 'GET' } });
     const { contentType, body } = await this.deps.metrics.scrape();
@@ -228,22 +260,17 @@ export class HttpFronts {
     // a client that drops the connection while it is being authenticated must not take the process with it
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://gateway');
-    let refusal =
-      url.pathname !== WS_PATH
-        ? new FleetError('METHOD_NOT_FOUND', `WebSocket connections go to ${WS_PATH}`)
-        : !this.accepting
-          ? new FleetError('SHUTTING_DOWN', 'the gateway is shutting down')
-          : checkOrigin(req.headers, this.options.origin);
-    let principal: Principal | undefined;
-    if (!refusal) {
-      try {
-        principal = await this.authenticate(req);
-      } catch (err) {
-        refusal = toFleetError(err);
-      }
-    }
-    if (refusal || !principal) {
-      const error = refusal!;
+    let release: (() => void) | undefined;
+    let principal: Principal;
+    try {
+      if (url.pathname !== WS_PATH) throw new FleetError('METHOD_NOT_FOUND', `WebSocket connections go to ${WS_PATH}`);
+      if (!this.accepting) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down');
+      const forbidden = checkOrigin(req.headers, this.options.origin);
+      if (forbidden) throw forbidden;
+      principal = await this.authenticate(req);
+      release = this.connections.take(WS_PATH);
+    } catch (err) {
+      const error = toFleetError(err);
       this.log.info({ path: url.pathname, status: error.httpStatus, err: error.message }, 'WebSocket upgrade refused');
       const extra = Object.entries(this.refusalHeaders(error))
         .map(([k, v]) => `${k}: ${v}\r\n`)
@@ -251,6 +278,7 @@ export class HttpFronts {
       socket.end(`HTTP/1.1 ${error.httpStatus} ${error.code}\r\nContent-Type: text/plain\r\n${extra}Connection: close\r\n\r\n${error.message}\n`);
       return;
     }
+    socket.once('close', release);
     this.ws.upgrade(req, socket, head, principal);
   }
 }

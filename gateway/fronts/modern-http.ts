@@ -16,7 +16,8 @@ import { decodeHeaderValue, headerMismatch } from '../protocol/mirrored-headers'
 import { errorResponse, isRequest, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc';
 import { NAME_FIELD } from '../protocol/routing-headers';
 import { readEnvelope, type RequestSink, type StatelessRequests } from '../session/stateless-requests';
-import { SseStream } from './sse-stream';
+import { SseStream, type SendQueueLimit } from './sse-stream';
+import { sendQueue } from './front-limits';
 
 /** Refusals of a served request answered 400 (the spec's), as against the 200 of a request that ran and failed. */
 const BAD_REQUEST_CODES = new Set<FleetErrorCode>(['HEADER_MISMATCH', 'MISSING_CLIENT_CAPABILITY', 'UNSUPPORTED_PROTOCOL_VERSION']);
@@ -27,6 +28,8 @@ export class ModernHttpFront {
   constructor(
     private readonly requests: StatelessRequests,
     private readonly log: Logger,
+    /** Bytes an answer's SSE stream may hold for a client that does not read (default unbounded). */
+    private readonly sendQueueBytes?: number,
     /** 403 with a challenge for a missing scope (see the listener). */
     private readonly refusalStatus: (response: JsonRpcResponse) => { status: number; headers: Record<string, string> } | undefined = () => undefined,
   ) {}
@@ -58,7 +61,10 @@ export class ModernHttpFront {
       reply(res, errorResponse(message.id, error.toJsonRpcError()), error.code === 'METHOD_NOT_FOUND' ? 404 : 400);
       return;
     }
-    void this.requests.serve(message, envelope, new ExchangeSink(res, this.refusalStatus), principal, headers);
+    const queue = sendQueue(this.sendQueueBytes, (queued) =>
+      this.log.warn({ method: message.method, queuedBytes: queued }, 'client does not read its answer stream; stream dropped (limits.sendQueueBytes)'),
+    );
+    void this.requests.serve(message, envelope, new ExchangeSink(res, queue, this.refusalStatus), principal, headers);
   }
 
   /** The spec's checks, in its order; the first that fails is the answer. */
@@ -128,6 +134,7 @@ class ExchangeSink implements RequestSink {
 
   constructor(
     private readonly res: ServerResponse,
+    private readonly queue: SendQueueLimit,
     private readonly refusalStatus: (response: JsonRpcResponse) => { status: number; headers: Record<string, string> } | undefined,
   ) {
     res.once('close', () => {
@@ -139,7 +146,7 @@ class ExchangeSink implements RequestSink {
 
   notify(message: JsonRpcNotification): void {
     if (this.done) return;
-    this.stream ??= new SseStream(this.res, {}, undefined, () => {});
+    this.stream ??= new SseStream(this.res, {}, undefined, () => {}, this.queue);
     this.stream.send(undefined, JSON.stringify(message));
   }
 

@@ -10,12 +10,14 @@
 import type { ServerResponse } from 'node:http';
 import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc';
 import type { StoredEvent } from './event-store';
-import { SseStream } from './sse-stream';
+import { SseStream, type SendQueueLimit } from './sse-stream';
 
 /** What an exchange needs from its session. */
 export interface ExchangeHost {
   /** Headers every reply of the session carries (Mcp-Session-Id). */
   readonly replyHeaders: Record<string, string>;
+  /** The bound on what a stream of the session holds for a client that does not read. */
+  readonly sendQueue: SendQueueLimit;
   /** Gives `exchange` a replayable stream; returns its number, and a priming event id if `priming`. */
   openStream(exchange: PostExchange, priming: boolean): { stream: number; primingId: string | undefined };
   /** Keeps an event of `stream` for replay and returns its id. */
@@ -87,14 +89,14 @@ export class PostExchange {
     this.streamNo = stream;
     const res = this.res;
     this.res = undefined;
-    if (res) this.sink = new SseStream(res, this.host.replyHeaders, primingId, (s) => this.detach(s));
+    if (res) this.sink = new SseStream(res, this.host.replyHeaders, primingId, (s) => this.detach(s), this.host.sendQueue);
     for (const data of this.ready.splice(0)) this.emit(data);
   }
 
   /** A client reconnected with Last-Event-ID: `missed` go out first, then the rest of the stream. */
   resume(res: ServerResponse, missed: readonly StoredEvent[]): void {
     this.sink?.end();
-    this.sink = new SseStream(res, this.host.replyHeaders, undefined, (s) => this.detach(s));
+    this.sink = new SseStream(res, this.host.replyHeaders, undefined, (s) => this.detach(s), this.host.sendQueue);
     for (const e of missed) this.sink.send(e.id, e.data);
   }
 

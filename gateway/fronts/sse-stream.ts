@@ -22,6 +22,17 @@ export const KEEP_ALIVE_MS = 15_000;
  */
 export const RECONNECT_AFTER_MS = 1000;
 
+/**
+ * How much a stream may hold for a client that does not read: past `maxQueuedBytes` written and not
+ * yet taken by the socket, the stream is dropped (its connection destroyed) and `dropped` is told.
+ */
+export interface SendQueueLimit {
+  maxQueuedBytes: number;
+  dropped(queuedBytes: number): void;
+}
+
+export const UNBOUNDED: SendQueueLimit = { maxQueuedBytes: Infinity, dropped: () => {} };
+
 export class SseStream {
   private readonly keepAlive: NodeJS.Timeout;
   private open = true;
@@ -37,6 +48,7 @@ export class SseStream {
     headers: Record<string, string>,
     primingId: string | undefined,
     onGone: (stream: SseStream) => void,
+    private readonly queue: SendQueueLimit = UNBOUNDED,
   ) {
     res.writeHead(200, { ...SSE_HEADERS, ...headers });
     if (primingId === undefined) res.flushHeaders();
@@ -57,7 +69,14 @@ export class SseStream {
 
   /** Writes one message event (2026-07-28 streams carry no event ids: `id` undefined); false if the stream is no longer open. */
   send(id: string | undefined, data: string): boolean {
-    if (!this.open) return false;
+    if (!this.open || this.res.destroyed) return false;
+    const queued = this.res.writableLength;
+    if (queued + data.length > this.queue.maxQueuedBytes) {
+      // A client that stays this far behind is dropped: what it has not taken is freed with its connection.
+      this.queue.dropped(queued);
+      this.res.destroy();
+      return false;
+    }
     this.res.write(id === undefined ? `event: message\ndata: ${data}\n\n` : `event: message\nid: ${id}\ndata: ${data}\n\n`);
     return true;
   }

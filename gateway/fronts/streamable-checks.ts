@@ -17,6 +17,11 @@ export function checkPostHeaders(headers: IncomingHttpHeaders): void {
   if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
     throw new FleetError('NOT_ACCEPTABLE', `Not Acceptable: Client must accept both application/json and text/event-stream (got Accept: ${accept || 'none'})`);
   }
+  checkJsonContentType(headers);
+}
+
+/** A POST of JSON-RPC (either HTTP front) must say it carries JSON. */
+export function checkJsonContentType(headers: IncomingHttpHeaders): void {
   const type = headers['content-type'];
   if (type !== 'application/json' && type?.split(';', 1)[0]!.trim().toLowerCase() !== 'application/json') {
     throw new FleetError('UNSUPPORTED_MEDIA_TYPE', `Unsupported Media Type: Content-Type must be application/json (got ${type ?? 'none'})`);

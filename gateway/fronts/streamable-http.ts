@@ -16,6 +16,8 @@ import { checkGetAccept, checkPostHeaders, prefersEventStream, requestProtocolVe
 import { envelopeClaim } from '../protocol/eras';
 import type { ModernHttpFront } from './modern-http';
 import { StreamableSession } from './streamable-session';
+import { sendQueue, defaultJson } from './front-limits';
+import type { JsonLimits } from '../protocol/json-limits';
 
 /** The SDK's bound on the messages of one batch. */
 const MAX_BATCH = 100;
@@ -26,6 +28,10 @@ export interface StreamableHttpOptions {
   sessionIdleTimeoutMs: number;
   /** What a refused request's answer shows on HTTP (403 with a challenge for a missing scope, so the client can step up). */
   refusalStatus?: (response: JsonRpcMessage) => { status: number; headers: Record<string, string> } | undefined;
+  /** What every body must pass before it is parsed (default: no depth or string limit beyond the body's size). */
+  json?: JsonLimits;
+  /** Bytes a stream may hold for a client that does not read before it is dropped (default unbounded). */
+  sendQueueBytes?: number;
 }
 
 export class StreamableHttpFront {
@@ -77,7 +83,7 @@ export class StreamableHttpFront {
 
   private async post(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
     checkPostHeaders(req.headers);
-    const { messages, batch } = await readJsonRpcBody(req, this.options.maxBodyBytes, true);
+    const { messages, batch } = await readJsonRpcBody(req, this.options.maxBodyBytes, true, this.options.json ?? defaultJson(this.options.maxBodyBytes));
     // A session names the 2025 era; without one, a message that claims 2026-07-28 is served statelessly.
     if (req.headers['mcp-session-id'] === undefined && !batch && this.modern.claims(messages[0], req.headers))
       return this.modern.post(req.headers, res, messages[0], principal);
@@ -136,12 +142,17 @@ export class StreamableHttpFront {
   }
 
   private open(principal: Principal): StreamableSession {
+    const id = randomUUID();
     const session = new StreamableSession(
-      randomUUID(),
+      id,
       principal,
       (channel) => this.opener.openSession(channel),
       (s) => this.sessions.delete(s.id),
       this.options.refusalStatus,
+      undefined,
+      sendQueue(this.options.sendQueueBytes, (queued) =>
+        this.log.warn({ httpSession: shortId(id), queuedBytes: queued }, 'client does not read its event stream; stream dropped (limits.sendQueueBytes)'),
+      ),
     );
     this.sessions.set(session.id, session);
     return session;

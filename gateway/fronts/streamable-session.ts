@@ -8,11 +8,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal';
 import { FleetError } from '../protocol/errors';
+import { RefusedMessage } from '../protocol/frames';
 import { isRequest, isResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
 import type { ClientSession, FrontChannel } from '../session/client-session';
 import { SessionEventStore, type EventStoreLimits } from './event-store';
 import { PostExchange, type ExchangeHost } from './post-exchange';
-import { SseStream } from './sse-stream';
+import { SseStream, UNBOUNDED, type SendQueueLimit } from './sse-stream';
 
 /** Stream 0 is the standalone GET stream; streams of POSTs are numbered from 1. */
 const STANDALONE = 0;
@@ -51,6 +52,7 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
     private readonly onClosed: (session: StreamableSession) => void,
     readonly refusalStatus?: ExchangeHost['refusalStatus'],
     limits?: EventStoreLimits,
+    readonly sendQueue: SendQueueLimit = UNBOUNDED,
   ) {
     this.store = new SessionEventStore(limits);
     this.client = open(this);
@@ -73,8 +75,15 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
 
   /** Takes the messages of a POST: answered with 202 if none is a request, else by a PostExchange. */
   post(res: ServerResponse, messages: readonly JsonRpcMessage[], options: PostOptions): void {
-    this.begin(res);
     const ids = messages.filter(isRequest).map((m) => m.id);
+    // An id in flight names the POST its answer goes to: a second one would take the first's answer and leave it hanging.
+    const taken = ids.find((id, i) => this.byRequest.has(id) || ids.indexOf(id) !== i);
+    if (taken !== undefined)
+      throw new RefusedMessage(
+        new FleetError('INVALID_REQUEST', `Invalid Request: id ${JSON.stringify(taken)} belongs to a request still in flight in this session; use a new id`),
+        taken,
+      );
+    this.begin(res);
     if (ids.length === 0) {
       res.writeHead(202).end();
     } else {
@@ -101,7 +110,7 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
     this.begin(res);
     const exchange = this.byStream.get(replay.stream);
     if (exchange) return exchange.resume(res, replay.events);
-    const sse = replay.stream === STANDALONE ? this.openStandalone(res, undefined) : new SseStream(res, this.replyHeaders, undefined, () => {});
+    const sse = replay.stream === STANDALONE ? this.openStandalone(res, undefined) : new SseStream(res, this.replyHeaders, undefined, () => {}, this.sendQueue);
     for (const e of replay.events) sse.send(e.id, e.data);
     if (replay.stream !== STANDALONE) return sse.end(); // that POST is answered: nothing more will come
     this.standalone?.end();
@@ -174,9 +183,15 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
   }
 
   private openStandalone(res: ServerResponse, primingId: string | undefined): SseStream {
-    return new SseStream(res, this.replyHeaders, primingId, (s) => {
-      if (this.standalone === s) this.standalone = undefined;
-    });
+    return new SseStream(
+      res,
+      this.replyHeaders,
+      primingId,
+      (s) => {
+        if (this.standalone === s) this.standalone = undefined;
+      },
+      this.sendQueue,
+    );
   }
 
   /** Messages related to no request; kept even while no GET stream is open, for a client that resumes. */

@@ -1,7 +1,8 @@
 /** Small HTTP helpers the fronts share: bounded body reading, JSON-RPC body checks, error replies. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FleetError } from '../protocol/errors';
-import { parseMessage, parseMessageOrBatch } from '../protocol/frames';
+import { parseMessage, parseMessageOrBatch, RefusedMessage } from '../protocol/frames';
+import type { JsonLimits } from '../protocol/json-limits';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
 
 /** Reads the whole body, refusing (413) once it passes `limit` bytes, declared or streamed. */
@@ -26,9 +27,16 @@ function tooLarge(limit: number): FleetError {
  * Reads a POST body as JSON-RPC: one message, or a batch where `batches` allows one (every item
  * valid). Throws the parser's -32700/-32600 FleetError otherwise, which the caller answers with.
  */
-export async function readJsonRpcBody(req: IncomingMessage, limit: number, batches: boolean): Promise<{ messages: JsonRpcMessage[]; batch: boolean }> {
+export async function readJsonRpcBody(
+  req: IncomingMessage,
+  limit: number,
+  batches: boolean,
+  json: JsonLimits,
+): Promise<{ messages: JsonRpcMessage[]; batch: boolean }> {
   const text = await readBody(req, limit);
-  const parsed = batches ? parseMessageOrBatch(text, 'body') : parseMessage(text, 'body');
+  const parsed = batches ? parseMessageOrBatch(text, 'body', json) : parseMessage(text, 'body', json);
+  // A refusal carries the id it could read, so the client's request gets its answer rather than a timeout.
+  if (!parsed.ok && parsed.id !== null) throw new RefusedMessage(parsed.error, parsed.id);
   if (!parsed.ok) throw parsed.error;
   if ('message' in parsed) return { messages: [parsed.message], batch: false };
   const messages: JsonRpcMessage[] = [];
@@ -39,13 +47,13 @@ export async function readJsonRpcBody(req: IncomingMessage, limit: number, batch
   return { messages, batch: true };
 }
 
-/** Answers an HTTP request with a JSON-RPC error body and the error's HTTP status. */
+/** Answers an HTTP request with a JSON-RPC error body (to the error's request id, else null) and the error's HTTP status. */
 export function sendError(res: ServerResponse, error: FleetError, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: error.toJsonRpcError() });
+  const body = JSON.stringify({ jsonrpc: '2.0', id: error instanceof RefusedMessage ? error.requestId : null, error: error.toJsonRpcError() });
   res.writeHead(error.httpStatus, { 'content-type': 'application/json', ...headers });
   res.end(body);
 }

@@ -99,6 +99,12 @@ export const ERROR_CODES = {
   INVALID_REQUEST_STATE: input(SdkCode.InvalidParams, 400),
   /** MCP 2025-11-25 tasks: an unknown, expired or another client's task id is the spec's -32602 ("Task not found"). */
   UNKNOWN_TASK: input(SdkCode.InvalidParams, 404),
+  /** A cap of the gateway's `limits:` is reached (sessions, connections, requests in flight, a per-session server's sessions). */
+  LIMIT_REACHED: input(SdkCode.InvalidRequest, 429),
+  /** A server sent a message over its `limits:` (too long, nested too deep): what it answered is refused, the server stays up. */
+  UPSTREAM_BAD_MESSAGE: { jsonRpc: SdkCode.InternalError, http: 502, exit: 1, retryable: false },
+  /** A message JSON cannot write (it nests too deep for JSON.stringify): only its own request fails. */
+  UNSERIALIZABLE: input(SdkCode.InvalidParams, 400),
   /** The gateway holds as many tasks as `tasks.maxTasks` allows. */
   TOO_MANY_TASKS: input(SdkCode.InvalidRequest, 429),
   /** 499: "client closed request" (nginx, gRPC gateways); a retry of a cancelled request would undo the cancel. */

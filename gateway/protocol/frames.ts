@@ -5,7 +5,9 @@
  * and what exactly is wrong, so callers branch on the error's code, never on its message.
  */
 import { FleetError } from './errors';
-import type { JsonRpcMessage, RequestId } from './jsonrpc';
+import { scanJson, type JsonLimits } from './json-limits';
+import { pruneDeepItems } from './list-items';
+import { errorResponse, type JsonRpcErrorResponse, type JsonRpcMessage, type RequestId } from './jsonrpc';
 
 /**
  * The largest message the gateway takes from a peer where no setting says otherwise: 128 MiB. MCP
@@ -21,9 +23,12 @@ export interface Refused {
   ok: false;
   error: FleetError;
   id: RequestId | null;
+  /** The text passed a JSON limit; `response` says its top level is a response (it has an id and no method). */
+  overLimit?: { response: boolean; depth?: boolean };
 }
 
-export type ParsedMessage = { ok: true; message: JsonRpcMessage } | Refused;
+/** `dropped`: items of a list answer left out for nesting too deep (list-items.ts), by name. */
+export type ParsedMessage = { ok: true; message: JsonRpcMessage; dropped?: string[] } | Refused;
 
 /** One message, or a batch whose items are checked one by one (JSON-RPC 2.0 answers each on its own). */
 export type ParsedFrame = ParsedMessage | { ok: true; batch: ParsedMessage[] };
@@ -31,21 +36,39 @@ export type ParsedFrame = ParsedMessage | { ok: true; batch: ParsedMessage[] };
 /** What the text is called in error messages ("the line is not valid JSON"). */
 export type FrameKind = 'body' | 'line' | 'frame' | 'event';
 
-/** Parses a text that must hold exactly one JSON-RPC message; a batch is refused. */
-export function parseMessage(text: string, what: FrameKind): ParsedMessage {
-  const json = parseJson(text, what);
-  if (!json.ok) return json;
+/**
+ * Parses a text that must hold exactly one JSON-RPC message; a batch is refused. With `limits`, a
+ * text nested too deep or with too long a string is refused (-32600) before it is parsed.
+ */
+export function parseMessage(text: string, what: FrameKind, limits?: JsonLimits): ParsedMessage {
+  const json = parseJson(text, what, limits);
+  if (!json.ok) return salvageList(json, text, limits);
   if (Array.isArray(json.value)) return invalid(`the ${what} must carry one JSON-RPC message, not a batch`, null);
   return checkMessage(json.value, '');
 }
 
 /** Parses a text that holds one JSON-RPC message or a non-empty batch of them, for the transports that take batches. */
-export function parseMessageOrBatch(text: string, what: FrameKind): ParsedFrame {
-  const json = parseJson(text, what);
-  if (!json.ok) return json;
+export function parseMessageOrBatch(text: string, what: FrameKind, limits?: JsonLimits): ParsedFrame {
+  const json = parseJson(text, what, limits);
+  if (!json.ok) return salvageList(json, text, limits);
   if (!Array.isArray(json.value)) return checkMessage(json.value, '');
   if (json.value.length === 0) return invalid('empty batch', null);
   return { ok: true, batch: json.value.map((item, i) => checkMessage(item, `batch item ${i}: `)) };
+}
+
+/** The error that tells (the log) which items of `peer`'s list answer were left out for nesting too deep. */
+export function prunedItems(peer: string, dropped: readonly string[]): FleetError {
+  return new FleetError('UPSTREAM_BAD_MESSAGE', `${peer} listed items nested deeper than its limit; left out: ${dropped.join(', ')}`);
+}
+
+/** A refusal thrown where the answer must still go to the request's id (an HTTP body whose id could be read). */
+export class RefusedMessage extends FleetError {
+  constructor(
+    error: FleetError,
+    readonly requestId: RequestId,
+  ) {
+    super(error.code, error.message, { data: error.data, cause: error.cause });
+  }
 }
 
 /** A refusal from outside the parser (a line too long to keep, say), shaped like the parser's own. */
@@ -53,7 +76,38 @@ export function refused(error: FleetError, id: RequestId | null = null): Refused
   return { ok: false, error, id };
 }
 
-function parseJson(text: string, what: FrameKind): { ok: true; value: unknown } | Refused {
+/**
+ * What the caller of a request gets when the response to it was refused for passing a limit: an
+ * error response under its id that names `peer` (undefined when the text was no response, or its
+ * id could not be read). The peer stays connected: only this message was bad.
+ */
+export function answerForRefused(refusal: Refused, peer: string): JsonRpcErrorResponse | undefined {
+  if (!refusal.overLimit?.response || refusal.id === null) return undefined;
+  const error = new FleetError('UPSTREAM_BAD_MESSAGE', `${peer} answered with a message the gateway refuses: ${refusal.error.message}`);
+  return errorResponse(refusal.id, error.toJsonRpcError());
+}
+
+/**
+ * A response refused for its depth may be a list answer with a few items nested too deep: it is
+ * answered without them. Parsing it is safe (JSON.parse is iterative, and the text passed the size limit).
+ */
+function salvageList(refusal: Refused, text: string, limits: JsonLimits | undefined): ParsedMessage {
+  if (!limits || !refusal.overLimit?.response || refusal.overLimit.depth !== true) return refusal;
+  const pruned = pruneDeepItems(JSON.parse(text), limits.maxDepth);
+  if (!pruned) return refusal;
+  const checked = checkMessage(pruned.message, '');
+  return checked.ok ? { ...checked, dropped: pruned.dropped } : refusal;
+}
+
+function parseJson(text: string, what: FrameKind, limits: JsonLimits | undefined): { ok: true; value: unknown } | Refused {
+  if (limits) {
+    const scan = scanJson(text, limits);
+    if (scan.problem !== undefined)
+      return {
+        ...invalid(`the ${what} passes a limit: ${scan.problem}`, scan.id),
+        overLimit: { response: !scan.hasMethod && scan.id !== null, depth: scan.tooDeep },
+      };
+  }
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {

@@ -4,11 +4,11 @@ import type { JsonRpcMessage } from './jsonrpc';
 
 function collect(options: { maxLineBytes?: number } = {}) {
   const messages: JsonRpcMessage[] = [];
-  const refusals: { code: string; message: string; id: unknown; line: string }[] = [];
+  const refusals: { code: string; message: string; id: unknown; line: string; response?: boolean }[] = [];
   const decoder = new LineDecoder(
     {
       message: (m) => messages.push(m),
-      refused: (r: Refused, line) => refusals.push({ code: r.error.code, message: r.error.message, id: r.id, line }),
+      refused: (r: Refused, line) => refusals.push({ code: r.error.code, message: r.error.message, id: r.id, line, response: r.overLimit?.response }),
     },
     options,
   );
@@ -18,6 +18,22 @@ function collect(options: { maxLineBytes?: number } = {}) {
 const echo = (id: number, text: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: text } } });
 
 describe('line framing', () => {
+  it('reads the id of a cut line from its start or its end, and tells a response from a request', () => {
+    const { decoder, refusals } = collect({ maxLineBytes: 100 });
+    const pad = 'x'.repeat(5000);
+    // the SDK writes a response's id last, a request's method first; others write the id first
+    decoder.push(Buffer.from(`{"result":{"content":[{"text":"${pad}","id":1}]},"jsonrpc":"2.0","id":42}\n`));
+    decoder.push(Buffer.from(`{"method":"sampling/createMessage","params":{"m":"${pad}"},"jsonrpc":"2.0","id":"s1"}\n`));
+    decoder.push(Buffer.from(`{"jsonrpc":"2.0","id":"r7","result":{"t":"${pad}"}}\n`));
+    decoder.push(Buffer.from(`{"jsonrpc":"2.0","result":{"t":"${pad}","nested":{"id":3}}}\n`));
+    expect(refusals.map((r) => [r.id, r.response])).toEqual([
+      [42, true],
+      ['s1', false],
+      ['r7', true],
+      [null, false],
+    ]);
+  });
+
   it('decodes multi-byte characters split at every byte position across reads', () => {
     const lines = [echo(1, 'é€😀'), echo(2, 'aé'), echo(3, '😀😀€'), echo(4, '€é')];
     const bytes = Buffer.from(lines.map((l) => JSON.stringify(l) + '\n').join(''));
@@ -63,7 +79,8 @@ describe('line framing', () => {
       { jsonrpc: '2.0', method: 'after' },
     ]);
     expect(refusals).toHaveLength(1);
-    expect(refusals[0]).toMatchObject({ code: 'BODY_TOO_LARGE', message: expect.stringContaining('longer than the limit of 1000 bytes'), id: null });
+    // reported when the line ended, with the id its end shows, so the request it answered can fail at once
+    expect(refusals[0]).toMatchObject({ code: 'BODY_TOO_LARGE', message: expect.stringContaining('longer than the limit of 1000 bytes'), id: 5 });
     // the start of the line, cut before a character the limit would split
     expect(long.startsWith(refusals[0].line)).toBe(true);
     expect(refusals[0].line).not.toContain('\ufffd');

@@ -6,6 +6,7 @@
  */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { unserializable } from './encode';
 import type { JsonRpcMessage } from './jsonrpc';
 import type { MessageTransport } from './transport';
 
@@ -18,7 +19,9 @@ export function fromSdkTransport(sdk: Transport): MessageTransport {
       sdk.onclose = () => adapted.onclose?.();
       return sdk.start();
     },
-    send: (message) => sdk.send(message as unknown as JSONRPCMessage),
+    // The SDK writes the JSON itself; a RangeError from it is JSON.stringify's stack overflow.
+    send: (message) =>
+      sdk.send(message as unknown as JSONRPCMessage).catch((err: unknown) => Promise.reject(err instanceof RangeError ? unserializable(err) : err)),
     close: () => sdk.close(),
     setProtocolVersion: sdk.setProtocolVersion ? (v) => sdk.setProtocolVersion!(v) : undefined,
   };

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { checkPrefixes } from '../config/prefixes';
 import { transportKind, type ServerConfig, type TransportKind } from '../config/schema';
 import { FleetError } from '../protocol/errors';
+import { KeyedCap } from '../protocol/keyed-cap';
 import type { InitializeParams } from '../upstream/connection';
 import type { UpstreamTransports } from '../upstream/transports';
 import { ServerGroup, type GroupListener } from './group';
@@ -37,6 +38,8 @@ export interface RegistryDeps {
 interface Owner {
   init: () => InitializeParams;
   groups: Map<string, ServerGroup>;
+  /** Gives back the owner's slots under the per-session servers' caps. */
+  release: () => void;
 }
 
 /** A probe has no client: what its upstream says goes nowhere. */
@@ -51,6 +54,12 @@ export class ServerRegistry {
   private readonly plans: ServerPlan[] = [];
   private readonly shared = new Map<string, ServerGroup>();
   private readonly owners = new Map<string, Owner>();
+  /** Sessions per per-session server (each runs an upstream of its own): at most its limits.maxSessions. */
+  private readonly ownerCap = new KeyedCap(
+    (name) => this.find(name)?.config.limits.maxSessions ?? Infinity,
+    (name) => `sessions on per-session server "${name}" (each runs its own upstream)`,
+    (name) => `servers.${name}.limits.maxSessions`,
+  );
 
   constructor(
     configs: readonly ServerConfig[],
@@ -116,7 +125,7 @@ export class ServerRegistry {
   /** Opens a client session's own upstreams (per-session servers); resolves after their first attempts. */
   async openOwner(owner: string, init: () => InitializeParams): Promise<void> {
     if (this.owners.has(owner)) return;
-    const entry: Owner = { init, groups: new Map() };
+    const entry: Owner = { init, groups: new Map(), release: this.takeOwnerSlots() };
     this.owners.set(owner, entry);
     await this.deps.waitAtMost(Promise.all(this.plans.filter((p) => !p.shared).map((p) => this.bind(owner, entry, p))));
   }
@@ -126,6 +135,7 @@ export class ServerRegistry {
     const entry = this.owners.get(owner);
     if (!entry) return;
     this.owners.delete(owner);
+    entry.release();
     await Promise.all([...entry.groups.values()].map((g) => g.stop()));
   }
 
@@ -231,6 +241,18 @@ export class ServerRegistry {
       { transports: this.deps.transports, initParams, listener, log: log ?? this.deps.log.child({ server: plan.name, ...(owner ? { session: owner } : {}) }) },
       owner,
     );
+  }
+
+  /** One slot under every per-session server's cap, all or none: a session a full server cannot take is refused whole. */
+  private takeOwnerSlots(): () => void {
+    const releases: (() => void)[] = [];
+    try {
+      for (const plan of this.plans) if (!plan.shared) releases.push(this.ownerCap.take(plan.name));
+    } catch (err) {
+      for (const r of releases) r();
+      throw err;
+    }
+    return () => releases.forEach((r) => r());
   }
 
   /** Opens an owner's group of one per-session server, bound to a backend picked by weight. */

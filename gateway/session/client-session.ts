@@ -46,6 +46,8 @@ export interface SessionDeps {
   draining(): boolean;
   /** The session ended; `stopped` settles when its own upstreams are gone (shutdown waits for it). */
   closed(session: ClientSession, stopped: Promise<void>): void;
+  /** Requests the client may have in flight at once (limits.maxPendingPerSession); one more is refused. */
+  maxPending: number;
 }
 
 interface AwaitingClient {
@@ -190,6 +192,15 @@ export class ClientSession implements ClientPeer {
         `Invalid Request: id ${JSON.stringify(request.id)} belongs to a request still in flight in this session; use a new id`,
       );
       this.log.info({ method: request.method, id: request.id }, 'request refused: id in use');
+      this.send(errorResponse(request.id, refusal.toJsonRpcError()));
+      return;
+    }
+    if (this.inFlight.size >= this.deps.maxPending) {
+      const refusal = new FleetError(
+        'LIMIT_REACHED',
+        `too many requests in flight in this session: the limit is ${this.deps.maxPending} (limits.maxPendingPerSession); wait for answers first`,
+      );
+      this.log.info({ method: request.method, inFlight: this.inFlight.size }, 'request refused: too many in flight');
       this.send(errorResponse(request.id, refusal.toJsonRpcError()));
       return;
     }

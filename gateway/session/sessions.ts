@@ -4,24 +4,51 @@
  * of sessions that ended just before, so nothing outlives the gateway.
  */
 import type { Logger } from 'pino';
+import { KeyedCap } from '../protocol/keyed-cap';
 import type { Relay } from '../relay/relay';
 import { ClientSession, type FrontChannel } from './client-session';
 
 /** What a front needs to start a session for a client that connected. */
 export interface SessionOpener {
+  /** Throws LIMIT_REACHED when `limits.maxSessions` are open. */
   openSession(channel: FrontChannel): ClientSession;
 }
+
+export interface SessionLimits {
+  maxSessions: number;
+  /** Sessions one principal may have open at once (so one client cannot take every slot). */
+  maxSessionsPerPrincipal: number;
+  maxPendingPerSession: number;
+}
+
+/** The key every session counts under (the per-principal cap counts by principal id). */
+const ALL = 'all';
 
 export class Sessions implements SessionOpener {
   private readonly open = new Map<string, ClientSession>();
   private readonly stopping = new Set<Promise<void>>();
   private isDraining = false;
+  private readonly cap: KeyedCap;
+  private readonly perPrincipal: KeyedCap;
+  private readonly releases = new Map<string, () => void>();
 
   constructor(
     private readonly relay: Relay,
     private readonly serverInfo: { name: string; version: string },
     private readonly log: Logger,
-  ) {}
+    private readonly limits: SessionLimits = { maxSessions: Infinity, maxSessionsPerPrincipal: Infinity, maxPendingPerSession: Infinity },
+  ) {
+    this.cap = new KeyedCap(
+      limits.maxSessions,
+      () => 'client sessions open at once',
+      () => 'limits.maxSessions',
+    );
+    this.perPrincipal = new KeyedCap(
+      limits.maxSessionsPerPrincipal,
+      (id) => `client sessions of ${id}`,
+      () => 'limits.maxSessionsPerPrincipal',
+    );
+  }
 
   get count(): number {
     return this.open.size;
@@ -43,17 +70,32 @@ export class Sessions implements SessionOpener {
   }
 
   openSession(channel: FrontChannel): ClientSession {
+    // without auth everyone is the one anonymous principal: the total cap is the bound then
+    const mine = channel.principal.kind === 'anonymous' ? () => {} : this.perPrincipal.take(channel.principal.id);
+    let all: () => void;
+    try {
+      all = this.cap.take(ALL);
+    } catch (err) {
+      mine();
+      throw err;
+    }
+    const release = () => {
+      mine();
+      all();
+    };
     const session = new ClientSession(
       {
         relay: this.relay,
         serverInfo: this.serverInfo,
         draining: () => this.draining,
         closed: (s, stopped) => this.closed(s, stopped),
+        maxPending: this.limits.maxPendingPerSession,
       },
       channel,
       this.log,
     );
     this.open.set(session.id, session);
+    this.releases.set(session.id, release);
     this.log.info({ session: session.id, front: channel.kind }, 'client session opened');
     return session;
   }
@@ -70,6 +112,8 @@ export class Sessions implements SessionOpener {
 
   private closed(session: ClientSession, stopped: Promise<void>): void {
     this.open.delete(session.id);
+    this.releases.get(session.id)?.();
+    this.releases.delete(session.id);
     this.stopping.add(stopped);
     void stopped.finally(() => this.stopping.delete(stopped));
     this.log.info({ session: session.id }, 'client session closed');

@@ -66,7 +66,11 @@ export class UpstreamConnection {
   /** Starts the transport and opens the session (probe, then discover or initialize); rejects (and closes) if any of it fails. */
   async open(params: InitializeParams, options: OpenOptions): Promise<this> {
     this.transport.onmessage = (m, context) => this.receive(m, context);
-    this.transport.onerror = (err) => this.log.debug({ err }, 'transport error');
+    // What a server sent over its limits is worth a warning; other transport errors (a dropped stream retried) are not.
+    this.transport.onerror = (err) =>
+      err instanceof FleetError && err.code === 'UPSTREAM_BAD_MESSAGE'
+        ? this.log.warn({ err: err.message }, 'server message refused')
+        : this.log.debug({ err }, 'transport error');
     this.transport.onclose = () => this.onTransportClosed();
     try {
       await this.transport.start();
@@ -148,13 +152,15 @@ export class UpstreamConnection {
       this.pending.set(id, { resolve, reject, timer, timeoutMs: options.timeoutMs, method, origin: options.origin });
       const message: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
       this.transport.send(message, options.headers ? { headers: options.headers } : undefined).catch((err: Error) => {
-        const error = new FleetError('UPSTREAM_UNAVAILABLE', `cannot send to server "${this.serverName}": ${err.message}`, {
+        // A message JSON cannot write is this request's fault alone: the transport is fine and stays up.
+        const unsendable = err instanceof FleetError && err.code === 'UNSERIALIZABLE';
+        const error = new FleetError(unsendable ? 'UNSERIALIZABLE' : 'UPSTREAM_UNAVAILABLE', `cannot send to server "${this.serverName}": ${err.message}`, {
           cause: err,
           data: err instanceof FleetError ? err.data : undefined,
         });
         this.fail(id, error);
         // A transport that cannot send is broken (a remote server went away): give it up so it reconnects.
-        if (!options.probe) void this.lose(error);
+        if (!options.probe && !unsendable) void this.lose(error);
       });
     });
     return { id, response };

@@ -13,6 +13,7 @@ import type { MessageTransport } from '../protocol/transport';
 import { readLines, readStdout } from './stdio-streams';
 import { containerSpec, type ContainerIdentity } from './container-spec';
 import type { DockerSettings } from '../config/schema';
+import type { MessageLimits } from '../protocol/json-limits';
 
 const STDERR_TAIL_LINES = 20;
 
@@ -35,6 +36,8 @@ export class DockerTransport implements MessageTransport {
     private readonly log: Logger,
     /** Told once when the container is gone, whoever ended it (owners such as a pool count on it). */
     private readonly onEnded: () => void = () => {},
+    /** What the gateway takes from the server (default: DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_DEPTH). */
+    private readonly limits?: MessageLimits,
   ) {}
 
   get containerId(): string | undefined {
@@ -65,7 +68,7 @@ export class DockerTransport implements MessageTransport {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     this.docker.modem.demuxStream(stream, stdout, stderr);
-    readStdout(stdout, this.log, (m) => this.onmessage?.(m));
+    readStdout(stdout, this.log, (m) => this.onmessage?.(m), this.identity.server, this.limits);
     readLines(stderr, (line) => this.stderrLine(line));
     stream.on('error', (err: Error) => this.onerror?.(err));
     // 'next-exit': the default condition answers at once for a container not started yet.

@@ -7,6 +7,7 @@
 import http, { type Agent, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { FleetError } from '../protocol/errors';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/frames';
 import type { TlsClientOptions } from '../protocol/tls-client';
 
 export interface Endpoint {
@@ -87,11 +88,18 @@ export function exchange(ep: Endpoint, options: ExchangeOptions, retried = false
 }
 
 /** Reads a whole body as text. */
-export function readText(res: IncomingMessage): Promise<string> {
+/** The body as text; a body longer than `maxChars` is not kept: the request is aborted and the promise rejects. */
+export function readText(res: IncomingMessage, maxChars = DEFAULT_MAX_MESSAGE_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     res.setEncoding('utf8');
-    res.on('data', (chunk: string) => (text += chunk));
+    res.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length <= maxChars) return;
+      text = '';
+      reject(new FleetError('UPSTREAM_BAD_MESSAGE', `the answer is longer than the limit of ${maxChars} characters; refused`));
+      res.destroy();
+    });
     res.once('end', () => resolve(text));
     res.on('error', reject);
     res.once('close', () => (res.complete ? undefined : reject(new Error('connection closed before the body was complete'))));

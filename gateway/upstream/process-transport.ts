@@ -10,6 +10,7 @@ import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import type { MessageTransport } from '../protocol/transport';
 import { readLines, readStdout } from './stdio-streams';
 import { FleetError } from '../protocol/errors';
+import type { MessageLimits } from '../protocol/json-limits';
 
 export interface ProcessTransportOptions {
   command: string;
@@ -19,6 +20,10 @@ export interface ProcessTransportOptions {
   log: Logger;
   /** How long SIGTERM may take before the group gets SIGKILL (default 2000 ms). */
   killGraceMs?: number;
+  /** The server's name, for the errors its refused messages become. */
+  server?: string;
+  /** What the gateway takes from the server's stdout (default: DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_DEPTH). */
+  limits?: MessageLimits;
 }
 
 export class ProcessTransport implements MessageTransport {
@@ -52,7 +57,7 @@ export class ProcessTransport implements MessageTransport {
         child.once('close', () => done());
         child.once('error', () => done());
       });
-      readStdout(child.stdout, log, (m) => this.onmessage?.(m));
+      readStdout(child.stdout, log, (m) => this.onmessage?.(m), this.options.server ?? command, this.options.limits);
       readLines(child.stderr, (line) => log.info({ stream: 'stderr' }, line));
       child.stdin.on('error', (err) => this.onerror?.(err));
       child.once('spawn', () => resolve());

@@ -41,6 +41,8 @@ export interface StreamHost {
   readonly agent: Agent;
   readonly inbox: MicrotaskQueue;
   readonly reconnect: ReconnectOptions;
+  /** The longest event the server may send (its limits.maxMessageBytes). */
+  readonly maxEventChars: number;
   isClosed(): boolean;
   headers(): OutgoingHttpHeaders;
   hasSession(): boolean;
@@ -111,7 +113,7 @@ export class ResponseStreams {
       (e) => {
         if (e.event === 'message' && e.data.length > 0) this.host.inbox.run(() => this.host.deliver(e.data, stream.owed, 'event', stream.origin));
       },
-      { oversized: (max) => this.host.inbox.run(() => this.eventTooLarge(stream, max)) },
+      { maxEventChars: this.host.maxEventChars, oversized: (max) => this.host.inbox.run(() => this.eventTooLarge(stream, max)) },
     );
     decoder.lastEventId = stream.lastEventId;
     for (const id of stream.owed) this.responses.set(id, { res, stream });

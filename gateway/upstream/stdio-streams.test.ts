@@ -15,7 +15,7 @@ describe('stderr lines', () => {
     await ended;
     expect(lines).toHaveLength(4);
     expect(lines[0]).toBe('warn: é€😀');
-    expect(lines[1]).toMatch(/^€+… \[line cut: longer than 16384 bytes\]$/);
+    expect(lines[1]).toMatch(new RegExp(`^€+… \\[line cut: longer than ${MAX_STDERR_LINE_BYTES} bytes\\]$`));
     expect(Buffer.byteLength(lines[1].slice(0, lines[1].indexOf('…')))).toBeGreaterThan(MAX_STDERR_LINE_BYTES - 3);
     expect(lines.slice(2)).toEqual(['next line', 'last without newline']);
   });

@@ -5,18 +5,31 @@
  * the server writes, decode characters split across reads intact, and hold a bounded amount.
  */
 import type { Logger } from 'pino';
+import { answerForRefused, prunedItems } from '../protocol/frames';
 import { LineDecoder, LineSplitter } from '../protocol/line-framing';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
+import { jsonLimitsOf, type MessageLimits } from '../protocol/json-limits';
 
 /** A stderr line is a log line: past this it is cut, since a log is no place for megabytes. */
-export const MAX_STDERR_LINE_BYTES = 16 * 1024;
+export const MAX_STDERR_LINE_BYTES = 8 * 1024;
 
-export function readStdout(stream: NodeJS.ReadableStream, log: Logger, onMessage: (m: JsonRpcMessage) => void): void {
-  const decoder = new LineDecoder({
-    message: onMessage,
-    refused: (refusal, line) =>
-      log.warn({ line, problem: refusal.error.message, code: refusal.error.code }, 'server wrote a line to stdout that is not a JSON-RPC message; ignored'),
-  });
+/**
+ * Delivers each JSON-RPC line of `stream`. A line over `limits` is refused: when it was a response,
+ * its request gets an error response naming `server` instead; anything else is logged and dropped.
+ */
+export function readStdout(stream: NodeJS.ReadableStream, log: Logger, onMessage: (m: JsonRpcMessage) => void, server: string, limits?: MessageLimits): void {
+  const decoder = new LineDecoder(
+    {
+      message: onMessage,
+      refused: (refusal, line) => {
+        log.warn({ line, problem: refusal.error.message, code: refusal.error.code }, 'server wrote a line to stdout that is not a JSON-RPC message; ignored');
+        const answer = answerForRefused(refusal, `server "${server}"`);
+        if (answer) onMessage(answer);
+      },
+      pruned: (dropped) => log.warn({ dropped }, prunedItems(`server "${server}"`, dropped).message),
+    },
+    limits && { maxLineBytes: limits.maxMessageBytes, json: jsonLimitsOf(limits) },
+  );
   stream.on('data', (chunk: Buffer) => decoder.push(chunk));
 }
 

@@ -16,7 +16,9 @@
  */
 import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { FleetError } from '../protocol/errors';
-import { parseMessageOrBatch, type FrameKind, type ParsedMessage } from '../protocol/frames';
+import { encodeJson } from '../protocol/encode';
+import { answerForRefused, DEFAULT_MAX_MESSAGE_BYTES, parseMessageOrBatch, prunedItems, type FrameKind, type ParsedMessage } from '../protocol/frames';
+import { DEFAULT_MAX_DEPTH, jsonLimitsOf, type MessageLimits } from '../protocol/json-limits';
 import { errorResponse, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
 import { routingHeaders } from '../protocol/routing-headers';
 import type { TlsClientOptions } from '../protocol/tls-client';
@@ -41,6 +43,10 @@ export interface StreamableHttpTransportOptions {
   closeTimeoutMs?: number;
   /** CA, client certificate and server name for an https: URL. */
   tls?: TlsClientOptions;
+  /** What the gateway takes from the server (default: DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_DEPTH). */
+  limits?: MessageLimits;
+  /** The server's name, for the errors its refused messages become. */
+  server?: string;
 }
 
 const ACCEPT_BOTH = 'application/json, text/event-stream';
@@ -63,12 +69,14 @@ export class StreamableHttpTransport implements MessageTransport {
   private headers!: OutgoingHttpHeaders;
   private closed = false;
   private closing: Promise<void> | undefined;
+  private readonly limits: MessageLimits;
 
   constructor(
     url: string,
     private readonly options: StreamableHttpTransportOptions = {},
   ) {
     this.ep = endpoint(url, options.tls);
+    this.limits = options.limits ?? { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxDepth: DEFAULT_MAX_DEPTH };
     this.requestAgent = this.ep.agent(options.maxSockets ?? 64);
     this.replyAgent = this.ep.agent(16);
     this.reconnect = { maxRetries: 5, initialDelayMs: 500, maxDelayMs: 10_000, ...options.reconnect };
@@ -79,6 +87,7 @@ export class StreamableHttpTransport implements MessageTransport {
       agent: this.requestAgent,
       inbox: this.inbox,
       reconnect: this.reconnect,
+      maxEventChars: this.limits.maxMessageBytes,
       isClosed: () => this.closed,
       headers: () => this.headers,
       hasSession: () => this.session !== undefined,
@@ -106,7 +115,7 @@ export class StreamableHttpTransport implements MessageTransport {
   async send(message: JsonRpcMessage, options?: { headers?: Record<string, string> }): Promise<void> {
     if (this.closed) throw this.closedError();
     const m = message;
-    const body = JSON.stringify(m);
+    const body = encodeJson(m);
     const request = isRequest(m);
     const routing = routingHeaders(m);
     let base = this.headers;
@@ -208,7 +217,7 @@ export class StreamableHttpTransport implements MessageTransport {
   private async readJson(res: IncomingMessage, owed: Set<RequestId>, origin: RequestId): Promise<void> {
     let text: string;
     try {
-      text = await readText(res);
+      text = await readText(res, this.limits.maxMessageBytes);
     } catch (err) {
       if (!this.closed) this.abandon(owed, err as Error);
       return;
@@ -221,13 +230,16 @@ export class StreamableHttpTransport implements MessageTransport {
 
   /** Delivers the messages of an SSE event or a JSON answer; a bad one is reported and the good ones in its batch still go. */
   private deliverText(text: string, owed: Set<RequestId>, what: FrameKind, origin: RequestId | undefined): void {
-    const parsed = parseMessageOrBatch(text, what);
+    const parsed = parseMessageOrBatch(text, what, jsonLimitsOf(this.limits));
     const items: ParsedMessage[] = !parsed.ok || 'message' in parsed ? [parsed] : parsed.batch;
     for (const item of items) {
+      if (item.ok && item.dropped) this.onerror?.(prunedItems(`server "${this.options.server ?? this.ep.display}"`, item.dropped));
       if (!item.ok) {
         this.onerror?.(
-          new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display} sent a message the gateway refused: ${item.error.message}`, { cause: item.error }),
+          new FleetError('UPSTREAM_BAD_MESSAGE', `${this.ep.display} sent a message the gateway refused: ${item.error.message}`, { cause: item.error }),
         );
+        const answer = answerForRefused(item, `server "${this.options.server ?? this.ep.display}"`);
+        if (answer && owed.delete(answer.id as RequestId)) this.onmessage?.(answer, origin === undefined ? undefined : { inResponseTo: origin });
         continue;
       }
       const m = item.message;

@@ -83,11 +83,19 @@ export class TransportFactory implements UpstreamTransports {
   async create(server: ServerConfig, backend: string, log: Logger): Promise<MessageTransport> {
     switch (server.kind) {
       case 'stdio':
-        return new ProcessTransport({ command: server.command, args: server.args, env: server.env, cwd: server.cwd, log });
+        return new ProcessTransport({
+          command: server.command,
+          args: server.args,
+          env: server.env,
+          cwd: server.cwd,
+          log,
+          server: server.name,
+          limits: server.limits,
+        });
       case 'docker': {
         const pool = this.pool(server.name, backend);
         if (pool) return pool.acquire();
-        return new DockerTransport(this.docker, server.docker, { instance: this.settings.instance, server: server.name }, log);
+        return new DockerTransport(this.docker, server.docker, { instance: this.settings.instance, server: server.name }, log, undefined, server.limits);
       }
       case 'remote':
         return remoteTransport(server);
@@ -125,13 +133,12 @@ function poolKey(server: string, backend: string): string {
   return JSON.stringify([server, backend]);
 }
 
-/** A remote server's transport, its `tls:` files read now (see upstream-tls.ts). */
 async function remoteTransport(server: RemoteServerConfig): Promise<MessageTransport> {
-  const { url, headers } = server;
+  const { url, headers, limits, name } = server;
   const tls = await readUpstreamTls(server.name, server.tls);
   switch (server.transport) {
     case 'streamable-http':
-      return new StreamableHttpTransport(url, { headers, tls });
+      return new StreamableHttpTransport(url, { headers, tls, limits, server: name });
     case 'sse': {
       const over = tls ? tlsFetch(tls) : undefined;
       const base = over?.fetch ?? fetch;
@@ -147,6 +154,6 @@ async function remoteTransport(server: RemoteServerConfig): Promise<MessageTrans
       return Object.assign(adapted, { close: () => close().finally(() => over.close()) });
     }
     case 'websocket':
-      return WebSocketTransport.connect(url, headers, tls);
+      return WebSocketTransport.connect(url, headers, tls, { limits, peer: `server "${name}"` });
   }
 }

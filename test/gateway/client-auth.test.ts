@@ -222,3 +222,39 @@ describe('a listener other machines can reach', () => {
     }
   });
 });
+
+describe('sessions per principal', () => {
+  it('refuses a principal its next session at limits.maxSessionsPerPrincipal, while others still get theirs', async () => {
+    const marker = newMarker();
+    const gw = await startTestGateway(
+      {
+        auth: {
+          apiKeys: {
+            keys: [
+              { name: 'greedy', key: READER_KEY },
+              { name: 'polite', key: WRITER_KEY },
+            ],
+          },
+        },
+        limits: { maxSessionsPerPrincipal: 2 },
+        servers: { a: scripted(marker, ['--tools', 'echo']) },
+      },
+      marker,
+    );
+    try {
+      const mcp = `${gw.url}/mcp`;
+      const opened = [await postRaw(mcp, INIT, bearer(READER_KEY)), await postRaw(mcp, INIT, bearer(READER_KEY))];
+      expect(opened.map((r) => r.status)).toEqual([200, 200]);
+      const third = await postRaw(mcp, INIT, bearer(READER_KEY));
+      expect(third.status).toBe(429);
+      expect(third.messages[0].error.message).toMatch(/too many client sessions of api-key:greedy.*limits\.maxSessionsPerPrincipal/);
+      expect((await postRaw(mcp, INIT, bearer(WRITER_KEY))).status).toBe(200);
+      // a session that ends gives its slot back
+      await fetch(mcp, { method: 'DELETE', headers: { ...bearer(READER_KEY), 'mcp-session-id': opened[0].headers.get('mcp-session-id')! } });
+      expect((await postRaw(mcp, INIT, bearer(READER_KEY))).status).toBe(200);
+    } finally {
+      await gw.stop();
+    }
+    expect(await waitForNoProcesses(marker)).toEqual([]);
+  });
+});

@@ -162,7 +162,9 @@ describe('a per-session server with weighted backends', () => {
       const added = await admin(gw, 'POST', '/admin/servers/own/backends', { body: backendBody('green', greenMarker, 'green', { weight: 100 }) });
       expect(added).toMatchObject({ status: 201, body: { id: 'green', weight: 100, state: 'ready', tools: 5 } });
       // no session uses a new backend yet: a probe connected once to tell whether it can start
-      const broken = await admin(gw, 'POST', '/admin/servers/own/backends', { body: { id: 'broken', command: process.execPath, args: ['/nonexistent/mcp-server.js'] } });
+      const broken = await admin(gw, 'POST', '/admin/servers/own/backends', {
+        body: { id: 'broken', command: process.execPath, args: ['/nonexistent/mcp-server.js'] },
+      });
       expect(broken).toMatchObject({ status: 201, body: { id: 'broken', weight: 0, state: 'down', tools: 0 } });
       expect((await admin(gw, 'DELETE', '/admin/servers/own/backends/broken')).status).toBe(204);
       expect(processesWithMarker(greenMarker)).toEqual([]); // the probe is gone

@@ -1,0 +1,23 @@
+/**
+ * The client-facing limits of the config (`limits:`) as the fronts apply them: the JSON limits
+ * every client message passes before it is parsed, and the send-queue bound of a stream.
+ */
+import type { GatewaySettings } from '../config/schema';
+import { DEFAULT_MAX_DEPTH, type JsonLimits } from '../protocol/json-limits';
+import { UNBOUNDED, type SendQueueLimit } from './sse-stream';
+
+export type FrontLimits = GatewaySettings['limits'];
+
+export function clientJsonLimits(limits: FrontLimits): JsonLimits {
+  return { maxDepth: limits.maxJsonDepth, maxStringChars: limits.maxStringChars };
+}
+
+/** The default depth and strings bounded by the message alone: for fronts built without a config (unit tests). */
+export function defaultJson(maxMessageBytes: number): JsonLimits {
+  return { maxDepth: DEFAULT_MAX_DEPTH, maxStringChars: maxMessageBytes };
+}
+
+/** A stream's send-queue bound, telling `dropped` how much was queued when it dropped a client. */
+export function sendQueue(maxQueuedBytes: number | undefined, dropped: (queuedBytes: number) => void): SendQueueLimit {
+  return maxQueuedBytes === undefined ? UNBOUNDED : { maxQueuedBytes, dropped };
+}
