@@ -4,6 +4,7 @@
  * Everything is validated here once; the rest of the gateway trusts these types.
  */
 import { z } from 'zod';
+import type { LiveStrings } from './secrets/live';
 
 const positiveMs = z.number().int().positive();
 
@@ -114,13 +115,19 @@ export const dockerServerSchema = z
   .strict();
 
 export type DockerSettings = z.infer<typeof dockerSettingsSchema>;
-export type DockerServerConfig = z.infer<typeof dockerServerSchema> & { kind: 'docker'; name: string };
+/**
+ * `liveEnv` (on docker and stdio servers) and `liveHeaders` (on remote ones) are set by the config
+ * loader when those maps hold secret references: the current values after rotations, which the
+ * transports read instead of the values loaded at start.
+ */
+export type DockerServerConfig = z.infer<typeof dockerServerSchema> & { kind: 'docker'; name: string; liveEnv?: LiveStrings };
 
-export type StdioServerConfig = z.infer<typeof stdioServerSchema> & { kind: 'stdio'; name: string };
+export type StdioServerConfig = z.infer<typeof stdioServerSchema> & { kind: 'stdio'; name: string; liveEnv?: LiveStrings };
 export type RemoteServerConfig = Omit<z.infer<typeof remoteServerSchema>, 'transport'> & {
   kind: 'remote';
   name: string;
   transport: (typeof remoteTransports)[number];
+  liveHeaders?: LiveStrings;
 };
 export type ServerConfig = StdioServerConfig | RemoteServerConfig | DockerServerConfig;
 
@@ -130,6 +137,34 @@ export type TransportKind = 'stdio' | 'docker' | (typeof remoteTransports)[numbe
 export function transportKind(server: ServerConfig): TransportKind {
   return server.kind === 'remote' ? server.transport : server.kind;
 }
+
+/**
+ * HashiCorp Vault (or OpenBao) for `${secret:vault:MOUNT/PATH#FIELD}` references. Its credential
+ * comes from a reference itself (`${secret:file:...}` or `${secret:env:...}`), not in clear.
+ */
+export const vaultSettingsSchema = z
+  .object({
+    address: z.url(),
+    /** Vault Enterprise / HCP namespace (X-Vault-Namespace). */
+    namespace: z.string().min(1).optional(),
+    /** PEM CA bundle for an https address signed by a private CA. */
+    caFile: z.string().min(1).optional(),
+    timeoutMs: positiveMs.default(10_000),
+    /** How often Vault secrets are read again to pick up a rotation. */
+    refreshIntervalMs: positiveMs.default(60_000),
+    auth: z.union([
+      z.object({ token: z.string().min(1), allowInlineCredential: z.boolean().default(false) }).strict(),
+      z
+        .object({
+          approle: z.object({ roleId: z.string().min(1), secretId: z.string().min(1), mount: z.string().min(1).default('approle') }).strict(),
+          allowInlineCredential: z.boolean().default(false),
+        })
+        .strict(),
+    ]),
+  })
+  .strict();
+
+export type VaultSettings = z.infer<typeof vaultSettingsSchema>;
 
 export const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080');
 
@@ -224,6 +259,7 @@ export const gatewaySettingsSchema = z
       .object({ token: z.string().min(1, 'an empty token would open the admin API to anyone; set one or leave admin out') })
       .strict()
       .optional(),
+    vault: vaultSettingsSchema.optional(),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
