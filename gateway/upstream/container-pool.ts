@@ -101,8 +101,13 @@ export class ContainerPool {
 
   private async launch(): Promise<DockerTransport> {
     this.live++;
-    const transport = new DockerTransport(this.docker, this.server.docker, { instance: this.instance, server: this.server.name }, this.log, () =>
-      this.released(transport),
+    const transport = new DockerTransport(
+      this.docker,
+      this.server.docker,
+      { instance: this.instance, server: this.server.name },
+      this.log,
+      () => this.released(transport),
+      this.server.liveEnv,
     );
     try {
       await transport.start();

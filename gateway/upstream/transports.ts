@@ -81,14 +81,16 @@ export class TransportFactory implements UpstreamTransports {
   async create(server: ServerConfig, backend: string, log: Logger): Promise<MessageTransport> {
     switch (server.kind) {
       case 'stdio':
-        return new ProcessTransport({ command: server.command, args: server.args, env: server.env, cwd: server.cwd, log });
+        return new ProcessTransport({ command: server.command, args: server.args, env: server.env, liveEnv: server.liveEnv, cwd: server.cwd, log });
       case 'docker': {
         const pool = this.pool(server.name, backend);
         if (pool) return pool.acquire();
-        return new DockerTransport(this.docker, server.docker, { instance: this.settings.instance, server: server.name }, log);
+        return new DockerTransport(this.docker, server.docker, { instance: this.settings.instance, server: server.name }, log, undefined, server.liveEnv);
       }
-      case 'remote':
-        return remoteTransport(server.url, server.transport, server.headers);
+      case 'remote': {
+        const { liveHeaders, headers } = server;
+        return remoteTransport(server.url, server.transport, liveHeaders ? () => liveHeaders.current() : () => headers);
+      }
     }
   }
 
@@ -123,10 +125,15 @@ function poolKey(server: string, backend: string): string {
   return JSON.stringify([server, backend]);
 }
 
+/**
+ * `headers` is read for every HTTP request (Streamable HTTP, and each POST and stream of legacy
+ * SSE), so a rotated credential goes with the next request; a WebSocket sends headers only when
+ * it connects, so there it takes effect at the next connection.
+ */
 function remoteTransport(
   url: string,
   transport: 'streamable-http' | 'sse' | 'websocket',
-  headers: Record<string, string>,
+  headers: () => Readonly<Record<string, string>>,
 ): MessageTransport | Promise<MessageTransport> {
   switch (transport) {
     case 'streamable-http':
@@ -134,11 +141,14 @@ function remoteTransport(
     case 'sse':
       return fromSdkTransport(
         new SSEClientTransport(new URL(url), {
-          requestInit: { headers },
-          eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
+          fetch: (u, init) => {
+            const merged = new Headers(init?.headers);
+            for (const [k, v] of Object.entries(headers())) merged.set(k, v);
+            return fetch(u, { ...init, headers: merged });
+          },
         }),
       );
     case 'websocket':
-      return WebSocketTransport.connect(url, headers);
+      return WebSocketTransport.connect(url, headers());
   }
 }
