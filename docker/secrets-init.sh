@@ -4,7 +4,7 @@
 #   secrets-init.sh COMMAND [ARGS...]
 #
 # Sources, read once at start:
-# - NAME_FILE=/path: the file's contents (a compose or swarm secret, or a file the mcp-fleet
+# - NAME_FILE=/path (other than VAULT_TOKEN_FILE): the file's contents (a compose or swarm secret, or a file the mcp-fleet
 #   gateway mounted for a docker server's secret env entry) become $SECRETS_DIR/NAME.
 # - NAME_VAULT=MOUNT/PATH#FIELD: FIELD of the HashiCorp Vault (or OpenBao) KV v2 secret at
 #   MOUNT/PATH becomes $SECRETS_DIR/NAME, read with curl from VAULT_ADDR with the token in the file
@@ -60,6 +60,8 @@ names() {
 
 count=0
 for name in $(names FILE); do
+  # VAULT_TOKEN_FILE is this script's own credential for NAME_VAULT, not a secret for the command
+  [ "$name" != VAULT_TOKEN ] || continue
   eval "file=\${${name}_FILE}"
   # shellcheck disable=SC2154  # set by the eval above
   [ -r "$file" ] || fail "${name}_FILE names ${file}, which is missing or not readable by uid $(id -u)"
