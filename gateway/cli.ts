@@ -27,18 +27,22 @@ async function main(): Promise<void> {
     .help()
     .parseAsync();
 
-  let config;
+  // info until the config says otherwise: resolving secrets (a Vault login) logs before that
+  const log = createLogger('info');
+  let loaded;
   try {
-    config = loadConfigFile(argv.config, { listen: argv.listen });
+    loaded = await loadConfigFile(argv.config, { listen: argv.listen }, { log });
   } catch (err) {
     process.stderr.write(`mcp-gateway: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const log = createLogger(config.log.level);
+  const { config, secrets } = loaded;
+  log.level = config.log.level;
   let gateway: RunningGateway | undefined;
   const shutdown = async (reason: string, code = 0) => {
     log.info({ reason }, 'shutting down');
     await gateway?.stop();
+    secrets?.close();
     process.exit(code);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
     const message = err instanceof FleetError ? err.message : (err as Error).message;
     log.fatal({ err }, `cannot start: ${message}`);
     process.stderr.write(`mcp-gateway: cannot start: ${message}\n`);
+    secrets?.close();
     process.exit(1);
   }
 }

@@ -18,8 +18,8 @@ need shellcheck "apt-get install -y shellcheck"
 echo "hadolint docker/Dockerfile.*"
 hadolint --failure-threshold style docker/Dockerfile.* || status=1
 
-echo "shellcheck docker/*.sh scripts/docker-*.sh scripts/ci-docker.sh scripts/ci-nginx.sh scripts/gen-test-certs.sh iptables/*.sh"
-shellcheck --external-sources docker/*.sh scripts/docker-*.sh scripts/ci-docker.sh scripts/ci-nginx.sh scripts/gen-test-certs.sh iptables/*.sh || status=1
+echo "shellcheck docker/*.sh scripts/docker-*.sh scripts/ci-docker.sh scripts/ci-nginx.sh scripts/gen-test-certs.sh scripts/install-vault.sh iptables/*.sh"
+shellcheck --external-sources docker/*.sh scripts/docker-*.sh scripts/ci-docker.sh scripts/ci-nginx.sh scripts/gen-test-certs.sh scripts/install-vault.sh iptables/*.sh || status=1
 
 for files in "docker-compose.yml" "docker-compose.yml docker-compose.dev.yml" "docker-compose.yml docker-compose.prod.yml" "docker-compose.yml docker-compose.pipeline-engine.yml"; do
   args=()

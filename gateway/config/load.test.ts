@@ -170,14 +170,14 @@ describe('config loading', () => {
     ]);
   });
 
-  it('reads YAML and JSON files, lets --listen override the file, and names an unreadable or broken file', () => {
+  it('reads YAML and JSON files, lets --listen override the file, and names an unreadable or broken file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, 'a.yaml'), 'listen: 127.0.0.1:9999\nservers:\n  m:\n    command: node\n');
     writeFileSync(join(dir, 'b.json'), JSON.stringify({ mcpServers: { m: { command: 'node' } } }));
     writeFileSync(join(dir, 'bad.yaml'), 'servers: [unclosed\n');
-    expect(loadConfigFile(join(dir, 'a.yaml'), { listen: '127.0.0.1:0' }).listen).toBe('127.0.0.1:0');
-    expect(loadConfigFile(join(dir, 'b.json')).servers[0].name).toBe('m');
-    expect(() => loadConfigFile(join(dir, 'bad.yaml'))).toThrow(/bad\.yaml: not valid YAML or JSON/);
-    expect(() => loadConfigFile(join(dir, 'missing.yaml'))).toThrow(/cannot read config file .*missing\.yaml/);
+    expect((await loadConfigFile(join(dir, 'a.yaml'), { listen: '127.0.0.1:0' })).config.listen).toBe('127.0.0.1:0');
+    expect((await loadConfigFile(join(dir, 'b.json'))).config.servers[0].name).toBe('m');
+    await expect(loadConfigFile(join(dir, 'bad.yaml'))).rejects.toThrow(/bad\.yaml: not valid YAML or JSON/);
+    await expect(loadConfigFile(join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read config file .*missing\.yaml/);
   });
 });

@@ -1,19 +1,61 @@
 /**
- * Reads a gateway config file (YAML or JSON), expands `${VAR}` references from the environment and
- * validates it. A bad file throws one CONFIG_INVALID error that lists every problem by file and
- * field path, so nothing starts half-configured.
+ * Reads a gateway config file (YAML or JSON), expands `${VAR}` references from the environment,
+ * resolves `${secret:...}` references (config/secrets/) and validates it. A bad file throws one
+ * CONFIG_INVALID error that lists every problem by file and field path, so nothing starts
+ * half-configured.
  */
 import { readFileSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { FleetError } from '../protocol/errors';
 import { dockerServerSchema, gatewaySettingsSchema, remoteServerSchema, stdioServerSchema, type GatewayConfig, type ServerConfig } from './schema';
 import { checkPrefixes } from './prefixes';
+import { attachLive, resolveSecrets, secretFieldPaths } from './secrets/resolve';
+import type { SecretStore } from './secrets/store';
 
 type Problems = string[];
 
-/** Reads and validates FILE; `overrides` (e.g. --listen) win over the file. */
-export function loadConfigFile(file: string, overrides: { listen?: string } = {}, env = process.env): GatewayConfig {
+export interface LoadedConfig {
+  config: GatewayConfig;
+  /** The resolved secrets, following rotation, when the config has references: close it when the gateway stops. */
+  secrets: SecretStore | undefined;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where the secret store and the Vault session log (logins, renewals, rotations); silent by default. */
+  log?: Logger;
+}
+
+/** Reads, resolves and validates FILE; `overrides` (e.g. --listen) win over the file. */
+export async function loadConfigFile(file: string, overrides: { listen?: string } = {}, options: LoadOptions = {}): Promise<LoadedConfig> {
+  return resolveConfig(readConfigDocument(file), file, overrides, options);
+}
+
+/**
+ * Expands, resolves the secret references of and validates an already parsed document; `source`
+ * names it in error messages.
+ */
+export async function resolveConfig(doc: unknown, source: string, overrides: { listen?: string } = {}, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const problems: Problems = [];
+  const expanded = expandEnv(doc, [], options.env ?? process.env, problems);
+  const secrets = await resolveSecrets(expanded, options.env ?? process.env, options.log ?? pino({ level: 'silent' }));
+  problems.push(...secrets.problems);
+  if (problems.length > 0) {
+    secrets.store?.close();
+    throw invalid(source, problems);
+  }
+  if (!secrets.store) return { config: validate(expanded, source, overrides, []), secrets: undefined };
+  try {
+    return { config: attachLive(validate(secrets.doc, source, overrides, []), secrets.fields, secrets.store), secrets: secrets.store };
+  } catch (err) {
+    secrets.store.close();
+    throw err;
+  }
+}
+
+function readConfigDocument(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -26,13 +68,22 @@ export function loadConfigFile(file: string, overrides: { listen?: string } = {}
   } catch (err) {
     throw new FleetError('CONFIG_INVALID', `${file}: not valid YAML or JSON: ${(err as Error).message}`, { cause: err });
   }
-  return parseConfig(doc ?? {}, file, overrides, env);
+  return doc ?? {};
 }
 
-/** Validates an already parsed document; `source` names it in error messages. */
+/**
+ * Expands and validates an already parsed document without secret references (tests, tools);
+ * `source` names it in error messages. A `${secret:...}` in it is a problem: resolveConfig reads those.
+ */
 export function parseConfig(doc: unknown, source: string, overrides: { listen?: string } = {}, env = process.env): GatewayConfig {
   const problems: Problems = [];
   const expanded = expandEnv(doc, [], env, problems);
+  for (const path of secretFieldPaths(expanded))
+    problems.push(`${path}: \${secret:...} references are resolved only by the gateway's config loader (resolveConfig)`);
+  return validate(expanded, source, overrides, problems);
+}
+
+function validate(expanded: unknown, source: string, overrides: { listen?: string }, problems: Problems): GatewayConfig {
   if (typeof expanded !== 'object' || expanded === null || Array.isArray(expanded)) {
     throw invalid(source, ['(root): expected an object with "servers" or "mcpServers"']);
   }

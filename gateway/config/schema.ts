@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { authSchema, policySchema } from './auth-schema';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/frames';
 import { DEFAULT_MAX_DEPTH } from '../protocol/json-limits';
+import type { LiveStrings } from './secrets/live';
 
 const positiveMs = z.number().int().positive();
 
@@ -162,13 +163,19 @@ export const dockerServerSchema = z
   .strict();
 
 export type DockerSettings = z.infer<typeof dockerSettingsSchema>;
-export type DockerServerConfig = z.infer<typeof dockerServerSchema> & { kind: 'docker'; name: string };
+/**
+ * `liveEnv` (on docker and stdio servers) and `liveHeaders` (on remote ones) are set by the config
+ * loader when those maps hold secret references: the current values after rotations, which the
+ * transports read instead of the values loaded at start.
+ */
+export type DockerServerConfig = z.infer<typeof dockerServerSchema> & { kind: 'docker'; name: string; liveEnv?: LiveStrings };
 
-export type StdioServerConfig = z.infer<typeof stdioServerSchema> & { kind: 'stdio'; name: string };
+export type StdioServerConfig = z.infer<typeof stdioServerSchema> & { kind: 'stdio'; name: string; liveEnv?: LiveStrings };
 export type RemoteServerConfig = Omit<z.infer<typeof remoteServerSchema>, 'transport'> & {
   kind: 'remote';
   name: string;
   transport: (typeof remoteTransports)[number];
+  liveHeaders?: LiveStrings;
 };
 export type ServerConfig = StdioServerConfig | RemoteServerConfig | DockerServerConfig;
 
@@ -228,6 +235,34 @@ export const listenerTlsSchema = z
   .transform((tls) => ({ ...tls, clientCert: tls.clientCert ?? (tls.clientCaFile === undefined ? 'none' : 'required') }));
 
 export type ListenerTls = z.output<typeof listenerTlsSchema>;
+
+/**
+ * HashiCorp Vault (or OpenBao) for `${secret:vault:MOUNT/PATH#FIELD}` references. Its credential
+ * comes from a reference itself (`${secret:file:...}` or `${secret:env:...}`), not in clear.
+ */
+export const vaultSettingsSchema = z
+  .object({
+    address: z.url(),
+    /** Vault Enterprise / HCP namespace (X-Vault-Namespace). */
+    namespace: z.string().min(1).optional(),
+    /** PEM CA bundle for an https address signed by a private CA. */
+    caFile: z.string().min(1).optional(),
+    timeoutMs: positiveMs.default(10_000),
+    /** How often Vault secrets are read again to pick up a rotation. */
+    refreshIntervalMs: positiveMs.default(60_000),
+    auth: z.union([
+      z.object({ token: z.string().min(1), allowInlineCredential: z.boolean().default(false) }).strict(),
+      z
+        .object({
+          approle: z.object({ roleId: z.string().min(1), secretId: z.string().min(1), mount: z.string().min(1).default('approle') }).strict(),
+          allowInlineCredential: z.boolean().default(false),
+        })
+        .strict(),
+    ]),
+  })
+  .strict();
+
+export type VaultSettings = z.infer<typeof vaultSettingsSchema>;
 
 export const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080');
 
@@ -380,6 +415,7 @@ export const gatewaySettingsSchema = z
       })
       .strict()
       .optional(),
+    vault: vaultSettingsSchema.optional(),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -7,6 +7,7 @@
  * Pure (no Node built-ins, no Temporal import): Temporal workflow code imports it.
  */
 import type { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { redactSecrets } from './redaction';
 
 /**
  * The SDK's ErrorCode numbers, checked against its enum by the compiler but not imported at run
@@ -144,7 +145,8 @@ export class FleetError extends Error {
   readonly data: Record<string, unknown> | undefined;
 
   constructor(code: FleetErrorCode, message: string, options: { data?: Record<string, unknown>; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
+    // an upstream's answer or a foreign error quoted in the message must not carry a secret to a client
+    super(redactSecrets(message), { cause: options.cause });
     this.name = 'FleetError';
     this.code = code;
     this.data = options.data;

@@ -108,6 +108,7 @@ export class ContainerPool {
       this.log,
       () => this.released(transport),
       this.server.limits,
+      this.server.liveEnv,
     );
     try {
       await transport.start();

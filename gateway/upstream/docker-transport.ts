@@ -12,7 +12,9 @@ import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import type { MessageTransport } from '../protocol/transport';
 import { readLines, readStdout } from './stdio-streams';
 import { containerSpec, type ContainerIdentity } from './container-spec';
+import { writeContainerSecrets, type ContainerSecretFiles } from './container-secrets';
 import type { DockerSettings } from '../config/schema';
+import type { LiveStrings } from '../config/secrets/live';
 import type { MessageLimits } from '../protocol/json-limits';
 
 const STDERR_TAIL_LINES = 20;
@@ -28,6 +30,8 @@ export class DockerTransport implements MessageTransport {
   private closing = false;
   private readonly stderrTail: string[] = [];
   private exited: Promise<void> = Promise.resolve();
+  private secretFiles: ContainerSecretFiles | undefined;
+  private stopFollowing: (() => void) | undefined;
 
   constructor(
     private readonly docker: Docker,
@@ -38,6 +42,11 @@ export class DockerTransport implements MessageTransport {
     private readonly onEnded: () => void = () => {},
     /** What the gateway takes from the server (default: DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_DEPTH). */
     private readonly limits?: MessageLimits,
+    /**
+     * The env when it holds secrets: those entries go in as files (container-secrets.ts), and a
+     * rotation of one stops this container, so that its owner starts one with the new value.
+     */
+    private readonly liveEnv?: LiveStrings,
   ) {}
 
   get containerId(): string | undefined {
@@ -56,10 +65,27 @@ export class DockerTransport implements MessageTransport {
   }
 
   private async launch(): Promise<void> {
-    const spec = await containerSpec(this.docker, this.settings, this.identity);
+    const env = { ...(this.liveEnv?.current() ?? this.settings.env) };
+    const secrets: Record<string, string> = {};
+    for (const name of this.liveEnv?.secretKeys ?? []) {
+      secrets[name] = env[name];
+      delete env[name];
+    }
+    const spec = await containerSpec(this.docker, { ...this.settings, env }, this.identity);
     try {
+      if (Object.keys(secrets).length > 0) {
+        this.secretFiles = await writeContainerSecrets(secrets, spec.User);
+        // new arrays: Binds is the config's own volumes list
+        spec.Env = [...(spec.Env ?? []), ...this.secretFiles.env];
+        spec.HostConfig = { ...spec.HostConfig, Binds: [...(spec.HostConfig?.Binds ?? []), ...this.secretFiles.binds] };
+        this.stopFollowing = this.liveEnv!.onChange(() => {
+          this.log.info({ container: this.container?.id.slice(0, 12) }, 'a secret in its env rotated; restarting the container');
+          void this.close();
+        });
+      }
       this.container = await this.docker.createContainer(spec);
     } catch (err) {
+      await this.secretFiles?.remove();
       this.finish();
       throw explainCreateError(err, this.settings.image);
     }
@@ -120,11 +146,13 @@ export class DockerTransport implements MessageTransport {
 
   private async remove(): Promise<void> {
     await this.container?.remove({ force: true, v: true }).catch(() => {}); // gone already is fine
+    await this.secretFiles?.remove();
   }
 
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.stopFollowing?.();
     this.stream?.end();
     this.onEnded();
     this.onclose?.();

@@ -10,12 +10,18 @@ import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import type { MessageTransport } from '../protocol/transport';
 import { readLines, readStdout } from './stdio-streams';
 import { FleetError } from '../protocol/errors';
+import type { LiveStrings } from '../config/secrets/live';
 import type { MessageLimits } from '../protocol/json-limits';
 
 export interface ProcessTransportOptions {
   command: string;
   args: string[];
-  env: Record<string, string>;
+  env: Readonly<Record<string, string>>;
+  /**
+   * The env when it holds secrets: read at start instead of `env`, and a rotation stops the
+   * process, so that its owner starts it again with the new value.
+   */
+  liveEnv?: LiveStrings;
   cwd?: string;
   log: Logger;
   /** How long SIGTERM may take before the group gets SIGKILL (default 2000 ms). */
@@ -35,6 +41,7 @@ export class ProcessTransport implements MessageTransport {
   private closed = false;
   private finishedOnce = false;
   private exited: Promise<void> = Promise.resolve();
+  private stopFollowing: (() => void) | undefined;
 
   constructor(private readonly options: ProcessTransportOptions) {}
 
@@ -43,7 +50,12 @@ export class ProcessTransport implements MessageTransport {
   }
 
   start(): Promise<void> {
-    const { command, args, env, cwd, log } = this.options;
+    const { command, args, cwd, log, liveEnv } = this.options;
+    const env = liveEnv?.current() ?? this.options.env;
+    this.stopFollowing = liveEnv?.onChange(() => {
+      log.info({ pid: this.child?.pid }, 'a secret in its env rotated; restarting the server process');
+      void this.close();
+    });
     return new Promise((resolve, reject) => {
       const child = spawn(command, args, {
         cwd,
@@ -134,6 +146,7 @@ export class ProcessTransport implements MessageTransport {
     if (this.finishedOnce) return;
     this.finishedOnce = true;
     this.closed = true;
+    this.stopFollowing?.();
     if (this.child?.pid !== undefined) killGroup(this.child.pid, 'SIGKILL');
     this.onclose?.();
   }

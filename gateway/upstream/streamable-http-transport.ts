@@ -30,8 +30,11 @@ import { ResponseStreams, type ReconnectOptions } from './response-streams';
 export type { ReconnectOptions } from './response-streams';
 
 export interface StreamableHttpTransportOptions {
-  /** Sent with every request (e.g. Authorization). */
-  headers?: Record<string, string>;
+  /**
+   * Sent with every request (e.g. Authorization). A function is read before each request, so a
+   * rotated credential goes with the next one; it should return the same object while nothing changed.
+   */
+  headers?: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>);
   /**
    * Connections for POSTed requests, each held while its answer streams (default 64). Notifications,
    * responses and DELETE go over up to 16 others, so they never queue behind long calls.
@@ -66,7 +69,9 @@ export class StreamableHttpTransport implements MessageTransport {
   private readonly inbox = new MicrotaskQueue((err) => this.onerror?.(err));
   private session: string | undefined;
   private protocolVersion: string | undefined;
-  private headers!: OutgoingHttpHeaders;
+  private built!: OutgoingHttpHeaders;
+  /** The configured headers `built` was made from. */
+  private builtFrom: Readonly<Record<string, string>> | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly limits: MessageLimits;
@@ -270,11 +275,20 @@ export class StreamableHttpTransport implements MessageTransport {
     return error;
   }
 
+  /** What every request carries: the configured headers as they are now, the session and the protocol version. */
+  private get headers(): OutgoingHttpHeaders {
+    const configured = typeof this.options.headers === 'function' ? this.options.headers() : this.options.headers;
+    if (configured !== this.builtFrom) this.updateHeaders();
+    return this.built;
+  }
+
   private updateHeaders(): void {
-    const h: OutgoingHttpHeaders = { ...this.options.headers };
+    const configured = typeof this.options.headers === 'function' ? this.options.headers() : this.options.headers;
+    const h: OutgoingHttpHeaders = { ...configured };
     if (this.session !== undefined) h['mcp-session-id'] = this.session;
     if (this.protocolVersion !== undefined) h['mcp-protocol-version'] = this.protocolVersion;
-    this.headers = h;
+    this.builtFrom = configured;
+    this.built = h;
   }
 
   private closedError(): FleetError {

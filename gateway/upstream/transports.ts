@@ -87,6 +87,7 @@ export class TransportFactory implements UpstreamTransports {
           command: server.command,
           args: server.args,
           env: server.env,
+          liveEnv: server.liveEnv,
           cwd: server.cwd,
           log,
           server: server.name,
@@ -95,10 +96,20 @@ export class TransportFactory implements UpstreamTransports {
       case 'docker': {
         const pool = this.pool(server.name, backend);
         if (pool) return pool.acquire();
-        return new DockerTransport(this.docker, server.docker, { instance: this.settings.instance, server: server.name }, log, undefined, server.limits);
+        return new DockerTransport(
+          this.docker,
+          server.docker,
+          { instance: this.settings.instance, server: server.name },
+          log,
+          undefined,
+          server.limits,
+          server.liveEnv,
+        );
       }
-      case 'remote':
-        return remoteTransport(server);
+      case 'remote': {
+        const { liveHeaders, headers } = server;
+        return remoteTransport(server, liveHeaders ? () => liveHeaders.current() : () => headers);
+      }
     }
   }
 
@@ -133,8 +144,14 @@ function poolKey(server: string, backend: string): string {
   return JSON.stringify([server, backend]);
 }
 
-async function remoteTransport(server: RemoteServerConfig): Promise<MessageTransport> {
-  const { url, headers, limits, name } = server;
+/**
+ * A remote server's transport, its `tls:` files read now (see upstream-tls.ts). `headers` is read
+ * for every HTTP request (Streamable HTTP, and each POST and stream of legacy SSE), so a rotated
+ * credential goes with the next request; a WebSocket sends headers only when it connects, so there
+ * it takes effect at the next connection.
+ */
+async function remoteTransport(server: RemoteServerConfig, headers: () => Readonly<Record<string, string>>): Promise<MessageTransport> {
+  const { url, limits, name } = server;
   const tls = await readUpstreamTls(server.name, server.tls);
   switch (server.transport) {
     case 'streamable-http':
@@ -144,9 +161,11 @@ async function remoteTransport(server: RemoteServerConfig): Promise<MessageTrans
       const base = over?.fetch ?? fetch;
       const adapted = fromSdkTransport(
         new SSEClientTransport(new URL(url), {
-          requestInit: { headers },
-          fetch: base,
-          eventSourceInit: { fetch: (u, init) => base(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
+          fetch: (u, init) => {
+            const merged = new Headers(init?.headers);
+            for (const [k, v] of Object.entries(headers())) merged.set(k, v);
+            return base(u, { ...init, headers: merged });
+          },
         }),
       );
       if (!over) return adapted;
@@ -154,6 +173,6 @@ async function remoteTransport(server: RemoteServerConfig): Promise<MessageTrans
       return Object.assign(adapted, { close: () => close().finally(() => over.close()) });
     }
     case 'websocket':
-      return WebSocketTransport.connect(url, headers, tls, { limits, peer: `server "${name}"` });
+      return WebSocketTransport.connect(url, { ...headers() }, tls, { limits, peer: `server "${name}"` });
   }
 }

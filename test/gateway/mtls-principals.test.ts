@@ -50,7 +50,7 @@ describe('client certificates as principals', () => {
   });
 
   it('names the principal by the certificate subject, with the roles its SAN maps to', async () => {
-    const { client, close } = await connectGateway(gw.url!, 'streamable-http', { tls: caAndCert(certs, 'agent-1') });
+    const { client, close } = await connectGateway(gw.url, 'streamable-http', { tls: caAndCert(certs, 'agent-1') });
     try {
       expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['files__echo']);
       await client.callTool({ name: 'files__echo', arguments: {} });
@@ -62,7 +62,7 @@ describe('client certificates as principals', () => {
   });
 
   it('gives a certificate that maps to no entry no roles: the policy leaves it nothing', async () => {
-    const { client, close } = await connectGateway(gw.url!, 'streamable-http', { tls: caAndCert(certs, 'intern') });
+    const { client, close } = await connectGateway(gw.url, 'streamable-http', { tls: caAndCert(certs, 'intern') });
     try {
       expect((await client.listTools()).tools).toEqual([]);
       expect(String(await client.callTool({ name: 'files__echo', arguments: {} }).catch((e: Error) => e))).toMatch(/policy rule "default"/);
@@ -72,7 +72,7 @@ describe('client certificates as principals', () => {
   });
 
   it('refuses a TLS client without a certificate with 401', async () => {
-    await expect(connectGateway(gw.url!, 'streamable-http', { tls: { ca: readCa(certs) }, timeoutMs: 5000 })).rejects.toThrow(/401|authentication required/);
+    await expect(connectGateway(gw.url, 'streamable-http', { tls: { ca: readCa(certs) }, timeoutMs: 5000 })).rejects.toThrow(/401|authentication required/);
   });
 });
 
