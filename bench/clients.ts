@@ -18,7 +18,9 @@ export interface BenchClient {
  * `url` of an http target is its Streamable HTTP endpoint, at /mcp on the gateway and on the
  * upstreams alike; a modern target is the same endpoint, spoken to in 2026-07-28.
  */
-export type Target = { kind: 'http' | 'modern'; url: string } | { kind: 'stdio'; command: string; args: string[]; marker: string };
+export type Target =
+  | { kind: 'http' | 'modern'; url: string; /** Sent with every request: the gateway's credential. */ headers?: Record<string, string> }
+  | { kind: 'stdio'; command: string; args: string[]; marker: string };
 
 /** What both SDK generations' clients share, as far as the echo tool needs. */
 interface EchoCaller {
@@ -32,7 +34,8 @@ export async function connectClient(target: Target, tool: string): Promise<Bench
   if (target.kind !== 'stdio') {
     const base = target.url.replace(/\/mcp$/, '');
     if (base === target.url) throw new Error(`an http target is a Streamable HTTP endpoint at /mcp (got ${target.url})`);
-    const { client, close } = target.kind === 'http' ? await connectGateway(base, 'streamable-http', CLIENT) : await connectModernGateway(base, CLIENT);
+    const { client, close } =
+      target.kind === 'http' ? await connectGateway(base, 'streamable-http', { ...CLIENT, headers: target.headers }) : await connectModernGateway(base, CLIENT);
     return { call: (message) => callEcho(client, tool, message), close };
   }
   const transport = new StdioClientTransport({

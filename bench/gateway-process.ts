@@ -45,13 +45,23 @@ export interface GatewayOptions {
   profileDir?: string;
   /** The gateway's log.calls (default: the gateway's own, true). */
   callLog?: boolean;
+  /** The gateway's `auth` (default: none; the listener is loopback), and the headers that pass it. */
+  auth?: Record<string, unknown>;
+  headers?: Record<string, string>;
 }
 
 export async function startGatewayProcess(options: GatewayOptions): Promise<GatewayProcess> {
   const configFile = join(options.workDir, `${options.id}-gateway.json`);
   // The marker goes into the upstream's env too, so a stdio upstream the gateway spawns is found by the final sweep.
   const server = 'command' in options.upstream ? { ...options.upstream, env: { [MARKER_VAR]: options.marker } } : options.upstream;
-  writeFileSync(configFile, JSON.stringify({ servers: { [UPSTREAM_NAME]: server }, ...(options.callLog === false ? { log: { calls: false } } : {}) }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      servers: { [UPSTREAM_NAME]: server },
+      ...(options.callLog === false ? { log: { calls: false } } : {}),
+      ...(options.auth ? { auth: options.auth } : {}),
+    }),
+  );
   const nodeFlags = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   // A port of our choosing rather than :0, so that readiness needs no log line: a baseline build's log is not ours to rely on.
   const port = await freePort();
@@ -59,7 +69,7 @@ export async function startGatewayProcess(options: GatewayOptions): Promise<Gate
   const proc = await spawnGroup(process.execPath, [...nodeFlags, options.cliJs ?? THIS_BUILD_CLI, '--config', configFile, '--listen', `127.0.0.1:${port}`], {
     env: {},
     marker: options.marker,
-    ready: () => echoes(mcpUrl),
+    ready: () => echoes(mcpUrl, options.headers),
   });
   return {
     mcpUrl,
@@ -71,8 +81,8 @@ export async function startGatewayProcess(options: GatewayOptions): Promise<Gate
 }
 
 /** True once a call of the upstream's echo tool goes through the gateway at `mcpUrl`. */
-async function echoes(mcpUrl: string): Promise<boolean> {
-  const client = await connectClient({ kind: 'http', url: mcpUrl }, GATEWAY_ECHO_TOOL).catch(() => undefined);
+async function echoes(mcpUrl: string, headers?: Record<string, string>): Promise<boolean> {
+  const client = await connectClient({ kind: 'http', url: mcpUrl, headers }, GATEWAY_ECHO_TOOL).catch(() => undefined);
   if (!client) return false;
   try {
     return (await client.call('ready?')).includes('ready?');

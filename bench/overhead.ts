@@ -41,6 +41,8 @@ const SCENARIOS: ScenarioSpec[] = [
   { id: 'fast-http-no-call-log', upstream: UPSTREAMS.fast, transport: 'http', callLog: false },
   // fast-http with 2026-07-28 clients beside the 2025 ones, through the same gateway: what statelessness costs
   { id: 'fast-http-modern', upstream: UPSTREAMS.fast, transport: 'http', modernClients: true },
+  // fast-http with gateways that authenticate every request (API key, bearer JWT) beside one that does not
+  { id: 'fast-http-auth', upstream: UPSTREAMS.fast, transport: 'http', auth: true },
 ];
 
 /**

@@ -76,6 +76,9 @@ function comparisonTable(levels: LevelResult[]): string[] {
       ...(l.modern
         ? [row(l.clients, 'gateway, 2026 clients', l.modern.summary, [...gatewayCells(l.modern, l.direct), `${modernRatioWithRange(l)} vs 2025 clients`])]
         : []),
+      ...(l.authenticated ?? []).map((a) =>
+        row(l.clients, a.name, a.figures.summary, [...gatewayCells(a.figures, l.direct), `${pairedRatioWithRange(a.figures, l.gateway)} vs no auth`]),
+      ),
     ]),
   ];
 }
@@ -93,6 +96,16 @@ export function verdicts(result: ScenarioResult): string[] {
   if (hasBaseline(result)) {
     const cpu = result.levels.map((l) => `${l.clients} client(s) ${cpuRatioWithRange(l)} ${cpuVerdict(l)}`).join('; ');
     lines.push(`target gateway CPU/call <= ${CPU_RATIO_TARGET.toFixed(2)} × the baseline's: ${cpu}`);
+  }
+  for (const name of new Set(result.levels.flatMap((l) => (l.authenticated ?? []).map((a) => a.name)))) {
+    const figures = result.levels
+      .map((l) => {
+        const a = l.authenticated?.find((x) => x.name === name);
+        return a ? `${l.clients} client(s) CPU/call ${pairedRatioWithRange(a.figures, l.gateway)} × no auth's` : undefined;
+      })
+      .filter(Boolean)
+      .join('; ');
+    lines.push(`${name} (no target; what authenticating every request costs): ${figures}`);
   }
   if (hasModern(result)) {
     const modern = result.levels
@@ -167,9 +180,14 @@ function cpuRatioWithRange(l: LevelResult): string {
 }
 
 /** 2026 clients' gateway CPU per call over 2025 clients', through the same gateway process, overall and per round. */
+/** `a`'s CPU per call against `b`'s, over all rounds and the range per round (both measured in the same rounds). */
+function pairedRatioWithRange(a: GatewayFigures, b: GatewayFigures): string {
+  const rounds = a.roundCpuUsPerCall.map((us, r) => us / b.roundCpuUsPerCall[r]);
+  return `${ratio(a.cpuUsPerCall / b.cpuUsPerCall)} (${ratio(Math.min(...rounds))}–${ratio(Math.max(...rounds))})`;
+}
+
 function modernRatioWithRange(l: LevelResult): string {
-  const rounds = l.modern!.roundCpuUsPerCall.map((us, r) => us / l.gateway.roundCpuUsPerCall[r]);
-  return `${ratio(l.modern!.cpuUsPerCall / l.gateway.cpuUsPerCall)} (${ratio(Math.min(...rounds))}–${ratio(Math.max(...rounds))})`;
+  return pairedRatioWithRange(l.modern!, l.gateway);
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Cleanup } from './cleanup';
 import { GATEWAY_ECHO_TOOL, startGatewayProcess, type GatewayProcess, type UpstreamEntry } from './gateway-process';
 import { runBlock, warmUp, type Block, type BlockLimits } from './load';
 import { summarize, type Summary } from './stats';
+import { BENCH_API_KEY, startBenchIssuer } from './auth-setup';
 import { startHttpUpstream, type UpstreamSpec, type UpstreamTransport } from './upstreams';
 
 export interface ScenarioSpec {
@@ -24,6 +25,8 @@ export interface ScenarioSpec {
    * 2025-11-25 clients: the same gateway process and upstream, taking turns with the other paths.
    */
   modernClients?: boolean;
+  /** Also measure gateways that authenticate every request (an API key; a bearer JWT), beside the one that does not. */
+  auth?: boolean;
 }
 
 export interface LevelPlan {
@@ -57,6 +60,8 @@ export interface LevelResult {
   baseline?: GatewayFigures;
   /** This build's gateway with 2026-07-28 clients, when the scenario asks for them. */
   modern?: GatewayFigures;
+  /** This build's gateways with client authentication, by how they authenticate, when the scenario asks for them. */
+  authenticated?: { name: string; figures: GatewayFigures }[];
 }
 
 export interface ScenarioResult {
@@ -80,7 +85,7 @@ export const BASELINE_PROFILE_SUBDIR = 'baseline';
 
 /** One way to reach the echo tool; `gateway` is the process whose CPU time the path costs. */
 interface MeasuredPath {
-  role: 'direct' | 'gateway' | 'baseline' | 'modern';
+  role: 'direct' | 'gateway' | 'baseline' | 'modern' | 'authenticated';
   name: string;
   target: Target;
   tool: string;
@@ -104,9 +109,29 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
   }
   const paths: MeasuredPath[] = [{ role: 'direct', name: 'direct', target: direct, tool: 'echo' }];
   const stops: (() => Promise<void>)[] = [stopUpstream];
-  const gateways: { role: 'gateway' | 'baseline'; name: string; id: string; cliJs?: string; profileDir?: string }[] = [
-    { role: 'gateway', name: 'gateway', id: spec.id, profileDir: ctx.profileDir },
-  ];
+  const gateways: {
+    role: 'gateway' | 'baseline' | 'authenticated';
+    name: string;
+    id: string;
+    cliJs?: string;
+    profileDir?: string;
+    auth?: Record<string, unknown>;
+    headers?: Record<string, string>;
+  }[] = [{ role: 'gateway', name: 'gateway', id: spec.id, profileDir: ctx.profileDir }];
+  if (spec.auth) {
+    const issuer = await startBenchIssuer();
+    stops.push(cleanup.add(`${spec.id} JWT issuer`, () => issuer.stop()));
+    gateways.push(
+      {
+        role: 'authenticated',
+        name: 'gateway, API key',
+        id: `${spec.id}-api-key`,
+        auth: { apiKeys: { keys: [{ name: 'bench', key: BENCH_API_KEY }] } },
+        headers: { authorization: `Bearer ${BENCH_API_KEY}` },
+      },
+      { role: 'authenticated', name: 'gateway, JWT', id: `${spec.id}-jwt`, auth: issuer.auth, headers: { authorization: `Bearer ${issuer.token}` } },
+    );
+  }
   if (ctx.baselineCli) {
     const profileDir = ctx.profileDir && join(ctx.profileDir, BASELINE_PROFILE_SUBDIR);
     gateways.push({ role: 'baseline', name: 'baseline gateway', id: `${spec.id}-baseline`, cliJs: ctx.baselineCli, profileDir });
@@ -120,9 +145,11 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
       cliJs: g.cliJs,
       profileDir: g.profileDir,
       callLog: spec.callLog,
+      auth: g.auth,
+      headers: g.headers,
     });
     stops.unshift(cleanup.add(`${spec.id} ${g.name}`, () => gateway.stop()));
-    paths.push({ role: g.role, name: g.name, target: { kind: 'http', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
+    paths.push({ role: g.role, name: g.name, target: { kind: 'http', url: gateway.mcpUrl, headers: g.headers }, tool: GATEWAY_ECHO_TOOL, gateway });
     if (g.role === 'gateway' && spec.modernClients) {
       paths.push({ role: 'modern', name: 'gateway, 2026 clients', target: { kind: 'modern', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
     }
@@ -176,7 +203,15 @@ async function measureLevel(spec: ScenarioSpec, level: LevelPlan, rounds: number
     return i < 0 ? undefined : figures(i);
   };
   const [baseline, modern] = [of('baseline'), of('modern')];
-  return { clients: level.clients, direct: summarize(blocks[0]), gateway: of('gateway')!, ...(baseline ? { baseline } : {}), ...(modern ? { modern } : {}) };
+  const authenticated = paths.flatMap((p, i) => (p.role === 'authenticated' ? [{ name: p.name, figures: figures(i) }] : []));
+  return {
+    clients: level.clients,
+    direct: summarize(blocks[0]),
+    gateway: of('gateway')!,
+    ...(baseline ? { baseline } : {}),
+    ...(modern ? { modern } : {}),
+    ...(authenticated.length > 0 ? { authenticated } : {}),
+  };
 }
 
 /**

@@ -4,7 +4,12 @@
  * most once per cooldown so that made-up kids cannot make the gateway hammer the issuer), the
  * issuer, the audience (this gateway's canonical resource URI, RFC 8707), exp and nbf with a small
  * skew. The JWKS location comes from the config or the issuer's own metadata.
+ *
+ * A token that verified is remembered (by its SHA-256, in a bounded map) until its exp or for a
+ * minute, whichever is sooner: a client sends the same token with every request, and verifying
+ * an ES256 signature each time cost 0.6× of a whole forwarded call (bench:overhead fast-http-auth).
  */
+import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { OAuthSettings } from '../config/auth-schema';
 import { FleetError } from '../protocol/errors';
@@ -12,12 +17,17 @@ import { principal, type Principal } from './principal';
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
+const MAX_REMEMBERED = 10_000;
+const REMEMBER_MS = 60_000;
+
 export class JwtTokens {
   private keys: Promise<KeySet> | undefined;
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
 
   constructor(
     private readonly settings: OAuthSettings,
     private readonly audience: string,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Whether `token` has the shape of a JWS (three base64url parts), so that it is worth verifying as one. */
@@ -26,6 +36,10 @@ export class JwtTokens {
   }
 
   async authenticate(token: string): Promise<Principal> {
+    const key = createHash('sha256').update(token).digest('base64url');
+    const known = this.verified.get(key);
+    if (known && known.until > this.now()) return known.principal;
+    if (known) this.verified.delete(key);
     const keys = await this.keySet();
     let payload: JWTPayload;
     try {
@@ -39,7 +53,11 @@ export class JwtTokens {
     } catch (err) {
       throw new FleetError('UNAUTHORIZED', `the access token is not valid: ${why(err)}`, { data: { error: 'invalid_token' } });
     }
-    return fromClaims(payload, this.settings.rolesClaim);
+    const principal = fromClaims(payload, this.settings.rolesClaim);
+    const expires = typeof payload.exp === 'number' ? (payload.exp + this.settings.clockSkewSec) * 1000 : 0;
+    if (this.verified.size >= MAX_REMEMBERED) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(key, { principal, until: Math.min(expires, this.now() + REMEMBER_MS) });
+    return principal;
   }
 
   private keySet(): Promise<KeySet> {
