@@ -118,13 +118,16 @@ describe('config loading', () => {
     );
   });
 
-  it('takes an optional admin token, expanded from the environment, and refuses an empty one', () => {
+  it('takes an optional admin token, expanded from the environment, and refuses a weak one', () => {
+    const token = 'an-admin-token-0123456789-abcdefghijkl';
     expect(parseConfig({ servers: { a: { command: 'x' } } }, 't').admin).toBeUndefined();
-    expect(parseConfig({ admin: { token: '${ADMIN_TOKEN}' }, servers: { a: { command: 'x' } } }, 't', {}, { ADMIN_TOKEN: 'tok' }).admin).toEqual({
-      token: 'tok',
+    expect(parseConfig({ admin: { token: '${ADMIN_TOKEN}' }, servers: { a: { command: 'x' } } }, 't', {}, { ADMIN_TOKEN: token }).admin).toEqual({
+      token,
+      register: { commands: [], images: [], urls: [] },
     });
     expect(problemsOf(() => parseConfig({ admin: { token: '' }, servers: { a: { command: 'x' } } }, 't'))).toEqual([
-      expect.stringMatching(/^admin\.token: an empty token/),
+      expect.stringMatching(/^admin\.token: the admin token must have at least 32 characters/),
+      expect.stringMatching(/^admin\.token: the admin token is too guessable/),
     ]);
   });
 

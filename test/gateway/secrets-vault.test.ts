@@ -20,8 +20,8 @@ import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(120_000);
 
-const OLD = 'ghp_rotation-old-0123456789';
-const NEW = 'ghp_rotation-new-9876543210';
+const OLD = 'ghp_rotation-old-0123456789abcdefgh';
+const NEW = 'ghp_rotation-new-9876543210hgfedcba';
 
 describe('secrets from Vault', () => {
   let vault: DevVault;
