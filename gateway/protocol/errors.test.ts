@@ -6,7 +6,15 @@ const CODES = Object.keys(ERROR_CODES) as FleetErrorCode[];
 describe('the error code table', () => {
   it('maps every code to a JSON-RPC code the SDK or the spec defines, an HTTP error status and a CLI exit', () => {
     // -32002: the 2025 spec's resource not found; -32800: cancellation (errors.ts says why); -32020..-32022: the 2026-07-28 spec's header mismatch, missing capability, unsupported version
-    const known = new Set<number>([...Object.values(ErrorCode).filter((v): v is number => typeof v === 'number'), -32002, -32800, -32020, -32021, -32022]);
+    const known = new Set<number>([
+      ...Object.values(ErrorCode).filter((v): v is number => typeof v === 'number'),
+      -32002,
+      -32003,
+      -32800,
+      -32020,
+      -32021,
+      -32022,
+    ]);
     for (const code of CODES) {
       const e = new FleetError(code, 'x');
       expect({ code, known: known.has(e.jsonRpcCode) }).toEqual({ code, known: true });
@@ -60,6 +68,7 @@ describe('the error code table', () => {
     expect(CODES.filter((c) => !NON_RETRYABLE_CODES.includes(c)).sort()).toEqual([
       'COMMAND_FAILED',
       'INTERNAL',
+      'RATE_LIMITED',
       'SHUTTING_DOWN',
       'UPSTREAM_TIMEOUT',
       'UPSTREAM_UNAVAILABLE',

@@ -40,7 +40,9 @@ describe('/metrics', () => {
       expect(samples.some((s) => s.name === 'mcp_gateway_pool_containers')).toBe(false);
 
       // a backend added through the admin API shows up with its weight, down while it cannot start
-      await admin(gw, 'POST', '/admin/servers/m/backends', { body: { id: 'canary', weight: 5, command: '/nonexistent/mcp-server' } });
+      await admin(gw, 'POST', '/admin/servers/m/backends', {
+        body: { id: 'canary', weight: 5, command: process.execPath, args: ['/nonexistent/mcp-server.js'] },
+      });
       const after = await scrapeMetrics(gw);
       expect(sampleValue(after, 'mcp_gateway_backend_weight', { server: 'm', backend: 'canary' })).toBe(5);
       expect(sampleValue(after, 'mcp_gateway_upstream_up', { server: 'm', backend: 'canary' })).toBe(0);

@@ -39,7 +39,7 @@ describe('secret references in the config', () => {
   };
 
   it('resolves env and file references anywhere a string goes, trimming the file newline', async () => {
-    writeFileSync(join(dir, 'admin'), 'admin-token-from-file\n');
+    writeFileSync(join(dir, 'admin'), 'admin-token-from-file-0123456789-abcdef\n');
     const { config, secrets } = await load(
       {
         admin: { token: `\${secret:file:${dir}/admin}` },
@@ -52,7 +52,7 @@ describe('secret references in the config', () => {
       { GH_TOKEN: 'ghp_example_token', STATE_KEY: 'k'.repeat(40) },
     );
     expect(secrets).toBeDefined();
-    expect(config.admin?.token).toBe('admin-token-from-file');
+    expect(config.admin?.token).toBe('admin-token-from-file-0123456789-abcdef');
     expect(config.stateless.stateKeys[0].secret).toBe('k'.repeat(40));
     const gh = config.servers[0] as RemoteServerConfig;
     expect(gh.headers).toEqual({ Authorization: 'Bearer ghp_example_token', 'X-Plain': 'p' });
