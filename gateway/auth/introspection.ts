@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { OAuthSettings } from '../config/auth-schema';
+import { clientBasicAuth } from '../http/oauth-metadata';
 import { FleetError } from '../protocol/errors';
 import { fromClaims } from './jwt-tokens';
 import type { Principal } from './principal';
@@ -45,12 +46,15 @@ export class Introspection {
   }
 
   private async ask(token: string): Promise<Record<string, unknown>> {
-    const basic = Buffer.from(`${encodeURIComponent(this.settings.clientId)}:${encodeURIComponent(this.settings.clientSecret)}`).toString('base64');
     let res: Response;
     try {
       res = await fetch(this.settings.url, {
         method: 'POST',
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers: {
+          authorization: clientBasicAuth(this.settings.clientId, this.settings.clientSecret),
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
         body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
         signal: AbortSignal.timeout(5_000),
       });

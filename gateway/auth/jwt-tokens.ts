@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { OAuthSettings } from '../config/auth-schema';
 import { FleetError } from '../protocol/errors';
+import { issuerMetadata } from '../http/oauth-metadata';
 import { principal, type Principal } from './principal';
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
@@ -76,36 +77,6 @@ export class JwtTokens {
       throw new FleetError('UPSTREAM_UNAVAILABLE', `the metadata of ${this.settings.issuer} names no jwks_uri; set auth.oauth.jwksUri`);
     return uri;
   }
-}
-
-/** The issuer's metadata: RFC 8414 first (path inserted after the host), then OpenID discovery, as the MCP spec lists them. */
-export async function issuerMetadata(issuer: string): Promise<Record<string, unknown>> {
-  const url = new URL(issuer);
-  const path = url.pathname.replace(/\/$/, '');
-  const candidates = [
-    `${url.origin}/.well-known/oauth-authorization-server${path}`,
-    `${url.origin}/.well-known/openid-configuration${path}`,
-    `${url.origin}${path}/.well-known/openid-configuration`,
-  ];
-  const failures: string[] = [];
-  for (const candidate of candidates) {
-    try {
-      const res = await fetch(candidate, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
-      if (!res.ok) {
-        failures.push(`${candidate}: HTTP ${res.status}`);
-        continue;
-      }
-      const doc = (await res.json()) as Record<string, unknown>;
-      if (doc.issuer !== issuer) {
-        failures.push(`${candidate}: names issuer ${JSON.stringify(doc.issuer)}`);
-        continue;
-      }
-      return doc;
-    } catch (err) {
-      failures.push(`${candidate}: ${(err as Error).message}`);
-    }
-  }
-  throw new FleetError('UPSTREAM_UNAVAILABLE', `cannot read the metadata of the authorization server ${issuer} (${failures.join('; ')})`);
 }
 
 /** The principal a verified token (or an introspection answer) describes. */

@@ -107,6 +107,24 @@ export const remoteServerSchema = z
     transport: z.enum(remoteTransports).optional(),
     headers: stringMap.default({}),
     tls: upstreamTlsSchema.optional(),
+    /**
+     * The gateway as an OAuth client of this server (client credentials grant): it gets a token for
+     * the server, keeps it until shortly before it expires, and sends it as Authorization. The
+     * token endpoint is `tokenUrl`, or what the `issuer`'s metadata names.
+     */
+    oauth: z
+      .object({
+        issuer: z.url().optional(),
+        tokenUrl: z.url().optional(),
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1),
+        scope: z.string().min(1).optional(),
+        /** The RFC 8707 resource the token is for; default the server's url. */
+        resource: z.url().optional(),
+      })
+      .strict()
+      .refine((o) => o.issuer !== undefined || o.tokenUrl !== undefined, 'name the issuer (its metadata gives the token endpoint) or the tokenUrl')
+      .optional(),
   })
   .strict()
   .superRefine((server, ctx) => {

@@ -15,6 +15,7 @@ import { StreamableHttpTransport } from './streamable-http-transport';
 import { DockerTransport } from './docker-transport';
 import { tlsFetch } from './tls-fetch';
 import { readUpstreamTls } from './upstream-tls';
+import { ClientCredentials } from './client-credentials';
 import { ContainerPool } from './container-pool';
 import { LABEL } from './container-spec';
 
@@ -43,6 +44,8 @@ export class TransportFactory implements UpstreamTransports {
   private dockerClient: Docker | undefined;
   /** Keyed by poolKey(server, backend). */
   private readonly pools = new Map<string, PoolEntry>();
+  /** The gateway's OAuth tokens for remote servers, one per server and settings, kept across reconnects. */
+  private readonly tokens = new Map<string, ClientCredentials>();
 
   constructor(
     private readonly settings: { instance: string; dockerSocket: string },
@@ -55,7 +58,19 @@ export class TransportFactory implements UpstreamTransports {
   }
 
   async stop(): Promise<void> {
+    for (const t of this.tokens.values()) t.close();
+    this.tokens.clear();
     await Promise.all([...this.pools.values()].map((p) => p.pool.stop()));
+  }
+
+  private credentials(server: RemoteServerConfig): ClientCredentials {
+    const key = JSON.stringify([server.name, server.oauth]);
+    let creds = this.tokens.get(key);
+    if (!creds) {
+      creds = new ClientCredentials(server.name, server.oauth!, server.oauth!.resource ?? server.url, this.log);
+      this.tokens.set(key, creds);
+    }
+    return creds;
   }
 
   openPool(server: ServerConfig, backend: string): void {
@@ -108,7 +123,11 @@ export class TransportFactory implements UpstreamTransports {
       }
       case 'remote': {
         const { liveHeaders, headers } = server;
-        return remoteTransport(server, liveHeaders ? () => liveHeaders.current() : () => headers);
+        const configured = liveHeaders ? () => liveHeaders.current() : () => headers;
+        const oauth = server.oauth ? this.credentials(server) : undefined;
+        if (!oauth) return remoteTransport(server, configured);
+        await oauth.ready();
+        return remoteTransport(server, () => withAuthorization(configured(), oauth.header()!));
       }
     }
   }
@@ -138,6 +157,13 @@ export class TransportFactory implements UpstreamTransports {
     if (orphans.length > 0)
       this.log.warn({ removed: orphans.map((c) => c.Id.slice(0, 12)) }, 'removed containers left by an earlier run of this gateway instance');
   }
+}
+
+/** `headers` with `value` as its one Authorization header, whatever case a configured one was written in. */
+function withAuthorization(headers: Readonly<Record<string, string>>, value: string): Record<string, string> {
+  const out = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+  out.authorization = value;
+  return out;
 }
 
 function poolKey(server: string, backend: string): string {

@@ -1,0 +1,105 @@
+/**
+ * The gateway as an OAuth client of a remote server (RFC 6749 client credentials, with an RFC 8707
+ * resource): one token per server, fetched before the first connection, kept until a margin before
+ * it expires and then fetched again in the background, so requests never wait for it. The client's
+ * own token never goes upstream; this one does, in the Authorization header.
+ */
+import type { Logger } from 'pino';
+import type { RemoteServerConfig } from '../config/schema';
+import { clientBasicAuth, issuerMetadata } from '../http/oauth-metadata';
+import { FleetError } from '../protocol/errors';
+
+type Settings = NonNullable<RemoteServerConfig['oauth']>;
+
+/** Refreshed this long before it expires (or at half its lifetime, for short-lived tokens). */
+const MARGIN_MS = 30_000;
+
+export class ClientCredentials {
+  private token: string | undefined;
+  private fetching: Promise<string> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly server: string,
+    private readonly settings: Settings,
+    private readonly resource: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** The current token, fetched first if there is none yet (before a connection opens). */
+  async ready(): Promise<string> {
+    return this.token ?? this.fetch();
+  }
+
+  /** The Authorization value for the next request (sync: the token was made ready before). */
+  header(): string | undefined {
+    return this.token ? `Bearer ${this.token}` : undefined;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+
+  private fetch(): Promise<string> {
+    this.fetching ??= this.request().finally(() => (this.fetching = undefined));
+    return this.fetching;
+  }
+
+  private async request(): Promise<string> {
+    const url = this.settings.tokenUrl ?? (await this.tokenEndpoint());
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      resource: this.resource,
+      ...(this.settings.scope ? { scope: this.settings.scope } : {}),
+    });
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization: clientBasicAuth(this.settings.clientId, this.settings.clientSecret),
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.server}": cannot get an OAuth token from ${url}: ${(err as Error).message}`);
+    }
+    const json = (await res.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown };
+    if (!res.ok || typeof json.access_token !== 'string') {
+      const why = json.error
+        ? `${String(json.error)}${json.error_description ? ` (${String(json.error_description).slice(0, 200)})` : ''}`
+        : `HTTP ${res.status}`;
+      throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.server}": the token endpoint ${url} gave no token: ${why}`);
+    }
+    const lifetimeMs = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in * 1000 : 3600_000;
+    const refreshInMs = Math.max(1000, Math.min(lifetimeMs - MARGIN_MS, lifetimeMs / 2));
+    this.token = json.access_token;
+    this.schedule(refreshInMs);
+    return json.access_token;
+  }
+
+  /** The next token comes before this one expires; a failed refresh is tried again soon, the old token kept meanwhile. */
+  private schedule(inMs: number): void {
+    clearTimeout(this.timer);
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.fetch().catch((err: Error) => {
+        this.log.warn({ server: this.server, err: err.message }, 'OAuth token refresh failed; retrying in 5 s');
+        this.schedule(5_000);
+      });
+    }, inMs);
+    this.timer.unref();
+  }
+
+  private async tokenEndpoint(): Promise<string> {
+    const endpoint = (await issuerMetadata(this.settings.issuer!)).token_endpoint;
+    if (typeof endpoint !== 'string')
+      throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.server}": the metadata of ${this.settings.issuer} names no token_endpoint`);
+    return endpoint;
+  }
+}
