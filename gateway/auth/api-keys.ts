@@ -57,11 +57,6 @@ export class ApiKeyStore {
     this.replace([...this.configured, ...(settings.file ? readKeyFile(settings.file) : [])]);
   }
 
-  /** Whether `key` is one of the keys (valid or expired): the authenticator asks before trying it as a token. */
-  knows(key: string): boolean {
-    return this.byHash.has(hashKey(key));
-  }
-
   /** Re-reads the key file whenever it changes (an edit, or another tool's rename over it). */
   watchFile(): void {
     const file = this.settings.file;
@@ -82,8 +77,15 @@ export class ApiKeyStore {
 
   /** The principal `key` names, or the 401 to answer (unknown, expired). */
   authenticate(key: string): Principal {
+    const found = this.find(key);
+    if (!found) throw unauthorized('the API key is not valid (unknown or revoked)');
+    return found;
+  }
+
+  /** The principal of a key this store holds, the 401 for one that expired, undefined for a credential it does not know (maybe a token). */
+  find(key: string): Principal | undefined {
     const entry = this.byHash.get(hashKey(key));
-    if (!entry) throw unauthorized('the API key is not valid (unknown or revoked)');
+    if (!entry) return undefined;
     if (entry.expiresAt !== undefined && Date.parse(entry.expiresAt) <= this.now())
       throw unauthorized(`the API key "${entry.name}" expired at ${entry.expiresAt}`);
     return principal('api-key', entry.name, entry.scopes, entry.roles);

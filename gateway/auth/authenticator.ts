@@ -103,7 +103,11 @@ export class Authenticator {
 
   private async fromToken(token: string): Promise<Principal> {
     // a key is known by its hash, or by the prefix of the keys the gateway makes (then unknown means revoked)
-    if (this.apiKeys && (token.startsWith(API_KEY_PREFIX) || this.apiKeys.knows(token))) return this.apiKeys.authenticate(token);
+    if (this.apiKeys) {
+      if (token.startsWith(API_KEY_PREFIX)) return this.apiKeys.authenticate(token);
+      const byKey = this.apiKeys.find(token);
+      if (byKey) return byKey;
+    }
     if (this.jwt && JwtTokens.looksLikeJwt(token)) return this.jwt.authenticate(token);
     if (this.introspection) return this.introspection.authenticate(token);
     throw new FleetError('UNAUTHORIZED', `the bearer credential is not valid: send ${this.accepted()}`, { data: { error: 'invalid_token' } });

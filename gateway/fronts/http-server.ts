@@ -68,6 +68,8 @@ export class HttpFronts {
   readonly sse: LegacySseFront;
   readonly ws: WebSocketFront;
   private readonly admin: AdminRouter;
+  /** The protected resource metadata (RFC 9728) as served, and where (both fixed by the config); none without OAuth. */
+  private readonly metadata: { body: string; url: string } | undefined;
   /** The listener when it is HTTPS, whose certificate the reloader replaces. */
   private readonly secure: HttpsServer | undefined;
   private reloader: TlsReloader | undefined;
@@ -93,6 +95,13 @@ export class HttpFronts {
     );
     this.sse = new LegacySseFront(deps.sessions, { maxBodyBytes, json, sendQueueBytes }, log);
     this.ws = new WebSocketFront(deps.sessions, { maxBodyBytes, json, sendQueueBytes, pingIntervalMs: limits.wsPingIntervalMs }, log);
+    const doc = deps.auth.resourceMetadata(deps.policyScopes);
+    // RFC 9728 §3.1: the metadata of resource https://host/mcp is at https://host/.well-known/oauth-protected-resource/mcp
+    const resource = doc && new URL(String(doc.resource));
+    this.metadata = resource && {
+      body: JSON.stringify(doc),
+      url: `${resource.origin}${RESOURCE_METADATA_PATH}${resource.pathname === '/' ? '' : resource.pathname}`,
+    };
     this.admin = new AdminRouter(deps.admin, { enabled: options.adminEnabled, token: options.adminToken, auth: deps.auth, maxBodyBytes });
     this.connections = new KeyedCap(
       limits.maxConnectionsPerFront,
@@ -197,7 +206,7 @@ export class HttpFronts {
     const data = message.error.data as Record<string, unknown> | undefined;
     if (data?.fleetCode !== 'INSUFFICIENT_SCOPE') return undefined;
     const error = new FleetError('INSUFFICIENT_SCOPE', message.error.message, { data });
-    return { status: 403, headers: { 'www-authenticate': this.deps.auth.challenge(error, this.metadataUrl()) } };
+    return { status: 403, headers: { 'www-authenticate': this.deps.auth.challenge(error, this.metadata?.url) } };
   }
 
   private authenticate(req: IncomingMessage): Promise<Principal> {
@@ -208,24 +217,15 @@ export class HttpFronts {
   private refusalHeaders(error: FleetError): Record<string, string> {
     if (error.data?.allow) return { allow: String(error.data.allow) };
     if (error.code === 'UNAUTHORIZED' || error.code === 'INSUFFICIENT_SCOPE')
-      return { 'www-authenticate': this.deps.auth.challenge(error, this.metadataUrl()) };
+      return { 'www-authenticate': this.deps.auth.challenge(error, this.metadata?.url) };
     return {};
-  }
-
-  /** RFC 9728 §3.1: the metadata of resource https://host/mcp is at https://host/.well-known/oauth-protected-resource/mcp. */
-  private metadataUrl(): string | undefined {
-    const doc = this.deps.auth.resourceMetadata(this.deps.policyScopes);
-    if (!doc) return undefined;
-    const resource = new URL(String(doc.resource));
-    return `${resource.origin}${RESOURCE_METADATA_PATH}${resource.pathname === '/' ? '' : resource.pathname}`;
   }
 
   /** GET of the protected resource metadata, at the plain and at the path-suffixed well-known URL; readable cross-origin, as browsers' clients need. */
   private resourceMetadata(req: IncomingMessage, res: ServerResponse): void {
     if (req.method !== 'GET') throw new FleetError('METHOD_NOT_ALLOWED', `${RESOURCE_METADATA_PATH} answers GET only`, { data: { allow: 'GET' } });
-    const doc = this.deps.auth.resourceMetadata(this.deps.policyScopes);
-    if (!doc) throw new FleetError('NOT_FOUND', 'this gateway takes no OAuth access tokens, so it publishes no protected resource metadata');
-    const body = JSON.stringify(doc);
+    if (!this.metadata) throw new FleetError('NOT_FOUND', 'this gateway takes no OAuth access tokens, so it publishes no protected resource metadata');
+    const { body } = this.metadata;
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'access-control-allow-origin': '*' }).end(body);
   }
 

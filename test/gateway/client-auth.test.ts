@@ -6,25 +6,19 @@
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { connectGateway } from '../../gateway/client/connect';
 import { parseConfig } from '../../gateway/config/load';
 import { startGateway } from '../../gateway/gateway';
-import { createLogger } from '../../gateway/log';
+import { capturingLogger } from '../helpers/log-lines';
 import { hashKey } from '../../gateway/auth/api-keys';
 import { ADMIN_TOKEN, TEST_REGISTER, admin } from '../helpers/admin';
 import { newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { waitForNoProcesses } from '../helpers/processes';
-import { postRaw } from '../helpers/raw-http';
+import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 
-const INIT = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 0,
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-});
+const INIT = INITIALIZE_BODY;
 const READER_KEY = 'reader-key-0123456789abcdefghijklmnopqrstuvwxyz';
 const WRITER_KEY = 'writer-key-0123456789abcdefghijklmnopqrstuvwxyz';
 const OPERATOR_KEY = 'operator-key-0123456789abcdefghijklmnopqrstuvw';
@@ -205,14 +199,7 @@ describe('a listener other machines can reach', () => {
   });
 
   it('does not start without client authentication, and starts with auth: none written out, warning', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const log = createLogger('info', sink);
+    const { log, lines } = capturingLogger('info');
     await expect(startGateway(doc({}), { log })).rejects.toThrow(/reachable from other machines, and the config names no client authentication/);
     const gw = await startGateway(doc({ auth: 'none' }), { log });
     try {

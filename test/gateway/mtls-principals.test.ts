@@ -13,7 +13,7 @@ import { newMarker, startTestGateway, type TestGateway } from '../helpers/gatewa
 import { signingKey, startAuthorizationServer, type AuthorizationServer } from '../helpers/oauth';
 import { freePort } from '../helpers/ports';
 import { waitForNoProcesses } from '../helpers/processes';
-import { postRaw } from '../helpers/raw-http';
+import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
 import { scripted } from '../helpers/scripted';
 
 const marker = newMarker();
@@ -113,12 +113,7 @@ describe('opaque access tokens by introspection', () => {
   it('takes an active opaque token and refuses a made-up one', async () => {
     const token = await as.token(client.clientId, client.clientSecret, 'mcp:tools');
     expect(token.split('.')).toHaveLength(1);
-    const init = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'r', version: '1' } },
-    });
+    const init = INITIALIZE_BODY;
     const ok = await postRaw(`${gw.url}/mcp`, init, { authorization: `Bearer ${token}` });
     expect(ok.messages[0].error?.message).toBeUndefined();
     expect(ok.status).toBe(200);

@@ -9,19 +9,14 @@ import { connectGateway } from '../../gateway/client/connect';
 import { freePort } from '../helpers/ports';
 import { newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { signingKey, signToken, startAuthorizationServer, type AuthorizationServer, type SigningKey } from '../helpers/oauth';
-import { postRaw } from '../helpers/raw-http';
+import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
 import { scripted } from '../helpers/scripted';
 import { waitForNoProcesses } from '../helpers/processes';
 
 const AGENT = { clientId: 'agent', clientSecret: 'agent-secret-0123456789abcdef', scope: 'mcp:tools', roles: ['reader'] };
 const OTHER = { clientId: 'other', clientSecret: 'other-secret-0123456789abcdef', scope: 'mcp:tools' };
 const NO_SCOPE = { clientId: 'bare', clientSecret: 'bare-secret-0123456789abcdef', scope: 'profile' };
-const INIT = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 0,
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-});
+const INIT = INITIALIZE_BODY;
 
 describe('OAuth 2.1 bearer tokens from a real authorization server', () => {
   const marker = newMarker();

@@ -7,13 +7,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { connectGateway, type GatewayConnection } from '../../gateway/client/connect';
 import { resolveConfig, type LoadedConfig } from '../../gateway/config/load';
 import { FleetError } from '../../gateway/protocol/errors';
 import { startGateway, type RunningGateway } from '../../gateway/gateway';
-import { createLogger } from '../../gateway/log';
+import { capturingLogger } from '../helpers/log-lines';
 import { startAuthCheckingServer, type AuthCheckingServer } from '../helpers/auth-checking-server';
 import { startDevVault, type DevVault } from '../helpers/vault';
 import { waitFor } from '../helpers/wait';
@@ -28,14 +27,7 @@ describe('secrets from Vault', () => {
   let dir: string;
   /** A token that may read secret/github only. */
   let readerToken: string;
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  const log = createLogger('debug', sink);
+  const { log, lines } = capturingLogger('debug');
   const loaded: LoadedConfig[] = [];
   /** Every credential the tests handle, to scan the logs for at the end. */
   const secrets = new Set<string>([OLD, NEW]);

@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { connectGateway, connectTransport, NETWORK_FRONTS, type ConnectOptions, type GatewayConnection, type NetworkFront } from '../../gateway/client/connect';
 import { parseConfig } from '../../gateway/config/load';
 import { startGateway, type RunningGateway } from '../../gateway/gateway';
 import { createLogger } from '../../gateway/log';
+import { lineSink } from './log-lines';
 import { MARKER_VAR } from './servers';
 
 export type FrontKind = NetworkFront | 'stdio';
@@ -31,14 +31,13 @@ export const CLI_JS = resolve(__dirname, '..', '..', 'dist', 'gateway', 'cli.js'
 /** `doc` is a config document without `listen`; every stdio server in it should carry `marker`. */
 export async function startTestGateway(doc: Record<string, unknown>, marker: string): Promise<TestGateway> {
   const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
-      done();
-    },
-  });
   const config = parseConfig({ listen: '127.0.0.1:0', ...doc }, 'test config');
-  const gw = await startGateway(config, { log: createLogger('debug', sink) });
+  const gw = await startGateway(config, {
+    log: createLogger(
+      'debug',
+      lineSink((line) => logs.push(JSON.parse(line))),
+    ),
+  });
   return Object.assign(gw, { url: gw.url!, doc, logs, marker });
 }
 

@@ -29,17 +29,17 @@ function parseReply(contentType: string, text: string): any[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/** A 2025-11-25 initialize request (id 0), as a POST body. */
+export const INITIALIZE_BODY = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
+
 /** An initialized raw session: `call` sends one request and returns its response message. */
 export async function rawSession(mcpUrl: string) {
-  const init = await postRaw(
-    mcpUrl,
-    JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  );
+  const init = await postRaw(mcpUrl, INITIALIZE_BODY);
   const sessionId = init.headers.get('mcp-session-id');
   if (init.status !== 200 || !sessionId) throw new Error(`initialize failed: ${init.status} ${JSON.stringify(init.messages)}`);
   const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };

@@ -1,9 +1,9 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { FleetError } from '../../protocol/errors';
 import { createLogger } from '../../log';
+import { capturingLogger } from '../../../test/helpers/log-lines';
 import { parseConfig, resolveConfig, type LoadedConfig } from '../load';
 import type { RemoteServerConfig, StdioServerConfig } from '../schema';
 
@@ -153,14 +153,7 @@ describe('secret references in the config', () => {
   });
 
   it('keeps every resolved value out of the log lines', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const log = createLogger('info', sink);
+    const { log, lines } = capturingLogger('info');
     const { config } = await load(
       { servers: { gh: { url: 'http://h/mcp', headers: { Authorization: 'Bearer ${secret:env:T}' } } } },
       { T: 'tok"en-with-quote' },
