@@ -70,12 +70,13 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   }
   const waitForServers = (p: Promise<unknown>) => waitAtMost(p, config.startup.waitForServersMs);
   // The views read the registry, whose groups report to the traffic router, which drops views: the closure breaks the circle.
-  const views: CatalogViews = new CatalogViews({ groupsFor: (o) => registry.groupsFor(o), owns: (o) => registry.owns(o) }, config.nameSeparator, log);
+  const views: CatalogViews = new CatalogViews({ groupsFor: (r) => registry.groupsFor(r), viewKey: (r) => registry.viewKey(r) }, config.nameSeparator, log);
   const registry: ServerRegistry = new ServerRegistry(config.servers, {
     transports,
     listener: new ServerTraffic({ clients, progress, shared, views, listens, tasks, taskInputs, log }),
     sharedInit: () => ({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SHARED_CLIENT_CAPABILITIES, clientInfo: SERVER_INFO }),
     waitAtMost: waitForServers,
+    principalIdleTimeoutMs: config.limits.principalIdleTimeoutMs,
     log,
   });
   const stats = new CallStats();

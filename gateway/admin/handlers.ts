@@ -172,7 +172,8 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
 
 /**
  * A server's status with the names clients see for its tools: from the shared view, or the view
- * of a session bound to it (per-session servers); before any session, from what the probe found.
+ * of a session or principal bound to it (per-session, per-principal servers); before any, from what
+ * the probe found.
  */
 function summarize(deps: AdminDeps, plan: ServerPlan): ServerSummary {
   const status = deps.registry.status(plan);

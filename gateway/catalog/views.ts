@@ -1,12 +1,13 @@
 /**
  * The merged views, built when first asked for and kept until what they show changes. Clients
- * without per-session servers share one view; a client with per-session servers has its own.
+ * that own no group share one view; a client with per-session servers has its own, and the clients
+ * of one principal with per-principal servers (and no per-session ones) share the principal's.
  * Name collisions and invalid templates are logged once when they appear, per gateway: each view
  * remembers what its last build found and each problem how many views have it, so a problem is
  * logged again only after it went away, and the memory stays the size of the current problems.
  */
 import type { Logger } from 'pino';
-import type { ServerRegistry } from '../servers/registry';
+import type { Reach, ServerRegistry } from '../servers/registry';
 import { buildView, type CatalogView } from './view';
 
 const SHARED = '';
@@ -19,17 +20,17 @@ export class CatalogViews {
   private readonly views = new Map<string, number>();
 
   constructor(
-    private readonly registry: Pick<ServerRegistry, 'groupsFor' | 'owns'>,
+    private readonly registry: Pick<ServerRegistry, 'groupsFor' | 'viewKey'>,
     private readonly separator: string,
     private readonly log: Logger,
   ) {}
 
-  /** The view of the client session `owner` (undefined: a client with no per-session servers). */
-  for(owner: string | undefined): CatalogView {
-    const key = owner !== undefined && this.registry.owns(owner) ? owner : SHARED;
+  /** The view of a client that reaches `reach` (undefined: the shared servers only). */
+  for(reach: Reach | undefined): CatalogView {
+    const key = this.registry.viewKey(reach) ?? SHARED;
     let view = this.cache.get(key);
     if (view) return view;
-    const groups = this.registry.groupsFor(key === SHARED ? undefined : key);
+    const groups = this.registry.groupsFor(key === SHARED ? undefined : reach);
     view = buildView(
       groups.map((g) => ({ server: g.name, prefix: g.plan.prefix, catalog: g.catalog })),
       this.separator,
@@ -39,7 +40,10 @@ export class CatalogViews {
     return view;
   }
 
-  /** What `owner`'s servers offer changed (undefined: a shared server's, which every view shows). */
+  /**
+   * What `owner`'s servers offer changed (undefined: a shared server's, which every view shows, or a
+   * tenant's, which its sessions' own views show too).
+   */
   invalidate(owner: string | undefined): void {
     if (owner === undefined) this.cache.clear();
     else this.cache.delete(owner);

@@ -15,6 +15,8 @@ export interface ModernConnectOptions {
   capabilities?: Record<string, unknown>;
   /** Runs before connect: request handlers for the questions a server may ask (elicitation/create, …). */
   setup?: (client: Client) => void;
+  /** Sent with every request (a credential: Authorization, X-API-Key). */
+  headers?: Record<string, string>;
 }
 
 export interface ModernConnection {
@@ -29,7 +31,10 @@ export async function connectModernGateway(base: string, options: ModernConnectO
     { capabilities: options.capabilities ?? {}, versionNegotiation: { mode: { pin: MODERN_VERSION } } },
   );
   options.setup?.(client);
-  const transport = new StreamableHTTPClientTransport(frontUrl(base, 'streamable-http'));
+  const transport = new StreamableHTTPClientTransport(
+    frontUrl(base, 'streamable-http'),
+    options.headers ? { requestInit: { headers: options.headers } } : undefined,
+  );
   try {
     await client.connect(transport);
   } catch (err) {

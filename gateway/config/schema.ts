@@ -23,12 +23,21 @@ export const restartSchema = z
 export const upstreamProtocols = ['auto', '2025-11-25', '2026-07-28'] as const;
 export type UpstreamProtocol = (typeof upstreamProtocols)[number];
 
+/** How a server's upstream sessions are shared between clients. */
+export const serverModes = ['shared', 'per-principal', 'per-session'] as const;
+export type ServerMode = (typeof serverModes)[number];
+
 /** Options every kind of server shares. */
 const commonServerFields = {
   /** `false` exposes names as the server gives them; a string replaces the server name as prefix. */
   prefix: z.union([z.string().min(1), z.literal(false)]).optional(),
-  /** shared: one upstream session serves every client; per-session: one upstream session per client session. */
-  mode: z.enum(['shared', 'per-session']).default('shared'),
+  /**
+   * shared: one upstream session serves every client (so its state is every client's);
+   * per-principal: one upstream session per principal (a tenant: every session and stateless
+   * request of that principal shares it, no other principal reaches it);
+   * per-session: one upstream session per client session.
+   */
+  mode: z.enum(serverModes).default('shared'),
   requestTimeoutMs: positiveMs.default(60_000),
   restart: restartSchema.default({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 }),
   disabled: z.boolean().default(false),
@@ -47,7 +56,8 @@ const commonServerFields = {
   /**
    * What the gateway takes from this server: a longer line, SSE event or WebSocket message, or one
    * nested deeper, is refused (the request it answers fails naming the server; anything else is
-   * dropped and logged). `maxSessions`: upstream sessions a per-session server may have at once.
+   * dropped and logged). `maxSessions`: upstream sessions a per-session or per-principal server may
+   * have at once (one per client session, or per principal).
    */
   limits: z
     .object({
@@ -171,7 +181,7 @@ export const dockerServerSchema = z
   .object({
     ...commonServerFields,
     docker: dockerSettingsSchema,
-    /** per-session mode: containers kept started ahead of sessions, and the most that may exist at once. */
+    /** per-session and per-principal modes: containers kept started ahead of sessions, and the most that may exist at once. */
     pool: z
       .object({ warm: z.number().int().min(0).default(1), max: z.number().int().min(1).default(16), acquireTimeoutMs: positiveMs.default(30_000) })
       .strict()
@@ -346,6 +356,8 @@ export const gatewaySettingsSchema = z
         maxSessionsPerPrincipal: z.number().int().positive().default(1_000),
         /** Open connections per front: WebSockets on /ws, event streams on /sse, requests open on /mcp. */
         maxConnectionsPerFront: z.number().int().positive().default(10_000),
+        /** per-principal servers: a principal's upstreams stop this long after its last session ended and its last request was answered. */
+        principalIdleTimeoutMs: positiveMs.default(5 * 60_000),
         /** Requests one client session may have in flight at once. */
         maxPendingPerSession: z.number().int().positive().default(1000),
         /** Bytes written towards one client and not yet taken by it (a WebSocket, an SSE stream). */

@@ -41,6 +41,8 @@ export interface AttachedClient {
   logLevel: LogLevel | undefined;
   /** URIs it subscribed to, so resource updates reach only subscribers. */
   readonly subscriptions: Set<string>;
+  /** Lets go of its principal's upstreams (per-principal servers), which a session holds while attached. */
+  releaseTenant?: () => void;
 }
 
 export class ClientDirectory {

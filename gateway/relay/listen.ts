@@ -73,6 +73,8 @@ export function parseFilter(params: Record<string, unknown>): ListenFilter {
 
 interface Entry {
   id: RequestId;
+  /** Whose stream it is: a per-principal server's changes reach only its principal's streams. */
+  principal: string;
   filter: ListenFilter;
   uris: Set<string>;
   taskIds: Set<string>;
@@ -93,19 +95,20 @@ export class Listens {
    * Opens a stream with the honoured `filter`: the acknowledgement goes out first. `send` writes a
    * notification to the client; `end` closes the stream with its final result. Returns the close.
    */
-  open(id: RequestId, filter: ListenFilter, send: Entry['send'], end: Entry['end']): () => void {
+  open(id: RequestId, principal: string, filter: ListenFilter, send: Entry['send'], end: Entry['end']): () => void {
     if (this.entries.size >= this.max)
       throw new FleetError('INTERNAL', `Subscription limit reached: this gateway serves ${this.max} listen streams already (stateless.maxListenStreams)`);
-    const entry: Entry = { id, filter, uris: new Set(filter.resourceSubscriptions ?? []), taskIds: new Set(filter.taskIds ?? []), send, end };
+    const entry: Entry = { id, principal, filter, uris: new Set(filter.resourceSubscriptions ?? []), taskIds: new Set(filter.taskIds ?? []), send, end };
     this.entries.add(entry);
     send('notifications/subscriptions/acknowledged', { _meta: { [META.subscriptionId]: id }, notifications: filter });
     return () => this.entries.delete(entry);
   }
 
-  /** Lists of a shared server changed: every stream that opted in hears it once per kind of list. */
-  listsChanged(kinds: readonly ListKind[]): void {
+  /** Lists of a shared server (a tenant's) changed: every stream (of the tenant) that opted in hears it once per kind of list. */
+  listsChanged(kinds: readonly ListKind[], tenant?: string): void {
     const flags = new Set(kinds.map((k) => FLAG_OF[k]));
     for (const entry of this.entries) {
+      if (tenant !== undefined && entry.principal !== tenant) continue;
       for (const flag of flags) {
         if (flag !== 'resourceSubscriptions' && flag !== 'taskIds' && entry.filter[flag])
           entry.send(NOTIFICATION_OF[flag], { _meta: { [META.subscriptionId]: entry.id } });
@@ -113,10 +116,10 @@ export class Listens {
     }
   }
 
-  resourceUpdated(params: Record<string, unknown>): void {
+  resourceUpdated(params: Record<string, unknown>, tenant?: string): void {
     const uri = String(params.uri);
     for (const entry of this.entries) {
-      if (entry.uris.has(uri))
+      if (entry.uris.has(uri) && (tenant === undefined || entry.principal === tenant))
         entry.send('notifications/resources/updated', { ...params, _meta: { ...(params._meta as object | undefined), [META.subscriptionId]: entry.id } });
     }
   }

@@ -21,6 +21,7 @@
  * same contract (relay/context.ts): rate limits before resolve, breaker/retry around pick and send.
  *
  * It also keeps what it knows per client (attach/detach): the per-session servers it opened for it,
+ * its hold on its principal's per-principal servers (a stateless request holds them while it runs),
  * its log level and its subscriptions.
  */
 import type { Policy } from '../auth/policy';
@@ -33,7 +34,7 @@ import { META, MODERN_VERSIONS } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 import { resultResponse, type JsonRpcResponse } from '../protocol/jsonrpc';
 import type { ServerGroup } from '../servers/group';
-import type { ServerRegistry } from '../servers/registry';
+import type { Reach, ServerRegistry } from '../servers/registry';
 import type { InitializeParams } from '../upstream/connection';
 import type { ClientDirectory, ClientPeer } from './clients';
 import { chain, type Call, type Next } from './context';
@@ -106,6 +107,21 @@ export class Relay implements LocalServices, RoutingDeps {
 
   /** Serves one request the session let through, answered as the client's era expects; throws FleetError for what the gateway refuses. */
   handle(call: Call, route: Exclude<MethodRoute, { kind: 'initialize' }>): Promise<JsonRpcResponse> {
+    // A session holds its principal's upstreams from attach to detach; a stateless request while it runs.
+    if (call.client.era === 'modern' && this.deps.registry.hasTenants) return this.holding(call.client, () => this.serve(call, route));
+    return this.serve(call, route);
+  }
+
+  private async holding(client: ClientPeer, serve: () => Promise<JsonRpcResponse>): Promise<JsonRpcResponse> {
+    const release = await this.deps.registry.holdTenant(client.principal.id);
+    try {
+      return await serve();
+    } finally {
+      release();
+    }
+  }
+
+  private serve(call: Call, route: Exclude<MethodRoute, { kind: 'initialize' }>): Promise<JsonRpcResponse> {
     const answer =
       route.kind === 'local'
         ? route.answer(call.params, call.client, this).then((result) => resultResponse(call.request.id, result))
@@ -126,7 +142,7 @@ export class Relay implements LocalServices, RoutingDeps {
     const filter = this.honourTasks(call.client, this.honour(call.client, parseFilter(call.params)));
     const uris = filter.resourceSubscriptions ?? [];
     // Upstreams have the subscriptions before the acknowledgement goes out: an update after it is heard.
-    await Promise.all(uris.map((uri) => this.subscribeShared(uri, call.client.id, true)));
+    await Promise.all(uris.map((uri) => this.subscribeShared(call.client, uri, true)));
     return new Promise((resolve) => {
       let done = false;
       const finish = () => {
@@ -134,21 +150,27 @@ export class Relay implements LocalServices, RoutingDeps {
         done = true;
         close();
         call.cancellation.whenCancelled(undefined);
-        for (const uri of uris) void this.subscribeShared(uri, call.client.id, false);
+        for (const uri of uris) void this.subscribeShared(call.client, uri, false);
         resolve(resultResponse(call.request.id, { resultType: 'complete', _meta: { [META.subscriptionId]: call.request.id } }));
       };
-      const close = this.deps.stateless.listens.open(call.request.id, filter, (method, params) => call.client.notify(method, params), finish);
+      const close = this.deps.stateless.listens.open(
+        call.request.id,
+        call.client.principal.id,
+        filter,
+        (method, params) => call.client.notify(method, params),
+        finish,
+      );
       call.cancellation.whenCancelled(finish);
     });
   }
 
-  /** What a listen stream gets: every list it asked for, and the resources of shared servers that take subscriptions. */
+  /** What a listen stream gets: every list it asked for, and the resources of shared (its tenant's) servers that take subscriptions. */
   private honour(client: ClientPeer, filter: ListenFilter): ListenFilter {
     if (!filter.resourceSubscriptions) return filter;
     const view = this.view(client);
     const subscribable = filter.resourceSubscriptions.filter((uri) => {
       const server = resourceOwner(view, uri);
-      const group = server === undefined ? undefined : this.deps.registry.groupFor(undefined, server);
+      const group = server === undefined ? undefined : this.group(client, server);
       return group?.connections.some((c) => (c.capabilities.resources as { subscribe?: unknown } | undefined)?.subscribe === true) ?? false;
     });
     return { ...filter, resourceSubscriptions: subscribable };
@@ -168,12 +190,12 @@ export class Relay implements LocalServices, RoutingDeps {
     return { ...filter, taskIds: filter.taskIds.filter((id) => this.deps.tasks.owned(id, ownerOf(client)) !== undefined) };
   }
 
-  /** One upstream subscribe per URI on a shared server, counting listen streams as subscribers; settles once the upstreams answered. */
-  private async subscribeShared(uri: string, subscriber: string, subscribe: boolean): Promise<void> {
-    const server = resourceOwner(this.deps.views.for(undefined), uri);
-    const group = server === undefined ? undefined : this.deps.registry.groupFor(undefined, server);
+  /** One upstream subscribe per URI on a shared (tenant's) server, counting listen streams as subscribers; settles once the upstreams answered. */
+  private async subscribeShared(client: ClientPeer, uri: string, subscribe: boolean): Promise<void> {
+    const server = resourceOwner(this.view(client), uri);
+    const group = server === undefined ? undefined : this.group(client, server);
     if (!group) return;
-    const tell = subscribe ? this.deps.shared.subscribe(group.name, uri, subscriber) : this.deps.shared.unsubscribe(uri, subscriber);
+    const tell = subscribe ? this.deps.shared.subscribe(group, uri, client.id) : this.deps.shared.unsubscribe(group, uri, client.id);
     if (!tell) return;
     const method = subscribe ? 'resources/subscribe' : 'resources/unsubscribe';
     await Promise.all(group.connections.map((conn) => conn.fireAndForget(method, { uri }, group.config.requestTimeoutMs)));
@@ -197,18 +219,21 @@ export class Relay implements LocalServices, RoutingDeps {
     };
   }
 
-  /** A session finished its handshake: the relay serves it from now on, with its own per-session servers. */
+  /** A session finished its handshake: the relay serves it from now on, with its own per-session servers and its principal's. */
   async attach(peer: ClientPeer, init: () => InitializeParams): Promise<void> {
-    this.deps.clients.add(peer);
-    // Also without per-session servers now: one registered later opens for the sessions already here.
-    await this.deps.registry.openOwner(peer.id, init);
+    const attached = this.deps.clients.add(peer);
+    // Also without such servers now: one registered later opens for the sessions already here.
+    const [, release] = await Promise.all([this.deps.registry.openOwner(peer.id, init), this.deps.registry.holdTenant(peer.principal.id)]);
+    attached.releaseTenant = release;
   }
 
-  /** A session ended: its per-session servers stop, and shared upstreams forget what it asked for. */
+  /** A session ended: its per-session servers stop, its principal's may, and shared upstreams forget what it asked for. */
   async detach(peer: ClientPeer): Promise<void> {
-    if (!this.deps.clients.remove(peer.id)) return;
-    for (const { server, uri } of this.deps.shared.dropClient(peer.id)) {
-      const group = this.deps.registry.groupFor(undefined, server);
+    const attached = this.deps.clients.remove(peer.id);
+    if (!attached) return;
+    attached.releaseTenant?.();
+    for (const { server, tenant, uri } of this.deps.shared.dropClient(peer.id)) {
+      const group = this.deps.registry.groupFor({ tenant }, server);
       for (const conn of group?.connections ?? []) void conn.fireAndForget('resources/unsubscribe', { uri }, group!.config.requestTimeoutMs);
     }
     this.deps.views.forget(peer.id);
@@ -220,7 +245,7 @@ export class Relay implements LocalServices, RoutingDeps {
   /** The servers' instructions for this client, one section each. */
   instructions(peer: ClientPeer): string {
     return this.deps.registry
-      .groupsFor(peer.id)
+      .groupsFor(this.reach(peer))
       .flatMap((g) => {
         const text = g.lead?.connection?.init.instructions;
         return typeof text === 'string' && text.trim() ? [`## ${g.name}\n${text.trim()}`] : [];
@@ -230,19 +255,19 @@ export class Relay implements LocalServices, RoutingDeps {
 
   /** The tasks capability for this client: as far as the servers it sees now take tasks for tools/call. */
   tasksCapability(peer: ClientPeer): Record<string, unknown> | undefined {
-    return tasksCapability(this.deps.registry.groupsFor(peer.id).flatMap((g) => g.connections.map((c) => c.capabilities)));
+    return tasksCapability(this.deps.registry.groupsFor(this.reach(peer)).flatMap((g) => g.connections.map((c) => c.capabilities)));
   }
 
   /** The client changed its roots: its own upstreams hear it (shared ones never asked for roots). */
   rootsChanged(peer: ClientPeer, params: Record<string, unknown> | undefined): void {
-    for (const g of this.deps.registry.groupsFor(peer.id))
+    for (const g of this.deps.registry.groupsFor(this.reach(peer)))
       if (g.owner === peer.id) for (const conn of g.connections) void conn.notify('notifications/roots/list_changed', params);
   }
 
   // ---- LocalServices, RoutingDeps ----------------------------------------------------------
 
   view(client: ClientPeer): CatalogView {
-    return this.deps.views.for(client.id);
+    return this.deps.views.for(this.reach(client));
   }
 
   listed(client: ClientPeer): CatalogView {
@@ -250,24 +275,29 @@ export class Relay implements LocalServices, RoutingDeps {
   }
 
   group(client: ClientPeer, server: string): ServerGroup | undefined {
-    return this.deps.registry.groupFor(client.id, server);
+    return this.deps.registry.groupFor(this.reach(client), server);
   }
 
   async setLevel(client: ClientPeer, level: LogLevel): Promise<void> {
     const attached = this.deps.clients.get(client.id);
     if (attached) attached.logLevel = level;
-    const own = this.deps.registry.groupsFor(client.id).filter((g) => g.owner === client.id);
+    const own = this.deps.registry.groupsFor(this.reach(client)).filter((g) => g.owner === client.id);
     await Promise.all([...own.flatMap((g) => g.connections.map((c) => setLevel(c, level))), this.shareLevel()]);
   }
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  /** Shared upstreams log at the most verbose level any client asked for. */
+  /** What a client reaches besides the shared servers: its session's servers and its principal's. */
+  private reach(client: ClientPeer): Reach {
+    return { session: client.id, tenant: client.principal.id };
+  }
+
+  /** Upstreams of many clients (shared, per-principal) log at the most verbose level any client asked for. */
   private async shareLevel(): Promise<void> {
     if (!this.deps.shared.updateLevel(this.deps.clients.all(false).map((c) => c.logLevel))) return;
     const level = this.deps.shared.logLevel;
     if (!level) return;
-    await Promise.all(this.deps.registry.sharedGroups().flatMap((g) => g.connections.map((c) => setLevel(c, level))));
+    await Promise.all(this.deps.registry.multiClientGroups().flatMap((g) => g.connections.map((c) => setLevel(c, level))));
   }
 
   private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {

@@ -3,7 +3,7 @@
  * (after the views are dropped), progress (by remapped token), log messages (filtered by each
  * client's level, travelling with the call they came during), resource updates (to subscribers),
  * withdrawn server requests, and the servers' own requests. A per-session server's traffic goes to
- * its one client; a shared server's to every client. It also gives a reconnected shared backend
+ * its one client; a per-principal server's to its principal's clients; a shared server's to every client. It also gives a reconnected shared backend
  * back the state clients asked for. What concerns a task (its status, its requests) goes to the
  * client that owns the task, under the gateway's task id (task-traffic.ts).
  */
@@ -42,7 +42,7 @@ export class ServerTraffic implements GroupListener {
     this.deps.views.invalidate(group.owner);
     const methods = new Set(kinds.map((k) => LIST_CHANGED_NOTIFICATION[k]));
     for (const client of this.audience(group)) for (const method of methods) client.peer.notify(method);
-    if (group.owner === undefined) this.deps.listens.listsChanged(kinds);
+    if (group.owner === undefined) this.deps.listens.listsChanged(kinds, group.tenant);
   }
 
   notification(group: ServerGroup, n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void {
@@ -74,7 +74,7 @@ export class ServerTraffic implements GroupListener {
       }
       case 'notifications/resources/updated':
         for (const client of this.audience(group)) if (client.subscriptions.has(String(params.uri))) client.peer.notify(n.method, params);
-        if (group.owner === undefined) this.deps.listens.resourceUpdated(params);
+        if (group.owner === undefined) this.deps.listens.resourceUpdated(params, group.tenant);
         return;
       case 'notifications/tasks/status':
         if (!taskStatus(this.deps.tasks, this.deps.taskInputs, this.deps.clients, params, conn))
@@ -114,15 +114,16 @@ export class ServerTraffic implements GroupListener {
     const backend = group.backends.find((b) => b.connection === conn);
     const offers = (uri: string) => backend?.offers({ kind: 'resource', uri }) ?? false;
     const timeoutMs = group.config.requestTimeoutMs;
-    if (group.owner === undefined) return this.deps.shared.restore(group.name, conn, offers, timeoutMs);
+    if (group.owner === undefined) return this.deps.shared.restore(group, conn, offers, timeoutMs);
     const client = this.deps.clients.get(group.owner);
     if (!client) return;
     if (client.logLevel) void setLevel(conn, client.logLevel);
     for (const uri of client.subscriptions) if (offers(uri)) void conn.fireAndForget('resources/subscribe', { uri }, timeoutMs);
   }
 
-  /** The clients a server's notifications are for: its owner, or every client for a shared server. */
+  /** The clients a server's notifications are for: its owner, its tenant's sessions, or every client for a shared server. */
   private audience(group: ServerGroup): AttachedClient[] {
+    if (group.tenant !== undefined) return this.deps.clients.all().filter((c) => c.peer.principal.id === group.tenant);
     if (group.owner === undefined) return this.deps.clients.all();
     const owner = this.deps.clients.get(group.owner);
     return owner?.peer.operating ? [owner] : [];

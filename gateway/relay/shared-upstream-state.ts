@@ -1,17 +1,33 @@
 /**
- * What the gateway asks of shared upstreams on behalf of all their clients at once, and gives back
- * to a backend that (re)connects: the most verbose log level any client wants (each client still
- * gets only its own levels), and one subscription per resource URI however many clients subscribe.
+ * What the gateway asks of upstreams that serve many clients (shared servers', and a tenant's of a
+ * per-principal server) on behalf of all their clients at once, and gives back to a backend that
+ * (re)connects: the most verbose log level any client wants (each client still gets only its own
+ * levels), and one subscription per resource URI and upstream however many clients subscribe.
  */
 import type { UpstreamConnection } from '../upstream/connection';
 import { mostVerbose, type LogLevel } from './log-levels';
 
 const SET_LEVEL_TIMEOUT_MS = 10_000;
 
+/** Whose upstreams a subscription is on: a shared server's (no tenant), or a tenant's of a per-principal one. */
+export interface UpstreamScope {
+  readonly name: string;
+  readonly tenant?: string | undefined;
+}
+
+interface Subscription {
+  server: string;
+  tenant: string | undefined;
+  uri: string;
+  clients: Set<string>;
+}
+
+/** A URI is subscribed once per tenant (every shared server's subscriptions are under no tenant). */
+const keyOf = (tenant: string | undefined, uri: string) => JSON.stringify([tenant ?? null, uri]);
+
 export class SharedUpstreamState {
   private level: LogLevel | undefined;
-  /** uri → the server it was subscribed on, and the clients subscribed to it. */
-  private readonly subscriptions = new Map<string, { server: string; clients: Set<string> }>();
+  private readonly subscriptions = new Map<string, Subscription>();
 
   get logLevel(): LogLevel | undefined {
     return this.level;
@@ -25,41 +41,44 @@ export class SharedUpstreamState {
     return true;
   }
 
-  /** Records a client's subscription; true when it is the URI's first, so the upstream must be told. */
-  subscribe(server: string, uri: string, clientId: string): boolean {
-    const entry = this.subscriptions.get(uri);
+  /** Records a client's subscription; true when it is the URI's first on those upstreams, so they must be told. */
+  subscribe(scope: UpstreamScope, uri: string, clientId: string): boolean {
+    const key = keyOf(scope.tenant, uri);
+    const entry = this.subscriptions.get(key);
     if (entry) {
       entry.clients.add(clientId);
       return false;
     }
-    this.subscriptions.set(uri, { server, clients: new Set([clientId]) });
+    this.subscriptions.set(key, { server: scope.name, tenant: scope.tenant, uri, clients: new Set([clientId]) });
     return true;
   }
 
-  /** Drops a client's subscription; true when it was the URI's last, so the upstream must be told. */
-  unsubscribe(uri: string, clientId: string): boolean {
-    const entry = this.subscriptions.get(uri);
+  /** Drops a client's subscription; true when it was the URI's last on those upstreams, so they must be told. */
+  unsubscribe(scope: UpstreamScope, uri: string, clientId: string): boolean {
+    const key = keyOf(scope.tenant, uri);
+    const entry = this.subscriptions.get(key);
     if (!entry?.clients.delete(clientId) || entry.clients.size > 0) return false;
-    this.subscriptions.delete(uri);
+    this.subscriptions.delete(key);
     return true;
   }
 
   /** A client left: the subscriptions that lost their last subscriber. */
-  dropClient(clientId: string): { server: string; uri: string }[] {
-    const lost: { server: string; uri: string }[] = [];
-    for (const [uri, entry] of this.subscriptions) {
+  dropClient(clientId: string): { server: string; tenant: string | undefined; uri: string }[] {
+    const lost: { server: string; tenant: string | undefined; uri: string }[] = [];
+    for (const [key, entry] of this.subscriptions) {
       if (!entry.clients.delete(clientId) || entry.clients.size > 0) continue;
-      this.subscriptions.delete(uri);
-      lost.push({ server: entry.server, uri });
+      this.subscriptions.delete(key);
+      lost.push({ server: entry.server, tenant: entry.tenant, uri: entry.uri });
     }
     return lost;
   }
 
-  /** Gives a (re)connected backend of `server` the level and the subscriptions clients asked for. */
-  restore(server: string, conn: UpstreamConnection, offers: (uri: string) => boolean, timeoutMs: number): void {
+  /** Gives a (re)connected backend of those upstreams the level and the subscriptions clients asked for. */
+  restore(scope: UpstreamScope, conn: UpstreamConnection, offers: (uri: string) => boolean, timeoutMs: number): void {
     if (this.level) void setLevel(conn, this.level);
-    for (const [uri, entry] of this.subscriptions) {
-      if (entry.server === server && offers(uri)) void conn.fireAndForget('resources/subscribe', { uri }, timeoutMs);
+    for (const entry of this.subscriptions.values()) {
+      if (entry.server === scope.name && entry.tenant === scope.tenant && offers(entry.uri))
+        void conn.fireAndForget('resources/subscribe', { uri: entry.uri }, timeoutMs);
     }
   }
 }

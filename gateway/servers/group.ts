@@ -1,7 +1,7 @@
 /**
  * A server's live backends, as clients use them: one name, one prefix, one catalog. A shared
  * server has one group for every client; a per-session server has one group per client session
- * (its `owner`), bound to one backend. Forwarded requests go to a ready backend that offers what
+ * (its `owner`), a per-principal server one per principal (its `tenant`), each bound to one backend. Forwarded requests go to a ready backend that offers what
  * they name, picked by smooth weighted round-robin; a backend that is down is skipped (failover).
  * The catalog clients see is that of the ready backend with the highest weight (ties: the earliest).
  */
@@ -27,6 +27,9 @@ export interface GroupListener {
   backendUp(group: ServerGroup, conn: UpstreamConnection): void;
 }
 
+/** Whose a group is when it is not shared: one client session's, or one principal's. */
+export type GroupBinding = { owner: string; tenant?: undefined } | { tenant: string; owner?: undefined };
+
 export interface GroupDeps {
   transports: UpstreamTransports;
   initParams: () => InitializeParams;
@@ -39,18 +42,23 @@ export class ServerGroup implements BackendListener {
   private shown: Catalog = EMPTY_CATALOG;
   private readonly picker = new SmoothWeightedPicker();
   private onWeightZero = false;
-  /** A per-session server's group serves one session from one backend, for the session's life. */
+  /** A per-session (per-principal) server's group serves one session (principal) from one backend, for its life. */
   readonly boundTo: string | undefined;
+  /** A per-session server's group: the client session its upstreams belong to (its one client). */
+  readonly owner: string | undefined;
+  /** A per-principal server's group: the principal whose sessions and requests it serves. */
+  readonly tenant: string | undefined;
 
-  /** `owner` is set for a per-session server's group: the client session its upstreams belong to. */
   constructor(
     readonly plan: ServerPlan,
     specs: readonly BackendSpec[],
     private readonly deps: GroupDeps,
-    readonly owner?: string,
+    binding?: GroupBinding,
   ) {
     for (const spec of specs) this.backends.push(this.newBackend(spec));
-    this.boundTo = owner === undefined ? undefined : specs[0]?.id;
+    this.owner = binding?.owner;
+    this.tenant = binding?.tenant;
+    this.boundTo = binding === undefined ? undefined : specs[0]?.id;
   }
 
   get name(): string {

@@ -1,18 +1,21 @@
 /**
  * The servers the gateway serves, in order: those of the config file, then those registered at
  * runtime. Each has a plan (what should exist); the registry owns every live group made from the
- * plans: one per shared server, and for each client session (an "owner") one per per-session
- * server, bound to a backend picked by weight. Registering and removing servers and backends and
- * changing weights happen here, and the live groups follow.
+ * plans: one per shared server; for each client session (an "owner") one per per-session server;
+ * for each principal that uses the gateway (a tenant, also an owner) one per per-principal server;
+ * each bound to a backend picked by weight. A tenant's upstreams live while one of its sessions or
+ * stateless requests holds them, and a while after (`limits.principalIdleTimeoutMs`), so that a
+ * principal's next request finds them. Registering and removing servers and backends and changing
+ * weights happen here, and the live groups follow.
  */
 import type { Logger } from 'pino';
 import { checkPrefixes } from '../config/prefixes';
-import { transportKind, type ServerConfig, type TransportKind } from '../config/schema';
+import { transportKind, type ServerConfig, type ServerMode, type TransportKind } from '../config/schema';
 import { FleetError } from '../protocol/errors';
 import { KeyedCap } from '../protocol/keyed-cap';
 import type { InitializeParams } from '../upstream/connection';
 import type { UpstreamTransports } from '../upstream/transports';
-import { ServerGroup, type GroupListener } from './group';
+import { ServerGroup, type GroupBinding, type GroupListener } from './group';
 import { LIST_KINDS } from './lists';
 import { PRIMARY_BACKEND, ServerPlan, type BackendSpec } from './plan';
 import { bestState, type BackendState } from './state';
@@ -20,7 +23,7 @@ import { bestState, type BackendState } from './state';
 /** A server as the admin API and the metrics report it. */
 export interface ServerStatus {
   name: string;
-  mode: 'shared' | 'per-session';
+  mode: ServerMode;
   state: BackendState;
   backends: { id: string; weight: number; state: BackendState; transport: TransportKind; tools: number }[];
 }
@@ -32,15 +35,35 @@ export interface RegistryDeps {
   sharedInit: () => InitializeParams;
   /** How long a change waits for new upstreams' first connection attempt. */
   waitAtMost(p: Promise<unknown>): Promise<void>;
+  /** How long a principal's upstreams outlive the last session or request that held them. */
+  principalIdleTimeoutMs: number;
   log: Logger;
 }
 
+/** Which owned groups a client reaches besides the shared ones: its session's, and its principal's. */
+export interface Reach {
+  /** The client session (per-session servers). */
+  session?: string;
+  /** The principal's id (per-principal servers). */
+  tenant?: string;
+}
+
 interface Owner {
+  /** The servers whose groups it owns: per-session ones for a session, per-principal ones for a tenant. */
+  mode: Exclude<ServerMode, 'shared'>;
   init: () => InitializeParams;
   groups: Map<string, ServerGroup>;
-  /** Gives back the owner's slots under the per-session servers' caps. */
+  /** Gives back the owner's slots under its servers' caps. */
   release: () => void;
+  /** Resolves after the owner's first upstreams made their first attempts. */
+  opened: Promise<void>;
+  /** A tenant: the sessions and requests holding it, and the timer that stops it once none does. */
+  holders: number;
+  idle?: NodeJS.Timeout;
 }
+
+/** Owners are keyed by session id, or by this prefix and the principal's id (session ids never start with it). */
+const TENANT = 'tenant:';
 
 /** A probe has no client: what its upstream says goes nowhere. */
 const PROBE_LISTENER: GroupListener = {
@@ -54,10 +77,11 @@ export class ServerRegistry {
   private readonly plans: ServerPlan[] = [];
   private readonly shared = new Map<string, ServerGroup>();
   private readonly owners = new Map<string, Owner>();
-  /** Sessions per per-session server (each runs an upstream of its own): at most its limits.maxSessions. */
+  /** Owners per per-session or per-principal server (each runs an upstream of its own): at most its limits.maxSessions. */
   private readonly ownerCap = new KeyedCap(
     (name) => this.find(name)?.config.limits.maxSessions ?? Infinity,
-    (name) => `sessions on per-session server "${name}" (each runs its own upstream)`,
+    (name) =>
+      `${this.find(name)?.config.mode === 'per-principal' ? 'principals' : 'sessions'} on ${this.find(name)?.config.mode} server "${name}" (each runs its own upstream)`,
     (name) => `servers.${name}.limits.maxSessions`,
   );
 
@@ -89,26 +113,50 @@ export class ServerRegistry {
     return this.plans.flatMap((p) => this.shared.get(p.name) ?? []);
   }
 
-  /** What one client session reaches, in order: the shared groups and its own (none without an owner). */
-  groupsFor(owner: string | undefined): ServerGroup[] {
-    const own = owner === undefined ? undefined : this.owners.get(owner)?.groups;
-    if (!own || own.size === 0) return this.sharedGroups();
-    return this.plans.flatMap((p) => this.shared.get(p.name) ?? own.get(p.name) ?? []);
+  /** The groups that serve many clients: the shared servers' and the tenants' (per-principal servers). */
+  multiClientGroups(): ServerGroup[] {
+    const tenants = [...this.owners.values()].filter((o) => o.mode === 'per-principal');
+    return this.sharedGroups().concat(tenants.flatMap((o) => [...o.groups.values()]));
   }
 
-  /** The live group of `name` that serves `owner` (a shared server's, or the owner's own). */
-  groupFor(owner: string | undefined, name: string): ServerGroup | undefined {
-    return this.shared.get(name) ?? (owner === undefined ? undefined : this.owners.get(owner)?.groups.get(name));
+  /** What one client reaches, in order: the shared groups, its session's own and its principal's. */
+  groupsFor(reach: Reach | undefined): ServerGroup[] {
+    const own = this.ownedBy(reach);
+    if (own.length === 0) return this.sharedGroups();
+    return this.plans.flatMap((p) => this.shared.get(p.name) ?? own.find((o) => o.has(p.name))?.get(p.name) ?? []);
   }
 
-  /** The client sessions bound to a per-session server. */
-  ownersOf(name: string): string[] {
-    return [...this.owners].flatMap(([owner, entry]) => (entry.groups.has(name) ? [owner] : []));
+  /** The live group of `name` that serves `reach` (a shared server's, or one it owns). */
+  groupFor(reach: Reach | undefined, name: string): ServerGroup | undefined {
+    return (
+      this.shared.get(name) ??
+      this.ownedBy(reach)
+        .find((o) => o.has(name))
+        ?.get(name)
+    );
   }
 
-  /** Whether `owner` has per-session servers of its own (and so a catalog view of its own). */
-  owns(owner: string): boolean {
-    return (this.owners.get(owner)?.groups.size ?? 0) > 0;
+  /** Who holds groups of a per-session or per-principal server: sessions and tenants. */
+  ownersOf(name: string): Reach[] {
+    return [...this.owners].flatMap(([key, entry]) => {
+      if (!entry.groups.has(name)) return [];
+      return [entry.mode === 'per-principal' ? { tenant: key.slice(TENANT.length) } : { session: key }];
+    });
+  }
+
+  /**
+   * The catalog view `reach` has: undefined for the shared one (it owns no group), else the key of
+   * a view of its own: its session's (which shows its tenant's groups too), or its tenant's.
+   */
+  viewKey(reach: Reach | undefined): string | undefined {
+    if (reach?.session !== undefined && this.ownsGroups(reach.session)) return reach.session;
+    if (reach?.tenant !== undefined && this.ownsGroups(TENANT + reach.tenant)) return TENANT + reach.tenant;
+    return undefined;
+  }
+
+  /** Whether any server is per-principal (else a stateless request has no tenant to hold). */
+  get hasTenants(): boolean {
+    return this.plans.some((p) => p.config.mode === 'per-principal');
   }
 
   /** Opens the configured servers' container pools and connects the shared servers; resolves after every first attempt. */
@@ -124,19 +172,36 @@ export class ServerRegistry {
 
   /** Opens a client session's own upstreams (per-session servers); resolves after their first attempts. */
   async openOwner(owner: string, init: () => InitializeParams): Promise<void> {
-    if (this.owners.has(owner)) return;
-    const entry: Owner = { init, groups: new Map(), release: this.takeOwnerSlots() };
-    this.owners.set(owner, entry);
-    await this.deps.waitAtMost(Promise.all(this.plans.filter((p) => !p.shared).map((p) => this.bind(owner, entry, p))));
+    if (!this.owners.has(owner)) this.open(owner, 'per-session', init);
+    await this.owners.get(owner)?.opened;
   }
 
   /** Stops a client session's own upstreams. */
-  async closeOwner(owner: string): Promise<void> {
-    const entry = this.owners.get(owner);
-    if (!entry) return;
-    this.owners.delete(owner);
-    entry.release();
-    await Promise.all([...entry.groups.values()].map((g) => g.stop()));
+  closeOwner(owner: string): Promise<void> {
+    return this.close(owner);
+  }
+
+  /**
+   * Holds the principal's own upstreams (per-principal servers) open, opening them if needed;
+   * resolves after their first attempts with the release. Once the last holder released them they
+   * stop after `principalIdleTimeoutMs`, unless someone holds them again first. Refused with
+   * LIMIT_EXCEEDED when a per-principal server has as many principals as its maxSessions.
+   */
+  async holdTenant(principal: string): Promise<() => void> {
+    const key = TENANT + principal;
+    const entry = this.owners.get(key) ?? this.open(key, 'per-principal', this.deps.sharedInit);
+    entry.holders++;
+    clearTimeout(entry.idle);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      if (--entry.holders > 0 || this.owners.get(key) !== entry) return;
+      entry.idle = setTimeout(() => void this.close(key), this.deps.principalIdleTimeoutMs);
+      entry.idle.unref();
+    };
+    await entry.opened;
+    return release;
   }
 
   async addServer(config: ServerConfig): Promise<void> {
@@ -150,7 +215,7 @@ export class ServerRegistry {
     if (plan.shared) return this.deps.waitAtMost(this.shared.get(plan.name)!.start());
     await Promise.all([
       this.probe(plan, PRIMARY_BACKEND),
-      this.deps.waitAtMost(Promise.all([...this.owners].map(([owner, entry]) => this.bind(owner, entry, plan)))),
+      this.deps.waitAtMost(Promise.all([...this.owners].filter(([, o]) => o.mode === plan.config.mode).map(([key, entry]) => this.bind(key, entry, plan)))),
     ]);
   }
 
@@ -180,12 +245,12 @@ export class ServerRegistry {
     const plan = this.get(name);
     plan.remove(id);
     if (plan.shared) await this.shared.get(name)!.remove(id);
-    for (const [owner, entry] of this.owners) {
+    for (const [key, entry] of this.owners) {
       const bound = entry.groups.get(name);
       if (bound?.boundTo !== id) continue;
       entry.groups.delete(name);
       await this.unlink(bound);
-      await this.bind(owner, entry, plan);
+      await this.bind(key, entry, plan);
     }
     await this.deps.transports.closePool(name, id);
     this.deps.log.info({ server: name, backend: id }, 'backend removed');
@@ -220,6 +285,37 @@ export class ServerRegistry {
     return { name: plan.name, mode: plan.config.mode, state: bestState(backends.map((b) => b.state)), backends };
   }
 
+  /** Registers an owner and opens its groups of the servers of its mode. */
+  private open(key: string, mode: Owner['mode'], init: () => InitializeParams): Owner {
+    const entry: Owner = { mode, init, groups: new Map(), release: this.takeOwnerSlots(mode), opened: Promise.resolve(), holders: 0 };
+    this.owners.set(key, entry);
+    entry.opened = this.deps.waitAtMost(Promise.all(this.plans.filter((p) => p.config.mode === mode).map((p) => this.bind(key, entry, p))));
+    return entry;
+  }
+
+  private async close(key: string): Promise<void> {
+    const entry = this.owners.get(key);
+    if (!entry) return;
+    this.owners.delete(key);
+    clearTimeout(entry.idle);
+    entry.release();
+    await Promise.all([...entry.groups.values()].map((g) => g.stop()));
+  }
+
+  private ownsGroups(key: string): boolean {
+    return (this.owners.get(key)?.groups.size ?? 0) > 0;
+  }
+
+  /** The owned groups `reach` has: its session's, then its tenant's. */
+  private ownedBy(reach: Reach | undefined): Map<string, ServerGroup>[] {
+    const out: Map<string, ServerGroup>[] = [];
+    const session = reach?.session === undefined ? undefined : this.owners.get(reach.session)?.groups;
+    const tenant = reach?.tenant === undefined ? undefined : this.owners.get(TENANT + reach.tenant)?.groups;
+    if (session && session.size > 0) out.push(session);
+    if (tenant && tenant.size > 0) out.push(tenant);
+    return out;
+  }
+
   private addPlan(config: ServerConfig): ServerPlan {
     const plan = new ServerPlan(config);
     this.plans.push(plan);
@@ -232,22 +328,23 @@ export class ServerRegistry {
     specs: readonly BackendSpec[],
     initParams: () => InitializeParams,
     listener: GroupListener,
-    owner?: string,
+    binding?: GroupBinding,
     log?: Logger,
   ): ServerGroup {
+    const about = binding?.owner !== undefined ? { session: binding.owner } : binding?.tenant !== undefined ? { tenant: binding.tenant } : {};
     return new ServerGroup(
       plan,
       specs,
-      { transports: this.deps.transports, initParams, listener, log: log ?? this.deps.log.child({ server: plan.name, ...(owner ? { session: owner } : {}) }) },
-      owner,
+      { transports: this.deps.transports, initParams, listener, log: log ?? this.deps.log.child({ server: plan.name, ...about }) },
+      binding,
     );
   }
 
-  /** One slot under every per-session server's cap, all or none: a session a full server cannot take is refused whole. */
-  private takeOwnerSlots(): () => void {
+  /** One slot under the cap of every server of the mode, all or none: an owner a full server cannot take is refused whole. */
+  private takeOwnerSlots(mode: Owner['mode']): () => void {
     const releases: (() => void)[] = [];
     try {
-      for (const plan of this.plans) if (!plan.shared) releases.push(this.ownerCap.take(plan.name));
+      for (const plan of this.plans) if (plan.config.mode === mode) releases.push(this.ownerCap.take(plan.name));
     } catch (err) {
       for (const r of releases) r();
       throw err;
@@ -255,10 +352,11 @@ export class ServerRegistry {
     return () => releases.forEach((r) => r());
   }
 
-  /** Opens an owner's group of one per-session server, bound to a backend picked by weight. */
-  private async bind(owner: string, entry: Owner, plan: ServerPlan): Promise<void> {
-    if (this.owners.get(owner) !== entry) return; // the session ended meanwhile
-    const group = this.group(plan, [plan.pickForSession()], entry.init, this.deps.listener, owner);
+  /** Opens an owner's group of one of its servers, bound to a backend picked by weight. */
+  private async bind(key: string, entry: Owner, plan: ServerPlan): Promise<void> {
+    if (this.owners.get(key) !== entry) return; // the session ended meanwhile
+    const binding = entry.mode === 'per-principal' ? { tenant: key.slice(TENANT.length) } : { owner: key };
+    const group = this.group(plan, [plan.pickForSession()], entry.init, this.deps.listener, binding);
     entry.groups.set(plan.name, group);
     await group.start();
   }

@@ -218,7 +218,7 @@ describe("a session's own servers", () => {
       await second.initialize();
       await first.session.close();
       expect(closed).toEqual(['p#1']);
-      expect(gw.core.registry.owns(first.session.id)).toBe(false);
+      expect(gw.core.registry.ownersOf('p')).toEqual([{ session: second.session.id }]);
       expect(await second.request(1, 'tools/call', { name: 'p__whoami', arguments: {} })).toMatchObject({ result: { content: [{ text: 'p#2' }] } });
     } finally {
       await gw.stop();

@@ -19,7 +19,7 @@ import { ClientCredentials } from './client-credentials';
 import { ContainerPool } from './container-pool';
 import { LABEL } from './container-spec';
 
-/** A per-session docker backend's pool, as the admin API and metrics report it. */
+/** A per-session or per-principal docker backend's pool, as the admin API and metrics report it. */
 export interface PoolEntry {
   server: string;
   backend: string;
@@ -28,11 +28,11 @@ export interface PoolEntry {
 
 /**
  * Where the servers' upstreams get their transports: one per connection attempt of a backend, and
- * the container pools of per-session docker backends. Unit tests supply in-memory ones.
+ * the container pools of per-session and per-principal docker backends. Unit tests supply in-memory ones.
  */
 export interface UpstreamTransports {
   create(server: ServerConfig, backend: string, log: Logger): Promise<MessageTransport>;
-  /** Starts the warm container pool of a per-session docker backend; other backends need none. */
+  /** Starts the warm container pool of a per-session or per-principal docker backend; shared ones need none. */
   openPool(server: ServerConfig, backend: string): void;
   /** Stops a backend's pool (its warm containers go; containers in use end with their sessions). */
   closePool(server: string, backend: string): Promise<void>;
@@ -74,7 +74,7 @@ export class TransportFactory implements UpstreamTransports {
   }
 
   openPool(server: ServerConfig, backend: string): void {
-    if (server.kind !== 'docker' || server.mode !== 'per-session') return;
+    if (server.kind !== 'docker' || server.mode === 'shared') return;
     const pool = new ContainerPool(this.docker, server, this.settings.instance, this.log.child({ server: server.name, backend }));
     this.pools.set(poolKey(server.name, backend), { server: server.name, backend, pool });
     pool.start();

@@ -1,6 +1,6 @@
 /**
  * Resource subscriptions: each client's are recorded (resource updates reach only subscribers).
- * A shared server hears one subscribe per URI however many clients subscribe, and one unsubscribe
+ * A shared server (a tenant's upstream of a per-principal one) hears one subscribe per URI however many clients subscribe, and one unsubscribe
  * when the last one leaves; the others are answered by the gateway. What is forwarded goes to every
  * ready backend that has the resource (one answers the client), so a backend that goes away, such as
  * a rolled-back canary, takes no subscription with it.
@@ -20,14 +20,14 @@ export function subscriptionStage(subscribe: boolean, clients: ClientDirectory, 
     if (subscribe) client?.subscriptions.add(uri);
     else client?.subscriptions.delete(uri);
     if (group.owner === undefined) {
-      const upstreamMustKnow = subscribe ? shared.subscribe(group.name, uri, call.client.id) : shared.unsubscribe(uri, call.client.id);
+      const upstreamMustKnow = subscribe ? shared.subscribe(group, uri, call.client.id) : shared.unsubscribe(group, uri, call.client.id);
       if (!upstreamMustKnow) return resultResponse(call.request.id, {});
     }
     // A subscribe the upstream refused is not kept: else the next subscriber would be answered "subscribed" by the gateway alone.
     const refused = () => {
       if (!subscribe || had) return;
       client?.subscriptions.delete(uri);
-      if (group.owner === undefined) shared.unsubscribe(uri, call.client.id);
+      if (group.owner === undefined) shared.unsubscribe(group, uri, call.client.id);
     };
     const reply = await next(call).catch((err: unknown) => {
       refused();
