@@ -16,6 +16,7 @@ const LAYERS = [
   ['servers', '^gateway/servers/'],
   ['upstream', '^gateway/upstream/'],
   ['http', '^gateway/http/'],
+  ['store', '^gateway/store/'],
   ['config', '^gateway/config/'],
   ['protocol', '^gateway/(protocol/|log\\.ts$|version\\.ts$)'],
 ];

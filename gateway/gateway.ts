@@ -10,6 +10,8 @@ import { RegistrationAllowlist } from './admin/registration';
 import { Authenticator } from './auth/authenticator';
 import type { GatewayConfig } from './config/schema';
 import { assembleCore, type GatewayCore } from './core';
+import { RedisStore } from './store/shared-store';
+import { SessionRecords } from './store/session-records';
 import { HttpFronts } from './fronts/http-server';
 import { isLoopbackHost } from './fronts/origin-guard';
 import { serveStdio } from './fronts/stdio';
@@ -76,6 +78,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     throw err;
   }
   const auth = new Authenticator(config.auth, log);
+  // Shared with the other replicas behind the load balancer: the sessions' records.
+  const store = config.store?.redis ? new RedisStore(config.store.redis, log.child({ component: 'store' })) : undefined;
+  const records = store ? new SessionRecords(store, config.http.sessionIdleTimeoutMs, log) : undefined;
   const fronts = new HttpFronts(
     {
       sessions,
@@ -103,6 +108,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       }),
       auth,
       policyScopes: core.policy.requiredScopes,
+      records,
     },
     {
       maxBodyBytes: config.http.maxBodyBytes,
@@ -120,6 +126,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     bound = await fronts.listen(host, port);
   } catch (err) {
     auth.close();
+    await store?.close();
     await stopAll();
     throw err;
   }
@@ -148,7 +155,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     listens,
     tasks,
     url,
-    stop: once(() => drainAndStop(core, fronts, stopAll, config, log).finally(() => auth.close())),
+    stop: once(() =>
+      drainAndStop(core, fronts, stopAll, config, log).finally(async () => {
+        auth.close();
+        await store?.close();
+      }),
+    ),
   };
 }
 

@@ -446,6 +446,25 @@ export const gatewaySettingsSchema = z
       .strict()
       .optional(),
     vault: vaultSettingsSchema.optional(),
+    /**
+     * What gateway replicas behind one load balancer share: 2025 sessions (so that a session
+     * survives the loss of the replica that opened it, resumed on another). Without it a session
+     * lives in its replica only. `url`: redis:// or rediss:// (a password in it from a secret).
+     */
+    store: z
+      .object({
+        redis: z
+          .object({
+            url: z.string().regex(/^rediss?:\/\/\S+$/, 'expected redis://HOST:PORT or rediss://… (TLS)'),
+            /** Every key the gateway writes starts with it: several fleets can share one Redis. */
+            keyPrefix: z.string().default('mcp-fleet:'),
+            /** A store operation not answered this soon fails (a resume then answers 503, a write is logged). */
+            timeoutMs: positiveMs.default(2_000),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -458,6 +477,7 @@ export const gatewaySettingsSchema = z
   .strict();
 
 export type GatewaySettings = z.infer<typeof gatewaySettingsSchema>;
+export type StoreSettings = NonNullable<GatewaySettings['store']>;
 
 export interface GatewayConfig extends GatewaySettings {
   /** In file order: gateway `servers:` first, then `mcpServers`. Disabled servers are left out. */

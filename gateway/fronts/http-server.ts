@@ -31,6 +31,7 @@ import { TlsReloader, tlsServerOptions, type TlsMaterial } from './tls-listener'
 import { WebSocketFront, WS_PATH } from './websocket';
 import { clientJsonLimits, type FrontLimits } from './front-limits';
 import { KeyedCap } from '../protocol/keyed-cap';
+import type { SessionRecords } from '../store/session-records';
 
 export const MCP_PATH = '/mcp';
 export const METRICS_PATH = '/metrics';
@@ -60,6 +61,8 @@ export interface HttpFrontDeps {
   auth: Authenticator;
   /** Scopes the policy asks for somewhere, advertised in the resource metadata. */
   policyScopes: readonly string[];
+  /** 2025 sessions as the replicas behind a load balancer share them (store.redis). */
+  records?: SessionRecords;
 }
 
 export class HttpFronts {
@@ -89,7 +92,7 @@ export class HttpFronts {
     this.streamable = new StreamableHttpFront(
       deps.sessions,
       new ModernHttpFront(deps.stateless, log, sendQueueBytes, refusalStatus),
-      { ...options, json, sendQueueBytes, refusalStatus },
+      { ...options, json, sendQueueBytes, refusalStatus, records: deps.records },
       log,
       () => this.accepting,
     );

@@ -3,6 +3,9 @@
  * the spec and the SDK's server transport do (method, Accept, Content-Type, Mcp-Session-Id,
  * MCP-Protocol-Version), opens a session on initialize, hands everything else to the session the
  * request names (streamable-session.ts), and closes sessions on DELETE, when idle, and at shutdown.
+ * With a shared store (replicas behind a load balancer) each session's handshake is kept there, and
+ * a session this replica does not hold is resumed from it: the client carries on after the replica
+ * that opened its session is gone.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,7 +18,8 @@ import { readJsonRpcBody, sendError, shortId } from '../http/http-util';
 import { checkGetAccept, checkPostHeaders, prefersEventStream, requestProtocolVersion, takesPrimingEvent } from './streamable-checks';
 import { envelopeClaim } from '../protocol/eras';
 import type { ModernHttpFront } from './modern-http';
-import { StreamableSession } from './streamable-session';
+import { StreamableSession, type SessionEvents } from './streamable-session';
+import type { SessionRecords } from '../store/session-records';
 import { sendQueue, defaultJson } from './front-limits';
 import type { JsonLimits } from '../protocol/json-limits';
 
@@ -32,11 +36,19 @@ export interface StreamableHttpOptions {
   json?: JsonLimits;
   /** Bytes a stream may hold for a client that does not read before it is dropped (default unbounded). */
   sendQueueBytes?: number;
+  /** Sessions as the replicas share them (store.redis); without it a session lives in this replica only. */
+  records?: SessionRecords;
 }
 
 export class StreamableHttpFront {
   private readonly sessions = new Map<string, StreamableSession>();
+  /** Sessions being taken up from the shared store: concurrent requests for one wait for the same. */
+  private readonly resuming = new Map<string, Promise<StreamableSession | undefined>>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly events: SessionEvents = {
+    opened: (s, handshake) => this.options.records?.save(s.id, { principal: s.principal.id, ...handshake }),
+    closed: (s) => this.sessions.delete(s.id),
+  };
 
   constructor(
     private readonly opener: SessionOpener,
@@ -76,8 +88,11 @@ export class StreamableHttpFront {
     }
   }
 
+  /** At shutdown: the shared store keeps the sessions' records, for the replicas that take them up. */
   async closeAll(): Promise<void> {
     clearInterval(this.sweeper);
+    await Promise.all([...this.resuming.values()].map((p) => p.catch(() => undefined)));
+    for (const id of this.sessions.keys()) this.options.records?.release(id);
     await Promise.all([...this.sessions.values()].map((s) => s.end()));
   }
 
@@ -97,7 +112,7 @@ export class StreamableHttpFront {
     let version: string;
     if (initialize) {
       if (req.headers['mcp-session-id'] !== undefined) {
-        this.find(req.headers['mcp-session-id'], principal);
+        await this.find(req.headers['mcp-session-id'], principal);
         throw new FleetError('INVALID_REQUEST', 'Invalid Request: this session is already initialized');
       }
       if (messages.length > 1) throw new FleetError('INVALID_REQUEST', 'Invalid Request: initialize must come alone, not in a batch');
@@ -106,24 +121,25 @@ export class StreamableHttpFront {
       session.expectInitialize(initialize.id);
       version = String(initialize.params?.protocolVersion ?? '');
     } else {
-      session = this.find(req.headers['mcp-session-id'], principal);
+      session = await this.find(req.headers['mcp-session-id'], principal);
       version = requestProtocolVersion(req.headers, session.client.protocolVersion);
     }
     session.post(res, messages, { batch, priming: takesPrimingEvent(version), preferStream: prefersEventStream(req.headers.accept!) });
   }
 
-  private get(req: IncomingMessage, res: ServerResponse, principal: Principal): void {
+  private async get(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
     checkGetAccept(req.headers);
-    const session = this.find(req.headers['mcp-session-id'], principal);
+    const session = await this.find(req.headers['mcp-session-id'], principal);
     const version = requestProtocolVersion(req.headers, session.client.protocolVersion);
     const lastEventId = req.headers['last-event-id'];
     session.get(res, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined, takesPrimingEvent(version));
   }
 
   private async delete(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
-    const session = this.find(req.headers['mcp-session-id'], principal);
+    const session = await this.find(req.headers['mcp-session-id'], principal);
     requestProtocolVersion(req.headers, session.client.protocolVersion);
     this.sessions.delete(session.id);
+    this.options.records?.forget(session.id);
     res.writeHead(200).end();
     await session.end();
   }
@@ -132,22 +148,48 @@ export class StreamableHttpFront {
    * The session `header` names, if `principal` opened it. Another principal's session is "not found"
    * exactly like one that never existed, so that an id reveals nothing and is no credential.
    */
-  private find(header: string | string[] | undefined, principal: Principal): StreamableSession {
+  private async find(header: string | string[] | undefined, principal: Principal): Promise<StreamableSession> {
     if (header === undefined) throw new FleetError('INVALID_REQUEST', 'Bad Request: Mcp-Session-Id header is required (only initialize may come without one)');
-    const session = typeof header === 'string' ? this.sessions.get(header) : undefined;
+    const session = typeof header === 'string' ? (this.sessions.get(header) ?? (await this.resume(header, principal))) : undefined;
     if (!session || session.principal.id !== principal.id) {
       throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${shortId(String(header))} (it ended or never existed; initialize a new one)`);
+    }
+    this.options.records?.used(session.id);
+    return session;
+  }
+
+  /** A session another replica opened, taken up from its record if `principal` opened it; undefined if there is none. */
+  private resume(id: string, principal: Principal): Promise<StreamableSession | undefined> | undefined {
+    const records = this.options.records;
+    if (!records || !this.accepting()) return undefined;
+    let pending = this.resuming.get(id);
+    if (!pending) {
+      pending = this.takeUp(id, records, principal).finally(() => this.resuming.delete(id));
+      this.resuming.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async takeUp(id: string, records: SessionRecords, principal: Principal): Promise<StreamableSession | undefined> {
+    const record = await records.load(id);
+    if (!record || record.principal !== principal.id) return undefined;
+    const session = this.open(principal, id);
+    session.resumed = true;
+    try {
+      await session.client.resume(record);
+    } catch (err) {
+      await session.end();
+      throw err;
     }
     return session;
   }
 
-  private open(principal: Principal): StreamableSession {
-    const id = randomUUID();
+  private open(principal: Principal, id: string = randomUUID()): StreamableSession {
     const session = new StreamableSession(
       id,
       principal,
       (channel) => this.opener.openSession(channel),
-      (s) => this.sessions.delete(s.id),
+      this.events,
       this.options.refusalStatus,
       undefined,
       sendQueue(this.options.sendQueueBytes, (queued) =>
@@ -163,6 +205,7 @@ export class StreamableHttpFront {
     for (const [id, s] of this.sessions) {
       if (s.openRequests > 0 || s.client.inFlightCount > 0 || s.client.lastActivity > cutoff) continue;
       this.log.info({ session: s.client.id, httpSession: shortId(id), idleMs: Date.now() - s.client.lastActivity }, 'closing idle Streamable HTTP session');
+      this.options.records?.forget(id);
       void s.end();
     }
   }

@@ -10,7 +10,7 @@ import type { Principal } from '../auth/principal';
 import { FleetError } from '../protocol/errors';
 import { RefusedMessage } from '../protocol/frames';
 import { isRequest, isResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
-import type { ClientSession, FrontChannel } from '../session/client-session';
+import type { ClientSession, FrontChannel, Handshake } from '../session/client-session';
 import { SessionEventStore, type EventStoreLimits } from './event-store';
 import { PostExchange, type ExchangeHost } from './post-exchange';
 import { SseStream, UNBOUNDED, type SendQueueLimit } from './sse-stream';
@@ -27,11 +27,19 @@ export interface PostOptions {
   preferStream: boolean;
 }
 
+/** What the front hears of a session: its handshake done (once), and its end (once). */
+export interface SessionEvents {
+  opened(session: StreamableSession, handshake: Handshake): void;
+  closed(session: StreamableSession): void;
+}
+
 export class StreamableSession implements FrontChannel, ExchangeHost {
   readonly kind = 'streamable-http' as const;
   readonly client: ClientSession;
   /** HTTP requests open on this session right now (POSTs awaiting answers, streams). */
   openRequests = 0;
+  /** Taken up from another replica: event ids the client has are that replica's, whose events are gone. */
+  resumed = false;
 
   private readonly store: SessionEventStore;
   private readonly byRequest = new Map<RequestId, PostExchange>();
@@ -44,18 +52,22 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
   /** initialize was refused: the session never existed for the client, and goes at once. */
   private refused = false;
 
-  /** `open` makes the ClientSession for this channel; `onClosed` runs once, when the session closes. */
+  /** `open` makes the ClientSession for this channel; `events` hear of its handshake and its end. */
   constructor(
     readonly id: string,
     readonly principal: Principal,
     open: (channel: FrontChannel) => ClientSession,
-    private readonly onClosed: (session: StreamableSession) => void,
+    private readonly events: SessionEvents,
     readonly refusalStatus?: ExchangeHost['refusalStatus'],
     limits?: EventStoreLimits,
     readonly sendQueue: SendQueueLimit = UNBOUNDED,
   ) {
     this.store = new SessionEventStore(limits);
     this.client = open(this);
+  }
+
+  opened(handshake: Handshake): void {
+    this.events.opened(this, handshake);
   }
 
   /** Headers every reply of the session carries; none for the answer that refused to open it. */
@@ -103,6 +115,10 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
       return;
     }
     const replay = this.store.replayAfter(lastEventId);
+    if (!replay && this.resumed) {
+      this.client.log.info({ lastEventId }, 'stream resumed on another replica: the events the first one sent after it are lost');
+      return this.get(res, undefined, priming);
+    }
     if (!replay || replay.stream >= this.nextStream) {
       throw new FleetError('INVALID_REQUEST', `Bad Request: Last-Event-ID ${lastEventId} is not an event of this session`);
     }
@@ -144,7 +160,7 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.onClosed(this);
+    this.events.closed(this);
     for (const exchange of new Set(this.byRequest.values())) exchange.close();
     this.byRequest.clear();
     this.byStream.clear();

@@ -70,6 +70,7 @@ describe('the error code table', () => {
       'INTERNAL',
       'RATE_LIMITED',
       'SHUTTING_DOWN',
+      'STORE_UNAVAILABLE',
       'UPSTREAM_TIMEOUT',
       'UPSTREAM_UNAVAILABLE',
     ]);

@@ -89,6 +89,8 @@ export const ERROR_CODES = {
   FORBIDDEN: input(FORBIDDEN, 403),
   /** Too many attempts (failed authentications) from one client: it must wait. */
   RATE_LIMITED: { jsonRpc: SdkCode.ConnectionClosed, http: 429, exit: 1, retryable: true },
+  /** The store replicas share (store.redis) did not answer: a session it holds cannot be resumed now; retry. */
+  STORE_UNAVAILABLE: { jsonRpc: SdkCode.ConnectionClosed, http: 503, exit: 1, retryable: true },
   NOT_FOUND: input(SdkCode.ConnectionClosed, 404),
   CONFLICT: input(SdkCode.ConnectionClosed, 409),
   // MCP 2026-07-28: a request's headers disagree with its body, it needs a capability its client did not

@@ -36,6 +36,15 @@ export interface FrontChannel {
   readonly principal: Principal;
   send(message: JsonRpcMessage, relatedRequestId?: RequestId): Promise<void>;
   close(): Promise<void>;
+  /** The handshake is done (initialize answered, or the session resumed): what it settled may be kept for other replicas. */
+  opened?(handshake: Handshake): void;
+}
+
+/** What initialize settled for the session's life. */
+export interface Handshake {
+  protocolVersion: string;
+  clientInfo: Record<string, unknown>;
+  capabilities: Record<string, unknown>;
 }
 
 /** What a session needs from the gateway around it. */
@@ -63,7 +72,7 @@ export class ClientSession implements ClientPeer {
   readonly id = randomUUID();
   readonly era = 'legacy' as const;
   readonly log: Logger;
-  private handshake = { protocolVersion: '', clientInfo: {} as Record<string, unknown>, capabilities: {} as Record<string, unknown> };
+  private handshake: Handshake = { protocolVersion: '', clientInfo: {}, capabilities: {} };
   private lastSeen = Date.now();
 
   private phase: Phase = 'new';
@@ -222,7 +231,25 @@ export class ClientSession implements ClientPeer {
     // The spec: a request the client cancelled gets no response; initialize cannot be cancelled, so it always is answered.
     if (cancellation.cancelled && !startsHandshake) return;
     this.send({ ...response, id: request.id });
-    if (startsHandshake && this.phase === 'initializing') this.phase = 'error' in response ? 'new' : 'operating';
+    if (startsHandshake && this.phase === 'initializing') {
+      this.phase = 'error' in response ? 'new' : 'operating';
+      if (this.phase === 'operating') this.channel.opened?.(this.handshake);
+    }
+  }
+
+  /**
+   * Takes up a session another replica opened, from what its initialize settled: operating at
+   * once, with its own per-session servers opened anew (what those servers held is not carried
+   * over; shared and per-principal servers are the same everywhere).
+   */
+  async resume(handshake: Handshake): Promise<void> {
+    if (this.phase !== 'new') throw new FleetError('INVALID_REQUEST', 'Invalid Request: this session is already initialized');
+    this.handshake = { ...handshake, protocolVersion: negotiateVersion(handshake.protocolVersion) };
+    this.phase = 'initializing';
+    const init = { protocolVersion: this.protocolVersion, capabilities: this.capabilities, clientInfo: this.clientInfo };
+    await this.deps.relay.attach(this, () => init);
+    this.phase = 'operating';
+    this.log.info({ protocolVersion: this.protocolVersion }, 'client session resumed from the shared store');
   }
 
   /** Not async on purpose: one promise less per forwarded call; what it throws, `answer` catches. */

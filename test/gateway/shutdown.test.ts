@@ -3,11 +3,11 @@
  * them (npx grandchildren included); SIGTERM drains in-flight calls before stopping; per-session
  * upstreams end with their session. Each test proves no process is left.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CLI_JS, connectClient, disconnect, newMarker, startTestGateway } from '../helpers/gateway';
+import { connectClient, disconnect, newMarker, startTestGateway } from '../helpers/gateway';
+import { spawnGateway } from '../helpers/gateway-process';
 import { rawSession } from '../helpers/raw-http';
 import { scripted, sleepsStarted } from '../helpers/scripted';
 import { MARKER_VAR } from '../helpers/servers';
@@ -15,34 +15,6 @@ import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
-
-/** Starts the gateway CLI as its own process and resolves with its URL once it listens. */
-async function spawnGateway(doc: unknown, marker: string): Promise<{ child: ChildProcess; url: string; logs: any[]; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-gw-'));
-  writeFileSync(join(dir, 'gw.json'), JSON.stringify(doc));
-  const child = spawn(process.execPath, [CLI_JS, '--config', join(dir, 'gw.json'), '--listen', '127.0.0.1:0'], {
-    env: { ...process.env, [MARKER_VAR]: marker },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const logs: any[] = [];
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    let buf = '';
-    child.stderr.on('data', (c: Buffer) => {
-      buf += c.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (!line.startsWith('{')) continue;
-        const entry = JSON.parse(line);
-        logs.push(entry);
-        if (entry.msg === 'gateway listening') resolveUrl(entry.url);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited early with ${code}`)));
-  });
-  return { child, url, logs, dir };
-}
 
 describe('shutdown and process hygiene', () => {
   it('drains on SIGTERM: an in-flight call finishes, new sessions are refused, then every process is gone', async () => {

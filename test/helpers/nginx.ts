@@ -4,15 +4,14 @@
  * gateway on another. The config file is used as users get it, with only the lines it marks as
  * "replaced by the test" changed.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { CertDir } from './certs';
 import { freePort } from './ports';
-import { waitFor } from './wait';
+import { runForeground } from './foreground';
 
 const ROOT = resolve(__dirname, '..', '..');
 export const WEBSOCKET_CONF = join(ROOT, 'nginx', 'websocket.conf');
@@ -43,19 +42,21 @@ export function renderWebsocketConf(text: string, listenPort: number, gatewayPor
   }, text);
 }
 
-/** A prefix directory with nginx.conf including `conf` and the certificates where it expects them. */
-export function nginxPrefix(conf: string, certs: CertDir): string {
+/** A prefix directory with nginx.conf including `conf` (as `file`) and, given, the certificates where it expects them. */
+export function nginxPrefix(conf: string, certs?: CertDir, file = 'websocket.conf'): string {
   const prefix = mkdtempSync(join(tmpdir(), 'mcp-fleet-nginx-'));
   mkdirSync(join(prefix, 'mcp-fleet', 'tls'), { recursive: true });
   mkdirSync(join(prefix, 'logs'));
-  copyFileSync(certs.serverCert, join(prefix, 'mcp-fleet', 'tls', 'server.crt'));
-  copyFileSync(certs.serverKey, join(prefix, 'mcp-fleet', 'tls', 'server.key'));
-  writeFileSync(join(prefix, 'websocket.conf'), conf);
+  if (certs) {
+    copyFileSync(certs.serverCert, join(prefix, 'mcp-fleet', 'tls', 'server.crt'));
+    copyFileSync(certs.serverKey, join(prefix, 'mcp-fleet', 'tls', 'server.key'));
+  }
+  writeFileSync(join(prefix, file), conf);
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(prefix, t)};`).join('\n');
   writeFileSync(
     join(prefix, 'nginx.conf'),
     `daemon off;\nmaster_process off;\nworker_processes 1;\npid ${join(prefix, 'nginx.pid')};\nerror_log stderr notice;\n` +
-      `events { worker_connections 256; }\nhttp {\n  access_log off;\n${temp}\n  include websocket.conf;\n}\n`,
+      `events { worker_connections 256; }\nhttp {\n  access_log off;\n${temp}\n  include ${file};\n}\n`,
   );
   return prefix;
 }
@@ -70,28 +71,12 @@ export async function nginxTest(prefix: string): Promise<string> {
 export async function startNginx(gatewayPort: number, certs: CertDir): Promise<Nginx> {
   const port = await freePort();
   const prefix = nginxPrefix(renderWebsocketConf(readFileSync(WEBSOCKET_CONF, 'utf8'), port, gatewayPort), certs);
-  await nginxTest(prefix);
-  const child: ChildProcess = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const stderr: string[] = [];
-  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-    rmSync(prefix, { recursive: true, force: true });
-  };
-  try {
-    await waitFor(() => child.exitCode === null && listening(port), `nginx listening on ${port}`, 15_000, 50);
-  } catch (err) {
-    await stop();
-    throw new Error(`${(err as Error).message}; nginx said: ${stderr.join('')}`, { cause: err });
-  }
-  return { url: `https://127.0.0.1:${port}`, stderr, stop };
+  return runNginx(prefix, port, 'https');
 }
 
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' }, () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
+/** Runs nginx on a prepared prefix (checked with -t first) until `stop()`; it listens on `port`. */
+export async function runNginx(prefix: string, port: number, scheme: 'http' | 'https'): Promise<Nginx> {
+  await nginxTest(prefix);
+  const nginx = await runForeground('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], port, () => rmSync(prefix, { recursive: true, force: true }));
+  return { url: `${scheme}://127.0.0.1:${port}`, ...nginx };
 }

@@ -1,0 +1,27 @@
+/**
+ * A real redis-server (Debian's; scripts/ci-lb.sh installs it when missing) for a test: one
+ * foreground process on a free loopback port, nothing persisted, stopped by `stop()`.
+ */
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { freePort } from './ports';
+import { runForeground } from './foreground';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+/** Installs haproxy and redis-server unless on PATH. */
+export function ensureLoadBalancerTools(): void {
+  execFileSync('bash', [join(ROOT, 'scripts', 'ci-lb.sh')], { stdio: 'inherit' });
+}
+
+export interface Redis {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startRedis(): Promise<Redis> {
+  const port = await freePort();
+  const redis = await runForeground('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port);
+  return { url: `redis://127.0.0.1:${port}`, port, stop: redis.stop };
+}
