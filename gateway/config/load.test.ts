@@ -90,6 +90,34 @@ describe('config loading', () => {
     ]);
   });
 
+  it("takes each server's health check thresholds and whether readiness requires it, with defaults that keep older files valid, and names a bad one by field", () => {
+    const config = parseConfig(
+      {
+        servers: {
+          a: { command: 'x', healthCheck: { intervalMs: 1000, timeoutMs: 500 } },
+          b: { command: 'y', required: false, healthCheck: { unhealthyThreshold: 5 } },
+        },
+      },
+      't',
+    );
+    expect(config.servers.map((s) => [s.healthCheck, s.required])).toEqual([
+      [{ intervalMs: 1000, timeoutMs: 500, unhealthyThreshold: 3, healthyThreshold: 2 }, true],
+      [{ intervalMs: 15_000, timeoutMs: 5000, unhealthyThreshold: 5, healthyThreshold: 2 }, false],
+    ]);
+    expect(
+      problemsOf(() =>
+        parseConfig(
+          { servers: { a: { command: 'x', healthCheck: { unhealthyThreshold: 0, healthyTreshold: 2 } }, b: { command: 'y', required: 'yes' } } },
+          't',
+        ),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^servers\.a\.healthCheck\.unhealthyThreshold: /),
+      expect.stringMatching(/^servers\.a\.healthCheck: .*healthyTreshold/),
+      expect.stringMatching(/^servers\.b\.required: /),
+    ]);
+  });
+
   it('refuses servers whose prefixes collide and names both', () => {
     const problems = problemsOf(() => parseConfig({ servers: { a: { command: 'x', prefix: 'p' }, b: { command: 'y', prefix: 'p' } } }, 't'));
     expect(problems).toEqual([expect.stringContaining('prefix "p" is already used by server "a"')]);

@@ -186,6 +186,7 @@ const GATEWAY_FIELDS = new Set([
   'restart',
   'disabled',
   'healthCheck',
+  'required',
   'docker',
   'pool',
 ]);

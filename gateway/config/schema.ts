@@ -48,11 +48,30 @@ const commonServerFields = {
   protocol: z.enum(upstreamProtocols).default('auto'),
   /** How long the auto probe waits for server/discover's answer before taking the server for a 2025 one. */
   probeTimeoutMs: positiveMs.default(5_000),
-  /** Pings the server while connected; a failed ping counts as a lost connection (how dead remote servers are noticed). */
+  /**
+   * Checks each backend while connected: a ping (server/discover for a 2026-07-28 server) every
+   * `intervalMs` (0: no pings; answers and timeouts of forwarded requests still count), answered
+   * within `timeoutMs`. A check fails only when the server sent nothing at all meanwhile (a server
+   * busy writing a long answer passes). One failure makes the backend degraded (it serves only
+   * when no healthy backend can), `unhealthyThreshold` in a row make it down (no traffic; its
+   * connection is given up and reconnected), `healthyThreshold` successes in a row make a
+   * degraded backend healthy again.
+   */
   healthCheck: z
-    .object({ intervalMs: z.number().int().min(0).default(15_000), timeoutMs: positiveMs.default(5_000) })
+    .object({
+      intervalMs: z.number().int().min(0).default(15_000),
+      timeoutMs: positiveMs.default(5_000),
+      unhealthyThreshold: z.number().int().min(1).default(3),
+      healthyThreshold: z.number().int().min(1).default(2),
+    })
     .strict()
     .prefault({}),
+  /**
+   * Whether /health/readiness waits for this server: a required shared server must have a backend
+   * connected and not down; one that is not required is reported but never makes readiness fail.
+   * Per-session servers have no upstream before a client session opens one and are not waited for.
+   */
+  required: z.boolean().default(true),
   /**
    * What the gateway takes from this server: a longer line, SSE event or WebSocket message, or one
    * nested deeper, is refused (the request it answers fails naming the server; anything else is

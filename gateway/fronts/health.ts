@@ -1,8 +1,10 @@
 /**
  * The health probes: liveness (the process answers), startup (the first connection attempts are
- * done) and readiness (every shared server has a backend that answered initialize and its catalog;
- * per-server states in the body, so an operator sees which one is missing). Answered before the
- * Origin check: probes send no Origin.
+ * done) and readiness (every required shared server has a backend that answered initialize and
+ * its catalog and that its health checks have not found down; servers with `required: false` are
+ * reported and not waited for). The body has each server's and each backend's state and health,
+ * so an operator sees which one is missing and why. Answered before the Origin check: probes
+ * send no Origin.
  */
 import type { ServerResponse } from 'node:http';
 import { sendJson } from '../http/http-util';
@@ -28,16 +30,23 @@ export function answerHealth(path: string, source: HealthSource, res: ServerResp
       return true;
     case '/health/readiness': {
       const groups = source.sharedGroups();
-      const servers = Object.fromEntries(
-        groups.map((g) => [g.name, { state: connectionState(g), ...(g.lastError ? { lastError: g.lastError.message } : {}) }]),
-      );
-      const ready = !source.draining && groups.every((g) => g.backends.some((b) => b.ready));
+      const servers = Object.fromEntries(groups.map((g) => [g.name, serverReport(g)]));
+      const ready = !source.draining && groups.every((g) => !g.config.required || g.serving);
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : source.draining ? 'draining' : 'degraded', servers });
       return true;
     }
     default:
       return false;
   }
+}
+
+function serverReport(group: ServerGroup) {
+  return {
+    state: connectionState(group),
+    required: group.config.required,
+    ...(group.lastError ? { lastError: group.lastError.message } : {}),
+    backends: Object.fromEntries(group.backends.map((b) => [b.id, { state: b.state, health: b.health }])),
+  };
 }
 
 /** The most advanced connection state among a server's backends: up, connecting, backoff, stopped. */

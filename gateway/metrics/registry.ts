@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ServerStatus } from '../servers/registry';
+import { HEALTH_STATES } from '../upstream/health-state';
 import type { PoolEntry } from '../upstream/transports';
 import type { CallRecord } from './call-stats';
 
@@ -60,6 +61,27 @@ export class GatewayMetrics {
     });
     backendGauge(registers, 'upstream_up', '1 when a backend is connected and serving, else 0', source, (b) => (b.state === 'ready' ? 1 : 0));
     backendGauge(registers, 'backend_weight', "A backend's routing weight", source, (b) => b.weight);
+    new Gauge({
+      name: `${PREFIX}upstream_health_state`,
+      help: "A backend's health from its checks: 1 for the state it is in (healthy, degraded, down), 0 for the others; none while it has no upstream (per-session, no session)",
+      labelNames: ['server', 'backend', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of source.servers())
+          for (const b of s.backends) {
+            if (!b.health) continue;
+            for (const state of HEALTH_STATES) this.set({ server: s.name, backend: b.id, state }, b.health.state === state ? 1 : 0);
+          }
+      },
+    });
+    backendGauge(
+      registers,
+      'upstream_health_consecutive_failures',
+      'Health checks (and forwarded requests) in a row that got no answer and no traffic from the backend',
+      source,
+      (b) => b.health?.consecutiveFailures ?? 0,
+    );
     new Gauge({
       name: `${PREFIX}pool_containers`,
       help: 'Containers of per-session docker pools, warm (started ahead) or busy (serving a session)',

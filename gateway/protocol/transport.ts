@@ -21,6 +21,11 @@ export interface MessageTransport {
   onmessage?: (message: JsonRpcMessage, context?: ReceivedContext) => void;
   onerror?: (error: Error) => void;
   onclose?: () => void;
+  /**
+   * Bytes arrived from the peer, maybe only part of a message (stdio and Streamable HTTP tell;
+   * others report whole messages only): a peer writing a long answer is busy, not gone.
+   */
+  onactivity?: () => void;
   /** HTTP transports send the negotiated protocol version with every request. */
   setProtocolVersion?(version: string): void;
   /** Streamable HTTP: closes the response stream of request `id` (how a 2026-07-28 request is cancelled); false if none is open. */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { transportKind, type TransportKind } from '../config/schema';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
 import type { InitializeParams, RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
+import type { HealthReport, HealthState } from '../upstream/health-state';
 import { UpstreamSupervisor, type EraMemory } from '../upstream/supervisor';
 import type { UpstreamTransports } from '../upstream/transports';
 import { CatalogIndex, EMPTY_CATALOG, LIST_CHANGED, LIST_KINDS, fetchCatalog, fetchList, type Catalog, type ListKind, type Want } from './lists';
@@ -76,6 +77,25 @@ export class Backend {
   get state(): BackendState {
     if (this.ready) return 'ready';
     return this.supervisor.state === 'connecting' || this.supervisor.state === 'up' ? 'connecting' : 'down';
+  }
+
+  /**
+   * Healthy, degraded or down, from its health checks (upstream/health-monitor.ts): balancing
+   * skips a down backend and prefers healthy ones to degraded ones. The hook for whatever else
+   * decides by a backend's health.
+   */
+  get healthState(): HealthState {
+    return this.supervisor.health.state;
+  }
+
+  /** The health state with its reason, last check and counts, as the admin API and readiness report it. */
+  get health(): HealthReport {
+    return this.supervisor.health.report;
+  }
+
+  /** Ready and not found down by its health checks: it takes new traffic. */
+  get serving(): boolean {
+    return this.ready && this.healthState !== 'down';
   }
 
   /** Whether the process or connection is up, catalog or not (health probes tell the two apart). */

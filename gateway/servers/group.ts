@@ -1,9 +1,11 @@
 /**
  * A server's live backends, as clients use them: one name, one prefix, one catalog. A shared
  * server has one group for every client; a per-session server has one group per client session
- * (its `owner`), a per-principal server one per principal (its `tenant`), each bound to one backend. Forwarded requests go to a ready backend that offers what
- * they name, picked by smooth weighted round-robin; a backend that is down is skipped (failover).
- * The catalog clients see is that of the ready backend with the highest weight (ties: the earliest).
+ * (its `owner`), a per-principal server one per principal (its `tenant`), each bound to one
+ * backend. Forwarded requests go to a ready backend that offers what they name, picked by smooth
+ * weighted round-robin; a backend that is down is skipped (failover), and a degraded one (a health
+ * check failed, see upstream/health-state.ts) serves only when no healthy one can. The catalog
+ * clients see is that of the ready backend with the highest weight (ties: the earliest).
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
@@ -109,22 +111,30 @@ export class ServerGroup implements BackendListener {
     return Promise.all(this.backends.map((b) => b.stop())).then(() => {});
   }
 
+  /** Some backend takes new traffic (readiness asks this of required servers). */
+  get serving(): boolean {
+    return this.backends.some((b) => b.serving);
+  }
+
   /**
-   * The backend for one forwarded request: by weight among the ready ones that offer what it
-   * names. When every backend with weight is down, a ready weight-0 one serves rather than fail.
+   * The backend for one forwarded request: by weight among the serving ones that offer what it
+   * names, healthy ones first, then degraded ones. When every backend with weight is out, a
+   * serving weight-0 one (a healthy one first) serves rather than fail.
    */
   pick(want: Want): Backend {
-    const able = this.backends.filter((b) => b.ready && b.offers(want));
-    const picked = this.picker.pick(able);
+    const able = this.backends.filter((b) => b.serving && b.offers(want));
+    const healthy = able.filter((b) => b.healthState === 'healthy');
+    const picked = this.picker.pick(healthy) ?? (healthy.length < able.length ? this.picker.pick(able.filter((b) => b.healthState === 'degraded')) : undefined);
     if (picked) {
       this.onWeightZero = false;
       return picked;
     }
     if (able.length > 0) {
+      const fallback = healthy[0] ?? able[0];
       // warned once each time traffic falls back to weight 0, not on every request while it does
-      if (!this.onWeightZero) this.deps.log.warn({ backend: able[0].id }, 'no backend with weight > 0 is ready; a weight-0 backend serves the request');
+      if (!this.onWeightZero) this.deps.log.warn({ backend: fallback.id }, 'no backend with weight > 0 is ready; a weight-0 backend serves the request');
       this.onWeightZero = true;
-      return able[0];
+      return fallback;
     }
     const last = this.lastError?.message;
     throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.name}" is not connected${last ? ` (last error: ${last})` : ''}; the gateway keeps retrying`, {
@@ -132,9 +142,9 @@ export class ServerGroup implements BackendListener {
     });
   }
 
-  /** The other ready backends that offer what `want` names (a subscription goes to each of them). */
+  /** The other serving backends that offer what `want` names (a subscription goes to each of them). */
   others(want: Want, except: Backend): Backend[] {
-    return this.backends.filter((b) => b !== except && b.ready && b.offers(want));
+    return this.backends.filter((b) => b !== except && b.serving && b.offers(want));
   }
 
   /** Adds and starts a backend; resolves after its first connection attempt. */

@@ -14,18 +14,30 @@ import { transportKind, type ServerConfig, type ServerMode, type TransportKind }
 import { FleetError } from '../protocol/errors';
 import { KeyedCap } from '../protocol/keyed-cap';
 import type { InitializeParams } from '../upstream/connection';
+import { HEALTH_STATES, type HealthReport } from '../upstream/health-state';
 import type { UpstreamTransports } from '../upstream/transports';
 import { ServerGroup, type GroupBinding, type GroupListener } from './group';
 import { LIST_KINDS } from './lists';
 import { PRIMARY_BACKEND, ServerPlan, type BackendSpec } from './plan';
 import { bestState, type BackendState } from './state';
 
+/** A backend as the admin API and the metrics report it. */
+export interface BackendStatus {
+  id: string;
+  weight: number;
+  state: BackendState;
+  transport: TransportKind;
+  tools: number;
+  /** What its health checks say; for a per-session backend the healthiest of its sessions' upstreams, absent while it has none. */
+  health?: HealthReport;
+}
+
 /** A server as the admin API and the metrics report it. */
 export interface ServerStatus {
   name: string;
   mode: ServerMode;
   state: BackendState;
-  backends: { id: string; weight: number; state: BackendState; transport: TransportKind; tools: number }[];
+  backends: BackendStatus[];
 }
 
 export interface RegistryDeps {
@@ -273,14 +285,19 @@ export class ServerRegistry {
   status(plan: ServerPlan): ServerStatus {
     const group = this.shared.get(plan.name);
     const bound = [...this.owners.values()].flatMap((o) => o.groups.get(plan.name) ?? []);
-    const backends = plan.specs.map((spec) => {
+    const backends = plan.specs.map((spec): BackendStatus => {
       const summary = { id: spec.id, weight: spec.weight, transport: transportKind(spec.config) };
       const live = group?.backend(spec.id);
-      if (live) return { ...summary, state: live.state, tools: live.catalog.tools.length };
+      if (live) return { ...summary, state: live.state, tools: live.catalog.tools.length, health: live.health };
       const sessions = bound.filter((g) => g.boundTo === spec.id);
       if (sessions.length === 0)
         return { ...summary, state: plan.probes.get(spec.id)?.state ?? 'ready', tools: plan.probes.get(spec.id)?.toolNames.length ?? 0 };
-      return { ...summary, state: bestState(sessions.map((g) => g.state)), tools: Math.max(...sessions.map((g) => g.catalog.tools.length)) };
+      return {
+        ...summary,
+        state: bestState(sessions.map((g) => g.state)),
+        tools: Math.max(...sessions.map((g) => g.catalog.tools.length)),
+        health: healthiest(sessions.flatMap((g) => g.backends.map((b) => b.health))),
+      };
     });
     return { name: plan.name, mode: plan.config.mode, state: bestState(backends.map((b) => b.state)), backends };
   }
@@ -383,4 +400,9 @@ export class ServerRegistry {
     await group.stop();
     this.deps.listener.listsChanged(group, offered);
   }
+}
+
+/** The report of the healthiest upstream: healthy before degraded before down. */
+function healthiest(reports: HealthReport[]): HealthReport | undefined {
+  return [...reports].sort((a, b) => HEALTH_STATES.indexOf(a.state) - HEALTH_STATES.indexOf(b.state))[0];
 }

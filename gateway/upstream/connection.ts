@@ -28,15 +28,35 @@ import { FleetError, toFleetError } from '../protocol/errors';
 import type { MessageTransport, ReceivedContext } from '../protocol/transport';
 import { ModernUpstream } from './modern-upstream';
 import { openSession, type OpenOptions } from './session-open';
-import type { InitializeParams, InitializeResult, PendingRequest, RequestOptions, RequestOrigin, RequestWire, ServerRequestOutcome } from './session-types';
+import type {
+  InitializeParams,
+  InitializeResult,
+  PendingRequest,
+  RequestOptions,
+  RequestOrigin,
+  RequestOutcome,
+  RequestWire,
+  ServerRequestOutcome,
+} from './session-types';
 
 export type { OpenOptions } from './session-open';
-export type { InitializeParams, InitializeResult, PendingRequest, RequestOptions, RequestOrigin, RequestWire, ServerRequestOutcome } from './session-types';
+export type {
+  InitializeParams,
+  InitializeResult,
+  PendingRequest,
+  RequestOptions,
+  RequestOrigin,
+  RequestOutcome,
+  RequestWire,
+  ServerRequestOutcome,
+} from './session-types';
 
 export interface UpstreamEvents {
   notification(n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void;
   request(r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome>;
   closed(conn: UpstreamConnection, reason: Error | undefined): void;
+  /** A request was answered or timed out in the gateway (not cancelled, not lost with the connection): health evidence. */
+  settled?(outcome: RequestOutcome, conn: UpstreamConnection): void;
 }
 
 interface Pending {
@@ -46,6 +66,9 @@ interface Pending {
   timeoutMs: number;
   method: string;
   origin: RequestOrigin | undefined;
+  /** performance.now() and the traffic count when it was sent. */
+  sentAt: number;
+  trafficAtSend: number;
 }
 
 export class UpstreamConnection {
@@ -55,6 +78,8 @@ export class UpstreamConnection {
   private closedNotified = false;
   private initResult: InitializeResult | undefined;
   private modern: ModernUpstream | undefined;
+  /** Messages and byte chunks received from the server so far: any of it shows the server is there. */
+  private trafficCount = 0;
 
   constructor(
     readonly serverName: string,
@@ -66,6 +91,7 @@ export class UpstreamConnection {
   /** Starts the transport and opens the session (probe, then discover or initialize); rejects (and closes) if any of it fails. */
   async open(params: InitializeParams, options: OpenOptions): Promise<this> {
     this.transport.onmessage = (m, context) => this.receive(m, context);
+    this.transport.onactivity = () => void this.trafficCount++;
     // What a server sent over its limits is worth a warning; other transport errors (a dropped stream retried) are not.
     this.transport.onerror = (err) =>
       err instanceof FleetError && err.code === 'UPSTREAM_BAD_MESSAGE'
@@ -149,7 +175,16 @@ export class UpstreamConnection {
     const response = new Promise<JsonRpcResponse>((resolve, reject) => {
       if (this.closed) return reject(this.failure(new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.serverName}" is not connected`)));
       const timer = this.timer(id, options.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer, timeoutMs: options.timeoutMs, method, origin: options.origin });
+      this.pending.set(id, {
+        resolve,
+        reject,
+        timer,
+        timeoutMs: options.timeoutMs,
+        method,
+        origin: options.origin,
+        sentAt: performance.now(),
+        trafficAtSend: this.trafficCount,
+      });
       const message: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
       this.transport.send(message, options.headers ? { headers: options.headers } : undefined).catch((err: Error) => {
         // A message JSON cannot write is this request's fault alone: the transport is fine and stays up.
@@ -238,6 +273,7 @@ export class UpstreamConnection {
   }
 
   private receive(m: JsonRpcMessage, context: ReceivedContext | undefined): void {
+    this.trafficCount++;
     if (isResponse(m)) {
       if (typeof m.id === 'number') this.settle(m.id, m);
       return;
@@ -266,7 +302,10 @@ export class UpstreamConnection {
     const p = this.pending.get(id);
     if (!p) return;
     this.tellCancelled(id, 'timed out in gateway');
-    this.fail(id, new FleetError('UPSTREAM_TIMEOUT', `server "${this.serverName}" did not answer ${p.method} within ${p.timeoutMs} ms`));
+    const error = new FleetError('UPSTREAM_TIMEOUT', `server "${this.serverName}" did not answer ${p.method} within ${p.timeoutMs} ms`);
+    this.fail(id, error);
+    const quiet = this.trafficCount === p.trafficAtSend;
+    this.events.settled?.({ method: p.method, answered: false, error: error.message, sentAt: p.sentAt, at: performance.now(), quiet }, this);
   }
 
   private take(id: number): Pending | undefined {
@@ -278,7 +317,10 @@ export class UpstreamConnection {
   }
 
   private settle(id: number, response: JsonRpcResponse): void {
-    this.take(id)?.resolve(response);
+    const p = this.take(id);
+    if (!p) return;
+    p.resolve(response);
+    this.events.settled?.({ method: p.method, answered: true }, this);
   }
 
   private fail(id: number, error: FleetError): void {

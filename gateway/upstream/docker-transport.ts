@@ -23,6 +23,7 @@ export class DockerTransport implements MessageTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JsonRpcMessage) => void;
+  onactivity?: () => void;
 
   private container: Docker.Container | undefined;
   private stream: NodeJS.ReadWriteStream | undefined;
@@ -94,7 +95,14 @@ export class DockerTransport implements MessageTransport {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     this.docker.modem.demuxStream(stream, stdout, stderr);
-    readStdout(stdout, this.log, (m) => this.onmessage?.(m), this.identity.server, this.limits);
+    readStdout(
+      stdout,
+      this.log,
+      (m) => this.onmessage?.(m),
+      this.identity.server,
+      this.limits,
+      () => this.onactivity?.(),
+    );
     readLines(stderr, (line) => this.stderrLine(line));
     stream.on('error', (err: Error) => this.onerror?.(err));
     // 'next-exit': the default condition answers at once for a container not started yet.

@@ -87,13 +87,16 @@ export function exchange(ep: Endpoint, options: ExchangeOptions, retried = false
   });
 }
 
-/** Reads a whole body as text. */
-/** The body as text; a body longer than `maxChars` is not kept: the request is aborted and the promise rejects. */
-export function readText(res: IncomingMessage, maxChars = DEFAULT_MAX_MESSAGE_BYTES): Promise<string> {
+/**
+ * The body as text; a body longer than `maxChars` is not kept: the request is aborted and the
+ * promise rejects. `onChunk` hears of each piece as it arrives.
+ */
+export function readText(res: IncomingMessage, maxChars = DEFAULT_MAX_MESSAGE_BYTES, onChunk?: () => void): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
+      onChunk?.();
       text += chunk;
       if (text.length <= maxChars) return;
       text = '';

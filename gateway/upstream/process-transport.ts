@@ -36,6 +36,7 @@ export class ProcessTransport implements MessageTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JsonRpcMessage) => void;
+  onactivity?: () => void;
 
   private child: ChildProcess | undefined;
   private closed = false;
@@ -69,7 +70,14 @@ export class ProcessTransport implements MessageTransport {
         child.once('close', () => done());
         child.once('error', () => done());
       });
-      readStdout(child.stdout, log, (m) => this.onmessage?.(m), this.options.server ?? command, this.options.limits);
+      readStdout(
+        child.stdout,
+        log,
+        (m) => this.onmessage?.(m),
+        this.options.server ?? command,
+        this.options.limits,
+        () => this.onactivity?.(),
+      );
       readLines(child.stderr, (line) => log.info({ stream: 'stderr' }, line));
       child.stdin.on('error', (err) => this.onerror?.(err));
       child.once('spawn', () => resolve());

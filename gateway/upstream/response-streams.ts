@@ -47,6 +47,8 @@ export interface StreamHost {
   headers(): OutgoingHttpHeaders;
   hasSession(): boolean;
   deliver(text: string, owed: Set<RequestId>, what: FrameKind, origin: RequestId | undefined): void;
+  /** Bytes arrived on a stream (maybe part of an event). */
+  activity(): void;
   abandon(owed: Set<RequestId>, cause: Error): void;
   /** The server forgot the session (404). */
   expire(method: 'GET'): void;
@@ -118,7 +120,10 @@ export class ResponseStreams {
     decoder.lastEventId = stream.lastEventId;
     for (const id of stream.owed) this.responses.set(id, { res, stream });
     res.setEncoding('utf8');
-    res.on('data', (chunk: string) => decoder.push(chunk));
+    res.on('data', (chunk: string) => {
+      this.host.activity();
+      decoder.push(chunk);
+    });
     let ended = false;
     const end = () => {
       if (ended) return;

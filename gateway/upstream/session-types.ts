@@ -47,3 +47,12 @@ export type ServerRequestOutcome = { result: Record<string, unknown> } | { error
 export interface RequestWire {
   inResponseTo?: number;
 }
+
+/**
+ * How a request the gateway sent ended, as health evidence (health-monitor.ts): answered (an error
+ * answer too: the server is there), or timed out in the gateway. `quiet` says that nothing at all
+ * came from the server between `sentAt` and `at` (monotonic ms, performance.now()): no message
+ * and, where the transport tells, not one byte of a message still arriving.
+ */
+export type RequestOutcome =
+  { method: string; answered: true } | { method: string; answered: false; error: string; sentAt: number; at: number; quiet: boolean };

@@ -16,8 +16,16 @@ export const MAX_STDERR_LINE_BYTES = 8 * 1024;
 /**
  * Delivers each JSON-RPC line of `stream`. A line over `limits` is refused: when it was a response,
  * its request gets an error response naming `server` instead; anything else is logged and dropped.
+ * `onBytes` hears of every chunk, so that a server in the middle of a long line is seen to be busy.
  */
-export function readStdout(stream: NodeJS.ReadableStream, log: Logger, onMessage: (m: JsonRpcMessage) => void, server: string, limits?: MessageLimits): void {
+export function readStdout(
+  stream: NodeJS.ReadableStream,
+  log: Logger,
+  onMessage: (m: JsonRpcMessage) => void,
+  server: string,
+  limits?: MessageLimits,
+  onBytes?: () => void,
+): void {
   const decoder = new LineDecoder(
     {
       message: onMessage,
@@ -30,7 +38,10 @@ export function readStdout(stream: NodeJS.ReadableStream, log: Logger, onMessage
     },
     limits && { maxLineBytes: limits.maxMessageBytes, json: jsonLimitsOf(limits) },
   );
-  stream.on('data', (chunk: Buffer) => decoder.push(chunk));
+  stream.on('data', (chunk: Buffer) => {
+    onBytes?.();
+    decoder.push(chunk);
+  });
 }
 
 /**

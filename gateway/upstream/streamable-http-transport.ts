@@ -58,6 +58,7 @@ export class StreamableHttpTransport implements MessageTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JsonRpcMessage, context?: ReceivedContext) => void;
+  onactivity?: () => void;
 
   private readonly ep: Endpoint;
   private readonly requestAgent: Agent;
@@ -97,6 +98,7 @@ export class StreamableHttpTransport implements MessageTransport {
       headers: () => this.headers,
       hasSession: () => this.session !== undefined,
       deliver: (text, owed, what, origin) => this.deliverText(text, owed, what, origin),
+      activity: () => this.onactivity?.(),
       abandon: (owed, cause) => this.abandon(owed, cause),
       expire: (method) => void this.expire(method),
       onerror: (error) => this.onerror?.(error),
@@ -222,7 +224,7 @@ export class StreamableHttpTransport implements MessageTransport {
   private async readJson(res: IncomingMessage, owed: Set<RequestId>, origin: RequestId): Promise<void> {
     let text: string;
     try {
-      text = await readText(res, this.limits.maxMessageBytes);
+      text = await readText(res, this.limits.maxMessageBytes, () => this.onactivity?.());
     } catch (err) {
       if (!this.closed) this.abandon(owed, err as Error);
       return;

@@ -1,8 +1,10 @@
 /**
  * Upstream supervision through the in-memory gateway: a crashed server is reconnected with
  * exponential backoff while its tools leave and come back (clients hear list_changed each time);
- * a health-check ping that gets no answer in time loses the connection, one answered with an error
- * does not (any answer proves the server alive). The era the first probe found holds for reconnects.
+ * health-check pings that get no answer in time make the backend degraded, then, after
+ * unhealthyThreshold in a row, down, and lose the connection; one answered with an error does not
+ * (any answer proves the server alive). Forwarded calls that time out count too, calls stuck in
+ * the same silence once. The era the first probe found holds for reconnects.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError, PingRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -13,6 +15,7 @@ import { z } from 'zod';
 
 const RESTART = { initialDelayMs: 20, maxDelayMs: 50, factor: 2 };
 const RETRY = 'server unavailable; will retry';
+const HEALTH = 'backend health changed';
 
 /** The delay the supervisor may choose before retry `attempt` (1-based): the backoff step, ±20% jitter. */
 function delayBounds(attempt: number): [number, number] {
@@ -94,10 +97,10 @@ describe('upstream supervision', () => {
     });
   });
 
-  it('loses a connection whose health-check ping gets no answer in time, and reconnects', async () => {
+  it('degrades a backend whose health-check ping gets no answer in time, takes it down after unhealthyThreshold in a row, and reconnects', async () => {
     let attempt = 0;
     gw = await memoryGateway(
-      { s: { restart: RESTART, healthCheck: { intervalMs: 20, timeoutMs: 50 } } },
+      { s: { restart: RESTART, healthCheck: { intervalMs: 20, timeoutMs: 50, unhealthyThreshold: 2 } } },
       {
         s: () => {
           const server = whoamiServer(`s#${++attempt}`, 's');
@@ -112,7 +115,12 @@ describe('upstream supervision', () => {
       },
     );
     const [lost] = await logLines(gw, RETRY, 1);
-    expect(lost).toMatchObject({ server: 's', attempt: 1, err: 'health check failed: server "s" did not answer ping within 50 ms' });
+    const noAnswer = 'server "s" did not answer ping within 50 ms';
+    expect(lost).toMatchObject({ server: 's', attempt: 1, err: `health check failed: 2 requests in a row got no answer and no traffic (last: ${noAnswer})` });
+    expect(gw.logs.filter((l) => l.msg === HEALTH).map(({ from, to, reason, consecutiveFailures }) => ({ from, to, reason, consecutiveFailures }))).toEqual([
+      { from: 'healthy', to: 'degraded', reason: noAnswer, consecutiveFailures: 1 },
+      { from: 'degraded', to: 'down', reason: noAnswer, consecutiveFailures: 2 },
+    ]);
     await waitFor(() => gw!.logs.filter((l) => l.msg === 'server connected').length === 2, 'the reconnect', 5_000, 5);
     const client = await gw.connect();
     expect(await callText(client, 's__whoami')).toBe('s#2');
@@ -138,6 +146,40 @@ describe('upstream supervision', () => {
     expect(gw.upstreams.attempts.get('s/primary')).toBe(1);
     const client = await gw.connect();
     expect(await callText(client, 's__whoami')).toBe('s');
+  });
+
+  it('counts forwarded calls that time out with no traffic (passive checks): calls stuck in one silence once, the next one again', async () => {
+    const releases: (() => void)[] = [];
+    gw = await memoryGateway(
+      // no pings: only the calls tell; a call the server never answers times out after 50 ms
+      { s: { restart: RESTART, requestTimeoutMs: 50, healthCheck: { intervalMs: 0, unhealthyThreshold: 2 } } },
+      {
+        s: () => {
+          const server = whoamiServer('s');
+          server.registerTool('hang', {}, () => new Promise((resolve) => releases.push(() => resolve({ content: [] }))));
+          return server;
+        },
+      },
+    );
+    const client = await gw.connect();
+    const hang = () => client.callTool({ name: 's__hang', arguments: {} }).catch((err: McpError) => err.message);
+    const timedOut = 'MCP error -32001: server "s" did not answer tools/call within 50 ms';
+    // three calls stuck together are one failure: degraded, not down
+    expect(await Promise.all([hang(), hang(), hang()])).toEqual([timedOut, timedOut, timedOut]);
+    const backend = () => gw!.core.registry.groupFor(undefined, 's')!.backends[0];
+    expect(backend().health).toMatchObject({ state: 'degraded', consecutiveFailures: 1, reason: 'server "s" did not answer tools/call within 50 ms' });
+    expect(await callText(client, 's__whoami')).toBe('s'); // a degraded backend still serves when it is the only one
+    // an answer is a success, which starts the failure count again
+    expect(backend().health).toMatchObject({ state: 'degraded', consecutiveFailures: 0, consecutiveSuccesses: 1 });
+    await hang();
+    expect(backend().health).toMatchObject({ state: 'degraded', consecutiveFailures: 1 });
+    // a call sent after that failure is new evidence: two in a row, down, and the connection is given up
+    await hang();
+    const [lost] = await logLines(gw, RETRY, 1);
+    expect(lost.err).toBe(`health check failed: 2 requests in a row got no answer and no traffic (last: server "s" did not answer tools/call within 50 ms)`);
+    await waitFor(() => gw!.logs.filter((l) => l.msg === 'server connected').length === 2, 'the reconnect', 5_000, 5);
+    expect(backend().health).toMatchObject({ state: 'healthy', consecutiveFailures: 0 });
+    for (const release of releases) release();
   });
 
   it('probes the era once: a reconnect initializes at once, with the verdict the first probe gave', async () => {

@@ -1,6 +1,7 @@
 /**
  * Keeps one upstream session alive: connects, and when the session is lost (crash, network,
- * refused initialize) reconnects with exponential backoff until stopped. Owners learn of each
+ * refused initialize, health checks that found it down) reconnects with exponential backoff until
+ * stopped. Its health monitor (health-monitor.ts) watches every connection it opens. Owners learn of each
  * transition through `up` and `down`, and can always read the current connection. With
  * `protocol: auto` the first connection probes which generation the server speaks; the verdict
  * holds for every reconnect after it and, kept in the EraMemory it is given, for every other
@@ -9,10 +10,10 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
 import type { Era } from '../protocol/eras';
-import { FleetError } from '../protocol/errors';
 import type { MessageTransport } from '../protocol/transport';
 import { UpstreamConnection, type InitializeParams, type UpstreamEvents } from './connection';
 import { fixedEra } from './era-probe';
+import { HealthMonitor } from './health-monitor';
 
 export interface SupervisorHooks {
   up(conn: UpstreamConnection): void | Promise<void>;
@@ -36,17 +37,20 @@ export class UpstreamSupervisor {
   lastError: Error | undefined;
   /** The generation the server speaks: configured, or learnt by the first probe. */
   private eraValue: Era | undefined;
+  /** Healthy, degraded or down: what balancing and readiness go by. */
+  readonly health: HealthMonitor;
 
   constructor(
     readonly server: ServerConfig,
     private readonly connectTransport: () => Promise<MessageTransport>,
     private readonly initParams: () => InitializeParams,
-    private readonly events: Omit<UpstreamEvents, 'closed'>,
+    private readonly events: Omit<UpstreamEvents, 'closed' | 'settled'>,
     private readonly hooks: SupervisorHooks,
     private readonly log: Logger,
     private readonly memory?: EraMemory,
   ) {
     this.eraValue = fixedEra(server.protocol) ?? memory?.get();
+    this.health = new HealthMonitor(server.healthCheck, log);
   }
 
   /** undefined until a probe told (protocol: auto). */
@@ -72,7 +76,7 @@ export class UpstreamSupervisor {
   async stop(): Promise<void> {
     this.stateValue = 'stopped';
     clearTimeout(this.retryTimer);
-    this.unwatch();
+    this.health.detach('stopped');
     const conn = this.conn;
     this.conn = undefined;
     await conn?.close();
@@ -84,7 +88,12 @@ export class UpstreamSupervisor {
     let conn: UpstreamConnection | undefined;
     try {
       const transport = await this.connectTransport();
-      conn = new UpstreamConnection(this.server.name, transport, { ...this.events, closed: (c, reason) => this.lost(c, reason) }, this.log);
+      conn = new UpstreamConnection(
+        this.server.name,
+        transport,
+        { ...this.events, closed: (c, reason) => this.lost(c, reason), settled: (outcome, c) => this.health.observe(outcome, c) },
+        this.log,
+      );
       this.conn = conn;
       await conn.open(this.initParams(), {
         timeoutMs: this.server.requestTimeoutMs,
@@ -104,7 +113,7 @@ export class UpstreamSupervisor {
     this.attempt = 0;
     this.lastError = undefined;
     this.stateValue = 'up';
-    this.watch(conn);
+    this.health.attach(conn);
     const info = conn.init.serverInfo;
     this.log.info({ serverInfo: info, protocolVersion: conn.init.protocolVersion, era: conn.era }, 'server connected');
     await this.hooks.up(conn);
@@ -117,35 +126,19 @@ export class UpstreamSupervisor {
     this.log.info({ era, why }, era === 'modern' ? 'server speaks 2026-07-28' : 'server speaks 2025 (initialize)');
   }
 
-  /** Pings the connection every healthCheck.intervalMs; no answer in time means it is lost. */
-  private watch(conn: UpstreamConnection): void {
-    const { intervalMs, timeoutMs } = this.server.healthCheck;
-    if (intervalMs === 0) return;
-    const timer = setInterval(() => {
-      if (!conn.isOpen) return clearInterval(timer);
-      // Any answer proves the server alive, an error included; only the gateway giving up on the ping means dead.
-      conn.request('ping', undefined, { timeoutMs }).response.catch((err: FleetError) => {
-        clearInterval(timer);
-        void conn.lose(new Error(`health check failed: ${err.message}`));
-      });
-    }, intervalMs);
-    timer.unref();
-    this.unwatch = () => clearInterval(timer);
-  }
-
-  private unwatch: () => void = () => {};
-
   private lost(conn: UpstreamConnection, reason: Error | undefined): void {
-    if (conn === this.conn) this.unwatch();
     if (conn !== this.conn || this.stateValue === 'stopped' || this.stateValue === 'connecting') return;
     this.conn = undefined;
-    this.hooks.down(conn, reason ?? new Error('connection closed'));
-    this.fail(reason ?? new Error('connection closed'), conn);
+    const error = reason ?? new Error('connection closed');
+    this.health.detach(error.message);
+    this.hooks.down(conn, error);
+    this.fail(error, conn);
   }
 
   private fail(error: Error, conn?: UpstreamConnection): void {
     if (this.stateValue === 'stopped') return;
     this.lastError = error;
+    this.health.detach(error.message);
     if (!conn) this.hooks.down(undefined, error);
     const { initialDelayMs, maxDelayMs, factor } = this.server.restart;
     const base = Math.min(maxDelayMs, initialDelayMs * factor ** this.attempt);

@@ -179,7 +179,16 @@ describe('servers registered at runtime (service discovery)', () => {
           mode: 'shared',
           state: 'ready',
           tools: ['found__echo', 'found__sleep'],
-          backends: [{ id: 'primary', weight: 100, state: 'ready', transport: 'stdio', tools: 2 }],
+          backends: [
+            {
+              id: 'primary',
+              weight: 100,
+              state: 'ready',
+              transport: 'stdio',
+              tools: 2,
+              health: { state: 'healthy', reason: 'answering', lastCheckAt: expect.any(String), consecutiveFailures: 0, consecutiveSuccesses: 1 },
+            },
+          ],
         },
       });
       await waitFor(() => listChanged >= 1, 'list_changed for the new server');

@@ -1,4 +1,4 @@
-/** The health probes answer what an orchestrator needs: alive, started, and ready only with every shared server up. */
+/** The health probes answer what an orchestrator needs: alive, started, and ready only with every required shared server up (health-checks.test.ts: required, health). */
 import { newMarker, startTestGateway } from '../helpers/gateway';
 import { scripted } from '../helpers/scripted';
 import { waitForNoProcesses } from '../helpers/processes';
@@ -16,7 +16,12 @@ describe('health probes', () => {
       };
       expect(await get('/health/liveness')).toEqual({ status: 200, body: { status: 'ok' } });
       expect(await get('/health/startup')).toEqual({ status: 200, body: { status: 'started' } });
-      expect(await get('/health/readiness')).toEqual({ status: 200, body: { status: 'ready', servers: { a: { state: 'up' }, b: { state: 'up' } } } });
+      const up = {
+        state: 'up',
+        required: true,
+        backends: { primary: { state: 'ready', health: expect.objectContaining({ state: 'healthy', consecutiveFailures: 0 }) } },
+      };
+      expect(await get('/health/readiness')).toEqual({ status: 200, body: { status: 'ready', servers: { a: up, b: up } } });
 
       // take server a down: readiness names it until it is back
       // the server dies before it answers: the gateway fails the request as its upstream went away
@@ -44,7 +49,18 @@ describe('health probes', () => {
       const res = await fetch(`${gw.url}/health/readiness`);
       expect({ status: res.status, body: await res.json() }).toEqual({
         status: 503,
-        body: { status: 'degraded', servers: { silent: { state: 'connecting' } } },
+        body: {
+          status: 'degraded',
+          servers: {
+            silent: {
+              state: 'connecting',
+              required: true,
+              backends: {
+                primary: { state: 'connecting', health: { state: 'down', reason: 'not connected yet', consecutiveFailures: 0, consecutiveSuccesses: 0 } },
+              },
+            },
+          },
+        },
       });
     } finally {
       await gw.stop();
