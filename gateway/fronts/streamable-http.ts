@@ -138,6 +138,7 @@ export class StreamableHttpFront {
     if (!session || session.principal.id !== principal.id) {
       throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${shortId(String(header))} (it ended or never existed; initialize a new one)`);
     }
+    session.client.presented(principal);
     return session;
   }
 

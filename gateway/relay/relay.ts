@@ -201,7 +201,7 @@ export class Relay implements LocalServices, RoutingDeps {
   async attach(peer: ClientPeer, init: () => InitializeParams): Promise<void> {
     this.deps.clients.add(peer);
     // Also without per-session servers now: one registered later opens for the sessions already here.
-    await this.deps.registry.openOwner(peer.id, init);
+    await this.deps.registry.openOwner(peer.id, init, { principal: peer.principal.id, token: () => peer.subjectToken() });
   }
 
   /** A session ended: its per-session servers stop, and shared upstreams forget what it asked for. */

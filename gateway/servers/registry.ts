@@ -11,6 +11,7 @@ import { transportKind, type ServerConfig, type TransportKind } from '../config/
 import { FleetError } from '../protocol/errors';
 import { KeyedCap } from '../protocol/keyed-cap';
 import type { InitializeParams } from '../upstream/connection';
+import type { Subject } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { ServerGroup, type GroupListener } from './group';
 import { LIST_KINDS } from './lists';
@@ -37,6 +38,8 @@ export interface RegistryDeps {
 
 interface Owner {
   init: () => InitializeParams;
+  /** Whom its upstreams act for (token exchange). */
+  subject?: Subject;
   groups: Map<string, ServerGroup>;
   /** Gives back the owner's slots under the per-session servers' caps. */
   release: () => void;
@@ -122,10 +125,10 @@ export class ServerRegistry {
     await Promise.all([...this.shared.values()].map((g) => g.stop()).concat(owners.map((o) => this.closeOwner(o))));
   }
 
-  /** Opens a client session's own upstreams (per-session servers); resolves after their first attempts. */
-  async openOwner(owner: string, init: () => InitializeParams): Promise<void> {
+  /** Opens a client session's own upstreams (per-session servers), acting for `subject`; resolves after their first attempts. */
+  async openOwner(owner: string, init: () => InitializeParams, subject?: Subject): Promise<void> {
     if (this.owners.has(owner)) return;
-    const entry: Owner = { init, groups: new Map(), release: this.takeOwnerSlots() };
+    const entry: Owner = { init, subject, groups: new Map(), release: this.takeOwnerSlots() };
     this.owners.set(owner, entry);
     await this.deps.waitAtMost(Promise.all(this.plans.filter((p) => !p.shared).map((p) => this.bind(owner, entry, p))));
   }
@@ -234,11 +237,18 @@ export class ServerRegistry {
     listener: GroupListener,
     owner?: string,
     log?: Logger,
+    subject?: Subject,
   ): ServerGroup {
     return new ServerGroup(
       plan,
       specs,
-      { transports: this.deps.transports, initParams, listener, log: log ?? this.deps.log.child({ server: plan.name, ...(owner ? { session: owner } : {}) }) },
+      {
+        transports: this.deps.transports,
+        initParams,
+        listener,
+        log: log ?? this.deps.log.child({ server: plan.name, ...(owner ? { session: owner } : {}) }),
+        subject,
+      },
       owner,
     );
   }
@@ -258,7 +268,7 @@ export class ServerRegistry {
   /** Opens an owner's group of one per-session server, bound to a backend picked by weight. */
   private async bind(owner: string, entry: Owner, plan: ServerPlan): Promise<void> {
     if (this.owners.get(owner) !== entry) return; // the session ended meanwhile
-    const group = this.group(plan, [plan.pickForSession()], entry.init, this.deps.listener, owner);
+    const group = this.group(plan, [plan.pickForSession()], entry.init, this.deps.listener, owner, undefined, entry.subject);
     entry.groups.set(plan.name, group);
     await group.start();
   }
