@@ -9,6 +9,7 @@ import type { OAuthSettings } from '../config/auth-schema';
 import { clientBasicAuth } from '../http/oauth-metadata';
 import { FleetError } from '../protocol/errors';
 import { fromClaims } from './jwt-tokens';
+import { PresentedToken } from './presented-token';
 import type { Principal } from './principal';
 
 const MAX_CACHED = 10_000;
@@ -38,7 +39,7 @@ export class Introspection {
     const aud = Array.isArray(claims.aud) ? claims.aud : claims.aud === undefined ? [] : [claims.aud];
     if (!aud.includes(this.audience)) throw invalid('it was issued for another audience (aud is not this gateway)');
     if (typeof claims.sub !== 'string') throw invalid('the introspection answer names no subject');
-    const principal = fromClaims(claims, this.oauth.rolesClaim);
+    const principal = fromClaims(claims, this.oauth.rolesClaim, new PresentedToken(token, key));
     const until = Math.min(this.now() + this.settings.cacheSec * 1000, typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity);
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, { principal, until });

@@ -14,6 +14,7 @@ import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { OAuthSettings } from '../config/auth-schema';
 import { FleetError } from '../protocol/errors';
 import { issuerMetadata } from '../http/oauth-metadata';
+import { PresentedToken } from './presented-token';
 import { principal, type Principal } from './principal';
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
@@ -54,7 +55,7 @@ export class JwtTokens {
     } catch (err) {
       throw new FleetError('UNAUTHORIZED', `the access token is not valid: ${why(err)}`, { data: { error: 'invalid_token' } });
     }
-    const principal = fromClaims(payload, this.settings.rolesClaim);
+    const principal = fromClaims(payload, this.settings.rolesClaim, new PresentedToken(token, key));
     const expires = typeof payload.exp === 'number' ? (payload.exp + this.settings.clockSkewSec) * 1000 : 0;
     if (this.verified.size >= MAX_REMEMBERED) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(key, { principal, until: Math.min(expires, this.now() + REMEMBER_MS) });
@@ -79,9 +80,9 @@ export class JwtTokens {
   }
 }
 
-/** The principal a verified token (or an introspection answer) describes. */
-export function fromClaims(claims: Record<string, unknown>, rolesClaim: string): Principal {
-  return principal('oauth', String(claims.sub), listClaim(claims.scope ?? claims.scp), listClaim(claims[rolesClaim]));
+/** The principal a verified token (or an introspection answer) describes, holding that token. */
+export function fromClaims(claims: Record<string, unknown>, rolesClaim: string, token: PresentedToken): Principal {
+  return principal('oauth', String(claims.sub), listClaim(claims.scope ?? claims.scp), listClaim(claims[rolesClaim]), token);
 }
 
 function listClaim(value: unknown): string[] {

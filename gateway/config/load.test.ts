@@ -118,6 +118,23 @@ describe('config loading', () => {
     ]);
   });
 
+  it('takes token exchange towards a per-session remote server, and refuses it on a shared one or with fields of the other grant', () => {
+    const oauth = { grant: 'token-exchange', issuer: 'http://as.example', clientId: 'gw', clientSecret: 'gw-secret', audience: 'notes' };
+    const config = parseConfig({ servers: { notes: { url: 'http://h/mcp', mode: 'per-session', oauth } } }, 't');
+    expect(config.servers[0]).toMatchObject({ oauth: { ...oauth, subjectTokenType: 'urn:ietf:params:oauth:token-type:access_token' } });
+    expect(
+      problemsOf(() =>
+        parseConfig(
+          { servers: { notes: { url: 'http://h/mcp', oauth }, other: { url: 'http://h/mcp', oauth: { ...oauth, grant: 'client-credentials' } } } },
+          't',
+        ),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^servers\.notes\.oauth\.grant: token-exchange .* set mode: per-principal or per-session/),
+      expect.stringMatching(/^servers\.other\.oauth\.audience: audience is for grant: token-exchange only/),
+    ]);
+  });
+
   it('refuses servers whose prefixes collide and names both', () => {
     const problems = problemsOf(() => parseConfig({ servers: { a: { command: 'x', prefix: 'p' }, b: { command: 'y', prefix: 'p' } } }, 't'));
     expect(problems).toEqual([expect.stringContaining('prefix "p" is already used by server "a"')]);

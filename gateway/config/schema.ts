@@ -128,6 +128,10 @@ export const upstreamTlsSchema = z
 
 export type UpstreamTls = z.infer<typeof upstreamTlsSchema>;
 
+/** RFC 8693 §3 token type identifiers a client's token can be exchanged as. */
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+
 export const remoteServerSchema = z
   .object({
     ...commonServerFields,
@@ -137,12 +141,16 @@ export const remoteServerSchema = z
     headers: stringMap.default({}),
     tls: upstreamTlsSchema.optional(),
     /**
-     * The gateway as an OAuth client of this server (client credentials grant): it gets a token for
-     * the server, keeps it until shortly before it expires, and sends it as Authorization. The
+     * The gateway as an OAuth client of this server, its token sent as Authorization (never the
+     * client's). `grant: client-credentials` (default): one token of the gateway's own for the
+     * server, kept until shortly before it expires. `grant: token-exchange` (RFC 8693): for each
+     * client, the access token it authenticated with (the latest it presented) is exchanged for a
+     * token for this server that names the same user, cached until shortly before it expires. The
      * token endpoint is `tokenUrl`, or what the `issuer`'s metadata names.
      */
     oauth: z
       .object({
+        grant: z.enum(['client-credentials', 'token-exchange']).default('client-credentials'),
         issuer: z.url().optional(),
         tokenUrl: z.url().optional(),
         clientId: z.string().min(1),
@@ -150,15 +158,29 @@ export const remoteServerSchema = z
         scope: z.string().min(1).optional(),
         /** The RFC 8707 resource the token is for; default the server's url. */
         resource: z.url().optional(),
+        /** token-exchange: the RFC 8693 `audience` to ask for as well (a logical name the authorization server knows the server by). */
+        audience: z.string().min(1).optional(),
+        /** token-exchange: what the client's token is, as RFC 8693 names it (access_token, or jwt for a JWT that is not an OAuth access token). */
+        subjectTokenType: z.enum([ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE]).default(ACCESS_TOKEN_TYPE),
       })
       .strict()
       .refine((o) => o.issuer !== undefined || o.tokenUrl !== undefined, 'name the issuer (its metadata gives the token endpoint) or the tokenUrl')
+      .refine((o) => o.grant === 'token-exchange' || o.audience === undefined, { path: ['audience'], message: 'audience is for grant: token-exchange only' })
       .optional(),
   })
   .strict()
   .superRefine((server, ctx) => {
     if (server.tls && !/^(https|wss):/i.test(server.url)) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls needs an https: or wss: url (got ${server.url.split(':')[0]}:)` });
+    }
+    // an exchanged token names one user: the upstream it goes to must serve that user only
+    if (server.oauth?.grant === 'token-exchange' && server.mode === 'shared') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oauth', 'grant'],
+        message:
+          "token-exchange acts for each client's own user, so the server needs an upstream per user: set mode: per-principal or per-session (a shared upstream serves every client)",
+      });
     }
   });
 

@@ -12,6 +12,7 @@ import { FleetError } from '../protocol/errors';
 import type { JsonLimits } from '../protocol/json-limits';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import { fromSdkTransport } from '../protocol/sdk-transport';
+import type { ClientSession } from '../session/client-session';
 import type { SessionOpener } from '../session/sessions';
 import { readJsonRpcBody, shortId } from '../http/http-util';
 import { KEEP_ALIVE_MS } from './sse-stream';
@@ -30,7 +31,7 @@ export interface LegacySseOptions {
 export class LegacySseFront {
   private readonly transports = new Map<string, SSEServerTransport>();
   /** Where each stream's client messages go (its session), and whose stream it is, by the stream's session id. */
-  private readonly receivers = new Map<string, { receive: (m: JsonRpcMessage) => void; principal: Principal }>();
+  private readonly receivers = new Map<string, { session: ClientSession; principal: Principal }>();
 
   constructor(
     private readonly sessions: SessionOpener,
@@ -52,7 +53,7 @@ export class LegacySseFront {
       close: () => transport.close(),
     });
     this.transports.set(sdk.sessionId, sdk);
-    this.receivers.set(sdk.sessionId, { receive: (m) => session.receive(m), principal });
+    this.receivers.set(sdk.sessionId, { session, principal });
     transport.onerror = (err) => this.log.debug({ err: err.message, session: session.id }, 'SSE transport error');
     const keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS);
     keepAlive.unref();
@@ -78,7 +79,8 @@ export class LegacySseFront {
     checkJsonContentType(req.headers);
     const { messages } = await readJsonRpcBody(req, this.options.maxBodyBytes, false, this.options.json);
     res.writeHead(202).end('Accepted');
-    open.receive(messages[0]);
+    open.session.presented(principal);
+    open.session.receive(messages[0]);
   }
 
   async closeAll(): Promise<void> {

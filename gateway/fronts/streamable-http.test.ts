@@ -27,6 +27,9 @@ class ScriptedClient {
     this.lastActivity = Date.now();
   }
 
+  /** The front hands every request's credential to its session (for token exchange); nothing here uses it. */
+  presented(): void {}
+
   closed = false;
   readonly log = pino({ level: 'silent' });
   readonly received: JsonRpcMessage[] = [];

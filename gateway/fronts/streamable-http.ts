@@ -155,6 +155,8 @@ export class StreamableHttpFront {
       throw new FleetError('SESSION_NOT_FOUND', `Session not found: ${shortId(String(header))} (it ended or never existed; initialize a new one)`);
     }
     this.options.records?.used(session.id);
+    // the client's latest token, for servers that exchange it (a refreshed one replaces the old)
+    session.client.presented(principal);
     return session;
   }
 

@@ -9,6 +9,7 @@ import type { Principal } from '../auth/principal';
 import type { Era } from '../protocol/eras';
 import type { JsonRpcRequest, JsonRpcResponse, RequestId } from '../protocol/jsonrpc';
 import type { UpstreamConnection } from '../upstream/connection';
+import type { SubjectToken } from '../upstream/token-exchange';
 import type { LogLevel } from './log-levels';
 
 export interface ClientPeer {
@@ -21,6 +22,11 @@ export interface ClientPeer {
   readonly era: Era;
   /** Who the client is, as authentication found it (the anonymous principal without auth). */
   readonly principal: Principal;
+  /**
+   * The access token the client authenticated with (a session: the latest one it presented), for
+   * upstreams that exchange it (token exchange); undefined when it has none.
+   */
+  subjectToken(): SubjectToken | undefined;
   /** What the client declared at initialize. */
   readonly capabilities: Record<string, unknown>;
   readonly clientInfo: Record<string, unknown>;

@@ -35,6 +35,7 @@ import { FleetError } from '../protocol/errors';
 import { resultResponse, type JsonRpcResponse } from '../protocol/jsonrpc';
 import type { ServerGroup } from '../servers/group';
 import type { Reach, ServerRegistry } from '../servers/registry';
+import type { Subject } from '../upstream/token-exchange';
 import type { InitializeParams } from '../upstream/connection';
 import type { ClientDirectory, ClientPeer } from './clients';
 import { chain, type Call, type Next } from './context';
@@ -113,7 +114,7 @@ export class Relay implements LocalServices, RoutingDeps {
   }
 
   private async holding(client: ClientPeer, serve: () => Promise<JsonRpcResponse>): Promise<JsonRpcResponse> {
-    const release = await this.deps.registry.holdTenant(client.principal.id);
+    const release = await this.deps.registry.holdTenant(client.principal.id, subjectOf(client));
     try {
       return await serve();
     } finally {
@@ -223,7 +224,8 @@ export class Relay implements LocalServices, RoutingDeps {
   async attach(peer: ClientPeer, init: () => InitializeParams): Promise<void> {
     const attached = this.deps.clients.add(peer);
     // Also without such servers now: one registered later opens for the sessions already here.
-    const [, release] = await Promise.all([this.deps.registry.openOwner(peer.id, init), this.deps.registry.holdTenant(peer.principal.id)]);
+    const subject = subjectOf(peer);
+    const [, release] = await Promise.all([this.deps.registry.openOwner(peer.id, init, subject), this.deps.registry.holdTenant(peer.principal.id, subject)]);
     attached.releaseTenant = release;
   }
 
@@ -331,4 +333,9 @@ export class Relay implements LocalServices, RoutingDeps {
     }
     return next;
   }
+}
+
+/** Whom a client's own upstreams act for: its principal, with the access token it presented last. */
+function subjectOf(peer: ClientPeer): Subject {
+  return { principal: peer.principal.id, token: () => peer.subjectToken() };
 }

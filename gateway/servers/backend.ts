@@ -9,6 +9,7 @@ import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
 import type { InitializeParams, RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
 import type { HealthReport, HealthState } from '../upstream/health-state';
 import { UpstreamSupervisor, type EraMemory } from '../upstream/supervisor';
+import type { Subject } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { CatalogIndex, EMPTY_CATALOG, LIST_CHANGED, LIST_KINDS, fetchCatalog, fetchList, type Catalog, type ListKind, type Want } from './lists';
 import type { BackendSpec } from './plan';
@@ -37,10 +38,12 @@ export class Backend {
     private readonly listener: BackendListener,
     private readonly log: Logger,
     eras?: EraMemory,
+    /** Whom its upstream acts for (a per-session server's session), for token exchange. */
+    subject?: Subject,
   ) {
     this.supervisor = new UpstreamSupervisor(
       spec.config,
-      () => transports.create(spec.config, spec.id, log),
+      () => transports.create(spec.config, spec.id, log, subject),
       initParams,
       { notification: (n, conn, context) => this.onNotification(n, conn, context), request: (r, conn, context) => this.listener.request(r, conn, context) },
       { up: (conn) => this.onUp(conn), down: () => this.onDown() },

@@ -13,6 +13,7 @@ import type { Era } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
 import type { InitializeParams, RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
+import type { Subject } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { Backend, type BackendListener } from './backend';
 import { EMPTY_CATALOG, LIST_KINDS, type Catalog, type ListKind, type Want } from './lists';
@@ -37,6 +38,8 @@ export interface GroupDeps {
   initParams: () => InitializeParams;
   listener: GroupListener;
   log: Logger;
+  /** Whom an owned group's upstreams act for (the owner's principal and its latest access token), for token exchange. */
+  subject?: Subject;
 }
 
 export class ServerGroup implements BackendListener {
@@ -199,7 +202,7 @@ export class ServerGroup implements BackendListener {
 
   private newBackend(spec: BackendSpec): Backend {
     const eras = { get: () => this.plan.eras.get(spec.id), set: (era: Era) => void this.plan.eras.set(spec.id, era) };
-    return new Backend(spec, this.deps.transports, this.deps.initParams, this, this.deps.log.child({ backend: spec.id }), eras);
+    return new Backend(spec, this.deps.transports, this.deps.initParams, this, this.deps.log.child({ backend: spec.id }), eras, this.deps.subject);
   }
 
   /** Shows the lead backend's catalog; clients hear list_changed for each list that differs. */

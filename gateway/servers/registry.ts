@@ -15,6 +15,7 @@ import { FleetError } from '../protocol/errors';
 import { KeyedCap } from '../protocol/keyed-cap';
 import type { InitializeParams } from '../upstream/connection';
 import { HEALTH_STATES, type HealthReport } from '../upstream/health-state';
+import type { Subject, SubjectToken } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { ServerGroup, type GroupBinding, type GroupListener } from './group';
 import { LIST_KINDS } from './lists';
@@ -64,6 +65,8 @@ interface Owner {
   /** The servers whose groups it owns: per-session ones for a session, per-principal ones for a tenant. */
   mode: Exclude<ServerMode, 'shared'>;
   init: () => InitializeParams;
+  /** Whom its upstreams act for (token exchange). */
+  subject?: Subject;
   groups: Map<string, ServerGroup>;
   /** Gives back the owner's slots under its servers' caps. */
   release: () => void;
@@ -182,9 +185,9 @@ export class ServerRegistry {
     await Promise.all([...this.shared.values()].map((g) => g.stop()).concat(owners.map((o) => this.closeOwner(o))));
   }
 
-  /** Opens a client session's own upstreams (per-session servers); resolves after their first attempts. */
-  async openOwner(owner: string, init: () => InitializeParams): Promise<void> {
-    if (!this.owners.has(owner)) this.open(owner, 'per-session', init);
+  /** Opens a client session's own upstreams (per-session servers), acting for `subject`; resolves after their first attempts. */
+  async openOwner(owner: string, init: () => InitializeParams, subject?: Subject): Promise<void> {
+    if (!this.owners.has(owner)) this.open(owner, 'per-session', init, subject);
     await this.owners.get(owner)?.opened;
   }
 
@@ -196,18 +199,30 @@ export class ServerRegistry {
   /**
    * Holds the principal's own upstreams (per-principal servers) open, opening them if needed;
    * resolves after their first attempts with the release. Once the last holder released them they
-   * stop after `principalIdleTimeoutMs`, unless someone holds them again first. Refused with
+   * stop after `principalIdleTimeoutMs`, unless someone holds them again first. They act for the
+   * principal with the token its latest holder presented (token exchange). Refused with
    * LIMIT_EXCEEDED when a per-principal server has as many principals as its maxSessions.
    */
-  async holdTenant(principal: string): Promise<() => void> {
+  async holdTenant(principal: string, holder?: Subject): Promise<() => void> {
     const key = TENANT + principal;
-    const entry = this.owners.get(key) ?? this.open(key, 'per-principal', this.deps.sharedInit);
+    const open = this.owners.get(key);
+    // the holder's token is there before a new tenant's upstreams first connect (they may exchange it)
+    const subject = open?.subject instanceof TenantSubject ? open.subject : new TenantSubject(principal);
+    const letGo = holder ? subject.hold(holder) : () => {};
+    let entry: Owner;
+    try {
+      entry = open ?? this.open(key, 'per-principal', this.deps.sharedInit, subject);
+    } catch (err) {
+      letGo();
+      throw err;
+    }
     entry.holders++;
     clearTimeout(entry.idle);
     let held = true;
     const release = () => {
       if (!held) return;
       held = false;
+      letGo();
       if (--entry.holders > 0 || this.owners.get(key) !== entry) return;
       entry.idle = setTimeout(() => void this.close(key), this.deps.principalIdleTimeoutMs);
       entry.idle.unref();
@@ -303,8 +318,8 @@ export class ServerRegistry {
   }
 
   /** Registers an owner and opens its groups of the servers of its mode. */
-  private open(key: string, mode: Owner['mode'], init: () => InitializeParams): Owner {
-    const entry: Owner = { mode, init, groups: new Map(), release: this.takeOwnerSlots(mode), opened: Promise.resolve(), holders: 0 };
+  private open(key: string, mode: Owner['mode'], init: () => InitializeParams, subject?: Subject): Owner {
+    const entry: Owner = { mode, init, subject, groups: new Map(), release: this.takeOwnerSlots(mode), opened: Promise.resolve(), holders: 0 };
     this.owners.set(key, entry);
     entry.opened = this.deps.waitAtMost(Promise.all(this.plans.filter((p) => p.config.mode === mode).map((p) => this.bind(key, entry, p))));
     return entry;
@@ -347,12 +362,13 @@ export class ServerRegistry {
     listener: GroupListener,
     binding?: GroupBinding,
     log?: Logger,
+    subject?: Subject,
   ): ServerGroup {
     const about = binding?.owner !== undefined ? { session: binding.owner } : binding?.tenant !== undefined ? { tenant: binding.tenant } : {};
     return new ServerGroup(
       plan,
       specs,
-      { transports: this.deps.transports, initParams, listener, log: log ?? this.deps.log.child({ server: plan.name, ...about }) },
+      { transports: this.deps.transports, initParams, listener, log: log ?? this.deps.log.child({ server: plan.name, ...about }), subject },
       binding,
     );
   }
@@ -373,7 +389,7 @@ export class ServerRegistry {
   private async bind(key: string, entry: Owner, plan: ServerPlan): Promise<void> {
     if (this.owners.get(key) !== entry) return; // the session ended meanwhile
     const binding = entry.mode === 'per-principal' ? { tenant: key.slice(TENANT.length) } : { owner: key };
-    const group = this.group(plan, [plan.pickForSession()], entry.init, this.deps.listener, binding);
+    const group = this.group(plan, [plan.pickForSession()], entry.init, this.deps.listener, binding, undefined, entry.subject);
     entry.groups.set(plan.name, group);
     await group.start();
   }
@@ -405,4 +421,31 @@ export class ServerRegistry {
 /** The report of the healthiest upstream: healthy before degraded before down. */
 function healthiest(reports: HealthReport[]): HealthReport | undefined {
   return [...reports].sort((a, b) => HEALTH_STATES.indexOf(a.state) - HEALTH_STATES.indexOf(b.state))[0];
+}
+
+/**
+ * Whom a tenant's upstreams act for: its principal, with the access token of its most recent
+ * session or request that still holds it (each keeps its latest), else the last one seen.
+ */
+class TenantSubject implements Subject {
+  private readonly holders: Subject[] = [];
+  private last: SubjectToken | undefined;
+
+  constructor(readonly principal: string) {}
+
+  hold(holder: Subject): () => void {
+    this.holders.push(holder);
+    return () => {
+      this.last = holder.token() ?? this.last;
+      this.holders.splice(this.holders.indexOf(holder), 1);
+    };
+  }
+
+  token(): SubjectToken | undefined {
+    for (let i = this.holders.length - 1; i >= 0; i--) {
+      const token = this.holders[i].token();
+      if (token) return token;
+    }
+    return this.last;
+  }
 }

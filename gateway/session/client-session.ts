@@ -21,6 +21,7 @@ import {
   type JsonRpcResponse,
   type RequestId,
 } from '../protocol/jsonrpc';
+import type { PresentedToken } from '../auth/presented-token';
 import type { Principal } from '../auth/principal';
 import type { ClientPeer } from '../relay/clients';
 import { Cancellation, type Call } from '../relay/context';
@@ -79,6 +80,8 @@ export class ClientSession implements ClientPeer {
   private readonly inFlight = new Map<RequestId, Cancellation>();
   private readonly awaiting = new Map<string, AwaitingClient>();
   private nextOutgoingId = 1;
+  /** The access token of the principal's latest request, in memory only (token exchange acts on it). */
+  private latestToken: PresentedToken | undefined;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -86,10 +89,24 @@ export class ClientSession implements ClientPeer {
     parentLog: Logger,
   ) {
     this.log = parentLog.child({ session: this.id, front: channel.kind });
+    this.latestToken = channel.principal.token;
   }
 
   get principal(): Principal {
     return this.channel.principal;
+  }
+
+  /**
+   * Another request of the session's principal was authenticated (the front checked it is the
+   * same one): a token it came with replaces the one before, since the client refreshes its tokens
+   * as they expire and token exchange must act on a live one.
+   */
+  presented(principal: Principal): void {
+    if (principal.token) this.latestToken = principal.token;
+  }
+
+  subjectToken(): PresentedToken | undefined {
+    return this.latestToken;
   }
 
   /** What the client said at initialize (empty before). */

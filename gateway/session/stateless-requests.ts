@@ -7,6 +7,7 @@
  * input_required result (relay/held-calls.ts).
  */
 import type { Logger } from 'pino';
+import type { PresentedToken } from '../auth/presented-token';
 import type { Principal } from '../auth/principal';
 import { META } from '../protocol/eras';
 import { FleetError, toFleetError } from '../protocol/errors';
@@ -105,6 +106,10 @@ export class StatelessClient implements StatelessPeer {
 
   withdraw(from: UpstreamConnection, upstreamId: RequestId): boolean {
     return this.questions.withdraw(from, upstreamId);
+  }
+
+  subjectToken(): PresentedToken | undefined {
+    return this.principal.token;
   }
 
   takeOver(retry: ClientPeer): void {

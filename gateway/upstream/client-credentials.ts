@@ -6,8 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { RemoteServerConfig } from '../config/schema';
-import { clientBasicAuth, issuerMetadata } from '../http/oauth-metadata';
-import { FleetError } from '../protocol/errors';
+import { TokenEndpoint } from './token-endpoint';
 
 type Settings = NonNullable<RemoteServerConfig['oauth']>;
 
@@ -19,13 +18,16 @@ export class ClientCredentials {
   private fetching: Promise<string> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly endpoint: TokenEndpoint;
 
   constructor(
     private readonly server: string,
     private readonly settings: Settings,
     private readonly resource: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.endpoint = new TokenEndpoint(server, settings);
+  }
 
   /** The current token, fetched first if there is none yet (before a connection opens). */
   async ready(): Promise<string> {
@@ -48,39 +50,15 @@ export class ClientCredentials {
   }
 
   private async request(): Promise<string> {
-    const url = this.settings.tokenUrl ?? (await this.tokenEndpoint());
-    const body = new URLSearchParams({
+    const { accessToken, lifetimeMs } = await this.endpoint.request({
       grant_type: 'client_credentials',
       resource: this.resource,
       ...(this.settings.scope ? { scope: this.settings.scope } : {}),
     });
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          authorization: clientBasicAuth(this.settings.clientId, this.settings.clientSecret),
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        },
-        body,
-        signal: AbortSignal.timeout(10_000),
-      });
-    } catch (err) {
-      throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.server}": cannot get an OAuth token from ${url}: ${(err as Error).message}`);
-    }
-    const json = (await res.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown };
-    if (!res.ok || typeof json.access_token !== 'string') {
-      const why = json.error
-        ? `${String(json.error)}${json.error_description ? ` (${String(json.error_description).slice(0, 200)})` : ''}`
-        : `HTTP ${res.status}`;
-      throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.server}": the token endpoint ${url} gave no token: ${why}`);
-    }
-    const lifetimeMs = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in * 1000 : 3600_000;
     const refreshInMs = Math.max(1000, Math.min(lifetimeMs - MARGIN_MS, lifetimeMs / 2));
-    this.token = json.access_token;
+    this.token = accessToken;
     this.schedule(refreshInMs);
-    return json.access_token;
+    return accessToken;
   }
 
   /** The next token comes before this one expires; a failed refresh is tried again soon, the old token kept meanwhile. */
@@ -94,12 +72,5 @@ export class ClientCredentials {
       });
     }, inMs);
     this.timer.unref();
-  }
-
-  private async tokenEndpoint(): Promise<string> {
-    const endpoint = (await issuerMetadata(this.settings.issuer!)).token_endpoint;
-    if (typeof endpoint !== 'string')
-      throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.server}": the metadata of ${this.settings.issuer} names no token_endpoint`);
-    return endpoint;
   }
 }

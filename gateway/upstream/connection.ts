@@ -187,9 +187,10 @@ export class UpstreamConnection {
       });
       const message: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
       this.transport.send(message, options.headers ? { headers: options.headers } : undefined).catch((err: Error) => {
-        // A message JSON cannot write is this request's fault alone: the transport is fine and stays up.
-        const unsendable = err instanceof FleetError && err.code === 'UNSERIALIZABLE';
-        const error = new FleetError(unsendable ? 'UNSERIALIZABLE' : 'UPSTREAM_UNAVAILABLE', `cannot send to server "${this.serverName}": ${err.message}`, {
+        // A message JSON cannot write, or one whose credential was refused (token exchange), is this
+        // request's fault alone: the transport is fine and stays up.
+        const unsendable = err instanceof FleetError && (err.code === 'UNSERIALIZABLE' || err.code === 'FORBIDDEN') ? err.code : undefined;
+        const error = new FleetError(unsendable ?? 'UPSTREAM_UNAVAILABLE', `cannot send to server "${this.serverName}": ${err.message}`, {
           cause: err,
           data: err instanceof FleetError ? err.data : undefined,
         });

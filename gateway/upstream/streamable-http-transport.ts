@@ -36,6 +36,11 @@ export interface StreamableHttpTransportOptions {
    */
   headers?: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>);
   /**
+   * Runs before each message is POSTed: a promise delays it until it settles (a credential the
+   * headers will carry is being fetched), and a rejection fails the send with its error.
+   */
+  prepare?: () => Promise<void> | undefined;
+  /**
    * Connections for POSTed requests, each held while its answer streams (default 64). Notifications,
    * responses and DELETE go over up to 16 others, so they never queue behind long calls.
    */
@@ -125,6 +130,8 @@ export class StreamableHttpTransport implements MessageTransport {
     const body = encodeJson(m);
     const request = isRequest(m);
     const routing = routingHeaders(m);
+    const preparing = this.options.prepare?.();
+    if (preparing) await preparing;
     let base = this.headers;
     if (routing) {
       // A 2026-07-28 message belongs to no session: its own version and routing headers instead.

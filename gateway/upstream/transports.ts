@@ -16,6 +16,7 @@ import { DockerTransport } from './docker-transport';
 import { tlsFetch } from './tls-fetch';
 import { readUpstreamTls } from './upstream-tls';
 import { ClientCredentials } from './client-credentials';
+import { TokenExchange, type Subject, type UpstreamAuthorization } from './token-exchange';
 import { ContainerPool } from './container-pool';
 import { LABEL } from './container-spec';
 
@@ -31,7 +32,8 @@ export interface PoolEntry {
  * the container pools of per-session and per-principal docker backends. Unit tests supply in-memory ones.
  */
 export interface UpstreamTransports {
-  create(server: ServerConfig, backend: string, log: Logger): Promise<MessageTransport>;
+  /** `subject`: whom the upstream acts for (the principal owning it), for servers that exchange its token (oauth.grant: token-exchange). */
+  create(server: ServerConfig, backend: string, log: Logger, subject?: Subject): Promise<MessageTransport>;
   /** Starts the warm container pool of a per-session or per-principal docker backend; shared ones need none. */
   openPool(server: ServerConfig, backend: string): void;
   /** Stops a backend's pool (its warm containers go; containers in use end with their sessions). */
@@ -46,6 +48,8 @@ export class TransportFactory implements UpstreamTransports {
   private readonly pools = new Map<string, PoolEntry>();
   /** The gateway's OAuth tokens for remote servers, one per server and settings, kept across reconnects. */
   private readonly tokens = new Map<string, ClientCredentials>();
+  /** Token exchange for remote servers, one per server and settings: the exchanged tokens are cached there. */
+  private readonly exchanges = new Map<string, TokenExchange>();
 
   constructor(
     private readonly settings: { instance: string; dockerSocket: string },
@@ -60,16 +64,23 @@ export class TransportFactory implements UpstreamTransports {
   async stop(): Promise<void> {
     for (const t of this.tokens.values()) t.close();
     this.tokens.clear();
+    this.exchanges.clear();
     await Promise.all([...this.pools.values()].map((p) => p.pool.stop()));
   }
 
-  private credentials(server: RemoteServerConfig): ClientCredentials {
-    const key = JSON.stringify([server.name, server.oauth]);
-    let creds = this.tokens.get(key);
-    if (!creds) {
-      creds = new ClientCredentials(server.name, server.oauth!, server.oauth!.resource ?? server.url, this.log);
-      this.tokens.set(key, creds);
+  /** How requests to a remote server authenticate with `oauth:`: the gateway's own token, or the subject's exchanged one. */
+  private authorization(server: RemoteServerConfig, subject: Subject | undefined): UpstreamAuthorization | undefined {
+    const { oauth } = server;
+    if (!oauth) return undefined;
+    const key = JSON.stringify([server.name, oauth]);
+    const resource = oauth.resource ?? server.url;
+    if (oauth.grant === 'token-exchange') {
+      let exchange = this.exchanges.get(key);
+      if (!exchange) this.exchanges.set(key, (exchange = new TokenExchange(server.name, oauth, resource)));
+      return exchange.actingFor(subject);
     }
+    let creds = this.tokens.get(key);
+    if (!creds) this.tokens.set(key, (creds = new ClientCredentials(server.name, oauth, resource, this.log)));
     return creds;
   }
 
@@ -95,7 +106,7 @@ export class TransportFactory implements UpstreamTransports {
     return [...this.pools.values()];
   }
 
-  async create(server: ServerConfig, backend: string, log: Logger): Promise<MessageTransport> {
+  async create(server: ServerConfig, backend: string, log: Logger, subject?: Subject): Promise<MessageTransport> {
     switch (server.kind) {
       case 'stdio':
         return new ProcessTransport({
@@ -124,10 +135,14 @@ export class TransportFactory implements UpstreamTransports {
       case 'remote': {
         const { liveHeaders, headers } = server;
         const configured = liveHeaders ? () => liveHeaders.current() : () => headers;
-        const oauth = server.oauth ? this.credentials(server) : undefined;
-        if (!oauth) return remoteTransport(server, configured);
-        await oauth.ready();
-        return remoteTransport(server, () => withAuthorization(configured(), oauth.header()!));
+        const auth = this.authorization(server, subject);
+        if (!auth) return remoteTransport(server, configured);
+        await auth.ready();
+        return remoteTransport(
+          server,
+          withAuthorization(configured, () => auth.header()),
+          auth.prepare,
+        );
       }
     }
   }
@@ -159,11 +174,25 @@ export class TransportFactory implements UpstreamTransports {
   }
 }
 
-/** `headers` with `value` as its one Authorization header, whatever case a configured one was written in. */
-function withAuthorization(headers: Readonly<Record<string, string>>, value: string): Record<string, string> {
-  const out = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
-  out.authorization = value;
-  return out;
+/**
+ * The configured headers with the current `authorization` as their one Authorization header,
+ * whatever case a configured one was written in; the same object while neither changed, as the
+ * Streamable HTTP transport wants.
+ */
+function withAuthorization(configured: () => Readonly<Record<string, string>>, authorization: () => string | undefined): () => Record<string, string> {
+  let from: Readonly<Record<string, string>> | undefined;
+  let value: string | undefined;
+  let out: Record<string, string> = {};
+  return () => {
+    const headers = configured();
+    const current = authorization();
+    if (headers === from && current === value) return out;
+    from = headers;
+    value = current;
+    out = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+    if (current !== undefined) out.authorization = current;
+    return out;
+  };
 }
 
 function poolKey(server: string, backend: string): string {
@@ -174,20 +203,26 @@ function poolKey(server: string, backend: string): string {
  * A remote server's transport, its `tls:` files read now (see upstream-tls.ts). `headers` is read
  * for every HTTP request (Streamable HTTP, and each POST and stream of legacy SSE), so a rotated
  * credential goes with the next request; a WebSocket sends headers only when it connects, so there
- * it takes effect at the next connection.
+ * it takes effect at the next connection. `prepare` runs before each request (a promise delays it:
+ * an exchanged token is being fetched).
  */
-async function remoteTransport(server: RemoteServerConfig, headers: () => Readonly<Record<string, string>>): Promise<MessageTransport> {
+async function remoteTransport(
+  server: RemoteServerConfig,
+  headers: () => Readonly<Record<string, string>>,
+  prepare?: () => Promise<void> | undefined,
+): Promise<MessageTransport> {
   const { url, limits, name } = server;
   const tls = await readUpstreamTls(server.name, server.tls);
   switch (server.transport) {
     case 'streamable-http':
-      return new StreamableHttpTransport(url, { headers, tls, limits, server: name });
+      return new StreamableHttpTransport(url, { headers, prepare, tls, limits, server: name });
     case 'sse': {
       const over = tls ? tlsFetch(tls) : undefined;
       const base = over?.fetch ?? fetch;
       const adapted = fromSdkTransport(
         new SSEClientTransport(new URL(url), {
-          fetch: (u, init) => {
+          fetch: async (u, init) => {
+            await prepare?.();
             const merged = new Headers(init?.headers);
             for (const [k, v] of Object.entries(headers())) merged.set(k, v);
             return base(u, { ...init, headers: merged });

@@ -1,8 +1,9 @@
 /**
  * A small real MCP server over Streamable HTTP (the official SDK, stateful sessions) that answers
- * only requests whose Authorization header is one of `accepted` (401 quoting the header otherwise), for tests of
+ * only requests whose Authorization header is one of `accepted`, or that a `Check` accepts (an
+ * OAuth resource server's token verification), and 401 quoting the header otherwise, for tests of
  * upstream credentials. Its tool `whoami` returns the Authorization header of the request that
- * called it; `seen` lists every Authorization it got, in order.
+ * called it, `claims` what the check found in it; `seen` lists every Authorization it got, in order.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -20,21 +21,28 @@ export interface AuthCheckingServer {
   stop(): Promise<void>;
 }
 
-export async function startAuthCheckingServer(accepted: Iterable<string>): Promise<AuthCheckingServer> {
-  const state = { accepted: new Set(accepted), seen: [] as string[], sessionsOpened: 0 };
+/** What a request's Authorization header says (e.g. a verified token's claims), or undefined to refuse it. */
+export type Check = (authorization: string) => Promise<Record<string, unknown> | undefined>;
+
+export async function startAuthCheckingServer(accept: Iterable<string> | Check): Promise<AuthCheckingServer> {
+  const state = { accepted: new Set(typeof accept === 'function' ? [] : accept), seen: [] as string[], sessionsOpened: 0 };
+  const check: Check = typeof accept === 'function' ? accept : async (auth) => (state.accepted.has(auth) ? {} : undefined);
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const server = createServer((req, res) => {
     const auth = req.headers.authorization ?? '';
     state.seen.push(auth);
-    if (!state.accepted.has(auth)) {
-      // quoting the credential back, as a careless server might: the gateway must not pass it on
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized', got: auth }));
-      return;
-    }
-    void handle(req).then(
-      ([transport, body]) => transport.handleRequest(req, res, body),
-      (err: Error) => res.writeHead(400).end(err.message),
-    );
+    void check(auth).then(async (claims) => {
+      if (!claims) {
+        // quoting the credential back, as a careless server might: the gateway must not pass it on
+        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized', got: auth }));
+        return;
+      }
+      const [transport, body] = await handle(req).catch((err: Error) => {
+        res.writeHead(400).end(err.message);
+        return [];
+      });
+      if (transport) await transport.handleRequest(req, res, body);
+    });
   });
   async function handle(req: IncomingMessage): Promise<[StreamableHTTPServerTransport, unknown]> {
     const chunks: Buffer[] = [];
@@ -54,6 +62,9 @@ export async function startAuthCheckingServer(accepted: Iterable<string>): Promi
     const mcp = new McpServer({ name: 'auth-checking', version: '1.0.0' });
     mcp.registerTool('whoami', { description: 'the Authorization header of this request' }, (extra) => ({
       content: [{ type: 'text', text: String(extra.requestInfo?.headers.authorization ?? '') }],
+    }));
+    mcp.registerTool('claims', { description: 'what the check found in the Authorization of this request' }, async (extra) => ({
+      content: [{ type: 'text', text: JSON.stringify((await check(String(extra.requestInfo?.headers.authorization ?? ''))) ?? {}) }],
     }));
     await mcp.connect(transport);
     return [transport, body];

@@ -6,8 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { AuthorizationServerConfig } from '../fixtures/authorization-server';
+import type { Check } from './auth-checking-server';
 import { freePort } from './ports';
 import { killGroup } from './remote-servers';
 import { MARKER_VAR } from './servers';
@@ -83,4 +84,22 @@ export async function signToken(key: SigningKey, claims: Record<string, unknown>
   return new SignJWT({ iat: now, exp: now + 3600, ...claims })
     .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'at+jwt', ...header })
     .sign(key.privateKey);
+}
+
+/**
+ * A resource server's check of `Authorization: Bearer <JWT>`: signed by the issuer's keys (its
+ * JWKS), from that issuer, for `audience` (both read when a request comes); the claims, or undefined for anything else.
+ */
+export function jwtCheck(issuer: () => string, audience: () => string): Check {
+  let keys: ReturnType<typeof createRemoteJWKSet> | undefined;
+  return async (authorization) => {
+    const m = /^Bearer (\S+)$/.exec(authorization);
+    if (!m) return undefined;
+    keys ??= createRemoteJWKSet(new URL(`${issuer()}/jwks`));
+    try {
+      return (await jwtVerify(m[1], keys, { issuer: issuer(), audience: audience() })).payload;
+    } catch {
+      return undefined;
+    }
+  };
 }
