@@ -17,7 +17,7 @@ const LAYERS = [
   ['upstream', '^gateway/upstream/'],
   ['http', '^gateway/http/'],
   ['config', '^gateway/config/'],
-  ['protocol', '^gateway/(protocol/|log\\.ts$|version\\.ts$)'],
+  ['protocol', '^gateway/(protocol/|log\\.ts$|output-tap\\.ts$|version\\.ts$)'],
 ];
 
 const layerRules = LAYERS.slice(1).map(([name, path], i) => ({
