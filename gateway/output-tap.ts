@@ -1,8 +1,9 @@
 /**
- * A copy of what the gateway writes out (log lines, metrics scrapes, the CLI's error lines) for the
- * test run's secret scan: scripts/run-jest.js names a directory in MCP_FLEET_OUTPUT_TAP, every
- * gateway of the run (in the jest workers and in the processes they spawn) appends there, and
- * test/secret-scan/ searches it for the test secrets afterwards. With the variable unset (any real
+ * A copy of what the gateway writes out (log lines, metrics scrapes, the CLI's error lines, the
+ * JSON-RPC errors it sends to clients and servers) for the test run's secret scan:
+ * scripts/run-jest.js names a directory in MCP_FLEET_OUTPUT_TAP, every gateway of the run (in the
+ * jest workers and in the processes they spawn) appends there, and test/secret-scan/ searches it
+ * for the test secrets afterwards. With the variable unset (any real
  * deployment) nothing is written and nothing is opened.
  *
  * The tap receives the text exactly as the gateway emits it, after redaction, so it holds nothing
@@ -14,12 +15,13 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tapWireErrors } from './protocol/errors';
 
 export const OUTPUT_TAP_VAR = 'MCP_FLEET_OUTPUT_TAP';
 export const MAX_TAP_BYTES = 256 * 1024 * 1024;
 export const TAP_TRUNCATED = '{"tap":"truncated"}\n';
 
-export type TapKind = 'log' | 'metrics' | 'stderr';
+export type TapKind = 'log' | 'metrics' | 'stderr' | 'errors';
 
 /** Tells apart the loads of this module in one process; drawn when the tap is first used. */
 let loadId: string | undefined;
@@ -46,3 +48,16 @@ function append(file: string, text: string): void {
   }
   written.set(file, fits ? size + Buffer.byteLength(text) : MAX_TAP_BYTES);
 }
+
+// Every gateway loads this module (through its logger), so under the tap its JSON-RPC errors are copied from the start.
+const errorTap = outputTap('errors');
+if (errorTap)
+  tapWireErrors((error) => {
+    let line: string;
+    try {
+      line = JSON.stringify(error);
+    } catch {
+      line = '{"tap":"an error JSON cannot write"}'; // the gateway's own answer fails the same way; the tap must not throw first
+    }
+    errorTap(`${line}\n`);
+  });
