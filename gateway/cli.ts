@@ -10,6 +10,15 @@ import { loadConfigFile } from './config/load';
 import { FleetError } from './protocol/errors';
 import { startGateway, type RunningGateway } from './gateway';
 import { createLogger } from './log';
+import { outputTap } from './output-tap';
+
+const stderrTap = outputTap('stderr');
+
+/** A line for the operator on stderr (and into the test run's output tap, like the log lines). */
+function printError(line: string): void {
+  process.stderr.write(line);
+  stderrTap?.(line);
+}
 
 async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
@@ -33,7 +42,7 @@ async function main(): Promise<void> {
   try {
     loaded = await loadConfigFile(argv.config, { listen: argv.listen }, { log });
   } catch (err) {
-    process.stderr.write(`mcp-gateway: ${(err as Error).message}\n`);
+    printError(`mcp-gateway: ${(err as Error).message}\n`);
     process.exit(2);
   }
   const { config, secrets } = loaded;
@@ -55,7 +64,7 @@ async function main(): Promise<void> {
   } catch (err) {
     const message = err instanceof FleetError ? err.message : (err as Error).message;
     log.fatal({ err }, `cannot start: ${message}`);
-    process.stderr.write(`mcp-gateway: cannot start: ${message}\n`);
+    printError(`mcp-gateway: cannot start: ${message}\n`);
     secrets?.close();
     process.exit(1);
   }

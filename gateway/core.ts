@@ -137,6 +137,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
       started = true;
     },
     async stop() {
+      await metrics.scrapeIntoTap();
       listens.endAll();
       held.abandonAll();
       taskInputs.closeAll();

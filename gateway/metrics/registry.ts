@@ -2,8 +2,10 @@
  * The gateway's Prometheus metrics, in a registry of its own (two gateways in one process do not
  * share counters). Request counters and durations are recorded as calls end; gauges for sessions,
  * upstreams, weights, container pools and held tasks are read from the fleet when Prometheus scrapes.
+ * Under the test run's output tap (output-tap.ts) every scrape's text is copied there.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { outputTap } from '../output-tap';
 import type { ServerStatus } from '../servers/registry';
 import { HEALTH_STATES } from '../upstream/health-state';
 import type { PoolEntry } from '../upstream/transports';
@@ -24,6 +26,7 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'server' | 'backend' | 'method' | 'outcome'>;
   private readonly duration: Histogram<'server' | 'backend' | 'method'>;
+  private readonly tap = outputTap('metrics');
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -104,7 +107,14 @@ export class GatewayMetrics {
 
   /** The exposition text and its content type. */
   async scrape(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const body = await this.registry.metrics();
+    this.tap?.(body);
+    return { contentType: this.registry.contentType, body };
+  }
+
+  /** Under the output tap, one last scrape into it (at shutdown: labels no test scraped are scanned too). */
+  async scrapeIntoTap(): Promise<void> {
+    if (this.tap) await this.scrape();
   }
 }
 

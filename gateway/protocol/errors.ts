@@ -142,6 +142,15 @@ export type FleetErrorCode = keyof typeof ERROR_CODES;
 /** Failure types a Temporal retry cannot help: workflows pass them as `nonRetryableErrorTypes`. */
 export const NON_RETRYABLE_CODES: readonly FleetErrorCode[] = (Object.keys(ERROR_CODES) as FleetErrorCode[]).filter((c) => !ERROR_CODES[c].retryable);
 
+type WireError = { code: number; message: string; data?: Record<string, unknown> };
+
+/** Sees every error as it goes on the wire: the test run's output tap (output-tap.ts); nobody otherwise. */
+let wireErrorTap: ((error: WireError) => void) | undefined;
+
+export function tapWireErrors(tap: (error: WireError) => void): void {
+  wireErrorTap = tap;
+}
+
 export class FleetError extends Error {
   readonly code: FleetErrorCode;
   readonly data: Record<string, unknown> | undefined;
@@ -171,9 +180,10 @@ export class FleetError extends Error {
   }
 
   /** The `error` member of a JSON-RPC error response. */
-  toJsonRpcError(): { code: number; message: string; data?: Record<string, unknown> } {
-    const data = { ...this.data, fleetCode: this.code };
-    return { code: this.jsonRpcCode, message: this.message, data };
+  toJsonRpcError(): WireError {
+    const error = { code: this.jsonRpcCode, message: this.message, data: { ...this.data, fleetCode: this.code } };
+    wireErrorTap?.(error);
+    return error;
   }
 
   /**

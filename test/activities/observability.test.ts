@@ -12,10 +12,11 @@ import { waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 import { TEST_REGISTER } from '../helpers/admin';
+import { testSecret } from '../helpers/secret-values';
 
 jest.setTimeout(120_000);
 
-const TOKEN = `obs-${randomUUID()}`;
+const TOKEN = testSecret(`obs-${randomUUID()}`);
 const marker = `obs-${randomUUID()}`;
 const input = (gw: TestGateway): StepInput => ({ runId: 'r1', phase: 'health-monitoring', verb: 'deploy', params: { url: gw.url }, previous: {} });
 const gateways: TestGateway[] = [];

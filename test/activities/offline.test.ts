@@ -12,6 +12,7 @@ import { containerFindings, routesOut } from '../../activities/hardening';
 import { countLevels, demux } from '../../activities/logs';
 import { chain, hopsIn } from '../../activities/tracing';
 import type { StepInput } from '../../pipeline/types';
+import { testSecret } from '../helpers/secret-values';
 
 const input = (over: Partial<StepInput> = {}): StepInput => ({ runId: 'r1', phase: 'docker-compose', verb: 'validate', params: {}, previous: {}, ...over });
 
@@ -157,7 +158,7 @@ describe('activities without a stack', () => {
     const url = 'http://127.0.0.1:9';
     const metrics = await checkMetrics(input({ params: { url } }));
     expect(metrics).toMatchObject({ outcome: 'failed', summary: expect.stringContaining("cannot scrape the gateway's metrics") });
-    process.env.MCP_FLEET_ADMIN_TOKEN = 'some-token';
+    process.env.MCP_FLEET_ADMIN_TOKEN = testSecret('some-token');
     try {
       for (const activity of [routingWeights, poolStatistics]) {
         await expect(activity(input({ params: { url } }))).rejects.toMatchObject({

@@ -17,12 +17,13 @@ import { createLogger } from '../../gateway/log';
 import { containersOf, docker, ensureScriptedImage, waitForNoContainers } from '../helpers/docker';
 import { newMarker } from '../helpers/gateway';
 import { waitFor } from '../helpers/wait';
+import { testSecret } from '../helpers/secret-values';
 
 jest.setTimeout(180_000);
 
 const IMAGE = 'mcp-fleet-test/scripted-secrets:local';
-const FIRST = 'container-secret-first-0123';
-const SECOND = 'container-secret-second-4567';
+const FIRST = testSecret('container-secret-first-0123');
+const SECOND = testSecret('container-secret-second-4567');
 
 /** The scripted server behind docker/secrets-init.sh, exporting what it finds to the server's env. */
 function ensureSecretsImage(): string {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../gateway/config/load';
+import { testSecret } from '../helpers/secret-values';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CONFIG = join(ROOT, 'docker', 'config');
@@ -36,9 +37,9 @@ const VARIANTS = [
 
 const prod = yaml('docker-compose.prod.yml');
 const env = {
-  ADMIN_TOKEN: 'a-token-long-enough-0123456789-abcdefgh',
-  CLIENT_API_KEY: 'a-client-key-long-enough-0123456789-abc',
-  UPSTREAM_TOKEN: 'an-upstream-key-long-enough-0123456789',
+  ADMIN_TOKEN: testSecret('a-token-long-enough-0123456789-abcdefgh'),
+  CLIENT_API_KEY: testSecret('a-client-key-long-enough-0123456789-abc'),
+  UPSTREAM_TOKEN: testSecret('an-upstream-key-long-enough-0123456789'),
   TEMPORAL_ADDRESS: 'temporal:7233',
   FILESYSTEM_URL: prod.services.gateway.environment.FILESYSTEM_URL,
 };

@@ -17,11 +17,12 @@ import { waitForNoProcesses } from '../helpers/processes';
 import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
+import { testSecret } from '../helpers/secret-values';
 
 const INIT = INITIALIZE_BODY;
-const READER_KEY = 'reader-key-0123456789abcdefghijklmnopqrstuvwxyz';
-const WRITER_KEY = 'writer-key-0123456789abcdefghijklmnopqrstuvwxyz';
-const OPERATOR_KEY = 'operator-key-0123456789abcdefghijklmnopqrstuvw';
+const READER_KEY = testSecret('reader-key-0123456789abcdefghijklmnopqrstuvwxyz');
+const WRITER_KEY = testSecret('writer-key-0123456789abcdefghijklmnopqrstuvwxyz');
+const OPERATOR_KEY = testSecret('operator-key-0123456789abcdefghijklmnopqrstuvw');
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 describe('API keys, policy and admin roles', () => {
@@ -137,7 +138,7 @@ describe('API keys, policy and admin roles', () => {
   });
 
   it('reads keys written to the key file by hand', async () => {
-    const key = 'hand-written-key-0123456789abcdefghijklmnop';
+    const key = testSecret('hand-written-key-0123456789abcdefghijklmnop');
     writeFileSync(keyFile, `keys:\n  - { name: by-hand, hash: "${hashKey(key)}", roles: [reader] }\n`);
     await waitFor(async () => (await postRaw(`${gw.url}/mcp`, INIT, bearer(key))).status === 200, 'the hand-written key to work', 5000);
     writeFileSync(keyFile, 'keys: [ { name: broken } ]\n');

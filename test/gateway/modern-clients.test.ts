@@ -15,6 +15,7 @@ import { envelope, modernRequest, postModern } from '../helpers/raw-modern';
 import { scripted, sleepsStarted } from '../helpers/scripted';
 import { everything } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
+import { testSecret } from '../helpers/secret-values';
 
 jest.setTimeout(60_000);
 
@@ -320,7 +321,7 @@ describe('the wire of a 2026-07-28 request', () => {
 
 describe('a second gateway instance', () => {
   it('answers a modern client it never saw; with the same stateKeys it opens the state of the first, and refuses to continue a call the first holds', async () => {
-    const keys = { stateless: { stateKeys: [{ id: 'k1', secret: 'a-secret-both-instances-share-0123456789' }] } };
+    const keys = { stateless: { stateKeys: [{ id: 'k1', secret: testSecret('a-secret-both-instances-share-0123456789') }] } };
     const first = await startTestGateway({ ...gw.doc, ...keys }, marker);
     const second = await startTestGateway({ ...gw.doc, ...keys }, marker);
     try {

@@ -8,9 +8,10 @@ import { connectGateway } from '../../gateway/client/connect';
 import { newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
+import { testSecret } from '../helpers/secret-values';
 
-const CLIENT_KEY = 'client-key-0123456789abcdefghijklmnopqrstuvwxyz';
-const UPSTREAM_KEY = 'upstream-key-0123456789abcdefghijklmnopqrstuvw';
+const CLIENT_KEY = testSecret('client-key-0123456789abcdefghijklmnopqrstuvwxyz');
+const UPSTREAM_KEY = testSecret('upstream-key-0123456789abcdefghijklmnopqrstuvw');
 const marker = newMarker();
 let inner: TestGateway;
 let outer: TestGateway;

@@ -14,11 +14,12 @@ import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
+import { testSecret } from '../helpers/secret-values';
 
 const KEYS = {
-  alice: 'alice-key-0123456789abcdefghijklmnopqrstuvwxyz',
-  bob: 'bob-key-0123456789abcdefghijklmnopqrstuvwxyzab',
-  carol: 'carol-key-0123456789abcdefghijklmnopqrstuvwxyz',
+  alice: testSecret('alice-key-0123456789abcdefghijklmnopqrstuvwxyz'),
+  bob: testSecret('bob-key-0123456789abcdefghijklmnopqrstuvwxyzab'),
+  carol: testSecret('carol-key-0123456789abcdefghijklmnopqrstuvwxyz'),
 };
 const bearer = (who: keyof typeof KEYS) => ({ authorization: `Bearer ${KEYS[who]}` });
 const text = (r: unknown) => (r as { content: { text: string }[] }).content[0].text;

@@ -16,11 +16,12 @@ import { capturingLogger } from '../helpers/log-lines';
 import { startAuthCheckingServer, type AuthCheckingServer } from '../helpers/auth-checking-server';
 import { startDevVault, type DevVault } from '../helpers/vault';
 import { waitFor } from '../helpers/wait';
+import { testSecret } from '../helpers/secret-values';
 
 jest.setTimeout(120_000);
 
-const OLD = 'ghp_rotation-old-0123456789abcdefgh';
-const NEW = 'ghp_rotation-new-9876543210hgfedcba';
+const OLD = testSecret('ghp_rotation-old-0123456789abcdefgh');
+const NEW = testSecret('ghp_rotation-new-9876543210hgfedcba');
 
 describe('secrets from Vault', () => {
   let vault: DevVault;
@@ -112,7 +113,10 @@ describe('secrets from Vault', () => {
       expect.stringMatching(/^vault\.auth\.token: a Vault credential is written in clear in the config; use \$\{secret:file:/),
     ]);
     expect(
-      await problems({ vault: vaultWith({ token: '${secret:env:T}' }), servers: { a: remote('http://127.0.0.1:1/mcp') } }, { T: 'hvs.not-a-real-token' }),
+      await problems(
+        { vault: vaultWith({ token: '${secret:env:T}' }), servers: { a: remote('http://127.0.0.1:1/mcp') } },
+        { T: testSecret('hvs.not-a-real-token') },
+      ),
     ).toEqual([expect.stringMatching(/^vault: token lookup: permission denied \(HTTP 403/)]);
   });
 

@@ -16,13 +16,14 @@ import { freePort } from '../helpers/ports';
 import { waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
+import { testSecret } from '../helpers/secret-values';
 
-const GATEWAY = { clientId: 'fleet-gateway', clientSecret: 'fleet-gateway-secret-0123456789ab', scope: 'mcp:tools' };
+const GATEWAY = { clientId: 'fleet-gateway', clientSecret: testSecret('fleet-gateway-secret-0123456789ab'), scope: 'mcp:tools' };
 /** Users (their clients get tokens by client credentials: the client id is the user's sub). `mcp:upstream` lets the gateway act for them upstream. */
-const ALICE = { clientId: 'alice', clientSecret: 'alice-secret-0123456789abcdef', scope: 'mcp:tools mcp:upstream' };
-const BOB = { clientId: 'bob', clientSecret: 'bob-secret-0123456789abcdef', scope: 'mcp:tools mcp:upstream' };
-const MALLORY = { clientId: 'mallory', clientSecret: 'mallory-secret-0123456789abcd', scope: 'mcp:tools' };
-const API_KEY = 'client-key-0123456789abcdefghijklmnopqrstuvwxyz';
+const ALICE = { clientId: 'alice', clientSecret: testSecret('alice-secret-0123456789abcdef'), scope: 'mcp:tools mcp:upstream' };
+const BOB = { clientId: 'bob', clientSecret: testSecret('bob-secret-0123456789abcdef'), scope: 'mcp:tools mcp:upstream' };
+const MALLORY = { clientId: 'mallory', clientSecret: testSecret('mallory-secret-0123456789abcd'), scope: 'mcp:tools' };
+const API_KEY = testSecret('client-key-0123456789abcdefghijklmnopqrstuvwxyz');
 const marker = newMarker();
 let as: AuthorizationServer;
 let upstream: AuthCheckingServer;
@@ -81,7 +82,7 @@ afterAll(async () => {
 
 /** A client of `user` whose token can be replaced, as a client refreshing its tokens does. */
 async function connectAs(
-  user: typeof ALICE,
+  user: { clientId: string; clientSecret: string; scope: string },
   scope = user.scope,
 ): Promise<GatewayConnection & { refresh(scope?: string): Promise<string>; token: () => string }> {
   const authProvider = new ClientCredentialsProvider({ clientId: user.clientId, clientSecret: user.clientSecret, scope, expectedIssuer: as.issuer });

@@ -12,9 +12,10 @@ import { freePort } from '../helpers/ports';
 import { waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
+import { testSecret } from '../helpers/secret-values';
 
 const GATEWAY_CLIENT = { clientId: 'fleet-gateway', clientSecret: 'fleet-gateway-secret-0123456789ab', scope: 'mcp:tools' };
-const CLIENT_KEY = 'client-key-0123456789abcdefghijklmnopqrstuvwxyz';
+const CLIENT_KEY = testSecret('client-key-0123456789abcdefghijklmnopqrstuvwxyz');
 const TTL_SEC = 3;
 const marker = newMarker();
 let as: AuthorizationServer;
@@ -78,7 +79,11 @@ it('refuses to start the server, naming why, when the authorization server will 
   const gw = await startTestGateway(
     {
       servers: {
-        fleet: { url: `${inner.url}/mcp`, protocol: '2026-07-28', oauth: { issuer: as.issuer, clientId: 'nobody', clientSecret: 'wrong-secret-0123456789' } },
+        fleet: {
+          url: `${inner.url}/mcp`,
+          protocol: '2026-07-28',
+          oauth: { issuer: as.issuer, clientId: 'nobody', clientSecret: testSecret('wrong-secret-0123456789') },
+        },
       },
       startup: { waitForServersMs: 5000 },
     },

@@ -1,5 +1,6 @@
 /** Calls a test gateway's admin API over real HTTP, returning status, headers and parsed body. */
 import { startTestGateway, type TestGateway } from './gateway';
+import { testSecret } from './secret-values';
 
 export interface AdminReply {
   status: number;
@@ -7,7 +8,7 @@ export interface AdminReply {
   body: any;
 }
 
-export const ADMIN_TOKEN = 'test-admin-token-0123456789-abcdefghij';
+export const ADMIN_TOKEN = testSecret('test-admin-token-0123456789-abcdefghij', 'ADMIN_TOKEN of test/helpers/admin.ts');
 
 /** What tests register at run time: servers run by this node binary, loopback URLs, the project's images. */
 export const TEST_REGISTER = {
@@ -21,7 +22,10 @@ export function startAdminGateway(marker: string, servers: Record<string, unknow
   return startTestGateway({ admin: { token: ADMIN_TOKEN, register: TEST_REGISTER }, servers }, marker);
 }
 
-/** `token: null` sends no Authorization header; `body` as a string is sent as it is (for bad JSON). */
+/**
+ * `token: null` sends no Authorization header; `body` as a string is sent as it is (for bad JSON).
+ * A key the API hands out (`key` in the reply) is registered as a test secret.
+ */
 export async function admin(
   gw: TestGateway,
   method: string,
@@ -37,5 +41,7 @@ export async function admin(
   }
   const res = await fetch(`${gw.url}${path}`, { method, headers, body });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  const reply = text ? JSON.parse(text) : undefined;
+  if (typeof reply?.key === 'string') testSecret(reply.key, `API key issued by ${method} ${path}`);
+  return { status: res.status, headers: res.headers, body: reply };
 }

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { testSecret } from './secret-values';
 
 export const GEN_CERTS = resolve(__dirname, '..', '..', 'scripts', 'gen-test-certs.sh');
 
@@ -18,11 +19,14 @@ export interface CertDir {
 /**
  * Runs the script into `dir`: a CA (kept if `dir` has one, so a second call rotates the leaves),
  * a server certificate for localhost/127.0.0.1 and `servers`, and one client certificate per
- * `clients` entry (`NAME` or `NAME=SAN`).
+ * `clients` entry (`NAME` or `NAME=SAN`). The private keys are registered as test secrets.
  */
 export async function generateCerts(dir: string, options: { servers?: string[]; clients?: string[] } = {}): Promise<CertDir> {
   const clientArgs = (options.clients ?? []).flatMap((c) => ['--client', c]);
   await promisify(execFile)('bash', [GEN_CERTS, ...clientArgs, dir, ...(options.servers ?? [])]);
+  const clientNames = (options.clients ?? []).map((c) => c.split('=')[0]);
+  for (const key of ['ca.key', 'server.key', ...clientNames.map((n) => `client-${n}.key`)])
+    testSecret(readFileSync(join(dir, key), 'utf8'), `TLS private key ${key}`);
   return {
     dir,
     ca: join(dir, 'ca.crt'),

@@ -12,6 +12,7 @@ import { connectGateway, connectTransport, NETWORK_FRONTS, type ConnectOptions, 
 import { parseConfig } from '../../gateway/config/load';
 import { startGateway, type RunningGateway } from '../../gateway/gateway';
 import { createLogger } from '../../gateway/log';
+import { OUTPUT_TAP_VAR } from '../../gateway/output-tap';
 import { lineSink } from './log-lines';
 import { MARKER_VAR } from './servers';
 
@@ -27,6 +28,12 @@ export interface TestGateway extends RunningGateway {
 }
 
 export const CLI_JS = resolve(__dirname, '..', '..', 'dist', 'gateway', 'cli.js');
+
+/** What a gateway CLI spawned with an env of its own needs of this one: the test run's output tap (gateway/output-tap.ts). */
+export function tapEnv(): Record<string, string> {
+  const tap = process.env[OUTPUT_TAP_VAR];
+  return tap ? { [OUTPUT_TAP_VAR]: tap } : {};
+}
 
 /** `doc` is a config document without `listen`; every stdio server in it should carry `marker`. */
 export async function startTestGateway(doc: Record<string, unknown>, marker: string): Promise<TestGateway> {
@@ -91,7 +98,7 @@ export function stdioGatewayTransport(doc: Record<string, unknown>, marker: stri
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI_JS, '--stdio', '--config', file],
-    env: { PATH: process.env.PATH ?? '', [MARKER_VAR]: marker },
+    env: { PATH: process.env.PATH ?? '', [MARKER_VAR]: marker, ...tapEnv() },
     stderr: 'pipe',
   });
   // Drain stderr (the gateway's logs) so a full pipe never blocks it; keep it for failure messages.

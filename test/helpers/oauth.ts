@@ -2,7 +2,8 @@
  * A real authorization server for a test (test/fixtures/authorization-server.ts, oidc-provider in
  * its own process), tokens from it by client credentials with a resource indicator, and tokens the
  * test signs itself with the server's own key for the refusal paths no real server would issue
- * (expired, not yet valid, another audience or issuer).
+ * (expired, not yet valid, another audience or issuer). Private keys, client secrets and every
+ * token are registered as test secrets (secret-values.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -11,6 +12,7 @@ import type { AuthorizationServerConfig } from '../fixtures/authorization-server
 import type { Check } from './auth-checking-server';
 import { freePort } from './ports';
 import { killGroup } from './remote-servers';
+import { testSecret } from './secret-values';
 import { MARKER_VAR } from './servers';
 
 const AS_JS = resolve(__dirname, '..', '..', 'dist', 'test', 'fixtures', 'authorization-server.js');
@@ -24,6 +26,7 @@ export interface SigningKey {
 export async function signingKey(kid: string): Promise<SigningKey> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
+  testSecret(jwk.d!, `private signing key ${kid} (d)`);
   return { kid, privateKey, jwk };
 }
 
@@ -41,6 +44,7 @@ export async function startAuthorizationServer(
 ): Promise<AuthorizationServer> {
   const port = options.port ?? (await freePort());
   const config: AuthorizationServerConfig = { ...options, port, keys: options.keys.map((k) => k.jwk) };
+  for (const c of options.clients) testSecret(c.clientSecret, `client secret of ${c.clientId}`);
   const child: ChildProcess = spawn(process.execPath, [AS_JS, JSON.stringify(config)], {
     env: { ...process.env, [MARKER_VAR]: marker },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,14 +69,14 @@ export async function startAuthorizationServer(
       const res = await fetch(`${issuer}/token`, {
         method: 'POST',
         headers: {
-          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+          authorization: `Basic ${testSecret(Buffer.from(`${clientId}:${testSecret(clientSecret)}`).toString('base64'), `Basic credential of ${clientId}`)}`,
           'content-type': 'application/x-www-form-urlencoded',
         },
         body,
       });
       const json = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
       if (!json.access_token) throw new Error(`no token for ${clientId}: ${res.status} ${json.error} ${json.error_description}`);
-      return json.access_token;
+      return testSecret(json.access_token, `access token of ${clientId}`);
     },
     stop: () => killGroup(child),
   };
@@ -81,9 +85,10 @@ export async function startAuthorizationServer(
 /** A JWT signed by `key` with the given claims over sane defaults (valid now, for an hour). */
 export async function signToken(key: SigningKey, claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iat: now, exp: now + 3600, ...claims })
+  const token = await new SignJWT({ iat: now, exp: now + 3600, ...claims })
     .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'at+jwt', ...header })
     .sign(key.privateKey);
+  return testSecret(token, `token signed with ${key.kid}`);
 }
 
 /**

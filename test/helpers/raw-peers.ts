@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { CLI_JS, type TestGateway } from './gateway';
+import { CLI_JS, tapEnv, type TestGateway } from './gateway';
 import { MARKER_VAR } from './servers';
 import { waitFor } from './wait';
 
@@ -108,7 +108,7 @@ function stdioPeer(gw: TestGateway, received: any[]) {
   const file = join(dir, 'gateway.json');
   writeFileSync(file, JSON.stringify(gw.doc));
   const child: ChildProcess = spawn(process.execPath, [CLI_JS, '--stdio', '--config', file], {
-    env: { PATH: process.env.PATH ?? '', [MARKER_VAR]: gw.marker },
+    env: { PATH: process.env.PATH ?? '', [MARKER_VAR]: gw.marker, ...tapEnv() },
     stdio: ['pipe', 'pipe', 'ignore'],
   });
   let buf = '';

@@ -2,7 +2,8 @@
  * A real Vault-API server for the secrets tests: HashiCorp Vault's dev mode (in-memory, unsealed,
  * KV v2 at secret/), built from the Go module proxy by scripts/install-vault.sh into
  * .cache/bin/vault, on a free loopback port. `api()` talks to it with the root token, as an
- * operator would, to write secrets, policies, AppRoles and to look tokens up.
+ * operator would, to write secrets, policies, AppRoles and to look tokens up. The root token, every
+ * value written to KV and every token or secret id Vault answers are registered as test secrets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from './ports';
 import { killGroup } from './remote-servers';
+import { testSecret } from './secret-values';
 import { waitFor } from './wait';
 
 export const VAULT_BIN = process.env.MCP_FLEET_VAULT_BIN ?? resolve(__dirname, '..', '..', '.cache', 'bin', 'vault');
@@ -25,7 +27,7 @@ export interface DevVault {
 export async function startDevVault(): Promise<DevVault> {
   if (!existsSync(VAULT_BIN)) throw new Error(`no Vault binary at ${VAULT_BIN}: run scripts/install-vault.sh (CI does, in .ci/run)`);
   const port = await freePort();
-  const rootToken = `root-${Math.random().toString(36).slice(2)}`;
+  const rootToken = testSecret(`root-${Math.random().toString(36).slice(2)}`, 'Vault root token');
   const home = mkdtempSync(join(tmpdir(), 'vault-home-'));
   const child: ChildProcess = spawn(
     VAULT_BIN,
@@ -36,6 +38,8 @@ export async function startDevVault(): Promise<DevVault> {
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const address = `http://127.0.0.1:${port}`;
   const api: DevVault['api'] = async (method, path, body, token = rootToken) => {
+    const data = (body as { data?: Record<string, unknown> } | undefined)?.data;
+    if (/^[^/]+\/data\//.test(path) && data) for (const [k, v] of Object.entries(data)) if (typeof v === 'string') testSecret(v, `Vault ${path}#${k}`);
     const res = await fetch(`${address}/v1/${path}`, {
       method,
       headers: { 'x-vault-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -43,7 +47,10 @@ export async function startDevVault(): Promise<DevVault> {
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
-    return text ? (JSON.parse(text) as Record<string, any>) : undefined;
+    const answer = text ? (JSON.parse(text) as Record<string, any>) : undefined;
+    for (const credential of [answer?.auth?.client_token, answer?.data?.secret_id, answer?.data?.role_id])
+      if (typeof credential === 'string') testSecret(credential, `Vault credential from ${method} ${path}`);
+    return answer;
   };
   const stop = async () => {
     await killGroup(child);

@@ -21,9 +21,10 @@ import { ensureLoadBalancerTools, startRedis, type Redis } from '../helpers/redi
 import { postRaw } from '../helpers/raw-http';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
+import { testSecret } from '../helpers/secret-values';
 
-const KEY = 'replica-test-key-0123456789abcdefghijklmnopqrstu';
-const OTHER_KEY = 'other-principal-key-0123456789abcdefghijklmnopq';
+const KEY = testSecret('replica-test-key-0123456789abcdefghijklmnopqrstu');
+const OTHER_KEY = testSecret('other-principal-key-0123456789abcdefghijklmnopq');
 const HEADERS = { authorization: `Bearer ${KEY}` };
 const text = (r: unknown) => (r as { content: { text: string }[] }).content[0].text;
 
@@ -49,7 +50,7 @@ describe.each([
       },
     },
     store: { redis: { url: redisUrl } },
-    stateless: { stateKeys: [{ id: 'k1', secret: 'replicas-share-this-state-key-0123456789' }] },
+    stateless: { stateKeys: [{ id: 'k1', secret: testSecret('replicas-share-this-state-key-0123456789') }] },
     servers: { who: { ...scripted(marker, ['--name', 'who', '--tools', 'env,echo']), env: { REPLICA: '${REPLICA}' } } },
   });
 

@@ -16,6 +16,7 @@ import { newMarker, startTestGateway, type TestGateway } from '../helpers/gatewa
 import { ensureNginx, nginxPrefix, nginxTest, startNginx, WEBSOCKET_CONF, type Nginx } from '../helpers/nginx';
 import { waitForNoProcesses } from '../helpers/processes';
 import { everything } from '../helpers/servers';
+import { testSecret } from '../helpers/secret-values';
 
 jest.setTimeout(120_000);
 
@@ -33,7 +34,7 @@ beforeAll(async () => {
   certs = await generateCerts(root);
   ca = readFileSync(certs.ca);
   https = tlsFetch({ ca });
-  gw = await startTestGateway({ admin: { token: 'a-long-enough-admin-token-for-tests' }, servers: { ev: everything(marker) } }, marker);
+  gw = await startTestGateway({ admin: { token: testSecret('a-long-enough-admin-token-for-tests') }, servers: { ev: everything(marker) } }, marker);
   nginx = await startNginx(Number(new URL(gw.url).port), certs);
 });
 

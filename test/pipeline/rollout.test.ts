@@ -15,10 +15,11 @@ import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 import { processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
 import { TEST_REGISTER } from '../helpers/admin';
+import { testSecret } from '../helpers/secret-values';
 
 jest.setTimeout(240_000);
 
-const TOKEN = `rollout-${randomUUID()}`;
+const TOKEN = testSecret(`rollout-${randomUUID()}`);
 const marker = `rollout-${randomUUID()}`;
 const TASK_QUEUE = 'test-rollout';
 let temporal: TestTemporal;

@@ -6,6 +6,7 @@ import { createLogger } from '../../log';
 import { capturingLogger } from '../../../test/helpers/log-lines';
 import { parseConfig, resolveConfig, type LoadedConfig } from '../load';
 import type { RemoteServerConfig, StdioServerConfig } from '../schema';
+import { testSecret } from '../../../test/helpers/secret-values';
 
 function problemsOf(p: Promise<unknown>): Promise<string[]> {
   return p.then(
@@ -39,7 +40,7 @@ describe('secret references in the config', () => {
   };
 
   it('resolves env and file references anywhere a string goes, trimming the file newline', async () => {
-    writeFileSync(join(dir, 'admin'), 'admin-token-from-file-0123456789-abcdef\n');
+    writeFileSync(join(dir, 'admin'), testSecret('admin-token-from-file-0123456789-abcdef\n'));
     const { config, secrets } = await load(
       {
         admin: { token: `\${secret:file:${dir}/admin}` },
@@ -49,7 +50,7 @@ describe('secret references in the config', () => {
           local: { command: 'node', env: { API_KEY: '${secret:env:GH_TOKEN}', HOME: '/tmp' } },
         },
       },
-      { GH_TOKEN: 'ghp_example_token', STATE_KEY: 'k'.repeat(40) },
+      { GH_TOKEN: testSecret('ghp_example_token'), STATE_KEY: testSecret('k'.repeat(40)) },
     );
     expect(secrets).toBeDefined();
     expect(config.admin?.token).toBe('admin-token-from-file-0123456789-abcdef');
@@ -139,12 +140,12 @@ describe('secret references in the config', () => {
 
   it('follows a rotated file (replaced by rename, as compose, swarm and kubernetes do) in the live headers', async () => {
     const file = join(dir, 'token');
-    writeFileSync(file, 'first-token-value\n');
+    writeFileSync(file, testSecret('first-token-value\n'));
     const { config } = await load({ servers: { gh: { url: 'http://h/mcp', headers: { Authorization: `Bearer \${secret:file:${file}}` } } } });
     const live = (config.servers[0] as RemoteServerConfig).liveHeaders!;
     let told = 0;
     live.onChange(() => told++);
-    writeFileSync(join(dir, 'token.new'), 'second-token-value\n');
+    writeFileSync(join(dir, 'token.new'), testSecret('second-token-value\n'));
     renameSync(join(dir, 'token.new'), file);
     await until(() => live.current().Authorization === 'Bearer second-token-value', 'the rotated file in the headers');
     expect(told).toBe(1);
