@@ -135,6 +135,30 @@ describe('config loading', () => {
     ]);
   });
 
+  it('takes a session pool on a shared Streamable HTTP server only, and names the field otherwise', () => {
+    const pool = { min: 2, max: 4 };
+    const config = parseConfig({ servers: { a: { url: 'http://h/mcp', pool } } }, 't');
+    expect(config.servers[0]).toMatchObject({ pool: { min: 2, max: 4, maxConcurrent: 16, maxWaiters: 1000 } });
+    expect(
+      problemsOf(() =>
+        parseConfig(
+          {
+            servers: {
+              b: { url: 'http://h/mcp', mode: 'per-session', pool },
+              c: { url: 'http://h/sse', pool },
+              d: { url: 'http://h/mcp', pool: { min: 3, max: 2 } },
+            },
+          },
+          't',
+        ),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^servers\.b\.pool: a session pool is for shared servers over Streamable HTTP/),
+      expect.stringMatching(/^servers\.c\.pool: a session pool is for shared servers over Streamable HTTP/),
+      expect.stringMatching(/^servers\.d\.pool\.min: min must not be larger than max/),
+    ]);
+  });
+
   it('refuses servers whose prefixes collide and names both', () => {
     const problems = problemsOf(() => parseConfig({ servers: { a: { command: 'x', prefix: 'p' }, b: { command: 'y', prefix: 'p' } } }, 't'));
     expect(problems).toEqual([expect.stringContaining('prefix "p" is already used by server "a"')]);

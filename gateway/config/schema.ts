@@ -132,6 +132,30 @@ export type UpstreamTls = z.infer<typeof upstreamTlsSchema>;
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 
+/**
+ * A pool of upstream sessions for a shared 2025 server over Streamable HTTP: a forwarded request
+ * takes the least busy session with room (`maxConcurrent` requests each), a new one is opened while
+ * fewer than `max` exist, and past that it waits in a bounded queue. Sessions beyond `min` close
+ * when idle for `idleTimeoutMs`; each is replaced after `maxLifetimeMs`; one idle for longer than
+ * `validateIdleMs` is pinged before it is handed out. Only what the gateway shares between all
+ * clients ever goes to a pooled session (README: "Upstream session pools").
+ */
+export const sessionPoolSchema = z
+  .object({
+    min: z.number().int().min(1).default(1),
+    max: z.number().int().min(1).default(1),
+    maxConcurrent: z.number().int().positive().default(16),
+    idleTimeoutMs: positiveMs.default(60_000),
+    maxLifetimeMs: positiveMs.default(60 * 60_000),
+    validateIdleMs: positiveMs.default(30_000),
+    acquireTimeoutMs: positiveMs.default(5_000),
+    maxWaiters: z.number().int().min(0).default(1_000),
+  })
+  .strict()
+  .refine((p) => p.min <= p.max, { path: ['min'], message: 'min must not be larger than max' });
+
+export type SessionPoolSettings = z.infer<typeof sessionPoolSchema>;
+
 export const remoteServerSchema = z
   .object({
     ...commonServerFields,
@@ -140,6 +164,7 @@ export const remoteServerSchema = z
     transport: z.enum(remoteTransports).optional(),
     headers: stringMap.default({}),
     tls: upstreamTlsSchema.optional(),
+    pool: sessionPoolSchema.optional(),
     /**
      * The gateway as an OAuth client of this server, its token sent as Authorization (never the
      * client's). `grant: client-credentials` (default): one token of the gateway's own for the
@@ -172,6 +197,12 @@ export const remoteServerSchema = z
   .superRefine((server, ctx) => {
     if (server.tls && !/^(https|wss):/i.test(server.url)) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls needs an https: or wss: url (got ${server.url.split(':')[0]}:)` });
+    }
+    // a pool multiplies one shared session; a session bound to one client has nothing to pool
+    const streamable =
+      server.transport === undefined ? /^https?:/i.test(server.url) && !/\/sse\/?$/.test(new URL(server.url).pathname) : server.transport === 'streamable-http';
+    if (server.pool && (server.mode !== 'shared' || !streamable)) {
+      ctx.addIssue({ code: 'custom', path: ['pool'], message: 'a session pool is for shared servers over Streamable HTTP (mode: shared, an http(s) url)' });
     }
     // an exchanged token names one user: the upstream it goes to must serve that user only
     if (server.oauth?.grant === 'token-exchange' && server.mode === 'shared') {

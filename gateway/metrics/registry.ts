@@ -64,26 +64,41 @@ export class GatewayMetrics {
     });
     backendGauge(registers, 'upstream_up', '1 when a backend is connected and serving, else 0', source, (b) => (b.state === 'ready' ? 1 : 0));
     backendGauge(registers, 'backend_weight', "A backend's routing weight", source, (b) => b.weight);
-    new Gauge({
-      name: `${PREFIX}upstream_health_state`,
-      help: "A backend's health from its checks: 1 for the state it is in (healthy, degraded, down), 0 for the others; none while it has no upstream (per-session, no session)",
-      labelNames: ['server', 'backend', 'state'],
+    backendSeries(
+      Gauge,
       registers,
-      collect() {
-        this.reset();
-        for (const s of source.servers())
-          for (const b of s.backends) {
-            if (!b.health) continue;
-            for (const state of HEALTH_STATES) this.set({ server: s.name, backend: b.id, state }, b.health.state === state ? 1 : 0);
-          }
-      },
-    });
+      'upstream_health_state',
+      "A backend's health from its checks: 1 for the state it is in (healthy, degraded, down), 0 for the others; none while it has no upstream (per-session, no session)",
+      'state',
+      source,
+      (b) => b.health && Object.fromEntries(HEALTH_STATES.map((state) => [state, b.health!.state === state ? 1 : 0])),
+    );
     backendGauge(
       registers,
       'upstream_health_consecutive_failures',
       'Health checks (and forwarded requests) in a row that got no answer and no traffic from the backend',
       source,
       (b) => b.health?.consecutiveFailures ?? 0,
+    );
+    backendSeries(
+      Gauge,
+      registers,
+      'session_pool_sessions',
+      'Upstream sessions of pooled backends (shared 2025 servers with pool), in use (a request on it) or idle',
+      'state',
+      source,
+      (b) => b.pool && { in_use: b.pool.inUse, idle: b.pool.idle },
+    );
+    backendGauge(registers, 'session_pool_waiters', 'Requests waiting for a pooled upstream session', source, (b) => b.pool?.waiters);
+    // the pools count; the counter shows their counts as they are at the scrape
+    backendSeries(
+      Counter,
+      registers,
+      'session_pool_leases_total',
+      'Requests given a pooled upstream session: reused (one was open), created (one was opened for it), refused (pool and queue full, or the wait timed out); efficiency = reused / (reused + created)',
+      'outcome',
+      source,
+      (b) => b.pool && { reused: b.pool.reused, created: b.pool.created, refused: b.pool.refused },
     );
     new Gauge({
       name: `${PREFIX}pool_containers`,
@@ -118,8 +133,10 @@ export class GatewayMetrics {
   }
 }
 
-/** A gauge with one value per server and backend, read from the fleet at scrape time. */
-function backendGauge(registers: Registry[], name: string, help: string, source: MetricsSource, value: (b: ServerStatus['backends'][number]) => number): void {
+type BackendStatus = ServerStatus['backends'][number];
+
+/** A gauge with one value per server and backend, read from the fleet at scrape time (none for a backend `value` gives none). */
+function backendGauge(registers: Registry[], name: string, help: string, source: MetricsSource, value: (b: BackendStatus) => number | undefined): void {
   new Gauge({
     name: `${PREFIX}${name}`,
     help,
@@ -127,7 +144,34 @@ function backendGauge(registers: Registry[], name: string, help: string, source:
     registers,
     collect() {
       this.reset();
-      for (const s of source.servers()) for (const b of s.backends) this.set({ server: s.name, backend: b.id }, value(b));
+      for (const s of source.servers())
+        for (const b of s.backends) {
+          const v = value(b);
+          if (v !== undefined) this.set({ server: s.name, backend: b.id }, v);
+        }
+    },
+  });
+}
+
+/** One series per server, backend and value of `label`, read at scrape time (none for a backend `values` gives none). */
+function backendSeries(
+  kind: typeof Gauge | typeof Counter,
+  registers: Registry[],
+  name: string,
+  help: string,
+  label: string,
+  source: MetricsSource,
+  values: (b: BackendStatus) => Record<string, number> | undefined,
+): void {
+  new kind({
+    name: `${PREFIX}${name}`,
+    help,
+    labelNames: ['server', 'backend', label],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of source.servers())
+        for (const b of s.backends) for (const [value, n] of Object.entries(values(b) ?? {})) this.inc({ server: s.name, backend: b.id, [label]: value }, n);
     },
   });
 }

@@ -7,6 +7,7 @@
  * is built.
  */
 import type { JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc';
+import type { UpstreamConnection } from '../upstream/connection';
 import type { Backend } from '../servers/backend';
 import type { ServerGroup } from '../servers/group';
 import type { Want } from '../servers/lists';
@@ -33,6 +34,8 @@ export interface Call {
   preferBackend?: string;
   /** Set by the picking stage. */
   backend?: Backend;
+  /** Set by the leasing stage (or, for a task, its routing stage): the upstream session the call goes on. */
+  connection?: UpstreamConnection;
   /** Set by the tracing stage. */
   trace?: TraceContext;
   /** How long the upstream may take, when a stage knows better than the server's requestTimeoutMs (tasks/result waits for its task). */

@@ -7,7 +7,8 @@
  *   mirrored headers (a modern call's Mcp-Param-* against its body) → resolve (route by name or
  *   URI) → authorize (the policy, for the call's principal) → input rounds (a modern client's multi-round-trip requests) → trace → [subscription
  *   bookkeeping] → input drive (a 2026 server's questions to a 2025 client, each round a request of
- *   its own) → pick (backend by weight, a round the backend that asked) → upstream era (the envelope
+ *   its own) → pick (backend by weight, a round the backend that asked) → lease (the upstream
+ *   session it goes on: a pooled backend's least busy one) → upstream era (the envelope
  *   a 2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
  *   the gateway's) → count (statistics, metrics, the call log line) → send (ids, progress,
  *   cancellation)
@@ -52,6 +53,7 @@ import { countStage } from './stages/count';
 import { inputDriveStage } from './stages/input-drive';
 import { inputRoundStage } from './stages/input-rounds';
 import { mirroredHeaderStage } from './stages/mirrored-headers';
+import { leaseStage } from './stages/lease';
 import { pickStage } from './stages/pick';
 import { resolveStage, type RoutingDeps } from './stages/resolve';
 import { sendStage } from './stages/send';
@@ -323,6 +325,7 @@ export class Relay implements LocalServices, RoutingDeps {
           ...subscription,
           inputDriveStage,
           pickStage,
+          leaseStage,
           upstreamEraStage(clients, this),
           taskCreateStage(tasks, progress),
           countStage(recordCall, logCalls),

@@ -1,13 +1,16 @@
 /**
  * One live backend of a server: a supervised upstream session plus the catalog of what it offers,
  * kept current (fetched on connect, refetched on list_changed, emptied while down). Its id, weight
- * and settings are its plan's spec, read live, so a weight change there takes effect here.
+ * and settings are its plan's spec, read live, so a weight change there takes effect here. A
+ * shared 2025 Streamable HTTP backend with `pool` leases each request a session of its pool
+ * (upstream/session-pool.ts); every other backend sends on its one session.
  */
 import type { Logger } from 'pino';
 import { transportKind, type TransportKind } from '../config/schema';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
-import type { InitializeParams, RequestWire, ServerRequestOutcome, UpstreamConnection } from '../upstream/connection';
+import { UpstreamConnection, type InitializeParams, type RequestWire, type ServerRequestOutcome } from '../upstream/connection';
 import type { HealthReport, HealthState } from '../upstream/health-state';
+import { SessionPool, type Lease, type SessionPoolStats } from '../upstream/session-pool';
 import { UpstreamSupervisor, type EraMemory } from '../upstream/supervisor';
 import type { Subject } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
@@ -28,6 +31,7 @@ export interface BackendListener {
 export class Backend {
   private index = new CatalogIndex(EMPTY_CATALOG);
   private readonly supervisor: UpstreamSupervisor;
+  private readonly pool: SessionPool | undefined;
   private loaded = false;
   private readonly refetching = new Map<ListKind, { again: boolean }>();
 
@@ -50,6 +54,34 @@ export class Backend {
       log,
       eras,
     );
+    const pool = spec.config.kind === 'remote' ? spec.config.pool : undefined;
+    if (pool && pool.max > 1) {
+      const open = () => this.openPooled(transports, initParams, subject);
+      this.pool = new SessionPool(spec.config.name, pool, open, log.child({ pool: true }));
+    }
+  }
+
+  /**
+   * The session one request goes on, and its release once answered: one of the pool's (2025
+   * servers with `pool`), else the backend's own session.
+   */
+  lease(): Promise<Lease> {
+    const conn = this.connection;
+    if (!this.pool || conn?.era === 'modern') {
+      if (!conn) return Promise.reject(new Error(`server "${this.spec.config.name}" backend "${this.id}" is not connected`));
+      return Promise.resolve({ conn, release: () => {} });
+    }
+    return this.pool.acquire();
+  }
+
+  /** Whether `conn` is one of this backend's sessions (its own or a pooled one). */
+  holds(conn: UpstreamConnection): boolean {
+    return conn === this.connection || (this.pool?.has(conn) ?? false);
+  }
+
+  /** The pool's statistics; undefined for a backend without one. */
+  get poolStats(): SessionPoolStats | undefined {
+    return this.pool?.stats;
   }
 
   get id(): string {
@@ -118,8 +150,9 @@ export class Backend {
     return this.supervisor.start();
   }
 
-  stop(): Promise<void> {
-    return this.supervisor.stop();
+  async stop(): Promise<void> {
+    await this.pool?.stop();
+    await this.supervisor.stop();
   }
 
   /** Whether this backend's catalog has what a request names. */
@@ -139,6 +172,7 @@ export class Backend {
     this.index = new CatalogIndex(catalog);
     this.loaded = true;
     this.log.info(Object.fromEntries(LIST_KINDS.map((k) => [k, catalog[k].length])), 'server catalog loaded');
+    if (conn.era === 'legacy') this.pool?.attach(conn);
     this.listener.backendUp(this, conn);
   }
 
@@ -146,6 +180,35 @@ export class Backend {
     this.index = new CatalogIndex(EMPTY_CATALOG);
     this.loaded = false;
     this.listener.backendDown(this);
+  }
+
+  /**
+   * One more session to this backend, for the pool: initialized like the supervised one (the 2025
+   * era it found). What it says about a call reaches that call's client; its list changes and
+   * resource updates are the supervised session's business (the same server says them there).
+   */
+  private async openPooled(transports: UpstreamTransports, initParams: () => InitializeParams, subject?: Subject): Promise<UpstreamConnection> {
+    const config = this.spec.config;
+    const transport = await transports.create(config, this.id, this.log, subject);
+    const conn = new UpstreamConnection(
+      config.name,
+      transport,
+      {
+        notification: (n, c, context) => {
+          if (!LIST_CHANGED.has(n.method) && n.method !== 'notifications/resources/updated') this.listener.notification(n, c, context);
+        },
+        request: (r, c, context) => this.listener.request(r, c, context),
+        closed: () => {},
+      },
+      this.log,
+    );
+    try {
+      await conn.open(initParams(), { timeoutMs: config.requestTimeoutMs, era: 'legacy', probeTimeoutMs: config.probeTimeoutMs });
+    } catch (err) {
+      await conn.close();
+      throw err;
+    }
+    return conn;
   }
 
   private onNotification(n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void {

@@ -15,6 +15,7 @@ import { FleetError } from '../protocol/errors';
 import { KeyedCap } from '../protocol/keyed-cap';
 import type { InitializeParams } from '../upstream/connection';
 import { HEALTH_STATES, type HealthReport } from '../upstream/health-state';
+import type { SessionPoolStats } from '../upstream/session-pool';
 import type { Subject, SubjectToken } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { ServerGroup, type GroupBinding, type GroupListener } from './group';
@@ -31,6 +32,8 @@ export interface BackendStatus {
   tools: number;
   /** What its health checks say; for a per-session backend the healthiest of its sessions' upstreams, absent while it has none. */
   health?: HealthReport;
+  /** Its upstream session pool (a shared 2025 server with `pool`). */
+  pool?: SessionPoolStats;
 }
 
 /** A server as the admin API and the metrics report it. */
@@ -303,7 +306,8 @@ export class ServerRegistry {
     const backends = plan.specs.map((spec): BackendStatus => {
       const summary = { id: spec.id, weight: spec.weight, transport: transportKind(spec.config) };
       const live = group?.backend(spec.id);
-      if (live) return { ...summary, state: live.state, tools: live.catalog.tools.length, health: live.health };
+      if (live)
+        return { ...summary, state: live.state, tools: live.catalog.tools.length, health: live.health, ...(live.poolStats ? { pool: live.poolStats } : {}) };
       const sessions = bound.filter((g) => g.boundTo === spec.id);
       if (sessions.length === 0)
         return { ...summary, state: plan.probes.get(spec.id)?.state ?? 'ready', tools: plan.probes.get(spec.id)?.toolNames.length ?? 0 };

@@ -13,7 +13,7 @@ import type { ProgressRouter } from '../progress';
 export function sendStage(progress: ProgressRouter): Next {
   return async (call: Call): Promise<JsonRpcResponse> => {
     const group = required(call.group, 'the server');
-    const conn = required(required(call.backend, 'the backend').connection, 'a connected backend');
+    const conn = required(call.connection, 'the upstream session');
     const clientMeta = call.params._meta as Record<string, unknown> | undefined;
     // a 2026 client's envelope describes its hop to the gateway, not the gateway's to the server
     const meta: Record<string, unknown> = { ...withoutEnvelope(clientMeta), ...call.meta };

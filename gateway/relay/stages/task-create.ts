@@ -65,7 +65,7 @@ async function create(call: Call, next: Next, tasks: TaskTable, progress: Progre
     const reply = await next(call);
     const created = 'result' in reply ? createdTask(reply.result) : undefined;
     if (!created) return { reply };
-    const conn = required(required(call.backend, 'the backend').connection, 'a connected backend');
+    const conn = required(call.connection, 'the upstream session');
     const server = required(call.group, 'the server').name;
     const entry = tasks.add({ clientId: ownerOf(call.client), server, conn, task: created });
     // both ids, so an operator can follow the task into the server's own log

@@ -256,7 +256,11 @@ describe('the deadline of a task request', () => {
     const clock = { now: 0 };
     const tasks = new TaskTable({ maxTasks: 10, maxTtlMs: 3_600_000 }, () => clock.now);
     const conn = { isOpen: true } as UpstreamConnection;
-    const group = { name: 'a', backends: [{ ready: true, connection: conn }], config: { requestTimeoutMs: 100 } } as unknown as ServerGroup;
+    const group = {
+      name: 'a',
+      backends: [{ ready: true, connection: conn, holds: (c: UpstreamConnection) => c === conn }],
+      config: { requestTimeoutMs: 100 },
+    } as unknown as ServerGroup;
     const client = { id: 'c', era: 'legacy', log: { info: () => {} } } as unknown as ClientPeer;
     const entry = tasks.add({ clientId: 'c', server: 'a', conn, task: { taskId: 'up', status: 'working', ttl: 30_000 } });
     clock.now = 10_000;

@@ -19,10 +19,11 @@ export function taskRouteStage(tasks: TaskTable, deps: Pick<RoutingDeps, 'group'
   return async (call, next) => {
     const entry = tasks.owned(call.params.taskId, ownerOf(call.client));
     const group = entry && deps.group(call.client, entry.server);
-    const backend = group?.backends.find((b) => b.ready && b.connection === entry!.conn);
+    const backend = group?.backends.find((b) => b.ready && b.holds(entry!.conn));
     if (!entry || !group || !backend) throw unknownTask(call.params.taskId, call.client);
     call.group = group;
     call.backend = backend;
+    call.connection = entry.conn;
     call.params = { ...call.params, taskId: entry.upstreamId };
     // tasks/result answers when the task is done, which may be long after any one request's deadline: it may wait out the task's ttl
     if (call.request.method === 'tasks/result') call.timeoutMs = Math.max(group.config.requestTimeoutMs, tasks.remainingMs(entry));
