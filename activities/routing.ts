@@ -1,10 +1,11 @@
 /**
  * What the gateway's admin API reports about routing: every server has a ready backend that gets
- * traffic (service-mesh), and the per-session container pools stay within their bounds
+ * traffic (service-mesh), and its upstream pools reuse their sessions and stay within their bounds
  * (connection-fabric).
  */
 import type { StepInput, StepResult } from '../pipeline/types';
-import { AdminApi } from './admin';
+import { AdminApi, type ServerInfo } from './admin';
+import { connect, needsNoArguments } from './gateway';
 
 export async function routingWeights(input: StepInput): Promise<StepResult> {
   const api = await AdminApi.of(input);
@@ -19,13 +20,78 @@ export async function routingWeights(input: StepInput): Promise<StepResult> {
   return { outcome: 'passed', summary: `${servers.length} servers routed: ${line}`, details: { routes } };
 }
 
+/** Calls per pooled server, sent in bursts of this many at once: enough to make a pool grow, then reuse. */
+const POOL_CALLS = 40;
+const POOL_BURST = 8;
+/** The seed asks more than 90% of requests to find a pooled connection ready. */
+const MIN_EFFICIENCY = 0.9;
+
+type PooledBackend = { server: string; backend: string; pool: NonNullable<ServerInfo['backends'][number]['pool']> };
+
+/**
+ * connection-fabric: the gateway's upstream pools hold within their bounds and reuse what they
+ * open. Each session pool (servers.X.pool) gets bursts of read-only calls through the gateway and
+ * must then show reuse of at least 90% and no refused request; per-session container pools must
+ * stay within their max. A gateway with no pool at all has nothing to check, and the step fails.
+ */
 export async function poolStatistics(input: StepInput): Promise<StepResult> {
   const api = await AdminApi.of(input);
-  const { pools } = await api.pools();
-  if (pools.length === 0)
-    return { outcome: 'passed', summary: 'the gateway runs no per-session container pools (every server is shared or remote)', details: { pools } };
-  const over = pools.filter((p) => p.warm + p.busy > p.max).map((p) => `${p.server}/${p.backend} holds ${p.warm + p.busy} > max ${p.max}`);
-  const line = pools.map((p) => `${p.server}/${p.backend}: ${p.busy} busy, ${p.warm} warm, max ${p.max}, ${p.waiting} waiting`).join('; ');
-  if (over.length) return { outcome: 'failed', summary: `pools over their bound: ${over.join('; ')}`, details: { pools } };
-  return { outcome: 'passed', summary: line, details: { pools } };
+  const [{ servers }, { pools }] = await Promise.all([api.servers(), api.pools()]);
+  const before = pooledBackends(servers);
+  if (before.length === 0 && pools.length === 0) {
+    return {
+      outcome: 'failed',
+      summary: 'nothing to check: the gateway has no upstream pool (set servers.X.pool on a shared Streamable HTTP server, or run a per-session docker server)',
+      details: { servers: servers.map((s) => s.name) },
+    };
+  }
+  const problems: string[] = [];
+  const over = pools.filter((p) => p.warm + p.busy > p.max).map((p) => `${p.server}/${p.backend} holds ${p.warm + p.busy} containers > max ${p.max}`);
+  problems.push(...over);
+  const driven = before.length > 0 ? await drivePools(api.base, [...new Set(before.map((b) => b.server))]) : {};
+  for (const [server, why] of Object.entries(driven)) if (why) problems.push(`${server}: ${why}`);
+  const after = pooledBackends((await api.servers()).servers);
+  const measured = after.map((b) => {
+    const was = before.find((x) => x.server === b.server && x.backend === b.backend)?.pool;
+    const reused = b.pool.reused - (was?.reused ?? 0);
+    const created = b.pool.created - (was?.created ?? 0);
+    const refused = b.pool.refused - (was?.refused ?? 0);
+    const efficiency = reused + created === 0 ? 0 : reused / (reused + created);
+    if (reused + created === 0) problems.push(`${b.server}/${b.backend}: no request went through its pool`);
+    else if (efficiency < MIN_EFFICIENCY) problems.push(`${b.server}/${b.backend}: reuse ${(efficiency * 100).toFixed(1)}% < ${MIN_EFFICIENCY * 100}%`);
+    if (refused > 0) problems.push(`${b.server}/${b.backend}: ${refused} requests refused by a full pool`);
+    return { server: b.server, backend: b.backend, size: b.pool.size, reused, created, refused, efficiency };
+  });
+  const line = [
+    ...measured.map((m) => `${m.server}/${m.backend}: ${m.size} sessions, reuse ${(m.efficiency * 100).toFixed(1)}% (${m.reused} reused, ${m.created} opened)`),
+    ...pools.map((p) => `${p.server}/${p.backend}: ${p.busy} busy, ${p.warm} warm containers, max ${p.max}, ${p.waiting} waiting`),
+  ].join('; ');
+  const details = { sessionPools: measured, containerPools: pools };
+  if (problems.length) return { outcome: 'failed', summary: `${problems.join('; ')} (${line})`, details };
+  return { outcome: 'passed', summary: line, details };
+}
+
+function pooledBackends(servers: ServerInfo[]): PooledBackend[] {
+  return servers.flatMap((s) => s.backends.flatMap((b) => (b.pool ? [{ server: s.name, backend: b.id, pool: b.pool }] : [])));
+}
+
+/** Bursts of calls of a read-only tool (one needing no arguments) of each server; per server, why it could not be driven. */
+async function drivePools(base: string, names: string[]): Promise<Record<string, string | undefined>> {
+  const connection = await connect(base, 'streamable-http', 'mcp-fleet-pool-check');
+  try {
+    const { tools } = await connection.client.listTools();
+    const out: Record<string, string | undefined> = {};
+    for (const server of names) {
+      const tool = tools.find((t) => t.name.startsWith(`${server}__`) && t.annotations?.readOnlyHint === true && needsNoArguments(t));
+      if (!tool) {
+        out[server] = 'offers no read-only tool without arguments to measure its pool with';
+        continue;
+      }
+      for (let sent = 0; sent < POOL_CALLS; sent += POOL_BURST)
+        await Promise.all(Array.from({ length: POOL_BURST }, () => connection.client.callTool({ name: tool.name, arguments: {} })));
+    }
+    return out;
+  } finally {
+    await connection.close();
+  }
 }

@@ -4,12 +4,16 @@
  * container pool on the Docker engine.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkMetrics, poolStatistics, routingWeights } from '../../activities';
 import type { StepInput } from '../../pipeline/types';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { containersOf, ensureScriptedImage, waitForNoContainers } from '../helpers/docker';
 import { waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
+import { memory } from '../helpers/servers';
 import { waitFor } from '../helpers/wait';
 import { TEST_REGISTER } from '../helpers/admin';
 import { testSecret } from '../helpers/secret-values';
@@ -80,16 +84,35 @@ test('poolStatistics reads a real per-session container pool: warm containers wi
   const r = await waitFor(
     async () => {
       const s = await poolStatistics(input(gw));
-      return (s.details!.pools as { warm: number }[])[0]?.warm === 1 ? s : undefined;
+      return (s.details!.containerPools as { warm: number }[])[0]?.warm === 1 ? s : undefined;
     },
     'the pool to report its warm container',
     60_000,
   );
   expect(r.outcome).toBe('passed');
-  expect(r.summary).toBe('boxed/primary: 0 busy, 1 warm, max 2, 0 waiting');
+  expect(r.summary).toBe('boxed/primary: 0 busy, 1 warm containers, max 2, 0 waiting');
 
+  // a gateway without any pool has nothing to check: the step fails, it does not pass empty-handed
   const none = await gateway({ echo: scripted(marker, ['--tools', 'echo']) });
-  expect(await poolStatistics(input(none))).toMatchObject({ outcome: 'passed', details: { pools: [] } });
+  expect(await poolStatistics(input(none))).toMatchObject({
+    outcome: 'failed',
+    summary: expect.stringMatching(/^nothing to check: the gateway has no upstream pool/),
+  });
   await gw.stop();
   expect(await waitForNoContainers(instance)).toEqual([]);
+});
+
+test('poolStatistics drives a real session pool with bursts of read-only calls and reads its reuse', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-pool-'));
+  const inner = await startTestGateway({ servers: { memory: memory(marker, join(dir, 'memory.jsonl'), { prefix: false }) } }, marker);
+  gateways.push(inner);
+  const gw = await gateway({ memory: { url: `${inner.url}/mcp`, protocol: '2025-11-25', prefix: 'memory', pool: { min: 1, max: 4, maxConcurrent: 4 } } });
+  const r = await poolStatistics(input(gw));
+  expect(r).toMatchObject({ outcome: 'passed' });
+  const [measured] = r.details!.sessionPools as { reused: number; created: number; efficiency: number }[];
+  expect(measured.reused + measured.created).toBe(40);
+  expect(measured.created).toBeGreaterThanOrEqual(1); // bursts of 8 on sessions of 4: the pool grew
+  expect(measured.efficiency).toBeGreaterThanOrEqual(0.9);
+  expect(r.summary).toMatch(/^memory\/primary: \d sessions, reuse \d+\.\d% \(\d+ reused, \d+ opened\)$/);
+  rmSync(dir, { recursive: true, force: true });
 });
