@@ -29,7 +29,7 @@ export interface PostOptions {
 
 /** What the front hears of a session: its handshake done (once), and its end (once). */
 export interface SessionEvents {
-  opened(session: StreamableSession, handshake: Handshake): void;
+  opened(session: StreamableSession, handshake: Handshake): Promise<void> | void;
   closed(session: StreamableSession): void;
 }
 
@@ -66,8 +66,8 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
     this.client = open(this);
   }
 
-  opened(handshake: Handshake): void {
-    this.events.opened(this, handshake);
+  opened(handshake: Handshake): Promise<void> | void {
+    return this.events.opened(this, handshake);
   }
 
   /** Headers every reply of the session carries; none for the answer that refused to open it. */

@@ -37,8 +37,11 @@ export interface FrontChannel {
   readonly principal: Principal;
   send(message: JsonRpcMessage, relatedRequestId?: RequestId): Promise<void>;
   close(): Promise<void>;
-  /** The handshake is done (initialize answered, or the session resumed): what it settled may be kept for other replicas. */
-  opened?(handshake: Handshake): void;
+  /**
+   * The handshake succeeded and its answer is about to go: what it settled may be kept for other
+   * replicas, before the client can take the session id to one of them (the answer waits for it).
+   */
+  opened?(handshake: Handshake): Promise<void> | void;
 }
 
 /** What initialize settled for the session's life. */
@@ -247,11 +250,10 @@ export class ClientSession implements ClientPeer {
     }
     // The spec: a request the client cancelled gets no response; initialize cannot be cancelled, so it always is answered.
     if (cancellation.cancelled && !startsHandshake) return;
+    const handshakeDone = startsHandshake && this.phase === 'initializing';
+    if (handshakeDone && !('error' in response)) await this.channel.opened?.(this.handshake);
     this.send({ ...response, id: request.id });
-    if (startsHandshake && this.phase === 'initializing') {
-      this.phase = 'error' in response ? 'new' : 'operating';
-      if (this.phase === 'operating') this.channel.opened?.(this.handshake);
-    }
+    if (handshakeDone) this.phase = 'error' in response ? 'new' : 'operating';
   }
 
   /**

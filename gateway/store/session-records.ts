@@ -32,10 +32,10 @@ export class SessionRecords {
     private readonly log: Logger,
   ) {}
 
-  /** Keeps the record of a session that finished its handshake; a failure is logged (the session still works here). */
-  save(sessionId: string, record: SessionRecord): void {
+  /** Keeps the record of a session that finished its handshake; never rejects: a failure is logged (the session still works here). */
+  save(sessionId: string, record: SessionRecord): Promise<void> {
     this.refreshed.set(sessionId, Date.now());
-    this.store.set(keyOf(sessionId), JSON.stringify(record), this.ttlMs).catch((err: Error) => this.failed('save', err));
+    return this.store.set(keyOf(sessionId), JSON.stringify(record), this.ttlMs).catch((err: Error) => this.failed('save', err));
   }
 
   /** The record of a session another replica opened; undefined when there is none. Throws STORE_UNAVAILABLE. */
