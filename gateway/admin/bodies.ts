@@ -43,9 +43,12 @@ export function parseBackendBody(body: unknown, server: ServerConfig): BackendSp
     requestTimeoutMs: server.requestTimeoutMs,
     restart: server.restart,
     healthCheck: server.healthCheck,
+    protocol: server.protocol,
     ...(server.kind === 'docker' && 'docker' in transport ? { pool: server.pool } : {}),
-    // another replica of a remote server takes the server's credentials and TLS, unless the body gives its own
-    ...(server.kind === 'remote' && 'url' in transport ? { headers: server.headers, ...(server.tls ? { tls: server.tls } : {}) } : {}),
+    // another replica of a remote server takes the server's credentials, TLS and session pool, unless the body gives its own
+    ...(server.kind === 'remote' && 'url' in transport
+      ? { headers: server.headers, ...(server.tls ? { tls: server.tls } : {}), ...(server.pool ? { pool: server.pool } : {}) }
+      : {}),
   };
   const config = problems.length === 0 ? parseServer(server.name, { ...inherited, ...transport }, [], problems) : undefined;
   if (problems.length > 0 || !config) throw invalid(problems);

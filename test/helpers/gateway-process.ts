@@ -27,6 +27,8 @@ export async function spawnGateway(doc: unknown, marker: string, options: { list
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: any[] = [];
+  /** What it wrote that is no log line (a crash's stack), for the error when it exits early. */
+  const other: string[] = [];
   const url = await new Promise<string>((resolveUrl, reject) => {
     let buf = '';
     child.stderr.on('data', (c: Buffer) => {
@@ -35,13 +37,16 @@ export async function spawnGateway(doc: unknown, marker: string, options: { list
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        if (!line.startsWith('{')) continue;
+        if (!line.startsWith('{')) {
+          other.push(line);
+          continue;
+        }
         const entry = JSON.parse(line);
         logs.push(entry);
         if (entry.msg === 'gateway listening') resolveUrl(entry.url);
       }
     });
-    child.once('exit', (code) => reject(new Error(`gateway exited early with ${code}: ${JSON.stringify(logs.slice(-3))}`)));
+    child.once('exit', (code) => reject(new Error(`gateway exited early with ${code}: ${JSON.stringify(logs.slice(-3))} ${other.slice(-5).join('\n')}`)));
   });
   return { child, url, logs, dir };
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { connectGateway, connectTransport, NETWORK_FRONTS, type ConnectOptions, type GatewayConnection, type NetworkFront } from '../../gateway/client/connect';
@@ -15,6 +15,7 @@ import { createLogger } from '../../gateway/log';
 import { OUTPUT_TAP_VAR } from '../../gateway/output-tap';
 import { lineSink } from './log-lines';
 import { MARKER_VAR } from './servers';
+import { ROOT } from '../containers/support/docker';
 
 export type FrontKind = NetworkFront | 'stdio';
 export const FRONTS: FrontKind[] = [...NETWORK_FRONTS, 'stdio'];
@@ -27,7 +28,7 @@ export interface TestGateway extends RunningGateway {
   marker: string;
 }
 
-export const CLI_JS = resolve(__dirname, '..', '..', 'dist', 'gateway', 'cli.js');
+export const CLI_JS = join(ROOT, 'dist', 'gateway', 'cli.js');
 
 /** What a gateway CLI spawned with an env of its own needs of this one: the test run's output tap (gateway/output-tap.ts). */
 export function tapEnv(): Record<string, string> {

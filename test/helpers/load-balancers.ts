@@ -5,12 +5,12 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT } from '../containers/support/docker';
 import { nginxPrefix, runNginx } from './nginx';
 import { freePort } from './ports';
 import { runForeground } from './foreground';
 
-const ROOT = resolve(__dirname, '..', '..');
 export const HAPROXY_CFG = join(ROOT, 'haproxy', 'mcp-lb.cfg');
 export const NGINX_LB_CONF = join(ROOT, 'nginx', 'load-balancer.conf');
 

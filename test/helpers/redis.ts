@@ -3,11 +3,10 @@
  * foreground process on a free loopback port, nothing persisted, stopped by `stop()`.
  */
 import { execFileSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT } from '../containers/support/docker';
 import { freePort } from './ports';
 import { runForeground } from './foreground';
-
-const ROOT = resolve(__dirname, '..', '..');
 
 /** Installs haproxy and redis-server unless on PATH. */
 export function ensureLoadBalancerTools(): void {

@@ -1,8 +1,9 @@
 /** Config entry for the scripted test server (test/fixtures/scripted-server.ts, built to dist), and what its log lines tell. */
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import { MARKER_VAR } from './servers';
+import { ROOT } from '../containers/support/docker';
 
-export const SCRIPTED_JS = resolve(__dirname, '..', '..', 'dist', 'test', 'fixtures', 'scripted-server.js');
+export const SCRIPTED_JS = join(ROOT, 'dist', 'test', 'fixtures', 'scripted-server.js');
 
 export function scripted(marker: string, serverArgs: string[] = [], extra: Record<string, unknown> = {}) {
   return {
