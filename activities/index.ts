@@ -13,5 +13,5 @@ export { gatewayHealth, mcpRoundTrip, resolveServers } from './gateway';
 export { requestTracing } from './tracing';
 export { registerServer } from './discovery';
 export { checkMetrics } from './metrics';
-export { poolStatistics, routingWeights } from './routing';
+export { poolStatistics, routingWeights, trafficShift } from './routing';
 export { addRolloutBackend, shiftTraffic, promoteRollout, rollBackRollout } from './rollout';

@@ -20,6 +20,65 @@ export async function routingWeights(input: StepInput): Promise<StepResult> {
   return { outcome: 'passed', summary: `${servers.length} servers routed: ${line}`, details: { routes } };
 }
 
+/** Calls the traffic-shift check sends at each split. */
+const SHIFT_CALLS = 20;
+/** The id of the backend the check adds for the time it runs. */
+const SHIFT_BACKEND = 'mesh-check';
+
+/**
+ * service-mesh: traffic really follows the weights. On the first shared server reached over HTTP
+ * that offers a read-only tool, the check adds a second backend to the same upstream (a session of
+ * its own), sends calls at 50/50 and then at 100/0, and reads from the gateway's statistics where
+ * each call went; the backend is removed again whatever happens. A gateway with no such server has
+ * nothing to shift, and the step fails.
+ */
+export async function trafficShift(input: StepInput): Promise<StepResult> {
+  const api = await AdminApi.of(input);
+  const { servers } = await api.servers();
+  const connection = await connect(api.base, 'streamable-http', 'mcp-fleet-mesh-check');
+  try {
+    const { tools } = await connection.client.listTools();
+    const candidates = servers.flatMap((s) => {
+      const primary = s.backends.find((b) => b.id === 'primary');
+      const tool = tools.find((t) => s.tools.includes(t.name) && t.annotations?.readOnlyHint === true && needsNoArguments(t));
+      return s.mode === 'shared' && primary?.state === 'ready' && /^https?:/.test(primary.target) && tool ? [{ server: s, primary, tool }] : [];
+    });
+    const chosen = candidates[0];
+    if (!chosen) {
+      return {
+        outcome: 'failed',
+        summary: 'nothing to shift: no shared server reached over HTTP offers a read-only tool without arguments',
+        details: { servers: servers.map((s) => s.name) },
+      };
+    }
+    const { server, primary, tool } = chosen;
+    const share = async (weights: Record<string, number>): Promise<Record<string, number>> => {
+      await api.setWeights(server.name, weights);
+      const before = (await api.stats(60)).servers[server.name] ?? {};
+      for (let i = 0; i < SHIFT_CALLS; i++) await connection.client.callTool({ name: tool.name, arguments: {} });
+      const after = (await api.stats(60)).servers[server.name] ?? {};
+      return Object.fromEntries(Object.keys(weights).map((id) => [id, (after[id]?.calls ?? 0) - (before[id]?.calls ?? 0)]));
+    };
+    await api.addBackend(server.name, { id: SHIFT_BACKEND, weight: 0, url: primary.target });
+    try {
+      const even = await share({ primary: 50, [SHIFT_BACKEND]: 50 });
+      const all = await share({ primary: 100, [SHIFT_BACKEND]: 0 });
+      const details = { server: server.name, tool: tool.name, even, all };
+      const line = `${server.name}: 50/50 sent ${even.primary}/${even[SHIFT_BACKEND]}, 100/0 sent ${all.primary}/${all[SHIFT_BACKEND]} (${tool.name})`;
+      // smooth weighted round-robin alternates: an even split is exact, give or take the first pick
+      const evenOk = Math.abs(even.primary - even[SHIFT_BACKEND]) <= 2 && even.primary + even[SHIFT_BACKEND] === SHIFT_CALLS;
+      const allOk = all.primary === SHIFT_CALLS && all[SHIFT_BACKEND] === 0;
+      if (!evenOk || !allOk) return { outcome: 'failed', summary: `traffic did not follow the weights: ${line}`, details };
+      return { outcome: 'passed', summary: line, details };
+    } finally {
+      await api.removeBackend(server.name, SHIFT_BACKEND);
+      await api.setWeights(server.name, { primary: primary.weight });
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
 /** Calls per pooled server, sent in bursts of this many at once: enough to make a pool grow, then reuse. */
 const POOL_CALLS = 40;
 const POOL_BURST = 8;

@@ -135,7 +135,11 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
     name: 'service-mesh',
     summary: 'Routing across upstreams: discovery, weights, and rolling out a new version of a server (canary or blue/green)',
     verbs: {
-      integrate: [resolve, step('routing-weights', 'Check routing weights and traffic shifting', 'routingWeights')],
+      integrate: [
+        resolve,
+        step('routing-weights', 'Every server has a ready backend with weight', 'routingWeights'),
+        step('traffic-shift', 'Shift traffic between two backends of a server and check where calls went', 'trafficShift'),
+      ],
       deploy: rolloutSteps,
     },
   },

@@ -29,6 +29,8 @@ export interface BackendStatus {
   weight: number;
   state: BackendState;
   transport: TransportKind;
+  /** Where it runs: a remote server's URL (no credentials, query or fragment), a container's image, a process's command. */
+  target: string;
   tools: number;
   /** What its health checks say; for a per-session backend the healthiest of its sessions' upstreams, absent while it has none. */
   health?: HealthReport;
@@ -304,7 +306,7 @@ export class ServerRegistry {
     const group = this.shared.get(plan.name);
     const bound = [...this.owners.values()].flatMap((o) => o.groups.get(plan.name) ?? []);
     const backends = plan.specs.map((spec): BackendStatus => {
-      const summary = { id: spec.id, weight: spec.weight, transport: transportKind(spec.config) };
+      const summary = { id: spec.id, weight: spec.weight, transport: transportKind(spec.config), target: targetOf(spec.config) };
       const live = group?.backend(spec.id);
       if (live)
         return { ...summary, state: live.state, tools: live.catalog.tools.length, health: live.health, ...(live.poolStats ? { pool: live.poolStats } : {}) };
@@ -452,4 +454,12 @@ class TenantSubject implements Subject {
     }
     return this.last;
   }
+}
+
+/** Where a backend runs, as operators know it; a URL loses what may hold a secret (user info, query, fragment). */
+function targetOf(config: ServerConfig): string {
+  if (config.kind === 'stdio') return config.command;
+  if (config.kind === 'docker') return config.docker.image;
+  const url = new URL(config.url);
+  return `${url.protocol}//${url.host}${url.pathname}`;
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkMetrics, poolStatistics, routingWeights } from '../../activities';
+import { checkMetrics, poolStatistics, routingWeights, trafficShift } from '../../activities';
 import type { StepInput } from '../../pipeline/types';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { containersOf, ensureScriptedImage, waitForNoContainers } from '../helpers/docker';
@@ -114,5 +114,20 @@ test('poolStatistics drives a real session pool with bursts of read-only calls a
   expect(measured.created).toBeGreaterThanOrEqual(1); // bursts of 8 on sessions of 4: the pool grew
   expect(measured.efficiency).toBeGreaterThanOrEqual(0.9);
   expect(r.summary).toMatch(/^memory\/primary: \d sessions, reuse \d+\.\d% \(\d+ reused, \d+ opened\)$/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('trafficShift adds a second backend to a real upstream, checks both splits from the statistics, and removes it again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-shift-'));
+  const inner = await startTestGateway({ servers: { memory: memory(marker, join(dir, 'memory.jsonl'), { prefix: false }) } }, marker);
+  gateways.push(inner);
+  const gw = await gateway({ memory: { url: `${inner.url}/mcp`, prefix: 'memory' } });
+  const r = await trafficShift(input(gw));
+  expect(r).toMatchObject({ outcome: 'passed', details: { server: 'memory', even: { primary: 10, 'mesh-check': 10 }, all: { primary: 20, 'mesh-check': 0 } } });
+  expect(gw.registry.get('memory').specs.map((s) => [s.id, s.weight])).toEqual([['primary', 100]]);
+
+  // a gateway whose only server is a local process has nothing to shift
+  const local = await gateway({ echo: scripted(marker, ['--tools', 'echo']) });
+  expect(await trafficShift(input(local))).toMatchObject({ outcome: 'failed', summary: expect.stringMatching(/^nothing to shift/) });
   rmSync(dir, { recursive: true, force: true });
 });
