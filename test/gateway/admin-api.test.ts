@@ -185,6 +185,7 @@ describe('servers registered at runtime (service discovery)', () => {
               weight: 100,
               state: 'ready',
               transport: 'stdio',
+              target: process.execPath,
               tools: 2,
               health: { state: 'healthy', reason: 'answering', lastCheckAt: expect.any(String), consecutiveFailures: 0, consecutiveSuccesses: 1 },
             },
