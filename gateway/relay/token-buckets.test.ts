@@ -44,6 +44,17 @@ describe('in-memory token buckets', () => {
     expect(buckets.size).toBe(100);
   });
 
+  it('drops the bucket used longest ago at the cap, not one in use', () => {
+    const buckets = new MemoryBuckets(2, clock().now);
+    for (let i = 0; i < 3; i++) buckets.take('busy', LIMIT);
+    buckets.take('old', LIMIT);
+    buckets.take('busy', LIMIT); // refused, but used: now the most recent
+    buckets.take('new', LIMIT); // the cap: "old" goes
+    expect(buckets.size).toBe(2);
+    expect(buckets.take('busy', LIMIT)).toBeGreaterThan(0);
+    expect(buckets.take('old', LIMIT)).toBe(0);
+  });
+
   it('drops buckets that have refilled, without a timer', () => {
     const time = clock();
     const buckets = new MemoryBuckets(100, time.now);
