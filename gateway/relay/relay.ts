@@ -320,13 +320,15 @@ export class Relay implements LocalServices, RoutingDeps {
         return next;
       }
       const subscription = route.kind === 'subscription' ? [subscriptionStage(route.subscribe, clients, shared)] : [];
+      // an unsubscribe only gives something back: it is never refused for the rate
+      const rateLimit = route.kind === 'subscription' && !route.subscribe ? [] : [rateLimitStage(limits.rate, limits.refused, log)];
       const rounds = inputRoundStage({ sealer: stateless.sealer, held: stateless.held, clients, instance: stateless.instance, log });
       next = chain(
         [
           mirroredHeaderStage(this),
           resolveStage(route.target, this),
           authorizeStage(policy, log),
-          rateLimitStage(limits.rate, limits.refused, log),
+          ...rateLimit,
           rounds,
           traceStage,
           ...subscription,
