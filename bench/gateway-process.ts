@@ -45,9 +45,11 @@ export interface GatewayOptions {
   profileDir?: string;
   /** The gateway's log.calls (default: the gateway's own, true). */
   callLog?: boolean;
-  /** The gateway's `auth` (default: none; the listener is loopback), and the headers that pass it. */
-  auth?: Record<string, unknown>;
+  /** More top-level config (`auth`, `rateLimits`; default none: the listener is loopback), and the headers clients need (a credential). */
+  settings?: Record<string, unknown>;
   headers?: Record<string, string>;
+  /** More settings of the upstream's server entry (`limits`). */
+  serverSettings?: Record<string, unknown>;
 }
 
 export async function startGatewayProcess(options: GatewayOptions): Promise<GatewayProcess> {
@@ -57,9 +59,9 @@ export async function startGatewayProcess(options: GatewayOptions): Promise<Gate
   writeFileSync(
     configFile,
     JSON.stringify({
-      servers: { [UPSTREAM_NAME]: server },
+      servers: { [UPSTREAM_NAME]: { ...server, ...options.serverSettings } },
       ...(options.callLog === false ? { log: { calls: false } } : {}),
-      ...(options.auth ? { auth: options.auth } : {}),
+      ...options.settings,
     }),
   );
   const nodeFlags = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];

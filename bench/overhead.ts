@@ -43,6 +43,8 @@ const SCENARIOS: ScenarioSpec[] = [
   { id: 'fast-http-modern', upstream: UPSTREAMS.fast, transport: 'http', modernClients: true },
   // fast-http with gateways that authenticate every request (API key, bearer JWT) beside one that does not
   { id: 'fast-http-auth', upstream: UPSTREAMS.fast, transport: 'http', auth: true },
+  // fast-http with gateways that rate-limit every call and hold a concurrency slot for it (never refusing), beside one without
+  { id: 'fast-http-limits', upstream: UPSTREAMS.fast, transport: 'http', limits: true },
 ];
 
 /**

@@ -33,7 +33,7 @@ export function topology(result: ScenarioResult, clients = 'N'): string {
 
 export function scenarioTable(result: ScenarioResult): string {
   const title = `${result.spec.upstream.label} over ${result.spec.transport === 'http' ? 'Streamable HTTP' : 'stdio'} (${result.spec.id})`;
-  const table = hasBaseline(result) || hasModern(result) ? comparisonTable(result.levels) : gatewayTable(result.levels);
+  const table = hasBaseline(result) || hasModern(result) || hasVariants(result) ? comparisonTable(result.levels) : gatewayTable(result.levels);
   const calls = result.levels
     .map(
       (l) =>
@@ -59,8 +59,9 @@ function gatewayTable(levels: LevelResult[]): string[] {
 
 /**
  * One row per level and path (direct, this build's gateway, the baseline's, this gateway with 2026
- * clients), with a CPU per call ratio: this build's against the baseline's, and 2026 clients'
- * against 2025 clients' through the same gateway.
+ * clients, the variants with more config), with a CPU per call ratio: this build's against the
+ * baseline's, 2026 clients' against 2025 clients' through the same gateway, and each variant's
+ * against the plain gateway's.
  */
 function comparisonTable(levels: LevelResult[]): string[] {
   const row = (clients: number, path: string, s: Summary, rest: string[]) =>
@@ -76,8 +77,8 @@ function comparisonTable(levels: LevelResult[]): string[] {
       ...(l.modern
         ? [row(l.clients, 'gateway, 2026 clients', l.modern.summary, [...gatewayCells(l.modern, l.direct), `${modernRatioWithRange(l)} vs 2025 clients`])]
         : []),
-      ...(l.authenticated ?? []).map((a) =>
-        row(l.clients, a.name, a.figures.summary, [...gatewayCells(a.figures, l.direct), `${pairedRatioWithRange(a.figures, l.gateway)} vs no auth`]),
+      ...(l.variants ?? []).map((v) =>
+        row(l.clients, v.name, v.figures.summary, [...gatewayCells(v.figures, l.direct), `${pairedRatioWithRange(v.figures, l.gateway)} vs ${v.versus}`]),
       ),
     ]),
   ];
@@ -97,15 +98,16 @@ export function verdicts(result: ScenarioResult): string[] {
     const cpu = result.levels.map((l) => `${l.clients} client(s) ${cpuRatioWithRange(l)} ${cpuVerdict(l)}`).join('; ');
     lines.push(`target gateway CPU/call <= ${CPU_RATIO_TARGET.toFixed(2)} × the baseline's: ${cpu}`);
   }
-  for (const name of new Set(result.levels.flatMap((l) => (l.authenticated ?? []).map((a) => a.name)))) {
+  // every level measures the same variants
+  for (const { name, cost } of result.levels[0].variants ?? []) {
     const figures = result.levels
       .map((l) => {
-        const a = l.authenticated?.find((x) => x.name === name);
-        return a ? `${l.clients} client(s) CPU/call ${pairedRatioWithRange(a.figures, l.gateway)} × no auth's` : undefined;
+        const v = l.variants?.find((x) => x.name === name);
+        return v ? `${l.clients} client(s) CPU/call ${pairedRatioWithRange(v.figures, l.gateway)} × ${v.versus}'s` : undefined;
       })
       .filter(Boolean)
       .join('; ');
-    lines.push(`${name} (no target; what authenticating every request costs): ${figures}`);
+    lines.push(`${name} (no target; what ${cost} costs): ${figures}`);
   }
   if (hasModern(result)) {
     const modern = result.levels
@@ -147,6 +149,10 @@ function hasBaseline(result: ScenarioResult): boolean {
 
 function hasModern(result: ScenarioResult): boolean {
   return result.levels.every((l) => l.modern !== undefined);
+}
+
+function hasVariants(result: ScenarioResult): boolean {
+  return result.levels.some((l) => l.variants !== undefined);
 }
 
 function highest(result: ScenarioResult): LevelResult {

@@ -27,6 +27,8 @@ export interface ScenarioSpec {
   modernClients?: boolean;
   /** Also measure gateways that authenticate every request (an API key; a bearer JWT), beside the one that does not. */
   auth?: boolean;
+  /** Also measure gateways with rate limits that never refuse, and with a concurrency limit that never queues, beside the one without. */
+  limits?: boolean;
 }
 
 export interface LevelPlan {
@@ -60,8 +62,8 @@ export interface LevelResult {
   baseline?: GatewayFigures;
   /** This build's gateway with 2026-07-28 clients, when the scenario asks for them. */
   modern?: GatewayFigures;
-  /** This build's gateways with client authentication, by how they authenticate, when the scenario asks for them. */
-  authenticated?: { name: string; figures: GatewayFigures }[];
+  /** This build's gateways with more config (client authentication, limits), when the scenario asks for them. */
+  variants?: Variant[];
 }
 
 export interface ScenarioResult {
@@ -80,13 +82,25 @@ export interface RunContext {
   progress(line: string): void;
 }
 
+/** A gateway of this build with more config, against the plain one: what it adds, by name, and what that costs. */
+export interface Variant {
+  name: string;
+  /** What the plain gateway lacks, for "× no auth's". */
+  versus: string;
+  /** What the variant measures the cost of, for the verdict line. */
+  cost: string;
+  figures: GatewayFigures;
+}
+
 /** Where the baseline gateway's profiles go, below the run's profile directory. */
 export const BASELINE_PROFILE_SUBDIR = 'baseline';
 
 /** One way to reach the echo tool; `gateway` is the process whose CPU time the path costs. */
 interface MeasuredPath {
-  role: 'direct' | 'gateway' | 'baseline' | 'modern' | 'authenticated';
+  role: 'direct' | 'gateway' | 'baseline' | 'modern' | 'variant';
   name: string;
+  /** A variant's comparison (see Variant). */
+  versus?: Pick<Variant, 'versus' | 'cost'>;
   target: Target;
   tool: string;
   gateway?: GatewayProcess;
@@ -110,28 +124,40 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
   const paths: MeasuredPath[] = [{ role: 'direct', name: 'direct', target: direct, tool: 'echo' }];
   const stops: (() => Promise<void>)[] = [stopUpstream];
   const gateways: {
-    role: 'gateway' | 'baseline' | 'authenticated';
+    role: 'gateway' | 'baseline' | 'variant';
     name: string;
     id: string;
     cliJs?: string;
     profileDir?: string;
-    auth?: Record<string, unknown>;
+    versus?: Pick<Variant, 'versus' | 'cost'>;
+    settings?: Record<string, unknown>;
+    serverSettings?: Record<string, unknown>;
     headers?: Record<string, string>;
   }[] = [{ role: 'gateway', name: 'gateway', id: spec.id, profileDir: ctx.profileDir }];
   if (spec.auth) {
     const issuer = await startBenchIssuer();
     stops.push(cleanup.add(`${spec.id} JWT issuer`, () => issuer.stop()));
+    const versus = { versus: 'no auth', cost: 'authenticating every request' };
     gateways.push(
       {
-        role: 'authenticated',
+        role: 'variant',
         name: 'gateway, API key',
         id: `${spec.id}-api-key`,
-        auth: { apiKeys: { keys: [{ name: 'bench', key: BENCH_API_KEY }] } },
+        versus,
+        settings: { auth: { apiKeys: { keys: [{ name: 'bench', key: BENCH_API_KEY }] } } },
         headers: { authorization: `Bearer ${BENCH_API_KEY}` },
       },
-      { role: 'authenticated', name: 'gateway, JWT', id: `${spec.id}-jwt`, auth: issuer.auth, headers: { authorization: `Bearer ${issuer.token}` } },
+      {
+        role: 'variant',
+        name: 'gateway, JWT',
+        id: `${spec.id}-jwt`,
+        versus,
+        settings: { auth: issuer.auth },
+        headers: { authorization: `Bearer ${issuer.token}` },
+      },
     );
   }
+  if (spec.limits) gateways.push(...limitVariants(spec.id));
   if (ctx.baselineCli) {
     const profileDir = ctx.profileDir && join(ctx.profileDir, BASELINE_PROFILE_SUBDIR);
     gateways.push({ role: 'baseline', name: 'baseline gateway', id: `${spec.id}-baseline`, cliJs: ctx.baselineCli, profileDir });
@@ -145,11 +171,19 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
       cliJs: g.cliJs,
       profileDir: g.profileDir,
       callLog: spec.callLog,
-      auth: g.auth,
+      settings: g.settings,
+      serverSettings: g.serverSettings,
       headers: g.headers,
     });
     stops.unshift(cleanup.add(`${spec.id} ${g.name}`, () => gateway.stop()));
-    paths.push({ role: g.role, name: g.name, target: { kind: 'http', url: gateway.mcpUrl, headers: g.headers }, tool: GATEWAY_ECHO_TOOL, gateway });
+    paths.push({
+      role: g.role,
+      name: g.name,
+      versus: g.versus,
+      target: { kind: 'http', url: gateway.mcpUrl, headers: g.headers },
+      tool: GATEWAY_ECHO_TOOL,
+      gateway,
+    });
     if (g.role === 'gateway' && spec.modernClients) {
       paths.push({ role: 'modern', name: 'gateway, 2026 clients', target: { kind: 'modern', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
     }
@@ -162,6 +196,33 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
   }
   for (const stop of stops) await stop();
   return { spec, levels };
+}
+
+/**
+ * The limits scenario's gateways: two rate-limit rules every call matches (per principal, and per
+ * tool of the upstream) at rates no bench reaches, so every call takes two tokens and none is
+ * refused; and a concurrency limit above the most clients, so every call takes a slot and none waits.
+ */
+function limitVariants(id: string) {
+  const versus = { versus: 'no limits', cost: 'limits that never refuse' };
+  const never = { requestsPerSecond: 1e9, burst: 1e9 };
+  return [
+    {
+      role: 'variant' as const,
+      name: 'gateway, 2 rate limits',
+      id: `${id}-rate`,
+      versus,
+      settings: {
+        rateLimits: {
+          rules: [
+            { name: 'each-principal', ...never },
+            { name: 'each-tool', per: 'tool', tools: ['*'], ...never },
+          ],
+        },
+      },
+    },
+    { role: 'variant' as const, name: 'gateway, maxConcurrent', id: `${id}-concurrent`, versus, serverSettings: { limits: { maxConcurrent: 1000 } } },
+  ];
 }
 
 /**
@@ -203,14 +264,14 @@ async function measureLevel(spec: ScenarioSpec, level: LevelPlan, rounds: number
     return i < 0 ? undefined : figures(i);
   };
   const [baseline, modern] = [of('baseline'), of('modern')];
-  const authenticated = paths.flatMap((p, i) => (p.role === 'authenticated' ? [{ name: p.name, figures: figures(i) }] : []));
+  const variants = paths.flatMap((p, i) => (p.role === 'variant' ? [{ name: p.name, ...p.versus!, figures: figures(i) }] : []));
   return {
     clients: level.clients,
     direct: summarize(blocks[0]),
     gateway: of('gateway')!,
     ...(baseline ? { baseline } : {}),
     ...(modern ? { modern } : {}),
-    ...(authenticated.length > 0 ? { authenticated } : {}),
+    ...(variants.length > 0 ? { variants } : {}),
   };
 }
 

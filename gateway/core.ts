@@ -13,9 +13,11 @@ import { CallStats } from './metrics/call-stats';
 import { GatewayMetrics } from './metrics/registry';
 import { randomUUID } from 'node:crypto';
 import { ClientDirectory } from './relay/clients';
+import { ConcurrencyGates } from './relay/concurrency-gates';
 import { HeldCalls } from './relay/held-calls';
 import { Listens } from './relay/listen';
 import { ProgressRouter } from './relay/progress';
+import { RateLimits } from './relay/rate-limits';
 import { Relay } from './relay/relay';
 import { RequestStateSealer } from './relay/request-state';
 import { SHARED_CLIENT_CAPABILITIES } from './relay/server-requests';
@@ -81,11 +83,13 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   });
   const stats = new CallStats();
   const policy = new Policy(config.policy);
+  const gates = new ConcurrencyGates();
   const metrics = new GatewayMetrics({
     sessionFronts: () => sessions.fronts,
     servers: () => registry.servers.map((p) => registry.status(p)),
     pools: () => transports.allPools,
     tasks: () => tasks.size,
+    queues: () => gates.status(),
   });
   const relay = new Relay({
     registry,
@@ -97,6 +101,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     shared,
     tasks,
     taskInputs,
+    limits: { rate: new RateLimits(config.rateLimits), gates, refused: (limit, server) => metrics.recordRefusal(limit, server) },
     recordCall: (call) => {
       stats.record(call);
       metrics.recordCall(call);

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FleetError, toFleetError } from '../protocol/errors';
-import { readBody, sendJson } from '../http/http-util';
+import { readBody, retryAfterHeader, sendJson } from '../http/http-util';
 import type { Authenticator } from '../auth/authenticator';
 import { FailureThrottle } from '../auth/failure-throttle';
 import { principal, type Principal } from '../auth/principal';
@@ -73,8 +73,7 @@ export class AdminRouter {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (error.code === 'UNAUTHORIZED') headers['www-authenticate'] = 'Bearer';
         if (error.code === 'METHOD_NOT_ALLOWED') headers.allow = String(error.data?.allow);
-        if (error.code === 'RATE_LIMITED') headers['retry-after'] = String(error.data?.retryAfterSec);
-        res.writeHead(error.httpStatus, headers);
+        res.writeHead(error.httpStatus, { ...headers, ...retryAfterHeader(error) });
       }
       res.end(JSON.stringify({ error: error.message }));
       return error;

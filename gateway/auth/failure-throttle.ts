@@ -20,8 +20,10 @@ export class FailureThrottle {
   check(address: string): void {
     const w = this.current(address);
     if (w && w.failures >= this.limit) {
-      const retryAfterSec = Math.ceil((w.start + this.windowMs - this.now()) / 1000);
-      throw new FleetError('RATE_LIMITED', `too many failed authentications from this address; try again in ${retryAfterSec} s`, { data: { retryAfterSec } });
+      const retryAfterMs = w.start + this.windowMs - this.now();
+      throw new FleetError('RATE_LIMITED', `too many failed authentications from this address; try again in ${Math.ceil(retryAfterMs / 1000)} s`, {
+        data: { retryAfterMs },
+      });
     }
   }
 

@@ -7,7 +7,8 @@
  *
  * Patterns are compiled once, when the policy is built; a decision costs one pass over the rules.
  */
-import type { PolicyRule, PolicySettings } from '../config/auth-schema';
+import type { MatchFields, PolicyRule, PolicySettings } from '../config/auth-schema';
+import type { Want } from '../servers/lists';
 import type { Principal } from './principal';
 import { compileAny } from './patterns';
 
@@ -30,15 +31,13 @@ export interface Decision {
 
 type Test = ((name: string) => boolean) | undefined;
 
+/** Whether a rule's who and what (its MatchFields) take in a principal's request for a target. */
+export type Matcher = (principal: Principal, target: Target) => boolean;
+
 interface CompiledRule {
   name: string;
   allow: boolean;
-  principals: Test;
-  roles: Test;
-  scopes: Test;
-  servers: Test;
-  /** Per kind: undefined when the rule names no kind (it then covers every kind), null when it names others only. */
-  names: Record<TargetKind, Test | null>;
+  matches: Matcher;
   requireScopes: readonly string[];
 }
 
@@ -63,7 +62,7 @@ export class Policy {
 
   decide(principal: Principal, target: Target): Decision {
     for (const rule of this.rules) {
-      if (!matchesPrincipal(rule, principal) || !matchesTarget(rule, target)) continue;
+      if (!rule.matches(principal, target)) continue;
       if (!rule.allow) return { allowed: false, rule: rule.name };
       const missing = rule.requireScopes.filter((s) => !principal.scopes.includes(s));
       return missing.length > 0 ? { allowed: true, rule: rule.name, missingScopes: missing } : { allowed: true, rule: rule.name };
@@ -86,30 +85,33 @@ export class Policy {
 }
 
 function compileRule(rule: PolicyRule, i: number): CompiledRule {
-  const named = rule.tools !== undefined || rule.prompts !== undefined || rule.resources !== undefined;
+  return { name: rule.name ?? `rules[${i}]`, allow: rule.effect === 'allow', matches: compileMatcher(rule), requireScopes: rule.requireScopes ?? [] };
+}
+
+/** A rule's who and what, compiled once: a request matches when every list the rule gives does. */
+export function compileMatcher(fields: MatchFields): Matcher {
+  const named = fields.tools !== undefined || fields.prompts !== undefined || fields.resources !== undefined;
+  // per kind: undefined when the rule names no kind (it then covers every kind), null when it names others only
   const forKind = (patterns: string[] | undefined): Test | null => (patterns !== undefined ? compileAny(patterns) : named ? null : undefined);
-  return {
-    name: rule.name ?? `rules[${i}]`,
-    allow: rule.effect === 'allow',
-    principals: compileAny(rule.principals),
-    roles: compileAny(rule.roles),
-    scopes: compileAny(rule.scopes),
-    servers: compileAny(rule.servers),
-    names: { tool: forKind(rule.tools), prompt: forKind(rule.prompts), resource: forKind(rule.resources) },
-    requireScopes: rule.requireScopes ?? [],
+  const principals = compileAny(fields.principals);
+  const roles = compileAny(fields.roles);
+  const scopes = compileAny(fields.scopes);
+  const servers = compileAny(fields.servers);
+  const names: Record<TargetKind, Test | null> = { tool: forKind(fields.tools), prompt: forKind(fields.prompts), resource: forKind(fields.resources) };
+  return (p, t) => {
+    if (principals && !principals(p.id)) return false;
+    if (roles && !p.roles.some(roles)) return false;
+    if (scopes && !p.scopes.some(scopes)) return false;
+    if (servers && !servers(t.server)) return false;
+    const test = names[t.kind];
+    if (test === null) return false;
+    return test === undefined || test(t.name);
   };
 }
 
-function matchesPrincipal(rule: CompiledRule, p: Principal): boolean {
-  if (rule.principals && !rule.principals(p.id)) return false;
-  if (rule.roles && !p.roles.some(rule.roles)) return false;
-  if (rule.scopes && !p.scopes.some(rule.scopes)) return false;
-  return true;
-}
-
-function matchesTarget(rule: CompiledRule, t: Target): boolean {
-  if (rule.servers && !rule.servers(t.server)) return false;
-  const names = rule.names[t.kind];
-  if (names === null) return false;
-  return names === undefined || names(t.name);
+/** What the rules speak of: the server's own name of a tool or prompt (routing mapped it back), or the URI; nothing for a call that names none. */
+export function targetOf(server: string, want: Want): Target | undefined {
+  if (want.kind === 'tool' || want.kind === 'prompt') return { server, kind: want.kind, name: want.name };
+  if (want.kind === 'resource') return { server, kind: 'resource', name: want.uri };
+  return undefined;
 }

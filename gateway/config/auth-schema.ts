@@ -115,20 +115,31 @@ export type AuthSettings = z.infer<typeof authSchema>;
 
 const patterns = z.array(z.string().min(1)).min(1).optional();
 
+/**
+ * Who and what a rule speaks of, as policy and rate-limit rules both write it: each given list
+ * matches when any of its patterns does; a rule without a "who" list matches everyone, one naming
+ * no tools, prompts or resources every request to its servers.
+ */
+export const matchFields = {
+  // who: the principal's id (`api-key:ci`), or any of its roles or scopes
+  principals: patterns,
+  roles: patterns,
+  scopes: patterns,
+  // what: servers by name; tools and prompts by the server's own name, resources by URI
+  servers: patterns,
+  tools: patterns,
+  prompts: patterns,
+  resources: patterns,
+};
+
+export type MatchFields = { [K in keyof typeof matchFields]?: string[] };
+
 export const policyRuleSchema = z
   .object({
     /** Named in refusals and decision logs; default `rules[N]`. */
     name: z.string().min(1).max(128).optional(),
     effect: z.enum(['allow', 'deny']),
-    // who: each given list matches when any of its entries does; a rule without them matches everyone
-    principals: patterns,
-    roles: patterns,
-    scopes: patterns,
-    // what: servers by name; tools and prompts by the server's own name, resources by URI
-    servers: patterns,
-    tools: patterns,
-    prompts: patterns,
-    resources: patterns,
+    ...matchFields,
     /** An allow that also needs these scopes: without them, 403 insufficient_scope naming them (the client can step up). */
     requireScopes: z.array(scope).min(1).optional(),
   })

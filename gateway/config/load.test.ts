@@ -80,7 +80,7 @@ describe('config loading', () => {
   it("takes the gateway's limits and each server's, with defaults, and names a bad one by field", () => {
     const config = parseConfig({ limits: { maxSessions: 5 }, servers: { a: { command: 'x', limits: { maxDepth: 32 } } } }, 't');
     expect(config.limits).toMatchObject({ maxSessions: 5, maxJsonDepth: 128, sendQueueBytes: 16 * 1024 * 1024, maxPendingPerSession: 1000 });
-    expect(config.servers[0].limits).toEqual({ maxMessageBytes: 128 * 1024 * 1024, maxDepth: 32, maxSessions: 64 });
+    expect(config.servers[0].limits).toEqual({ maxMessageBytes: 128 * 1024 * 1024, maxDepth: 32, maxSessions: 64, maxQueued: 100, queueTimeoutMs: 10_000 });
     expect(
       problemsOf(() => parseConfig({ limits: { maxJsonDepth: 1, sendQueue: 1 }, servers: { a: { command: 'x', limits: { maxMessageBytes: 0 } } } }, 't')),
     ).toEqual([
@@ -251,5 +251,43 @@ describe('config loading', () => {
     expect((await loadConfigFile(join(dir, 'b.json'))).config.servers[0].name).toBe('m');
     await expect(loadConfigFile(join(dir, 'bad.yaml'))).rejects.toThrow(/bad\.yaml: not valid YAML or JSON/);
     await expect(loadConfigFile(join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read config file .*missing\.yaml/);
+  });
+});
+
+describe('rate limits and concurrency limits in the config', () => {
+  const server = { a: { command: 'x' } };
+  const rules = (...r: unknown[]) => ({ servers: server, rateLimits: { rules: r } });
+
+  it('takes rules with defaults: per principal, a burst of one second, and no concurrency limit', () => {
+    const config = parseConfig(rules({ name: 'r', requestsPerSecond: 2.5 }, { name: 's', per: ['tool', 'principal'], requestsPerSecond: 0.5 }), 't');
+    expect(config.rateLimits.rules).toEqual([
+      { name: 'r', per: ['principal'], requestsPerSecond: 2.5, burst: 3 },
+      { name: 's', per: ['tool', 'principal'], requestsPerSecond: 0.5, burst: 1 },
+    ]);
+    expect(parseConfig(rules({ name: 'g', per: 'global', requestsPerSecond: 1 }), 't').rateLimits.rules[0].per).toEqual([]);
+    expect(config.servers[0].limits).toMatchObject({ maxQueued: 100, queueTimeoutMs: 10_000 });
+    expect(config.servers[0].limits.maxConcurrent).toBeUndefined();
+  });
+
+  it('refuses a bad rule or limit, naming the field', () => {
+    expect(problemsOf(() => parseConfig(rules({ name: 'r', requestsPerSecond: -1 }), 't'))).toEqual([
+      expect.stringMatching(/^rateLimits\.rules\.0\.requestsPerSecond: .*>0/),
+    ]);
+    expect(problemsOf(() => parseConfig(rules({ name: 'r', requestsPerSecond: 1, rps: 3 }), 't'))).toEqual([
+      expect.stringMatching(/^rateLimits\.rules\.0: .*"rps"/),
+    ]);
+    expect(problemsOf(() => parseConfig(rules({ name: 'r', requestsPerSecond: 1, per: 'session' }), 't'))).toEqual([
+      expect.stringMatching(/^rateLimits\.rules\.0\.per: /),
+    ]);
+    expect(problemsOf(() => parseConfig(rules({ requestsPerSecond: 1 }), 't'))).toEqual([expect.stringMatching(/^rateLimits\.rules\.0\.name: /)]);
+    expect(problemsOf(() => parseConfig(rules({ name: 'r', requestsPerSecond: 1 }, { name: 'r', requestsPerSecond: 2 }), 't'))).toEqual([
+      expect.stringMatching(/^rateLimits\.rules\.1\.name: rule name "r" is used twice/),
+    ]);
+    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', limits: { maxConcurrent: 0 } } } }, 't'))).toEqual([
+      expect.stringMatching(/^servers\.a\.limits\.maxConcurrent: /),
+    ]);
+    expect(problemsOf(() => parseConfig({ servers: { a: { command: 'x', limits: { maxQueued: -1 } } } }, 't'))).toEqual([
+      expect.stringMatching(/^servers\.a\.limits\.maxQueued: /),
+    ]);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { authSchema, policySchema } from './auth-schema';
+import { rateLimitsSchema } from './rate-limit-schema';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/frames';
 import { DEFAULT_MAX_DEPTH } from '../protocol/json-limits';
 import type { LiveStrings } from './secrets/live';
@@ -76,13 +77,19 @@ const commonServerFields = {
    * What the gateway takes from this server: a longer line, SSE event or WebSocket message, or one
    * nested deeper, is refused (the request it answers fails naming the server; anything else is
    * dropped and logged). `maxSessions`: upstream sessions a per-session or per-principal server may
-   * have at once (one per client session, or per principal).
+   * have at once (one per client session, or per principal). `maxConcurrent`: requests in flight
+   * to the server at once, all its backends and tenants together (default: no limit); more wait
+   * in a FIFO queue of at most `maxQueued` for at most `queueTimeoutMs`, and past either are
+   * refused at once (LIMIT_REACHED naming the setting), so a flood costs memory of a fixed size.
    */
   limits: z
     .object({
       maxMessageBytes: z.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
       maxDepth: z.number().int().min(2).default(DEFAULT_MAX_DEPTH),
       maxSessions: z.number().int().positive().default(64),
+      maxConcurrent: z.number().int().positive().optional(),
+      maxQueued: z.number().int().min(0).default(100),
+      queueTimeoutMs: positiveMs.default(10_000),
     })
     .strict()
     .prefault({}),
@@ -383,6 +390,8 @@ export const gatewaySettingsSchema = z
     auth: authSchema.optional(),
     /** What each principal may use: tools, prompts and resources by server and name. */
     policy: policySchema.prefault({}),
+    /** How often: token buckets per principal, server or tool (rate-limit-schema.ts). */
+    rateLimits: rateLimitsSchema.prefault({}),
     tls: listenerTlsSchema.optional(),
     /** Joins a server prefix and a tool or prompt name. */
     nameSeparator: z

@@ -17,7 +17,7 @@ import type { Principal } from '../auth/principal';
 import type { ListenerTls } from '../config/schema';
 import { FleetError, toFleetError } from '../protocol/errors';
 import { ADMIN_PREFIX, AdminRouter, type AdminRoutes } from '../admin/router';
-import { sendError } from '../http/http-util';
+import { retryAfterHeader, sendError } from '../http/http-util';
 import { isResponse, type JsonRpcMessage } from '../protocol/jsonrpc';
 import type { GatewayMetrics } from '../metrics/registry';
 import type { SessionOpener } from '../session/sessions';
@@ -88,7 +88,7 @@ export class HttpFronts {
     const { limits, maxBodyBytes } = options;
     const json = clientJsonLimits(limits);
     const sendQueueBytes = limits.sendQueueBytes;
-    const refusalStatus = (message: JsonRpcMessage) => this.scopeRefusal(message);
+    const refusalStatus = (message: JsonRpcMessage) => this.refusalStatus(message);
     this.streamable = new StreamableHttpFront(
       deps.sessions,
       new ModernHttpFront(deps.stateless, log, sendQueueBytes, refusalStatus),
@@ -203,10 +203,18 @@ export class HttpFronts {
     }
   }
 
-  /** A request refused for a scope its token lacks is answered 403 with the challenge (MCP step-up), whatever front layer refused it. */
-  private scopeRefusal(message: JsonRpcMessage): { status: number; headers: Record<string, string> } | undefined {
+  /**
+   * The refusals of a served request that HTTP shows, whatever front layer refused it: a scope the
+   * token lacks is 403 with the challenge (MCP step-up); a rate limit is 429 with Retry-After, so
+   * HTTP clients and proxies can back off without reading the body.
+   */
+  private refusalStatus(message: JsonRpcMessage): { status: number; headers: Record<string, string> } | undefined {
     if (!isResponse(message) || !('error' in message)) return undefined;
     const data = message.error.data as Record<string, unknown> | undefined;
+    if (data?.fleetCode === 'RATE_LIMITED') {
+      const error = new FleetError('RATE_LIMITED', message.error.message, { data });
+      return { status: error.httpStatus, headers: retryAfterHeader(error) };
+    }
     if (data?.fleetCode !== 'INSUFFICIENT_SCOPE') return undefined;
     const error = new FleetError('INSUFFICIENT_SCOPE', message.error.message, { data });
     return { status: 403, headers: { 'www-authenticate': this.deps.auth.challenge(error, this.metadata?.url) } };
@@ -216,9 +224,10 @@ export class HttpFronts {
     return this.deps.auth.authenticate({ headers: req.headers, certificate: clientCertificateIdentity(req.socket) });
   }
 
-  /** Allow for a 405; the challenge for a 401 or 403 of authentication, pointing at the resource metadata. */
+  /** Allow for a 405; the challenge for a 401 or 403 of authentication, pointing at the resource metadata; Retry-After for a 429. */
   private refusalHeaders(error: FleetError): Record<string, string> {
     if (error.data?.allow) return { allow: String(error.data.allow) };
+    if (error.code === 'RATE_LIMITED') return retryAfterHeader(error);
     if (error.code === 'UNAUTHORIZED' || error.code === 'INSUFFICIENT_SCOPE')
       return { 'www-authenticate': this.deps.auth.challenge(error, this.metadata?.url) };
     return {};

@@ -58,6 +58,13 @@ export function sendError(res: ServerResponse, error: FleetError, headers: Recor
   res.end(body);
 }
 
+/** Retry-After (whole seconds, rounded up) for a RATE_LIMITED refusal that says how long to wait (`data.retryAfterMs`); else nothing. */
+export function retryAfterHeader(error: FleetError): Record<string, string> {
+  const ms = error.data?.retryAfterMs;
+  if (error.code !== 'RATE_LIMITED' || typeof ms !== 'number') return {};
+  return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));

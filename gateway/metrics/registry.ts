@@ -18,6 +18,8 @@ export interface MetricsSource {
   pools(): PoolEntry[];
   /** Tasks the gateway holds for clients. */
   tasks(): number;
+  /** Requests in flight and waiting, per server with a concurrency limit. */
+  queues(): { server: string; inFlight: number; queued: number }[];
 }
 
 const PREFIX = 'mcp_gateway_';
@@ -27,6 +29,7 @@ export class GatewayMetrics {
   private readonly requests: Counter<'server' | 'backend' | 'method' | 'outcome'>;
   private readonly duration: Histogram<'server' | 'backend' | 'method'>;
   private readonly tap = outputTap('metrics');
+  private readonly rateLimited: Counter<'limit' | 'server'>;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -44,6 +47,14 @@ export class GatewayMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
+    this.rateLimited = new Counter({
+      name: `${PREFIX}rate_limited_total`,
+      help: 'Requests refused by a limit, by the rate-limit rule (or maxQueued, queueTimeoutMs) and server',
+      labelNames: ['limit', 'server'],
+      registers,
+    });
+    queueGauge(registers, 'queued_requests', 'Requests waiting for a slot of a server with limits.maxConcurrent', source, (q) => q.queued);
+    queueGauge(registers, 'concurrent_requests', 'Requests in flight to a server with limits.maxConcurrent', source, (q) => q.inFlight);
     new Gauge({
       name: `${PREFIX}sessions`,
       help: 'Open client sessions, by front',
@@ -120,6 +131,11 @@ export class GatewayMetrics {
     this.duration.observe({ server: call.server, backend: call.backend, method: call.method }, call.durationMs / 1000);
   }
 
+  /** A request refused by a limit: labels are rule and server names only (never principals), so their number is bounded by the config. */
+  recordRefusal(limit: string, server: string): void {
+    this.rateLimited.inc({ limit, server });
+  }
+
   /** The exposition text and its content type. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     const body = await this.registry.metrics();
@@ -172,6 +188,26 @@ function backendSeries(
       this.reset();
       for (const s of source.servers())
         for (const b of s.backends) for (const [value, n] of Object.entries(values(b) ?? {})) this.inc({ server: s.name, backend: b.id, [label]: value }, n);
+    },
+  });
+}
+
+/** A gauge with one value per server with a concurrency limit, read at scrape time. */
+function queueGauge(
+  registers: Registry[],
+  name: string,
+  help: string,
+  source: MetricsSource,
+  value: (q: ReturnType<MetricsSource['queues']>[number]) => number,
+): void {
+  new Gauge({
+    name: `${PREFIX}${name}`,
+    help,
+    labelNames: ['server'],
+    registers,
+    collect() {
+      this.reset();
+      for (const q of source.queues()) this.set({ server: q.server }, value(q));
     },
   });
 }

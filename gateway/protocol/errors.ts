@@ -87,7 +87,7 @@ export const ERROR_CODES = {
   INSUFFICIENT_SCOPE: input(FORBIDDEN, 403),
   /** The principal is known and a rule (policy, admin role, registration allowlist) refuses it. */
   FORBIDDEN: input(FORBIDDEN, 403),
-  /** Too many attempts (failed authentications) from one client: it must wait. */
+  /** Too many requests (a `rateLimits` rule) or failed authentications from one client: it must wait `data.retryAfterMs` (Retry-After on HTTP). */
   RATE_LIMITED: { jsonRpc: SdkCode.ConnectionClosed, http: 429, exit: 1, retryable: true },
   /** The store replicas share (store.redis) did not answer: a session it holds cannot be resumed now; retry. */
   STORE_UNAVAILABLE: { jsonRpc: SdkCode.ConnectionClosed, http: 503, exit: 1, retryable: true },
@@ -102,7 +102,7 @@ export const ERROR_CODES = {
   INVALID_REQUEST_STATE: input(SdkCode.InvalidParams, 400),
   /** MCP 2025-11-25 tasks: an unknown, expired or another client's task id is the spec's -32602 ("Task not found"). */
   UNKNOWN_TASK: input(SdkCode.InvalidParams, 404),
-  /** A cap of the gateway's `limits:` is reached (sessions, connections, requests in flight, a per-session server's sessions). */
+  /** A cap of the gateway's `limits:` is reached (sessions, connections, requests in flight, a per-session server's sessions, a server's maxConcurrent queue). */
   LIMIT_REACHED: input(SdkCode.InvalidRequest, 429),
   /** A server sent a message over its `limits:` (too long, nested too deep): what it answered is refused, the server stays up. */
   UPSTREAM_BAD_MESSAGE: { jsonRpc: SdkCode.InternalError, http: 502, exit: 1, retryable: false },

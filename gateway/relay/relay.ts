@@ -5,10 +5,12 @@
  * runs the chain of stages
  *
  *   mirrored headers (a modern call's Mcp-Param-* against its body) → resolve (route by name or
- *   URI) → authorize (the policy, for the call's principal) → input rounds (a modern client's multi-round-trip requests) → trace → [subscription
+ *   URI) → authorize (the policy, for the call's principal) → rate limit (the `rateLimits`
+ *   buckets) → input rounds (a modern client's multi-round-trip requests) → trace → [subscription
  *   bookkeeping] → input drive (a 2026 server's questions to a 2025 client, each round a request of
- *   its own) → pick (backend by weight, a round the backend that asked) → lease (the upstream
- *   session it goes on: a pooled backend's least busy one) → upstream era (the envelope
+ *   its own) → concurrency (the server's maxConcurrent slots and queue) → pick (backend by weight,
+ *   a round the backend that asked) → lease (the upstream session it goes on: a pooled backend's
+ *   least busy one) → upstream era (the envelope
  *   a 2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
  *   the gateway's) → count (statistics, metrics, the call log line) → send (ids, progress,
  *   cancellation)
@@ -18,8 +20,10 @@
  * tasks/list asks that chain for each of the client's tasks (task-list.ts).
  *
  * Every answer is then shaped for the client's era (era-results.ts). Clients were authenticated
- * before they got here (by the listener); rate limits and breaker/retry are further stages of the
- * same contract (relay/context.ts): rate limits before resolve, breaker/retry around pick and send.
+ * before they got here (by the listener). Rate limits come after resolve, not before it: per-server
+ * and per-tool rules need the resolved target. Breaker/retry would be further stages of the same
+ * contract (relay/context.ts), around pick and send. The task routes are not limited: the call
+ * that made a task was, and tasks/result waits for its task on purpose.
  *
  * It also keeps what it knows per client (attach/detach): the per-session servers it opened for it,
  * its hold on its principal's per-principal servers (a stateless request holds them while it runs),
@@ -39,22 +43,26 @@ import type { Reach, ServerRegistry } from '../servers/registry';
 import type { Subject } from '../upstream/token-exchange';
 import type { InitializeParams } from '../upstream/connection';
 import type { ClientDirectory, ClientPeer } from './clients';
+import type { ConcurrencyGates } from './concurrency-gates';
 import { chain, type Call, type Next } from './context';
 import type { LogLevel } from './log-levels';
 import { forLegacyClient, forModernClient } from './era-results';
 import type { HeldCalls } from './held-calls';
 import { parseFilter, type ListenFilter, type Listens } from './listen';
 import type { ProgressRouter } from './progress';
+import type { RateLimits } from './rate-limits';
 import type { RequestStateSealer } from './request-state';
 import { BY_TASK, type LocalServices, type MethodRoute } from './routes';
 import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
 import { authorizeStage } from './stages/authorize';
+import { concurrencyStage } from './stages/concurrency';
 import { countStage } from './stages/count';
 import { inputDriveStage } from './stages/input-drive';
 import { inputRoundStage } from './stages/input-rounds';
 import { mirroredHeaderStage } from './stages/mirrored-headers';
 import { leaseStage } from './stages/lease';
 import { pickStage } from './stages/pick';
+import { rateLimitStage, type RefusalCounter } from './stages/rate-limit';
 import { resolveStage, type RoutingDeps } from './stages/resolve';
 import { sendStage } from './stages/send';
 import { subscriptionStage } from './stages/subscription';
@@ -81,6 +89,8 @@ export interface RelayDeps {
   tasks: TaskTable;
   /** What 2025 servers ask during modern clients' tasks. */
   taskInputs: TaskInputs;
+  /** How often (the config's rateLimits) and how many at once (servers' maxConcurrent); each refusal is counted. */
+  limits: { rate: RateLimits; gates: ConcurrencyGates; refused: RefusalCounter };
   /** A forwarded call ended: into the statistics and the metrics. */
   recordCall: (call: CallRecord) => void;
   pageSize: number;
@@ -307,23 +317,27 @@ export class Relay implements LocalServices, RoutingDeps {
   private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, logCalls, stateless, log, tasks, taskInputs, policy } = this.deps;
+      const { clients, shared, progress, recordCall, logCalls, stateless, log, tasks, taskInputs, policy, limits } = this.deps;
       if (route.kind === 'task') {
         next = chain([taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), traceStage, countStage(recordCall, logCalls)], sendStage(progress));
         this.chains.set(route, next);
         return next;
       }
       const subscription = route.kind === 'subscription' ? [subscriptionStage(route.subscribe, clients, shared)] : [];
+      // an unsubscribe only gives something back: it is never refused for the rate
+      const rateLimit = route.kind === 'subscription' && !route.subscribe ? [] : [rateLimitStage(limits.rate, limits.refused, log)];
       const rounds = inputRoundStage({ sealer: stateless.sealer, held: stateless.held, clients, instance: stateless.instance, log });
       next = chain(
         [
           mirroredHeaderStage(this),
           resolveStage(route.target, this),
           authorizeStage(policy, log),
+          ...rateLimit,
           rounds,
           traceStage,
           ...subscription,
           inputDriveStage,
+          concurrencyStage(limits.gates, limits.refused),
           pickStage,
           leaseStage,
           upstreamEraStage(clients, this),

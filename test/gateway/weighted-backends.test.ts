@@ -68,8 +68,24 @@ describe('a shared server with weighted backends', () => {
         state: 'ready',
         tools: ['svc__echo', 'svc__sleep', 'svc__crash', 'svc__fail', 'svc__tool_error'],
         backends: [
-          { id: 'primary', weight: 100, state: 'ready', transport: 'stdio', tools: 5, health: expect.objectContaining({ state: 'healthy' }) },
-          { id: 'green', weight: 0, state: 'ready', transport: 'stdio', tools: 5, health: expect.objectContaining({ state: 'healthy' }) },
+          {
+            id: 'primary',
+            weight: 100,
+            state: 'ready',
+            transport: 'stdio',
+            target: process.execPath,
+            tools: 5,
+            health: expect.objectContaining({ state: 'healthy' }),
+          },
+          {
+            id: 'green',
+            weight: 0,
+            state: 'ready',
+            transport: 'stdio',
+            target: process.execPath,
+            tools: 5,
+            health: expect.objectContaining({ state: 'healthy' }),
+          },
         ],
       },
     ]);

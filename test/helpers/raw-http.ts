@@ -37,12 +37,12 @@ export const INITIALIZE_BODY = JSON.stringify({
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 });
 
-/** An initialized raw session: `call` sends one request and returns its response message. */
-export async function rawSession(mcpUrl: string) {
-  const init = await postRaw(mcpUrl, INITIALIZE_BODY);
+/** An initialized raw session: `call` sends one request and returns its response message; `extra` headers (a credential) go with every request. */
+export async function rawSession(mcpUrl: string, extra: Record<string, string> = {}) {
+  const init = await postRaw(mcpUrl, INITIALIZE_BODY, extra);
   const sessionId = init.headers.get('mcp-session-id');
   if (init.status !== 200 || !sessionId) throw new Error(`initialize failed: ${init.status} ${JSON.stringify(init.messages)}`);
-  const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+  const headers = { ...extra, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
   await postRaw(mcpUrl, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers);
   let nextId = 1;
   return {

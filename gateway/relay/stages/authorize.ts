@@ -6,9 +6,8 @@
  */
 import type { Logger } from 'pino';
 import { insufficientScope } from '../../auth/authenticator';
-import type { Policy, Target } from '../../auth/policy';
+import { targetOf, type Policy } from '../../auth/policy';
 import { FleetError } from '../../protocol/errors';
-import type { Want } from '../../servers/lists';
 import { required, type Stage } from '../context';
 
 export function authorizeStage(policy: Policy, log: Logger): Stage {
@@ -30,11 +29,4 @@ export function authorizeStage(policy: Policy, log: Logger): Stage {
       },
     );
   };
-}
-
-/** What the policy speaks of: the server's own name of a tool or prompt (routing mapped it back), or the URI. */
-function targetOf(server: string, want: Want): Target | undefined {
-  if (want.kind === 'tool' || want.kind === 'prompt') return { server, kind: want.kind, name: want.name };
-  if (want.kind === 'resource') return { server, kind: 'resource', name: want.uri };
-  return undefined;
 }
