@@ -7,6 +7,8 @@
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/handlers';
 import { RegistrationAllowlist } from './admin/registration';
+import Docker from 'dockerode';
+import { DockerDiscovery } from './discovery/docker-watch';
 import { Authenticator } from './auth/authenticator';
 import type { GatewayConfig } from './config/schema';
 import { assembleCore, type GatewayCore } from './core';
@@ -60,7 +62,19 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   const { registry, sessions, progress, held, listens, tasks } = core;
   await transports.prepare(config.servers);
   await core.start();
+  const allowlist = new RegistrationAllowlist(config.admin?.register ?? { commands: [], images: [], urls: [] });
+  // what runs already is registered before the first client is let in
+  const discovery = config.discovery?.docker
+    ? new DockerDiscovery(config.discovery.docker, {
+        docker: new Docker({ socketPath: config.dockerSocket }),
+        registry,
+        allowlist,
+        log: log.child({ component: 'discovery' }),
+      })
+    : undefined;
+  await discovery?.start();
   const stopAll = async () => {
+    await discovery?.stop();
     await core.stop();
     await transports.stop();
   };
@@ -97,12 +111,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       metrics: core.metrics,
       admin: adminRoutes({
         registry,
-        allowlist: new RegistrationAllowlist(config.admin?.register ?? { commands: [], images: [], urls: [] }),
+        allowlist,
         apiKeys: auth.apiKeys,
         audit: (principal, what, details) => log.info({ principal: principal.id, ...details }, `admin: ${what}`),
         views: core.views,
         stats: core.stats,
         pools: () => transports.allPools,
+        discovered: () => discovery?.containers(),
         separator: config.nameSeparator,
         draining: () => sessions.draining,
       }),

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { authSchema, policySchema } from './auth-schema';
 import { rateLimitsSchema } from './rate-limit-schema';
+import { discoverySchema } from './discovery-schema';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/frames';
 import { DEFAULT_MAX_DEPTH } from '../protocol/json-limits';
 import type { LiveStrings } from './secrets/live';
@@ -527,6 +528,8 @@ export const gatewaySettingsSchema = z
       .strict()
       .optional(),
     vault: vaultSettingsSchema.optional(),
+    /** Servers the gateway finds by itself (discovery-schema.ts): Docker containers by their labels. */
+    discovery: discoverySchema.optional(),
     /**
      * What gateway replicas behind one load balancer share: 2025 sessions (so that a session
      * survives the loss of the replica that opened it, resumed on another). Without it a session
