@@ -39,6 +39,8 @@ export interface DiscoveryDeps {
   log: Logger;
 }
 
+type EventStream = NodeJS.ReadableStream & { destroy(): void };
+
 interface Joined {
   server: string;
   backend: string;
@@ -57,7 +59,7 @@ export class DockerDiscovery {
   private readonly joined = new Map<string, Joined>();
   private readonly seen = new Map<string, DiscoveredContainer>();
   private queue: Promise<void> = Promise.resolve();
-  private events: NodeJS.ReadableStream | undefined;
+  private events: EventStream | undefined;
   private reconnect: NodeJS.Timeout | undefined;
   private reconnectMs = RECONNECT_MS.first;
   private stopped = false;
@@ -81,7 +83,7 @@ export class DockerDiscovery {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnect);
-    this.events?.destroy?.();
+    this.events?.destroy();
     await this.queue;
   }
 
@@ -91,8 +93,9 @@ export class DockerDiscovery {
 
   private async watch(): Promise<void> {
     try {
-      const stream = await this.deps.docker.getEvents({ filters: { type: ['container'], label: [this.label] } });
-      if (this.stopped) return void (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+      // dockerode types the stream as a plain ReadableStream; it is an http.IncomingMessage
+      const stream = (await this.deps.docker.getEvents({ filters: { type: ['container'], label: [this.label] } })) as EventStream;
+      if (this.stopped) return void stream.destroy();
       this.events = stream;
       this.readEvents(stream);
       await this.enqueue(() => this.resync());
@@ -112,7 +115,7 @@ export class DockerDiscovery {
     this.reconnectMs = Math.min(this.reconnectMs * 2, RECONNECT_MS.max);
   }
 
-  private readEvents(stream: NodeJS.ReadableStream): void {
+  private readEvents(stream: EventStream): void {
     let buffered = '';
     stream.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8');
