@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { adminRoutes } from './admin/handlers';
 import { RegistrationAllowlist } from './admin/registration';
 import Docker from 'dockerode';
+import { DnsReplicas } from './discovery/dns-replicas';
 import { DockerDiscovery } from './discovery/docker-watch';
 import { Authenticator } from './auth/authenticator';
 import type { GatewayConfig } from './config/schema';
@@ -72,9 +73,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         log: log.child({ component: 'discovery' }),
       })
     : undefined;
-  await discovery?.start();
+  const dnsReplicas = new DnsReplicas(
+    config.servers.filter((s) => s.kind === 'remote'),
+    { registry, log: log.child({ component: 'dns-replicas' }) },
+  );
+  await Promise.all([discovery?.start(), dnsReplicas.start()]);
   const stopAll = async () => {
-    await discovery?.stop();
+    await Promise.all([discovery?.stop(), dnsReplicas.stop()]);
     await core.stop();
     await transports.stop();
   };

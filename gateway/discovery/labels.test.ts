@@ -63,3 +63,25 @@ describe('the discovery config', () => {
     ]);
   });
 });
+
+describe('a DNS replica set in the config', () => {
+  it('is for a host name over Streamable HTTP or WebSocket, and says so', () => {
+    const refused = (server: Record<string, unknown>) => {
+      try {
+        parseConfig({ servers: { s: server } }, 'fleet.yaml');
+      } catch (err) {
+        return (err as FleetError).data!.problems as string[];
+      }
+      return [];
+    };
+    expect(refused({ url: 'http://notes:8080/mcp', dns: {} })).toEqual([]);
+    expect(refused({ url: 'ws://notes:8080/ws', dns: { intervalMs: 500 } })).toEqual([]);
+    expect(refused({ url: 'http://notes:8080/sse', dns: {} })).toEqual([
+      expect.stringMatching(/^servers\.s\.dns: a DNS replica set is for Streamable HTTP and WebSocket/),
+    ]);
+    expect(refused({ url: 'http://10.0.0.5:8080/mcp', dns: {} })).toEqual([
+      expect.stringMatching(/^servers\.s\.dns: dns needs a host name to resolve \(got the address 10\.0\.0\.5\)/),
+    ]);
+    expect(refused({ url: 'http://notes:8080/mcp', dns: { every: 1 } })).toEqual([expect.stringMatching(/^servers\.s\.dns: /)]);
+  });
+});

@@ -8,7 +8,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { requireEngineAndImages, SERVER_IMAGE, TEST_LABEL, uniqueName } from '../containers/support/docker';
 import { admin, ADMIN_TOKEN } from '../helpers/admin';
-import { docker } from '../helpers/docker';
+import { docker, removeLabelled } from '../helpers/docker';
 import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { testSecret } from '../helpers/secret-values';
 import { waitFor } from '../helpers/wait';
@@ -45,25 +45,6 @@ async function createNetwork(name: string): Promise<string> {
       if (attempt > 20) throw err;
     }
   }
-}
-
-async function leftovers(): Promise<string[]> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${runId}`] } });
-  const networks = await docker.listNetworks({ filters: { label: [`${TEST_LABEL}=${runId}`] } });
-  return [...containers.map((c) => c.Names[0]), ...networks.map((n) => n.Name)];
-}
-
-async function removeAll(): Promise<void> {
-  for (const c of await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${runId}`] } }))
-    await docker
-      .getContainer(c.Id)
-      .remove({ force: true })
-      .catch(() => {});
-  for (const n of await docker.listNetworks({ filters: { label: [`${TEST_LABEL}=${runId}`] } }))
-    await docker
-      .getNetwork(n.Id)
-      .remove()
-      .catch(() => {});
 }
 
 async function discovered(gw: TestGateway): Promise<{ name: string; state: string; server?: string; backend?: string; reason?: string }[]> {
@@ -106,8 +87,7 @@ describe('Docker-label discovery', () => {
   afterAll(async () => {
     if (client) await disconnect(client);
     await gw?.stop();
-    await removeAll();
-    expect(await leftovers()).toEqual([]);
+    expect(await removeLabelled(TEST_LABEL, runId)).toEqual([]);
   }, 60_000);
 
   it('registers a healthy labelled container as a server, a second one as its replica, and lets them go when they stop', async () => {
