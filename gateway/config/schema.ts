@@ -4,6 +4,7 @@
  * Everything is validated here once; the rest of the gateway trusts these types.
  */
 import { isIP } from 'node:net';
+import { validRange } from 'semver';
 import { z } from 'zod';
 import { authSchema, policySchema } from './auth-schema';
 import { rateLimitsSchema } from './rate-limit-schema';
@@ -42,6 +43,14 @@ const commonServerFields = {
    */
   mode: z.enum(serverModes).default('shared'),
   requestTimeoutMs: positiveMs.default(60_000),
+  /**
+   * A semver range the server's `serverInfo.version` must satisfy (">=1.4 <2"): a backend that
+   * reports another version, or none, is refused with the reason (admin API, metrics, logs).
+   */
+  version: z
+    .string()
+    .refine((range) => validRange(range) !== null, 'expected a semver range such as ">=1.4.0 <2" or "^2.1"')
+    .optional(),
   restart: restartSchema.default({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 }),
   disabled: z.boolean().default(false),
   /**
