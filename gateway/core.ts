@@ -18,6 +18,7 @@ import { HeldCalls } from './relay/held-calls';
 import { Listens } from './relay/listen';
 import { ProgressRouter } from './relay/progress';
 import { RateLimits } from './relay/rate-limits';
+import { SharedBuckets } from './relay/shared-buckets';
 import { Relay } from './relay/relay';
 import { RequestStateSealer } from './relay/request-state';
 import { SHARED_CLIENT_CAPABILITIES } from './relay/server-requests';
@@ -28,6 +29,8 @@ import { TaskTable } from './relay/tasks';
 import { ServerRegistry } from './servers/registry';
 import { Sessions } from './session/sessions';
 import { StatelessRequests } from './session/stateless-requests';
+import { RedisBuckets } from './store/redis-buckets';
+import type { RedisStore } from './store/shared-store';
 import type { UpstreamTransports } from './upstream/transports';
 import { version } from './version';
 
@@ -57,7 +60,8 @@ export interface GatewayCore {
   stop(): Promise<void>;
 }
 
-export function assembleCore(config: GatewayConfig, transports: UpstreamTransports, log: Logger): GatewayCore {
+/** `store`: what the replicas share (store.redis), for the rate-limit buckets when `rateLimits.shared` says so. */
+export function assembleCore(config: GatewayConfig, transports: UpstreamTransports, log: Logger, store?: RedisStore): GatewayCore {
   const clients = new ClientDirectory();
   const progress = new ProgressRouter();
   const shared = new SharedUpstreamState();
@@ -101,7 +105,11 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     shared,
     tasks,
     taskInputs,
-    limits: { rate: new RateLimits(config.rateLimits), gates, refused: (limit, server) => metrics.recordRefusal(limit, server) },
+    limits: {
+      rate: new RateLimits(config.rateLimits, rateBuckets(config, store, log)),
+      gates,
+      refused: (limit, server) => metrics.recordRefusal(limit, server),
+    },
     recordCall: (call) => {
       stats.record(call);
       metrics.recordCall(call);
@@ -161,4 +169,10 @@ function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
       resolve();
     });
   });
+}
+
+/** The replicas' shared buckets, falling back to this replica's own; undefined: this replica's own only. */
+function rateBuckets(config: GatewayConfig, store: RedisStore | undefined, log: Logger): SharedBuckets | undefined {
+  if (!config.rateLimits.shared || !store) return undefined;
+  return new SharedBuckets(new RedisBuckets(store), config.rateLimits.maxBuckets, log.child({ component: 'rate-limits' }));
 }

@@ -59,7 +59,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   // a missing or unusable certificate stops startup before any server is started
   const tlsMaterial = config.tls && !options.stdio ? await readTlsMaterial(config.tls) : undefined;
   const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
-  const core = assembleCore(config, transports, log);
+  // Shared with the other replicas behind the load balancer: the sessions' records and the rate-limit buckets.
+  const store = config.store?.redis && !options.stdio ? new RedisStore(config.store.redis, log.child({ component: 'store' })) : undefined;
+  const core = assembleCore(config, transports, log, store);
   const { registry, sessions, progress, held, listens, tasks } = core;
   await transports.prepare(config.servers);
   await core.start();
@@ -82,6 +84,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     await Promise.all([discovery?.stop(), dnsReplicas.stop()]);
     await core.stop();
     await transports.stop();
+    await store?.close();
   };
 
   if (options.stdio) {
@@ -97,8 +100,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     throw err;
   }
   const auth = new Authenticator(config.auth, log);
-  // Shared with the other replicas behind the load balancer: the sessions' records.
-  const store = config.store?.redis ? new RedisStore(config.store.redis, log.child({ component: 'store' })) : undefined;
   const records = store ? new SessionRecords(store, config.http.sessionIdleTimeoutMs, log) : undefined;
   const fronts = new HttpFronts(
     {
@@ -146,7 +147,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     bound = await fronts.listen(host, port);
   } catch (err) {
     auth.close();
-    await store?.close();
     await stopAll();
     throw err;
   }
@@ -175,12 +175,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     listens,
     tasks,
     url,
-    stop: once(() =>
-      drainAndStop(core, fronts, stopAll, config, log).finally(async () => {
-        auth.close();
-        await store?.close();
-      }),
-    ),
+    stop: once(() => drainAndStop(core, fronts, stopAll, config, log).finally(() => auth.close())),
   };
 }
 
