@@ -1,6 +1,6 @@
 /**
  * The running gateway: the core (core.ts) with real upstream transports, and the fronts before it
- * (one HTTP listener, or stdio), started and stopped in order. Shutdown drains: no new sessions or
+ * (one HTTP listener, or stdio; and the management listener when configured), started and stopped in order. Shutdown drains: no new sessions or
  * requests, in-flight calls finish up to the deadline, then sessions close and every upstream
  * (process group, container, socket) is stopped.
  */
@@ -10,12 +10,14 @@ import { RegistrationAllowlist } from './admin/registration';
 import Docker from 'dockerode';
 import { DnsReplicas } from './discovery/dns-replicas';
 import { DockerDiscovery } from './discovery/docker-watch';
+import { AdminRouter } from './admin/router';
 import { Authenticator } from './auth/authenticator';
 import type { GatewayConfig } from './config/schema';
 import { assembleCore, type GatewayCore } from './core';
 import { RedisStore } from './store/shared-store';
 import { SessionRecords } from './store/session-records';
 import { HttpFronts } from './fronts/http-server';
+import { checkManagementDoor, ManagementListener, type OperatorEndpoints } from './fronts/management';
 import { isLoopbackHost } from './fronts/origin-guard';
 import { serveStdio } from './fronts/stdio';
 import { clientJsonLimits } from './fronts/front-limits';
@@ -42,6 +44,8 @@ export interface RunningGateway {
   readonly tasks: TaskTable;
   /** Base URL of the HTTP listener (absent in stdio mode). */
   readonly url?: string;
+  /** Base URL of the management listener (absent without `management:` and in stdio mode). */
+  readonly managementUrl?: string;
   /** Drains and stops everything; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -58,6 +62,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   const { log } = options;
   // a missing or unusable certificate stops startup before any server is started
   const tlsMaterial = config.tls && !options.stdio ? await readTlsMaterial(config.tls) : undefined;
+  const managementTls = config.management?.tls && !options.stdio ? await readTlsMaterial(config.management.tls, 'management.tls') : undefined;
   const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
   const core = assembleCore(config, transports, log);
   const { registry, sessions, progress, held, listens, tasks } = core;
@@ -90,8 +95,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   }
 
   const { host, port } = splitHostPort(config.listen);
+  const management = config.management && splitHostPort(config.management.listen);
   try {
     checkListenerAuth(config, host, log);
+    if (management) checkManagementDoor(config, management.host, log);
   } catch (err) {
     await stopAll();
     throw err;
@@ -100,21 +107,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   // Shared with the other replicas behind the load balancer: the sessions' records.
   const store = config.store?.redis ? new RedisStore(config.store.redis, log.child({ component: 'store' })) : undefined;
   const records = store ? new SessionRecords(store, config.http.sessionIdleTimeoutMs, log) : undefined;
-  const fronts = new HttpFronts(
-    {
-      sessions,
-      stateless: core.stateless,
-      health: {
-        get started() {
-          return core.started;
-        },
-        get draining() {
-          return sessions.draining;
-        },
-        sharedGroups: () => registry.sharedGroups(),
-      },
-      metrics: core.metrics,
-      admin: adminRoutes({
+  const operator: OperatorEndpoints = {
+    admin: new AdminRouter(
+      adminRoutes({
         registry,
         allowlist,
         apiKeys: auth.apiKeys,
@@ -126,6 +121,26 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         separator: config.nameSeparator,
         draining: () => sessions.draining,
       }),
+      { enabled: config.admin !== undefined, token: config.admin?.token, auth, maxBodyBytes: config.http.maxBodyBytes },
+    ),
+    metrics: core.metrics,
+    metricsNeedAuth: config.management !== undefined && config.admin !== undefined,
+  };
+  const health = {
+    get started() {
+      return core.started;
+    },
+    get draining() {
+      return sessions.draining;
+    },
+    sharedGroups: () => registry.sharedGroups(),
+  };
+  const fronts = new HttpFronts(
+    {
+      sessions,
+      stateless: core.stateless,
+      health,
+      operator: config.management ? undefined : operator,
       auth,
       policyScopes: core.policy.requiredScopes,
       records,
@@ -135,30 +150,47 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       sessionIdleTimeoutMs: config.http.sessionIdleTimeoutMs,
       limits: config.limits,
       origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts, loopbackOnly: isLoopbackHost(host) },
-      adminEnabled: config.admin !== undefined,
-      adminToken: config.admin?.token,
       tls: config.tls && tlsMaterial ? { settings: config.tls, material: tlsMaterial } : undefined,
     },
     log,
   );
+  const managed =
+    config.management &&
+    new ManagementListener(
+      operator,
+      health,
+      {
+        settings: config.management,
+        tls: config.management.tls && managementTls ? { settings: config.management.tls, material: managementTls } : undefined,
+        origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts },
+        limits: config.limits,
+      },
+      log,
+    );
   let bound;
+  let managementUrl: string | undefined;
   try {
     bound = await fronts.listen(host, port);
+    if (managed && management) managementUrl = baseUrl(managed.scheme, await managed.listen(management.host, management.port));
   } catch (err) {
+    managed?.close();
+    await fronts.close();
     auth.close();
     await store?.close();
     await stopAll();
     throw err;
   }
-  const url = `${fronts.scheme}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+  const url = baseUrl(fronts.scheme, bound);
+  const operatorUrl = managementUrl ?? url;
   log.info(
     {
       url,
       mcp: `${url}/mcp`,
       sse: `${url}/sse`,
       ws: `${url.replace('http', 'ws')}/ws`,
-      metrics: `${url}/metrics`,
-      admin: config.admin ? `${url}/admin` : 'disabled',
+      metrics: `${operatorUrl}/metrics`,
+      admin: config.admin ? `${operatorUrl}/admin` : 'disabled',
+      ...(managementUrl && { management: managementUrl }),
       servers: config.servers.map((s) => s.name),
       auth: authMethods(config),
       // what it logs from now on: an operator (and the dev stack's test) sees the level took effect
@@ -175,8 +207,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     listens,
     tasks,
     url,
+    managementUrl,
     stop: once(() =>
       drainAndStop(core, fronts, stopAll, config, log).finally(async () => {
+        // last: health and metrics report the drain until the end
+        managed?.close();
         auth.close();
         await store?.close();
       }),
@@ -227,6 +262,10 @@ function authMethods(config: GatewayConfig): string[] | 'none' {
   const auth = config.auth;
   if (auth === undefined || auth === 'none') return 'none';
   return (['oauth', 'apiKeys', 'mtls'] as const).filter((m) => auth[m] !== undefined);
+}
+
+function baseUrl(scheme: string, bound: { host: string; port: number }): string {
+  return `${scheme}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
 }
 
 export function splitHostPort(listen: string): { host: string; port: number } {

@@ -396,6 +396,24 @@ export type VaultSettings = z.infer<typeof vaultSettingsSchema>;
 
 export const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080');
 
+/**
+ * The management listener: the admin API, /metrics and the health probes on an address of their
+ * own, so that the public listener (`listen`) serves the MCP fronts and the health probes only
+ * (/admin and /metrics answer 404 there). `tls` as for the public listener; with `clientCert:
+ * required` only holders of a certificate of `clientCaFile` get through the handshake (mTLS). Like
+ * the public listener, one that other machines can reach refuses to start without a door (the
+ * admin token, or mTLS) unless `auth: none` is written out.
+ */
+export const managementSchema = z
+  .object({
+    listen: listenSchema,
+    tls: listenerTlsSchema.optional(),
+    auth: z.literal('none').optional(),
+  })
+  .strict();
+
+export type ManagementSettings = z.output<typeof managementSchema>;
+
 export const gatewaySettingsSchema = z
   .object({
     /** Names this gateway on the containers it starts, so a restart can remove the ones a crash left behind. */
@@ -416,6 +434,8 @@ export const gatewaySettingsSchema = z
     /** How often: token buckets per principal, server or tool (rate-limit-schema.ts). */
     rateLimits: rateLimitsSchema.prefault({}),
     tls: listenerTlsSchema.optional(),
+    /** The admin API and /metrics on a listener of their own (default: on `listen`, as everything else). */
+    management: managementSchema.optional(),
     /** Joins a server prefix and a tool or prompt name. */
     nameSeparator: z
       .string()
@@ -580,7 +600,18 @@ export const gatewaySettingsSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((settings, ctx) => {
+    const listen = settings.management?.listen;
+    // port 0 (any free port) never collides
+    if (listen !== undefined && listen === settings.listen && !listen.endsWith(':0')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['management', 'listen'],
+        message: `is the same address as listen (${listen}); give the management listener its own port`,
+      });
+    }
+  });
 
 export type GatewaySettings = z.infer<typeof gatewaySettingsSchema>;
 export type StoreSettings = NonNullable<GatewaySettings['store']>;
