@@ -68,7 +68,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   const { registry, sessions, progress, held, listens, tasks } = core;
   await transports.prepare(config.servers);
   await core.start();
-  const allowlist = new RegistrationAllowlist(config.admin?.register ?? { commands: [], images: [], urls: [] });
+  const allowlist = new RegistrationAllowlist(config.admin?.register ?? { commands: [], images: [], urls: [], paths: [] });
   // what runs already is registered before the first client is let in
   const discovery = config.discovery?.docker
     ? new DockerDiscovery(config.discovery.docker, {

@@ -4,6 +4,7 @@
  * Everything is validated here once; the rest of the gateway trusts these types.
  */
 import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { authSchema, policySchema } from './auth-schema';
 import { rateLimitsSchema } from './rate-limit-schema';
@@ -318,7 +319,10 @@ export function transportKind(server: ServerConfig): TransportKind {
 
 /**
  * What the admin API may register: a stdio server's command (its path; its arguments are free, so
- * list only commands that run one server), a container image, a remote URL. Nothing by default.
+ * list only commands that run one server), a container image, a remote URL, and the host paths a
+ * server may name (`cwd`, a remote server's `tls` files, a container's bind-mounted directories):
+ * each must be under one of `paths` once resolved (absolute, no `..`, symlinks followed).
+ * Nothing by default.
  */
 const registerAllowlistSchema = z
   .object({
@@ -328,6 +332,7 @@ const registerAllowlistSchema = z
     urls: z
       .array(z.string().regex(/^(https?|wss?):\/\/[^/:\s]+(:(\d{1,5}|\*))?(\/\S*)?$/, 'expected scheme://host[:port][/path], e.g. http://*.internal:8080/mcp'))
       .default([]),
+    paths: z.array(z.string().refine((p) => isAbsolute(p), 'expected an absolute path prefix, e.g. /srv/mcp')).default([]),
   })
   .strict();
 
