@@ -19,7 +19,7 @@ import { SessionRecords } from './store/session-records';
 import { HttpFronts } from './fronts/http-server';
 import { checkManagementDoor, ManagementListener, type OperatorEndpoints } from './fronts/management';
 import { isLoopbackHost } from './fronts/origin-guard';
-import { serveStdio } from './fronts/stdio';
+import { serveStdio, type StdioEnd } from './fronts/stdio';
 import { clientJsonLimits } from './fronts/front-limits';
 import { readTlsMaterial } from './fronts/tls-listener';
 import type { HeldCalls } from './relay/held-calls';
@@ -52,8 +52,8 @@ export interface RunningGateway {
 
 export interface StartOptions {
   log: Logger;
-  /** Serve one client over these streams instead of listening on HTTP. */
-  stdio?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; onEnd: () => void };
+  /** Serve one client over these streams instead of listening on HTTP; `onEnd` when it is gone (stdin closed, or dropped for not reading). */
+  stdio?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; onEnd: (why: StdioEnd) => void };
 }
 
 const DRAIN_POLL_MS = 25;
@@ -90,7 +90,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   };
 
   if (options.stdio) {
-    serveStdio(sessions, options.stdio.input, options.stdio.output, options.stdio.onEnd, clientJsonLimits(config.limits));
+    serveStdio(sessions, options.stdio, { json: clientJsonLimits(config.limits), sendQueueBytes: config.limits.sendQueueBytes });
     return { registry, sessions, transports, progress, held, listens, tasks, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
   }
 
