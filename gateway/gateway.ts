@@ -1,8 +1,9 @@
 /**
  * The running gateway: the core (core.ts) with real upstream transports, and the fronts before it
- * (one HTTP listener, or stdio; and the management listener when configured), started and stopped in order. Shutdown drains: no new sessions or
- * requests, in-flight calls finish up to the deadline, then sessions close and every upstream
- * (process group, container, socket) is stopped.
+ * (one HTTP listener, or stdio; and the management listener when configured), started and stopped
+ * in order. Shutdown drains: no new sessions or requests, in-flight calls finish up to the
+ * deadline, then sessions close and every upstream (process group, container, socket) is stopped;
+ * the management listener closes last.
  */
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/handlers';
