@@ -7,6 +7,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../gateway/config/load';
@@ -150,6 +151,29 @@ describe('bad management settings', () => {
     await expect(started).rejects.toThrow(FleetError);
     await expect(started).rejects.toThrow(/^management\.listen 0\.0\.0\.0:0 is reachable from other machines and has no door: set admin\.token/);
     expect(await waitForNoProcesses(marker)).toEqual([]);
+  });
+
+  it('stops what it started when the management address is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const config = parseConfig(
+        { listen: '127.0.0.1:0', management: { listen: `127.0.0.1:${port}` }, servers: { s: scripted(marker, ['--tools', 'echo']) } },
+        't',
+      );
+      await expect(
+        startGateway(config, {
+          log: createLogger(
+            'silent',
+            lineSink(() => {}),
+          ),
+        }),
+      ).rejects.toThrow(/EADDRINUSE/);
+      expect(await waitForNoProcesses(marker)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('names the management TLS file it cannot read', async () => {
