@@ -2,7 +2,8 @@
 /**
  * `mcp-gateway --config FILE [--listen HOST:PORT] [--stdio]`: loads and validates the config,
  * starts the gateway, and drains it on SIGTERM/SIGINT. A bad config exits 2 with the file, field
- * and problem; nothing is started half-configured.
+ * and problem; nothing is started half-configured. With --stdio, a client that does not read its
+ * stdout (limits.sendQueueBytes behind) is dropped and the process exits 3.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -13,6 +14,9 @@ import { createLogger } from './log';
 import { outputTap } from './output-tap';
 
 const stderrTap = outputTap('stderr');
+
+/** --stdio: the client stopped reading stdout and was dropped (2 is a bad config, 1 a failed start). */
+const EXIT_CLIENT_DROPPED = 3;
 
 /** A line for the operator on stderr (and into the test run's output tap, like the log lines). */
 function printError(line: string): void {
@@ -59,7 +63,14 @@ async function main(): Promise<void> {
   try {
     gateway = await startGateway(config, {
       log,
-      stdio: argv.stdio ? { input: process.stdin, output: process.stdout, onEnd: () => void shutdown('stdin closed') } : undefined,
+      stdio: argv.stdio
+        ? {
+            input: process.stdin,
+            output: process.stdout,
+            onEnd: (why) =>
+              void (why === 'send queue full' ? shutdown('stdout not read (limits.sendQueueBytes)', EXIT_CLIENT_DROPPED) : shutdown('stdin closed')),
+          }
+        : undefined,
     });
   } catch (err) {
     const message = err instanceof FleetError ? err.message : (err as Error).message;

@@ -1,8 +1,9 @@
 /**
  * The running gateway: the core (core.ts) with real upstream transports, and the fronts before it
- * (one HTTP listener, or stdio), started and stopped in order. Shutdown drains: no new sessions or
- * requests, in-flight calls finish up to the deadline, then sessions close and every upstream
- * (process group, container, socket) is stopped.
+ * (one HTTP listener, or stdio; and the management listener when configured), started and stopped
+ * in order. Shutdown drains: no new sessions or requests, in-flight calls finish up to the
+ * deadline, then sessions close and every upstream (process group, container, socket) is stopped;
+ * the management listener closes last.
  */
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/handlers';
@@ -10,14 +11,16 @@ import { RegistrationAllowlist } from './admin/registration';
 import Docker from 'dockerode';
 import { DnsReplicas } from './discovery/dns-replicas';
 import { DockerDiscovery } from './discovery/docker-watch';
+import { AdminRouter } from './admin/router';
 import { Authenticator } from './auth/authenticator';
 import type { GatewayConfig } from './config/schema';
 import { assembleCore, type GatewayCore } from './core';
 import { RedisStore } from './store/shared-store';
 import { SessionRecords } from './store/session-records';
 import { HttpFronts } from './fronts/http-server';
+import { checkManagementDoor, ManagementListener, type OperatorEndpoints } from './fronts/management';
 import { isLoopbackHost } from './fronts/origin-guard';
-import { serveStdio } from './fronts/stdio';
+import { serveStdio, type StdioEnd } from './fronts/stdio';
 import { clientJsonLimits } from './fronts/front-limits';
 import { readTlsMaterial } from './fronts/tls-listener';
 import type { HeldCalls } from './relay/held-calls';
@@ -42,14 +45,16 @@ export interface RunningGateway {
   readonly tasks: TaskTable;
   /** Base URL of the HTTP listener (absent in stdio mode). */
   readonly url?: string;
+  /** Base URL of the management listener (absent without `management:` and in stdio mode). */
+  readonly managementUrl?: string;
   /** Drains and stops everything; safe to call more than once. */
   stop(): Promise<void>;
 }
 
 export interface StartOptions {
   log: Logger;
-  /** Serve one client over these streams instead of listening on HTTP. */
-  stdio?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; onEnd: () => void };
+  /** Serve one client over these streams instead of listening on HTTP; `onEnd` when it is gone (stdin closed, or dropped for not reading). */
+  stdio?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; onEnd: (why: StdioEnd) => void };
 }
 
 const DRAIN_POLL_MS = 25;
@@ -58,6 +63,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   const { log } = options;
   // a missing or unusable certificate stops startup before any server is started
   const tlsMaterial = config.tls && !options.stdio ? await readTlsMaterial(config.tls) : undefined;
+  const managementTls = config.management?.tls && !options.stdio ? await readTlsMaterial(config.management.tls, 'management.tls') : undefined;
   const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
   // Shared with the other replicas behind the load balancer: the sessions' records and the rate-limit buckets.
   const store = config.store?.redis && !options.stdio ? new RedisStore(config.store.redis, log.child({ component: 'store' })) : undefined;
@@ -65,7 +71,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   const { registry, sessions, progress, held, listens, tasks } = core;
   await transports.prepare(config.servers);
   await core.start();
-  const allowlist = new RegistrationAllowlist(config.admin?.register ?? { commands: [], images: [], urls: [] });
+  const allowlist = new RegistrationAllowlist(config.admin?.register ?? { commands: [], images: [], urls: [], paths: [] });
   // what runs already is registered before the first client is let in
   const discovery = config.discovery?.docker
     ? new DockerDiscovery(config.discovery.docker, {
@@ -88,34 +94,24 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   };
 
   if (options.stdio) {
-    serveStdio(sessions, options.stdio.input, options.stdio.output, options.stdio.onEnd, clientJsonLimits(config.limits));
+    serveStdio(sessions, options.stdio, { json: clientJsonLimits(config.limits), sendQueueBytes: config.limits.sendQueueBytes });
     return { registry, sessions, transports, progress, held, listens, tasks, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
   }
 
   const { host, port } = splitHostPort(config.listen);
+  const management = config.management && splitHostPort(config.management.listen);
   try {
     checkListenerAuth(config, host, log);
+    if (management) checkManagementDoor(config, management.host, log);
   } catch (err) {
     await stopAll();
     throw err;
   }
   const auth = new Authenticator(config.auth, log);
   const records = store ? new SessionRecords(store, config.http.sessionIdleTimeoutMs, log) : undefined;
-  const fronts = new HttpFronts(
-    {
-      sessions,
-      stateless: core.stateless,
-      health: {
-        get started() {
-          return core.started;
-        },
-        get draining() {
-          return sessions.draining;
-        },
-        sharedGroups: () => registry.sharedGroups(),
-      },
-      metrics: core.metrics,
-      admin: adminRoutes({
+  const operator: OperatorEndpoints = {
+    admin: new AdminRouter(
+      adminRoutes({
         registry,
         allowlist,
         apiKeys: auth.apiKeys,
@@ -127,6 +123,26 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         separator: config.nameSeparator,
         draining: () => sessions.draining,
       }),
+      { enabled: config.admin !== undefined, token: config.admin?.token, auth, maxBodyBytes: config.http.maxBodyBytes },
+    ),
+    metrics: core.metrics,
+    metricsNeedAuth: config.management !== undefined && config.admin !== undefined,
+  };
+  const health = {
+    get started() {
+      return core.started;
+    },
+    get draining() {
+      return sessions.draining;
+    },
+    sharedGroups: () => registry.sharedGroups(),
+  };
+  const fronts = new HttpFronts(
+    {
+      sessions,
+      stateless: core.stateless,
+      health,
+      operator: config.management ? undefined : operator,
       auth,
       policyScopes: core.policy.requiredScopes,
       records,
@@ -136,29 +152,46 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       sessionIdleTimeoutMs: config.http.sessionIdleTimeoutMs,
       limits: config.limits,
       origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts, loopbackOnly: isLoopbackHost(host) },
-      adminEnabled: config.admin !== undefined,
-      adminToken: config.admin?.token,
       tls: config.tls && tlsMaterial ? { settings: config.tls, material: tlsMaterial } : undefined,
     },
     log,
   );
+  const managed =
+    config.management &&
+    new ManagementListener(
+      operator,
+      health,
+      {
+        settings: config.management,
+        tls: config.management.tls && managementTls ? { settings: config.management.tls, material: managementTls } : undefined,
+        origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts },
+        limits: config.limits,
+      },
+      log,
+    );
   let bound;
+  let managementUrl: string | undefined;
   try {
     bound = await fronts.listen(host, port);
+    if (managed && management) managementUrl = baseUrl(managed.scheme, await managed.listen(management.host, management.port));
   } catch (err) {
+    managed?.close();
+    await fronts.close();
     auth.close();
     await stopAll();
     throw err;
   }
-  const url = `${fronts.scheme}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+  const url = baseUrl(fronts.scheme, bound);
+  const operatorUrl = managementUrl ?? url;
   log.info(
     {
       url,
       mcp: `${url}/mcp`,
       sse: `${url}/sse`,
       ws: `${url.replace('http', 'ws')}/ws`,
-      metrics: `${url}/metrics`,
-      admin: config.admin ? `${url}/admin` : 'disabled',
+      metrics: `${operatorUrl}/metrics`,
+      admin: config.admin ? `${operatorUrl}/admin` : 'disabled',
+      ...(managementUrl && { management: managementUrl }),
       servers: config.servers.map((s) => s.name),
       auth: authMethods(config),
       // what it logs from now on: an operator (and the dev stack's test) sees the level took effect
@@ -175,7 +208,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     listens,
     tasks,
     url,
-    stop: once(() => drainAndStop(core, fronts, stopAll, config, log).finally(() => auth.close())),
+    managementUrl,
+    stop: once(() =>
+      drainAndStop(core, fronts, stopAll, config, log).finally(() => {
+        // last: health and metrics report the drain until the end
+        managed?.close();
+        auth.close();
+      }),
+    ),
   };
 }
 
@@ -222,6 +262,10 @@ function authMethods(config: GatewayConfig): string[] | 'none' {
   const auth = config.auth;
   if (auth === undefined || auth === 'none') return 'none';
   return (['oauth', 'apiKeys', 'mtls'] as const).filter((m) => auth[m] !== undefined);
+}
+
+function baseUrl(scheme: string, bound: { host: string; port: number }): string {
+  return `${scheme}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
 }
 
 export function splitHostPort(listen: string): { host: string; port: number } {

@@ -57,7 +57,7 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
         handle: async (req) => {
           notDraining();
           const config = parseServerBody(await req.json());
-          allowlist.check(config);
+          await allowlist.check(config);
           await registry.addServer(config);
           deps.audit(req.principal, 'server registered', { server: config.name });
           return { status: 201, body: summary(config.name) };
@@ -80,8 +80,9 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
         role: 'admin:operate',
         handle: async ({ params, json, principal }) => {
           notDraining();
-          const spec = parseBackendBody(await json(), registry.get(params.name).config);
-          allowlist.check(spec.config);
+          const server = registry.get(params.name).config;
+          const spec = parseBackendBody(await json(), server);
+          await allowlist.check(spec.config, server);
           await registry.addBackend(params.name, spec);
           deps.audit(principal, 'backend added', { server: params.name, backend: spec.id });
           return { status: 201, body: summary(params.name).backends.find((b) => b.id === spec.id) };

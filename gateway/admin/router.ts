@@ -94,15 +94,21 @@ export class AdminRouter {
         const allow = Object.keys(methods).join(', ');
         throw new FleetError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${allow}`, { data: { allow } });
       }
-      if (!who.roles.includes('admin') && !who.roles.includes(route.role)) {
-        throw new FleetError(
-          'FORBIDDEN',
-          `${req.method} ${url.pathname} needs the role ${route.role} (or admin); ${who.id} has ${who.roles.join(', ') || 'no roles'}`,
-        );
-      }
+      checkRole(who, route.role, `${req.method} ${url.pathname}`);
       return route.handle({ principal: who, params, query: url.searchParams, json: () => readJson(req, maxBodyBytes) });
     }
     throw new FleetError('NOT_FOUND', `no admin route ${url.pathname}; the routes are ${Object.keys(this.routes).join(', ')}`);
+  }
+
+  /**
+   * Who asks for `what` (a request outside the admin API, /metrics on the management listener),
+   * authenticated and throttled as admin requests are; throws UNAUTHORIZED or FORBIDDEN when they
+   * lack `role`.
+   */
+  async permit(req: IncomingMessage, role: AdminRole, what: string): Promise<Principal> {
+    const who = await this.authenticate(req);
+    checkRole(who, role, what);
+    return who;
   }
 
   /**
@@ -131,6 +137,11 @@ export class AdminRouter {
         : 'send Authorization: Bearer <admin.token of the gateway config, or a credential with an admin role>',
     );
   }
+}
+
+function checkRole(who: Principal, role: AdminRole, what: string): void {
+  if (who.roles.includes('admin') || who.roles.includes(role)) return;
+  throw new FleetError('FORBIDDEN', `${what} needs the role ${role} (or admin); ${who.id} has ${who.roles.join(', ') || 'no roles'}`);
 }
 
 function match(pattern: string, segments: string[]): Record<string, string> | undefined {

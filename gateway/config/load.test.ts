@@ -192,7 +192,7 @@ describe('config loading', () => {
     expect(parseConfig({ servers: { a: { command: 'x' } } }, 't').admin).toBeUndefined();
     expect(parseConfig({ admin: { token: '${ADMIN_TOKEN}' }, servers: { a: { command: 'x' } } }, 't', {}, { ADMIN_TOKEN: token }).admin).toEqual({
       token,
-      register: { commands: [], images: [], urls: [] },
+      register: { commands: [], images: [], urls: [], paths: [] },
     });
     expect(problemsOf(() => parseConfig({ admin: { token: '' }, servers: { a: { command: 'x' } } }, 't'))).toEqual([
       expect.stringMatching(/^admin\.token: the admin token must have at least 32 characters/),

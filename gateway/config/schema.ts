@@ -4,6 +4,7 @@
  * Everything is validated here once; the rest of the gateway trusts these types.
  */
 import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
 import { validRange } from 'semver';
 import { z } from 'zod';
 import { authSchema, policySchema } from './auth-schema';
@@ -327,7 +328,10 @@ export function transportKind(server: ServerConfig): TransportKind {
 
 /**
  * What the admin API may register: a stdio server's command (its path; its arguments are free, so
- * list only commands that run one server), a container image, a remote URL. Nothing by default.
+ * list only commands that run one server), a container image, a remote URL, and the host paths a
+ * server may name (`cwd`, a remote server's `tls` files, a container's bind-mounted directories):
+ * each must be under one of `paths` once resolved (absolute, no `..`, symlinks followed).
+ * Nothing by default.
  */
 const registerAllowlistSchema = z
   .object({
@@ -337,6 +341,7 @@ const registerAllowlistSchema = z
     urls: z
       .array(z.string().regex(/^(https?|wss?):\/\/[^/:\s]+(:(\d{1,5}|\*))?(\/\S*)?$/, 'expected scheme://host[:port][/path], e.g. http://*.internal:8080/mcp'))
       .default([]),
+    paths: z.array(z.string().refine((p) => isAbsolute(p), 'expected an absolute path prefix, e.g. /srv/mcp')).default([]),
   })
   .strict();
 
@@ -405,6 +410,24 @@ export type VaultSettings = z.infer<typeof vaultSettingsSchema>;
 
 export const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080');
 
+/**
+ * The management listener: the admin API, /metrics and the health probes on an address of their
+ * own, so that the public listener (`listen`) serves the MCP fronts and the health probes only
+ * (/admin and /metrics answer 404 there). `tls` as for the public listener; with `clientCert:
+ * required` only holders of a certificate of `clientCaFile` get through the handshake (mTLS). Like
+ * the public listener, one that other machines can reach refuses to start without a door (the
+ * admin token, or mTLS) unless `auth: none` is written out.
+ */
+export const managementSchema = z
+  .object({
+    listen: listenSchema,
+    tls: listenerTlsSchema.optional(),
+    auth: z.literal('none').optional(),
+  })
+  .strict();
+
+export type ManagementSettings = z.output<typeof managementSchema>;
+
 export const gatewaySettingsSchema = z
   .object({
     /** Names this gateway on the containers it starts, so a restart can remove the ones a crash left behind. */
@@ -425,6 +448,8 @@ export const gatewaySettingsSchema = z
     /** How often: token buckets per principal, server or tool (rate-limit-schema.ts). */
     rateLimits: rateLimitsSchema.prefault({}),
     tls: listenerTlsSchema.optional(),
+    /** The admin API and /metrics on a listener of their own (default: on `listen`, as everything else). */
+    management: managementSchema.optional(),
     /** Joins a server prefix and a tool or prompt name. */
     nameSeparator: z
       .string()
@@ -589,7 +614,18 @@ export const gatewaySettingsSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((settings, ctx) => {
+    const listen = settings.management?.listen;
+    // port 0 (any free port) never collides
+    if (listen !== undefined && listen === settings.listen && !listen.endsWith(':0')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['management', 'listen'],
+        message: `is the same address as listen (${listen}); give the management listener its own port`,
+      });
+    }
+  });
 
 export type GatewaySettings = z.infer<typeof gatewaySettingsSchema>;
 export type StoreSettings = NonNullable<GatewaySettings['store']>;

@@ -34,8 +34,12 @@ export interface DiscoveredContainer {
 export interface DiscoveryDeps {
   docker: Docker;
   registry: ServerRegistry;
-  /** The admin API's registration allowlist: throws FORBIDDEN naming what it does not allow. */
-  allowlist: { check(config: ServerConfig): void };
+  /**
+   * The admin API's registration allowlist of URLs: throws FORBIDDEN naming what it does not allow.
+   * Labels name no host path; the paths of a discovered server (tls files) come from the
+   * operator's `defaults`, so they are not held to `admin.register.paths`.
+   */
+  allowlist: { checkTarget(config: ServerConfig): void };
   log: Logger;
 }
 
@@ -187,7 +191,7 @@ export class DockerDiscovery {
     if (this.joined.get(id)?.url === url) return;
     if (this.joined.has(id)) await this.leave(id, 'address changed');
     try {
-      this.deps.allowlist.check(found.config);
+      this.deps.allowlist.checkTarget(found.config);
       const madeServer = this.deps.registry.find(found.server) === undefined;
       const backend = madeServer ? 'primary' : backendId(name);
       if (madeServer) await this.deps.registry.addServer(found.config);

@@ -21,3 +21,13 @@ export function defaultJson(maxMessageBytes: number): JsonLimits {
 export function sendQueue(maxQueuedBytes: number | undefined, dropped: (queuedBytes: number) => void): SendQueueLimit {
   return maxQueuedBytes === undefined ? UNBOUNDED : { maxQueuedBytes, dropped };
 }
+
+/** node:http's timeouts for a listener: slow-loris headers and trickled or short bodies get 408 and are closed. */
+export function listenerTimeouts(limits: FrontLimits): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // how often node looks for requests past those timeouts (its default, 30 s, would let them live that much longer)
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
+}

@@ -2,24 +2,21 @@
  * The one HTTP listener behind every network front: routes /mcp, /sse, /messages and /ws, applies
  * the Origin/Host guard and then client authentication to all of them (each request, and each
  * WebSocket upgrade, is someone's: the fronts get the principal), serves the protected resource
- * metadata, and answers health probes, /metrics and the admin API.
+ * metadata, and answers health probes, and /metrics and the admin API unless the management
+ * listener serves those (management.ts; then they are 404 here).
  * Errors become JSON-RPC error bodies with the matching HTTP status (the admin API's own `{ error }`
  * bodies); one bad request never affects another. With `tls` the listener is HTTPS (and WSS) for all
  * of them, its certificate reloaded when its files change (tls-listener.ts).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RESOURCE_METADATA_PATH, type Authenticator } from '../auth/authenticator';
 import { clientCertificateIdentity } from '../auth/client-cert';
 import type { Principal } from '../auth/principal';
-import type { ListenerTls } from '../config/schema';
 import { FleetError, toFleetError } from '../protocol/errors';
-import { ADMIN_PREFIX, AdminRouter, type AdminRoutes } from '../admin/router';
 import { retryAfterHeader, sendError } from '../http/http-util';
 import { isResponse, type JsonRpcMessage } from '../protocol/jsonrpc';
-import type { GatewayMetrics } from '../metrics/registry';
 import type { SessionOpener } from '../session/sessions';
 import type { StatelessRequests } from '../session/stateless-requests';
 import { answerHealth, type HealthSource } from './health';
@@ -27,14 +24,14 @@ import { LegacySseFront, SSE_MESSAGES_PATH, SSE_PATH } from './legacy-sse';
 import { ModernHttpFront } from './modern-http';
 import { checkOrigin, type OriginPolicy } from './origin-guard';
 import { StreamableHttpFront } from './streamable-http';
-import { TlsReloader, tlsServerOptions, type TlsMaterial } from './tls-listener';
+import { createListener, type ListenerTlsSetup, type TlsReloader } from './tls-listener';
 import { WebSocketFront, WS_PATH } from './websocket';
-import { clientJsonLimits, type FrontLimits } from './front-limits';
+import { clientJsonLimits, listenerTimeouts, type FrontLimits } from './front-limits';
+import { answerOperator, type OperatorEndpoints } from './management';
 import { KeyedCap } from '../protocol/keyed-cap';
 import type { SessionRecords } from '../store/session-records';
 
 export const MCP_PATH = '/mcp';
-export const METRICS_PATH = '/metrics';
 
 export interface HttpFrontOptions {
   maxBodyBytes: number;
@@ -42,11 +39,8 @@ export interface HttpFrontOptions {
   /** The config's `limits:`: JSON limits, caps, send queues, HTTP timeouts, WebSocket pings. */
   limits: FrontLimits;
   origin: OriginPolicy;
-  /** The config has an admin section; without it /admin/* answers 404. */
-  adminEnabled: boolean;
-  adminToken?: string;
   /** HTTPS and WSS: the `tls:` settings and their files' contents as read at startup. */
-  tls?: { settings: ListenerTls; material: TlsMaterial };
+  tls?: ListenerTlsSetup;
 }
 
 /** What the listener serves besides the MCP fronts. */
@@ -55,8 +49,8 @@ export interface HttpFrontDeps {
   /** 2026-07-28 clients on /mcp. */
   stateless: StatelessRequests;
   health: HealthSource;
-  metrics: Pick<GatewayMetrics, 'scrape'>;
-  admin: AdminRoutes;
+  /** The admin API and /metrics; absent when the management listener serves them (404 here). */
+  operator?: OperatorEndpoints;
   /** Who sent a request; ANONYMOUS for everyone when the gateway authenticates nobody. */
   auth: Authenticator;
   /** Scopes the policy asks for somewhere, advertised in the resource metadata. */
@@ -70,11 +64,9 @@ export class HttpFronts {
   readonly streamable: StreamableHttpFront;
   readonly sse: LegacySseFront;
   readonly ws: WebSocketFront;
-  private readonly admin: AdminRouter;
   /** The protected resource metadata (RFC 9728) as served, and where (both fixed by the config); none without OAuth. */
   private readonly metadata: { body: string; url: string } | undefined;
-  /** The listener when it is HTTPS, whose certificate the reloader replaces. */
-  private readonly secure: HttpsServer | undefined;
+  private readonly bind: ReturnType<typeof createListener>['bind'];
   private reloader: TlsReloader | undefined;
   private accepting = true;
   /** Connections open per front: requests on /mcp, streams on /sse, sockets on /ws. */
@@ -105,31 +97,13 @@ export class HttpFronts {
       body: JSON.stringify(doc),
       url: `${resource.origin}${RESOURCE_METADATA_PATH}${resource.pathname === '/' ? '' : resource.pathname}`,
     };
-    this.admin = new AdminRouter(deps.admin, { enabled: options.adminEnabled, token: options.adminToken, auth: deps.auth, maxBodyBytes });
     this.connections = new KeyedCap(
       limits.maxConnectionsPerFront,
       (front) => `open connections on ${front}`,
       () => 'limits.maxConnectionsPerFront',
     );
-    const timeouts = {
-      // Slow-loris headers and trickled or short bodies: node answers 408 (clientError below) and closes.
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      // how often node looks for requests past those timeouts (its default, 30 s, would let them live that much longer)
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-    };
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.route(req, res);
-    const { tls } = options;
-    if (tls) {
-      const server = createHttpsServer({ ...tlsServerOptions(tls.settings, tls.material), ...timeouts }, handler);
-      // a handshake refused (no client certificate, an unknown CA, plain HTTP on the TLS port) reaches no front
-      server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
-        this.log.info({ code: err.code, err: err.message, peer: socket.remoteAddress }, 'TLS handshake refused');
-      });
-      this.server = this.secure = server;
-    } else {
-      this.server = createServer(timeouts, handler);
-    }
+    ({ server: this.server, bind: this.bind } = createListener(handler, { timeouts: listenerTimeouts(limits), tls: options.tls }, log));
     this.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.server.on('clientError', (err, socket) => this.refuseMalformed(err, socket));
   }
@@ -139,17 +113,10 @@ export class HttpFronts {
     return this.options.tls ? 'https' : 'http';
   }
 
-  listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        const addr = this.server.address();
-        if (addr === null || typeof addr === 'string') return reject(new Error('listener has no TCP address'));
-        const { tls } = this.options;
-        if (tls && this.secure) this.reloader = new TlsReloader(this.secure, tls.settings, tls.material, this.log);
-        resolve({ host: addr.address, port: addr.port });
-      });
-    });
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    const bound = await this.bind(host, port);
+    this.reloader = bound.reloader;
+    return { host: bound.host, port: bound.port };
   }
 
   /** Stops taking new connections and sessions; open ones continue until closed. */
@@ -177,16 +144,7 @@ export class HttpFronts {
         this.hold(MCP_PATH, res);
         return await this.streamable.handle(req, res, principal);
       }
-      if (url.pathname === METRICS_PATH) return await this.metrics(req, res);
-      if (url.pathname === ADMIN_PREFIX || url.pathname.startsWith(`${ADMIN_PREFIX}/`)) {
-        const refused = await this.admin.handle(req, res, url);
-        if (refused)
-          this.log[refused.code === 'INTERNAL' ? 'error' : 'info'](
-            { method: req.method, path: url.pathname, status: refused.httpStatus, err: refused.message },
-            'admin request refused',
-          );
-        return;
-      }
+      if (this.deps.operator && (await answerOperator(req, res, url, this.deps.operator, this.log))) return;
       if (url.pathname === SSE_PATH && req.method === 'GET') {
         if (!this.accepting) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
         const principal = await this.authenticate(req);
@@ -244,12 +202,6 @@ export class HttpFronts {
   /** Counts the request as an open connection of `front` until its response closes; throws LIMIT_REACHED at the cap. */
   private hold(front: string, res: ServerResponse): void {
     res.once('close', this.connections.take(front));
-  }
-
-  private async metrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'GET') throw new FleetError('METHOD_NOT_ALLOWED', `${METRICS_PATH} answers GET only`, { data: { allow: 'GET' } });
-    const { contentType, body } = await this.deps.metrics.scrape();
-    res.writeHead(200, { 'content-type': contentType }).end(body);
   }
 
   /**

@@ -1,13 +1,15 @@
 /**
- * TLS on the gateway's listener: reads the certificate, key and client CA named by `tls:`, and
- * reloads them when they change on disk, without dropping a connection (open ones keep the
+ * TLS on the gateway's listeners (the public one and the management one): makes the HTTP or HTTPS
+ * server, reads the certificate, key and client CA named by `tls:`, and reloads them when they
+ * change on disk, without dropping a connection (open ones keep the
  * context they started with; new handshakes get the new one). A bad replacement is logged and the
  * certificate in use is kept, so a half-finished rotation never takes the listener down.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { ServerOptions } from 'node:https';
+import { createServer, type RequestListener, type Server, type ServerOptions as HttpServerOptions } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions } from 'node:https';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -26,14 +28,15 @@ const RELOAD_DEBOUNCE_MS = 200;
 
 /**
  * Reads and checks `tls`'s files: each must be readable, and the certificate and key must make a
- * pair. Throws a CONFIG_INVALID FleetError naming the field and the file otherwise.
+ * pair. Throws a CONFIG_INVALID FleetError naming the field (under `field`: `tls`, `management.tls`)
+ * and the file otherwise.
  */
-export async function readTlsMaterial(tls: ListenerTls): Promise<TlsMaterial> {
-  const read = async (field: 'certFile' | 'keyFile' | 'clientCaFile', file: string): Promise<Buffer> => {
+export async function readTlsMaterial(tls: ListenerTls, field = 'tls'): Promise<TlsMaterial> {
+  const read = async (name: 'certFile' | 'keyFile' | 'clientCaFile', file: string): Promise<Buffer> => {
     try {
       return await readFile(file);
     } catch (err) {
-      throw new FleetError('CONFIG_INVALID', `tls.${field}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+      throw new FleetError('CONFIG_INVALID', `${field}.${name}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
     }
   };
   const [cert, key, ca] = await Promise.all([
@@ -47,7 +50,7 @@ export async function readTlsMaterial(tls: ListenerTls): Promise<TlsMaterial> {
   } catch (err) {
     throw new FleetError(
       'CONFIG_INVALID',
-      `tls: the certificate ${tls.certFile}, key ${tls.keyFile}${ca ? ` and client CA ${tls.clientCaFile}` : ''} are not usable: ${(err as Error).message}`,
+      `${field}: the certificate ${tls.certFile}, key ${tls.keyFile}${ca ? ` and client CA ${tls.clientCaFile}` : ''} are not usable: ${(err as Error).message}`,
       {
         cause: err,
       },
@@ -60,6 +63,47 @@ export async function readTlsMaterial(tls: ListenerTls): Promise<TlsMaterial> {
 export function tlsServerOptions(tls: ListenerTls, material: TlsMaterial): ServerOptions {
   const asking = tls.clientCert !== 'none';
   return { ...material, requestCert: asking, rejectUnauthorized: tls.clientCert === 'required' };
+}
+
+/** A listener's TLS settings with its files' contents as read at startup. */
+export interface ListenerTlsSetup {
+  settings: ListenerTls;
+  material: TlsMaterial;
+}
+
+/**
+ * An HTTP server, or an HTTPS one with `tls` (refused handshakes logged, none reaches a handler).
+ * `bind` listens and then watches the TLS files; `close` of its result stops the watching.
+ */
+export function createListener(
+  handler: RequestListener,
+  options: { timeouts: HttpServerOptions; tls?: ListenerTlsSetup },
+  log: Logger,
+): { server: Server; bind: (host: string, port: number) => Promise<{ host: string; port: number; reloader?: TlsReloader }> } {
+  const { tls, timeouts } = options;
+  let secure: HttpsServer | undefined;
+  let server: Server;
+  if (tls) {
+    secure = createHttpsServer({ ...tlsServerOptions(tls.settings, tls.material), ...timeouts }, handler);
+    // a handshake refused (no client certificate, an unknown CA, plain HTTP on the TLS port) reaches no handler
+    secure.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
+      log.info({ code: err.code, err: err.message, peer: socket.remoteAddress }, 'TLS handshake refused');
+    });
+    server = secure;
+  } else {
+    server = createServer(timeouts, handler);
+  }
+  const bind = (host: string, port: number) =>
+    new Promise<{ host: string; port: number; reloader?: TlsReloader }>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        const addr = server.address();
+        if (addr === null || typeof addr === 'string') return reject(new Error('listener has no TCP address'));
+        const reloader = tls && secure ? new TlsReloader(secure, tls.settings, tls.material, log) : undefined;
+        resolve({ host: addr.address, port: addr.port, ...(reloader && { reloader }) });
+      });
+    });
+  return { server, bind };
 }
 
 /** A server whose certificate can be replaced for new connections (node's tls.Server and https.Server). */

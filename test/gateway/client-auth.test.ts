@@ -157,7 +157,7 @@ describe('API keys, policy and admin roles', () => {
 
   it('registers only what the allowlist names, and no URL that is not HTTP or WebSocket', async () => {
     const outside = await admin(gw, 'POST', '/admin/servers', { body: { name: 'sh', command: '/bin/sh', args: ['-c', 'id'] } });
-    expect(outside).toMatchObject({ status: 403, body: { error: expect.stringContaining('command "/bin/sh" is not on the registration allowlist') } });
+    expect(outside).toMatchObject({ status: 403, body: { error: expect.stringContaining('command: "/bin/sh" is not on the registration allowlist') } });
     const remote = await admin(gw, 'POST', '/admin/servers', { body: { name: 'far', url: 'http://169.254.169.254/latest/meta-data' } });
     expect(remote).toMatchObject({ status: 403, body: { error: expect.stringContaining('admin.register.urls') } });
     const file = await admin(gw, 'POST', '/admin/servers', { body: { name: 'passwd', url: 'file:///etc/passwd' } });
