@@ -13,6 +13,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ComposeProject, docker, GATEWAY_IMAGE, requireEngineAndImages, SERVER_IMAGE, TEST_LABEL, uniqueName } from '../test/containers/support/docker';
+import { Cleanup } from './cleanup';
+import { sweepLabelled } from './docker-sweep';
 import { spread } from './stats';
 import { benchStackStartup } from './stack-startup';
 import { benchWarmPool } from './warm-pool';
@@ -156,8 +158,9 @@ function lineReader(stream: NodeJS.ReadableStream): { next(timeoutMs: number): P
 }
 
 /** The compose stack after a workload: memory per service (docker stats), idle and after calls. */
-async function stackMemory(calls: number): Promise<{ service: string; idleMiB: number; loadedMiB: number }[]> {
+async function stackMemory(calls: number, cleanup: Cleanup): Promise<{ service: string; idleMiB: number; loadedMiB: number }[]> {
   const project = new ComposeProject(['docker-compose.yml'], {}, 'mcpfleet-bench');
+  const down = cleanup.add(`compose project ${project.name}`, () => project.down());
   try {
     await project.up();
     await project.waitHealthy();
@@ -182,14 +185,18 @@ async function stackMemory(calls: number): Promise<{ service: string; idleMiB: n
     const loaded = await Promise.all(ids.map(memoryOf));
     return services.map((service, i) => ({ service, idleMiB: idle[i], loadedMiB: loaded[i] }));
   } finally {
-    await project.down().catch((err: Error) => console.error(`bench-containers: ${err.message}`));
+    await down();
   }
 }
 
-async function main(): Promise<void> {
+async function main(cleanup: Cleanup): Promise<void> {
+  // registered first, so it runs last: whatever a signal caught half-started goes too
+  cleanup.add(`containers and networks labelled ${LABEL}`, () => sweepLabelled(LABEL));
+  console.error(`bench-containers: run ${benchId}; what it starts carries the label ${LABEL}`);
   await requireEngineAndImages();
   const network = `${benchId}-net`;
   const configDir = mkdtempSync(join(tmpdir(), 'mcp-fleet-bench-'));
+  cleanup.add('config directory', () => rmSync(configDir, { recursive: true, force: true }));
   chmodSync(configDir, 0o755);
   writeFileSync(
     join(configDir, 'gateway.yaml'),
@@ -239,14 +246,11 @@ async function main(): Promise<void> {
       console.error(`bench-containers: ${c.what}: ready in ${ready.median.toFixed(0)} ms (median of ${RUNS})`);
     }
   } finally {
-    const ids = (await docker('ps', '-a', '-q', '--filter', `label=${LABEL}`)).split('\n').filter(Boolean);
-    if (ids.length > 0) await docker('rm', '-f', ...ids);
-    await docker('network', 'rm', network).catch(() => undefined);
-    rmSync(configDir, { recursive: true, force: true });
+    await sweepLabelled(LABEL);
   }
 
   const calls = Number(process.env.BENCH_CALLS ?? 300);
-  const stack = await stackMemory(calls);
+  const stack = await stackMemory(calls, cleanup);
 
   const engine = (await docker('version', '--format', '{{.Server.Version}}')).trim();
   const base = (await docker('image', 'inspect', '--format', '{{index .Config.Labels "org.opencontainers.image.base.name"}}', SERVER_IMAGE)).trim();
@@ -270,12 +274,18 @@ async function main(): Promise<void> {
   for (const s of stack) console.log(`| ${s.service} | ${s.idleMiB.toFixed(1)} MiB | ${s.loadedMiB.toFixed(1)} MiB | ${limits[s.service]} |`);
   const worstReady = Math.max(...results.map((r) => spread(r.samples.map((s) => s.readyMs)).median));
   const worstMem = Math.max(...results.map((r) => spread(r.samples.map((s) => s.memMiB)).median), ...stack.map((s) => s.loadedMiB));
-  await benchStackStartup(Math.min(RUNS, 3));
-  await benchWarmPool(SERVER_IMAGE, RUNS);
+  await benchStackStartup(Math.min(RUNS, 3), cleanup);
+  await benchWarmPool(SERVER_IMAGE, RUNS, cleanup);
   console.log(`\nseed targets: start < 5000 ms (aim <= 1500): worst median ${worstReady.toFixed(0)} ms; memory < 100 MB: worst ${worstMem.toFixed(1)} MiB`);
 }
 
-main().catch((err) => {
-  console.error(`bench-containers: ${(err as Error).message}`);
-  process.exit(1);
-});
+const cleanup = new Cleanup();
+cleanup.onTermination('bench-containers');
+main(cleanup).then(
+  () => cleanup.runAll().then(() => process.exit(0)),
+  async (err: Error) => {
+    if (!cleanup.stopping) console.error(`bench-containers: ${err.message}`);
+    await cleanup.runAll();
+    process.exit(1);
+  },
+);

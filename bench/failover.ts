@@ -24,6 +24,7 @@ import { freePort } from '../test/helpers/ports';
 import { ensureLoadBalancerTools, startRedis } from '../test/helpers/redis';
 import { scripted } from '../test/helpers/scripted';
 import { Cleanup } from './cleanup';
+import { sweepLabelled } from './docker-sweep';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const BEFORE_MS = Number(process.env.BENCH_BEFORE_MS ?? 3_000);
@@ -203,11 +204,10 @@ async function main(): Promise<number> {
   const cleanup = new Cleanup();
   const benchId = uniqueName('bench-failover');
   const label = `${TEST_LABEL}=${benchId}`;
-  const abort = (signal: string) => {
-    process.stderr.write(`bench:failover: ${signal}, stopping everything it started\n`);
-    void cleanup.runAll().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, abort);
+  cleanup.onTermination('bench:failover');
+  // registered first, so it runs last: a container a signal caught half-created goes too
+  cleanup.add(`containers labelled ${label}`, () => sweepLabelled(label));
+  process.stderr.write(`bench:failover: run ${benchId}; its containers carry the label ${label}\n`);
   try {
     await requireEngineAndImages([SERVER_IMAGE]);
     process.stdout.write(
