@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `mcp-gateway --config FILE [--listen HOST:PORT] [--stdio]`: loads and validates the config,
- * starts the gateway, and drains it on SIGTERM/SIGINT. A bad config exits 2 with the file, field
+ * starts the gateway, and drains it on SIGTERM, SIGINT or SIGHUP. A bad config exits 2 with the file, field
  * and problem; nothing is started half-configured.
  */
 import yargs from 'yargs';
@@ -54,8 +54,8 @@ async function main(): Promise<void> {
     secrets?.close();
     process.exit(code);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // a closed terminal (SIGHUP) drains too: its upstream processes and containers must not outlive it
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => void shutdown(signal));
   try {
     gateway = await startGateway(config, {
       log,
