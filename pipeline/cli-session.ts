@@ -9,7 +9,7 @@ import type { RunStatus } from '../workflows/run-state';
 import { PipelineClient } from './client';
 import { FleetError } from '../gateway/protocol/errors';
 import { onTermination, safeWrite } from '../gateway/termination';
-import { ProgressPrinter, runJson, summaryLines } from './progress';
+import { ActivityPrinter, ProgressPrinter, runJson, summaryLines } from './progress';
 import { ensureTemporal, type TemporalHandle } from './temporal-server';
 import type { PhaseRunResult, StepDef } from './types';
 
@@ -42,7 +42,7 @@ export interface Common {
  * reader that went away (`| tee log`, then Ctrl-C) loses the lines, never the teardown.
  */
 export class Out {
-  constructor(private readonly json: boolean) {}
+  constructor(readonly json: boolean) {}
   line(text: string): void {
     safeWrite(this.json ? process.stderr : process.stdout, `${text}\n`);
   }
@@ -123,6 +123,7 @@ export async function checkDocker(steps: StepDef[]): Promise<void> {
 /** Polls the status query, printing step lines, answering gates; resolves with the result. */
 export async function follow(client: PipelineClient, workflowId: string, out: Out, interactive: boolean): Promise<PhaseRunResult> {
   const printer = new ProgressPrinter();
+  const activity = new ActivityPrinter();
   let asked: string | undefined;
   const resultP = client.result(workflowId);
   let done = false;
@@ -136,6 +137,12 @@ export async function follow(client: PipelineClient, workflowId: string, out: Ou
     }
     if (status) {
       for (const l of printer.update(status)) out.line(l);
+      // what a long step does as it goes; --json stays quiet (its readers get the final document)
+      const running = status.steps.find((s) => s.outcome === 'running');
+      if (running && !out.json) {
+        const [pending] = await client.activity(workflowId).catch(() => []);
+        for (const l of activity.update(running.id, pending, Date.now())) out.line(l);
+      }
       if (status.gate && asked !== status.gate.stepId) {
         asked = status.gate.stepId;
         if (interactive) await ask(client, workflowId, status.gate.prompt, out);

@@ -92,14 +92,15 @@ test('up brings the fleet up, reports its endpoints, serves it, and Ctrl-C takes
 
 test('piped into a reader that goes away (`up 2>&1 | tee fleet.log`, then Ctrl-C), up still takes the stack down and says so in its exit code', async () => {
   // the reader, a real process at the other end of up's stdout and stderr: it exits once the
-  // fleet is up, so every line up writes after that meets a closed pipe (EPIPE)
+  // fleet is up, so every line up writes after that meets a closed pipe (EPIPE); it hands back what
+  // it read, which shows what the long steps said as they went
   const reader = spawn(
     process.execPath,
-    ['-e', `let s = ''; process.stdin.on('data', (d) => { s += d; if (s.includes('mcp-fleet is up')) process.exit(0); });`],
-    {
-      stdio: ['pipe', 'ignore', 'inherit'],
-    },
+    ['-e', `let s = ''; process.stdin.on('data', (d) => { s += d; if (s.includes('mcp-fleet is up')) process.stdout.end(s, () => process.exit(0)); });`],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
   );
+  let shown = '';
+  reader.stdout.on('data', (d: Buffer) => (shown += d.toString()));
   const readerExited = new Promise<void>((resolve) => reader.once('close', () => resolve()));
   const child = spawn(SCRIPT, ['up', '--no-build', '--target', project.name, '--gateway-port', '0'], {
     cwd: temporal.dir,
@@ -113,6 +114,12 @@ test('piped into a reader that goes away (`up 2>&1 | tee fleet.log`, then Ctrl-C
     await waitFor(async () => (await project.containers()).length > 0 || child.exitCode !== null, 'the stack to be up', 60_000);
     // up went on writing into the closed pipe ("Ctrl-C stops ..."): it must still be serving
     expect(child.exitCode).toBeNull();
+    // while the stack came up, compose-up said what it was doing: containers, then the services still starting
+    const lines = shown.split('\n');
+    const running = lines.findIndex((l) => /… compose-up\s+running/.test(l));
+    const done = lines.findIndex((l) => /✓ compose-up\s+passed/.test(l));
+    const progress = lines.slice(running + 1, done).filter((l) => /^ {6}(bringing up|waiting for) /.test(l));
+    expect(progress.join('\n')).toMatch(new RegExp(`waiting for ${project.name} to be healthy: still starting .*\\(\\d+s\\)`));
   } finally {
     child.kill('SIGINT');
   }
