@@ -45,6 +45,15 @@ export class Cleanup {
     });
   }
 
+  /**
+   * Throws once `runAll` has begun: code that is about to start something (a container, say) calls
+   * it first, so the benchmark's own flow, still running after a signal, cannot start things
+   * behind the cleanup's back.
+   */
+  refuseWhenStopping(what: string): void {
+    if (this.finishing) throw new Error(`not starting ${what}: stopping`);
+  }
+
   /** True once `runAll` has begun (a signal arrived, or the benchmark is finishing). */
   get stopping(): boolean {
     return this.finishing !== undefined;

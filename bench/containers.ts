@@ -13,6 +13,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ComposeProject, docker, GATEWAY_IMAGE, requireEngineAndImages, SERVER_IMAGE, TEST_LABEL, uniqueName } from '../test/containers/support/docker';
+import { terminating } from '../gateway/termination';
 import { Cleanup } from './cleanup';
 import { sweepLabelled } from './docker-sweep';
 import { spread } from './stats';
@@ -21,6 +22,7 @@ import { benchWarmPool } from './warm-pool';
 import { connectHttp } from '../test/containers/support/mcp';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const cleanup = new Cleanup();
 const benchId = uniqueName('bench');
 const LABEL = `${TEST_LABEL}=${benchId}`;
 const HARDENED = [
@@ -54,6 +56,7 @@ interface Sample {
 /** stdio: `docker run -i` the wrapper; initialize is written at once and timed to its response line. */
 async function stdioSample(server: string): Promise<Sample> {
   const name = uniqueName(`bench-stdio-${server}`);
+  cleanup.refuseWhenStopping(name);
   const t0 = performance.now();
   const child = spawn(
     'docker',
@@ -79,6 +82,7 @@ async function stdioSample(server: string): Promise<Sample> {
 /** HTTP: `docker run -d -p 127.0.0.1::8080`, then initialize until answered. */
 async function httpSample(image: string, args: string[], env: Record<string, string>, network?: string): Promise<Sample> {
   const name = uniqueName('bench-http');
+  cleanup.refuseWhenStopping(name);
   const t0 = performance.now();
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
   const netArgs = network ? ['--network', network] : [];
@@ -158,8 +162,9 @@ function lineReader(stream: NodeJS.ReadableStream): { next(timeoutMs: number): P
 }
 
 /** The compose stack after a workload: memory per service (docker stats), idle and after calls. */
-async function stackMemory(calls: number, cleanup: Cleanup): Promise<{ service: string; idleMiB: number; loadedMiB: number }[]> {
+async function stackMemory(calls: number): Promise<{ service: string; idleMiB: number; loadedMiB: number }[]> {
   const project = new ComposeProject(['docker-compose.yml'], {}, 'mcpfleet-bench');
+  cleanup.refuseWhenStopping(`compose project ${project.name}`);
   const down = cleanup.add(`compose project ${project.name}`, () => project.down());
   try {
     await project.up();
@@ -189,7 +194,7 @@ async function stackMemory(calls: number, cleanup: Cleanup): Promise<{ service: 
   }
 }
 
-async function main(cleanup: Cleanup): Promise<void> {
+async function main(): Promise<void> {
   // registered first, so it runs last: whatever a signal caught half-started goes too
   cleanup.add(`containers and networks labelled ${LABEL}`, () => sweepLabelled(LABEL));
   console.error(`bench-containers: run ${benchId}; what it starts carries the label ${LABEL}`);
@@ -205,6 +210,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   chmodSync(join(configDir, 'gateway.yaml'), 0o644);
   const results: { what: string; samples: Sample[] }[] = [];
   try {
+    cleanup.refuseWhenStopping(`network ${network}`);
     await docker('network', 'create', '--label', LABEL, network);
     // the gateway's upstream: one memory bridge, up before the gateway starts
     await docker(
@@ -250,7 +256,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   }
 
   const calls = Number(process.env.BENCH_CALLS ?? 300);
-  const stack = await stackMemory(calls, cleanup);
+  const stack = await stackMemory(calls);
 
   const engine = (await docker('version', '--format', '{{.Server.Version}}')).trim();
   const base = (await docker('image', 'inspect', '--format', '{{index .Config.Labels "org.opencontainers.image.base.name"}}', SERVER_IMAGE)).trim();
@@ -279,13 +285,17 @@ async function main(cleanup: Cleanup): Promise<void> {
   console.log(`\nseed targets: start < 5000 ms (aim <= 1500): worst median ${worstReady.toFixed(0)} ms; memory < 100 MB: worst ${worstMem.toFixed(1)} MiB`);
 }
 
-const cleanup = new Cleanup();
 cleanup.onTermination('bench-containers');
-main(cleanup).then(
-  () => cleanup.runAll().then(() => process.exit(0)),
-  async (err: Error) => {
+main().then(
+  () => finish(0),
+  (err: Error) => {
     if (!cleanup.stopping) console.error(`bench-containers: ${err.message}`);
-    await cleanup.runAll();
-    process.exit(1);
+    return finish(1);
   },
 );
+
+/** Cleans up and exits, unless a signal's cleanup is under way: that one exits (128 + signo). */
+async function finish(code: number): Promise<void> {
+  await cleanup.runAll();
+  if (!terminating()) process.exit(code);
+}

@@ -23,6 +23,7 @@ import { startHaproxy } from '../test/helpers/load-balancers';
 import { freePort } from '../test/helpers/ports';
 import { ensureLoadBalancerTools, startRedis } from '../test/helpers/redis';
 import { scripted } from '../test/helpers/scripted';
+import { terminating } from '../gateway/termination';
 import { Cleanup } from './cleanup';
 import { sweepLabelled } from './docker-sweep';
 
@@ -99,6 +100,7 @@ async function serverReplicas(cleanup: Cleanup, label: string): Promise<string> 
   const names: string[] = [];
   for (let i = 0; i < 3; i++) {
     const name = uniqueName(`bench-failover-${i}`);
+    cleanup.refuseWhenStopping(`container ${name}`);
     cleanup.add(`container ${name}`, () => docker('rm', '-f', name).then(() => undefined));
     await docker(
       'run',
@@ -226,4 +228,5 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => process.exit(code));
+// after a signal, its cleanup exits (128 + signo), not the benchmark's own end
+void main().then((code) => terminating() || process.exit(code));

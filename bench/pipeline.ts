@@ -10,6 +10,7 @@ import { stepsFor } from '../pipeline/phases';
 import { ensureTemporal } from '../pipeline/temporal-server';
 import { startPipelineWorker } from '../pipeline/worker';
 import type { PhaseName, PhaseRunResult, Verb } from '../pipeline/types';
+import { terminating } from '../gateway/termination';
 import { Cleanup } from './cleanup';
 
 const RUNS: [PhaseName, Verb][] = [
@@ -78,10 +79,15 @@ async function composeDown(client: PipelineClient): Promise<void> {
 const cleanup = new Cleanup();
 cleanup.onTermination('bench-pipeline');
 main(cleanup).then(
-  () => cleanup.runAll().then(() => process.exit(0)),
-  async (err: Error) => {
+  () => finish(0),
+  (err: Error) => {
     if (!cleanup.stopping) console.error(`bench-pipeline: ${err.message}`);
-    await cleanup.runAll();
-    process.exit(1);
+    return finish(1);
   },
 );
+
+/** Cleans up and exits, unless a signal's cleanup is under way: that one exits (128 + signo). */
+async function finish(code: number): Promise<void> {
+  await cleanup.runAll();
+  if (!terminating()) process.exit(code);
+}

@@ -22,6 +22,7 @@ interface StartSample {
 
 async function sample(cleanup: Cleanup): Promise<StartSample> {
   const project = new ComposeProject(['docker-compose.yml'], {}, 'mcpfleet-bench');
+  cleanup.refuseWhenStopping(`compose project ${project.name}`);
   const down = cleanup.add(`compose project ${project.name}`, () => project.down());
   try {
     const t0 = performance.now();

@@ -36,6 +36,7 @@ async function sessionTimes(warm: number, runs: number, image: string, cleanup: 
     },
     'bench',
   );
+  cleanup.refuseWhenStopping(`gateway ${instance}`);
   const gw = await startGateway(config, { log: createLogger('warn') });
   const stop = cleanup.add(`gateway ${instance}`, () => gw.stop());
   const pool = gw.transports.pool('memory', 'primary')!;

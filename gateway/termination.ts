@@ -53,6 +53,11 @@ function terminate(signal: TerminationSignal): void {
   })();
 }
 
+/** True once a signal began the cleanups: the process exits when they finish, nobody else should. */
+export function terminating(): boolean {
+  return stopping !== undefined;
+}
+
 /**
  * Writes `text` unless the stream's reader is gone; never throws and never lets the stream throw
  * later (EPIPE arrives as an 'error' event after the write). Returns false when it was dropped.
