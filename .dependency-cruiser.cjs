@@ -19,7 +19,7 @@ const LAYERS = [
   ['http', '^gateway/http/'],
   ['store', '^gateway/store/'],
   ['config', '^gateway/config/'],
-  ['protocol', '^gateway/(protocol/|log\\.ts$|output-tap\\.ts$|version\\.ts$)'],
+  ['protocol', '^gateway/(protocol/|log\\.ts$|termination\\.ts$|output-tap\\.ts$|version\\.ts$)'],
 ];
 
 const layerRules = LAYERS.slice(1).map(([name, path], i) => ({

@@ -17,7 +17,21 @@ export function compose(stack: Stack, args: string[], what: string, timeoutMs?: 
   return runCommand('bash', [`${checkoutRoot()}/scripts/docker-compose.sh`, '-p', stack.project, ...files, ...args], what, {
     env: { ...process.env, ...stack.env },
     timeoutMs,
+    progress: composeProgress,
   });
+}
+
+/** A compose line worth showing: a container's or network's new state (v2 "Container x  Started", v1 "Creating x ... done"). */
+export function composeProgress(line: string): string | undefined {
+  const v2 = /^(Container|Network|Volume)\s+(\S+)\s+(\w+)$/.exec(line);
+  if (v2) return `${v2[1].toLowerCase()} ${v2[2]} ${v2[3].toLowerCase()}`;
+  const v1 = /^(Creating|Starting|Stopping|Removing|Recreating)\s+(\S+)\s+\.\.\.\s*(\w*)/.exec(line);
+  return v1 ? `${v1[1].toLowerCase()} ${v1[2]}${v1[3] ? ` ${v1[3]}` : ''}` : undefined;
+}
+
+/** docker-build.sh's own log lines ("docker-build: building mcp-fleet/gateway (...) on ..."): which part is under way. */
+export function buildProgress(line: string): string | undefined {
+  return /^docker-build: (.+)$/.exec(line)?.[1];
 }
 
 /** Builds the mcp-fleet images: gateway, mcp-server, temporal (scripts/docker-build.sh), heartbeating; minutes on a cold machine. */
@@ -27,6 +41,7 @@ export async function buildImages(input: StepInput): Promise<StepResult> {
   const r = await runCommand('bash', [`${checkoutRoot()}/scripts/docker-build.sh`], 'building the mcp-fleet images', {
     env: { ...process.env, ...(input.params.baseImage ? { BASE_IMAGE: String(input.params.baseImage) } : {}) },
     timeoutMs: Number(input.params.timeoutSec ?? 1200) * 1000,
+    progress: buildProgress,
   });
   if (/neither present nor pullable/.test(r.stderr))
     throw failure('IMAGE_MISSING', `${tail(r.stderr, 2)}; build or load that base image, or unset BASE_IMAGE to use the default`);
@@ -122,7 +137,8 @@ export async function composeUp(input: StepInput): Promise<StepResult> {
         details: { project: stack.project, ...health },
       };
     }
-    await pause(1000, `waiting for ${stack.project} to be healthy (${health.unhealthy.length} not yet)`);
+    const starting = health.unhealthy.map((c) => `${c.service || c.name} (${c.health === 'none' ? c.state : c.health})`).join(', ');
+    await pause(1000, `waiting for ${stack.project} to be healthy: still starting ${starting || 'the containers'}`);
   }
 }
 

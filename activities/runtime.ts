@@ -40,9 +40,10 @@ export function throwIfCancelled(what: string): void {
  * Runs fn while heartbeating `what` every 5 s: a step's heartbeat timeout can be shorter than the
  * work (the workflow gives 60 s steps a 15 s heartbeat timeout).
  */
-export async function withHeartbeat<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  heartbeat(what);
-  const beat = setInterval(() => heartbeat(what), 5_000);
+export async function withHeartbeat<T>(what: string | (() => string), fn: () => Promise<T>): Promise<T> {
+  const details = typeof what === 'string' ? () => what : what;
+  heartbeat(details());
+  const beat = setInterval(() => heartbeat(details()), 5_000);
   try {
     return await fn();
   } finally {
@@ -84,19 +85,30 @@ export interface CommandResult {
 /**
  * Runs a command in the checkout, heartbeating every few seconds with `what`; killed (TERM) when
  * the activity is cancelled. Resolves with the exit code instead of throwing on a non-zero exit.
+ * `progress` reads each line the command prints (stdout and stderr) and may return what it says
+ * the command is doing now: the heartbeat becomes `what: that`, at once, so a user watching the
+ * run sees it (the CLI prints heartbeat details).
  */
 export async function runCommand(
   file: string,
   args: string[],
   what: string,
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; progress?: (line: string) => string | undefined } = {},
 ): Promise<CommandResult> {
   const signal = cancellation();
+  let now = what;
+  const read = options.progress;
+  const onOutput = (chunk: Buffer | string) => {
+    for (const line of chunk.toString().split('\n')) {
+      const doing = line.trim() ? read?.(line.trim()) : undefined;
+      if (doing !== undefined && `${what}: ${doing}` !== now) heartbeat((now = `${what}: ${doing}`));
+    }
+  };
   return withHeartbeat(
-    what,
+    () => now,
     () =>
       new Promise<CommandResult>((resolve, reject) => {
-        execFile(
+        const child = execFile(
           file,
           args,
           { cwd: checkoutRoot(), env: options.env ?? process.env, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024, signal },
@@ -109,6 +121,10 @@ export async function runCommand(
             resolve({ code: typeof e.code === 'number' ? e.code : 1, stdout, stderr: `${stderr}${note}` });
           },
         );
+        if (read) {
+          child.stdout?.on('data', onOutput);
+          child.stderr?.on('data', onOutput);
+        }
       }),
   );
 }

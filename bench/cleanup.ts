@@ -3,6 +3,8 @@
  * reverse order of registration, each once, and a failing step never stops the others, so an
  * error or Ctrl-C halfway through still leaves nothing behind.
  */
+import { onTermination, safeWrite } from '../gateway/termination';
+
 interface Step {
   name: string;
   run: () => Promise<void> | void;
@@ -31,6 +33,32 @@ export class Cleanup {
     };
   }
 
+  /**
+   * SIGINT, SIGTERM or SIGHUP runs every step, then exits 128 + the signal's number
+   * (gateway/termination.ts). `bench` names the benchmark in the line it prints. Returns the
+   * function that takes the hook off again.
+   */
+  onTermination(bench: string): () => void {
+    return onTermination(async (signal) => {
+      safeWrite(process.stderr, `${bench}: ${signal}, stopping everything it started\n`);
+      await this.runAll();
+    });
+  }
+
+  /**
+   * Throws once `runAll` has begun: code that is about to start something (a container, say) calls
+   * it first, so the benchmark's own flow, still running after a signal, cannot start things
+   * behind the cleanup's back.
+   */
+  refuseWhenStopping(what: string): void {
+    if (this.finishing) throw new Error(`not starting ${what}: stopping`);
+  }
+
+  /** True once `runAll` has begun (a signal arrived, or the benchmark is finishing). */
+  get stopping(): boolean {
+    return this.finishing !== undefined;
+  }
+
   /** Runs every remaining step, newest first; every caller waits for the same run. */
   runAll(): Promise<void> {
     return (this.finishing ??= (async () => {
@@ -43,6 +71,6 @@ async function runStep(step: Step): Promise<void> {
   try {
     await step.run();
   } catch (err) {
-    process.stderr.write(`cleanup: ${step.name} failed: ${(err as Error).message}\n`);
+    safeWrite(process.stderr, `cleanup: ${step.name} failed: ${(err as Error).message}\n`);
   }
 }

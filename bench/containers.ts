@@ -13,12 +13,16 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ComposeProject, docker, GATEWAY_IMAGE, requireEngineAndImages, SERVER_IMAGE, TEST_LABEL, uniqueName } from '../test/containers/support/docker';
+import { terminating } from '../gateway/termination';
+import { Cleanup } from './cleanup';
+import { sweepLabelled } from './docker-sweep';
 import { spread } from './stats';
 import { benchStackStartup } from './stack-startup';
 import { benchWarmPool } from './warm-pool';
 import { connectHttp } from '../test/containers/support/mcp';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const cleanup = new Cleanup();
 const benchId = uniqueName('bench');
 const LABEL = `${TEST_LABEL}=${benchId}`;
 const HARDENED = [
@@ -52,6 +56,7 @@ interface Sample {
 /** stdio: `docker run -i` the wrapper; initialize is written at once and timed to its response line. */
 async function stdioSample(server: string): Promise<Sample> {
   const name = uniqueName(`bench-stdio-${server}`);
+  cleanup.refuseWhenStopping(name);
   const t0 = performance.now();
   const child = spawn(
     'docker',
@@ -77,6 +82,7 @@ async function stdioSample(server: string): Promise<Sample> {
 /** HTTP: `docker run -d -p 127.0.0.1::8080`, then initialize until answered. */
 async function httpSample(image: string, args: string[], env: Record<string, string>, network?: string): Promise<Sample> {
   const name = uniqueName('bench-http');
+  cleanup.refuseWhenStopping(name);
   const t0 = performance.now();
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
   const netArgs = network ? ['--network', network] : [];
@@ -158,6 +164,8 @@ function lineReader(stream: NodeJS.ReadableStream): { next(timeoutMs: number): P
 /** The compose stack after a workload: memory per service (docker stats), idle and after calls. */
 async function stackMemory(calls: number): Promise<{ service: string; idleMiB: number; loadedMiB: number }[]> {
   const project = new ComposeProject(['docker-compose.yml'], {}, 'mcpfleet-bench');
+  cleanup.refuseWhenStopping(`compose project ${project.name}`);
+  const down = cleanup.add(`compose project ${project.name}`, () => project.down());
   try {
     await project.up();
     await project.waitHealthy();
@@ -182,14 +190,18 @@ async function stackMemory(calls: number): Promise<{ service: string; idleMiB: n
     const loaded = await Promise.all(ids.map(memoryOf));
     return services.map((service, i) => ({ service, idleMiB: idle[i], loadedMiB: loaded[i] }));
   } finally {
-    await project.down().catch((err: Error) => console.error(`bench-containers: ${err.message}`));
+    await down();
   }
 }
 
 async function main(): Promise<void> {
+  // registered first, so it runs last: whatever a signal caught half-started goes too
+  cleanup.add(`containers and networks labelled ${LABEL}`, () => sweepLabelled(LABEL));
+  console.error(`bench-containers: run ${benchId}; what it starts carries the label ${LABEL}`);
   await requireEngineAndImages();
   const network = `${benchId}-net`;
   const configDir = mkdtempSync(join(tmpdir(), 'mcp-fleet-bench-'));
+  cleanup.add('config directory', () => rmSync(configDir, { recursive: true, force: true }));
   chmodSync(configDir, 0o755);
   writeFileSync(
     join(configDir, 'gateway.yaml'),
@@ -198,6 +210,7 @@ async function main(): Promise<void> {
   chmodSync(join(configDir, 'gateway.yaml'), 0o644);
   const results: { what: string; samples: Sample[] }[] = [];
   try {
+    cleanup.refuseWhenStopping(`network ${network}`);
     await docker('network', 'create', '--label', LABEL, network);
     // the gateway's upstream: one memory bridge, up before the gateway starts
     await docker(
@@ -239,10 +252,7 @@ async function main(): Promise<void> {
       console.error(`bench-containers: ${c.what}: ready in ${ready.median.toFixed(0)} ms (median of ${RUNS})`);
     }
   } finally {
-    const ids = (await docker('ps', '-a', '-q', '--filter', `label=${LABEL}`)).split('\n').filter(Boolean);
-    if (ids.length > 0) await docker('rm', '-f', ...ids);
-    await docker('network', 'rm', network).catch(() => undefined);
-    rmSync(configDir, { recursive: true, force: true });
+    await sweepLabelled(LABEL);
   }
 
   const calls = Number(process.env.BENCH_CALLS ?? 300);
@@ -270,12 +280,22 @@ async function main(): Promise<void> {
   for (const s of stack) console.log(`| ${s.service} | ${s.idleMiB.toFixed(1)} MiB | ${s.loadedMiB.toFixed(1)} MiB | ${limits[s.service]} |`);
   const worstReady = Math.max(...results.map((r) => spread(r.samples.map((s) => s.readyMs)).median));
   const worstMem = Math.max(...results.map((r) => spread(r.samples.map((s) => s.memMiB)).median), ...stack.map((s) => s.loadedMiB));
-  await benchStackStartup(Math.min(RUNS, 3));
-  await benchWarmPool(SERVER_IMAGE, RUNS);
+  await benchStackStartup(Math.min(RUNS, 3), cleanup);
+  await benchWarmPool(SERVER_IMAGE, RUNS, cleanup);
   console.log(`\nseed targets: start < 5000 ms (aim <= 1500): worst median ${worstReady.toFixed(0)} ms; memory < 100 MB: worst ${worstMem.toFixed(1)} MiB`);
 }
 
-main().catch((err) => {
-  console.error(`bench-containers: ${(err as Error).message}`);
-  process.exit(1);
-});
+cleanup.onTermination('bench-containers');
+main().then(
+  () => finish(0),
+  (err: Error) => {
+    if (!cleanup.stopping) console.error(`bench-containers: ${err.message}`);
+    return finish(1);
+  },
+);
+
+/** Cleans up and exits, unless a signal's cleanup is under way: that one exits (128 + signo). */
+async function finish(code: number): Promise<void> {
+  await cleanup.runAll();
+  if (!terminating()) process.exit(code);
+}

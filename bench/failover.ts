@@ -23,7 +23,9 @@ import { startHaproxy } from '../test/helpers/load-balancers';
 import { freePort } from '../test/helpers/ports';
 import { ensureLoadBalancerTools, startRedis } from '../test/helpers/redis';
 import { scripted } from '../test/helpers/scripted';
+import { terminating } from '../gateway/termination';
 import { Cleanup } from './cleanup';
+import { sweepLabelled } from './docker-sweep';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const BEFORE_MS = Number(process.env.BENCH_BEFORE_MS ?? 3_000);
@@ -98,6 +100,7 @@ async function serverReplicas(cleanup: Cleanup, label: string): Promise<string> 
   const names: string[] = [];
   for (let i = 0; i < 3; i++) {
     const name = uniqueName(`bench-failover-${i}`);
+    cleanup.refuseWhenStopping(`container ${name}`);
     cleanup.add(`container ${name}`, () => docker('rm', '-f', name).then(() => undefined));
     await docker(
       'run',
@@ -203,11 +206,10 @@ async function main(): Promise<number> {
   const cleanup = new Cleanup();
   const benchId = uniqueName('bench-failover');
   const label = `${TEST_LABEL}=${benchId}`;
-  const abort = (signal: string) => {
-    process.stderr.write(`bench:failover: ${signal}, stopping everything it started\n`);
-    void cleanup.runAll().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, abort);
+  cleanup.onTermination('bench:failover');
+  // registered first, so it runs last: a container a signal caught half-created goes too
+  cleanup.add(`containers labelled ${label}`, () => sweepLabelled(label));
+  process.stderr.write(`bench:failover: run ${benchId}; its containers carry the label ${label}\n`);
   try {
     await requireEngineAndImages([SERVER_IMAGE]);
     process.stdout.write(
@@ -226,4 +228,5 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => process.exit(code));
+// after a signal, its cleanup exits (128 + signo), not the benchmark's own end
+void main().then((code) => terminating() || process.exit(code));

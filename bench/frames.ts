@@ -187,12 +187,7 @@ async function main(): Promise<number> {
   });
   const workDir = mkdtempSync(join(tmpdir(), 'mcp-fleet-bench-frames-'));
   cleanup.add('work directory', () => rmSync(workDir, { recursive: true, force: true }));
-  const abort = (signal: string) => {
-    process.stderr.write(`bench:frames: ${signal}, stopping everything it started\n`);
-    void cleanup.runAll().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
+  const offSignals = cleanup.onTermination('bench:frames');
   try {
     process.stdout.write(
       [
@@ -219,8 +214,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await cleanup.runAll();
-    process.off('SIGINT', abort);
-    process.off('SIGTERM', abort);
+    offSignals();
   }
 }
 

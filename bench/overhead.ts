@@ -103,14 +103,7 @@ async function main(): Promise<number> {
   });
   const workDir = mkdtempSync(join(tmpdir(), 'mcp-fleet-bench-'));
   cleanup.add('work directory', () => rmSync(workDir, { recursive: true, force: true }));
-  let interrupted = false;
-  const abort = (signal: string) => {
-    interrupted = true;
-    process.stderr.write(`bench:overhead: ${signal}, stopping everything it started\n`);
-    void cleanup.runAll().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
+  const offSignals = cleanup.onTermination('bench:overhead');
 
   const started = Date.now();
   process.stdout.write(header(plan, values.quick === true, profileDir, baseline));
@@ -141,12 +134,11 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     // After Ctrl-C the clients are closed under the running blocks; their errors say nothing new.
-    if (!interrupted) process.stderr.write(`bench:overhead failed: ${(err as Error).stack ?? err}\n`);
+    if (!cleanup.stopping) process.stderr.write(`bench:overhead failed: ${(err as Error).stack ?? err}\n`);
     return 1;
   } finally {
     await cleanup.runAll();
-    process.off('SIGINT', abort);
-    process.off('SIGTERM', abort);
+    offSignals();
   }
 }
 

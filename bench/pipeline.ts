@@ -10,6 +10,8 @@ import { stepsFor } from '../pipeline/phases';
 import { ensureTemporal } from '../pipeline/temporal-server';
 import { startPipelineWorker } from '../pipeline/worker';
 import type { PhaseName, PhaseRunResult, Verb } from '../pipeline/types';
+import { terminating } from '../gateway/termination';
+import { Cleanup } from './cleanup';
 
 const RUNS: [PhaseName, Verb][] = [
   ['docker-compose', 'validate'],
@@ -24,35 +26,34 @@ const RUNS: [PhaseName, Verb][] = [
   ['health-monitoring', 'deploy'],
 ];
 
-async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const temporal = await ensureTemporal();
+async function main(cleanup: Cleanup): Promise<void> {
+  // this process owns the signals (Cleanup.onTermination): the worker stops when the cleanup says
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  // each registered before it starts: a signal while it starts waits for it, then stops it
+  const starting = ensureTemporal();
+  cleanup.add('temporal dev server', async () => (await starting.catch(() => undefined))?.stop());
+  const temporal = await starting;
   const client = await PipelineClient.connect(temporal);
-  const worker = await startPipelineWorker({ temporal });
+  cleanup.add('temporal client', () => client.close());
+  const workerStarting = startPipelineWorker({ temporal });
+  const stopWorker = cleanup.add('pipeline worker', async () => (await workerStarting.catch(() => undefined))?.stop());
+  await workerStarting;
+  let takeStackDown: (() => Promise<void>) | undefined;
   const rows: { run: string; result: PhaseRunResult; wallMs: number; stepsMs: number }[] = [];
-  try {
-    for (const [phase, verb] of RUNS) {
-      const steps = stepsFor(phase, verb);
-      const t0 = performance.now();
-      const handle = await client.start({ phase, verb, autoApprove: true }, steps);
-      const result = (await handle.result()) as PhaseRunResult;
-      const wallMs = performance.now() - t0;
-      const stepsMs = result.steps.reduce((sum, s) => sum + (s.durationMs ?? 0), 0);
-      rows.push({ run: `${phase} --${verb}`, result, wallMs, stepsMs });
-      console.error(`bench-pipeline: ${phase} --${verb}: ${result.status} in ${(wallMs / 1000).toFixed(1)} s`);
-    }
-    const down = stepsFor('docker-compose', 'deploy').find((s) => s.compensate);
-    if (down) {
-      const h = await client.start({ phase: 'docker-compose', verb: 'validate', autoApprove: true }, [
-        { id: 'compose-down', title: 'Take the stack down', activity: down.compensate!, params: down.params },
-      ]);
-      await h.result();
-    }
-  } finally {
-    await worker.stop();
-    await client.close();
-    await temporal.stop();
+  for (const [phase, verb] of RUNS) {
+    // from the deploy on, the stack is this run's to take down, also after a signal
+    if (phase === 'docker-compose' && verb === 'deploy') takeStackDown ??= cleanup.add('the compose stack', () => composeDown(client));
+    const steps = stepsFor(phase, verb);
+    const t0 = performance.now();
+    const handle = await client.start({ phase, verb, autoApprove: true }, steps);
+    const result = (await handle.result()) as PhaseRunResult;
+    const wallMs = performance.now() - t0;
+    const stepsMs = result.steps.reduce((sum, s) => sum + (s.durationMs ?? 0), 0);
+    rows.push({ run: `${phase} --${verb}`, result, wallMs, stepsMs });
+    console.error(`bench-pipeline: ${phase} --${verb}: ${result.status} in ${(wallMs / 1000).toFixed(1)} s`);
   }
+  await takeStackDown?.();
+  await stopWorker();
   console.log(`\npipeline: wall time per phase (embedded dev server, in-process worker, real activities), ${new Date().toISOString()}`);
   console.log("| phase --verb | verdict | steps (passed/failed/n.a.) | wall time | steps' own time | orchestration | orchestration share |");
   console.log('|---|---|---|---|---|---|---|');
@@ -65,10 +66,28 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(`bench-pipeline: ${(err as Error).message}`);
-    process.exit(1);
+/** The deploy's compensation (compose down) as a run of its own. */
+async function composeDown(client: PipelineClient): Promise<void> {
+  const down = stepsFor('docker-compose', 'deploy').find((s) => s.compensate);
+  if (!down) return;
+  const h = await client.start({ phase: 'docker-compose', verb: 'validate', autoApprove: true }, [
+    { id: 'compose-down', title: 'Take the stack down', activity: down.compensate!, params: down.params },
+  ]);
+  await h.result();
+}
+
+const cleanup = new Cleanup();
+cleanup.onTermination('bench-pipeline');
+main(cleanup).then(
+  () => finish(0),
+  (err: Error) => {
+    if (!cleanup.stopping) console.error(`bench-pipeline: ${err.message}`);
+    return finish(1);
   },
 );
+
+/** Cleans up and exits, unless a signal's cleanup is under way: that one exits (128 + signo). */
+async function finish(code: number): Promise<void> {
+  await cleanup.runAll();
+  if (!terminating()) process.exit(code);
+}

@@ -7,6 +7,7 @@
  */
 import { ComposeProject, docker } from '../test/containers/support/docker';
 import { connectHttp } from '../test/containers/support/mcp';
+import type { Cleanup } from './cleanup';
 import { spread } from './stats';
 
 const SERVICES = ['memory', 'filesystem', 'temporal', 'pipeline', 'gateway'];
@@ -19,8 +20,10 @@ interface StartSample {
   toolsMs: number;
 }
 
-async function sample(): Promise<StartSample> {
+async function sample(cleanup: Cleanup): Promise<StartSample> {
   const project = new ComposeProject(['docker-compose.yml'], {}, 'mcpfleet-bench');
+  cleanup.refuseWhenStopping(`compose project ${project.name}`);
+  const down = cleanup.add(`compose project ${project.name}`, () => project.down());
   try {
     const t0 = performance.now();
     const up = project.up(); // compose v1 returns only once the dependencies it waits for are healthy
@@ -53,16 +56,16 @@ async function sample(): Promise<StartSample> {
     }
     return { healthy, toolsMs: performance.now() - t0 };
   } finally {
-    await project.down().catch((err: Error) => console.error(`bench-containers: ${err.message}`));
+    await down();
   }
 }
 
 /** Prints a Markdown table of the stack's start over `runs` fresh projects (after one warm-up). */
-export async function benchStackStartup(runs: number): Promise<void> {
-  await sample(); // warm-up: page cache, image layers
+export async function benchStackStartup(runs: number, cleanup: Cleanup): Promise<void> {
+  await sample(cleanup); // warm-up: page cache, image layers
   const samples: StartSample[] = [];
   for (let i = 0; i < runs; i++) {
-    samples.push(await sample());
+    samples.push(await sample(cleanup));
     console.error(`bench-containers: stack start ${i + 1}/${runs}: all healthy after ${(Math.max(...Object.values(samples[i].healthy)) / 1000).toFixed(1)} s`);
   }
   const row = (what: string, values: number[]) => {

@@ -8,6 +8,7 @@ import { connectGateway } from '../gateway/client/connect';
 import { parseConfig } from '../gateway/config/load';
 import { startGateway } from '../gateway/gateway';
 import { createLogger } from '../gateway/log';
+import type { Cleanup } from './cleanup';
 import { spread } from './stats';
 
 async function firstCallMs(url: string): Promise<number> {
@@ -19,7 +20,7 @@ async function firstCallMs(url: string): Promise<number> {
   return ms;
 }
 
-async function sessionTimes(warm: number, runs: number, image: string): Promise<number[]> {
+async function sessionTimes(warm: number, runs: number, image: string, cleanup: Cleanup): Promise<number[]> {
   const instance = `bench-pool-${warm}-${process.pid}`;
   const config = parseConfig(
     {
@@ -35,7 +36,9 @@ async function sessionTimes(warm: number, runs: number, image: string): Promise<
     },
     'bench',
   );
+  cleanup.refuseWhenStopping(`gateway ${instance}`);
   const gw = await startGateway(config, { log: createLogger('warn') });
+  const stop = cleanup.add(`gateway ${instance}`, () => gw.stop());
   const pool = gw.transports.pool('memory', 'primary')!;
   const times: number[] = [];
   try {
@@ -47,15 +50,15 @@ async function sessionTimes(warm: number, runs: number, image: string): Promise<
       if (i > 0) times.push(ms); // the first is a warm-up
     }
   } finally {
-    await gw.stop();
+    await stop();
   }
   return times;
 }
 
 /** Runs both variants and prints a table row each plus the ratio. */
-export async function benchWarmPool(image: string, runs: number): Promise<void> {
-  const cold = await sessionTimes(0, runs, image);
-  const warm = await sessionTimes(1, runs, image);
+export async function benchWarmPool(image: string, runs: number, cleanup: Cleanup): Promise<void> {
+  const cold = await sessionTimes(0, runs, image, cleanup);
+  const warm = await sessionTimes(1, runs, image, cleanup);
   const c = spread(cold).median;
   const w = spread(warm).median;
   console.log(`\nper-session docker server (memory, ${image}): new session to first tool call answered, median of ${runs}`);

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * `mcp-gateway --config FILE [--listen HOST:PORT] [--stdio]`: loads and validates the config,
- * starts the gateway, and drains it on SIGTERM/SIGINT. A bad config exits 2 with the file, field
- * and problem; nothing is started half-configured. With --stdio, a client that does not read its
- * stdout (limits.sendQueueBytes behind) is dropped and the process exits 3.
+ * starts the gateway, and drains it on SIGTERM, SIGINT or SIGHUP. A bad config exits 2 with the file,
+ * field and problem; nothing is started half-configured. With --stdio, a client that does not read
+ * its stdout (limits.sendQueueBytes behind) is dropped and the process exits 3.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -58,8 +58,8 @@ async function main(): Promise<void> {
     secrets?.close();
     process.exit(code);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // a closed terminal (SIGHUP) drains too: its upstream processes and containers must not outlive it
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => void shutdown(signal));
   try {
     gateway = await startGateway(config, {
       log,

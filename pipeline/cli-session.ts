@@ -8,7 +8,8 @@ import Docker from 'dockerode';
 import type { RunStatus } from '../workflows/run-state';
 import { PipelineClient } from './client';
 import { FleetError } from '../gateway/protocol/errors';
-import { ProgressPrinter, runJson, summaryLines } from './progress';
+import { onTermination, safeWrite } from '../gateway/termination';
+import { ActivityPrinter, ProgressPrinter, runJson, summaryLines } from './progress';
 import { ensureTemporal, type TemporalHandle } from './temporal-server';
 import type { PhaseRunResult, StepDef } from './types';
 
@@ -36,14 +37,17 @@ export interface Common {
   'api-key'?: string;
 }
 
-/** Output channel: with --json, stdout carries only the final JSON line; people read stderr. */
+/**
+ * Output channel: with --json, stdout carries only the final JSON line; people read stderr. A
+ * reader that went away (`| tee log`, then Ctrl-C) loses the lines, never the teardown.
+ */
 export class Out {
-  constructor(private readonly json: boolean) {}
+  constructor(readonly json: boolean) {}
   line(text: string): void {
-    (this.json ? process.stderr : process.stdout).write(`${text}\n`);
+    safeWrite(this.json ? process.stderr : process.stdout, `${text}\n`);
   }
   result(doc: Record<string, unknown>): void {
-    if (this.json) process.stdout.write(`${JSON.stringify(doc)}\n`);
+    if (this.json) safeWrite(process.stdout, `${JSON.stringify(doc)}\n`);
   }
 }
 
@@ -56,28 +60,24 @@ export class Session {
   /** `worker: 'if-started'`: only when this process started the dev server, so nobody else hosts a worker. */
   static async open(argv: Common, out: Out, withWorker: boolean | 'if-started'): Promise<Session> {
     const s = new Session();
-    // Ctrl-C or a kill: stop the worker and the dev server this process started, not just exit.
-    const interrupted = (signal: NodeJS.Signals) => {
+    // Ctrl-C, a kill or a closed terminal: stop the stack, the worker and the dev server this
+    // process started, not just exit (gateway/termination.ts exits 128 + the signal's number).
+    const offSignals = onTermination(async (signal) => {
       out.line(`${signal}: stopping; runs are durable, \`${CLI} watch ID\` resumes one`);
       // The client stays open: its pending long-poll would throw from a timer once closed.
-      void s.close({ keepClient: true }).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    };
-    process.once('SIGINT', interrupted);
-    process.once('SIGTERM', interrupted);
-    s.closers.push({
-      close: async () => {
-        process.off('SIGINT', interrupted);
-        process.off('SIGTERM', interrupted);
-      },
+      await s.close({ keepClient: true });
     });
+    s.closers.push({ close: async () => offSignals() });
     try {
-      s.temporal = await ensureTemporal({
+      // registered before it starts: a signal while the dev server starts waits for it, then stops it
+      const starting = ensureTemporal({
         ...(argv['temporal-address'] ? { address: argv['temporal-address'] } : {}),
         ...(argv.namespace ? { namespace: argv.namespace } : {}),
         ...(argv.tls !== undefined ? { tls: argv.tls } : {}),
         ...(argv['api-key'] ? { apiKey: argv['api-key'] } : {}),
       });
-      s.closers.push({ close: () => s.temporal.stop() });
+      s.closers.push({ close: async () => (await starting.catch(() => undefined))?.stop() });
+      s.temporal = await starting;
       if (s.temporal.uiUrl) out.line(`Temporal UI: ${s.temporal.uiUrl}/namespaces/${s.temporal.namespace}/workflows`);
       s.client = await PipelineClient.connect(s.temporal);
       s.closers.push({ client: true, close: () => s.client.close() });
@@ -85,11 +85,13 @@ export class Session {
         // Loaded only here: the worker pulls in the native bridge and every activity (a CommonJS lazy require).
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
-        Runtime.install({ logger: new DefaultLogger('WARN') });
+        // this process owns the signals (onTermination above): the worker stops when the session closes
+        Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { startPipelineWorker } = require('./worker') as typeof import('./worker');
-        const w = await startPipelineWorker({ temporal: s.temporal });
-        s.closers.push({ close: () => w.stop() });
+        const worker = startPipelineWorker({ temporal: s.temporal });
+        s.closers.push({ close: async () => (await worker.catch(() => undefined))?.stop() });
+        await worker;
       }
       return s;
     } catch (err) {
@@ -121,6 +123,7 @@ export async function checkDocker(steps: StepDef[]): Promise<void> {
 /** Polls the status query, printing step lines, answering gates; resolves with the result. */
 export async function follow(client: PipelineClient, workflowId: string, out: Out, interactive: boolean): Promise<PhaseRunResult> {
   const printer = new ProgressPrinter();
+  const activity = new ActivityPrinter();
   let asked: string | undefined;
   const resultP = client.result(workflowId);
   let done = false;
@@ -134,6 +137,12 @@ export async function follow(client: PipelineClient, workflowId: string, out: Ou
     }
     if (status) {
       for (const l of printer.update(status)) out.line(l);
+      // what a long step does as it goes; --json stays quiet (its readers get the final document)
+      const running = status.steps.find((s) => s.outcome === 'running');
+      if (running && !out.json) {
+        const [pending] = await client.activity(workflowId).catch(() => []);
+        for (const l of activity.update(running.id, pending, Date.now())) out.line(l);
+      }
       if (status.gate && asked !== status.gate.stepId) {
         asked = status.gate.stepId;
         if (interactive) await ask(client, workflowId, status.gate.prompt, out);

@@ -3,12 +3,16 @@
  * watch, approve or reject runs. Without a Temporal address it starts (or reuses) the local dev
  * server and runs the worker in this process. Exit codes: 0 passed, 1 failed, else the FleetError's
  * exit code from the code table (2: bad input or environment, e.g. unknown phase or verb,
- * unreachable Temporal, missing Docker).
+ * unreachable Temporal, missing Docker). Stopped by SIGINT (Ctrl-C), SIGTERM or SIGHUP, a command
+ * first takes down what it started (`up`: the stack, then the worker and the dev server) and exits
+ * 128 + the signal's number (130, 143, 129) once that teardown finished, even when its lines could
+ * not be printed (stdout piped into a reader that is gone); 1 when a teardown step failed.
  */
 import yargs from 'yargs';
 import { CLI, checkDocker, follow, followAll, Out, Session, type Common } from './cli-session';
 import { ALL_WORKFLOW_TYPE } from './client';
 import { FleetError, toFleetError } from '../gateway/protocol/errors';
+import { guardOutput, safeWrite } from '../gateway/termination';
 import { fleetUp } from './up';
 import { PHASE_DEFS, stepsFor } from './phases';
 import { paramsOf, runOptions, type RunOptions } from './run-options';
@@ -82,6 +86,7 @@ async function withSession<T>(argv: Common, out: Out, worker: boolean | 'if-star
 }
 
 export async function main(args: string[]): Promise<number> {
+  guardOutput(); // console.log into a pipe whose reader is gone must not throw
   let code = 0;
   let json = args.includes('--json');
   const out = () => new Out(json);
@@ -218,7 +223,7 @@ export async function main(args: string[]): Promise<number> {
       .parseAsync();
   } catch (err) {
     const error = toFleetError(err);
-    process.stderr.write(`${CLI}: ${error.message}\n`);
+    safeWrite(process.stderr, `${CLI}: ${error.message}\n`);
     out().result({ status: 'error', code: error.code, message: error.message });
     return error.exitCode;
   }

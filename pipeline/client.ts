@@ -3,6 +3,7 @@
  * readable ID, memo and search attributes, and read, watch, approve or reject runs.
  */
 import {
+  defaultPayloadConverter,
   Client,
   Connection,
   isGrpcDeadlineError,
@@ -27,6 +28,13 @@ export function workflowIdFor(phase: PhaseName | 'all', verb: Verb, now = new Da
   const iso = now.toISOString(); // 2026-11-25T19:21:04.123Z
   const stamp = `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${iso.slice(20, 23)}`;
   return `mcp-fleet-${phase}-${verb}-${stamp}`;
+}
+
+/** An activity of a run that has not finished: its type, last heartbeat details, start (epoch ms). */
+export interface PendingActivity {
+  type: string;
+  details?: string;
+  startedMs?: number;
 }
 
 export class PipelineClient {
@@ -85,6 +93,26 @@ export class PipelineClient {
     return this.known(workflowId, async (h) => {
       const d = await h.describe();
       return { type: d.type, running: d.status.name === 'RUNNING' };
+    });
+  }
+
+  /**
+   * What the run's activities are doing now, from the server (no worker needed): each pending
+   * one with its last heartbeat's details (a string, for the fleet's activities) and when it started.
+   */
+  async activity(workflowId: string): Promise<PendingActivity[]> {
+    return this.known(workflowId, async (h) => {
+      const { raw } = await h.describe();
+      return (raw.pendingActivities ?? []).map((a) => {
+        const payload = a.heartbeatDetails?.payloads?.[0];
+        const details = payload ? defaultPayloadConverter.fromPayload<unknown>(payload) : undefined;
+        const started = a.lastStartedTime ?? a.lastHeartbeatTime;
+        return {
+          type: a.activityType?.name ?? '',
+          ...(typeof details === 'string' ? { details } : {}),
+          ...(started?.seconds != null ? { startedMs: Number(started.seconds.toString()) * 1000 + Math.floor((started.nanos ?? 0) / 1e6) } : {}),
+        };
+      });
     });
   }
 

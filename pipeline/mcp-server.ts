@@ -11,11 +11,10 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { z } from 'zod';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { PipelineClient } from './client';
 import { PHASE_DEFS, stepsFor } from './phases';
 import { ensureTemporal } from './temporal-server';
-import { startPipelineWorker, type PipelineWorker } from './worker';
+import type { PipelineWorker } from './worker';
 import type { PhaseName, Verb } from './types';
 import { version } from '../gateway/version';
 
@@ -92,14 +91,22 @@ export function createPipelineMcpServer(client: PipelineClient): McpServer {
 }
 
 async function main(): Promise<void> {
-  // stdout carries the MCP protocol: the worker's logs go to stderr, warnings and worse only
-  Runtime.install({
-    logger: new DefaultLogger('WARN', (entry) => process.stderr.write(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`)),
-  });
   const temporal = await ensureTemporal();
   const client = await PipelineClient.connect(temporal);
   let worker: PipelineWorker | undefined;
-  if (process.argv.includes('--worker')) worker = await startPipelineWorker({ temporal });
+  if (process.argv.includes('--worker')) {
+    // Loaded only here: the worker brings the native bridge and every activity, some 60 MB a
+    // server without it (the compose stack's, whose worker is a container of its own) never needs.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+    // stdout carries the MCP protocol: the worker's logs go to stderr, warnings and worse only
+    Runtime.install({
+      logger: new DefaultLogger('WARN', (entry) => process.stderr.write(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`)),
+    });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startPipelineWorker } = require('./worker') as typeof import('./worker');
+    worker = await startPipelineWorker({ temporal });
+  }
   const connection = serveStdio(() => createPipelineMcpServer(client), {
     onerror: (err) => process.stderr.write(`mcp-fleet pipeline server: ${err.message}\n`),
   });

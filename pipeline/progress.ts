@@ -3,6 +3,7 @@
  * closing summary, and the JSON document for --json. Pure formatting; the CLI does the polling.
  */
 import type { RunStatus } from '../workflows/run-state';
+import type { PendingActivity } from './client';
 import type { PhaseRunResult, StepRecord } from './types';
 
 const MARK: Record<StepRecord['outcome'], string> = {
@@ -40,6 +41,27 @@ export class ProgressPrinter {
       lines.push(stepLine(s));
     }
     return lines;
+  }
+}
+
+/** How often a long step whose activity says nothing new is shown again, with its elapsed time. */
+const STILL_EVERY_MS = 15_000;
+
+/**
+ * Lines for what a running step does now (its activity's heartbeat details: which image, which
+ * service is still starting): one when that changes, and one every 15 s while it does not, each
+ * with the time since the step started.
+ */
+export class ActivityPrinter {
+  private last: { step: string; details: string; printedMs: number } | undefined;
+
+  update(step: string, activity: PendingActivity | undefined, nowMs: number): string[] {
+    if (!activity?.details) return [];
+    const same = this.last?.step === step && this.last.details === activity.details;
+    if (same && nowMs - this.last!.printedMs < STILL_EVERY_MS) return [];
+    this.last = { step, details: activity.details, printedMs: nowMs };
+    const elapsed = activity.startedMs === undefined ? '' : `  (${Math.max(0, Math.round((nowMs - activity.startedMs) / 1000))}s)`;
+    return [`      ${activity.details}${elapsed}`];
   }
 }
 

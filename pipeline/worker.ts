@@ -50,6 +50,11 @@ export async function startPipelineWorker(opts: PipelineWorkerOptions): Promise<
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
       workflowBundle: await workflowBundle(),
       activities: opts.activities ?? fleetActivities,
+      // heartbeat details are what the CLI shows of a long step (which image, which service is
+      // still starting); the SDK's default throttle (up to 0.8 of the heartbeat timeout, 24 s for
+      // compose up) would leave them stale that long
+      maxHeartbeatThrottleInterval: '2s',
+      defaultHeartbeatThrottleInterval: '2s',
       ...(opts.identity ? { identity: opts.identity } : {}),
     });
   } catch (err) {

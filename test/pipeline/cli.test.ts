@@ -4,8 +4,11 @@
  * stand-in activities under the real names, so the phase definitions are the real ones.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildProgress } from '../../activities/compose';
+import { runCommand } from '../../activities/runtime';
 import { PipelineClient } from '../../pipeline/client';
 import type { StepInput, StepResult } from '../../pipeline/types';
 import { startPipelineWorker, type PipelineWorker } from '../../pipeline/worker';
@@ -17,6 +20,11 @@ jest.setTimeout(180_000);
 const ROOT = join(__dirname, '../..');
 const SCRIPT = join(ROOT, 'run-pipeline-claude-interactive');
 let failRoundTrip = false;
+/** Where the stand-in image build waits for the test's go-ahead, one file per image. */
+let buildGate = '';
+// logs like scripts/docker-build.sh, and builds the next image once the test has seen this one
+const BUILD_SCRIPT =
+  'for image in gateway mcp-server; do echo "docker-build: building mcp-fleet/$image (dev) on node:24-slim" >&2; until [ -e "$1/$image" ]; do sleep 0.05; done; done';
 
 const passed = (summary: string): StepResult => ({ outcome: 'passed', summary });
 const activities = {
@@ -29,6 +37,11 @@ const activities = {
   },
   async poolStatistics(): Promise<StepResult> {
     return { outcome: 'not-available', summary: 'not available: pool statistics' };
+  },
+  async buildImages(): Promise<StepResult> {
+    // the real progress path (runCommand reads the command's lines into heartbeats) over a stand-in command
+    const r = await runCommand('bash', ['-c', BUILD_SCRIPT, 'build', buildGate], 'building the mcp-fleet images', { progress: buildProgress });
+    return r.code === 0 ? passed('built 2 images') : { outcome: 'failed', summary: r.stderr };
   },
   async validateCompose(): Promise<StepResult> {
     return passed('compose files resolve');
@@ -104,6 +117,37 @@ test('--json: the last stdout line is the run, passed with a not-available step 
   // progress lines (with durations) went to stderr, so stdout is only the document
   expect(r.stdout.trim().split('\n')).toHaveLength(1);
   expect(r.stderr).toMatch(/✓ resolve-servers\s+passed\s+\d+(ms|\.\ds)/);
+});
+
+test('a long step shows what it does as it goes (which image, how long so far); --json stays quiet', async () => {
+  buildGate = mkdtempSync(join(tmpdir(), 'mcp-fleet-build-gate-'));
+  try {
+    // one run followed twice: by the --json command that started it and by `watch` for a person
+    let watching: Promise<Ran> | undefined;
+    const release = (text: string) => {
+      for (const image of ['gateway', 'mcp-server'])
+        if (new RegExp(`building the mcp-fleet images: building mcp-fleet/${image} .*\\(\\d+s\\)`).test(text)) writeFileSync(join(buildGate, image), '');
+    };
+    const run = await cli(['--phase', 'docker-compose', '--deploy', '--yes', '--json', ...against()], {
+      onOutput(text) {
+        const id = /docker-compose --deploy: (\S+)/.exec(text)?.[1];
+        if (id && !watching) watching = cli(['watch', id, ...against()], { onOutput: release });
+      },
+    });
+    const watched = await watching!;
+    expect(run.code).toBe(0);
+    expect(watched.code).toBe(0);
+    const lines = watched.stdout.split('\n');
+    const shown = (image: string) => lines.findIndex((l) => l.includes(`building mcp-fleet/${image}`));
+    // in order, under the step's running line and before its end
+    expect(shown('gateway')).toBeGreaterThan(lines.findIndex((l) => /… build-images\s+running/.test(l)));
+    expect(shown('mcp-server')).toBeGreaterThan(shown('gateway'));
+    expect(lines.findIndex((l) => /✓ build-images\s+passed/.test(l))).toBeGreaterThan(shown('mcp-server'));
+    expect(run.stdout + run.stderr).not.toContain('building mcp-fleet/');
+    expect(lastJson(run.stdout).status).toBe('passed');
+  } finally {
+    rmSync(buildGate, { recursive: true, force: true });
+  }
 });
 
 test('--phase all: one parent run with a child run per phase, each followed; status and watch read the sweep', async () => {

@@ -90,6 +90,43 @@ test('up brings the fleet up, reports its endpoints, serves it, and Ctrl-C takes
   expect((await project.leftovers()).length).toBeGreaterThan(0); // the named volumes, kept on purpose
 });
 
+test('piped into a reader that goes away (`up 2>&1 | tee fleet.log`, then Ctrl-C), up still takes the stack down and says so in its exit code', async () => {
+  // the reader, a real process at the other end of up's stdout and stderr: it exits once the
+  // fleet is up, so every line up writes after that meets a closed pipe (EPIPE); it hands back what
+  // it read, which shows what the long steps said as they went
+  const reader = spawn(
+    process.execPath,
+    ['-e', `let s = ''; process.stdin.on('data', (d) => { s += d; if (s.includes('mcp-fleet is up')) process.stdout.end(s, () => process.exit(0)); });`],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  let shown = '';
+  reader.stdout.on('data', (d: Buffer) => (shown += d.toString()));
+  const readerExited = new Promise<void>((resolve) => reader.once('close', () => resolve()));
+  const child = spawn(SCRIPT, ['up', '--no-build', '--target', project.name, '--gateway-port', '0'], {
+    cwd: temporal.dir,
+    env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_PORT: '0' },
+    stdio: ['ignore', reader.stdin, reader.stdin],
+  });
+  reader.stdin.destroy(); // up holds the write end now; the reader alone holds the read end
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  try {
+    await readerExited;
+    await waitFor(async () => (await project.containers()).length > 0 || child.exitCode !== null, 'the stack to be up', 60_000);
+    // up went on writing into the closed pipe ("Ctrl-C stops ..."): it must still be serving
+    expect(child.exitCode).toBeNull();
+    // while the stack came up, compose-up said what it was doing: containers, then the services still starting
+    const lines = shown.split('\n');
+    const running = lines.findIndex((l) => /… compose-up\s+running/.test(l));
+    const done = lines.findIndex((l) => /✓ compose-up\s+passed/.test(l));
+    const progress = lines.slice(running + 1, done).filter((l) => /^ {6}(bringing up|waiting for) /.test(l));
+    expect(progress.join('\n')).toMatch(new RegExp(`waiting for ${project.name} to be healthy: still starting .*\\(\\d+s\\)`));
+  } finally {
+    child.kill('SIGINT');
+  }
+  expect(await exited).toBe(130);
+  expect(await project.containers()).toEqual([]);
+});
+
 test('up without a Docker engine says so and starts nothing', async () => {
   const run = start(['up', '--no-build', '--target', project.name, '--json'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
   expect(await run.exited).toBe(2);
