@@ -2,7 +2,8 @@
  * The fleet's Prometheus files with the real Prometheus (Debian's, scripts/ci-prometheus.sh):
  * promtool checks the scrape config and the rules and runs the rules' unit tests; then a real
  * Prometheus scrapes a running gateway, a gateway metric is read back through its HTTP API, and an
- * alert of the rules as written (their `for` shortened) fires when a server's only backend is down.
+ * alert of the rules as written (their `for` shortened) fires when a server's only backend is down;
+ * every query of the Grafana dashboard runs there and names only metrics that exist.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,21 @@ import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 
 const DIR = join(ROOT, 'prometheus');
+
+interface DashboardJson {
+  panels: { targets?: { expr: string }[] }[];
+  templating: { list: { query?: string | { query: string } }[] };
+}
+
+/** The metric and recording-rule names a PromQL (or Grafana label_values) expression reads. */
+function metricNames(expr: string): string[] {
+  return [...new Set([...expr.matchAll(/\b(?:[a-z_]+:)?mcp_gateway_[a-z0-9_]+(?::[a-z0-9_]+)*/g)].map((m) => m[0]))];
+}
+
+/** A histogram's or summary's series name without its _bucket, _sum or _count. */
+function baseName(name: string): string {
+  return name.replace(/_(bucket|sum|count)$/, '');
+}
 
 function promtool(...args: string[]): { code: number | null; out: string } {
   const r = spawnSync('promtool', args, { encoding: 'utf8' });
@@ -119,6 +135,7 @@ describe('a real Prometheus scraping a gateway', () => {
 
   it('reads the gateway’s request counter back through Prometheus’ API', async () => {
     const client = await connectClient(gw, 'streamable-http');
+    await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === 's__echo'), 'the server to be up');
     for (let i = 0; i < 3; i++) await client.callTool({ name: 's__echo', arguments: {} });
     await disconnect(client);
     const samples = await waitFor(
@@ -132,6 +149,33 @@ describe('a real Prometheus scraping a gateway', () => {
     );
     expect(samples[0].value[1]).toBe('3');
     expect(await query('up{job="mcp-gateway"}')).toEqual([expect.objectContaining({ value: [expect.any(Number), '1'] })]);
+  });
+
+  it('answers every query of the Grafana dashboard, which names only metrics the gateway exports or the rules record', async () => {
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'grafana', 'mcp-fleet-dashboard.json'), 'utf8')) as DashboardJson;
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(10);
+    const exported = new Set([...(await (await fetch(`${gw.url}/metrics`)).text()).matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    const recorded = new Set(
+      (parse(readFileSync(join(DIR, 'mcp-rules.yml'), 'utf8')) as { groups: { rules: { record?: string }[] }[] }).groups.flatMap((g) =>
+        g.rules.flatMap((r) => r.record ?? []),
+      ),
+    );
+    const unknown = (expr: string) => metricNames(expr).filter((name) => !(name.includes(':') ? recorded.has(name) : exported.has(baseName(name))));
+    // the check itself can fail
+    expect(unknown('rate(mcp_gateway_no_such_total[5m]) + server:mcp_gateway_nothing:rate5m')).toEqual([
+      'mcp_gateway_no_such_total',
+      'server:mcp_gateway_nothing:rate5m',
+    ]);
+    const variables = dashboard.templating.list.flatMap((v) => (typeof v.query === 'object' ? [v.query.query] : []));
+    for (const expr of [...exprs, ...variables]) expect({ expr, unknown: unknown(expr) }).toEqual({ expr, unknown: [] });
+    // each query as Prometheus runs it, the dashboard's variable at "All"
+    for (const expr of exprs) {
+      const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr.replaceAll('$server', '.*'))}`);
+      expect({ expr, status: res.status }).toEqual({ expr, status: 200 });
+    }
+    const bad = await fetch(`${api}/api/v1/query?query=${encodeURIComponent('sum by (server (mcp_gateway_sessions)')}`);
+    expect(bad.status).toBe(400);
   });
 
   it('fires McpServerDown once the server’s only backend is down', async () => {
