@@ -2,7 +2,8 @@
 /**
  * `mcp-gateway --config FILE [--listen HOST:PORT] [--stdio]`: loads and validates the config,
  * starts the gateway, and drains it on SIGTERM/SIGINT. A bad config exits 2 with the file, field
- * and problem; nothing is started half-configured.
+ * and problem; nothing is started half-configured. SIGHUP reloads the config file (as a change of
+ * the file does); an invalid one is refused and the running config stays.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -56,10 +57,13 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  // the reloader logs what it did or why it refused; a SIGHUP before the gateway is up changes nothing
+  process.on('SIGHUP', () => void gateway?.reload('SIGHUP').catch((err: Error) => log.error({ err: err.message }, 'SIGHUP: reload failed')));
   try {
     gateway = await startGateway(config, {
       log,
       stdio: argv.stdio ? { input: process.stdin, output: process.stdout, onEnd: () => void shutdown('stdin closed') } : undefined,
+      configFile: { path: argv.config, overrides: { listen: argv.listen } },
     });
   } catch (err) {
     const message = err instanceof FleetError ? err.message : (err as Error).message;

@@ -2,7 +2,8 @@
  * The running gateway: the core (core.ts) with real upstream transports, and the fronts before it
  * (one HTTP listener, or stdio), started and stopped in order. Shutdown drains: no new sessions or
  * requests, in-flight calls finish up to the deadline, then sessions close and every upstream
- * (process group, container, socket) is stopped.
+ * (process group, container, socket) is stopped. Started from a config file, it reloads that file
+ * when it changes (and on reload(): SIGHUP, POST /admin/reload), see reload/reloader.ts.
  */
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/handlers';
@@ -25,6 +26,9 @@ import type { ServerRegistry } from './servers/registry';
 import type { Sessions } from './session/sessions';
 import { TransportFactory } from './upstream/transports';
 import { FleetError } from './protocol/errors';
+import type { ReloadOutcome } from './config/diff';
+import { ConfigReloader } from './reload/reloader';
+import { watchConfigFile, type ConfigWatch } from './reload/watch';
 
 /** A started gateway; its parts are exposed for the tests and benchmarks that look inside. */
 export interface RunningGateway {
@@ -39,6 +43,8 @@ export interface RunningGateway {
   readonly tasks: TaskTable;
   /** Base URL of the HTTP listener (absent in stdio mode). */
   readonly url?: string;
+  /** Reads the config file again and applies what changed (CONFLICT without a config file). */
+  reload(trigger: string): Promise<ReloadOutcome>;
   /** Drains and stops everything; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -47,6 +53,8 @@ export interface StartOptions {
   log: Logger;
   /** Serve one client over these streams instead of listening on HTTP. */
   stdio?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; onEnd: () => void };
+  /** The file `config` was read from (and the command line's overrides of it): watched, and reloaded on reload(). */
+  configFile?: { path: string; overrides: { listen?: string } };
 }
 
 const DRAIN_POLL_MS = 25;
@@ -60,24 +68,31 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   const { registry, sessions, progress, held, listens, tasks } = core;
   await transports.prepare(config.servers);
   await core.start();
+  // the network fronts' client authentication (stdio serves its one local client as it is)
+  const door = options.stdio ? undefined : new Authenticator(config.auth, log);
+  const reloading = startReloading(config, core, door, options);
   const stopAll = async () => {
+    reloading.watch?.close();
     await core.stop();
     await transports.stop();
+    reloading.reloader?.close();
   };
+  const reload = reloading.reload;
 
   if (options.stdio) {
     serveStdio(sessions, options.stdio.input, options.stdio.output, options.stdio.onEnd, clientJsonLimits(config.limits));
-    return { registry, sessions, transports, progress, held, listens, tasks, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
+    return { registry, sessions, transports, progress, held, listens, tasks, reload, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
   }
 
+  const auth = door!;
   const { host, port } = splitHostPort(config.listen);
   try {
     checkListenerAuth(config, host, log);
   } catch (err) {
+    auth.close();
     await stopAll();
     throw err;
   }
-  const auth = new Authenticator(config.auth, log);
   // Shared with the other replicas behind the load balancer: the sessions' records.
   const store = config.store?.redis ? new RedisStore(config.store.redis, log.child({ component: 'store' })) : undefined;
   const records = store ? new SessionRecords(store, config.http.sessionIdleTimeoutMs, log) : undefined;
@@ -105,6 +120,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         pools: () => transports.allPools,
         separator: config.nameSeparator,
         draining: () => sessions.draining,
+        reload: reloading.reloader && reload,
       }),
       auth,
       policyScopes: core.policy.requiredScopes,
@@ -155,6 +171,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     listens,
     tasks,
     url,
+    reload,
     stop: once(() =>
       drainAndStop(core, fronts, stopAll, config, log).finally(async () => {
         auth.close();
@@ -162,6 +179,34 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       }),
     ),
   };
+}
+
+/** The reloader of the config file, and its watch, when the gateway was started from a file. */
+function startReloading(
+  config: GatewayConfig,
+  core: GatewayCore,
+  auth: Authenticator | undefined,
+  options: StartOptions,
+): { reloader?: ConfigReloader; watch?: ConfigWatch; reload: (trigger: string) => Promise<ReloadOutcome> } {
+  const { configFile, log } = options;
+  if (!configFile) {
+    return { reload: () => Promise.reject(new FleetError('CONFLICT', 'this gateway was not started from a config file; there is nothing to reload')) };
+  }
+  const reloader = new ConfigReloader(config, {
+    file: configFile.path,
+    overrides: configFile.overrides,
+    registry: core.registry,
+    policy: core.policy,
+    rateLimits: core.rateLimits,
+    apiKeys: auth?.apiKeys,
+    stats: core.stats,
+    listsChanged: () => core.listsChanged(),
+    metrics: core.metrics,
+    log: log.child({ component: 'reload' }),
+    draining: () => core.sessions.draining,
+  });
+  const watch = config.reload.watch ? watchConfigFile(configFile.path, () => void reloader.reload('file changed'), log, config.reload.debounceMs) : undefined;
+  return { reloader, watch, reload: (trigger) => reloader.reload(trigger) };
 }
 
 async function drainAndStop(

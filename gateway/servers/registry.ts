@@ -5,14 +5,17 @@
  * for each principal that uses the gateway (a tenant, also an owner) one per per-principal server;
  * each bound to a backend picked by weight. A tenant's upstreams live while one of its sessions or
  * stateless requests holds them, and a while after (`limits.principalIdleTimeoutMs`), so that a
- * principal's next request finds them. Registering and removing servers and backends and changing
- * weights happen here, and the live groups follow.
+ * principal's next request finds them. Registering, replacing and removing servers and backends
+ * and changing weights happen here, and the live groups follow. A server removed or replaced with
+ * a drain leaves the lists at once; its old groups take no new calls but finish those in flight
+ * (up to the drain timeout), then stop.
  */
 import type { Logger } from 'pino';
 import { checkPrefixes } from '../config/prefixes';
 import { transportKind, type ServerConfig, type ServerMode, type TransportKind } from '../config/schema';
 import { FleetError } from '../protocol/errors';
 import { KeyedCap } from '../protocol/keyed-cap';
+import { exposedName } from '../protocol/names';
 import type { InitializeParams } from '../upstream/connection';
 import { HEALTH_STATES, type HealthReport } from '../upstream/health-state';
 import type { SessionPoolStats } from '../upstream/session-pool';
@@ -97,6 +100,8 @@ export class ServerRegistry {
   private readonly plans: ServerPlan[] = [];
   private readonly shared = new Map<string, ServerGroup>();
   private readonly owners = new Map<string, Owner>();
+  /** Groups of removed or replaced servers that finish their calls in flight before they stop. */
+  private readonly draining = new Set<ServerGroup>();
   /** Owners per per-session or per-principal server (each runs an upstream of its own): at most its limits.maxSessions. */
   private readonly ownerCap = new KeyedCap(
     (name) => this.find(name)?.config.limits.maxSessions ?? Infinity,
@@ -187,7 +192,21 @@ export class ServerRegistry {
 
   async stop(): Promise<void> {
     const owners = [...this.owners.keys()];
-    await Promise.all([...this.shared.values()].map((g) => g.stop()).concat(owners.map((o) => this.closeOwner(o))));
+    const live = [...this.shared.values(), ...this.draining];
+    await Promise.all(live.map((g) => g.stop()).concat(owners.map((o) => this.closeOwner(o))));
+  }
+
+  /**
+   * The server being drained whose lists offered `name` (an exposed tool or prompt name, or a
+   * resource URI), so that a new call to it is told why it is refused.
+   */
+  drainingServerOf(name: string, separator: string): string | undefined {
+    for (const group of this.draining) {
+      const { tools, prompts, resources } = group.catalog;
+      const named = (items: readonly { name?: unknown }[]) => items.some((i) => exposedName(group.plan.prefix, separator, String(i.name)) === name);
+      if (named(tools) || named(prompts) || resources.some((r) => r.uri === name)) return group.name;
+    }
+    return undefined;
   }
 
   /** Opens a client session's own upstreams (per-session servers), acting for `subject`; resolves after their first attempts. */
@@ -251,16 +270,54 @@ export class ServerRegistry {
     ]);
   }
 
-  /** Stops the server's upstreams; calls in flight on them fail naming it, clients hear list_changed. */
-  async removeServer(name: string): Promise<void> {
+  /**
+   * Takes the server out (clients hear list_changed) and stops its upstreams. Without a drain calls
+   * in flight on them fail naming it; with `drainTimeoutMs` they finish first (up to that long)
+   * and new ones are refused. Resolves once its upstreams stopped.
+   */
+  async removeServer(name: string, drainTimeoutMs = 0): Promise<void> {
     const plan = this.get(name);
     this.plans.splice(this.plans.indexOf(plan), 1);
     const live = plan.shared ? [this.shared.get(name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(name) ?? []);
     this.shared.delete(name);
     for (const o of this.owners.values()) o.groups.delete(name);
-    await Promise.all(live.map((g) => this.unlink(g)));
+    await Promise.all(live.map((g) => this.retire(g, drainTimeoutMs)));
     await Promise.all(plan.specs.map((s) => this.deps.transports.closePool(name, s.id)));
     this.deps.log.info({ server: name }, 'server removed');
+  }
+
+  /**
+   * Replaces a server's settings (a config reload changed them): new upstreams are started (one
+   * for each session or principal bound to it) and take every new call once they made their first
+   * attempt; the old ones drain as in removeServer. Backends added at run time go with the old
+   * plan. Resolves with the old upstreams' drain once the new ones serve.
+   */
+  async replaceServer(config: ServerConfig, drainTimeoutMs: number): Promise<{ drained: Promise<void> }> {
+    const old = this.get(config.name);
+    const problems = checkPrefixes(this.plans.map((p) => (p === old ? config : p.config)));
+    if (problems.length > 0) throw new FleetError('INVALID_PARAMS', problems.join('; '));
+    const plan = new ServerPlan(config);
+    const oldGroups = old.shared ? [this.shared.get(old.name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(old.name) ?? []);
+    // a container pool is keyed by server and backend: the old one's warm containers go first
+    await Promise.all(old.specs.map((s) => this.deps.transports.closePool(old.name, s.id)));
+    this.deps.transports.openPool(config, PRIMARY_BACKEND);
+    this.plans.splice(this.plans.indexOf(old), 1, plan);
+    if (!old.shared) for (const o of this.owners.values()) if (o.mode !== plan.config.mode) o.groups.delete(old.name);
+    if (plan.shared) {
+      // the old group serves until the new one made its first attempt
+      const group = this.group(plan, plan.specs, this.deps.sharedInit, this.deps.listener);
+      await this.deps.waitAtMost(group.start());
+      for (const o of this.owners.values()) o.groups.delete(old.name);
+      this.shared.set(plan.name, group);
+      this.deps.listener.listsChanged(group, LIST_KINDS);
+    } else {
+      this.shared.delete(old.name);
+      // each owner's new group takes the place of its old one as it is bound
+      const owners = [...this.owners].filter(([, o]) => o.mode === plan.config.mode);
+      await this.deps.waitAtMost(Promise.all(owners.map(([key, entry]) => this.bind(key, entry, plan))));
+    }
+    this.deps.log.info({ server: config.name, mode: config.mode, draining: oldGroups.length }, 'server replaced');
+    return { drained: Promise.all(oldGroups.map((g) => this.retire(g, drainTimeoutMs))).then(() => {}) };
   }
 
   async addBackend(name: string, spec: BackendSpec): Promise<void> {
@@ -413,6 +470,27 @@ export class ServerRegistry {
       plan.probes.set(id, { state: probe.state, toolNames: probe.catalog.tools.map((t) => String(t.name)) });
     } finally {
       await probe.stop();
+    }
+  }
+
+  /**
+   * A group that left the registry: with a drain it stays live for the calls in flight on it (up
+   * to `drainTimeoutMs`), then stops; without one it stops at once. Its clients hear at once that
+   * what it offered is gone.
+   */
+  private async retire(group: ServerGroup, drainTimeoutMs: number): Promise<void> {
+    if (drainTimeoutMs <= 0) return this.unlink(group);
+    const offered = LIST_KINDS.filter((k) => group.catalog[k].length > 0);
+    this.draining.add(group);
+    this.deps.listener.listsChanged(group, offered);
+    if (group.callsInFlight > 0) this.deps.log.info({ server: group.name, inFlight: group.callsInFlight, drainTimeoutMs }, 'server draining');
+    try {
+      await group.idle(drainTimeoutMs);
+      if (group.callsInFlight > 0)
+        this.deps.log.warn({ server: group.name, inFlight: group.callsInFlight }, 'drain timeout passed; stopping the server with calls in flight');
+      await group.stop();
+    } finally {
+      this.draining.delete(group);
     }
   }
 
