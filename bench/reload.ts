@@ -6,9 +6,10 @@
  * that it is replaced each time, `extra` added and removed in turn) and the policy and rate-limit
  * rules swapped on each reload. CLIENTS SDK clients call `up__echo` and `flip__echo` in turn, back
  * to back: first for BASELINE_MS with no reload (the baseline of the same run), then while the
- * file is rewritten and reloaded (POST /admin/reload) RELOADS times, GAP_MS apart. Prints failed
- * calls of each phase (expected 0), the latency of the calls that overlapped a reload against the
- * baseline's, as ratios, and the reloads' own time. Everything it starts is stopped on exit, on
+ * file is rewritten and reloaded (POST /admin/reload) RELOADS times, GAP_MS apart, and again
+ * RELOADS times with only the policy and rate limits changed (no upstream to start). Prints failed
+ * calls of each phase (expected 0), the latency of the calls started while a reload ran against
+ * the baseline's, as ratios, and the reloads' own time. Everything it starts is stopped on exit, on
  * error and on Ctrl-C.
  */
 import { randomUUID } from 'node:crypto';
@@ -34,8 +35,8 @@ interface Call {
   ok: boolean;
 }
 
-/** The config of reload `i` (0: the one the gateway starts with). */
-function configOf(i: number, marker: string): Record<string, unknown> {
+/** The config of reload `i` (0: the one the gateway starts with), with the servers of reload `n` (the same n: only policy and rate limits differ). */
+function configOf(i: number, marker: string, n = i): Record<string, unknown> {
   const fast = (env: Record<string, string> = {}) => ({
     command: UPSTREAMS.fast.command,
     args: UPSTREAMS.fast.args('stdio'),
@@ -50,8 +51,8 @@ function configOf(i: number, marker: string): Record<string, unknown> {
     servers: {
       up: fast(),
       // another value of its environment each time: a changed server, replaced
-      flip: fast({ BENCH_FLIP: String(i) }),
-      ...(i % 2 === 1 ? { extra: fast() } : {}),
+      flip: fast({ BENCH_FLIP: String(n) }),
+      ...(n % 2 === 1 ? { extra: fast() } : {}),
     },
   };
 }
@@ -91,6 +92,33 @@ function figures(calls: Call[], wallMs: number) {
   };
 }
 
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+
+/** Load while the config is rewritten and reloaded RELOADS times; the calls, and those started while a reload ran. */
+async function reloadPhase(gw: { url: string; dir: string }, clients: GatewayConnection[], configFor: (i: number) => Record<string, unknown>) {
+  let reloading = true;
+  const t0 = performance.now();
+  const during = load(clients, () => !reloading);
+  const windows: { start: number; end: number; durationMs: number; ok: boolean }[] = [];
+  for (let i = 1; i <= RELOADS; i++) {
+    await new Promise((r) => setTimeout(r, GAP_MS));
+    writeConfig(gw.dir, configFor(i));
+    const start = performance.now();
+    const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const body = (await res.json()) as { result: string; durationMs?: number; error?: string };
+    windows.push({ start, end: performance.now(), durationMs: body.durationMs ?? NaN, ok: body.result === 'applied' });
+    if (body.result !== 'applied') console.error(`reload ${i} refused: ${body.error}`);
+  }
+  await new Promise((r) => setTimeout(r, GAP_MS));
+  reloading = false;
+  const calls = await during;
+  const wallMs = performance.now() - t0;
+  // by start time, not by overlap: a long call overlaps a short window more often, which would bias the sample to slow calls
+  const startedDuring = (c: Call) => windows.some((w) => c.start >= w.start && c.start < w.end);
+  return { windows, all: figures(calls, wallMs), duringReload: figures(calls.filter(startedDuring), wallMs) };
+}
+
 async function main(): Promise<void> {
   const cleanup = new Cleanup();
   process.once('SIGINT', () => void cleanup.runAll().then(() => process.exit(130)));
@@ -116,34 +144,11 @@ async function main(): Promise<void> {
     const baseline = await load(clients, () => performance.now() - t0 > BASELINE_MS);
     const baselineMs = performance.now() - t0;
 
-    let reloading = true;
-    const t1 = performance.now();
-    const during = load(clients, () => !reloading);
-    const windows: { start: number; end: number; durationMs: number; ok: boolean }[] = [];
-    for (let i = 1; i <= RELOADS; i++) {
-      await new Promise((r) => setTimeout(r, GAP_MS));
-      writeConfig(gw.dir, configOf(i, marker));
-      const start = performance.now();
-      const res = await fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-      const body = (await res.json()) as { result: string; durationMs?: number; error?: string };
-      windows.push({ start, end: performance.now(), durationMs: body.durationMs ?? NaN, ok: body.result === 'applied' });
-      if (body.result !== 'applied') console.error(`reload ${i} refused: ${body.error}`);
-    }
-    await new Promise((r) => setTimeout(r, GAP_MS));
-    reloading = false;
-    const reloadCalls = await during;
-    const reloadMs = performance.now() - t1;
+    const serverPhase = await reloadPhase(gw, clients, (i) => configOf(i, marker));
+    const settingsPhase = await reloadPhase(gw, clients, (i) => configOf(RELOADS + i, marker, RELOADS));
 
-    const overlaps = (c: Call) => windows.some((w) => c.start < w.end && c.end > w.start);
     const base = figures(baseline, baselineMs);
-    const phase = figures(reloadCalls, reloadMs);
-    const inReload = figures(reloadCalls.filter(overlaps), reloadMs);
-    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-    const ms = (v: number) => `${v.toFixed(2)} ms`;
-    const gatewayMs = spread(windows.map((w) => w.durationMs));
-    const roundTripMs = spread(windows.map((w) => w.end - w.start));
-
-    console.log(`hot reload under load: ${CLIENTS} clients, ${RELOADS} reloads ${GAP_MS} ms apart (node ${process.version})\n`);
+    console.log(`hot reload under load: ${CLIENTS} clients, ${RELOADS} reloads ${GAP_MS} ms apart per phase (node ${process.version})\n`);
     console.log('| phase | calls | failed | p50 | p99 | calls/s | p50 vs baseline | p99 vs baseline | calls/s vs baseline |');
     console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
     const row = (name: string, f: ReturnType<typeof figures>, perSec = true) =>
@@ -151,16 +156,30 @@ async function main(): Promise<void> {
         `| ${name} | ${f.calls} | ${f.failed} | ${ms(f.p50)} | ${ms(f.p99)} | ${perSec ? f.perSec.toFixed(0) : '–'} | ${ratio(f.p50, base.p50)} | ${ratio(f.p99, base.p99)} | ${perSec ? ratio(f.perSec, base.perSec) : '–'} |`,
       );
     row('baseline (no reload)', base);
-    row('reload phase, all calls', phase);
-    row('calls overlapping a reload', inReload, false);
+    for (const [name, phase] of [
+      ['servers and settings', serverPhase],
+      ['settings only', settingsPhase],
+    ] as const) {
+      row(`${name}: all calls of the phase`, phase.all);
+      row(`${name}: calls started while a reload ran`, phase.duringReload, false);
+    }
     console.log(
-      `\nreloads applied: ${windows.filter((w) => w.ok).length} of ${RELOADS}; each replaced \`flip\`, added or removed \`extra\` and swapped policy and rate limits.`,
+      '\nservers and settings: each reload replaced `flip` (a new process started, the old one drained), added or removed `extra`, swapped policy and rate limits.',
     );
-    console.log(
-      `reload time in the gateway (file read to new servers serving): median ${ms(gatewayMs.median)}, range ${ms(gatewayMs.min)}–${ms(gatewayMs.max)}`,
-    );
-    console.log(`POST /admin/reload round trip: median ${ms(roundTripMs.median)}, range ${ms(roundTripMs.min)}–${ms(roundTripMs.max)}`);
-    const failed = base.failed + phase.failed;
+    console.log('settings only: each reload swapped policy and rate-limit rules; every server unchanged.\n');
+    console.log('| phase | reloads applied | reload time in the gateway, median (range) | POST /admin/reload round trip, median (range) |');
+    console.log('|---|--:|--:|--:|');
+    for (const [name, phase] of [
+      ['servers and settings', serverPhase],
+      ['settings only', settingsPhase],
+    ] as const) {
+      const inGateway = spread(phase.windows.map((w) => w.durationMs));
+      const roundTrip = spread(phase.windows.map((w) => w.end - w.start));
+      console.log(
+        `| ${name} | ${phase.windows.filter((w) => w.ok).length} of ${RELOADS} | ${ms(inGateway.median)} (${ms(inGateway.min)}–${ms(inGateway.max)}) | ${ms(roundTrip.median)} (${ms(roundTrip.min)}–${ms(roundTrip.max)}) |`,
+      );
+    }
+    const failed = base.failed + serverPhase.all.failed + settingsPhase.all.failed;
     console.log(failed === 0 ? '\nno call failed.' : `\n${failed} call(s) failed (expected 0).`);
     process.exitCode = failed === 0 ? 0 : 1;
   } finally {
