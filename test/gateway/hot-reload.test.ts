@@ -16,7 +16,9 @@ import { newMarker } from '../helpers/gateway';
 import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
 import { parseMetrics, sampleValue } from '../helpers/metrics';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
+import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
 import { scripted, sleepsStarted } from '../helpers/scripted';
+import { testSecret } from '../helpers/secret-values';
 import { waitFor } from '../helpers/wait';
 
 /** A scripted server with a marker of its own, so that its process can be found by itself. */
@@ -41,12 +43,15 @@ async function metric(gw: GatewayProcess, name: string, labels: Record<string, s
   return sampleValue(parseMetrics(await res.text()), name, labels);
 }
 
-function postReload(gw: GatewayProcess, token = ADMIN_TOKEN): Promise<{ status: number; body: any }> {
+function postReload(gw: GatewayProcess, token: string = ADMIN_TOKEN): Promise<{ status: number; body: any }> {
   return fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({
     status: r.status,
     body: await r.json(),
   }));
 }
+
+const KEY_1 = testSecret('reload-key-one-0123456789abcdefghijklmnop', 'API key 1 of hot-reload.test.ts');
+const KEY_2 = testSecret('reload-key-two-0123456789abcdefghijklmnop', 'API key 2 of hot-reload.test.ts');
 
 const texts = (result: unknown) => ((result as { content: { text: string }[] }).content ?? []).map((c) => c.text);
 
@@ -188,6 +193,33 @@ describe('hot reload of the config file', () => {
     );
     expect(String((refused as Error).message)).toContain('policy rule "no-echo"');
     expect(pidsOf(marker, 'a')).toEqual(pidA);
+  });
+
+  it("SIGHUP: the config's API keys and the rate-limit rules are swapped for the next request", async () => {
+    const doc = (keys: Record<string, string>, rateLimits: unknown = { rules: [] }) => ({
+      auth: { apiKeys: { keys: Object.entries(keys).map(([name, key]) => ({ name, key })) } },
+      rateLimits,
+      reload: { watch: false },
+      servers: { a: server(marker, 'a') },
+    });
+    gw = await spawnGateway(doc({ one: KEY_1 }), marker);
+    const mcp = `${gw.url}/mcp`;
+    expect((await postRaw(mcp, INITIALIZE_BODY, { authorization: `Bearer ${KEY_1}` })).status).toBe(200);
+    expect((await postRaw(mcp, INITIALIZE_BODY, { authorization: `Bearer ${KEY_2}` })).status).toBe(401);
+
+    writeConfig(gw, doc({ two: KEY_2 }, { rules: [{ name: 'once', servers: ['a'], tools: ['echo'], requestsPerSecond: 0.001, burst: 1 }] }));
+    gw.child.kill('SIGHUP');
+    const reloaded = await waitFor(() => gw!.logs.find((l) => l.msg === 'config reloaded'), 'the SIGHUP reload');
+    expect(reloaded).toMatchObject({ swapped: ['auth.apiKeys.keys', 'rateLimits'], needsRestart: [], servers: { unchanged: ['a'] } });
+    expect((await postRaw(mcp, INITIALIZE_BODY, { authorization: `Bearer ${KEY_1}` })).status).toBe(401);
+    connection = await connectGateway(gw.url, 'streamable-http', { name: 'reload-test', version: '1.0.0', headers: { authorization: `Bearer ${KEY_2}` } });
+    expect(texts(await connection.client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a:echo');
+    const limited = await connection.client.callTool({ name: 'a__echo', arguments: {} }).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    // 429 with the JSON-RPC error in the body, as the SDK reports it
+    expect(limited?.message).toContain('"limit":"once","fleetCode":"RATE_LIMITED"');
   });
 
   it('replaces a changed server: a new process serves, the old one stops', async () => {
