@@ -15,12 +15,12 @@ import { checkPrefixes } from '../config/prefixes';
 import { transportKind, type ServerConfig, type ServerMode, type TransportKind } from '../config/schema';
 import { FleetError } from '../protocol/errors';
 import { KeyedCap } from '../protocol/keyed-cap';
-import { exposedName } from '../protocol/names';
 import type { InitializeParams } from '../upstream/connection';
 import { HEALTH_STATES, type HealthReport } from '../upstream/health-state';
 import type { SessionPoolStats } from '../upstream/session-pool';
 import type { Subject, SubjectToken } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
+import { Drains } from './drains';
 import { ServerGroup, type GroupBinding, type GroupListener } from './group';
 import { LIST_KINDS } from './lists';
 import { PRIMARY_BACKEND, ServerPlan, type BackendSpec } from './plan';
@@ -101,7 +101,7 @@ export class ServerRegistry {
   private readonly shared = new Map<string, ServerGroup>();
   private readonly owners = new Map<string, Owner>();
   /** Groups of removed or replaced servers that finish their calls in flight before they stop. */
-  private readonly draining = new Set<ServerGroup>();
+  private readonly drains: Drains;
   /** Owners per per-session or per-principal server (each runs an upstream of its own): at most its limits.maxSessions. */
   private readonly ownerCap = new KeyedCap(
     (name) => this.find(name)?.config.limits.maxSessions ?? Infinity,
@@ -114,6 +114,7 @@ export class ServerRegistry {
     configs: readonly ServerConfig[],
     private readonly deps: RegistryDeps,
   ) {
+    this.drains = new Drains(deps.listener, deps.log);
     for (const config of configs) this.addPlan(config);
   }
 
@@ -192,7 +193,7 @@ export class ServerRegistry {
 
   async stop(): Promise<void> {
     const owners = [...this.owners.keys()];
-    const live = [...this.shared.values(), ...this.draining];
+    const live = [...this.shared.values(), ...this.drains.all];
     await Promise.all(live.map((g) => g.stop()).concat(owners.map((o) => this.closeOwner(o))));
   }
 
@@ -201,12 +202,7 @@ export class ServerRegistry {
    * resource URI), so that a new call to it is told why it is refused.
    */
   drainingServerOf(name: string, separator: string): string | undefined {
-    for (const group of this.draining) {
-      const { tools, prompts, resources } = group.catalog;
-      const named = (items: readonly { name?: unknown }[]) => items.some((i) => exposedName(group.plan.prefix, separator, String(i.name)) === name);
-      if (named(tools) || named(prompts) || resources.some((r) => r.uri === name)) return group.name;
-    }
-    return undefined;
+    return this.drains.serverOffering(name, separator);
   }
 
   /** Opens a client session's own upstreams (per-session servers), acting for `subject`; resolves after their first attempts. */
@@ -473,25 +469,9 @@ export class ServerRegistry {
     }
   }
 
-  /**
-   * A group that left the registry: with a drain it stays live for the calls in flight on it (up
-   * to `drainTimeoutMs`), then stops; without one it stops at once. Its clients hear at once that
-   * what it offered is gone.
-   */
-  private async retire(group: ServerGroup, drainTimeoutMs: number): Promise<void> {
-    if (drainTimeoutMs <= 0) return this.unlink(group);
-    const offered = LIST_KINDS.filter((k) => group.catalog[k].length > 0);
-    this.draining.add(group);
-    this.deps.listener.listsChanged(group, offered);
-    if (group.callsInFlight > 0) this.deps.log.info({ server: group.name, inFlight: group.callsInFlight, drainTimeoutMs }, 'server draining');
-    try {
-      await group.idle(drainTimeoutMs);
-      if (group.callsInFlight > 0)
-        this.deps.log.warn({ server: group.name, inFlight: group.callsInFlight }, 'drain timeout passed; stopping the server with calls in flight');
-      await group.stop();
-    } finally {
-      this.draining.delete(group);
-    }
+  /** A group that left the registry: drained (drains.ts), or without a drain timeout stopped at once. */
+  private retire(group: ServerGroup, drainTimeoutMs: number): Promise<void> {
+    return drainTimeoutMs > 0 ? this.drains.drain(group, drainTimeoutMs) : this.unlink(group);
   }
 
   /** Stops a live group and tells its clients that what it offered is gone. */
