@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectGateway, type GatewayConnection } from '../../gateway/client/connect';
-import { ADMIN_TOKEN } from '../helpers/admin';
+import { ADMIN_TOKEN, TEST_REGISTER } from '../helpers/admin';
 import { newMarker } from '../helpers/gateway';
 import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
 import { parseMetrics, sampleValue } from '../helpers/metrics';
@@ -86,7 +86,7 @@ describe('hot reload of the config file', () => {
       rmSync(gw.dir, { recursive: true, force: true });
       gw = undefined;
     }
-    for (const name of ['', '-a', '-b', '-s']) expect(await waitForNoProcesses(`${marker}${name}`)).toEqual([]);
+    for (const name of ['', '-a', '-b', '-c', '-s']) expect(await waitForNoProcesses(`${marker}${name}`)).toEqual([]);
   });
 
   it('applies a file written on disk: a new server is started and listed (list_changed), the unchanged one keeps its process', async () => {
@@ -172,6 +172,28 @@ describe('hot reload of the config file', () => {
     expect(pidsOf(marker, 'b')).toEqual([]);
     // the admin token guards it like the rest of /admin
     expect((await postReload(gw!, 'x'.repeat(40))).status).toBe(401);
+  });
+
+  it('refuses a file whose new server has the name of one registered at run time, applying none of it', async () => {
+    const admin = { token: ADMIN_TOKEN, register: TEST_REGISTER };
+    const doc = { admin, reload: { watch: false }, servers: { a: server(marker, 'a') } };
+    const { client } = await start(doc);
+    const registered = await fetch(`${gw!.url}/admin/servers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'c', ...server(marker, 'c', 'echo') }),
+    });
+    expect(registered.status).toBe(201);
+    writeConfig(gw!, { ...doc, policy: { rules: [{ effect: 'deny', tools: ['echo'] }] }, servers: { a: server(marker, 'a'), c: server(marker, 'c') } });
+    const reply = await postReload(gw!);
+    expect(reply).toMatchObject({
+      status: 422,
+      body: { result: 'refused', problems: [expect.stringMatching(/^servers\.c: a server named "c" was registered at run time/)] },
+    });
+    // neither the server nor the policy of the refused file: c is the registered one, echo still allowed
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['a__echo', 'a__sleep', 'c__echo']);
+    expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a:echo');
+    expect(pidsOf(marker, 'c')).toHaveLength(1);
   });
 
   it('SIGHUP: a policy change holds from the next call, and the lists follow', async () => {
