@@ -120,7 +120,8 @@ describe('hot reload of the config file', () => {
     const pidS = pidsOf(marker, 's');
     expect(pidS).toHaveLength(1);
     let slowDone = false;
-    const slow = client.callTool({ name: 's__sleep', arguments: { ms: 3000 } }).finally(() => (slowDone = true));
+    // long enough for the reload and the refused call to happen while it runs (checked below, not assumed)
+    const slow = client.callTool({ name: 's__sleep', arguments: { ms: 5000 } }).finally(() => (slowDone = true));
     await waitFor(() => sleepsStarted(gw!.logs, 's') === 1, 'the slow call to run upstream');
 
     writeConfig(gw!, { admin, reload: { watch: false }, http: { maxBodyBytes: 1024 * 1024 }, servers: { a: server(marker, 'a') } });
@@ -140,7 +141,7 @@ describe('hot reload of the config file', () => {
     expect(slowDone).toBe(false); // the refusal came while the slow call was still running
     expect(refused?.message).toContain('server "s" is being removed');
 
-    expect(texts(await slow)).toEqual(['slept 3000']);
+    expect(texts(await slow)).toEqual(['slept 5000']);
     expect(await waitForNoProcesses(`${marker}-s`)).toEqual([]);
     expect(pidsOf(marker, 'a')).toEqual(pidA);
     expect(gw!.logs.find((l) => l.msg === 'server draining')).toMatchObject({ server: 's', inFlight: 1 });
