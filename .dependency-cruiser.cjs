@@ -8,6 +8,7 @@ const LAYERS = [
   ['composition', '^gateway/((cli|gateway|core)\\.ts$|reload/)'],
   ['fronts', '^gateway/fronts/'],
   ['admin', '^gateway/admin/'],
+  ['discovery', '^gateway/discovery/'],
   ['session', '^gateway/session/'],
   ['relay', '^gateway/relay/'],
   ['catalog', '^gateway/catalog/'],

@@ -18,6 +18,7 @@ import { HeldCalls } from './relay/held-calls';
 import { Listens } from './relay/listen';
 import { ProgressRouter } from './relay/progress';
 import { RateLimits } from './relay/rate-limits';
+import { SharedBuckets } from './relay/shared-buckets';
 import { Relay } from './relay/relay';
 import { RequestStateSealer } from './relay/request-state';
 import { SHARED_CLIENT_CAPABILITIES } from './relay/server-requests';
@@ -29,6 +30,8 @@ import { LIST_KINDS } from './servers/lists';
 import { ServerRegistry } from './servers/registry';
 import { Sessions } from './session/sessions';
 import { StatelessRequests } from './session/stateless-requests';
+import { RedisBuckets } from './store/redis-buckets';
+import type { RedisStore } from './store/shared-store';
 import type { UpstreamTransports } from './upstream/transports';
 import { version } from './version';
 
@@ -62,7 +65,8 @@ export interface GatewayCore {
   stop(): Promise<void>;
 }
 
-export function assembleCore(config: GatewayConfig, transports: UpstreamTransports, log: Logger): GatewayCore {
+/** `store`: what the replicas share (store.redis), for the rate-limit buckets when `rateLimits.shared` says so. */
+export function assembleCore(config: GatewayConfig, transports: UpstreamTransports, log: Logger, store?: RedisStore): GatewayCore {
   const clients = new ClientDirectory();
   const progress = new ProgressRouter();
   const shared = new SharedUpstreamState();
@@ -89,7 +93,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   });
   const stats = new CallStats();
   const policy = new Policy(config.policy);
-  const rateLimits = new RateLimits(config.rateLimits);
+  const rateLimits = new RateLimits(config.rateLimits, rateBuckets(config, store, log));
   const gates = new ConcurrencyGates();
   const metrics = new GatewayMetrics({
     sessionFronts: () => sessions.fronts,
@@ -170,4 +174,10 @@ function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
       resolve();
     });
   });
+}
+
+/** The replicas' shared buckets, falling back to this replica's own; undefined: this replica's own only. */
+function rateBuckets(config: GatewayConfig, store: RedisStore | undefined, log: Logger): SharedBuckets | undefined {
+  if (!config.rateLimits.shared || !store) return undefined;
+  return new SharedBuckets(new RedisBuckets(store), config.rateLimits.maxBuckets, log.child({ component: 'rate-limits' }));
 }

@@ -8,6 +8,9 @@
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/handlers';
 import { RegistrationAllowlist } from './admin/registration';
+import Docker from 'dockerode';
+import { DnsReplicas } from './discovery/dns-replicas';
+import { DockerDiscovery } from './discovery/docker-watch';
 import { Authenticator } from './auth/authenticator';
 import type { GatewayConfig } from './config/schema';
 import { assembleCore, type GatewayCore } from './core';
@@ -64,17 +67,36 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   // a missing or unusable certificate stops startup before any server is started
   const tlsMaterial = config.tls && !options.stdio ? await readTlsMaterial(config.tls) : undefined;
   const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
-  const core = assembleCore(config, transports, log);
+  // Shared with the other replicas behind the load balancer: the sessions' records and the rate-limit buckets.
+  const store = config.store?.redis && !options.stdio ? new RedisStore(config.store.redis, log.child({ component: 'store' })) : undefined;
+  const core = assembleCore(config, transports, log, store);
   const { registry, sessions, progress, held, listens, tasks } = core;
   await transports.prepare(config.servers);
   await core.start();
+  const allowlist = new RegistrationAllowlist(config.admin?.register ?? { commands: [], images: [], urls: [] });
+  // what runs already is registered before the first client is let in
+  const discovery = config.discovery?.docker
+    ? new DockerDiscovery(config.discovery.docker, {
+        docker: new Docker({ socketPath: config.dockerSocket }),
+        registry,
+        allowlist,
+        log: log.child({ component: 'discovery' }),
+      })
+    : undefined;
+  const dnsReplicas = new DnsReplicas(
+    config.servers.filter((s) => s.kind === 'remote'),
+    { registry, log: log.child({ component: 'dns-replicas' }) },
+  );
+  await Promise.all([discovery?.start(), dnsReplicas.start()]);
   // the network fronts' client authentication (stdio serves its one local client as it is)
   const door = options.stdio ? undefined : new Authenticator(config.auth, log);
   const reloading = startReloading(config, core, door, options);
   const stopAll = async () => {
     reloading.watch?.close();
+    await Promise.all([discovery?.stop(), dnsReplicas.stop()]);
     await core.stop();
     await transports.stop();
+    await store?.close();
     reloading.reloader?.close();
   };
   const reload = reloading.reload;
@@ -93,8 +115,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     await stopAll();
     throw err;
   }
-  // Shared with the other replicas behind the load balancer: the sessions' records.
-  const store = config.store?.redis ? new RedisStore(config.store.redis, log.child({ component: 'store' })) : undefined;
   const records = store ? new SessionRecords(store, config.http.sessionIdleTimeoutMs, log) : undefined;
   const fronts = new HttpFronts(
     {
@@ -112,12 +132,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       metrics: core.metrics,
       admin: adminRoutes({
         registry,
-        allowlist: new RegistrationAllowlist(config.admin?.register ?? { commands: [], images: [], urls: [] }),
+        allowlist,
         apiKeys: auth.apiKeys,
         audit: (principal, what, details) => log.info({ principal: principal.id, ...details }, `admin: ${what}`),
         views: core.views,
         stats: core.stats,
         pools: () => transports.allPools,
+        discovered: () => discovery?.containers(),
         separator: config.nameSeparator,
         draining: () => sessions.draining,
         reload: reloading.reloader && reload,
@@ -142,7 +163,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     bound = await fronts.listen(host, port);
   } catch (err) {
     auth.close();
-    await store?.close();
     await stopAll();
     throw err;
   }
@@ -172,12 +192,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     tasks,
     url,
     reload,
-    stop: once(() =>
-      drainAndStop(core, fronts, stopAll, config, log).finally(async () => {
-        auth.close();
-        await store?.close();
-      }),
-    ),
+    stop: once(() => drainAndStop(core, fronts, stopAll, config, log).finally(() => auth.close())),
   };
 }
 

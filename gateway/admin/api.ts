@@ -5,6 +5,7 @@
 import type { KeyInfo } from '../auth/api-keys';
 import type { BackendStats } from '../metrics/call-stats';
 import type { ServerStatus } from '../servers/registry';
+import type { DiscoveredContainer } from '../discovery/docker-watch';
 
 /** GET /admin/servers: each server with its backends, and the names clients see for its tools. */
 export interface ServerSummary extends ServerStatus {
@@ -50,6 +51,12 @@ export interface KeysBody {
 /** POST /admin/api-keys and .../rotate: the new key, shown this once. */
 export interface NewKeyBody extends KeyInfo {
   key: string;
+}
+
+/** GET /admin/discovery: the labelled containers discovery looked at, registered or not and why. */
+export interface DiscoveryBody {
+  enabled: boolean;
+  containers: DiscoveredContainer[];
 }
 
 export type { BackendStats };

@@ -2,7 +2,8 @@
  * What each admin route does, and the role it needs: list, register and remove servers (service
  * discovery; only what the registration allowlist names), add and remove backends and shift
  * weights (canary, blue/green), read call statistics and container pools (rollout gates), and
- * add, rotate and revoke API keys, and reload the config file. Bodies are validated in bodies.ts; the answers' types are in api.ts.
+ * add, rotate and revoke API keys, list what Docker-label discovery found, and reload the config
+ * file. Bodies are validated in bodies.ts; the answers' types are in api.ts.
  */
 import type { ApiKeyStore } from '../auth/api-keys';
 import type { Principal } from '../auth/principal';
@@ -12,10 +13,11 @@ import type { ReloadOutcome } from '../config/diff';
 import { NO_CALLS, type CallStats } from '../metrics/call-stats';
 import { FleetError } from '../protocol/errors';
 import { exposedName } from '../protocol/names';
+import type { DiscoveredContainer } from '../discovery/docker-watch';
 import type { ServerPlan } from '../servers/plan';
 import type { ServerRegistry } from '../servers/registry';
 import type { PoolEntry } from '../upstream/transports';
-import type { KeysBody, NewKeyBody, PoolsBody, ServerSummary, ServersBody, StatsBody, WeightsBody } from './api';
+import type { DiscoveryBody, KeysBody, NewKeyBody, PoolsBody, ServerSummary, ServersBody, StatsBody, WeightsBody } from './api';
 import { parseBackendBody, parseNewKeyBody, parseRotateBody, parseServerBody, parseWeightsBody, parseWindow } from './bodies';
 import type { RegistrationAllowlist } from './registration';
 import type { AdminRoutes } from './router';
@@ -31,6 +33,8 @@ export interface AdminDeps {
   views: CatalogViews;
   stats: CallStats;
   pools(): PoolEntry[];
+  /** The containers Docker-label discovery looked at; undefined when it is off. */
+  discovered(): DiscoveredContainer[] | undefined;
   separator: string;
   /** True once shutdown began. */
   draining(): boolean;
@@ -148,6 +152,15 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
               .map(({ server, backend, pool }) => ({ server, backend, warm: pool.warmCount, busy: pool.busyCount, max: pool.max, waiting: pool.waitingCount })),
           } satisfies PoolsBody,
         }),
+      },
+    },
+    '/admin/discovery': {
+      GET: {
+        role: 'admin:read',
+        handle: () => {
+          const containers = deps.discovered();
+          return { status: 200, body: { enabled: containers !== undefined, containers: containers ?? [] } satisfies DiscoveryBody };
+        },
       },
     },
     '/admin/api-keys': {

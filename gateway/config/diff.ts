@@ -53,9 +53,11 @@ export function diffConfigs(before: GatewayConfig, after: GatewayConfig): Config
     if (same(a, b)) continue;
     if (key === 'policy') swapped.push(key);
     else if (key === 'rateLimits') {
-      if (!same(before.rateLimits.rules, after.rateLimits.rules)) swapped.push(key);
-      // the bucket store is sized once
-      if (before.rateLimits.maxBuckets !== after.rateLimits.maxBuckets) needsRestart.push('rateLimits.maxBuckets');
+      const { rules: rulesA, ...storeA } = before.rateLimits;
+      const { rules: rulesB, ...storeB } = after.rateLimits;
+      if (!same(rulesA, rulesB)) swapped.push(key);
+      // the bucket store (its size, whether it is shared) is made once
+      needsRestart.push(...changedFields(key, storeA, storeB));
     } else if (key === 'log') {
       if (!same(before.log.level, after.log.level)) swapped.push('log.level');
       if (!same(before.log.calls, after.log.calls)) needsRestart.push('log.calls');

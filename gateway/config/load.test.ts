@@ -290,4 +290,10 @@ describe('rate limits and concurrency limits in the config', () => {
       expect.stringMatching(/^servers\.a\.limits\.maxQueued: /),
     ]);
   });
+
+  it('refuses shared rate limits without a shared store to keep them in', () => {
+    expect(problemsOf(() => parseConfig({ rateLimits: { shared: true }, servers: { a: { command: 'x' } } }, 't'))).toEqual([
+      'rateLimits.shared: the buckets are shared through store.redis, which the config does not set',
+    ]);
+  });
 });

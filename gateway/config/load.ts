@@ -115,10 +115,15 @@ function validate(expanded: unknown, source: string, overrides: { listen?: strin
       if (server && !server.disabled) servers.push(server);
     }
   }
-  if (servers.length === 0 && problems.length === 0 && seen.size === 0) {
-    problems.push('servers: no servers configured (add a "servers" or "mcpServers" map)');
+  const discovered = settings.success ? settings.data.discovery?.docker : undefined;
+  if (servers.length === 0 && problems.length === 0 && seen.size === 0 && !discovered) {
+    problems.push('servers: no servers configured (add a "servers" or "mcpServers" map, or discovery)');
   }
+  // every discovered server is its labels over these defaults: a bad default fails here, not at the first container
+  if (discovered) parseServer('discovered', { ...discovered.defaults, url: 'http://discovered.invalid/mcp' }, ['discovery', 'docker', 'defaults'], problems);
   if (settings.success) problems.push(...checkPrefixes(servers));
+  if (settings.success && settings.data.rateLimits.shared && !settings.data.store?.redis)
+    problems.push('rateLimits.shared: the buckets are shared through store.redis, which the config does not set');
   if (problems.length > 0 || !settings.success) throw invalid(source, problems);
   return { ...settings.data, servers };
 }

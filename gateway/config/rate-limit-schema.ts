@@ -48,6 +48,12 @@ export const rateLimitsSchema = z
      * principals without number cost memory of a fixed size.
      */
     maxBuckets: z.number().int().positive().default(100_000),
+    /**
+     * The buckets live in the shared store (store.redis), so replicas behind one load balancer
+     * limit together: a principal's rate is the fleet's, not each replica's. While the store cannot
+     * answer, each replica limits on its own.
+     */
+    shared: z.boolean().default(false),
   })
   .strict()
   .superRefine((limits, ctx) => {

@@ -3,9 +3,12 @@
  * unchanged, the `mcpServers` object that Claude Desktop, Cursor and VS Code users already have.
  * Everything is validated here once; the rest of the gateway trusts these types.
  */
+import { isIP } from 'node:net';
+import { validRange } from 'semver';
 import { z } from 'zod';
 import { authSchema, policySchema } from './auth-schema';
 import { rateLimitsSchema } from './rate-limit-schema';
+import { discoverySchema } from './discovery-schema';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/frames';
 import { DEFAULT_MAX_DEPTH } from '../protocol/json-limits';
 import type { LiveStrings } from './secrets/live';
@@ -40,6 +43,14 @@ const commonServerFields = {
    */
   mode: z.enum(serverModes).default('shared'),
   requestTimeoutMs: positiveMs.default(60_000),
+  /**
+   * A semver range the server's `serverInfo.version` must satisfy (">=1.4 <2"): a backend that
+   * reports another version, or none, is refused with the reason (admin API, metrics, logs).
+   */
+  version: z
+    .string()
+    .refine((range) => validRange(range) !== null, 'expected a semver range such as ">=1.4.0 <2" or "^2.1"')
+    .optional(),
   restart: restartSchema.default({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 }),
   disabled: z.boolean().default(false),
   /**
@@ -173,6 +184,15 @@ export const remoteServerSchema = z
     tls: upstreamTlsSchema.optional(),
     pool: sessionPoolSchema.optional(),
     /**
+     * A replica set by DNS: every address the URL's host name resolves to (Docker's DNS gives one
+     * per replica of a scaled service) is a backend of its own, connected to that address under the
+     * name (Host header, TLS server name), re-resolved every `intervalMs` and at once when one is down.
+     */
+    dns: z
+      .object({ intervalMs: positiveMs.default(10_000) })
+      .strict()
+      .optional(),
+    /**
      * The gateway as an OAuth client of this server, its token sent as Authorization (never the
      * client's). `grant: client-credentials` (default): one token of the gateway's own for the
      * server, kept until shortly before it expires. `grant: token-exchange` (RFC 8693): for each
@@ -210,6 +230,16 @@ export const remoteServerSchema = z
       server.transport === undefined ? /^https?:/i.test(server.url) && !/\/sse\/?$/.test(new URL(server.url).pathname) : server.transport === 'streamable-http';
     if (server.pool && (server.mode !== 'shared' || !streamable)) {
       ctx.addIssue({ code: 'custom', path: ['pool'], message: 'a session pool is for shared servers over Streamable HTTP (mode: shared, an http(s) url)' });
+    }
+    if (server.dns && (server.transport === 'sse' || (server.transport === undefined && /^https?:/i.test(server.url) && !streamable))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dns'],
+        message: 'a DNS replica set is for Streamable HTTP and WebSocket servers (legacy SSE follows its own endpoint URL)',
+      });
+    }
+    if (server.dns && isIP(new URL(server.url).hostname.replace(/^\[|\]$/g, '')) !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['dns'], message: `dns needs a host name to resolve (got the address ${new URL(server.url).hostname})` });
     }
     // an exchanged token names one user: the upstream it goes to must serve that user only
     if (server.oauth?.grant === 'token-exchange' && server.mode === 'shared') {
@@ -279,6 +309,8 @@ export type DockerServerConfig = z.infer<typeof dockerServerSchema> & { kind: 'd
 
 export type StdioServerConfig = z.infer<typeof stdioServerSchema> & { kind: 'stdio'; name: string; liveEnv?: LiveStrings };
 export type RemoteServerConfig = Omit<z.infer<typeof remoteServerSchema>, 'transport'> & {
+  /** Set on the backends of a DNS replica set: the one address this backend connects to. */
+  address?: string;
   kind: 'remote';
   name: string;
   transport: (typeof remoteTransports)[number];
@@ -535,6 +567,8 @@ export const gatewaySettingsSchema = z
       .strict()
       .optional(),
     vault: vaultSettingsSchema.optional(),
+    /** Servers the gateway finds by itself (discovery-schema.ts): Docker containers by their labels. */
+    discovery: discoverySchema.optional(),
     /**
      * What gateway replicas behind one load balancer share: 2025 sessions (so that a session
      * survives the loss of the replica that opened it, resumed on another). Without it a session

@@ -96,6 +96,38 @@ export class GatewayMetrics {
       },
     });
     backendGauge(registers, 'upstream_up', '1 when a backend is connected and serving, else 0', source, (b) => (b.state === 'ready' ? 1 : 0));
+    new Gauge({
+      name: `${PREFIX}backend_info`,
+      help: '1 per backend that has connected, labelled with what it said it is: serverInfo name and version, protocol version, and its tools hash (12 hex digits)',
+      labelNames: ['server', 'backend', 'server_name', 'server_version', 'protocol_version', 'tools_hash'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of source.servers())
+          for (const b of s.backends) {
+            const id = b.identity;
+            if (!id) continue;
+            // what an upstream says of itself is its own choice of text: one series per backend, each label bounded
+            this.set(
+              {
+                server: s.name,
+                backend: b.id,
+                server_name: bounded(id.serverInfo.name),
+                server_version: bounded(id.serverInfo.version),
+                protocol_version: bounded(id.protocolVersion),
+                tools_hash: id.toolsHash.slice(0, 12),
+              },
+              1,
+            );
+          }
+      },
+    });
+    backendGauge(registers, 'backend_refused', '1 when its last connection was refused (protocol version, version range), else 0', source, (b) =>
+      b.refused !== undefined ? 1 : 0,
+    );
+    backendGauge(registers, 'backend_tools_mismatch', "1 when a backend's tools differ from its replica set's, else 0", source, (b) =>
+      b.identity ? (b.mismatch !== undefined ? 1 : 0) : undefined,
+    );
     backendGauge(registers, 'backend_weight', "A backend's routing weight", source, (b) => b.weight);
     backendSeries(
       Gauge,
@@ -219,6 +251,11 @@ function backendSeries(
         for (const b of s.backends) for (const [value, n] of Object.entries(values(b) ?? {})) this.inc({ server: s.name, backend: b.id, [label]: value }, n);
     },
   });
+}
+
+/** At most 64 characters of a label value an upstream chose. */
+function bounded(value: string | undefined): string {
+  return (value ?? '').slice(0, 64);
 }
 
 /** A gauge with one value per server with a concurrency limit, read at scrape time. */

@@ -15,6 +15,7 @@ import { UpstreamSupervisor, type EraMemory } from '../upstream/supervisor';
 import type { Subject } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { CatalogIndex, EMPTY_CATALOG, LIST_CHANGED, LIST_KINDS, fetchCatalog, fetchList, type Catalog, type ListKind, type Want } from './lists';
+import { identify, refusalOf, type BackendIdentity } from './compatibility';
 import type { BackendSpec } from './plan';
 import type { BackendState } from './state';
 
@@ -33,6 +34,8 @@ export class Backend {
   private readonly supervisor: UpstreamSupervisor;
   private readonly pool: SessionPool | undefined;
   private loaded = false;
+  private known: BackendIdentity | undefined;
+  private refused: string | undefined;
   private readonly refetching = new Map<ListKind, { again: boolean }>();
 
   constructor(
@@ -98,6 +101,16 @@ export class Backend {
 
   get connection(): UpstreamConnection | undefined {
     return this.supervisor.connection;
+  }
+
+  /** What it said it is when it last connected (serverInfo, protocol, capabilities, tools hash). */
+  get identity(): BackendIdentity | undefined {
+    return this.known;
+  }
+
+  /** Why its last connection was refused (protocol version, `version` range); undefined once one is accepted. */
+  get refusal(): string | undefined {
+    return this.refused;
   }
 
   get lastError(): Error | undefined {
@@ -169,6 +182,13 @@ export class Backend {
       return;
     }
     if (!conn.isOpen) return;
+    this.known = identify(conn.init, conn.era, catalog);
+    this.refused = refusalOf(this.known, this.spec.config);
+    if (this.refused !== undefined) {
+      this.log.warn({ reason: this.refused, serverInfo: this.known.serverInfo, protocolVersion: this.known.protocolVersion }, 'backend refused');
+      await conn.lose(new Error(`refused: ${this.refused}`));
+      return;
+    }
     this.index = new CatalogIndex(catalog);
     this.loaded = true;
     this.log.info(Object.fromEntries(LIST_KINDS.map((k) => [k, catalog[k].length])), 'server catalog loaded');
@@ -239,6 +259,7 @@ export class Backend {
           const items = await fetchList(conn, kind, this.spec.config.requestTimeoutMs);
           if (!conn.isOpen || conn !== this.connection) return;
           this.index = new CatalogIndex({ ...this.catalog, [kind]: items });
+          if (kind === 'tools') this.known = identify(conn.init, conn.era, this.catalog);
           this.listener.backendListChanged(this, kind);
         } while (state.again);
       } catch (err) {

@@ -23,6 +23,7 @@ import type { UpstreamTransports } from '../upstream/transports';
 import { Drains } from './drains';
 import { ServerGroup, type GroupBinding, type GroupListener } from './group';
 import { LIST_KINDS } from './lists';
+import { toolMismatches, type BackendIdentity } from './compatibility';
 import { PRIMARY_BACKEND, ServerPlan, type BackendSpec } from './plan';
 import { bestState, type BackendState } from './state';
 
@@ -39,6 +40,12 @@ export interface BackendStatus {
   health?: HealthReport;
   /** Its upstream session pool (a shared 2025 server with `pool`). */
   pool?: SessionPoolStats;
+  /** What it said it is when it last connected; absent before (and for a per-session backend with no session). */
+  identity?: BackendIdentity;
+  /** Why its last connection was refused (compatibility.ts). */
+  refused?: string;
+  /** Set when its tools differ from its replica set's: it serves, flagged. */
+  mismatch?: string;
 }
 
 /** A server as the admin API and the metrics report it. */
@@ -362,7 +369,15 @@ export class ServerRegistry {
       const summary = { id: spec.id, weight: spec.weight, transport: transportKind(spec.config), target: targetOf(spec.config) };
       const live = group?.backend(spec.id);
       if (live)
-        return { ...summary, state: live.state, tools: live.catalog.tools.length, health: live.health, ...(live.poolStats ? { pool: live.poolStats } : {}) };
+        return {
+          ...summary,
+          state: live.state,
+          tools: live.catalog.tools.length,
+          health: live.health,
+          ...(live.poolStats ? { pool: live.poolStats } : {}),
+          ...(live.identity ? { identity: live.identity } : {}),
+          ...(live.refusal !== undefined ? { refused: live.refusal } : {}),
+        };
       const sessions = bound.filter((g) => g.boundTo === spec.id);
       if (sessions.length === 0)
         return { ...summary, state: plan.probes.get(spec.id)?.state ?? 'ready', tools: plan.probes.get(spec.id)?.toolNames.length ?? 0 };
@@ -373,6 +388,8 @@ export class ServerRegistry {
         health: healthiest(sessions.flatMap((g) => g.backends.map((b) => b.health))),
       };
     });
+    const mismatches = toolMismatches(backends.filter((b) => b.state === 'ready').map((b) => ({ id: b.id, toolsHash: b.identity?.toolsHash })));
+    for (const b of backends) if (mismatches.has(b.id)) b.mismatch = mismatches.get(b.id);
     return { name: plan.name, mode: plan.config.mode, state: bestState(backends.map((b) => b.state)), backends };
   }
 

@@ -69,6 +69,11 @@ export class RedisStore implements SharedStore {
     await this.bounded('write', this.client.del(this.key(key)));
   }
 
+  /** Runs a Lua script on `keys` (prefixed like every key) with `args`; its reply as Redis gives it. */
+  async evalScript(script: string, keys: string[], args: string[]): Promise<unknown> {
+    return this.bounded('script', this.client.eval(script, { keys: keys.map((k) => this.key(k)), arguments: args }));
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;

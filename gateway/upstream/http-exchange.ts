@@ -8,6 +8,7 @@ import http, { type Agent, type ClientRequest, type IncomingMessage, type Outgoi
 import https from 'node:https';
 import { FleetError } from '../protocol/errors';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/frames';
+import { pinnedLookup } from '../protocol/pinned-lookup';
 import type { TlsClientOptions } from '../protocol/tls-client';
 
 export interface Endpoint {
@@ -22,8 +23,9 @@ export interface Endpoint {
 /**
  * Parses and checks an upstream URL; throws a CONFIG_INVALID FleetError naming it when unusable.
  * `tls` (CA, client certificate, server name) applies to https: URLs, on agents and lone requests alike.
+ * `address` pins every connection to that IP (one replica of a name DNS resolves to several).
  */
-export function endpoint(url: string, tls: TlsClientOptions = {}): Endpoint {
+export function endpoint(url: string, tls: TlsClientOptions = {}, address?: string): Endpoint {
   let u: URL;
   try {
     u = new URL(url);
@@ -35,7 +37,7 @@ export function endpoint(url: string, tls: TlsClientOptions = {}): Endpoint {
   }
   const secure = u.protocol === 'https:';
   const lib = secure ? https : http;
-  const tlsOptions = secure ? tls : {};
+  const tlsOptions = { ...(secure ? tls : {}), ...(address !== undefined ? { lookup: pinnedLookup(address) } : {}) };
   return {
     display: `${u.origin}${u.pathname}`,
     agent: (maxSockets) => new lib.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, ...tlsOptions }),

@@ -40,6 +40,8 @@ export interface StreamableHttpTransportOptions {
    * headers will carry is being fetched), and a rejection fails the send with its error.
    */
   prepare?: () => Promise<void> | undefined;
+  /** Connect to this IP instead of resolving the URL's host (one replica of a DNS replica set). */
+  address?: string;
   /**
    * Connections for POSTed requests, each held while its answer streams (default 64). Notifications,
    * responses and DELETE go over up to 16 others, so they never queue behind long calls.
@@ -86,7 +88,7 @@ export class StreamableHttpTransport implements MessageTransport {
     url: string,
     private readonly options: StreamableHttpTransportOptions = {},
   ) {
-    this.ep = endpoint(url, options.tls);
+    this.ep = endpoint(url, options.tls, options.address);
     this.limits = options.limits ?? { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxDepth: DEFAULT_MAX_DEPTH };
     this.requestAgent = this.ep.agent(options.maxSockets ?? 64);
     this.replyAgent = this.ep.agent(16);

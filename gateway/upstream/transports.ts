@@ -19,6 +19,7 @@ import { ClientCredentials } from './client-credentials';
 import { TokenExchange, type Subject, type UpstreamAuthorization } from './token-exchange';
 import { ContainerPool } from './container-pool';
 import { LABEL } from './container-spec';
+import { pinnedLookup } from '../protocol/pinned-lookup';
 
 /** A per-session or per-principal docker backend's pool, as the admin API and metrics report it. */
 export interface PoolEntry {
@@ -215,7 +216,7 @@ async function remoteTransport(
   const tls = await readUpstreamTls(server.name, server.tls);
   switch (server.transport) {
     case 'streamable-http':
-      return new StreamableHttpTransport(url, { headers, prepare, tls, limits, server: name });
+      return new StreamableHttpTransport(url, { headers, prepare, tls, limits, server: name, address: server.address });
     case 'sse': {
       const over = tls ? tlsFetch(tls) : undefined;
       const base = over?.fetch ?? fetch;
@@ -234,6 +235,14 @@ async function remoteTransport(
       return Object.assign(adapted, { close: () => close().finally(() => over.close()) });
     }
     case 'websocket':
-      return WebSocketTransport.connect(url, { ...headers() }, tls, { limits, peer: `server "${name}"` });
+      return WebSocketTransport.connect(
+        url,
+        { ...headers() },
+        { ...tls, ...(server.address !== undefined ? { lookup: pinnedLookup(server.address) } : {}) },
+        {
+          limits,
+          peer: `server "${name}"`,
+        },
+      );
   }
 }

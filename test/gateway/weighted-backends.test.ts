@@ -76,6 +76,7 @@ describe('a shared server with weighted backends', () => {
             target: process.execPath,
             tools: 5,
             health: expect.objectContaining({ state: 'healthy' }),
+            identity: expect.objectContaining({ serverInfo: { name: 'blue', version: '1.0.0' } }),
           },
           {
             id: 'green',
@@ -85,6 +86,7 @@ describe('a shared server with weighted backends', () => {
             target: process.execPath,
             tools: 5,
             health: expect.objectContaining({ state: 'healthy' }),
+            identity: expect.objectContaining({ serverInfo: { name: 'green', version: '1.0.0' } }),
           },
         ],
       },

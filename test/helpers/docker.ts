@@ -47,3 +47,21 @@ export async function waitForNoContainers(instance: string, timeoutMs = 15_000):
   }
   return left;
 }
+
+/** Removes every container and network carrying `label=value` (a test's own), then returns what is still there. */
+export async function removeLabelled(label: string, value: string): Promise<string[]> {
+  const filters = { label: [`${label}=${value}`] };
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => {});
+  for (const n of await docker.listNetworks({ filters }))
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => {});
+  const containers = await docker.listContainers({ all: true, filters });
+  const networks = await docker.listNetworks({ filters });
+  return [...containers.map((c) => c.Names[0]), ...networks.map((n) => n.Name)];
+}
