@@ -5,7 +5,7 @@
  * parts use the gateway, never the other way round, and workflows reach activities only as types.
  */
 const LAYERS = [
-  ['composition', '^gateway/(cli|gateway|core)\\.ts$'],
+  ['composition', '^gateway/((cli|gateway|core)\\.ts$|reload/)'],
   ['fronts', '^gateway/fronts/'],
   ['admin', '^gateway/admin/'],
   ['discovery', '^gateway/discovery/'],

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * `mcp-gateway --config FILE [--listen HOST:PORT] [--stdio]`: loads and validates the config,
- * starts the gateway, and drains it on SIGTERM, SIGINT or SIGHUP. A bad config exits 2 with the file,
- * field and problem; nothing is started half-configured. With --stdio, a client that does not read
- * its stdout (limits.sendQueueBytes behind) is dropped and the process exits 3.
+ * starts the gateway, and drains it on SIGTERM/SIGINT. A bad config exits 2 with the file, field
+ * and problem; nothing is started half-configured. SIGHUP reloads the config file (as a change of
+ * the file does); an invalid one is refused and the running config stays. With --stdio, a client
+ * that does not read its stdout (limits.sendQueueBytes behind) is dropped and the process exits 3.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -58,8 +59,11 @@ async function main(): Promise<void> {
     secrets?.close();
     process.exit(code);
   };
-  // a closed terminal (SIGHUP) drains too: its upstream processes and containers must not outlive it
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => void shutdown(signal));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // SIGHUP is a daemon's reload; a closed terminal also closes a --stdio gateway's stdin, which stops it.
+  // The reloader logs what it did or why it refused; a SIGHUP before the gateway is up changes nothing.
+  process.on('SIGHUP', () => void gateway?.reload('SIGHUP').catch((err: Error) => log.error({ err: err.message }, 'SIGHUP: reload failed')));
   try {
     gateway = await startGateway(config, {
       log,
@@ -71,6 +75,7 @@ async function main(): Promise<void> {
               void (why === 'send queue full' ? shutdown('stdout not read (limits.sendQueueBytes)', EXIT_CLIENT_DROPPED) : shutdown('stdin closed')),
           }
         : undefined,
+      configFile: { path: argv.config, overrides: { listen: argv.listen } },
     });
   } catch (err) {
     const message = err instanceof FleetError ? err.message : (err as Error).message;

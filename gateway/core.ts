@@ -26,6 +26,7 @@ import { ServerTraffic } from './relay/server-traffic';
 import { SharedUpstreamState } from './relay/shared-upstream-state';
 import { TaskInputs } from './relay/task-questions';
 import { TaskTable } from './relay/tasks';
+import { LIST_KINDS } from './servers/lists';
 import { ServerRegistry } from './servers/registry';
 import { Sessions } from './session/sessions';
 import { StatelessRequests } from './session/stateless-requests';
@@ -41,6 +42,10 @@ export interface GatewayCore {
   readonly views: CatalogViews;
   /** Who may use what (config `policy`). */
   readonly policy: Policy;
+  /** The `rateLimits` rules. */
+  readonly rateLimits: RateLimits;
+  /** Tells every client that its lists may differ (after the policy was replaced). */
+  listsChanged(): void;
   readonly sessions: Sessions;
   /** 2026-07-28 clients, one request at a time. */
   readonly stateless: StatelessRequests;
@@ -77,9 +82,10 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const waitForServers = (p: Promise<unknown>) => waitAtMost(p, config.startup.waitForServersMs);
   // The views read the registry, whose groups report to the traffic router, which drops views: the closure breaks the circle.
   const views: CatalogViews = new CatalogViews({ groupsFor: (r) => registry.groupsFor(r), viewKey: (r) => registry.viewKey(r) }, config.nameSeparator, log);
+  const traffic = new ServerTraffic({ clients, progress, shared, views, listens, tasks, taskInputs, log });
   const registry: ServerRegistry = new ServerRegistry(config.servers, {
     transports,
-    listener: new ServerTraffic({ clients, progress, shared, views, listens, tasks, taskInputs, log }),
+    listener: traffic,
     sharedInit: () => ({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SHARED_CLIENT_CAPABILITIES, clientInfo: SERVER_INFO }),
     waitAtMost: waitForServers,
     principalIdleTimeoutMs: config.limits.principalIdleTimeoutMs,
@@ -87,6 +93,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   });
   const stats = new CallStats();
   const policy = new Policy(config.policy);
+  const rateLimits = new RateLimits(config.rateLimits, rateBuckets(config, store, log));
   const gates = new ConcurrencyGates();
   const metrics = new GatewayMetrics({
     sessionFronts: () => sessions.fronts,
@@ -105,11 +112,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     shared,
     tasks,
     taskInputs,
-    limits: {
-      rate: new RateLimits(config.rateLimits, rateBuckets(config, store, log)),
-      gates,
-      refused: (limit, server) => metrics.recordRefusal(limit, server),
-    },
+    limits: { rate: rateLimits, gates, refused: (limit, server) => metrics.recordRefusal(limit, server) },
     recordCall: (call) => {
       stats.record(call);
       metrics.recordCall(call);
@@ -133,6 +136,8 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     registry,
     views,
     policy,
+    rateLimits,
+    listsChanged: () => traffic.everyListChanged(LIST_KINDS),
     sessions,
     stateless,
     progress,

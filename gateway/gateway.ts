@@ -3,7 +3,8 @@
  * (one HTTP listener, or stdio; and the management listener when configured), started and stopped
  * in order. Shutdown drains: no new sessions or requests, in-flight calls finish up to the
  * deadline, then sessions close and every upstream (process group, container, socket) is stopped;
- * the management listener closes last.
+ * the management listener closes last. Started from a config file, it reloads that file when it
+ * changes (and on reload(): SIGHUP, POST /admin/reload), see reload/reloader.ts.
  */
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/handlers';
@@ -31,6 +32,9 @@ import type { ServerRegistry } from './servers/registry';
 import type { Sessions } from './session/sessions';
 import { TransportFactory } from './upstream/transports';
 import { FleetError } from './protocol/errors';
+import type { ReloadOutcome } from './config/diff';
+import { ConfigReloader } from './reload/reloader';
+import { watchConfigFile, type ConfigWatch } from './reload/watch';
 
 /** A started gateway; its parts are exposed for the tests and benchmarks that look inside. */
 export interface RunningGateway {
@@ -47,6 +51,8 @@ export interface RunningGateway {
   readonly url?: string;
   /** Base URL of the management listener (absent without `management:` and in stdio mode). */
   readonly managementUrl?: string;
+  /** Reads the config file again and applies what changed (CONFLICT without a config file). */
+  reload(trigger: string): Promise<ReloadOutcome>;
   /** Drains and stops everything; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -55,6 +61,8 @@ export interface StartOptions {
   log: Logger;
   /** Serve one client over these streams instead of listening on HTTP; `onEnd` when it is gone (stdin closed, or dropped for not reading). */
   stdio?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; onEnd: (why: StdioEnd) => void };
+  /** The file `config` was read from (and the command line's overrides of it): watched, and reloaded on reload(). */
+  configFile?: { path: string; overrides: { listen?: string } };
 }
 
 const DRAIN_POLL_MS = 25;
@@ -86,28 +94,35 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     { registry, log: log.child({ component: 'dns-replicas' }) },
   );
   await Promise.all([discovery?.start(), dnsReplicas.start()]);
+  // the network fronts' client authentication (stdio serves its one local client as it is)
+  const door = options.stdio ? undefined : new Authenticator(config.auth, log);
+  const reloading = startReloading(config, core, door, options);
   const stopAll = async () => {
+    reloading.watch?.close();
     await Promise.all([discovery?.stop(), dnsReplicas.stop()]);
     await core.stop();
     await transports.stop();
     await store?.close();
+    reloading.reloader?.close();
   };
+  const reload = reloading.reload;
 
   if (options.stdio) {
     serveStdio(sessions, options.stdio, { json: clientJsonLimits(config.limits), sendQueueBytes: config.limits.sendQueueBytes });
-    return { registry, sessions, transports, progress, held, listens, tasks, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
+    return { registry, sessions, transports, progress, held, listens, tasks, reload, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
   }
 
+  const auth = door!;
   const { host, port } = splitHostPort(config.listen);
   const management = config.management && splitHostPort(config.management.listen);
   try {
     checkListenerAuth(config, host, log);
     if (management) checkManagementDoor(config, management.host, log);
   } catch (err) {
+    auth.close();
     await stopAll();
     throw err;
   }
-  const auth = new Authenticator(config.auth, log);
   const records = store ? new SessionRecords(store, config.http.sessionIdleTimeoutMs, log) : undefined;
   const operator: OperatorEndpoints = {
     admin: new AdminRouter(
@@ -122,6 +137,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         discovered: () => discovery?.containers(),
         separator: config.nameSeparator,
         draining: () => sessions.draining,
+        reload: reloading.reloader && reload,
       }),
       { enabled: config.admin !== undefined, token: config.admin?.token, auth, maxBodyBytes: config.http.maxBodyBytes },
     ),
@@ -209,6 +225,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     tasks,
     url,
     managementUrl,
+    reload,
     stop: once(() =>
       drainAndStop(core, fronts, stopAll, config, log).finally(() => {
         // last: health and metrics report the drain until the end
@@ -217,6 +234,34 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       }),
     ),
   };
+}
+
+/** The reloader of the config file, and its watch, when the gateway was started from a file. */
+function startReloading(
+  config: GatewayConfig,
+  core: GatewayCore,
+  auth: Authenticator | undefined,
+  options: StartOptions,
+): { reloader?: ConfigReloader; watch?: ConfigWatch; reload: (trigger: string) => Promise<ReloadOutcome> } {
+  const { configFile, log } = options;
+  if (!configFile) {
+    return { reload: () => Promise.reject(new FleetError('CONFLICT', 'this gateway was not started from a config file; there is nothing to reload')) };
+  }
+  const reloader = new ConfigReloader(config, {
+    file: configFile.path,
+    overrides: configFile.overrides,
+    registry: core.registry,
+    policy: core.policy,
+    rateLimits: core.rateLimits,
+    apiKeys: auth?.apiKeys,
+    stats: core.stats,
+    listsChanged: () => core.listsChanged(),
+    metrics: core.metrics,
+    log: log.child({ component: 'reload' }),
+    draining: () => core.sessions.draining,
+  });
+  const watch = config.reload.watch ? watchConfigFile(configFile.path, () => void reloader.reload('file changed'), log, config.reload.debounceMs) : undefined;
+  return { reloader, watch, reload: (trigger) => reloader.reload(trigger) };
 }
 
 async function drainAndStop(

@@ -2,12 +2,14 @@
  * What each admin route does, and the role it needs: list, register and remove servers (service
  * discovery; only what the registration allowlist names), add and remove backends and shift
  * weights (canary, blue/green), read call statistics and container pools (rollout gates), and
- * add, rotate and revoke API keys, and list what Docker-label discovery found. Bodies are validated in bodies.ts; the answers' types are in api.ts.
+ * add, rotate and revoke API keys, list what Docker-label discovery found, and reload the config
+ * file. Bodies are validated in bodies.ts; the answers' types are in api.ts.
  */
 import type { ApiKeyStore } from '../auth/api-keys';
 import type { Principal } from '../auth/principal';
 import { exposedTools } from '../catalog/view';
 import type { CatalogViews } from '../catalog/views';
+import type { ReloadOutcome } from '../config/diff';
 import { NO_CALLS, type CallStats } from '../metrics/call-stats';
 import { FleetError } from '../protocol/errors';
 import { exposedName } from '../protocol/names';
@@ -36,6 +38,8 @@ export interface AdminDeps {
   separator: string;
   /** True once shutdown began. */
   draining(): boolean;
+  /** Reads and applies the config file again; absent when the gateway was not started from one. */
+  reload?: (trigger: string) => Promise<ReloadOutcome>;
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoutes {
@@ -108,6 +112,19 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
           const weights = registry.setWeights(params.name, parseWeightsBody(await json()));
           deps.audit(principal, 'weights changed', { server: params.name, weights });
           return { status: 200, body: { name: params.name, weights } satisfies WeightsBody };
+        },
+      },
+    },
+    '/admin/reload': {
+      POST: {
+        // a reload can start whatever the file names: as much as registering servers
+        role: 'admin:register',
+        handle: async ({ principal }) => {
+          if (!deps.reload) throw new FleetError('CONFLICT', 'this gateway was not started from a config file; there is nothing to reload');
+          const outcome = await deps.reload(`POST /admin/reload by ${principal.id}`);
+          deps.audit(principal, 'config reload', { result: outcome.result });
+          // a refusal keeps the error shape of every other refusal, with the file and the problems
+          return outcome.result === 'applied' ? { status: 200, body: outcome } : { status: 422, body: { ...outcome, error: outcome.error } };
         },
       },
     },

@@ -4,7 +4,8 @@
  * looked up, so no key can be read back from the gateway.
  * Keys are added, rotated (the old one stays valid until its new expiry, an overlap the operator
  * picks) and revoked at run time; with a key file, those changes are written to it and changes
- * made to the file by hand are read back when it changes.
+ * made to the file by hand are read back when it changes. A config reload swaps the keys the
+ * config itself names; those of the key file and those added at run time stay.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, watch, writeFileSync, renameSync, type FSWatcher } from 'node:fs';
@@ -45,16 +46,22 @@ export class ApiKeyStore {
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
 
-  private readonly configured: ApiKeySettings[];
+  private configured: ApiKeySettings[];
 
   constructor(
     private readonly settings: ApiKeysSettings,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    // a key given in clear (from a secret) is hashed now and forgotten
-    this.configured = settings.keys.map(({ key, ...k }) => ({ ...k, hash: k.hash ?? hashKey(key!) }));
+    this.configured = hashed(settings.keys);
     this.replace([...this.configured, ...(settings.file ? readKeyFile(settings.file) : [])]);
+  }
+
+  /** The config's own keys are now `keys` (a config reload); keys of the key file and those added at run time stay. */
+  setConfigured(keys: ApiKeySettings[]): void {
+    const before = new Set(this.configured.map((k) => k.hash));
+    this.configured = hashed(keys);
+    this.replace([...this.configured, ...[...this.byHash.values()].filter((k) => !before.has(k.hash))]);
   }
 
   /** Re-reads the key file whenever it changes (an edit, or another tool's rename over it). */
@@ -152,6 +159,11 @@ export class ApiKeyStore {
     writeFileSync(tmp, stringifyYaml({ keys }), { mode: 0o600 });
     renameSync(tmp, file);
   }
+}
+
+/** A key given in clear (from a secret) is hashed now and forgotten. */
+function hashed(keys: ApiKeySettings[]): ApiKeySettings[] {
+  return keys.map(({ key, ...k }) => ({ ...k, hash: k.hash ?? hashKey(key!) }));
 }
 
 function readKeyFile(file: string): ApiKeySettings[] {

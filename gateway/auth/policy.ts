@@ -5,7 +5,9 @@
  * decides, else the default. An allow rule may also require scopes, which a principal without them
  * can obtain (403 insufficient_scope): such a tool stays listed so the client can step up.
  *
- * Patterns are compiled once, when the policy is built; a decision costs one pass over the rules.
+ * Patterns are compiled once, when the policy is built or replaced (a config reload); a decision
+ * costs one pass over the rules. A replacement is one assignment, so every decision sees either the
+ * old rules or the new ones, never a mix.
  */
 import type { MatchFields, PolicyRule, PolicySettings } from '../config/auth-schema';
 import type { Want } from '../servers/lists';
@@ -41,33 +43,50 @@ interface CompiledRule {
   requireScopes: readonly string[];
 }
 
+interface CompiledPolicy {
+  rules: CompiledRule[];
+  defaultAllow: boolean;
+}
+
 export class Policy {
-  private readonly rules: CompiledRule[];
-  private readonly defaultAllow: boolean;
+  private compiled: CompiledPolicy;
+  /** Counts replacements: what was derived from the rules (filtered lists) is stale once it moves. */
+  private version = 0;
 
   constructor(settings: PolicySettings) {
-    this.rules = settings.rules.map(compileRule);
-    this.defaultAllow = settings.default === 'allow';
+    this.compiled = compilePolicy(settings);
+  }
+
+  /** Takes new rules (a config reload): the next decision uses them. */
+  replace(settings: PolicySettings): void {
+    this.compiled = compilePolicy(settings);
+    this.version++;
+  }
+
+  /** Changes whenever the rules were replaced. */
+  get generation(): number {
+    return this.version;
   }
 
   /** No rule and a default allow: everything is allowed, and nothing needs to be asked. */
   get open(): boolean {
-    return this.rules.length === 0 && this.defaultAllow;
+    return this.compiled.rules.length === 0 && this.compiled.defaultAllow;
   }
 
   /** Every scope some rule requires (advertised in the resource metadata). */
   get requiredScopes(): string[] {
-    return [...new Set(this.rules.flatMap((r) => r.requireScopes))];
+    return [...new Set(this.compiled.rules.flatMap((r) => r.requireScopes))];
   }
 
   decide(principal: Principal, target: Target): Decision {
-    for (const rule of this.rules) {
+    const { rules, defaultAllow } = this.compiled;
+    for (const rule of rules) {
       if (!rule.matches(principal, target)) continue;
       if (!rule.allow) return { allowed: false, rule: rule.name };
       const missing = rule.requireScopes.filter((s) => !principal.scopes.includes(s));
       return missing.length > 0 ? { allowed: true, rule: rule.name, missingScopes: missing } : { allowed: true, rule: rule.name };
     }
-    return { allowed: this.defaultAllow, rule: 'default' };
+    return { allowed: defaultAllow, rule: 'default' };
   }
 
   /** Whether `target` appears in the principal's lists: allowed outright, or allowed once it has more scopes. */
@@ -82,6 +101,10 @@ export class Policy {
   static key(principal: Principal): string {
     return `${principal.id}\u0000${principal.roles.join(' ')}\u0000${principal.scopes.join(' ')}`;
   }
+}
+
+function compilePolicy(settings: PolicySettings): CompiledPolicy {
+  return { rules: settings.rules.map(compileRule), defaultAllow: settings.default === 'allow' };
 }
 
 function compileRule(rule: PolicyRule, i: number): CompiledRule {

@@ -3,7 +3,8 @@
  * the whole view, so that a direct call of a refused tool is told which rule refused it rather
  * than that the tool does not exist. Filtered views are kept per view and principal key (a view is
  * replaced whenever what it shows changes, which drops its filtered copies with it), and a policy
- * without rules returns the view itself.
+ * without rules returns the view itself. When the policy's rules are replaced (a config reload),
+ * every filtered copy is dropped.
  */
 import { Policy, type Target } from '../auth/policy';
 import type { Principal } from '../auth/principal';
@@ -14,12 +15,19 @@ import type { CatalogView } from './view';
 const MAX_PER_VIEW = 256;
 
 export class PermittedViews {
-  private readonly cache = new WeakMap<CatalogView, Map<string, CatalogView>>();
+  private cache = new WeakMap<CatalogView, Map<string, CatalogView>>();
+  private generation: number;
 
-  constructor(private readonly policy: Policy) {}
+  constructor(private readonly policy: Policy) {
+    this.generation = policy.generation;
+  }
 
   of(view: CatalogView, principal: Principal): CatalogView {
     if (this.policy.open) return view;
+    if (this.generation !== this.policy.generation) {
+      this.cache = new WeakMap();
+      this.generation = this.policy.generation;
+    }
     let copies = this.cache.get(view);
     if (!copies) this.cache.set(view, (copies = new Map()));
     const key = Policy.key(principal);

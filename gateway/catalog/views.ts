@@ -21,7 +21,7 @@ export class CatalogViews {
 
   constructor(
     private readonly registry: Pick<ServerRegistry, 'groupsFor' | 'viewKey'>,
-    private readonly separator: string,
+    readonly separator: string,
     private readonly log: Logger,
   ) {}
 

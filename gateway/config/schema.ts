@@ -517,6 +517,14 @@ export const gatewaySettingsSchema = z
       .object({ drainTimeoutMs: positiveMs.default(10_000) })
       .strict()
       .prefault({}),
+    /**
+     * Hot reload of this file: `watch` reloads it when it changes on disk (debounced by
+     * `debounceMs`); SIGHUP and POST /admin/reload reload it either way.
+     */
+    reload: z
+      .object({ watch: z.boolean().default(true), debounceMs: z.number().int().min(0).max(10_000).default(100) })
+      .strict()
+      .prefault({}),
     /** How long startup waits for servers to connect before serving clients anyway. */
     startup: z
       .object({ waitForServersMs: z.number().int().min(0).default(15_000) })

@@ -30,6 +30,9 @@ export class GatewayMetrics {
   private readonly duration: Histogram<'server' | 'backend' | 'method'>;
   private readonly tap = outputTap('metrics');
   private readonly rateLimited: Counter<'limit' | 'server'>;
+  private readonly reloads: Counter<'result'>;
+  private readonly lastReload: Gauge<'result'>;
+  private readonly reloadDuration: Gauge;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -51,6 +54,25 @@ export class GatewayMetrics {
       name: `${PREFIX}rate_limited_total`,
       help: 'Requests refused by a limit, by the rate-limit rule (or maxQueued, queueTimeoutMs) and server',
       labelNames: ['limit', 'server'],
+      registers,
+    });
+    this.reloads = new Counter({
+      name: `${PREFIX}config_reloads_total`,
+      help: 'Config reloads (file change, SIGHUP, POST /admin/reload): applied, or refused (the file was invalid; the config in force stayed)',
+      labelNames: ['result'],
+      registers,
+    });
+    // both series exist from the start, so a rate() over them has a zero to start from
+    for (const result of ['applied', 'refused']) this.reloads.inc({ result }, 0);
+    this.lastReload = new Gauge({
+      name: `${PREFIX}config_last_reload_timestamp_seconds`,
+      help: 'When the last config reload of each result happened (Unix time)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.reloadDuration = new Gauge({
+      name: `${PREFIX}config_last_reload_duration_seconds`,
+      help: 'How long the last applied config reload took, from reading the file to the new servers serving (drains of old ones not included)',
       registers,
     });
     queueGauge(registers, 'queued_requests', 'Requests waiting for a slot of a server with limits.maxConcurrent', source, (q) => q.queued);
@@ -166,6 +188,13 @@ export class GatewayMetrics {
   /** A request refused by a limit: labels are rule and server names only (never principals), so their number is bounded by the config. */
   recordRefusal(limit: string, server: string): void {
     this.rateLimited.inc({ limit, server });
+  }
+
+  /** A config reload ended: applied (taking `durationMs`) or refused. */
+  recordReload(result: 'applied' | 'refused', durationMs?: number): void {
+    this.reloads.inc({ result });
+    this.lastReload.set({ result }, Date.now() / 1000);
+    if (durationMs !== undefined) this.reloadDuration.set(durationMs / 1000);
   }
 
   /** The exposition text and its content type. */

@@ -2,7 +2,9 @@
  * The config's `rateLimits` rules, compiled once: which rules a request matches (the policy's own
  * who/what matching), which bucket of each it counts against (by the rule's `per`), and whether
  * every one of those buckets has a token for it. A request refused by one rule gives back the
- * tokens it took from the rules before, so a refused request counts against none.
+ * tokens it took from the rules before, so a refused request counts against none. A config
+ * reload replaces the rules in one assignment; the buckets stay (a rule kept by name keeps its
+ * tokens, and takes the new rate and burst from its next request on).
  */
 import { createHash } from 'node:crypto';
 import { compileMatcher, type Matcher, type Target } from '../auth/policy';
@@ -30,20 +32,18 @@ interface CompiledRule {
 const MAX_KEY_CHARS = 256;
 
 export class RateLimits {
-  private readonly rules: CompiledRule[];
+  private rules: CompiledRule[];
 
   constructor(
     settings: RateLimitSettings,
     private readonly store: BucketStore = new MemoryBuckets(settings.maxBuckets),
   ) {
-    this.rules = settings.rules.map((rule) => ({
-      name: rule.name,
-      matches: compileMatcher(rule),
-      perPrincipal: rule.per.includes('principal'),
-      perServer: rule.per.includes('server'),
-      perTool: rule.per.includes('tool'),
-      limit: { ratePerMs: rule.requestsPerSecond / 1000, burst: rule.burst },
-    }));
+    this.rules = compileRules(settings);
+  }
+
+  /** Takes new rules (a config reload): the next request counts against them. */
+  replace(settings: RateLimitSettings): void {
+    this.rules = compileRules(settings);
   }
 
   /** No rules: nothing to count. */
@@ -54,7 +54,8 @@ export class RateLimits {
   /** Takes a token from every bucket the request counts against; the refusal of the first that has none, else undefined. */
   async admit(principal: Principal, target: Target): Promise<RateRefusal | undefined> {
     let taken: [string, BucketLimit][] | undefined;
-    for (const rule of this.rules) {
+    const rules = this.rules;
+    for (const rule of rules) {
       if (!rule.matches(principal, target)) continue;
       const key = bucketKey(rule, principal, target);
       const answer = this.store.take(key, rule.limit);
@@ -67,6 +68,17 @@ export class RateLimits {
     }
     return undefined;
   }
+}
+
+function compileRules(settings: RateLimitSettings): CompiledRule[] {
+  return settings.rules.map((rule) => ({
+    name: rule.name,
+    matches: compileMatcher(rule),
+    perPrincipal: rule.per.includes('principal'),
+    perServer: rule.per.includes('server'),
+    perTool: rule.per.includes('tool'),
+    limit: { ratePerMs: rule.requestsPerSecond / 1000, burst: rule.burst },
+  }));
 }
 
 function bucketKey(rule: CompiledRule, principal: Principal, target: Target): string {

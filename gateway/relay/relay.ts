@@ -292,6 +292,10 @@ export class Relay implements LocalServices, RoutingDeps {
     return this.deps.registry.groupFor(this.reach(client), server);
   }
 
+  drainingServerOf(name: string): string | undefined {
+    return this.deps.registry.drainingServerOf(name, this.deps.views.separator);
+  }
+
   async setLevel(client: ClientPeer, level: LogLevel): Promise<void> {
     const attached = this.deps.clients.get(client.id);
     if (attached) attached.logLevel = level;

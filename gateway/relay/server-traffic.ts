@@ -45,6 +45,13 @@ export class ServerTraffic implements GroupListener {
     if (group.owner === undefined) this.deps.listens.listsChanged(kinds, group.tenant);
   }
 
+  /** What every client may list changed without any server's lists changing (the policy was replaced): all of them hear it. */
+  everyListChanged(kinds: readonly ListKind[]): void {
+    const methods = new Set(kinds.map((k) => LIST_CHANGED_NOTIFICATION[k]));
+    for (const client of this.deps.clients.all()) for (const method of methods) client.peer.notify(method);
+    this.deps.listens.listsChanged(kinds);
+  }
+
   notification(group: ServerGroup, n: JsonRpcNotification, conn: UpstreamConnection, context: RequestWire): void {
     const params = n.params ?? {};
     switch (n.method) {

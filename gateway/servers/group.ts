@@ -5,7 +5,9 @@
  * backend. Forwarded requests go to a ready backend that offers what they name, picked by smooth
  * weighted round-robin; a backend that is down is skipped (failover), and a degraded one (a health
  * check failed, see upstream/health-state.ts) serves only when no healthy one can. The catalog
- * clients see is that of the ready backend with the highest weight (ties: the earliest).
+ * clients see is that of the ready backend with the highest weight (ties: the earliest). The group
+ * counts the calls routed to it until they settle, so that a group being retired (its server
+ * removed or replaced by a config reload) can stop once the last one finished.
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
@@ -47,6 +49,8 @@ export class ServerGroup implements BackendListener {
   private shown: Catalog = EMPTY_CATALOG;
   private readonly picker = new SmoothWeightedPicker();
   private onWeightZero = false;
+  private calls = 0;
+  private readonly whenIdle: (() => void)[] = [];
   /** A per-session (per-principal) server's group serves one session (principal) from one backend, for its life. */
   readonly boundTo: string | undefined;
   /** A per-session server's group: the client session its upstreams belong to (its one client). */
@@ -111,7 +115,35 @@ export class ServerGroup implements BackendListener {
   }
 
   stop(): Promise<void> {
+    this.wakeIdle();
     return Promise.all(this.backends.map((b) => b.stop())).then(() => {});
+  }
+
+  /** Runs one call routed to this group, counted until it settles. */
+  async track<T>(run: () => Promise<T>): Promise<T> {
+    this.calls++;
+    try {
+      return await run();
+    } finally {
+      if (--this.calls === 0) this.wakeIdle();
+    }
+  }
+
+  /** Calls routed to this group that have not settled. */
+  get callsInFlight(): number {
+    return this.calls;
+  }
+
+  /** Resolves once no call is in flight, after `timeoutMs` at the latest, or when the group stops. */
+  idle(timeoutMs: number): Promise<void> {
+    if (this.calls === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.whenIdle.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Some backend takes new traffic (readiness asks this of required servers). */
@@ -199,6 +231,10 @@ export class ServerGroup implements BackendListener {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  private wakeIdle(): void {
+    for (const wake of this.whenIdle.splice(0)) wake();
+  }
 
   private newBackend(spec: BackendSpec): Backend {
     const eras = { get: () => this.plan.eras.get(spec.id), set: (era: Era) => void this.plan.eras.set(spec.id, era) };

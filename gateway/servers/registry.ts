@@ -5,8 +5,10 @@
  * for each principal that uses the gateway (a tenant, also an owner) one per per-principal server;
  * each bound to a backend picked by weight. A tenant's upstreams live while one of its sessions or
  * stateless requests holds them, and a while after (`limits.principalIdleTimeoutMs`), so that a
- * principal's next request finds them. Registering and removing servers and backends and changing
- * weights happen here, and the live groups follow.
+ * principal's next request finds them. Registering, replacing and removing servers and backends
+ * and changing weights happen here, and the live groups follow. A server removed or replaced with
+ * a drain leaves the lists at once; its old groups take no new calls but finish those in flight
+ * (up to the drain timeout), then stop.
  */
 import type { Logger } from 'pino';
 import { checkPrefixes } from '../config/prefixes';
@@ -18,6 +20,7 @@ import { HEALTH_STATES, type HealthReport } from '../upstream/health-state';
 import type { SessionPoolStats } from '../upstream/session-pool';
 import type { Subject, SubjectToken } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
+import { Drains } from './drains';
 import { ServerGroup, type GroupBinding, type GroupListener } from './group';
 import { LIST_KINDS } from './lists';
 import { toolMismatches, type BackendIdentity } from './compatibility';
@@ -104,6 +107,8 @@ export class ServerRegistry {
   private readonly plans: ServerPlan[] = [];
   private readonly shared = new Map<string, ServerGroup>();
   private readonly owners = new Map<string, Owner>();
+  /** Groups of removed or replaced servers that finish their calls in flight before they stop. */
+  private readonly drains: Drains;
   /** Owners per per-session or per-principal server (each runs an upstream of its own): at most its limits.maxSessions. */
   private readonly ownerCap = new KeyedCap(
     (name) => this.find(name)?.config.limits.maxSessions ?? Infinity,
@@ -116,6 +121,7 @@ export class ServerRegistry {
     configs: readonly ServerConfig[],
     private readonly deps: RegistryDeps,
   ) {
+    this.drains = new Drains(deps.listener, deps.log);
     for (const config of configs) this.addPlan(config);
   }
 
@@ -194,7 +200,16 @@ export class ServerRegistry {
 
   async stop(): Promise<void> {
     const owners = [...this.owners.keys()];
-    await Promise.all([...this.shared.values()].map((g) => g.stop()).concat(owners.map((o) => this.closeOwner(o))));
+    const live = [...this.shared.values(), ...this.drains.all];
+    await Promise.all(live.map((g) => g.stop()).concat(owners.map((o) => this.closeOwner(o))));
+  }
+
+  /**
+   * The server being drained whose lists offered `name` (an exposed tool or prompt name, or a
+   * resource URI), so that a new call to it is told why it is refused.
+   */
+  drainingServerOf(name: string, separator: string): string | undefined {
+    return this.drains.serverOffering(name, separator);
   }
 
   /** Opens a client session's own upstreams (per-session servers), acting for `subject`; resolves after their first attempts. */
@@ -258,16 +273,54 @@ export class ServerRegistry {
     ]);
   }
 
-  /** Stops the server's upstreams; calls in flight on them fail naming it, clients hear list_changed. */
-  async removeServer(name: string): Promise<void> {
+  /**
+   * Takes the server out (clients hear list_changed) and stops its upstreams. Without a drain calls
+   * in flight on them fail naming it; with `drainTimeoutMs` they finish first (up to that long)
+   * and new ones are refused. Resolves once its upstreams stopped.
+   */
+  async removeServer(name: string, drainTimeoutMs = 0): Promise<void> {
     const plan = this.get(name);
     this.plans.splice(this.plans.indexOf(plan), 1);
     const live = plan.shared ? [this.shared.get(name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(name) ?? []);
     this.shared.delete(name);
     for (const o of this.owners.values()) o.groups.delete(name);
-    await Promise.all(live.map((g) => this.unlink(g)));
+    await Promise.all(live.map((g) => this.retire(g, drainTimeoutMs)));
     await Promise.all(plan.specs.map((s) => this.deps.transports.closePool(name, s.id)));
     this.deps.log.info({ server: name }, 'server removed');
+  }
+
+  /**
+   * Replaces a server's settings (a config reload changed them): new upstreams are started (one
+   * for each session or principal bound to it) and take every new call once they made their first
+   * attempt; the old ones drain as in removeServer. Backends added at run time go with the old
+   * plan. Resolves with the old upstreams' drain once the new ones serve.
+   */
+  async replaceServer(config: ServerConfig, drainTimeoutMs: number): Promise<{ drained: Promise<void> }> {
+    const old = this.get(config.name);
+    const problems = checkPrefixes(this.plans.map((p) => (p === old ? config : p.config)));
+    if (problems.length > 0) throw new FleetError('INVALID_PARAMS', problems.join('; '));
+    const plan = new ServerPlan(config);
+    const oldGroups = old.shared ? [this.shared.get(old.name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(old.name) ?? []);
+    // a container pool is keyed by server and backend: the old one's warm containers go first
+    await Promise.all(old.specs.map((s) => this.deps.transports.closePool(old.name, s.id)));
+    this.deps.transports.openPool(config, PRIMARY_BACKEND);
+    this.plans.splice(this.plans.indexOf(old), 1, plan);
+    if (!old.shared) for (const o of this.owners.values()) if (o.mode !== plan.config.mode) o.groups.delete(old.name);
+    if (plan.shared) {
+      // the old group serves until the new one made its first attempt
+      const group = this.group(plan, plan.specs, this.deps.sharedInit, this.deps.listener);
+      await this.deps.waitAtMost(group.start());
+      for (const o of this.owners.values()) o.groups.delete(old.name);
+      this.shared.set(plan.name, group);
+      this.deps.listener.listsChanged(group, LIST_KINDS);
+    } else {
+      this.shared.delete(old.name);
+      // each owner's new group takes the place of its old one as it is bound
+      const owners = [...this.owners].filter(([, o]) => o.mode === plan.config.mode);
+      await this.deps.waitAtMost(Promise.all(owners.map(([key, entry]) => this.bind(key, entry, plan))));
+    }
+    this.deps.log.info({ server: config.name, mode: config.mode, draining: oldGroups.length }, 'server replaced');
+    return { drained: Promise.all(oldGroups.map((g) => this.retire(g, drainTimeoutMs))).then(() => {}) };
   }
 
   async addBackend(name: string, spec: BackendSpec): Promise<void> {
@@ -431,6 +484,11 @@ export class ServerRegistry {
     } finally {
       await probe.stop();
     }
+  }
+
+  /** A group that left the registry: drained (drains.ts), or without a drain timeout stopped at once. */
+  private retire(group: ServerGroup, drainTimeoutMs: number): Promise<void> {
+    return drainTimeoutMs > 0 ? this.drains.drain(group, drainTimeoutMs) : this.unlink(group);
   }
 
   /** Stops a live group and tells its clients that what it offered is gone. */

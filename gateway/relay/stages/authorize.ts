@@ -2,7 +2,8 @@
  * Authorization: once routing knows the server and what the call names there, the policy decides
  * whether the call's principal may use it. A refusal names the rule; a missing scope is named so
  * that the client can step up. Every refusal is logged with the principal and the rule, never the
- * arguments; allowed calls carry the principal on their call line (count stage) instead.
+ * arguments; allowed calls carry the principal on their call line (count stage) instead. The
+ * policy is asked per call, not when the chain is built: a config reload replaces its rules.
  */
 import type { Logger } from 'pino';
 import { insufficientScope } from '../../auth/authenticator';
@@ -11,8 +12,8 @@ import { FleetError } from '../../protocol/errors';
 import { required, type Stage } from '../context';
 
 export function authorizeStage(policy: Policy, log: Logger): Stage {
-  if (policy.open) return (call, next) => next(call);
   return (call, next) => {
+    if (policy.open) return next(call);
     const server = required(call.group, 'the server').name;
     const target = targetOf(server, required(call.want, 'what the call names'));
     if (!target) return next(call);

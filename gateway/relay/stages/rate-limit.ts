@@ -5,7 +5,8 @@
  * resolved target, and after authorize so that a forbidden call costs nobody's budget. A refusal
  * is RATE_LIMITED with the wait in `data.retryAfterMs` and the rule in `data.limit` (HTTP 429 with
  * Retry-After on /mcp); it is counted by rule and server, and logged at debug only, since a client
- * over its rate can send many.
+ * over its rate can send many. Whether there are rules at all is asked per call: a config
+ * reload can add the first.
  */
 import type { Logger } from 'pino';
 import { targetOf } from '../../auth/policy';
@@ -17,8 +18,7 @@ import type { RateLimits } from '../rate-limits';
 export type RefusalCounter = (limit: string, server: string) => void;
 
 export function rateLimitStage(limits: RateLimits, refused: RefusalCounter, log: Logger): Stage {
-  if (limits.none) return (call, next) => next(call);
-  return async (call, next) => {
+  const limited: Stage = async (call, next) => {
     const server = required(call.group, 'the server').name;
     const target = targetOf(server, required(call.want, 'what the call names'));
     if (!target) return next(call);
@@ -35,4 +35,5 @@ export function rateLimitStage(limits: RateLimits, refused: RefusalCounter, log:
       },
     );
   };
+  return (call, next) => (limits.none ? next(call) : limited(call, next));
 }

@@ -1,0 +1,160 @@
+/**
+ * Hot reload of the gateway's config file. A reload (the file changed, SIGHUP, POST /admin/reload)
+ * reads and validates the whole file first; an invalid one is refused with its file and fields,
+ * and the config in force stays, untouched. A valid one is applied as a diff against the config in
+ * force (config/diff.ts): the live settings (policy, rate-limit rules, the config's API keys, the
+ * log level) are swapped, each in one assignment, all in the same turn of the event loop; servers
+ * are added, replaced (new upstream first, old one drained) and removed (drained: new calls
+ * refused, calls in flight finish, then stopped); unchanged servers keep their upstreams. What only
+ * a restart can change is reported as such and not applied. Reloads run one at a time, in order.
+ */
+import type { Logger } from 'pino';
+import type { ApiKeyStore } from '../auth/api-keys';
+import type { Policy } from '../auth/policy';
+import { diffConfigs, type ConfigDiff, type ReloadOutcome } from '../config/diff';
+import { loadConfigFile } from '../config/load';
+import { checkPrefixes } from '../config/prefixes';
+import type { GatewayConfig } from '../config/schema';
+import type { SecretStore } from '../config/secrets/store';
+import type { CallStats } from '../metrics/call-stats';
+import type { GatewayMetrics } from '../metrics/registry';
+import { toFleetError } from '../protocol/errors';
+import type { RateLimits } from '../relay/rate-limits';
+import type { ServerRegistry } from '../servers/registry';
+
+export interface ReloaderDeps {
+  /** The config file and the command line's overrides of it (they win over every version of the file). */
+  file: string;
+  overrides: { listen?: string };
+  registry: ServerRegistry;
+  policy: Policy;
+  rateLimits: RateLimits;
+  apiKeys: ApiKeyStore | undefined;
+  stats: CallStats;
+  /** Tells every client its lists may differ (the policy changed what each may see). */
+  listsChanged(): void;
+  metrics: GatewayMetrics;
+  log: Logger;
+  /** True once shutdown began: a reload then changes nothing. */
+  draining(): boolean;
+}
+
+export class ConfigReloader {
+  private queue: Promise<unknown> = Promise.resolve();
+  /** The secret stores of the versions applied since start: their servers may still use them. */
+  private readonly stores: SecretStore[] = [];
+
+  constructor(
+    private current: GatewayConfig,
+    private readonly deps: ReloaderDeps,
+  ) {}
+
+  /** The config in force. */
+  get config(): GatewayConfig {
+    return this.current;
+  }
+
+  /** Reads the file again and applies it, after any reload already running; `trigger` names the cause in logs and answers. */
+  reload(trigger: string): Promise<ReloadOutcome> {
+    const next = this.queue.then(() => this.run(trigger));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Closes the secret stores of reloaded versions (at shutdown, after the servers stopped). */
+  close(): void {
+    for (const store of this.stores.splice(0)) store.close();
+  }
+
+  private async run(trigger: string): Promise<ReloadOutcome> {
+    const { file, log, metrics } = this.deps;
+    const started = performance.now();
+    if (this.deps.draining()) return this.refused(trigger, 'the gateway is shutting down; the config is not reloaded', []);
+    let next: GatewayConfig;
+    let secrets: SecretStore | undefined;
+    try {
+      ({ config: next, secrets } = await loadConfigFile(file, this.deps.overrides, { log }));
+    } catch (err) {
+      const error = toFleetError(err);
+      const problems = Array.isArray(error.data?.problems) ? (error.data.problems as string[]) : [];
+      return this.refused(trigger, error.message, problems);
+    }
+    const diff = diffConfigs(this.current, next);
+    const problems = this.conflicts(diff, next);
+    if (problems.length > 0) {
+      secrets?.close();
+      return this.refused(trigger, `invalid config ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, problems);
+    }
+    if (secrets) this.stores.push(secrets);
+    this.swap(diff, next);
+    await this.applyServers(diff, next);
+    this.current = next;
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
+    metrics.recordReload('applied', durationMs);
+    log.info({ trigger, file, durationMs, ...diff }, 'config reloaded');
+    if (diff.needsRestart.length > 0)
+      log.warn({ file, needsRestart: diff.needsRestart }, 'config reloaded; these settings changed but take effect only after a restart');
+    return { result: 'applied', trigger, durationMs, ...diff };
+  }
+
+  /**
+   * What the file asks that the running gateway cannot take, found before anything changes: a
+   * new server whose name a server registered at run time already has, and prefixes that collide
+   * with those of the servers that stay.
+   */
+  private conflicts(diff: ConfigDiff, next: GatewayConfig): string[] {
+    const { registry } = this.deps;
+    const problems = diff.servers.added
+      .filter((name) => registry.find(name))
+      .map((name) => `servers.${name}: a server named "${name}" was registered at run time (admin API); DELETE it first or pick another name`);
+    const fromFile = new Map(next.servers.map((s) => [s.name, s]));
+    const removed = new Set(diff.servers.removed);
+    const after = registry.servers.filter((p) => !removed.has(p.name) && !fromFile.has(p.name)).map((p) => p.config);
+    return problems.concat(checkPrefixes([...after, ...next.servers]));
+  }
+
+  /** The live settings, in one synchronous step: no call sees some new and some old. */
+  private swap(diff: ConfigDiff, next: GatewayConfig): void {
+    for (const setting of diff.swapped) {
+      if (setting === 'policy') {
+        this.deps.policy.replace(next.policy);
+        this.deps.listsChanged();
+      } else if (setting === 'rateLimits') this.deps.rateLimits.replace(next.rateLimits);
+      else if (setting === 'log.level') this.deps.log.level = next.log.level;
+      else if (setting === 'auth.apiKeys.keys' && typeof next.auth === 'object') this.deps.apiKeys?.setConfigured(next.auth.apiKeys?.keys ?? []);
+    }
+  }
+
+  /**
+   * Added servers start, changed ones are replaced, and both serve before this resolves; removed
+   * ones and the old upstreams of changed ones drain in the background (the registry stops them
+   * at shutdown if they are still draining then).
+   */
+  private async applyServers(diff: ConfigDiff, next: GatewayConfig): Promise<void> {
+    const { registry, log, stats } = this.deps;
+    const drainMs = next.shutdown.drainTimeoutMs;
+    const byName = new Map(next.servers.map((s) => [s.name, s]));
+    const background = (what: string, server: string, p: Promise<void>) =>
+      void p.catch((err: Error) => log.error({ server, err: err.message }, `config reload: ${what} failed`));
+    for (const name of diff.servers.removed) {
+      background(
+        'removing a server',
+        name,
+        registry.removeServer(name, drainMs).then(() => stats.forget(name)),
+      );
+    }
+    await Promise.all([
+      ...diff.servers.added.map((name) => registry.addServer(byName.get(name)!)),
+      ...diff.servers.changed.map(async (name) => {
+        const { drained } = await registry.replaceServer(byName.get(name)!, drainMs);
+        background('draining the old upstreams of a changed server', name, drained);
+      }),
+    ]);
+  }
+
+  private refused(trigger: string, error: string, problems: string[]): ReloadOutcome {
+    this.deps.metrics.recordReload('refused');
+    this.deps.log.error({ trigger, file: this.deps.file, problems }, `config reload refused; the config in force stays: ${error}`);
+    return { result: 'refused', trigger, file: this.deps.file, error, problems };
+  }
+}

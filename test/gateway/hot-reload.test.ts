@@ -1,0 +1,261 @@
+/**
+ * Hot reload of the config file, with a real gateway process and real stdio MCP servers: a file
+ * changed on disk (written to a temporary file and renamed over, as editors do), SIGHUP and
+ * POST /admin/reload. A new server's tools reach SDK clients with list_changed; a removed server
+ * finishes the call in flight on it, refuses new ones saying why, and its process ends; an
+ * unchanged server keeps its process; an invalid file is refused naming file and field while the
+ * old config serves on, and the metrics count it; a policy change holds from the next call.
+ */
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { connectGateway, type GatewayConnection } from '../../gateway/client/connect';
+import { ADMIN_TOKEN, TEST_REGISTER } from '../helpers/admin';
+import { newMarker } from '../helpers/gateway';
+import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
+import { parseMetrics, sampleValue } from '../helpers/metrics';
+import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
+import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
+import { scripted, sleepsStarted } from '../helpers/scripted';
+import { testSecret } from '../helpers/secret-values';
+import { waitFor } from '../helpers/wait';
+
+/** A scripted server with a marker of its own, so that its process can be found by itself. */
+function server(marker: string, name: string, tools = 'echo,sleep') {
+  return scripted(`${marker}-${name}`, ['--tools', tools, '--name', name]);
+}
+
+/** The pids of one server's process (by its own marker). */
+function pidsOf(marker: string, name: string): number[] {
+  return processesWithMarker(`${marker}-${name}`);
+}
+
+/** Writes the new config the way editors do: a temporary file renamed over the old one. */
+function writeConfig(gw: GatewayProcess, doc: unknown): void {
+  const tmp = join(gw.dir, '.gw.json.swp');
+  writeFileSync(tmp, JSON.stringify(doc));
+  renameSync(tmp, join(gw.dir, 'gw.json'));
+}
+
+async function metric(gw: GatewayProcess, name: string, labels: Record<string, string>): Promise<number | undefined> {
+  const res = await fetch(`${gw.url}/metrics`);
+  return sampleValue(parseMetrics(await res.text()), name, labels);
+}
+
+function postReload(gw: GatewayProcess, token: string = ADMIN_TOKEN): Promise<{ status: number; body: any }> {
+  return fetch(`${gw.url}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }).then(async (r) => ({
+    status: r.status,
+    body: await r.json(),
+  }));
+}
+
+const KEY_1 = testSecret('reload-key-one-0123456789abcdefghijklmnop', 'API key 1 of hot-reload.test.ts');
+const KEY_2 = testSecret('reload-key-two-0123456789abcdefghijklmnop', 'API key 2 of hot-reload.test.ts');
+
+const texts = (result: unknown) => ((result as { content: { text: string }[] }).content ?? []).map((c) => c.text);
+
+describe('hot reload of the config file', () => {
+  let gw: GatewayProcess | undefined;
+  let connection: GatewayConnection | undefined;
+  let marker: string;
+
+  /** A gateway on `doc`, and an SDK client that counts tools/list_changed. */
+  async function start(doc: Record<string, unknown>): Promise<{ client: Client; listChanged: () => number }> {
+    gw = await spawnGateway(doc, marker);
+    let changes = 0;
+    connection = await connectGateway(gw.url, 'streamable-http', {
+      name: 'reload-test',
+      version: '1.0.0',
+      setup: (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changes++),
+    });
+    return { client: connection.client, listChanged: () => changes };
+  }
+
+  beforeEach(() => {
+    marker = newMarker();
+  });
+
+  afterEach(async () => {
+    await connection?.close();
+    connection = undefined;
+    if (gw) {
+      const exited = new Promise((r) => gw!.child.once('close', r));
+      gw.child.kill('SIGTERM');
+      await exited;
+      rmSync(gw.dir, { recursive: true, force: true });
+      gw = undefined;
+    }
+    for (const name of ['', '-a', '-b', '-c', '-s']) expect(await waitForNoProcesses(`${marker}${name}`)).toEqual([]);
+  });
+
+  it('applies a file written on disk: a new server is started and listed (list_changed), the unchanged one keeps its process', async () => {
+    const doc = { servers: { a: server(marker, 'a') } };
+    const { client, listChanged } = await start(doc);
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['a__echo', 'a__sleep']);
+    const pidA = pidsOf(marker, 'a');
+    expect(pidA).toHaveLength(1);
+
+    writeConfig(gw!, { servers: { a: server(marker, 'a'), b: server(marker, 'b', 'echo') } });
+    await waitFor(() => listChanged() > 0, 'tools/list_changed after the reload');
+    const names = await waitFor(async () => {
+      const tools = (await client.listTools()).tools.map((t) => t.name);
+      return tools.includes('b__echo') ? tools : undefined;
+    }, "b's tools in tools/list");
+    expect(names).toEqual(['a__echo', 'a__sleep', 'b__echo']);
+    expect(texts(await client.callTool({ name: 'b__echo', arguments: {} }))[0]).toBe('b:echo');
+    expect(pidsOf(marker, 'a')).toEqual(pidA);
+    expect(pidsOf(marker, 'b')).toHaveLength(1);
+    const reloaded = gw!.logs.find((l) => l.msg === 'config reloaded');
+    expect(reloaded).toMatchObject({ trigger: 'file changed', servers: { added: ['b'], removed: [], changed: [], unchanged: ['a'] } });
+    expect(await metric(gw!, 'mcp_gateway_config_reloads_total', { result: 'applied' })).toBe(1);
+    expect(await metric(gw!, 'mcp_gateway_config_last_reload_timestamp_seconds', { result: 'applied' })).toBeGreaterThan(0);
+  });
+
+  it('POST /admin/reload: a removed server finishes the call in flight, refuses new ones saying why, then its process ends; unchanged ones stay', async () => {
+    const admin = { token: ADMIN_TOKEN };
+    const doc = { admin, reload: { watch: false }, servers: { a: server(marker, 'a'), s: server(marker, 's') } };
+    const { client, listChanged } = await start(doc);
+    const pidA = pidsOf(marker, 'a');
+    const pidS = pidsOf(marker, 's');
+    expect(pidS).toHaveLength(1);
+    let slowDone = false;
+    // long enough for the reload and the refused call to happen while it runs (checked below, not assumed)
+    const slow = client.callTool({ name: 's__sleep', arguments: { ms: 5000 } }).finally(() => (slowDone = true));
+    await waitFor(() => sleepsStarted(gw!.logs, 's') === 1, 'the slow call to run upstream');
+
+    writeConfig(gw!, { admin, reload: { watch: false }, http: { maxBodyBytes: 1024 * 1024 }, servers: { a: server(marker, 'a') } });
+    const reply = await postReload(gw!);
+    expect(reply).toMatchObject({
+      status: 200,
+      body: { result: 'applied', servers: { added: [], removed: ['s'], changed: [], unchanged: ['a'] }, needsRestart: ['http.maxBodyBytes'] },
+    });
+    // the file's listener settings were not applied: they are reported instead
+    expect(gw!.logs.find((l) => l.msg?.includes('take effect only after a restart'))).toMatchObject({ needsRestart: ['http.maxBodyBytes'] });
+    await waitFor(() => listChanged() > 0, 'tools/list_changed after the removal');
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['a__echo', 'a__sleep']);
+    const refused = await client.callTool({ name: 's__sleep', arguments: { ms: 1 } }).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(slowDone).toBe(false); // the refusal came while the slow call was still running
+    expect(refused?.message).toContain('server "s" is being removed');
+
+    expect(texts(await slow)).toEqual(['slept 5000']);
+    expect(await waitForNoProcesses(`${marker}-s`)).toEqual([]);
+    expect(pidsOf(marker, 'a')).toEqual(pidA);
+    expect(gw!.logs.find((l) => l.msg === 'server draining')).toMatchObject({ server: 's', inFlight: 1 });
+    await waitFor(() => gw!.logs.find((l) => l.msg === 'server removed' && l.server === 's'), 'the removal to be logged');
+  });
+
+  it('refuses an invalid file naming the file and the field: the old config serves on, and the refusals are counted', async () => {
+    const admin = { token: ADMIN_TOKEN };
+    const { client } = await start({ admin, servers: { a: server(marker, 'a') } });
+    const pidA = pidsOf(marker, 'a');
+    const file = join(gw!.dir, 'gw.json');
+
+    writeConfig(gw!, { admin, servers: { a: { ...server(marker, 'a'), args: 'not-a-list' }, b: server(marker, 'b') } });
+    const logged = await waitFor(() => gw!.logs.find((l) => String(l.msg).startsWith('config reload refused')), 'the watched change to be refused');
+    expect(logged).toMatchObject({ trigger: 'file changed', file, problems: [expect.stringMatching(/^servers\.a\.args: /)] });
+    expect(await metric(gw!, 'mcp_gateway_config_reloads_total', { result: 'refused' })).toBe(1);
+
+    const reply = await postReload(gw!);
+    expect(reply.status).toBe(422);
+    expect(reply.body).toMatchObject({ result: 'refused', file, problems: [expect.stringMatching(/^servers\.a\.args: /)] });
+    expect(reply.body.error).toContain(`invalid config ${file}`);
+    expect(await metric(gw!, 'mcp_gateway_config_reloads_total', { result: 'refused' })).toBe(2);
+    expect(await metric(gw!, 'mcp_gateway_config_reloads_total', { result: 'applied' })).toBe(0);
+
+    // nothing of the refused file was applied: no b, a untouched and serving
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['a__echo', 'a__sleep']);
+    expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a:echo');
+    expect(pidsOf(marker, 'a')).toEqual(pidA);
+    expect(pidsOf(marker, 'b')).toEqual([]);
+    // the admin token guards it like the rest of /admin
+    expect((await postReload(gw!, 'x'.repeat(40))).status).toBe(401);
+  });
+
+  it('refuses a file whose new server has the name of one registered at run time, applying none of it', async () => {
+    const admin = { token: ADMIN_TOKEN, register: TEST_REGISTER };
+    const doc = { admin, reload: { watch: false }, servers: { a: server(marker, 'a') } };
+    const { client } = await start(doc);
+    const registered = await fetch(`${gw!.url}/admin/servers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'c', ...server(marker, 'c', 'echo') }),
+    });
+    expect(registered.status).toBe(201);
+    writeConfig(gw!, { ...doc, policy: { rules: [{ effect: 'deny', tools: ['echo'] }] }, servers: { a: server(marker, 'a'), c: server(marker, 'c') } });
+    const reply = await postReload(gw!);
+    expect(reply).toMatchObject({
+      status: 422,
+      body: { result: 'refused', problems: [expect.stringMatching(/^servers\.c: a server named "c" was registered at run time/)] },
+    });
+    // neither the server nor the policy of the refused file: c is the registered one, echo still allowed
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['a__echo', 'a__sleep', 'c__echo']);
+    expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a:echo');
+    expect(pidsOf(marker, 'c')).toHaveLength(1);
+  });
+
+  it('SIGHUP: a policy change holds from the next call, and the lists follow', async () => {
+    const doc = { reload: { watch: false }, servers: { a: server(marker, 'a') } };
+    const { client, listChanged } = await start(doc);
+    const pidA = pidsOf(marker, 'a');
+    expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a:echo');
+
+    const rule = { name: 'no-echo', effect: 'deny', servers: ['a'], tools: ['echo'] };
+    writeConfig(gw!, { ...doc, policy: { default: 'allow', rules: [rule] } });
+    gw!.child.kill('SIGHUP');
+    const reloaded = await waitFor(() => gw!.logs.find((l) => l.msg === 'config reloaded'), 'the SIGHUP reload');
+    expect(reloaded).toMatchObject({ trigger: 'SIGHUP', swapped: ['policy'], servers: { unchanged: ['a'] } });
+    await waitFor(() => listChanged() > 0, 'tools/list_changed after the policy change');
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['a__sleep']);
+    const refused = await client.callTool({ name: 'a__echo', arguments: {} }).then(
+      (r) => r,
+      (err: Error) => err,
+    );
+    expect(String((refused as Error).message)).toContain('policy rule "no-echo"');
+    expect(pidsOf(marker, 'a')).toEqual(pidA);
+  });
+
+  it("SIGHUP: the config's API keys and the rate-limit rules are swapped for the next request", async () => {
+    const doc = (keys: Record<string, string>, rateLimits: unknown = { rules: [] }) => ({
+      auth: { apiKeys: { keys: Object.entries(keys).map(([name, key]) => ({ name, key })) } },
+      rateLimits,
+      reload: { watch: false },
+      servers: { a: server(marker, 'a') },
+    });
+    gw = await spawnGateway(doc({ one: KEY_1 }), marker);
+    const mcp = `${gw.url}/mcp`;
+    expect((await postRaw(mcp, INITIALIZE_BODY, { authorization: `Bearer ${KEY_1}` })).status).toBe(200);
+    expect((await postRaw(mcp, INITIALIZE_BODY, { authorization: `Bearer ${KEY_2}` })).status).toBe(401);
+
+    writeConfig(gw, doc({ two: KEY_2 }, { rules: [{ name: 'once', servers: ['a'], tools: ['echo'], requestsPerSecond: 0.001, burst: 1 }] }));
+    gw.child.kill('SIGHUP');
+    const reloaded = await waitFor(() => gw!.logs.find((l) => l.msg === 'config reloaded'), 'the SIGHUP reload');
+    expect(reloaded).toMatchObject({ swapped: ['auth.apiKeys.keys', 'rateLimits'], needsRestart: [], servers: { unchanged: ['a'] } });
+    expect((await postRaw(mcp, INITIALIZE_BODY, { authorization: `Bearer ${KEY_1}` })).status).toBe(401);
+    connection = await connectGateway(gw.url, 'streamable-http', { name: 'reload-test', version: '1.0.0', headers: { authorization: `Bearer ${KEY_2}` } });
+    expect(texts(await connection.client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a:echo');
+    const limited = await connection.client.callTool({ name: 'a__echo', arguments: {} }).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    // 429 with the JSON-RPC error in the body, as the SDK reports it
+    expect(limited?.message).toContain('"limit":"once","fleetCode":"RATE_LIMITED"');
+  });
+
+  it('replaces a changed server: a new process serves, the old one stops', async () => {
+    const { client } = await start({ reload: { watch: false }, servers: { a: server(marker, 'a') } });
+    const pidA = pidsOf(marker, 'a');
+    writeConfig(gw!, { reload: { watch: false }, servers: { a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] } } });
+    gw!.child.kill('SIGHUP');
+    await waitFor(() => gw!.logs.find((l) => l.msg === 'config reloaded'), 'the SIGHUP reload');
+    expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a2:echo');
+    const now = await waitFor(() => {
+      const pids = pidsOf(marker, 'a');
+      return pids.length === 1 && pids[0] !== pidA[0] ? pids : undefined;
+    }, 'the old process to stop');
+    expect(now).not.toEqual(pidA);
+  });
+});
