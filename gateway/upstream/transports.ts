@@ -8,6 +8,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Logger } from 'pino';
 import type { RemoteServerConfig, ServerConfig } from '../config/schema';
 import { fromSdkTransport } from '../protocol/sdk-transport';
+import { guardedEvents } from './guarded-events';
 import type { MessageTransport } from '../protocol/transport';
 import { WebSocketTransport } from '../protocol/ws-transport';
 import { ProcessTransport } from './process-transport';
@@ -137,10 +138,11 @@ export class TransportFactory implements UpstreamTransports {
         const { liveHeaders, headers } = server;
         const configured = liveHeaders ? () => liveHeaders.current() : () => headers;
         const auth = this.authorization(server, subject);
-        if (!auth) return remoteTransport(server, configured);
+        if (!auth) return remoteTransport(server, log, configured);
         await auth.ready();
         return remoteTransport(
           server,
+          log,
           withAuthorization(configured, () => auth.header()),
           auth.prepare,
         );
@@ -209,6 +211,7 @@ function poolKey(server: string, backend: string): string {
  */
 async function remoteTransport(
   server: RemoteServerConfig,
+  log: Logger,
   headers: () => Readonly<Record<string, string>>,
   prepare?: () => Promise<void> | undefined,
 ): Promise<MessageTransport> {
@@ -226,7 +229,11 @@ async function remoteTransport(
             await prepare?.();
             const merged = new Headers(init?.headers);
             for (const [k, v] of Object.entries(headers())) merged.set(k, v);
-            return base(u, { ...init, headers: merged });
+            const res = await base(u, { ...init, headers: merged });
+            // the event stream reaches the SDK only event by event, each within the server's limits
+            if (!res.body || !res.headers.get('content-type')?.includes('text/event-stream')) return res;
+            const body = guardedEvents(res.body, limits, `server "${name}"`, (err) => log.warn({ err: err.message }, 'upstream message refused'));
+            return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
           },
         }),
       );
