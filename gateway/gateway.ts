@@ -95,7 +95,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   );
   await Promise.all([discovery?.start(), dnsReplicas.start()]);
   // the network fronts' client authentication (stdio serves its one local client as it is)
-  const door = options.stdio ? undefined : new Authenticator(config.auth, log);
+  const door = options.stdio ? undefined : new Authenticator(config.auth, log, (reason) => core.metrics.recordAuthRefusal(reason));
   const reloading = startReloading(config, core, door, options);
   const stopAll = async () => {
     reloading.watch?.close();

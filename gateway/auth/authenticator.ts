@@ -37,7 +37,12 @@ export class Authenticator {
   private readonly methods: AuthMethods | undefined;
 
   /** `settings` undefined or `none`: everyone is the anonymous principal. */
-  constructor(settings: AuthSettings | undefined, log: Logger) {
+  /** `refused` hears of each refusal by its kind (missing, invalid_request, invalid_token, insufficient_scope), for the metrics. */
+  constructor(
+    settings: AuthSettings | undefined,
+    log: Logger,
+    private readonly refused: (reason: AuthRefusal) => void = () => {},
+  ) {
     this.methods = settings === undefined || settings === 'none' ? undefined : settings;
     const m = this.methods;
     if (m?.oauth) {
@@ -59,6 +64,15 @@ export class Authenticator {
 
   /** The principal of a request; throws UNAUTHORIZED (401) or INSUFFICIENT_SCOPE (403) with what to do. */
   async authenticate(credentials: Credentials): Promise<Principal> {
+    try {
+      return await this.principalOf(credentials);
+    } catch (err) {
+      this.refused(refusalOf(err));
+      throw err;
+    }
+  }
+
+  private async principalOf(credentials: Credentials): Promise<Principal> {
     if (!this.methods) return ANONYMOUS;
     const token = bearer(credentials.headers);
     if (token === undefined) {
@@ -135,4 +149,15 @@ function bearer(headers: IncomingHttpHeaders): string | undefined {
   }
   const key = headers['x-api-key'];
   return typeof key === 'string' && key !== '' ? key : undefined;
+}
+
+/** Why a request was refused, in the few words the metrics use (never the credential or the principal). */
+export type AuthRefusal = 'missing' | 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'other';
+
+function refusalOf(err: unknown): AuthRefusal {
+  if (!(err instanceof FleetError)) return 'other';
+  if (err.code === 'INSUFFICIENT_SCOPE') return 'insufficient_scope';
+  const kind = err.data?.error;
+  if (kind === 'invalid_request' || kind === 'invalid_token') return kind;
+  return err.code === 'UNAUTHORIZED' ? 'missing' : 'other';
 }

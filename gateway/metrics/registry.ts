@@ -30,6 +30,7 @@ export class GatewayMetrics {
   private readonly duration: Histogram<'server' | 'backend' | 'method'>;
   private readonly tap = outputTap('metrics');
   private readonly rateLimited: Counter<'limit' | 'server'>;
+  private readonly authRefusals: Counter<'reason'>;
   private readonly reloads: Counter<'result'>;
   private readonly lastReload: Gauge<'result'>;
   private readonly reloadDuration: Gauge;
@@ -48,6 +49,12 @@ export class GatewayMetrics {
       help: 'Time from forwarding a client request upstream to its response',
       labelNames: ['server', 'backend', 'method'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.authRefusals = new Counter({
+      name: `${PREFIX}auth_refusals_total`,
+      help: 'Client requests the door refused: no credential (missing), a malformed one (invalid_request), an unknown, expired or revoked one (invalid_token), a missing scope (insufficient_scope)',
+      labelNames: ['reason'],
       registers,
     });
     this.rateLimited = new Counter({
@@ -186,6 +193,11 @@ export class GatewayMetrics {
   }
 
   /** A request refused by a limit: labels are rule and server names only (never principals), so their number is bounded by the config. */
+  /** A client the door refused (why, in a word: auth/authenticator.ts AuthRefusal). */
+  recordAuthRefusal(reason: string): void {
+    this.authRefusals.inc({ reason });
+  }
+
   recordRefusal(limit: string, server: string): void {
     this.rateLimited.inc({ limit, server });
   }

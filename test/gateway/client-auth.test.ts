@@ -15,6 +15,7 @@ import { ADMIN_TOKEN, TEST_REGISTER, admin } from '../helpers/admin';
 import { newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { waitForNoProcesses } from '../helpers/processes';
 import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
+import { scrapeMetrics, sampleValue } from '../helpers/metrics';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 import { testSecret } from '../helpers/secret-values';
@@ -76,6 +77,11 @@ describe('API keys, policy and admin roles', () => {
     expect(ok.status).toBe(200);
     // no key, no hash of one, in any log line
     expect(JSON.stringify(gw.logs)).not.toMatch(new RegExp(`${READER_KEY}|${hashKey(READER_KEY).slice(7)}`));
+    // each refusal counted by its kind, no principal or key in the labels
+    const samples = await scrapeMetrics(gw);
+    expect(sampleValue(samples, 'mcp_gateway_auth_refusals_total', { reason: 'missing' })).toBe(1);
+    expect(sampleValue(samples, 'mcp_gateway_auth_refusals_total', { reason: 'invalid_token' })).toBe(2);
+    expect(sampleValue(samples, 'mcp_gateway_auth_refusals_total', { reason: 'invalid_request' })).toBe(1);
   });
 
   it('leaves a denied tool out of the lists and refuses calling it, naming the rule', async () => {
