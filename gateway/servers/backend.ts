@@ -3,10 +3,12 @@
  * kept current (fetched on connect, refetched on list_changed, emptied while down). Its id, weight
  * and settings are its plan's spec, read live, so a weight change there takes effect here. A
  * shared 2025 Streamable HTTP backend with `pool` leases each request a session of its pool
- * (upstream/session-pool.ts); every other backend sends on its one session.
+ * (upstream/session-pool.ts); every other backend sends on its one session. With `breaker` it has
+ * a circuit breaker (breaker.ts) that balancing consults and the relay's breaker stage feeds.
  */
 import type { Logger } from 'pino';
 import { transportKind, type TransportKind } from '../config/schema';
+import { FleetError } from '../protocol/errors';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
 import { UpstreamConnection, type InitializeParams, type RequestWire, type ServerRequestOutcome } from '../upstream/connection';
 import type { HealthReport, HealthState } from '../upstream/health-state';
@@ -16,6 +18,7 @@ import type { Subject } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { CatalogIndex, EMPTY_CATALOG, LIST_CHANGED, LIST_KINDS, fetchCatalog, fetchList, type Catalog, type ListKind, type Want } from './lists';
 import { identify, refusalOf, type BackendIdentity } from './compatibility';
+import { BackendBreaker } from './breaker';
 import type { BackendSpec } from './plan';
 import type { BackendState } from './state';
 
@@ -33,6 +36,8 @@ export class Backend {
   private index = new CatalogIndex(EMPTY_CATALOG);
   private readonly supervisor: UpstreamSupervisor;
   private readonly pool: SessionPool | undefined;
+  /** Its circuit breaker (`breaker` in its server's config); undefined without one. */
+  readonly breaker: BackendBreaker | undefined;
   private loaded = false;
   private known: BackendIdentity | undefined;
   private refused: string | undefined;
@@ -57,6 +62,9 @@ export class Backend {
       log,
       eras,
     );
+    const breaker = spec.config.breaker;
+    this.breaker =
+      breaker && new BackendBreaker(breaker, (state) => log[state === 'closed' ? 'info' : 'warn']({ breaker: state }, 'circuit breaker changed state'));
     const pool = spec.config.kind === 'remote' ? spec.config.pool : undefined;
     if (pool && pool.max > 1) {
       const open = () => this.openPooled(transports, initParams, subject);
@@ -71,7 +79,10 @@ export class Backend {
   lease(): Promise<Lease> {
     const conn = this.connection;
     if (!this.pool || conn?.era === 'modern') {
-      if (!conn) return Promise.reject(new Error(`server "${this.spec.config.name}" backend "${this.id}" is not connected`));
+      if (!conn) {
+        const server = this.spec.config.name;
+        return Promise.reject(new FleetError('UPSTREAM_UNAVAILABLE', `server "${server}" backend "${this.id}" is not connected`, { data: { server } }));
+      }
       return Promise.resolve({ conn, release: () => {} });
     }
     return this.pool.acquire();
@@ -144,6 +155,11 @@ export class Backend {
   /** Ready and not found down by its health checks: it takes new traffic. */
   get serving(): boolean {
     return this.ready && this.healthState !== 'down';
+  }
+
+  /** Whether its circuit breaker lets a new request through (always, without a breaker). */
+  get admits(): boolean {
+    return this.breaker?.admits ?? true;
   }
 
   /** Whether the process or connection is up, catalog or not (health probes tell the two apart). */

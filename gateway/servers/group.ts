@@ -153,11 +153,15 @@ export class ServerGroup implements BackendListener {
 
   /**
    * The backend for one forwarded request: by weight among the serving ones that offer what it
-   * names, healthy ones first, then degraded ones. When every backend with weight is out, a
-   * serving weight-0 one (a healthy one first) serves rather than fail.
+   * names and whose circuit breaker admits it, healthy ones first, then degraded ones. When every
+   * backend with weight is out, a serving weight-0 one (a healthy one first) serves rather than
+   * fail. `avoid`: backends a retry must not go back to. When breakers hold every backend that
+   * could serve, the request fails at once (CIRCUIT_OPEN) instead of waiting for a timeout.
    */
-  pick(want: Want): Backend {
-    const able = this.backends.filter((b) => b.serving && b.offers(want));
+  pick(want: Want, avoid?: ReadonlySet<string>): Backend {
+    const offering = this.backends.filter((b) => b.serving && b.offers(want) && !avoid?.has(b.id));
+    const able = offering.filter((b) => b.admits);
+    if (able.length === 0 && offering.length > 0) throw this.circuitOpen(offering);
     const healthy = able.filter((b) => b.healthState === 'healthy');
     const picked = this.picker.pick(healthy) ?? (healthy.length < able.length ? this.picker.pick(able.filter((b) => b.healthState === 'degraded')) : undefined);
     if (picked) {
@@ -175,6 +179,18 @@ export class ServerGroup implements BackendListener {
     throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.name}" is not connected${last ? ` (last error: ${last})` : ''}; the gateway keeps retrying`, {
       data: { server: this.name },
     });
+  }
+
+  private circuitOpen(held: readonly Backend[]): FleetError {
+    const retryAfterMs = Math.min(...held.map((b) => b.breaker?.retryAfterMs ?? 0));
+    const ids = held.map((b) => b.id).join(', ');
+    return new FleetError(
+      'CIRCUIT_OPEN',
+      `server "${this.name}": every backend that could serve the request has an open circuit breaker (${ids}); retry in ${retryAfterMs} ms`,
+      {
+        data: { server: this.name, backends: held.map((b) => b.id), retryAfterMs },
+      },
+    );
   }
 
   /** The other serving backends that offer what `want` names (a subscription goes to each of them). */
