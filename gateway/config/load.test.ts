@@ -118,7 +118,7 @@ describe('config loading', () => {
     ]);
   });
 
-  it('takes a breaker, retries and timeouts per server (none by default), and names a bad one by field', () => {
+  it('takes a breaker, retries, timeouts and balancing per server (none, weighted by default), and names a bad one by field', () => {
     const config = parseConfig(
       {
         servers: {
@@ -136,7 +136,7 @@ describe('config loading', () => {
       { tools: { slow: 500 } },
     ]);
     expect(b.breaker).toEqual({ sampling: { threshold: 0.5, windowMs: 10_000 }, halfOpenAfterMs: 2000 });
-    expect([c.breaker, c.retry, c.timeouts]).toEqual([undefined, undefined, { tools: {} }]);
+    expect([c.breaker, c.retry, c.timeouts, c.balancing]).toEqual([undefined, undefined, { tools: {} }, { strategy: 'weighted', affinity: 'none' }]);
     expect(
       problemsOf(() =>
         parseConfig(
@@ -147,6 +147,7 @@ describe('config loading', () => {
               c: { command: 'x', breaker: { sampling: { threshold: 2, windowMs: 10_000 } } },
               d: { command: 'x', retry: { attempts: 0, backoff: { initialMs: 500, maxMs: 100 } } },
               e: { command: 'x', timeouts: { tools: { slow: -1 } }, breaker: { consecutive: 1, halfOpenAfter: 5 } },
+              f: { command: 'x', balancing: { strategy: 'fastest' } },
             },
           },
           't',
@@ -160,6 +161,7 @@ describe('config loading', () => {
       expect.stringMatching(/^servers\.d\.retry\.backoff\.initialMs: initialMs must not be larger than maxMs/),
       expect.stringMatching(/^servers\.e\.breaker: .*halfOpenAfter/),
       expect.stringMatching(/^servers\.e\.timeouts\.tools\.slow: /),
+      expect.stringMatching(/^servers\.f\.balancing\.strategy: .*least-outstanding/),
     ]);
   });
 

@@ -2,8 +2,8 @@
  * The resilience settings of a server (`servers.X.breaker`, `retry`, `timeouts`, `balancing`):
  * when a backend is taken out of picking for its faults, which requests are tried again on another
  * backend, how long a forwarded request may take, and how a backend is chosen. Validated here
- * once, like the rest of the config; the policies themselves live in servers/breaker.ts and the
- * relay's retry and timeout stages.
+ * once, like the rest of the config; the policies themselves live in servers/breaker.ts,
+ * servers/balancing.ts and the relay's retry and timeout stages.
  */
 import { z } from 'zod';
 
@@ -74,3 +74,20 @@ export const timeoutsSchema = z
   .strict();
 
 export type TimeoutSettings = z.infer<typeof timeoutsSchema>;
+
+/**
+ * How a shared server's backends share its requests. `weighted`: smooth weighted round-robin.
+ * `least-outstanding`: the backend with the fewest requests in flight for its weight (round-robin
+ * by weight among equals, so an idle fleet is spread as `weighted` spreads it). `affinity:
+ * session`: every request of one 2025 client session goes to the same backend while that one can
+ * serve it (weighted rendezvous hashing of the session id: when a backend leaves, only its
+ * sessions move); a 2026-07-28 request has no session and is balanced by the strategy.
+ */
+export const balancingSchema = z
+  .object({
+    strategy: z.enum(['weighted', 'least-outstanding']).default('weighted'),
+    affinity: z.enum(['none', 'session']).default('none'),
+  })
+  .strict();
+
+export type BalancingSettings = z.infer<typeof balancingSchema>;

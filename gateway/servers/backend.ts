@@ -41,6 +41,7 @@ export class Backend {
   private loaded = false;
   private known: BackendIdentity | undefined;
   private refused: string | undefined;
+  private inFlight = 0;
   private readonly refetching = new Map<ListKind, { again: boolean }>();
 
   constructor(
@@ -76,7 +77,33 @@ export class Backend {
    * The session one request goes on, and its release once answered: one of the pool's (2025
    * servers with `pool`), else the backend's own session.
    */
-  lease(): Promise<Lease> {
+  async lease(): Promise<Lease> {
+    this.inFlight++;
+    let lease: Lease;
+    try {
+      lease = await this.leaseSession();
+    } catch (err) {
+      this.inFlight--;
+      throw err;
+    }
+    let released = false;
+    return {
+      conn: lease.conn,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.inFlight--;
+        lease.release();
+      },
+    };
+  }
+
+  /** Requests holding a lease now (waiting for a pooled session, or sent and not yet answered): what least-outstanding balancing compares. */
+  get outstanding(): number {
+    return this.inFlight;
+  }
+
+  private leaseSession(): Promise<Lease> {
     const conn = this.connection;
     if (!this.pool || conn?.era === 'modern') {
       if (!conn) {
