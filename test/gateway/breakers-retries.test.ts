@@ -15,7 +15,7 @@ import { waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 
-const TOOLS = 'echo,sleep,sleep_write,crash';
+const TOOLS = 'echo,sleep,sleep_write,crash,fail,tool_error';
 /** `sleep` is annotated idempotentHint; `sleep_write` sleeps the same way and is not safe to repeat. */
 const serverArgs = (name: string) => ['--tools', TOOLS, '--name', name, '--idempotent', 'sleep'];
 /** Long enough that the checks between a breaker opening and its probe never see it elapse. */
@@ -75,8 +75,17 @@ describe('a server with two backends, a breaker and retries', () => {
     expect(await waitForNoProcesses(marker)).toEqual([]);
   });
 
-  it('retries an idempotent call whose backend died on the other backend, and opens the dead one’s breaker', async () => {
+  it('never opens a breaker for what a live server answered: a JSON-RPC error, a tool error', async () => {
+    for (const id of ['primary', 'green'] as const) {
+      await prefer(id);
+      await expect(client.callTool({ name: 'svc__fail', arguments: {} })).rejects.toThrow(/failed on purpose/);
+      await prefer(id);
+      expect(await client.callTool({ name: 'svc__tool_error', arguments: {} })).toMatchObject({ isError: true });
+    }
     expect(await backends(gw)).toMatchObject({ primary: { breaker: { state: 'closed', opened: 0 } }, green: { breaker: { state: 'closed', opened: 0 } } });
+  });
+
+  it('retries an idempotent call whose backend died on the other backend, and opens the dead one’s breaker', async () => {
     const retriesBefore = sampleValue(await scrapeMetrics(gw), 'mcp_gateway_retries_total', { server: 'svc', method: 'tools/call' }) ?? 0;
     const blueSleeps = sleepsOn(gw, client, 'primary');
     await prefer('green');
