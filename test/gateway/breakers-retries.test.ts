@@ -4,12 +4,17 @@
  * exits the process). A backend that dies opens its breaker (admin API, readiness and metrics show
  * it) and takes no traffic until a probe after halfOpenAfterMs succeeds; an idempotent call in
  * flight on it is retried on the other and succeeds, a non-idempotent one is not and gets the
- * error; with every breaker open a call fails at once. A tool over its timeout is cancelled
- * upstream and the client is told which setting it hit.
+ * error; with every breaker open a call fails at once. The same for two 2026-07-28 servers over
+ * HTTP, one stopped and started again on its port. A tool over its timeout is cancelled upstream
+ * and the client is told which setting it hit.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectClient, disconnect, gatewayLogs, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
+import { parseBackendBody } from '../../gateway/admin/bodies';
 import { admin, startAdminGateway } from '../helpers/admin';
+import { requireCurrentBuild } from '../helpers/dist';
+import { startCounterHttp } from '../helpers/fixture-servers';
+import type { RemoteServer } from '../helpers/remote-servers';
 import { scrapeMetrics, sampleValue } from '../helpers/metrics';
 import { waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
@@ -177,5 +182,73 @@ describe('per-tool timeouts', () => {
     );
     // other tools keep the server's requestTimeoutMs
     expect(await client.callTool({ name: 't__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
+  });
+});
+
+describe('two 2026-07-28 backends over HTTP, one stopped and started again', () => {
+  const marker = newMarker();
+  let gw: TestGateway;
+  let client: Client;
+  let counters: RemoteServer[] = [];
+
+  beforeAll(async () => {
+    requireCurrentBuild(['test/fixtures']);
+    counters = [await startCounterHttp(marker), await startCounterHttp(marker)];
+    gw = await startTestGateway(
+      {
+        servers: {
+          ctr: {
+            url: counters[0].url,
+            breaker: { consecutive: 1, halfOpenAfterMs: HALF_OPEN_AFTER_MS },
+            retry: { attempts: 1, backoff: { initialMs: 10, maxMs: 50 }, idempotentTools: ['wait'] },
+            restart: { initialDelayMs: 100, maxDelayMs: 500 },
+          },
+        },
+      },
+      marker,
+    );
+    await gw.registry.addBackend('ctr', parseBackendBody({ id: 'twin', weight: 100, url: counters[1].url }, gw.registry.get('ctr').config));
+    client = await connectClient(gw, 'streamable-http');
+  });
+
+  afterAll(async () => {
+    if (client) await disconnect(client);
+    await gw?.stop();
+    for (const c of counters) await c.stop();
+    expect(await waitForNoProcesses(marker)).toEqual([]);
+  });
+
+  it('retries a call in flight on a backend that died on the twin, opens the breaker, and closes it once the server is back', async () => {
+    const group = gw.registry.groupFor(undefined, 'ctr')!;
+    const primary = group.backend('primary')!;
+    const retries = async () => sampleValue(await scrapeMetrics(gw), 'mcp_gateway_retries_total', { server: 'ctr', method: 'tools/call' }) ?? 0;
+    const before = await retries();
+    gw.registry.setWeights('ctr', { primary: 100, twin: 1 }); // the next pick is primary
+    // `wait` (marked idempotent in the config) reports progress once it runs, then runs until cancelled
+    let progress = 0;
+    const abort = new AbortController();
+    const call = client.callTool({ name: 'ctr__wait', arguments: {} }, undefined, { onprogress: () => void progress++, signal: abort.signal });
+    await waitFor(() => progress === 1, 'the call to run on primary');
+    await counters[0].stop();
+    await waitFor(() => progress === 2, 'the retry to run on the twin');
+    expect(await retries()).toBe(before + 1);
+    expect(primary.breaker!.report).toMatchObject({ state: 'open', opened: 1 });
+    abort.abort('done');
+    await expect(call).rejects.toThrow();
+    // the twin ran it: it counts the cancellation (primary is down, so the twin answers the read)
+    await waitFor(async () => (await client.readResource({ uri: 'test://cancelled' })).contents[0].text === '1', 'the twin to count the cancelled call');
+
+    counters[0] = await startCounterHttp(marker, counters[0].port);
+    await waitFor(() => primary.ready, 'primary to reconnect');
+    // after halfOpenAfterMs the next request picked for primary probes it; its answer closes the breaker
+    await waitFor(
+      async () => {
+        await client.readResource({ uri: 'test://counter' });
+        return primary.breaker!.state === 'closed';
+      },
+      'a probe to close the breaker',
+      3 * HALF_OPEN_AFTER_MS,
+    );
+    expect(await retries()).toBe(before + 1);
   });
 });
