@@ -236,7 +236,10 @@ describe('two 2026-07-28 backends over HTTP, one stopped and started again', () 
     abort.abort('done');
     await expect(call).rejects.toThrow();
     // the twin ran it: it counts the cancellation (primary is down, so the twin answers the read)
-    await waitFor(async () => (await client.readResource({ uri: 'test://cancelled' })).contents[0].text === '1', 'the twin to count the cancelled call');
+    await waitFor(
+      async () => ((await client.readResource({ uri: 'test://cancelled' })).contents[0] as { text?: string }).text === '1',
+      'the twin to count the cancelled call',
+    );
 
     counters[0] = await startCounterHttp(marker, counters[0].port);
     await waitFor(() => primary.ready, 'primary to reconnect');
