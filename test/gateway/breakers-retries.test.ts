@@ -107,6 +107,7 @@ describe('a server with two backends, a breaker and retries', () => {
     expect(sampleValue(metrics, 'mcp_gateway_breaker_state', { server: 'svc', backend: 'green', state: 'open' })).toBe(1);
     expect(sampleValue(metrics, 'mcp_gateway_breaker_state', { server: 'svc', backend: 'green', state: 'closed' })).toBe(0);
     expect(sampleValue(metrics, 'mcp_gateway_breaker_state', { server: 'svc', backend: 'primary', state: 'closed' })).toBe(1);
+    expect((await admin(gw, 'GET', '/admin/stats')).body.servers.svc.green).toMatchObject({ calls: expect.any(Number), breaker: { state: 'open', opened: 1 } });
     const readiness = (await (await fetch(`${gw.url}/health/readiness`)).json()) as { servers: Record<string, any> };
     expect(readiness.servers.svc.backends.green.breaker).toMatchObject({ state: 'open' });
   });
