@@ -10,10 +10,10 @@
  *   bookkeeping] → input drive (a 2026 server's questions to a 2025 client, each round a request of
  *   its own) → concurrency (the server's maxConcurrent slots and queue) → timeout (the tool's or
  *   the server's `timeouts`) → retry (an idempotent request whose backend died, again on another)
- *   → pick (backend by weight among those whose breaker admits it, a round the backend that
- *   asked) → breaker (the backend's circuit breaker counts its upstream faults) → lease (the upstream session it goes on: a pooled backend's
- *   least busy one) → upstream era (the envelope
- *   a 2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
+ *   → pick (a backend by `balancing` among those whose breaker admits it, a round the backend
+ *   that asked) → breaker (the backend's circuit breaker counts its upstream faults) → lease (the
+ *   upstream session it goes on: a pooled backend's least busy one) → upstream era (the envelope a
+ *   2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
  *   the gateway's) → count (statistics, metrics, the call log line) → send (ids, progress,
  *   cancellation)
  *

@@ -208,13 +208,9 @@ export class ServerGroup implements BackendListener {
   private circuitOpen(held: readonly Backend[]): FleetError {
     const retryAfterMs = Math.min(...held.map((b) => b.breaker?.retryAfterMs ?? 0));
     const ids = held.map((b) => b.id).join(', ');
-    return new FleetError(
-      'CIRCUIT_OPEN',
-      `server "${this.name}": every backend that could serve the request has an open circuit breaker (${ids}); retry in ${retryAfterMs} ms`,
-      {
-        data: { server: this.name, backends: held.map((b) => b.id), retryAfterMs },
-      },
-    );
+    const when = retryAfterMs > 0 ? `retry in ${retryAfterMs} ms` : 'one is being probed, retry shortly';
+    const message = `server "${this.name}": every backend that could serve the request has an open circuit breaker (${ids}); ${when}`;
+    return new FleetError('CIRCUIT_OPEN', message, { data: { server: this.name, backends: held.map((b) => b.id), retryAfterMs } });
   }
 
   /** The other serving backends that offer what `want` names (a subscription goes to each of them). */
