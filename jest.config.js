@@ -5,10 +5,10 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2023', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
-    // jose ships ES modules only; Node requires them natively, jest's module registry needs them as CommonJS
-    '/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2023', parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } }],
+    // jose and cockatiel ship ES modules only; Node requires them natively, jest's module registry needs them as CommonJS
+    '/node_modules/(jose|cockatiel)/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2023', parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|cockatiel)/)'],
   testTimeout: 60000,
   // Integration tests spawn real servers; two cores cannot run many files at once.
   maxWorkers: 2,

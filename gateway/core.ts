@@ -117,6 +117,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
       stats.record(call);
       metrics.recordCall(call);
     },
+    recordRetry: (server, method) => metrics.recordRetry(server, method),
     pageSize: config.pageSize,
     logCalls: config.log.calls,
     stateless: {

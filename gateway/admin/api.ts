@@ -4,6 +4,7 @@
  */
 import type { KeyInfo } from '../auth/api-keys';
 import type { BackendStats } from '../metrics/call-stats';
+import type { BreakerReport } from '../servers/breaker';
 import type { ServerStatus } from '../servers/registry';
 import type { DiscoveredContainer } from '../discovery/docker-watch';
 
@@ -20,7 +21,8 @@ export interface ServersBody {
 /** GET /admin/stats: per server and backend over the last `windowSec` seconds. */
 export interface StatsBody {
   windowSec: number;
-  servers: Record<string, Record<string, BackendStats>>;
+  /** Per server and backend; `breaker` where the server has one, so a rollout gate sees an open circuit beside the error rate. */
+  servers: Record<string, Record<string, BackendStats & { breaker?: BreakerReport }>>;
 }
 
 export interface PoolSummary {

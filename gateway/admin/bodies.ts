@@ -16,7 +16,7 @@ const weightSchema = z.number().min(0);
 const weightsSchema = z.record(z.string(), weightSchema).refine((w) => Object.keys(w).length > 0, 'name at least one backend, as { "<backendId>": weight }');
 const windowSchema = z.coerce.number().int().min(1).max(MAX_WINDOW_SEC).default(60);
 
-/** The fields a backend brings; everything else (prefix, timeouts, restart, health check) comes from its server. */
+/** The fields a backend brings; everything else (prefix, timeouts, restart, health check, breaker, retry) comes from its server. */
 const TRANSPORT_FIELDS = ['command', 'args', 'env', 'cwd', 'url', 'transport', 'headers', 'tls', 'docker', 'pool'];
 
 /** POST /admin/servers: `{ name, ...one servers entry }`. */
@@ -44,6 +44,9 @@ export function parseBackendBody(body: unknown, server: ServerConfig): BackendSp
     restart: server.restart,
     healthCheck: server.healthCheck,
     protocol: server.protocol,
+    timeouts: server.timeouts,
+    ...(server.breaker ? { breaker: server.breaker } : {}),
+    ...(server.retry ? { retry: server.retry } : {}),
     ...(server.kind === 'docker' && 'docker' in transport ? { pool: server.pool } : {}),
     // another replica of a remote server takes the server's credentials, TLS and session pool, unless the body gives its own
     ...(server.kind === 'remote' && 'url' in transport

@@ -136,7 +136,18 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
           const seen = stats.window(windowSec);
           // every backend there is, with zeros when it had no calls; removed ones are gone
           const servers = Object.fromEntries(
-            registry.servers.map((p) => [p.name, Object.fromEntries(p.specs.map((s) => [s.id, seen[p.name]?.[s.id] ?? NO_CALLS]))]),
+            registry.servers.map((p) => {
+              const live = registry.status(p).backends;
+              return [
+                p.name,
+                Object.fromEntries(
+                  p.specs.map((s) => {
+                    const breaker = live.find((b) => b.id === s.id)?.breaker;
+                    return [s.id, { ...(seen[p.name]?.[s.id] ?? NO_CALLS), ...(breaker ? { breaker } : {}) }];
+                  }),
+                ),
+              ];
+            }),
           );
           return { status: 200, body: { windowSec, servers } satisfies StatsBody };
         },

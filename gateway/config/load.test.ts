@@ -118,6 +118,53 @@ describe('config loading', () => {
     ]);
   });
 
+  it('takes a breaker, retries, timeouts and balancing per server (none, weighted by default), and names a bad one by field', () => {
+    const config = parseConfig(
+      {
+        servers: {
+          a: { command: 'x', breaker: { consecutive: 3 }, retry: { attempts: 2, idempotentTools: ['search'] }, timeouts: { tools: { slow: 500 } } },
+          b: { command: 'y', breaker: { sampling: { threshold: 0.5, windowMs: 10_000 }, halfOpenAfterMs: 2000 } },
+          c: { command: 'z' },
+        },
+      },
+      't',
+    );
+    const [a, b, c] = config.servers;
+    expect([a.breaker, a.retry, a.timeouts]).toEqual([
+      { consecutive: 3, halfOpenAfterMs: 10_000 },
+      { attempts: 2, backoff: { initialMs: 50, maxMs: 2000 }, idempotentTools: ['search'] },
+      { tools: { slow: 500 } },
+    ]);
+    expect(b.breaker).toEqual({ sampling: { threshold: 0.5, windowMs: 10_000 }, halfOpenAfterMs: 2000 });
+    expect([c.breaker, c.retry, c.timeouts, c.balancing]).toEqual([undefined, undefined, { tools: {} }, { strategy: 'weighted', affinity: 'none' }]);
+    expect(
+      problemsOf(() =>
+        parseConfig(
+          {
+            servers: {
+              a: { command: 'x', breaker: { consecutive: 0 } },
+              b: { command: 'x', breaker: { halfOpenAfterMs: 100 } },
+              c: { command: 'x', breaker: { sampling: { threshold: 2, windowMs: 10_000 } } },
+              d: { command: 'x', retry: { attempts: 0, backoff: { initialMs: 500, maxMs: 100 } } },
+              e: { command: 'x', timeouts: { tools: { slow: -1 } }, breaker: { consecutive: 1, halfOpenAfter: 5 } },
+              f: { command: 'x', balancing: { strategy: 'fastest' } },
+            },
+          },
+          't',
+        ),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^servers\.a\.breaker\.consecutive: /),
+      expect.stringMatching(/^servers\.b\.breaker\.consecutive: name one threshold/),
+      expect.stringMatching(/^servers\.c\.breaker\.sampling\.threshold: /),
+      expect.stringMatching(/^servers\.d\.retry\.attempts: /),
+      expect.stringMatching(/^servers\.d\.retry\.backoff\.initialMs: initialMs must not be larger than maxMs/),
+      expect.stringMatching(/^servers\.e\.breaker: .*halfOpenAfter/),
+      expect.stringMatching(/^servers\.e\.timeouts\.tools\.slow: /),
+      expect.stringMatching(/^servers\.f\.balancing\.strategy: .*least-outstanding/),
+    ]);
+  });
+
   it('takes token exchange towards a per-session remote server, and refuses it on a shared one or with fields of the other grant', () => {
     const oauth = { grant: 'token-exchange', issuer: 'http://as.example', clientId: 'gw', clientSecret: 'gw-secret', audience: 'notes' };
     const config = parseConfig({ servers: { notes: { url: 'http://h/mcp', mode: 'per-session', oauth } } }, 't');

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { authSchema, policySchema } from './auth-schema';
 import { rateLimitsSchema } from './rate-limit-schema';
 import { discoverySchema } from './discovery-schema';
+import { balancingSchema, breakerSchema, retrySchema, timeoutsSchema } from './resilience-schema';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/frames';
 import { DEFAULT_MAX_DEPTH } from '../protocol/json-limits';
 import type { LiveStrings } from './secrets/live';
@@ -105,6 +106,14 @@ const commonServerFields = {
     })
     .strict()
     .prefault({}),
+  /** A circuit breaker per backend (resilience-schema.ts); none without this section. */
+  breaker: breakerSchema.optional(),
+  /** Retries of idempotent requests on another backend (resilience-schema.ts); none without this section. */
+  retry: retrySchema.optional(),
+  /** Per-tool and default timeouts of forwarded requests (resilience-schema.ts). */
+  timeouts: timeoutsSchema.prefault({}),
+  /** How requests are spread over a shared server's backends (resilience-schema.ts). */
+  balancing: balancingSchema.prefault({}),
 };
 
 const stringMap = z.record(z.string(), z.string());

@@ -45,7 +45,7 @@ function serverReport(group: ServerGroup) {
     state: connectionState(group),
     required: group.config.required,
     ...(group.lastError ? { lastError: group.lastError.message } : {}),
-    backends: Object.fromEntries(group.backends.map((b) => [b.id, { state: b.state, health: b.health }])),
+    backends: Object.fromEntries(group.backends.map((b) => [b.id, { state: b.state, health: b.health, ...(b.breaker ? { breaker: b.breaker.report } : {}) }])),
   };
 }
 

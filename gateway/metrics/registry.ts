@@ -1,11 +1,13 @@
 /**
  * The gateway's Prometheus metrics, in a registry of its own (two gateways in one process do not
  * share counters). Request counters and durations are recorded as calls end; gauges for sessions,
- * upstreams, weights, container pools and held tasks are read from the fleet when Prometheus scrapes.
+ * upstreams, weights, circuit breakers, container pools and held tasks are read from the fleet when
+ * Prometheus scrapes.
  * Under the test run's output tap (output-tap.ts) every scrape's text is copied there.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { outputTap } from '../output-tap';
+import { BREAKER_STATES } from '../servers/breaker';
 import type { ServerStatus } from '../servers/registry';
 import { HEALTH_STATES } from '../upstream/health-state';
 import type { PoolEntry } from '../upstream/transports';
@@ -34,6 +36,7 @@ export class GatewayMetrics {
   private readonly reloads: Counter<'result'>;
   private readonly lastReload: Gauge<'result'>;
   private readonly reloadDuration: Gauge;
+  private readonly retries: Counter<'server' | 'method'>;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -82,6 +85,22 @@ export class GatewayMetrics {
       help: 'How long the last applied config reload took, from reading the file to the new servers serving (drains of old ones not included)',
       registers,
     });
+    this.retries = new Counter({
+      name: `${PREFIX}retries_total`,
+      help: 'Forwarded requests tried again on another backend after theirs died or was unreachable (servers.X.retry), by server and method',
+      labelNames: ['server', 'method'],
+      registers,
+    });
+    backendSeries(
+      Gauge,
+      registers,
+      'breaker_state',
+      "A backend's circuit breaker (servers.X.breaker): 1 for the state it is in (closed, open, half-open), 0 for the others; none without a breaker",
+      'state',
+      source,
+      (b) => b.breaker && Object.fromEntries(BREAKER_STATES.map((state) => [state, b.breaker!.state === state ? 1 : 0])),
+    );
+    backendGauge(registers, 'breaker_opened', "Times a backend's circuit breaker opened since the backend was added", source, (b) => b.breaker?.opened);
     queueGauge(registers, 'queued_requests', 'Requests waiting for a slot of a server with limits.maxConcurrent', source, (q) => q.queued);
     queueGauge(registers, 'concurrent_requests', 'Requests in flight to a server with limits.maxConcurrent', source, (q) => q.inFlight);
     new Gauge({
@@ -190,6 +209,10 @@ export class GatewayMetrics {
   recordCall(call: CallRecord): void {
     this.requests.inc({ server: call.server, backend: call.backend, method: call.method, outcome: call.outcome });
     this.duration.observe({ server: call.server, backend: call.backend, method: call.method }, call.durationMs / 1000);
+  }
+
+  recordRetry(server: string, method: string): void {
+    this.retries.inc({ server, method });
   }
 
   /** A request refused by a limit: labels are rule and server names only (never principals), so their number is bounded by the config. */

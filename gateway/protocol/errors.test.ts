@@ -66,6 +66,7 @@ describe('the error code table', () => {
 
   it('lets Temporal retry only what a retry can fix', () => {
     expect(CODES.filter((c) => !NON_RETRYABLE_CODES.includes(c)).sort()).toEqual([
+      'CIRCUIT_OPEN',
       'COMMAND_FAILED',
       'INTERNAL',
       'RATE_LIMITED',

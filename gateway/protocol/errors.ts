@@ -71,6 +71,8 @@ export const ERROR_CODES = {
   UNKNOWN_RESOURCE: input(RESOURCE_NOT_FOUND, 404),
   UPSTREAM_UNAVAILABLE: { jsonRpc: SdkCode.ConnectionClosed, http: 502, exit: 2, retryable: true },
   UPSTREAM_TIMEOUT: { jsonRpc: SdkCode.RequestTimeout, http: 504, exit: 1, retryable: true },
+  /** Every backend that could serve the request has an open circuit breaker: refused at once, `data.retryAfterMs` until one is probed again. */
+  CIRCUIT_OPEN: { jsonRpc: SdkCode.ConnectionClosed, http: 503, exit: 1, retryable: true },
   NO_CLIENT_FOR_REQUEST: input(SdkCode.MethodNotFound, 409),
   /** -32001: the number the SDK's HTTP transport answers "Session not found" with (its enum calls it RequestTimeout). */
   SESSION_NOT_FOUND: input(SdkCode.RequestTimeout, 404),

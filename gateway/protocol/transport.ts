@@ -3,12 +3,19 @@
  * has the shape of the SDK's Transport, so SDK transports fit through one adapter (sdk-transport.ts),
  * but it carries the gateway's raw JSON-RPC messages, which keep fields the SDK's types do not know.
  */
+import type { FleetError } from './errors';
 import type { JsonRpcMessage, RequestId } from './jsonrpc';
 
 /** What the wire says about a received message besides itself. */
 export interface ReceivedContext {
   /** Streamable HTTP: the id of the request whose response stream carried the message (none on the GET stream). */
   inResponseTo?: RequestId;
+  /**
+   * Set when the transport answers a request itself because the server's response can no longer
+   * arrive (Streamable HTTP: its response stream broke): the request failed in the gateway, with
+   * this error, and the server said nothing.
+   */
+  failure?: FleetError;
 }
 
 export interface MessageTransport {

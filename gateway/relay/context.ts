@@ -32,6 +32,8 @@ export interface Call {
   want?: Want;
   /** The backend a retry belongs to (it holds the server's requestState); picked when ready. */
   preferBackend?: string;
+  /** Backends this attempt must not go to: the ones earlier attempts of a retried call failed on (set by the retry stage). */
+  avoidBackends?: ReadonlySet<string>;
   /** Set by the picking stage. */
   backend?: Backend;
   /** Set by the leasing stage (or, for a task, its routing stage): the upstream session the call goes on. */
@@ -40,6 +42,8 @@ export interface Call {
   trace?: TraceContext;
   /** How long the upstream may take, when a stage knows better than the server's requestTimeoutMs (tasks/result waits for its task). */
   timeoutMs?: number;
+  /** Set by the sending stage: the request went out on an open upstream session (the server may have started on it). */
+  sentUpstream?: boolean;
   /** The gateway-wide progress token the call went upstream with, set by the sending stage. */
   progressToken?: string;
   /** Set by a stage that releases `progressToken` itself, later (a task's progress outlives its call). */

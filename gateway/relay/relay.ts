@@ -8,10 +8,12 @@
  *   URI) → authorize (the policy, for the call's principal) → rate limit (the `rateLimits`
  *   buckets) → input rounds (a modern client's multi-round-trip requests) → trace → [subscription
  *   bookkeeping] → input drive (a 2026 server's questions to a 2025 client, each round a request of
- *   its own) → concurrency (the server's maxConcurrent slots and queue) → pick (backend by weight,
- *   a round the backend that asked) → lease (the upstream session it goes on: a pooled backend's
- *   least busy one) → upstream era (the envelope
- *   a 2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
+ *   its own) → concurrency (the server's maxConcurrent slots and queue) → timeout (the tool's or
+ *   the server's `timeouts`) → retry (an idempotent request whose backend died, again on another)
+ *   → pick (a backend by `balancing` among those whose breaker admits it, a round the backend
+ *   that asked) → breaker (the backend's circuit breaker counts its upstream faults) → lease (the
+ *   upstream session it goes on: a pooled backend's least busy one) → upstream era (the envelope a
+ *   2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
  *   the gateway's) → count (statistics, metrics, the call log line) → send (ids, progress,
  *   cancellation)
  *
@@ -21,8 +23,8 @@
  *
  * Every answer is then shaped for the client's era (era-results.ts). Clients were authenticated
  * before they got here (by the listener). Rate limits come after resolve, not before it: per-server
- * and per-tool rules need the resolved target. Breaker/retry would be further stages of the same
- * contract (relay/context.ts), around pick and send. The task routes are not limited: the call
+ * and per-tool rules need the resolved target. Retry wraps pick, so each attempt picks afresh
+ * (never a backend an earlier attempt failed on). The task routes are not limited: the call
  * that made a task was, and tasks/result waits for its task on purpose.
  *
  * It also keeps what it knows per client (attach/detach): the per-session servers it opened for it,
@@ -61,14 +63,17 @@ import { inputDriveStage } from './stages/input-drive';
 import { inputRoundStage } from './stages/input-rounds';
 import { mirroredHeaderStage } from './stages/mirrored-headers';
 import { leaseStage } from './stages/lease';
+import { breakerStage } from './stages/breaker';
 import { pickStage } from './stages/pick';
 import { rateLimitStage, type RefusalCounter } from './stages/rate-limit';
 import { resolveStage, type RoutingDeps } from './stages/resolve';
+import { retryStage, type RetryCounter } from './stages/retry';
 import { sendStage } from './stages/send';
 import { subscriptionStage } from './stages/subscription';
 import { taskCreateStage } from './stages/task-create';
 import { taskModernStage } from './stages/task-modern';
 import { taskRouteStage } from './stages/task-route';
+import { timeoutStage } from './stages/timeout';
 import { traceStage } from './stages/trace';
 import { upstreamEraStage } from './stages/upstream-era';
 import { listTasks } from './task-list';
@@ -93,6 +98,8 @@ export interface RelayDeps {
   limits: { rate: RateLimits; gates: ConcurrencyGates; refused: RefusalCounter };
   /** A forwarded call ended: into the statistics and the metrics. */
   recordCall: (call: CallRecord) => void;
+  /** A forwarded call is tried again on another backend (`servers.X.retry`). */
+  recordRetry: RetryCounter;
   pageSize: number;
   /** One `call` log line per forwarded request. */
   logCalls: boolean;
@@ -321,7 +328,7 @@ export class Relay implements LocalServices, RoutingDeps {
   private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, logCalls, stateless, log, tasks, taskInputs, policy, limits } = this.deps;
+      const { clients, shared, progress, recordCall, recordRetry, logCalls, stateless, log, tasks, taskInputs, policy, limits } = this.deps;
       if (route.kind === 'task') {
         next = chain([taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), traceStage, countStage(recordCall, logCalls)], sendStage(progress));
         this.chains.set(route, next);
@@ -342,7 +349,10 @@ export class Relay implements LocalServices, RoutingDeps {
           ...subscription,
           inputDriveStage,
           concurrencyStage(limits.gates, limits.refused),
+          timeoutStage,
+          ...(route.kind === 'forward' ? [retryStage(recordRetry)] : []),
           pickStage,
+          breakerStage,
           leaseStage,
           upstreamEraStage(clients, this),
           taskCreateStage(tasks, progress),

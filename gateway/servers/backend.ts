@@ -3,10 +3,12 @@
  * kept current (fetched on connect, refetched on list_changed, emptied while down). Its id, weight
  * and settings are its plan's spec, read live, so a weight change there takes effect here. A
  * shared 2025 Streamable HTTP backend with `pool` leases each request a session of its pool
- * (upstream/session-pool.ts); every other backend sends on its one session.
+ * (upstream/session-pool.ts); every other backend sends on its one session. With `breaker` it has
+ * a circuit breaker (breaker.ts) that balancing consults and the relay's breaker stage feeds.
  */
 import type { Logger } from 'pino';
 import { transportKind, type TransportKind } from '../config/schema';
+import { FleetError } from '../protocol/errors';
 import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc';
 import { UpstreamConnection, type InitializeParams, type RequestWire, type ServerRequestOutcome } from '../upstream/connection';
 import type { HealthReport, HealthState } from '../upstream/health-state';
@@ -16,6 +18,7 @@ import type { Subject } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { CatalogIndex, EMPTY_CATALOG, LIST_CHANGED, LIST_KINDS, fetchCatalog, fetchList, type Catalog, type ListKind, type Want } from './lists';
 import { identify, refusalOf, type BackendIdentity } from './compatibility';
+import { BackendBreaker } from './breaker';
 import type { BackendSpec } from './plan';
 import type { BackendState } from './state';
 
@@ -33,9 +36,12 @@ export class Backend {
   private index = new CatalogIndex(EMPTY_CATALOG);
   private readonly supervisor: UpstreamSupervisor;
   private readonly pool: SessionPool | undefined;
+  /** Its circuit breaker (`breaker` in its server's config); undefined without one. */
+  readonly breaker: BackendBreaker | undefined;
   private loaded = false;
   private known: BackendIdentity | undefined;
   private refused: string | undefined;
+  private inFlight = 0;
   private readonly refetching = new Map<ListKind, { again: boolean }>();
 
   constructor(
@@ -57,6 +63,9 @@ export class Backend {
       log,
       eras,
     );
+    const breaker = spec.config.breaker;
+    this.breaker =
+      breaker && new BackendBreaker(breaker, (state) => log[state === 'closed' ? 'info' : 'warn']({ breaker: state }, 'circuit breaker changed state'));
     const pool = spec.config.kind === 'remote' ? spec.config.pool : undefined;
     if (pool && pool.max > 1) {
       const open = () => this.openPooled(transports, initParams, subject);
@@ -68,10 +77,39 @@ export class Backend {
    * The session one request goes on, and its release once answered: one of the pool's (2025
    * servers with `pool`), else the backend's own session.
    */
-  lease(): Promise<Lease> {
+  async lease(): Promise<Lease> {
+    this.inFlight++;
+    let lease: Lease;
+    try {
+      lease = await this.leaseSession();
+    } catch (err) {
+      this.inFlight--;
+      throw err;
+    }
+    let released = false;
+    return {
+      conn: lease.conn,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.inFlight--;
+        lease.release();
+      },
+    };
+  }
+
+  /** Requests holding a lease now (waiting for a pooled session, or sent and not yet answered): what least-outstanding balancing compares. */
+  get outstanding(): number {
+    return this.inFlight;
+  }
+
+  private leaseSession(): Promise<Lease> {
     const conn = this.connection;
     if (!this.pool || conn?.era === 'modern') {
-      if (!conn) return Promise.reject(new Error(`server "${this.spec.config.name}" backend "${this.id}" is not connected`));
+      if (!conn) {
+        const server = this.spec.config.name;
+        return Promise.reject(new FleetError('UPSTREAM_UNAVAILABLE', `server "${server}" backend "${this.id}" is not connected`, { data: { server } }));
+      }
       return Promise.resolve({ conn, release: () => {} });
     }
     return this.pool.acquire();
@@ -144,6 +182,11 @@ export class Backend {
   /** Ready and not found down by its health checks: it takes new traffic. */
   get serving(): boolean {
     return this.ready && this.healthState !== 'down';
+  }
+
+  /** Whether its circuit breaker lets a new request through (always, without a breaker). */
+  get admits(): boolean {
+    return this.breaker?.admits ?? true;
   }
 
   /** Whether the process or connection is up, catalog or not (health probes tell the two apart). */

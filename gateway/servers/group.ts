@@ -3,11 +3,12 @@
  * server has one group for every client; a per-session server has one group per client session
  * (its `owner`), a per-principal server one per principal (its `tenant`), each bound to one
  * backend. Forwarded requests go to a ready backend that offers what they name, picked by smooth
- * weighted round-robin; a backend that is down is skipped (failover), and a degraded one (a health
- * check failed, see upstream/health-state.ts) serves only when no healthy one can. The catalog
- * clients see is that of the ready backend with the highest weight (ties: the earliest). The group
- * counts the calls routed to it until they settle, so that a group being retired (its server
- * removed or replaced by a config reload) can stop once the last one finished.
+ * weighted round-robin (or least outstanding, or by session affinity: `balancing`, balancing.ts);
+ * a backend that is down or whose circuit breaker is open is skipped (failover), and a degraded
+ * one (a health check failed, see upstream/health-state.ts) serves only when no healthy one can.
+ * The catalog clients see is that of the ready backend with the highest weight (ties: the
+ * earliest). The group counts the calls routed to it until they settle, so that a group being
+ * retired (its server removed or replaced by a config reload) can stop once the last one finished.
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/schema';
@@ -19,6 +20,7 @@ import type { Subject } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { Backend, type BackendListener } from './backend';
 import { EMPTY_CATALOG, LIST_KINDS, type Catalog, type ListKind, type Want } from './lists';
+import { leastLoaded, rendezvous } from './balancing';
 import { SmoothWeightedPicker } from './picker';
 import type { BackendSpec, ServerPlan } from './plan';
 import { bestState, type BackendState } from './state';
@@ -30,6 +32,14 @@ export interface GroupListener {
   request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome>;
   /** A backend (re)connected: shared state (log level, subscriptions) is to be given back to it. */
   backendUp(group: ServerGroup, conn: UpstreamConnection): void;
+}
+
+/** What a pick must respect besides what the request names. */
+export interface PickOptions {
+  /** Backends not to pick: those earlier attempts of a retried request failed on. */
+  avoid?: ReadonlySet<string>;
+  /** The 2025 client session the request comes from, for `balancing.affinity: session`. */
+  session?: string;
 }
 
 /** Whose a group is when it is not shared: one client session's, or one principal's. */
@@ -153,13 +163,24 @@ export class ServerGroup implements BackendListener {
 
   /**
    * The backend for one forwarded request: by weight among the serving ones that offer what it
-   * names, healthy ones first, then degraded ones. When every backend with weight is out, a
-   * serving weight-0 one (a healthy one first) serves rather than fail.
+   * names and whose circuit breaker admits it, healthy ones first, then degraded ones. When every
+   * backend with weight is out, a serving weight-0 one (a healthy one first) serves rather than
+   * fail. `options`: backends a retry must not go back to, the session for affinity. When breakers hold every backend that
+   * could serve, the request fails at once (CIRCUIT_OPEN) instead of waiting for a timeout.
    */
-  pick(want: Want): Backend {
-    const able = this.backends.filter((b) => b.serving && b.offers(want));
+  pick(want: Want, options: PickOptions = {}): Backend {
+    const offering = this.backends.filter((b) => b.serving && b.offers(want) && !options.avoid?.has(b.id));
+    const able = offering.filter((b) => b.admits);
+    if (able.length === 0 && offering.length > 0) throw this.circuitOpen(offering);
     const healthy = able.filter((b) => b.healthState === 'healthy');
-    const picked = this.picker.pick(healthy) ?? (healthy.length < able.length ? this.picker.pick(able.filter((b) => b.healthState === 'degraded')) : undefined);
+    const picked =
+      this.choose(healthy, options.session) ??
+      (healthy.length < able.length
+        ? this.choose(
+            able.filter((b) => b.healthState === 'degraded'),
+            options.session,
+          )
+        : undefined);
     if (picked) {
       this.onWeightZero = false;
       return picked;
@@ -175,6 +196,21 @@ export class ServerGroup implements BackendListener {
     throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.name}" is not connected${last ? ` (last error: ${last})` : ''}; the gateway keeps retrying`, {
       data: { server: this.name },
     });
+  }
+
+  /** One of `candidates` by the server's `balancing`: the session's own, the least loaded, or by weight alone. */
+  private choose(candidates: readonly Backend[], session: string | undefined): Backend | undefined {
+    const { strategy, affinity } = this.config.balancing;
+    if (affinity === 'session' && session !== undefined) return rendezvous(candidates, session);
+    return this.picker.pick(strategy === 'least-outstanding' ? leastLoaded(candidates) : candidates);
+  }
+
+  private circuitOpen(held: readonly Backend[]): FleetError {
+    const retryAfterMs = Math.min(...held.map((b) => b.breaker?.retryAfterMs ?? 0));
+    const ids = held.map((b) => b.id).join(', ');
+    const when = retryAfterMs > 0 ? `retry in ${retryAfterMs} ms` : 'one is being probed, retry shortly';
+    const message = `server "${this.name}": every backend that could serve the request has an open circuit breaker (${ids}); ${when}`;
+    return new FleetError('CIRCUIT_OPEN', message, { data: { server: this.name, backends: held.map((b) => b.id), retryAfterMs } });
   }
 
   /** The other serving backends that offer what `want` names (a subscription goes to each of them). */

@@ -21,6 +21,7 @@ import type { SessionPoolStats } from '../upstream/session-pool';
 import type { Subject, SubjectToken } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { Drains } from './drains';
+import type { BreakerReport } from './breaker';
 import { ServerGroup, type GroupBinding, type GroupListener } from './group';
 import { LIST_KINDS } from './lists';
 import { toolMismatches, type BackendIdentity } from './compatibility';
@@ -46,6 +47,8 @@ export interface BackendStatus {
   refused?: string;
   /** Set when its tools differ from its replica set's: it serves, flagged. */
   mismatch?: string;
+  /** Its circuit breaker (a shared server with `breaker`). */
+  breaker?: BreakerReport;
 }
 
 /** A server as the admin API and the metrics report it. */
@@ -377,6 +380,7 @@ export class ServerRegistry {
           ...(live.poolStats ? { pool: live.poolStats } : {}),
           ...(live.identity ? { identity: live.identity } : {}),
           ...(live.refusal !== undefined ? { refused: live.refusal } : {}),
+          ...(live.breaker ? { breaker: live.breaker.report } : {}),
         };
       const sessions = bound.filter((g) => g.boundTo === spec.id);
       if (sessions.length === 0)

@@ -274,6 +274,11 @@ export class UpstreamConnection {
   }
 
   private receive(m: JsonRpcMessage, context: ReceivedContext | undefined): void {
+    // the transport's own answer for a response that can no longer come: the server said nothing
+    if (context?.failure && isResponse(m)) {
+      if (typeof m.id === 'number') this.fail(m.id, context.failure);
+      return;
+    }
     this.trafficCount++;
     if (isResponse(m)) {
       if (typeof m.id === 'number') this.settle(m.id, m);

@@ -274,7 +274,7 @@ export class StreamableHttpTransport implements MessageTransport {
         ? cause
         : new FleetError('UPSTREAM_UNAVAILABLE', `${this.ep.display}: no answer to request ${ids.join(', ')}: ${cause.message}`, { cause });
     this.onerror?.(error);
-    for (const id of ids) this.onmessage?.(errorResponse(id, error.toJsonRpcError()));
+    for (const id of ids) this.onmessage?.(errorResponse(id, error.toJsonRpcError()), { failure: error });
   }
 
   /** The server no longer knows the session: close (without DELETE) so the owner initializes a new one. */

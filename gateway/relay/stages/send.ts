@@ -23,6 +23,8 @@ export function sendStage(progress: ProgressRouter): Next {
       meta.progressToken = token;
       call.progressToken = token;
     }
+    // a closed session refuses the request before anything is written: nothing ran upstream
+    call.sentUpstream = conn.isOpen;
     const pending = conn.request(
       call.request.method,
       { ...call.params, _meta: meta },
