@@ -132,6 +132,10 @@ async function serverReplicas(cleanup: Cleanup, label: string): Promise<string> 
         pool: { min: 1, max: 4, maxConcurrent: 4 },
         healthCheck: { intervalMs: 500, timeoutMs: 500, unhealthyThreshold: 1 },
         restart: { initialDelayMs: 200, maxDelayMs: 2_000 },
+        // a call caught on the killed replica is retried on another (read_graph reads only), and
+        // the dead one's breaker takes it out of picking until a probe finds it back
+        retry: { attempts: 2, backoff: { initialMs: 20, maxMs: 200 }, idempotentTools: ['read_graph'] },
+        breaker: { consecutive: 2, halfOpenAfterMs: 2_000 },
       },
     },
   };

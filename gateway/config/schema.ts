@@ -46,6 +46,12 @@ const commonServerFields = {
   mode: z.enum(serverModes).default('shared'),
   requestTimeoutMs: positiveMs.default(60_000),
   /**
+   * per-session and per-principal servers: a session (tenant) whose backend lost its connection
+   * and is not back this soon moves to another backend of the server (a new upstream session,
+   * initialized again; the client hears list_changed). 0: it waits for its backend.
+   */
+  sessionFailoverMs: z.number().int().min(0).default(2_000),
+  /**
    * A semver range the server's `serverInfo.version` must satisfy (">=1.4 <2"): a backend that
    * reports another version, or none, is refused with the reason (admin API, metrics, logs).
    */

@@ -32,6 +32,8 @@ export interface GroupListener {
   request(group: ServerGroup, r: JsonRpcRequest, conn: UpstreamConnection, context: RequestWire): Promise<ServerRequestOutcome>;
   /** A backend (re)connected: shared state (log level, subscriptions) is to be given back to it. */
   backendUp(group: ServerGroup, conn: UpstreamConnection): void;
+  /** A backend lost its connection (it reconnects by itself; a bound group may move instead). */
+  backendDown?(group: ServerGroup): void;
 }
 
 /** What a pick must respect besides what the request names. */
@@ -250,6 +252,7 @@ export class ServerGroup implements BackendListener {
 
   backendDown(): void {
     this.showLead();
+    this.deps.listener.backendDown?.(this);
   }
 
   backendListChanged(backend: Backend, kind: ListKind): void {

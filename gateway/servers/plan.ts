@@ -107,8 +107,9 @@ export class ServerPlan {
     return Object.fromEntries(this.specs.map((s) => [s.id, s.weight]));
   }
 
-  /** The backend a new client session binds to for its life: by weight only. */
-  pickForSession(): BackendSpec {
-    return this.sessionPicker.pick(this.specs) ?? this.specs[0];
+  /** The backend a new client session binds to for its life: by weight only; `avoid` is one it must not (its last one died). */
+  pickForSession(avoid?: string): BackendSpec {
+    const specs = avoid === undefined ? this.specs : this.specs.filter((s) => s.id !== avoid);
+    return this.sessionPicker.pick(specs) ?? specs[0] ?? this.specs[0];
   }
 }

@@ -110,6 +110,8 @@ export class ServerRegistry {
   private readonly plans: ServerPlan[] = [];
   private readonly shared = new Map<string, ServerGroup>();
   private readonly owners = new Map<string, Owner>();
+  /** Pending moves of bound sessions whose backend went down (failoverLater). */
+  private readonly failovers = new Set<NodeJS.Timeout>();
   /** Groups of removed or replaced servers that finish their calls in flight before they stop. */
   private readonly drains: Drains;
   /** Owners per per-session or per-principal server (each runs an upstream of its own): at most its limits.maxSessions. */
@@ -202,6 +204,8 @@ export class ServerRegistry {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.failovers) clearTimeout(timer);
+    this.failovers.clear();
     const owners = [...this.owners.keys()];
     const live = [...this.shared.values(), ...this.drains.all];
     await Promise.all(live.map((g) => g.stop()).concat(owners.map((o) => this.closeOwner(o))));
@@ -466,12 +470,51 @@ export class ServerRegistry {
   }
 
   /** Opens an owner's group of one of its servers, bound to a backend picked by weight. */
-  private async bind(key: string, entry: Owner, plan: ServerPlan): Promise<void> {
+  /** Binds an owner to one backend of `plan`, picked by weight (never `avoid`, the one its last binding died on). */
+  private async bind(key: string, entry: Owner, plan: ServerPlan, avoid?: string): Promise<void> {
     if (this.owners.get(key) !== entry) return; // the session ended meanwhile
     const binding = entry.mode === 'per-principal' ? { tenant: key.slice(TENANT.length) } : { owner: key };
-    const group = this.group(plan, [plan.pickForSession()], entry.init, this.deps.listener, binding, undefined, entry.subject);
+    const base = this.deps.listener;
+    const listener: GroupListener = {
+      listsChanged: (g, kinds) => base.listsChanged(g, kinds),
+      notification: (g, n, conn, context) => base.notification(g, n, conn, context),
+      request: (g, r, conn, context) => base.request(g, r, conn, context),
+      backendUp: (g, conn) => base.backendUp(g, conn),
+      backendDown: (g) => this.failoverLater(key, entry, plan, g),
+    };
+    const group = this.group(plan, [plan.pickForSession(avoid)], entry.init, listener, binding, undefined, entry.subject);
     entry.groups.set(plan.name, group);
     await group.start();
+  }
+
+  /**
+   * A bound group's one backend lost its connection. If it is not back within the server's
+   * `sessionFailoverMs`, the owner moves to another backend: a new upstream session, initialized
+   * with the owner's own capabilities (the client's session with the gateway stays), and the
+   * client hears list_changed as the new backend's catalog replaces the old one's.
+   */
+  private failoverLater(key: string, entry: Owner, plan: ServerPlan, group: ServerGroup): void {
+    const afterMs = plan.config.sessionFailoverMs;
+    if (afterMs === 0 || !plan.specs.some((s) => s.id !== group.boundTo && s.weight > 0)) return;
+    const timer = setTimeout(() => {
+      this.failovers.delete(timer);
+      void this.failover(key, entry, plan, group).catch((err: Error) =>
+        this.deps.log.warn({ server: plan.name, err: err.message }, 'session failover failed; the session stays on its backend'),
+      );
+    }, afterMs);
+    this.failovers.add(timer);
+  }
+
+  private async failover(key: string, entry: Owner, plan: ServerPlan, group: ServerGroup): Promise<void> {
+    const still = this.owners.get(key) === entry && entry.groups.get(plan.name) === group && this.plans.includes(plan);
+    if (!still || group.state === 'ready') return;
+    entry.groups.delete(plan.name);
+    this.deps.log.warn(
+      { server: plan.name, from: group.boundTo, afterMs: plan.config.sessionFailoverMs },
+      'backend stayed down: its session moves to another backend',
+    );
+    await this.unlink(group);
+    await this.bind(key, entry, plan, group.boundTo);
   }
 
   /**
