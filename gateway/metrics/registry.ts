@@ -154,6 +154,15 @@ export class GatewayMetrics {
     backendGauge(registers, 'backend_tools_mismatch', "1 when a backend's tools differ from its replica set's, else 0", source, (b) =>
       b.identity ? (b.mismatch !== undefined ? 1 : 0) : undefined,
     );
+    backendSeries(
+      Counter,
+      registers,
+      'upstream_connections_total',
+      "A backend's upstream connections by outcome: connected, lost (after it was up: a crash, an exit, a dropped socket) or failed (an attempt that did not connect); a per-session backend counts its sessions' upstreams together",
+      'outcome',
+      source,
+      (b) => b.connections,
+    );
     backendGauge(registers, 'backend_weight', "A backend's routing weight", source, (b) => b.weight);
     backendSeries(
       Gauge,

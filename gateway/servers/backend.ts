@@ -151,6 +151,11 @@ export class Backend {
     return this.refused;
   }
 
+  /** Its upstream's connections so far: made, lost after they were up, attempts that failed. */
+  get connections(): Readonly<UpstreamSupervisor['counts']> {
+    return this.supervisor.counts;
+  }
+
   get lastError(): Error | undefined {
     return this.supervisor.lastError;
   }

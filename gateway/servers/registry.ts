@@ -47,6 +47,8 @@ export interface BackendStatus {
   refused?: string;
   /** Set when its tools differ from its replica set's: it serves, flagged. */
   mismatch?: string;
+  /** Its upstream connections so far (a per-session backend: its sessions' together): made, lost after they were up, failed attempts. */
+  connections?: { connected: number; lost: number; failed: number };
   /** Its circuit breaker (a shared server with `breaker`). */
   breaker?: BreakerReport;
 }
@@ -383,6 +385,7 @@ export class ServerRegistry {
           health: live.health,
           ...(live.poolStats ? { pool: live.poolStats } : {}),
           ...(live.identity ? { identity: live.identity } : {}),
+          connections: { ...live.connections },
           ...(live.refusal !== undefined ? { refused: live.refusal } : {}),
           ...(live.breaker ? { breaker: live.breaker.report } : {}),
         };
@@ -394,6 +397,7 @@ export class ServerRegistry {
         state: bestState(sessions.map((g) => g.state)),
         tools: Math.max(...sessions.map((g) => g.catalog.tools.length)),
         health: healthiest(sessions.flatMap((g) => g.backends.map((b) => b.health))),
+        connections: sumConnections(sessions.flatMap((g) => g.backends.map((b) => b.connections))),
       };
     });
     const mismatches = toolMismatches(backends.filter((b) => b.state === 'ready').map((b) => ({ id: b.id, toolsHash: b.identity?.toolsHash })));
@@ -584,4 +588,14 @@ function targetOf(config: ServerConfig): string {
   if (config.kind === 'docker') return config.docker.image;
   const url = new URL(config.url);
   return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+function sumConnections(all: readonly { connected: number; lost: number; failed: number }[]): { connected: number; lost: number; failed: number } {
+  const sum = { connected: 0, lost: 0, failed: 0 };
+  for (const c of all) {
+    sum.connected += c.connected;
+    sum.lost += c.lost;
+    sum.failed += c.failed;
+  }
+  return sum;
 }

@@ -35,6 +35,8 @@ export class UpstreamSupervisor {
   private stateValue: UpstreamState = 'connecting';
   private firstAttempt: Promise<void> | undefined;
   lastError: Error | undefined;
+  /** Connections made, connections lost after they were up (a crash, an exit, a dropped socket), attempts that failed. */
+  readonly counts = { connected: 0, lost: 0, failed: 0 };
   /** The generation the server speaks: configured, or learnt by the first probe. */
   private eraValue: Era | undefined;
   /** Healthy, degraded or down: what balancing and readiness go by. */
@@ -113,6 +115,7 @@ export class UpstreamSupervisor {
     this.attempt = 0;
     this.lastError = undefined;
     this.stateValue = 'up';
+    this.counts.connected++;
     this.health.attach(conn);
     const info = conn.init.serverInfo;
     this.log.info({ serverInfo: info, protocolVersion: conn.init.protocolVersion, era: conn.era }, 'server connected');
@@ -129,6 +132,7 @@ export class UpstreamSupervisor {
   private lost(conn: UpstreamConnection, reason: Error | undefined): void {
     if (conn !== this.conn || this.stateValue === 'stopped' || this.stateValue === 'connecting') return;
     this.conn = undefined;
+    this.counts.lost++;
     const error = reason ?? new Error('connection closed');
     this.health.detach(error.message);
     this.hooks.down(conn, error);
@@ -139,7 +143,10 @@ export class UpstreamSupervisor {
     if (this.stateValue === 'stopped') return;
     this.lastError = error;
     this.health.detach(error.message);
-    if (!conn) this.hooks.down(undefined, error);
+    if (!conn) {
+      this.counts.failed++;
+      this.hooks.down(undefined, error);
+    }
     const { initialDelayMs, maxDelayMs, factor } = this.server.restart;
     const base = Math.min(maxDelayMs, initialDelayMs * factor ** this.attempt);
     const delay = Math.round(base * (0.8 + Math.random() * 0.4)); // jitter, so a fleet does not retry in lockstep

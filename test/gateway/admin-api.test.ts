@@ -189,6 +189,7 @@ describe('servers registered at runtime (service discovery)', () => {
               tools: 2,
               health: { state: 'healthy', reason: 'answering', lastCheckAt: expect.any(String), consecutiveFailures: 0, consecutiveSuccesses: 1 },
               identity: expect.objectContaining({ serverInfo: { name: 'found', version: '1.0.0' } }),
+              connections: { connected: 1, lost: 0, failed: 0 },
             },
           ],
         },

@@ -8,6 +8,7 @@ import { scripted } from '../helpers/scripted';
 import { admin, startAdminGateway } from '../helpers/admin';
 import { scrapeMetrics, sampleValue } from '../helpers/metrics';
 import { waitForNoProcesses } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 
 describe('/metrics', () => {
   it('counts forwarded calls by outcome, with their durations, sessions, upstreams and weights', async () => {
@@ -56,6 +57,33 @@ describe('/metrics', () => {
     } finally {
       await gw.stop();
       await other.stop();
+    }
+    expect(await waitForNoProcesses(marker)).toEqual([]);
+  });
+
+  it('counts upstream connections made, lost (a crash) and failed (cannot start)', async () => {
+    const marker = newMarker();
+    const gw = await startAdminGateway(marker, { c: scripted(marker, ['--tools', 'echo,crash']) });
+    try {
+      const client = await connectClient(gw, 'streamable-http');
+      const connections = async (outcome: string) =>
+        sampleValue(await scrapeMetrics(gw), 'mcp_gateway_upstream_connections_total', { server: 'c', backend: 'primary', outcome });
+      expect([await connections('connected'), await connections('lost'), await connections('failed')]).toEqual([1, 0, 0]);
+      await expect(client.callTool({ name: 'c__crash', arguments: {} })).rejects.toThrow();
+      // the process died: one lost, and the supervisor's restart connects again
+      await waitFor(async () => (await connections('connected')) === 2, 'the restarted server to connect');
+      expect(await connections('lost')).toBe(1);
+      await admin(gw, 'POST', '/admin/servers/c/backends', {
+        body: { id: 'broken', weight: 0, command: process.execPath, args: ['/nonexistent/mcp-server.js'] },
+      });
+      const failed = await waitFor(async () => {
+        const n = sampleValue(await scrapeMetrics(gw), 'mcp_gateway_upstream_connections_total', { server: 'c', backend: 'broken', outcome: 'failed' });
+        return n !== undefined && n >= 1 ? n : undefined;
+      }, 'the broken backend to fail');
+      expect(failed).toBeGreaterThanOrEqual(1);
+      await disconnect(client);
+    } finally {
+      await gw.stop();
     }
     expect(await waitForNoProcesses(marker)).toEqual([]);
   });

@@ -77,6 +77,7 @@ describe('a shared server with weighted backends', () => {
             tools: 5,
             health: expect.objectContaining({ state: 'healthy' }),
             identity: expect.objectContaining({ serverInfo: { name: 'blue', version: '1.0.0' } }),
+            connections: { connected: 1, lost: 0, failed: 0 },
           },
           {
             id: 'green',
@@ -87,6 +88,7 @@ describe('a shared server with weighted backends', () => {
             tools: 5,
             health: expect.objectContaining({ state: 'healthy' }),
             identity: expect.objectContaining({ serverInfo: { name: 'green', version: '1.0.0' } }),
+            connections: { connected: 1, lost: 0, failed: 0 },
           },
         ],
       },
