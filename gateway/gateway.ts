@@ -89,10 +89,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         log: log.child({ component: 'discovery' }),
       })
     : undefined;
-  const dnsReplicas = new DnsReplicas(
-    config.servers.filter((s) => s.kind === 'remote'),
-    { registry, log: log.child({ component: 'dns-replicas' }) },
-  );
+  const dnsReplicas = new DnsReplicas({ registry, log: log.child({ component: 'dns-replicas' }) });
   await Promise.all([discovery?.start(), dnsReplicas.start()]);
   // the network fronts' client authentication (stdio serves its one local client as it is)
   const door = options.stdio ? undefined : new Authenticator(config.auth, log, (reason) => core.metrics.recordAuthRefusal(reason));

@@ -13,12 +13,14 @@ import { lookup } from 'node:dns/promises';
 import type { Logger } from 'pino';
 import type { RemoteServerConfig } from '../config/schema';
 import { toFleetError } from '../protocol/errors';
-import { PRIMARY_BACKEND } from '../servers/plan';
+import { PRIMARY_BACKEND, type ServerPlan } from '../servers/plan';
 import type { ServerRegistry } from '../servers/registry';
 
 type Resolve = (hostname: string) => Promise<string[]>;
 
 interface ReplicaSet {
+  /** The server's plan: a server replaced by a reload (or removed and added again) is a new plan, and a new set. */
+  plan: ServerPlan;
   config: RemoteServerConfig & { dns: { intervalMs: number } };
   hostname: string;
   /** Address → backend id. */
@@ -27,27 +29,19 @@ interface ReplicaSet {
   nextAt: number;
 }
 
-/** How often a set is looked at for a down member (its full re-resolve waits for its interval). */
+/** How often the sets are looked at: for servers with `dns` that came or went, and for a down member (a full re-resolve waits for its interval). */
 const TICK_MS = 1_000;
 
 export class DnsReplicas {
-  private readonly sets: ReplicaSet[];
+  private readonly sets = new Map<ServerPlan, ReplicaSet>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(
-    servers: readonly RemoteServerConfig[],
-    private readonly deps: { registry: ServerRegistry; log: Logger; resolve?: Resolve },
-  ) {
-    this.sets = servers
-      .filter((s): s is ReplicaSet['config'] => s.dns !== undefined)
-      .map((config) => ({ config, hostname: new URL(config.url).hostname, members: new Map(), primaryWeight: 100, nextAt: 0 }));
-  }
+  constructor(private readonly deps: { registry: ServerRegistry; log: Logger; resolve?: Resolve }) {}
 
   /** Resolves every set once (its replicas join before clients come), then keeps them current. */
   async start(): Promise<void> {
-    if (this.sets.length === 0) return;
     await this.tick();
   }
 
@@ -59,17 +53,29 @@ export class DnsReplicas {
 
   private tick(): Promise<void> {
     this.running = (async () => {
-      for (const set of this.sets) if (this.due(set)) await this.refresh(set);
+      this.follow();
+      for (const set of this.sets.values()) if (this.due(set)) await this.refresh(set);
     })();
     return this.running.finally(() => {
       if (!this.stopped) this.timer = setTimeout(() => void this.tick(), TICK_MS);
     });
   }
 
+  /** The sets follow the registry: servers with `dns` from the config, a reload or the admin API. */
+  private follow(): void {
+    const plans = new Set(this.deps.registry.servers);
+    for (const plan of this.sets.keys()) if (!plans.has(plan)) this.sets.delete(plan);
+    for (const plan of plans) {
+      const config = plan.config;
+      if (this.sets.has(plan) || config.kind !== 'remote' || config.dns === undefined) continue;
+      const withDns = config as ReplicaSet['config'];
+      this.sets.set(plan, { plan, config: withDns, hostname: new URL(config.url).hostname, members: new Map(), primaryWeight: 100, nextAt: 0 });
+    }
+  }
+
   private due(set: ReplicaSet): boolean {
     if (Date.now() >= set.nextAt) return true;
-    const plan = this.deps.registry.find(set.config.name);
-    if (!plan) return false;
+    const plan = set.plan;
     const down = this.deps.registry.status(plan).backends.filter((b) => b.state === 'down' && [...set.members.values()].includes(b.id));
     return down.length > 0;
   }
@@ -77,8 +83,8 @@ export class DnsReplicas {
   private async refresh(set: ReplicaSet): Promise<void> {
     set.nextAt = Date.now() + set.config.dns.intervalMs;
     const { registry, log } = this.deps;
-    const plan = registry.find(set.config.name);
-    if (!plan) return;
+    const plan = set.plan;
+    if (registry.find(plan.name) !== plan) return;
     let addresses: string[];
     try {
       addresses = [...new Set(await (this.deps.resolve ?? resolveAll)(set.hostname))].sort();

@@ -66,7 +66,7 @@ describe('a server given by a name Docker resolves to several replicas', () => {
         listen: '0.0.0.0:8080',
         http: { allowedHosts: ['127.0.0.1', 'localhost'] },
         auth: { apiKeys: { keys: [{ name: 'tester', key: CLIENT }] } },
-        admin: { token: ADMIN },
+        admin: { token: ADMIN, register: { urls: ['http://notes:8080/mcp'] } },
         servers: {
           notes: {
             url: 'http://notes:8080/mcp',
@@ -124,7 +124,8 @@ describe('a server given by a name Docker resolves to several replicas', () => {
     expect(stats.servers.notes[`dns-${b}`].calls).toBeGreaterThan(0);
     expect(stats.servers.notes.primary.calls).toBe(0);
 
-    const c = await addressOf(await runReplica('c'));
+    replicas.push(await runReplica('c'));
+    const c = await addressOf(replicas[2]);
     await waitFor(async () => (await members()).includes(`dns-${c}`), 'the new replica to join', 60_000, 250);
 
     await docker.getContainer(replicas[0]).stop({ t: 1 });
@@ -132,4 +133,30 @@ describe('a server given by a name Docker resolves to several replicas', () => {
     expect(await members()).toEqual([`dns-${b}`, `dns-${c}`].sort());
     expect((await connection.client.callTool({ name: 'notes__read_graph', arguments: {} })).isError).toBeFalsy();
   }, 240_000);
+
+  it('follows a server with dns registered at run time, as it would one a reload adds', async () => {
+    const added = await fetch(`${base}/admin/servers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'later', url: 'http://notes:8080/mcp', headers: { Authorization: `Bearer ${UPSTREAM}` }, dns: { intervalMs: 1000 } }),
+    });
+    expect(added.status).toBe(201);
+    const live = await Promise.all(replicas.slice(1).map(addressOf));
+    const later = await waitFor(
+      async () => {
+        const res = await fetch(`${base}/admin/servers`, { headers: { authorization: `Bearer ${ADMIN}` } });
+        const body = (await res.json()) as { servers: { name: string; backends: { id: string }[] }[] };
+        const ids = body.servers
+          .find((s) => s.name === 'later')
+          ?.backends.map((b) => b.id)
+          .filter((id) => id.startsWith('dns-'))
+          .sort();
+        return ids?.length === live.length ? ids : undefined;
+      },
+      'the run-time server’s replicas as backends',
+      60_000,
+      250,
+    );
+    expect(later).toEqual(live.map((a) => `dns-${a}`).sort());
+  }, 120_000);
 });
