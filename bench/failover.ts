@@ -23,6 +23,7 @@ import { startHaproxy } from '../test/helpers/load-balancers';
 import { freePort } from '../test/helpers/ports';
 import { ensureLoadBalancerTools, startRedis } from '../test/helpers/redis';
 import { scripted } from '../test/helpers/scripted';
+import { waitFor } from '../test/helpers/wait';
 import { terminating } from '../gateway/termination';
 import { Cleanup } from './cleanup';
 import { sweepLabelled } from './docker-sweep';
@@ -78,14 +79,6 @@ async function killUnderLoad(clients: { call(): Promise<unknown> }[], kill: () =
   const killedAt = performance.now();
   await kill();
   return outcome(await running, killedAt);
-}
-
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`bench:failover: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -160,10 +153,14 @@ async function serverReplicas(cleanup: Cleanup, label: string): Promise<string> 
   }
   // the load starts once every replica serves: a container's published port accepts before its
   // bridge listens, so the first connections may be reset, which is start-up, not failover
-  await waitUntil(async () => {
-    const body = (await (await fetch(`${gw.url}/admin/servers`, { headers: admin })).json()) as { servers: { backends: { state: string }[] }[] };
-    return body.servers[0].backends.length === 3 && body.servers[0].backends.every((b) => b.state === 'ready');
-  }, 'the three replicas to serve');
+  await waitFor(
+    async () => {
+      const body = (await (await fetch(`${gw.url}/admin/servers`, { headers: admin })).json()) as { servers: { backends: { state: string }[] }[] };
+      return body.servers[0].backends.length === 3 && body.servers[0].backends.every((b) => b.state === 'ready');
+    },
+    'the three replicas to serve',
+    60_000,
+  );
   const connections = await Promise.all(Array.from({ length: CLIENTS }, () => connectGateway(gw.url!, 'streamable-http')));
   cleanup.add('clients', () => Promise.all(connections.map((c) => c.close().catch(() => {}))).then(() => undefined));
   const clients = connections.map((c) => ({ call: () => c.client.callTool({ name: 'mem__read_graph', arguments: {} }) }));

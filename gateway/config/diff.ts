@@ -6,6 +6,7 @@
  * operator is told rather than ignored. Pure: nothing here touches a live part.
  */
 import type { GatewayConfig, ServerConfig } from './schema';
+import { canonicalJson } from '../protocol/canonical-json';
 
 /** The settings a reload swaps without a restart, by field path. */
 export type LiveSetting = 'policy' | 'rateLimits' | 'auth.apiKeys.keys' | 'log.level';
@@ -102,20 +103,7 @@ export function sameServer(a: ServerConfig, b: ServerConfig): boolean {
 }
 
 function same(a: unknown, b: unknown): boolean {
-  return stableJson(a) === stableJson(b);
-}
-
-/** JSON with object keys sorted, so that key order in the file is no change. */
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    isObject(v) && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.keys(v)
-            .sort()
-            .map((k) => [k, v[k]]),
-        )
-      : v,
-  );
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -8,6 +8,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { FleetError } from '../protocol/errors';
+import { canonicalJson } from '../protocol/canonical-json';
 
 const PREFIX = 'fs1.';
 const MAX_STATE_CHARS = 64 * 1024;
@@ -93,17 +94,6 @@ export class RequestStateSealer {
 export function requestDigest(params: Record<string, unknown>): string {
   const { inputResponses: _responses, requestState: _state, _meta, ...salient } = params;
   return createHash('sha256').update(canonicalJson(salient)).digest('base64url');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 function invalid(why: string): FleetError {

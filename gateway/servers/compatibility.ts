@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { satisfies, valid } from 'semver';
 import type { ServerConfig } from '../config/schema';
+import { canonicalJson } from '../protocol/canonical-json';
 import { MODERN_VERSIONS, type Era } from '../protocol/eras';
 import type { InitializeResult } from '../upstream/connection';
 import type { Catalog, Item } from './lists';
@@ -72,18 +73,7 @@ export function toolMismatches(backends: readonly { id: string; toolsHash?: stri
 
 function toolsHash(tools: readonly Item[]): string {
   const hash = createHash('sha256');
-  const entries = tools.map((t) => canonical([t.name ?? null, t.inputSchema ?? null, t.outputSchema ?? null])).sort();
+  const entries = tools.map((t) => canonicalJson([t.name ?? null, t.inputSchema ?? null, t.outputSchema ?? null])).sort();
   for (const entry of entries) hash.update(entry).update('\n');
   return hash.digest('hex');
-}
-
-/** JSON with object keys in order, so the same schema written in another key order hashes the same. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null)
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(value) ?? 'null';
 }

@@ -40,10 +40,14 @@ export class RedisBuckets {
 
   /** 0 when a token was taken, else the ms until there is one (nothing taken). Throws STORE_UNAVAILABLE. */
   async take(key: string, limit: Limit): Promise<number> {
-    return Number(await this.store.evalScript(TAKE, [`ratelimit:${key}`], [String(limit.ratePerMs), String(limit.burst), '0']));
+    return Number(await this.run(key, limit, false));
   }
 
   async giveBack(key: string, limit: Limit): Promise<void> {
-    await this.store.evalScript(TAKE, [`ratelimit:${key}`], [String(limit.ratePerMs), String(limit.burst), '1']);
+    await this.run(key, limit, true);
+  }
+
+  private run(key: string, limit: Limit, giveBack: boolean): Promise<unknown> {
+    return this.store.evalScript(TAKE, [`ratelimit:${key}`], [String(limit.ratePerMs), String(limit.burst), giveBack ? '1' : '0']);
   }
 }

@@ -25,6 +25,13 @@ jest.setTimeout(60_000);
 
 const marker = newMarker();
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+/** Start options for gateways that are expected not to start: their logs are not looked at. */
+const QUIET = {
+  log: createLogger(
+    'silent',
+    lineSink(() => {}),
+  ),
+};
 
 async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(url, { headers });
@@ -143,11 +150,7 @@ describe('bad management settings', () => {
 
   it('does not start a management listener other machines can reach without a door, before anything listens', async () => {
     const config = parseConfig({ listen: '127.0.0.1:0', management: { listen: '0.0.0.0:0' }, servers: { s: scripted(marker, ['--tools', 'echo']) } }, 't');
-    const log = createLogger(
-      'silent',
-      lineSink(() => {}),
-    );
-    const started = startGateway(config, { log });
+    const started = startGateway(config, QUIET);
     await expect(started).rejects.toThrow(FleetError);
     await expect(started).rejects.toThrow(/^management\.listen 0\.0\.0\.0:0 is reachable from other machines and has no door: set admin\.token/);
     expect(await waitForNoProcesses(marker)).toEqual([]);
@@ -162,14 +165,7 @@ describe('bad management settings', () => {
         { listen: '127.0.0.1:0', management: { listen: `127.0.0.1:${port}` }, servers: { s: scripted(marker, ['--tools', 'echo']) } },
         't',
       );
-      await expect(
-        startGateway(config, {
-          log: createLogger(
-            'silent',
-            lineSink(() => {}),
-          ),
-        }),
-      ).rejects.toThrow(/EADDRINUSE/);
+      await expect(startGateway(config, QUIET)).rejects.toThrow(/EADDRINUSE/);
       expect(await waitForNoProcesses(marker)).toEqual([]);
     } finally {
       await new Promise((resolve) => taken.close(resolve));
@@ -181,13 +177,6 @@ describe('bad management settings', () => {
       { listen: '127.0.0.1:0', management: { listen: '127.0.0.1:0', tls: { certFile: '/nonexistent/m.crt', keyFile: '/nonexistent/m.key' } }, servers },
       't',
     );
-    await expect(
-      startGateway(config, {
-        log: createLogger(
-          'silent',
-          lineSink(() => {}),
-        ),
-      }),
-    ).rejects.toThrow(/^management\.tls\.certFile: cannot read \/nonexistent\/m\.crt/);
+    await expect(startGateway(config, QUIET)).rejects.toThrow(/^management\.tls\.certFile: cannot read \/nonexistent\/m\.crt/);
   });
 });
