@@ -192,14 +192,21 @@ export class DockerDiscovery {
     if (this.joined.has(id)) await this.leave(id, 'address changed');
     try {
       this.deps.allowlist.checkTarget(found.config);
-      const madeServer = this.deps.registry.find(found.server) === undefined;
-      const backend = madeServer ? 'primary' : backendId(name);
+    } catch (err) {
+      return this.refuse(id, entry, toFleetError(err).message);
+    }
+    const madeServer = this.deps.registry.find(found.server) === undefined;
+    const backend = madeServer ? 'primary' : backendId(name);
+    // recorded before the registry call: the backend is visible in the registry while that call
+    // still connects, and the admin API must not call it waiting then
+    this.joined.set(id, { server: found.server, backend, url, madeServer });
+    this.seen.set(id, { ...entry, server: found.server, backend, url, state: 'registered' });
+    try {
       if (madeServer) await this.deps.registry.addServer(found.config);
       else await this.deps.registry.addBackend(found.server, { id: backend, weight: found.weight, config: found.config });
-      this.joined.set(id, { server: found.server, backend, url, madeServer });
-      this.seen.set(id, { ...entry, server: found.server, backend, url, state: 'registered' });
       this.deps.log.info({ container: name, server: found.server, backend, url }, 'discovery: container joined');
     } catch (err) {
+      this.joined.delete(id);
       this.refuse(id, entry, toFleetError(err).message);
     }
   }
