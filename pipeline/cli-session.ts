@@ -12,6 +12,7 @@ import { onTermination, safeWrite } from '../gateway/termination';
 import { ActivityPrinter, ProgressPrinter, runJson, summaryLines } from './progress';
 import { ensureTemporal, type TemporalHandle } from './temporal-server';
 import type { PhaseRunResult, StepDef } from './types';
+import { installWorkerRuntime } from './worker-runtime';
 
 export const CLI = 'run-pipeline-claude-interactive';
 /** Activities that need a Docker engine where the worker runs (checked before a run starts). */
@@ -84,9 +85,9 @@ export class Session {
       if (withWorker === true || (withWorker === 'if-started' && s.temporal.started && argv.worker)) {
         // Loaded only here: the worker pulls in the native bridge and every activity (a CommonJS lazy require).
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+        const { DefaultLogger } = require('@temporalio/worker') as typeof import('@temporalio/worker');
         // this process owns the signals (onTermination above): the worker stops when the session closes
-        Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+        installWorkerRuntime({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { startPipelineWorker } = require('./worker') as typeof import('./worker');
         const worker = startPipelineWorker({ temporal: s.temporal });

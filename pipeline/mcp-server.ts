@@ -15,6 +15,7 @@ import { PipelineClient } from './client';
 import { PHASE_DEFS, stepsFor } from './phases';
 import { ensureTemporal } from './temporal-server';
 import type { PipelineWorker } from './worker';
+import { installWorkerRuntime } from './worker-runtime';
 import type { PhaseName, Verb } from './types';
 import { version } from '../gateway/version';
 
@@ -98,9 +99,9 @@ async function main(): Promise<void> {
     // Loaded only here: the worker brings the native bridge and every activity, some 60 MB a
     // server without it (the compose stack's, whose worker is a container of its own) never needs.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+    const { DefaultLogger } = require('@temporalio/worker') as typeof import('@temporalio/worker');
     // stdout carries the MCP protocol: the worker's logs go to stderr, warnings and worse only
-    Runtime.install({
+    installWorkerRuntime({
       logger: new DefaultLogger('WARN', (entry) => process.stderr.write(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`)),
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports

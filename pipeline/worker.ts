@@ -3,10 +3,11 @@
  * on the task queue `mcp-fleet-pipeline`. One owner starts it and stops it: `stop()` drains the
  * worker, then closes its connection. Run alone with `node dist/pipeline/worker.js`.
  */
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import * as fleetActivities from '../activities/index';
 import { TASK_QUEUE } from './client';
 import { ensureTemporal, type TemporalHandle } from './temporal-server';
+import { installWorkerRuntime } from './worker-runtime';
 
 let bundle: Promise<WorkflowBundleOption> | undefined;
 
@@ -91,6 +92,7 @@ const quietLogger = {
 
 /** `node dist/pipeline/worker.js`: a standalone worker until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
+  installWorkerRuntime({ logger: new DefaultLogger('INFO') });
   const temporal = await ensureTemporal({});
   const w = await startPipelineWorker({ temporal });
   console.error(`mcp-fleet worker on ${temporal.address} (${temporal.namespace}), task queue ${TASK_QUEUE}`);
