@@ -35,6 +35,7 @@ import { FleetError } from './protocol/errors';
 import type { ReloadOutcome } from './config/diff';
 import { ConfigReloader } from './reload/reloader';
 import { watchConfigFile, type ConfigWatch } from './reload/watch';
+import { version } from './version';
 
 /** A started gateway; its parts are exposed for the tests and benchmarks that look inside. */
 export interface RunningGateway {
@@ -135,11 +136,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         separator: config.nameSeparator,
         draining: () => sessions.draining,
         reload: reloading.reloader && reload,
+        refusals: () => core.metrics.refusals.list(),
+        info: { version, startedAt: new Date().toISOString(), ...(config.admin?.temporalUi ? { temporalUi: config.admin.temporalUi } : {}) },
       }),
       { enabled: config.admin !== undefined, token: config.admin?.token, auth, maxBodyBytes: config.http.maxBodyBytes },
     ),
     metrics: core.metrics,
     metricsNeedAuth: config.management !== undefined && config.admin !== undefined,
+    adminEnabled: config.admin !== undefined,
   };
   const health = {
     get started() {

@@ -7,6 +7,7 @@ import type { BackendStats } from '../metrics/call-stats';
 import type { BreakerReport } from '../servers/breaker';
 import type { ServerStatus } from '../servers/registry';
 import type { DiscoveredContainer } from '../discovery/docker-watch';
+import type { Refusal } from '../metrics/recent-refusals';
 
 /** GET /admin/servers: each server with its backends, and the names clients see for its tools. */
 export interface ServerSummary extends ServerStatus {
@@ -59,6 +60,20 @@ export interface NewKeyBody extends KeyInfo {
 export interface DiscoveryBody {
   enabled: boolean;
   containers: DiscoveredContainer[];
+}
+
+/** GET /admin/refusals: the last refusals of the door and the limits, newest first (a bounded number). */
+export interface RefusalsBody {
+  refusals: Refusal[];
+}
+
+/** GET /admin/info: what this gateway is, and where the operator's other tools are. */
+export interface InfoBody {
+  version: string;
+  /** ISO time the gateway started. */
+  startedAt: string;
+  /** The Temporal UI of the pipeline (admin.temporalUi), for links to its runs. */
+  temporalUi?: string;
 }
 
 export type { BackendStats };

@@ -2,8 +2,8 @@
  * What each admin route does, and the role it needs: list, register and remove servers (service
  * discovery; only what the registration allowlist names), add and remove backends and shift
  * weights (canary, blue/green), read call statistics and container pools (rollout gates), and
- * add, rotate and revoke API keys, list what Docker-label discovery found, and reload the config
- * file. Bodies are validated in bodies.ts; the answers' types are in api.ts.
+ * add, rotate and revoke API keys, list what Docker-label discovery found, reload the config
+ * file, and list the last refusals and what this gateway is (the status page reads both). Bodies are validated in bodies.ts; the answers' types are in api.ts.
  */
 import type { ApiKeyStore } from '../auth/api-keys';
 import type { Principal } from '../auth/principal';
@@ -11,13 +11,14 @@ import { exposedTools } from '../catalog/view';
 import type { CatalogViews } from '../catalog/views';
 import type { ReloadOutcome } from '../config/diff';
 import { NO_CALLS, type CallStats } from '../metrics/call-stats';
+import type { Refusal } from '../metrics/recent-refusals';
 import { FleetError } from '../protocol/errors';
 import { exposedName } from '../protocol/names';
 import type { DiscoveredContainer } from '../discovery/docker-watch';
 import type { ServerPlan } from '../servers/plan';
 import type { ServerRegistry } from '../servers/registry';
 import type { PoolEntry } from '../upstream/transports';
-import type { DiscoveryBody, KeysBody, NewKeyBody, PoolsBody, ServerSummary, ServersBody, StatsBody, WeightsBody } from './api';
+import type { DiscoveryBody, InfoBody, KeysBody, NewKeyBody, PoolsBody, RefusalsBody, ServerSummary, ServersBody, StatsBody, WeightsBody } from './api';
 import { parseBackendBody, parseNewKeyBody, parseRotateBody, parseServerBody, parseWeightsBody, parseWindow } from './bodies';
 import type { RegistrationAllowlist } from './registration';
 import type { AdminRoutes } from './router';
@@ -40,6 +41,10 @@ export interface AdminDeps {
   draining(): boolean;
   /** Reads and applies the config file again; absent when the gateway was not started from one. */
   reload?: (trigger: string) => Promise<ReloadOutcome>;
+  /** The last refusals of the door and the limits, newest first. */
+  refusals(): Refusal[];
+  /** What GET /admin/info says of this gateway. */
+  info: InfoBody;
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoutes {
@@ -174,6 +179,12 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
           return { status: 200, body: { enabled: containers !== undefined, containers: containers ?? [] } satisfies DiscoveryBody };
         },
       },
+    },
+    '/admin/refusals': {
+      GET: { role: 'admin:read', handle: () => ({ status: 200, body: { refusals: deps.refusals() } satisfies RefusalsBody }) },
+    },
+    '/admin/info': {
+      GET: { role: 'admin:read', handle: () => ({ status: 200, body: deps.info }) },
     },
     '/admin/api-keys': {
       GET: { role: 'admin:read', handle: () => ({ status: 200, body: { keys: keys().list() } satisfies KeysBody }) },

@@ -603,6 +603,8 @@ export const gatewaySettingsSchema = z
           .refine((t) => new Set(t).size >= 8, 'the admin token is too guessable (fewer than 8 different characters); use `openssl rand -hex 32`')
           .optional(),
         register: registerAllowlistSchema.prefault({}),
+        /** The pipeline's Temporal UI: the status page (/admin/status) links to its runs. */
+        temporalUi: z.url({ protocol: /^https?$/, error: 'expected the http(s):// URL of the Temporal UI' }).optional(),
       })
       .strict()
       .optional(),

@@ -19,6 +19,7 @@ import type { GatewayMetrics } from '../metrics/registry';
 import { FleetError, toFleetError } from '../protocol/errors';
 import { listenerTimeouts, type FrontLimits } from './front-limits';
 import { answerHealth, type HealthSource } from './health';
+import { answerStatusPage } from './status-page';
 import { checkOrigin, isLoopbackHost, type OriginPolicy } from './origin-guard';
 import { createListener, type ListenerTlsSetup, type TlsReloader } from './tls-listener';
 
@@ -30,6 +31,8 @@ export interface OperatorEndpoints {
   metrics: Pick<GatewayMetrics, 'scrape'>;
   /** /metrics needs `admin:read` (the management listener with the admin API on); else it is open. */
   metricsNeedAuth: boolean;
+  /** The admin API is on: the status page is served beside it (status-page.ts). */
+  adminEnabled: boolean;
 }
 
 /**
@@ -45,6 +48,7 @@ export async function answerOperator(req: IncomingMessage, res: ServerResponse, 
     return true;
   }
   if (url.pathname !== ADMIN_PREFIX && !url.pathname.startsWith(`${ADMIN_PREFIX}/`)) return false;
+  if (ops.adminEnabled && answerStatusPage(req, res, url)) return true;
   const refused = await ops.admin.handle(req, res, url);
   if (refused)
     log[refused.code === 'INTERNAL' ? 'error' : 'info'](

@@ -12,6 +12,7 @@ import type { ServerStatus } from '../servers/registry';
 import { HEALTH_STATES } from '../upstream/health-state';
 import type { PoolEntry } from '../upstream/transports';
 import type { CallRecord } from './call-stats';
+import { RecentRefusals } from './recent-refusals';
 
 /** What the gauges read at scrape time. */
 export interface MetricsSource {
@@ -28,6 +29,8 @@ const PREFIX = 'mcp_gateway_';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /** The last refusals, beside their counters (the status page lists them). */
+  readonly refusals = new RecentRefusals();
   private readonly requests: Counter<'server' | 'backend' | 'method' | 'outcome'>;
   private readonly duration: Histogram<'server' | 'backend' | 'method'>;
   private readonly tap = outputTap('metrics');
@@ -224,14 +227,16 @@ export class GatewayMetrics {
     this.retries.inc({ server, method });
   }
 
-  /** A request refused by a limit: labels are rule and server names only (never principals), so their number is bounded by the config. */
   /** A client the door refused (why, in a word: auth/authenticator.ts AuthRefusal). */
   recordAuthRefusal(reason: string): void {
     this.authRefusals.inc({ reason });
+    this.refusals.add({ kind: 'auth', reason });
   }
 
+  /** A request refused by a limit: labels are rule and server names only (never principals), so their number is bounded by the config. */
   recordRefusal(limit: string, server: string): void {
     this.rateLimited.inc({ limit, server });
+    this.refusals.add({ kind: 'limit', reason: limit, server });
   }
 
   /** A config reload ended: applied (taking `durationMs`) or refused. */
