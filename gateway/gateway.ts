@@ -36,6 +36,7 @@ import type { ReloadOutcome } from './config/diff';
 import { ConfigReloader } from './reload/reloader';
 import { watchConfigFile, type ConfigWatch } from './reload/watch';
 import { version } from './version';
+import { Profiler } from './admin/profiling';
 
 /** A started gateway; its parts are exposed for the tests and benchmarks that look inside. */
 export interface RunningGateway {
@@ -137,6 +138,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         draining: () => sessions.draining,
         reload: reloading.reloader && reload,
         refusals: () => core.metrics.refusals.list(),
+        profiler: new Profiler(),
         info: { version, startedAt: new Date().toISOString(), ...(config.admin?.temporalUi ? { temporalUi: config.admin.temporalUi } : {}) },
       }),
       { enabled: config.admin !== undefined, token: config.admin?.token, auth, maxBodyBytes: config.http.maxBodyBytes },

@@ -15,6 +15,8 @@ const idSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 of A-Z a-z
 const weightSchema = z.number().min(0);
 const weightsSchema = z.record(z.string(), weightSchema).refine((w) => Object.keys(w).length > 0, 'name at least one backend, as { "<backendId>": weight }');
 const windowSchema = z.coerce.number().int().min(1).max(MAX_WINDOW_SEC).default(60);
+/** A CPU profile longer than a minute is a load of its own; shorter than a second says little. */
+const secondsSchema = z.coerce.number().int().min(1).max(60).default(10);
 
 /** The fields a backend brings; everything else (prefix, timeouts, restart, health check, breaker, retry) comes from its server. */
 const TRANSPORT_FIELDS = ['command', 'args', 'env', 'cwd', 'url', 'transport', 'headers', 'tls', 'docker', 'pool'];
@@ -95,6 +97,13 @@ export function parseNewKeyBody(body: unknown): z.infer<typeof newKeySchema> {
 export function parseRotateBody(body: unknown): z.infer<typeof rotateSchema> {
   const r = rotateSchema.safeParse(asObject(body ?? {}, 'an optional "overlapSec"'));
   if (!r.success) throw invalid(zodProblems(r.error, []));
+  return r.data;
+}
+
+/** POST /admin/debug/cpu-profile?seconds=N: 1..60, default 10. */
+export function parseSeconds(query: URLSearchParams): number {
+  const r = secondsSchema.safeParse(query.get('seconds') ?? undefined);
+  if (!r.success) throw invalid(zodProblems(r.error, ['seconds']));
   return r.data;
 }
 

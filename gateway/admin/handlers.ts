@@ -3,7 +3,8 @@
  * discovery; only what the registration allowlist names), add and remove backends and shift
  * weights (canary, blue/green), read call statistics and container pools (rollout gates), and
  * add, rotate and revoke API keys, list what Docker-label discovery found, reload the config
- * file, and list the last refusals and what this gateway is (the status page reads both). Bodies are validated in bodies.ts; the answers' types are in api.ts.
+ * file, list the last refusals and what this gateway is (the status page reads both), and take
+ * heap snapshots and CPU profiles (profiling.ts). Bodies are validated in bodies.ts; the answers' types are in api.ts.
  */
 import type { ApiKeyStore } from '../auth/api-keys';
 import type { Principal } from '../auth/principal';
@@ -19,7 +20,8 @@ import type { ServerPlan } from '../servers/plan';
 import type { ServerRegistry } from '../servers/registry';
 import type { PoolEntry } from '../upstream/transports';
 import type { DiscoveryBody, InfoBody, KeysBody, NewKeyBody, PoolsBody, RefusalsBody, ServerSummary, ServersBody, StatsBody, WeightsBody } from './api';
-import { parseBackendBody, parseNewKeyBody, parseRotateBody, parseServerBody, parseWeightsBody, parseWindow } from './bodies';
+import { parseBackendBody, parseNewKeyBody, parseRotateBody, parseSeconds, parseServerBody, parseWeightsBody, parseWindow } from './bodies';
+import type { Profiler } from './profiling';
 import type { RegistrationAllowlist } from './registration';
 import type { AdminRoutes } from './router';
 
@@ -45,6 +47,7 @@ export interface AdminDeps {
   refusals(): Refusal[];
   /** What GET /admin/info says of this gateway. */
   info: InfoBody;
+  profiler: Profiler;
 }
 
 export function adminRoutes(deps: AdminDeps): AdminRoutes {
@@ -182,6 +185,26 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
     },
     '/admin/refusals': {
       GET: { role: 'admin:read', handle: () => ({ status: 200, body: { refusals: deps.refusals() } satisfies RefusalsBody }) },
+    },
+    '/admin/debug/heap-snapshot': {
+      POST: {
+        role: 'admin:debug',
+        handle: ({ principal }) => {
+          const data = deps.profiler.heapSnapshot();
+          deps.audit(principal, 'heap snapshot taken', {});
+          return { status: 200, file: { name: `gateway-${Date.now()}.heapsnapshot`, contentType: 'application/json', data } };
+        },
+      },
+    },
+    '/admin/debug/cpu-profile': {
+      POST: {
+        role: 'admin:debug',
+        handle: async ({ query, principal }) => {
+          const seconds = parseSeconds(query);
+          deps.audit(principal, 'CPU profile started', { seconds });
+          return { status: 200, body: await deps.profiler.cpuProfile(seconds) };
+        },
+      },
     },
     '/admin/info': {
       GET: { role: 'admin:read', handle: () => ({ status: 200, body: deps.info }) },

@@ -6,6 +6,8 @@
  * to do; a wrong method gets 405 with Allow.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { FleetError, toFleetError } from '../protocol/errors';
 import { readBody, retryAfterHeader, sendJson } from '../http/http-util';
 import type { Authenticator } from '../auth/authenticator';
@@ -16,7 +18,7 @@ import { checkBearer } from './auth';
 export const ADMIN_PREFIX = '/admin';
 
 /** The roles of the admin API; `admin` holds them all. */
-export type AdminRole = 'admin:read' | 'admin:operate' | 'admin:register' | 'admin:keys';
+export type AdminRole = 'admin:read' | 'admin:operate' | 'admin:register' | 'admin:keys' | 'admin:debug';
 
 /** Whoever presents the admin token. */
 const TOKEN_HOLDER = principal('admin-token', 'admin.token', [], ['admin']);
@@ -34,6 +36,8 @@ export interface AdminRequest {
 export interface AdminReply {
   status: number;
   body?: unknown;
+  /** A download instead of a JSON body (a heap snapshot): streamed as it is made. */
+  file?: { name: string; contentType: string; data: Readable };
 }
 
 export type AdminHandler = (req: AdminRequest) => Promise<AdminReply> | AdminReply;
@@ -64,7 +68,12 @@ export class AdminRouter {
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<FleetError | undefined> {
     try {
       const reply = await this.dispatch(req, url);
-      if (reply.body === undefined) res.writeHead(reply.status).end();
+      if (reply.file) {
+        const { name, contentType, data } = reply.file;
+        res.writeHead(reply.status, { 'content-type': contentType, 'content-disposition': `attachment; filename="${name}"` });
+        // a client that goes away ends the stream (and so frees what made it)
+        await pipeline(data, res).catch(() => data.destroy());
+      } else if (reply.body === undefined) res.writeHead(reply.status).end();
       else sendJson(res, reply.status, reply.body);
       return undefined;
     } catch (err) {
