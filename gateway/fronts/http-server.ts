@@ -5,7 +5,9 @@
  * metadata, and answers health probes, and /metrics and the admin API unless the management
  * listener serves those (management.ts; then they are 404 here).
  * Errors become JSON-RPC error bodies with the matching HTTP status (the admin API's own `{ error }`
- * bodies); one bad request never affects another. With `tls` the listener is HTTPS (and WSS) for all
+ * bodies); one bad request never affects another. Every response carries X-Request-Id: the client's,
+ * when it is usable (protocol/request-id.ts), else one made here; the fronts bind it to the log
+ * lines of the requests it carried and forward it upstream. With `tls` the listener is HTTPS (and WSS) for all
  * of them, its certificate reloaded when its files change (tls-listener.ts).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -29,6 +31,7 @@ import { WebSocketFront, WS_PATH } from './websocket';
 import { clientJsonLimits, listenerTimeouts, type FrontLimits } from './front-limits';
 import { answerOperator, type OperatorEndpoints } from './management';
 import { KeyedCap } from '../protocol/keyed-cap';
+import { acceptRequestId, REQUEST_ID_HEADER } from '../protocol/request-id';
 import type { SessionRecords } from '../store/session-records';
 
 export const MCP_PATH = '/mcp';
@@ -134,6 +137,8 @@ export class HttpFronts {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
+    const requestId = this.requestId(req, url);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     try {
       if (answerHealth(url.pathname, this.deps.health, res)) return;
       const forbidden = checkOrigin(req.headers, this.options.origin);
@@ -142,21 +147,25 @@ export class HttpFronts {
       if (url.pathname === MCP_PATH) {
         const principal = await this.authenticate(req);
         this.hold(MCP_PATH, res);
-        return await this.streamable.handle(req, res, principal);
+        return await this.streamable.handle(req, res, principal, requestId);
       }
       if (this.deps.operator && (await answerOperator(req, res, url, this.deps.operator, this.log))) return;
       if (url.pathname === SSE_PATH && req.method === 'GET') {
         if (!this.accepting) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down and accepts no new sessions');
         const principal = await this.authenticate(req);
         this.hold(SSE_PATH, res);
-        return await this.sse.openStream(res, principal);
+        return await this.sse.openStream(res, principal, requestId);
       }
-      if (url.pathname === SSE_MESSAGES_PATH && req.method === 'POST') return await this.sse.postMessage(req, res, url, await this.authenticate(req));
+      if (url.pathname === SSE_MESSAGES_PATH && req.method === 'POST')
+        return await this.sse.postMessage(req, res, url, await this.authenticate(req), requestId);
       throw new FleetError('METHOD_NOT_FOUND', `no route for ${req.method} ${url.pathname}; the MCP endpoints are ${MCP_PATH}, ${SSE_PATH}, ${WS_PATH}`);
     } catch (err) {
       const error = toFleetError(err);
       const level = error.code === 'INTERNAL' ? 'error' : 'info';
-      this.log[level]({ method: req.method, path: url.pathname, status: error.httpStatus, code: error.code, err: error.message }, 'HTTP request refused');
+      this.log[level](
+        { requestId, method: req.method, path: url.pathname, status: error.httpStatus, code: error.code, err: error.message },
+        'HTTP request refused',
+      );
       sendError(res, error, this.refusalHeaders(error));
     }
   }
@@ -176,6 +185,13 @@ export class HttpFronts {
     if (data?.fleetCode !== 'INSUFFICIENT_SCOPE') return undefined;
     const error = new FleetError('INSUFFICIENT_SCOPE', message.error.message, { data });
     return { status: 403, headers: { 'www-authenticate': this.deps.auth.challenge(error, this.metadata?.url) } };
+  }
+
+  /** The client's X-Request-Id if it is usable; else a new one, and a line saying why (never the value: it may be anything). */
+  private requestId(req: IncomingMessage, url: URL): string {
+    const { id, replaced } = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
+    if (replaced) this.log.info({ requestId: id, path: url.pathname, why: replaced }, 'X-Request-Id of the client replaced');
+    return id;
   }
 
   private authenticate(req: IncomingMessage): Promise<Principal> {
@@ -224,6 +240,7 @@ export class HttpFronts {
     // a client that drops the connection while it is being authenticated must not take the process with it
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://gateway');
+    const requestId = this.requestId(req, url);
     let release: (() => void) | undefined;
     let principal: Principal;
     try {
@@ -235,14 +252,14 @@ export class HttpFronts {
       release = this.connections.take(WS_PATH);
     } catch (err) {
       const error = toFleetError(err);
-      this.log.info({ path: url.pathname, status: error.httpStatus, err: error.message }, 'WebSocket upgrade refused');
-      const extra = Object.entries(this.refusalHeaders(error))
+      this.log.info({ requestId, path: url.pathname, status: error.httpStatus, err: error.message }, 'WebSocket upgrade refused');
+      const extra = Object.entries({ ...this.refusalHeaders(error), [REQUEST_ID_HEADER]: requestId })
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('');
       socket.end(`HTTP/1.1 ${error.httpStatus} ${error.code}\r\nContent-Type: text/plain\r\n${extra}Connection: close\r\n\r\n${error.message}\n`);
       return;
     }
     socket.once('close', release);
-    this.ws.upgrade(req, socket, head, principal);
+    this.ws.upgrade(req, socket, head, principal, requestId);
   }
 }

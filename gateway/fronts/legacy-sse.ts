@@ -39,12 +39,14 @@ export class LegacySseFront {
     private readonly log: Logger,
   ) {}
 
-  async openStream(res: ServerResponse, principal: Principal): Promise<void> {
+  /** `requestId`: the GET's (in the stream's response headers): messages posted without their own are the stream's. */
+  async openStream(res: ServerResponse, principal: Principal, requestId: string): Promise<void> {
     const sdk = new SSEServerTransport(SSE_MESSAGES_PATH, res);
     const transport = fromSdkTransport(sdk);
     const session = this.sessions.openSession({
       kind: 'sse',
       principal,
+      requestId,
       // The SDK writes the event (at once, when called), so the bound is checked before each: one message may pass it before the drop.
       send: (message: JsonRpcMessage) => {
         if (res.writableLength > this.options.sendQueueBytes) return this.drop(res, session.id);
@@ -67,7 +69,8 @@ export class LegacySseFront {
   }
 
   /** A message for the stream `sessionId` names, if `principal` opened it (else, as for an unknown id, 404). */
-  async postMessage(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): Promise<void> {
+  /** `requestId`: the POST's X-Request-Id (the client's or the listener's), bound to the request it carries. */
+  async postMessage(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal, requestId: string): Promise<void> {
     const id = url.searchParams.get('sessionId');
     if (!id) throw new FleetError('INVALID_REQUEST', 'Bad Request: sessionId query parameter is required');
     const open = this.receivers.get(id);
@@ -80,7 +83,7 @@ export class LegacySseFront {
     const { messages } = await readJsonRpcBody(req, this.options.maxBodyBytes, false, this.options.json);
     res.writeHead(202).end('Accepted');
     open.session.presented(principal);
-    open.session.receive(messages[0]);
+    open.session.receive(messages[0], requestId);
   }
 
   async closeAll(): Promise<void> {

@@ -45,7 +45,7 @@ export class ModernHttpFront {
   }
 
   /** Answers one modern POST; every refusal is a JSON-RPC error for the request's id, with its HTTP status. */
-  post(headers: IncomingHttpHeaders, res: ServerResponse, message: JsonRpcMessage, principal: Principal): void {
+  post(headers: IncomingHttpHeaders, res: ServerResponse, message: JsonRpcMessage, principal: Principal, requestId: string): void {
     if (!isRequest(message)) {
       // 2026-07-28 defines no client notification over HTTP (closing a stream cancels it); accepted and dropped.
       res.writeHead(202).end();
@@ -56,15 +56,18 @@ export class ModernHttpFront {
       envelope = this.check(headers, message);
     } catch (err) {
       const error = err as FleetError;
-      this.log.info({ method: message.method, code: error.code, err: error.message }, 'modern request refused');
+      this.log.info({ requestId, method: message.method, code: error.code, err: error.message }, 'modern request refused');
       // what the checks refuse is the request's framing: 400, or 404 for a method this era does not have
       reply(res, errorResponse(message.id, error.toJsonRpcError()), error.code === 'METHOD_NOT_FOUND' ? 404 : 400);
       return;
     }
     const queue = sendQueue(this.sendQueueBytes, (queued) =>
-      this.log.warn({ method: message.method, queuedBytes: queued }, 'client does not read its answer stream; stream dropped (limits.sendQueueBytes)'),
+      this.log.warn(
+        { requestId, method: message.method, queuedBytes: queued },
+        'client does not read its answer stream; stream dropped (limits.sendQueueBytes)',
+      ),
     );
-    void this.requests.serve(message, envelope, new ExchangeSink(res, queue, this.refusalStatus), principal, headers);
+    void this.requests.serve(message, envelope, new ExchangeSink(res, queue, this.refusalStatus), principal, { headers, requestId });
   }
 
   /** The spec's checks, in its order; the first that fails is the answer. */

@@ -137,7 +137,7 @@ describe('Streamable HTTP front', () => {
 
   beforeAll(async () => {
     front = new StreamableHttpFront(fleet, NO_MODERN, { maxBodyBytes: 65536, sessionIdleTimeoutMs: 60_000 }, pino({ level: 'silent' }), () => true);
-    server = createServer((req, res) => void front.handle(req, res, ANONYMOUS).catch((err) => sendError(res, toFleetError(err))));
+    server = createServer((req, res) => void front.handle(req, res, ANONYMOUS, 'test-request').catch((err) => sendError(res, toFleetError(err))));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
   });

@@ -72,10 +72,11 @@ export class StreamableHttpFront {
   }
 
   /** Serves one request of `principal` (authenticated by the listener); a session it did not open does not exist for it. */
-  async handle(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
+  /** `requestId`: the request's X-Request-Id, as the listener accepted or made it (it is in the response's headers already). */
+  async handle(req: IncomingMessage, res: ServerResponse, principal: Principal, requestId: string): Promise<void> {
     switch (req.method) {
       case 'POST':
-        return this.post(req, res, principal);
+        return this.post(req, res, principal, requestId);
       case 'GET':
         return this.get(req, res, principal);
       case 'DELETE':
@@ -96,12 +97,12 @@ export class StreamableHttpFront {
     await Promise.all([...this.sessions.values()].map((s) => s.end()));
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
+  private async post(req: IncomingMessage, res: ServerResponse, principal: Principal, requestId: string): Promise<void> {
     checkPostHeaders(req.headers);
     const { messages, batch } = await readJsonRpcBody(req, this.options.maxBodyBytes, true, this.options.json ?? defaultJson(this.options.maxBodyBytes));
     // A session names the 2025 era; without one, a message that claims 2026-07-28 is served statelessly.
     if (req.headers['mcp-session-id'] === undefined && !batch && this.modern.claims(messages[0], req.headers))
-      return this.modern.post(req.headers, res, messages[0], principal);
+      return this.modern.post(req.headers, res, messages[0], principal, requestId);
     if (batch && messages.some((m) => 'method' in m && envelopeClaim(m.params) !== undefined)) {
       throw new FleetError('INVALID_REQUEST', 'Invalid Request: JSON-RPC batches may not carry requests of protocol revision 2026-07-28 or later');
     }
@@ -124,7 +125,7 @@ export class StreamableHttpFront {
       session = await this.find(req.headers['mcp-session-id'], principal);
       version = requestProtocolVersion(req.headers, session.client.protocolVersion);
     }
-    session.post(res, messages, { batch, priming: takesPrimingEvent(version), preferStream: prefersEventStream(req.headers.accept!) });
+    session.post(res, messages, { batch, priming: takesPrimingEvent(version), preferStream: prefersEventStream(req.headers.accept!), requestId });
   }
 
   private async get(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {

@@ -25,6 +25,8 @@ export interface PostOptions {
   priming: boolean;
   /** The client's Accept prefers an SSE stream to a JSON body. */
   preferStream: boolean;
+  /** The POST's request id (X-Request-Id, the client's or the listener's), bound to its requests. */
+  requestId: string;
 }
 
 /** What the front hears of a session: its handshake done (once), and its end (once). */
@@ -103,7 +105,7 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
       for (const id of ids) this.byRequest.set(id, exchange);
       if (options.preferStream) exchange.startStream();
     }
-    for (const m of messages) this.client.receive(m);
+    for (const m of messages) this.client.receive(m, options.requestId);
   }
 
   /** Opens the standalone stream, or resumes the stream `lastEventId` belongs to. */

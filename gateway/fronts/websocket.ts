@@ -13,6 +13,7 @@ import { toFleetError } from '../protocol/errors';
 import type { JsonLimits } from '../protocol/json-limits';
 import { MCP_WS_SUBPROTOCOL, WebSocketTransport } from '../protocol/ws-transport';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
+import { REQUEST_ID_HEADER } from '../protocol/request-id';
 
 export const WS_PATH = '/ws';
 
@@ -29,6 +30,8 @@ export interface WebSocketFrontOptions {
 export class WebSocketFront {
   private readonly wss: WebSocketServer;
   private readonly transports = new Set<WebSocketTransport>();
+  /** The request id of each upgrade being completed, for the 101's X-Request-Id. */
+  private readonly upgradeIds = new WeakMap<IncomingMessage, string>();
   /** Sockets that have not answered the last ping. */
   private readonly unanswered = new WeakSet<WebSocket>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -43,12 +46,21 @@ export class WebSocketFront {
       maxPayload: options.maxBodyBytes,
       handleProtocols: (offered) => (offered.has(MCP_WS_SUBPROTOCOL) ? MCP_WS_SUBPROTOCOL : false),
     });
+    this.wss.on('headers', (headers, req) => {
+      const id = this.upgradeIds.get(req);
+      if (id !== undefined) headers.push(`${REQUEST_ID_HEADER}: ${id}`);
+    });
     this.heartbeat = setInterval(() => this.ping(), options.pingIntervalMs);
     this.heartbeat.unref();
   }
 
-  /** Takes the upgrade of a connection `principal` authenticated; the session is its for the socket's life. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal): void {
+  /**
+   * Takes the upgrade of a connection `principal` authenticated; the session is its for the socket's
+   * life. `requestId` (the upgrade's X-Request-Id, the client's or the listener's) is the 101's and
+   * every request's on the socket: WebSocket messages carry no headers of their own.
+   */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal, requestId: string): void {
+    this.upgradeIds.set(req, requestId);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('pong', () => this.unanswered.delete(ws));
       let session;
@@ -56,6 +68,7 @@ export class WebSocketFront {
         session = this.sessions.openSession({
           kind: 'websocket',
           principal,
+          requestId,
           send: (message: JsonRpcMessage) => transport.send(message),
           close: () => transport.close(),
         });

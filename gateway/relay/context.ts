@@ -6,6 +6,7 @@
  * the session or sideways into another stage; anything else it needs is given to it when the chain
  * is built.
  */
+import type { Logger } from 'pino';
 import type { JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc';
 import type { UpstreamConnection } from '../upstream/connection';
 import type { Backend } from '../servers/backend';
@@ -21,6 +22,13 @@ export interface Call {
   readonly cancellation: Cancellation;
   /** The params that go upstream: the client's, with names mapped back once the call is routed. */
   params: Record<string, unknown>;
+  /**
+   * The request id of the HTTP request (or WebSocket connection) the call came on: the client's
+   * X-Request-Id as the front accepted it, or the one the front made. None over stdio.
+   */
+  readonly requestId?: string;
+  /** Where the call's log lines go: the client's logger with the request id, and the trace id once the correlation stage ran. */
+  log: Logger;
   /** The HTTP request's headers, for a 2026-07-28 request over Streamable HTTP (what it mirrored of the body is checked). */
   readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
   /** HTTP headers the upstream request carries besides the routing ones: a 2026-07-28 tool call's Mcp-Param-* (set by the upstream era stage). */

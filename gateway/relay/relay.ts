@@ -4,9 +4,11 @@
  * from the merged catalog, ping, log levels, server/discover) or forwards it; a forwarded request
  * runs the chain of stages
  *
- *   mirrored headers (a modern call's Mcp-Param-* against its body) → resolve (route by name or
- *   URI) → authorize (the policy, for the call's principal) → rate limit (the `rateLimits`
- *   buckets) → input rounds (a modern client's multi-round-trip requests) → trace → [subscription
+ *   trace (continue the client's W3C trace or start one) → correlate (trace and request id on the
+ *   call's log lines and its upstream request) → mirrored headers (a modern call's Mcp-Param-*
+ *   against its body) → resolve (route by name or URI) → authorize (the policy, for the call's
+ *   principal) → rate limit (the `rateLimits` buckets) → input rounds (a modern client's
+ *   multi-round-trip requests) → [subscription
  *   bookkeeping] → input drive (a 2026 server's questions to a 2025 client, each round a request of
  *   its own) → concurrency (the server's maxConcurrent slots and queue) → timeout (the tool's or
  *   the server's `timeouts`) → retry (an idempotent request whose backend died, again on another)
@@ -17,10 +19,11 @@
  *   the gateway's) → count (statistics, metrics, the call log line) → send (ids, progress,
  *   cancellation)
  *
- * tasks/get, tasks/result and tasks/cancel run resolve-by-task (the one
- * upstream session holding the client's task: nothing to pick) → trace → count → send, and
+ * tasks/get, tasks/result and tasks/cancel run trace → correlate → resolve-by-task (the one
+ * upstream session holding the client's task: nothing to pick) → count → send, and
  * tasks/list asks that chain for each of the client's tasks (task-list.ts).
  *
+ * Trace and correlation come first, so that even a refusal's log line names the trace.
  * Every answer is then shaped for the client's era (era-results.ts). Clients were authenticated
  * before they got here (by the listener). Rate limits come after resolve, not before it: per-server
  * and per-tool rules need the resolved target. Retry wraps pick, so each attempt picks afresh
@@ -58,6 +61,7 @@ import { BY_TASK, type LocalServices, type MethodRoute } from './routes';
 import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
 import { authorizeStage } from './stages/authorize';
 import { concurrencyStage } from './stages/concurrency';
+import { correlateStage } from './stages/correlate';
 import { countStage } from './stages/count';
 import { inputDriveStage } from './stages/input-drive';
 import { inputRoundStage } from './stages/input-rounds';
@@ -330,22 +334,26 @@ export class Relay implements LocalServices, RoutingDeps {
     if (!next) {
       const { clients, shared, progress, recordCall, recordRetry, logCalls, stateless, log, tasks, taskInputs, policy, limits } = this.deps;
       if (route.kind === 'task') {
-        next = chain([taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), traceStage, countStage(recordCall, logCalls)], sendStage(progress));
+        next = chain(
+          [traceStage, correlateStage, taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), countStage(recordCall, logCalls)],
+          sendStage(progress),
+        );
         this.chains.set(route, next);
         return next;
       }
       const subscription = route.kind === 'subscription' ? [subscriptionStage(route.subscribe, clients, shared)] : [];
       // an unsubscribe only gives something back: it is never refused for the rate
-      const rateLimit = route.kind === 'subscription' && !route.subscribe ? [] : [rateLimitStage(limits.rate, limits.refused, log)];
+      const rateLimit = route.kind === 'subscription' && !route.subscribe ? [] : [rateLimitStage(limits.rate, limits.refused)];
       const rounds = inputRoundStage({ sealer: stateless.sealer, held: stateless.held, clients, instance: stateless.instance, log });
       next = chain(
         [
+          traceStage,
+          correlateStage,
           mirroredHeaderStage(this),
           resolveStage(route.target, this),
-          authorizeStage(policy, log),
+          authorizeStage(policy),
           ...rateLimit,
           rounds,
-          traceStage,
           ...subscription,
           inputDriveStage,
           concurrencyStage(limits.gates, limits.refused),

@@ -22,7 +22,9 @@ export async function listTasks(call: Call, tasks: TaskTable, pageSize: number, 
       page.items.map((entry, i) => {
         const params = { taskId: entry.id };
         const request = { jsonrpc: '2.0' as const, id: call.request.id, method: 'tasks/get', params };
-        return getTask({ request, client: call.client, cancellation: cancellations[i], params, meta: {} }).catch(() => undefined);
+        return getTask({ request, client: call.client, cancellation: cancellations[i], params, meta: {}, log: call.log, requestId: call.requestId }).catch(
+          () => undefined,
+        );
       }),
     );
   } finally {

@@ -35,6 +35,8 @@ export interface FrontChannel {
   readonly kind: 'streamable-http' | 'sse' | 'websocket' | 'stdio';
   /** Who opened the session: every later use of it must come from the same principal. */
   readonly principal: Principal;
+  /** The request id of the connection, for messages that do not come with one of their own (WebSocket: its upgrade's). */
+  readonly requestId?: string;
   send(message: JsonRpcMessage, relatedRequestId?: RequestId): Promise<void>;
   close(): Promise<void>;
   /**
@@ -148,10 +150,13 @@ export class ClientSession implements ClientPeer {
     return this.phase === 'operating';
   }
 
-  /** Entry point for every message the client sends. */
-  receive(message: JsonRpcMessage): void {
+  /**
+   * Entry point for every message the client sends; `requestId`: the HTTP request's it came in
+   * (else the channel's: a WebSocket's upgrade), bound to the log lines of a request it is.
+   */
+  receive(message: JsonRpcMessage, requestId: string | undefined = this.channel.requestId): void {
     this.lastSeen = Date.now();
-    if (isRequest(message)) void this.answer(message);
+    if (isRequest(message)) void this.answer(message, requestId);
     else if (isResponse(message)) this.settleAwaiting(message);
     else if (isNotification(message)) this.onNotification(message);
   }
@@ -214,13 +219,14 @@ export class ClientSession implements ClientPeer {
     await this.channel.close().catch(() => {});
   }
 
-  private async answer(request: JsonRpcRequest): Promise<void> {
+  private async answer(request: JsonRpcRequest, requestId: string | undefined): Promise<void> {
+    const log = requestId === undefined ? this.log : this.log.child({ requestId });
     if (this.inFlight.has(request.id)) {
       const refusal = new FleetError(
         'INVALID_REQUEST',
         `Invalid Request: id ${JSON.stringify(request.id)} belongs to a request still in flight in this session; use a new id`,
       );
-      this.log.info({ method: request.method, id: request.id }, 'request refused: id in use');
+      log.info({ method: request.method, id: request.id }, 'request refused: id in use');
       this.send(errorResponse(request.id, refusal.toJsonRpcError()));
       return;
     }
@@ -229,7 +235,7 @@ export class ClientSession implements ClientPeer {
         'LIMIT_REACHED',
         `too many requests in flight in this session: the limit is ${this.deps.maxPending} (limits.maxPendingPerSession); wait for answers first`,
       );
-      this.log.info({ method: request.method, inFlight: this.inFlight.size }, 'request refused: too many in flight');
+      log.info({ method: request.method, inFlight: this.inFlight.size }, 'request refused: too many in flight');
       this.send(errorResponse(request.id, refusal.toJsonRpcError()));
       return;
     }
@@ -237,13 +243,15 @@ export class ClientSession implements ClientPeer {
     const startsHandshake = request.method === 'initialize' && this.phase === 'new';
     const cancellation = new Cancellation();
     this.inFlight.set(request.id, cancellation);
+    const call: Call = { request, client: this, cancellation, params: request.params ?? {}, meta: {}, log, ...(requestId === undefined ? {} : { requestId }) };
     let response: JsonRpcResponse;
     try {
-      response = await this.serve(request, cancellation);
+      response = await this.serve(call);
     } catch (err) {
       const fleetError = toFleetError(err);
-      if (fleetError.code === 'INTERNAL') this.log.error({ err, method: request.method }, 'request failed');
-      else this.log.info({ method: request.method, code: fleetError.code, err: fleetError.message }, 'request refused');
+      // the call's logger: by now it may name the trace too
+      if (fleetError.code === 'INTERNAL') call.log.error({ err, method: request.method }, 'request failed');
+      else call.log.info({ method: request.method, code: fleetError.code, err: fleetError.message }, 'request refused');
       response = errorResponse(request.id, fleetError.toJsonRpcError());
     } finally {
       this.inFlight.delete(request.id);
@@ -272,12 +280,12 @@ export class ClientSession implements ClientPeer {
   }
 
   /** Not async on purpose: one promise less per forwarded call; what it throws, `answer` catches. */
-  private serve(request: JsonRpcRequest, cancellation: Cancellation): Promise<JsonRpcResponse> {
+  private serve(call: Call): Promise<JsonRpcResponse> {
+    const { request } = call;
     const route = routeOf(request.method, 'legacy');
     if (this.deps.draining()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down; reconnect to another instance or retry later');
     if (route.kind === 'initialize') return this.initialize(request);
     if (this.phase !== 'operating' && request.method !== 'ping') throw new FleetError('INVALID_REQUEST', `send initialize before ${request.method}`);
-    const call: Call = { request, client: this, cancellation, params: request.params ?? {}, meta: {} };
     return this.deps.relay.handle(call, route);
   }
 

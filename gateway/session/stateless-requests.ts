@@ -120,7 +120,7 @@ export class StatelessClient implements StatelessPeer {
 /** Serves stateless requests; counts the ones in flight, so that shutdown drains them too. */
 export class StatelessRequests {
   private running = 0;
-  /** One logger for all of them: a child per request would cost more than the request's own work (its call line carries the trace). */
+  /** The clients' logger: each request's lines go to a child of it that names the request id (and, once traced, the trace id). */
   private readonly log: Logger;
 
   constructor(
@@ -135,24 +135,42 @@ export class StatelessRequests {
     return this.running;
   }
 
-  /** Answers `request` of `principal` into `sink`; never throws (a refusal is an error answer). `headers`: the HTTP request's, over Streamable HTTP. */
-  async serve(request: JsonRpcRequest, envelope: Envelope, sink: RequestSink, principal: Principal, headers?: Call['headers']): Promise<void> {
-    const client = new StatelessClient(envelope, principal, this.log, sink);
+  /**
+   * Answers `request` of `principal` into `sink`; never throws (a refusal is an error answer).
+   * `http`: the HTTP request's headers and request id, over Streamable HTTP.
+   */
+  async serve(
+    request: JsonRpcRequest,
+    envelope: Envelope,
+    sink: RequestSink,
+    principal: Principal,
+    http?: { headers: Call['headers']; requestId: string },
+  ): Promise<void> {
+    const log = http ? this.log.child({ requestId: http.requestId }) : this.log;
+    const client = new StatelessClient(envelope, principal, log, sink);
     const cancellation = new Cancellation();
+    const call: Call = {
+      request,
+      client,
+      cancellation,
+      params: request.params ?? {},
+      meta: {},
+      log,
+      ...(http ? { headers: http.headers, requestId: http.requestId } : {}),
+    };
     sink.onGone(() => cancellation.cancel('the client closed the stream'));
     this.running++;
     try {
       const route = routeOf(request.method, 'modern');
       if (this.draining()) throw new FleetError('SHUTTING_DOWN', 'the gateway is shutting down; send the request to another instance or retry later');
       if (route.kind === 'initialize') throw new FleetError('METHOD_NOT_FOUND', `Method not found: ${request.method}`);
-      const call: Call = { request, client, cancellation, params: request.params ?? {}, meta: {}, ...(headers ? { headers } : {}) };
       const response = await this.relay.handle(call, route);
       // a client that closed the stream is gone: the front drops what comes after
       sink.answer({ ...response, id: request.id });
     } catch (err) {
       const error = toFleetError(err);
-      if (error.code === 'INTERNAL') this.log.error({ err, request: request.id, method: request.method }, 'request failed');
-      else this.log.info({ request: request.id, method: request.method, code: error.code, err: error.message }, 'request refused');
+      if (error.code === 'INTERNAL') call.log.error({ err, request: request.id, method: request.method }, 'request failed');
+      else call.log.info({ request: request.id, method: request.method, code: error.code, err: error.message }, 'request refused');
       sink.answer(errorResponse(request.id, forModernError(error.toJsonRpcError())), error);
     } finally {
       this.running--;

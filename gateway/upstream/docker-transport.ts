@@ -16,6 +16,7 @@ import { writeContainerSecrets, type ContainerSecretFiles } from './container-se
 import type { DockerSettings } from '../config/schema';
 import type { LiveStrings } from '../config/secrets/live';
 import type { MessageLimits } from '../protocol/json-limits';
+import { CallsInFlight } from './stderr-attribution';
 
 const STDERR_TAIL_LINES = 20;
 
@@ -30,6 +31,8 @@ export class DockerTransport implements MessageTransport {
   private finished = false;
   private closing = false;
   private readonly stderrTail: string[] = [];
+  /** Which calls a stderr line may belong to (stderr-attribution.ts). */
+  private readonly inFlight = new CallsInFlight();
   private exited: Promise<void> = Promise.resolve();
   private secretFiles: ContainerSecretFiles | undefined;
   private stopFollowing: (() => void) | undefined;
@@ -98,7 +101,10 @@ export class DockerTransport implements MessageTransport {
     readStdout(
       stdout,
       this.log,
-      (m) => this.onmessage?.(m),
+      (m) => {
+        this.inFlight.received(m);
+        this.onmessage?.(m);
+      },
       this.identity.server,
       this.limits,
       () => this.onactivity?.(),
@@ -123,6 +129,7 @@ export class DockerTransport implements MessageTransport {
   send(message: JsonRpcMessage): Promise<void> {
     const stream = this.stream;
     if (!stream || this.finished) return Promise.reject(new FleetError('UPSTREAM_UNAVAILABLE', 'container is not running'));
+    this.inFlight.sent(message);
     return new Promise((resolve, reject) => stream.write(encodeLine(message), (err) => (err ? reject(err) : resolve())));
   }
 
@@ -139,7 +146,7 @@ export class DockerTransport implements MessageTransport {
   private stderrLine(line: string): void {
     this.stderrTail.push(line);
     if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
-    this.log.info({ stream: 'stderr' }, line);
+    this.log.info({ stream: 'stderr', ...this.inFlight.fields() }, line);
   }
 
   private async onExit(code: number | undefined): Promise<void> {

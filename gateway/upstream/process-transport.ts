@@ -1,6 +1,7 @@
 /**
  * Runs a stdio MCP server as a child process in its own process group. Closing kills the whole
- * group (so `npx` grandchildren die too), and stderr is passed line by line to the gateway's log.
+ * group (so `npx` grandchildren die too), and stderr is passed line by line to the gateway's log,
+ * with the call it can be attributed to (stderr-attribution.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -9,6 +10,7 @@ import { encodeLine } from '../protocol/line-framing';
 import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import type { MessageTransport } from '../protocol/transport';
 import { readLines, readStdout } from './stdio-streams';
+import { CallsInFlight } from './stderr-attribution';
 import { FleetError } from '../protocol/errors';
 import type { LiveStrings } from '../config/secrets/live';
 import type { MessageLimits } from '../protocol/json-limits';
@@ -43,6 +45,7 @@ export class ProcessTransport implements MessageTransport {
   private finishedOnce = false;
   private exited: Promise<void> = Promise.resolve();
   private stopFollowing: (() => void) | undefined;
+  private readonly inFlight = new CallsInFlight();
 
   constructor(private readonly options: ProcessTransportOptions) {}
 
@@ -73,12 +76,15 @@ export class ProcessTransport implements MessageTransport {
       readStdout(
         child.stdout,
         log,
-        (m) => this.onmessage?.(m),
+        (m) => {
+          this.inFlight.received(m);
+          this.onmessage?.(m);
+        },
         this.options.server ?? command,
         this.options.limits,
         () => this.onactivity?.(),
       );
-      readLines(child.stderr, (line) => log.info({ stream: 'stderr' }, line));
+      readLines(child.stderr, (line) => log.info({ stream: 'stderr', ...this.inFlight.fields() }, line));
       child.stdin.on('error', (err) => this.onerror?.(err));
       child.once('spawn', () => resolve());
       child.once('error', (err) => {
@@ -103,6 +109,7 @@ export class ProcessTransport implements MessageTransport {
     if (!stdin || this.closed || !stdin.writable) {
       return Promise.reject(new FleetError('UPSTREAM_UNAVAILABLE', 'server process is not running'));
     }
+    this.inFlight.sent(message);
     return new Promise((resolve, reject) => {
       if (this.queued.length === 0) setImmediate(() => this.flush());
       this.queued.push(encodeLine(message));

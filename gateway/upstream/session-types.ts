@@ -27,7 +27,7 @@ export interface RequestOptions {
   origin?: RequestOrigin;
   /** A failed send only fails this request: a probe's HTTP 4xx is an answer, not a broken transport. */
   probe?: boolean;
-  /** HTTP headers for this request (Streamable HTTP only): a 2026-07-28 tool call's Mcp-Param-*. */
+  /** HTTP headers for this request (Streamable HTTP only): its X-Request-Id, a 2026-07-28 tool call's Mcp-Param-*. */
   headers?: Record<string, string>;
 }
 

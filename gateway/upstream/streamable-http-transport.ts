@@ -134,7 +134,8 @@ export class StreamableHttpTransport implements MessageTransport {
     const routing = routingHeaders(m);
     const preparing = this.options.prepare?.();
     if (preparing) await preparing;
-    let base = this.headers;
+    // the message's own (X-Request-Id; a modern call's Mcp-Param-*) never replace the session's or the configured ones
+    let base = { ...options?.headers, ...this.headers };
     if (routing) {
       // A 2026-07-28 message belongs to no session: its own version and routing headers instead.
       const { 'mcp-session-id': _session, 'mcp-protocol-version': _version, ...rest } = this.headers;

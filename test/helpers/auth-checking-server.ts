@@ -3,7 +3,8 @@
  * only requests whose Authorization header is one of `accepted`, or that a `Check` accepts (an
  * OAuth resource server's token verification), and 401 quoting the header otherwise, for tests of
  * upstream credentials. Its tool `whoami` returns the Authorization header of the request that
- * called it, `claims` what the check found in it; `seen` lists every Authorization it got, in order.
+ * called it, `claims` what the check found in it, `correlation` its X-Request-Id and `_meta`; `seen`
+ * lists every Authorization it got, in order.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -62,6 +63,9 @@ export async function startAuthCheckingServer(accept: Iterable<string> | Check):
     const mcp = new McpServer({ name: 'auth-checking', version: '1.0.0' });
     mcp.registerTool('whoami', { description: 'the Authorization header of this request' }, (extra) => ({
       content: [{ type: 'text', text: String(extra.requestInfo?.headers.authorization ?? '') }],
+    }));
+    mcp.registerTool('correlation', { description: "this request's X-Request-Id header and _meta" }, (extra) => ({
+      content: [{ type: 'text', text: JSON.stringify({ header: extra.requestInfo?.headers['x-request-id'], meta: extra._meta ?? {} }) }],
     }));
     mcp.registerTool('claims', { description: 'what the check found in the Authorization of this request' }, async (extra) => ({
       content: [{ type: 'text', text: JSON.stringify((await check(String(extra.requestInfo?.headers.authorization ?? ''))) ?? {}) }],

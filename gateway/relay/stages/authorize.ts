@@ -5,13 +5,12 @@
  * arguments; allowed calls carry the principal on their call line (count stage) instead. The
  * policy is asked per call, not when the chain is built: a config reload replaces its rules.
  */
-import type { Logger } from 'pino';
 import { insufficientScope } from '../../auth/authenticator';
 import { targetOf, type Policy } from '../../auth/policy';
 import { FleetError } from '../../protocol/errors';
 import { required, type Stage } from '../context';
 
-export function authorizeStage(policy: Policy, log: Logger): Stage {
+export function authorizeStage(policy: Policy): Stage {
   return (call, next) => {
     if (policy.open) return next(call);
     const server = required(call.group, 'the server').name;
@@ -20,7 +19,10 @@ export function authorizeStage(policy: Policy, log: Logger): Stage {
     const principal = call.client.principal;
     const decision = policy.decide(principal, target);
     if (decision.allowed && !decision.missingScopes) return next(call);
-    log.info({ principal: principal.id, rule: decision.rule, server, [target.kind]: target.name, method: call.request.method }, 'policy refused a request');
+    call.log.info(
+      { principal: principal.id, rule: decision.rule, server, [target.kind]: target.name, method: call.request.method },
+      'policy refused a request',
+    );
     if (decision.allowed) throw insufficientScope(decision.missingScopes!);
     throw new FleetError(
       'FORBIDDEN',

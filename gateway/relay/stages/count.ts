@@ -1,7 +1,8 @@
 /**
  * Counting: each forwarded call, as it ends, goes into the call statistics and metrics (by server,
- * backend, method and outcome) and, unless `log.calls` is off, leaves one `call` log line with its
- * trace, so one trace id finds the request in every gateway's log on its way.
+ * backend, method and outcome) and, unless `log.calls` is off, leaves one `call` log line on the
+ * call's logger, which names its trace and request id (correlate stage), so either id finds the
+ * request in every gateway's log on its way.
  */
 import type { CallOutcome, CallRecord } from '../../metrics/call-stats';
 import { toFleetError } from '../../protocol/errors';
@@ -33,9 +34,8 @@ function finish(call: Call, outcome: CallOutcome, durationMs: number, record: (c
   record({ server, backend, method, outcome, durationMs });
   if (!logCalls) return;
   const trace = required(call.trace, 'the trace');
-  call.client.log.info(
+  call.log.info(
     {
-      trace: trace.traceId,
       span: trace.spanId,
       ...(trace.parentSpanId ? { parent: trace.parentSpanId } : {}),
       server,

@@ -8,7 +8,6 @@
  * over its rate can send many. Whether there are rules at all is asked per call: a config
  * reload can add the first.
  */
-import type { Logger } from 'pino';
 import { targetOf } from '../../auth/policy';
 import { FleetError } from '../../protocol/errors';
 import { required, type Stage } from '../context';
@@ -17,7 +16,7 @@ import type { RateLimits } from '../rate-limits';
 /** A refusal happened: `limit` is the rule's name (or the concurrency setting), `server` the server's. */
 export type RefusalCounter = (limit: string, server: string) => void;
 
-export function rateLimitStage(limits: RateLimits, refused: RefusalCounter, log: Logger): Stage {
+export function rateLimitStage(limits: RateLimits, refused: RefusalCounter): Stage {
   const limited: Stage = async (call, next) => {
     const server = required(call.group, 'the server').name;
     const target = targetOf(server, required(call.want, 'what the call names'));
@@ -26,7 +25,7 @@ export function rateLimitStage(limits: RateLimits, refused: RefusalCounter, log:
     const refusal = await limits.admit(principal, target);
     if (!refusal) return next(call);
     refused(refusal.rule, server);
-    log.debug({ principal: principal.id, rule: refusal.rule, server, retryAfterMs: refusal.retryAfterMs }, 'rate limit refused a request');
+    call.log.debug({ principal: principal.id, rule: refusal.rule, server, retryAfterMs: refusal.retryAfterMs }, 'rate limit refused a request');
     throw new FleetError(
       'RATE_LIMITED',
       `rate limit "${refusal.rule}" reached for ${target.kind} "${target.name}" of server "${server}"; retry in ${refusal.retryAfterMs} ms`,

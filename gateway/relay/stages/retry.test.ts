@@ -4,6 +4,7 @@
  * pick and the write (nothing sent), or the exact moment a server dies with a request in flight
  * (test/gateway/breakers-retries.test.ts does the latter with real processes, where it can).
  */
+import pino from 'pino';
 import { EMPTY_CATALOG } from '../../servers/lists';
 import { FleetError } from '../../protocol/errors';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
@@ -27,6 +28,7 @@ function callOf(method: string, tool?: string, extra: Partial<Call> = {}): Call 
     cancellation: new Cancellation(),
     params: tool === undefined ? {} : { name: tool },
     meta: {},
+    log: pino({ level: 'silent' }),
     group,
     ...extra,
   };

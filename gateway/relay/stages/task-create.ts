@@ -69,7 +69,7 @@ async function create(call: Call, next: Next, tasks: TaskTable, progress: Progre
     const server = required(call.group, 'the server').name;
     const entry = tasks.add({ clientId: ownerOf(call.client), server, conn, task: created });
     // both ids, so an operator can follow the task into the server's own log
-    call.client.log.info({ server, task: entry.id, upstreamTask: entry.upstreamId }, 'task created');
+    call.log.info({ server, task: entry.id, upstreamTask: entry.upstreamId }, 'task created');
     const token = call.progressToken;
     if (token !== undefined && call.holdsProgress) entry.onEnd = () => progress.release(token);
     kept = true;

@@ -21,7 +21,7 @@ export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
     const taskId = call.params.taskId;
     if (request.method === 'tasks/update') {
       const entry = tasks.owned(taskId, ownerOf(call.client));
-      if (!entry) throw unknownTask(taskId, call.client);
+      if (!entry) throw unknownTask(taskId, call.log);
       inputs.answer(entry, call.params.inputResponses);
       return resultResponse(request.id, {});
     }
@@ -48,5 +48,13 @@ export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
 /** The task's outcome, by a 2025 tasks/result through the task chain (which ends the entry). */
 function fetchOutcome(call: Call, taskId: string, next: Next): Promise<JsonRpcResponse> {
   const params = { taskId };
-  return next({ request: { ...call.request, method: 'tasks/result', params }, client: call.client, cancellation: call.cancellation, params, meta: {} });
+  return next({
+    request: { ...call.request, method: 'tasks/result', params },
+    client: call.client,
+    cancellation: call.cancellation,
+    params,
+    meta: {},
+    log: call.log,
+    requestId: call.requestId,
+  });
 }

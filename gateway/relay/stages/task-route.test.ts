@@ -3,6 +3,7 @@
  * the client sees two different ids, each reaching the server that holds it under that server's
  * own id, in results, status notifications and tasks/list alike; another client finds neither.
  */
+import pino from 'pino';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
@@ -269,7 +270,7 @@ describe('the deadline of a task request', () => {
     for (const method of ['tasks/get', 'tasks/result']) {
       const params = { taskId: entry.id };
       const request = { jsonrpc: '2.0' as const, id: 1, method, params };
-      await stage({ request, client, cancellation: new Cancellation(), params, meta: {} }, async (call) => {
+      await stage({ request, client, cancellation: new Cancellation(), params, meta: {}, log: pino({ level: 'silent' }) }, async (call) => {
         seen.push(call);
         return resultResponse(1, {});
       });

@@ -9,7 +9,7 @@
  */
 import { FleetError, SdkCode } from '../../protocol/errors';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
-import type { ClientPeer } from '../clients';
+import type { Logger } from 'pino';
 import type { Stage } from '../context';
 import type { RoutingDeps } from './resolve';
 import { isTerminal, withRelatedTask, withTaskId } from '../task-messages';
@@ -20,7 +20,7 @@ export function taskRouteStage(tasks: TaskTable, deps: Pick<RoutingDeps, 'group'
     const entry = tasks.owned(call.params.taskId, ownerOf(call.client));
     const group = entry && deps.group(call.client, entry.server);
     const backend = group?.backends.find((b) => b.ready && b.holds(entry!.conn));
-    if (!entry || !group || !backend) throw unknownTask(call.params.taskId, call.client);
+    if (!entry || !group || !backend) throw unknownTask(call.params.taskId, call.log);
     call.group = group;
     call.backend = backend;
     call.connection = entry.conn;
@@ -32,8 +32,8 @@ export function taskRouteStage(tasks: TaskTable, deps: Pick<RoutingDeps, 'group'
 }
 
 /** The spec's error for a task id the gateway does not route for this client. */
-export function unknownTask(taskId: unknown, client: ClientPeer): FleetError {
-  client.log.info({ taskId }, 'task id unknown for this client');
+export function unknownTask(taskId: unknown, log: Logger): FleetError {
+  log.info({ taskId }, 'task id unknown for this client');
   return new FleetError('UNKNOWN_TASK', 'Failed to retrieve task: Task not found', { data: { taskId } });
 }
 

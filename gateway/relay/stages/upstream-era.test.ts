@@ -4,6 +4,7 @@
  * to a 2025 server is left as it is. A tool call to a 2026-07-28 server mirrors its x-mcp-header
  * arguments into Mcp-Param-* headers.
  */
+import pino from 'pino';
 import { META } from '../../protocol/eras';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
 import type { Backend } from '../../servers/backend';
@@ -33,6 +34,7 @@ function callTo(era: 'legacy' | 'modern', params: Record<string, unknown>): Call
     cancellation: new Cancellation(),
     params,
     meta: { traceparent: 't' },
+    log: pino({ level: 'silent' }),
     backend: { connection: { era } } as unknown as Backend,
   };
 }

@@ -23,7 +23,7 @@ export function upstreamEraStage(clients: ClientDirectory, routing: Pick<Routing
       if (call.request.method === 'tools/call') {
         const mirrored = routing.view(call.client).toolRoutes.get(String(call.request.params?.name))?.mirrored;
         const headers = mirrored && mirroredHeaders(mirrored, call.params.arguments);
-        if (headers && Object.keys(headers).length > 0) call.upstreamHeaders = headers;
+        if (headers && Object.keys(headers).length > 0) call.upstreamHeaders = { ...call.upstreamHeaders, ...headers };
       }
     }
     return next(call);

@@ -1,0 +1,17 @@
+/**
+ * Correlation: from here on every log line of the call names its trace id (and the request id the
+ * front bound), and the upstream request carries the request id in `_meta` and, over HTTP, as
+ * X-Request-Id, so the server's own logs can be joined with the gateway's. Runs after the tracing
+ * stage, whose trace id it binds.
+ */
+import { REQUEST_ID_HEADER, REQUEST_ID_META } from '../../protocol/request-id';
+import { required, type Stage } from '../context';
+
+export const correlateStage: Stage = (call, next) => {
+  call.log = call.log.child({ trace: required(call.trace, 'the trace').traceId });
+  if (call.requestId !== undefined) {
+    call.meta[REQUEST_ID_META] = call.requestId;
+    call.upstreamHeaders = { ...call.upstreamHeaders, [REQUEST_ID_HEADER]: call.requestId };
+  }
+  return next(call);
+};
