@@ -14,6 +14,7 @@ const LAYERS = [
   ['catalog', '^gateway/catalog/'],
   ['auth', '^gateway/auth/'],
   ['metrics', '^gateway/metrics/'],
+  ['tracing', '^gateway/tracing/'],
   ['servers', '^gateway/servers/'],
   ['upstream', '^gateway/upstream/'],
   ['http', '^gateway/http/'],

@@ -11,6 +11,7 @@ import { CatalogViews } from './catalog/views';
 import type { GatewayConfig } from './config/schema';
 import { CallStats } from './metrics/call-stats';
 import { GatewayMetrics } from './metrics/registry';
+import { TraceMetrics } from './metrics/trace-metrics';
 import { randomUUID } from 'node:crypto';
 import { ClientDirectory } from './relay/clients';
 import { ConcurrencyGates } from './relay/concurrency-gates';
@@ -32,6 +33,7 @@ import { Sessions } from './session/sessions';
 import { StatelessRequests } from './session/stateless-requests';
 import { RedisBuckets } from './store/redis-buckets';
 import type { RedisStore } from './store/shared-store';
+import { startTracing, type Tracing } from './tracing/tracing';
 import type { UpstreamTransports } from './upstream/transports';
 import { version } from './version';
 
@@ -102,6 +104,9 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     tasks: () => tasks.size,
     queues: () => gates.status(),
   });
+  // one id for this process: its stateless requestState and its spans' service.instance.id
+  const instance = randomUUID();
+  const tracing = openTracing(config, instance, metrics, log);
   const relay = new Relay({
     registry,
     views,
@@ -120,11 +125,12 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     recordRetry: (server, method) => metrics.recordRetry(server, method),
     pageSize: config.pageSize,
     logCalls: config.log.calls,
+    tracer: tracing?.tracer,
     stateless: {
       sealer: new RequestStateSealer(config.stateless.stateKeys, config.stateless.requestStateTtlMs),
       held,
       listens,
-      instance: randomUUID(),
+      instance,
       serverInfo: SERVER_INFO,
       cache: config.stateless.cache,
     },
@@ -162,8 +168,22 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
       taskInputs.closeAll();
       await sessions.closeAll();
       await registry.stop();
+      // last: the spans of calls that ended while the sessions closed go out too
+      await tracing?.shutdown();
     },
   };
+}
+
+/** The trace export when `tracing` is on, with its metrics in the gateway's registry. */
+function openTracing(config: GatewayConfig, instance: string, metrics: GatewayMetrics, log: Logger): Tracing | undefined {
+  if (!config.tracing.enabled) return undefined;
+  const counted = new TraceMetrics(metrics.registry, () => tracing.pending);
+  const tracing: Tracing = startTracing(config.tracing, {
+    instance,
+    countSpans: (outcome, count) => counted.record(outcome, count),
+    log: log.child({ component: 'tracing' }),
+  });
+  return tracing;
 }
 
 /** Resolves when `p` settles or after `ms`, whichever comes first. */

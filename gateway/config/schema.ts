@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { authSchema, policySchema } from './auth-schema';
 import { rateLimitsSchema } from './rate-limit-schema';
 import { discoverySchema } from './discovery-schema';
+import { tracingSchema } from './tracing-schema';
 import { balancingSchema, breakerSchema, retrySchema, timeoutsSchema } from './resilience-schema';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/frames';
 import { DEFAULT_MAX_DEPTH } from '../protocol/json-limits';
@@ -638,6 +639,8 @@ export const gatewaySettingsSchema = z
       })
       .strict()
       .prefault({}),
+    /** OpenTelemetry spans of each forwarded call over OTLP (tracing-schema.ts); off by default. */
+    tracing: tracingSchema.prefault({}),
   })
   .strict()
   .superRefine((settings, ctx) => {

@@ -16,11 +16,11 @@
  *   that asked) → breaker (the backend's circuit breaker counts its upstream faults) → lease (the
  *   upstream session it goes on: a pooled backend's least busy one) → upstream era (the envelope a
  *   2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
- *   the gateway's) → count (statistics, metrics, the call log line) → send (ids, progress,
- *   cancellation)
+ *   the gateway's) → count (statistics, metrics, the call log line) → [upstream span, with
+ *   tracing on: the attempt's OpenTelemetry client span] → send (ids, progress, cancellation)
  *
  * tasks/get, tasks/result and tasks/cancel run trace → correlate → resolve-by-task (the one
- * upstream session holding the client's task: nothing to pick) → count → send, and
+ * upstream session holding the client's task: nothing to pick) → count → [upstream span] → send, and
  * tasks/list asks that chain for each of the client's tasks (task-list.ts).
  *
  * Trace and correlation come first, so that even a refusal's log line names the trace.
@@ -37,6 +37,7 @@
 import type { Policy } from '../auth/policy';
 import type { PermittedViews } from '../catalog/permitted';
 import { resourceOwner, type CatalogView } from '../catalog/view';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { CatalogViews } from '../catalog/views';
 import type { CallRecord } from '../metrics/call-stats';
@@ -80,6 +81,7 @@ import { taskRouteStage } from './stages/task-route';
 import { timeoutStage } from './stages/timeout';
 import { traceStage } from './stages/trace';
 import { upstreamEraStage } from './stages/upstream-era';
+import { upstreamSpanStage } from './stages/upstream-span';
 import { listTasks } from './task-list';
 import { TASKS_EXTENSION, declaresTasksExtension, tasksCapability } from './task-messages';
 import type { TaskInputs } from './task-questions';
@@ -107,6 +109,8 @@ export interface RelayDeps {
   pageSize: number;
   /** One `call` log line per forwarded request. */
   logCalls: boolean;
+  /** Records each call's spans (config `tracing`); without it the calls carry trace ids only. */
+  tracer?: Tracer;
   /** What 2026-07-28 clients need: the sealer of requestState, the held calls, the listen streams, this instance's name. */
   stateless: {
     sealer: RequestStateSealer;
@@ -332,10 +336,12 @@ export class Relay implements LocalServices, RoutingDeps {
   private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, recordRetry, logCalls, stateless, log, tasks, taskInputs, policy, limits } = this.deps;
+      const { clients, shared, progress, recordCall, recordRetry, logCalls, stateless, log, tasks, taskInputs, policy, limits, tracer } = this.deps;
+      const tracing = traceStage(tracer);
+      const upstreamSpan = tracer ? [upstreamSpanStage(tracer)] : [];
       if (route.kind === 'task') {
         next = chain(
-          [traceStage, correlateStage, taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), countStage(recordCall, logCalls)],
+          [tracing, correlateStage, taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), countStage(recordCall, logCalls), ...upstreamSpan],
           sendStage(progress),
         );
         this.chains.set(route, next);
@@ -347,7 +353,7 @@ export class Relay implements LocalServices, RoutingDeps {
       const rounds = inputRoundStage({ sealer: stateless.sealer, held: stateless.held, clients, instance: stateless.instance, log });
       next = chain(
         [
-          traceStage,
+          tracing,
           correlateStage,
           mirroredHeaderStage(this),
           resolveStage(route.target, this),
@@ -365,6 +371,7 @@ export class Relay implements LocalServices, RoutingDeps {
           upstreamEraStage(clients, this),
           taskCreateStage(tasks, progress),
           countStage(recordCall, logCalls),
+          ...upstreamSpan,
         ],
         sendStage(progress),
       );

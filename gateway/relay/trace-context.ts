@@ -18,10 +18,23 @@ export interface TraceContext {
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ZEROS = /^0+$/;
 
+/** The caller's span, from a valid `_meta.traceparent` (version 00, ids not all zeros). */
+export interface RemoteParent {
+  traceId: string;
+  spanId: string;
+  flags: string;
+}
+
+export function remoteParent(meta: Record<string, unknown> | undefined): RemoteParent | undefined {
+  const m = typeof meta?.traceparent === 'string' ? TRACEPARENT.exec(meta.traceparent) : null;
+  if (!m || ZEROS.test(m[1]) || ZEROS.test(m[2])) return undefined;
+  return { traceId: m[1], spanId: m[2], flags: m[3] };
+}
+
 export function continueTrace(meta: Record<string, unknown> | undefined): TraceContext {
   const spanId = randomHex(8);
-  const m = typeof meta?.traceparent === 'string' ? TRACEPARENT.exec(meta.traceparent) : null;
-  if (m && !ZEROS.test(m[1]) && !ZEROS.test(m[2])) return { traceId: m[1], parentSpanId: m[2], spanId, flags: m[3] };
+  const parent = remoteParent(meta);
+  if (parent) return { traceId: parent.traceId, parentSpanId: parent.spanId, spanId, flags: parent.flags };
   return { traceId: randomHex(16), spanId, flags: '01' };
 }
 
@@ -45,4 +58,9 @@ function randomHex(bytes: number): string {
 
 export function traceparent(t: TraceContext): string {
   return `00-${t.traceId}-${t.spanId}-${t.flags}`;
+}
+
+/** W3C trace flags (a byte) as the two hex digits of a traceparent. */
+export function hexFlags(flags: number): string {
+  return flags.toString(16).padStart(2, '0');
 }

@@ -5,9 +5,8 @@
  * request in every gateway's log on its way.
  */
 import type { CallOutcome, CallRecord } from '../../metrics/call-stats';
-import { toFleetError } from '../../protocol/errors';
-import type { JsonRpcResponse } from '../../protocol/jsonrpc';
 import { required, type Call, type Stage } from '../context';
+import { replyOutcome, thrownOutcome } from '../outcome';
 
 export function countStage(record: (call: CallRecord) => void, logCalls: boolean): Stage {
   return async (call, next) => {
@@ -15,11 +14,11 @@ export function countStage(record: (call: CallRecord) => void, logCalls: boolean
     let outcome: CallOutcome = 'error';
     try {
       const reply = await next(call);
-      outcome = outcomeOf(reply);
+      outcome = replyOutcome(reply);
       return reply;
     } catch (err) {
       // the client called it off: that says nothing about the backend (a rollout gate must not count it)
-      if (toFleetError(err).code === 'CANCELLED') outcome = 'cancelled';
+      outcome = thrownOutcome(err);
       throw err;
     } finally {
       finish(call, outcome, performance.now() - started, record, logCalls);
@@ -47,10 +46,4 @@ function finish(call: Call, outcome: CallOutcome, durationMs: number, record: (c
     },
     'call',
   );
-}
-
-/** tool_error: the tool ran and reported failure (result.isError), as opposed to a failed request. */
-function outcomeOf(reply: JsonRpcResponse): CallOutcome {
-  if ('error' in reply) return 'error';
-  return reply.result.isError === true ? 'tool_error' : 'ok';
 }
