@@ -52,7 +52,7 @@ type Received = { receivedParams: { _meta: { traceparent: string } } };
 const SERVER = () => ({ s: scripted(marker, ['--tools', 'echo,fail,tool_error,crash']) });
 
 function tracedGateway(tracing: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<TestGateway> {
-  return startTestGateway({ tracing: { enabled: true, serviceName: SERVICE, ...tracing }, servers: SERVER(), ...extra }, marker);
+  return startTestGateway({ tracing: { enabled: true, endpoint: jaeger.otlpUrl, serviceName: SERVICE, ...tracing }, servers: SERVER(), ...extra }, marker);
 }
 
 /** The trace once Jaeger has `count` spans of it. */
