@@ -47,7 +47,9 @@ export function stackListeners(policy: SecurityPolicy, doc: ComposeDoc, root: st
   const out: Listener[] = [];
   for (const [service, p] of Object.entries(policy.services)) {
     const s = doc.services[service];
-    if (!s) continue;
+    // a command that is not the gateway's: another program serves the port (the prod override's
+    // gateway service is haproxy, in front of the replicas that are the gateway listeners there)
+    if (!s || (s.command.length > 0 && !s.command.includes('--config'))) continue;
     for (const l of p.listen) {
       if (!l.config) continue;
       // the checkout's own configs are what the images carry: a variant's command may pick another of them

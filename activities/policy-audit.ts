@@ -32,7 +32,8 @@ export function composePolicyFindings(policy: SecurityPolicy, doc: ComposeDoc): 
       else if (allowed.bind === 'loopback' && !isLoopback(port.hostIp)) add(svc, `publishes ${port.target} on loopback only`, `on ${where}`);
     }
   }
-  for (const svc of Object.keys(policy.services).filter((x) => !doc.services[x])) add(svc, 'runs in the stack the policy describes', 'no such service');
+  for (const [svc, p] of Object.entries(policy.services))
+    if (!doc.services[svc] && !p.optional) add(svc, 'runs in the stack the policy describes', 'no such service');
   for (const [name, n] of Object.entries(policy.networks)) {
     const c = doc.networks[name];
     const used = Object.values(doc.services).some((s) => s.networks.includes(name));

@@ -35,6 +35,8 @@ const networkSchema = z
 const serviceSchema = z
   .object({
     networks: z.array(name).min(1, 'a service joins at least one network'),
+    /** Run by some compose variants only (the prod override's gateway replicas and their store): where it is absent, that is no finding. */
+    optional: z.boolean().default(false),
     /** `config`: the gateway config (relative to the checkout) serving this port. */
     listen: z.array(z.object({ port, config: z.string().min(1).optional() }).strict()).default([]),
     publish: z.array(z.object({ port, bind: z.enum(['loopback', 'any']) }).strict()).default([]),

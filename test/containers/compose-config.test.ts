@@ -116,21 +116,33 @@ describe('compose files', () => {
     expect(dev.services.temporal.entrypoint).toBeUndefined();
   });
 
-  it('prod: needs a pinned tag, replicates filesystem only, rotates logs, no source mounts', async () => {
+  it('prod: needs a pinned tag, two gateway replicas behind haproxy with redis, filesystem replicated, memory single, rotates logs, no source mounts', async () => {
     const unpinned = await config(['docker-compose.yml', 'docker-compose.prod.yml'], { MCP_FLEET_TAG: '' });
     expect(unpinned.code).not.toBe(0);
     expect(unpinned.stderr).toContain('set MCP_FLEET_TAG to the image version to deploy');
     const prod = await config(['docker-compose.yml', 'docker-compose.prod.yml'], { MCP_FLEET_TAG: '9.9.9' });
     expect(prod.code).toBe(0);
-    const { gateway, memory, filesystem, pipeline, temporal } = prod.services;
+    const { gateway, memory, filesystem, pipeline, temporal, redis } = prod.services;
+    const replicas = [prod.services['gateway-1'], prod.services['gateway-2']];
     expect(filesystem.deploy?.replicas).toBe(2);
     expect(memory.deploy?.replicas).toBe(1);
     expect(pipeline.deploy?.replicas).toBe(1);
     expect(temporal.deploy?.replicas).toBe(1);
-    expect(gateway.environment?.FILESYSTEM_URL).toBe('wss://filesystem:8080/ws');
-    // TLS between the gateway and the bridges: the *.tls.yaml configs, the certificates as secrets
-    expect(gateway.command).toContain('/etc/mcp-fleet/gateway.tls.yaml');
-    expect(secrets(gateway)).toEqual(expect.arrayContaining(['tls_ca']));
+    // the published gateway is haproxy in front of the two replicas its config names
+    expect(gateway.image).toBe('mcp-fleet/haproxy:9.9.9');
+    expect(ports(gateway)).toEqual(['127.0.0.1:0:8080']);
+    const lbServers = [...readFileSync(join(ROOT, 'haproxy', 'mcp-lb.cfg'), 'utf8').matchAll(/^\s*server (\S+) (\S+):8080/gm)].map((m) => [m[1], m[2]]);
+    expect(new Set(lbServers.flat())).toEqual(new Set(['gateway-1', 'gateway-2']));
+    expect(redis.image).toBe('mcp-fleet/redis:9.9.9');
+    expect(prod.doc.networks.store.internal).toBe(true);
+    for (const replica of replicas) {
+      expect(replica.image).toBe('mcp-fleet/gateway:9.9.9');
+      expect(replica.environment?.FILESYSTEM_URL).toBe('wss://filesystem:8080/ws');
+      // TLS between the gateway and the bridges: the *.tls.yaml configs, the certificates as secrets
+      expect(replica.command).toContain('/etc/mcp-fleet/gateway-replica.tls.yaml');
+      expect(secrets(replica)).toEqual(expect.arrayContaining(['tls_ca', 'state_key', 'client_api_key']));
+      expect(replica.environment?.STATE_KEY_FILE).toBe('/run/secrets/state_key');
+    }
     for (const bridge of [memory, filesystem, pipeline]) {
       expect(bridge.command?.find((a) => a.endsWith('.tls.yaml'))).toMatch(/^\/etc\/mcp-fleet\/(pipeline-)?bridge\.tls\.yaml$/);
       expect(secrets(bridge)).toEqual(expect.arrayContaining(['tls_ca', 'tls_cert', 'tls_key']));
@@ -139,7 +151,7 @@ describe('compose files', () => {
     expect(prod.doc.secrets.tls_key.file).toBe(join(ROOT, '.state', 'tls', 'server.key'));
     const elsewhere = await config(['docker-compose.yml', 'docker-compose.prod.yml'], { MCP_FLEET_TAG: '9.9.9', MCP_FLEET_TLS_DIR: '/etc/mcp-fleet-tls' });
     expect(elsewhere.doc.secrets.tls_cert.file).toBe('/etc/mcp-fleet-tls/server.crt');
-    for (const service of [gateway, memory, filesystem, pipeline, temporal]) {
+    for (const service of [gateway, ...replicas, redis, memory, filesystem, pipeline, temporal]) {
       expect(service.image).toMatch(/^mcp-fleet\/[a-z-]+:9\.9\.9$/);
       expect(service.read_only).toBe(true);
       expect(service.logging?.options?.['max-size']).toBe('10m');

@@ -9,7 +9,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { docker, GATEWAY_IMAGE, inspect, requireEngineAndImages, ROOT, SERVER_IMAGE, sh, TEMPORAL_IMAGE, TEST_LABEL, uniqueName } from './support/docker';
+import {
+  docker,
+  GATEWAY_IMAGE,
+  HAPROXY_IMAGE,
+  inspect,
+  REDIS_IMAGE,
+  requireEngineAndImages,
+  ROOT,
+  SERVER_IMAGE,
+  sh,
+  TEMPORAL_IMAGE,
+  TEST_LABEL,
+  uniqueName,
+} from './support/docker';
 import { SEARCH_ATTRIBUTES } from '../../pipeline/temporal-server';
 import { text } from './support/mcp';
 import { waitFor } from '../helpers/wait';
@@ -79,6 +92,37 @@ describe('mcp-fleet/temporal', () => {
     expect(img.Config.Labels['org.opencontainers.image.version']).toBe(version);
     expect(img.Config.Labels['io.mcp-fleet.temporal-cli.version']).toMatch(/^\d+\.\d+\.\d+/);
     expect((await inspect(`mcp-fleet/temporal:${version}`)).Id).toBe(img.Id);
+  });
+});
+
+describe("mcp-fleet/haproxy and mcp-fleet/redis (the build host's binaries with their own libraries)", () => {
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+
+  it.each([
+    [HAPROXY_IMAGE, ['CMD', '/usr/local/bin/health-check.sh'], '8080/tcp', 'io.mcp-fleet.haproxy.version'],
+    [REDIS_IMAGE, ['CMD', '/usr/local/bin/redis-cli', '-p', '6379', 'ping'], '6379/tcp', 'io.mcp-fleet.redis.version'],
+  ])('%s runs as uid 10001, has a health check and OCI labels with the packaged version', async (image, healthcheck, port, versionLabel) => {
+    const img = await inspect(image);
+    expect(img.Config.User).toBe('10001:10001');
+    expect(img.Config.Healthcheck.Test).toEqual(healthcheck);
+    expect(Object.keys(img.Config.ExposedPorts)).toEqual([port]);
+    expect(img.Config.Labels['org.opencontainers.image.version']).toBe(version);
+    expect(img.Config.Labels[versionLabel]).toMatch(/^\d+\.\d+\.\d+/);
+    expect((await inspect(`${image.split(':')[0]}:${version}`)).Id).toBe(img.Id);
+  });
+
+  it('haproxy checks its baked-in mcp-lb.cfg, and redis answers its own client, each hardened on its base', async () => {
+    const check = await dockerRun([...HARDENED, '--user', '10001:10001', HAPROXY_IMAGE, '-c', '-f', '/usr/local/etc/haproxy/mcp-lb.cfg']);
+    expect({ code: check.code, out: check.stdout + check.stderr }).toEqual({ code: 0, out: expect.stringContaining('Configuration file is valid') });
+    const redis = await dockerRun([
+      ...HARDENED,
+      '--entrypoint',
+      'sh',
+      REDIS_IMAGE,
+      '-c',
+      'redis-server --port 6390 --save "" >/dev/null & until redis-cli -p 6390 ping; do sleep 0.1; done; redis-cli -p 6390 set k v >/dev/null; redis-cli -p 6390 get k; redis-cli -p 6390 shutdown nosave',
+    ]);
+    expect({ code: redis.code, out: redis.stdout.trim().split('\n').slice(-1)[0] }).toEqual({ code: 0, out: 'v' });
   });
 });
 

@@ -66,6 +66,9 @@ const mtls = { mtls: { caFile: '/run/secrets/ca.crt' } };
 /** Every listener of the stack authenticated, with TLS, upstreams over https. */
 const cleanConfigs = () => ({
   gateway: fixture('gw-clean.yaml', gateway(apiKeys, 'https://memory:8443/mcp', { tls: TLS })),
+  // the prod override's replicas behind haproxy (there the gateway service is haproxy, not audited)
+  'gateway-1': fixture('gw-clean.yaml', gateway(apiKeys, 'https://memory:8443/mcp', { tls: TLS })),
+  'gateway-2': fixture('gw-clean.yaml', gateway(apiKeys, 'https://memory:8443/mcp', { tls: TLS })),
   memory: fixture('memory-clean.yaml', bridge(mtls, { tls: TLS })),
   filesystem: fixture('fs-clean.yaml', bridge(mtls, { tls: TLS })),
   pipeline: fixture('pipeline-clean.yaml', bridge(mtls, { tls: TLS })),
@@ -168,23 +171,23 @@ describe('client authentication of every listener', () => {
 });
 
 describe('TLS between containers', () => {
-  it('the stack as it is: the prod links between containers use TLS; the front gateway listener (nginx terminates TLS before it) is the finding', async () => {
+  it("the stack as it is: the prod links between containers use TLS; the gateway replicas' listeners behind haproxy (nginx terminates TLS before it) are the findings", async () => {
     const r = await activities.auditListenerTls(input());
     expect(r.outcome).toBe('failed');
     const found = (list: unknown) => (list as { subject: string; found: string }[]).map((f) => `${f.subject.split(' ')[0]}: ${f.found}`);
-    expect(found(r.details?.findings)).toEqual(['gateway: plain HTTP on 0.0.0.0:8080 (prod)']);
+    expect(found(r.details?.findings)).toEqual(['gateway-1: plain HTTP on 0.0.0.0:8080 (prod)', 'gateway-2: plain HTTP on 0.0.0.0:8080 (prod)']);
     expect(found(r.details?.warnings)).toContain('gateway: http://filesystem:8080/mcp (dev)');
   });
 
   it('TLS on every listener and https upstreams: passes; one plain upstream: exactly that finding', async () => {
     expect(await activities.auditListenerTls(input({ policy: policyWith(cleanConfigs()) }))).toMatchObject({
       outcome: 'passed',
-      summary: '5 listeners and upstream links of the prod stack use TLS',
+      summary: '7 listeners and upstream links of the prod stack use TLS',
     });
-    const plain = { ...cleanConfigs(), gateway: fixture('gw-plain.yaml', gateway(apiKeys, 'http://memory:8080/mcp', { tls: TLS })) };
+    const plain = { ...cleanConfigs(), 'gateway-1': fixture('gw-plain.yaml', gateway(apiKeys, 'http://memory:8080/mcp', { tls: TLS })) };
     const r = await activities.auditListenerTls(input({ policy: policyWith(plain) }));
     expect(r.details?.findings).toEqual([
-      { subject: `gateway (${plain.gateway})`, rule: 'reaches upstream memory over TLS (https:// or wss://)', found: 'http://memory:8080/mcp (prod)' },
+      { subject: `gateway-1 (${plain['gateway-1']})`, rule: 'reaches upstream memory over TLS (https:// or wss://)', found: 'http://memory:8080/mcp (prod)' },
     ]);
   });
 });

@@ -27,14 +27,27 @@ const NETS = 'networks: { frontend: {}, backend: { internal: true } }\n';
 describe('docker/security-policies.yml', () => {
   it('is valid: the gateway reaches the bridges on 8080, the pipeline Temporal and the gateway, the servers nothing', () => {
     const p = policy();
+    const replica = (from: string) => [
+      { from, to: 'memory', port: 8080 },
+      { from, to: 'filesystem', port: 8080 },
+      { from, to: 'pipeline', port: 8080 },
+      { from, to: 'redis', port: 6379 },
+    ];
     expect(allowedConnections(p)).toEqual([
       { from: 'gateway', to: 'memory', port: 8080 },
       { from: 'gateway', to: 'filesystem', port: 8080 },
       { from: 'gateway', to: 'pipeline', port: 8080 },
+      // the prod override's: haproxy (the gateway service there) in front of two replicas sharing redis
+      { from: 'gateway', to: 'gateway-1', port: 8080 },
+      { from: 'gateway', to: 'gateway-2', port: 8080 },
+      ...replica('gateway-1'),
+      ...replica('gateway-2'),
       { from: 'pipeline', to: 'temporal', port: 7233 },
       { from: 'pipeline', to: 'gateway', port: 8080 },
     ]);
     expect(p.networks.backend.internal).toBe(true);
+    expect(p.networks.store.internal).toBe(true);
+    expect(p.services.redis).toMatchObject({ optional: true, networks: ['store'], egress: [], publish: [] });
     expect(p.services.memory).toMatchObject({ networks: ['backend'], egress: [], publish: [] });
     expect(Object.entries(p.services).flatMap(([s, x]) => x.publish.map((pub) => `${s}:${pub.port}:${pub.bind}`))).toEqual([
       'gateway:8080:any',
@@ -114,7 +127,7 @@ describe('bad policy documents', () => {
 describe('renderFirewall', () => {
   it('refuses addresses of a service the policy does not name, and a bad chain name', () => {
     expect(() => renderFirewall(policy(), { ghost: ['10.0.0.1'] })).toThrow(
-      'no service "ghost" in the policy (services: gateway, memory, filesystem, pipeline, temporal)',
+      'no service "ghost" in the policy (services: gateway, gateway-1, gateway-2, redis, memory, filesystem, pipeline, temporal)',
     );
     expect(() => renderFirewall(policy(), {}, 'bad chain')).toThrow('chain name must be 1-28 of A-Z a-z 0-9 _ - (got "bad chain")');
   });

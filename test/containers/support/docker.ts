@@ -19,6 +19,9 @@ export const TAG = process.env.MCP_FLEET_TAG ?? 'dev';
 export const GATEWAY_IMAGE = `mcp-fleet/gateway:${TAG}`;
 export const SERVER_IMAGE = `mcp-fleet/mcp-server:${TAG}`;
 export const TEMPORAL_IMAGE = `mcp-fleet/temporal:${TAG}`;
+/** The prod override's load balancer and the store its gateway replicas share. */
+export const HAPROXY_IMAGE = `mcp-fleet/haproxy:${TAG}`;
+export const REDIS_IMAGE = `mcp-fleet/redis:${TAG}`;
 /** Every container a test starts outside compose carries this label, so leftovers can be found. */
 export const TEST_LABEL = 'io.mcp-fleet.test';
 
@@ -89,12 +92,17 @@ export class ComposeProject {
 
   /** Runs `compose -p NAME -f ... ARGS` with the project's environment (gateway and Temporal UI on random loopback ports). */
   compose(...args: string[]): Promise<RunResult> {
-    const env = { ...process.env, GATEWAY_PORT: '0', TEMPORAL_UI_PORT: '0', MCP_FLEET_TAG: TAG, ...this.env };
-    return sh(COMPOSE_SH, ['-p', this.name, ...this.fileArgs, ...args], { env });
+    return this.composeWithin(180_000, ...args);
   }
 
-  async up(): Promise<void> {
-    const r = await this.compose('up', '-d');
+  private composeWithin(timeoutMs: number, ...args: string[]): Promise<RunResult> {
+    const env = { ...process.env, GATEWAY_PORT: '0', TEMPORAL_UI_PORT: '0', MCP_FLEET_TAG: TAG, ...this.env };
+    return sh(COMPOSE_SH, ['-p', this.name, ...this.fileArgs, ...args], { env, timeoutMs });
+  }
+
+  /** `up -d`; compose waits there for each `service_healthy` dependency, so a long chain needs a longer `timeoutMs`. */
+  async up(timeoutMs = 180_000): Promise<void> {
+    const r = await this.composeWithin(timeoutMs, 'up', '-d');
     if (r.code !== 0) throw new Error(`compose up of ${this.name} failed: ${r.stderr.trim()}`);
   }
 
