@@ -2,7 +2,7 @@
  * Heap snapshots and CPU profiles of the running gateway, for the admin API (role admin:debug: a
  * heap snapshot holds everything in memory, credentials included). One at a time: each stalls the
  * event loop (a snapshot while V8 writes it, a profile only slightly) and a second would only add
- * to that. The formats are V8's own, which Chrome DevTools and `scripts/heap-diff.js` read.
+ * to that. The formats are V8's own, which Chrome DevTools reads.
  */
 import { Session } from 'node:inspector/promises';
 import type { Readable } from 'node:stream';
