@@ -19,8 +19,8 @@
  *   the gateway's) → count (statistics, metrics, the call log line) → [upstream span, with
  *   tracing on: the attempt's OpenTelemetry client span] → send (ids, progress, cancellation)
  *
- * tasks/get, tasks/result and tasks/cancel run trace → correlate → resolve-by-task (the one
- * upstream session holding the client's task: nothing to pick) → count → [upstream span] → send, and
+ * tasks/get, tasks/result and tasks/cancel run resolve-by-task (the one
+ * upstream session holding the client's task: nothing to pick) → trace → correlate → count → [upstream span] → send, and
  * tasks/list asks that chain for each of the client's tasks (task-list.ts).
  *
  * Trace and correlation come first, so that even a refusal's log line names the trace.
@@ -341,7 +341,7 @@ export class Relay implements LocalServices, RoutingDeps {
       const upstreamSpan = tracer ? [upstreamSpanStage(tracer)] : [];
       if (route.kind === 'task') {
         next = chain(
-          [tracing, correlateStage, taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), countStage(recordCall, logCalls), ...upstreamSpan],
+          [taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), tracing, correlateStage, countStage(recordCall, logCalls), ...upstreamSpan],
           sendStage(progress),
         );
         this.chains.set(route, next);
