@@ -12,6 +12,7 @@ import { PipelineClient } from '../../pipeline/client';
 import { parseMetricsAddress } from '../../pipeline/worker-runtime';
 import { ROOT } from '../containers/support/docker';
 import { accepts } from '../helpers/foreground';
+import { parseMetrics, sampleValue } from '../helpers/metrics';
 import { freePort } from '../helpers/ports';
 import { waitFor } from '../helpers/wait';
 import { startTestTemporal, type TestTemporal } from '../pipeline/temporal';
@@ -34,11 +35,6 @@ function runWorker(temporal: TestTemporal, metrics: string): Run {
   const stderr: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
   return { child, stderr, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
-}
-
-/** `name{labels} value` lines of a Prometheus text exposition, comments left out. */
-function samples(text: string): { name: string; labels: string; value: number }[] {
-  return [...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/gm)].map((m) => ({ name: m[1], labels: m[2] ?? '', value: Number(m[3]) }));
 }
 
 describe('the pipeline worker’s metrics', () => {
@@ -78,7 +74,7 @@ describe('the pipeline worker’s metrics', () => {
     const result = await client.result(handle.workflowId);
     expect(result.steps.map((s) => s.id)).toEqual(['compose-config']);
 
-    const scrape = async () => samples(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    const scrape = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     // the SDK exports on its own schedule: wait for the run to show
     const seen = await waitFor(
       async () => {
@@ -89,9 +85,8 @@ describe('the pipeline worker’s metrics', () => {
       30_000,
       250,
     );
-    const activity = seen.find((s) => s.name === 'temporal_activity_execution_latency_seconds_count' && s.labels.includes('activity_type="validateCompose"'));
-    expect(activity?.value).toBe(1);
-    expect(seen.find((s) => s.name === 'temporal_workflow_completed_total')?.labels).toContain('workflow_type="runPhase"');
+    expect(sampleValue(seen, 'temporal_activity_execution_latency_seconds_count', { activity_type: 'validateCompose' })).toBe(1);
+    expect(seen.find((s) => s.name === 'temporal_workflow_completed_total')?.labels.workflow_type).toBe('runPhase');
 
     const exported = new Set(seen.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
     const dashboard = JSON.parse(readFileSync(join(ROOT, 'grafana', 'mcp-fleet-dashboard.json'), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
