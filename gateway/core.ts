@@ -34,6 +34,7 @@ import { RedisBuckets } from './store/redis-buckets';
 import type { RedisStore } from './store/shared-store';
 import type { UpstreamTransports } from './upstream/transports';
 import { version } from './version';
+import { TrafficEvents } from './metrics/traffic-events';
 
 export const SERVER_INFO = { name: 'mcp-fleet-gateway', version };
 
@@ -56,6 +57,8 @@ export interface GatewayCore {
   /** The tasks upstreams created for clients (for tests and leak checks). */
   readonly tasks: TaskTable;
   readonly stats: CallStats;
+  /** Live traffic for the admin debug stream. */
+  readonly events: TrafficEvents;
   readonly metrics: GatewayMetrics;
   /** True once every shared server had its first connection attempt (or the startup wait ran out). */
   readonly started: boolean;
@@ -82,7 +85,8 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const waitForServers = (p: Promise<unknown>) => waitAtMost(p, config.startup.waitForServersMs);
   // The views read the registry, whose groups report to the traffic router, which drops views: the closure breaks the circle.
   const views: CatalogViews = new CatalogViews({ groupsFor: (r) => registry.groupsFor(r), viewKey: (r) => registry.viewKey(r) }, config.nameSeparator, log);
-  const traffic = new ServerTraffic({ clients, progress, shared, views, listens, tasks, taskInputs, log });
+  const events = new TrafficEvents();
+  const traffic = new ServerTraffic({ clients, progress, shared, views, listens, tasks, taskInputs, events, log });
   const registry: ServerRegistry = new ServerRegistry(config.servers, {
     transports,
     listener: traffic,
@@ -120,6 +124,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     recordRetry: (server, method) => metrics.recordRetry(server, method),
     pageSize: config.pageSize,
     logCalls: config.log.calls,
+    events,
     stateless: {
       sealer: new RequestStateSealer(config.stateless.stateKeys, config.stateless.requestStateTtlMs),
       held,
@@ -130,7 +135,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     },
     log,
   });
-  const sessions = new Sessions(relay, SERVER_INFO, log, config.limits);
+  const sessions = new Sessions(relay, SERVER_INFO, log, events, config.limits);
   const stateless = new StatelessRequests(relay, () => sessions.draining, log);
   let started = false;
   return {
@@ -147,6 +152,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     tasks,
     stats,
     metrics,
+    events,
     get started() {
       return started;
     },

@@ -16,11 +16,11 @@
  *   that asked) → breaker (the backend's circuit breaker counts its upstream faults) → lease (the
  *   upstream session it goes on: a pooled backend's least busy one) → upstream era (the envelope a
  *   2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
- *   the gateway's) → count (statistics, metrics, the call log line) → send (ids, progress,
- *   cancellation)
+ *   the gateway's) → count (statistics, metrics, the call log line) → tap (start and end to the
+ *   admin debug stream) → send (ids, progress, cancellation)
  *
  * tasks/get, tasks/result and tasks/cancel run trace → correlate → resolve-by-task (the one
- * upstream session holding the client's task: nothing to pick) → count → send, and
+ * upstream session holding the client's task: nothing to pick) → count → tap → send, and
  * tasks/list asks that chain for each of the client's tasks (task-list.ts).
  *
  * Trace and correlation come first, so that even a refusal's log line names the trace.
@@ -40,6 +40,7 @@ import { resourceOwner, type CatalogView } from '../catalog/view';
 import type { Logger } from 'pino';
 import type { CatalogViews } from '../catalog/views';
 import type { CallRecord } from '../metrics/call-stats';
+import type { TrafficEvents } from '../metrics/traffic-events';
 import { META, MODERN_VERSIONS } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 import { resultResponse, type JsonRpcResponse } from '../protocol/jsonrpc';
@@ -77,6 +78,7 @@ import { subscriptionStage } from './stages/subscription';
 import { taskCreateStage } from './stages/task-create';
 import { taskModernStage } from './stages/task-modern';
 import { taskRouteStage } from './stages/task-route';
+import { tapStage } from './stages/tap';
 import { timeoutStage } from './stages/timeout';
 import { traceStage } from './stages/trace';
 import { upstreamEraStage } from './stages/upstream-era';
@@ -107,6 +109,8 @@ export interface RelayDeps {
   pageSize: number;
   /** One `call` log line per forwarded request. */
   logCalls: boolean;
+  /** Live traffic for the admin debug stream. */
+  events: TrafficEvents;
   /** What 2026-07-28 clients need: the sealer of requestState, the held calls, the listen streams, this instance's name. */
   stateless: {
     sealer: RequestStateSealer;
@@ -332,10 +336,10 @@ export class Relay implements LocalServices, RoutingDeps {
   private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, recordRetry, logCalls, stateless, log, tasks, taskInputs, policy, limits } = this.deps;
+      const { clients, shared, progress, recordCall, recordRetry, logCalls, stateless, log, tasks, taskInputs, policy, limits, events } = this.deps;
       if (route.kind === 'task') {
         next = chain(
-          [traceStage, correlateStage, taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), countStage(recordCall, logCalls)],
+          [traceStage, correlateStage, taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), countStage(recordCall, logCalls), tapStage(events)],
           sendStage(progress),
         );
         this.chains.set(route, next);
@@ -365,6 +369,7 @@ export class Relay implements LocalServices, RoutingDeps {
           upstreamEraStage(clients, this),
           taskCreateStage(tasks, progress),
           countStage(recordCall, logCalls),
+          tapStage(events),
         ],
         sendStage(progress),
       );

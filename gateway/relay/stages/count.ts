@@ -50,7 +50,7 @@ function finish(call: Call, outcome: CallOutcome, durationMs: number, record: (c
 }
 
 /** tool_error: the tool ran and reported failure (result.isError), as opposed to a failed request. */
-function outcomeOf(reply: JsonRpcResponse): CallOutcome {
+export function outcomeOf(reply: JsonRpcResponse): CallOutcome {
   if ('error' in reply) return 'error';
   return reply.result.isError === true ? 'tool_error' : 'ok';
 }
