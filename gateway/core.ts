@@ -36,6 +36,7 @@ import type { RedisStore } from './store/shared-store';
 import { startTracing, type Tracing } from './tracing/tracing';
 import type { UpstreamTransports } from './upstream/transports';
 import { version } from './version';
+import { TrafficEvents } from './metrics/traffic-events';
 
 export const SERVER_INFO = { name: 'mcp-fleet-gateway', version };
 
@@ -58,6 +59,8 @@ export interface GatewayCore {
   /** The tasks upstreams created for clients (for tests and leak checks). */
   readonly tasks: TaskTable;
   readonly stats: CallStats;
+  /** Live traffic for the admin debug stream. */
+  readonly events: TrafficEvents;
   readonly metrics: GatewayMetrics;
   /** True once every shared server had its first connection attempt (or the startup wait ran out). */
   readonly started: boolean;
@@ -84,7 +87,8 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   const waitForServers = (p: Promise<unknown>) => waitAtMost(p, config.startup.waitForServersMs);
   // The views read the registry, whose groups report to the traffic router, which drops views: the closure breaks the circle.
   const views: CatalogViews = new CatalogViews({ groupsFor: (r) => registry.groupsFor(r), viewKey: (r) => registry.viewKey(r) }, config.nameSeparator, log);
-  const traffic = new ServerTraffic({ clients, progress, shared, views, listens, tasks, taskInputs, log });
+  const events = new TrafficEvents();
+  const traffic = new ServerTraffic({ clients, progress, shared, views, listens, tasks, taskInputs, events, log });
   const registry: ServerRegistry = new ServerRegistry(config.servers, {
     transports,
     listener: traffic,
@@ -126,6 +130,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     pageSize: config.pageSize,
     logCalls: config.log.calls,
     tracer: tracing?.tracer,
+    events,
     stateless: {
       sealer: new RequestStateSealer(config.stateless.stateKeys, config.stateless.requestStateTtlMs),
       held,
@@ -136,7 +141,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     },
     log,
   });
-  const sessions = new Sessions(relay, SERVER_INFO, log, config.limits);
+  const sessions = new Sessions(relay, SERVER_INFO, log, events, config.limits);
   const stateless = new StatelessRequests(relay, () => sessions.draining, log);
   let started = false;
   return {
@@ -153,6 +158,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     tasks,
     stats,
     metrics,
+    events,
     get started() {
       return started;
     },

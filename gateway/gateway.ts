@@ -19,6 +19,7 @@ import { assembleCore, type GatewayCore } from './core';
 import { RedisStore } from './store/shared-store';
 import { SessionRecords } from './store/session-records';
 import { HttpFronts } from './fronts/http-server';
+import type { TrafficEvents } from './metrics/traffic-events';
 import { checkManagementDoor, ManagementListener, type OperatorEndpoints } from './fronts/management';
 import { isLoopbackHost } from './fronts/origin-guard';
 import { serveStdio, type StdioEnd } from './fronts/stdio';
@@ -49,6 +50,8 @@ export interface RunningGateway {
   readonly listens: Listens;
   /** The tasks upstreams created for clients, under the gateway's ids. */
   readonly tasks: TaskTable;
+  /** Live traffic as the admin debug stream follows it (for tests). */
+  readonly events: TrafficEvents;
   /** Base URL of the HTTP listener (absent in stdio mode). */
   readonly url?: string;
   /** Base URL of the management listener (absent without `management:` and in stdio mode). */
@@ -108,7 +111,18 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
 
   if (options.stdio) {
     serveStdio(sessions, options.stdio, { json: clientJsonLimits(config.limits), sendQueueBytes: config.limits.sendQueueBytes });
-    return { registry, sessions, transports, progress, held, listens, tasks, reload, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
+    return {
+      registry,
+      sessions,
+      transports,
+      progress,
+      held,
+      listens,
+      tasks,
+      events: core.events,
+      reload,
+      stop: once(() => drainAndStop(core, undefined, stopAll, config, log)),
+    };
   }
 
   const auth = door!;
@@ -146,6 +160,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     metrics: core.metrics,
     metricsNeedAuth: config.management !== undefined && config.admin !== undefined,
     adminEnabled: config.admin !== undefined,
+    debug: { events: core.events, maxBufferedBytes: config.limits.sendQueueBytes },
   };
   const health = {
     get started() {
@@ -226,6 +241,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     held,
     listens,
     tasks,
+    events: core.events,
     url,
     managementUrl,
     reload,

@@ -64,6 +64,11 @@ export class AdminRouter {
     private readonly options: AdminOptions,
   ) {}
 
+  /** Whether the config has an admin section (else every admin path is 404). */
+  get enabled(): boolean {
+    return this.options.enabled;
+  }
+
   /** Answers one request under /admin; errors become `{ error }` with the error's HTTP status. */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<FleetError | undefined> {
     try {

@@ -1,5 +1,5 @@
 /**
- * The operator's endpoints, the admin API and /metrics: served by the public listener when the
+ * The operator's endpoints, the admin API (with its live debug stream, debug-stream.ts) and /metrics: served by the public listener when the
  * config has no `management:` section (as ever), else only by the management listener, an HTTP(S)
  * server of its own on `management.listen`, and 404 on the public one. The health probes are on
  * both: load balancers probe the public port, monitoring may probe either.
@@ -18,6 +18,7 @@ import { retryAfterHeader, sendJson } from '../http/http-util';
 import type { GatewayMetrics } from '../metrics/registry';
 import { FleetError, toFleetError } from '../protocol/errors';
 import { listenerTimeouts, type FrontLimits } from './front-limits';
+import { answerDebugStream, DEBUG_STREAM_PATH, type DebugStreamDeps } from './debug-stream';
 import { answerHealth, type HealthSource } from './health';
 import { answerStatusPage } from './status-page';
 import { checkOrigin, isLoopbackHost, type OriginPolicy } from './origin-guard';
@@ -33,6 +34,8 @@ export interface OperatorEndpoints {
   metricsNeedAuth: boolean;
   /** The admin API is on: the status page is served beside it (status-page.ts). */
   adminEnabled: boolean;
+  /** The live traffic /admin/debug/stream follows, and what one of its subscribers may hold unread. */
+  debug: Omit<DebugStreamDeps, 'admin'>;
 }
 
 /**
@@ -45,6 +48,10 @@ export async function answerOperator(req: IncomingMessage, res: ServerResponse, 
     if (ops.metricsNeedAuth) await ops.admin.permit(req, 'admin:read', `GET ${METRICS_PATH}`);
     const { contentType, body } = await ops.metrics.scrape();
     res.writeHead(200, { 'content-type': contentType }).end(body);
+    return true;
+  }
+  if (url.pathname === DEBUG_STREAM_PATH) {
+    await answerDebugStream(req, res, url, { admin: ops.admin, ...ops.debug }, log);
     return true;
   }
   if (url.pathname !== ADMIN_PREFIX && !url.pathname.startsWith(`${ADMIN_PREFIX}/`)) return false;

@@ -16,11 +16,12 @@
  *   that asked) → breaker (the backend's circuit breaker counts its upstream faults) → lease (the
  *   upstream session it goes on: a pooled backend's least busy one) → upstream era (the envelope a
  *   2026 server needs) → task creation (a CreateTaskResult enters the task table under an id of
- *   the gateway's) → count (statistics, metrics, the call log line) → [upstream span, with
- *   tracing on: the attempt's OpenTelemetry client span] → send (ids, progress, cancellation)
+ *   the gateway's) → count (statistics, metrics, the call log line) → tap (start and end to the
+ *   admin debug stream) → [upstream span, with tracing on: the attempt's OpenTelemetry client
+ *   span] → send (ids, progress, cancellation)
  *
  * tasks/get, tasks/result and tasks/cancel run resolve-by-task (the one
- * upstream session holding the client's task: nothing to pick) → trace → correlate → count → [upstream span] → send, and
+ * upstream session holding the client's task: nothing to pick) → trace → correlate → count → tap → [upstream span] → send, and
  * tasks/list asks that chain for each of the client's tasks (task-list.ts).
  *
  * Trace and correlation come first, so that even a refusal's log line names the trace.
@@ -41,6 +42,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { CatalogViews } from '../catalog/views';
 import type { CallRecord } from '../metrics/call-stats';
+import type { TrafficEvents } from '../metrics/traffic-events';
 import { META, MODERN_VERSIONS } from '../protocol/eras';
 import { FleetError } from '../protocol/errors';
 import { resultResponse, type JsonRpcResponse } from '../protocol/jsonrpc';
@@ -78,6 +80,7 @@ import { subscriptionStage } from './stages/subscription';
 import { taskCreateStage } from './stages/task-create';
 import { taskModernStage } from './stages/task-modern';
 import { taskRouteStage } from './stages/task-route';
+import { tapStage } from './stages/tap';
 import { timeoutStage } from './stages/timeout';
 import { traceStage } from './stages/trace';
 import { upstreamEraStage } from './stages/upstream-era';
@@ -111,6 +114,8 @@ export interface RelayDeps {
   logCalls: boolean;
   /** Records each call's spans (config `tracing`); without it the calls carry trace ids only. */
   tracer?: Tracer;
+  /** Live traffic for the admin debug stream. */
+  events: TrafficEvents;
   /** What 2026-07-28 clients need: the sealer of requestState, the held calls, the listen streams, this instance's name. */
   stateless: {
     sealer: RequestStateSealer;
@@ -336,12 +341,20 @@ export class Relay implements LocalServices, RoutingDeps {
   private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, recordRetry, logCalls, stateless, log, tasks, taskInputs, policy, limits, tracer } = this.deps;
+      const { clients, shared, progress, recordCall, recordRetry, logCalls, stateless, log, tasks, taskInputs, policy, limits, tracer, events } = this.deps;
       const tracing = traceStage(tracer);
       const upstreamSpan = tracer ? [upstreamSpanStage(tracer)] : [];
       if (route.kind === 'task') {
         next = chain(
-          [taskModernStage(tasks, taskInputs), taskRouteStage(tasks, this), tracing, correlateStage, countStage(recordCall, logCalls), ...upstreamSpan],
+          [
+            taskModernStage(tasks, taskInputs),
+            taskRouteStage(tasks, this),
+            tracing,
+            correlateStage,
+            countStage(recordCall, logCalls),
+            tapStage(events),
+            ...upstreamSpan,
+          ],
           sendStage(progress),
         );
         this.chains.set(route, next);
@@ -371,6 +384,7 @@ export class Relay implements LocalServices, RoutingDeps {
           upstreamEraStage(clients, this),
           taskCreateStage(tasks, progress),
           countStage(recordCall, logCalls),
+          tapStage(events),
           ...upstreamSpan,
         ],
         sendStage(progress),

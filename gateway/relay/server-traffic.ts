@@ -22,6 +22,7 @@ import { setLevel, type SharedUpstreamState } from './shared-upstream-state';
 import { taskStatus, taskTraffic } from './task-traffic';
 import type { TaskInputs } from './task-questions';
 import type { TaskTable } from './tasks';
+import type { TrafficEvents } from '../metrics/traffic-events';
 
 export interface ServerTrafficDeps {
   clients: ClientDirectory;
@@ -32,6 +33,8 @@ export interface ServerTrafficDeps {
   listens: Listens;
   tasks: TaskTable;
   taskInputs: TaskInputs;
+  /** Live traffic for the admin debug stream: upstreams going up and down. */
+  events: TrafficEvents;
   log: Logger;
 }
 
@@ -118,6 +121,7 @@ export class ServerTraffic implements GroupListener {
 
   /** A reconnected upstream starts afresh: it gets back the level and subscriptions its clients asked for. */
   backendUp(group: ServerGroup, conn: UpstreamConnection): void {
+    if (this.deps.events.listening) this.deps.events.publish({ type: 'upstream.up', server: group.name });
     const backend = group.backends.find((b) => b.connection === conn);
     const offers = (uri: string) => backend?.offers({ kind: 'resource', uri }) ?? false;
     const timeoutMs = group.config.requestTimeoutMs;
@@ -126,6 +130,10 @@ export class ServerTraffic implements GroupListener {
     if (!client) return;
     if (client.logLevel) void setLevel(conn, client.logLevel);
     for (const uri of client.subscriptions) if (offers(uri)) void conn.fireAndForget('resources/subscribe', { uri }, timeoutMs);
+  }
+
+  backendDown(group: ServerGroup): void {
+    if (this.deps.events.listening) this.deps.events.publish({ type: 'upstream.down', server: group.name });
   }
 
   /** The clients a server's notifications are for: its owner, its tenant's sessions, or every client for a shared server. */

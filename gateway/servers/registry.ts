@@ -484,7 +484,10 @@ export class ServerRegistry {
       notification: (g, n, conn, context) => base.notification(g, n, conn, context),
       request: (g, r, conn, context) => base.request(g, r, conn, context),
       backendUp: (g, conn) => base.backendUp(g, conn),
-      backendDown: (g) => this.failoverLater(key, entry, plan, g),
+      backendDown: (g) => {
+        base.backendDown?.(g);
+        this.failoverLater(key, entry, plan, g);
+      },
     };
     const group = this.group(plan, [plan.pickForSession(avoid)], entry.init, listener, binding, undefined, entry.subject);
     entry.groups.set(plan.name, group);

@@ -4,6 +4,7 @@
  * of sessions that ended just before, so nothing outlives the gateway.
  */
 import type { Logger } from 'pino';
+import type { TrafficEvents } from '../metrics/traffic-events';
 import { KeyedCap } from '../protocol/keyed-cap';
 import type { Relay } from '../relay/relay';
 import { ClientSession, type FrontChannel } from './client-session';
@@ -36,6 +37,8 @@ export class Sessions implements SessionOpener {
     private readonly relay: Relay,
     private readonly serverInfo: { name: string; version: string },
     private readonly log: Logger,
+    /** Live traffic for the admin debug stream: sessions opened and closed. */
+    private readonly events: TrafficEvents,
     private readonly limits: SessionLimits = { maxSessions: Infinity, maxSessionsPerPrincipal: Infinity, maxPendingPerSession: Infinity },
   ) {
     this.cap = new KeyedCap(
@@ -97,6 +100,7 @@ export class Sessions implements SessionOpener {
     this.open.set(session.id, session);
     this.releases.set(session.id, release);
     this.log.info({ session: session.id, front: channel.kind }, 'client session opened');
+    if (this.events.listening) this.events.publish({ type: 'session.open', session: session.id, front: channel.kind, principal: channel.principal.id });
     return session;
   }
 
@@ -117,5 +121,7 @@ export class Sessions implements SessionOpener {
     this.stopping.add(stopped);
     void stopped.finally(() => this.stopping.delete(stopped));
     this.log.info({ session: session.id }, 'client session closed');
+    if (this.events.listening)
+      this.events.publish({ type: 'session.close', session: session.id, front: session.channel.kind, principal: session.principal.id });
   }
 }
