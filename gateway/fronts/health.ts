@@ -1,9 +1,10 @@
 /**
  * The health probes: liveness (the process answers), startup (the first connection attempts are
  * done) and readiness (every required shared server has a backend that answered initialize and
- * its catalog and that its health checks have not found down; servers with `required: false` are
- * reported and not waited for). The body has each server's and each backend's state and health,
- * so an operator sees which one is missing and why. Answered before the Origin check: probes
+ * its catalog, that its health checks have not found down, and whose circuit breaker is not
+ * holding requests back; servers with `required: false` are reported and not waited for). The
+ * body has each server's and each backend's state and health, so an operator sees which one is
+ * missing and why. Answered before the Origin check: probes
  * send no Origin.
  */
 import type { ServerResponse } from 'node:http';
@@ -31,7 +32,7 @@ export function answerHealth(path: string, source: HealthSource, res: ServerResp
     case '/health/readiness': {
       const groups = source.sharedGroups();
       const servers = Object.fromEntries(groups.map((g) => [g.name, serverReport(g)]));
-      const ready = !source.draining && groups.every((g) => !g.config.required || g.serving);
+      const ready = !source.draining && groups.every((g) => !g.config.required || g.admitting);
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : source.draining ? 'draining' : 'degraded', servers });
       return true;
     }
@@ -45,6 +46,7 @@ function serverReport(group: ServerGroup) {
     state: connectionState(group),
     required: group.config.required,
     ...(group.lastError ? { lastError: group.lastError.message } : {}),
+    ...(group.serving && !group.admitting ? { reason: 'every serving backend has an open circuit breaker' } : {}),
     backends: Object.fromEntries(group.backends.map((b) => [b.id, { state: b.state, health: b.health, ...(b.breaker ? { breaker: b.breaker.report } : {}) }])),
   };
 }

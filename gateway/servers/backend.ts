@@ -194,6 +194,15 @@ export class Backend {
     return this.breaker?.admits ?? true;
   }
 
+  /**
+   * Its breaker is open and still waiting out halfOpenAfterMs. Once that passed it counts as
+   * admitting again: the next request probes it, so readiness that waited for a closed breaker
+   * would keep away (behind a load balancer) the very traffic that closes it.
+   */
+  get heldByBreaker(): boolean {
+    return this.breaker?.state === 'open' && !this.breaker.admits;
+  }
+
   /** Whether the process or connection is up, catalog or not (health probes tell the two apart). */
   get connected(): boolean {
     return this.supervisor.state === 'up';

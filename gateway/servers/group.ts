@@ -158,9 +158,17 @@ export class ServerGroup implements BackendListener {
     });
   }
 
-  /** Some backend takes new traffic (readiness asks this of required servers). */
+  /** Some backend takes new traffic. */
   get serving(): boolean {
     return this.backends.some((b) => b.serving);
+  }
+
+  /**
+   * Some serving backend's breaker lets requests through (readiness asks this of required
+   * servers): with every one held open, each request would fail at once with CIRCUIT_OPEN.
+   */
+  get admitting(): boolean {
+    return this.backends.some((b) => b.serving && !b.heldByBreaker);
   }
 
   /**

@@ -4,7 +4,8 @@
  * exits the process). A backend that dies opens its breaker (admin API, readiness and metrics show
  * it) and takes no traffic until a probe after halfOpenAfterMs succeeds; an idempotent call in
  * flight on it is retried on the other and succeeds, a non-idempotent one is not and gets the
- * error; with every breaker open a call fails at once. The same for two 2026-07-28 servers over
+ * error; with every breaker open a call fails at once and readiness says not ready until a probe
+ * may go through. The same for two 2026-07-28 servers over
  * HTTP, one stopped and started again on its port. A tool over its timeout is cancelled upstream
  * and the client is told which setting it hit.
  */
@@ -150,6 +151,35 @@ describe('a server with two backends, a breaker and retries', () => {
       message: expect.stringMatching(/server "svc": every backend that could serve the request has an open circuit breaker \(primary, green\)/),
     });
     expect(await backends(gw)).toMatchObject({ primary: { breaker: { state: 'open' } }, green: { breaker: { state: 'open' } } });
+  });
+
+  it('is not ready while every backend of a required server holds its breaker open, and ready again once a probe may go through', async () => {
+    const readiness = async () => {
+      const res = await fetch(`${gw.url}/health/readiness`);
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    // both breakers opened in the test before, well within halfOpenAfterMs
+    expect(await readiness()).toMatchObject({
+      status: 503,
+      body: {
+        status: 'degraded',
+        servers: {
+          svc: {
+            reason: 'every serving backend has an open circuit breaker',
+            backends: { primary: { state: 'ready', breaker: { state: 'open' } }, green: { state: 'ready', breaker: { state: 'open' } } },
+          },
+        },
+      },
+    });
+    // once the next request may probe a backend, ready again: a balancer then sends the traffic that closes it
+    const ready = await waitFor(
+      async () => ((r) => (r.status === 200 ? r : undefined))(await readiness()),
+      'readiness once a probe may go through',
+      3 * HALF_OPEN_AFTER_MS,
+    );
+    expect(ready.body.servers.svc.reason).toBeUndefined();
+    expect(['blue', 'green']).toContain(await whoAnswers(client));
+    expect(Object.values(await backends(gw)).some((b) => b.breaker.state === 'closed')).toBe(true);
   });
 });
 
