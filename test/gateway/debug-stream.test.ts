@@ -3,8 +3,12 @@
  * of the servers and tools asked for (with trace, request id, outcome and duration; no bodies
  * unless an `admin` asks, secret-like keys masked then), session events, and a subscriber that
  * does not read is dropped at its bound (limits.sendQueueBytes) instead of being buffered.
+ * scripts/mcp-debug.sh prints the stream one line per event, and says what is wrong with a filter.
  */
+import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { ROOT } from '../containers/support/docker';
 import { connectGateway } from '../../gateway/client/connect';
 import { newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { waitForNoProcesses } from '../helpers/processes';
@@ -154,4 +158,56 @@ test('a subscriber that does not read is dropped at its bound, not buffered', as
   // what it held is the bound plus at most one event
   expect(line.bufferedBytes as number).toBeLessThanOrEqual(SEND_QUEUE + 1024);
   socket.destroy();
+});
+
+/** scripts/mcp-debug.sh against the gateway: its stdout as it comes, its exit code, a way to stop it. */
+function debugScript(args: string[], token: string = ADMIN_TOKEN) {
+  const child = spawn('bash', [join(ROOT, 'scripts', 'mcp-debug.sh'), '--url', gw.url, ...args], {
+    env: { ...process.env, MCP_FLEET_ADMIN_TOKEN: token, MCP_FLEET_ADMIN_TOKEN_FILE: '' },
+    detached: true, // its own process group: curl and node die with it
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return {
+    out: () => out,
+    err: () => err,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM');
+      await exited;
+    },
+  };
+}
+
+test('scripts/mcp-debug.sh prints one line per call event of its filter, and refuses a filter the stream does not take', async () => {
+  const script = debugScript(['server=s']);
+  try {
+    await waitFor(() => gw.events.subscriberCount === 1, 'the script to subscribe');
+    const { client: c, close } = await client();
+    await c.callTool({ name: 's__echo', arguments: {} });
+    await close();
+    const end = await waitFor(
+      () =>
+        script
+          .out()
+          .split('\n')
+          .find((l) => / call\.end +server=s backend=primary tool=echo outcome=ok ms=/.test(l)),
+      'the call.end line',
+    );
+    expect(end).toContain('principal=api-key:client requestId=debug-req-1 trace=');
+    expect(script.out()).toMatch(/^\d\d:\d\d:\d\d\.\d{3} call\.start +server=s backend=primary tool=echo principal=api-key:client/m);
+  } finally {
+    await script.stop();
+  }
+  const bad = debugScript(['colour=red']);
+  expect(await bad.exited).not.toBe(0);
+  expect(bad.err()).toContain('unknown parameter \\"colour\\" on /admin/debug/stream');
+  const wrong = debugScript([], 'not-the-admin-token-0123456789abcdef');
+  expect(await wrong.exited).not.toBe(0);
+  expect(wrong.err()).toContain('returned error: 401');
+  expect(wrong.err()).toContain('the bearer credential is not valid');
+  await waitFor(() => gw.events.subscriberCount === 0, 'no subscriber left');
 });
