@@ -56,10 +56,12 @@ describe.each(FRONTS)('roots over %s, per-session server', (front) => {
     // at least once: server-everything also syncs roots on its own 350 ms after it was initialized
     expect(asked).toBeGreaterThanOrEqual(1);
     expect(inbox.requests('roots/list').length).toBeGreaterThanOrEqual(1);
-    // the server received exactly the client's roots
-    const wire = tap.records(fixture.gatewayPid(client));
-    const request = wire.find((r) => r.way === 'out' && r.message.method === 'roots/list')!;
-    const answer = wire.find((r) => r.way === 'in' && r.message.id === request.message.id && r.message.method === undefined)!;
+    // the server received exactly the client's roots (the wire tap is written as it goes: wait for the answer's record)
+    const answer = await waitFor(() => {
+      const wire = tap.records(fixture.gatewayPid(client));
+      const asks = wire.filter((r) => r.way === 'out' && r.message.method === 'roots/list').map((r) => r.message.id);
+      return wire.find((r) => r.way === 'in' && r.message.method === undefined && asks.includes(r.message.id));
+    }, 'the answer to a roots/list on the server wire');
     expect(answer.message.result).toEqual({ roots });
   });
 
