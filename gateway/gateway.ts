@@ -108,21 +108,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     reloading.reloader?.close();
   };
   const reload = reloading.reload;
+  const common = { registry, sessions, transports, progress, held, listens, tasks, events: core.events, reload };
 
   if (options.stdio) {
     serveStdio(sessions, options.stdio, { json: clientJsonLimits(config.limits), sendQueueBytes: config.limits.sendQueueBytes });
-    return {
-      registry,
-      sessions,
-      transports,
-      progress,
-      held,
-      listens,
-      tasks,
-      events: core.events,
-      reload,
-      stop: once(() => drainAndStop(core, undefined, stopAll, config, log)),
-    };
+    return { ...common, stop: once(() => drainAndStop(core, undefined, stopAll, config, log)) };
   }
 
   const auth = door!;
@@ -234,17 +224,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
     'gateway listening',
   );
   return {
-    registry,
-    sessions,
-    transports,
-    progress,
-    held,
-    listens,
-    tasks,
-    events: core.events,
+    ...common,
     url,
     managementUrl,
-    reload,
     stop: once(() =>
       drainAndStop(core, fronts, stopAll, config, log).finally(() => {
         // last: health and metrics report the drain until the end

@@ -60,7 +60,7 @@ export class TrafficEvents {
   private readonly subscribers = new Set<Subscriber>();
   private droppedCount = 0;
 
-  /** Whether anyone listens: callers skip building events when not. */
+  /** Whether anyone listens: a caller whose event is costly to build (the tap stage) skips it when not. */
   get listening(): boolean {
     return this.subscribers.size > 0;
   }
@@ -83,6 +83,7 @@ export class TrafficEvents {
 
   /** Hands `event` to every subscriber whose filter it passes; `bodies` is asked only if one wants them. */
   publish(event: TrafficEvent, bodies?: () => Record<string, unknown>): void {
+    if (this.subscribers.size === 0) return;
     let plain: string | undefined;
     let full: string | undefined;
     const at = new Date().toISOString();

@@ -15,3 +15,27 @@ export function replyOutcome(reply: JsonRpcResponse): CallOutcome {
 export function thrownOutcome(err: unknown): CallOutcome {
   return toFleetError(err).code === 'CANCELLED' ? 'cancelled' : 'error';
 }
+
+/**
+ * Runs `run` and tells `end` how it ended and how long it took, reply or throw (the throw is passed
+ * on): the stages that watch calls (count, tap) share this instead of each catching on its own.
+ */
+export async function observed(
+  run: () => Promise<JsonRpcResponse>,
+  end: (outcome: CallOutcome, durationMs: number, reply?: JsonRpcResponse) => void,
+): Promise<JsonRpcResponse> {
+  const started = performance.now();
+  let outcome: CallOutcome = 'error';
+  let reply: JsonRpcResponse | undefined;
+  try {
+    reply = await run();
+    outcome = replyOutcome(reply);
+    return reply;
+  } catch (err) {
+    // the client called it off: that says nothing about the backend (a rollout gate must not count it)
+    outcome = thrownOutcome(err);
+    throw err;
+  } finally {
+    end(outcome, performance.now() - started, reply);
+  }
+}

@@ -121,7 +121,7 @@ export class ServerTraffic implements GroupListener {
 
   /** A reconnected upstream starts afresh: it gets back the level and subscriptions its clients asked for. */
   backendUp(group: ServerGroup, conn: UpstreamConnection): void {
-    if (this.deps.events.listening) this.deps.events.publish({ type: 'upstream.up', server: group.name });
+    this.deps.events.publish({ type: 'upstream.up', server: group.name });
     const backend = group.backends.find((b) => b.connection === conn);
     const offers = (uri: string) => backend?.offers({ kind: 'resource', uri }) ?? false;
     const timeoutMs = group.config.requestTimeoutMs;
@@ -133,7 +133,7 @@ export class ServerTraffic implements GroupListener {
   }
 
   backendDown(group: ServerGroup): void {
-    if (this.deps.events.listening) this.deps.events.publish({ type: 'upstream.down', server: group.name });
+    this.deps.events.publish({ type: 'upstream.down', server: group.name });
   }
 
   /** The clients a server's notifications are for: its owner, its tenant's sessions, or every client for a shared server. */

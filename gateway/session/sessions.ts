@@ -100,7 +100,7 @@ export class Sessions implements SessionOpener {
     this.open.set(session.id, session);
     this.releases.set(session.id, release);
     this.log.info({ session: session.id, front: channel.kind }, 'client session opened');
-    if (this.events.listening) this.events.publish({ type: 'session.open', session: session.id, front: channel.kind, principal: channel.principal.id });
+    this.events.publish({ type: 'session.open', session: session.id, front: channel.kind, principal: channel.principal.id });
     return session;
   }
 
@@ -121,7 +121,6 @@ export class Sessions implements SessionOpener {
     this.stopping.add(stopped);
     void stopped.finally(() => this.stopping.delete(stopped));
     this.log.info({ session: session.id }, 'client session closed');
-    if (this.events.listening)
-      this.events.publish({ type: 'session.close', session: session.id, front: session.channel.kind, principal: session.principal.id });
+    this.events.publish({ type: 'session.close', session: session.id, front: session.channel.kind, principal: session.principal.id });
   }
 }

@@ -6,24 +6,14 @@
  */
 import type { CallOutcome, CallRecord } from '../../metrics/call-stats';
 import { required, type Call, type Stage } from '../context';
-import { replyOutcome, thrownOutcome } from '../outcome';
+import { observed } from '../outcome';
 
 export function countStage(record: (call: CallRecord) => void, logCalls: boolean): Stage {
-  return async (call, next) => {
-    const started = performance.now();
-    let outcome: CallOutcome = 'error';
-    try {
-      const reply = await next(call);
-      outcome = replyOutcome(reply);
-      return reply;
-    } catch (err) {
-      // the client called it off: that says nothing about the backend (a rollout gate must not count it)
-      outcome = thrownOutcome(err);
-      throw err;
-    } finally {
-      finish(call, outcome, performance.now() - started, record, logCalls);
-    }
-  };
+  return (call, next) =>
+    observed(
+      () => next(call),
+      (outcome, durationMs) => finish(call, outcome, durationMs, record, logCalls),
+    );
 }
 
 function finish(call: Call, outcome: CallOutcome, durationMs: number, record: (call: CallRecord) => void, logCalls: boolean): void {

@@ -4,31 +4,22 @@
  * end its outcome and duration. Placed right before sending, where the backend is known; with
  * nobody subscribed it costs one check.
  */
-import type { JsonRpcResponse } from '../../protocol/jsonrpc';
-import type { CallOutcome } from '../../metrics/call-stats';
 import type { CallFields, TrafficEvents } from '../../metrics/traffic-events';
 import { required, type Call, type Stage } from '../context';
-import { replyOutcome, thrownOutcome } from '../outcome';
+import { observed } from '../outcome';
 
 export function tapStage(traffic: TrafficEvents): Stage {
   return async (call, next) => {
     if (!traffic.listening) return next(call);
     const fields = fieldsOf(call);
     traffic.publish({ type: 'call.start', ...fields }, () => ({ arguments: call.params.arguments }));
-    const started = performance.now();
-    let reply: JsonRpcResponse | undefined;
-    let outcome: CallOutcome = 'error';
-    try {
-      reply = await next(call);
-      outcome = replyOutcome(reply);
-      return reply;
-    } catch (err) {
-      outcome = thrownOutcome(err);
-      throw err;
-    } finally {
-      const ms = Math.round((performance.now() - started) * 10) / 10;
-      traffic.publish({ type: 'call.end', ...fields, outcome, ms }, () => ({ result: reply && ('error' in reply ? reply.error : reply.result) }));
-    }
+    return observed(
+      () => next(call),
+      (outcome, durationMs, reply) =>
+        traffic.publish({ type: 'call.end', ...fields, outcome, ms: Math.round(durationMs * 10) / 10 }, () => ({
+          result: reply && ('error' in reply ? reply.error : reply.result),
+        })),
+    );
   };
 }
 
