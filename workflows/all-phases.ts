@@ -4,7 +4,7 @@
  * Temporal UI shows it as one run with its children. A failed phase does not stop the next (a
  * sweep reports every phase); the sweep passed only when every phase passed.
  */
-import { defineQuery, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import { runLabels, type PhaseRunResult, type Verb } from '../pipeline/types';
 import { runPhase } from './phase';
 import type { PhaseWorkflowInput } from './run-state';
@@ -22,7 +22,7 @@ export interface AllPhasesResult {
   runs: { workflowId: string; result: PhaseRunResult }[];
 }
 
-/** The child runs so far: the one running, and those done with their verdicts. */
+/** The child runs so far: the one running (named once it has started, so a reader can follow it), and those done with their verdicts. */
 export const childrenQuery = defineQuery<{ current?: string; done: { workflowId: string; status: PhaseRunResult['status'] }[] }>('children');
 
 /** A child's workflow ID: the parent's, then the phase (so the CLI can follow it without asking). */
@@ -36,12 +36,13 @@ export async function runAllPhases(input: AllPhasesInput): Promise<AllPhasesResu
   setHandler(childrenQuery, () => ({ ...(current ? { current } : {}), done: done.map((d) => ({ workflowId: d.workflowId, status: d.result.status })) }));
   for (const run of input.runs) {
     const workflowId = childIdOf(workflowInfo().workflowId, run.phase);
-    current = workflowId;
-    const result = await executeChild(runPhase, {
+    const child = await startChild(runPhase, {
       workflowId,
       args: [run],
       ...runLabels(run.phase, run.verb, run.target ?? '', input.searchAttributes ?? false),
     });
+    current = workflowId;
+    const result = await child.result();
     done.push({ workflowId, result });
   }
   current = undefined;

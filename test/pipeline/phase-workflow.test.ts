@@ -5,7 +5,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { failure } from '../../activities/runtime';
 import { PipelineClient } from '../../pipeline/client';
-import type { PhaseRunResult, StepDef, StepInput, StepResult } from '../../pipeline/types';
+import { PHASES, type PhaseRunResult, type StepDef, type StepInput, type StepResult } from '../../pipeline/types';
 import type { RunStatus } from '../../workflows/run-state';
 import { ensureTemporal } from '../../pipeline/temporal-server';
 import { startPipelineWorker, type PipelineWorker } from '../../pipeline/worker';
@@ -190,6 +190,32 @@ test('the status query shows a running step', async () => {
   const desc = await client.client.workflow.getHandle(h.workflowId).describe();
   expect(desc.memo).toEqual({ phase: 'docker-compose', verb: 'test', target: 'demo' });
   expect(desc.searchAttributes.McpFleetTarget).toEqual(['demo']);
+});
+
+test('a sweep names a child run in its children query only once that run exists (the CLI follows what it names)', async () => {
+  const parent = await client.startAll(
+    'test',
+    PHASES.map((phase) => ({ phase, verb: 'test', steps: [step(phase, 'ok')] })),
+  );
+  const named = new Set<string>();
+  let missing: string[] = [];
+  // as fast as the server answers: the window between a child's start command and its start is short
+  while ((await client.describe(parent.workflowId)).running) {
+    const children = await client.children(parent.workflowId).catch(() => undefined);
+    if (!children?.current || named.has(children.current)) continue;
+    named.add(children.current);
+    const current = children.current;
+    if (
+      !(await client.describe(current).then(
+        () => true,
+        () => false,
+      ))
+    )
+      missing = [...missing, current];
+  }
+  expect((await client.allResult(parent.workflowId)).status).toBe('passed');
+  expect(named.size).toBeGreaterThan(0);
+  expect(missing).toEqual([]);
 });
 
 test('ensureTemporal reuses a dev server already listening and leaves it running', async () => {
