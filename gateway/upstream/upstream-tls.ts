@@ -2,8 +2,7 @@
  * Reads a remote server's `tls:` files into the options its transport connects with. Read at
  * every connection attempt, so a rotated CA or client certificate takes effect at the next
  * reconnect; a file that cannot be read fails that attempt with an error naming the field and file.
- * `observe` is told of each attempt's certificates (none without `tls:`), so the certificate-expiry
- * gauge shows those in use.
+ * `observe` is told of each attempt's certificates, so the certificate-expiry gauge shows those in use.
  */
 import { readFile } from 'node:fs/promises';
 import type { UpstreamTls } from '../config/schema';
@@ -14,10 +13,7 @@ import type { TlsClientOptions } from '../protocol/tls-client';
 export type UpstreamTlsObserver = (server: string, certificates: { ca?: Buffer; cert?: Buffer }) => void;
 
 export async function readUpstreamTls(server: string, tls: UpstreamTls | undefined, observe?: UpstreamTlsObserver): Promise<TlsClientOptions | undefined> {
-  if (!tls) {
-    observe?.(server, {});
-    return undefined;
-  }
+  if (!tls) return undefined;
   const read = async (field: 'caFile' | 'certFile' | 'keyFile'): Promise<Buffer | undefined> => {
     const file = tls[field];
     if (file === undefined) return undefined;

@@ -4,13 +4,14 @@
  * certificate on its management listener, and one in front of it reaching it with a CA and a client
  * certificate. Each series equals the notAfter of its certificate as X509Certificate reads it (a
  * bundle: its earliest); a rotation on disk moves the gauge once the listener takes it, a bad one
- * leaves it; a removed remote server's series go.
+ * leaves it; a removed remote server's series go. A file that holds no certificate counts as none.
  */
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { earliestExpiry } from '../../gateway/metrics/cert-expiry';
 import { admin, startAdminGateway } from '../helpers/admin';
 import { generateCerts, type CertDir } from '../helpers/certs';
 import { newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
@@ -112,4 +113,15 @@ it('follows a rotation on disk once the listener takes it, and keeps the one in 
     'the refused replacement',
   );
   expect(sampleValue(await innerMetrics(), GAUGE, { role: 'server', name: 'public' })).toBe(after);
+});
+
+it('reads a chain as its earliest certificate, skips a block that is not one, and finds none in a file without any', () => {
+  const leaf = readFileSync(pub.client('outer').cert, 'utf8');
+  const ca = readFileSync(pub.ca, 'utf8');
+  expect(earliestExpiry(ca + leaf)).toBe(notAfter(pub.client('outer').cert));
+  const broken = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
+  expect(earliestExpiry(broken + ca)).toBe(notAfter(pub.ca));
+  expect(earliestExpiry(broken)).toBeUndefined();
+  expect(earliestExpiry('not a certificate\n')).toBeUndefined();
+  expect(earliestExpiry(readFileSync(pub.serverKey))).toBeUndefined();
 });
