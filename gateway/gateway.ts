@@ -14,7 +14,7 @@ import { DnsReplicas } from './discovery/dns-replicas';
 import { DockerDiscovery } from './discovery/docker-watch';
 import { AdminRouter } from './admin/router';
 import { Authenticator } from './auth/authenticator';
-import type { GatewayConfig } from './config/schema';
+import type { GatewayConfig, ListenerTls } from './config/schema';
 import { assembleCore, type GatewayCore } from './core';
 import { RedisStore } from './store/shared-store';
 import { SessionRecords } from './store/session-records';
@@ -24,7 +24,8 @@ import { checkManagementDoor, ManagementListener, type OperatorEndpoints } from 
 import { isLoopbackHost } from './fronts/origin-guard';
 import { serveStdio, type StdioEnd } from './fronts/stdio';
 import { clientJsonLimits } from './fronts/front-limits';
-import { readTlsMaterial } from './fronts/tls-listener';
+import { readTlsMaterial, type ListenerTlsSetup, type TlsMaterial } from './fronts/tls-listener';
+import { CertificateExpiry } from './metrics/cert-expiry';
 import type { HeldCalls } from './relay/held-calls';
 import type { Listens } from './relay/listen';
 import type { ProgressRouter } from './relay/progress';
@@ -77,11 +78,19 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   // a missing or unusable certificate stops startup before any server is started
   const tlsMaterial = config.tls && !options.stdio ? await readTlsMaterial(config.tls) : undefined;
   const managementTls = config.management?.tls && !options.stdio ? await readTlsMaterial(config.management.tls, 'management.tls') : undefined;
-  const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log);
+  const certificates = new CertificateExpiry();
+  const transports = new TransportFactory({ instance: config.instance, dockerSocket: config.dockerSocket }, log, (server, { ca, cert }) => {
+    certificates.set('upstream_ca', server, ca);
+    certificates.set('upstream_client', server, cert);
+  });
   // Shared with the other replicas behind the load balancer: the sessions' records and the rate-limit buckets.
   const store = config.store?.redis && !options.stdio ? new RedisStore(config.store.redis, log.child({ component: 'store' })) : undefined;
   const core = assembleCore(config, transports, log, store);
   const { registry, sessions, progress, held, listens, tasks } = core;
+  certificates.register(core.metrics.registry, (name) => {
+    const server = registry.find(name)?.config;
+    return server?.kind === 'remote' && server.tls !== undefined;
+  });
   await transports.prepare(config.servers);
   await core.start();
   const allowlist = new RegistrationAllowlist(config.admin?.register ?? { commands: [], images: [], urls: [], paths: [] });
@@ -176,7 +185,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       sessionIdleTimeoutMs: config.http.sessionIdleTimeoutMs,
       limits: config.limits,
       origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts, loopbackOnly: isLoopbackHost(host) },
-      tls: config.tls && tlsMaterial ? { settings: config.tls, material: tlsMaterial } : undefined,
+      tls: config.tls && tlsMaterial ? listenerTls(config.tls, tlsMaterial, 'public', certificates) : undefined,
     },
     log,
   );
@@ -187,7 +196,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
       health,
       {
         settings: config.management,
-        tls: config.management.tls && managementTls ? { settings: config.management.tls, material: managementTls } : undefined,
+        tls: config.management.tls && managementTls ? listenerTls(config.management.tls, managementTls, 'management', certificates) : undefined,
         origin: { allowedOrigins: config.http.allowedOrigins, allowedHosts: config.http.allowedHosts },
         limits: config.limits,
       },
@@ -234,6 +243,18 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         auth.close();
       }),
     ),
+  };
+}
+
+/** A listener's TLS setup, its certificate and client CA in the certificate-expiry gauge under `name`. */
+function listenerTls(settings: ListenerTls, material: TlsMaterial, name: string, certificates: CertificateExpiry): ListenerTlsSetup {
+  return {
+    settings,
+    material,
+    loaded: ({ cert, ca }) => {
+      certificates.set('server', name, cert);
+      certificates.set('client_ca', name, ca);
+    },
   };
 }
 

@@ -69,6 +69,8 @@ export function tlsServerOptions(tls: ListenerTls, material: TlsMaterial): Serve
 export interface ListenerTlsSetup {
   settings: ListenerTls;
   material: TlsMaterial;
+  /** Told of the material in use: at once, then after each reload that took (the certificate-expiry gauge). */
+  loaded?: (material: TlsMaterial) => void;
 }
 
 /**
@@ -85,6 +87,7 @@ export function createListener(
   let server: Server;
   if (tls) {
     secure = createHttpsServer({ ...tlsServerOptions(tls.settings, tls.material), ...timeouts }, handler);
+    tls.loaded?.(tls.material);
     // a handshake refused (no client certificate, an unknown CA, plain HTTP on the TLS port) reaches no handler
     secure.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
       log.info({ code: err.code, err: err.message, peer: socket.remoteAddress }, 'TLS handshake refused');
@@ -99,7 +102,7 @@ export function createListener(
       server.listen(port, host, () => {
         const addr = server.address();
         if (addr === null || typeof addr === 'string') return reject(new Error('listener has no TCP address'));
-        const reloader = tls && secure ? new TlsReloader(secure, tls.settings, tls.material, log) : undefined;
+        const reloader = tls && secure ? new TlsReloader(secure, tls, log) : undefined;
         resolve({ host: addr.address, port: addr.port, ...(reloader && { reloader }) });
       });
     });
@@ -115,7 +118,7 @@ export interface SecureContextTarget {
  * Watches the directories of `tls`'s files (a rotation often replaces a file, or a symlink to a
  * directory as Kubernetes does, which a watch on the file itself would miss) and, once changes
  * settle, puts the files' new contents into the server's secure context if they differ from
- * what it has. close() stops watching.
+ * what it has (and tells `setup.loaded`). close() stops watching.
  */
 export class TlsReloader {
   private readonly watchers: FSWatcher[] = [];
@@ -123,14 +126,15 @@ export class TlsReloader {
   private checking: Promise<void> = Promise.resolve();
   private loaded: string;
   private closed = false;
+  private readonly tls: ListenerTls;
 
   constructor(
     private readonly server: SecureContextTarget,
-    private readonly tls: ListenerTls,
-    material: TlsMaterial,
+    private readonly setup: ListenerTlsSetup,
     private readonly log: Logger,
   ) {
-    this.loaded = digest(material);
+    const tls = (this.tls = setup.settings);
+    this.loaded = digest(setup.material);
     const files = [tls.certFile, tls.keyFile, ...(tls.clientCaFile === undefined ? [] : [tls.clientCaFile])];
     for (const dir of new Set(files.map((f) => dirname(f)))) {
       const watcher = watch(dir, { persistent: false }, () => this.schedule());
@@ -165,6 +169,7 @@ export class TlsReloader {
     if (next === this.loaded || this.closed) return;
     this.server.setSecureContext(material);
     this.loaded = next;
+    this.setup.loaded?.(material);
     const cert = new X509Certificate(material.cert);
     this.log.info({ certFile: this.tls.certFile, serial: cert.serialNumber, validTo: cert.validTo }, 'TLS certificate reloaded');
   }

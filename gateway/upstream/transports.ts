@@ -15,7 +15,7 @@ import { ProcessTransport } from './process-transport';
 import { StreamableHttpTransport } from './streamable-http-transport';
 import { DockerTransport } from './docker-transport';
 import { tlsFetch } from './tls-fetch';
-import { readUpstreamTls } from './upstream-tls';
+import { readUpstreamTls, type UpstreamTlsObserver } from './upstream-tls';
 import { ClientCredentials } from './client-credentials';
 import { TokenExchange, type Subject, type UpstreamAuthorization } from './token-exchange';
 import { ContainerPool } from './container-pool';
@@ -56,6 +56,8 @@ export class TransportFactory implements UpstreamTransports {
   constructor(
     private readonly settings: { instance: string; dockerSocket: string },
     private readonly log: Logger,
+    /** Told of the certificates each remote connection attempt uses (the certificate-expiry gauge). */
+    private readonly observeTls?: UpstreamTlsObserver,
   ) {}
 
   /** Before the first container starts: removes those a crashed run of this instance left behind. */
@@ -138,11 +140,12 @@ export class TransportFactory implements UpstreamTransports {
         const { liveHeaders, headers } = server;
         const configured = liveHeaders ? () => liveHeaders.current() : () => headers;
         const auth = this.authorization(server, subject);
-        if (!auth) return remoteTransport(server, log, configured);
+        if (!auth) return remoteTransport(server, log, this.observeTls, configured);
         await auth.ready();
         return remoteTransport(
           server,
           log,
+          this.observeTls,
           withAuthorization(configured, () => auth.header()),
           auth.prepare,
         );
@@ -212,11 +215,12 @@ function poolKey(server: string, backend: string): string {
 async function remoteTransport(
   server: RemoteServerConfig,
   log: Logger,
+  observeTls: UpstreamTlsObserver | undefined,
   headers: () => Readonly<Record<string, string>>,
   prepare?: () => Promise<void> | undefined,
 ): Promise<MessageTransport> {
   const { url, limits, name } = server;
-  const tls = await readUpstreamTls(server.name, server.tls);
+  const tls = await readUpstreamTls(server.name, server.tls, observeTls);
   switch (server.transport) {
     case 'streamable-http':
       return new StreamableHttpTransport(url, { headers, prepare, tls, limits, server: name, address: server.address });

@@ -19,11 +19,13 @@ export interface CertDir {
 /**
  * Runs the script into `dir`: a CA (kept if `dir` has one, so a second call rotates the leaves),
  * a server certificate for localhost/127.0.0.1 and `servers`, and one client certificate per
- * `clients` entry (`NAME` or `NAME=SAN`). The private keys are registered as test secrets.
+ * `clients` entry (`NAME` or `NAME=SAN`), valid for `days` (the script's default: 365; the CA a
+ * day longer). The private keys are registered as test secrets.
  */
-export async function generateCerts(dir: string, options: { servers?: string[]; clients?: string[] } = {}): Promise<CertDir> {
+export async function generateCerts(dir: string, options: { servers?: string[]; clients?: string[]; days?: number } = {}): Promise<CertDir> {
   const clientArgs = (options.clients ?? []).flatMap((c) => ['--client', c]);
-  await promisify(execFile)('bash', [GEN_CERTS, ...clientArgs, dir, ...(options.servers ?? [])]);
+  const dayArgs = options.days === undefined ? [] : ['--days', String(options.days)];
+  await promisify(execFile)('bash', [GEN_CERTS, ...dayArgs, ...clientArgs, dir, ...(options.servers ?? [])]);
   const clientNames = (options.clients ?? []).map((c) => c.split('=')[0]);
   for (const key of ['ca.key', 'server.key', ...clientNames.map((n) => `client-${n}.key`)])
     testSecret(readFileSync(join(dir, key), 'utf8'), `TLS private key ${key}`);

@@ -2,8 +2,9 @@
  * The fleet's Prometheus files with the real Prometheus (Debian's, scripts/ci-prometheus.sh):
  * promtool checks the scrape config and the rules and runs the rules' unit tests; then a real
  * Prometheus scrapes a running gateway, a gateway metric is read back through its HTTP API, and an
- * alert of the rules as written (their `for` shortened) fires when a server's only backend is down;
- * every query of the Grafana dashboard runs there and names only metrics that exist.
+ * alert of the rules as written (their `for` shortened) fires when a server's only backend is down,
+ * and another when a second gateway serves a certificate that expires within a day; every query of
+ * the Grafana dashboard runs there and names only metrics that exist.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ROOT } from '../containers/support/docker';
+import { generateCerts } from '../helpers/certs';
 import { runForeground, type Foreground } from '../helpers/foreground';
 import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { freePort } from '../helpers/ports';
@@ -83,6 +85,10 @@ describe('the Prometheus files', () => {
 describe('a real Prometheus scraping a gateway', () => {
   const marker = newMarker();
   let gw: TestGateway;
+  // HTTPS with a certificate valid for a day; its /metrics on a plain management listener (its server
+  // marked apart, so that taking the first gateway's server down leaves it alone)
+  let expiring: TestGateway;
+  const expiringMarker = newMarker();
   let prometheus: Foreground | undefined;
   let dir: string;
   let api: string;
@@ -96,6 +102,18 @@ describe('a real Prometheus scraping a gateway', () => {
     return body.data.result;
   };
 
+  /** The alert's labels once Prometheus has it firing. */
+  const firingAlert = (name: string) =>
+    waitFor(
+      async () => {
+        const res = (await (await fetch(`${api}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
+        return res.data.alerts.find((a) => a.labels.alertname === name && a.state === 'firing');
+      },
+      `${name} to fire`,
+      30_000,
+      250,
+    );
+
   beforeAll(async () => {
     execFileSync('bash', [join(ROOT, 'scripts', 'ci-prometheus.sh')], { stdio: 'inherit' });
     dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-prom-'));
@@ -108,11 +126,20 @@ describe('a real Prometheus scraping a gateway', () => {
       },
       marker,
     );
+    const certs = await generateCerts(join(dir, 'certs'), { days: 1 });
+    expiring = await startTestGateway(
+      {
+        tls: { certFile: certs.serverCert, keyFile: certs.serverKey },
+        management: { listen: '127.0.0.1:0' },
+        servers: { e: scripted(expiringMarker, ['--tools', 'echo']) },
+      },
+      expiringMarker,
+    );
     // the shipped config and rules, pointed at this gateway, scraped and evaluated every second, with every `for` at 0s
     const config = parse(readFileSync(join(DIR, 'mcp-metrics.yml'), 'utf8'));
     config.global.scrape_interval = '1s';
     config.global.evaluation_interval = '1s';
-    config.scrape_configs[0].static_configs[0].targets = [new URL(gw.url).host];
+    config.scrape_configs[0].static_configs[0].targets = [new URL(gw.url).host, new URL(expiring.managementUrl!).host];
     config.rule_files = [join(dir, 'mcp-rules.yml')];
     delete config.alerting;
     writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
@@ -129,8 +156,10 @@ describe('a real Prometheus scraping a gateway', () => {
   afterAll(async () => {
     await prometheus?.stop();
     await gw?.stop();
+    await expiring?.stop();
     rmSync(dir, { recursive: true, force: true });
     expect(await waitForNoProcesses(marker)).toEqual([]);
+    expect(await waitForNoProcesses(expiringMarker)).toEqual([]);
   });
 
   it('reads the gateway’s request counter back through Prometheus’ API', async () => {
@@ -148,7 +177,7 @@ describe('a real Prometheus scraping a gateway', () => {
       250,
     );
     expect(samples[0].value[1]).toBe('3');
-    expect(await query('up{job="mcp-gateway"}')).toEqual([expect.objectContaining({ value: [expect.any(Number), '1'] })]);
+    expect(await query(`up{job="mcp-gateway",instance="${new URL(gw.url).host}"}`)).toEqual([expect.objectContaining({ value: [expect.any(Number), '1'] })]);
   });
 
   it('answers every query of the Grafana dashboard, which names only metrics the gateway exports or the rules record', async () => {
@@ -183,15 +212,12 @@ describe('a real Prometheus scraping a gateway', () => {
     // the server process dies and cannot start again: its one backend stays down
     writeFileSync(gate, 'down');
     for (const pid of processesWithMarker(marker)) process.kill(pid, 'SIGKILL');
-    const firing = await waitFor(
-      async () => {
-        const res = (await (await fetch(`${api}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
-        return res.data.alerts.find((a) => a.labels.alertname === 'McpServerDown' && a.state === 'firing');
-      },
-      'McpServerDown to fire',
-      30_000,
-      250,
-    );
+    const firing = await firingAlert('McpServerDown');
     expect(firing.labels).toMatchObject({ server: 's', severity: 'critical' });
+  });
+
+  it('fires McpCertificateExpiryImminent for a certificate that expires within a day', async () => {
+    const firing = await firingAlert('McpCertificateExpiryImminent');
+    expect(firing.labels).toMatchObject({ role: 'server', name: 'public', severity: 'critical', instance: new URL(expiring.managementUrl!).host });
   });
 });
