@@ -301,18 +301,19 @@ export class ServerRegistry {
   /**
    * Replaces a server's settings (a config reload changed them): new upstreams are started (one
    * for each session or principal bound to it) and take every new call once they made their first
-   * attempt; the old ones drain as in removeServer. Backends added at run time go with the old
-   * plan. Resolves with the old upstreams' drain once the new ones serve.
+   * attempt; the old ones drain as in removeServer. Backends added through the admin API are kept,
+   * remade under the new settings (ServerPlan.changedTo: INVALID_PARAMS, before anything changed,
+   * when one does not fit). Resolves with the old upstreams' drain once the new ones serve.
    */
   async replaceServer(config: ServerConfig, drainTimeoutMs: number): Promise<{ drained: Promise<void> }> {
     const old = this.get(config.name);
     const problems = checkPrefixes(this.plans.map((p) => (p === old ? config : p.config)));
     if (problems.length > 0) throw new FleetError('INVALID_PARAMS', problems.join('; '));
-    const plan = new ServerPlan(config);
+    const plan = old.changedTo(config);
     const oldGroups = old.shared ? [this.shared.get(old.name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(old.name) ?? []);
     // a container pool is keyed by server and backend: the old one's warm containers go first
     await Promise.all(old.specs.map((s) => this.deps.transports.closePool(old.name, s.id)));
-    this.deps.transports.openPool(config, PRIMARY_BACKEND);
+    for (const spec of plan.specs) this.deps.transports.openPool(spec.config, spec.id);
     this.plans.splice(this.plans.indexOf(old), 1, plan);
     if (!old.shared) for (const o of this.owners.values()) if (o.mode !== plan.config.mode) o.groups.delete(old.name);
     if (plan.shared) {
