@@ -70,6 +70,8 @@ export interface RegistryDeps {
   waitAtMost(p: Promise<unknown>): Promise<void>;
   /** How long a principal's upstreams outlive the last session or request that held them. */
   principalIdleTimeoutMs: number;
+  /** A server left (a reload, the admin API, discovery): what the layers above keep for it (its clients' tasks) ends with it. */
+  serverRemoved(name: string): void;
   log: Logger;
 }
 
@@ -285,7 +287,7 @@ export class ServerRegistry {
   /**
    * Takes the server out (clients hear list_changed) and stops its upstreams. Without a drain calls
    * in flight on them fail naming it; with `drainTimeoutMs` they finish first (up to that long)
-   * and new ones are refused. Resolves once its upstreams stopped.
+   * and new ones are refused. Its clients' tasks end at once (serverRemoved). Resolves once its upstreams stopped.
    */
   async removeServer(name: string, drainTimeoutMs = 0): Promise<void> {
     const plan = this.get(name);
@@ -293,6 +295,7 @@ export class ServerRegistry {
     const live = plan.shared ? [this.shared.get(name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(name) ?? []);
     this.shared.delete(name);
     for (const o of this.owners.values()) o.groups.delete(name);
+    this.deps.serverRemoved(name);
     await Promise.all(live.map((g) => this.retire(g, drainTimeoutMs)));
     await Promise.all(plan.specs.map((s) => this.deps.transports.closePool(name, s.id)));
     this.deps.log.info({ server: name }, 'server removed');

@@ -9,7 +9,13 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ToolListChangedNotificationSchema, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+  ElicitRequestSchema,
+  ToolListChangedNotificationSchema,
+  type ClientCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
 import { connectGateway, type GatewayConnection } from '../../gateway/client/connect';
 import { ADMIN_TOKEN, TEST_REGISTER, admin as adminCall } from '../helpers/admin';
 import { newMarker } from '../helpers/gateway';
@@ -19,6 +25,7 @@ import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { startEverythingHttp } from '../helpers/remote-servers';
 import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
 import { scripted, sleepsStarted } from '../helpers/scripted';
+import { everything } from '../helpers/servers';
 import { testSecret } from '../helpers/secret-values';
 import { waitFor } from '../helpers/wait';
 
@@ -94,7 +101,7 @@ describe('hot reload of the config file', () => {
       rmSync(gw.dir, { recursive: true, force: true });
       gw = undefined;
     }
-    for (const name of ['', '-a', '-b', '-c', '-h', '-s']) expect(await waitForNoProcesses(`${marker}${name}`)).toEqual([]);
+    for (const name of ['', '-a', '-b', '-c', '-e', '-h', '-s']) expect(await waitForNoProcesses(`${marker}${name}`)).toEqual([]);
   });
 
   it('applies a file written on disk: a new server is started and listed (list_changed), the unchanged one keeps its process', async () => {
@@ -312,6 +319,51 @@ describe('hot reload of the config file', () => {
       expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a:echo');
     } finally {
       await remote.stop();
+    }
+  });
+
+  it('ends the tasks of a removed server: a waiting tasks/result and later polls get an error naming it, and the gateway holds none', async () => {
+    const admin = { token: ADMIN_TOKEN };
+    const doc = (servers: Record<string, unknown>) => ({ admin, reload: { watch: false }, servers });
+    // the task asks its client a question that is never answered, so it waits as long as the test wants
+    let asked!: () => void;
+    const question = new Promise<void>((r) => (asked = r));
+    let answer!: (reply: { action: 'decline' }) => void;
+    const unanswered = new Promise<{ action: 'decline' }>((r) => (answer = r));
+    const { client } = await start(doc({ a: server(marker, 'a'), e: everything(`${marker}-e`) }), {
+      capabilities: { elicitation: {} },
+      setup: (c) =>
+        c.setRequestHandler(ElicitRequestSchema, () => {
+          asked();
+          return unanswered;
+        }),
+    });
+    try {
+      const created = await client.request(
+        { method: 'tools/call', params: { name: 'e__simulate-research-query', arguments: { topic: 'tides', ambiguous: true }, task: { ttl: 600_000 } } },
+        CreateTaskResultSchema,
+      );
+      const { taskId } = created.task;
+      await waitFor(async () => (await client.experimental.tasks.getTask(taskId)).status === 'input_required', 'the task to ask its question');
+      const result = client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema, { timeout: 600_000 }).then(
+        () => undefined,
+        (err: Error & { code?: number }) => ({ code: err.code, message: err.message }),
+      );
+      await question;
+      expect(await metric(gw!, 'mcp_gateway_tasks', {})).toBe(1);
+
+      writeConfig(gw!, doc({ a: server(marker, 'a') }));
+      expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['e'] } } });
+      const ended = { code: -32602, message: expect.stringContaining('server "e", which ran it, was removed') };
+      expect(await result).toMatchObject(ended);
+      expect(await metric(gw!, 'mcp_gateway_tasks', {})).toBe(0);
+      await expect(client.experimental.tasks.getTask(taskId)).rejects.toMatchObject(ended);
+      await expect(client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema)).rejects.toMatchObject(ended);
+      await expect(client.experimental.tasks.cancelTask(taskId)).rejects.toMatchObject(ended);
+      expect((await client.experimental.tasks.listTasks()).tasks).toEqual([]);
+      expect(await waitForNoProcesses(`${marker}-e`)).toEqual([]);
+    } finally {
+      answer({ action: 'decline' });
     }
   });
 
