@@ -117,7 +117,7 @@ export class ServerPlan {
    * The plan of a changed version of this server (`config`, from a config reload). It keeps the
    * backends added through the admin API, remade under `config`, with their weights; when it keeps
    * any, the primary keeps its weight too (the weights were set for that set of backends). Others
-   * (DNS replicas, discovered containers) are their discovery's to add again. Throws
+   * are not kept (a DNS replica set makes the new plan's replicas anew). Throws
    * INVALID_PARAMS, each problem naming a backend that does not fit the new settings and why.
    */
   changedTo(config: ServerConfig): ServerPlan {
