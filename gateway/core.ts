@@ -95,6 +95,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     sharedInit: () => ({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SHARED_CLIENT_CAPABILITIES, clientInfo: SERVER_INFO }),
     waitAtMost: waitForServers,
     principalIdleTimeoutMs: config.limits.principalIdleTimeoutMs,
+    serverRemoved: (name) => tasks.endServer(name),
     log,
   });
   const stats = new CallStats();

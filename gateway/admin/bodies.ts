@@ -31,7 +31,10 @@ export function parseServerBody(body: unknown): ServerConfig {
   return server;
 }
 
-/** POST /admin/servers/:name/backends: `{ id, weight?, ...transport fields }`, with the rest inherited from `server`. */
+/**
+ * POST /admin/servers/:name/backends: `{ id, weight?, ...transport fields }`, with the rest inherited
+ * from `server`. The spec can remake its config under a changed server (a config reload).
+ */
 export function parseBackendBody(body: unknown, server: ServerConfig): BackendSpec {
   const { id, weight = 0, ...transport } = asObject(body, '"id", an optional "weight" and transport fields (command/args/env/cwd, url/headers, or docker)');
   const problems = [...check(idSchema, id, 'id'), ...check(weightSchema, weight, 'weight')];
@@ -39,6 +42,13 @@ export function parseBackendBody(body: unknown, server: ServerConfig): BackendSp
     if (!TRANSPORT_FIELDS.includes(key))
       problems.push(`${key}: not a backend field; a backend takes id, weight and ${TRANSPORT_FIELDS.join(', ')} (the rest comes from its server)`);
   }
+  if (problems.length > 0) throw invalid(problems);
+  const rebase = (of: ServerConfig) => backendConfig(of, transport);
+  return { id: id as string, weight: weight as number, config: rebase(server), rebase };
+}
+
+/** A backend's config: its own transport fields, the rest inherited from its server; INVALID_PARAMS naming what does not fit. */
+function backendConfig(server: ServerConfig, transport: Record<string, unknown>): ServerConfig {
   const inherited = {
     prefix: server.prefix,
     mode: server.mode,
@@ -55,9 +65,10 @@ export function parseBackendBody(body: unknown, server: ServerConfig): BackendSp
       ? { headers: server.headers, ...(server.tls ? { tls: server.tls } : {}), ...(server.pool ? { pool: server.pool } : {}) }
       : {}),
   };
-  const config = problems.length === 0 ? parseServer(server.name, { ...inherited, ...transport }, [], problems) : undefined;
+  const problems: string[] = [];
+  const config = parseServer(server.name, { ...inherited, ...transport }, [], problems);
   if (problems.length > 0 || !config) throw invalid(problems);
-  return { id: id as string, weight: weight as number, config };
+  return config;
 }
 
 /** PUT /admin/servers/:name/weights: `{ "<backendId>": weight >= 0, ... }`. */

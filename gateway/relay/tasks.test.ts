@@ -106,4 +106,43 @@ describe('the task table', () => {
     expect(tasks.reserve()).toBe(true);
     expect(tasks.size).toBe(0);
   });
+
+  it("ends a removed server's tasks at once: waiters are told, what hung on them goes, and the id names the server until its ttl", async () => {
+    const { tasks, clock } = table({ maxTasks: 2 });
+    const onE = tasks.add({ clientId: 'c1', server: 'e', conn: conn(), task: task('t-1') });
+    const other = tasks.add({ clientId: 'c1', server: 'a', conn: conn(), task: task('t-1') });
+    let released = 0;
+    onE.onEnd = () => void released++;
+    const never = new Promise<never>(() => {});
+    const waiting = tasks.untilEnded(onE, never);
+    const answered = tasks.untilEnded(other, Promise.resolve('done'));
+
+    tasks.endServer('e');
+    await expect(waiting).rejects.toMatchObject({
+      code: 'UNKNOWN_TASK',
+      message: expect.stringContaining('server "e", which ran it, was removed'),
+      data: { server: 'e' },
+    });
+    await expect(answered).resolves.toBe('done');
+    expect(released).toBe(1);
+    expect(tasks.size).toBe(1);
+    expect(tasks.owned(onE.id, 'c1')).toBeUndefined();
+    expect(tasks.whyEnded(onE.id, 'c1')?.data).toEqual({ taskId: onE.id, server: 'e' });
+    // another client learns nothing of it, and the record goes at the task's ttl
+    expect(tasks.whyEnded(onE.id, 'c2')).toBeUndefined();
+    clock.now += 30_000;
+    expect(tasks.whyEnded(onE.id, 'c1')).toBeUndefined();
+  });
+
+  it('keeps at most maxTasks records of ended tasks, and none of a client that left', () => {
+    const { tasks } = table({ maxTasks: 2 });
+    const ids = ['a', 'b', 'c'].map((server) => {
+      const entry = tasks.add({ clientId: 'c1', server, conn: conn(), task: task('t') });
+      tasks.endServer(server);
+      return entry.id;
+    });
+    expect(ids.map((id) => tasks.whyEnded(id, 'c1') !== undefined)).toEqual([false, true, true]);
+    tasks.dropClient('c1');
+    expect(ids.map((id) => tasks.whyEnded(id, 'c1'))).toEqual([undefined, undefined, undefined]);
+  });
 });

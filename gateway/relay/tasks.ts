@@ -10,8 +10,14 @@
  * earlier when the server no longer has it, when its upstream session ends, or when its client
  * leaves (and what hangs on it, its progress token, with it); a full table lets finished tasks go
  * first, oldest first.
+ *
+ * A server removed from the gateway ends its tasks at once, rather than after its drain: a task
+ * outlives any drain (its ttl is minutes or hours), and nothing can reach it once its server left
+ * the lists. A tasks/result waiting on one is answered then, and until the task's ttl its id is
+ * answered with an error naming the server (a small record, at most `maxTasks` of them).
  */
 import { randomUUID } from 'node:crypto';
+import { FleetError } from '../protocol/errors';
 import type { UpstreamConnection } from '../upstream/connection';
 import type { ClientPeer } from './clients';
 import { isTerminal } from './task-messages';
@@ -49,6 +55,13 @@ export interface TaskEntry {
   onEnd?: () => void;
 }
 
+/** What is left of a task whose server was removed: enough to tell its client why it is gone. */
+interface EndedTask {
+  readonly clientId: string;
+  readonly server: string;
+  readonly expiresAt: number;
+}
+
 export interface TaskLimits {
   maxTasks: number;
   maxTtlMs: number;
@@ -66,6 +79,10 @@ export class TaskTable {
   /** In creation order, which is the order clients list them in. */
   private readonly byId = new Map<string, TaskEntry>();
   private readonly byUpstream = new Map<UpstreamConnection, Map<string, TaskEntry>>();
+  /** Tasks of removed servers, by the gateway's id, oldest first. */
+  private readonly ended = new Map<string, EndedTask>();
+  /** The requests waiting on a task (a tasks/result): each is told at once when the task ends with its server. */
+  private readonly waiters = new Map<TaskEntry, Set<(err: FleetError) => void>>();
   private creating = 0;
 
   constructor(
@@ -165,11 +182,55 @@ export class TaskTable {
   /** The client left: nobody can reach its tasks any more. */
   dropClient(clientId: string): void {
     for (const entry of [...this.byId.values()]) if (entry.clientId === clientId) this.remove(entry);
+    for (const [id, ended] of this.ended) if (ended.clientId === clientId) this.ended.delete(id);
+  }
+
+  /** The server left the gateway: its tasks end now, and the requests waiting on them are answered with why. */
+  endServer(server: string): void {
+    for (const entry of [...this.byId.values()]) {
+      if (entry.server !== server) continue;
+      this.remove(entry);
+      this.ended.set(entry.id, { clientId: entry.clientId, server, expiresAt: entry.expiresAt });
+      const error = endedError(entry.id, server);
+      for (const tell of this.waiters.get(entry) ?? []) tell(error);
+      this.waiters.delete(entry);
+    }
+    // the oldest records make way, so that a burst of removals holds no more than a full table
+    for (const id of this.ended.keys()) {
+      if (this.ended.size <= this.limits.maxTasks) break;
+      this.ended.delete(id);
+    }
+  }
+
+  /** Why `id` is gone for `clientId`, when it was a task of a removed server and its ttl has not passed. */
+  whyEnded(id: unknown, clientId: string): FleetError | undefined {
+    if (typeof id !== 'string') return undefined;
+    const ended = this.ended.get(id);
+    if (!ended || ended.clientId !== clientId) return undefined;
+    if (ended.expiresAt > this.now()) return endedError(id, ended.server);
+    this.ended.delete(id);
+    return undefined;
+  }
+
+  /** Settles as `work` does, or, if the task ends with its server first, rejects at once saying so (`work`'s late outcome is dropped). */
+  async untilEnded<T>(entry: TaskEntry, work: Promise<T>): Promise<T> {
+    let tell!: (err: FleetError) => void;
+    const ended = new Promise<never>((_, reject) => (tell = reject));
+    const waiting = this.waiters.get(entry) ?? new Set();
+    this.waiters.set(entry, waiting.add(tell));
+    try {
+      return await Promise.race([work, ended]);
+    } finally {
+      work.catch(() => {});
+      waiting.delete(tell);
+      if (waiting.size === 0 && this.waiters.get(entry) === waiting) this.waiters.delete(entry);
+    }
   }
 
   /** Removes every expired entry, and those whose upstream session ended. */
   sweep(): void {
     for (const entry of [...this.byId.values()]) this.live(entry);
+    for (const [id, ended] of this.ended) if (ended.expiresAt <= this.now()) this.ended.delete(id);
   }
 
   private live(entry: TaskEntry | undefined): TaskEntry | undefined {
@@ -178,4 +239,9 @@ export class TaskTable {
     this.remove(entry);
     return undefined;
   }
+}
+
+/** The spec's "task not found" (-32602), saying why: its server was removed. */
+function endedError(taskId: string, server: string): FleetError {
+  return new FleetError('UNKNOWN_TASK', `Task not found: server "${server}", which ran it, was removed from the gateway`, { data: { taskId, server } });
 }

@@ -18,7 +18,7 @@ import type { GatewayConfig } from '../config/schema';
 import type { SecretStore } from '../config/secrets/store';
 import type { CallStats } from '../metrics/call-stats';
 import type { GatewayMetrics } from '../metrics/registry';
-import { toFleetError } from '../protocol/errors';
+import { toFleetError, type FleetError } from '../protocol/errors';
 import type { RateLimits } from '../relay/rate-limits';
 import type { ServerRegistry } from '../servers/registry';
 
@@ -76,7 +76,7 @@ export class ConfigReloader {
       ({ config: next, secrets } = await loadConfigFile(file, this.deps.overrides, { log }));
     } catch (err) {
       const error = toFleetError(err);
-      const problems = Array.isArray(error.data?.problems) ? (error.data.problems as string[]) : [];
+      const problems = problemsOf(error) ?? [];
       return this.refused(trigger, error.message, problems);
     }
     const diff = diffConfigs(this.current, next);
@@ -99,8 +99,9 @@ export class ConfigReloader {
 
   /**
    * What the file asks that the running gateway cannot take, found before anything changes: a
-   * new server whose name a server registered at run time already has, and prefixes that collide
-   * with those of the servers that stay.
+   * new server whose name a server registered at run time already has, a changed server that a
+   * backend added to it at run time does not fit, and prefixes that collide with those of the
+   * servers that stay.
    */
   private conflicts(diff: ConfigDiff, next: GatewayConfig): string[] {
     const { registry } = this.deps;
@@ -108,6 +109,14 @@ export class ConfigReloader {
       .filter((name) => registry.find(name))
       .map((name) => `servers.${name}: a server named "${name}" was registered at run time (admin API); DELETE it first or pick another name`);
     const fromFile = new Map(next.servers.map((s) => [s.name, s]));
+    for (const name of diff.servers.changed) {
+      try {
+        registry.find(name)?.changedTo(fromFile.get(name)!);
+      } catch (err) {
+        const error = toFleetError(err);
+        problems.push(...(problemsOf(error) ?? [error.message]));
+      }
+    }
     const removed = new Set(diff.servers.removed);
     const after = registry.servers.filter((p) => !removed.has(p.name) && !fromFile.has(p.name)).map((p) => p.config);
     return problems.concat(checkPrefixes([...after, ...next.servers]));
@@ -157,4 +166,9 @@ export class ConfigReloader {
     this.deps.log.error({ trigger, file: this.deps.file, problems }, `config reload refused; the config in force stays: ${error}`);
     return { result: 'refused', trigger, file: this.deps.file, error, problems };
   }
+}
+
+/** The problems an error lists one by one (config validation, backends that do not fit), if it does. */
+function problemsOf(error: FleetError): string[] | undefined {
+  return Array.isArray(error.data?.problems) ? (error.data.problems as string[]) : undefined;
 }

@@ -18,6 +18,12 @@ export interface BackendSpec {
   readonly id: string;
   weight: number;
   readonly config: ServerConfig;
+  /**
+   * Set on a backend added through the admin API: its config under other settings of its server
+   * (its own transport fields, the rest from `server`), so that a config reload that changes the
+   * server keeps it. Throws INVALID_PARAMS naming the fields that do not fit.
+   */
+  readonly rebase?: (server: ServerConfig) => ServerConfig;
 }
 
 /** What a probe found when a per-session backend was registered at runtime (no session uses it yet). */
@@ -105,6 +111,34 @@ export class ServerPlan {
 
   weights(): Record<string, number> {
     return Object.fromEntries(this.specs.map((s) => [s.id, s.weight]));
+  }
+
+  /**
+   * The plan of a changed version of this server (`config`, from a config reload). It keeps the
+   * backends added through the admin API, remade under `config`, with their weights; when it keeps
+   * any, the primary keeps its weight too (the weights were set for that set of backends). Others
+   * are not kept (a DNS replica set makes the new plan's replicas anew). Throws
+   * INVALID_PARAMS, each problem naming a backend that does not fit the new settings and why.
+   */
+  changedTo(config: ServerConfig): ServerPlan {
+    const plan = new ServerPlan(config);
+    const problems: string[] = [];
+    for (const spec of this.specs) {
+      if (!spec.rebase) continue;
+      try {
+        plan.add({ ...spec, config: spec.rebase(config) });
+      } catch (err) {
+        problems.push(
+          `servers.${this.name}: backend "${spec.id}", added at run time (admin API), does not fit the new settings: ${(err as Error).message}; ` +
+            `DELETE /admin/servers/${this.name}/backends/${spec.id} first, or change the server so that it fits`,
+        );
+      }
+    }
+    if (problems.length > 0) throw new FleetError('INVALID_PARAMS', problems.join('; '), { data: { problems } });
+    // the set's weights hold when they still send traffic somewhere (a weight-0 primary beside weight-0 backends would not)
+    const primary = this.spec(PRIMARY_BACKEND);
+    if (primary && plan.specs.some((s) => s.id !== PRIMARY_BACKEND && s.weight > 0)) plan.specs[0].weight = primary.weight;
+    return plan;
   }
 
   /** The backend a new client session binds to for its life: by weight only; `avoid` is one it must not (its last one died). */

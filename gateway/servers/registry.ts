@@ -70,6 +70,8 @@ export interface RegistryDeps {
   waitAtMost(p: Promise<unknown>): Promise<void>;
   /** How long a principal's upstreams outlive the last session or request that held them. */
   principalIdleTimeoutMs: number;
+  /** A server left (a reload, the admin API, discovery): what the layers above keep for it (its clients' tasks) ends with it. */
+  serverRemoved(name: string): void;
   log: Logger;
 }
 
@@ -285,7 +287,7 @@ export class ServerRegistry {
   /**
    * Takes the server out (clients hear list_changed) and stops its upstreams. Without a drain calls
    * in flight on them fail naming it; with `drainTimeoutMs` they finish first (up to that long)
-   * and new ones are refused. Resolves once its upstreams stopped.
+   * and new ones are refused. Its clients' tasks end at once (serverRemoved). Resolves once its upstreams stopped.
    */
   async removeServer(name: string, drainTimeoutMs = 0): Promise<void> {
     const plan = this.get(name);
@@ -293,6 +295,7 @@ export class ServerRegistry {
     const live = plan.shared ? [this.shared.get(name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(name) ?? []);
     this.shared.delete(name);
     for (const o of this.owners.values()) o.groups.delete(name);
+    this.deps.serverRemoved(name);
     await Promise.all(live.map((g) => this.retire(g, drainTimeoutMs)));
     await Promise.all(plan.specs.map((s) => this.deps.transports.closePool(name, s.id)));
     this.deps.log.info({ server: name }, 'server removed');
@@ -301,18 +304,19 @@ export class ServerRegistry {
   /**
    * Replaces a server's settings (a config reload changed them): new upstreams are started (one
    * for each session or principal bound to it) and take every new call once they made their first
-   * attempt; the old ones drain as in removeServer. Backends added at run time go with the old
-   * plan. Resolves with the old upstreams' drain once the new ones serve.
+   * attempt; the old ones drain as in removeServer. Backends added through the admin API are kept,
+   * remade under the new settings (ServerPlan.changedTo: INVALID_PARAMS, before anything changed,
+   * when one does not fit). Resolves with the old upstreams' drain once the new ones serve.
    */
   async replaceServer(config: ServerConfig, drainTimeoutMs: number): Promise<{ drained: Promise<void> }> {
     const old = this.get(config.name);
     const problems = checkPrefixes(this.plans.map((p) => (p === old ? config : p.config)));
     if (problems.length > 0) throw new FleetError('INVALID_PARAMS', problems.join('; '));
-    const plan = new ServerPlan(config);
+    const plan = old.changedTo(config);
     const oldGroups = old.shared ? [this.shared.get(old.name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(old.name) ?? []);
     // a container pool is keyed by server and backend: the old one's warm containers go first
     await Promise.all(old.specs.map((s) => this.deps.transports.closePool(old.name, s.id)));
-    this.deps.transports.openPool(config, PRIMARY_BACKEND);
+    for (const spec of plan.specs) this.deps.transports.openPool(spec.config, spec.id);
     this.plans.splice(this.plans.indexOf(old), 1, plan);
     if (!old.shared) for (const o of this.owners.values()) if (o.mode !== plan.config.mode) o.groups.delete(old.name);
     if (plan.shared) {

@@ -9,15 +9,23 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+  ElicitRequestSchema,
+  ToolListChangedNotificationSchema,
+  type ClientCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
 import { connectGateway, type GatewayConnection } from '../../gateway/client/connect';
-import { ADMIN_TOKEN, TEST_REGISTER } from '../helpers/admin';
+import { ADMIN_TOKEN, TEST_REGISTER, admin as adminCall } from '../helpers/admin';
 import { newMarker } from '../helpers/gateway';
 import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
 import { parseMetrics, sampleValue } from '../helpers/metrics';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
+import { startEverythingHttp } from '../helpers/remote-servers';
 import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
 import { scripted, sleepsStarted } from '../helpers/scripted';
+import { everything } from '../helpers/servers';
 import { testSecret } from '../helpers/secret-values';
 import { waitFor } from '../helpers/wait';
 
@@ -61,13 +69,20 @@ describe('hot reload of the config file', () => {
   let marker: string;
 
   /** A gateway on `doc`, and an SDK client that counts tools/list_changed. */
-  async function start(doc: Record<string, unknown>): Promise<{ client: Client; listChanged: () => number }> {
+  async function start(
+    doc: Record<string, unknown>,
+    more: { capabilities?: ClientCapabilities; setup?: (c: Client) => void } = {},
+  ): Promise<{ client: Client; listChanged: () => number }> {
     gw = await spawnGateway(doc, marker);
     let changes = 0;
     connection = await connectGateway(gw.url, 'streamable-http', {
       name: 'reload-test',
       version: '1.0.0',
-      setup: (c) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changes++),
+      capabilities: more.capabilities,
+      setup: (c) => {
+        c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changes++);
+        more.setup?.(c);
+      },
     });
     return { client: connection.client, listChanged: () => changes };
   }
@@ -86,7 +101,7 @@ describe('hot reload of the config file', () => {
       rmSync(gw.dir, { recursive: true, force: true });
       gw = undefined;
     }
-    for (const name of ['', '-a', '-b', '-c', '-s']) expect(await waitForNoProcesses(`${marker}${name}`)).toEqual([]);
+    for (const name of ['', '-a', '-b', '-c', '-e', '-h', '-s']) expect(await waitForNoProcesses(`${marker}${name}`)).toEqual([]);
   });
 
   it('applies a file written on disk: a new server is started and listed (list_changed), the unchanged one keeps its process', async () => {
@@ -243,6 +258,113 @@ describe('hot reload of the config file', () => {
     );
     // 429 with the JSON-RPC error in the body, as the SDK reports it
     expect(limited?.message).toContain('"limit":"once","fleetCode":"RATE_LIMITED"');
+  });
+
+  it('keeps the backends added at run time to a changed server, re-made under its new settings; a removal drops them', async () => {
+    const admin = { token: ADMIN_TOKEN, register: TEST_REGISTER };
+    const doc = (a: Record<string, unknown>) => ({ admin, reload: { watch: false }, servers: { a, c: server(marker, 'c', 'echo') } });
+    const { client } = await start(doc(server(marker, 'a')));
+    const { command, args, env } = server(marker, 'b');
+    expect(await adminCall(gw!, 'POST', '/admin/servers/a/backends', { body: { id: 'b', weight: 100, command, args, env } })).toMatchObject({ status: 201 });
+    expect((await adminCall(gw!, 'PUT', '/admin/servers/a/weights', { body: { primary: 0 } })).status).toBe(200);
+    expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('b:echo');
+    const pidB = pidsOf(marker, 'b');
+    expect(pidB).toHaveLength(1);
+
+    // a new request timeout: a changed server, replaced by a new plan that keeps backend b and the weights
+    writeConfig(gw!, doc({ ...server(marker, 'a'), requestTimeoutMs: 45_000 }));
+    expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { changed: ['a'], unchanged: ['c'] } } });
+    const { body } = await adminCall(gw!, 'GET', '/admin/servers');
+    const a = body.servers.find((s: { name: string }) => s.name === 'a');
+    expect(a.backends.map((b: { id: string; weight: number }) => [b.id, b.weight])).toEqual([
+      ['primary', 0],
+      ['b', 100],
+    ]);
+    expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('b:echo');
+    // b runs anew under the new settings: the old plan's process stops, the new one's serves
+    await waitFor(() => {
+      const pids = pidsOf(marker, 'b');
+      return pids.length === 1 && pids[0] !== pidB[0];
+    }, "the old plan's b to stop");
+
+    // removing the server removes what was added to it
+    writeConfig(gw!, { admin, reload: { watch: false }, servers: { c: server(marker, 'c', 'echo') } });
+    expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['a'] } } });
+    expect(await waitForNoProcesses(`${marker}-b`)).toEqual([]);
+    expect((await adminCall(gw!, 'GET', '/admin/servers')).body.servers.map((s: { name: string }) => s.name)).toEqual(['c']);
+  });
+
+  it('refuses a change of a server that a backend added at run time cannot follow, naming server, backend and field', async () => {
+    const admin = { token: ADMIN_TOKEN, register: TEST_REGISTER };
+    const doc = (mode: string) => ({ admin, reload: { watch: false }, servers: { a: { ...server(marker, 'a'), mode } } });
+    const remote = await startEverythingHttp('streamableHttp', `${marker}-h`);
+    try {
+      const { client } = await start(doc('shared'));
+      // a session pool of its own: only a shared server can have one
+      const added = await adminCall(gw!, 'POST', '/admin/servers/a/backends', { body: { id: 'h', weight: 0, url: remote.url, pool: { max: 2 } } });
+      expect(added).toMatchObject({ status: 201 });
+
+      writeConfig(gw!, doc('per-session'));
+      const reply = await postReload(gw!);
+      expect(reply).toMatchObject({ status: 422, body: { result: 'refused' } });
+      expect(reply.body.problems).toEqual([
+        expect.stringMatching(
+          /^servers\.a: backend "h", added at run time \(admin API\), does not fit the new settings: pool: a session pool is for shared servers/,
+        ),
+      ]);
+      expect(reply.body.problems[0]).toContain('DELETE /admin/servers/a/backends/h');
+      // nothing changed: a is still shared, with both backends
+      const { body } = await adminCall(gw!, 'GET', '/admin/servers');
+      expect(body.servers.find((s: { name: string }) => s.name === 'a')).toMatchObject({ mode: 'shared', backends: [{ id: 'primary' }, { id: 'h' }] });
+      expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a:echo');
+    } finally {
+      await remote.stop();
+    }
+  });
+
+  it('ends the tasks of a removed server: a waiting tasks/result and later polls get an error naming it, and the gateway holds none', async () => {
+    const admin = { token: ADMIN_TOKEN };
+    const doc = (servers: Record<string, unknown>) => ({ admin, reload: { watch: false }, servers });
+    // the task asks its client a question that is never answered, so it waits as long as the test wants
+    let asked!: () => void;
+    const question = new Promise<void>((r) => (asked = r));
+    let answer!: (reply: { action: 'decline' }) => void;
+    const unanswered = new Promise<{ action: 'decline' }>((r) => (answer = r));
+    const { client } = await start(doc({ a: server(marker, 'a'), e: everything(`${marker}-e`) }), {
+      capabilities: { elicitation: {} },
+      setup: (c) =>
+        c.setRequestHandler(ElicitRequestSchema, () => {
+          asked();
+          return unanswered;
+        }),
+    });
+    try {
+      const created = await client.request(
+        { method: 'tools/call', params: { name: 'e__simulate-research-query', arguments: { topic: 'tides', ambiguous: true }, task: { ttl: 600_000 } } },
+        CreateTaskResultSchema,
+      );
+      const { taskId } = created.task;
+      await waitFor(async () => (await client.experimental.tasks.getTask(taskId)).status === 'input_required', 'the task to ask its question');
+      const result = client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema, { timeout: 600_000 }).then(
+        () => undefined,
+        (err: Error & { code?: number }) => ({ code: err.code, message: err.message }),
+      );
+      await question;
+      expect(await metric(gw!, 'mcp_gateway_tasks', {})).toBe(1);
+
+      writeConfig(gw!, doc({ a: server(marker, 'a') }));
+      expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['e'] } } });
+      const ended = { code: -32602, message: expect.stringContaining('server "e", which ran it, was removed') };
+      expect(await result).toMatchObject(ended);
+      expect(await metric(gw!, 'mcp_gateway_tasks', {})).toBe(0);
+      await expect(client.experimental.tasks.getTask(taskId)).rejects.toMatchObject(ended);
+      await expect(client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema)).rejects.toMatchObject(ended);
+      await expect(client.experimental.tasks.cancelTask(taskId)).rejects.toMatchObject(ended);
+      expect((await client.experimental.tasks.listTasks()).tasks).toEqual([]);
+      expect(await waitForNoProcesses(`${marker}-e`)).toEqual([]);
+    } finally {
+      answer({ action: 'decline' });
+    }
   });
 
   it('replaces a changed server: a new process serves, the old one stops', async () => {

@@ -27,7 +27,7 @@ export function startAdminGateway(marker: string, servers: Record<string, unknow
  * A key the API hands out (`key` in the reply) is registered as a test secret.
  */
 export async function admin(
-  gw: TestGateway,
+  gw: Pick<TestGateway, 'url'>,
   method: string,
   path: string,
   options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {},

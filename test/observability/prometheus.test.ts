@@ -23,7 +23,7 @@ import { waitFor } from '../helpers/wait';
 const DIR = join(ROOT, 'prometheus');
 
 interface DashboardJson {
-  panels: { targets?: { expr: string }[] }[];
+  panels: { title: string; targets?: { expr: string }[] }[];
   templating: { list: { query?: string | { query: string } }[] };
 }
 
@@ -121,7 +121,8 @@ describe('a real Prometheus scraping a gateway', () => {
     gw = await startTestGateway(
       {
         servers: {
-          s: scripted(marker, ['--tools', 'echo', '--exit-if-exists', gate], { healthCheck: { intervalMs: 500, timeoutMs: 500 } }),
+          // a breaker, so that the dashboard's breaker panels have a backend to show
+          s: scripted(marker, ['--tools', 'echo', '--exit-if-exists', gate], { healthCheck: { intervalMs: 500, timeoutMs: 500 }, breaker: { consecutive: 5 } }),
         },
       },
       marker,
@@ -205,6 +206,26 @@ describe('a real Prometheus scraping a gateway', () => {
     }
     const bad = await fetch(`${api}/api/v1/query?query=${encodeURIComponent('sum by (server (mcp_gateway_sessions)')}`);
     expect(bad.status).toBe(400);
+  });
+
+  it("shows each backend's circuit breaker: its state (0 closed) and its openings, from the gateway's breaker series", async () => {
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'grafana', 'mcp-fleet-dashboard.json'), 'utf8')) as DashboardJson;
+    const panel = (title: string) => dashboard.panels.find((p) => p.title === title)!.targets![0].expr.replaceAll('$server', 's');
+    const state = panel('Circuit breaker state');
+    const openings = panel('Circuit breaker openings (15 min)');
+    expect([state, openings].flatMap(metricNames)).toEqual(['mcp_gateway_breaker_state', 'mcp_gateway_breaker_opened']);
+    const read = (expr: string) =>
+      waitFor(
+        async () => {
+          const r = await query(expr);
+          return r.length > 0 ? r.map((s) => ({ server: s.metric.server, backend: s.metric.backend, value: s.value[1] })) : undefined;
+        },
+        `Prometheus to answer ${expr}`,
+        30_000,
+        250,
+      );
+    expect(await read(state)).toEqual([{ server: 's', backend: 'primary', value: '0' }]);
+    expect(await read(openings)).toEqual([{ server: 's', backend: 'primary', value: '0' }]);
   });
 
   it('fires McpServerDown once the server’s only backend is down', async () => {

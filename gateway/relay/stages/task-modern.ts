@@ -21,7 +21,7 @@ export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
     const taskId = call.params.taskId;
     if (request.method === 'tasks/update') {
       const entry = tasks.owned(taskId, ownerOf(call.client));
-      if (!entry) throw unknownTask(taskId, call.log);
+      if (!entry) throw unknownTask(tasks, call);
       inputs.answer(entry, call.params.inputResponses);
       return resultResponse(request.id, {});
     }

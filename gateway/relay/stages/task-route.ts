@@ -9,8 +9,7 @@
  */
 import { FleetError, SdkCode } from '../../protocol/errors';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
-import type { Logger } from 'pino';
-import type { Stage } from '../context';
+import type { Call, Stage } from '../context';
 import type { RoutingDeps } from './resolve';
 import { isTerminal, withRelatedTask, withTaskId } from '../task-messages';
 import { ownerOf, type TaskEntry, type TaskTable } from '../tasks';
@@ -20,20 +19,27 @@ export function taskRouteStage(tasks: TaskTable, deps: Pick<RoutingDeps, 'group'
     const entry = tasks.owned(call.params.taskId, ownerOf(call.client));
     const group = entry && deps.group(call.client, entry.server);
     const backend = group?.backends.find((b) => b.ready && b.holds(entry!.conn));
-    if (!entry || !group || !backend) throw unknownTask(call.params.taskId, call.log);
+    if (!entry || !group || !backend) throw unknownTask(tasks, call);
     call.group = group;
     call.backend = backend;
     call.connection = entry.conn;
     call.params = { ...call.params, taskId: entry.upstreamId };
     // tasks/result answers when the task is done, which may be long after any one request's deadline: it may wait out the task's ttl
     if (call.request.method === 'tasks/result') call.timeoutMs = Math.max(group.config.requestTimeoutMs, tasks.remainingMs(entry));
-    return learn(tasks, entry, call.request.method, await next(call));
+    // a task whose server is removed meanwhile answers now, not when (if ever) the removed upstream does
+    return learn(tasks, entry, call.request.method, await tasks.untilEnded(entry, next(call)));
   };
 }
 
-/** The spec's error for a task id the gateway does not route for this client. */
-export function unknownTask(taskId: unknown, log: Logger): FleetError {
-  log.info({ taskId }, 'task id unknown for this client');
+/** The spec's error for a task id the gateway does not route for this client; it names the server when that was removed. */
+export function unknownTask(tasks: TaskTable, call: Pick<Call, 'params' | 'client' | 'log'>): FleetError {
+  const taskId = call.params.taskId;
+  const ended = tasks.whyEnded(taskId, ownerOf(call.client));
+  if (ended) {
+    call.log.info({ taskId, server: ended.data?.server }, 'task ended with its removed server');
+    return ended;
+  }
+  call.log.info({ taskId }, 'task id unknown for this client');
   return new FleetError('UNKNOWN_TASK', 'Failed to retrieve task: Task not found', { data: { taskId } });
 }
 
