@@ -9,6 +9,7 @@
  * medians (and min/max) over BENCH_RUNS runs (default 5). Needs the images from `npm run docker:build`.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const cleanup = new Cleanup();
 const benchId = uniqueName('bench');
 const LABEL = `${TEST_LABEL}=${benchId}`;
+/** The key every HTTP case is called with: the bridges and the gateway refuse unauthenticated callers. */
+const TOKEN = randomBytes(24).toString('base64url');
 const HARDENED = [
   '--init',
   '--read-only',
@@ -80,7 +83,7 @@ async function stdioSample(server: string): Promise<Sample> {
   return { readyMs, memMiB };
 }
 
-/** HTTP: `docker run -d -p 127.0.0.1::8080`, then initialize until answered. */
+/** HTTP: `docker run -d -p 127.0.0.1::8080`, then initialize (with the bench's key) until answered. */
 async function httpSample(image: string, args: string[], env: Record<string, string>, network?: string): Promise<Sample> {
   const name = uniqueName('bench-http');
   cleanup.refuseWhenStopping(name);
@@ -96,7 +99,7 @@ async function httpSample(image: string, args: string[], env: Record<string, str
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify(INITIALIZE),
       });
       const body = await res.text();
@@ -104,8 +107,10 @@ async function httpSample(image: string, args: string[], env: Record<string, str
         session = res.headers.get('mcp-session-id');
         break;
       }
-    } catch {
-      // not listening yet
+      // answered, but not with a result: waiting would only hide why
+      if (res.status !== 502 && res.status !== 503) throw new Error(`${image}: initialize answered HTTP ${res.status}: ${body.slice(0, 300)}`);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // fetch failed: not listening yet
     }
     if (performance.now() - t0 > 60_000) throw new Error(`${image}: no answer to initialize within 60 s`);
     await new Promise((r) => setTimeout(r, 10));
@@ -114,6 +119,7 @@ async function httpSample(image: string, args: string[], env: Record<string, str
   const headers = {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
+    authorization: `Bearer ${TOKEN}`,
     'mcp-session-id': session ?? '',
     'mcp-protocol-version': '2025-06-18',
   };
@@ -205,7 +211,14 @@ async function main(): Promise<void> {
   chmodSync(configDir, 0o755);
   writeFileSync(
     join(configDir, 'gateway.yaml'),
-    'listen: 0.0.0.0:8080\nhttp: { allowedHosts: [localhost, 127.0.0.1] }\nservers:\n  memory: { url: "http://memory:8080/mcp" }\n',
+    [
+      'listen: 0.0.0.0:8080',
+      'http: { allowedHosts: [localhost, 127.0.0.1] }',
+      'auth: { apiKeys: { keys: [{ name: bench, key: "${UPSTREAM_TOKEN}" }] } }',
+      'servers:',
+      '  memory: { url: "http://memory:8080/mcp", headers: { Authorization: "Bearer ${UPSTREAM_TOKEN}" } }',
+      '',
+    ].join('\n'),
   );
   chmodSync(join(configDir, 'gateway.yaml'), 0o644);
   const results: { what: string; samples: Sample[] }[] = [];
@@ -229,6 +242,8 @@ async function main(): Promise<void> {
       'MCP_SERVER=memory',
       '-e',
       'MCP_SERVICE_HOST=memory',
+      '-e',
+      `UPSTREAM_TOKEN=${TOKEN}`,
       SERVER_IMAGE,
     );
 
@@ -236,11 +251,12 @@ async function main(): Promise<void> {
       { what: 'mcp-server, stdio: memory', sample: () => stdioSample('memory') },
       { what: 'mcp-server, stdio: filesystem', sample: () => stdioSample('filesystem') },
       { what: 'mcp-server, stdio: everything', sample: () => stdioSample('everything') },
-      { what: 'mcp-server, HTTP bridge: memory', sample: () => httpSample(SERVER_IMAGE, [], { MCP_SERVER: 'memory' }) },
-      { what: 'mcp-server, HTTP bridge: filesystem', sample: () => httpSample(SERVER_IMAGE, [], { MCP_SERVER: 'filesystem' }) },
+      { what: 'mcp-server, HTTP bridge: memory', sample: () => httpSample(SERVER_IMAGE, [], { MCP_SERVER: 'memory', UPSTREAM_TOKEN: TOKEN }) },
+      { what: 'mcp-server, HTTP bridge: filesystem', sample: () => httpSample(SERVER_IMAGE, [], { MCP_SERVER: 'filesystem', UPSTREAM_TOKEN: TOKEN }) },
       {
         what: 'gateway, HTTP, 1 remote upstream',
-        sample: () => httpSample(GATEWAY_IMAGE, ['-v', `${join(configDir, 'gateway.yaml')}:/etc/mcp-fleet/gateway.yaml:ro`], {}, network),
+        sample: () =>
+          httpSample(GATEWAY_IMAGE, ['-v', `${join(configDir, 'gateway.yaml')}:/etc/mcp-fleet/gateway.yaml:ro`], { UPSTREAM_TOKEN: TOKEN }, network),
       },
     ];
     for (const c of cases) {
