@@ -19,7 +19,7 @@ let engine: { client: Docker; host: string | undefined } | undefined;
 
 /**
  * The engine (DOCKER_HOST or the default socket), checked to answer; fatal when it does not. The
- * compose stack's own worker (the `pipeline` service) has no engine on purpose: a mounted Docker
+ * compose stack's own worker (the `pipeline-worker` service) has no engine on purpose: a mounted Docker
  * socket is root on the host. Its steps that need one fail at once with this message.
  */
 export async function docker(): Promise<Docker> {
@@ -35,7 +35,7 @@ export async function docker(): Promise<Docker> {
       'DOCKER_UNAVAILABLE',
       `the Docker engine is not reachable from this worker (${where}: ${(err as Error).message}); ` +
         'run the step from a worker on a machine with the engine (start one with scripts/ci-docker.sh, or set DOCKER_HOST), ' +
-        "or, in the compose stack, give the pipeline service the host's engine with docker-compose.pipeline-engine.yml (root on the host: a deliberate exception)",
+        "or, in the compose stack, give the pipeline-worker service the host's engine with docker-compose.pipeline-engine.yml (root on the host: a deliberate exception)",
     );
   }
   return engine.client;

@@ -173,7 +173,7 @@ async function stackMemory(calls: number): Promise<{ service: string; idleMiB: n
   try {
     await project.up();
     await project.waitHealthy();
-    const services = ['gateway', 'memory', 'filesystem', 'pipeline', 'temporal'];
+    const services = ['gateway', 'memory', 'filesystem', 'pipeline', 'pipeline-worker', 'temporal'];
     const ids = await Promise.all(services.map((s) => project.container(s)));
     await new Promise((r) => setTimeout(r, 5_000));
     const idle = await Promise.all(ids.map(memoryOf));
@@ -292,7 +292,7 @@ async function main(): Promise<void> {
   );
   console.log('| service | idle | after the calls | peak | limit |');
   console.log('|---|---|---|---|---|');
-  const limits: Record<string, string> = { gateway: '256M', memory: '192M', filesystem: '192M', pipeline: '512M', temporal: '384M' };
+  const limits: Record<string, string> = { gateway: '256M', memory: '192M', filesystem: '192M', pipeline: '192M', 'pipeline-worker': '256M', temporal: '384M' };
   for (const s of stack)
     console.log(`| ${s.service} | ${s.idleMiB.toFixed(1)} MiB | ${s.loadedMiB.toFixed(1)} MiB | ${s.peakMiB.toFixed(1)} MiB | ${limits[s.service]} |`);
   const worstReady = Math.max(...results.map((r) => spread(r.samples.map((s) => s.readyMs)).median));

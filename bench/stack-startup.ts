@@ -2,15 +2,15 @@
  * The compose stack's start (docker-compose.yml), as `npm run bench:containers` reports it: from
  * `compose up -d` until each service's container first reports healthy, and until the pipeline's
  * tools are listed through the gateway, over fresh projects (`down -v` after each). memory and
- * filesystem start beside the pipeline's chain (temporal, then pipeline); the gateway waits for all
- * three servers, so its healthy time is the stack's.
+ * filesystem start beside the pipeline's chain (temporal, pipeline-worker, then pipeline); the
+ * gateway waits for all three servers, so its healthy time is the stack's.
  */
 import { ComposeProject, docker } from '../test/containers/support/docker';
 import { connectHttp } from '../test/containers/support/mcp';
 import type { Cleanup } from './cleanup';
 import { spread } from './stats';
 
-const SERVICES = ['memory', 'filesystem', 'temporal', 'pipeline', 'gateway'];
+const SERVICES = ['memory', 'filesystem', 'temporal', 'pipeline-worker', 'pipeline', 'gateway'];
 const POLL_MS = 200;
 
 interface StartSample {
@@ -81,7 +81,7 @@ export async function benchStackStartup(runs: number, cleanup: Cleanup): Promise
       samples.map((s) => s.healthy[service]),
     );
   row(
-    'all five healthy',
+    `all ${SERVICES.length} healthy`,
     samples.map((s) => Math.max(...Object.values(s.healthy))),
   );
   row(

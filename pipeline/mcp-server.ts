@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   let worker: PipelineWorker | undefined;
   if (process.argv.includes('--worker')) {
     // Loaded only here: the worker brings the native bridge and every activity, some 60 MB a
-    // server without it (the compose stack's, whose worker is a container of its own) never needs.
+    // server without it (the compose stack's, whose worker is the pipeline-worker container) never needs.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { DefaultLogger } = require('@temporalio/worker') as typeof import('@temporalio/worker');
     // stdout carries the MCP protocol: the worker's logs go to stderr, warnings and worse only

@@ -84,9 +84,9 @@ describe('activities on a real compose stack', () => {
   it('composeUp brings the stack up and returns once every container is healthy', async () => {
     const r = await composeUp(input());
     expect(r.outcome).toBe('passed');
-    expect(r.summary).toBe(`${project} is up: 5 containers healthy`);
+    expect(r.summary).toBe(`${project} is up: 6 containers healthy`);
     const containers = r.details!.containers as { service: string; health: string }[];
-    expect(containers.map((c) => c.service).sort()).toEqual(['filesystem', 'gateway', 'memory', 'pipeline', 'temporal']);
+    expect(containers.map((c) => c.service).sort()).toEqual(['filesystem', 'gateway', 'memory', 'pipeline', 'pipeline-worker', 'temporal']);
     expect(containers.every((c) => c.health === 'healthy')).toBe(true);
   });
 
@@ -125,7 +125,7 @@ describe('activities on a real compose stack', () => {
     const clean = await inspectHardening(input());
     expect(clean.details!.findings).toEqual([]);
     expect(clean.outcome).toBe('passed');
-    expect(clean.summary).toBe(`5 containers and 3 networks of ${project} meet every hardening rule`);
+    expect(clean.summary).toBe(`6 containers and 3 networks of ${project} meet every hardening rule`);
 
     // a container created (not started) in the project without any hardening
     const id = (
@@ -166,12 +166,13 @@ describe('activities on a real compose stack', () => {
     const r = await collectLogs(input({ tail: 50 }));
     expect(r.outcome).toBe('passed');
     const containers = r.details!.containers as Record<string, { lines: number; errors: number }>;
-    expect(Object.keys(containers)).toHaveLength(5);
+    expect(Object.keys(containers)).toHaveLength(6);
     expect(Object.values(containers).every((c) => c.lines > 0)).toBe(true);
     const files = r.details!.logFiles as string[];
-    for (const service of ['gateway', 'memory', 'filesystem', 'pipeline', 'temporal']) expect(files.some((f) => f.startsWith(`${service}-`))).toBe(true);
+    for (const service of ['gateway', 'memory', 'filesystem', 'pipeline', 'pipeline-worker', 'temporal'])
+      expect(files.some((f) => new RegExp(`^${service}-[0-9a-f]+\\.log$`).test(f))).toBe(true);
     expect(r.summary).toMatch(
-      new RegExp(`^read the logs of 5 containers of ${project}: \\d+ errors, \\d+ warnings in the last 50 lines each; 5 log files in /var/log/mcp-fleet$`),
+      new RegExp(`^read the logs of 6 containers of ${project}: \\d+ errors, \\d+ warnings in the last 50 lines each; 6 log files in /var/log/mcp-fleet$`),
     );
   });
 

@@ -64,25 +64,28 @@ describe('compose files', () => {
     for (const file of ['docker-compose.yml', 'docker-compose.dev.yml', 'docker-compose.prod.yml', 'docker-compose.pipeline-engine.yml']) {
       expect(readFileSync(join(ROOT, file), 'utf8')).not.toMatch(/^version:/m);
     }
-    expect(Object.keys(base.services).sort()).toEqual(['filesystem', 'gateway', 'memory', 'pipeline', 'temporal']);
+    expect(Object.keys(base.services).sort()).toEqual(['filesystem', 'gateway', 'memory', 'pipeline', 'pipeline-worker', 'temporal']);
     expect(ports(base.services.gateway)).toEqual(['127.0.0.1:0:8080']);
     expect(ports(base.services.temporal)).toEqual(['127.0.0.1:0:8233']);
-    for (const service of ['memory', 'filesystem', 'pipeline']) expect(ports(base.services[service])).toEqual([]);
+    for (const service of ['memory', 'filesystem', 'pipeline', 'pipeline-worker']) expect(ports(base.services[service])).toEqual([]);
     expect(base.doc.networks.backend.internal).toBe(true);
     expect(base.doc.networks['temporal-ui'].internal ?? false).toBe(false);
     expect(base.doc.networks['temporal-ui'].driver_opts).toEqual({ 'com.docker.network.bridge.enable_ip_masquerade': 'false' });
-    // the pipeline reaches Temporal and the gateway by service name, and has no Docker socket
-    expect(base.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', MCP_FLEET_GATEWAY_URL: 'http://gateway:8080' });
-    expect(volumes(base.services.pipeline).filter((v) => v.includes('docker.sock'))).toEqual([]);
+    // the pipeline server reaches Temporal, its worker Temporal and the gateway, by service name; neither has a Docker socket
+    expect(base.services.pipeline.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233' });
+    expect(base.services['pipeline-worker'].environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', MCP_FLEET_GATEWAY_URL: 'http://gateway:8080' });
+    for (const service of ['pipeline', 'pipeline-worker']) expect(volumes(base.services[service]).filter((v) => v.includes('docker.sock'))).toEqual([]);
     expect(volumes(base.services.temporal)).toContain('temporal-data:/data:rw');
   });
 
   it("the host CLI's TEMPORAL_ADDRESS stays out of the stack; MCP_FLEET_TEMPORAL_ADDRESS points the pipeline elsewhere", async () => {
     // the CLI deploying the stack runs with TEMPORAL_ADDRESS set to its own Temporal, unreachable from a container
     const cli = await config(['docker-compose.yml'], { TEMPORAL_ADDRESS: '127.0.0.1:7233' });
-    expect(cli.services.pipeline.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
     const other = await config(['docker-compose.yml'], { MCP_FLEET_TEMPORAL_ADDRESS: 'temporal.example:7233' });
-    expect(other.services.pipeline.environment?.TEMPORAL_ADDRESS).toBe('temporal.example:7233');
+    for (const service of ['pipeline', 'pipeline-worker']) {
+      expect(cli.services[service].environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+      expect(other.services[service].environment?.TEMPORAL_ADDRESS).toBe('temporal.example:7233');
+    }
   });
 
   it('pipeline-engine: the socket mount is opt-in, with the socket group only', async () => {
@@ -91,9 +94,12 @@ describe('compose files', () => {
     expect(missing.stderr).toContain('set DOCKER_GID to the group of the Docker socket');
     const engine = await config(['docker-compose.yml', 'docker-compose.pipeline-engine.yml'], { DOCKER_GID: '4242' });
     expect(engine.code).toBe(0);
-    expect(volumes(engine.services.pipeline)).toContain('/var/run/docker.sock:/var/run/docker.sock:rw');
-    expect((engine.services.pipeline as { group_add?: (string | number)[] }).group_add?.map(String)).toEqual(['4242']);
-    expect((engine.services.pipeline as { user?: string }).user).toBe('10001:10001');
+    const worker = engine.services['pipeline-worker'];
+    expect(volumes(worker)).toContain('/var/run/docker.sock:/var/run/docker.sock:rw');
+    expect((worker as { group_add?: (string | number)[] }).group_add?.map(String)).toEqual(['4242']);
+    expect((worker as { user?: string }).user).toBe('10001:10001');
+    // only the worker: the pipeline server runs no steps
+    expect(volumes(engine.services.pipeline).filter((v) => v.includes('docker.sock'))).toEqual([]);
   });
 
   it('dev: mounts the checkout read-only and runs dev-entrypoint.sh with debug logs', async () => {
@@ -106,13 +112,16 @@ describe('compose files', () => {
     expect(memory.read_only).toBe(true);
   });
 
-  it('dev: the pipeline server runs from the mounted build output and restarts when its code changes', async () => {
+  it('dev: the pipeline server and its worker run from the mounted build output and restart when their code changes', async () => {
     const dev = await config(['docker-compose.yml', 'docker-compose.dev.yml'], { MCP_FLEET_SRC: '/src-checkout' });
-    const pipeline = dev.services.pipeline;
-    expect(volumes(pipeline)).toEqual(expect.arrayContaining(['/src-checkout/dist:/app/dist:ro', '/src-checkout/docker/config:/app/docker/config:ro']));
+    const { pipeline } = dev.services;
+    const worker = dev.services['pipeline-worker'];
+    expect(volumes(pipeline)).toContain('/src-checkout/dist:/app/dist:ro');
     expect(pipeline.environment?.WATCH_PATHS).toContain('/app/dist/pipeline');
-    expect(pipeline.environment?.MCP_FLEET_WORKFLOW_BUNDLE).toBe(''); // bundles the mounted workflows, not the image's
-    expect(pipeline.read_only).toBe(true);
+    expect(volumes(worker)).toEqual(expect.arrayContaining(['/src-checkout/dist:/app/dist:ro', '/src-checkout/docker/config:/app/docker/config:ro']));
+    expect(worker.environment?.WATCH_PATHS).toContain('/app/dist/activities');
+    expect(worker.environment?.MCP_FLEET_WORKFLOW_BUNDLE).toBe(''); // bundles the mounted workflows, not the image's
+    for (const service of [pipeline, worker]) expect(service.read_only).toBe(true);
     expect(dev.services.temporal.entrypoint).toBeUndefined();
   });
 
@@ -123,10 +132,12 @@ describe('compose files', () => {
     const prod = await config(['docker-compose.yml', 'docker-compose.prod.yml'], { MCP_FLEET_TAG: '9.9.9' });
     expect(prod.code).toBe(0);
     const { gateway, memory, filesystem, pipeline, temporal, redis } = prod.services;
+    const worker = prod.services['pipeline-worker'];
     const replicas = [prod.services['gateway-1'], prod.services['gateway-2']];
     expect(filesystem.deploy?.replicas).toBe(2);
     expect(memory.deploy?.replicas).toBe(1);
     expect(pipeline.deploy?.replicas).toBe(1);
+    expect(worker.deploy?.replicas).toBe(1);
     expect(temporal.deploy?.replicas).toBe(1);
     // the published gateway is haproxy in front of the two replicas its config names
     expect(gateway.image).toBe('mcp-fleet/haproxy:9.9.9');
@@ -151,7 +162,7 @@ describe('compose files', () => {
     expect(prod.doc.secrets.tls_key.file).toBe(join(ROOT, '.state', 'tls', 'server.key'));
     const elsewhere = await config(['docker-compose.yml', 'docker-compose.prod.yml'], { MCP_FLEET_TAG: '9.9.9', MCP_FLEET_TLS_DIR: '/etc/mcp-fleet-tls' });
     expect(elsewhere.doc.secrets.tls_cert.file).toBe('/etc/mcp-fleet-tls/server.crt');
-    for (const service of [gateway, ...replicas, redis, memory, filesystem, pipeline, temporal]) {
+    for (const service of [gateway, ...replicas, redis, memory, filesystem, pipeline, worker, temporal]) {
       expect(service.image).toMatch(/^mcp-fleet\/[a-z-]+:9\.9\.9$/);
       expect(service.read_only).toBe(true);
       expect(service.logging?.options?.['max-size']).toBe('10m');

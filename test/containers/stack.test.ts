@@ -112,7 +112,7 @@ describe('compose stack', () => {
     expect(bindings.map((b: { HostIp: string }) => b.HostIp)).toEqual(['127.0.0.1']);
     expect(Object.keys(gateway.NetworkSettings.Networks).sort()).toEqual([`${project.name}_backend`, `${project.name}_frontend`]);
 
-    for (const service of ['memory', 'filesystem', 'pipeline']) {
+    for (const service of ['memory', 'filesystem', 'pipeline', 'pipeline-worker']) {
       const c = await inspect(await project.container(service));
       expect(Object.values(c.NetworkSettings.Ports ?? {}).every((b) => b === null)).toBe(true);
       expect(Object.keys(c.NetworkSettings.Networks)).toEqual([`${project.name}_backend`]);
@@ -143,7 +143,8 @@ describe('compose stack', () => {
 
   it("writes every service's logs to the logs volume", async () => {
     const files = await docker('exec', await project.container('gateway'), 'ls', '/var/log/mcp-fleet');
-    for (const service of ['gateway', 'memory', 'filesystem', 'pipeline', 'temporal']) expect(files).toMatch(new RegExp(`^${service}-[0-9a-f]+\\.log$`, 'm'));
+    for (const service of ['gateway', 'memory', 'filesystem', 'pipeline', 'pipeline-worker', 'temporal'])
+      expect(files).toMatch(new RegExp(`^${service}-[0-9a-f]+\\.log$`, 'm'));
     const gatewayLog = await docker('exec', await project.container('gateway'), 'sh', '-c', 'cat /var/log/mcp-fleet/gateway-*.log');
     expect(gatewayLog).toContain('"msg":"gateway listening"');
   });

@@ -17,7 +17,7 @@ jest.setTimeout(120_000);
 
 const SCRIPT = join(ROOT, 'iptables', 'mcp-rules.sh');
 const lab = new NetnsLab();
-const HOSTS = ['gateway', 'memory', 'pipeline', 'temporal', 'other'] as const;
+const HOSTS = ['gateway', 'memory', 'pipeline', 'pipeline-worker', 'temporal', 'other'] as const;
 let addressArgs: string[];
 
 /** Every connection the test tries: [from, to, port, expected with the rules]. */
@@ -26,9 +26,11 @@ const MATRIX: [string, string, number, 'open' | 'refused'][] = [
   ['gateway', 'pipeline', 8080, 'open'],
   ['gateway', 'memory', 9999, 'refused'], // ...and on no other port
   ['gateway', 'other', 8080, 'refused'], // and no host outside the fleet
-  ['pipeline', 'temporal', 7233, 'open'], // the pipeline's worker reaches Temporal
-  ['pipeline', 'gateway', 8080, 'open'],
-  ['pipeline', 'memory', 8080, 'refused'],
+  ['pipeline', 'temporal', 7233, 'open'], // the pipeline server starts and reads runs on Temporal...
+  ['pipeline', 'gateway', 8080, 'refused'], // ...and runs no steps
+  ['pipeline-worker', 'temporal', 7233, 'open'], // the worker polls Temporal
+  ['pipeline-worker', 'gateway', 8080, 'open'], // its steps call the gateway
+  ['pipeline-worker', 'memory', 8080, 'refused'],
   ['memory', 'gateway', 8080, 'refused'], // the servers reach nothing
   ['memory', 'temporal', 7233, 'refused'],
   ['memory', 'other', 8080, 'refused'],
@@ -108,7 +110,7 @@ describe('iptables/mcp-rules.sh in network namespaces', () => {
     const unknown = await script('--address', 'nosuch=10.9.9.9');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(
-      'no service "nosuch" in the policy (services: gateway, gateway-1, gateway-2, redis, memory, filesystem, pipeline, temporal)',
+      'no service "nosuch" in the policy (services: gateway, gateway-1, gateway-2, redis, memory, filesystem, pipeline, pipeline-worker, temporal)',
     );
     const badIp = await script('--address', 'memory=10.1.2');
     expect(badIp.stderr).toContain('--address memory=10.1.2: expected SERVICE=IPv4[,IPv4...]');

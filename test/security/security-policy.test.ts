@@ -25,7 +25,7 @@ function refusal(yaml: string): string {
 const NETS = 'networks: { frontend: {}, backend: { internal: true } }\n';
 
 describe('docker/security-policies.yml', () => {
-  it('is valid: the gateway reaches the bridges on 8080, the pipeline Temporal and the gateway, the servers nothing', () => {
+  it('is valid: the gateway reaches the bridges on 8080, the pipeline Temporal, its worker Temporal and the gateway, the servers nothing', () => {
     const p = policy();
     const replica = (from: string) => [
       { from, to: 'memory', port: 8080 },
@@ -43,7 +43,8 @@ describe('docker/security-policies.yml', () => {
       ...replica('gateway-1'),
       ...replica('gateway-2'),
       { from: 'pipeline', to: 'temporal', port: 7233 },
-      { from: 'pipeline', to: 'gateway', port: 8080 },
+      { from: 'pipeline-worker', to: 'temporal', port: 7233 },
+      { from: 'pipeline-worker', to: 'gateway', port: 8080 },
     ]);
     expect(p.networks.backend.internal).toBe(true);
     expect(p.networks.store.internal).toBe(true);
@@ -127,7 +128,7 @@ describe('bad policy documents', () => {
 describe('renderFirewall', () => {
   it('refuses addresses of a service the policy does not name, and a bad chain name', () => {
     expect(() => renderFirewall(policy(), { ghost: ['10.0.0.1'] })).toThrow(
-      'no service "ghost" in the policy (services: gateway, gateway-1, gateway-2, redis, memory, filesystem, pipeline, temporal)',
+      'no service "ghost" in the policy (services: gateway, gateway-1, gateway-2, redis, memory, filesystem, pipeline, pipeline-worker, temporal)',
     );
     expect(() => renderFirewall(policy(), {}, 'bad chain')).toThrow('chain name must be 1-28 of A-Z a-z 0-9 _ - (got "bad chain")');
   });
