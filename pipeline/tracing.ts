@@ -3,8 +3,8 @@
  * interceptors (@temporalio/interceptors-opentelemetry) give the client's start of a run, the
  * workflow's run, each activity's scheduling and each activity's execution a span, all in one
  * trace, exported the way the gateway exports its own (gateway/tracing/tracing.ts: batched,
- * bounded, flushed at shutdown) under service.name mcp-fleet-pipeline (settings.serviceName). One process makes one of
- * these, gives it to its client and its worker, and shuts it down after both stopped.
+ * bounded, flushed at shutdown) under settings.serviceName (mcp-fleet-pipeline). One process
+ * makes one of these, gives it to its client and its worker, and shuts it down after both stopped.
  */
 import { context, propagation } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -23,7 +23,6 @@ import { createLogger } from '../gateway/log';
 import { startTracing, type Tracing } from '../gateway/tracing/tracing';
 
 export interface PipelineTracing {
-  readonly endpoint: string;
   /** What the workflow bundle takes the workflow-side interceptors from (they run in the sandbox). */
   readonly workflowInterceptorModules: string[];
   readonly clientInterceptors: WorkflowClientInterceptor[];
@@ -47,7 +46,6 @@ export function startPipelineTracing(settings: TracingSettings): PipelineTracing
   const options = { tracer: tracing.tracer };
   let stopped: Promise<void> | undefined;
   return {
-    endpoint: settings.endpoint,
     workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
     clientInterceptors: [new OpenTelemetryWorkflowClientInterceptor(options)],
     activityInterceptors: [
