@@ -8,7 +8,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import { outputTap } from './output-tap';
 import { redactSecrets } from './protocol/redaction';
 
-export function createLogger(level: string, destination: NodeJS.WritableStream | number = 2): Logger {
+export function createLogger(level: string, destination: NodeJS.WritableStream | number = 2, service = 'mcp-gateway'): Logger {
   const stream = typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
   const tap = outputTap('log');
   // both at the lowest level: the logger's own level (which the CLI changes after loading the config) decides
@@ -18,5 +18,5 @@ export function createLogger(level: string, destination: NodeJS.WritableStream |
         { level: 'trace', stream: { write: tap } },
       ])
     : stream;
-  return pino({ level, base: { service: 'mcp-gateway' }, timestamp: pino.stdTimeFunctions.isoTime, hooks: { streamWrite: redactSecrets } }, out);
+  return pino({ level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime, hooks: { streamWrite: redactSecrets } }, out);
 }

@@ -6,12 +6,13 @@
 import { createInterface } from 'node:readline/promises';
 import Docker from 'dockerode';
 import type { RunStatus } from '../workflows/run-state';
-import { PipelineClient } from './client';
+import { PipelineClient, TASK_QUEUE } from './client';
 import { FleetError } from '../gateway/protocol/errors';
 import { onTermination, safeWrite } from '../gateway/termination';
 import { ActivityPrinter, ProgressPrinter, runJson, summaryLines } from './progress';
 import { ensureTemporal, type TemporalHandle } from './temporal-server';
 import type { PhaseRunResult, StepDef } from './types';
+import { pipelineTracingFromEnv } from './tracing-env';
 import { installWorkerRuntime } from './worker-runtime';
 
 export const CLI = 'run-pipeline-claude-interactive';
@@ -70,6 +71,9 @@ export class Session {
     });
     s.closers.push({ close: async () => offSignals() });
     try {
+      // MCP_FLEET_PIPELINE_TRACING: shut down after the worker and the client (closers run in reverse)
+      const tracing = pipelineTracingFromEnv();
+      if (tracing) s.closers.push({ close: () => tracing.shutdown() });
       // registered before it starts: a signal while the dev server starts waits for it, then stops it
       const starting = ensureTemporal({
         ...(argv['temporal-address'] ? { address: argv['temporal-address'] } : {}),
@@ -80,7 +84,7 @@ export class Session {
       s.closers.push({ close: async () => (await starting.catch(() => undefined))?.stop() });
       s.temporal = await starting;
       if (s.temporal.uiUrl) out.line(`Temporal UI: ${s.temporal.uiUrl}/namespaces/${s.temporal.namespace}/workflows`);
-      s.client = await PipelineClient.connect(s.temporal);
+      s.client = await PipelineClient.connect(s.temporal, TASK_QUEUE, tracing);
       s.closers.push({ client: true, close: () => s.client.close() });
       if (withWorker === true || (withWorker === 'if-started' && s.temporal.started && argv.worker)) {
         // Loaded only here: the worker pulls in the native bridge and every activity (a CommonJS lazy require).
@@ -90,7 +94,7 @@ export class Session {
         installWorkerRuntime({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { startPipelineWorker } = require('./worker') as typeof import('./worker');
-        const worker = startPipelineWorker({ temporal: s.temporal });
+        const worker = startPipelineWorker({ temporal: s.temporal, ...(tracing ? { tracing } : {}) });
         s.closers.push({ close: async () => (await worker.catch(() => undefined))?.stop() });
         await worker;
       }

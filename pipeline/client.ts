@@ -17,6 +17,7 @@ import { childrenQuery, type AllPhasesInput, type AllPhasesResult } from '../wor
 import type { PendingGate, PhaseWorkflowInput, RunStatus } from '../workflows/run-state';
 import { FleetError } from '../gateway/protocol/errors';
 import type { TemporalHandle } from './temporal-server';
+import type { PipelineTracing } from './tracing';
 import { runLabels, type PhaseName, type PhaseRunInput, type PhaseRunResult, type StepDef, type Verb } from './types';
 
 export const WORKFLOW_TYPE = 'runPhase';
@@ -45,12 +46,15 @@ export class PipelineClient {
     private readonly taskQueue: string,
   ) {}
 
+  /** `tracing` (pipeline/tracing.ts) gives each start of a run a span that the run's spans hang below; the caller owns it. */
   static async connect(
     temporal: Pick<TemporalHandle, 'connectionOptions' | 'namespace' | 'searchAttributes'>,
     taskQueue = TASK_QUEUE,
+    tracing?: Pick<PipelineTracing, 'clientInterceptors'>,
   ): Promise<PipelineClient> {
     const connection = await Connection.connect(temporal.connectionOptions);
-    return new PipelineClient(new Client({ connection, namespace: temporal.namespace }), connection, temporal.searchAttributes, taskQueue);
+    const client = new Client({ connection, namespace: temporal.namespace, ...(tracing ? { interceptors: { workflow: tracing.clientInterceptors } } : {}) });
+    return new PipelineClient(client, connection, temporal.searchAttributes, taskQueue);
   }
 
   async close(): Promise<void> {

@@ -11,9 +11,10 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { z } from 'zod';
-import { PipelineClient } from './client';
+import { PipelineClient, TASK_QUEUE } from './client';
 import { PHASE_DEFS, stepsFor } from './phases';
 import { ensureTemporal } from './temporal-server';
+import { pipelineTracingFromEnv } from './tracing-env';
 import type { PipelineWorker } from './worker';
 import { installWorkerRuntime } from './worker-runtime';
 import type { PhaseName, Verb } from './types';
@@ -93,7 +94,8 @@ export function createPipelineMcpServer(client: PipelineClient): McpServer {
 
 async function main(): Promise<void> {
   const temporal = await ensureTemporal();
-  const client = await PipelineClient.connect(temporal);
+  const tracing = pipelineTracingFromEnv();
+  const client = await PipelineClient.connect(temporal, TASK_QUEUE, tracing);
   let worker: PipelineWorker | undefined;
   if (process.argv.includes('--worker')) {
     // Loaded only here: the worker brings the native bridge and every activity, some 60 MB a
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { startPipelineWorker } = require('./worker') as typeof import('./worker');
-    worker = await startPipelineWorker({ temporal });
+    worker = await startPipelineWorker({ temporal, ...(tracing ? { tracing } : {}) });
   }
   const connection = serveStdio(() => createPipelineMcpServer(client), {
     onerror: (err) => process.stderr.write(`mcp-fleet pipeline server: ${err.message}\n`),
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
     await connection.close().catch(() => {});
     await worker?.stop();
     await client.close();
+    await tracing?.shutdown();
     await temporal.stop();
     process.exit(0);
   };

@@ -7,20 +7,35 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type Workf
 import * as fleetActivities from '../activities/index';
 import { TASK_QUEUE } from './client';
 import { ensureTemporal, type TemporalHandle } from './temporal-server';
+import type { PipelineTracing } from './tracing';
+import { pipelineTracingFromEnv } from './tracing-env';
 import { installWorkerRuntime } from './worker-runtime';
 
-let bundle: Promise<WorkflowBundleOption> | undefined;
+const bundles = new Map<boolean, Promise<WorkflowBundleOption>>();
 
 /**
  * The workflow code: the file MCP_FLEET_WORKFLOW_BUNDLE names (bundled ahead from the same build:
  * the images carry one, made by scripts/docker-build.sh), else bundled once per process (webpack:
- * a second or more on two cores, and about 100 MB of memory the process keeps).
+ * a second or more on two cores, and about 100 MB of memory the process keeps). With `tracing`, it bundles
+ * the OpenTelemetry workflow interceptors in (pipeline/tracing.ts), always at start: the prebuilt
+ * file is the untraced code. The interceptors add no commands and the workflows draw no random
+ * numbers (the span ids do), so a run started on one replays on the other.
  */
-export function workflowBundle(): Promise<WorkflowBundleOption> {
+export function workflowBundle(tracing?: Pick<PipelineTracing, 'workflowInterceptorModules'>): Promise<WorkflowBundleOption> {
   const prebuilt = process.env.MCP_FLEET_WORKFLOW_BUNDLE;
-  bundle ??= prebuilt
-    ? Promise.resolve({ codePath: prebuilt })
-    : bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/index'), logger: quietLogger });
+  const traced = tracing !== undefined;
+  let bundle = bundles.get(traced);
+  if (!bundle) {
+    bundle =
+      prebuilt && !traced
+        ? Promise.resolve({ codePath: prebuilt })
+        : bundleWorkflowCode({
+            workflowsPath: require.resolve('../workflows/index'),
+            ...(tracing ? { workflowInterceptorModules: tracing.workflowInterceptorModules } : {}),
+            logger: quietLogger,
+          });
+    bundles.set(traced, bundle);
+  }
   return bundle;
 }
 
@@ -31,6 +46,8 @@ export interface PipelineWorkerOptions {
   /** Default every export of activities/index.ts; tests register their own. */
   activities?: object;
   identity?: string;
+  /** Spans of the workflow and its activities (pipeline/tracing.ts); the caller owns it and shuts it down after stop(). */
+  tracing?: PipelineTracing;
 }
 
 export interface PipelineWorker {
@@ -49,8 +66,9 @@ export async function startPipelineWorker(opts: PipelineWorkerOptions): Promise<
       connection,
       namespace: opts.temporal.namespace,
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
-      workflowBundle: await workflowBundle(),
+      workflowBundle: await workflowBundle(opts.tracing),
       activities: opts.activities ?? fleetActivities,
+      ...(opts.tracing ? { interceptors: { activity: opts.tracing.activityInterceptors }, sinks: opts.tracing.sinks } : {}),
       // heartbeat details are what the CLI shows of a long step (which image, which service is
       // still starting); the SDK's default throttle (up to 0.8 of the heartbeat timeout, 24 s for
       // compose up) would leave them stale that long
@@ -94,12 +112,13 @@ const quietLogger = {
 async function main(): Promise<void> {
   installWorkerRuntime({ logger: new DefaultLogger('INFO') });
   const temporal = await ensureTemporal({});
-  const w = await startPipelineWorker({ temporal });
+  const tracing = pipelineTracingFromEnv();
+  const w = await startPipelineWorker({ temporal, ...(tracing ? { tracing } : {}) });
   console.error(`mcp-fleet worker on ${temporal.address} (${temporal.namespace}), task queue ${TASK_QUEUE}`);
   const stop = () => void w.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  await w.done;
+  await w.done.finally(() => tracing?.shutdown());
   await temporal.stop();
 }
 

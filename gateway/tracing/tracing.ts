@@ -10,8 +10,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Logger } from 'pino';
 import type { TracingSettings } from '../config/tracing-schema';
@@ -23,6 +23,9 @@ const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 
 export interface Tracing {
   readonly tracer: Tracer;
+  /** The provider's resource and processor, for spans made outside it (the pipeline's workflow spans, made in Temporal's sandbox). */
+  readonly resource: Resource;
+  readonly processor: SpanProcessor;
   /** Ended spans not yet answered for by the collector (at most batch.maxQueueSize). */
   readonly pending: number;
   /** Sends what is queued (each batch within batch.exportTimeoutMs) and closes the exporter; safe to call more than once. */
@@ -35,6 +38,8 @@ export interface TracingDeps {
   /** Each span's end: exported, failed or dropped (for the metrics). */
   countSpans: (outcome: SpanOutcome, count: number) => void;
   log: Logger;
+  /** The instrumentation scope the tracer's spans name (default mcp-fleet-gateway). */
+  scope?: string;
 }
 
 /** The export, for `tracing.enabled` (without it the relay makes trace ids only, and nothing of this runs). */
@@ -73,15 +78,22 @@ export function startTracing(settings: TracingSettings, deps: TracingDeps): Trac
         exportTimeoutMillis: batch.exportTimeoutMs + 1000,
       }),
   );
+  const resource = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: settings.serviceName,
+    [ATTR_SERVICE_VERSION]: version,
+    [ATTR_SERVICE_INSTANCE_ID]: deps.instance,
+  });
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName, [ATTR_SERVICE_VERSION]: version, [ATTR_SERVICE_INSTANCE_ID]: deps.instance }),
+    resource,
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.samplingRatio) }),
     spanProcessors: [bounded.processor],
   });
   deps.log.info({ endpoint: where, samplingRatio: settings.samplingRatio, serviceName: settings.serviceName }, 'exporting traces over OTLP');
   let stopped: Promise<void> | undefined;
   return {
-    tracer: provider.getTracer('mcp-fleet-gateway', version),
+    tracer: provider.getTracer(deps.scope ?? 'mcp-fleet-gateway', version),
+    resource,
+    processor: bounded.processor,
     get pending() {
       return bounded.pending;
     },

@@ -18,6 +18,7 @@ export const JAEGER_BIN = process.env.MCP_FLEET_JAEGER_BIN ?? resolve(__dirname,
 
 /** One span as Jaeger's query API (/api/traces) answers it, with its tags and process made plain. */
 export interface JaegerSpan {
+  traceID: string;
   spanID: string;
   operationName: string;
   /** The CHILD_OF reference's span id; undefined for a root span. */
@@ -34,6 +35,8 @@ export interface DevJaeger {
   otlpUrl: string;
   /** The trace's spans, or undefined while Jaeger has none of it. */
   trace(traceId: string): Promise<JaegerSpan[] | undefined>;
+  /** The ids of the traces with a span of `service` carrying every one of `tags` (the UI's search). */
+  find(service: string, tags: Record<string, string>): Promise<string[]>;
   /** Ends the process (the collector is gone; its ports are closed). */
   stop(): Promise<void>;
   /** Starts it again on the same ports. */
@@ -90,6 +93,7 @@ export async function startDevJaeger(): Promise<DevJaeger> {
     return found.spans.map((s) => {
       const tags = Object.fromEntries(s.tags.map((t) => [t.key, t.value]));
       return {
+        traceID: s.traceID,
         spanID: s.spanID,
         operationName: s.operationName,
         parent: s.references.find((r) => r.refType === 'CHILD_OF')?.spanID,
@@ -101,10 +105,19 @@ export async function startDevJaeger(): Promise<DevJaeger> {
     });
   };
 
+  const find = async (service: string, tags: Record<string, string>): Promise<string[]> => {
+    const query = new URLSearchParams({ service, tags: JSON.stringify(tags), lookback: '1h', limit: '20' });
+    const res = await fetch(`${queryUrl}/api/traces?${query}`);
+    if (!res.ok) throw new Error(`GET /api/traces?${query}: HTTP ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as { data: { traceID: string }[] | null };
+    return (body.data ?? []).map((t) => t.traceID);
+  };
+
   await start();
   return {
     otlpUrl: `http://127.0.0.1:${otlp}/v1/traces`,
     trace,
+    find,
     stop,
     start,
     close: async () => {
@@ -116,6 +129,7 @@ export async function startDevJaeger(): Promise<DevJaeger> {
 
 interface JaegerTrace {
   spans: {
+    traceID: string;
     spanID: string;
     operationName: string;
     processID: string;
