@@ -77,7 +77,7 @@ describe('compose stack', () => {
 
   it('runs every container hardened: non-root, read-only root, no capabilities, no-new-privileges, limits, init', async () => {
     const ids = await project.containers();
-    expect(ids).toHaveLength(5);
+    expect(ids).toHaveLength(6);
     for (const id of ids) {
       const c: Inspect = await inspect(id);
       const what = c.Name;
