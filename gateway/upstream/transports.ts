@@ -3,7 +3,7 @@
  * or a container (one per connection for shared servers, from a bounded warm pool for per-session
  * ones). Owns the Docker client and the pools, and removes containers a crashed run left behind.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Logger } from 'pino';
 import type { RemoteServerConfig, ServerConfig } from '../config/schema';
@@ -14,6 +14,7 @@ import { WebSocketTransport } from '../protocol/ws-transport';
 import { ProcessTransport } from './process-transport';
 import { StreamableHttpTransport } from './streamable-http-transport';
 import { DockerTransport } from './docker-transport';
+import { dockerClient } from './docker-client';
 import { tlsFetch } from './tls-fetch';
 import { readUpstreamTls, type UpstreamTlsObserver } from './upstream-tls';
 import { ClientCredentials } from './client-credentials';
@@ -45,7 +46,7 @@ export interface UpstreamTransports {
 }
 
 export class TransportFactory implements UpstreamTransports {
-  private dockerClient: Docker | undefined;
+  private engine: Docker | undefined;
   /** Keyed by poolKey(server, backend). */
   private readonly pools = new Map<string, PoolEntry>();
   /** The gateway's OAuth tokens for remote servers, one per server and settings, kept across reconnects. */
@@ -154,8 +155,8 @@ export class TransportFactory implements UpstreamTransports {
   }
 
   private get docker(): Docker {
-    this.dockerClient ??= new Docker({ socketPath: this.settings.dockerSocket });
-    return this.dockerClient;
+    this.engine ??= dockerClient(this.settings.dockerSocket);
+    return this.engine;
   }
 
   /** Containers labelled with this instance can only be left over from an earlier run that crashed. */
