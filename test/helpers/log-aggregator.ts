@@ -53,14 +53,27 @@ export interface LogAggregator {
   close(): Promise<void>;
 }
 
-export async function startLogAggregator(): Promise<LogAggregator> {
+/** How long a line may wait in the aggregator (fluentd/log-aggregator.yaml's defaults: 50ms each), as collector durations. */
+export interface AggregatorTimings {
+  batchTimeout?: string;
+  flushInterval?: string;
+}
+
+export async function startLogAggregator(timings: AggregatorTimings = {}): Promise<LogAggregator> {
   if (!existsSync(LOG_AGGREGATOR_BIN)) throw new Error(`no log aggregator at ${LOG_AGGREGATOR_BIN}: run scripts/install-log-aggregator.sh`);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'log-aggregator-'));
   const file = join(dir, 'aggregate.jsonl');
   let stderr = '';
   const child: ChildProcess = spawn(LOG_AGGREGATOR_BIN, ['--config', AGGREGATOR_CONFIG], {
-    env: { PATH: process.env.PATH, HOME: dir, MCP_FLEET_LOG_FORWARD: `127.0.0.1:${port}`, MCP_FLEET_LOG_FILE: file },
+    env: {
+      PATH: process.env.PATH,
+      HOME: dir,
+      MCP_FLEET_LOG_FORWARD: `127.0.0.1:${port}`,
+      MCP_FLEET_LOG_FILE: file,
+      ...(timings.batchTimeout ? { MCP_FLEET_LOG_BATCH_TIMEOUT: timings.batchTimeout } : {}),
+      ...(timings.flushInterval ? { MCP_FLEET_LOG_FLUSH_INTERVAL: timings.flushInterval } : {}),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
