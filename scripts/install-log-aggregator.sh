@@ -2,7 +2,7 @@
 # Builds the log aggregator the log-aggregation test and `npm run bench:logs` run into
 # .cache/bin/log-aggregator (gitignored): an OpenTelemetry Collector with only a fluent forward
 # receiver, the batch processor and a file exporter (scripts/log-aggregator/main.go), from the Go
-# module proxy. It stands in for fluentd, which cannot be installed here (no Debian package, no gem
+# module proxy. It stands in for fluentd, which cannot be installed here (no Debian package, no Ruby or gem
 # registry); the forward protocol it receives is the one Docker's fluentd logging driver sends.
 # Versions are pinned by scripts/log-aggregator/go.mod and go.sum (contrib v0.139.0, core v1.45.0:
 # the ones Jaeger v1.75.0 uses, so scripts/install-jaeger.sh and this share the module cache).

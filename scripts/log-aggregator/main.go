@@ -1,7 +1,7 @@
 // Command log-aggregator is the smallest OpenTelemetry Collector that stands in for fluentd here:
 // a fluent forward receiver (the protocol Docker's fluentd logging driver speaks, on the port
 // fluentd's in_forward uses) and a file exporter. fluentd itself cannot be installed on this
-// machine (no Debian package, no gem registry), so the log-aggregation test and bench run this
+// machine (no Debian package, no Ruby or gem registry), so the log-aggregation test and bench run this
 // real forward-protocol server instead. Built by scripts/install-log-aggregator.sh.
 package main
 
