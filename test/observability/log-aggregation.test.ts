@@ -2,7 +2,8 @@
  * Log aggregation through Docker's own fluentd logging driver (the real forward protocol) into a
  * real aggregator: the collector of scripts/install-log-aggregator.sh with fluentd/log-aggregator.yaml
  * (fluentd itself cannot be installed here). A bridge container's pino JSON lines arrive with their
- * fields and the driver's tag, a request's X-Request-Id included; the options of
+ * fields and the driver's tag, a request's X-Request-Id included, and a line that is not JSON as it
+ * was written; the options of
  * docker/logging-driver.json are the ones used; a down aggregator does not stop a container with
  * fluentd-async (and does without it); docker-compose.logging.yml gives every service the driver.
  */
@@ -81,6 +82,28 @@ test("a bridge container's JSON log lines arrive in the aggregate with their fie
   const gatewayLines = ofContainer().filter((l: AggregatedLine) => l.fields?.service === 'mcp-gateway');
   expect(gatewayLines.length).toBeGreaterThan(2);
   expect(gatewayLines.every((l) => typeof l.fields?.msg === 'string' && typeof l.fields?.time === 'string')).toBe(true);
+});
+
+test('a line that is not JSON arrives as it was written, with no fields, tagged and with its stream', async () => {
+  const name = `${RUN}-plain`;
+  const line = `plain text ${randomBytes(4).toString('hex')} {not json`;
+  const r = await sh('docker', [
+    'run',
+    '--name',
+    name,
+    '--label',
+    `${TEST_LABEL}=${RUN}`,
+    ...driverArgs(aggregator.address, 'mcp-fleet.plain'),
+    '--entrypoint',
+    'sh',
+    SERVER_IMAGE,
+    '-c',
+    `echo '${line}' >&2`,
+  ]);
+  expect(r.code).toBe(0);
+  const found = await waitFor(() => aggregator.lines().find((l) => l.containerName === `/${name}`), 'the plain line in the aggregate');
+  expect(found).toMatchObject({ tag: 'mcp-fleet.plain', source: 'stderr', log: line });
+  expect(found.fields).toBeUndefined();
 });
 
 test('with fluentd-async a down aggregator does not stop a container; without it the container does not start', async () => {
