@@ -97,15 +97,19 @@ async function httpSample(image: string, args: string[], env: Record<string, str
   let session: string | null;
   for (;;) {
     try {
-      const res = await fetch(url, {
+      // A request on a socket the engine's port proxy dropped can stay pending with nothing else
+      // keeping the process alive (a run exited 0 mid-way, containers left): this timer does, and
+      // ends it (AbortSignal.timeout's timer would not: it is unref'd).
+      const stuck = new AbortController();
+      const stuckTimer = setTimeout(() => stuck.abort(new DOMException('initialize timed out', 'TimeoutError')), 10_000);
+      const [res, body] = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify(INITIALIZE),
-        // a request on a socket the engine's port proxy dropped can stay pending with nothing else
-        // keeping the process alive (it then exited 0 mid-run, containers left): the timer does
-        signal: AbortSignal.timeout(10_000),
-      });
-      const body = await res.text();
+        signal: stuck.signal,
+      })
+        .then(async (r) => [r, await r.text()] as const)
+        .finally(() => clearTimeout(stuckTimer));
       if (res.ok && body.includes('"result"')) {
         session = res.headers.get('mcp-session-id');
         break;
