@@ -109,6 +109,7 @@ stream_events() {
   while (($#)); do
     case "$1" in
       --raw) raw=1; shift ;;
+      --url) url="${2:?--url needs a value}"; shift 2 ;; # after the filters too, as before subcommands
       *=*) query+=("--data-urlencode" "$1"); shift ;;
       *) fail_usage "unknown argument '$1' (filters are name=value: server, tool, principal, trace, requestId, bodies)" ;;
     esac
