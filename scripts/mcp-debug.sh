@@ -52,6 +52,11 @@ while (($#)); do
   esac
 done
 
+# --help anywhere (`heap --help` must not write a file named --help)
+for arg in "$@"; do
+  if [[ "$arg" == -h || "$arg" == --help ]]; then usage; exit 0; fi
+done
+
 command="stream"
 case "${1:-}" in
   stream | sessions | pools | registry | health | upstreams | heap | profile | leak-check) command="$1"; shift ;;

@@ -78,6 +78,8 @@ test('--help lists the subcommands and the exit codes', async () => {
   for (const sub of ['stream', 'sessions', 'pools', 'registry', 'health', 'upstreams', 'heap FILE', 'profile SECONDS FILE', 'leak-check'])
     expect(out).toContain(sub);
   expect(out).toContain('Exit codes: 0 done');
+  // anywhere on the line: `heap --help` is help, not a file named --help
+  expect(await debug(['heap', '--help'])).toEqual({ code: 0, out, err: '' });
 });
 
 test('registry, upstreams, health, pools and sessions print what the gateway says', async () => {
