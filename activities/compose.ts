@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, chown } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { docker, projectContainers, projectNetworks, projectVolumes, stackOf, type Stack } from './engine';
 import { checkoutRoot, failure, pause, runCommand, tail } from './runtime';
@@ -60,12 +61,19 @@ export async function buildImages(input: StepInput): Promise<StepResult> {
   return { outcome: 'passed', summary: `built ${images.length} image tags in ${Math.round((Date.now() - started) / 1000)} s`, details: { images } };
 }
 
-/** `compose config` over the stack's files, and every image the resolved config names present locally. */
+/**
+ * `compose config` over the stack's files, and every image the resolved config names present
+ * locally: the services a profile holds only when that profile is on (COMPOSE_PROFILES), as
+ * compose starts them.
+ */
 export async function validateCompose(input: StepInput): Promise<StepResult> {
   const stack = stackOf(input);
   const r = await compose(stack, ['config'], `resolving the compose files of ${stack.project}`);
   if (r.code !== 0) return { outcome: 'failed', summary: `compose rejects ${stack.files.join(' + ')}: ${tail(r.stderr, 3)}`, details: { stderr: r.stderr } };
-  const images = [...new Set([...r.stdout.matchAll(/^\s+image:\s*['"]?([^'"\s]+)/gm)].map((m) => m[1]))].sort();
+  const active = new Set((process.env.COMPOSE_PROFILES ?? '').split(',').filter(Boolean));
+  const services = Object.values((parse(r.stdout) as { services?: Record<string, { image?: string; profiles?: string[] }> }).services ?? {});
+  const started = services.filter((s) => !s.profiles?.length || s.profiles.some((p) => active.has(p)));
+  const images = [...new Set(started.flatMap((s) => (s.image ? [s.image] : [])))].sort();
   const engine = await docker();
   const missing: string[] = [];
   for (const image of images) {

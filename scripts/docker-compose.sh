@@ -38,17 +38,31 @@ done
 case "$command" in
   up | create | run)
     missing=0
-    while read -r service image; do
+    # a service a profile holds only when that profile is on (--profile, COMPOSE_PROFILES), as compose starts it
+    active=",${COMPOSE_PROFILES:-},"
+    for ((i = 0; i < ${#global[@]}; i++)); do
+      [ "${global[i]}" = --profile ] && active+="${global[i + 1]},"
+    done
+    while read -r service image profiles; do
       [ -n "$image" ] || continue
+      if [ -n "$profiles" ]; then
+        on=0
+        for p in ${profiles//,/ }; do case "$active" in *",$p,"*) on=1 ;; esac; done
+        [ "$on" = 1 ] || continue
+      fi
       if ! docker image inspect "$image" >/dev/null 2>&1 && ! docker pull --quiet "$image" >/dev/null 2>&1; then
         echo "docker-compose.sh: service '$service' needs image '$image', which is not on this machine and cannot be pulled; build the mcp-fleet images with 'npm run docker:build' (tags: version and dev), or set MCP_FLEET_TAG to a tag that exists" >&2
         missing=1
       fi
     done < <("${compose[@]}" "${global[@]}" config | awk '
+      function flush() { if (service != "") print service, image, profiles; service = ""; image = ""; profiles = "" }
       /^services:/ { in_services = 1; next }
-      /^[^ ]/ { in_services = 0 }
-      in_services && /^  [^ ]/ { service = $1; sub(/:$/, "", service) }
-      in_services && /^    image:/ { print service, $2 }')
+      /^[^ ]/ { flush(); in_services = 0; in_profiles = 0 }
+      in_services && /^  [^ ]/ { flush(); service = $1; sub(/:$/, "", service); in_profiles = 0 }
+      in_services && /^    [^ -]/ { in_profiles = ($1 == "profiles:") }
+      in_services && /^    image:/ { image = $2 }
+      in_services && in_profiles && /^ *- / { profiles = profiles (profiles == "" ? "" : ",") $2 }
+      END { flush() }')
     [ "$missing" = 0 ] || exit 1
     ;;
 esac
