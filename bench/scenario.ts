@@ -175,7 +175,7 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
   if (spec.observability) {
     const jaeger = await startTracingBackend();
     stops.push(cleanup.add(`${spec.id} Jaeger`, () => jaeger.close()));
-    gateways.push(observedVariant(spec.id, jaeger.otlpUrl));
+    gateways.push(...observabilityVariants(spec.id, jaeger.otlpUrl, ctx.profileDir));
   }
   if (ctx.baselineCli) {
     const profileDir = ctx.profileDir && join(ctx.profileDir, BASELINE_PROFILE_SUBDIR);
@@ -230,18 +230,21 @@ const OBSERVABILITY_OFF = { log: { level: 'warn', calls: false } };
 const OBSERVED_NAME = 'gateway, observability on';
 
 /**
- * The observability scenario's observed gateway: every call traced (sampling ratio 1, the default)
- * and exported to the Jaeger at `otlpUrl` in the default batches, info logging with the per-call
- * line (to stderr, a pipe the bench reads, as a log shipper would), and its /metrics scraped.
+ * The observability scenario's gateways beside the plain one: the observed gateway, with every call
+ * traced (sampling ratio 1, the default) and exported to the Jaeger at `otlpUrl` in the default
+ * batches, info logging with the per-call line (to stderr, a pipe the bench reads, as a log
+ * shipper or Docker's log driver would), and its /metrics scraped; and, to tell which part costs
+ * what, one with only the tracing and one with only the logging.
  */
-function observedVariant(id: string, otlpUrl: string) {
-  return {
-    role: 'variant' as const,
-    name: OBSERVED_NAME,
-    id: `${id}-observed`,
-    versus: { versus: 'observability off', cost: 'metrics scraped, every call traced and logged', within: 0.1 },
-    settings: { log: { level: 'info', calls: true }, tracing: { enabled: true, endpoint: otlpUrl, serviceName: `bench-${id}` } },
-  };
+function observabilityVariants(id: string, otlpUrl: string, profileDir: string | undefined) {
+  const tracing = { enabled: true, endpoint: otlpUrl, serviceName: `bench-${id}` };
+  const logging = { level: 'info', calls: true };
+  const versus = { versus: 'observability off', cost: 'metrics scraped, every call traced and logged' };
+  return [
+    { role: 'variant' as const, name: OBSERVED_NAME, id: `${id}-observed`, profileDir, versus: { ...versus, within: 0.1 }, settings: { log: logging, tracing } },
+    { role: 'variant' as const, name: 'gateway, tracing only', id: `${id}-tracing`, versus: { ...versus, cost: 'tracing every call' }, settings: { ...OBSERVABILITY_OFF, tracing } },
+    { role: 'variant' as const, name: 'gateway, call log only', id: `${id}-call-log`, versus: { ...versus, cost: 'the call log line at info' }, settings: { log: logging } },
+  ];
 }
 
 /**
