@@ -241,9 +241,28 @@ function observabilityVariants(id: string, otlpUrl: string, profileDir: string |
   const logging = { level: 'info', calls: true };
   const versus = { versus: 'observability off', cost: 'metrics scraped, every call traced and logged' };
   return [
-    { role: 'variant' as const, name: OBSERVED_NAME, id: `${id}-observed`, profileDir, versus: { ...versus, within: 0.1 }, settings: { log: logging, tracing } },
-    { role: 'variant' as const, name: 'gateway, tracing only', id: `${id}-tracing`, versus: { ...versus, cost: 'tracing every call' }, settings: { ...OBSERVABILITY_OFF, tracing } },
-    { role: 'variant' as const, name: 'gateway, call log only', id: `${id}-call-log`, versus: { ...versus, cost: 'the call log line at info' }, settings: { log: logging } },
+    {
+      role: 'variant' as const,
+      name: OBSERVED_NAME,
+      id: `${id}-observed`,
+      profileDir,
+      versus: { ...versus, within: 0.1 },
+      settings: { log: logging, tracing },
+    },
+    {
+      role: 'variant' as const,
+      name: 'gateway, tracing only',
+      id: `${id}-tracing`,
+      versus: { ...versus, cost: 'tracing every call' },
+      settings: { ...OBSERVABILITY_OFF, tracing },
+    },
+    {
+      role: 'variant' as const,
+      name: 'gateway, call log only',
+      id: `${id}-call-log`,
+      versus: { ...versus, cost: 'the call log line at info' },
+      settings: { log: logging },
+    },
   ];
 }
 
