@@ -45,6 +45,8 @@ const SCENARIOS: ScenarioSpec[] = [
   { id: 'fast-http-auth', upstream: UPSTREAMS.fast, transport: 'http', auth: true },
   // fast-http with gateways that rate-limit every call and hold a concurrency slot for it (never refusing), beside one without
   { id: 'fast-http-limits', upstream: UPSTREAMS.fast, transport: 'http', limits: true },
+  // fast-http through a gateway with tracing to a real Jaeger, /metrics scraped every second and the per-call log line, beside one with all that off
+  { id: 'fast-http-observability', upstream: UPSTREAMS.fast, transport: 'http', observability: true },
 ];
 
 /**

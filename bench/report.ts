@@ -107,7 +107,15 @@ export function verdicts(result: ScenarioResult): string[] {
       })
       .filter(Boolean)
       .join('; ');
-    lines.push(`${name} (no target; what ${cost} costs): ${figures}`);
+    const within = result.levels[0].variants?.find((v) => v.name === name)?.within;
+    lines.push(within === undefined ? `${name} (no target; what ${cost} costs): ${figures}` : `${name} (what ${cost} costs): ${figures}`);
+    if (within !== undefined) lines.push(withinVerdict(result, name, within));
+  }
+  if (result.scrapes) {
+    const { scrapes, failures, spans } = result.scrapes;
+    lines.push(
+      `observed gateway: ${scrapes} scrapes of /metrics (${failures} failed); spans at the last scrape: ${spans.exported ?? 0} exported, ${spans.failed ?? 0} failed, ${spans.dropped ?? 0} dropped`,
+    );
   }
   if (hasModern(result)) {
     const modern = result.levels
@@ -116,6 +124,28 @@ export function verdicts(result: ScenarioResult): string[] {
     lines.push(`2026-07-28 clients (no target; what a stateless request costs against a session's): ${modern}`);
   }
   return lines;
+}
+
+/**
+ * A variant with a target against the plain gateway, level by level: its p50 and p99 over the
+ * plain gateway's, its throughput over the plain gateway's, over all rounds and (in brackets) round
+ * by round. MET when, over all rounds, neither latency rose nor throughput fell by more than `within`.
+ */
+function withinVerdict(result: ScenarioResult, name: string, within: number): string {
+  const levels = result.levels.map((l) => {
+    const v = l.variants!.find((x) => x.name === name)!.figures;
+    const g = l.gateway;
+    const of = (pick: (s: Summary) => number) => ({
+      all: pick(v.summary) / pick(g.summary),
+      rounds: v.roundSummaries.map((s, r) => pick(s) / pick(g.roundSummaries[r])),
+    });
+    const [p50, p99, calls] = [of((s) => s.p50Ms), of((s) => s.p99Ms), of((s) => s.callsPerSec)];
+    const ok = p50.all <= 1 + within && p99.all <= 1 + within && calls.all >= 1 - within;
+    const cell = (x: { all: number; rounds: number[] }) => `${ratio(x.all)} (${ratio(Math.min(...x.rounds))}–${ratio(Math.max(...x.rounds))})`;
+    return `${l.clients} client(s) p50 ${cell(p50)}, p99 ${cell(p99)}, calls/s ${cell(calls)} ${met(ok)}`;
+  });
+  const v = result.levels[0].variants!.find((x) => x.name === name)!;
+  return `target ${name} within ${pct(within)} of ${v.versus} (p50 and p99 at most ${ratio(1 + within)}×, calls/s at least ${ratio(1 - within)}×): ${levels.join('; ')}`;
 }
 
 export function summaryTable(results: ScenarioResult[]): string {

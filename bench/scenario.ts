@@ -13,6 +13,8 @@ import { runBlock, warmUp, type Block, type BlockLimits } from './load';
 import { summarize, type Summary } from './stats';
 import { BENCH_API_KEY, startBenchIssuer } from './auth-setup';
 import { startHttpUpstream, type UpstreamSpec, type UpstreamTransport } from './upstreams';
+import { startScrapeLoop, startTracingBackend, type ScrapeTotals } from './observability';
+import { METRICS_PATH } from '../gateway/fronts/management';
 
 export interface ScenarioSpec {
   id: string;
@@ -29,6 +31,12 @@ export interface ScenarioSpec {
   auth?: boolean;
   /** Also measure gateways with rate limits that never refuse, and with a concurrency limit that never queues, beside the one without. */
   limits?: boolean;
+  /**
+   * Measure a gateway with observability fully on (spans exported to a real Jaeger, /metrics
+   * scraped every second, info logging with the per-call line) beside one with it off (no
+   * tracing, no scrapes, warn logging without call lines), instead of the default gateway.
+   */
+  observability?: boolean;
 }
 
 export interface LevelPlan {
@@ -52,6 +60,8 @@ export interface GatewayFigures {
   roundCpuUsPerCall: number[];
   /** Throughput as a fraction of direct, per round: the spread shows how noisy the run was. */
   roundRatios: number[];
+  /** Latency and throughput of each round's block alone, for ratios round by round against another gateway path. */
+  roundSummaries: Summary[];
 }
 
 export interface LevelResult {
@@ -64,11 +74,6 @@ export interface LevelResult {
   modern?: GatewayFigures;
   /** This build's gateways with more config (client authentication, limits), when the scenario asks for them. */
   variants?: Variant[];
-}
-
-export interface ScenarioResult {
-  spec: ScenarioSpec;
-  levels: LevelResult[];
 }
 
 export interface RunContext {
@@ -89,7 +94,16 @@ export interface Variant {
   versus: string;
   /** What the variant measures the cost of, for the verdict line. */
   cost: string;
+  /** The most its p50 and p99 may rise and its throughput fall against the plain gateway's (0.1: 10 %), when it has a target. */
+  within?: number;
   figures: GatewayFigures;
+}
+
+export interface ScenarioResult {
+  spec: ScenarioSpec;
+  levels: LevelResult[];
+  /** What the observability scenario's scrape loop saw of the observed gateway. */
+  scrapes?: ScrapeTotals;
 }
 
 /** Where the baseline gateway's profiles go, below the run's profile directory. */
@@ -100,7 +114,7 @@ interface MeasuredPath {
   role: 'direct' | 'gateway' | 'baseline' | 'modern' | 'variant';
   name: string;
   /** A variant's comparison (see Variant). */
-  versus?: Pick<Variant, 'versus' | 'cost'>;
+  versus?: Pick<Variant, 'versus' | 'cost' | 'within'>;
   target: Target;
   tool: string;
   gateway?: GatewayProcess;
@@ -129,11 +143,11 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     id: string;
     cliJs?: string;
     profileDir?: string;
-    versus?: Pick<Variant, 'versus' | 'cost'>;
+    versus?: Pick<Variant, 'versus' | 'cost' | 'within'>;
     settings?: Record<string, unknown>;
     serverSettings?: Record<string, unknown>;
     headers?: Record<string, string>;
-  }[] = [{ role: 'gateway', name: 'gateway', id: spec.id, profileDir: ctx.profileDir }];
+  }[] = [{ role: 'gateway', name: 'gateway', id: spec.id, profileDir: ctx.profileDir, ...(spec.observability ? { settings: OBSERVABILITY_OFF } : {}) }];
   if (spec.auth) {
     const issuer = await startBenchIssuer();
     stops.push(cleanup.add(`${spec.id} JWT issuer`, () => issuer.stop()));
@@ -158,6 +172,11 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     );
   }
   if (spec.limits) gateways.push(...limitVariants(spec.id));
+  if (spec.observability) {
+    const jaeger = await startTracingBackend();
+    stops.push(cleanup.add(`${spec.id} Jaeger`, () => jaeger.close()));
+    gateways.push(...observabilityVariants(spec.id, jaeger.otlpUrl, ctx.profileDir));
+  }
   if (ctx.baselineCli) {
     const profileDir = ctx.profileDir && join(ctx.profileDir, BASELINE_PROFILE_SUBDIR);
     gateways.push({ role: 'baseline', name: 'baseline gateway', id: `${spec.id}-baseline`, cliJs: ctx.baselineCli, profileDir });
@@ -189,13 +208,62 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     }
   }
 
+  // Prometheus scrapes all the time, not only while the observed gateway's blocks run.
+  const observed = spec.observability ? paths.find((p) => p.name === OBSERVED_NAME)!.gateway! : undefined;
+  const scrapeLoop = observed && startScrapeLoop(observed.mcpUrl.replace(/\/mcp$/, METRICS_PATH));
+  const seen: { scrapes?: ScrapeTotals } = {};
+  const stopScrapes = scrapeLoop && cleanup.add(`${spec.id} scrape loop`, async () => void (seen.scrapes = await scrapeLoop.stop()));
+
   const levels: LevelResult[] = [];
   for (const level of plan.levels) {
     ctx.progress(`${spec.id}: ${level.clients} client(s)`);
     levels.push(await measureLevel(spec, level, plan.rounds, paths, cleanup));
   }
+  await stopScrapes?.();
   for (const stop of stops) await stop();
-  return { spec, levels };
+  return { spec, levels, ...seen };
+}
+
+/** The observability scenario's plain gateway: no tracing (the default), no call lines, warn logging; nothing scrapes it. */
+const OBSERVABILITY_OFF = { log: { level: 'warn', calls: false } };
+
+const OBSERVED_NAME = 'gateway, observability on';
+
+/**
+ * The observability scenario's gateways beside the plain one: the observed gateway, with every call
+ * traced (sampling ratio 1, the default) and exported to the Jaeger at `otlpUrl` in the default
+ * batches, info logging with the per-call line (to stderr, a pipe the bench reads, as a log
+ * shipper or Docker's log driver would), and its /metrics scraped; and, to tell which part costs
+ * what, one with only the tracing and one with only the logging.
+ */
+function observabilityVariants(id: string, otlpUrl: string, profileDir: string | undefined) {
+  const tracing = { enabled: true, endpoint: otlpUrl, serviceName: `bench-${id}` };
+  const logging = { level: 'info', calls: true };
+  const versus = { versus: 'observability off', cost: 'metrics scraped, every call traced and logged' };
+  return [
+    {
+      role: 'variant' as const,
+      name: OBSERVED_NAME,
+      id: `${id}-observed`,
+      profileDir,
+      versus: { ...versus, within: 0.1 },
+      settings: { log: logging, tracing },
+    },
+    {
+      role: 'variant' as const,
+      name: 'gateway, tracing only',
+      id: `${id}-tracing`,
+      versus: { ...versus, cost: 'tracing every call' },
+      settings: { ...OBSERVABILITY_OFF, tracing },
+    },
+    {
+      role: 'variant' as const,
+      name: 'gateway, call log only',
+      id: `${id}-call-log`,
+      versus: { ...versus, cost: 'the call log line at info' },
+      settings: { log: logging },
+    },
+  ];
 }
 
 /**
@@ -255,6 +323,7 @@ async function measureLevel(spec: ScenarioSpec, level: LevelPlan, rounds: number
     return {
       summary,
       cpuUsPerCall: (sum(cpuSeconds[i]) * 1e6) / summary.calls,
+      roundSummaries: blocks[i].map((b) => summarize([b])),
       roundCpuUsPerCall: blocks[i].map((b, r) => (cpuSeconds[i][r] * 1e6) / b.latenciesMs.length),
       roundRatios: blocks[i].map((b, r) => throughput(b) / throughput(blocks[0][r])),
     };

@@ -45,8 +45,9 @@ export interface DevJaeger {
   close(): Promise<void>;
 }
 
-export async function startDevJaeger(): Promise<DevJaeger> {
-  if (!existsSync(JAEGER_BIN)) throw new Error(`no Jaeger binary at ${JAEGER_BIN}: run scripts/install-jaeger.sh (CI does, in .ci/run)`);
+/** `bin`: the Jaeger binary, when the caller runs from elsewhere than the source tree (a benchmark from dist/). */
+export async function startDevJaeger(bin = JAEGER_BIN): Promise<DevJaeger> {
+  if (!existsSync(bin)) throw new Error(`no Jaeger binary at ${bin}: run scripts/install-jaeger.sh (CI does, in .ci/run)`);
   const [otlp, query, queryGrpc, health] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const dir = mkdtempSync(join(tmpdir(), 'jaeger-'));
   const configFile = join(dir, 'config.yaml');
@@ -56,7 +57,7 @@ export async function startDevJaeger(): Promise<DevJaeger> {
 
   const start = async () => {
     let stderr = '';
-    const proc = spawn(JAEGER_BIN, ['--config', configFile], {
+    const proc = spawn(bin, ['--config', configFile], {
       env: { PATH: process.env.PATH, HOME: dir },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
