@@ -42,6 +42,20 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/unbound-method': 'off' },
   },
   {
+    // An exposed tool or prompt name is the gateway's to make (prefix, nameSeparator, spec-safe
+    // mapping, collisions): the code around it takes the names the admin API lists, never `${server}__`.
+    files: ['activities/**/*.ts', 'bench/**/*.ts', 'pipeline/**/*.ts', 'workflows/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'TemplateLiteral > TemplateElement[value.raw=/^__/]',
+          message: "an exposed name is the gateway's (GET /admin/servers lists them, protocol/names.ts makes them): do not join a server name and __",
+        },
+      ],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -107,7 +107,8 @@ export async function poolStatistics(input: StepInput): Promise<StepResult> {
   const problems: string[] = [];
   const over = pools.filter((p) => p.warm + p.busy > p.max).map((p) => `${p.server}/${p.backend} holds ${p.warm + p.busy} containers > max ${p.max}`);
   problems.push(...over);
-  const driven = before.length > 0 ? await drivePools(api.base, [...new Set(before.map((b) => b.server))]) : {};
+  const pooled = servers.filter((s) => before.some((b) => b.server === s.name));
+  const driven = pooled.length > 0 ? await drivePools(api.base, pooled) : {};
   for (const [server, why] of Object.entries(driven)) if (why) problems.push(`${server}: ${why}`);
   const after = pooledBackends((await api.servers()).servers);
   const measured = after.map((b) => {
@@ -134,14 +135,18 @@ function pooledBackends(servers: ServerInfo[]): PooledBackend[] {
   return servers.flatMap((s) => s.backends.flatMap((b) => (b.pool ? [{ server: s.name, backend: b.id, pool: b.pool }] : [])));
 }
 
-/** Bursts of calls of a read-only tool (one needing no arguments) of each server; per server, why it could not be driven. */
-async function drivePools(base: string, names: string[]): Promise<Record<string, string | undefined>> {
+/**
+ * Bursts of calls of a read-only tool (one needing no arguments) of each server; per server, why it
+ * could not be driven. A server's tools are the names the admin API gives for it: the gateway makes
+ * them (prefix, separator, collisions), so they are never rebuilt here from the server's name.
+ */
+async function drivePools(base: string, servers: ServerInfo[]): Promise<Record<string, string | undefined>> {
   const connection = await connect(base, 'streamable-http', 'mcp-fleet-pool-check');
   try {
     const { tools } = await connection.client.listTools();
     const out: Record<string, string | undefined> = {};
-    for (const server of names) {
-      const tool = tools.find((t) => t.name.startsWith(`${server}__`) && t.annotations?.readOnlyHint === true && needsNoArguments(t));
+    for (const { name: server, tools: exposed } of servers) {
+      const tool = tools.find((t) => exposed.includes(t.name) && t.annotations?.readOnlyHint === true && needsNoArguments(t));
       if (!tool) {
         out[server] = 'offers no read-only tool without arguments to measure its pool with';
         continue;

@@ -106,7 +106,11 @@ test('poolStatistics drives a real session pool with bursts of read-only calls a
   const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-pool-'));
   const inner = await startTestGateway({ servers: { memory: memory(marker, join(dir, 'memory.jsonl'), { prefix: false }) } }, marker);
   gateways.push(inner);
-  const gw = await gateway({ memory: { url: `${inner.url}/mcp`, protocol: '2025-11-25', prefix: 'memory', pool: { min: 1, max: 4, maxConcurrent: 4 } } });
+  // the tools' exposed names are the gateway's to make (prefix `kg`, separator `.`), not `memory__…`
+  const gw = await gateway(
+    { memory: { url: `${inner.url}/mcp`, protocol: '2025-11-25', prefix: 'kg', pool: { min: 1, max: 4, maxConcurrent: 4 } } },
+    { nameSeparator: '.' },
+  );
   const r = await poolStatistics(input(gw));
   expect(r).toMatchObject({ outcome: 'passed' });
   const [measured] = r.details!.sessionPools as { reused: number; created: number; efficiency: number }[];
