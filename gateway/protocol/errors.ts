@@ -24,8 +24,8 @@ export const SdkCode = {
   InternalError: -32603,
 } as const satisfies { [K in keyof typeof ErrorCode]?: (typeof ErrorCode)[K] };
 
-/** The spec's "resource not found" for resources/read of an unknown URI; the SDK's enum has no member for it. */
-const RESOURCE_NOT_FOUND = -32002;
+/** The 2025 spec's "resource not found" for resources/read of an unknown URI; the SDK's enum has no member for it. */
+export const RESOURCE_NOT_FOUND = -32002;
 /**
  * A request the client or the gateway cancelled. Neither JSON-RPC nor MCP defines a number (MCP
  * says a cancelled request gets no answer; the gateway answers its own waiters). -32800 is LSP's

@@ -5,13 +5,10 @@
  * fields its revision does not know (a 2026 server's answers lose them on the way).
  */
 import { META } from '../protocol/eras';
+import { RESOURCE_NOT_FOUND, SdkCode } from '../protocol/errors';
 import type { JsonRpcErrorObject, JsonRpcResponse } from '../protocol/jsonrpc';
 import { asObject } from '../protocol/objects';
 import { CACHEABLE_METHODS } from './routes';
-
-/** The spec's codes for an unknown resource: 2025's -32002 became -32602 (invalid params) in 2026-07-28. */
-const LEGACY_RESOURCE_NOT_FOUND = -32002;
-const INVALID_PARAMS = -32602;
 
 export interface ModernAnswerSettings {
   serverInfo: { name: string; version: string };
@@ -19,7 +16,7 @@ export interface ModernAnswerSettings {
 }
 
 export function forModernClient(method: string, response: JsonRpcResponse, settings: ModernAnswerSettings): JsonRpcResponse {
-  if ('error' in response) return response.error.code === LEGACY_RESOURCE_NOT_FOUND ? { ...response, error: forModernError(response.error) } : response;
+  if ('error' in response) return response.error.code === RESOURCE_NOT_FOUND ? { ...response, error: forModernError(response.error) } : response;
   const result: Record<string, unknown> = { ...response.result };
   result.resultType ??= 'complete';
   if (result.resultType === 'complete' && CACHEABLE_METHODS.has(method)) {
@@ -31,9 +28,12 @@ export function forModernClient(method: string, response: JsonRpcResponse, setti
   return { ...response, result };
 }
 
-/** The gateway's own refusal as a modern client's error: an unknown resource is invalid params there, with the URI. */
+/**
+ * The gateway's own refusal as a modern client's error: an unknown resource is invalid params
+ * there, with the URI (2025's -32002 became -32602 in 2026-07-28).
+ */
 export function forModernError(error: JsonRpcErrorObject): JsonRpcErrorObject {
-  return error.code === LEGACY_RESOURCE_NOT_FOUND ? { ...error, code: INVALID_PARAMS } : error;
+  return error.code === RESOURCE_NOT_FOUND ? { ...error, code: SdkCode.InvalidParams } : error;
 }
 
 /**

@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import { checkPrefixes } from '../config/prefixes';
 import { transportKind, type ServerConfig, type ServerMode, type TransportKind } from '../config/schema';
-import { FleetError } from '../protocol/errors';
+import { FleetError, SdkCode } from '../protocol/errors';
 import { KeyedCap } from '../protocol/keyed-cap';
 import type { InitializeParams } from '../upstream/connection';
 import { HEALTH_STATES, type HealthReport } from '../upstream/health-state';
@@ -106,7 +106,7 @@ const TENANT = 'tenant:';
 const PROBE_LISTENER: GroupListener = {
   listsChanged: () => {},
   notification: () => {},
-  request: async () => ({ error: { code: -32601, message: 'the gateway is only probing this server; no client is attached' } }),
+  request: async () => ({ error: { code: SdkCode.MethodNotFound, message: 'the gateway is only probing this server; no client is attached' } }),
   backendUp: () => {},
 };
 

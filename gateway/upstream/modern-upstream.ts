@@ -15,11 +15,11 @@
  */
 import type { Logger } from 'pino';
 import { META, MODERN_VERSIONS } from '../protocol/eras';
+import { SdkCode } from '../protocol/errors';
 import { isErrorResponse, type JsonRpcNotification, type JsonRpcResponse } from '../protocol/jsonrpc';
 import { asObject } from '../protocol/objects';
 import type { InitializeParams, PendingRequest, RequestOptions } from './session-types';
 
-const METHOD_NOT_FOUND = -32601;
 /** How long a subscription waits for the server to acknowledge its listen stream before it is answered anyway. */
 const ACK_WAIT_MS = 10_000;
 
@@ -171,7 +171,7 @@ export class ModernUpstream {
   private ended(stream: Stream, answer: JsonRpcResponse | string): void {
     if (stream !== this.listening || !this.host.isOpen()) return;
     this.listening = undefined;
-    if (typeof answer !== 'string' && isErrorResponse(answer) && answer.error.code === METHOD_NOT_FOUND) {
+    if (typeof answer !== 'string' && isErrorResponse(answer) && answer.error.code === SdkCode.MethodNotFound) {
       this.listenOffered = false;
       this.log.warn({ server: this.host.serverName }, 'server does not offer subscriptions/listen; its list changes and resource updates are not heard');
       return;

@@ -8,7 +8,7 @@
  * else to another picked by weight. Modern clients get the server's questions themselves
  * (input-rounds.ts), and their retries prefer the asking backend the same way.
  */
-import { FleetError } from '../../protocol/errors';
+import { FleetError, SdkCode } from '../../protocol/errors';
 import { errorResponse, resultResponse, type JsonRpcResponse } from '../../protocol/jsonrpc';
 import { required, type Call, type Stage } from '../context';
 import { INPUT_METHODS } from '../routes';
@@ -46,7 +46,7 @@ async function askAll(call: Call, inputRequests: unknown): Promise<Record<string
   const replies = await Promise.all(
     entries.map(([key, q]) => {
       if (typeof q?.method !== 'string')
-        return Promise.resolve(errorResponse(key, { code: -32602, message: `the server's input request ${key} names no method` }));
+        return Promise.resolve(errorResponse(key, { code: SdkCode.InvalidParams, message: `the server's input request ${key} names no method` }));
       const params = typeof q.params === 'object' && q.params !== null ? (q.params as Record<string, unknown>) : undefined;
       return call.client.ask({ jsonrpc: '2.0', id: key, method: q.method, ...(params ? { params } : {}) }, call.request.id, timeoutMs, conn);
     }),
