@@ -113,7 +113,7 @@ function rpcOver(transport: Transport): (method: string, params?: Record<string,
     new Promise((resolve, reject) => {
       const id = next++;
       waiting.set(id, resolve);
-      transport.send({ jsonrpc: '2.0', id, method, params } as never).catch(reject);
+      transport.send({ jsonrpc: '2.0', id, method, params }).catch(reject);
     });
 }
 
@@ -124,7 +124,7 @@ async function fileReader(transport: Transport, tool: string): Promise<(path: st
   const init = await rpc('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench-frames', version: '1' } });
   if (!('result' in init)) throw new Error(`initialize failed: ${JSON.stringify(init)}`);
   if (transport instanceof StreamableHttpTransport) transport.setProtocolVersion(String((init as JsonRpcResult).result.protocolVersion));
-  await transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' } as never);
+  await transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   return async (path, chars) => {
     const t = performance.now();
     const reply = await rpc('tools/call', { name: tool, arguments: { path } });
