@@ -18,18 +18,21 @@ const initialize = JSON.stringify({
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 });
 
-/** Opens a raw WebSocket; resolves with how the gateway answered: open, an HTTP status, or a close code with its reason. */
+/**
+ * Opens a raw WebSocket; resolves with how the gateway answered: open (its session answered a
+ * ping, which the lifecycle allows before initialize), an HTTP status, or a close code with its reason.
+ */
 function openWebSocket(gw: TestGateway): Promise<{ ws: WebSocket; outcome: string }> {
   const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws`, 'mcp');
   return new Promise((resolve) => {
     ws.once('unexpected-response', (_req, res) => resolve({ ws, outcome: `HTTP ${res.statusCode}` }));
     ws.once('open', () => {
-      // a refused session is closed at once; an accepted one stays open
-      const timer = setTimeout(() => resolve({ ws, outcome: 'open' }), 200);
-      ws.once('close', (code, reason) => {
-        clearTimeout(timer);
-        resolve({ ws, outcome: `close ${code} ${reason.toString()}` });
+      // a refused session is closed without an answer; an accepted one answers
+      ws.on('message', (data: Buffer) => {
+        if ((JSON.parse(data.toString()) as { id?: unknown }).id === 'alive') resolve({ ws, outcome: 'open' });
       });
+      ws.once('close', (code, reason) => resolve({ ws, outcome: `close ${code} ${reason.toString()}` }));
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 'alive', method: 'ping' }), () => {});
     });
     ws.on('error', () => {});
   });

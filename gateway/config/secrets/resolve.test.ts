@@ -7,20 +7,13 @@ import { capturingLogger } from '../../../test/helpers/log-lines';
 import { parseConfig, resolveConfig, type LoadedConfig } from '../load';
 import type { RemoteServerConfig, StdioServerConfig } from '../schema';
 import { testSecret } from '../../../test/helpers/secret-values';
+import { waitFor } from '../../../test/helpers/wait';
 
 function problemsOf(p: Promise<unknown>): Promise<string[]> {
   return p.then(
     () => [],
     (err: unknown) => (err instanceof FleetError ? (err.data?.problems as string[]) : [String(err)]),
   );
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('secret references in the config', () => {
@@ -147,7 +140,7 @@ describe('secret references in the config', () => {
     live.onChange(() => told++);
     writeFileSync(join(dir, 'token.new'), testSecret('second-token-value\n'));
     renameSync(join(dir, 'token.new'), file);
-    await until(() => live.current().Authorization === 'Bearer second-token-value', 'the rotated file in the headers');
+    await waitFor(() => live.current().Authorization === 'Bearer second-token-value', 'the rotated file in the headers', 10_000, 20);
     expect(told).toBe(1);
     // the loaded config itself is not changed
     expect((config.servers[0] as RemoteServerConfig).headers.Authorization).toBe('Bearer first-token-value');
