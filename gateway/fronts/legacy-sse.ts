@@ -68,8 +68,10 @@ export class LegacySseFront {
     await transport.start();
   }
 
-  /** A message for the stream `sessionId` names, if `principal` opened it (else, as for an unknown id, 404). */
-  /** `requestId`: the POST's X-Request-Id (the client's or the listener's), bound to the request it carries. */
+  /**
+   * A message for the stream `sessionId` names, if `principal` opened it (else, as for an unknown id,
+   * 404). `requestId`: the POST's X-Request-Id (the client's or the listener's), bound to the request it carries.
+   */
   async postMessage(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal, requestId: string): Promise<void> {
     const id = url.searchParams.get('sessionId');
     if (!id) throw new FleetError('INVALID_REQUEST', 'Bad Request: sessionId query parameter is required');

@@ -20,8 +20,9 @@
  *   admin debug stream) → [upstream span, with tracing on: the attempt's OpenTelemetry client
  *   span] → send (ids, progress, cancellation)
  *
- * tasks/get, tasks/result and tasks/cancel run resolve-by-task (the one
- * upstream session holding the client's task: nothing to pick) → trace → correlate → count → tap → [upstream span] → send, and
+ * tasks/get, tasks/result, tasks/cancel and tasks/update run task-modern (the 2026 tasks
+ * extension's answers, for a modern client) → resolve-by-task (the one upstream session holding the
+ * client's task: nothing to pick) → trace → correlate → count → tap → [upstream span] → send, and
  * tasks/list asks that chain for each of the client's tasks (task-list.ts).
  *
  * Trace and correlation come first, so that even a refusal's log line names the trace.
