@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { RemoteServerConfig, ServerConfig } from '../config/schema';
 import { fromSdkTransport } from '../protocol/sdk-transport';
 import { guardedEvents } from './guarded-events';
+import type { FleetError } from '../protocol/errors';
+import type { JsonRpcMessage } from '../protocol/jsonrpc';
 import type { MessageTransport } from '../protocol/transport';
 import { WebSocketTransport } from '../protocol/ws-transport';
 import { ProcessTransport } from './process-transport';
@@ -228,16 +230,20 @@ async function remoteTransport(
     case 'sse': {
       const over = tls ? tlsFetch(tls) : undefined;
       const base = over?.fetch ?? fetch;
-      const adapted = fromSdkTransport(
+      const events = {
+        message: (m: JsonRpcMessage) => adapted.onmessage?.(m),
+        refused: (err: FleetError) => log.warn({ err: err.message }, 'upstream message refused'),
+      };
+      const adapted: MessageTransport = fromSdkTransport(
         new SSEClientTransport(new URL(url), {
           fetch: async (u, init) => {
             await prepare?.();
             const merged = new Headers(init?.headers);
             for (const [k, v] of Object.entries(headers())) merged.set(k, v);
             const res = await base(u, { ...init, headers: merged });
-            // the event stream reaches the SDK only event by event, each within the server's limits
+            // the gateway reads the messages of the event stream itself; the SDK gets the endpoint
             if (!res.body || !res.headers.get('content-type')?.includes('text/event-stream')) return res;
-            const body = guardedEvents(res.body, limits, `server "${name}"`, (err) => log.warn({ err: err.message }, 'upstream message refused'));
+            const body = guardedEvents(res.body, limits, `server "${name}"`, events);
             return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
           },
         }),

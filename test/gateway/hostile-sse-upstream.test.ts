@@ -45,7 +45,7 @@ describe('a hostile legacy SSE upstream', () => {
 
   it('fails the call whose response nests deeper than the limit, naming the server, and serves the next', async () => {
     await expect(client.callTool({ name: 'bad__deep_result', arguments: { depth: 500 } })).rejects.toThrow(
-      /server "bad" sent a message the gateway refuses: .*deeper than the limit of 64 levels/,
+      /server "bad" answered with a message the gateway refuses: .*deeper than the limit of 64 levels/,
     );
     expect(await client.callTool({ name: 'bad__echo', arguments: {} })).toMatchObject({ content: [{ text: expect.stringContaining('echo') }] });
   });
