@@ -45,6 +45,17 @@ export function whoamiServer(label: string, name = label, options?: ServerOption
   return server;
 }
 
+/** A server whose tools (no arguments) answer `<tool> done` and note in `reached` each call that got to them. */
+export function reachedServer(tools: readonly string[], reached: string[]): McpServer {
+  const server = new McpServer({ name: 'reached', version: '1.0.0' });
+  for (const tool of tools)
+    server.registerTool(tool, {}, async () => {
+      reached.push(tool);
+      return { content: [{ type: 'text', text: `${tool} done` }] };
+    });
+  return server;
+}
+
 /** A factory whose every connection attempt is a new server labelled `name#attempt`, so a reconnect or a new session shows. */
 export function countingFactory(name: string): { factory: () => McpServer; servers: McpServer[] } {
   const servers: McpServer[] = [];

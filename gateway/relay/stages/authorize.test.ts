@@ -4,19 +4,8 @@
  * logged with principal and rule; an allow rule that needs scopes the principal lacks is refused
  * as insufficient scope, naming them; whatever no rule speaks of takes the default.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { memoryGateway, type MemoryGateway } from '../../../test/helpers/memory-gateway';
-import { callText, rejection } from '../../../test/helpers/memory-servers';
-
-function toolsServer(reached: string[]): McpServer {
-  const server = new McpServer({ name: 'a', version: '1' });
-  for (const tool of ['read', 'write', 'scoped'])
-    server.registerTool(tool, {}, async () => {
-      reached.push(tool);
-      return { content: [{ type: 'text', text: `${tool} done` }] };
-    });
-  return server;
-}
+import { callText, reachedServer, rejection } from '../../../test/helpers/memory-servers';
 
 describe('the authorization stage', () => {
   let gw: MemoryGateway | undefined;
@@ -25,7 +14,7 @@ describe('the authorization stage', () => {
   beforeAll(async () => {
     gw = await memoryGateway(
       { a: {} },
-      { a: () => toolsServer(reached) },
+      { a: () => reachedServer(['read', 'write', 'scoped'], reached) },
       {
         policy: {
           rules: [

@@ -4,19 +4,8 @@
  * counted by rule and server, and never reaches the server. Calls no rule matches are not limited,
  * and a call the policy refused (the stage before) costs no token.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { memoryGateway, type MemoryGateway } from '../../../test/helpers/memory-gateway';
-import { callText, rejection } from '../../../test/helpers/memory-servers';
-
-function toolsServer(reached: string[]): McpServer {
-  const server = new McpServer({ name: 'a', version: '1' });
-  for (const tool of ['write', 'read', 'banned'])
-    server.registerTool(tool, {}, async () => {
-      reached.push(tool);
-      return { content: [{ type: 'text', text: `${tool} done` }] };
-    });
-  return server;
-}
+import { callText, reachedServer, rejection } from '../../../test/helpers/memory-servers';
 
 describe('the rate-limit stage', () => {
   let gw: MemoryGateway | undefined;
@@ -25,7 +14,7 @@ describe('the rate-limit stage', () => {
   beforeAll(async () => {
     gw = await memoryGateway(
       { a: {} },
-      { a: () => toolsServer(reached) },
+      { a: () => reachedServer(['write', 'read', 'banned'], reached) },
       {
         policy: { rules: [{ name: 'no-banned', effect: 'deny', tools: ['banned'] }] },
         // a bucket of two that refills once in about 17 minutes: the third call finds it empty
