@@ -9,7 +9,7 @@ import { newMarker, startTestGateway, type TestGateway } from '../helpers/gatewa
 import { waitForNoProcesses } from '../helpers/processes';
 import { postRaw, rawSession } from '../helpers/raw-http';
 import { INITIALIZE, ORDERED_FRONTS, openRawPeer, type RawPeer } from '../helpers/raw-peers';
-import { scripted } from '../helpers/scripted';
+import { scripted, sleepsStarted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 
 const PROTOTYPE_NAMES = ['constructor', 'toString', 'valueOf', '__proto__', 'hasOwnProperty'];
@@ -94,6 +94,28 @@ describe('over Streamable HTTP', () => {
     const session = await rawSession(`${gw.url}/mcp`);
     try {
       expect((await session.call(method)).error).toMatchObject({ code: -32601, message: `Method not found: ${method}` });
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('refuses a second request under an id still in flight on another POST, and still answers the first', async () => {
+    const session = await rawSession(`${gw.url}/mcp`);
+    try {
+      const started = sleepsStarted(gw.logs, 's');
+      const body = (name: string, args: Record<string, unknown>) =>
+        JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: args } });
+      const first = postRaw(`${gw.url}/mcp`, body('s__sleep', { ms: 1500 }), session.headers);
+      await waitFor(() => sleepsStarted(gw.logs, 's') === started + 1, 'the first call to run upstream');
+      const second = await postRaw(`${gw.url}/mcp`, body('s__echo', {}), session.headers);
+      expect(second.messages).toEqual([
+        {
+          jsonrpc: '2.0',
+          id: 7,
+          error: expect.objectContaining({ code: -32600, message: expect.stringContaining('id 7 belongs to a request still in flight') }),
+        },
+      ]);
+      expect((await first).messages).toEqual([{ jsonrpc: '2.0', id: 7, result: expect.objectContaining({ content: [{ type: 'text', text: 'slept 1500' }] }) }]);
     } finally {
       await session.close();
     }
