@@ -95,7 +95,10 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     sharedInit: () => ({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: SHARED_CLIENT_CAPABILITIES, clientInfo: SERVER_INFO }),
     waitAtMost: waitForServers,
     principalIdleTimeoutMs: config.limits.principalIdleTimeoutMs,
-    serverRemoved: (name) => tasks.endServer(name),
+    upstreamsEnded: (name, cause, survives) => {
+      const ended = tasks.endServer(name, cause, survives);
+      if (ended > 0) log.info({ server: name, cause, tasks: ended }, 'tasks ended with their upstream connections');
+    },
     log,
   });
   const stats = new CallStats();

@@ -12,15 +12,16 @@ describe('admin bodies', () => {
       config: { kind: 'remote', name: 'svc', transport: 'websocket', headers: { a: 'b' }, prefix: 's', requestTimeoutMs: 1234, mode: 'shared' },
     });
     expect(spec.config.restart).toEqual(server.restart);
+    expect(spec.runtime?.origin).toEqual({ by: 'admin API' });
     expect(parseBackendBody({ id: 'b', command: 'node' }, server).weight).toBe(0);
   });
 
   it('remakes a backend under a changed server: its own transport, the rest from the new settings, or the field that no longer fits', () => {
     const spec = parseBackendBody({ id: 'canary', url: 'http://h:1/mcp', pool: { max: 2 } }, server);
     const changed = parseConfig({ servers: { svc: { command: 'node', prefix: 't', requestTimeoutMs: 999 } } }, 't').servers[0];
-    expect(spec.rebase!(changed)).toMatchObject({ kind: 'remote', url: 'http://h:1/mcp', pool: { max: 2 }, prefix: 't', requestTimeoutMs: 999 });
+    expect(spec.runtime!.rebase(changed)).toMatchObject({ kind: 'remote', url: 'http://h:1/mcp', pool: { max: 2 }, prefix: 't', requestTimeoutMs: 999 });
     const perSession = parseConfig({ servers: { svc: { command: 'node', mode: 'per-session' } } }, 't').servers[0];
-    expect(() => spec.rebase!(perSession)).toThrow(/^pool: a session pool is for shared servers/);
+    expect(() => spec.runtime!.rebase(perSession)).toThrow(/^pool: a session pool is for shared servers/);
   });
 
   it('names the field of every problem', () => {

@@ -9,6 +9,7 @@ import type { ServerConfig } from '../config/schema';
 import { parseServer, zodProblems } from '../config/load';
 import { FleetError } from '../protocol/errors';
 import type { BackendSpec } from '../servers/plan';
+import { TRANSPORT_FIELDS, runtimeBackend } from '../servers/runtime-backends';
 import { MAX_WINDOW_SEC } from '../metrics/call-stats';
 
 const idSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 of A-Z a-z 0-9 _ . -');
@@ -17,9 +18,6 @@ const weightsSchema = z.record(z.string(), weightSchema).refine((w) => Object.ke
 const windowSchema = z.coerce.number().int().min(1).max(MAX_WINDOW_SEC).default(60);
 /** A CPU profile longer than a minute is a load of its own; shorter than a second says little. */
 const secondsSchema = z.coerce.number().int().min(1).max(60).default(10);
-
-/** The fields a backend brings; everything else (prefix, timeouts, restart, health check, breaker, retry) comes from its server. */
-const TRANSPORT_FIELDS = ['command', 'args', 'env', 'cwd', 'url', 'transport', 'headers', 'tls', 'docker', 'pool'];
 
 /** POST /admin/servers: `{ name, ...one servers entry }`. */
 export function parseServerBody(body: unknown): ServerConfig {
@@ -43,32 +41,7 @@ export function parseBackendBody(body: unknown, server: ServerConfig): BackendSp
       problems.push(`${key}: not a backend field; a backend takes id, weight and ${TRANSPORT_FIELDS.join(', ')} (the rest comes from its server)`);
   }
   if (problems.length > 0) throw invalid(problems);
-  const rebase = (of: ServerConfig) => backendConfig(of, transport);
-  return { id: id as string, weight: weight as number, config: rebase(server), rebase };
-}
-
-/** A backend's config: its own transport fields, the rest inherited from its server; INVALID_PARAMS naming what does not fit. */
-function backendConfig(server: ServerConfig, transport: Record<string, unknown>): ServerConfig {
-  const inherited = {
-    prefix: server.prefix,
-    mode: server.mode,
-    requestTimeoutMs: server.requestTimeoutMs,
-    restart: server.restart,
-    healthCheck: server.healthCheck,
-    protocol: server.protocol,
-    timeouts: server.timeouts,
-    ...(server.breaker ? { breaker: server.breaker } : {}),
-    ...(server.retry ? { retry: server.retry } : {}),
-    ...(server.kind === 'docker' && 'docker' in transport ? { pool: server.pool } : {}),
-    // another replica of a remote server takes the server's credentials, TLS and session pool, unless the body gives its own
-    ...(server.kind === 'remote' && 'url' in transport
-      ? { headers: server.headers, ...(server.tls ? { tls: server.tls } : {}), ...(server.pool ? { pool: server.pool } : {}) }
-      : {}),
-  };
-  const problems: string[] = [];
-  const config = parseServer(server.name, { ...inherited, ...transport }, [], problems);
-  if (problems.length > 0 || !config) throw invalid(problems);
-  return config;
+  return runtimeBackend({ id: id as string, weight: weight as number, transport, origin: { by: 'admin API' } }, server);
 }
 
 /** PUT /admin/servers/:name/weights: `{ "<backendId>": weight >= 0, ... }`. */

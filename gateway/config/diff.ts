@@ -26,9 +26,12 @@ export interface ConfigDiff {
   needsRestart: string[];
 }
 
-/** What a reload did, as the admin API answers it and the log tells it. */
+/**
+ * What a reload did, as the admin API answers it and the log tells it. `restored`: changed servers
+ * that the admin API had removed at run time, which the reload served again from the file.
+ */
 export type ReloadOutcome =
-  | ({ result: 'applied'; trigger: string; durationMs: number } & ConfigDiff)
+  | ({ result: 'applied'; trigger: string; durationMs: number; restored?: string[] } & ConfigDiff)
   | { result: 'refused'; trigger: string; file: string; error: string; problems: string[] };
 
 export function diffConfigs(before: GatewayConfig, after: GatewayConfig): ConfigDiff {

@@ -18,6 +18,7 @@ import type { DockerDiscoverySettings } from '../config/discovery-schema';
 import type { ServerConfig } from '../config/schema';
 import { toFleetError } from '../protocol/errors';
 import type { ServerRegistry } from '../servers/registry';
+import { runtimeBackend } from '../servers/runtime-backends';
 import { serverFromLabels } from './labels';
 
 /** What discovery knows of one container, for the admin API. */
@@ -195,7 +196,8 @@ export class DockerDiscovery {
     } catch (err) {
       return this.refuse(id, entry, toFleetError(err).message);
     }
-    const madeServer = this.deps.registry.find(found.server) === undefined;
+    const existing = this.deps.registry.find(found.server);
+    const madeServer = existing === undefined;
     const backend = madeServer ? 'primary' : backendId(name);
     // recorded before the registry call: the backend is visible in the registry while that call
     // still connects, and the admin API must not call it waiting then
@@ -203,7 +205,11 @@ export class DockerDiscovery {
     this.seen.set(id, { ...entry, server: found.server, backend, url, state: 'registered' });
     try {
       if (madeServer) await this.deps.registry.addServer(found.config);
-      else await this.deps.registry.addBackend(found.server, { id: backend, weight: found.weight, config: found.config });
+      else {
+        const origin = { by: 'discovery', container: name } as const;
+        const spec = runtimeBackend({ id: backend, weight: found.weight, transport: found.transport, origin }, existing.config);
+        await this.deps.registry.addBackend(found.server, spec);
+      }
       this.deps.log.info({ container: name, server: found.server, backend, url }, 'discovery: container joined');
     } catch (err) {
       this.joined.delete(id);

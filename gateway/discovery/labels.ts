@@ -15,11 +15,19 @@
 import type { DockerDiscoverySettings } from '../config/discovery-schema';
 import { parseServer } from '../config/load';
 import type { ServerConfig } from '../config/schema';
+import { TRANSPORT_FIELDS } from '../servers/runtime-backends';
 
 export interface LabelledServer {
   server: string;
   weight: number;
+  /** A server entry of its own: what a server discovery makes for it is. */
   config: ServerConfig;
+  /**
+   * What it brings as one more backend of a server of another origin (runtime-backends.ts): its
+   * address and transport, and the transport fields of `defaults` (credentials, TLS); every other
+   * setting is the server's.
+   */
+  transport: Record<string, unknown>;
 }
 
 const KNOWN = ['server', 'port', 'path', 'transport', 'tls', 'weight', 'prefix', 'mode', 'protocol'];
@@ -66,5 +74,6 @@ export function serverFromLabels(
   };
   const config = parseServer(server, entry, [], problems);
   if (!config) return { problems: problems.map((m) => m.replace(/^(prefix|mode|protocol)\b/, `label ${p}.$1`)) };
-  return { server, weight, config };
+  const transportFields = Object.fromEntries(Object.entries(entry).filter(([key]) => TRANSPORT_FIELDS.includes(key)));
+  return { server, weight, config, transport: transportFields };
 }

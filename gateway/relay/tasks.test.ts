@@ -127,11 +127,29 @@ describe('the task table', () => {
     expect(released).toBe(1);
     expect(tasks.size).toBe(1);
     expect(tasks.owned(onE.id, 'c1')).toBeUndefined();
-    expect(tasks.whyEnded(onE.id, 'c1')?.data).toEqual({ taskId: onE.id, server: 'e' });
+    expect(tasks.whyEnded(onE.id, 'c1')?.data).toEqual({ taskId: onE.id, server: 'e', cause: 'removed' });
     // another client learns nothing of it, and the record goes at the task's ttl
     expect(tasks.whyEnded(onE.id, 'c2')).toBeUndefined();
     clock.now += 30_000;
     expect(tasks.whyEnded(onE.id, 'c1')).toBeUndefined();
+  });
+
+  it('ends the tasks on the connections a reload replaced, saying so, and keeps those on connections it kept', async () => {
+    const { tasks } = table({ maxTasks: 4 });
+    const kept = conn();
+    const onKept = tasks.add({ clientId: 'c1', server: 'a', conn: kept, task: task('t-1') });
+    const onReplaced = tasks.add({ clientId: 'c1', server: 'a', conn: conn(), task: task('t-2') });
+    const waiting = tasks.untilEnded(onReplaced, new Promise<never>(() => {}));
+
+    expect(tasks.endServer('a', 'replaced', (c) => c === kept)).toBe(1);
+    await expect(waiting).rejects.toMatchObject({
+      code: 'UNKNOWN_TASK',
+      message: expect.stringContaining('a config reload replaced the upstream connection of server "a", which ran it'),
+      data: { server: 'a', cause: 'replaced' },
+    });
+    expect(tasks.owned(onKept.id, 'c1')).toBe(onKept);
+    expect(tasks.whyEnded(onKept.id, 'c1')).toBeUndefined();
+    expect(tasks.whyEnded(onReplaced.id, 'c1')?.message).toContain('a config reload replaced');
   });
 
   it('keeps at most maxTasks records of ended tasks, and none of a client that left', () => {

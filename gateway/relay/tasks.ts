@@ -13,11 +13,15 @@
  *
  * A server removed from the gateway ends its tasks at once, rather than after its drain: a task
  * outlives any drain (its ttl is minutes or hours), and nothing can reach it once its server left
- * the lists. A tasks/result waiting on one is answered then, and until the task's ttl its id is
- * answered with an error naming the server (a small record, at most `maxTasks` of them).
+ * the lists. So does a config reload that changes a server, for the tasks on the upstream
+ * connections it replaced (a task lives in its upstream session; those on connections the new
+ * settings kept go on). A tasks/result waiting on one is answered then, and until the task's ttl
+ * its id is answered with an error naming the server and why (a small record, at most `maxTasks`
+ * of them).
  */
 import { randomUUID } from 'node:crypto';
 import { FleetError } from '../protocol/errors';
+import type { UpstreamsEnd } from '../servers/registry';
 import type { UpstreamConnection } from '../upstream/connection';
 import type { ClientPeer } from './clients';
 import { isTerminal } from './task-messages';
@@ -55,10 +59,11 @@ export interface TaskEntry {
   onEnd?: () => void;
 }
 
-/** What is left of a task whose server was removed: enough to tell its client why it is gone. */
+/** What is left of a task that ended with its upstream: enough to tell its client why it is gone. */
 interface EndedTask {
   readonly clientId: string;
   readonly server: string;
+  readonly cause: UpstreamsEnd;
   readonly expiresAt: number;
 }
 
@@ -79,9 +84,9 @@ export class TaskTable {
   /** In creation order, which is the order clients list them in. */
   private readonly byId = new Map<string, TaskEntry>();
   private readonly byUpstream = new Map<UpstreamConnection, Map<string, TaskEntry>>();
-  /** Tasks of removed servers, by the gateway's id, oldest first. */
+  /** Tasks that ended with their upstream, by the gateway's id, oldest first. */
   private readonly ended = new Map<string, EndedTask>();
-  /** The requests waiting on a task (a tasks/result): each is told at once when the task ends with its server. */
+  /** The requests waiting on a task (a tasks/result): each is told at once when the task ends with its upstream. */
   private readonly waiters = new Map<TaskEntry, Set<(err: FleetError) => void>>();
   private creating = 0;
 
@@ -185,13 +190,18 @@ export class TaskTable {
     for (const [id, ended] of this.ended) if (ended.clientId === clientId) this.ended.delete(id);
   }
 
-  /** The server left the gateway: its tasks end now, and the requests waiting on them are answered with why. */
-  endServer(server: string): void {
+  /**
+   * The server's upstream connections ended (`cause`), all but those `survives` names: the tasks
+   * in the others end now, and the requests waiting on them are answered with why. Returns how many ended.
+   */
+  endServer(server: string, cause: UpstreamsEnd = 'removed', survives: (conn: UpstreamConnection) => boolean = () => false): number {
+    let count = 0;
     for (const entry of [...this.byId.values()]) {
-      if (entry.server !== server) continue;
+      if (entry.server !== server || survives(entry.conn)) continue;
+      count++;
       this.remove(entry);
-      this.ended.set(entry.id, { clientId: entry.clientId, server, expiresAt: entry.expiresAt });
-      const error = endedError(entry.id, server);
+      this.ended.set(entry.id, { clientId: entry.clientId, server, cause, expiresAt: entry.expiresAt });
+      const error = endedError(entry.id, server, cause);
       for (const tell of this.waiters.get(entry) ?? []) tell(error);
       this.waiters.delete(entry);
     }
@@ -200,19 +210,20 @@ export class TaskTable {
       if (this.ended.size <= this.limits.maxTasks) break;
       this.ended.delete(id);
     }
+    return count;
   }
 
-  /** Why `id` is gone for `clientId`, when it was a task of a removed server and its ttl has not passed. */
+  /** Why `id` is gone for `clientId`, when it was a task that ended with its upstream and its ttl has not passed. */
   whyEnded(id: unknown, clientId: string): FleetError | undefined {
     if (typeof id !== 'string') return undefined;
     const ended = this.ended.get(id);
     if (!ended || ended.clientId !== clientId) return undefined;
-    if (ended.expiresAt > this.now()) return endedError(id, ended.server);
+    if (ended.expiresAt > this.now()) return endedError(id, ended.server, ended.cause);
     this.ended.delete(id);
     return undefined;
   }
 
-  /** Settles as `work` does, or, if the task ends with its server first, rejects at once saying so (`work`'s late outcome is dropped). */
+  /** Settles as `work` does, or, if the task ends with its upstream first, rejects at once saying so (`work`'s late outcome is dropped). */
   async untilEnded<T>(entry: TaskEntry, work: Promise<T>): Promise<T> {
     let tell!: (err: FleetError) => void;
     const ended = new Promise<never>((_, reject) => (tell = reject));
@@ -241,7 +252,11 @@ export class TaskTable {
   }
 }
 
-/** The spec's "task not found" (-32602), saying why: its server was removed. */
-function endedError(taskId: string, server: string): FleetError {
-  return new FleetError('UNKNOWN_TASK', `Task not found: server "${server}", which ran it, was removed from the gateway`, { data: { taskId, server } });
+/** The spec's "task not found" (-32602), saying why: its server was removed, or a reload replaced its connection. */
+function endedError(taskId: string, server: string, cause: UpstreamsEnd): FleetError {
+  const why =
+    cause === 'removed'
+      ? `server "${server}", which ran it, was removed from the gateway`
+      : `a config reload replaced the upstream connection of server "${server}", which ran it (the task lived in that connection's session)`;
+  return new FleetError('UNKNOWN_TASK', `Task not found: ${why}`, { data: { taskId, server, cause } });
 }

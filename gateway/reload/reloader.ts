@@ -7,6 +7,11 @@
  * are added, replaced (new upstream first, old one drained) and removed (drained: new calls
  * refused, calls in flight finish, then stopped); unchanged servers keep their upstreams. What only
  * a restart can change is reported as such and not applied. Reloads run one at a time, in order.
+ *
+ * The file is the truth for the servers it changes: one the admin API removed at run time comes
+ * back, with its new settings, when a reload changes it (and the answer says so), while a reload
+ * that leaves it as it was leaves it removed; one it removes that is gone already is passed over.
+ * Servers that are no part of the file (the admin API's, discovery's) are never touched.
  */
 import type { Logger } from 'pino';
 import type { ApiKeyStore } from '../auth/api-keys';
@@ -87,27 +92,28 @@ export class ConfigReloader {
     }
     if (secrets) this.stores.push(secrets);
     this.swap(diff, next);
-    await this.applyServers(diff, next);
+    const restored = await this.applyServers(diff, next);
     this.current = next;
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
     metrics.recordReload('applied', durationMs);
-    log.info({ trigger, file, durationMs, ...diff }, 'config reloaded');
+    const outcome = { trigger, durationMs, ...diff, ...(restored.length > 0 ? { restored } : {}) };
+    log.info({ file, ...outcome }, 'config reloaded');
     if (diff.needsRestart.length > 0)
       log.warn({ file, needsRestart: diff.needsRestart }, 'config reloaded; these settings changed but take effect only after a restart');
-    return { result: 'applied', trigger, durationMs, ...diff };
+    return { result: 'applied', ...outcome };
   }
 
   /**
    * What the file asks that the running gateway cannot take, found before anything changes: a
    * new server whose name a server registered at run time already has, a changed server that a
-   * backend added to it at run time does not fit, and prefixes that collide with those of the
-   * servers that stay.
+   * backend added to it at run time (admin API, discovery) does not fit, and prefixes that collide
+   * with those of the servers that stay.
    */
   private conflicts(diff: ConfigDiff, next: GatewayConfig): string[] {
     const { registry } = this.deps;
     const problems = diff.servers.added
       .filter((name) => registry.find(name))
-      .map((name) => `servers.${name}: a server named "${name}" was registered at run time (admin API); DELETE it first or pick another name`);
+      .map((name) => `servers.${name}: a server named "${name}" was registered at run time (admin API or discovery); DELETE it first or pick another name`);
     const fromFile = new Map(next.servers.map((s) => [s.name, s]));
     for (const name of diff.servers.changed) {
       try {
@@ -137,28 +143,42 @@ export class ConfigReloader {
   /**
    * Added servers start, changed ones are replaced, and both serve before this resolves; removed
    * ones and the old upstreams of changed ones drain in the background (the registry stops them
-   * at shutdown if they are still draining then).
+   * at shutdown if they are still draining then). A changed server that the admin API removed is
+   * added from the file; resolves with the names of those.
    */
-  private async applyServers(diff: ConfigDiff, next: GatewayConfig): Promise<void> {
+  private async applyServers(diff: ConfigDiff, next: GatewayConfig): Promise<string[]> {
     const { registry, log, stats } = this.deps;
     const drainMs = next.shutdown.drainTimeoutMs;
     const byName = new Map(next.servers.map((s) => [s.name, s]));
     const background = (what: string, server: string, p: Promise<void>) =>
       void p.catch((err: Error) => log.error({ server, err: err.message }, `config reload: ${what} failed`));
     for (const name of diff.servers.removed) {
+      if (!registry.find(name)) {
+        log.info({ server: name }, `config reload: server "${name}" was removed at run time (admin API) already; nothing to remove`);
+        continue;
+      }
       background(
         'removing a server',
         name,
         registry.removeServer(name, drainMs).then(() => stats.forget(name)),
       );
     }
+    const restored = diff.servers.changed.filter((name) => !registry.find(name));
+    for (const name of restored)
+      log.warn(
+        { server: name },
+        `config reload: server "${name}" was removed at run time (admin API); the file changes it, so it is served again, with its new settings`,
+      );
     await Promise.all([
-      ...diff.servers.added.map((name) => registry.addServer(byName.get(name)!)),
-      ...diff.servers.changed.map(async (name) => {
-        const { drained } = await registry.replaceServer(byName.get(name)!, drainMs);
-        background('draining the old upstreams of a changed server', name, drained);
-      }),
+      ...[...diff.servers.added, ...restored].map((name) => registry.addServer(byName.get(name)!)),
+      ...diff.servers.changed
+        .filter((name) => !restored.includes(name))
+        .map(async (name) => {
+          const { drained } = await registry.replaceServer(byName.get(name)!, drainMs);
+          background('draining the old upstreams of a changed server', name, drained);
+        }),
     ]);
+    return restored;
   }
 
   private refused(trigger: string, error: string, problems: string[]): ReloadOutcome {

@@ -48,7 +48,7 @@ export class Backend {
     readonly spec: BackendSpec,
     transports: UpstreamTransports,
     initParams: () => InitializeParams,
-    private readonly listener: BackendListener,
+    private listener: BackendListener,
     private readonly log: Logger,
     eras?: EraMemory,
     /** Whom its upstream acts for (a per-session server's session), for token exchange. */
@@ -218,6 +218,11 @@ export class Backend {
 
   start(): Promise<void> {
     return this.supervisor.start();
+  }
+
+  /** From now on it reports to `listener`: the group of a changed server's new plan took it over, connection and all. */
+  moveTo(listener: BackendListener): void {
+    this.listener = listener;
   }
 
   async stop(): Promise<void> {

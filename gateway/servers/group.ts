@@ -63,8 +63,6 @@ export class ServerGroup implements BackendListener {
   private onWeightZero = false;
   private calls = 0;
   private readonly whenIdle: (() => void)[] = [];
-  /** A per-session (per-principal) server's group serves one session (principal) from one backend, for its life. */
-  readonly boundTo: string | undefined;
   /** A per-session server's group: the client session its upstreams belong to (its one client). */
   readonly owner: string | undefined;
   /** A per-principal server's group: the principal whose sessions and requests it serves. */
@@ -79,7 +77,11 @@ export class ServerGroup implements BackendListener {
     for (const spec of specs) this.backends.push(this.newBackend(spec));
     this.owner = binding?.owner;
     this.tenant = binding?.tenant;
-    this.boundTo = binding === undefined ? undefined : specs[0]?.id;
+  }
+
+  /** A per-session (per-principal) server's group serves one session (principal) from one backend, for its life. */
+  get boundTo(): string | undefined {
+    return this.owner === undefined && this.tenant === undefined ? undefined : this.backends[0]?.id;
   }
 
   get name(): string {
@@ -234,6 +236,25 @@ export class ServerGroup implements BackendListener {
     this.backends.push(backend);
     this.picker.reset();
     await backend.start();
+  }
+
+  /**
+   * Takes over the live backends of `from` (the group its server had before a config reload changed
+   * it) whose specs this group's plan kept as they were: they serve on, on the connections they
+   * have, from this group, in the plan's order. `from` no longer has them, so its stop leaves them.
+   */
+  takeOver(from: ServerGroup): void {
+    const kept = from.backends.filter((b) => this.plan.holds(b.spec) && !this.backends.some((o) => o.spec === b.spec));
+    if (kept.length === 0) return;
+    for (const backend of kept) {
+      from.backends.splice(from.backends.indexOf(backend), 1);
+      backend.moveTo(this);
+      this.backends.push(backend);
+    }
+    const order = this.plan.specs;
+    this.backends.sort((a, b) => order.indexOf(a.spec) - order.indexOf(b.spec));
+    this.picker.reset();
+    this.showLead();
   }
 
   async remove(id: string): Promise<void> {

@@ -4,6 +4,7 @@
  * per-session server's groups are made from it, and read weights from its backend specs, so a
  * weight change is made in one place. Every server starts with the `primary` backend of its config.
  */
+import { sameServer } from '../config/diff';
 import { prefixOf } from '../config/prefixes';
 import type { ServerConfig } from '../config/schema';
 import type { Era } from '../protocol/eras';
@@ -13,17 +14,22 @@ import { SmoothWeightedPicker } from './picker';
 
 export const PRIMARY_BACKEND = 'primary';
 
+/** Who added a backend that no config file entry makes (runtime-backends.ts). */
+export type BackendOrigin = { by: 'admin API' } | { by: 'discovery'; container: string };
+
 /** What a backend is: its id, its share of traffic, and the server settings with its own transport. */
 export interface BackendSpec {
   readonly id: string;
   weight: number;
   readonly config: ServerConfig;
   /**
-   * Set on a backend added through the admin API: its config under other settings of its server
-   * (its own transport fields, the rest from `server`), so that a config reload that changes the
-   * server keeps it. Throws INVALID_PARAMS naming the fields that do not fit.
+   * Set on a backend added at run time that no config file entry makes (the admin API's, a
+   * discovered container's; a DNS replica set's members are not: the set makes them anew): who
+   * added it, and its config under other settings of its server (its own transport fields, the
+   * rest from `server`), so that a config reload that changes the server keeps it. rebase throws
+   * INVALID_PARAMS naming the fields that do not fit.
    */
-  readonly rebase?: (server: ServerConfig) => ServerConfig;
+  readonly runtime?: { readonly origin: BackendOrigin; readonly rebase: (server: ServerConfig) => ServerConfig };
 }
 
 /** What a probe found when a per-session backend was registered at runtime (no session uses it yet). */
@@ -115,23 +121,32 @@ export class ServerPlan {
 
   /**
    * The plan of a changed version of this server (`config`, from a config reload). It keeps the
-   * backends added through the admin API, remade under `config`, with their weights; when it keeps
-   * any, the primary keeps its weight too (the weights were set for that set of backends). Others
-   * are not kept (a DNS replica set makes the new plan's replicas anew). Throws
-   * INVALID_PARAMS, each problem naming a backend that does not fit the new settings and why.
+   * backends added at run time (admin API, discovered containers), remade under `config`, with
+   * their weights; one whose settings come out the same is kept as it is, the very spec, so that
+   * its live backend carries over (its connection, and the tasks on it). When it keeps any, the
+   * primary keeps its weight too (the weights were set for that set of backends). Others are not
+   * kept (a DNS replica set makes the new plan's replicas anew). Throws INVALID_PARAMS, each
+   * problem naming a backend that does not fit the new settings, why, and what to do.
    */
   changedTo(config: ServerConfig): ServerPlan {
     const plan = new ServerPlan(config);
     const problems: string[] = [];
     for (const spec of this.specs) {
-      if (!spec.rebase) continue;
+      if (!spec.runtime) continue;
+      let rebased: ServerConfig;
       try {
-        plan.add({ ...spec, config: spec.rebase(config) });
+        rebased = spec.runtime.rebase(config);
       } catch (err) {
-        problems.push(
-          `servers.${this.name}: backend "${spec.id}", added at run time (admin API), does not fit the new settings: ${(err as Error).message}; ` +
-            `DELETE /admin/servers/${this.name}/backends/${spec.id} first, or change the server so that it fits`,
-        );
+        problems.push(misfit(this.name, spec, (err as Error).message));
+        continue;
+      }
+      if (!sameServer(rebased, spec.config)) plan.add({ ...spec, config: rebased });
+      else {
+        plan.add(spec);
+        const era = this.eras.get(spec.id);
+        if (era) plan.eras.set(spec.id, era);
+        const probe = this.probes.get(spec.id);
+        if (probe) plan.probes.set(spec.id, probe);
       }
     }
     if (problems.length > 0) throw new FleetError('INVALID_PARAMS', problems.join('; '), { data: { problems } });
@@ -141,9 +156,23 @@ export class ServerPlan {
     return plan;
   }
 
+  /** Whether `spec` is this plan's own (a changed plan kept it as it was: its live backends carry over). */
+  holds(spec: BackendSpec): boolean {
+    return this.specs.includes(spec);
+  }
+
   /** The backend a new client session binds to for its life: by weight only; `avoid` is one it must not (its last one died). */
   pickForSession(avoid?: string): BackendSpec {
     const specs = avoid === undefined ? this.specs : this.specs.filter((s) => s.id !== avoid);
     return this.sessionPicker.pick(specs) ?? specs[0] ?? this.specs[0];
   }
+}
+
+/** Why a backend added at run time refuses a reload that changes its server, and what the operator can do about it. */
+function misfit(server: string, spec: BackendSpec, why: string): string {
+  const origin = spec.runtime!.origin;
+  const remove = `DELETE /admin/servers/${server}/backends/${spec.id}`;
+  const by = origin.by === 'discovery' ? `discovery: container ${origin.container}` : origin.by;
+  const fix = origin.by === 'discovery' ? `stop container ${origin.container} (or ${remove})` : remove;
+  return `servers.${server}: backend "${spec.id}", added at run time (${by}), does not fit the new settings: ${why}; ${fix} first, or change the server so that it fits`;
 }

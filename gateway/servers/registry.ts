@@ -15,7 +15,7 @@ import { checkPrefixes } from '../config/prefixes';
 import { transportKind, type ServerConfig, type ServerMode, type TransportKind } from '../config/schema';
 import { FleetError, SdkCode } from '../protocol/errors';
 import { KeyedCap } from '../protocol/keyed-cap';
-import type { InitializeParams } from '../upstream/connection';
+import type { InitializeParams, UpstreamConnection } from '../upstream/connection';
 import { HEALTH_STATES, type HealthReport } from '../upstream/health-state';
 import type { SessionPoolStats } from '../upstream/session-pool';
 import type { Subject, SubjectToken } from '../upstream/token-exchange';
@@ -25,7 +25,7 @@ import type { BreakerReport } from './breaker';
 import { ServerGroup, type GroupBinding, type GroupListener } from './group';
 import { LIST_KINDS } from './lists';
 import { toolMismatches, type BackendIdentity } from './compatibility';
-import { PRIMARY_BACKEND, ServerPlan, type BackendSpec } from './plan';
+import { PRIMARY_BACKEND, ServerPlan, type BackendOrigin, type BackendSpec } from './plan';
 import { bestState, type BackendState } from './state';
 
 /** A backend as the admin API and the metrics report it. */
@@ -36,6 +36,8 @@ export interface BackendStatus {
   transport: TransportKind;
   /** Where it runs: a remote server's URL (no credentials, query or fragment), a container's image, a process's command. */
   target: string;
+  /** Who added it, for a backend no config file entry makes. */
+  origin?: BackendOrigin;
   tools: number;
   /** What its health checks say; for a per-session backend the healthiest of its sessions' upstreams, absent while it has none. */
   health?: HealthReport;
@@ -70,10 +72,17 @@ export interface RegistryDeps {
   waitAtMost(p: Promise<unknown>): Promise<void>;
   /** How long a principal's upstreams outlive the last session or request that held them. */
   principalIdleTimeoutMs: number;
-  /** A server left (a reload, the admin API, discovery): what the layers above keep for it (its clients' tasks) ends with it. */
-  serverRemoved(name: string): void;
+  /**
+   * A server's upstream connections ended: it left (a reload, the admin API, discovery), or a
+   * reload replaced them (`survives` tells the ones its new plan kept). What the layers above keep
+   * on them (its clients' tasks) ends with them.
+   */
+  upstreamsEnded(name: string, cause: UpstreamsEnd, survives?: (conn: UpstreamConnection) => boolean): void;
   log: Logger;
 }
+
+/** Why a server's upstream connections ended: it was removed, or a config reload replaced them. */
+export type UpstreamsEnd = 'removed' | 'replaced';
 
 /** Which owned groups a client reaches besides the shared ones: its session's, and its principal's. */
 export interface Reach {
@@ -287,15 +296,15 @@ export class ServerRegistry {
   /**
    * Takes the server out (clients hear list_changed) and stops its upstreams. Without a drain calls
    * in flight on them fail naming it; with `drainTimeoutMs` they finish first (up to that long)
-   * and new ones are refused. Its clients' tasks end at once (serverRemoved). Resolves once its upstreams stopped.
+   * and new ones are refused. Its clients' tasks end at once (upstreamsEnded). Resolves once its upstreams stopped.
    */
   async removeServer(name: string, drainTimeoutMs = 0): Promise<void> {
     const plan = this.get(name);
     this.plans.splice(this.plans.indexOf(plan), 1);
-    const live = plan.shared ? [this.shared.get(name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(name) ?? []);
+    const live = this.liveGroups(plan);
     this.shared.delete(name);
     for (const o of this.owners.values()) o.groups.delete(name);
-    this.deps.serverRemoved(name);
+    this.deps.upstreamsEnded(name, 'removed');
     await Promise.all(live.map((g) => this.retire(g, drainTimeoutMs)));
     await Promise.all(plan.specs.map((s) => this.deps.transports.closePool(name, s.id)));
     this.deps.log.info({ server: name }, 'server removed');
@@ -304,35 +313,43 @@ export class ServerRegistry {
   /**
    * Replaces a server's settings (a config reload changed them): new upstreams are started (one
    * for each session or principal bound to it) and take every new call once they made their first
-   * attempt; the old ones drain as in removeServer. Backends added through the admin API are kept,
-   * remade under the new settings (ServerPlan.changedTo: INVALID_PARAMS, before anything changed,
-   * when one does not fit). Resolves with the old upstreams' drain once the new ones serve.
+   * attempt; the old ones drain as in removeServer. Backends added at run time (admin API,
+   * discovery) are kept, remade under the new settings (ServerPlan.changedTo: INVALID_PARAMS,
+   * before anything changed, when one does not fit); one whose settings come out the same carries
+   * over live, on the connection it has. The tasks on the connections that do not carry over end
+   * at once (upstreamsEnded). Resolves with the old upstreams' drain once the new ones serve.
    */
   async replaceServer(config: ServerConfig, drainTimeoutMs: number): Promise<{ drained: Promise<void> }> {
     const old = this.get(config.name);
     const problems = checkPrefixes(this.plans.map((p) => (p === old ? config : p.config)));
     if (problems.length > 0) throw new FleetError('INVALID_PARAMS', problems.join('; '));
     const plan = old.changedTo(config);
-    const oldGroups = old.shared ? [this.shared.get(old.name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(old.name) ?? []);
-    // a container pool is keyed by server and backend: the old one's warm containers go first
-    await Promise.all(old.specs.map((s) => this.deps.transports.closePool(old.name, s.id)));
-    for (const spec of plan.specs) this.deps.transports.openPool(spec.config, spec.id);
+    const oldGroups = this.liveGroups(old);
+    const oldShared = this.shared.get(old.name);
+    const fresh = plan.specs.filter((s) => !old.holds(s));
+    // a container pool is keyed by server and backend: the old one's warm containers go first (a carried-over backend keeps its pool)
+    await Promise.all(old.specs.filter((s) => !plan.holds(s)).map((s) => this.deps.transports.closePool(old.name, s.id)));
+    for (const spec of fresh) this.deps.transports.openPool(spec.config, spec.id);
     this.plans.splice(this.plans.indexOf(old), 1, plan);
     if (!old.shared) for (const o of this.owners.values()) if (o.mode !== plan.config.mode) o.groups.delete(old.name);
     if (plan.shared) {
-      // the old group serves until the new one made its first attempt
-      const group = this.group(plan, plan.specs, this.deps.sharedInit, this.deps.listener);
+      // the old group serves, carried-over backends too, until the new one made its first attempt
+      const group = this.group(plan, fresh, this.deps.sharedInit, this.deps.listener);
       await this.deps.waitAtMost(group.start());
+      if (oldShared) group.takeOver(oldShared);
       for (const o of this.owners.values()) o.groups.delete(old.name);
       this.shared.set(plan.name, group);
       this.deps.listener.listsChanged(group, LIST_KINDS);
     } else {
       this.shared.delete(old.name);
-      // each owner's new group takes the place of its old one as it is bound
+      // each owner's new group takes the place of its old one as it is bound (to the same backend when that carries over)
       const owners = [...this.owners].filter(([, o]) => o.mode === plan.config.mode);
-      await this.deps.waitAtMost(Promise.all(owners.map(([key, entry]) => this.bind(key, entry, plan))));
+      await this.deps.waitAtMost(Promise.all(owners.map(([key, entry]) => this.bind(key, entry, plan, undefined, entry.groups.get(old.name)))));
     }
-    this.deps.log.info({ server: config.name, mode: config.mode, draining: oldGroups.length }, 'server replaced');
+    const live = this.liveGroups(plan);
+    this.deps.upstreamsEnded(plan.name, 'replaced', (conn) => live.some((g) => g.backends.some((b) => b.holds(conn))));
+    const carried = plan.specs.length - fresh.length;
+    this.deps.log.info({ server: config.name, mode: config.mode, draining: oldGroups.length, carriedOver: carried }, 'server replaced');
     return { drained: Promise.all(oldGroups.map((g) => this.retire(g, drainTimeoutMs))).then(() => {}) };
   }
 
@@ -379,7 +396,13 @@ export class ServerRegistry {
     const group = this.shared.get(plan.name);
     const bound = [...this.owners.values()].flatMap((o) => o.groups.get(plan.name) ?? []);
     const backends = plan.specs.map((spec): BackendStatus => {
-      const summary = { id: spec.id, weight: spec.weight, transport: transportKind(spec.config), target: targetOf(spec.config) };
+      const summary = {
+        id: spec.id,
+        weight: spec.weight,
+        transport: transportKind(spec.config),
+        target: targetOf(spec.config),
+        ...(spec.runtime ? { origin: spec.runtime.origin } : {}),
+      };
       const live = group?.backend(spec.id);
       if (live)
         return {
@@ -407,6 +430,11 @@ export class ServerRegistry {
     const mismatches = toolMismatches(backends.filter((b) => b.state === 'ready').map((b) => ({ id: b.id, toolsHash: b.identity?.toolsHash })));
     for (const b of backends) if (mismatches.has(b.id)) b.mismatch = mismatches.get(b.id);
     return { name: plan.name, mode: plan.config.mode, state: bestState(backends.map((b) => b.state)), backends };
+  }
+
+  /** The live groups of a server: the shared one, or those its owners hold. */
+  private liveGroups(plan: ServerPlan): ServerGroup[] {
+    return plan.shared ? [this.shared.get(plan.name)!] : [...this.owners.values()].flatMap((o) => o.groups.get(plan.name) ?? []);
   }
 
   /** Registers an owner and opens its groups of the servers of its mode. */
@@ -477,9 +505,12 @@ export class ServerRegistry {
     return () => releases.forEach((r) => r());
   }
 
-  /** Opens an owner's group of one of its servers, bound to a backend picked by weight. */
-  /** Binds an owner to one backend of `plan`, picked by weight (never `avoid`, the one its last binding died on). */
-  private async bind(key: string, entry: Owner, plan: ServerPlan, avoid?: string): Promise<void> {
+  /**
+   * Binds an owner to one backend of `plan`, picked by weight (never `avoid`, the one its last
+   * binding died on); or, when `before` (its group of the server before a reload changed it) is
+   * bound to a backend the plan kept as it was, to that one, taken over live.
+   */
+  private async bind(key: string, entry: Owner, plan: ServerPlan, avoid?: string, before?: ServerGroup): Promise<void> {
     if (this.owners.get(key) !== entry) return; // the session ended meanwhile
     const binding = entry.mode === 'per-principal' ? { tenant: key.slice(TENANT.length) } : { owner: key };
     const base = this.deps.listener;
@@ -493,9 +524,11 @@ export class ServerRegistry {
         this.failoverLater(key, entry, plan, g);
       },
     };
-    const group = this.group(plan, [plan.pickForSession(avoid)], entry.init, listener, binding, undefined, entry.subject);
+    const carried = before?.backends.some((b) => plan.holds(b.spec)) ?? false;
+    const group = this.group(plan, carried ? [] : [plan.pickForSession(avoid)], entry.init, listener, binding, undefined, entry.subject);
+    if (carried) group.takeOver(before!);
     entry.groups.set(plan.name, group);
-    await group.start();
+    if (!carried) await group.start();
   }
 
   /**

@@ -3,13 +3,20 @@
  * (the memory server behind its HTTP bridge), labelled as replicas of one server on a network the
  * test creates, join the gateway when Docker reports them healthy and leave when they stop; a
  * container with a bad label, one on another network and one the allowlist does not cover are
- * listed as refused with the reason. Calls go through the official SDK client.
+ * listed as refused with the reason. With a gateway process started from a config file: a
+ * container that joins a configured server stays its backend through a reload that changes the
+ * server (and leaves when it stops), and a server discovery made stays untouched by reloads.
+ * Calls go through the official SDK client.
  */
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { connectGateway, type GatewayConnection } from '../../gateway/client/connect';
 import { requireEngineAndImages, SERVER_IMAGE, TEST_LABEL, uniqueName } from '../containers/support/docker';
 import { admin, ADMIN_TOKEN } from '../helpers/admin';
 import { docker, removeLabelled } from '../helpers/docker';
 import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
+import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
 import { testSecret } from '../helpers/secret-values';
 import { waitFor } from '../helpers/wait';
 
@@ -47,17 +54,52 @@ async function createNetwork(name: string): Promise<string> {
   }
 }
 
-async function discovered(gw: TestGateway): Promise<{ name: string; state: string; server?: string; backend?: string; reason?: string }[]> {
+async function discovered(gw: Pick<TestGateway, 'url'>): Promise<{ name: string; state: string; server?: string; backend?: string; reason?: string }[]> {
   return (await admin(gw, 'GET', '/admin/discovery')).body.containers;
 }
 
-async function backendsOf(gw: TestGateway, server: string): Promise<string[] | undefined> {
-  const servers = (await admin(gw, 'GET', '/admin/servers')).body.servers as { name: string; backends: { id: string }[] }[];
-  return servers.find((s) => s.name === server)?.backends.map((b) => b.id);
+interface BackendReport {
+  id: string;
+  weight: number;
+  state: string;
+  origin?: Record<string, string>;
+  connections?: { connected: number };
+}
+
+async function backendReports(gw: Pick<TestGateway, 'url'>, server: string): Promise<BackendReport[] | undefined> {
+  const servers = (await admin(gw, 'GET', '/admin/servers')).body.servers as { name: string; backends: BackendReport[] }[];
+  return servers.find((s) => s.name === server)?.backends;
+}
+
+async function backendsOf(gw: Pick<TestGateway, 'url'>, server: string): Promise<string[] | undefined> {
+  return (await backendReports(gw, server))?.map((b) => b.id);
 }
 
 async function toolNames(client: Client): Promise<string[]> {
   return (await client.listTools()).tools.map((t) => t.name);
+}
+
+beforeAll(async () => {
+  await requireEngineAndImages([SERVER_IMAGE]);
+  subnet = await createNetwork(network);
+  otherSubnet = await createNetwork(other);
+}, 120_000);
+
+afterAll(async () => {
+  expect(await removeLabelled(TEST_LABEL, runId)).toEqual([]);
+}, 60_000);
+
+/** What discovery is told to watch, and the allowlist it must respect (the test's subnet). */
+function discoveryConfig(): Record<string, unknown> {
+  return {
+    admin: { token: ADMIN_TOKEN, register: { urls: [`http://${subnet}.*:8080/mcp`] } },
+    discovery: {
+      docker: {
+        networks: [network],
+        defaults: { headers: { Authorization: `Bearer ${TOKEN}` }, healthCheck: { intervalMs: 1000, timeoutMs: 2000 } },
+      },
+    },
+  };
 }
 
 describe('Docker-label discovery', () => {
@@ -65,29 +107,13 @@ describe('Docker-label discovery', () => {
   let client: Client;
 
   beforeAll(async () => {
-    await requireEngineAndImages([SERVER_IMAGE]);
-    subnet = await createNetwork(network);
-    otherSubnet = await createNetwork(other);
-    gw = await startTestGateway(
-      {
-        admin: { token: ADMIN_TOKEN, register: { urls: [`http://${subnet}.*:8080/mcp`] } },
-        discovery: {
-          docker: {
-            networks: [network],
-            defaults: { headers: { Authorization: `Bearer ${TOKEN}` }, healthCheck: { intervalMs: 1000, timeoutMs: 2000 } },
-          },
-        },
-        servers: {},
-      },
-      newMarker(),
-    );
+    gw = await startTestGateway({ ...discoveryConfig(), servers: {} }, newMarker());
     client = await connectClient(gw, 'streamable-http');
   }, 120_000);
 
   afterAll(async () => {
     if (client) await disconnect(client);
     await gw?.stop();
-    expect(await removeLabelled(TEST_LABEL, runId)).toEqual([]);
   }, 60_000);
 
   it('registers a healthy labelled container as a server, a second one as its replica, and lets them go when they stop', async () => {
@@ -137,4 +163,84 @@ describe('Docker-label discovery', () => {
     expect(reason('wrong-path')).toMatch(/not on the registration allowlist \(admin\.register\.urls/);
     for (const server of ['broken', 'stray', 'sideways']) expect(await backendsOf(gw, server)).toBeUndefined();
   }, 180_000);
+});
+
+describe('Docker-label discovery across config reloads', () => {
+  let gw: GatewayProcess | undefined;
+  let connection: GatewayConnection | undefined;
+
+  /** The config file: server kb reached at the kb-primary container, `kb` adding to its settings. */
+  const doc = (kb: Record<string, unknown> = {}) => ({
+    ...discoveryConfig(),
+    reload: { watch: false },
+    servers: { kb: { url: `http://${subnet}.30:8080/mcp`, headers: { Authorization: `Bearer ${TOKEN}` }, ...kb } },
+  });
+
+  function reload(next: unknown): Promise<{ status: number; body: any }> {
+    const tmp = join(gw!.dir, '.gw.json.swp');
+    writeFileSync(tmp, JSON.stringify(next));
+    renameSync(tmp, join(gw!.dir, 'gw.json'));
+    return admin(gw!, 'POST', '/admin/reload');
+  }
+
+  afterAll(async () => {
+    await connection?.close();
+    if (gw) {
+      const exited = new Promise((r) => gw!.child.once('close', r));
+      gw.child.kill('SIGTERM');
+      await exited;
+      rmSync(gw.dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("keeps the container backend of a changed server as the admin API's are kept, drops it when it stops, and leaves the server it made alone", async () => {
+    // kb's primary: a container with no server label, so that discovery does not take it for one
+    await runReplica('kb-primary', `${subnet}.30`, {});
+    gw = await spawnGateway(doc(), newMarker());
+    connection = await connectGateway(gw.url, 'streamable-http', { name: 'discovery-reload-test', version: '1.0.0' });
+    const client = connection.client;
+    await waitFor(async () => (await backendReports(gw!, 'kb'))?.[0].state === 'ready', 'kb to connect', 90_000, 250);
+
+    const joining = await runReplica('kb-b', `${subnet}.31`, { 'mcp-fleet.server': 'kb', 'mcp-fleet.weight': '30' });
+    await runReplica('memo', `${subnet}.32`, { 'mcp-fleet.server': 'memo' });
+    const backend = `${runId}-kb-b`;
+    await waitFor(async () => (await backendsOf(gw!, 'kb'))?.length === 2 && (await backendsOf(gw!, 'memo')) !== undefined, 'both to join', 90_000, 250);
+    await waitFor(async () => (await backendReports(gw!, 'memo'))?.[0].state === 'ready', 'memo to connect', 30_000, 250);
+    expect(await backendReports(gw, 'kb')).toEqual([
+      expect.objectContaining({ id: 'primary', weight: 100 }),
+      expect.objectContaining({ id: backend, weight: 30, origin: { by: 'discovery', container: backend } }),
+    ]);
+    const memoBefore = (await backendReports(gw, 'memo'))!;
+    expect(memoBefore).toEqual([expect.objectContaining({ id: 'primary', connections: expect.objectContaining({ connected: 1 }) })]);
+
+    // a new request timeout for kb: the container's backend is remade under it, with its weight
+    expect(await reload(doc({ requestTimeoutMs: 45_000 }))).toMatchObject({
+      status: 200,
+      body: { result: 'applied', servers: { changed: ['kb'], added: [], removed: [] } },
+    });
+    const kept = await waitFor(
+      async () => {
+        const b = await backendReports(gw!, 'kb');
+        return b?.length === 2 && b.every((x) => x.state === 'ready') ? b : undefined;
+      },
+      "kb's backends to serve after the reload",
+      30_000,
+      250,
+    );
+    expect(kept.map((b) => [b.id, b.weight])).toEqual([
+      ['primary', 100],
+      [backend, 30],
+    ]);
+    expect((await client.callTool({ name: 'kb__read_graph', arguments: {} })).isError).toBeFalsy();
+    // memo, made by discovery, is no part of the file: the reload did not touch it (same connection)
+    expect(await backendReports(gw, 'memo')).toEqual([expect.objectContaining({ state: 'ready', connections: memoBefore[0].connections })]);
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('memo__read_graph');
+    expect(gw.logs.filter((l) => l.msg === 'server replaced').map((l) => l.server)).toEqual(['kb']);
+
+    // the container stops: its backend leaves the changed server as it would have left the old one
+    await docker.getContainer(joining).stop({ t: 2 });
+    await waitFor(async () => (await backendsOf(gw!, 'kb'))?.length === 1, 'the container backend to leave', 30_000, 250);
+    expect(await backendsOf(gw, 'kb')).toEqual(['primary']);
+    expect(await discovered(gw)).not.toContainEqual(expect.objectContaining({ name: backend }));
+  }, 300_000);
 });

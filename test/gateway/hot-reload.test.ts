@@ -68,12 +68,13 @@ describe('hot reload of the config file', () => {
   let connection: GatewayConnection | undefined;
   let marker: string;
 
-  /** A gateway on `doc`, and an SDK client that counts tools/list_changed. */
+  /** A gateway on `doc`, and an SDK client that counts tools/list_changed (connected after `beforeConnect`). */
   async function start(
     doc: Record<string, unknown>,
-    more: { capabilities?: ClientCapabilities; setup?: (c: Client) => void } = {},
+    more: { capabilities?: ClientCapabilities; setup?: (c: Client) => void; beforeConnect?: () => Promise<void> } = {},
   ): Promise<{ client: Client; listChanged: () => number }> {
     gw = await spawnGateway(doc, marker);
+    await more.beforeConnect?.();
     let changes = 0;
     connection = await connectGateway(gw.url, 'streamable-http', {
       name: 'reload-test',
@@ -91,7 +92,63 @@ describe('hot reload of the config file', () => {
     marker = newMarker();
   });
 
+  /** Answers the question of the task of startQuestioningTask (declined), once. */
+  let releaseQuestion: (() => void) | undefined;
+
+  /**
+   * A gateway on `doc` and a task of server-everything's simulate-research-query on `server` that
+   * asks its client a question the client answers only when releaseQuestion() is called (so the
+   * task lives as long as the test wants), with a tasks/result waiting on it: its result, or the
+   * error it ended with. `prepare` runs before the client connects.
+   */
+  async function startQuestioningTask(doc: Record<string, unknown>, server: string, prepare: () => Promise<void> = async () => {}) {
+    let asked!: () => void;
+    const question = new Promise<void>((r) => (asked = r));
+    const answer = new Promise<{ action: 'decline' }>((r) => (releaseQuestion = () => r({ action: 'decline' })));
+    const { client } = await start(doc, {
+      capabilities: { elicitation: {} },
+      setup: (c) =>
+        c.setRequestHandler(ElicitRequestSchema, () => {
+          asked();
+          return answer;
+        }),
+      beforeConnect: prepare,
+    });
+    const created = await client.request(
+      { method: 'tools/call', params: { name: `${server}__simulate-research-query`, arguments: { topic: 'tides', ambiguous: true }, task: { ttl: 600_000 } } },
+      CreateTaskResultSchema,
+    );
+    const { taskId } = created.task;
+    await waitFor(async () => (await client.experimental.tasks.getTask(taskId)).status === 'input_required', 'the task to ask its question');
+    const result = client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema, { timeout: 600_000 }).then(
+      (r) => r,
+      (err: Error & { code?: number }) => ({ code: err.code, message: err.message }),
+    );
+    await question;
+    return { client, taskId, result };
+  }
+
+  /** Server a gets backend e (server-everything, added through the admin API) and all the traffic: its tools are a's. */
+  async function withEverythingBackend(): Promise<void> {
+    const body = { id: 'e', weight: 100, ...everything(`${marker}-e`) };
+    expect(await adminCall(gw!, 'POST', '/admin/servers/a/backends', { body })).toMatchObject({ status: 201 });
+    expect((await adminCall(gw!, 'PUT', '/admin/servers/a/weights', { body: { primary: 0 } })).status).toBe(200);
+  }
+
+  /** The task ended with its upstream: the waiting tasks/result and every later poll get -32602 saying `why`; the gateway holds no task. */
+  async function expectEnded(client: Client, taskId: string, result: Promise<unknown>, why: string): Promise<void> {
+    const ended = { code: -32602, message: expect.stringContaining(why) };
+    expect(await result).toMatchObject(ended);
+    expect(await metric(gw!, 'mcp_gateway_tasks', {})).toBe(0);
+    await expect(client.experimental.tasks.getTask(taskId)).rejects.toMatchObject(ended);
+    await expect(client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema)).rejects.toMatchObject(ended);
+    await expect(client.experimental.tasks.cancelTask(taskId)).rejects.toMatchObject(ended);
+    expect((await client.experimental.tasks.listTasks()).tasks).toEqual([]);
+  }
+
   afterEach(async () => {
+    releaseQuestion?.();
+    releaseQuestion = undefined;
     await connection?.close();
     connection = undefined;
     if (gw) {
@@ -325,46 +382,97 @@ describe('hot reload of the config file', () => {
   it('ends the tasks of a removed server: a waiting tasks/result and later polls get an error naming it, and the gateway holds none', async () => {
     const admin = { token: ADMIN_TOKEN };
     const doc = (servers: Record<string, unknown>) => ({ admin, reload: { watch: false }, servers });
-    // the task asks its client a question that is never answered, so it waits as long as the test wants
-    let asked!: () => void;
-    const question = new Promise<void>((r) => (asked = r));
-    let answer!: (reply: { action: 'decline' }) => void;
-    const unanswered = new Promise<{ action: 'decline' }>((r) => (answer = r));
-    const { client } = await start(doc({ a: server(marker, 'a'), e: everything(`${marker}-e`) }), {
-      capabilities: { elicitation: {} },
-      setup: (c) =>
-        c.setRequestHandler(ElicitRequestSchema, () => {
-          asked();
-          return unanswered;
-        }),
-    });
-    try {
-      const created = await client.request(
-        { method: 'tools/call', params: { name: 'e__simulate-research-query', arguments: { topic: 'tides', ambiguous: true }, task: { ttl: 600_000 } } },
-        CreateTaskResultSchema,
-      );
-      const { taskId } = created.task;
-      await waitFor(async () => (await client.experimental.tasks.getTask(taskId)).status === 'input_required', 'the task to ask its question');
-      const result = client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema, { timeout: 600_000 }).then(
-        () => undefined,
-        (err: Error & { code?: number }) => ({ code: err.code, message: err.message }),
-      );
-      await question;
+    const { client, taskId, result } = await startQuestioningTask(doc({ a: server(marker, 'a'), e: everything(`${marker}-e`) }), 'e');
+    expect(await metric(gw!, 'mcp_gateway_tasks', {})).toBe(1);
+
+    writeConfig(gw!, doc({ a: server(marker, 'a') }));
+    expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['e'] } } });
+    await expectEnded(client, taskId, result, 'server "e", which ran it, was removed');
+    expect(await waitForNoProcesses(`${marker}-e`)).toEqual([]);
+  });
+
+  it.each(['shared', 'per-session'])(
+    'keeps a task of a changed %s server working when the reload keeps the backend that runs it: its connection and process stay',
+    async (mode) => {
+      const admin = { token: ADMIN_TOKEN, register: TEST_REGISTER };
+      const doc = (a: Record<string, unknown>) => ({ admin, reload: { watch: false }, servers: { a: { ...a, mode } } });
+      // a per-session client binds to e by the weights, and holds the only e process
+      const { client, taskId, result } = await startQuestioningTask(doc(server(marker, 'a')), 'a', withEverythingBackend);
+      const pidE = await waitFor(() => {
+        const pids = pidsOf(marker, 'e');
+        return pids.length === 1 ? pids : undefined;
+      }, 'one process of e');
+      const pidA = pidsOf(marker, 'a');
+
+      // only the primary's own command line changes: backend e, remade under the new settings, is what it was
+      writeConfig(gw!, doc({ ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] }));
+      expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { changed: ['a'] } } });
+      if (mode === 'shared')
+        await waitFor(() => {
+          const pids = pidsOf(marker, 'a');
+          return pids.length === 1 && pids[0] !== pidA[0];
+        }, "the old primary's process to stop");
+      expect(gw!.logs.find((l) => l.msg === 'server replaced')).toMatchObject({ server: 'a', carriedOver: 1 });
+      expect(pidsOf(marker, 'e')).toEqual(pidE);
+      expect((await client.experimental.tasks.getTask(taskId)).status).toBe('input_required');
       expect(await metric(gw!, 'mcp_gateway_tasks', {})).toBe(1);
 
-      writeConfig(gw!, doc({ a: server(marker, 'a') }));
-      expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['e'] } } });
-      const ended = { code: -32602, message: expect.stringContaining('server "e", which ran it, was removed') };
-      expect(await result).toMatchObject(ended);
-      expect(await metric(gw!, 'mcp_gateway_tasks', {})).toBe(0);
-      await expect(client.experimental.tasks.getTask(taskId)).rejects.toMatchObject(ended);
-      await expect(client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema)).rejects.toMatchObject(ended);
-      await expect(client.experimental.tasks.cancelTask(taskId)).rejects.toMatchObject(ended);
-      expect((await client.experimental.tasks.listTasks()).tasks).toEqual([]);
-      expect(await waitForNoProcesses(`${marker}-e`)).toEqual([]);
-    } finally {
-      answer({ action: 'decline' });
-    }
+      // the question is answered over the connection that survived, and the waiting tasks/result gets the task's outcome
+      releaseQuestion?.();
+      const outcome = await result;
+      expect(texts(outcome)[0]).toContain('User declined');
+      expect((await client.experimental.tasks.getTask(taskId)).status).toBe('completed');
+      expect(pidsOf(marker, 'e')).toEqual(pidE);
+    },
+  );
+
+  it('ends at once the tasks of a changed server whose backend the reload replaced, naming the server and the reload', async () => {
+    const admin = { token: ADMIN_TOKEN, register: TEST_REGISTER };
+    const doc = (a: Record<string, unknown>) => ({ admin, reload: { watch: false }, servers: { a } });
+    const { client, taskId, result } = await startQuestioningTask(doc(server(marker, 'a')), 'a', withEverythingBackend);
+    const pidE = pidsOf(marker, 'e');
+    expect(pidE).toHaveLength(1);
+
+    // a request timeout is a setting every backend takes from its server: e is remade, on a new connection
+    writeConfig(gw!, doc({ ...server(marker, 'a'), requestTimeoutMs: 45_000 }));
+    expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { changed: ['a'] } } });
+    await expectEnded(client, taskId, result, 'a config reload replaced the upstream connection of server "a", which ran it');
+    // the old e stops (nothing holds it: the waiting tasks/result was answered), the new one serves
+    await waitFor(() => {
+      const pids = pidsOf(marker, 'e');
+      return pids.length === 1 && pids[0] !== pidE[0];
+    }, "the old e's process to stop");
+    expect(gw!.logs.filter((l) => l.msg === 'tasks ended with their upstream connections')).toEqual([
+      expect.objectContaining({ server: 'a', cause: 'replaced', tasks: 1 }),
+    ]);
+  });
+
+  it('brings back, with its new settings, a server of the file that the admin API removed, when a reload changes it, and says so', async () => {
+    const admin = { token: ADMIN_TOKEN, register: TEST_REGISTER };
+    const doc = (servers: Record<string, unknown>) => ({ admin, reload: { watch: false }, servers });
+    const { client } = await start(doc({ a: server(marker, 'a'), c: server(marker, 'c', 'echo') }));
+    expect((await adminCall(gw!, 'DELETE', '/admin/servers/a')).status).toBe(204);
+    expect(await waitForNoProcesses(`${marker}-a`)).toEqual([]);
+
+    // a reload that leaves a as it was leaves it removed: the admin API's removal holds until the file says otherwise
+    writeConfig(gw!, { ...doc({ a: server(marker, 'a'), c: server(marker, 'c', 'echo') }), log: { level: 'debug' } });
+    expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { unchanged: ['a', 'c'] } } });
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['c__echo']);
+
+    // the file changes a: the file is the truth, a is served again with its new settings
+    writeConfig(gw!, doc({ a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] }, c: server(marker, 'c', 'echo') }));
+    const reply = await postReload(gw!);
+    expect(reply).toMatchObject({ status: 200, body: { result: 'applied', servers: { changed: ['a'], unchanged: ['c'] }, restored: ['a'] } });
+    expect(gw!.logs.find((l) => l.msg?.startsWith('config reload: server "a" was removed at run time'))).toMatchObject({ server: 'a' });
+    expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a2:echo');
+    expect(pidsOf(marker, 'a')).toHaveLength(1);
+
+    // and a reload that removes a server the admin API removed already has nothing to do for it, and fails at nothing
+    expect((await adminCall(gw!, 'DELETE', '/admin/servers/c')).status).toBe(204);
+    writeConfig(gw!, doc({ a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] } }));
+    expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['c'] } } });
+    expect(gw!.logs.filter((l) => l.level >= 50 && String(l.msg).startsWith('config reload'))).toEqual([]);
+    expect((await adminCall(gw!, 'GET', '/admin/servers')).body.servers.map((s: { name: string }) => s.name)).toEqual(['a']);
   });
 
   it('replaces a changed server: a new process serves, the old one stops', async () => {

@@ -89,6 +89,7 @@ describe('a shared server with weighted backends', () => {
             health: expect.objectContaining({ state: 'healthy' }),
             identity: expect.objectContaining({ serverInfo: { name: 'green', version: '1.0.0' } }),
             connections: { connected: 1, lost: 0, failed: 0 },
+            origin: { by: 'admin API' },
           },
         ],
       },

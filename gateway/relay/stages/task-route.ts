@@ -26,17 +26,17 @@ export function taskRouteStage(tasks: TaskTable, deps: Pick<RoutingDeps, 'group'
     call.params = { ...call.params, taskId: entry.upstreamId };
     // tasks/result answers when the task is done, which may be long after any one request's deadline: it may wait out the task's ttl
     if (call.request.method === 'tasks/result') call.timeoutMs = Math.max(group.config.requestTimeoutMs, tasks.remainingMs(entry));
-    // a task whose server is removed meanwhile answers now, not when (if ever) the removed upstream does
+    // a task whose upstream goes meanwhile (its server removed, its connection replaced by a reload) answers now, not when (if ever) that upstream does
     return learn(tasks, entry, call.request.method, await tasks.untilEnded(entry, next(call)));
   };
 }
 
-/** The spec's error for a task id the gateway does not route for this client; it names the server when that was removed. */
+/** The spec's error for a task id the gateway does not route for this client; it names the server and why when the task ended with its upstream. */
 export function unknownTask(tasks: TaskTable, call: Pick<Call, 'params' | 'client' | 'log'>): FleetError {
   const taskId = call.params.taskId;
   const ended = tasks.whyEnded(taskId, ownerOf(call.client));
   if (ended) {
-    call.log.info({ taskId, server: ended.data?.server }, 'task ended with its removed server');
+    call.log.info({ taskId, server: ended.data?.server, cause: ended.data?.cause }, 'task ended with its upstream connection');
     return ended;
   }
   call.log.info({ taskId }, 'task id unknown for this client');
