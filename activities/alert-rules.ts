@@ -88,7 +88,7 @@ async function prometheusOf(input: StepInput): Promise<{ url: string; found: str
 }
 
 /** The groups of a rules file and the names of their rules (alert or record). */
-export function shippedRules(file: string): { group: string; names: string[] }[] {
+function shippedRules(file: string): { group: string; names: string[] }[] {
   const path = isAbsolute(file) ? file : join(checkoutRoot(), file);
   let doc: { groups?: { name: string; rules?: { alert?: string; record?: string }[] }[] };
   try {

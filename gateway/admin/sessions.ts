@@ -12,12 +12,12 @@ import type { SessionEntry, SessionsBody } from './api';
 
 const FRONTS: readonly SessionEntry['front'][] = ['streamable-http', 'sse', 'websocket', 'stdio'];
 const PARAMS = ['principal', 'front', 'limit'];
-export const DEFAULT_SESSION_LIMIT = 100;
-export const MAX_SESSION_LIMIT = 1000;
+const DEFAULT_SESSION_LIMIT = 100;
+const MAX_SESSION_LIMIT = 1000;
 const MAX_PRINCIPAL_CHARS = 256;
 const MAX_INFO_CHARS = 128;
 
-export const STATELESS_NOTE = 'clients of protocol revision 2026-07-28 keep no session and are not listed; follow their calls with GET /admin/debug/stream';
+const STATELESS_NOTE = 'clients of protocol revision 2026-07-28 keep no session and are not listed; follow their calls with GET /admin/debug/stream';
 
 export interface SessionsQuery {
   principal?: string;
