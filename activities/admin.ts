@@ -7,7 +7,7 @@
  */
 import type { StepInput } from '../pipeline/types';
 import { MAX_WINDOW_SEC, type BackendStats } from '../gateway/metrics/call-stats';
-import type { ServerSummary } from '../gateway/admin/api';
+import type { ServerSummary, SessionsBody } from '../gateway/admin/api';
 import { adminToken } from './credentials';
 import { gatewayUrl } from './engine';
 import { cancellation, failure } from './runtime';
@@ -96,19 +96,42 @@ export class AdminApi {
     return this.call('GET', '/admin/pools');
   }
 
+  /** GET /admin/sessions with these filters (principal, front, limit). */
+  sessions(query: Record<string, string> = {}): Promise<SessionsBody> {
+    return this.call('GET', `/admin/sessions?${new URLSearchParams(query)}`);
+  }
+
+  /**
+   * Follows GET /admin/debug/stream with these filters: each event as the gateway sends it, until
+   * `signal` aborts. Resolves once subscribed: an event published from then on is in the stream.
+   */
+  async debugStream(query: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<Record<string, unknown>>> {
+    const path = `/admin/debug/stream?${new URLSearchParams(query)}`;
+    const res = await this.open('GET', path, undefined, AbortSignal.any([signal, ...(cancellation() ? [cancellation()!] : [])]));
+    if (!res.ok || !res.body) await this.answer(res, 'GET', path);
+    return sseEvents(res.body!);
+  }
+
   /** JSON in and out. A 4xx is the caller's mistake (fatal, with the gateway's reason); a 5xx or no answer may pass. */
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    const signal = AbortSignal.any([AbortSignal.timeout(30_000), ...(cancellation() ? [cancellation()!] : [])]);
+    return this.answer<T>(await this.open(method, path, body, signal), method, path);
+  }
+
+  private async open(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
     try {
-      res = await fetch(`${this.base}${path}`, {
+      return await fetch(`${this.base}${path}`, {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.any([AbortSignal.timeout(30_000), ...(cancellation() ? [cancellation()!] : [])]),
+        signal,
       });
     } catch (err) {
       throw failure('COMMAND_FAILED', `the gateway's admin API at ${this.base} does not answer (${(err as Error).message}); is the gateway up?`);
     }
+  }
+
+  private async answer<T>(res: Response, method: string, path: string): Promise<T> {
     const text = await res.text();
     let doc: Record<string, unknown> = {};
     try {
@@ -120,11 +143,30 @@ export class AdminApi {
       );
     }
     if (res.ok) return doc as T;
-    const reason = typeof doc.error === 'string' ? doc.error : text.slice(0, 300);
+    // the admin API's `{ error }`, or the JSON-RPC error the listener's door answers with
+    const error = doc.error as string | { message?: unknown } | undefined;
+    const reason = typeof error === 'string' ? error : typeof error?.message === 'string' ? error.message : text.slice(0, 300);
     const what = `${method} ${path} answered ${res.status}: ${reason}`;
     if (res.status === 401 || res.status === 403)
       throw Object.assign(failure('BAD_INPUT', `${what}; the worker's MCP_FLEET_ADMIN_TOKEN must equal the gateway's admin.token`), { status: res.status });
     if (res.status < 500) throw Object.assign(failure('BAD_INPUT', what), { status: res.status });
     throw Object.assign(failure('COMMAND_FAILED', what), { status: res.status });
+  }
+}
+
+/** The JSON events of a Server-Sent Events body (`data:` lines; comments and keep-alives skipped). */
+async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncIterable<Record<string, unknown>> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  try {
+    for await (const chunk of body) {
+      buffered += decoder.decode(chunk, { stream: true });
+      const parts = buffered.split('\n\n');
+      buffered = parts.pop()!;
+      for (const part of parts) if (part.startsWith('data: ')) yield JSON.parse(part.slice(6)) as Record<string, unknown>;
+    }
+  } catch (err) {
+    // the follower stopped reading on purpose
+    if ((err as Error).name !== 'AbortError') throw err;
   }
 }

@@ -102,14 +102,20 @@ export async function gatewayUrl(input: Pick<StepInput, 'target' | 'params'>): P
   if (typeof input.params.url === 'string') return input.params.url.replace(/\/+$/, '');
   if (process.env.MCP_FLEET_GATEWAY_URL) return process.env.MCP_FLEET_GATEWAY_URL.replace(/\/+$/, '');
   try {
-    const [gw] = await projectContainers(input.target ?? DEFAULT_PROJECT, String(input.params.gatewayService ?? 'gateway'));
-    const port = gw?.Ports.find((p) => p.PrivatePort === 8080 && p.PublicPort);
-    if (gw?.State === 'running' && port)
-      return `http://${!port.IP || port.IP === '0.0.0.0' || port.IP === '::' ? '127.0.0.1' : port.IP.includes(':') ? `[${port.IP}]` : port.IP}:${port.PublicPort}`;
+    const published = await publishedUrl(input.target ?? DEFAULT_PROJECT, String(input.params.gatewayService ?? 'gateway'), 8080);
+    if (published) return published;
   } catch {
     // no engine: the default address may still answer (a gateway started with `npm run gateway`)
   }
   return 'http://127.0.0.1:8080';
+}
+
+/** http://host:port where the running container of the project's service publishes `privatePort`; undefined when none does. */
+export async function publishedUrl(project: string, service: string, privatePort: number): Promise<string | undefined> {
+  const [c] = await projectContainers(project, service);
+  const port = c?.Ports.find((p) => p.PrivatePort === privatePort && p.PublicPort);
+  if (c?.State !== 'running' || !port) return undefined;
+  return `http://${!port.IP || port.IP === '0.0.0.0' || port.IP === '::' ? '127.0.0.1' : port.IP.includes(':') ? `[${port.IP}]` : port.IP}:${port.PublicPort}`;
 }
 
 /** Runs a command in a running container and returns its output (with a TTY: one raw stream). */

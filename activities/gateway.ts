@@ -19,11 +19,17 @@ export function needsNoArguments(tool: { inputSchema: { required?: string[] } })
 
 /**
  * One MCP session with the gateway over a front, given up when the activity is cancelled or after
- * 15 s; closed (session ended) by the caller. Closing never throws: a failed DELETE must not
+ * 15 s; closed (session ended) by the caller. `headers` join the client credential on every request. Closing never throws: a failed DELETE must not
  * replace the step's own result.
  */
-export async function connect(base: string, front: NetworkFront, name = 'mcp-fleet-pipeline'): Promise<GatewayConnection> {
-  const connection = await connectGateway(base, front, { name, signal: cancellation(), timeoutMs: 15_000, headers: clientHeaders() });
+export async function connect(
+  base: string,
+  front: NetworkFront,
+  name = 'mcp-fleet-pipeline',
+  headers: Record<string, string> = {},
+): Promise<GatewayConnection> {
+  const all = { ...clientHeaders(), ...headers };
+  const connection = await connectGateway(base, front, { name, signal: cancellation(), timeoutMs: 15_000, headers: Object.keys(all).length ? all : undefined });
   return { client: connection.client, close: () => connection.close().catch(() => {}) };
 }
 
@@ -103,7 +109,7 @@ async function roundTrip(base: string, front: NetworkFront, call?: { name: strin
  */
 export async function resolveServers(input: StepInput): Promise<StepResult> {
   const base = await gatewayUrl(input);
-  const servers = (input.params.servers as string[] | undefined) ?? configuredServers(String(input.params.config ?? 'docker/config/gateway.yaml'));
+  const servers = expectedServers(input);
   let session: Awaited<ReturnType<typeof connect>> | undefined;
   try {
     const exposed = new Map((await (await AdminApi.of(input)).servers()).servers.map((s) => [s.name, new Set(s.tools)]));
@@ -124,6 +130,11 @@ export async function resolveServers(input: StepInput): Promise<StepResult> {
   } finally {
     await session?.close();
   }
+}
+
+/** The servers a step expects the gateway to have: params.servers, else those of params.config (default the stack's gateway config). */
+export function expectedServers(input: Pick<StepInput, 'params'>): string[] {
+  return (input.params.servers as string[] | undefined) ?? configuredServers(String(input.params.config ?? 'docker/config/gateway.yaml'));
 }
 
 function configuredServers(file: string): string[] {

@@ -13,5 +13,7 @@ export { gatewayHealth, mcpRoundTrip, resolveServers } from './gateway';
 export { requestTracing } from './tracing';
 export { registerServer } from './discovery';
 export { checkMetrics } from './metrics';
+export { alertRules } from './alert-rules';
+export { adminInventory, debugStreamCall, sessionsListed } from './debug-tools';
 export { poolStatistics, routingWeights, trafficShift } from './routing';
 export { addRolloutBackend, shiftTraffic, promoteRollout, rollBackRollout } from './rollout';

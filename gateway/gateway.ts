@@ -151,6 +151,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
         draining: () => sessions.draining,
         reload: reloading.reloader && reload,
         refusals: () => core.metrics.refusals.list(),
+        sessions: () => sessions.list(),
         profiler: new Profiler(),
         info: { version, startedAt: new Date().toISOString(), ...(config.admin?.temporalUi ? { temporalUi: config.admin.temporalUi } : {}) },
       }),

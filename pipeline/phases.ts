@@ -60,13 +60,16 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
   },
   'health-monitoring': {
     name: 'health-monitoring',
-    summary: 'The stack deployed with health checks, liveness and metrics',
+    summary: 'The stack deployed with health checks, liveness, metrics and the alert rules in Prometheus',
     verbs: {
       deploy: [
         composeUp('Bring the compose stack up and wait until it is healthy', 'Deploy the compose stack (creates or replaces its containers)'),
         stackHealthy,
         gatewayLive,
         step('metrics', 'Scrape and check the gateway metrics', 'checkMetrics'),
+        step('alert-rules', "Prometheus (observability profile) has loaded the gateway's alert rules and scrapes the gateway", 'alertRules', {
+          timeoutSec: 120,
+        }),
       ],
     },
   },
@@ -82,13 +85,16 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
   },
   'debugging-tools': {
     name: 'debugging-tools',
-    summary: 'What a developer needs to debug the stack: health, logs, tracing',
+    summary: 'What a developer needs to debug the stack: health, logs, tracing, the live debug stream and the admin routes',
     verbs: {
       enhance: [
         stackHealthy,
         gatewayLive,
         step('collect-logs', 'Read every container log and the log volume', 'collectLogs'),
         step('tracing', 'Trace a request through gateway and upstreams', 'requestTracing'),
+        step('debug-stream', "The admin debug stream shows the step's own tool call, by its request id and trace", 'debugStreamCall'),
+        step('admin-sessions', "The admin sessions route lists the step's own session, and not once it closed", 'sessionsListed'),
+        step('admin-inventory', 'The registry, upstreams and health routes answer for every configured server', 'adminInventory'),
       ],
     },
   },

@@ -7,7 +7,9 @@
 #                                    `mcp-debug.sh server=s` is `mcp-debug.sh stream server=s`);
 #                                    filters server=, tool=, principal=, trace=, requestId=, bodies=1;
 #                                    --raw prints the JSON events as the gateway sends them
-#   sessions                         open client sessions per front (the mcp_gateway_sessions gauge)
+#   sessions [name=value ...]        open client sessions (GET /admin/sessions), most recently active
+#                                    first: short id, front, version, client, principal, idle time, calls in
+#                                    flight, subscriptions; filters principal=, front=, limit= (default 100)
 #   pools                            container pools of per-session docker backends (GET /admin/pools)
 #   registry                         servers, their mode, state, backends and tools (GET /admin/servers)
 #   health                           readiness and each server's state (GET /health/readiness)
@@ -36,7 +38,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 url="${MCP_FLEET_ADMIN_URL:-http://127.0.0.1:8080}"
 
 usage() {
-  sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
 }
 fail_usage() {
   echo "mcp-debug: $1" >&2
@@ -161,12 +163,20 @@ heap_to() {
 case "$command" in
   stream) stream_events "$@" ;;
   sessions)
-    no_args "$@"
-    request GET /metrics "$tmp/metrics"
-    sed -n 's/^mcp_gateway_sessions{front="\([^"]*\)"} \([0-9]*\)$/\1 \2/p' "$tmp/metrics" >"$tmp/sessions"
-    if [[ ! -s "$tmp/sessions" ]]; then echo "no open client sessions"; exit 0; fi
-    printf '%-16s %8s\n' front sessions
-    while read -r front n; do printf '%-16s %8s\n' "$front" "$n"; done <"$tmp/sessions"
+    query=()
+    for arg in "$@"; do
+      [[ "$arg" == *=* ]] || fail_usage "sessions takes filters as name=value (principal=, front=, limit=), not '$arg'"
+      query+=("--data-urlencode" "$arg")
+    done
+    request GET /admin/sessions "$tmp/answer" -G "${query[@]}"
+    show '
+      if (d.total === 0) return console.log("no open client sessions");
+      const idle = (at) => `${Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000))}s`;
+      const client = (c) => [c.name ?? "?", c.version ?? ""].join(" ").trim();
+      console.log("id".padEnd(10), "front".padEnd(16), "version".padEnd(11), "client".padEnd(24), "principal".padEnd(24), " idle", "in-flight", "subs");
+      for (const s of d.sessions)
+        console.log(s.id.padEnd(10), s.front.padEnd(16), (s.protocolVersion ?? "-").padEnd(11), client(s.client).slice(0, 24).padEnd(24), s.principal.slice(0, 24).padEnd(24), idle(s.lastActivity).padStart(5), String(s.inFlight).padStart(9), String(s.subscriptions).padStart(4));
+      if (d.sessions.length < d.total) console.log(`${d.sessions.length} of ${d.total} sessions shown (limit=${d.limit})`);' <"$tmp/answer"
     ;;
   pools)
     no_args "$@"

@@ -67,6 +67,40 @@ export interface RefusalsBody {
   refusals: Refusal[];
 }
 
+/** One open client session in GET /admin/sessions. */
+export interface SessionEntry {
+  /**
+   * The short form of the session's id, as the logs write it (8 characters and `…`): of the id the
+   * client holds where the front gives one (Mcp-Session-Id, legacy SSE's sessionId), else of the
+   * gateway's own (WebSocket). Never the whole id: it names the session to the gateway.
+   */
+  id: string;
+  front: 'streamable-http' | 'sse' | 'websocket' | 'stdio';
+  /** Sessions are of the 2025 era (initialize); 2026-07-28 clients keep none. */
+  era: 'legacy';
+  /** What initialize settled; null while the handshake is still to come. */
+  protocolVersion: string | null;
+  /** clientInfo as the client declared it (cut at 128 characters). */
+  client: { name: string | null; version: string | null };
+  principal: string;
+  /** ISO times. */
+  openedAt: string;
+  lastActivity: string;
+  /** Requests of the client not answered yet. */
+  inFlight: number;
+  /** Resources it subscribed to through the gateway. */
+  subscriptions: number;
+}
+
+/** GET /admin/sessions: the open sessions that match, most recently active first, at most `limit` of `total`. */
+export interface SessionsBody {
+  total: number;
+  limit: number;
+  sessions: SessionEntry[];
+  /** Why stateless clients are not in the list. */
+  stateless: string;
+}
+
 /** GET /admin/info: what this gateway is, and where the operator's other tools are. */
 export interface InfoBody {
   version: string;

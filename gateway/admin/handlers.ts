@@ -3,8 +3,8 @@
  * discovery; only what the registration allowlist names), add and remove backends and shift
  * weights (canary, blue/green), read call statistics and container pools (rollout gates), and
  * add, rotate and revoke API keys, list what Docker-label discovery found, reload the config
- * file, list the last refusals and what this gateway is (the status page reads both), and take
- * heap snapshots and CPU profiles (profiling.ts). Bodies are validated in bodies.ts; the answers' types are in api.ts.
+ * file, list the open client sessions (sessions.ts), the last refusals and what this gateway is
+ * (the status page reads those two), and take heap snapshots and CPU profiles (profiling.ts). Bodies are validated in bodies.ts; the answers' types are in api.ts.
  */
 import type { ApiKeyStore } from '../auth/api-keys';
 import type { Principal } from '../auth/principal';
@@ -18,11 +18,13 @@ import { exposedName } from '../protocol/names';
 import type { DiscoveredContainer } from '../discovery/docker-watch';
 import type { ServerPlan } from '../servers/plan';
 import type { ServerRegistry } from '../servers/registry';
+import type { OpenSession } from '../session/sessions';
 import type { PoolEntry } from '../upstream/transports';
 import type { DiscoveryBody, InfoBody, KeysBody, NewKeyBody, PoolsBody, RefusalsBody, ServerSummary, ServersBody, StatsBody, WeightsBody } from './api';
 import { parseBackendBody, parseNewKeyBody, parseRotateBody, parseSeconds, parseServerBody, parseWeightsBody, parseWindow } from './bodies';
 import type { Profiler } from './profiling';
 import type { RegistrationAllowlist } from './registration';
+import { listSessions, parseSessionsQuery } from './sessions';
 import type { AdminRoutes } from './router';
 
 export interface AdminDeps {
@@ -45,6 +47,8 @@ export interface AdminDeps {
   reload?: (trigger: string) => Promise<ReloadOutcome>;
   /** The last refusals of the door and the limits, newest first. */
   refusals(): Refusal[];
+  /** The client sessions open now, over every front. */
+  sessions(): OpenSession[];
   /** What GET /admin/info says of this gateway. */
   info: InfoBody;
   profiler: Profiler;
@@ -182,6 +186,9 @@ export function adminRoutes(deps: AdminDeps): AdminRoutes {
           return { status: 200, body: { enabled: containers !== undefined, containers: containers ?? [] } satisfies DiscoveryBody };
         },
       },
+    },
+    '/admin/sessions': {
+      GET: { role: 'admin:read', handle: ({ query }) => ({ status: 200, body: listSessions(deps.sessions(), parseSessionsQuery(query)) }) },
     },
     '/admin/refusals': {
       GET: { role: 'admin:read', handle: () => ({ status: 200, body: { refusals: deps.refusals() } satisfies RefusalsBody }) },

@@ -47,6 +47,7 @@ export class LegacySseFront {
       kind: 'sse',
       principal,
       requestId,
+      sessionId: sdk.sessionId,
       // The SDK writes the event (at once, when called), so the bound is checked before each: one message may pass it before the drop.
       send: (message: JsonRpcMessage) => {
         if (res.writableLength > this.options.sendQueueBytes) return this.drop(res, session.id);

@@ -68,6 +68,11 @@ export class StreamableSession implements FrontChannel, ExchangeHost {
     this.client = open(this);
   }
 
+  /** The Mcp-Session-Id. */
+  get sessionId(): string {
+    return this.id;
+  }
+
   opened(handshake: Handshake): Promise<void> | void {
     return this.events.opened(this, handshake);
   }

@@ -277,6 +277,11 @@ export class Relay implements LocalServices, RoutingDeps {
     await Promise.all([this.deps.registry.closeOwner(peer.id), this.shareLevel()]);
   }
 
+  /** The resources the client subscribed to through the gateway (the admin list of sessions counts them). */
+  subscriptionCount(peer: ClientPeer): number {
+    return this.deps.clients.get(peer.id)?.subscriptions.size ?? 0;
+  }
+
   /** The servers' instructions for this client, one section each. */
   instructions(peer: ClientPeer): string {
     return this.deps.registry

@@ -37,6 +37,8 @@ export interface FrontChannel {
   readonly principal: Principal;
   /** The request id of the connection, for messages that do not come with one of their own (WebSocket: its upgrade's). */
   readonly requestId?: string;
+  /** The id the client names the session by, where the front has one (Mcp-Session-Id, legacy SSE's sessionId): the admin list shows its short form. */
+  readonly sessionId?: string;
   send(message: JsonRpcMessage, relatedRequestId?: RequestId): Promise<void>;
   close(): Promise<void>;
   /**
@@ -77,6 +79,8 @@ type Phase = 'new' | 'initializing' | 'operating' | 'closed';
 export class ClientSession implements ClientPeer {
   readonly id = randomUUID();
   readonly era = 'legacy' as const;
+  /** When the front opened it (ms since the epoch). */
+  readonly openedAt = Date.now();
   readonly log: Logger;
   private handshake: Handshake = { protocolVersion: '', clientInfo: {}, capabilities: {} };
   private lastSeen = Date.now();

@@ -22,6 +22,13 @@ export interface SessionLimits {
   maxPendingPerSession: number;
 }
 
+/** An open session as the admin API lists it. */
+export interface OpenSession {
+  session: ClientSession;
+  /** The resources it subscribed to through the gateway. */
+  subscriptions: number;
+}
+
 /** The key every session counts under (the per-principal cap counts by principal id). */
 const ALL = 'all';
 
@@ -64,6 +71,11 @@ export class Sessions implements SessionOpener {
   /** The fronts of the open sessions, one entry each (for the sessions gauge). */
   get fronts(): string[] {
     return [...this.open.values()].map((s) => s.channel.kind);
+  }
+
+  /** The open sessions, each with the resources it subscribed to (GET /admin/sessions). */
+  list(): OpenSession[] {
+    return [...this.open.values()].map((session) => ({ session, subscriptions: this.relay.subscriptionCount(session) }));
   }
 
   get inFlightCount(): number {

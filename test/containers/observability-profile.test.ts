@@ -3,8 +3,10 @@
  * (the shipped prometheus/mcp-metrics.yml and mcp-rules.yml) scrapes the gateway with the admin
  * token and the pipeline worker's metrics endpoint; a tool call through the gateway shows up in
  * Prometheus' HTTP API, on its loopback-only published port. Without the profile no Prometheus
- * starts (test/containers/stack.test.ts counts the containers).
+ * starts (test/containers/stack.test.ts counts the containers). health-monitoring's alert-rules
+ * step finds this Prometheus by the project's published port and passes.
  */
+import { alertRules } from '../../activities';
 import { ComposeProject, inspect, requireEngineAndImages, GATEWAY_IMAGE, SERVER_IMAGE, TEMPORAL_IMAGE, TAG } from './support/docker';
 import { connectHttp, type HttpClient } from './support/mcp';
 import { waitFor } from '../helpers/wait';
@@ -81,5 +83,13 @@ describe('compose stack with the observability profile', () => {
     const rules = (await (await fetch(`${api}/api/v1/rules`)).json()) as { data: { groups: { file: string }[] } };
     expect(rules.data.groups.length).toBeGreaterThan(0);
     expect(rules.data.groups.every((g) => g.file === '/etc/prometheus/mcp-rules.yml')).toBe(true);
+  });
+
+  it("passes health-monitoring's alert-rules step, which finds the profile's Prometheus by the project's published port", async () => {
+    const r = await alertRules({ runId: 'r1', phase: 'health-monitoring', verb: 'deploy', target: project.name, params: { scrapeWaitSec: 90 }, previous: {} });
+    expect(r.summary).toMatch(
+      /^Prometheus at http:\/\/127\.0\.0\.1:\d+ has loaded all \d+ rules the gateway ships .* and scrapes the gateway: gateway:8080 up$/,
+    );
+    expect(r).toMatchObject({ outcome: 'passed', details: { found: `the prometheus service of ${project.name}` } });
   });
 });

@@ -101,13 +101,36 @@ test('registry, upstreams, health, pools and sessions print what the gateway say
   expect(await debug(['pools'])).toMatchObject({ code: 0, out: 'no container pools (no per-session docker backend has one)\n' });
 
   expect((await debug(['sessions'])).out).toBe('no open client sessions\n');
-  const { close } = await client();
+  const first = await client();
+  const second = await connectGateway(gw.url, 'websocket', { name: 'debug-ws', version: '3.1.0', headers: { authorization: `Bearer ${CLIENT_KEY}` } });
   try {
     const sessions = await debug(['sessions']);
-    expect(sessions.code).toBe(0);
-    expect(sessions.out).toMatch(/^front +sessions\nstreamable-http +1\n$/);
+    expect(sessions).toMatchObject({ code: 0, err: '' });
+    const lines = sessions.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^id +front +version +client +principal +idle in-flight subs$/);
+    // by front, whatever order their activity put them in
+    const byFront = (line: string) => line.split(/ +/)[1];
+    expect(lines.slice(1).sort((a, b) => byFront(a).localeCompare(byFront(b)))).toEqual([
+      expect.stringMatching(/^[0-9a-f-]{8}… +streamable-http +\d{4}-\d{2}-\d{2} +mcp-fleet-client \S+ +api-key:client +\d+s +0 +0$/),
+      expect.stringMatching(/^[0-9a-f-]{8}… +websocket +\d{4}-\d{2}-\d{2} +debug-ws 3\.1\.0 +api-key:client +\d+s +0 +0$/),
+    ]);
+    const ws = await debug(['sessions', 'front=websocket', 'limit=1']);
+    expect(ws.out).toMatch(/^id .*\n\S+ +websocket .*\n$/);
+    const cut = await debug(['sessions', 'limit=1']);
+    expect(cut.out.trimEnd().split('\n')).toEqual([expect.stringMatching(/^id /), expect.any(String), '1 of 2 sessions shown (limit=1)']);
+    expect(await debug(['sessions', 'principal=api-key:nobody'])).toMatchObject({ code: 0, out: 'no open client sessions\n' });
+    expect(await debug(['sessions', 'front=pigeon'])).toEqual({
+      code: 5,
+      out: '',
+      err: expect.stringMatching(/^mcp-debug: GET \/admin\/sessions: HTTP 400: front takes one of streamable-http, sse, websocket, stdio \(got "pigeon"\)\n$/),
+    });
+    expect(await debug(['sessions', 'websocket'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("sessions takes filters as name=value (principal=, front=, limit=), not 'websocket'"),
+    });
   } finally {
-    await close();
+    await first.close();
+    await second.close();
   }
 });
 
