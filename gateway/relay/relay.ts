@@ -236,8 +236,8 @@ export class Relay implements LocalServices, RoutingDeps {
 
   discover(client: ClientPeer): Record<string, unknown> {
     const instructions = this.instructions(client);
-    // the tasks extension, as far as a server this client sees takes tasks (the gateway makes them for it)
-    const tasks = this.tasksCapability(client) ? { extensions: { [TASKS_EXTENSION]: {} } } : {};
+    // the tasks extension, as far as a server this client sees takes tasks: a 2025 server's (the gateway makes them for it), or the extension's own
+    const tasks = this.tasksCapability(client) || this.servesTasksExtension(client) ? { extensions: { [TASKS_EXTENSION]: {} } } : {};
     return {
       supportedVersions: [...MODERN_VERSIONS],
       capabilities: {
@@ -290,6 +290,11 @@ export class Relay implements LocalServices, RoutingDeps {
   /** The tasks capability for this client: as far as the servers it sees now take tasks for tools/call. */
   tasksCapability(peer: ClientPeer): Record<string, unknown> | undefined {
     return tasksCapability(this.deps.registry.groupsFor(this.reach(peer)).flatMap((g) => g.connections.map((c) => c.capabilities)));
+  }
+
+  /** Whether a 2026-07-28 server this client sees serves the tasks extension itself. */
+  private servesTasksExtension(peer: ClientPeer): boolean {
+    return this.deps.registry.groupsFor(this.reach(peer)).some((g) => g.connections.some((c) => c.era === 'modern' && declaresTasksExtension(c.capabilities)));
   }
 
   /** The client changed its roots: its own upstreams hear it (shared ones never asked for roots). */
@@ -349,6 +354,7 @@ export class Relay implements LocalServices, RoutingDeps {
           [
             taskModernStage(tasks, taskInputs),
             taskRouteStage(tasks, this),
+            upstreamEraStage(clients, this),
             tracing,
             correlateStage,
             countStage(recordCall, logCalls),

@@ -24,8 +24,12 @@ export function isTerminal(status: unknown): boolean {
 
 type Obj = Record<string, unknown>;
 
-/** The task a CreateTaskResult announces, if `result` is one. */
+/**
+ * The task a CreateTaskResult announces, if `result` is one: a 2025 server nests it under `task`,
+ * a server of the tasks extension answers with the task itself (`resultType: "task"`).
+ */
 export function createdTask(result: Obj): (Obj & { taskId: string }) | undefined {
+  if (result.resultType === 'task') return typeof result.taskId === 'string' ? (result as Obj & { taskId: string }) : undefined;
   const task = asObject(result.task);
   return task && typeof task.taskId === 'string' ? (task as Obj & { taskId: string }) : undefined;
 }
@@ -49,8 +53,9 @@ export function withTaskId(task: Obj, taskId: string): Obj {
   return withRelatedTask(typeof task.taskId === 'string' ? { ...task, taskId } : task, taskId);
 }
 
-/** A CreateTaskResult under the gateway's task id. */
+/** A CreateTaskResult (either shape, as createdTask reads it) under the gateway's task id. */
 export function withCreatedTaskId(result: Obj, taskId: string): Obj {
+  if (result.resultType === 'task') return { ...result, taskId };
   return { ...result, task: { ...asObject(result.task), taskId } };
 }
 
@@ -70,7 +75,7 @@ export function tasksCapability(upstreams: readonly Obj[]): Obj | undefined {
   };
 }
 
-/** Whether a 2026-07-28 request's client capabilities declare the tasks extension. */
+/** Whether capabilities declare the tasks extension: a 2026-07-28 request's client capabilities, or a server's in server/discover. */
 export function declaresTasksExtension(capabilities: Obj): boolean {
   return asObject(asObject(capabilities.extensions)?.[TASKS_EXTENSION]) !== undefined;
 }

@@ -7,7 +7,14 @@
  * and the client gets the gateway's id for it (in the 2026 shape for a modern client). The call's
  * progress token stays valid for the task's life, as the 2025 spec says, and ends with it. A call
  * the table has no room for is refused before it reaches the server, so no task is left unreachable.
+ *
+ * A 2026-07-28 server of the tasks extension decides itself whether a call becomes a task, for a
+ * client that declared the extension: the call goes as it is (the client's capabilities travel in
+ * its envelope), and a task it answers with enters the table the same way, renamed. Since most
+ * such calls do not become tasks, room is found once a task exists; when there is none, the
+ * server's task is cancelled and the call refused.
  */
+import { META } from '../../protocol/eras';
 import { FleetError } from '../../protocol/errors';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc';
 import { required, type Call, type Next, type Stage } from '../context';
@@ -22,11 +29,13 @@ import {
   toModernTask,
   withCreatedTaskId,
 } from '../task-messages';
-import { ownerOf, type TaskTable } from '../tasks';
+import { ownerOf, type TaskEntry, type TaskTable } from '../tasks';
 
 export function taskCreateStage(tasks: TaskTable, progress: ProgressRouter): Stage {
   return async (call, next) => {
     if (!TASK_REQUESTS.has(call.request.method)) return next(call);
+    const conn = required(call.backend, 'the backend').connection;
+    if (conn?.era === 'modern' && declaresTasksExtension(conn.capabilities)) return serverDirected(call, next, tasks);
     if (call.client.era === 'modern') return offerTask(call, next, tasks, progress);
     const task = call.params.task;
     if (typeof task !== 'object' || task === null) return next(call);
@@ -54,6 +63,39 @@ async function offerTask(call: Call, next: Next, tasks: TaskTable, progress: Pro
   return { ...reply, result: { resultType: 'task', ...toModernTask(createdTask(reply.result)!, taskId) } };
 }
 
+/** A call to a server of the tasks extension: a task it makes (for a client that declared the extension) enters the table. */
+async function serverDirected(call: Call, next: Next, tasks: TaskTable): Promise<JsonRpcResponse> {
+  // the server sees a 2025 client's `task` param as a hint it may ignore; tasks come to clients that declared the extension
+  if (call.client.era === 'modern' && !declaresTasksExtension(call.client.capabilities)) return next(call);
+  const reply = await next(call);
+  const created = 'result' in reply ? createdTask(reply.result) : undefined;
+  if (!created || !('result' in reply)) return reply;
+  if (!tasks.reserve()) {
+    const conn = required(call.connection, 'the upstream session');
+    const meta = { [META.clientCapabilities]: call.client.capabilities };
+    void conn.fireAndForget('tasks/cancel', { taskId: created.taskId, _meta: meta }, required(call.group, 'the server').config.requestTimeoutMs);
+    throw new FleetError(
+      'TOO_MANY_TASKS',
+      `the gateway already holds ${tasks.limits.maxTasks} tasks (tasks.maxTasks); the server's task was cancelled: fetch or cancel some, or retry later`,
+    );
+  }
+  try {
+    return { ...reply, result: withCreatedTaskId(reply.result, enter(call, tasks, created).id) };
+  } finally {
+    tasks.settled();
+  }
+}
+
+/** A task the server created enters the table under a new id, owned by the call's client. */
+function enter(call: Call, tasks: TaskTable, task: Record<string, unknown> & { taskId: string }): TaskEntry {
+  const conn = required(call.connection, 'the upstream session');
+  const server = required(call.group, 'the server').name;
+  const entry = tasks.add({ clientId: ownerOf(call.client), server, conn, task });
+  // both ids, so an operator can follow the task into the server's own log
+  call.log.info({ server, task: entry.id, upstreamTask: entry.upstreamId }, 'task created');
+  return entry;
+}
+
 async function create(call: Call, next: Next, tasks: TaskTable, progress: ProgressRouter): Promise<{ reply: JsonRpcResponse; taskId?: string }> {
   if (!tasks.reserve())
     throw new FleetError('TOO_MANY_TASKS', `the gateway already holds ${tasks.limits.maxTasks} tasks (tasks.maxTasks); fetch or cancel some, or retry later`);
@@ -65,11 +107,7 @@ async function create(call: Call, next: Next, tasks: TaskTable, progress: Progre
     const reply = await next(call);
     const created = 'result' in reply ? createdTask(reply.result) : undefined;
     if (!created) return { reply };
-    const conn = required(call.connection, 'the upstream session');
-    const server = required(call.group, 'the server').name;
-    const entry = tasks.add({ clientId: ownerOf(call.client), server, conn, task: created });
-    // both ids, so an operator can follow the task into the server's own log
-    call.log.info({ server, task: entry.id, upstreamTask: entry.upstreamId }, 'task created');
+    const entry = enter(call, tasks, created);
     const token = call.progressToken;
     if (token !== undefined && call.holdsProgress) entry.onEnd = () => progress.release(token);
     kept = true;

@@ -81,7 +81,9 @@ export async function runSuite(processes: ProcessSet, options: { label: string; 
   const outcomes: (number | NodeJS.Signals | 'timeout')[] = [];
   for (const [i, args] of invocations(specVersion).entries()) {
     const out = openSync(logFile, i === 0 ? 'w' : 'a');
-    const child = processes.spawn(process.execPath, [conformancePackage().bin, 'server', '--url', url, ...args, '-o', checksDir], { stdio: ['ignore', out, out] });
+    const child = processes.spawn(process.execPath, [conformancePackage().bin, 'server', '--url', url, ...args, '-o', checksDir], {
+      stdio: ['ignore', out, out],
+    });
     closeSync(out);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))));
@@ -98,7 +100,11 @@ export async function runSuite(processes: ProcessSet, options: { label: string; 
     run.failures.push({ scenario: '(suite)', check: 'suite-timeout', message: `suite did not finish within ${SUITE_TIMEOUT_MS} ms; see ${logFile}` });
   } else if (outcomes.some((outcome) => outcome !== 0) && run.failed === 0) {
     run.failed += 1;
-    run.failures.push({ scenario: '(suite)', check: 'suite-exit', message: `suite exited with ${outcomes.join(', ')} but reported no failed check; see ${logFile}` });
+    run.failures.push({
+      scenario: '(suite)',
+      check: 'suite-exit',
+      message: `suite exited with ${outcomes.join(', ')} but reported no failed check; see ${logFile}`,
+    });
   }
   return run;
 }
