@@ -102,6 +102,33 @@ export function toModernTask(task: Obj, taskId: string): Obj {
   };
 }
 
+/** `capabilities` with the tasks extension declared: what the gateway tells a server of the extension when it acts for a 2025 client's task. */
+export function withTasksExtension(capabilities: Obj): Obj {
+  return { ...capabilities, extensions: { ...asObject(capabilities.extensions), [TASKS_EXTENSION]: {} } };
+}
+
+/** `capabilities` without the tasks extension: a 2025 client's call that asked for no task must not become one. */
+export function withoutTasksExtension(capabilities: Obj): Obj {
+  const extensions = asObject(capabilities.extensions);
+  if (!extensions || !(TASKS_EXTENSION in extensions)) return capabilities;
+  const { [TASKS_EXTENSION]: _tasks, ...others } = extensions;
+  return { ...capabilities, extensions: others };
+}
+
+/**
+ * A task of the extension (a CreateTaskResult or a DetailedTask) as a 2025 Task, under its own id:
+ * `ttlMs` and `pollIntervalMs` become `ttl` and `pollInterval`; the inlined outcome, the questions
+ * and `resultType` stay behind (a 2025 client fetches the outcome with tasks/result).
+ */
+export function toLegacyTask(task: Obj): Obj {
+  const { ttlMs, pollIntervalMs, resultType: _type, result: _result, error: _error, inputRequests: _questions, ...rest } = task;
+  return {
+    ...rest,
+    ttl: typeof ttlMs === 'number' ? ttlMs : null,
+    ...(typeof pollIntervalMs === 'number' ? { pollInterval: pollIntervalMs } : {}),
+  };
+}
+
 /** A 2025 task's outcome (its tasks/result answer) as the extension inlines it in a terminal Task: a result is `completed`, an error `failed`. */
 export function inlineOutcome(outcome: { result: Obj } | { error: unknown }): Obj {
   if ('error' in outcome) return { status: 'failed', error: outcome.error };

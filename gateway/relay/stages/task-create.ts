@@ -10,7 +10,9 @@
  *
  * A 2026-07-28 server of the tasks extension decides itself whether a call becomes a task, for a
  * client that declared the extension: the call goes as it is (the client's capabilities travel in
- * its envelope), and a task it answers with enters the table the same way, renamed. Since most
+ * its envelope), and a task it answers with enters the table the same way, renamed. For a 2025
+ * client the gateway declares the extension when the call has the `task` param, and the client
+ * gets the task in the 2025 shape (task-extension-legacy.ts serves the rest of it). Since most
  * such calls do not become tasks, room is found once a task exists; when there is none, the
  * server's task is cancelled and the call refused.
  */
@@ -26,8 +28,11 @@ import {
   declaresTasksExtension,
   requiresTask,
   tasksCapability,
+  toLegacyTask,
   toModernTask,
   withCreatedTaskId,
+  withTasksExtension,
+  withoutTasksExtension,
 } from '../task-messages';
 import { ownerOf, type TaskEntry, type TaskTable } from '../tasks';
 
@@ -65,22 +70,34 @@ async function offerTask(call: Call, next: Next, tasks: TaskTable, progress: Pro
 
 /** A call to a server of the tasks extension: a task it makes (for a client that declared the extension) enters the table. */
 async function serverDirected(call: Call, next: Next, tasks: TaskTable): Promise<JsonRpcResponse> {
-  // the server sees a 2025 client's `task` param as a hint it may ignore; tasks come to clients that declared the extension
-  if (call.client.era === 'modern' && !declaresTasksExtension(call.client.capabilities)) return next(call);
+  const legacy = call.client.era === 'legacy';
+  if (legacy) {
+    // A 2025 client asks for a task with the `task` param: for the server, the gateway declares the extension on its
+    // behalf then (and only then: a call that asked for none must not become one). The param goes along: the
+    // extension tolerates it as a hint, and a retried call must still carry it.
+    const capabilities = call.client.capabilities;
+    call.meta[META.clientCapabilities] = call.params.task === undefined ? withoutTasksExtension(capabilities) : withTasksExtension(capabilities);
+  } else if (!declaresTasksExtension(call.client.capabilities)) return next(call);
   const reply = await next(call);
   const created = 'result' in reply ? createdTask(reply.result) : undefined;
   if (!created || !('result' in reply)) return reply;
   if (!tasks.reserve()) {
     const conn = required(call.connection, 'the upstream session');
-    const meta = { [META.clientCapabilities]: call.client.capabilities };
-    void conn.fireAndForget('tasks/cancel', { taskId: created.taskId, _meta: meta }, required(call.group, 'the server').config.requestTimeoutMs);
+    const group = required(call.group, 'the server');
+    const meta = { [META.clientCapabilities]: withTasksExtension(call.client.capabilities) };
+    void conn.fireAndForget('tasks/cancel', { taskId: created.taskId, _meta: meta }, group.config.requestTimeoutMs);
+    call.log.warn(
+      { server: group.name, upstreamTask: created.taskId, maxTasks: tasks.limits.maxTasks },
+      'task table full: the task the server made was cancelled',
+    );
     throw new FleetError(
       'TOO_MANY_TASKS',
       `the gateway already holds ${tasks.limits.maxTasks} tasks (tasks.maxTasks); the server's task was cancelled: fetch or cancel some, or retry later`,
     );
   }
   try {
-    return { ...reply, result: withCreatedTaskId(reply.result, enter(call, tasks, created).id) };
+    const { id } = enter(call, tasks, created);
+    return { ...reply, result: legacy ? { task: { ...toLegacyTask(created), taskId: id } } : withCreatedTaskId(reply.result, id) };
   } finally {
     tasks.settled();
   }
