@@ -79,6 +79,7 @@ import { retryStage, type RetryCounter } from './stages/retry';
 import { sendStage } from './stages/send';
 import { subscriptionStage } from './stages/subscription';
 import { taskCreateStage } from './stages/task-create';
+import { taskExtensionLegacyStage } from './stages/task-extension-legacy';
 import { taskModernStage } from './stages/task-modern';
 import { taskRouteStage } from './stages/task-route';
 import { tapStage } from './stages/tap';
@@ -237,7 +238,7 @@ export class Relay implements LocalServices, RoutingDeps {
 
   discover(client: ClientPeer): Record<string, unknown> {
     const instructions = this.instructions(client);
-    // the tasks extension, as far as a server this client sees takes tasks (the gateway makes them for it)
+    // the tasks extension, as far as a server this client sees takes tasks (a 2025 server's: the gateway makes them for it)
     const tasks = this.tasksCapability(client) ? { extensions: { [TASKS_EXTENSION]: {} } } : {};
     return {
       supportedVersions: [...MODERN_VERSIONS],
@@ -293,9 +294,16 @@ export class Relay implements LocalServices, RoutingDeps {
       .join('\n\n');
   }
 
-  /** The tasks capability for this client: as far as the servers it sees now take tasks for tools/call. */
+  /**
+   * The tasks capability for this client: as far as the servers it sees now take tasks for
+   * tools/call (a server of the extension takes them for a 2025 client through the gateway, which
+   * lists and cancels them).
+   */
   tasksCapability(peer: ClientPeer): Record<string, unknown> | undefined {
-    return tasksCapability(this.deps.registry.groupsFor(this.reach(peer)).flatMap((g) => g.connections.map((c) => c.capabilities)));
+    const connections = this.deps.registry.groupsFor(this.reach(peer)).flatMap((g) => g.connections);
+    if (connections.some((c) => c.era === 'modern' && declaresTasksExtension(c.capabilities)))
+      return { list: {}, cancel: {}, requests: { tools: { call: {} } } };
+    return tasksCapability(connections.map((c) => c.capabilities));
   }
 
   /** The client changed its roots: its own upstreams hear it (shared ones never asked for roots). */
@@ -355,6 +363,8 @@ export class Relay implements LocalServices, RoutingDeps {
           [
             taskModernStage(tasks, taskInputs),
             taskRouteStage(tasks, this),
+            upstreamEraStage(clients, this),
+            taskExtensionLegacyStage,
             tracing,
             correlateStage,
             countStage(recordCall, logCalls),

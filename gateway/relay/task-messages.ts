@@ -24,8 +24,12 @@ export function isTerminal(status: unknown): boolean {
 
 type Obj = Record<string, unknown>;
 
-/** The task a CreateTaskResult announces, if `result` is one. */
+/**
+ * The task a CreateTaskResult announces, if `result` is one: a 2025 server nests it under `task`,
+ * a server of the tasks extension answers with the task itself (`resultType: "task"`).
+ */
 export function createdTask(result: Obj): (Obj & { taskId: string }) | undefined {
+  if (result.resultType === 'task') return typeof result.taskId === 'string' ? (result as Obj & { taskId: string }) : undefined;
   const task = asObject(result.task);
   return task && typeof task.taskId === 'string' ? (task as Obj & { taskId: string }) : undefined;
 }
@@ -49,8 +53,9 @@ export function withTaskId(task: Obj, taskId: string): Obj {
   return withRelatedTask(typeof task.taskId === 'string' ? { ...task, taskId } : task, taskId);
 }
 
-/** A CreateTaskResult under the gateway's task id. */
+/** A CreateTaskResult (either shape, as createdTask reads it) under the gateway's task id. */
 export function withCreatedTaskId(result: Obj, taskId: string): Obj {
+  if (result.resultType === 'task') return { ...result, taskId };
   return { ...result, task: { ...asObject(result.task), taskId } };
 }
 
@@ -70,7 +75,7 @@ export function tasksCapability(upstreams: readonly Obj[]): Obj | undefined {
   };
 }
 
-/** Whether a 2026-07-28 request's client capabilities declare the tasks extension. */
+/** Whether capabilities declare the tasks extension: a 2026-07-28 request's client capabilities, or a server's in server/discover. */
 export function declaresTasksExtension(capabilities: Obj): boolean {
   return asObject(asObject(capabilities.extensions)?.[TASKS_EXTENSION]) !== undefined;
 }
@@ -94,6 +99,33 @@ export function toModernTask(task: Obj, taskId: string): Obj {
     ttlMs: typeof ttl === 'number' ? ttl : null,
     ...(typeof pollInterval === 'number' ? { pollIntervalMs: pollInterval } : {}),
     ...(Object.keys(otherMeta).length > 0 ? { _meta: otherMeta } : {}),
+  };
+}
+
+/** `capabilities` with the tasks extension declared: what the gateway tells a server of the extension when it acts for a 2025 client's task. */
+export function withTasksExtension(capabilities: Obj): Obj {
+  return { ...capabilities, extensions: { ...asObject(capabilities.extensions), [TASKS_EXTENSION]: {} } };
+}
+
+/** `capabilities` without the tasks extension: a 2025 client's call that asked for no task must not become one. */
+export function withoutTasksExtension(capabilities: Obj): Obj {
+  const extensions = asObject(capabilities.extensions);
+  if (!extensions || !(TASKS_EXTENSION in extensions)) return capabilities;
+  const { [TASKS_EXTENSION]: _tasks, ...others } = extensions;
+  return { ...capabilities, extensions: others };
+}
+
+/**
+ * A task of the extension (a CreateTaskResult or a DetailedTask) as a 2025 Task, under its own id:
+ * `ttlMs` and `pollIntervalMs` become `ttl` and `pollInterval`; the inlined outcome, the questions
+ * and `resultType` stay behind (a 2025 client fetches the outcome with tasks/result).
+ */
+export function toLegacyTask(task: Obj): Obj {
+  const { ttlMs, pollIntervalMs, resultType: _type, result: _result, error: _error, inputRequests: _questions, ...rest } = task;
+  return {
+    ...rest,
+    ttl: typeof ttlMs === 'number' ? ttlMs : null,
+    ...(typeof pollIntervalMs === 'number' ? { pollInterval: pollIntervalMs } : {}),
   };
 }
 

@@ -76,7 +76,7 @@ export interface NewTask {
   clientId: string;
   server: string;
   conn: UpstreamConnection;
-  /** The Task object the server answered with (its taskId, status, ttl). */
+  /** The Task object the server answered with (its taskId, status, ttl or the extension's ttlMs). */
   task: Record<string, unknown> & { taskId: string };
 }
 
@@ -121,7 +121,9 @@ export class TaskTable {
   }
 
   add(created: NewTask): TaskEntry {
-    const ttl = typeof created.task.ttl === 'number' && created.task.ttl >= 0 ? Math.min(created.task.ttl, this.limits.maxTtlMs) : this.limits.maxTtlMs;
+    // a 2025 Task's ttl, the extension's ttlMs (null or absent: unlimited, which counts as maxTtlMs)
+    const given = created.task.ttl ?? created.task.ttlMs;
+    const ttl = typeof given === 'number' && given >= 0 ? Math.min(given, this.limits.maxTtlMs) : this.limits.maxTtlMs;
     const entry: TaskEntry = {
       id: this.newId(),
       clientId: created.clientId,

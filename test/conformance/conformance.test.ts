@@ -3,7 +3,8 @@
  * the gateway to the official suite: every check of every scenario of 2026-07-28 and of 2025-11-25
  * must pass directly against the fixture, and through the gateway in front of the fixture as a
  * 2026-07-28 server (stdio) and as a 2025-11-25 server (Streamable HTTP): all four pairs of client
- * and server era. It runs the compiled gateway and fixture, so it first refuses a dist/ older than
+ * and server era. The tasks extension's scenarios must pass against the fixture and through the
+ * gateway to it as a 2026-07-28 server. It runs the compiled gateway and fixture, so it first refuses a dist/ older than
  * their sources.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,8 +13,8 @@ import { requireCurrentBuild } from '../helpers/dist';
 
 const RUNNER = resolve(__dirname, '..', '..', 'dist', 'test', 'conformance', 'run-conformance.js');
 
-/** The scenarios @modelcontextprotocol/conformance 0.2.0-alpha.12 (pinned) runs per revision with --suite all. */
-const SCENARIOS = { '2026-07-28': 40, '2025-11-25': 33 };
+/** The scenarios @modelcontextprotocol/conformance 0.2.0-alpha.12 (pinned) runs per revision with --suite all, and of the tasks extension. */
+const SCENARIOS = { '2026-07-28': 40, '2025-11-25': 33, 'tasks-extension': 10 };
 
 function verdict(output: string, label: string, specVersion: keyof typeof SCENARIOS) {
   const line = new RegExp(`^${label} ${specVersion}: (\\d+)/(\\d+) checks passed, \\d+ warning\\(s\\), (\\d+) known limit\\(s\\), (\\d+) scenarios$`, 'm').exec(
@@ -35,8 +36,10 @@ it('passes every check of the official conformance suite: both revisions directl
   for (const [label, specVersion, limits] of [
     ['fixture', '2026-07-28', 0],
     ['fixture', '2025-11-25', 0],
+    ['fixture', 'tasks-extension', 0],
     ['gateway', '2026-07-28', 0],
     ['gateway', '2025-11-25', 0],
+    ['gateway', 'tasks-extension', 0],
     ['gateway-http2025', '2026-07-28', 4],
     ['gateway-http2025', '2025-11-25', 0],
   ] as const) {

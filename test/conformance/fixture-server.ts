@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createFlowStates, stateKey } from './fixtures/request-state';
 import { createFixtureServer } from './fixtures/server';
+import { TaskStore } from './fixtures/task-store';
 import { serveHttp } from './http-host';
 
 const USAGE = 'usage: fixture-server (--stdio | --port PORT [--host HOST])';
@@ -28,22 +29,29 @@ async function main(): Promise<void> {
 
   if (values.stdio === (values.port !== undefined)) throw new Error(`give exactly one of --stdio and --port\n${USAGE}`);
   const states = createFlowStates(stateKey());
+  const tasks = new TaskStore();
 
   if (values.stdio) {
-    const connection = serveStdio(() => createFixtureServer({ states }), {
+    const connection = serveStdio(() => createFixtureServer({ states, tasks }), {
       onerror: (err) => process.stderr.write(`fixture-server: ${err.message}\n`),
     });
     // Whoever spawned us owns our lifetime: when they close our stdin, we are done.
-    process.stdin.once('end', () => void connection.close().finally(() => process.exit(0)));
+    process.stdin.once('end', () => {
+      tasks.close();
+      void connection.close().finally(() => process.exit(0));
+    });
     return;
   }
 
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535 (got ${values.port})\n${USAGE}`);
-  const host = await serveHttp({ host: values.host, port, createMcpServer: (changes) => createFixtureServer({ changes, states }) });
+  const host = await serveHttp({ host: values.host, port, createMcpServer: (changes) => createFixtureServer({ changes, states, tasks }) });
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: host.url })}\n`);
 
-  const stop = () => void host.close().finally(() => process.exit(0));
+  const stop = () => {
+    tasks.close();
+    void host.close().finally(() => process.exit(0));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

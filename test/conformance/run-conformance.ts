@@ -48,9 +48,9 @@ const FROM_A_2025_SERVER: KnownLimits = {
 };
 
 const PLAN: readonly TargetPlan[] = [
-  { label: 'fixture', start: startFixture, specVersions: ['2026-07-28', '2025-11-25'] },
+  { label: 'fixture', start: startFixture, specVersions: ['2026-07-28', '2025-11-25', 'tasks-extension'] },
   // Both client eras through the gateway, against both server eras: the four translation pairs.
-  { label: 'gateway', start: startGateway, specVersions: ['2026-07-28', '2025-11-25'] },
+  { label: 'gateway', start: startGateway, specVersions: ['2026-07-28', '2025-11-25', 'tasks-extension'] },
   { label: 'gateway-http2025', start: startGatewayOverHttp, specVersions: ['2026-07-28', '2025-11-25'], limits: { '2026-07-28': FROM_A_2025_SERVER } },
 ];
 

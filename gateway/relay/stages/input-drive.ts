@@ -37,8 +37,15 @@ export const inputDriveStage: Stage = async (call, next) => {
   }
 };
 
-/** Every question of a round, asked at once; the first one refused or failed fails the round. */
-async function askAll(call: Call, inputRequests: unknown): Promise<Record<string, unknown> | FleetError> {
+/**
+ * Every question of a round, asked at once; the first one refused or failed fails the round.
+ * `tie` adds to each question's params what ties it to its call (a task's related-task `_meta`).
+ */
+export async function askAll(
+  call: Call,
+  inputRequests: unknown,
+  tie: (params: Record<string, unknown>) => Record<string, unknown> = (params) => params,
+): Promise<Record<string, unknown> | FleetError> {
   if (typeof inputRequests !== 'object' || inputRequests === null || Array.isArray(inputRequests)) return {};
   const conn = required(required(call.backend, 'the backend').connection, 'a connected backend');
   const timeoutMs = required(call.group, 'the server').config.requestTimeoutMs;
@@ -47,8 +54,13 @@ async function askAll(call: Call, inputRequests: unknown): Promise<Record<string
     entries.map(([key, q]) => {
       if (typeof q?.method !== 'string')
         return Promise.resolve(errorResponse(key, { code: SdkCode.InvalidParams, message: `the server's input request ${key} names no method` }));
-      const params = typeof q.params === 'object' && q.params !== null ? (q.params as Record<string, unknown>) : undefined;
-      return call.client.ask({ jsonrpc: '2.0', id: key, method: q.method, ...(params ? { params } : {}) }, call.request.id, timeoutMs, conn);
+      const params = tie(typeof q.params === 'object' && q.params !== null ? (q.params as Record<string, unknown>) : {});
+      return call.client.ask(
+        { jsonrpc: '2.0', id: key, method: q.method, ...(Object.keys(params).length > 0 ? { params } : {}) },
+        call.request.id,
+        timeoutMs,
+        conn,
+      );
     }),
   );
   const answers: Record<string, unknown> = {};

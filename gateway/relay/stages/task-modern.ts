@@ -5,11 +5,14 @@
  * error), and the server's questions while it is input_required (`inputRequests`, gathered by the
  * gateway on a tasks/result it opens: task-questions.ts; until they came, the task reads working).
  * tasks/update answers those questions, tasks/cancel is forwarded; both are acknowledged with an
- * empty result, as the extension says. Other clients pass through.
+ * empty result, as the extension says. A task of a server of the extension is the server's to
+ * answer: those requests go on as they are. Other clients pass through. A modern client that did
+ * not declare the extension is refused with -32021, as the extension says.
  */
 import { resultResponse, type JsonRpcResponse } from '../../protocol/jsonrpc';
 import type { Call, Next, Stage } from '../context';
-import { inlineOutcome, toModernTask } from '../task-messages';
+import { FleetError } from '../../protocol/errors';
+import { TASKS_EXTENSION, declaresTasksExtension, inlineOutcome, toModernTask } from '../task-messages';
 import type { TaskInputs } from '../task-questions';
 import { ownerOf, type TaskTable } from '../tasks';
 import { unknownTask } from './task-route';
@@ -18,7 +21,13 @@ export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
   return async (call, next) => {
     if (call.client.era !== 'modern') return next(call);
     const { request } = call;
+    if (!declaresTasksExtension(call.client.capabilities)) {
+      throw new FleetError('MISSING_CLIENT_CAPABILITY', `Missing required client capability: ${request.method} needs the tasks extension`, {
+        data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+      });
+    }
     const taskId = call.params.taskId;
+    if (tasks.owned(taskId, ownerOf(call.client))?.conn.era === 'modern') return next(call);
     if (request.method === 'tasks/update') {
       const entry = tasks.owned(taskId, ownerOf(call.client));
       if (!entry) throw unknownTask(tasks, call);

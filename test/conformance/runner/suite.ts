@@ -1,10 +1,12 @@
 /**
  * Runs every server scenario of the official conformance suite that applies to one protocol
  * revision (`--suite all --spec-version V`: the default active suite would skip the scenarios
- * still marked pending or draft, and 2026-07-28's own ones are all draft) against one URL, and reads
+ * still marked pending or draft, and 2026-07-28's own ones are all draft), or every scenario of an
+ * extension (the tasks extension's, one at a time), against one URL, and reads
  * its verdict back: per-scenario counts from the SUMMARY it prints (which also covers a scenario that
  * crashed before writing results), failure and warning details from the checks.json files it saves.
  */
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ProcessSet } from './processes';
@@ -53,34 +55,56 @@ export function setupFailure(label: string, specVersion: string, check: string, 
   return { label, specVersion, scenarios: 0, passed: 0, failed: 1, failures: [{ scenario: '(setup)', check, message }], warnings: [], artifacts };
 }
 
+/**
+ * Extension suites, by the name the report gives them: the suite lists their scenarios under
+ * `[extension]`, off every revision's timeline, so each is run on its own (`--scenario S --force`).
+ */
+const EXTENSION_SUITES: Readonly<Record<string, string>> = { 'tasks-extension': 'tasks-' };
+
+/** The suite's invocations for one revision (one run of `--suite all`) or one extension suite (a run per scenario). */
+function invocations(specVersion: string): string[][] {
+  const prefix = EXTENSION_SUITES[specVersion];
+  if (prefix === undefined) return [['--suite', 'all', '--spec-version', specVersion]];
+  const listed = spawnSync(process.execPath, [conformancePackage().bin, 'list', '--server'], { encoding: 'utf8' });
+  const scenarios = [...listed.stdout.matchAll(/^\s*- (\S+) \[extension\]$/gm)].map((m) => m[1] ?? '').filter((name) => name.startsWith(prefix));
+  if (scenarios.length === 0) throw new Error(`the conformance suite lists no ${prefix}* extension scenario (exit ${listed.status}): ${listed.stderr}`);
+  return scenarios.map((scenario) => ['--scenario', scenario, '--force']);
+}
+
 export async function runSuite(processes: ProcessSet, options: { label: string; specVersion: string; url: string; workDir: string }): Promise<SuiteRun> {
   const { label, specVersion, url, workDir } = options;
   const checksDir = join(workDir, 'checks');
   const logFile = join(workDir, 'suite.log');
   mkdirSync(checksDir, { recursive: true });
 
-  const out = openSync(logFile, 'w');
-  const child = processes.spawn(
-    process.execPath,
-    [conformancePackage().bin, 'server', '--url', url, '--suite', 'all', '--spec-version', specVersion, '-o', checksDir],
-    {
+  const deadline = Date.now() + SUITE_TIMEOUT_MS;
+  const outcomes: (number | NodeJS.Signals | 'timeout')[] = [];
+  for (const [i, args] of invocations(specVersion).entries()) {
+    const out = openSync(logFile, i === 0 ? 'w' : 'a');
+    const child = processes.spawn(process.execPath, [conformancePackage().bin, 'server', '--url', url, ...args, '-o', checksDir], {
       stdio: ['ignore', out, out],
-    },
-  );
-  closeSync(out);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SUITE_TIMEOUT_MS)));
-  const outcome = await Promise.race([waitForExit(child), timedOut]);
-  clearTimeout(timer);
-  await processes.stop(child);
+    });
+    closeSync(out);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))));
+    const outcome = await Promise.race([waitForExit(child), timedOut]);
+    clearTimeout(timer);
+    await processes.stop(child);
+    outcomes.push(outcome);
+    if (outcome === 'timeout') break;
+  }
 
   const run = { label, specVersion, ...readResults(readFileSync(logFile, 'utf8'), checksDir, workDir) };
-  if (outcome === 'timeout') {
+  if (outcomes.includes('timeout')) {
     run.failed += 1;
     run.failures.push({ scenario: '(suite)', check: 'suite-timeout', message: `suite did not finish within ${SUITE_TIMEOUT_MS} ms; see ${logFile}` });
-  } else if (outcome !== 0 && run.failed === 0) {
+  } else if (outcomes.some((outcome) => outcome !== 0) && run.failed === 0) {
     run.failed += 1;
-    run.failures.push({ scenario: '(suite)', check: 'suite-exit', message: `suite exited with ${outcome} but reported no failed check; see ${logFile}` });
+    run.failures.push({
+      scenario: '(suite)',
+      check: 'suite-exit',
+      message: `suite exited with ${outcomes.join(', ')} but reported no failed check; see ${logFile}`,
+    });
   }
   return run;
 }
