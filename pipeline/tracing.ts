@@ -6,6 +6,7 @@
  * bounded, flushed at shutdown) under settings.serviceName (mcp-fleet-pipeline). One process
  * makes one of these, gives it to its client and its worker, and shuts it down after both stopped.
  */
+import { TRACED_WORKFLOW_MODULES } from './traced-workflow-modules';
 import { context, propagation } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { StackContextManager } from '@opentelemetry/sdk-trace';
@@ -46,7 +47,7 @@ export function startPipelineTracing(settings: TracingSettings): PipelineTracing
   const options = { tracer: tracing.tracer };
   let stopped: Promise<void> | undefined;
   return {
-    workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+    workflowInterceptorModules: [...TRACED_WORKFLOW_MODULES],
     clientInterceptors: [new OpenTelemetryWorkflowClientInterceptor(options)],
     activityInterceptors: [
       (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx, options), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),

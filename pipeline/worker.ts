@@ -13,30 +13,38 @@ import { installWorkerRuntime } from './worker-runtime';
 
 const bundles = new Map<boolean, Promise<WorkflowBundleOption>>();
 
+/** The prebuilt workflow code, untraced and with the OpenTelemetry workflow interceptors in (scripts/docker-build.sh makes both). */
+export const PREBUILT_BUNDLE_ENV = { plain: 'MCP_FLEET_WORKFLOW_BUNDLE', traced: 'MCP_FLEET_WORKFLOW_BUNDLE_TRACED' } as const;
+
 /**
- * The workflow code: the file MCP_FLEET_WORKFLOW_BUNDLE names (bundled ahead from the same build:
- * the images carry one, made by scripts/docker-build.sh), else bundled once per process (webpack:
- * a second or more on two cores, and about 100 MB of memory the process keeps). With `tracing`, it bundles
- * the OpenTelemetry workflow interceptors in (pipeline/tracing.ts), always at start: the prebuilt
- * file is the untraced code. The interceptors add no commands and the workflows draw no random
- * numbers (the span ids do), so a run started on one replays on the other.
+ * The workflow code: the file MCP_FLEET_WORKFLOW_BUNDLE names (MCP_FLEET_WORKFLOW_BUNDLE_TRACED with
+ * `tracing`: the OpenTelemetry workflow interceptors of pipeline/tracing.ts bundled in), bundled
+ * ahead from the same build (the images carry both, made by scripts/docker-build.sh), else bundled
+ * once per process (webpack: a second or more on two cores, and about 100 MB of memory the process
+ * keeps). The interceptors add no commands and the workflows draw no random numbers (the span ids
+ * do), so a run started on one replays on the other.
  */
 export function workflowBundle(tracing?: Pick<PipelineTracing, 'workflowInterceptorModules'>): Promise<WorkflowBundleOption> {
-  const prebuilt = process.env.MCP_FLEET_WORKFLOW_BUNDLE;
   const traced = tracing !== undefined;
+  const prebuilt = process.env[traced ? PREBUILT_BUNDLE_ENV.traced : PREBUILT_BUNDLE_ENV.plain];
   let bundle = bundles.get(traced);
   if (!bundle) {
-    bundle =
-      prebuilt && !traced
-        ? Promise.resolve({ codePath: prebuilt })
-        : bundleWorkflowCode({
-            workflowsPath: require.resolve('../workflows/index'),
-            ...(tracing ? { workflowInterceptorModules: tracing.workflowInterceptorModules } : {}),
-            logger: quietLogger,
-          });
+    bundle = prebuilt
+      ? Promise.resolve({ codePath: prebuilt })
+      : bundleWorkflowCode({
+          workflowsPath: require.resolve('../workflows/index'),
+          ...(tracing ? { workflowInterceptorModules: tracing.workflowInterceptorModules } : {}),
+          logger: quietLogger,
+        });
     bundles.set(traced, bundle);
   }
   return bundle;
+}
+
+/** Where the worker's workflow code comes from, for its start line. */
+function bundleOrigin(traced: boolean): string {
+  const prebuilt = process.env[traced ? PREBUILT_BUNDLE_ENV.traced : PREBUILT_BUNDLE_ENV.plain];
+  return `${traced ? 'traced ' : ''}workflow code ${prebuilt ? `from ${prebuilt}` : 'bundled at start'}`;
 }
 
 export interface PipelineWorkerOptions {
@@ -114,7 +122,7 @@ async function main(): Promise<void> {
   const temporal = await ensureTemporal({});
   const tracing = pipelineTracingFromEnv();
   const w = await startPipelineWorker({ temporal, ...(tracing ? { tracing } : {}) });
-  console.error(`mcp-fleet worker on ${temporal.address} (${temporal.namespace}), task queue ${TASK_QUEUE}`);
+  console.error(`mcp-fleet worker on ${temporal.address} (${temporal.namespace}), task queue ${TASK_QUEUE}, ${bundleOrigin(tracing !== undefined)}`);
   const stop = () => void w.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -74,11 +74,18 @@ rm -rf "$stage/app/dist" "$stage/docker"
 mkdir -p "$stage/app/dist" "$stage/docker"
 # the gateway, and the pipeline MCP server with its worker (mcp-server runs it behind a bridge)
 cp -R dist/gateway dist/pipeline dist/workflows dist/activities "$stage/app/dist/"
-# the worker's workflow code bundled here, once, from the same build (MCP_FLEET_WORKFLOW_BUNDLE)
+# the worker's workflow code bundled here, once, from the same build: untraced
+# (MCP_FLEET_WORKFLOW_BUNDLE) and with the OpenTelemetry interceptors (MCP_FLEET_WORKFLOW_BUNDLE_TRACED)
 # shellcheck disable=SC2016  # JavaScript, not shell
-env -u MCP_FLEET_WORKFLOW_BUNDLE node -e '
-  require("./dist/pipeline/worker").workflowBundle().then((b) => require("node:fs").writeFileSync(process.argv[1], b.code));
-' "$stage/app/workflow-bundle.js"
+env -u MCP_FLEET_WORKFLOW_BUNDLE -u MCP_FLEET_WORKFLOW_BUNDLE_TRACED node -e '
+  const { workflowBundle } = require("./dist/pipeline/worker");
+  const { TRACED_WORKFLOW_MODULES } = require("./dist/pipeline/traced-workflow-modules");
+  const write = (file) => (b) => require("node:fs").writeFileSync(file, b.code);
+  workflowBundle()
+    .then(write(process.argv[1]))
+    .then(() => workflowBundle({ workflowInterceptorModules: [...TRACED_WORKFLOW_MODULES] }))
+    .then(write(process.argv[2]));
+' "$stage/app/workflow-bundle.js" "$stage/app/workflow-bundle-traced.js"
 cp -R docker/config docker/*.sh "$stage/docker/"
 printf '%s\n' '**/.installed' '**/package-lock.json' 'app/dist/**/*.test.js' 'app/dist/**/*.test.js.map' 'temporal' 'haproxy' 'redis' 'prometheus' >"$stage/.dockerignore"
 

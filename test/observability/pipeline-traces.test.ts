@@ -7,12 +7,15 @@
  * nothing of it exists; a bad endpoint is refused naming the variable.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { propagation } from '@opentelemetry/api';
 import { PipelineClient, WORKFLOW_TYPE } from '../../pipeline/client';
+import { TRACED_WORKFLOW_MODULES } from '../../pipeline/traced-workflow-modules';
 import { PIPELINE_SERVICE_NAME, PIPELINE_TRACING_ENV, pipelineTracingFromEnv } from '../../pipeline/tracing-env';
 import type { StepDef, StepInput, StepResult } from '../../pipeline/types';
-import { startPipelineWorker, workflowBundle, type PipelineWorker } from '../../pipeline/worker';
+import { PREBUILT_BUNDLE_ENV, startPipelineWorker, workflowBundle, type PipelineWorker } from '../../pipeline/worker';
 import { ROOT } from '../containers/support/docker';
 import { startDevJaeger, type DevJaeger, type JaegerSpan } from '../helpers/jaeger';
 import { freePort } from '../helpers/ports';
@@ -54,8 +57,10 @@ async function traceOfRun(workflowId: string, names: string[]): Promise<JaegerSp
 }
 
 /** `node dist/pipeline/worker.js` with the pipeline's tracing set to `endpoint`, on the test's dev server. */
-function standaloneWorker(endpoint: string) {
-  const env = { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, [PIPELINE_TRACING_ENV]: endpoint };
+function standaloneWorker(endpoint: string, tracedBundle?: string) {
+  const { [PREBUILT_BUNDLE_ENV.traced]: _inherited, ...inherited } = process.env;
+  const prebuilt = tracedBundle === undefined ? {} : { [PREBUILT_BUNDLE_ENV.traced]: tracedBundle };
+  const env = { ...inherited, ...prebuilt, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, [PIPELINE_TRACING_ENV]: endpoint };
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'pipeline', 'worker.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -121,41 +126,54 @@ test("one run is one trace in Jaeger: the client's start, the workflow's run, ea
   }
 });
 
-test('a worker in another process (node dist/pipeline/worker.js) continues the trace of the client that started the run, and sends its spans as it stops', async () => {
-  const { child, stderr, exited } = standaloneWorker(jaeger.otlpUrl);
-  const tracing = pipelineTracingFromEnv({ [PIPELINE_TRACING_ENV]: jaeger.otlpUrl })!;
-  let client: PipelineClient | undefined;
-  let workflowId: string;
-  try {
-    await waitFor(() => {
-      if (child.exitCode !== null) throw new Error(`the worker exited with ${child.exitCode}: ${stderr()}`);
-      return stderr().includes('mcp-fleet worker on');
-    }, 'the standalone worker to poll');
-    client = await PipelineClient.connect(temporal, undefined, tracing);
-    // a real activity of the fleet, on the worker's default task queue: nothing listens there, so it fails at once
-    const url = `http://127.0.0.1:${await freePort()}`;
-    ({ workflowId } = await client.start({ phase: 'docker-compose', verb: 'test' }, [
-      { id: 'live', title: 'gateway live', activity: 'gatewayHealth', params: { url } },
-    ]));
-    expect((await client.result(workflowId)).steps.map((st) => [st.id, st.outcome])).toEqual([['live', 'failed']]);
-  } finally {
-    await client?.close();
-    await tracing.shutdown();
-    child.kill('SIGTERM');
-  }
-  // it stops on SIGTERM and exits by itself (the exporter closed what it held), its export never failing
-  expect(await exited).toBe(0);
-  expect(stderr()).not.toContain('trace export');
-  const spans = await traceOfRun(workflowId!, [
-    `StartWorkflow:${WORKFLOW_TYPE}`,
-    `RunWorkflow:${WORKFLOW_TYPE}`,
-    'StartActivity:gatewayHealth',
-    'RunActivity:gatewayHealth',
-  ]);
-  const named = (name: string): JaegerSpan => spans.find((s) => s.operationName === name)!;
-  expect(named(`RunWorkflow:${WORKFLOW_TYPE}`).parent).toBe(named(`StartWorkflow:${WORKFLOW_TYPE}`).spanID);
-  expect(named('RunActivity:gatewayHealth').parent).toBe(named('StartActivity:gatewayHealth').spanID);
-});
+test.each([
+  ['bundling its traced workflow code at start', false],
+  ['running the prebuilt traced workflow code (as the images do)', true],
+])(
+  'a worker in another process (node dist/pipeline/worker.js), %s, continues the trace of the client that started the run, and sends its spans as it stops',
+  async (_how, prebuilt) => {
+    let bundleFile: string | undefined;
+    if (prebuilt) {
+      bundleFile = join(mkdtempSync(join(tmpdir(), 'traced-bundle-')), 'workflow-bundle-traced.js');
+      writeFileSync(bundleFile, ((await workflowBundle({ workflowInterceptorModules: [...TRACED_WORKFLOW_MODULES] })) as { code: string }).code);
+    }
+    const { child, stderr, exited } = standaloneWorker(jaeger.otlpUrl, bundleFile);
+    const tracing = pipelineTracingFromEnv({ [PIPELINE_TRACING_ENV]: jaeger.otlpUrl })!;
+    let client: PipelineClient | undefined;
+    let workflowId: string;
+    try {
+      await waitFor(() => {
+        if (child.exitCode !== null) throw new Error(`the worker exited with ${child.exitCode}: ${stderr()}`);
+        return stderr().includes('mcp-fleet worker on');
+      }, 'the standalone worker to poll');
+      client = await PipelineClient.connect(temporal, undefined, tracing);
+      // a real activity of the fleet, on the worker's default task queue: nothing listens there, so it fails at once
+      const url = `http://127.0.0.1:${await freePort()}`;
+      ({ workflowId } = await client.start({ phase: 'docker-compose', verb: 'test' }, [
+        { id: 'live', title: 'gateway live', activity: 'gatewayHealth', params: { url } },
+      ]));
+      expect((await client.result(workflowId)).steps.map((st) => [st.id, st.outcome])).toEqual([['live', 'failed']]);
+    } finally {
+      await client?.close();
+      await tracing.shutdown();
+      child.kill('SIGTERM');
+    }
+    // it stops on SIGTERM and exits by itself (the exporter closed what it held), its export never failing
+    expect(await exited).toBe(0);
+    if (bundleFile) rmSync(dirname(bundleFile), { recursive: true, force: true });
+    expect(stderr()).toContain(bundleFile ? `traced workflow code from ${bundleFile}` : 'traced workflow code bundled at start');
+    expect(stderr()).not.toContain('trace export');
+    const spans = await traceOfRun(workflowId!, [
+      `StartWorkflow:${WORKFLOW_TYPE}`,
+      `RunWorkflow:${WORKFLOW_TYPE}`,
+      'StartActivity:gatewayHealth',
+      'RunActivity:gatewayHealth',
+    ]);
+    const named = (name: string): JaegerSpan => spans.find((s) => s.operationName === name)!;
+    expect(named(`RunWorkflow:${WORKFLOW_TYPE}`).parent).toBe(named(`StartWorkflow:${WORKFLOW_TYPE}`).spanID);
+    expect(named('RunActivity:gatewayHealth').parent).toBe(named('StartActivity:gatewayHealth').spanID);
+  },
+);
 
 test(`off unless ${PIPELINE_TRACING_ENV} names an endpoint: no exporter, no interceptors, no sink`, async () => {
   expect(pipelineTracingFromEnv({})).toBeUndefined();
