@@ -29,8 +29,13 @@ const writers = new Set<FdLineWriter>();
 let exitHooked = false;
 
 export class FdLineWriter {
-  /** Lines (or the unwritten end of one) waiting for the reader, oldest first. */
-  private readonly waiting: (string | Buffer)[] = [];
+  /**
+   * Lines (or the unwritten end of one) waiting for the reader, oldest first from `head` on. Taken
+   * by moving `head`, not with shift(): an array this long lives in V8's large-object space, where
+   * each shift() moves all the rest.
+   */
+  private waiting: (string | Buffer)[] = [];
+  private head = 0;
   private waitingBytes = 0;
   private retry: NodeJS.Timeout | undefined;
   private retryMs = FIRST_RETRY_MS;
@@ -56,7 +61,7 @@ export class FdLineWriter {
 
   /** pino's stream interface: one or more whole lines. */
   write(line: string): boolean {
-    if (this.waiting.length === 0) {
+    if (this.isEmpty()) {
       const rest = this.tryWrite(line);
       if (rest === undefined || rest === null) return true;
       this.enqueue(rest);
@@ -74,7 +79,11 @@ export class FdLineWriter {
     this.retry = undefined;
     const deadline = Date.now() + EXIT_FLUSH_MS;
     const nap = new Int32Array(new SharedArrayBuffer(4));
-    while (this.writeSome() && this.waiting.length > 0 && Date.now() < deadline) Atomics.wait(nap, 0, 0, 5);
+    while (this.writeSome() && !this.isEmpty() && Date.now() < deadline) Atomics.wait(nap, 0, 0, 5);
+  }
+
+  private isEmpty(): boolean {
+    return this.head === this.waiting.length;
   }
 
   private enqueue(data: string | Buffer): void {
@@ -83,11 +92,11 @@ export class FdLineWriter {
   }
 
   private scheduleRetry(): void {
-    if (this.retry || this.waiting.length === 0) return;
+    if (this.retry || this.isEmpty()) return;
     this.retry = setTimeout(() => {
       this.retry = undefined;
       this.writeSome();
-      if (this.waiting.length > 0) {
+      if (!this.isEmpty()) {
         this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
         return this.scheduleRetry();
       }
@@ -104,25 +113,30 @@ export class FdLineWriter {
 
   /** Writes from the head of what waits until the reader has no room; false when the descriptor failed for good. */
   private writeSome(): boolean {
-    while (this.waiting.length > 0) {
-      const chunk = this.takeChunk();
-      const rest = this.tryWrite(chunk);
-      if (rest === null) return false;
-      if (rest !== undefined) {
-        this.waiting.unshift(rest);
-        this.waitingBytes += Buffer.byteLength(rest);
-        return true;
+    try {
+      while (!this.isEmpty()) {
+        const rest = this.tryWrite(this.takeChunk());
+        if (rest === null) return false;
+        if (rest !== undefined) {
+          this.waiting[--this.head] = rest; // where the chunk's last part was taken from
+          this.waitingBytes += Buffer.byteLength(rest);
+          return true;
+        }
       }
+      return true;
+    } finally {
+      // what was written is let go of: all of it, or once it is most of the array
+      if (this.isEmpty()) [this.waiting, this.head] = [[], 0];
+      else if (this.head > 4096 && this.head * 2 > this.waiting.length) [this.waiting, this.head] = [this.waiting.slice(this.head), 0];
     }
-    return true;
   }
 
   /** Takes up to WRITE_CHUNK_BYTES from the head of what waits, as one buffer. */
   private takeChunk(): Buffer {
     const parts: Buffer[] = [];
     let bytes = 0;
-    while (this.waiting.length > 0 && (bytes === 0 || bytes + Buffer.byteLength(this.waiting[0]) <= WRITE_CHUNK_BYTES)) {
-      const next = this.waiting.shift()!;
+    while (!this.isEmpty() && (bytes === 0 || bytes + Buffer.byteLength(this.waiting[this.head]) <= WRITE_CHUNK_BYTES)) {
+      const next = this.waiting[this.head++];
       const buf = typeof next === 'string' ? Buffer.from(next) : next;
       parts.push(buf);
       bytes += buf.length;
@@ -143,8 +157,7 @@ export class FdLineWriter {
       return (typeof data === 'string' ? Buffer.from(data) : data).subarray(written);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return data;
-      this.waiting.length = 0;
-      this.waitingBytes = 0;
+      [this.waiting, this.head, this.waitingBytes] = [[], 0, 0];
       return null;
     }
   }
