@@ -3,13 +3,37 @@
  * Every line passes through the secret redaction (protocol/redaction.ts) on its way out, so a
  * resolved secret value is written as `[secret]` wherever it appears in the line. Under the test
  * run's output tap (output-tap.ts) each line, as written, is also copied there.
+ *
+ * A file descriptor is written without ever holding the event loop for its reader (log-writer.ts):
+ * stderr that is a pipe or socket (Docker's log driver, a supervisor, a log shipper) whose reader
+ * lags made pino's synchronous writes get EAGAIN and sonic-boom sleep 100 ms with the event loop
+ * held, every call in flight included (bench:overhead's observability scenario found it). Lines
+ * the reader has no room for wait, in order, in at most LOG_BUFFER_BYTES; a line past that is
+ * dropped (the gateway serves on), counted (mcp_gateway_log_lines_dropped_total, see
+ * logLinesDropped) and told in one warning line once the reader caught up. What waits is written
+ * out when the process exits, after a fatal error too. So a line can reach the reader after the
+ * answer of the call that logged it: a test waits for the line (test/helpers/log-lines.ts).
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { FdLineWriter } from './log-writer';
 import { outputTap } from './output-tap';
 import { redactSecrets } from './protocol/redaction';
 
+/** What may wait for a lagging reader of the log's file descriptor before lines are dropped. */
+export const LOG_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/** Lines this process dropped because its log's reader lagged LOG_BUFFER_BYTES behind. */
+let dropped = 0;
+
+export function logLinesDropped(): number {
+  return dropped;
+}
+
+/** One writer per descriptor, whichever loggers share it: two queues on one fd could cut each other's lines. */
+const writers = new Map<number, FdLineWriter>();
+
 export function createLogger(level: string, destination: NodeJS.WritableStream | number = 2, service = 'mcp-gateway'): Logger {
-  const stream = typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
+  const stream = typeof destination === 'number' ? fdWriter(destination) : destination;
   const tap = outputTap('log');
   // both at the lowest level: the logger's own level (which the CLI changes after loading the config) decides
   const out: DestinationStream = tap
@@ -18,5 +42,27 @@ export function createLogger(level: string, destination: NodeJS.WritableStream |
         { level: 'trace', stream: { write: tap } },
       ])
     : stream;
-  return pino({ level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime, hooks: { streamWrite: redactSecrets } }, out);
+  const log = pino({ level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime, hooks: { streamWrite: redactSecrets } }, out);
+  if (stream instanceof FdLineWriter && !tellers.has(stream)) tellers.set(stream, log);
+  return log;
+}
+
+/** The logger that tells a descriptor's drops: the first one made on it. */
+const tellers = new WeakMap<FdLineWriter, Logger>();
+
+function fdWriter(fd: number): FdLineWriter {
+  const known = writers.get(fd);
+  if (known) return known;
+  // Node makes stderr non-blocking once process.stderr exists (a pipe or socket gets EAGAIN when
+  // full instead of blocking): make it exist before the first write
+  if (fd === 2) void process.stderr;
+  const writer: FdLineWriter = new FdLineWriter(
+    fd,
+    LOG_BUFFER_BYTES,
+    () => void dropped++,
+    (lines) =>
+      tellers.get(writer)?.warn({ dropped: lines, bufferBytes: LOG_BUFFER_BYTES }, "log lines dropped: stderr's reader lagged more than the log buffer behind"),
+  );
+  writers.set(fd, writer);
+  return writer;
 }

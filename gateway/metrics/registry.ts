@@ -6,6 +6,7 @@
  * Under the test run's output tap (output-tap.ts) every scrape's text is copied there.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { logLinesDropped } from '../log';
 import { outputTap } from '../output-tap';
 import { BREAKER_STATES } from '../servers/breaker';
 import type { ServerStatus } from '../servers/registry';
@@ -93,6 +94,15 @@ export class GatewayMetrics {
       help: 'Forwarded requests tried again on another backend after theirs died or was unreachable (servers.X.retry), by server and method',
       labelNames: ['server', 'method'],
       registers,
+    });
+    new Counter({
+      name: `${PREFIX}log_lines_dropped_total`,
+      help: 'Log lines this process dropped because the reader of its stderr lagged more than the log buffer (16 MiB) behind: the gateway served on',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(logLinesDropped());
+      },
     });
     backendSeries(
       Gauge,

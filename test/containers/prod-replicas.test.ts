@@ -128,12 +128,18 @@ describe('prod override: two gateway replicas behind haproxy, sharing redis', ()
       await waitFor(async () => (await inspect(id)).State.Health?.Status === 'healthy', `${victim} to be healthy again after the kill`, 90_000, 250);
     }
     // the session was on one of the two when that one was killed: the other took it up from redis
-    const resumed = await Promise.all(
-      REPLICAS.map(
-        async (r) =>
-          (await sh('docker', ['logs', await project.container(r)])).stderr.split('\n').filter((l) => l.includes('resumed from the shared store')).length,
-      ),
-    );
+    const resumedBy = () =>
+      Promise.all(
+        REPLICAS.map(
+          async (r) =>
+            (await sh('docker', ['logs', await project.container(r)])).stderr.split('\n').filter((l) => l.includes('resumed from the shared store')).length,
+        ),
+      );
+    // the replicas log asynchronously, and docker reads their stderr on its own time: the line may come after the answer
+    const resumed = await waitFor(async () => {
+      const counts = await resumedBy();
+      return counts.some((n) => n > 0) ? counts : undefined;
+    }, 'a replica to log the resumed session');
     console.log(`prod-replicas: the 2025 session was resumed from redis ${resumed.join(' + ')} times (${REPLICAS.join(' + ')})`);
     expect(resumed.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
     // and it is still the session the client opened

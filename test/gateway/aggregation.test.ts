@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { FRONTS, connectClient, gatewayLogs, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
+import { FRONTS, connectClient, newMarker, startTestGateway, waitForGatewayLog, type TestGateway } from '../helpers/gateway';
+import type { LogLine } from '../helpers/log-lines';
 import { everything, filesystem, memory } from '../helpers/servers';
 import { waitForNoProcesses } from '../helpers/processes';
 
@@ -49,12 +50,10 @@ describe.each(FRONTS)('aggregation over %s', (front) => {
     expect(echo.inputSchema).toMatchObject({ type: 'object', properties: { message: expect.any(Object) } });
   });
 
-  it("captures each server's stderr in the gateway log, tagged with the server name", () => {
-    const stderr = gatewayLogs(gw, client).filter((l) => l.stream === 'stderr');
-    expect(stderr).toEqual(
-      expect.arrayContaining([expect.objectContaining({ server: 'files', msg: expect.stringContaining('Secure MCP Filesystem Server') })]),
-    );
-    expect(stderr).toEqual(expect.arrayContaining([expect.objectContaining({ server: 'memory', msg: expect.stringContaining('Knowledge Graph MCP Server') })]));
+  it("captures each server's stderr in the gateway log, tagged with the server name", async () => {
+    const stderrOf = (server: string, text: string) => (l: LogLine) => l.stream === 'stderr' && l.server === server && String(l.msg).includes(text);
+    await waitForGatewayLog(gw, client, stderrOf('files', 'Secure MCP Filesystem Server'), "files' stderr");
+    await waitForGatewayLog(gw, client, stderrOf('memory', 'Knowledge Graph MCP Server'), "memory's stderr");
   });
 
   it('routes calls to the server that owns the tool', async () => {

@@ -10,7 +10,8 @@
  * and the client is told which setting it hit.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectClient, disconnect, gatewayLogs, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
+import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
+import type { LogLine } from '../helpers/log-lines';
 import { parseBackendBody } from '../../gateway/admin/bodies';
 import { admin, startAdminGateway } from '../helpers/admin';
 import { requireCurrentBuild } from '../helpers/dist';
@@ -18,7 +19,7 @@ import { startCounterHttp } from '../helpers/fixture-servers';
 import type { RemoteServer } from '../helpers/remote-servers';
 import { scrapeMetrics, sampleValue } from '../helpers/metrics';
 import { waitForNoProcesses } from '../helpers/processes';
-import { scripted } from '../helpers/scripted';
+import { scripted, sleeping } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 
 const TOOLS = 'echo,sleep,sleep_write,crash,fail,tool_error';
@@ -27,11 +28,8 @@ const serverArgs = (name: string) => ['--tools', TOOLS, '--name', name, '--idemp
 /** Long enough that the checks between a breaker opening and its probe never see it elapse. */
 const HALF_OPEN_AFTER_MS = 5000;
 
-/** `sleeping <id>` lines from one backend's stderr: calls of sleep or sleep_write it started. */
-function sleepsOn(gw: TestGateway, client: Client, backend: string): number {
-  return gatewayLogs(gw, client).filter((l) => l.server === 'svc' && l.backend === backend && l.stream === 'stderr' && String(l.msg).startsWith('sleeping '))
-    .length;
-}
+/** Whether a log line is a `sleeping <id>` line of one backend's stderr: a call of sleep or sleep_write it started. */
+const sleepingOn = (backend: string) => (l: LogLine) => sleeping('svc')(l) && l.backend === backend;
 
 async function backends(gw: TestGateway): Promise<Record<string, any>> {
   const server = (await admin(gw, 'GET', '/admin/servers')).body.servers.find((s: { name: string }) => s.name === 'svc');
@@ -93,14 +91,15 @@ describe('a server with two backends, a breaker and retries', () => {
 
   it('retries an idempotent call whose backend died on the other backend, and opens the dead one’s breaker', async () => {
     const retriesBefore = sampleValue(await scrapeMetrics(gw), 'mcp_gateway_retries_total', { server: 'svc', method: 'tools/call' }) ?? 0;
-    const blueSleeps = sleepsOn(gw, client, 'primary');
     await prefer('green');
-    const greenSleeps = sleepsOn(gw, client, 'green');
+    const from = gw.logs.length;
     const call = client.callTool({ name: 'svc__sleep', arguments: { ms: 200 } });
-    await waitFor(() => sleepsOn(gw, client, 'green') > greenSleeps, 'the call to run on green');
+    await gw.waitForLog(sleepingOn('green'), 'the call to run on green', { from });
     await killGreen();
     expect(await call).toMatchObject({ content: [{ text: 'slept 200' }] });
-    expect(sleepsOn(gw, client, 'primary')).toBe(blueSleeps + 1);
+    // the retry ran on blue, once (blue's stderr line and its answer on stdout arrive in either order)
+    await gw.waitForLog(sleepingOn('primary'), 'the retry to run on blue', { from });
+    expect(gw.logs.slice(from).filter(sleepingOn('primary'))).toHaveLength(1);
 
     expect((await backends(gw)).green.breaker).toMatchObject({ state: 'open', opened: 1, lastFault: expect.stringMatching(/server "svc" disconnected/) });
     const metrics = await scrapeMetrics(gw);
@@ -130,14 +129,13 @@ describe('a server with two backends, a breaker and retries', () => {
 
   it('does not retry a call that is not safe to repeat once it reached the backend that died', async () => {
     const retriesBefore = sampleValue(await scrapeMetrics(gw), 'mcp_gateway_retries_total', { server: 'svc', method: 'tools/call' }) ?? 0;
-    const blueSleeps = sleepsOn(gw, client, 'primary');
     await prefer('green');
-    const greenSleeps = sleepsOn(gw, client, 'green');
+    const from = gw.logs.length;
     const call = client.callTool({ name: 'svc__sleep_write', arguments: { ms: 200 } });
-    await waitFor(() => sleepsOn(gw, client, 'green') > greenSleeps, 'the call to run on green');
+    await gw.waitForLog(sleepingOn('green'), 'the call to run on green', { from });
     await killGreen();
     await expect(call).rejects.toThrow(/server "svc" disconnected/);
-    expect(sleepsOn(gw, client, 'primary')).toBe(blueSleeps);
+    expect(gw.logs.slice(from).filter(sleepingOn('primary'))).toEqual([]);
     expect(sampleValue(await scrapeMetrics(gw), 'mcp_gateway_retries_total', { server: 'svc', method: 'tools/call' })).toBe(retriesBefore);
     expect((await backends(gw)).green.breaker).toMatchObject({ state: 'open', opened: 2 });
   });
@@ -207,10 +205,7 @@ describe('per-tool timeouts', () => {
       ),
     });
     // the server was told: it logs the id of the request it stopped
-    await waitFor(
-      () => gatewayLogs(gw, client).some((l) => l.server === 't' && l.stream === 'stderr' && String(l.msg).startsWith('cancelled ')),
-      'the cancellation upstream',
-    );
+    await gw.waitForLog((l) => l.server === 't' && l.stream === 'stderr' && String(l.msg).startsWith('cancelled '), 'the cancellation upstream');
     // other tools keep the server's requestTimeoutMs
     expect(await client.callTool({ name: 't__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
   });

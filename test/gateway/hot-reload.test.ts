@@ -24,7 +24,7 @@ import { parseMetrics, sampleValue } from '../helpers/metrics';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { startEverythingHttp } from '../helpers/remote-servers';
 import { INITIALIZE_BODY, postRaw } from '../helpers/raw-http';
-import { scripted, sleepsStarted } from '../helpers/scripted';
+import { scripted, sleeping } from '../helpers/scripted';
 import { everything } from '../helpers/servers';
 import { testSecret } from '../helpers/secret-values';
 import { waitFor } from '../helpers/wait';
@@ -178,7 +178,7 @@ describe('hot reload of the config file', () => {
     expect(texts(await client.callTool({ name: 'b__echo', arguments: {} }))[0]).toBe('b:echo');
     expect(pidsOf(marker, 'a')).toEqual(pidA);
     expect(pidsOf(marker, 'b')).toHaveLength(1);
-    const reloaded = gw!.logs.find((l) => l.msg === 'config reloaded');
+    const reloaded = await gw!.waitForLog((l) => l.msg === 'config reloaded', 'the reload');
     expect(reloaded).toMatchObject({ trigger: 'file changed', servers: { added: ['b'], removed: [], changed: [], unchanged: ['a'] } });
     expect(await metric(gw!, 'mcp_gateway_config_reloads_total', { result: 'applied' })).toBe(1);
     expect(await metric(gw!, 'mcp_gateway_config_last_reload_timestamp_seconds', { result: 'applied' })).toBeGreaterThan(0);
@@ -194,7 +194,7 @@ describe('hot reload of the config file', () => {
     let slowDone = false;
     // long enough for the reload and the refused call to happen while it runs (checked below, not assumed)
     const slow = client.callTool({ name: 's__sleep', arguments: { ms: 5000 } }).finally(() => (slowDone = true));
-    await waitFor(() => sleepsStarted(gw!.logs, 's') === 1, 'the slow call to run upstream');
+    await gw!.waitForLog(sleeping('s'), 'the slow call to run upstream');
 
     writeConfig(gw!, { admin, reload: { watch: false }, http: { maxBodyBytes: 1024 * 1024 }, servers: { a: server(marker, 'a') } });
     const reply = await postReload(gw!);
@@ -203,7 +203,9 @@ describe('hot reload of the config file', () => {
       body: { result: 'applied', servers: { added: [], removed: ['s'], changed: [], unchanged: ['a'] }, needsRestart: ['http.maxBodyBytes'] },
     });
     // the file's listener settings were not applied: they are reported instead
-    expect(gw!.logs.find((l) => l.msg?.includes('take effect only after a restart'))).toMatchObject({ needsRestart: ['http.maxBodyBytes'] });
+    expect(await gw!.waitForLog((l) => l.msg?.includes('take effect only after a restart'), 'the settings left for a restart')).toMatchObject({
+      needsRestart: ['http.maxBodyBytes'],
+    });
     await waitFor(() => listChanged() > 0, 'tools/list_changed after the removal');
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['a__echo', 'a__sleep']);
     const refused = await client.callTool({ name: 's__sleep', arguments: { ms: 1 } }).then(
@@ -216,8 +218,8 @@ describe('hot reload of the config file', () => {
     expect(texts(await slow)).toEqual(['slept 5000']);
     expect(await waitForNoProcesses(`${marker}-s`)).toEqual([]);
     expect(pidsOf(marker, 'a')).toEqual(pidA);
-    expect(gw!.logs.find((l) => l.msg === 'server draining')).toMatchObject({ server: 's', inFlight: 1 });
-    await waitFor(() => gw!.logs.find((l) => l.msg === 'server removed' && l.server === 's'), 'the removal to be logged');
+    expect(await gw!.waitForLog((l) => l.msg === 'server draining', 'the drain of s')).toMatchObject({ server: 's', inFlight: 1 });
+    await gw!.waitForLog((l) => l.msg === 'server removed' && l.server === 's', 'the removal of s');
   });
 
   it('refuses an invalid file naming the file and the field: the old config serves on, and the refusals are counted', async () => {
@@ -227,7 +229,7 @@ describe('hot reload of the config file', () => {
     const file = join(gw!.dir, 'gw.json');
 
     writeConfig(gw!, { admin, servers: { a: { ...server(marker, 'a'), args: 'not-a-list' }, b: server(marker, 'b') } });
-    const logged = await waitFor(() => gw!.logs.find((l) => String(l.msg).startsWith('config reload refused')), 'the watched change to be refused');
+    const logged = await gw!.waitForLog((l) => String(l.msg).startsWith('config reload refused'), 'the watched change refused');
     expect(logged).toMatchObject({ trigger: 'file changed', file, problems: [expect.stringMatching(/^servers\.a\.args: /)] });
     expect(await metric(gw!, 'mcp_gateway_config_reloads_total', { result: 'refused' })).toBe(1);
 
@@ -278,7 +280,7 @@ describe('hot reload of the config file', () => {
     const rule = { name: 'no-echo', effect: 'deny', servers: ['a'], tools: ['echo'] };
     writeConfig(gw!, { ...doc, policy: { default: 'allow', rules: [rule] } });
     gw!.child.kill('SIGHUP');
-    const reloaded = await waitFor(() => gw!.logs.find((l) => l.msg === 'config reloaded'), 'the SIGHUP reload');
+    const reloaded = await gw!.waitForLog((l) => l.msg === 'config reloaded', 'the SIGHUP reload');
     expect(reloaded).toMatchObject({ trigger: 'SIGHUP', swapped: ['policy'], servers: { unchanged: ['a'] } });
     await waitFor(() => listChanged() > 0, 'tools/list_changed after the policy change');
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['a__sleep']);
@@ -304,7 +306,7 @@ describe('hot reload of the config file', () => {
 
     writeConfig(gw, doc({ two: KEY_2 }, { rules: [{ name: 'once', servers: ['a'], tools: ['echo'], requestsPerSecond: 0.001, burst: 1 }] }));
     gw.child.kill('SIGHUP');
-    const reloaded = await waitFor(() => gw!.logs.find((l) => l.msg === 'config reloaded'), 'the SIGHUP reload');
+    const reloaded = await gw.waitForLog((l) => l.msg === 'config reloaded', 'the SIGHUP reload');
     expect(reloaded).toMatchObject({ swapped: ['auth.apiKeys.keys', 'rateLimits'], needsRestart: [], servers: { unchanged: ['a'] } });
     expect((await postRaw(mcp, INITIALIZE_BODY, { authorization: `Bearer ${KEY_1}` })).status).toBe(401);
     connection = await connectGateway(gw.url, 'streamable-http', { name: 'reload-test', version: '1.0.0', headers: { authorization: `Bearer ${KEY_2}` } });
@@ -480,7 +482,7 @@ describe('hot reload of the config file', () => {
     const pidA = pidsOf(marker, 'a');
     writeConfig(gw!, { reload: { watch: false }, servers: { a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] } } });
     gw!.child.kill('SIGHUP');
-    await waitFor(() => gw!.logs.find((l) => l.msg === 'config reloaded'), 'the SIGHUP reload');
+    await gw!.waitForLog((l) => l.msg === 'config reloaded', 'the SIGHUP reload');
     expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a2:echo');
     const now = await waitFor(() => {
       const pids = pidsOf(marker, 'a');

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectClient, disconnect, FRONTS, gatewayLogs, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
+import { connectClient, disconnect, FRONTS, gatewayLogs, newMarker, startTestGateway, waitForGatewayLog, type TestGateway } from '../helpers/gateway';
 import { startEverythingHttp, type RemoteServer } from '../helpers/remote-servers';
 import { everything, filesystem } from '../helpers/servers';
 import { waitForNoProcesses } from '../helpers/processes';
@@ -119,6 +119,8 @@ describe('large payloads on every transport', () => {
         const message = textOf(6 * MiB);
         const r = (await c.callTool({ name: 'ev__echo', arguments: { message } }, undefined, { timeout: 60_000 })) as ToolResult;
         expectSameText(r.content[0].text, `Echo: ${message}`);
+        // the stdio front's gateway logs asynchronously: its log is read up to the call's own line
+        await waitForGatewayLog(outer, c, (l) => l.msg === 'call' && l.server === 'ev', 'the call line of the echo');
         expectNoRestarts(gatewayLogs(outer, c));
       } finally {
         await disconnect(c);

@@ -16,6 +16,7 @@ import { ROOT } from '../containers/support/docker';
 import { requireCurrentBuild } from '../helpers/dist';
 import { ensureScriptedImage, waitForNoContainers } from '../helpers/docker';
 import { newMarker } from '../helpers/gateway';
+import { LogCapture } from '../helpers/log-lines';
 import { startDevJaeger, type DevJaeger } from '../helpers/jaeger';
 import { waitForNoProcesses } from '../helpers/processes';
 import { startRedis, type Redis } from '../helpers/redis';
@@ -55,8 +56,8 @@ const say = (o) => process.stdout.write(JSON.stringify({ ...o, loaded: loaded() 
 
 interface Probe {
   url: string;
-  /** The gateway's JSON log lines so far. */
-  logs: Record<string, unknown>[];
+  /** The gateway's JSON log lines as they arrive. */
+  log: LogCapture;
   /** Which of WATCHED the process has loaded now. */
   loaded(): Promise<string[]>;
   /** Rewrites the config file (in one rename, as an editor saves it); the gateway reloads it. */
@@ -75,19 +76,19 @@ async function startProbe(doc: unknown): Promise<Probe> {
   rewrite(doc);
   const child: ChildProcess = spawn(process.execPath, ['-e', PROBE, join(ROOT, 'dist'), file], { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const logs: Record<string, unknown>[] = [];
+  const log = new LogCapture();
   const other: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => (line.startsWith('{') ? logs.push(JSON.parse(line)) : other.push(line)));
+  child.stderr!.on('data', (chunk: Buffer) => log.feed(chunk, (text) => other.push(text)));
   const said = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<{ url?: string; loaded: string[]; stopped?: boolean }> => {
     const { value, done } = await said.next();
-    if (done) throw new Error(`the probe ended (exit ${await exited}): ${other.slice(-5).join('\n')} ${JSON.stringify(logs.slice(-3))}`);
+    if (done) throw new Error(`the probe ended (exit ${await exited}): ${other.slice(-5).join('\n')} ${JSON.stringify(log.lines.slice(-3))}`);
     return JSON.parse(value);
   };
   const { url } = await next();
   return {
     url: url!,
-    logs,
+    log,
     rewrite,
     loaded: async () => {
       child.stdin!.write('\n');
@@ -178,8 +179,9 @@ describe('tracing, a shared store and Docker-label discovery configured', () => 
     const traceId = marker.replace(/-/g, '').slice(0, 32);
     await connection.client.callTool({ name: 's__echo', arguments: {}, _meta: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
     await waitFor(() => jaeger.trace(traceId), 'the call in Jaeger');
-    const logs = probe.logs;
-    await waitFor(() => logs.some((l) => l.msg === 'shared store (Redis) connected'), 'the store connected');
-    expect(logs.filter((l) => String(l.msg).startsWith('discovery: cannot reach'))).toEqual([]);
+    await probe.log.waitFor((l) => l.msg === 'shared store (Redis) connected', 'the store connected');
+    // the log is asynchronous: read up to the call's own line before looking for what is not there
+    await probe.log.waitFor((l) => l.msg === 'call' && l.server === 's', 'the call line');
+    expect(probe.log.lines.filter((l) => String(l.msg).startsWith('discovery: cannot reach'))).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { connectClient, disconnect, newMarker, startTestGateway } from '../helpers/gateway';
 import { spawnGateway } from '../helpers/gateway-process';
 import { rawSession } from '../helpers/raw-http';
-import { scripted, sleepsStarted } from '../helpers/scripted';
+import { scripted, sleeping } from '../helpers/scripted';
 import { MARKER_VAR } from '../helpers/servers';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
@@ -19,15 +19,15 @@ const PROJECT_ROOT = resolve(__dirname, '..', '..');
 describe('shutdown and process hygiene', () => {
   it('drains on SIGTERM: an in-flight call finishes, new sessions are refused, then every process is gone', async () => {
     const marker = newMarker();
-    const { child, url, logs, dir } = await spawnGateway({ servers: { s: scripted(marker) } }, marker);
+    const { child, url, logs, waitForLog, dir } = await spawnGateway({ servers: { s: scripted(marker) } }, marker);
     const session = await rawSession(`${url}/mcp`);
     expect(processesWithMarker(marker).length).toBe(2); // the gateway and its one upstream
     const slow = session.call('tools/call', { name: 's__sleep', arguments: { ms: 1500 } });
-    await waitFor(() => sleepsStarted(logs, 's') === 1, 'the call to run upstream');
+    await waitForLog(sleeping('s'), 'the call to run upstream');
     const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code))); // after its last log line
     child.kill('SIGTERM');
     // the gateway stops accepting before it logs that it drains
-    const draining = await waitFor(() => logs.find((l) => l.msg === 'draining'), 'the gateway to drain');
+    const draining = await waitForLog((l) => l.msg === 'draining', 'the gateway to drain');
     expect(draining.inFlight).toBe(1);
     await expect(rawSession(`${url}/mcp`)).rejects.toThrow(); // no new sessions while draining
     const response = await slow;
@@ -40,10 +40,10 @@ describe('shutdown and process hygiene', () => {
 
   it('cancels calls still running at the drain deadline and still exits cleanly', async () => {
     const marker = newMarker();
-    const { child, url, logs, dir } = await spawnGateway({ shutdown: { drainTimeoutMs: 300 }, servers: { s: scripted(marker) } }, marker);
+    const { child, url, logs, waitForLog, dir } = await spawnGateway({ shutdown: { drainTimeoutMs: 300 }, servers: { s: scripted(marker) } }, marker);
     const session = await rawSession(`${url}/mcp`);
     const stuck = session.call('tools/call', { name: 's__sleep', arguments: { ms: 60_000 } }).catch((err: Error) => err);
-    await waitFor(() => sleepsStarted(logs, 's') === 1, 'the call to run upstream');
+    await waitForLog(sleeping('s'), 'the call to run upstream');
     const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code))); // after its last log line
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

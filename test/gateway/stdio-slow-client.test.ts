@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectTransport } from '../../gateway/client/connect';
 import { CLI_JS, newMarker, stdioGatewayTransport, tapEnv } from '../helpers/gateway';
+import { LogCapture } from '../helpers/log-lines';
 import { waitForNoProcesses } from '../helpers/processes';
 import { INITIALIZE } from '../helpers/raw-peers';
 import { scripted } from '../helpers/scripted';
@@ -56,8 +57,8 @@ describe('a stdio client that does not read its stdout', () => {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const stderr: string[] = [];
-    child.stderr.on('data', (c: Buffer) => stderr.push(c.toString()));
+    const log = new LogCapture();
+    child.stderr.on('data', (c: Buffer) => log.feed(c));
     try {
       // read until initialize is answered, then never again
       const answered = new Promise<void>((resolve) => {
@@ -83,15 +84,11 @@ describe('a stdio client that does not read its stdout', () => {
         peak = Math.max(peak, rssBytes(child.pid!) ?? 0);
         await new Promise((r) => setTimeout(r, 20));
       }
-      const logs = stderr
-        .join('')
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      const drop = logs.find((l) => String(l.msg).startsWith('client does not read its stdout: dropped (limits.sendQueueBytes)'));
+      // 'exit' can come before the last of stderr is read
+      const drop = await log.waitFor((l) => String(l.msg).startsWith('client does not read its stdout: dropped (limits.sendQueueBytes)'), 'the drop');
       expect(drop).toMatchObject({ sendQueueBytes: SEND_QUEUE, queuedBytes: expect.any(Number) });
-      expect(drop!.queuedBytes as number).toBeLessThanOrEqual(SEND_QUEUE);
-      expect(logs.find((l) => l.msg === 'shutting down')).toMatchObject({ reason: 'stdout not read (limits.sendQueueBytes)' });
+      expect(drop.queuedBytes as number).toBeLessThanOrEqual(SEND_QUEUE);
+      expect(await log.waitFor((l) => l.msg === 'shutting down', 'the shutdown')).toMatchObject({ reason: 'stdout not read (limits.sendQueueBytes)' });
       expect(code).toBe(3);
       expect(peak - baseline).toBeLessThan(RSS_GROWTH_BOUND);
     } finally {

@@ -5,8 +5,8 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { FRONTS, connectClient, gatewayLogs, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
-import { scripted, sleepsStarted } from '../helpers/scripted';
+import { FRONTS, connectClient, gatewayLogs, newMarker, startTestGateway, waitForGatewayLog, type TestGateway } from '../helpers/gateway';
+import { scripted, sleeping } from '../helpers/scripted';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
 
@@ -34,9 +34,9 @@ describe.each(FRONTS)('an upstream crash seen over %s', (front) => {
     expect(await names()).toEqual(expect.arrayContaining(['fragile__sleep', 'steady__echo']));
     const before = listChanged;
 
-    const sleeping = sleepsStarted(gatewayLogs(gw, client), 'fragile');
+    const from = gatewayLogs(gw, client).length;
     const slow = client.callTool({ name: 'fragile__sleep', arguments: { ms: 30_000 } });
-    await waitFor(() => sleepsStarted(gatewayLogs(gw, client), 'fragile') > sleeping, 'the slow call to run upstream');
+    await waitForGatewayLog(gw, client, sleeping('fragile'), 'the slow call to run upstream', { from });
     const crash = client.callTool({ name: 'fragile__crash', arguments: {} });
     await expect(slow).rejects.toThrow(/server "fragile" (disconnected|connection closed)/);
     await expect(crash).rejects.toThrow(/server "fragile"/);
@@ -47,7 +47,7 @@ describe.each(FRONTS)('an upstream crash seen over %s', (front) => {
     // the tools leave (list_changed) and come back after the restart (list_changed again)
     await waitFor(async () => listChanged >= before + 2 && (await names()).includes('fragile__sleep'), 'fragile to come back');
     expect(await client.callTool({ name: 'fragile__echo', arguments: {} })).toMatchObject({ content: [{ text: 'scripted:echo' }] });
-    expect(gatewayLogs(gw, client).some((l) => l.server === 'fragile' && l.msg === 'server unavailable; will retry')).toBe(true);
+    await waitForGatewayLog(gw, client, (l) => l.server === 'fragile' && l.msg === 'server unavailable; will retry', 'the restart of fragile', { from });
   });
 
   it('refuses calls to a server that is down, naming the tool, until it is back', async () => {

@@ -4,13 +4,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_JS } from './gateway';
+import { LogCapture, type LogLine, type LogWait } from './log-lines';
 import { MARKER_VAR } from './servers';
 
 export interface GatewayProcess {
   child: ChildProcess;
   url: string;
   /** Its JSON log lines so far. */
-  logs: any[];
+  logs: LogLine[];
+  /** The first of its log lines (from `wait.from` on) that `match`es, once it arrived (log-lines.ts). */
+  waitForLog(match: (line: LogLine) => boolean, what: string, wait?: LogWait): Promise<LogLine>;
   /** Where its config file is (the caller removes it). */
   dir: string;
 }
@@ -26,27 +29,21 @@ export async function spawnGateway(doc: unknown, marker: string, options: { list
     env: { ...process.env, ...options.env, [MARKER_VAR]: marker },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const logs: any[] = [];
+  const log = new LogCapture();
   /** What it wrote that is no log line (a crash's stack), for the error when it exits early. */
   const other: string[] = [];
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    let buf = '';
-    child.stderr.on('data', (c: Buffer) => {
-      buf += c.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (!line.startsWith('{')) {
-          other.push(line);
-          continue;
-        }
-        const entry = JSON.parse(line);
-        logs.push(entry);
-        if (entry.msg === 'gateway listening') resolveUrl(entry.url);
-      }
+  child.stderr.on('data', (chunk: Buffer) => log.feed(chunk, (text) => other.push(text)));
+  const exited = new AbortController();
+  const onExit = (code: number | null) =>
+    exited.abort(new Error(`gateway exited early with ${code}: ${JSON.stringify(log.lines.slice(-3))} ${other.slice(-5).join('\n')}`));
+  child.once('exit', onExit);
+  const listening = await log
+    .waitFor((l) => l.msg === 'gateway listening', 'the gateway listening', { timeoutMs: 30_000, signal: exited.signal })
+    .catch((err: Error) => {
+      child.kill('SIGKILL'); // one that never listened is not left running
+      throw err;
     });
-    child.once('exit', (code) => reject(new Error(`gateway exited early with ${code}: ${JSON.stringify(logs.slice(-3))} ${other.slice(-5).join('\n')}`)));
-  });
-  return { child, url, logs, dir };
+  child.off('exit', onExit);
+  const url = listening.url as string;
+  return { child, url, logs: log.lines, waitForLog: log.waitFor.bind(log), dir };
 }

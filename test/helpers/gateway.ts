@@ -11,9 +11,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { connectGateway, connectTransport, NETWORK_FRONTS, type ConnectOptions, type GatewayConnection, type NetworkFront } from '../../gateway/client/connect';
 import { parseConfig } from '../../gateway/config/load';
 import { startGateway, type RunningGateway } from '../../gateway/gateway';
-import { createLogger } from '../../gateway/log';
 import { OUTPUT_TAP_VAR } from '../../gateway/output-tap';
-import { lineSink } from './log-lines';
+import { capturingLogger, LogCapture, type LogLine, type LogWait } from './log-lines';
 import { MARKER_VAR } from './servers';
 import { ROOT } from '../containers/support/docker';
 
@@ -24,7 +23,9 @@ export interface TestGateway extends RunningGateway {
   url: string;
   /** The config document the gateway runs, for starting the stdio front as a process with the same fleet. */
   doc: Record<string, unknown>;
-  logs: Record<string, unknown>[];
+  logs: LogLine[];
+  /** The first of its log lines (from `wait.from` on) that `match`es, once it arrived (log-lines.ts). */
+  waitForLog(match: (line: LogLine) => boolean, what: string, wait?: LogWait): Promise<LogLine>;
   marker: string;
 }
 
@@ -38,15 +39,10 @@ export function tapEnv(): Record<string, string> {
 
 /** `doc` is a config document without `listen`; every stdio server in it should carry `marker`. */
 export async function startTestGateway(doc: Record<string, unknown>, marker: string): Promise<TestGateway> {
-  const logs: Record<string, unknown>[] = [];
   const config = parseConfig({ listen: '127.0.0.1:0', ...doc }, 'test config');
-  const gw = await startGateway(config, {
-    log: createLogger(
-      'debug',
-      lineSink((line) => logs.push(JSON.parse(line))),
-    ),
-  });
-  return Object.assign(gw, { url: gw.url!, doc, logs, marker });
+  const { log, capture } = capturingLogger('debug');
+  const gw = await startGateway(config, { log });
+  return Object.assign(gw, { url: gw.url!, doc, logs: capture.lines, waitForLog: capture.waitFor.bind(capture), marker });
 }
 
 export function newMarker(): string {
@@ -78,17 +74,22 @@ export async function disconnect(client: Client): Promise<void> {
 }
 
 /**
- * The logs of the gateway serving `client`: the in-process gateway's, or for the stdio front the
- * JSON lines its child process wrote to stderr.
+ * The log lines so far of the gateway serving `client`: the in-process gateway's, or for the stdio
+ * front the JSON lines its child process wrote to stderr.
  */
-export function gatewayLogs(gw: TestGateway, client: Client): Record<string, unknown>[] {
-  const stderr = (client.transport as { gatewayStderr?: string[] } | undefined)?.gatewayStderr;
-  if (!stderr) return gw.logs;
-  return stderr
-    .join('')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+export function gatewayLogs(gw: TestGateway, client: Client): LogLine[] {
+  return stdioLog(client)?.lines ?? gw.logs;
+}
+
+/** TestGateway.waitForLog for the log of the gateway serving `client` (see gatewayLogs). */
+export function waitForGatewayLog(gw: TestGateway, client: Client, match: (line: LogLine) => boolean, what: string, wait?: LogWait): Promise<LogLine> {
+  const capture = stdioLog(client);
+  return capture ? capture.waitFor(match, what, wait) : gw.waitForLog(match, what, wait);
+}
+
+/** The log of the gateway CLI behind a stdio client (stdioGatewayTransport); none for the network fronts. */
+function stdioLog(client: Client): LogCapture | undefined {
+  return (client.transport as { gatewayLog?: LogCapture } | undefined)?.gatewayLog;
 }
 
 /** The gateway CLI itself as a stdio server (as a desktop client would launch it). */
@@ -102,10 +103,10 @@ export function stdioGatewayTransport(doc: Record<string, unknown>, marker: stri
     env: { PATH: process.env.PATH ?? '', [MARKER_VAR]: marker, ...tapEnv() },
     stderr: 'pipe',
   });
-  // Drain stderr (the gateway's logs) so a full pipe never blocks it; keep it for failure messages.
-  const stderr: string[] = [];
-  transport.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  Object.assign(transport, { gatewayStderr: stderr });
+  // Drain stderr (the gateway's logs) so a full pipe never blocks it; keep its lines for the tests.
+  const gatewayLog = new LogCapture();
+  transport.stderr?.on('data', (chunk: Buffer) => gatewayLog.feed(chunk));
+  Object.assign(transport, { gatewayLog });
   const close = transport.close.bind(transport);
   transport.close = async () => {
     await close();

@@ -4,7 +4,6 @@
  * transports, and its clients are official SDK clients over an in-memory front. No process or
  * socket: what is tested is the gateway's own logic, with real MCP peers on both sides.
  */
-import { Writable } from 'node:stream';
 import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -12,7 +11,7 @@ import { parseConfig } from '../../gateway/config/load';
 import { ANONYMOUS } from '../../gateway/auth/principal';
 import type { ServerConfig } from '../../gateway/config/schema';
 import { assembleCore, type GatewayCore } from '../../gateway/core';
-import { createLogger } from '../../gateway/log';
+import { capturingLogger, type LogLine, type LogWait } from './log-lines';
 import { FleetError } from '../../gateway/protocol/errors';
 import { fromSdkTransport } from '../../gateway/protocol/sdk-transport';
 import type { MessageTransport } from '../../gateway/protocol/transport';
@@ -108,7 +107,9 @@ export class RawClient {
 export interface MemoryGateway {
   core: GatewayCore;
   upstreams: MemoryUpstreams;
-  logs: Record<string, unknown>[];
+  logs: LogLine[];
+  /** The first of its log lines (from `wait.from` on) that `match`es, once it arrived (log-lines.ts). */
+  waitForLog(match: (line: LogLine) => boolean, what: string, wait?: LogWait): Promise<LogLine>;
   /** An SDK client connected to the gateway through an in-memory front. */
   connect(options?: ClientOptions & { setup?: (client: Client) => void }): Promise<Client>;
   /** A raw JSON-RPC client through the same front, not yet initialized. */
@@ -125,17 +126,11 @@ export async function memoryGateway(
   factories: Record<string, ServerFactory>,
   settings: Record<string, unknown> = {},
 ): Promise<MemoryGateway> {
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { log, capture } = capturingLogger('debug');
   const entries = Object.fromEntries(Object.entries(servers).map(([name, entry]) => [name, { command: 'in-memory', ...entry }]));
   const config = parseConfig({ ...settings, servers: entries }, 'in-memory test config');
   const upstreams = new MemoryUpstreams(factories);
-  const core = assembleCore(config, upstreams, createLogger('debug', sink));
+  const core = assembleCore(config, upstreams, log);
   await core.start();
   const closers: (() => Promise<void>)[] = [];
   /** One in-memory front: a session, and the client's end of its transport. */
@@ -151,7 +146,8 @@ export async function memoryGateway(
   return {
     core,
     upstreams,
-    logs,
+    logs: capture.lines,
+    waitForLog: capture.waitFor.bind(capture),
     async connect({ setup, ...options } = {}) {
       const { clientSide } = await openFront();
       const client = new Client({ name: 'memory-test', version: '1.0.0' }, options);

@@ -1,6 +1,4 @@
 /** Scrapes a test gateway's /metrics and reads samples of the Prometheus text format. */
-import type { TestGateway } from './gateway';
-
 /** One sample of the Prometheus text format. */
 export interface Sample {
   name: string;
@@ -8,7 +6,8 @@ export interface Sample {
   value: number;
 }
 
-export async function scrapeMetrics(gw: TestGateway): Promise<Sample[]> {
+/** `gw`: a test gateway, in-process or spawned (anything with its url). */
+export async function scrapeMetrics(gw: { url: string }): Promise<Sample[]> {
   const res = await fetch(`${gw.url}/metrics`);
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   return parseMetrics(await res.text());

@@ -15,7 +15,13 @@ export function scripted(marker: string, serverArgs: string[] = [], extra: Recor
   };
 }
 
-/** How many `sleep` calls `server` has started, as the gateway's log of its stderr tells (`sleeping <id>`). */
+/** Whether a log line is the gateway's copy of `server`'s stderr telling that a `sleep` call started (`sleeping <id>`). */
+export const sleeping =
+  (server: string) =>
+  (l: Record<string, unknown>): boolean =>
+    l.server === server && l.stream === 'stderr' && String(l.msg).startsWith('sleeping ');
+
+/** How many `sleep` calls `server` has started, as the gateway's log of its stderr tells. */
 export function sleepsStarted(logs: readonly Record<string, unknown>[], server: string): number {
-  return logs.filter((l) => l.server === server && l.stream === 'stderr' && String(l.msg).startsWith('sleeping ')).length;
+  return logs.filter(sleeping(server)).length;
 }

@@ -64,8 +64,8 @@ export class RelayFixture {
 
   /** The pid of the gateway process serving `client`: this test process, or the stdio front's own child. */
   gatewayPid(client: Client): number {
-    const stdio = client.transport as StdioClientTransport & { gatewayStderr?: string[] };
-    return stdio.gatewayStderr ? stdio.pid! : process.pid;
+    const stdio = client.transport as StdioClientTransport & { gatewayLog?: unknown };
+    return stdio.gatewayLog ? stdio.pid! : process.pid;
   }
 
   /** Closes one client as a well-behaved one would: a Streamable HTTP session ends with DELETE. */
