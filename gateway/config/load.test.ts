@@ -136,7 +136,12 @@ describe('config loading', () => {
       { tools: { slow: 500 } },
     ]);
     expect(b.breaker).toEqual({ sampling: { threshold: 0.5, windowMs: 10_000 }, halfOpenAfterMs: 2000 });
-    expect([c.breaker, c.retry, c.timeouts, c.balancing]).toEqual([undefined, undefined, { tools: {} }, { strategy: 'weighted', affinity: 'none' }]);
+    expect([c.breaker, c.retry, c.timeouts, c.balancing]).toEqual([
+      undefined,
+      undefined,
+      { tools: {} },
+      { strategy: 'weighted', affinity: 'none', inputRounds: 'same-backend' },
+    ]);
     expect(
       problemsOf(() =>
         parseConfig(
@@ -148,6 +153,7 @@ describe('config loading', () => {
               d: { command: 'x', retry: { attempts: 0, backoff: { initialMs: 500, maxMs: 100 } } },
               e: { command: 'x', timeouts: { tools: { slow: -1 } }, breaker: { consecutive: 1, halfOpenAfter: 5 } },
               f: { command: 'x', balancing: { strategy: 'fastest' } },
+              g: { command: 'x', balancing: { inputRounds: 'sticky' } },
             },
           },
           't',
@@ -162,6 +168,7 @@ describe('config loading', () => {
       expect.stringMatching(/^servers\.e\.breaker: .*halfOpenAfter/),
       expect.stringMatching(/^servers\.e\.timeouts\.tools\.slow: /),
       expect.stringMatching(/^servers\.f\.balancing\.strategy: .*least-outstanding/),
+      expect.stringMatching(/^servers\.g\.balancing\.inputRounds: .*any-backend/),
     ]);
   });
 

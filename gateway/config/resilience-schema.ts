@@ -82,11 +82,17 @@ export type TimeoutSettings = z.infer<typeof timeoutsSchema>;
  * session`: every request of one 2025 client session goes to the same backend while that one can
  * serve it (weighted rendezvous hashing of the session id: when a backend leaves, only its
  * sessions move); a 2026-07-28 request has no session and is balanced by the strategy.
+ * `inputRounds`: where the retry of a 2026-07-28 server's `input_required` goes. `same-backend`
+ * (the default) sends it back to the backend that asked while that one is ready, because a server
+ * whose requestState is sealed under a key of its own process can open it nowhere else;
+ * `any-backend` balances each round like any request, for servers whose replicas share their
+ * state key (as the SDKs' sealing with shared keys allows), so no round is bound to one replica.
  */
 export const balancingSchema = z
   .object({
     strategy: z.enum(['weighted', 'least-outstanding']).default('weighted'),
     affinity: z.enum(['none', 'session']).default('none'),
+    inputRounds: z.enum(['same-backend', 'any-backend']).default('same-backend'),
   })
   .strict();
 

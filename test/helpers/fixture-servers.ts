@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { STATE_KEY_ENV } from '../conformance/fixtures/request-state';
 import { killGroup, type RemoteServer } from './remote-servers';
 import { MARKER_VAR } from './servers';
 
@@ -23,9 +24,12 @@ export function counterStdio(marker: string, extra: Record<string, unknown> = {}
   return { command: process.execPath, args: [COUNTER_JS, '--stdio'], env: { [MARKER_VAR]: marker }, ...extra };
 }
 
-/** Starts the conformance fixture over Streamable HTTP on a free loopback port. */
-export function startFixtureHttp(marker: string): Promise<RemoteServer> {
-  return startListening([FIXTURE_JS, '--port', '0'], marker);
+/**
+ * Starts the conformance fixture over Streamable HTTP on a free loopback port. `stateKey` fixes its
+ * requestState signing key (MCP_FIXTURE_STATE_KEY): fixtures given the same one open each other's states.
+ */
+export function startFixtureHttp(marker: string, stateKey?: string): Promise<RemoteServer> {
+  return startListening([FIXTURE_JS, '--port', '0'], marker, stateKey === undefined ? {} : { [STATE_KEY_ENV]: stateKey });
 }
 
 /** Starts the stateless counter server (test/fixtures/modern-counter-server.ts), on `port` if given. */
@@ -33,9 +37,9 @@ export function startCounterHttp(marker: string, port?: number): Promise<RemoteS
   return startListening(port === undefined ? [COUNTER_JS] : [COUNTER_JS, '--port', String(port)], marker);
 }
 
-async function startListening(args: string[], marker: string): Promise<RemoteServer> {
+async function startListening(args: string[], marker: string, env: Record<string, string> = {}): Promise<RemoteServer> {
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, [MARKER_VAR]: marker },
+    env: { ...process.env, ...env, [MARKER_VAR]: marker },
     stdio: ['ignore', 'pipe', 'ignore'],
     detached: true,
   });

@@ -5,13 +5,15 @@
  * and the server's requestState, round after round, until the server answers. The client sees one
  * ordinary call. Each round is a request of its own (the stage runs before pick): it goes back to
  * the backend that asked while that one is ready (its requestState may be only its own to verify),
- * else to another picked by weight. Modern clients get the server's questions themselves
+ * else to another picked by weight; with `balancing.inputRounds: any-backend` every round is
+ * balanced like any request. Modern clients get the server's questions themselves
  * (input-rounds.ts), and their retries prefer the asking backend the same way.
  */
 import { FleetError, SdkCode } from '../../protocol/errors';
 import { errorResponse, resultResponse, type JsonRpcResponse } from '../../protocol/jsonrpc';
 import { required, type Call, type Stage } from '../context';
 import { INPUT_METHODS } from '../routes';
+import { roundAskedBy } from './pick';
 
 /** As many rounds as the SDK's own bridge allows a server before it gives up. */
 export const MAX_INPUT_ROUNDS = 8;
@@ -30,7 +32,7 @@ export const inputDriveStage: Stage = async (call, next) => {
     }
     const answers = await askAll(call, reply.result.inputRequests);
     if (answers instanceof FleetError) return failure(call, answers);
-    call.preferBackend = required(call.backend, 'the backend').id;
+    roundAskedBy(call, required(call.backend, 'the backend').id);
     const { requestState } = reply.result;
     call.params = { ...call.params, inputResponses: answers, ...(requestState === undefined ? {} : { requestState }) };
     if (requestState === undefined) delete call.params.requestState;

@@ -6,7 +6,8 @@
  *   the questions; the call goes on until it is answered or asks again.
  * - A 2026 server answers input_required itself: the client gets its questions with the server's
  *   requestState sealed inside the gateway's, and the retry goes back to the server (the backend
- *   that asked, while it is ready) with the server's state restored.
+ *   that asked while it is ready, unless `balancing.inputRounds: any-backend`) with the server's
+ *   state restored.
  *
  * The requestState the client sees is always the gateway's, sealed (request-state.ts), bound to the
  * method, the server and the arguments. Other clients and methods pass through untouched.
@@ -19,6 +20,7 @@ import { required, type Call, type Stage } from '../context';
 import { isStatelessPeer, type HeldCall, type HeldCalls, type StatelessPeer } from '../held-calls';
 import { requestDigest, type RequestStateSealer } from '../request-state';
 import { INPUT_METHODS } from '../routes';
+import { roundAskedBy } from './pick';
 
 export interface InputRoundDeps {
   sealer: RequestStateSealer;
@@ -54,7 +56,7 @@ export function inputRoundStage(deps: InputRoundDeps): Stage {
       // the server's own state, back to the backend that issued it
       const { requestState: _gateway, ...rest } = call.params;
       call.params = state.u === undefined ? rest : { ...rest, requestState: state.u };
-      call.preferBackend = state.b;
+      if (state.b !== undefined) roundAskedBy(call, state.b);
       return wrap(deps, await attached(deps, peer, next(call)), call, binding);
     }
     if (!INPUT_METHODS.has(method)) return attached(deps, peer, next(call));

@@ -2,9 +2,17 @@
  * Balancing: the call goes to one ready backend of its server that offers what it names, by
  * weight (or as `balancing` says), whose circuit breaker admits it and that an earlier attempt of
  * the call did not fail on (ServerGroup.pick); a multi-round-trip retry goes back to the backend
- * that asked, while that one is ready and admitted.
+ * that asked, while that one is ready and admitted, unless `balancing.inputRounds: any-backend`.
  */
-import { required, type Stage } from '../context';
+import { required, type Call, type Stage } from '../context';
+
+/**
+ * A round of a multi-round-trip request was asked by `backend`: its retry goes back there when the
+ * server's `balancing.inputRounds` says so (same-backend), else it is balanced like any request.
+ */
+export function roundAskedBy(call: Call, backend: string): void {
+  if (required(call.group, 'the server').config.balancing.inputRounds === 'same-backend') call.preferBackend = backend;
+}
 
 export const pickStage: Stage = (call, next) => {
   const group = required(call.group, 'the server');
