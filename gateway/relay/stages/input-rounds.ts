@@ -57,10 +57,10 @@ export function inputRoundStage(deps: InputRoundDeps): Stage {
       const { requestState: _gateway, ...rest } = call.params;
       call.params = state.u === undefined ? rest : { ...rest, requestState: state.u };
       if (state.b !== undefined) roundAskedBy(call, state.b);
-      return wrap(deps, await attached(deps, peer, next(call)), call, binding);
+      return wrap(deps, await attached(deps, peer, () => next(call)), call, binding);
     }
-    if (!INPUT_METHODS.has(method)) return attached(deps, peer, next(call));
-    const answer = attached(deps, peer, next(call));
+    if (!INPUT_METHODS.has(method)) return attached(deps, peer, () => next(call));
+    const answer = attached(deps, peer, () => next(call));
     const outcome = await peer.questions.outcome(answer);
     if (outcome.kind === 'answered') return wrap(deps, outcome.response, call, binding);
     const abandon = (reason: string) => {
@@ -80,10 +80,17 @@ interface Binding {
   digest: () => string;
 }
 
-/** The peer is attached (a server's question, a log line of its call find it) while its upstream call runs, held or not. */
-function attached(deps: InputRoundDeps, peer: StatelessPeer, answer: Promise<JsonRpcResponse>): Promise<JsonRpcResponse> {
+/**
+ * The peer is attached (a server's question, a log line of its call find it) from before its
+ * upstream call starts until it ends, held or not.
+ */
+async function attached(deps: InputRoundDeps, peer: StatelessPeer, run: () => Promise<JsonRpcResponse>): Promise<JsonRpcResponse> {
   deps.clients.add(peer).logLevel = peer.logLevel;
-  return answer.finally(() => deps.clients.remove(peer.id));
+  try {
+    return await run();
+  } finally {
+    deps.clients.remove(peer.id);
+  }
 }
 
 /** A server's own input_required goes to the client with the gateway's state around the server's. */
