@@ -159,6 +159,18 @@ describe('a 2025 client', () => {
     expect(tasks.size).toBe(1);
   });
 
+  it('lets the progress token go with the call when the task was over as soon as it was made', async () => {
+    const { tasks, progress, result } = gateway();
+    const { client } = peer('legacy');
+    const server = upstream('legacy', TAKES_TASKS, () => ({ task: { taskId: 'up-1', status: 'completed', ttl: 60_000 } }));
+    expect(await result(callOf(client, server.conn, { name: 'long', task: {}, _meta: { progressToken: 'mine' } }))).toMatchObject({
+      task: { taskId: 'gw-1', status: 'completed' },
+    });
+    // its result is still to be fetched, but no progress is to come
+    expect(tasks.owned('gw-1', client.id)).toMatchObject({ status: 'completed' });
+    expect(progress.size).toBe(0);
+  });
+
   it('is refused with TOO_MANY_TASKS before the call reaches the server when the table is full', async () => {
     const { tasks, relay } = gateway(2);
     fill(tasks, 1);
