@@ -26,6 +26,7 @@ import {
   TASK_REQUESTS,
   createdTask,
   declaresTasksExtension,
+  isTerminal,
   requiresTask,
   tasksCapability,
   toLegacyTask,
@@ -126,8 +127,9 @@ async function create(call: Call, next: Next, tasks: TaskTable, progress: Progre
     if (!created) return { reply };
     const entry = enter(call, tasks, created);
     const token = call.progressToken;
-    if (token !== undefined && call.holdsProgress) entry.onEnd = () => progress.release(token);
-    kept = true;
+    // a task already over (a server may finish one at once) has no progress to come: the token ends with the call
+    kept = !isTerminal(entry.status);
+    if (kept && token !== undefined && call.holdsProgress) entry.onEnd = () => progress.release(token);
     return { reply, taskId: entry.id };
   } finally {
     tasks.settled();
