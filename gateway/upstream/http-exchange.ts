@@ -57,6 +57,8 @@ export interface ExchangeOptions {
   open: Set<ClientRequest>;
   /** Abort if the socket is idle this long (default: never). */
   timeoutMs?: number;
+  /** Told of the request as it starts (again, if it is retried on a fresh connection), so that it can be aborted alone. */
+  started?: (req: ClientRequest) => void;
 }
 
 /**
@@ -68,6 +70,7 @@ export function exchange(ep: Endpoint, options: ExchangeOptions, retried = false
   return new Promise((resolve, reject) => {
     const req = ep.request({ ...ep.base, method: options.method, headers: options.headers, agent: options.agent });
     options.open.add(req);
+    options.started?.(req);
     req.once('close', () => options.open.delete(req));
     let answered = false;
     req.once('response', (res) => {

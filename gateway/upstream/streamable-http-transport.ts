@@ -72,6 +72,9 @@ export class StreamableHttpTransport implements MessageTransport {
   private readonly replyAgent: Agent;
   private readonly reconnect: ReconnectOptions;
   private readonly open = new Set<ClientRequest>();
+  /** The POSTs of 2026-07-28 requests whose answer has not begun (no response headers yet), by request id, so that cancelling one aborts it. */
+  private readonly posting = new Map<RequestId, ClientRequest>();
+  private readonly cancelledPosts = new WeakSet<ClientRequest>();
   private readonly streams: ResponseStreams;
   /** Incoming messages and stream ends, in order (see MicrotaskQueue for why not all at once). */
   private readonly inbox = new MicrotaskQueue((err) => this.onerror?.(err));
@@ -142,6 +145,9 @@ export class StreamableHttpTransport implements MessageTransport {
       base = { ...rest, ...options?.headers, ...routing };
     }
     let res: IncomingMessage;
+    // A modern request is cancelled by closing its exchange, also before the server's answer began.
+    const modernId = routing !== undefined && isRequest(m) ? m.id : undefined;
+    let post: ClientRequest | undefined;
     try {
       res = await exchange(this.ep, {
         method: 'POST',
@@ -149,10 +155,17 @@ export class StreamableHttpTransport implements MessageTransport {
         body,
         agent: request ? this.requestAgent : this.replyAgent,
         open: this.open,
+        started: modernId === undefined ? undefined : (req) => void this.posting.set(modernId, (post = req)),
       });
     } catch (err) {
+      // cancelled: the caller was told already, and the transport is fine
+      if (post !== undefined && this.cancelledPosts.has(post) && !this.closed) return;
       throw this.closed ? this.closedError() : err;
+    } finally {
+      if (modernId !== undefined && this.posting.get(modernId) === post) this.posting.delete(modernId);
     }
+    // cancelled between the answer's headers and this line: its body is not wanted
+    if (post !== undefined && this.cancelledPosts.has(post)) return void res.destroy();
     const sid = res.headers['mcp-session-id'];
     if (!routing && typeof sid === 'string' && sid !== this.session) {
       this.session = sid;
@@ -192,9 +205,14 @@ export class StreamableHttpTransport implements MessageTransport {
     this.inbox.run(() => this.onmessage?.(answer, { inResponseTo: id }));
   }
 
-  /** Closes the response stream of request `id` without resuming it; false when none is open. */
+  /** Aborts the exchange of request `id` (its POST, or its response stream, never resumed); false when none is open. */
   cancel(id: RequestId): boolean {
-    return this.streams.cancel(id);
+    const post = this.posting.get(id);
+    if (!post) return this.streams.cancel(id);
+    this.posting.delete(id);
+    this.cancelledPosts.add(post);
+    post.destroy();
+    return true;
   }
 
   /** Aborts open requests and streams, ends the session with DELETE, then reports onclose once. */

@@ -2,7 +2,7 @@
  * What the upstream Streamable HTTP transport puts on the wire and reads from it, against a raw
  * node:http server that records each request: a 2026-07-28 message goes with its routing headers
  * and without the session; each message read from a POST's stream names the request of that POST;
- * cancelling a request closes its stream; a 4xx that carries the request's JSON-RPC error is its
+ * cancelling a request closes its stream, or its POST when the server has not begun to answer; a 4xx that carries the request's JSON-RPC error is its
  * answer, any other is a failure to send.
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
@@ -42,6 +42,8 @@ beforeAll(async () => {
       } else if (method === 'refuse/plainly') {
         res.writeHead(400, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: Server not initialized' } }));
+      } else if (method === 'hold/silently') {
+        // works on, sends nothing yet (a stateless server that answers with JSON at the end)
       } else if (id === undefined) {
         res.writeHead(202).end();
       } else {
@@ -108,6 +110,23 @@ it('closes the stream of a cancelled request, which then owes nothing', async ()
   await waitFor(() => stream.closed, 'the server to see the stream closed');
   expect(t.cancel(9)).toBe(false);
   expect(received).toHaveLength(1); // no error answer for it either: the caller cancelled it
+  await t.close();
+});
+
+it('aborts the POST of a cancelled request the server has not begun to answer, and stays usable', async () => {
+  const { t, received } = transport();
+  const before = seen.length;
+  const sent = t.send({ jsonrpc: '2.0', id: 12, method: 'hold/silently', params: { _meta: envelope } });
+  await waitFor(() => seen.length === before + 1, 'the server to receive the request');
+  const held = seen.at(-1)!;
+  expect(t.cancel(12)).toBe(true);
+  // the send settles quietly: the caller was told of the cancellation, the transport is not broken
+  await expect(sent).resolves.toBeUndefined();
+  await waitFor(() => held.closed, 'the server to see the request closed');
+  expect(t.cancel(12)).toBe(false);
+  await t.send({ jsonrpc: '2.0', id: 13, method: 'tools/call', params: { name: 'after', _meta: envelope } });
+  await waitFor(() => received.length === 1, 'the next request to be answered');
+  expect(received[0][1]).toEqual({ inResponseTo: 13 });
   await t.close();
 });
 
