@@ -52,6 +52,8 @@ export interface Call {
   timeoutMs?: number;
   /** Set by the sending stage: the request went out on an open upstream session (the server may have started on it). */
   sentUpstream?: boolean;
+  /** Set by the sending stage: the client heard progress of this attempt, so it was answered in part (a retry would start over). */
+  answeredInPart?: boolean;
   /** The gateway-wide progress token the call went upstream with, set by the sending stage. */
   progressToken?: string;
   /** Set by a stage that releases `progressToken` itself, later (a task's progress outlives its call). */

@@ -13,6 +13,8 @@ interface Entry {
   clientRequestId: RequestId;
   conn?: UpstreamConnection;
   upstreamId?: number;
+  /** The client heard progress under it. */
+  delivered?: boolean;
 }
 
 export class ProgressRouter {
@@ -34,6 +36,11 @@ export class ProgressRouter {
     this.entries.delete(token);
   }
 
+  /** Whether any progress under `token` reached its client (a request it belongs to is then answered in part). */
+  delivered(token: string): boolean {
+    return this.entries.get(token)?.delivered === true;
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -43,6 +50,7 @@ export class ProgressRouter {
     const e = this.entries.get(String(params.progressToken));
     if (!e || e.conn !== from) return false;
     if (e.upstreamId !== undefined) from.touch(e.upstreamId);
+    e.delivered = true;
     e.peer.notify('notifications/progress', { ...params, progressToken: e.clientToken }, e.clientRequestId);
     return true;
   }

@@ -250,13 +250,13 @@ describe('two 2026-07-28 backends over HTTP, one stopped and started again', () 
     const retries = async () => sampleValue(await scrapeMetrics(gw), 'mcp_gateway_retries_total', { server: 'ctr', method: 'tools/call' }) ?? 0;
     const before = await retries();
     gw.registry.setWeights('ctr', { primary: 100, twin: 1 }); // the next pick is primary
-    // `wait` (marked idempotent in the config) reports progress once it runs, then runs until cancelled
-    let progress = 0;
+    // `wait` (marked idempotent in the config) runs until cancelled; without a progress token the client hears nothing of it
+    const twin = group.backend('twin')!;
     const abort = new AbortController();
-    const call = client.callTool({ name: 'ctr__wait', arguments: {} }, undefined, { onprogress: () => void progress++, signal: abort.signal });
-    await waitFor(() => progress === 1, 'the call to run on primary');
+    const call = client.callTool({ name: 'ctr__wait', arguments: {} }, undefined, { signal: abort.signal });
+    await waitFor(() => primary.outstanding === 1, 'the call to run on primary');
     await counters[0].stop();
-    await waitFor(() => progress === 2, 'the retry to run on the twin');
+    await waitFor(() => twin.outstanding === 1, 'the retry to run on the twin');
     expect(await retries()).toBe(before + 1);
     expect(primary.breaker!.report).toMatchObject({ state: 'open', opened: 1 });
     abort.abort('done');
@@ -279,5 +279,18 @@ describe('two 2026-07-28 backends over HTTP, one stopped and started again', () 
       3 * HALF_OPEN_AFTER_MS,
     );
     expect(await retries()).toBe(before + 1);
+  });
+
+  it('does not retry a call whose client already heard its progress: it would start over', async () => {
+    const group = gw.registry.groupFor(undefined, 'ctr')!;
+    const retries = async () => sampleValue(await scrapeMetrics(gw), 'mcp_gateway_retries_total', { server: 'ctr', method: 'tools/call' }) ?? 0;
+    const before = await retries();
+    gw.registry.setWeights('ctr', { primary: 100, twin: 1 });
+    let progress = 0;
+    const call = client.callTool({ name: 'ctr__wait', arguments: {} }, undefined, { onprogress: () => void progress++ });
+    await waitFor(() => progress === 1, 'the call to report progress on primary');
+    await counters[0].stop();
+    await expect(call).rejects.toThrow(/no answer to request \d+: the connection was lost/);
+    expect([progress, group.backend('twin')!.outstanding, await retries()]).toEqual([1, 0, before]);
   });
 });

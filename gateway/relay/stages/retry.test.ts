@@ -35,15 +35,16 @@ function callOf(method: string, tool?: string, extra: Partial<Call> = {}): Call 
 }
 
 /** Backends `ids` in turn (never one the call must avoid); each attempt ends as `outcome` says for its backend. */
-function fleet(outcome: (backend: string) => { sent: boolean; error?: FleetError }, ids = ['a', 'b', 'c']) {
+function fleet(outcome: (backend: string) => { sent: boolean; partial?: boolean; error?: FleetError }, ids = ['a', 'b', 'c']) {
   const tried: string[] = [];
   const end: Next = async (call) => {
     const backend = ids.find((id) => !call.avoidBackends?.has(id));
     if (!backend) throw new FleetError('UPSTREAM_UNAVAILABLE', 'no backend left');
     call.backend = { id: backend } as Call['backend'];
     tried.push(backend);
-    const { sent, error } = outcome(backend);
+    const { sent, partial, error } = outcome(backend);
     call.sentUpstream = sent;
+    call.answeredInPart = partial;
     if (error) throw error;
     return ok(backend);
   };
@@ -72,7 +73,7 @@ describe('the retry stage', () => {
     expect(sent.tried).toEqual(['a']);
   });
 
-  it('does not retry a timeout, a cancelled call or a round bound to its backend', async () => {
+  it('does not retry a timeout, a cancelled call, a call answered in part or a round bound to its backend', async () => {
     const slow = fleet(() => ({ sent: true, error: new FleetError('UPSTREAM_TIMEOUT', 'slow') }));
     await expect(run(callOf('resources/read'), slow.end)).rejects.toMatchObject({ code: 'UPSTREAM_TIMEOUT' });
     const cancelled = callOf('resources/read');
@@ -83,7 +84,10 @@ describe('the retry stage', () => {
     await expect(run(cancelled, dies.end)).rejects.toThrow(/disconnected/);
     const round = fleet(() => ({ sent: true, error: gone() }));
     await expect(run(callOf('resources/read', undefined, { preferBackend: 'a' }), round.end)).rejects.toThrow(/disconnected/);
-    expect([slow.tried, dies.tried, round.tried]).toEqual([['a'], ['a'], ['a']]);
+    // the client heard progress of the first attempt: even an idempotent request is not started over
+    const partial = fleet(() => ({ sent: true, partial: true, error: gone() }));
+    await expect(run(callOf('tools/call', 'annotated'), partial.end)).rejects.toThrow(/disconnected/);
+    expect([slow.tried, dies.tried, round.tried, partial.tried]).toEqual([['a'], ['a'], ['a'], ['a']]);
     expect(retried).toEqual([]);
   });
 

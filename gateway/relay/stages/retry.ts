@@ -4,8 +4,10 @@
  * server, at most `servers.X.retry.attempts` times (cockatiel's RetryPolicy). Only when that is
  * safe: the request never went out (the session was gone before it was written), or it is
  * idempotent (idempotent.ts), since once sent the server may have started on it. Not retried: a
- * timeout (the server is alive, only slow), an answer of any kind, a round of a multi-round-trip
- * request (its requestState lives on the backend that asked), a cancelled request. When no other
+ * timeout (the server is alive, only slow), an answer of any kind, a request answered in part (the
+ * client heard its progress: a retry would start it over, and progress may only increase), a round
+ * of a multi-round-trip request (its requestState lives on the backend that asked), a cancelled
+ * request. When no other
  * backend can take it, the first failure is the answer. Each retry is counted.
  *
  * Every attempt runs the rest of the chain (pick, breaker, lease, send) on its own copy of the call,
@@ -66,6 +68,7 @@ async function withRetries(call: Call, next: Next, group: ServerGroup, settings:
 
 function safeToRetry(err: unknown, attempt: Call, group: ServerGroup, settings: RetrySettings): boolean {
   if (!(err instanceof FleetError) || err.code !== 'UPSTREAM_UNAVAILABLE' || attempt.backend === undefined || attempt.cancellation.cancelled) return false;
+  if (attempt.answeredInPart) return false;
   if (!attempt.sentUpstream) return true;
   const tool = attempt.request.method === 'tools/call' ? String(attempt.params.name) : undefined;
   // what clients were shown (a backend that went down has emptied its own catalog)

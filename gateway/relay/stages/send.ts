@@ -40,6 +40,7 @@ export function sendStage(progress: ProgressRouter): Next {
       return await pending.response;
     } finally {
       call.cancellation.whenCancelled(undefined);
+      if (token) call.answeredInPart = progress.delivered(token);
       if (token && !call.holdsProgress) progress.release(token);
     }
   };
