@@ -3,12 +3,13 @@
  * done) and readiness (every required shared server has a backend that answered initialize and
  * its catalog, that its health checks have not found down, and whose circuit breaker is not
  * holding requests back; servers with `required: false` are reported and not waited for). The
- * body has each server's and each backend's state and health, so an operator sees which one is
- * missing and why. Answered before the Origin check: probes
+ * body has each server's and each backend's state and health, and why a backend was refused or is
+ * flagged (compatibility.ts), so an operator sees which one is missing and why. Answered before the Origin check: probes
  * send no Origin.
  */
 import type { ServerResponse } from 'node:http';
 import { sendJson } from '../http/http-util';
+import { toolMismatches } from '../servers/compatibility';
 import type { ServerGroup } from '../servers/group';
 
 export const HEALTH_PATHS = ['/health/liveness', '/health/readiness', '/health/startup'] as const;
@@ -42,12 +43,24 @@ export function answerHealth(path: string, source: HealthSource, res: ServerResp
 }
 
 function serverReport(group: ServerGroup) {
+  const mismatches = toolMismatches(group.backends);
   return {
     state: connectionState(group),
     required: group.config.required,
     ...(group.lastError ? { lastError: group.lastError.message } : {}),
     ...(group.serving && !group.admitting ? { reason: 'every serving backend has an open circuit breaker' } : {}),
-    backends: Object.fromEntries(group.backends.map((b) => [b.id, { state: b.state, health: b.health, ...(b.breaker ? { breaker: b.breaker.report } : {}) }])),
+    backends: Object.fromEntries(
+      group.backends.map((b) => [
+        b.id,
+        {
+          state: b.state,
+          health: b.health,
+          ...(b.refusal !== undefined ? { refused: b.refusal } : {}),
+          ...(mismatches.has(b.id) ? { mismatch: mismatches.get(b.id) } : {}),
+          ...(b.breaker ? { breaker: b.breaker.report } : {}),
+        },
+      ]),
+    ),
   };
 }
 

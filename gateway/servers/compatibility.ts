@@ -55,10 +55,11 @@ export function refusalOf(identity: BackendIdentity, config: ServerConfig): stri
 }
 
 /**
- * The replicas whose tools differ from the set's: the hash most connected replicas share is the
+ * The ready replicas whose tools differ from the set's: the hash most ready replicas share is the
  * set's (a tie goes to the earliest backend), and each other hash is named.
  */
-export function toolMismatches(backends: readonly { id: string; toolsHash?: string }[]): Map<string, string> {
+export function toolMismatches(replicas: readonly { id: string; state: string; identity?: BackendIdentity }[]): Map<string, string> {
+  const backends = replicas.filter((b) => b.state === 'ready').map((b) => ({ id: b.id, toolsHash: b.identity?.toolsHash }));
   const counts = new Map<string, number>();
   for (const b of backends) if (b.toolsHash !== undefined) counts.set(b.toolsHash, (counts.get(b.toolsHash) ?? 0) + 1);
   const out = new Map<string, string>();

@@ -427,7 +427,7 @@ export class ServerRegistry {
         connections: sumConnections(sessions.flatMap((g) => g.backends.map((b) => b.connections))),
       };
     });
-    const mismatches = toolMismatches(backends.filter((b) => b.state === 'ready').map((b) => ({ id: b.id, toolsHash: b.identity?.toolsHash })));
+    const mismatches = toolMismatches(backends);
     for (const b of backends) if (mismatches.has(b.id)) b.mismatch = mismatches.get(b.id);
     return { name: plan.name, mode: plan.config.mode, state: bestState(backends.map((b) => b.state)), backends };
   }

@@ -2,7 +2,8 @@
  * The registry's record of what each backend is, and the checks made on it: serverInfo, protocol
  * version, capabilities and a tools hash in the admin API and the metrics; a backend outside its
  * server's `version` range, or speaking a protocol version the gateway does not, is refused with
- * the reason; a replica whose tools differ from its set's is flagged. Real scripted servers.
+ * the reason; a replica whose tools differ from its set's is flagged. Both reasons are in the
+ * admin API and in /health/readiness. Real scripted servers.
  */
 import { admin, startAdminGateway } from '../helpers/admin';
 import { connectClient, disconnect, newMarker, type TestGateway } from '../helpers/gateway';
@@ -12,6 +13,12 @@ import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 
 type Backend = { id: string; state: string; identity?: Record<string, any>; refused?: string; mismatch?: string };
+
+/** The backends of `server` as /health/readiness reports them. */
+async function readinessOf(gw: TestGateway, server: string): Promise<Record<string, { refused?: string; mismatch?: string }>> {
+  const body = (await (await fetch(`${gw.url}/health/readiness`)).json()) as { servers: Record<string, { backends: Record<string, object> }> };
+  return body.servers[server].backends;
+}
 
 async function backendsOf(gw: TestGateway, server: string): Promise<Backend[]> {
   const servers = (await admin(gw, 'GET', '/admin/servers')).body.servers as { name: string; backends: Backend[] }[];
@@ -70,6 +77,8 @@ describe('what the registry knows of each backend', () => {
     expect(await refusal('unversioned')).toBe('its serverInfo.version "nightly" is not a semantic version, and version: "^1" asks for one');
     expect(await refusal('oldProtocol')).toMatch(/^it speaks protocol version "2023-01-01", which the gateway does not \(it speaks 2026-07-28, 2025-11-25/);
     for (const server of ['tooNew', 'unversioned', 'oldProtocol']) expect((await backendsOf(gw, server))[0].state).not.toBe('ready');
+    expect((await readinessOf(gw, 'tooNew')).primary.refused).toBe('its serverInfo.version 2.0.0 is outside version: "^1.2"');
+    expect((await readinessOf(gw, 'fits')).primary.refused).toBeUndefined();
 
     // a client sees none of their tools
     const client = await connectClient(gw, 'streamable-http');
@@ -97,6 +106,8 @@ describe('what the registry knows of each backend', () => {
     expect(byId.primary.mismatch).toBeUndefined();
     expect(byId.twin.mismatch).toBeUndefined();
     expect(byId.odd.mismatch).toMatch(/^its tools \(hash [0-9a-f]{12}\) differ from its replica set's \(hash [0-9a-f]{12}\)/);
+    const ready = await readinessOf(gw, 'replicas');
+    expect([ready.primary.mismatch, ready.twin.mismatch, ready.odd.mismatch]).toEqual([undefined, undefined, byId.odd.mismatch]);
     const samples = await scrapeMetrics(gw);
     expect(sampleValue(samples, 'mcp_gateway_backend_tools_mismatch', { server: 'replicas', backend: 'odd' })).toBe(1);
     expect(sampleValue(samples, 'mcp_gateway_backend_tools_mismatch', { server: 'replicas', backend: 'twin' })).toBe(0);
