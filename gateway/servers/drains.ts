@@ -7,7 +7,6 @@
 import type { Logger } from 'pino';
 import { exposedName } from '../protocol/names';
 import type { GroupListener, ServerGroup } from './group';
-import { LIST_KINDS } from './lists';
 
 export class Drains {
   private readonly groups = new Set<ServerGroup>();
@@ -27,7 +26,7 @@ export class Drains {
    * and it stops once no call is in flight on it, or after `timeoutMs`. Resolves once it stopped.
    */
   async drain(group: ServerGroup, timeoutMs: number): Promise<void> {
-    const offered = LIST_KINDS.filter((k) => group.catalog[k].length > 0);
+    const offered = group.offeredLists();
     this.groups.add(group);
     this.listener.listsChanged(group, offered);
     if (group.callsInFlight > 0) this.log.info({ server: group.name, inFlight: group.callsInFlight, drainTimeoutMs: timeoutMs }, 'server draining');

@@ -59,6 +59,8 @@ export interface GroupDeps {
 export class ServerGroup implements BackendListener {
   readonly backends: Backend[] = [];
   private shown: Catalog = EMPTY_CATALOG;
+  /** Keep showing the last catalog while no backend is ready (continueFrom). */
+  private holdsWhileDown = false;
   private readonly picker = new SmoothWeightedPicker();
   private onWeightZero = false;
   private calls = 0;
@@ -95,6 +97,11 @@ export class ServerGroup implements BackendListener {
   /** What clients see: the lead backend's catalog. */
   get catalog(): Catalog {
     return this.shown;
+  }
+
+  /** The lists clients see something of this server in (what they hear is gone when it stops). */
+  offeredLists(): ListKind[] {
+    return LIST_KINDS.filter((k) => this.shown[k].length > 0);
   }
 
   /** The ready backend with the highest weight; ties go to the earliest added. */
@@ -239,6 +246,17 @@ export class ServerGroup implements BackendListener {
   }
 
   /**
+   * A bound group whose session may fail over to another backend: until a backend of its own is
+   * ready it shows `shown` (the catalog its session was shown before), and keeps showing the last
+   * one while none is, so that a move to a backend that offers the same lists is not heard at all
+   * and one that offers others is heard as list_changed for just those.
+   */
+  continueFrom(shown: Catalog): void {
+    this.shown = shown;
+    this.holdsWhileDown = true;
+  }
+
+  /**
    * Takes over the live backends of `from` (the group its server had before a config reload changed
    * it) whose specs this group's plan kept as they were: they serve on, on the connections they
    * have, from this group, in the plan's order. `from` no longer has them, so its stop leaves them.
@@ -311,7 +329,9 @@ export class ServerGroup implements BackendListener {
 
   /** Shows the lead backend's catalog; clients hear list_changed for each list that differs. */
   private showLead(): void {
-    const next = this.lead?.catalog ?? EMPTY_CATALOG;
+    const lead = this.lead;
+    if (!lead && this.holdsWhileDown) return;
+    const next = lead?.catalog ?? EMPTY_CATALOG;
     const changed = LIST_KINDS.filter((k) => next[k] !== this.shown[k] && JSON.stringify(next[k]) !== JSON.stringify(this.shown[k]));
     this.shown = next;
     if (changed.length > 0) this.deps.listener.listsChanged(this, changed);

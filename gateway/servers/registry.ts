@@ -23,7 +23,7 @@ import type { UpstreamTransports } from '../upstream/transports';
 import { Drains } from './drains';
 import type { BreakerReport } from './breaker';
 import { ServerGroup, type GroupBinding, type GroupListener } from './group';
-import { LIST_KINDS } from './lists';
+import { EMPTY_CATALOG, LIST_KINDS, type Catalog } from './lists';
 import { toolMismatches, type BackendIdentity } from './compatibility';
 import { PRIMARY_BACKEND, ServerPlan, type BackendOrigin, type BackendSpec } from './plan';
 import { bestState, type BackendState } from './state';
@@ -508,9 +508,10 @@ export class ServerRegistry {
   /**
    * Binds an owner to one backend of `plan`, picked by weight (never `avoid`, the one its last
    * binding died on); or, when `before` (its group of the server before a reload changed it) is
-   * bound to a backend the plan kept as it was, to that one, taken over live.
+   * bound to a backend the plan kept as it was, to that one, taken over live. `shown`: what the
+   * owner's session was shown of the server before (a failover), which the new binding continues.
    */
-  private async bind(key: string, entry: Owner, plan: ServerPlan, avoid?: string, before?: ServerGroup): Promise<void> {
+  private async bind(key: string, entry: Owner, plan: ServerPlan, avoid?: string, before?: ServerGroup, shown?: Catalog): Promise<void> {
     if (this.owners.get(key) !== entry) return; // the session ended meanwhile
     const binding = entry.mode === 'per-principal' ? { tenant: key.slice(TENANT.length) } : { owner: key };
     const base = this.deps.listener;
@@ -526,6 +527,7 @@ export class ServerRegistry {
     };
     const carried = before?.backends.some((b) => plan.holds(b.spec)) ?? false;
     const group = this.group(plan, carried ? [] : [plan.pickForSession(avoid)], entry.init, listener, binding, undefined, entry.subject);
+    if (canFailOver(plan, group.boundTo)) group.continueFrom(shown ?? EMPTY_CATALOG);
     if (carried) group.takeOver(before!);
     entry.groups.set(plan.name, group);
     if (!carried) await group.start();
@@ -534,12 +536,13 @@ export class ServerRegistry {
   /**
    * A bound group's one backend lost its connection. If it is not back within the server's
    * `sessionFailoverMs`, the owner moves to another backend: a new upstream session, initialized
-   * with the owner's own capabilities (the client's session with the gateway stays), and the
-   * client hears list_changed as the new backend's catalog replaces the old one's.
+   * with the owner's own capabilities (the client's session with the gateway stays). Meanwhile the
+   * session is shown what its backend offered, and after the move it hears list_changed only for
+   * the lists the new backend offers differently (ServerGroup.continueFrom).
    */
   private failoverLater(key: string, entry: Owner, plan: ServerPlan, group: ServerGroup): void {
     const afterMs = plan.config.sessionFailoverMs;
-    if (afterMs === 0 || !plan.specs.some((s) => s.id !== group.boundTo && s.weight > 0)) return;
+    if (!canFailOver(plan, group.boundTo)) return;
     const timer = setTimeout(() => {
       this.failovers.delete(timer);
       void this.failover(key, entry, plan, group).catch((err: Error) =>
@@ -557,8 +560,14 @@ export class ServerRegistry {
       { server: plan.name, from: group.boundTo, afterMs: plan.config.sessionFailoverMs },
       'backend stayed down: its session moves to another backend',
     );
-    await this.unlink(group);
-    await this.bind(key, entry, plan, group.boundTo);
+    // stopped without a word: the next binding shows its catalog against what the session knows
+    await group.stop();
+    try {
+      await this.bind(key, entry, plan, group.boundTo, undefined, group.catalog);
+    } catch (err) {
+      this.deps.listener.listsChanged(group, group.offeredLists());
+      throw err;
+    }
   }
 
   /**
@@ -584,10 +593,15 @@ export class ServerRegistry {
 
   /** Stops a live group and tells its clients that what it offered is gone. */
   private async unlink(group: ServerGroup): Promise<void> {
-    const offered = LIST_KINDS.filter((k) => group.catalog[k].length > 0);
+    const offered = group.offeredLists();
     await group.stop();
     this.deps.listener.listsChanged(group, offered);
   }
+}
+
+/** A session bound to `boundTo` can move to another backend of the plan when its own stays down. */
+function canFailOver(plan: ServerPlan, boundTo: string | undefined): boolean {
+  return plan.config.sessionFailoverMs > 0 && plan.specs.some((s) => s.id !== boundTo && s.weight > 0);
 }
 
 /** The report of the healthiest upstream: healthy before degraded before down. */
