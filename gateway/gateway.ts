@@ -107,7 +107,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions)
   await Promise.all([discovery?.start(), dnsReplicas.start()]);
   // the network fronts' client authentication (stdio serves its one local client as it is)
   const door = options.stdio ? undefined : new Authenticator(config.auth, log, (reason) => core.metrics.recordAuthRefusal(reason));
-  const reloading = startReloading(config, core, door, options);
+  const reloading = startReloading(config, core, door, options, discovery);
   const stopAll = async () => {
     reloading.watch?.close();
     await Promise.all([discovery?.stop(), dnsReplicas.stop()]);
@@ -275,6 +275,7 @@ function startReloading(
   core: GatewayCore,
   auth: Authenticator | undefined,
   options: StartOptions,
+  discovery: DockerDiscovery | undefined,
 ): { reloader?: ConfigReloader; watch?: ConfigWatch; reload: (trigger: string) => Promise<ReloadOutcome> } {
   const { configFile, log } = options;
   if (!configFile) {
@@ -293,8 +294,15 @@ function startReloading(
     log: log.child({ component: 'reload' }),
     draining: () => core.sessions.draining,
   });
-  const watch = config.reload.watch ? watchConfigFile(configFile.path, () => void reloader.reload('file changed'), log, config.reload.debounceMs) : undefined;
-  return { reloader, watch, reload: (trigger) => reloader.reload(trigger) };
+  const reload = async (trigger: string) => {
+    const outcome = await reloader.reload(trigger);
+    // a removed or re-made server lost the backends discovery gave it: its running containers join again (in the background, as on their events)
+    if (outcome.result === 'applied' && [outcome.servers.added, outcome.servers.removed, outcome.servers.changed].some((names) => names.length > 0))
+      void discovery?.resync();
+    return outcome;
+  };
+  const watch = config.reload.watch ? watchConfigFile(configFile.path, () => void reload('file changed'), log, config.reload.debounceMs) : undefined;
+  return { reloader, watch, reload };
 }
 
 async function drainAndStop(

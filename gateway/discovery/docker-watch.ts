@@ -9,8 +9,11 @@
  * It subscribes to Docker's events before it lists what runs (nothing starts unseen between the
  * two), and after the event stream breaks (the engine restarted) it subscribes again and re-lists.
  * Registry changes run one at a time, in event order, so a container that stops while it is being
- * registered is then removed. What the labels say goes through the config's own server schema and
- * the admin API's registration allowlist: a refused container is logged and listed with its reason.
+ * registered is then removed. A config reload that removes or re-makes a server drops the
+ * backends discovery gave it; the gateway then calls resync(), and the containers still running
+ * join again, as if they had just started. What the labels say goes through the config's own
+ * server schema and the admin API's registration allowlist: a refused container is logged and
+ * listed with its reason.
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
@@ -84,6 +87,22 @@ export class DockerDiscovery {
     return [...this.seen.values()];
   }
 
+  /**
+   * Catches up with registry changes made elsewhere (a config reload removed or re-made a server):
+   * a container whose backend the registry no longer has is no longer taken as joined, and joins
+   * again, after the changes already queued, when it still runs and is ready.
+   */
+  resync(): Promise<void> {
+    return this.enqueue(async () => {
+      for (const [id, joined] of this.joined) {
+        if (this.inRegistry(joined)) continue;
+        this.joined.delete(id);
+        this.seen.delete(id);
+      }
+      await this.relist();
+    });
+  }
+
   /** Stops watching; the registry (stopped by the gateway) stops the upstreams. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -103,7 +122,7 @@ export class DockerDiscovery {
       if (this.stopped) return void stream.destroy();
       this.events = stream;
       this.readEvents(stream);
-      await this.enqueue(() => this.resync());
+      await this.enqueue(() => this.relist());
       this.reconnectMs = RECONNECT_MS.first;
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'discovery: cannot reach the Docker engine; retrying');
@@ -162,11 +181,20 @@ export class DockerDiscovery {
   }
 
   /** Registers what runs now and lets go of what no longer does (events missed while disconnected). */
-  private async resync(): Promise<void> {
+  private async relist(): Promise<void> {
     const running = await this.deps.docker.listContainers({ filters: { label: [this.label], status: ['running'] } });
     const ids = new Set(running.map((c) => c.Id));
     for (const id of [...this.joined.keys()]) if (!ids.has(id)) await this.leave(id, 'gone');
     for (const id of ids) await this.consider(id);
+  }
+
+  /**
+   * Whether the registry still has the backend the container joined as, at the container's URL: a
+   * server re-made from the config file has a `primary` of its own, which is not the container's.
+   */
+  private inRegistry({ server, backend, url }: Joined): boolean {
+    const config = this.deps.registry.find(server)?.spec(backend)?.config;
+    return config?.kind === 'remote' && config.url === url;
   }
 
   private async consider(id: string): Promise<void> {

@@ -5,7 +5,9 @@
  * container with a bad label, one on another network and one the allowlist does not cover are
  * listed as refused with the reason. With a gateway process started from a config file: a
  * container that joins a configured server stays its backend through a reload that changes the
- * server (and leaves when it stops), and a server discovery made stays untouched by reloads.
+ * server (and leaves when it stops), and a server discovery made stays untouched by reloads. A
+ * running container whose configured server a reload removed makes the server itself (as it would
+ * on its next start), and rejoins as a backend when a reload brings the configured server back.
  * Calls go through the official SDK client.
  */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,6 +104,21 @@ function discoveryConfig(): Record<string, unknown> {
   };
 }
 
+/** Writes the gateway's config file the way editors do (a temporary file renamed over it) and reloads it. */
+function reloadConfig(gw: GatewayProcess, next: unknown): Promise<{ status: number; body: any }> {
+  const tmp = join(gw.dir, '.gw.json.swp');
+  writeFileSync(tmp, JSON.stringify(next));
+  renameSync(tmp, join(gw.dir, 'gw.json'));
+  return admin(gw, 'POST', '/admin/reload');
+}
+
+async function stopGateway(gw: GatewayProcess): Promise<void> {
+  const exited = new Promise((r) => gw.child.once('close', r));
+  gw.child.kill('SIGTERM');
+  await exited;
+  rmSync(gw.dir, { recursive: true, force: true });
+}
+
 describe('Docker-label discovery', () => {
   let gw: TestGateway;
   let client: Client;
@@ -176,21 +193,11 @@ describe('Docker-label discovery across config reloads', () => {
     servers: { kb: { url: `http://${subnet}.30:8080/mcp`, headers: { Authorization: `Bearer ${TOKEN}` }, ...kb } },
   });
 
-  function reload(next: unknown): Promise<{ status: number; body: any }> {
-    const tmp = join(gw!.dir, '.gw.json.swp');
-    writeFileSync(tmp, JSON.stringify(next));
-    renameSync(tmp, join(gw!.dir, 'gw.json'));
-    return admin(gw!, 'POST', '/admin/reload');
-  }
+  const reload = (next: unknown) => reloadConfig(gw!, next);
 
   afterAll(async () => {
     await connection?.close();
-    if (gw) {
-      const exited = new Promise((r) => gw!.child.once('close', r));
-      gw.child.kill('SIGTERM');
-      await exited;
-      rmSync(gw.dir, { recursive: true, force: true });
-    }
+    if (gw) await stopGateway(gw);
   }, 60_000);
 
   it("keeps the container backend of a changed server as the admin API's are kept, drops it when it stops, and leaves the server it made alone", async () => {
@@ -242,5 +249,69 @@ describe('Docker-label discovery across config reloads', () => {
     await waitFor(async () => (await backendsOf(gw!, 'kb'))?.length === 1, 'the container backend to leave', 30_000, 250);
     expect(await backendsOf(gw, 'kb')).toEqual(['primary']);
     expect(await discovered(gw)).not.toContainEqual(expect.objectContaining({ name: backend }));
+  }, 300_000);
+});
+
+describe('Docker-label discovery when a reload removes and re-adds a server', () => {
+  let gw: GatewayProcess | undefined;
+
+  /** The config file, with server wiki (reached at the wiki-primary container) or without it. */
+  const doc = (withWiki: boolean) => ({
+    ...discoveryConfig(),
+    reload: { watch: false },
+    servers: withWiki ? { wiki: { url: `http://${subnet}.40:8080/mcp`, headers: { Authorization: `Bearer ${TOKEN}` } } } : {},
+  });
+
+  afterAll(async () => {
+    if (gw) await stopGateway(gw);
+  }, 60_000);
+
+  it('lets a running container that had joined a removed server make it, and rejoin the server when the file brings it back', async () => {
+    // wiki's primary: a container with no server label, so that discovery does not take it for one
+    await runReplica('wiki-primary', `${subnet}.40`, {});
+    gw = await spawnGateway(doc(true), newMarker());
+    await waitFor(async () => (await backendReports(gw!, 'wiki'))?.[0].state === 'ready', 'wiki to connect', 90_000, 250);
+    await runReplica('wiki-b', `${subnet}.41`, { 'mcp-fleet.server': 'wiki' });
+    const container = `${runId}-wiki-b`;
+    await waitFor(async () => (await backendsOf(gw!, 'wiki'))?.length === 2, 'the container to join wiki', 90_000, 250);
+
+    // the file drops wiki: the container still runs, labelled for a server no one else has, so it makes wiki
+    expect(await reloadConfig(gw, doc(false))).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['wiki'] } } });
+    const made = await waitFor(
+      async () => {
+        const b = await backendReports(gw!, 'wiki');
+        return b?.length === 1 && b[0].state === 'ready' ? b : undefined;
+      },
+      'the container to make wiki',
+      30_000,
+      250,
+    );
+    expect(made).toEqual([expect.objectContaining({ id: 'primary', target: `http://${subnet}.41:8080/mcp` })]);
+    expect(made[0].origin).toBeUndefined();
+    expect(await discovered(gw)).toContainEqual(expect.objectContaining({ name: container, state: 'registered', server: 'wiki', backend: 'primary' }));
+
+    // the file wants wiki back while discovery serves it: refused, naming what to do
+    const refused = await reloadConfig(gw, doc(true));
+    expect(refused).toMatchObject({ status: 422, body: { result: 'refused' } });
+    expect(refused.body.error).toMatch(/a server named "wiki" was registered at run time \(admin API or discovery\); DELETE it first/);
+    expect((await admin(gw, 'DELETE', '/admin/servers/wiki')).status).toBeLessThan(300);
+    expect(await backendsOf(gw, 'wiki')).toBeUndefined();
+
+    // now the file's wiki comes back, its primary the unlabelled container, and the running container rejoins it as a backend
+    expect(await reloadConfig(gw, doc(true))).toMatchObject({ status: 200, body: { result: 'applied', servers: { added: ['wiki'] } } });
+    const rejoined = await waitFor(
+      async () => {
+        const b = await backendReports(gw!, 'wiki');
+        return b?.length === 2 && b.every((x) => x.state === 'ready') ? b : undefined;
+      },
+      'the container to rejoin wiki',
+      30_000,
+      250,
+    );
+    expect(rejoined).toEqual([
+      expect.objectContaining({ id: 'primary', target: `http://${subnet}.40:8080/mcp` }),
+      expect.objectContaining({ id: container, target: `http://${subnet}.41:8080/mcp`, origin: { by: 'discovery', container } }),
+    ]);
+    expect(await discovered(gw)).toContainEqual(expect.objectContaining({ name: container, state: 'registered', server: 'wiki', backend: container }));
   }, 300_000);
 });
