@@ -6,7 +6,8 @@
  * questions until the client's tasks/update answers them, and the outcome when the task ends. For a
  * task a listen stream names, every change goes out as notifications/tasks carrying what tasks/get
  * would answer then (its questions, or its outcome inline). Everything here ends with the task's
- * entry, or when the gateway stops.
+ * entry (an outcome stays until the entry leaves the table, the rest ends when the task does), or
+ * when the gateway stops.
  */
 import { FleetError } from '../protocol/errors';
 import type { JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc';
@@ -128,8 +129,14 @@ export class TaskInputs {
     const before = entry.onEnd;
     entry.onEnd = () => {
       before?.();
-      this.inputs.delete(entry.id);
       created.close('the task ended');
+      // a gathered outcome stays while the entry does: a tasks/get of the ended task inlines it
+      if (!created.outcome) this.inputs.delete(entry.id);
+    };
+    const removed = entry.onRemoved;
+    entry.onRemoved = () => {
+      removed?.();
+      this.inputs.delete(entry.id);
     };
     return created;
   }

@@ -57,6 +57,8 @@ export interface TaskEntry {
   status: string;
   /** What hangs on the running task (its progress token, its question pump): released once it is terminal or gone. */
   onEnd?: () => void;
+  /** What the entry keeps as long as it is in the table, ended or not (the outcome the gateway gathered): let go when it leaves. */
+  onRemoved?: () => void;
 }
 
 /** What is left of a task that ended with its upstream: enough to tell its client why it is gone. */
@@ -172,6 +174,9 @@ export class TaskTable {
     ofConn?.delete(entry.upstreamId);
     if (ofConn?.size === 0) this.byUpstream.delete(entry.conn);
     this.release(entry);
+    const removed = entry.onRemoved;
+    entry.onRemoved = undefined;
+    removed?.();
   }
 
   /** The task's status as the server last told it; a terminal one releases what hung on the running task. */

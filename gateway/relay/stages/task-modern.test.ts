@@ -58,14 +58,18 @@ function modernTask(taskId: string, status: string): Record<string, unknown> {
   return { taskId, status, ttlMs: 60_000, pollIntervalMs: 200, createdAt: AT, lastUpdatedAt: AT };
 }
 
-/** The task chain and the 2025 server behind it: tasks/get answers `status`, tasks/result `outcome`; every request it sees is recorded. */
-function server2025(entry: TaskEntry) {
+/**
+ * The task chain and the 2025 server behind it: tasks/get answers `status` (and the table learns
+ * it, as the routing stage does), tasks/result `outcome`; every request it sees is recorded.
+ */
+function server2025(entry: TaskEntry, tasks: TaskTable) {
   const seen: Array<{ method: string; params: Record<string, unknown> }> = [];
   const state: { status: string; outcome: JsonRpcResponse } = { status: 'working', outcome: resultResponse(1, {}) };
   const next: Next = async (call) => {
     seen.push({ method: call.request.method, params: call.params });
     switch (call.request.method) {
       case 'tasks/get':
+        tasks.setStatus(entry, state.status);
         return resultResponse(call.request.id, legacyTask(entry.id, state.status));
       case 'tasks/result':
         return { ...state.outcome, id: call.request.id };
@@ -99,7 +103,7 @@ describe('the modern task stage', () => {
 
   it("lets a 2025 client's task requests pass as they are, whatever it declared", async () => {
     const entry = taskOn(session('legacy').conn, ownerOf(LEGACY_CLIENT));
-    const { next, seen } = server2025(entry);
+    const { next, seen } = server2025(entry, tasks);
     const call = callOf(LEGACY_CLIENT, 'tasks/get', { taskId: entry.id });
     await expect(stage()(call, next)).resolves.toEqual(resultResponse(1, legacyTask(entry.id, 'working')));
     expect(seen).toEqual([{ method: 'tasks/get', params: { taskId: entry.id } }]);
@@ -107,7 +111,7 @@ describe('the modern task stage', () => {
 
   it('refuses a modern client that did not declare the tasks extension with -32021, naming the extension', async () => {
     const entry = taskOn(session('legacy').conn);
-    const { next, seen } = server2025(entry);
+    const { next, seen } = server2025(entry, tasks);
     for (const method of ['tasks/get', 'tasks/update', 'tasks/cancel']) {
       const refused = stage()(callOf(modernClient({ elicitation: {} }), method, { taskId: entry.id }), next);
       await expect(refused).rejects.toMatchObject({
@@ -121,14 +125,14 @@ describe('the modern task stage', () => {
 
   it("answers tasks/get of a 2025 server's running task in the extension's shape", async () => {
     const entry = taskOn(session('legacy').conn);
-    const { next } = server2025(entry);
+    const { next } = server2025(entry, tasks);
     await expect(stage()(callOf(client, 'tasks/get', { taskId: entry.id }), next)).resolves.toEqual(resultResponse(1, modernTask(entry.id, 'working')));
   });
 
   it('reads an input_required task as working until the server asked, then with its questions; tasks/update answers them', async () => {
     const upstream = session('legacy');
     const entry = taskOn(upstream.conn);
-    const server = server2025(entry);
+    const server = server2025(entry, tasks);
     server.state.status = 'input_required';
     const get = () => stage()(callOf(client, 'tasks/get', { taskId: entry.id }), server.next);
 
@@ -172,7 +176,7 @@ describe('the modern task stage', () => {
     ];
     for (const [status, outcome, inlined] of cases) {
       const entry = taskOn(session('legacy').conn);
-      const server = server2025(entry);
+      const server = server2025(entry, tasks);
       server.state.status = status;
       server.state.outcome = outcome;
       const reply = await stage()(callOf(client, 'tasks/get', { taskId: entry.id }), server.next);
@@ -187,20 +191,25 @@ describe('the modern task stage', () => {
   it('inlines the outcome the tasks/result the gateway opened brought back, without asking the server again', async () => {
     const upstream = session('legacy');
     const entry = taskOn(upstream.conn);
-    const server = server2025(entry);
+    const server = server2025(entry, tasks);
     server.state.status = 'input_required';
     await stage()(callOf(client, 'tasks/get', { taskId: entry.id }), server.next);
     upstream.answer(resultResponse(1, { content: [{ type: 'text', text: 'answered' }] }));
     await waitFor(() => inputs.outcome(entry), 'the tasks/result the gateway opened to come back', 5_000, 5);
     server.state.status = 'completed';
     const reply = await stage()(callOf(client, 'tasks/get', { taskId: entry.id }), server.next);
-    expect(reply).toEqual(resultResponse(1, { ...modernTask(entry.id, 'completed'), result: { content: [{ type: 'text', text: 'answered' }] } }));
+    const completed = resultResponse(1, { ...modernTask(entry.id, 'completed'), result: { content: [{ type: 'text', text: 'answered' }] } });
+    expect(reply).toEqual(completed);
+    // the ended task stays: asked again, it answers the same
+    expect(await stage()(callOf(client, 'tasks/get', { taskId: entry.id }), server.next)).toEqual(completed);
     expect(server.seen.map((s) => s.method)).not.toContain('tasks/result');
+    tasks.remove(entry);
+    expect(inputs.size).toBe(0);
   });
 
   it('forwards tasks/cancel and acknowledges it with an empty result, also when the 2025 server refuses a task already terminal', async () => {
     const entry = taskOn(session('legacy').conn);
-    const server = server2025(entry);
+    const server = server2025(entry, tasks);
     await expect(stage()(callOf(client, 'tasks/cancel', { taskId: entry.id }), server.next)).resolves.toEqual(resultResponse(1, {}));
     expect(server.seen).toEqual([{ method: 'tasks/cancel', params: { taskId: entry.id } }]);
     // the extension's cancel is idempotent where the 2025 one answers -32602 for a finished task
@@ -225,7 +234,7 @@ describe('the modern task stage', () => {
 
   it("refuses tasks/update of an unknown task id, or of another principal's task, as task not found", async () => {
     const others = taskOn(session('legacy').conn, ownerOf(modernClient(undefined, principal('api-key', 'bob'))));
-    const server = server2025(others);
+    const server = server2025(others, tasks);
     for (const taskId of ['no-such-task', others.id]) {
       const refused = stage()(callOf(client, 'tasks/update', { taskId, inputResponses: { q1: { action: 'accept' } } }), server.next);
       await expect(refused).rejects.toMatchObject({ code: 'UNKNOWN_TASK', jsonRpcCode: -32602, data: { taskId } });

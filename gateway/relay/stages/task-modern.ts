@@ -49,7 +49,6 @@ export function taskModernStage(tasks: TaskTable, inputs: TaskInputs): Stage {
     }
     if (task.status !== 'completed' && task.status !== 'failed') return resultResponse(request.id, task);
     const gathered = inputs.outcome(entry);
-    if (gathered) tasks.remove(entry);
     return resultResponse(request.id, { ...task, ...inlineOutcome(gathered ?? (await fetchOutcome(call, entry.id, next))) });
   };
 }
