@@ -123,6 +123,7 @@ export class ServerTraffic implements GroupListener {
   backendUp(group: ServerGroup, conn: UpstreamConnection): void {
     this.deps.events.publish({ type: 'upstream.up', server: group.name });
     const backend = group.backends.find((b) => b.connection === conn);
+    if (backend && conn.era === 'modern') this.deps.tasks.reconnected(group.name, backend.id, conn);
     const offers = (uri: string) => backend?.offers({ kind: 'resource', uri }) ?? false;
     const timeoutMs = group.config.requestTimeoutMs;
     if (group.owner === undefined) return this.deps.shared.restore(group, conn, offers, timeoutMs);

@@ -9,7 +9,9 @@
  * expires at its ttl (the server's, at most `maxTtlMs`; unlimited counts as `maxTtlMs`), and goes
  * earlier when the server no longer has it, when its upstream session ends, or when its client
  * leaves (and what hangs on it, its progress token, with it); a full table lets finished tasks go
- * first, oldest first.
+ * first, oldest first. A 2026-07-28 server has no session: its task lives in the server, not in
+ * the gateway's connection to it, so the task outlives a lost connection and moves to the
+ * backend's next one when it reconnects (reconnected()).
  *
  * A server removed from the gateway ends its tasks at once, rather than after its drain: a task
  * outlives any drain (its ttl is minutes or hours), and nothing can reach it once its server left
@@ -48,9 +50,11 @@ export interface TaskEntry {
   /** The gateway's id, the only one its client sees. */
   readonly id: string;
   readonly clientId: string;
-  /** The server (its name) and the upstream session that hold the task. */
+  /** The server (its name), the backend and the upstream connection that hold the task. */
   readonly server: string;
-  readonly conn: UpstreamConnection;
+  readonly backend: string;
+  /** For a task of a 2026-07-28 server, the backend's current connection (reconnected()). */
+  conn: UpstreamConnection;
   readonly upstreamId: string;
   readonly expiresAt: number;
   /** The last status the gateway saw (creation, tasks/get, tasks/cancel, a status notification). */
@@ -77,6 +81,7 @@ export interface TaskLimits {
 export interface NewTask {
   clientId: string;
   server: string;
+  backend: string;
   conn: UpstreamConnection;
   /** The Task object the server answered with (its taskId, status, ttl or the extension's ttlMs). */
   task: Record<string, unknown> & { taskId: string };
@@ -130,16 +135,43 @@ export class TaskTable {
       id: this.newId(),
       clientId: created.clientId,
       server: created.server,
+      backend: created.backend,
       conn: created.conn,
       upstreamId: created.task.taskId,
       expiresAt: this.now() + ttl,
       status: typeof created.task.status === 'string' ? created.task.status : 'working',
     };
     this.byId.set(entry.id, entry);
+    this.index(entry);
+    return entry;
+  }
+
+  /**
+   * A backend of a 2026-07-28 server connected again: its tasks go on, on the new connection (the
+   * server holds them; the lost connection was only the gateway's way to it). Returns how many moved.
+   */
+  reconnected(server: string, backend: string, conn: UpstreamConnection): number {
+    let moved = 0;
+    for (const entry of this.byId.values()) {
+      if (entry.server !== server || entry.backend !== backend || entry.conn === conn || !stateless(entry.conn)) continue;
+      this.unindex(entry);
+      entry.conn = conn;
+      this.index(entry);
+      moved++;
+    }
+    return moved;
+  }
+
+  private index(entry: TaskEntry): void {
     let ofConn = this.byUpstream.get(entry.conn);
     if (!ofConn) this.byUpstream.set(entry.conn, (ofConn = new Map()));
     ofConn.set(entry.upstreamId, entry);
-    return entry;
+  }
+
+  private unindex(entry: TaskEntry): void {
+    const ofConn = this.byUpstream.get(entry.conn);
+    ofConn?.delete(entry.upstreamId);
+    if (ofConn?.size === 0) this.byUpstream.delete(entry.conn);
   }
 
   /** The live task `id` names for `clientId`; undefined for an unknown, expired or another client's id. */
@@ -170,9 +202,7 @@ export class TaskTable {
   remove(entry: TaskEntry): void {
     if (this.byId.get(entry.id) !== entry) return;
     this.byId.delete(entry.id);
-    const ofConn = this.byUpstream.get(entry.conn);
-    ofConn?.delete(entry.upstreamId);
-    if (ofConn?.size === 0) this.byUpstream.delete(entry.conn);
+    this.unindex(entry);
     this.release(entry);
     const removed = entry.onRemoved;
     entry.onRemoved = undefined;
@@ -245,7 +275,7 @@ export class TaskTable {
     }
   }
 
-  /** Removes every expired entry, and those whose upstream session ended. */
+  /** Removes every expired entry, and those whose upstream session ended (a 2026-07-28 server's tasks wait for its next connection). */
   sweep(): void {
     for (const entry of [...this.byId.values()]) this.live(entry);
     for (const [id, ended] of this.ended) if (ended.expiresAt <= this.now()) this.ended.delete(id);
@@ -253,10 +283,15 @@ export class TaskTable {
 
   private live(entry: TaskEntry | undefined): TaskEntry | undefined {
     if (!entry) return undefined;
-    if (entry.expiresAt > this.now() && entry.conn.isOpen) return entry;
+    if (entry.expiresAt > this.now() && (entry.conn.isOpen || stateless(entry.conn))) return entry;
     this.remove(entry);
     return undefined;
   }
+}
+
+/** A connection to a 2026-07-28 server: the server, not the connection, holds its tasks. */
+function stateless(conn: UpstreamConnection): boolean {
+  return conn.era === 'modern';
 }
 
 /** The spec's "task not found" (-32602), saying why: its server was removed, or a reload replaced its connection. */

@@ -7,8 +7,9 @@
  */
 import { createLogger } from '../log';
 import { META } from '../protocol/eras';
-import { isRequest, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc';
-import type { MessageTransport } from '../protocol/transport';
+import { FleetError } from '../protocol/errors';
+import { errorResponse, isRequest, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc';
+import type { MessageTransport, ReceivedContext } from '../protocol/transport';
 import { waitFor } from '../../test/helpers/wait';
 import { UpstreamConnection } from './connection';
 
@@ -23,7 +24,7 @@ const DISCOVERED = {
 /** Answers requests as `script` says (undefined: never), and records what it was sent. */
 class ScriptedPeer implements MessageTransport {
   readonly sent: JsonRpcMessage[] = [];
-  onmessage?: (m: JsonRpcMessage) => void;
+  onmessage?: (m: JsonRpcMessage, context?: ReceivedContext) => void;
   onclose?: () => void;
 
   constructor(private readonly script: (r: JsonRpcRequest) => Record<string, unknown> | { error: { code: number; message: string } } | undefined) {}
@@ -210,7 +211,7 @@ describe('a 2026-07-28 upstream', () => {
     ]);
   });
 
-  it('gives the connection up when the server ends its listen stream (a result, or notifications/cancelled on stdio), and carries on deaf when it has none', async () => {
+  it('gives the connection up when its listen stream ends (a result, notifications/cancelled on stdio, or lost with the link), and carries on deaf when the server has none', async () => {
     const peer = modernServer();
     const { conn, opened, closed } = await connect(peer);
     await opened;
@@ -224,6 +225,17 @@ describe('a 2026-07-28 upstream', () => {
     cancelling.push({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: cancelling.requests('subscriptions/listen')[0].id } });
     await waitFor(() => torn.closed.length > 0, 'the connection whose listen stream the server cancelled to be given up');
     expect(torn.closed.map((e) => e?.message)).toEqual(['the server ended its subscriptions/listen stream (it cancelled the stream)']);
+
+    // the link drops under the stream (HTTP: its response ended without the answer), the server runs on
+    const dropped = modernServer();
+    const cut = await connect(dropped);
+    await cut.opened;
+    const lost = new FleetError('UPSTREAM_UNAVAILABLE', 'no answer to request 2: the connection was lost');
+    dropped.onmessage?.(errorResponse(dropped.requests('subscriptions/listen')[0].id, lost.toJsonRpcError()), { failure: lost });
+    await waitFor(() => cut.closed.length > 0, 'the connection whose listen stream was lost to be given up');
+    expect(cut.closed.map((e) => e?.message)).toEqual([
+      'the subscriptions/listen stream to the server was lost (no answer to request 2: the connection was lost); reconnecting, so that no change goes unheard',
+    ]);
 
     const none = new ScriptedPeer((r) => (r.method === 'server/discover' ? DISCOVERED : { error: { code: -32601, message: 'Method not found' } }));
     const other = await connect(none);

@@ -123,7 +123,8 @@ export class ModernUpstream {
     if (previous) this.host.cancel(previous.id, 'replaced by a listen stream with other resource subscriptions');
     pending.response.then(
       (answer) => this.ended(current, answer),
-      () => {}, // cancelled on purpose, or the connection closed: nothing to tell
+      // cancelled on purpose (replaced) or with the connection: ended() ignores it; the link dropped under the stream: the gateway would be deaf
+      (err: Error) => this.ended(current, { lost: err }),
     );
     void pending.response.finally(acknowledged).catch(() => {});
     return ack;
@@ -164,13 +165,20 @@ export class ModernUpstream {
   }
 
   /**
-   * The server answered the listen request: its stream is over. A server without listen says so
-   * once; any other end leaves the gateway deaf to its changes, so the connection is given up and
-   * the supervisor reconnects (and reads the catalog afresh).
+   * The server answered the listen request, or the stream was lost under it (the link dropped): it
+   * is over. A server without listen says so once; any other end leaves the gateway deaf to its
+   * changes, so the connection is given up and the supervisor reconnects (and reads the catalog
+   * afresh).
    */
-  private ended(stream: Stream, answer: JsonRpcResponse | string): void {
+  private ended(stream: Stream, answer: JsonRpcResponse | string | { lost: Error }): void {
     if (stream !== this.listening || !this.host.isOpen()) return;
     this.listening = undefined;
+    if (typeof answer === 'object' && 'lost' in answer) {
+      void this.host.lose(
+        new Error(`the subscriptions/listen stream to the server was lost (${answer.lost.message}); reconnecting, so that no change goes unheard`),
+      );
+      return;
+    }
     if (typeof answer !== 'string' && isErrorResponse(answer) && answer.error.code === SdkCode.MethodNotFound) {
       this.listenOffered = false;
       this.log.warn({ server: this.host.serverName }, 'server does not offer subscriptions/listen; its list changes and resource updates are not heard');

@@ -18,6 +18,7 @@ import { connectClient, disconnect, newMarker, startTestGateway, type TestGatewa
 import { waitForNoProcesses } from '../helpers/processes';
 import { envelope, modernRequest, postModern } from '../helpers/raw-modern';
 import type { RemoteServer } from '../helpers/remote-servers';
+import { startTcpProxy } from '../helpers/tcp-proxy';
 import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(60_000);
@@ -100,6 +101,30 @@ describe.each(['fx', 'fh'])('a 2026-07-28 client, server %s', (server) => {
     expect((await modern('tasks/cancel', { taskId })).result).toMatchObject({ resultType: 'complete' });
     expect((await modern('tasks/get', { taskId })).result.status).toBe('cancelled');
   });
+});
+
+it("keeps a 2026-07-28 server's task through a lost connection, and reads it on the next one", async () => {
+  const proxy = await startTcpProxy(Number(new URL(http.url).port));
+  const behind = await startTestGateway(
+    { servers: { fp: { url: `http://127.0.0.1:${proxy.port}/mcp`, restart: { initialDelayMs: 50, maxDelayMs: 200 } } } },
+    marker,
+  );
+  try {
+    const created = await modern('tools/call', { name: 'fp__slow_compute', arguments: { seconds: 1, label: 'across' } }, WITH_TASKS, behind);
+    const taskId = created.result.taskId as string;
+    const backend = behind.registry.groupFor(undefined, 'fp')!.backend('primary')!;
+    // the link drops (the server runs on): the gateway's listen stream breaks with it, and it connects again
+    proxy.cut();
+    await waitFor(() => backend.connections.lost === 1 && backend.ready, 'the gateway to lose its connection and make a new one');
+    const done = await waitFor(async () => {
+      const got = await modern('tasks/get', { taskId }, WITH_TASKS, behind);
+      return got.result?.status === 'completed' ? got.result : undefined;
+    }, `task ${taskId} to be read completed on the new connection`);
+    expect(textOf(done.result)).toBe('Computed across after 1 s');
+  } finally {
+    await behind.stop();
+    await proxy.close();
+  }
 });
 
 it("cancels the server's task and refuses the call when the gateway's task table is full, naming tasks.maxTasks", async () => {

@@ -108,7 +108,8 @@ function gateway(maxTasks = 10) {
 /** Fills the table with `count` running tasks of another client. */
 function fill(tasks: TaskTable, count: number) {
   const { conn } = upstream('legacy', TAKES_TASKS);
-  for (let i = 0; i < count; i++) tasks.add({ clientId: 'someone-else', server: 's', conn, task: { taskId: `other-${i}`, status: 'working' } });
+  for (let i = 0; i < count; i++)
+    tasks.add({ clientId: 'someone-else', server: 's', backend: 'primary', conn, task: { taskId: `other-${i}`, status: 'working' } });
 }
 
 describe('a 2025 client', () => {

@@ -108,7 +108,7 @@ async function serverDirected(call: Call, next: Next, tasks: TaskTable): Promise
 function enter(call: Call, tasks: TaskTable, task: Record<string, unknown> & { taskId: string }): TaskEntry {
   const conn = required(call.connection, 'the upstream session');
   const server = required(call.group, 'the server').name;
-  const entry = tasks.add({ clientId: ownerOf(call.client), server, conn, task });
+  const entry = tasks.add({ clientId: ownerOf(call.client), server, backend: required(call.backend, 'the backend').id, conn, task });
   // both ids, so an operator can follow the task into the server's own log
   call.log.info({ server, task: entry.id, upstreamTask: entry.upstreamId }, 'task created');
   return entry;

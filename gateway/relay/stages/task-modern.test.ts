@@ -96,7 +96,7 @@ describe('the modern task stage', () => {
   afterEach(() => inputs.closeAll());
 
   function taskOn(conn: UpstreamConnection, owner = ownerOf(client)): TaskEntry {
-    return tasks.add({ clientId: owner, server: 's', conn, task: { taskId: 'up-1', status: 'working', ttl: 60_000 } });
+    return tasks.add({ clientId: owner, server: 's', backend: 'primary', conn, task: { taskId: 'up-1', status: 'working', ttl: 60_000 } });
   }
 
   const stage = () => taskModernStage(tasks, inputs);

@@ -263,7 +263,7 @@ describe('the deadline of a task request', () => {
       config: { requestTimeoutMs: 100 },
     } as unknown as ServerGroup;
     const client = { id: 'c', era: 'legacy', log: { info: () => {} } } as unknown as ClientPeer;
-    const entry = tasks.add({ clientId: 'c', server: 'a', conn, task: { taskId: 'up', status: 'working', ttl: 30_000 } });
+    const entry = tasks.add({ clientId: 'c', server: 'a', backend: 'primary', conn, task: { taskId: 'up', status: 'working', ttl: 30_000 } });
     clock.now = 10_000;
     const seen: Call[] = [];
     const stage = taskRouteStage(tasks, { group: () => group });
@@ -279,5 +279,31 @@ describe('the deadline of a task request', () => {
       ['tasks/get', 'up', undefined],
       ['tasks/result', 'up', 20_000],
     ]);
+  });
+});
+
+describe('a task whose backend is reconnecting', () => {
+  it("answers UPSTREAM_UNAVAILABLE for a 2026-07-28 server's task (the server still holds it), and task not found for a 2025 session's", async () => {
+    const tasks = new TaskTable({ maxTasks: 10, maxTtlMs: 3_600_000 });
+    const lost = { isOpen: false, era: 'modern' } as UpstreamConnection;
+    const session = { isOpen: true, era: 'legacy' } as UpstreamConnection;
+    // its one backend is not ready yet
+    const group = { name: 'a', backends: [{ ready: false, holds: () => false }], config: { requestTimeoutMs: 100 } } as unknown as ServerGroup;
+    const client = { id: 'c', era: 'legacy', log: { info: () => {} } } as unknown as ClientPeer;
+    const stage = taskRouteStage(tasks, { group: () => group });
+    const get = (taskId: string) => {
+      const params = { taskId };
+      const request = { jsonrpc: '2.0' as const, id: 1, method: 'tasks/get', params };
+      return stage({ request, client, cancellation: new Cancellation(), params, meta: {}, log: pino({ level: 'silent' }) }, async () => resultResponse(1, {}));
+    };
+    const modern = tasks.add({ clientId: 'c', server: 'a', backend: 'primary', conn: lost, task: { taskId: 'up-1', status: 'working' } });
+    const legacy = tasks.add({ clientId: 'c', server: 'a', backend: 'primary', conn: session, task: { taskId: 'up-2', status: 'working' } });
+    await expect(get(modern.id)).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: `server "a", which holds task ${modern.id}, is reconnecting; retry shortly`,
+      data: { server: 'a', taskId: modern.id },
+    });
+    await expect(get(legacy.id)).rejects.toMatchObject({ code: 'UNKNOWN_TASK' });
+    expect(tasks.owned(modern.id, 'c')).toBe(modern);
   });
 });

@@ -19,7 +19,14 @@ export function taskRouteStage(tasks: TaskTable, deps: Pick<RoutingDeps, 'group'
     const entry = tasks.owned(call.params.taskId, ownerOf(call.client));
     const group = entry && deps.group(call.client, entry.server);
     const backend = group?.backends.find((b) => b.ready && b.holds(entry!.conn));
-    if (!entry || !group || !backend) throw unknownTask(tasks, call);
+    if (!entry || !group) throw unknownTask(tasks, call);
+    if (!backend) {
+      // a 2026-07-28 server's task waits for its backend to connect again (TaskTable.reconnected); any other ended with its session
+      if (entry.conn.era !== 'modern') throw unknownTask(tasks, call);
+      throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${group.name}", which holds task ${String(call.params.taskId)}, is reconnecting; retry shortly`, {
+        data: { server: group.name, taskId: call.params.taskId },
+      });
+    }
     call.group = group;
     call.backend = backend;
     call.connection = entry.conn;
