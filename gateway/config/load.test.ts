@@ -192,7 +192,7 @@ describe('config loading', () => {
   it('takes a session pool on a shared Streamable HTTP server only, and names the field otherwise', () => {
     const pool = { min: 2, max: 4 };
     const config = parseConfig({ servers: { a: { url: 'http://h/mcp', pool } } }, 't');
-    expect(config.servers[0]).toMatchObject({ pool: { min: 2, max: 4, maxConcurrent: 16, maxWaiters: 1000 } });
+    expect(config.servers[0]).toMatchObject({ pool: { min: 2, max: 4, maxConcurrent: 16, maxWaiters: 1000, validateIntervalMs: 30_000 } });
     expect(
       problemsOf(() =>
         parseConfig(
@@ -201,6 +201,7 @@ describe('config loading', () => {
               b: { url: 'http://h/mcp', mode: 'per-session', pool },
               c: { url: 'http://h/sse', pool },
               d: { url: 'http://h/mcp', pool: { min: 3, max: 2 } },
+              e: { url: 'http://h/mcp', pool: { validateIntervalMs: 0 } },
             },
           },
           't',
@@ -210,6 +211,7 @@ describe('config loading', () => {
       expect.stringMatching(/^servers\.b\.pool: a session pool is for shared servers over Streamable HTTP/),
       expect.stringMatching(/^servers\.c\.pool: a session pool is for shared servers over Streamable HTTP/),
       expect.stringMatching(/^servers\.d\.pool\.min: min must not be larger than max/),
+      expect.stringMatching(/^servers\.e\.pool\.validateIntervalMs: /),
     ]);
   });
 

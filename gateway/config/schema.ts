@@ -172,7 +172,8 @@ export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
  * takes the least busy session with room (`maxConcurrent` requests each), a new one is opened while
  * fewer than `max` exist, and past that it waits in a bounded queue. Sessions beyond `min` close
  * when idle for `idleTimeoutMs`; each is replaced after `maxLifetimeMs`; one idle for longer than
- * `validateIdleMs` is pinged before it is handed out. Only what the gateway shares between all
+ * `validateIdleMs` is pinged before it is handed out, and every `validateIntervalMs` the idle ones
+ * are pinged and those that do not answer replaced (up to `min`). Only what the gateway shares between all
  * clients ever goes to a pooled session (README: "Upstream session pools").
  */
 export const sessionPoolSchema = z
@@ -183,6 +184,7 @@ export const sessionPoolSchema = z
     idleTimeoutMs: positiveMs.default(60_000),
     maxLifetimeMs: positiveMs.default(60 * 60_000),
     validateIdleMs: positiveMs.default(30_000),
+    validateIntervalMs: positiveMs.default(30_000),
     acquireTimeoutMs: positiveMs.default(5_000),
     maxWaiters: z.number().int().min(0).default(1_000),
   })

@@ -6,7 +6,9 @@
  * with room, else a new one, else waits in a bounded FIFO for `acquireTimeoutMs`; past
  * `maxWaiters` it is refused at once. Added sessions close when idle for `idleTimeoutMs` (down to
  * `min`), every member but the supervised one is drained and closed after `maxLifetimeMs`, and a
- * member idle for longer than `validateIdleMs` answers a ping before it is handed out.
+ * member idle for longer than `validateIdleMs` answers a ping before it is handed out. Every
+ * `validateIntervalMs` the idle added members are pinged too, and one that does not answer is
+ * replaced: a server that forgot a session (no GET stream tells) is found before a request needs it.
  *
  * Isolation: a pooled session is one more shared session, initialized with the gateway's own
  * capabilities. What a client asks for that is its own (roots, its capabilities, its log level,
@@ -35,7 +37,7 @@ export interface SessionPoolStats {
   /** Leases served by a session that existed already, and those that had to open one. */
   reused: number;
   created: number;
-  /** Sessions that could not be opened, and leases refused or timed out. */
+  /** Sessions that could not be opened or failed the interval check, and leases refused or timed out. */
   failed: number;
   refused: number;
   /** reused / (reused + created): how often a request found a session ready. */
@@ -66,6 +68,9 @@ export class SessionPool {
   private readonly waiters: Waiter[] = [];
   private opening = 0;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly validator: NodeJS.Timeout;
+  /** An interval check is under way (a slow ping must not start a second round over it). */
+  private validating = false;
   private stopped = false;
   private counts = { reused: 0, created: 0, failed: 0, refused: 0 };
 
@@ -79,6 +84,8 @@ export class SessionPool {
     const every = Math.max(250, Math.min(settings.idleTimeoutMs, settings.maxLifetimeMs) / 4);
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
+    this.validator = setInterval(() => void this.validateIdle(), settings.validateIntervalMs);
+    this.validator.unref();
   }
 
   /** The supervised session connected: it is a member from now on (and the pool fills up to `min`). */
@@ -123,6 +130,7 @@ export class SessionPool {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.sweeper);
+    clearInterval(this.validator);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(new FleetError('UPSTREAM_UNAVAILABLE', `server "${this.server}": its session pool closed while the request waited`));
@@ -274,6 +282,33 @@ export class SessionPool {
         })
         .finally(() => this.opening--);
     }
+  }
+
+  /**
+   * Pings the added members idle for a whole interval (one that answered a request lately needs no
+   * ping; the supervised one has its health checks) and replaces those that do not answer. One
+   * leased meanwhile drains rather than closes, so that a slow ping does not cut its request.
+   */
+  private async validateIdle(): Promise<void> {
+    if (this.stopped || this.validating) return;
+    this.validating = true;
+    this.prune();
+    const now = Date.now();
+    const quiet = this.members.filter((m) => !m.primary && !m.draining && m.inFlight === 0 && now - m.lastUsed >= this.settings.validateIntervalMs);
+    await Promise.all(
+      quiet.map(async (m) => {
+        try {
+          await m.conn.request('ping', undefined, { timeoutMs: PING_TIMEOUT_MS }).response;
+        } catch (err) {
+          this.counts.failed++;
+          this.log.info({ err: (err as Error).message }, 'idle pooled upstream session failed validation; closed');
+          if (m.inFlight > 0) m.draining = true;
+          else this.retire(m);
+        }
+      }),
+    );
+    this.validating = false;
+    if (!this.stopped && this.members.some((m) => m.primary)) this.fill();
   }
 
   /** Idle sessions beyond `min` close; sessions past their lifetime drain; the pool fills back to `min`. */

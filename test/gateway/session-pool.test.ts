@@ -3,8 +3,15 @@
  * upstream is another gateway (speaking 2025-11-25 to the outer one, as `protocol` pins it), whose
  * own session count shows how many pooled sessions exist; its scripted server sleeps, echoes,
  * changes its tool list and sends resource updates. Official SDK clients on the outer gateway.
+ * The interval check runs against a small official-SDK server that ends sessions silently (no GET
+ * stream, as a server may choose), so that nothing but a ping finds one it forgot.
  */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { waitForNoProcesses } from '../helpers/processes';
@@ -108,4 +115,68 @@ it("keeps one client's subscriptions and list changes from others, and tells eac
   // one round trip more through every session: nothing else arrived meanwhile
   await Promise.all([a.ping(), b.ping()]);
   expect(heard).toEqual({ aUpdates: 1, bUpdates: 0, aLists: 1, bLists: 1 });
+});
+
+/**
+ * A stateful Streamable HTTP server that offers no GET stream (405) and answers 404 for a session
+ * it does not know. `forget` ends a session on its side only, as one whose sessions expire does:
+ * the client hears nothing until it sends on that session.
+ */
+async function startForgetfulServer() {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const opened: string[] = [];
+  const server = createServer((req, res) => {
+    const sid = req.headers['mcp-session-id'];
+    if (req.method === 'GET') return void res.writeHead(405).end();
+    const known = typeof sid === 'string' ? sessions.get(sid) : undefined;
+    if (sid !== undefined && !known) return void res.writeHead(404).end();
+    if (known) return void known.handleRequest(req, res);
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        sessions.set(id, transport);
+        opened.push(id);
+      },
+    });
+    transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
+    void new McpServer({ name: 'forgetful', version: '1.0.0' }).connect(transport).then(() => transport.handleRequest(req, res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    opened,
+    sessions,
+    forget: (id: string) => sessions.get(id)!.close(),
+    async stop() {
+      await Promise.all([...sessions.values()].map((t) => t.close()));
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+it('pings its idle sessions on an interval and replaces one the server forgot, with no request to find it', async () => {
+  const upstream = await startForgetfulServer();
+  const gw = await startTestGateway(
+    { servers: { f: { url: upstream.url, protocol: '2025-11-25', pool: { min: 2, max: 3, validateIntervalMs: 200 } } } },
+    marker,
+  );
+  try {
+    const stats = () => gw.registry.status(gw.registry.get('f')).backends[0].pool!;
+    await waitFor(() => stats().size === 2, 'the pool filled to min', 5_000);
+    // the second session opened is the pool's own (the first is the backend's supervised one)
+    const pooled = upstream.opened[1];
+    await upstream.forget(pooled);
+
+    await gw.waitForLog((l) => l.msg === 'idle pooled upstream session failed validation; closed', 'the interval check to fail the forgotten session');
+    await waitFor(() => upstream.opened.length === 3 && stats().size === 2, 'a new session in its place', 5_000);
+    expect(stats()).toMatchObject({ size: 2, failed: 1, reused: 0, created: 0 });
+    expect(upstream.sessions.has(upstream.opened[2])).toBe(true);
+    await gw.stop();
+    // stopping, the gateway ended every session it had
+    expect(upstream.sessions.size).toBe(0);
+  } finally {
+    await gw.stop();
+    await upstream.stop();
+  }
 });
