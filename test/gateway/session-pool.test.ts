@@ -3,10 +3,10 @@
  * upstream `up` is another gateway (speaking 2025-11-25 to the outer one, as `protocol` pins it),
  * whose own session count shows how many pooled sessions exist; its scripted server sleeps, echoes,
  * changes its tool list and sends resource updates. The upstream `fx` is the conformance fixture
- * over HTTP pinned to 2025-11-25, whose tools log, sample, elicit and ask for roots during a call:
- * with it, two clients with calls in flight on different pooled sessions must not see each other's
- * log lines, server requests or roots (the README's isolation rule). Official SDK clients on the
- * outer gateway.
+ * over HTTP pinned to 2025-11-25, whose tools log, report progress, sample, elicit and ask for roots
+ * during a call: with it, two clients with calls in flight on different pooled sessions must not see
+ * each other's log lines, progress, server requests or roots (the README's isolation rule). Official
+ * SDK clients on the outer gateway.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
@@ -195,6 +195,23 @@ it('gives each client the log lines of its own calls only, at its own level, wit
   // the upstream emits info on every session (the backend's own was asked for the most verbose level wanted, the pooled
   // ones for none): the gateway passes each client only its own calls' lines, at its own level
   expect(heard).toEqual({ a: lines, b: lines, quiet: [] });
+});
+
+it('gives each call its own progress only, with calls of two clients at once on pooled sessions', async () => {
+  const [a, b] = [await client(), await client()];
+  const progress: Record<string, number[]> = { a: [], b: [] };
+  const results = await Promise.all(
+    (
+      [
+        [a, 'a'],
+        [b, 'b'],
+      ] as const
+    ).map(([c, who]) =>
+      c.callTool({ name: 'fx__test_tool_with_progress', arguments: {} }, undefined, { onprogress: (p) => void progress[who].push(p.progress) }).then(text),
+    ),
+  );
+  for (const r of results) expect(r).toMatch(/^Tool with progress executed successfully/);
+  expect(progress).toEqual({ a: [0, 50, 100], b: [0, 50, 100] });
 });
 
 it("keeps every client's roots from the pooled sessions: a call on one is never asked for any client's roots", async () => {
