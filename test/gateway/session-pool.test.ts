@@ -1,10 +1,14 @@
 /**
  * A pool of upstream sessions towards a shared 2025 Streamable HTTP server (`servers.X.pool`). The
- * upstream is another gateway (speaking 2025-11-25 to the outer one, as `protocol` pins it), whose
- * own session count shows how many pooled sessions exist; its scripted server sleeps, echoes,
- * changes its tool list and sends resource updates. Official SDK clients on the outer gateway.
- * The interval check runs against a small official-SDK server that ends sessions silently (no GET
- * stream, as a server may choose), so that nothing but a ping finds one it forgot.
+ * upstream `up` is another gateway (speaking 2025-11-25 to the outer one, as `protocol` pins it),
+ * whose own session count shows how many pooled sessions exist; its scripted server sleeps, echoes,
+ * changes its tool list and sends resource updates. The upstream `fx` is the conformance fixture
+ * over HTTP pinned to 2025-11-25, whose tools log, report progress, sample, elicit and ask for roots
+ * during a call: with it, two clients with calls in flight on different pooled sessions must not see
+ * each other's log lines, progress, server requests or roots (the README's isolation rule). Official
+ * SDK clients on the outer gateway. The interval check runs against a small official-SDK server that
+ * ends sessions silently (no GET stream, as a server may choose), so that nothing but a ping finds
+ * one it forgot.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -12,27 +16,40 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { requireCurrentBuild } from '../helpers/dist';
+import { startFixtureHttp } from '../helpers/fixture-servers';
 import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { waitForNoProcesses } from '../helpers/processes';
+import type { RemoteServer } from '../helpers/remote-servers';
 import { scripted, sleepsStarted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
 
 const marker = newMarker();
 let inner: TestGateway;
 let outer: TestGateway;
+let fixture: RemoteServer;
 const clients: Client[] = [];
 
-const pool = () => outer.registry.status(outer.registry.get('up')).backends[0].pool!;
+const pool = (server = 'up') => outer.registry.status(outer.registry.get(server)).backends[0].pool!;
 const text = (r: unknown) => (r as { content: { text: string }[] }).content[0].text;
 
-async function client(): Promise<Client> {
-  const c = await connectClient(outer, 'streamable-http');
+async function client(options: Parameters<typeof connectClient>[2] = {}): Promise<Client> {
+  const c = await connectClient(outer, 'streamable-http', options);
   clients.push(c);
   return c;
 }
 
 beforeAll(async () => {
+  requireCurrentBuild(['test/conformance']);
+  fixture = await startFixtureHttp(marker);
   inner = await startTestGateway({ servers: { s: scripted(marker, ['--tools', 'sleep,echo,touch,add_tool', '--resources']) } }, marker);
   outer = await startTestGateway(
     {
@@ -43,10 +60,13 @@ beforeAll(async () => {
           prefix: false,
           pool: { min: 1, max: 3, maxConcurrent: 1, maxWaiters: 1, acquireTimeoutMs: 10_000, idleTimeoutMs: 400 },
         },
+        // four sessions kept open, one request on each at a time: calls at once are on different sessions
+        fx: { url: fixture.url, protocol: '2025-11-25', pool: { min: 4, max: 4, maxConcurrent: 1, acquireTimeoutMs: 10_000 } },
       },
     },
     marker,
   );
+  await waitFor(() => pool('fx').size === 4, "fx's pool filled to its four sessions", 10_000);
 });
 
 afterAll(async () => {
@@ -55,6 +75,7 @@ afterAll(async () => {
   // the pool's sessions ended with the outer gateway: the inner one holds none
   await waitFor(() => inner.sessions.count === 0, 'the inner gateway to have no session left', 5_000);
   await inner?.stop();
+  await fixture?.stop();
   expect(await waitForNoProcesses(marker)).toEqual([]);
 });
 
@@ -179,4 +200,110 @@ it('pings its idle sessions on an interval and replaces one the server forgot, w
     await gw.stop();
     await upstream.stop();
   }
+});
+
+it("sends each call's sampling and elicitation requests to its own client only, with four calls at once on four sessions", async () => {
+  const asked: Record<string, string[]> = { a: [], b: [] };
+  let answer!: () => void;
+  const held = new Promise<void>((resolve) => (answer = resolve));
+  // the answers wait until all four questions are out, so the four calls are in flight at once
+  const ask = (who: string, question: string) => {
+    asked[who].push(question);
+    return held;
+  };
+  const asking = (who: string) =>
+    client({
+      capabilities: { sampling: {}, elicitation: {} },
+      setup: (c) => {
+        c.setRequestHandler(CreateMessageRequestSchema, async (r) => {
+          const prompt = (r.params.messages[0].content as { text: string }).text;
+          await ask(who, prompt);
+          return { role: 'assistant', model: who, content: { type: 'text', text: `${who} answers ${prompt}` } };
+        });
+        c.setRequestHandler(ElicitRequestSchema, async (r) => {
+          await ask(who, r.params.message);
+          return { action: 'accept', content: { username: who, email: `${who}@example.com` } };
+        });
+      },
+    });
+  const [a, b] = [await asking('a'), await asking('b')];
+  const results = Promise.all(
+    (
+      [
+        [a, 'test_sampling', { prompt: 'prompt of a' }],
+        [b, 'test_sampling', { prompt: 'prompt of b' }],
+        [a, 'test_elicitation', { message: 'message for a' }],
+        [b, 'test_elicitation', { message: 'message for b' }],
+      ] as const
+    ).map(([c, name, args]) => c.callTool({ name: `fx__${name}`, arguments: args }).then(text)),
+  );
+  await waitFor(() => asked.a.length + asked.b.length === 4, 'four questions asked', 10_000);
+  expect(pool('fx')).toMatchObject({ size: 4, inUse: 4 }); // one call on each session
+  expect({ a: asked.a.sort(), b: asked.b.sort() }).toEqual({ a: ['message for a', 'prompt of a'], b: ['message for b', 'prompt of b'] });
+  answer();
+  expect(await results).toEqual([
+    'LLM response: a answers prompt of a',
+    'LLM response: b answers prompt of b',
+    'Elicitation completed: action=accept, content={"username":"a","email":"a@example.com"}',
+    'Elicitation completed: action=accept, content={"username":"b","email":"b@example.com"}',
+  ]);
+});
+
+it('gives each client the log lines of its own calls only, at its own level, with three calls at once on pooled sessions', async () => {
+  const heard: Record<string, string[]> = { a: [], b: [], quiet: [] };
+  const logging = async (who: string, level: 'info' | 'warning') => {
+    const c = await client();
+    c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard[who].push(String(n.params.data)));
+    await c.setLoggingLevel(level);
+    return c;
+  };
+  const [a, b, quiet] = [await logging('a', 'info'), await logging('b', 'info'), await logging('quiet', 'warning')];
+  const results = await Promise.all([a, b, quiet].map((c) => c.callTool({ name: 'fx__test_tool_with_logging', arguments: {} }).then(text)));
+  expect(results).toEqual(Array(3).fill('Tool with logging executed successfully'));
+  // one round trip more for each: nothing else arrived meanwhile
+  await Promise.all([a.ping(), b.ping(), quiet.ping()]);
+  const lines = ['Tool execution started', 'Tool processing data', 'Tool execution completed'];
+  // the upstream emits info on every session (the backend's own was asked for the most verbose level wanted, the pooled
+  // ones for none): the gateway passes each client only its own calls' lines, at its own level
+  expect(heard).toEqual({ a: lines, b: lines, quiet: [] });
+});
+
+it('gives each call its own progress only, with calls of two clients at once on pooled sessions', async () => {
+  const [a, b] = [await client(), await client()];
+  const progress: Record<string, number[]> = { a: [], b: [] };
+  const results = await Promise.all(
+    (
+      [
+        [a, 'a'],
+        [b, 'b'],
+      ] as const
+    ).map(([c, who]) =>
+      c.callTool({ name: 'fx__test_tool_with_progress', arguments: {} }, undefined, { onprogress: (p) => void progress[who].push(p.progress) }).then(text),
+    ),
+  );
+  for (const r of results) expect(r).toMatch(/^Tool with progress executed successfully/);
+  expect(progress).toEqual({ a: [0, 50, 100], b: [0, 50, 100] });
+});
+
+it("keeps every client's roots from the pooled sessions: a call on one is never asked for any client's roots", async () => {
+  const rootsAsked: string[] = [];
+  const rooted = (who: string) =>
+    client({
+      capabilities: { roots: { listChanged: true } },
+      setup: (c) =>
+        c.setRequestHandler(ListRootsRequestSchema, async () => {
+          rootsAsked.push(who);
+          return { roots: [{ uri: `file:///${who}` }] };
+        }),
+    });
+  const [a, b] = [await rooted('a'), await rooted('b')];
+  // two calls of each client at once, spread over the open sessions
+  const results = await Promise.all([a, b, a, b].map((c) => c.callTool({ name: 'fx__test_input_required_result_list_roots', arguments: {} })));
+  // every session declared the gateway's capabilities, without roots, so the server could not ask: nobody's roots reached it
+  for (const r of results)
+    expect(r).toEqual({
+      content: [{ type: 'text', text: expect.stringContaining('did not declare the required capability') as string }],
+      isError: true,
+    });
+  expect(rootsAsked).toEqual([]);
 });
