@@ -213,6 +213,24 @@ export class GatewayMetrics {
       source,
       (b) => b.pool && { reused: b.pool.reused, created: b.pool.created, refused: b.pool.refused },
     );
+    backendSeries(
+      Gauge,
+      registers,
+      'http_pool_sockets',
+      "Keep-alive connections of a backend's current Streamable HTTP upstream connection: in use (a request or a stream on it), idle, or waiting (requests queued for one)",
+      'state',
+      source,
+      (b) => b.httpPool && { in_use: b.httpPool.inUse, idle: b.httpPool.idle, waiting: b.httpPool.waiting },
+    );
+    backendSeries(
+      Counter,
+      registers,
+      'http_pool_requests_total',
+      'Requests on those connections since the upstream connection was made: on a socket already open (reused) or a new one; efficiency = reused / (reused + new)',
+      'socket',
+      source,
+      (b) => b.httpPool && { reused: b.httpPool.reused, new: b.httpPool.requests - b.httpPool.reused },
+    );
     new Gauge({
       name: `${PREFIX}pool_containers`,
       help: 'Containers of per-session docker pools, warm (started ahead) or busy (serving a session)',

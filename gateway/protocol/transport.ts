@@ -18,6 +18,19 @@ export interface ReceivedContext {
   failure?: FleetError;
 }
 
+/**
+ * An HTTP transport's keep-alive connections to its server (the pool a 2026-07-28 upstream needs
+ * instead of a session pool): sockets open now, busy or idle, requests waiting for one, and the
+ * requests so far and how many of them found a socket open (reused).
+ */
+export interface HttpPoolStats {
+  inUse: number;
+  idle: number;
+  waiting: number;
+  requests: number;
+  reused: number;
+}
+
 export interface MessageTransport {
   /** Starts receiving; resolves once messages can be sent. */
   start(): Promise<void>;
@@ -37,4 +50,6 @@ export interface MessageTransport {
   setProtocolVersion?(version: string): void;
   /** Streamable HTTP: closes the response stream of request `id` (how a 2026-07-28 request is cancelled); false if none is open. */
   cancel?(id: RequestId): boolean;
+  /** Streamable HTTP: its keep-alive connections for requests. */
+  httpPool?(): HttpPoolStats;
 }

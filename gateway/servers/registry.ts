@@ -17,6 +17,7 @@ import { FleetError, SdkCode } from '../protocol/errors';
 import { KeyedCap } from '../protocol/keyed-cap';
 import type { InitializeParams, UpstreamConnection } from '../upstream/connection';
 import { HEALTH_STATES, type HealthReport } from '../upstream/health-state';
+import type { HttpPoolStats } from '../protocol/transport';
 import type { SessionPoolStats } from '../upstream/session-pool';
 import type { Subject, SubjectToken } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
@@ -43,6 +44,8 @@ export interface BackendStatus {
   health?: HealthReport;
   /** Its upstream session pool (a shared 2025 server with `pool`). */
   pool?: SessionPoolStats;
+  /** The HTTP keep-alive connections of its current upstream connection (Streamable HTTP: what a 2026-07-28 server is reached over). */
+  httpPool?: HttpPoolStats;
   /** What it said it is when it last connected; absent before (and for a per-session backend with no session). */
   identity?: BackendIdentity;
   /** Why its last connection was refused (compatibility.ts). */
@@ -411,6 +414,7 @@ export class ServerRegistry {
           tools: live.catalog.tools.length,
           health: live.health,
           ...(live.poolStats ? { pool: live.poolStats } : {}),
+          ...(live.connection?.httpPool ? { httpPool: live.connection.httpPool } : {}),
           ...(live.identity ? { identity: live.identity } : {}),
           connections: { ...live.connections },
           ...(live.refusal !== undefined ? { refused: live.refusal } : {}),

@@ -25,7 +25,7 @@ import {
 } from '../protocol/jsonrpc';
 import type { Era } from '../protocol/eras';
 import { FleetError, toFleetError } from '../protocol/errors';
-import type { MessageTransport, ReceivedContext } from '../protocol/transport';
+import type { HttpPoolStats, MessageTransport, ReceivedContext } from '../protocol/transport';
 import { ModernUpstream } from './modern-upstream';
 import { openSession, type OpenOptions } from './session-open';
 import type {
@@ -123,6 +123,11 @@ export class UpstreamConnection {
   /** The generation the server speaks (legacy until opened). */
   get era(): Era {
     return this.modern ? 'modern' : 'legacy';
+  }
+
+  /** Its HTTP keep-alive connections, over Streamable HTTP; undefined over any other transport. */
+  get httpPool(): HttpPoolStats | undefined {
+    return this.transport.httpPool?.();
   }
 
   get isOpen(): boolean {

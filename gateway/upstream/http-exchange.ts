@@ -59,6 +59,8 @@ export interface ExchangeOptions {
   timeoutMs?: number;
   /** Told of the request as it starts (again, if it is retried on a fresh connection), so that it can be aborted alone. */
   started?: (req: ClientRequest) => void;
+  /** Counts each request as it gets its socket, and those whose socket was already open. */
+  counts?: { requests: number; reused: number };
 }
 
 /**
@@ -71,6 +73,12 @@ export function exchange(ep: Endpoint, options: ExchangeOptions, retried = false
     const req = ep.request({ ...ep.base, method: options.method, headers: options.headers, agent: options.agent });
     options.open.add(req);
     options.started?.(req);
+    const counts = options.counts;
+    if (counts)
+      req.once('socket', () => {
+        counts.requests++;
+        if (req.reusedSocket) counts.reused++;
+      });
     req.once('close', () => options.open.delete(req));
     let answered = false;
     req.once('response', (res) => {

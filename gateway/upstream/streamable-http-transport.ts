@@ -22,7 +22,7 @@ import { DEFAULT_MAX_DEPTH, jsonLimitsOf, type MessageLimits } from '../protocol
 import { errorResponse, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc';
 import { routingHeaders } from '../protocol/routing-headers';
 import type { TlsClientOptions } from '../protocol/tls-client';
-import type { MessageTransport, ReceivedContext } from '../protocol/transport';
+import type { HttpPoolStats, MessageTransport, ReceivedContext } from '../protocol/transport';
 import { endpoint, exchange, mediaType, readText, statusError, type Endpoint } from './http-exchange';
 import { MicrotaskQueue } from './microtask-queue';
 import { ResponseStreams, type ReconnectOptions } from './response-streams';
@@ -75,6 +75,8 @@ export class StreamableHttpTransport implements MessageTransport {
   /** The POSTs of 2026-07-28 requests whose answer has not begun (no response headers yet), by request id, so that cancelling one aborts it. */
   private readonly posting = new Map<RequestId, ClientRequest>();
   private readonly cancelledPosts = new WeakSet<ClientRequest>();
+  /** The requests sent on requestAgent's sockets, and those that found one open (httpPool). */
+  private readonly counts = { requests: 0, reused: 0 };
   private readonly streams: ResponseStreams;
   /** Incoming messages and stream ends, in order (see MicrotaskQueue for why not all at once). */
   private readonly inbox = new MicrotaskQueue((err) => this.onerror?.(err));
@@ -155,6 +157,7 @@ export class StreamableHttpTransport implements MessageTransport {
         body,
         agent: request ? this.requestAgent : this.replyAgent,
         open: this.open,
+        ...(request ? { counts: this.counts } : {}),
         started: modernId === undefined ? undefined : (req) => void this.posting.set(modernId, (post = req)),
       });
     } catch (err) {
@@ -203,6 +206,12 @@ export class StreamableHttpTransport implements MessageTransport {
     const answer = parsed?.ok && 'message' in parsed ? parsed.message : undefined;
     if (!answer || 'method' in answer || answer.id !== id) throw await statusError(this.ep, 'POST', res, text);
     this.inbox.run(() => this.onmessage?.(answer, { inResponseTo: id }));
+  }
+
+  /** The keep-alive connections requests go on (a listen stream or a streamed answer holds one while it lasts). */
+  httpPool(): HttpPoolStats {
+    const agent = this.requestAgent;
+    return { inUse: socketCount(agent.sockets), idle: socketCount(agent.freeSockets), waiting: socketCount(agent.requests), ...this.counts };
   }
 
   /** Aborts the exchange of request `id` (its POST, or its response stream, never resumed); false when none is open. */
@@ -324,4 +333,11 @@ export class StreamableHttpTransport implements MessageTransport {
   private closedError(): FleetError {
     return new FleetError('UPSTREAM_UNAVAILABLE', `transport to ${this.ep.display} is closed`);
   }
+}
+
+/** How many an agent's per-host lists hold. */
+function socketCount(byHost: NodeJS.ReadOnlyDict<readonly unknown[]>): number {
+  let n = 0;
+  for (const list of Object.values(byHost)) n += list?.length ?? 0;
+  return n;
 }

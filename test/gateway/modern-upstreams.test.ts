@@ -20,6 +20,7 @@ import { requireCurrentBuild } from '../helpers/dist';
 import { counterStdio, fixtureStdio, startCounterHttp, startFixtureHttp } from '../helpers/fixture-servers';
 import { waitForNoProcesses } from '../helpers/processes';
 import { startEverythingHttp, type RemoteServer } from '../helpers/remote-servers';
+import { sampleValue, scrapeMetrics } from '../helpers/metrics';
 import { modernRequest, postModern } from '../helpers/raw-modern';
 import { scripted } from '../helpers/scripted';
 import { everything } from '../helpers/servers';
@@ -146,6 +147,27 @@ describe('an SDK v1 client (2025-11-25) in front of 2026-07-28 servers', () => {
       expect(await c.callTool({ name: 'fh__test_custom_header', arguments: { region } })).toMatchObject({
         content: [{ type: 'text', text: `Region: ${region}` }],
       });
+  });
+
+  it("reuses a 2026-07-28 server's HTTP keep-alive connections, and reports them per backend (admin statistics and metrics)", async () => {
+    const c = await client();
+    const backend = () => gw.registry.status(gw.registry.get('mc')).backends.find((b) => b.id === 'primary')!;
+    const before = backend().httpPool!;
+    for (let i = 0; i < 40; i++) await c.callTool({ name: 'mc__bump', arguments: {} });
+    const after = backend().httpPool!;
+    // one call after another: every request after the first finds a socket open
+    expect(after.requests - before.requests).toBeGreaterThanOrEqual(40);
+    expect((after.reused - before.reused) / (after.requests - before.requests)).toBeGreaterThan(0.9);
+    // the listen stream holds one socket all along
+    expect(after.inUse).toBeGreaterThanOrEqual(1);
+    const samples = await scrapeMetrics(gw);
+    expect(sampleValue(samples, 'mcp_gateway_http_pool_requests_total', { server: 'mc', backend: 'primary', socket: 'reused' })).toBeGreaterThanOrEqual(
+      after.reused,
+    );
+    expect(sampleValue(samples, 'mcp_gateway_http_pool_sockets', { server: 'mc', backend: 'primary', state: 'in_use' })).toBeGreaterThanOrEqual(1);
+    // a server over stdio has no HTTP connections to report
+    expect(gw.registry.status(gw.registry.get('fx')).backends[0].httpPool).toBeUndefined();
+    expect(sampleValue(samples, 'mcp_gateway_http_pool_sockets', { server: 'fx', backend: 'primary', state: 'in_use' })).toBeUndefined();
   });
 
   it('answers ping and logging/setLevel, the 2026-07-28 upstreams staying ready (the connection maps them: modern-upstream.test.ts)', async () => {
