@@ -373,9 +373,7 @@ export class ServerRegistry {
     for (const [key, entry] of this.owners) {
       const bound = entry.groups.get(name);
       if (bound?.boundTo !== id) continue;
-      entry.groups.delete(name);
-      await this.unlink(bound);
-      await this.bind(key, entry, plan);
+      await this.move(key, entry, plan, bound);
     }
     await this.deps.transports.closePool(name, id);
     this.deps.log.info({ server: name, backend: id }, 'backend removed');
@@ -559,17 +557,26 @@ export class ServerRegistry {
   private async failover(key: string, entry: Owner, plan: ServerPlan, group: ServerGroup): Promise<void> {
     const still = this.owners.get(key) === entry && entry.groups.get(plan.name) === group && this.plans.includes(plan);
     if (!still || group.state === 'ready') return;
-    entry.groups.delete(plan.name);
     this.deps.log.warn(
       { server: plan.name, from: group.boundTo, afterMs: plan.config.sessionFailoverMs },
       'backend stayed down: its session moves to another backend',
     );
-    // stopped without a word: the next binding shows its catalog against what the session knows
-    await group.stop();
+    await this.move(key, entry, plan, group);
+  }
+
+  /**
+   * An owner's binding leaves its backend (down for good, or removed) for another: the old group
+   * stops without a word, and the new one shows its catalog against what the session was shown,
+   * so that only lists that differ are heard as changed; when no new binding can be made, the
+   * session hears that the old one's lists are gone.
+   */
+  private async move(key: string, entry: Owner, plan: ServerPlan, from: ServerGroup): Promise<void> {
+    entry.groups.delete(plan.name);
+    await from.stop();
     try {
-      await this.bind(key, entry, plan, group.boundTo, undefined, group.catalog);
+      await this.bind(key, entry, plan, from.boundTo, undefined, from.catalog);
     } catch (err) {
-      this.deps.listener.listsChanged(group, group.offeredLists());
+      this.deps.listener.listsChanged(from, from.offeredLists());
       throw err;
     }
   }
