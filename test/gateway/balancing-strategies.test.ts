@@ -18,6 +18,7 @@ import type { ServerGroup } from '../../gateway/servers/group';
 import { admin, startAdminGateway } from '../helpers/admin';
 import { requireCurrentBuild } from '../helpers/dist';
 import { connectClient, disconnect, newMarker, type TestGateway } from '../helpers/gateway';
+import type { LogLine } from '../helpers/log-lines';
 import { waitForNoProcesses } from '../helpers/processes';
 import { modernRequest, postModern } from '../helpers/raw-modern';
 import { scripted, sleeping } from '../helpers/scripted';
@@ -99,9 +100,13 @@ describe('least-outstanding over three real backends', () => {
     for (let id = 1; id <= 3; id++) modern.push(await modernAnswerer(gw, 'lo', id));
     expect(modern).toEqual([idle, idle, idle]);
 
+    const from = gw.logs.length;
     abort.abort('done');
     await expect(first.call).rejects.toThrow();
     await expect(second.call).rejects.toThrow();
+    // free for real: both servers stopped the calls they were told were cancelled, and the gateway counts none in flight
+    const cancelled = (l: LogLine) => l.server === 'lo' && l.stream === 'stderr' && String(l.msg).startsWith('cancelled ');
+    await waitFor(() => gw.logs.slice(from).filter(cancelled).length === 2, 'both slow calls to be cancelled upstream');
     await waitFor(() => group.backends.every((b) => b.outstanding === 0), 'the cancelled calls to settle');
     expect(await answerers(client, 'lo', 6)).toEqual(new Set(['primary', 'green', 'red']));
   });
