@@ -37,8 +37,9 @@ export interface SessionPoolStats {
   /** Leases served by a session that existed already, and those that had to open one. */
   reused: number;
   created: number;
-  /** Sessions that could not be opened or failed the interval check, and leases refused or timed out. */
+  /** Sessions that could not be opened or failed a validation (before reuse or on the interval). */
   failed: number;
+  /** Leases refused (sessions and queue full) or whose wait timed out. */
   refused: number;
   /** reused / (reused + created): how often a request found a session ready. */
   efficiency: number;
@@ -183,6 +184,7 @@ export class SessionPool {
       return lease;
     } catch (err) {
       lease.release();
+      this.counts.failed++;
       this.log.info({ err: (err as Error).message }, 'pooled upstream session failed validation; closed');
       if (!member.primary) this.retire(member);
       return this.acquire();
