@@ -29,6 +29,8 @@ export interface HttpPoolStats {
   waiting: number;
   requests: number;
   reused: number;
+  /** reused / requests (1 before any request): how often a request found a connection open. */
+  efficiency: number;
 }
 
 export interface MessageTransport {

@@ -211,7 +211,15 @@ export class StreamableHttpTransport implements MessageTransport {
   /** The keep-alive connections requests go on (a listen stream or a streamed answer holds one while it lasts). */
   httpPool(): HttpPoolStats {
     const agent = this.requestAgent;
-    return { inUse: socketCount(agent.sockets), idle: socketCount(agent.freeSockets), waiting: socketCount(agent.requests), ...this.counts };
+    const { requests, reused } = this.counts;
+    return {
+      inUse: socketCount(agent.sockets),
+      idle: socketCount(agent.freeSockets),
+      waiting: socketCount(agent.requests),
+      requests,
+      reused,
+      efficiency: requests === 0 ? 1 : reused / requests,
+    };
   }
 
   /** Aborts the exchange of request `id` (its POST, or its response stream, never resumed); false when none is open. */

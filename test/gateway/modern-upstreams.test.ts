@@ -158,6 +158,7 @@ describe('an SDK v1 client (2025-11-25) in front of 2026-07-28 servers', () => {
     // one call after another: every request after the first finds a socket open
     expect(after.requests - before.requests).toBeGreaterThanOrEqual(40);
     expect((after.reused - before.reused) / (after.requests - before.requests)).toBeGreaterThan(0.9);
+    expect(after.efficiency).toBe(after.reused / after.requests);
     // the listen stream holds one socket all along
     expect(after.inUse).toBeGreaterThanOrEqual(1);
     const samples = await scrapeMetrics(gw);
