@@ -204,6 +204,20 @@ describe('the legacy task stage of the tasks extension', () => {
     expect(seen.map((s) => s.method)).toEqual(['tasks/get']);
   });
 
+  it('rejects tasks/result with CANCELLED when the client cancels it while a question of the task waits for its answer', async () => {
+    let asked!: () => void;
+    const questionAsked = new Promise<void>((resolve) => (asked = resolve));
+    // a client that never answers (the user walked away from the dialog)
+    const peer = { id: 'session-1', era: 'legacy', capabilities: {}, log, ask: () => (asked(), new Promise(() => {})) } as unknown as ClientPeer;
+    const { seen, next } = server(detailed('input_required', { inputRequests: { q1: { method: 'elicitation/create', params: {} } } }));
+    const call = callOf(peer, 'tasks/result');
+    const result = taskExtensionLegacyStage(call, next);
+    await questionAsked;
+    call.cancellation.cancel('the user gave up');
+    await expect(result).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('the user gave up') });
+    expect(seen.map((s) => s.method)).toEqual(['tasks/get']);
+  });
+
   it('rejects tasks/result with CANCELLED when the client cancels it while it waits to poll again', async () => {
     const { peer } = client('legacy');
     // the longest pause the stage allows: the cancellation, not the timer, ends it

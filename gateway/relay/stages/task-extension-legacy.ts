@@ -70,10 +70,14 @@ async function outcome(call: Call, next: Next): Promise<JsonRpcResponse> {
       case 'cancelled':
         throw new FleetError('CANCELLED', `task ${String(gatewayTaskId)} was cancelled`);
       case 'input_required': {
-        const answers = await askAll(call, task.inputRequests, (params) => ({
-          ...params,
-          _meta: { ...asObject(params._meta), [RELATED_TASK]: { taskId: gatewayTaskId } },
-        }));
+        // a client that cancels its tasks/result meanwhile is not waited for (its answers would go nowhere)
+        const answers = await unlessCancelled(
+          call,
+          askAll(call, task.inputRequests, (params) => ({
+            ...params,
+            _meta: { ...asObject(params._meta), [RELATED_TASK]: { taskId: gatewayTaskId } },
+          })),
+        );
         if (answers instanceof FleetError) throw answers;
         const update = await sibling(call, next, 'tasks/update', { taskId, inputResponses: answers });
         if ('error' in update) return update;
@@ -86,17 +90,25 @@ async function outcome(call: Call, next: Next): Promise<JsonRpcResponse> {
 }
 
 /** Waits the server's poll interval (bounded), or less if the client cancels its tasks/result meanwhile. */
-function pause(call: Call, pollIntervalMs: unknown): Promise<void> {
+async function pause(call: Call, pollIntervalMs: unknown): Promise<void> {
   const wanted = typeof pollIntervalMs === 'number' && Number.isFinite(pollIntervalMs) ? pollIntervalMs : DEFAULT_POLL_MS;
   const ms = Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, wanted));
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      call.cancellation.whenCancelled(undefined);
-      resolve();
-    }, ms);
-    call.cancellation.whenCancelled((reason) => {
-      clearTimeout(timer);
-      reject(new FleetError('CANCELLED', `request cancelled${reason ? `: ${reason}` : ''}`));
-    });
-  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await unlessCancelled(call, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Settles as `work` does, or rejects with CANCELLED as soon as the client cancels the call. */
+async function unlessCancelled<T>(call: Call, work: Promise<T>): Promise<T> {
+  const cancelled = new Promise<never>((_, reject) =>
+    call.cancellation.whenCancelled((reason) => reject(new FleetError('CANCELLED', `request cancelled${reason ? `: ${reason}` : ''}`))),
+  );
+  try {
+    return await Promise.race([work, cancelled]);
+  } finally {
+    call.cancellation.whenCancelled(undefined);
+  }
 }
