@@ -1,24 +1,64 @@
 /**
- * high-availability: kill the replica that serves a replicated service and measure how long until
- * calls to that service through the gateway succeed again, in the same client session.
+ * high-availability: kill one replica of a replicated part of the prod stack while several clients
+ * call a tool through the gateway in a loop, and report what it cost: calls, failed calls, and the
+ * recovery time (until every client's calls succeed again). Two parts can be killed: the
+ * filesystem replica that serves the gateway (killReplicaAndMeasureRecovery), and one of the gateway
+ * replicas behind haproxy (killGatewayReplicaAndMeasureRecovery).
  */
 import type Docker from 'dockerode';
+import type { SessionsBody } from '../gateway/admin/api';
+import { connectModernGateway } from '../gateway/client/connect-modern';
+import { Load, type LoadClient, type LoadFigures } from '../gateway/client/load';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { AdminApi } from './admin';
-import { docker, execText, projectContainers, stackOf } from './engine';
+import { clientHeaders } from './credentials';
+import { docker, execText, projectContainers, SERVICE_LABEL, stackOf } from './engine';
 import { connect, needsNoArguments } from './gateway';
-import { failure, heartbeat, pause } from './runtime';
+import { failure, pause } from './runtime';
+
+/** A call that neither answers nor fails by then counts as failed (the load goes on). */
+const CALL_TIMEOUT_MS = 5_000;
+/** How long every client may take to have its first answer, before anything is killed. */
+const WARM_UP_MS = 15_000;
+
+/** What both kills take from params. */
+interface LoadPlan {
+  clients: number;
+  timeoutMs: number;
+  settleMs: number;
+  maxFailedCalls: number | undefined;
+}
+
+/**
+ * params.clients (default 4) sessions call in a loop; params.timeoutSec (default 60) bounds the
+ * recovery; params.settleSec (default 5): the load runs at least this long after the kill, so that
+ * failures that come late (a dead upstream noticed at the next health check) are counted;
+ * params.maxFailedCalls: more failed calls fail the step (default: any number, reported only).
+ */
+function loadPlan(input: StepInput, defaultMaxFailed?: number): LoadPlan {
+  const clients = Number(input.params.clients ?? 4);
+  if (!Number.isInteger(clients) || clients < 1) throw failure('BAD_INPUT', `params.clients must be a positive integer (got ${String(input.params.clients)})`);
+  const max = input.params.maxFailedCalls ?? defaultMaxFailed;
+  return {
+    clients,
+    timeoutMs: Number(input.params.timeoutSec ?? 60) * 1000,
+    settleMs: Number(input.params.settleSec ?? 5) * 1000,
+    maxFailedCalls: max === undefined ? undefined : Number(max),
+  };
+}
 
 /**
  * params.service (default filesystem, which the prod override runs twice), params.tool (default
- * the service's first tool without required arguments), params.timeoutSec (default 60). Fails when
- * the service has fewer than two running replicas, or the calls do not recover in time.
+ * the service's first tool without required arguments), and the load's params (loadPlan). Fails
+ * when the service has fewer than two running replicas, or the calls do not recover in time.
+ * maxFailedCalls has no default: the gateway reaches the service through one URL (Docker's DNS
+ * picks the replica), so there is no other backend to retry on, and calls fail while it reconnects
+ * (in flight: "disconnected"; meanwhile the service's tools are out of its catalog: "Unknown tool").
  */
 export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<StepResult> {
   const { project } = stackOf(input);
   const service = String(input.params.service ?? 'filesystem');
-  const timeoutMs = Number(input.params.timeoutSec ?? 60) * 1000;
-  const engine = await docker();
+  const plan = loadPlan(input);
   const replicas = (await projectContainers(project, service)).filter((c) => c.State === 'running');
   if (replicas.length < 2) {
     return {
@@ -28,43 +68,181 @@ export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<S
     };
   }
   const api = await AdminApi.of(input);
-  const session = await connect(api.base, 'streamable-http', 'mcp-fleet-failover');
+  const sessions: Awaited<ReturnType<typeof connect>>[] = [];
   try {
-    const exposed = new Set((await api.server(service)).tools);
-    const { tools } = await session.client.listTools();
-    const tool = String(input.params.tool ?? tools.find((t) => exposed.has(t.name) && needsNoArguments(t))?.name ?? '');
-    if (!tool) throw failure('BAD_INPUT', `the gateway offers no tool of ${service} without required arguments; pass params.tool`);
-    const call = () => session.client.callTool({ name: tool, arguments: {} }, undefined, { timeout: 5_000 });
-    const before = await call();
-    if (before.isError) return { outcome: 'failed', summary: `${tool} fails before any replica is killed; fix the stack first`, details: { tool } };
-
+    for (let i = 0; i < plan.clients; i++) sessions.push(await connect(api.base, 'streamable-http', `mcp-fleet-failover-${i}`));
+    const tool = await toolOf(api, sessions[0].client, service, input.params.tool);
+    const clients = sessions.map((s) => ({ call: () => s.client.callTool({ name: tool, arguments: {} }, undefined, { timeout: CALL_TIMEOUT_MS }) }));
     const { victim, how } = await servingReplica(replicas);
-    const killedAt = Date.now();
-    await engine.getContainer(victim.Id).kill({ signal: 'SIGKILL' });
-    let attempts = 0;
-    for (;;) {
-      attempts += 1;
-      heartbeat(`waiting for ${tool} to answer after killing ${victim.Names[0]} (attempt ${attempts})`);
-      const r = await call().catch((err: Error) => ({ isError: true, error: err.message }));
-      if (!r.isError) break;
-      if (Date.now() - killedAt > timeoutMs) {
-        return {
-          outcome: 'failed',
-          summary: `${tool} did not answer within ${timeoutMs / 1000} s of killing ${victim.Names[0]}; check the gateway's reconnect settings and the other replicas`,
-          details: { project, service, killed: victim.Names[0], attempts },
-        };
-      }
-      await pause(200, 'waiting for recovery');
-    }
-    const recoveryMs = Date.now() - killedAt;
-    return {
-      outcome: 'passed',
-      summary: `killed ${victim.Names[0].replace(/^\//, '')} (1 of ${replicas.length} ${service} replicas); ${tool} answered again after ${recoveryMs} ms`,
-      details: { project, service, tool, killed: victim.Names[0].replace(/^\//, ''), chosenBy: how, replicas: replicas.length, recoveryMs, attempts },
-    };
+    const killed = victim.Names[0].replace(/^\//, '');
+    return await killUnderLoad(clients, plan, {
+      tool,
+      victim: killed,
+      what: `${killed} (1 of ${replicas.length} ${service} replicas)`,
+      kill: async () => void (await (await docker()).getContainer(victim.Id).kill({ signal: 'SIGKILL' })),
+      details: { project, service, tool, chosenBy: how, replicas: replicas.length },
+    });
   } finally {
-    await session.close();
+    await Promise.all(sessions.map((s) => s.close()));
   }
+}
+
+/** The clientInfo name prefix of the gateway kill's clients, by which the replicas' session lists show them. */
+const LOAD_CLIENT = 'mcp-fleet-gateway-failover';
+
+/**
+ * On the prod stack: kill one of the gateway replicas behind haproxy (compose services gateway-N;
+ * the one holding most of the load's 2025 sessions) with load running through the published port: half the clients 2025 sessions
+ * (the killed replica's resume on the other from the shared redis store), half 2026-07-28
+ * stateless clients (their requests go to the other replica). params.service and params.tool pick
+ * the tool as for killReplicaAndMeasureRecovery, with the same load params, except that
+ * params.maxFailedCalls defaults to 0. Fails when the stack has fewer than two running gateway
+ * replicas, when the calls do not recover in time, or when more than maxFailedCalls failed.
+ */
+export async function killGatewayReplicaAndMeasureRecovery(input: StepInput): Promise<StepResult> {
+  const { project } = stackOf(input);
+  const service = String(input.params.service ?? 'filesystem');
+  // 0 by default: haproxy re-sends a request whose replica died (retry-on conn-failure
+  // empty-response, redispatch) and the other replica resumes the session, so no call need fail
+  const plan = loadPlan(input, 0);
+  const replicas = (await projectContainers(project))
+    .filter((c) => c.State === 'running' && /^gateway-\d+$/.test(c.Labels[SERVICE_LABEL] ?? ''))
+    .sort((a, b) => a.Labels[SERVICE_LABEL].localeCompare(b.Labels[SERVICE_LABEL]));
+  if (replicas.length < 2) {
+    return {
+      outcome: 'failed',
+      summary: `${project} has ${replicas.length} running gateway replica(s) (services gateway-N); killing one needs at least 2 behind the load balancer (deploy with the prod override: params.override 'prod')`,
+      details: { project, replicas: replicas.length },
+    };
+  }
+  const api = await AdminApi.of(input);
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    const legacy = Math.ceil(plan.clients / 2);
+    const clients: LoadClient[] = [];
+    let tool = '';
+    for (let i = 0; i < legacy; i++) {
+      const s = await connect(api.base, 'streamable-http', `${LOAD_CLIENT}-${i}`);
+      closers.push(s.close);
+      tool ||= await toolOf(api, s.client, service, input.params.tool);
+      clients.push({ call: () => s.client.callTool({ name: tool, arguments: {} }, undefined, { timeout: CALL_TIMEOUT_MS }) });
+    }
+    for (let i = legacy; i < plan.clients; i++) {
+      const m = await connectModernGateway(api.base, { name: `${LOAD_CLIENT}-${i}`, headers: clientHeaders() });
+      closers.push(() => m.close().catch(() => {}));
+      clients.push({ call: () => m.client.callTool({ name: tool, arguments: {} }, { timeout: CALL_TIMEOUT_MS }) });
+    }
+    const { victim, sessionsOnKilled } = await sessionHolder(replicas, LOAD_CLIENT);
+    const killed = victim.Names[0].replace(/^\//, '');
+    return await killUnderLoad(clients, plan, {
+      tool,
+      victim: killed,
+      what: `${killed} (1 of ${replicas.length} gateway replicas behind ${api.base})`,
+      kill: async () => void (await (await docker()).getContainer(victim.Id).kill({ signal: 'SIGKILL' })),
+      details: { project, tool, replicas: replicas.length, sessions: legacy, stateless: plan.clients - legacy, sessionsOnKilled },
+    });
+  } finally {
+    await Promise.all(closers.map((close) => close()));
+  }
+}
+
+/** params.tool, else the first tool of `service` the gateway offers that needs no arguments. */
+async function toolOf(
+  api: AdminApi,
+  client: { listTools(): Promise<{ tools: { name: string; inputSchema: { required?: string[] } }[] }> },
+  service: string,
+  param: unknown,
+): Promise<string> {
+  if (param !== undefined) return String(param);
+  const exposed = new Set((await api.server(service)).tools);
+  const { tools } = await client.listTools();
+  const tool = tools.find((t) => exposed.has(t.name) && needsNoArguments(t))?.name;
+  if (!tool) throw failure('BAD_INPUT', `the gateway offers no tool of ${service} without required arguments; pass params.tool`);
+  return tool;
+}
+
+interface Kill {
+  tool: string;
+  /** The killed container's name. */
+  victim: string;
+  /** What is killed, for the summary. */
+  what: string;
+  kill: () => Promise<void>;
+  details: Record<string, unknown>;
+}
+
+/**
+ * Starts the load, and once every client has had a success, kills; then waits until every client
+ * has recovered (and at least plan.settleMs), or plan.timeoutMs passed.
+ */
+async function killUnderLoad(clients: LoadClient[], plan: LoadPlan, k: Kill): Promise<StepResult> {
+  const load = new Load(clients);
+  let killedAt: number | undefined;
+  try {
+    const started = performance.now();
+    while (!load.recovered(started)) {
+      if (performance.now() - started > WARM_UP_MS) break;
+      await pause(100, `waiting for every client's first ${k.tool} answer`);
+    }
+    if (load.recovered(started)) {
+      killedAt = performance.now();
+      await k.kill();
+      for (;;) {
+        const elapsed = performance.now() - killedAt;
+        if ((elapsed >= plan.settleMs && load.recovered(killedAt)) || elapsed > plan.timeoutMs) break;
+        await pause(200, `${k.tool} under load after killing ${k.what}: ${load.figures(killedAt).failedCalls} failed so far`);
+      }
+    }
+  } finally {
+    await load.stop();
+  }
+  if (killedAt === undefined) {
+    const f = load.figures(0);
+    return {
+      outcome: 'failed',
+      summary: `${k.tool} did not answer every client within ${WARM_UP_MS / 1000} s, before anything was killed (${f.failedCalls} of ${f.calls} calls failed: ${f.errors.join('; ')}); fix the stack first`,
+      details: { ...k.details, ...figureDetails(f) },
+    };
+  }
+  return verdict(load.figures(killedAt), plan, k);
+}
+
+/** The figures as a step reports them (details of a run's history: no per-call records). */
+function figureDetails(f: LoadFigures): Record<string, unknown> {
+  return {
+    clients: f.perClient.length,
+    calls: f.calls,
+    failedCalls: f.failedCalls,
+    recoveryMs: f.recoveryMs,
+    lastFailureMs: f.lastFailureMs,
+    perClient: f.perClient,
+    errors: f.errors,
+  };
+}
+
+function verdict(f: LoadFigures, plan: LoadPlan, k: Kill): StepResult {
+  const details = {
+    ...k.details,
+    killed: k.victim,
+    ...figureDetails(f),
+    ...(plan.maxFailedCalls === undefined ? {} : { maxFailedCalls: plan.maxFailedCalls }),
+  };
+  const cost = `${f.failedCalls} of ${f.calls} calls from ${f.perClient.length} clients failed`;
+  if (f.recoveryMs === undefined) {
+    return {
+      outcome: 'failed',
+      summary: `killed ${k.what}; ${k.tool} did not answer every client again within ${plan.timeoutMs / 1000} s (${cost}: ${f.errors.join('; ')}); check the gateway's reconnect settings and the other replicas`,
+      details,
+    };
+  }
+  if (plan.maxFailedCalls !== undefined && f.failedCalls > plan.maxFailedCalls) {
+    return {
+      outcome: 'failed',
+      summary: `killed ${k.what}; ${cost}, more than params.maxFailedCalls ${plan.maxFailedCalls} (${f.errors.join('; ')}); recovered after ${f.recoveryMs} ms`,
+      details,
+    };
+  }
+  return { outcome: 'passed', summary: `killed ${k.what}; ${cost}; every client answered again after ${f.recoveryMs} ms`, details };
 }
 
 /** The replica with an established connection on its MCP port (8080 = 1F90 in /proc/net/tcp); else the first. */
@@ -78,4 +256,26 @@ async function servingReplica(replicas: Docker.ContainerInfo[]): Promise<{ victi
     if (established) return { victim: replica, how: 'established connection on port 8080' };
   }
   return { victim: replicas[0], how: 'first replica (no established connection seen)' };
+}
+
+/**
+ * The replica holding most of the sessions whose client name starts with `prefix`, asked through
+ * each replica's own admin API (inside its container: behind haproxy, /admin/sessions reaches one
+ * of them); the first replica when none answers.
+ */
+async function sessionHolder(replicas: Docker.ContainerInfo[], prefix: string): Promise<{ victim: Docker.ContainerInfo; sessionsOnKilled: number }> {
+  const script = `fetch('http://127.0.0.1:8080/admin/sessions?limit=1000', { headers: { authorization: 'Bearer ' + require('fs').readFileSync(process.env.ADMIN_TOKEN_FILE, 'utf8').trim() } }).then((r) => r.text()).then((t) => process.stdout.write(t))`;
+  let best = { victim: replicas[0], sessionsOnKilled: 0 };
+  for (const replica of replicas) {
+    const out = await execText(replica.Id, ['node', '-e', script]).catch(() => '');
+    let body: Partial<SessionsBody> = {};
+    try {
+      body = JSON.parse(out.slice(Math.max(0, out.indexOf('{')))) as Partial<SessionsBody>;
+    } catch {
+      // no answer from this replica's admin API: it holds none that we know of
+    }
+    const held = (body.sessions ?? []).filter((s) => s.client.name?.startsWith(prefix)).length;
+    if (held > best.sessionsOnKilled) best = { victim: replica, sessionsOnKilled: held };
+  }
+  return best;
 }

@@ -7,7 +7,7 @@ export { inspectHardening } from './hardening';
 export { auditNetworkPolicy } from './policy-audit';
 export { auditListenerAuth, auditListenerTls } from './listener-audit';
 export { auditContainerSecrets } from './env-secrets';
-export { killReplicaAndMeasureRecovery } from './failover';
+export { killGatewayReplicaAndMeasureRecovery, killReplicaAndMeasureRecovery } from './failover';
 export { collectLogs } from './logs';
 export { gatewayHealth, mcpRoundTrip, resolveServers } from './gateway';
 export { requestTracing } from './tracing';

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { connectGateway } from '../gateway/client/connect';
 import { connectModernGateway } from '../gateway/client/connect-modern';
+import { Load, type LoadClient } from '../gateway/client/load';
 import { parseConfig } from '../gateway/config/load';
 import { startGateway } from '../gateway/gateway';
 import { createLogger } from '../gateway/log';
@@ -37,48 +38,22 @@ const KEY = `bench-${randomUUID()}`;
 /** The key the bridges take (their bridge.yaml authenticates clients with UPSTREAM_TOKEN). */
 const UPSTREAM_TOKEN = `bench-upstream-${randomUUID()}`;
 
-interface Call {
-  at: number;
-  ok: boolean;
-}
-
 interface Outcome {
   calls: number;
   failed: number;
   recoveryMs: number;
 }
 
-/** Each client calls `call` back to back until `until`, every outcome recorded with its time. */
-async function load(clients: { call(): Promise<unknown> }[], until: () => boolean): Promise<Call[]> {
-  const calls: Call[] = [];
-  await Promise.all(
-    clients.map(async (c) => {
-      while (!until()) {
-        const ok = await c.call().then(
-          (r) => !(r as { isError?: boolean }).isError,
-          () => false,
-        );
-        calls.push({ at: performance.now(), ok });
-      }
-    }),
-  );
-  return calls;
-}
-
-function outcome(calls: Call[], killedAt: number): Outcome {
-  const failures = calls.filter((c) => !c.ok);
-  const last = failures.at(-1)?.at;
-  return { calls: calls.length, failed: failures.length, recoveryMs: last === undefined ? 0 : Math.max(0, last - killedAt) };
-}
-
 /** Runs a load, kills something BEFORE_MS in, and keeps the load AFTER_MS longer. */
-async function killUnderLoad(clients: { call(): Promise<unknown> }[], kill: () => Promise<void>): Promise<Outcome> {
-  const start = performance.now();
-  const running = load(clients, () => performance.now() - start > BEFORE_MS + AFTER_MS);
+async function killUnderLoad(clients: LoadClient[], kill: () => Promise<void>): Promise<Outcome> {
+  const load = new Load(clients);
   await new Promise((r) => setTimeout(r, BEFORE_MS));
   const killedAt = performance.now();
   await kill();
-  return outcome(await running, killedAt);
+  await new Promise((r) => setTimeout(r, AFTER_MS));
+  await load.stop();
+  const figures = load.figures(killedAt);
+  return { calls: figures.calls, failed: figures.failedCalls, recoveryMs: figures.lastFailureMs };
 }
 
 function percentile(sorted: number[], p: number): number {

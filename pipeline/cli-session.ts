@@ -25,6 +25,7 @@ const DOCKER_ACTIVITIES = new Set([
   'healthStatus',
   'inspectHardening',
   'killReplicaAndMeasureRecovery',
+  'killGatewayReplicaAndMeasureRecovery',
   'collectLogs',
 ]);
 const POLL_MS = 500;

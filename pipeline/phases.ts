@@ -100,7 +100,7 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
   },
   'high-availability': {
     name: 'high-availability',
-    summary: 'The prod stack with replicas survives losing the replica that serves it',
+    summary: 'The prod stack with replicas survives losing the filesystem replica that serves it, and a gateway replica, under load',
     verbs: {
       configure: [
         composeUp('Bring the prod stack (filesystem × 2) up and wait until it is healthy', 'Deploy the production stack (prod override, replicas)', {
@@ -112,6 +112,15 @@ export const PHASE_DEFS: Record<PhaseName, PhaseDef> = {
           params: { service: 'filesystem' },
           timeoutSec: 120,
         }),
+        step(
+          'kill-gateway-replica',
+          'Kill a gateway replica behind haproxy under load and measure recovery through the load balancer',
+          'killGatewayReplicaAndMeasureRecovery',
+          {
+            approval: 'Kill a running gateway replica (SIGKILL)',
+            timeoutSec: 120,
+          },
+        ),
       ],
     },
   },

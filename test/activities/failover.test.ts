@@ -1,9 +1,11 @@
 /**
- * high-availability on a real prod stack (filesystem × 2, reached over WebSocket): the activity
- * kills the replica that serves the gateway and measures until filesystem calls through the
- * gateway succeed again; composeDown -v leaves nothing.
+ * high-availability on a real prod stack (filesystem × 2 reached over WebSocket, two gateway
+ * replicas behind haproxy): under load from four clients through the published port, one activity
+ * kills the filesystem replica that serves the gateway, the other a gateway replica; each reports
+ * calls, failed calls and the time until every client's calls succeed again. composeDown -v leaves
+ * nothing.
  */
-import { composeDown, composeUp, killReplicaAndMeasureRecovery } from '../../activities';
+import { composeDown, composeUp, killGatewayReplicaAndMeasureRecovery, killReplicaAndMeasureRecovery } from '../../activities';
 import type { StepInput } from '../../pipeline/types';
 import { COMPOSE_SH, docker, requireEngineAndImages, sh, TAG, uniqueName } from '../containers/support/docker';
 
@@ -47,12 +49,25 @@ describe('killReplicaAndMeasureRecovery on the prod stack', () => {
     expect(await leftovers()).toEqual([]);
   });
 
-  it('kills the serving filesystem replica and reports the recovery time of calls through the gateway', async () => {
-    const before = (
-      await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=filesystem')
-    )
+  async function running(service: string): Promise<string[]> {
+    const ids = (await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`))
       .split('\n')
       .filter(Boolean);
+    return Promise.all(ids.map(async (id) => (await docker('inspect', '--format', '{{.Name}}', id)).trim().replace(/^\//, '')));
+  }
+
+  /** The load's figures every kill reports: four clients, each of which called and was answered again. */
+  function expectLoadFigures(details: Record<string, unknown>): void {
+    expect(details).toMatchObject({ clients: 4, calls: expect.any(Number), failedCalls: expect.any(Number), recoveryMs: expect.any(Number) });
+    const perClient = details.perClient as { calls: number; failedCalls: number }[];
+    expect(perClient).toHaveLength(4);
+    for (const c of perClient) expect(c.calls).toBeGreaterThan(c.failedCalls);
+    expect(perClient.reduce((n, c) => n + c.calls, 0)).toBe(details.calls);
+    expect(perClient.reduce((n, c) => n + c.failedCalls, 0)).toBe(details.failedCalls);
+  }
+
+  it('kills the serving filesystem replica under load and reports calls, failed calls and recovery through the gateway', async () => {
+    const before = await running('filesystem');
     expect(before).toHaveLength(2);
 
     const r = await killReplicaAndMeasureRecovery(input({ service: 'filesystem' }));
@@ -63,12 +78,39 @@ describe('killReplicaAndMeasureRecovery on the prod stack', () => {
       chosenBy: 'established connection on port 8080',
       tool: expect.stringMatching(/^filesystem__/),
     });
-    expect(r.details!.recoveryMs).toEqual(expect.any(Number));
-    expect(r.summary).toMatch(/answered again after \d+ ms$/);
-
-    // the victim is one of the two replicas, and calls kept working in the activity's own session
-    const names = await Promise.all(before.map(async (id) => (await docker('inspect', '--format', '{{.Name}}', id)).trim().replace(/^\//, '')));
-    expect(names).toContain(r.details!.killed);
+    expectLoadFigures(r.details!);
+    expect(r.summary).toMatch(/\d+ of \d+ calls from 4 clients failed; every client answered again after \d+ ms$/);
+    // the victim is one of the two replicas
+    expect(before).toContain(r.details!.killed);
     console.log(`failover: ${r.summary}`);
+  });
+
+  it('kills a gateway replica behind haproxy under load; 2025 sessions and 2026 clients are answered again', async () => {
+    const before = [...(await running('gateway-1')), ...(await running('gateway-2'))];
+    expect(before).toHaveLength(2);
+
+    const r = await killGatewayReplicaAndMeasureRecovery(input());
+    expect(r.outcome).toBe('passed');
+    expect(r.details).toMatchObject({
+      replicas: 2,
+      sessions: 2,
+      stateless: 2,
+      maxFailedCalls: 0,
+      failedCalls: 0,
+      tool: expect.stringMatching(/^filesystem__/),
+    });
+    expect(before).toContain(r.details!.killed);
+    // the killed replica held at least one of the load's 2025 sessions, which was answered again
+    expect(r.details!.sessionsOnKilled).toBeGreaterThanOrEqual(1);
+    expectLoadFigures(r.details!);
+    expect(r.summary).toMatch(/\d+ of \d+ calls from 4 clients failed; every client answered again after \d+ ms$/);
+    console.log(`gateway failover: ${r.summary}`);
+  });
+
+  it('fails the gateway kill on a stack without two gateway replicas', async () => {
+    const r = await killGatewayReplicaAndMeasureRecovery({ ...input(), target: uniqueName('mcpfleet-none') });
+    expect(r.outcome).toBe('failed');
+    expect(r.details).toMatchObject({ replicas: 0 });
+    expect(r.summary).toContain('killing one needs at least 2');
   });
 });

@@ -54,6 +54,9 @@ describe('pipeline phases', () => {
       expect(s.compensate).toBe('composeDown');
     }
     expect(all.find((s) => s.activity === 'killReplicaAndMeasureRecovery')?.approval).toBeTruthy();
+    expect(all.find((s) => s.activity === 'killGatewayReplicaAndMeasureRecovery')?.approval).toBeTruthy();
+    // the gateway replica is killed after the filesystem replica, on the stack compose-up brought up
+    expect(stepsFor('high-availability', 'configure').map((s) => s.id)).toEqual(['compose-up', 'stack-healthy', 'kill-replica', 'kill-gateway-replica']);
     expect(stepsFor('docker-compose', 'deploy').map((s) => s.activity)).toEqual(['buildImages', 'composeUp', 'healthStatus', 'gatewayHealth', 'mcpRoundTrip']);
   });
 

@@ -61,6 +61,9 @@ const activities = {
   async killReplicaAndMeasureRecovery(): Promise<StepResult> {
     return passed('recovered');
   },
+  async killGatewayReplicaAndMeasureRecovery(): Promise<StepResult> {
+    return passed('recovered behind the load balancer');
+  },
 };
 
 let temporal: TestTemporal;
@@ -198,7 +201,7 @@ test('a failed step: exit 1, the JSON names the step, the reason and what to do'
 });
 
 test('gates without a TTY tell the user to run `approve ID`, and `approve ID` lets the run go on', async () => {
-  // high-availability --configure has two gates: compose-up and kill-replica.
+  // high-availability --configure has three gates: compose-up, kill-replica and kill-gateway-replica.
   let id: string | undefined;
   const approvals: Promise<Ran>[] = [];
   const run = await cli(['--phase', 'high-availability', '--configure', ...against()], {
@@ -210,10 +213,14 @@ test('gates without a TTY tell the user to run `approve ID`, and `approve ID` le
       }
     },
   });
-  expect(approvals).toHaveLength(2);
+  expect(approvals).toHaveLength(3);
   const answers = await Promise.all(approvals);
-  expect(answers.map((a) => a.code)).toEqual([0, 0]);
-  expect(answers.map((a) => a.stdout.trim())).toEqual([`approved compose-up of ${id}`, `approved kill-replica of ${id}`]);
+  expect(answers.map((a) => a.code)).toEqual([0, 0, 0]);
+  expect(answers.map((a) => a.stdout.trim())).toEqual([
+    `approved compose-up of ${id}`,
+    `approved kill-replica of ${id}`,
+    `approved kill-gateway-replica of ${id}`,
+  ]);
   expect(run.code).toBe(0);
   expect(run.stdout).toContain('high-availability --configure: PASSED');
   const status = await cli(['status', id!, '--json', '--temporal-address', temporal.address]);
