@@ -53,7 +53,7 @@ function loadPlan(input: StepInput, defaultMaxFailed?: number): LoadPlan {
  * when the service has fewer than two running replicas, or the calls do not recover in time.
  * maxFailedCalls has no default: the gateway reaches the service through one URL (Docker's DNS
  * picks the replica), so there is no other backend to retry on, and calls fail while it reconnects
- * (in flight: "disconnected"; meanwhile the service's tools are out of its catalog: "Unknown tool").
+ * (in flight: "disconnected"; meanwhile, its tools out of the catalog, "server … is not connected now (reconnecting)").
  */
 export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<StepResult> {
   const { project } = stackOf(input);

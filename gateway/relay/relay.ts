@@ -330,6 +330,10 @@ export class Relay implements LocalServices, RoutingDeps {
     return this.deps.registry.drainingServerOf(name, this.deps.views.separator);
   }
 
+  reconnectingServerOf(name: string): string | undefined {
+    return this.deps.registry.reconnectingServerOf(name, this.deps.views.separator);
+  }
+
   async setLevel(client: ClientPeer, level: LogLevel): Promise<void> {
     const attached = this.deps.clients.get(client.id);
     if (attached) attached.logLevel = level;

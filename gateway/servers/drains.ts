@@ -5,7 +5,6 @@
  * that names what they offered is told why it is refused, and so that shutdown stops them too.
  */
 import type { Logger } from 'pino';
-import { exposedName } from '../protocol/names';
 import type { GroupListener, ServerGroup } from './group';
 
 export class Drains {
@@ -42,11 +41,7 @@ export class Drains {
 
   /** The draining server whose lists offered `name` (an exposed tool or prompt name, or a resource URI). */
   serverOffering(name: string, separator: string): string | undefined {
-    for (const group of this.groups) {
-      const { tools, prompts, resources } = group.catalog;
-      const named = (items: readonly { name?: unknown }[]) => items.some((i) => exposedName(group.plan.prefix, separator, String(i.name)) === name);
-      if (named(tools) || named(prompts) || resources.some((r) => r.uri === name)) return group.name;
-    }
+    for (const group of this.groups) if (group.offersExposed(name, separator)) return group.name;
     return undefined;
   }
 }

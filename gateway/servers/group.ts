@@ -19,6 +19,7 @@ import type { InitializeParams, RequestWire, ServerRequestOutcome, UpstreamConne
 import type { Subject } from '../upstream/token-exchange';
 import type { UpstreamTransports } from '../upstream/transports';
 import { Backend, type BackendListener } from './backend';
+import { exposedName } from '../protocol/names';
 import { EMPTY_CATALOG, LIST_KINDS, type Catalog, type ListKind, type Want } from './lists';
 import { leastLoaded, rendezvous } from './balancing';
 import { SmoothWeightedPicker } from './picker';
@@ -61,6 +62,8 @@ export class ServerGroup implements BackendListener {
   private shown: Catalog = EMPTY_CATALOG;
   /** Keep showing the last catalog while no backend is ready (continueFrom). */
   private holdsWhileDown = false;
+  /** What the lead backend showed last, kept while none is ready: a call to what it offered is told the server is reconnecting. */
+  private lastLed: Catalog = EMPTY_CATALOG;
   private readonly picker = new SmoothWeightedPicker();
   private onWeightZero = false;
   private calls = 0;
@@ -97,6 +100,17 @@ export class ServerGroup implements BackendListener {
   /** What clients see: the lead backend's catalog. */
   get catalog(): Catalog {
     return this.shown;
+  }
+
+  /** Whether `catalog` (what clients see now, by default) offers `name`: an exposed tool or prompt name, or a resource URI. */
+  offersExposed(name: string, separator: string, catalog: Catalog = this.shown): boolean {
+    const named = (items: readonly { name?: unknown }[]) => items.some((i) => exposedName(this.plan.prefix, separator, String(i.name)) === name);
+    return named(catalog.tools) || named(catalog.prompts) || catalog.resources.some((r) => r.uri === name);
+  }
+
+  /** Not connected now (no ready backend), and `name` was one of the lead backend's when it was. */
+  offeredBeforeDown(name: string, separator: string): boolean {
+    return this.lead === undefined && this.offersExposed(name, separator, this.lastLed);
   }
 
   /** The lists clients see something of this server in (what they hear is gone when it stops). */
@@ -330,6 +344,7 @@ export class ServerGroup implements BackendListener {
   /** Shows the lead backend's catalog; clients hear list_changed for each list that differs. */
   private showLead(): void {
     const lead = this.lead;
+    if (lead) this.lastLed = lead.catalog;
     if (!lead && this.holdsWhileDown) return;
     const next = lead?.catalog ?? EMPTY_CATALOG;
     const changed = LIST_KINDS.filter((k) => next[k] !== this.shown[k] && JSON.stringify(next[k]) !== JSON.stringify(this.shown[k]));

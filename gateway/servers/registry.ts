@@ -235,6 +235,12 @@ export class ServerRegistry {
     return this.drains.serverOffering(name, separator);
   }
 
+  /** The shared server that offered `name` while it was connected and is not now (reconnecting), so that a call to it is told so. */
+  reconnectingServerOf(name: string, separator: string): string | undefined {
+    for (const group of this.shared.values()) if (group.offeredBeforeDown(name, separator)) return group.name;
+    return undefined;
+  }
+
   /** Opens a client session's own upstreams (per-session servers), acting for `subject`; resolves after their first attempts. */
   async openOwner(owner: string, init: () => InitializeParams, subject?: Subject): Promise<void> {
     if (!this.owners.has(owner)) this.open(owner, 'per-session', init, subject);

@@ -7,6 +7,7 @@ import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mc
 import { z } from 'zod';
 import { memoryGateway, type MemoryGateway } from '../../../test/helpers/memory-gateway';
 import { callText, countingFactory, rejection, whoamiServer } from '../../../test/helpers/memory-servers';
+import { waitFor } from '../../../test/helpers/wait';
 
 /** Server `a`: a tool, a prompt with a completable argument, a listed resource. */
 function serverA(): McpServer {
@@ -97,6 +98,41 @@ describe('the routing stage with shared and per-session servers', () => {
       const second = await gw.connect();
       expect([await callText(first, 's__whoami'), await callText(second, 's__whoami')]).toEqual(['s#1', 's#1']);
       expect([await callText(first, 'p__whoami'), await callText(second, 'p__whoami'), await callText(first, 'p__whoami')]).toEqual(['p#1', 'p#2', 'p#1']);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
+describe('a call to a shared server that is reconnecting', () => {
+  it('is refused as unavailable (retryable), naming the server, not as an unknown name; once it is back it is served', async () => {
+    let refusing = false;
+    const gw = await memoryGateway(
+      { s: { restart: { initialDelayMs: 20, maxDelayMs: 50 } } },
+      {
+        s: () => {
+          if (refusing) throw new Error('cannot start yet');
+          return serverA();
+        },
+      },
+    );
+    try {
+      const client = await gw.connect();
+      expect(await callText(client, 's__whoami')).toBe('a');
+      refusing = true;
+      await gw.upstreams.crash('s');
+      const group = gw.core.registry.groupFor(undefined, 's')!;
+      await waitFor(() => group.lead === undefined, 'the server to be down', 5_000, 5);
+      for (const call of [client.callTool({ name: 's__whoami', arguments: {} }), client.readResource({ uri: 'mem://a/readme' })]) {
+        const refused = await rejection(call);
+        expect({ code: refused.code, data: refused.data }).toEqual({ code: -32000, data: { server: 's', fleetCode: 'UPSTREAM_UNAVAILABLE' } });
+        expect(refused.message).toMatch(/server "s", which offers (s__whoami|mem:\/\/a\/readme), is not connected now \(reconnecting\); retry shortly/);
+      }
+      // a name it never offered is still the client's error
+      expect((await rejection(client.callTool({ name: 's__nope', arguments: {} }))).data).toMatchObject({ fleetCode: 'UNKNOWN_TOOL' });
+      refusing = false;
+      await waitFor(() => group.lead !== undefined, 'the server to be back', 5_000, 5);
+      expect(await callText(client, 's__whoami')).toBe('a');
     } finally {
       await gw.stop();
     }

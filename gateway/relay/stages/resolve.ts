@@ -2,7 +2,8 @@
  * Routing: finds the server that owns what a call names (a tool, prompt or resource) in the
  * client's merged view, maps the exposed name back to the server's own, and finds that server's
  * live group for this client. An unknown name is the client's error, named in the answer; a name
- * of a server being drained (removed or replaced by a config reload) is refused saying so. From
+ * of a server being drained (removed or replaced by a config reload), or of a shared server that
+ * is reconnecting (its lists are empty until it is back), is refused saying so, as unavailable. From
  * here on the call counts as in flight on its group until it settles, which is what a drain waits for.
  */
 import type { CatalogView } from '../../catalog/view';
@@ -18,6 +19,8 @@ export interface RoutingDeps {
   group(client: ClientPeer, server: string): ServerGroup | undefined;
   /** The server being drained that offered this exposed name or URI, if any. */
   drainingServerOf(name: string): string | undefined;
+  /** The shared server that offered it while connected, and is not connected now (reconnecting), if any. */
+  reconnectingServerOf(name: string): string | undefined;
 }
 
 export function resolveStage(targetOf: TargetOf, deps: RoutingDeps): Stage {
@@ -26,7 +29,7 @@ export function resolveStage(targetOf: TargetOf, deps: RoutingDeps): Stage {
     try {
       target = targetOf(call.params, deps.view(call.client), call.request.method);
     } catch (err) {
-      throw drainingRefusal(call.params, deps) ?? err;
+      throw unavailableRefusal(call.params, deps) ?? err;
     }
     const group = deps.group(call.client, target.server);
     if (!group) throw new FleetError('UPSTREAM_UNAVAILABLE', `server "${target.server}" was just removed`, { data: { server: target.server } });
@@ -37,13 +40,20 @@ export function resolveStage(targetOf: TargetOf, deps: RoutingDeps): Stage {
   };
 }
 
-function drainingRefusal(params: Record<string, unknown> | undefined, deps: RoutingDeps): FleetError | undefined {
+/** A name no server offers now, but one did: the server is being drained, or it is reconnecting (retryable, unlike an unknown name). */
+function unavailableRefusal(params: Record<string, unknown> | undefined, deps: RoutingDeps): FleetError | undefined {
   const name = params?.name ?? params?.uri;
-  const server = typeof name === 'string' ? deps.drainingServerOf(name) : undefined;
-  if (server === undefined) return undefined;
-  return new FleetError(
-    'UPSTREAM_UNAVAILABLE',
-    `server "${server}" is being removed (the gateway's config changed): it takes no new calls; calls in flight on it finish`,
-    { data: { server } },
-  );
+  if (typeof name !== 'string') return undefined;
+  const draining = deps.drainingServerOf(name);
+  if (draining !== undefined)
+    return new FleetError(
+      'UPSTREAM_UNAVAILABLE',
+      `server "${draining}" is being removed (the gateway's config changed): it takes no new calls; calls in flight on it finish`,
+      { data: { server: draining } },
+    );
+  const reconnecting = deps.reconnectingServerOf(name);
+  if (reconnecting === undefined) return undefined;
+  return new FleetError('UPSTREAM_UNAVAILABLE', `server "${reconnecting}", which offers ${name}, is not connected now (reconnecting); retry shortly`, {
+    data: { server: reconnecting },
+  });
 }
