@@ -74,12 +74,10 @@ export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<S
     const tool = await toolOf(api, sessions[0].client, service, input.params.tool);
     const clients = sessions.map((s) => ({ call: () => s.client.callTool({ name: tool, arguments: {} }, undefined, { timeout: CALL_TIMEOUT_MS }) }));
     const { victim, how } = await servingReplica(replicas);
-    const killed = victim.Names[0].replace(/^\//, '');
     return await killUnderLoad(clients, plan, {
       tool,
-      victim: killed,
-      what: `${killed} (1 of ${replicas.length} ${service} replicas)`,
-      kill: async () => void (await (await docker()).getContainer(victim.Id).kill({ signal: 'SIGKILL' })),
+      victim,
+      what: `${containerName(victim)} (1 of ${replicas.length} ${service} replicas)`,
       details: { project, service, tool, chosenBy: how, replicas: replicas.length },
     });
   } finally {
@@ -133,12 +131,10 @@ export async function killGatewayReplicaAndMeasureRecovery(input: StepInput): Pr
       clients.push({ call: () => m.client.callTool({ name: tool, arguments: {} }, { timeout: CALL_TIMEOUT_MS }) });
     }
     const { victim, sessionsOnKilled } = await sessionHolder(replicas, LOAD_CLIENT);
-    const killed = victim.Names[0].replace(/^\//, '');
     return await killUnderLoad(clients, plan, {
       tool,
-      victim: killed,
-      what: `${killed} (1 of ${replicas.length} gateway replicas behind ${api.base})`,
-      kill: async () => void (await (await docker()).getContainer(victim.Id).kill({ signal: 'SIGKILL' })),
+      victim,
+      what: `${containerName(victim)} (1 of ${replicas.length} gateway replicas behind ${api.base})`,
       details: { project, tool, replicas: replicas.length, sessions: legacy, stateless: plan.clients - legacy, sessionsOnKilled },
     });
   } finally {
@@ -163,12 +159,15 @@ async function toolOf(
 
 interface Kill {
   tool: string;
-  /** The killed container's name. */
-  victim: string;
+  /** The container killed (SIGKILL). */
+  victim: Docker.ContainerInfo;
   /** What is killed, for the summary. */
   what: string;
-  kill: () => Promise<void>;
   details: Record<string, unknown>;
+}
+
+function containerName(c: Docker.ContainerInfo): string {
+  return c.Names[0].replace(/^\//, '');
 }
 
 /**
@@ -186,7 +185,7 @@ async function killUnderLoad(clients: LoadClient[], plan: LoadPlan, k: Kill): Pr
     }
     if (load.recovered(started)) {
       killedAt = performance.now();
-      await k.kill();
+      await (await docker()).getContainer(k.victim.Id).kill({ signal: 'SIGKILL' });
       for (;;) {
         const elapsed = performance.now() - killedAt;
         if ((elapsed >= plan.settleMs && load.recovered(killedAt)) || elapsed > plan.timeoutMs) break;
@@ -223,7 +222,7 @@ function figureDetails(f: LoadFigures): Record<string, unknown> {
 function verdict(f: LoadFigures, plan: LoadPlan, k: Kill): StepResult {
   const details = {
     ...k.details,
-    killed: k.victim,
+    killed: containerName(k.victim),
     ...figureDetails(f),
     ...(plan.maxFailedCalls === undefined ? {} : { maxFailedCalls: plan.maxFailedCalls }),
   };

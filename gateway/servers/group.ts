@@ -62,8 +62,8 @@ export class ServerGroup implements BackendListener {
   private shown: Catalog = EMPTY_CATALOG;
   /** Keep showing the last catalog while no backend is ready (continueFrom). */
   private holdsWhileDown = false;
-  /** What the lead backend showed last, kept while none is ready: a call to what it offered is told the server is reconnecting. */
-  private lastLed: Catalog = EMPTY_CATALOG;
+  /** What clients were shown when the last ready backend went: a call to what it offered is told the server is reconnecting. */
+  private shownBeforeDown: Catalog = EMPTY_CATALOG;
   private readonly picker = new SmoothWeightedPicker();
   private onWeightZero = false;
   private calls = 0;
@@ -110,7 +110,7 @@ export class ServerGroup implements BackendListener {
 
   /** Not connected now (no ready backend), and `name` was one of the lead backend's when it was. */
   offeredBeforeDown(name: string, separator: string): boolean {
-    return this.lead === undefined && this.offersExposed(name, separator, this.lastLed);
+    return this.lead === undefined && this.offersExposed(name, separator, this.shownBeforeDown);
   }
 
   /** The lists clients see something of this server in (what they hear is gone when it stops). */
@@ -344,8 +344,8 @@ export class ServerGroup implements BackendListener {
   /** Shows the lead backend's catalog; clients hear list_changed for each list that differs. */
   private showLead(): void {
     const lead = this.lead;
-    if (lead) this.lastLed = lead.catalog;
     if (!lead && this.holdsWhileDown) return;
+    if (!lead && this.shown !== EMPTY_CATALOG) this.shownBeforeDown = this.shown;
     const next = lead?.catalog ?? EMPTY_CATALOG;
     const changed = LIST_KINDS.filter((k) => next[k] !== this.shown[k] && JSON.stringify(next[k]) !== JSON.stringify(this.shown[k]));
     this.shown = next;
