@@ -93,16 +93,17 @@ const LOAD_CLIENT = 'mcp-fleet-gateway-failover';
  * the one holding most of the load's 2025 sessions) with load running through the published port: half the clients 2025 sessions
  * (the killed replica's resume on the other from the shared redis store), half 2026-07-28
  * stateless clients (their requests go to the other replica). params.service and params.tool pick
- * the tool as for killReplicaAndMeasureRecovery, with the same load params, except that
- * params.maxFailedCalls defaults to 0. Fails when the stack has fewer than two running gateway
- * replicas, when the calls do not recover in time, or when more than maxFailedCalls failed.
+ * the tool as for killReplicaAndMeasureRecovery, preferring one that haproxy may run again on the
+ * other replica (listed in its mcp-idempotent-tools.lst), with the same load params.
+ * params.maxFailedCalls defaults to 0 for such a tool: haproxy sends a call whose replica died to
+ * the other one. For any other tool a call in flight on the killed replica fails (it may have run,
+ * so it is not repeated), at most one per client: the default is then the number of clients.
+ * Fails when the stack has fewer than two running gateway replicas, when the calls do not recover
+ * in time, or when more than maxFailedCalls failed.
  */
 export async function killGatewayReplicaAndMeasureRecovery(input: StepInput): Promise<StepResult> {
   const { project } = stackOf(input);
   const service = String(input.params.service ?? 'filesystem');
-  // 0 by default: haproxy re-sends a request whose replica died (retry-on conn-failure
-  // empty-response, redispatch) and the other replica resumes the session, so no call need fail
-  const plan = loadPlan(input, 0);
   const replicas = (await projectContainers(project))
     .filter((c) => c.State === 'running' && /^gateway-\d+$/.test(c.Labels[SERVICE_LABEL] ?? ''))
     .sort((a, b) => a.Labels[SERVICE_LABEL].localeCompare(b.Labels[SERVICE_LABEL]));
@@ -114,47 +115,72 @@ export async function killGatewayReplicaAndMeasureRecovery(input: StepInput): Pr
     };
   }
   const api = await AdminApi.of(input);
+  const repeatable = await balancerRepeats(project);
   const closers: (() => Promise<unknown>)[] = [];
   try {
-    const legacy = Math.ceil(plan.clients / 2);
+    const count = loadPlan(input).clients;
+    const legacy = Math.ceil(count / 2);
     const clients: LoadClient[] = [];
     let tool = '';
     for (let i = 0; i < legacy; i++) {
       const s = await connect(api.base, 'streamable-http', `${LOAD_CLIENT}-${i}`);
       closers.push(s.close);
-      tool ||= await toolOf(api, s.client, service, input.params.tool);
+      tool ||= await toolOf(api, s.client, service, input.params.tool, repeatable);
       clients.push({ call: () => s.client.callTool({ name: tool, arguments: {} }, undefined, { timeout: CALL_TIMEOUT_MS }) });
     }
-    for (let i = legacy; i < plan.clients; i++) {
+    for (let i = legacy; i < count; i++) {
       const m = await connectModernGateway(api.base, { name: `${LOAD_CLIENT}-${i}`, headers: clientHeaders() });
       closers.push(() => m.close().catch(() => {}));
       clients.push({ call: () => m.client.callTool({ name: tool, arguments: {} }, { timeout: CALL_TIMEOUT_MS }) });
     }
+    const repeatedByBalancer = repeatable.has(tool);
+    const plan = loadPlan(input, repeatedByBalancer ? 0 : count);
     const { victim, sessionsOnKilled } = await sessionHolder(replicas, LOAD_CLIENT);
     return await killUnderLoad(clients, plan, {
       tool,
       victim,
       what: `${containerName(victim)} (1 of ${replicas.length} gateway replicas behind ${api.base})`,
-      details: { project, tool, replicas: replicas.length, sessions: legacy, stateless: plan.clients - legacy, sessionsOnKilled },
+      details: { project, tool, repeatedByBalancer, replicas: replicas.length, sessions: legacy, stateless: plan.clients - legacy, sessionsOnKilled },
     });
   } finally {
     await Promise.all(closers.map((close) => close()));
   }
 }
 
-/** params.tool, else the first tool of `service` the gateway offers that needs no arguments. */
+/** params.tool, else the first tool of `service` the gateway offers that needs no arguments, one in `preferred` if any is. */
 async function toolOf(
   api: AdminApi,
   client: { listTools(): Promise<{ tools: { name: string; inputSchema: { required?: string[] } }[] }> },
   service: string,
   param: unknown,
+  preferred: ReadonlySet<string> = new Set(),
 ): Promise<string> {
   if (param !== undefined) return String(param);
   const exposed = new Set((await api.server(service)).tools);
   const { tools } = await client.listTools();
-  const tool = tools.find((t) => exposed.has(t.name) && needsNoArguments(t))?.name;
+  const candidates = tools.filter((t) => exposed.has(t.name) && needsNoArguments(t)).map((t) => t.name);
+  const tool = candidates.find((t) => preferred.has(t)) ?? candidates[0];
   if (!tool) throw failure('BAD_INPUT', `the gateway offers no tool of ${service} without required arguments; pass params.tool`);
   return tool;
+}
+
+/** Where the prod stack's haproxy (service `gateway`, mcp-fleet/haproxy) keeps the tools it may run twice. */
+const BALANCER_REPEATS_FILE = '/usr/local/etc/haproxy/mcp-idempotent-tools.lst';
+
+/** The tools the stack's load balancer may send again to another replica (haproxy/mcp-idempotent-tools.lst as deployed); none if it has no such list. */
+async function balancerRepeats(project: string): Promise<Set<string>> {
+  const [lb] = (await projectContainers(project, 'gateway')).filter((c) => c.State === 'running');
+  if (!lb) return new Set();
+  const text = await execText(lb.Id, ['cat', BALANCER_REPEATS_FILE]).catch(() => '');
+  return /No such file/.test(text) ? new Set() : new Set(listedTools(text));
+}
+
+/** The names of a haproxy pattern file such as mcp-idempotent-tools.lst: one per line, `#` comments and blank lines skipped. */
+export function listedTools(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 interface Kill {

@@ -4,7 +4,8 @@
  * behind one gateway, as backends of one server reached through a session pool; several clients
  * call a read-only tool in a loop; one replica is killed (docker kill). (2) Two gateway processes
  * behind haproxy (haproxy/mcp-lb.cfg) sharing sessions in Redis; 2025 sessions and 2026-07-28
- * clients call in a loop; one gateway is killed (SIGKILL). For each: failed calls, and the
+ * clients call in a loop; one gateway is killed (SIGKILL); twice, with the tool listed as safe for
+ * haproxy to repeat on the other replica and not. For each: failed calls, and the
  * recovery time (from the kill to the last failed call; 0 when none failed). Then the health
  * endpoint: /health/readiness latency against /health/liveness (the baseline) in the same run, and
  * the pool's reuse. Everything it starts is stopped on exit, on error and on Ctrl-C.
@@ -156,7 +157,11 @@ async function serverReplicas(cleanup: Cleanup, label: string): Promise<string> 
   ].join('\n');
 }
 
-async function gatewayReplicas(cleanup: Cleanup, marker: string): Promise<string> {
+/**
+ * The gateway kill, with `s__echo` listed as safe to repeat in haproxy's mcp-idempotent-tools.lst
+ * (`repeatable`: a call in flight on the killed replica is sent to the other) or not (it fails).
+ */
+async function gatewayReplicas(cleanup: Cleanup, marker: string, repeatable: boolean): Promise<string> {
   ensureLoadBalancerTools();
   const redis = await startRedis();
   cleanup.add('redis', () => redis.stop());
@@ -178,7 +183,7 @@ async function gatewayReplicas(cleanup: Cleanup, marker: string): Promise<string
       rmSync(r.dir, { recursive: true, force: true });
     });
   }
-  const lb = await startHaproxy(ports);
+  const lb = await startHaproxy(ports, { idempotentTools: repeatable ? ['s__echo'] : [] });
   cleanup.add('haproxy', () => lb.stop());
   const headers = { authorization: `Bearer ${KEY}` };
   const legacy = await Promise.all(Array.from({ length: CLIENTS / 2 }, () => connectGateway(lb.url, 'streamable-http', { headers })));
@@ -189,7 +194,8 @@ async function gatewayReplicas(cleanup: Cleanup, marker: string): Promise<string
     ...modern.map((c) => ({ call: () => c.client.callTool({ name: 's__echo', arguments: {} }) })),
   ];
   const result = await killUnderLoad(clients, async () => void replicas[0].child.kill('SIGKILL'));
-  return `| gateway replica killed behind haproxy (2 replicas, ${CLIENTS / 2} sessions + ${CLIENTS / 2} stateless clients) | ${result.calls} | ${result.failed} | ${result.recoveryMs.toFixed(0)} ms |`;
+  const what = `gateway replica killed behind haproxy (2 replicas, ${CLIENTS / 2} sessions + ${CLIENTS / 2} stateless clients, echo ${repeatable ? 'listed' : 'not listed'} as safe to repeat)`;
+  return `| ${what} | ${result.calls} | ${result.failed} | ${result.recoveryMs.toFixed(0)} ms |`;
 }
 
 async function main(): Promise<number> {
@@ -206,7 +212,7 @@ async function main(): Promise<number> {
       `## bench:failover (${new Date().toISOString().slice(0, 10)}): ${BEFORE_MS / 1000} s of load, a kill, ${AFTER_MS / 1000} s more\n\n| what | calls | failed | recovery |\n|---|---|---|---|\n`,
     );
     const servers = await serverReplicas(cleanup, label);
-    const gateways = await gatewayReplicas(cleanup, benchId);
+    const gateways = [await gatewayReplicas(cleanup, `${benchId}-repeated`, true), await gatewayReplicas(cleanup, `${benchId}-not-repeated`, false)].join('\n');
     const [row, ...rest] = servers.split('\n');
     process.stdout.write(`${row}\n${gateways}\n${rest.join('\n')}\n`);
     return 0;

@@ -39,7 +39,11 @@ export function createPipelineMcpServer(client: PipelineClient): McpServer {
   const server = new McpServer({ name: 'mcp-fleet-pipeline', version });
   server.registerTool(
     'list_phases',
-    { description: 'The pipeline phases, what each does, and the verbs (step lists) each accepts.', inputSchema: {} },
+    {
+      description: 'The pipeline phases, what each does, and the verbs (step lists) each accepts.',
+      inputSchema: {},
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
     async () => ok({ phases: Object.values(PHASE_DEFS).map((p) => ({ name: p.name, summary: p.summary, verbs: Object.keys(p.verbs) })) }),
   );
   server.registerTool(
@@ -53,6 +57,8 @@ export function createPipelineMcpServer(client: PipelineClient): McpServer {
         params: z.record(z.string(), z.unknown()).optional().describe('extra step input, e.g. {"url": "http://127.0.0.1:8080"}'),
         approve_all: z.boolean().optional().describe('approve every gate up front (like --yes)'),
       },
+      // every call starts another run
+      annotations: { readOnlyHint: false, idempotentHint: false, destructiveHint: true, openWorldHint: false },
     },
     async ({ phase, verb, target, params, approve_all }) =>
       guarded(async () => {
@@ -66,6 +72,7 @@ export function createPipelineMcpServer(client: PipelineClient): McpServer {
     {
       description: "A run's steps with outcomes and durations, the gate it waits at (if any), and its result once finished.",
       inputSchema: { workflow_id: z.string() },
+      annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async ({ workflow_id }) =>
       guarded(async () => {
@@ -81,6 +88,8 @@ export function createPipelineMcpServer(client: PipelineClient): McpServer {
     {
       description: 'Answers the approval gate a run waits at: approve (true) runs the step, reject (false) rolls back what the run changed.',
       inputSchema: { workflow_id: z.string(), approve: z.boolean(), step: z.string().optional(), reason: z.string().optional() },
+      // a second answer finds the gate gone, or answers the next one
+      annotations: { readOnlyHint: false, idempotentHint: false, destructiveHint: true, openWorldHint: false },
     },
     async ({ workflow_id, approve, step, reason }) =>
       guarded(async () => {

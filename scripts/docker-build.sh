@@ -152,7 +152,7 @@ stage_bundle() {
 }
 case " $images " in *" haproxy "*)
   stage_bundle haproxy "$stage/haproxy" "apt-get install -y haproxy (scripts/ci-lb.sh does)" haproxy
-  cp haproxy/mcp-lb.cfg "$stage/haproxy/"
+  cp haproxy/mcp-lb.cfg haproxy/mcp-idempotent-tools.lst "$stage/haproxy/"
   haproxy_version=$(haproxy -v | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p')
   ;;
 esac

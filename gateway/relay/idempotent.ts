@@ -7,7 +7,8 @@
  */
 import type { Catalog } from '../servers/lists';
 
-const SAFE_METHODS = new Set(['ping', 'server/discover', 'prompts/get', 'resources/read', 'completion/complete']);
+/** Safe whatever they name, as is every method ending in /list; haproxy/mcp-lb.cfg repeats the same ones. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['ping', 'server/discover', 'prompts/get', 'resources/read', 'completion/complete']);
 
 export interface IdempotencyFacts {
   method: string;

@@ -1,7 +1,8 @@
 /**
  * The real load balancers in front of gateway replicas, each running the config file users get
  * (haproxy/mcp-lb.cfg, nginx/load-balancer.conf) with only the lines it marks as "replaced by the
- * test" changed: its listen port, and the replicas' addresses (loopback ports here).
+ * test" changed: its listen port, the replicas' addresses (loopback ports here), and for haproxy
+ * where its list of tools safe to repeat is (haproxy/mcp-idempotent-tools.lst unless a test gives its own).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { freePort } from './ports';
 import { runForeground } from './foreground';
 
 export const HAPROXY_CFG = join(ROOT, 'haproxy', 'mcp-lb.cfg');
+export const HAPROXY_IDEMPOTENT_TOOLS = join(ROOT, 'haproxy', 'mcp-idempotent-tools.lst');
 export const NGINX_LB_CONF = join(ROOT, 'nginx', 'load-balancer.conf');
 
 export interface LoadBalancer {
@@ -32,9 +34,14 @@ export function renderLbConfig(text: string, what: string, listen: [RegExp, stri
   return out;
 }
 
-export function renderHaproxy(listenPort: number, ports: readonly number[]): string {
+const IDEMPOTENT_TOOLS_LINE = /^(\s*acl repeatable_tool .* -f )\S+( # replaced by the test)$/m;
+
+export function renderHaproxy(listenPort: number, ports: readonly number[], idempotentToolsFile = HAPROXY_IDEMPOTENT_TOOLS): string {
+  const text = readFileSync(HAPROXY_CFG, 'utf8');
+  if (!IDEMPOTENT_TOOLS_LINE.test(text))
+    throw new Error(`haproxy/mcp-lb.cfg no longer has a line matching ${IDEMPOTENT_TOOLS_LINE}; update test/helpers/load-balancers.ts`);
   return renderLbConfig(
-    readFileSync(HAPROXY_CFG, 'utf8'),
+    text.replace(IDEMPOTENT_TOOLS_LINE, (_l, lead: string, tail: string) => `${lead}${idempotentToolsFile}${tail}`),
     'haproxy/mcp-lb.cfg',
     [/^(\s*)bind :8080 # replaced by the test$/m, `$1bind 127.0.0.1:${listenPort}`],
     /^(\s*server \S+ )(gateway-\d+):8080( .*)?# replaced by the test$/.source,
@@ -52,12 +59,14 @@ export function renderNginxLb(listenPort: number, ports: readonly number[]): str
   );
 }
 
-/** haproxy with mcp-lb.cfg in front of the replicas on `ports`. */
-export async function startHaproxy(ports: readonly number[]): Promise<LoadBalancer> {
+/** haproxy with mcp-lb.cfg in front of the replicas on `ports`; `idempotentTools` replaces the list users get. */
+export async function startHaproxy(ports: readonly number[], options: { idempotentTools?: readonly string[] } = {}): Promise<LoadBalancer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-haproxy-'));
   const cfg = join(dir, 'mcp-lb.cfg');
-  writeFileSync(cfg, renderHaproxy(port, ports));
+  let tools = HAPROXY_IDEMPOTENT_TOOLS;
+  if (options.idempotentTools) writeFileSync((tools = join(dir, 'idempotent-tools.lst')), `${options.idempotentTools.join('\n')}\n`);
+  writeFileSync(cfg, renderHaproxy(port, ports, tools));
   const haproxy = await runForeground('haproxy', ['-db', '-f', cfg], port, () => rmSync(dir, { recursive: true, force: true }));
   return { url: `http://127.0.0.1:${port}`, ...haproxy };
 }

@@ -6,18 +6,13 @@
  * the session from the store); 2026-07-28 requests spread over the replicas. Each replica's
  * upstream tells which replica answered (its REPLICA variable).
  */
-import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { connectGateway, type GatewayConnection } from '../../gateway/client/connect';
 import { connectModernGateway } from '../../gateway/client/connect-modern';
 import { newMarker } from '../helpers/gateway';
-import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
 import { startHaproxy, startNginxLb, type LoadBalancer } from '../helpers/load-balancers';
-import { ensureNginx } from '../helpers/nginx';
-import { freePort } from '../helpers/ports';
+import { startReplicaSet, type Replica, type ReplicaSet } from '../helpers/gateway-replicas';
 import { waitForNoProcesses } from '../helpers/processes';
-import { ensureLoadBalancerTools, startRedis, type Redis } from '../helpers/redis';
 import { postRaw } from '../helpers/raw-http';
 import { scripted } from '../helpers/scripted';
 import { waitFor } from '../helpers/wait';
@@ -35,8 +30,8 @@ describe.each([
   ['nginx', startNginxLb, false],
 ] as const)('two gateway replicas behind %s', (_name, startBalancer, movesOnlyOnLoss) => {
   const marker = newMarker();
-  let redis: Redis;
-  let replicas: (GatewayProcess & { name: string; port: number })[] = [];
+  let set: ReplicaSet;
+  let replicas: Replica[] = [];
   let lb: LoadBalancer;
   const connections: { close(): Promise<void> }[] = [];
 
@@ -54,30 +49,18 @@ describe.each([
     servers: { who: { ...scripted(marker, ['--name', 'who', '--tools', 'env,echo']), env: { REPLICA: '${REPLICA}' } } },
   });
 
-  async function startReplica(name: string, port: number) {
-    const p = await spawnGateway(doc(redis.url), marker, { listen: `127.0.0.1:${port}`, env: { REPLICA: name } });
-    return Object.assign(p, { name, port });
-  }
-
   const whoAnswers = async (
     c: Pick<GatewayConnection['client'], 'callTool'> | { callTool(p: { name: string; arguments: Record<string, unknown> }): Promise<unknown> },
   ) => text(await c.callTool({ name: 'who__env', arguments: { name: 'REPLICA' } }));
 
   beforeAll(async () => {
-    ensureLoadBalancerTools();
-    ensureNginx();
-    redis = await startRedis();
-    const ports = [await freePort(), await freePort()];
-    replicas = [await startReplica('gateway-1', ports[0]), await startReplica('gateway-2', ports[1])];
-    lb = await startBalancer(ports);
+    set = await startReplicaSet(doc, marker, startBalancer);
+    ({ replicas, lb } = set);
   });
 
   afterAll(async () => {
     await Promise.all(connections.map((c) => c.close().catch(() => {})));
-    await lb?.stop();
-    await Promise.all(replicas.map((r) => stop(r.child)));
-    for (const r of replicas) rmSync(r.dir, { recursive: true, force: true });
-    await redis?.stop();
+    await set?.stop();
     expect(await waitForNoProcesses(marker)).toEqual([]);
   });
 
@@ -101,9 +84,7 @@ describe.each([
     if (movesOnlyOnLoss) await survivor.waitForLog((l) => l.msg === 'client session resumed from the shared store', 'the resumed session');
 
     // the killed replica comes back on its port and serves again
-    const restarted = await startReplica(holder.name, holder.port);
-    replicas[replicas.indexOf(holder)] = restarted;
-    rmSync(holder.dir, { recursive: true, force: true });
+    await set.restart(holder);
   });
 
   it('spreads 2026-07-28 requests over the replicas and answers each', async () => {
@@ -143,10 +124,3 @@ describe.each([
     for (const r of replicas) expect((await ping(r.url, KEY)).status).toBe(200);
   });
 });
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}

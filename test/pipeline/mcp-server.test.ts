@@ -3,12 +3,15 @@
  * activities and phase definitions) against a real dev server started by the test. An SDK v1 client
  * speaks 2025-11-25 to it, an SDK v2 client pinned to 2026-07-28 the stateless era.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { processesMentioning, startTestTemporal, type TestTemporal } from './temporal';
+import { listedTools } from '../../activities/failover';
+import { HAPROXY_IDEMPOTENT_TOOLS } from '../helpers/load-balancers';
 import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(180_000);
@@ -51,6 +54,10 @@ afterAll(async () => {
 it('lists the ten phases with their verbs', async () => {
   const { tools } = await client.listTools();
   expect(tools.map((t) => t.name).sort()).toEqual(['approve_gate', 'list_phases', 'run_phase', 'run_status']);
+  // the reads say so, and are the pipeline's tools haproxy may run again on another gateway replica
+  const safe = tools.filter((t) => t.annotations?.readOnlyHint === true || t.annotations?.idempotentHint === true).map((t) => `pipeline__${t.name}`);
+  expect(safe.sort()).toEqual(['pipeline__list_phases', 'pipeline__run_status']);
+  expect(listedTools(readFileSync(HAPROXY_IDEMPOTENT_TOOLS, 'utf8')).filter((t) => t.startsWith('pipeline__'))).toEqual(safe);
   const result = await call('list_phases');
   expect(result.structuredContent.phases).toHaveLength(10);
   expect(result.structuredContent.phases).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'docker-compose', verbs: ['validate', 'deploy'] })]));
