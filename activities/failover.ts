@@ -51,14 +51,15 @@ function loadPlan(input: StepInput, defaultMaxFailed?: number): LoadPlan {
  * params.service (default filesystem, which the prod override runs twice), params.tool (default
  * the service's first tool without required arguments), and the load's params (loadPlan). Fails
  * when the service has fewer than two running replicas, or the calls do not recover in time.
- * maxFailedCalls has no default: the gateway reaches the service through one URL (Docker's DNS
- * picks the replica), so there is no other backend to retry on, and calls fail while it reconnects
- * (in flight: "disconnected"; meanwhile, its tools out of the catalog, "server … is not connected now (reconnecting)").
+ * params.maxFailedCalls defaults to 0 when the tool is one the gateway retries on another backend
+ * (annotated readOnlyHint or idempotentHint): the prod stack's gateway has every filesystem replica
+ * as a backend (a DNS replica set with retries), so losing one must fail no such call. For any
+ * other tool there is no default (reported only): calls in flight on the killed replica fail.
  */
 export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<StepResult> {
   const { project } = stackOf(input);
   const service = String(input.params.service ?? 'filesystem');
-  const plan = loadPlan(input);
+  const { clients: count } = loadPlan(input);
   const replicas = (await projectContainers(project, service)).filter((c) => c.State === 'running');
   if (replicas.length < 2) {
     return {
@@ -70,15 +71,16 @@ export async function killReplicaAndMeasureRecovery(input: StepInput): Promise<S
   const api = await AdminApi.of(input);
   const sessions: Awaited<ReturnType<typeof connect>>[] = [];
   try {
-    for (let i = 0; i < plan.clients; i++) sessions.push(await connect(api.base, 'streamable-http', `mcp-fleet-failover-${i}`));
-    const tool = await toolOf(api, sessions[0].client, service, input.params.tool);
+    for (let i = 0; i < count; i++) sessions.push(await connect(api.base, 'streamable-http', `mcp-fleet-failover-${i}`));
+    const { name: tool, retried } = await toolOf(api, sessions[0].client, service, input.params.tool);
+    const plan = loadPlan(input, retried ? 0 : undefined);
     const clients = sessions.map((s) => ({ call: () => s.client.callTool({ name: tool, arguments: {} }, undefined, { timeout: CALL_TIMEOUT_MS }) }));
     const { victim, how } = await servingReplica(replicas);
     return await killUnderLoad(clients, plan, {
       tool,
       victim,
       what: `${containerName(victim)} (1 of ${replicas.length} ${service} replicas)`,
-      details: { project, service, tool, chosenBy: how, replicas: replicas.length },
+      details: { project, service, tool, retriedByGateway: retried, chosenBy: how, replicas: replicas.length },
     });
   } finally {
     await Promise.all(sessions.map((s) => s.close()));
@@ -125,7 +127,7 @@ export async function killGatewayReplicaAndMeasureRecovery(input: StepInput): Pr
     for (let i = 0; i < legacy; i++) {
       const s = await connect(api.base, 'streamable-http', `${LOAD_CLIENT}-${i}`);
       closers.push(s.close);
-      tool ||= await toolOf(api, s.client, service, input.params.tool, repeatable);
+      tool ||= (await toolOf(api, s.client, service, input.params.tool, repeatable)).name;
       clients.push({ call: () => s.client.callTool({ name: tool, arguments: {} }, undefined, { timeout: CALL_TIMEOUT_MS }) });
     }
     for (let i = legacy; i < count; i++) {
@@ -147,21 +149,30 @@ export async function killGatewayReplicaAndMeasureRecovery(input: StepInput): Pr
   }
 }
 
-/** params.tool, else the first tool of `service` the gateway offers that needs no arguments, one in `preferred` if any is. */
+type ListedTool = { name: string; inputSchema: { required?: string[] }; annotations?: { readOnlyHint?: boolean; idempotentHint?: boolean } };
+
+/**
+ * params.tool, else the first tool of `service` the gateway offers that needs no arguments, one in
+ * `preferred` if any is; and whether the gateway retries it on another backend (its annotations).
+ */
 async function toolOf(
   api: AdminApi,
-  client: { listTools(): Promise<{ tools: { name: string; inputSchema: { required?: string[] } }[] }> },
+  client: { listTools(): Promise<{ tools: ListedTool[] }> },
   service: string,
   param: unknown,
   preferred: ReadonlySet<string> = new Set(),
-): Promise<string> {
-  if (param !== undefined) return String(param);
-  const exposed = new Set((await api.server(service)).tools);
+): Promise<{ name: string; retried: boolean }> {
   const { tools } = await client.listTools();
+  const retried = (name: string) => {
+    const a = tools.find((t) => t.name === name)?.annotations;
+    return a?.readOnlyHint === true || a?.idempotentHint === true;
+  };
+  if (param !== undefined) return { name: String(param), retried: retried(String(param)) };
+  const exposed = new Set((await api.server(service)).tools);
   const candidates = tools.filter((t) => exposed.has(t.name) && needsNoArguments(t)).map((t) => t.name);
-  const tool = candidates.find((t) => preferred.has(t)) ?? candidates[0];
-  if (!tool) throw failure('BAD_INPUT', `the gateway offers no tool of ${service} without required arguments; pass params.tool`);
-  return tool;
+  const name = candidates.find((t) => preferred.has(t)) ?? candidates[0];
+  if (!name) throw failure('BAD_INPUT', `the gateway offers no tool of ${service} without required arguments; pass params.tool`);
+  return { name, retried: retried(name) };
 }
 
 /** Where the prod stack's haproxy (service `gateway`, mcp-fleet/haproxy) keeps the tools it may run twice. */

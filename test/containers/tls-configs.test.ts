@@ -59,13 +59,17 @@ it.each(VARIANTS)('%s is %s with TLS added, nothing else', (variant, base) => {
   expect(withoutTls(yaml(`docker/config/${variant}`))).toEqual(yaml(`docker/config/${base}`));
 });
 
-it('gateway-replica.tls.yaml is gateway.tls.yaml plus the redis store, shared rate limits and the shared state key', () => {
+it('gateway-replica.tls.yaml is gateway.tls.yaml plus the redis store, shared rate limits, the shared state key, and filesystem as a DNS replica set', () => {
   const { store, rateLimits, stateless, ...rest } = yaml('docker/config/gateway-replica.tls.yaml');
-  expect(rest).toEqual(yaml('docker/config/gateway.tls.yaml'));
-  expect({ store, rateLimits, stateless }).toEqual({
+  // only the prod override runs filesystem twice: there every replica is a backend, reads retried on another
+  const { dns, retry, ...filesystem } = rest.servers.filesystem;
+  expect({ ...rest, servers: { ...rest.servers, filesystem } }).toEqual(yaml('docker/config/gateway.tls.yaml'));
+  expect({ store, rateLimits, stateless, dns, retry }).toEqual({
     store: { redis: { url: 'redis://redis:6379' } },
     rateLimits: { shared: true },
     stateless: { stateKeys: [{ id: 'prod-1', secret: '${STATE_KEY}' }] },
+    dns: { intervalMs: 5000 },
+    retry: { attempts: 2 },
   });
   const config = parseConfig(yaml('docker/config/gateway-replica.tls.yaml'), 'gateway-replica.tls.yaml', {}, env);
   expect(config.stateless.stateKeys).toEqual([{ id: 'prod-1', secret: env.STATE_KEY }]);
