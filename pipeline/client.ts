@@ -10,6 +10,7 @@ import {
   ServiceError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { approveUpdate, rejectUpdate, statusQuery, type GateAnswer } from '../workflows/phase';
@@ -151,7 +152,12 @@ export class PipelineClient {
     try {
       return await this.client.withDeadline(Date.now() + timeoutMs, fn);
     } catch (err) {
-      if (isGrpcDeadlineError(err) || (err instanceof ServiceError && isGrpcDeadlineError(err.cause))) {
+      // an update not answered in time is also reported as timed out "or cancelled": nothing here cancels it
+      if (
+        isGrpcDeadlineError(err) ||
+        (err instanceof ServiceError && isGrpcDeadlineError(err.cause)) ||
+        err instanceof WorkflowUpdateRPCTimeoutOrCancelledError
+      ) {
         throw new FleetError(
           'NO_WORKER',
           `no worker answered within ${timeoutMs / 1000}s: run the CLI without --no-worker, or start one (\`node dist/pipeline/worker.js\`)`,

@@ -6,7 +6,8 @@
  * inside the stack); a step that needs the engine fails at once with the message that says why,
  * also after its approval gate was answered through the gateway; a blue/green rollout of a server
  * runs from the MCP client through the gateway's admin API; runs outlive a re-created temporal container (named volume). With docker-compose.pipeline-engine.yml
- * the audit runs inside the stack and reports the socket mount. `down -v` leaves nothing.
+ * the audit runs inside the stack and reports the socket mount, and debugging-tools --enhance
+ * passes against the stack it runs in. `down -v` leaves nothing.
  */
 import { statSync } from 'node:fs';
 import { ComposeProject, docker, inspect, requireEngineAndImages } from './support/docker';
@@ -191,5 +192,14 @@ describe('with docker-compose.pipeline-engine.yml (the host engine, a deliberate
       { subject: expect.stringMatching(/pipeline/), rule: 'mounts no Docker engine socket (root on the host)', found: 'bind /var/run/docker.sock' },
     ]);
     expect(audit.result.status).toBe('failed');
+  });
+
+  it('runs debugging-tools --enhance inside the stack against the stack itself, every step passing', async () => {
+    const run = await finished(await start('debugging-tools', 'enhance', { target: project.name }));
+    const steps = run.result.steps as { id: string; outcome: string; summary: string }[];
+    expect({ status: run.result.status, failed: steps.filter((s) => s.outcome !== 'passed') }).toEqual({ status: 'passed', failed: [] });
+    expect(steps.map((s) => s.id)).toEqual(['stack-healthy', 'gateway-live', 'collect-logs', 'tracing', 'debug-stream', 'admin-sessions', 'admin-inventory']);
+    // the trace crossed the stack's gateway and a server's bridge, found in their container logs
+    expect(steps.find((s) => s.id === 'tracing')!.summary).toMatch(/^trace [0-9a-f]{32} of \S+: client → \S+gateway\S* \(.+\) → \S+/);
   });
 });
