@@ -46,7 +46,9 @@ async function runReplica(name: string, ip: string, labels: Record<string, strin
 async function createNetwork(name: string): Promise<string> {
   // a subnet of our own (a fixed address is only allowed on one), tried until one is free
   for (let attempt = 0; ; attempt++) {
-    const candidate = `172.30.${Math.floor(Math.random() * 250) + 1}`;
+    // outside the pools Docker hands compose networks from (172.17-31/16, 192.168/16), which a
+    // stack test running beside this one may have taken whole
+    const candidate = `10.199.${Math.floor(Math.random() * 250) + 1}`;
     try {
       await docker.createNetwork({ Name: name, Labels: { [TEST_LABEL]: runId }, IPAM: { Config: [{ Subnet: `${candidate}.0/24` }] } });
       return candidate;
