@@ -9,6 +9,7 @@ import type Docker from 'dockerode';
 import type { SessionsBody } from '../gateway/admin/api';
 import { connectModernGateway } from '../gateway/client/connect-modern';
 import { Load, type LoadClient, type LoadFigures } from '../gateway/client/load';
+import { safeByAnnotations } from '../gateway/relay/idempotent';
 import type { StepInput, StepResult } from '../pipeline/types';
 import { AdminApi } from './admin';
 import { clientHeaders } from './credentials';
@@ -149,7 +150,7 @@ export async function killGatewayReplicaAndMeasureRecovery(input: StepInput): Pr
   }
 }
 
-type ListedTool = { name: string; inputSchema: { required?: string[] }; annotations?: { readOnlyHint?: boolean; idempotentHint?: boolean } };
+type ListedTool = { name: string; inputSchema: { required?: string[] }; annotations?: unknown };
 
 /**
  * params.tool, else the first tool of `service` the gateway offers that needs no arguments, one in
@@ -163,10 +164,7 @@ async function toolOf(
   preferred: ReadonlySet<string> = new Set(),
 ): Promise<{ name: string; retried: boolean }> {
   const { tools } = await client.listTools();
-  const retried = (name: string) => {
-    const a = tools.find((t) => t.name === name)?.annotations;
-    return a?.readOnlyHint === true || a?.idempotentHint === true;
-  };
+  const retried = (name: string) => safeByAnnotations(tools.find((t) => t.name === name)?.annotations);
   if (param !== undefined) return { name: String(param), retried: retried(String(param)) };
   const exposed = new Set((await api.server(service)).tools);
   const candidates = tools.filter((t) => exposed.has(t.name) && needsNoArguments(t)).map((t) => t.name);

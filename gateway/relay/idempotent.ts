@@ -24,6 +24,11 @@ export function isIdempotent({ method, tool, catalog, idempotentTools }: Idempot
   if (SAFE_METHODS.has(method) || method.endsWith('/list')) return true;
   if (method !== 'tools/call' || tool === undefined) return false;
   if (idempotentTools.includes(tool)) return true;
-  const annotations = catalog.tools.find((t) => t.name === tool)?.annotations as { idempotentHint?: unknown; readOnlyHint?: unknown } | undefined;
-  return annotations?.idempotentHint === true || annotations?.readOnlyHint === true;
+  return safeByAnnotations(catalog.tools.find((t) => t.name === tool)?.annotations);
+}
+
+/** A tool its server says is safe to call twice: annotated `idempotentHint` or `readOnlyHint`. */
+export function safeByAnnotations(annotations: unknown): boolean {
+  const a = annotations as { idempotentHint?: unknown; readOnlyHint?: unknown } | undefined;
+  return a?.idempotentHint === true || a?.readOnlyHint === true;
 }

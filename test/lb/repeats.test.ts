@@ -84,8 +84,8 @@ describe.each([
 
   /**
    * Starts `tool` through `caller`, kills the replica it runs on once it has started there, and
-   * returns how the call ended, on which replica it started, and how many times it started on
-   * each replica meanwhile. The killed replica is started again (same name and port).
+   * returns how the call ended and how many times it started on the other replica meanwhile. The
+   * killed replica is started again (same name and port).
    */
   async function killWhileRunning(caller: Caller, tool: string) {
     const before = sleeps();
