@@ -117,6 +117,13 @@ export function verdicts(result: ScenarioResult): string[] {
       `observed gateway: ${scrapes} scrapes of /metrics (${failures} failed); spans at the last scrape: ${spans.exported ?? 0} exported, ${spans.failed ?? 0} failed, ${spans.dropped ?? 0} dropped`,
     );
   }
+  const backend = result.levels.filter((l) => l.backendCpuUsPerTracedCall !== undefined);
+  if (backend.length > 0) {
+    const figures = backend.map((l) => `${l.clients} client(s) ${us(l.backendCpuUsPerTracedCall!)}`).join('; ');
+    lines.push(
+      `tracing backend (Jaeger) CPU per traced call, taken from the cores the gateways and clients share (a backend on its own machine would not): ${figures}`,
+    );
+  }
   if (hasModern(result)) {
     const modern = result.levels
       .map((l) => `${l.clients} client(s) added p50 ${signedMs(addedP50(l.modern!, l.direct))}, CPU/call ${modernRatioWithRange(l)} × 2025 clients'`)

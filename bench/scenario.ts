@@ -15,6 +15,7 @@ import { BENCH_API_KEY, startBenchIssuer } from './auth-setup';
 import { startHttpUpstream, type UpstreamSpec, type UpstreamTransport } from './upstreams';
 import { startScrapeLoop, startTracingBackend, type ScrapeTotals } from './observability';
 import { METRICS_PATH } from '../gateway/fronts/management';
+import { cpuSeconds } from './processes';
 
 export interface ScenarioSpec {
   id: string;
@@ -74,6 +75,12 @@ export interface LevelResult {
   modern?: GatewayFigures;
   /** This build's gateways with more config (client authentication, limits), when the scenario asks for them. */
   variants?: Variant[];
+  /**
+   * The observability scenario's tracing backend (Jaeger): its CPU time over all the level's blocks
+   * per call of the paths that export spans to it, in microseconds. It runs on the cores the
+   * gateways and clients share, which a backend on its own machine would not take from them.
+   */
+  backendCpuUsPerTracedCall?: number;
 }
 
 export interface RunContext {
@@ -118,6 +125,13 @@ interface MeasuredPath {
   target: Target;
   tool: string;
   gateway?: GatewayProcess;
+  /** The gateway exports its spans to the scenario's tracing backend. */
+  traced?: boolean;
+}
+
+/** A process beside the gateways whose CPU time a level measures: the observability scenario's tracing backend. */
+interface Backend {
+  cpuSeconds(): number;
 }
 
 export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContext): Promise<ScenarioResult> {
@@ -147,6 +161,7 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     settings?: Record<string, unknown>;
     serverSettings?: Record<string, unknown>;
     headers?: Record<string, string>;
+    traced?: boolean;
   }[] = [{ role: 'gateway', name: 'gateway', id: spec.id, profileDir: ctx.profileDir, ...(spec.observability ? { settings: OBSERVABILITY_OFF } : {}) }];
   if (spec.auth) {
     const issuer = await startBenchIssuer();
@@ -172,10 +187,17 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     );
   }
   if (spec.limits) gateways.push(...limitVariants(spec.id));
+  let backend: Backend | undefined;
   if (spec.observability) {
     const jaeger = await startTracingBackend();
     stops.push(cleanup.add(`${spec.id} Jaeger`, () => jaeger.close()));
     gateways.push(...observabilityVariants(spec.id, jaeger.otlpUrl, ctx.profileDir));
+    backend = {
+      cpuSeconds: () => {
+        if (jaeger.pid === undefined) throw new Error('the tracing backend stopped during the run');
+        return cpuSeconds(jaeger.pid);
+      },
+    };
   }
   if (ctx.baselineCli) {
     const profileDir = ctx.profileDir && join(ctx.profileDir, BASELINE_PROFILE_SUBDIR);
@@ -202,6 +224,7 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
       target: { kind: 'http', url: gateway.mcpUrl, headers: g.headers },
       tool: GATEWAY_ECHO_TOOL,
       gateway,
+      traced: g.traced,
     });
     if (g.role === 'gateway' && spec.modernClients) {
       paths.push({ role: 'modern', name: 'gateway, 2026 clients', target: { kind: 'modern', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
@@ -217,7 +240,7 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
   const levels: LevelResult[] = [];
   for (const level of plan.levels) {
     ctx.progress(`${spec.id}: ${level.clients} client(s)`);
-    levels.push(await measureLevel(spec, level, plan.rounds, paths, cleanup));
+    levels.push(await measureLevel(spec, level, plan.rounds, paths, cleanup, backend));
   }
   await stopScrapes?.();
   for (const stop of stops) await stop();
@@ -248,6 +271,7 @@ function observabilityVariants(id: string, otlpUrl: string, profileDir: string |
       profileDir,
       versus: { ...versus, within: 0.1 },
       settings: { log: logging, tracing },
+      traced: true,
     },
     {
       role: 'variant' as const,
@@ -255,6 +279,7 @@ function observabilityVariants(id: string, otlpUrl: string, profileDir: string |
       id: `${id}-tracing`,
       versus: { ...versus, cost: 'tracing every call' },
       settings: { ...OBSERVABILITY_OFF, tracing },
+      traced: true,
     },
     {
       role: 'variant' as const,
@@ -297,7 +322,14 @@ function limitVariants(id: string) {
  * Connects `level.clients` clients to each path, warms them up, and measures the paths in turns.
  * `paths` is direct first (what the ratios are against), then the gateway paths.
  */
-async function measureLevel(spec: ScenarioSpec, level: LevelPlan, rounds: number, paths: MeasuredPath[], cleanup: Cleanup): Promise<LevelResult> {
+async function measureLevel(
+  spec: ScenarioSpec,
+  level: LevelPlan,
+  rounds: number,
+  paths: MeasuredPath[],
+  cleanup: Cleanup,
+  backend: Backend | undefined,
+): Promise<LevelResult> {
   const clients: BenchClient[][] = [];
   const closes: (() => Promise<void>)[] = [];
   for (const path of paths) {
@@ -309,14 +341,19 @@ async function measureLevel(spec: ScenarioSpec, level: LevelPlan, rounds: number
 
   const blocks: Block[][] = paths.map(() => []);
   const cpuSeconds: number[][] = paths.map(() => []);
+  let backendSeconds = 0;
   for (let round = 0; round < rounds; round++) {
     for (const i of turnOrder(paths.length, round)) {
       const before = paths[i].gateway?.cpuSeconds() ?? 0;
+      const backendBefore = backend?.cpuSeconds() ?? 0;
       blocks[i].push(await runBlock(clients[i], level.measure));
       cpuSeconds[i].push((paths[i].gateway?.cpuSeconds() ?? 0) - before);
+      backendSeconds += (backend?.cpuSeconds() ?? 0) - backendBefore;
     }
   }
   for (const close of closes) await close();
+  // the backend ingests a batch when the gateway sends it, which may be during another path's block: all of it counts
+  const tracedCalls = sum(paths.flatMap((p, i) => (p.traced ? blocks[i].map((b) => b.latenciesMs.length) : [])));
 
   const figures = (i: number): GatewayFigures => {
     const summary = summarize(blocks[i]);
@@ -341,6 +378,7 @@ async function measureLevel(spec: ScenarioSpec, level: LevelPlan, rounds: number
     ...(baseline ? { baseline } : {}),
     ...(modern ? { modern } : {}),
     ...(variants.length > 0 ? { variants } : {}),
+    ...(backend && tracedCalls > 0 ? { backendCpuUsPerTracedCall: (backendSeconds * 1e6) / tracedCalls } : {}),
   };
 }
 

@@ -8,11 +8,16 @@
  * chunk of a write still in flight or waiting to be retried, so lines that waited are lost
  * (test/gateway/log-backpressure.test.ts saw it).
  *
- * Here each write is tried at once with a synchronous write to the descriptor, which Node made
- * non-blocking (a pipe or socket: EAGAIN when full; a file never blocks long). What the reader has
- * no room for waits in memory, in order, up to `maxBytes`, and is tried again shortly after; a line
- * that does not fit is dropped and counted, and `caughtUp` is told how many once everything that
- * waited is written. At exit what waits is written synchronously, the reader given EXIT_FLUSH_MS.
+ * Here the lines of one turn of the event loop are written together, once that turn's I/O is done
+ * (setImmediate), with one synchronous write to the descriptor, which Node made non-blocking (a
+ * pipe or socket: EAGAIN when full; a file never blocks long): under load many calls end in one
+ * turn, and a write per line was the largest part of what the call log costs (a CPU profile of
+ * bench:overhead's fast-http-observability). So a line reaches the reader after what the process
+ * sent within the same turn (the answer of the call it describes, say), and a process killed
+ * outright (SIGKILL) loses at most its last turn's lines. What the reader has no room for waits
+ * in memory, in order, up to `maxBytes`, and is tried again shortly after; a line that does not
+ * fit is dropped and counted, and `caughtUp` is told how many once everything that waited is
+ * written. At exit what waits is written synchronously, the reader given EXIT_FLUSH_MS.
  */
 import { writeSync } from 'node:fs';
 
@@ -36,6 +41,9 @@ export class FdLineWriter {
    */
   private waiting: (string | Buffer)[] = [];
   private head = 0;
+  /** This turn's lines, while nothing waits: written together when the turn ends. */
+  private turn = '';
+  private turnEnd: NodeJS.Immediate | undefined;
   private waitingBytes = 0;
   private retry: NodeJS.Timeout | undefined;
   private retryMs = FIRST_RETRY_MS;
@@ -62,10 +70,13 @@ export class FdLineWriter {
   /** pino's stream interface: one or more whole lines. */
   write(line: string): boolean {
     if (this.isEmpty()) {
-      const rest = this.tryWrite(line);
-      if (rest === undefined || rest === null) return true;
-      this.enqueue(rest);
-    } else if (this.waitingBytes + Buffer.byteLength(line) > this.maxBytes) {
+      this.turn += line;
+      // a turn that logs more than the bound is written at once rather than held
+      if (this.turn.length > this.maxBytes) this.endTurn();
+      else this.turnEnd ??= setImmediate(() => this.endTurn()).unref();
+      return true;
+    }
+    if (this.waitingBytes + Buffer.byteLength(line) > this.maxBytes) {
       this.untold++;
       this.onDrop();
     } else this.enqueue(line);
@@ -73,8 +84,22 @@ export class FdLineWriter {
     return true;
   }
 
+  /** Writes this turn's lines; what the reader has no room for waits. */
+  private endTurn(): void {
+    clearImmediate(this.turnEnd);
+    this.turnEnd = undefined;
+    const lines = this.turn;
+    this.turn = '';
+    if (!lines) return;
+    const rest = this.tryWrite(lines);
+    if (rest === undefined || rest === null) return;
+    this.enqueue(rest);
+    this.scheduleRetry();
+  }
+
   /** Writes what waits, giving the reader EXIT_FLUSH_MS; what it still has no room for then is dropped. */
   flushSync(): void {
+    this.endTurn();
     clearTimeout(this.retry);
     this.retry = undefined;
     const deadline = Date.now() + EXIT_FLUSH_MS;

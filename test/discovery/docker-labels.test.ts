@@ -244,6 +244,8 @@ describe('Docker-label discovery across config reloads', () => {
     // memo, made by discovery, is no part of the file: the reload did not touch it (same connection)
     expect(await backendReports(gw, 'memo')).toEqual([expect.objectContaining({ state: 'ready', connections: memoBefore[0].connections })]);
     expect((await client.listTools()).tools.map((t) => t.name)).toContain('memo__read_graph');
+    // the reload replaces what it changes together: once kb's line arrived, a line for memo would have too
+    await gw.waitForLog((l) => l.msg === 'server replaced' && l.server === 'kb', "kb's replacement");
     expect(gw.logs.filter((l) => l.msg === 'server replaced').map((l) => l.server)).toEqual(['kb']);
 
     // the container stops: its backend leaves the changed server as it would have left the old one

@@ -414,7 +414,7 @@ describe('hot reload of the config file', () => {
           const pids = pidsOf(marker, 'a');
           return pids.length === 1 && pids[0] !== pidA[0];
         }, "the old primary's process to stop");
-      expect(gw!.logs.find((l) => l.msg === 'server replaced')).toMatchObject({ server: 'a', carriedOver: 1 });
+      expect(await gw!.waitForLog((l) => l.msg === 'server replaced', 'the replacement of a')).toMatchObject({ server: 'a', carriedOver: 1 });
       expect(pidsOf(marker, 'e')).toEqual(pidE);
       expect((await client.experimental.tasks.getTask(taskId)).status).toBe('input_required');
       expect(await metric(gw!, 'mcp_gateway_tasks', {})).toBe(1);
@@ -444,6 +444,7 @@ describe('hot reload of the config file', () => {
       const pids = pidsOf(marker, 'e');
       return pids.length === 1 && pids[0] !== pidE[0];
     }, "the old e's process to stop");
+    await gw!.waitForLog((l) => l.msg === 'tasks ended with their upstream connections', 'the end of the tasks');
     expect(gw!.logs.filter((l) => l.msg === 'tasks ended with their upstream connections')).toEqual([
       expect.objectContaining({ server: 'a', cause: 'replaced', tasks: 1 }),
     ]);
@@ -465,14 +466,19 @@ describe('hot reload of the config file', () => {
     writeConfig(gw!, doc({ a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] }, c: server(marker, 'c', 'echo') }));
     const reply = await postReload(gw!);
     expect(reply).toMatchObject({ status: 200, body: { result: 'applied', servers: { changed: ['a'], unchanged: ['c'] }, restored: ['a'] } });
-    expect(gw!.logs.find((l) => l.msg?.startsWith('config reload: server "a" was removed at run time'))).toMatchObject({ server: 'a' });
+    expect(await gw!.waitForLog((l) => l.msg?.startsWith('config reload: server "a" was removed at run time'), 'the restoring of a')).toMatchObject({
+      server: 'a',
+    });
     expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a2:echo');
     expect(pidsOf(marker, 'a')).toHaveLength(1);
 
     // and a reload that removes a server the admin API removed already has nothing to do for it, and fails at nothing
     expect((await adminCall(gw!, 'DELETE', '/admin/servers/c')).status).toBe(204);
     writeConfig(gw!, doc({ a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] } }));
+    const from = gw!.logs.length;
     expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['c'] } } });
+    // the reload's last line: what it logged before has arrived too
+    await gw!.waitForLog((l) => l.msg === 'config reloaded', 'the last reload', { from });
     expect(gw!.logs.filter((l) => l.level >= 50 && String(l.msg).startsWith('config reload'))).toEqual([]);
     expect((await adminCall(gw!, 'GET', '/admin/servers')).body.servers.map((s: { name: string }) => s.name)).toEqual(['a']);
   });

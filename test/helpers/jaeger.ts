@@ -37,6 +37,8 @@ export interface DevJaeger {
   trace(traceId: string): Promise<JaegerSpan[] | undefined>;
   /** The ids of the traces with a span of `service` carrying every one of `tags` (the UI's search). */
   find(service: string, tags: Record<string, string>): Promise<string[]>;
+  /** The running process's id (a benchmark reads its CPU time), undefined while stopped. */
+  readonly pid: number | undefined;
   /** Ends the process (the collector is gone; its ports are closed). */
   stop(): Promise<void>;
   /** Starts it again on the same ports. */
@@ -119,6 +121,9 @@ export async function startDevJaeger(bin = JAEGER_BIN): Promise<DevJaeger> {
     otlpUrl: `http://127.0.0.1:${otlp}/v1/traces`,
     trace,
     find,
+    get pid() {
+      return child?.pid;
+    },
     stop,
     start,
     close: async () => {
