@@ -42,9 +42,25 @@ export function createLogger(level: string, destination: NodeJS.WritableStream |
         { level: 'trace', stream: { write: tap } },
       ])
     : stream;
-  const log = pino({ level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime, hooks: { streamWrite: redactSecrets } }, out);
+  const log = pino({ level, base: { service }, timestamp: isoTime, hooks: { streamWrite: redactSecrets } }, out);
   if (stream instanceof FdLineWriter && !tellers.has(stream)) tellers.set(stream, log);
   return log;
+}
+
+/**
+ * pino's isoTime, `,"time":"2026-12-07T07:00:01.123Z"`, with the part up to the second made once a
+ * second: a Date and toISOString() for every line was a tenth of what a call line costs.
+ */
+let second = NaN;
+let upToSecond = '';
+
+export function isoTime(now = Date.now()): string {
+  const ms = now % 1000;
+  if (now - ms !== second) {
+    second = now - ms;
+    upToSecond = `,"time":"${new Date(second).toISOString().slice(0, 20)}`;
+  }
+  return `${upToSecond}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
 }
 
 /** The logger that tells a descriptor's drops: the first one made on it. */

@@ -29,6 +29,7 @@ import type { Relay } from '../relay/relay';
 import { routeOf } from '../relay/routes';
 import type { UpstreamConnection } from '../upstream/connection';
 import { initializeResult, negotiateVersion } from './initialize';
+import { childLater } from '../child-later';
 
 /** How a front delivers messages to its client. `relatedRequestId` lets Streamable HTTP pick the stream. */
 export interface FrontChannel {
@@ -224,7 +225,7 @@ export class ClientSession implements ClientPeer {
   }
 
   private async answer(request: JsonRpcRequest, requestId: string | undefined): Promise<void> {
-    const log = requestId === undefined ? this.log : this.log.child({ requestId });
+    const log = requestId === undefined ? this.log : childLater(this.log, { requestId });
     if (this.inFlight.has(request.id)) {
       const refusal = new FleetError(
         'INVALID_REQUEST',

@@ -20,6 +20,7 @@ import { isLogLevel, type LogLevel } from '../relay/log-levels';
 import type { Relay } from '../relay/relay';
 import { routeOf } from '../relay/routes';
 import type { UpstreamConnection } from '../upstream/connection';
+import { childLater } from '../child-later';
 
 /** Where a stateless request's answer goes: the front's HTTP exchange for it. */
 export interface RequestSink {
@@ -146,7 +147,7 @@ export class StatelessRequests {
     principal: Principal,
     http?: { headers: Call['headers']; requestId: string },
   ): Promise<void> {
-    const log = http ? this.log.child({ requestId: http.requestId }) : this.log;
+    const log = http ? childLater(this.log, { requestId: http.requestId }) : this.log;
     const client = new StatelessClient(envelope, principal, log, sink);
     const cancellation = new Cancellation();
     const call: Call = {
