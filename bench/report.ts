@@ -111,10 +111,10 @@ export function verdicts(result: ScenarioResult): string[] {
     lines.push(within === undefined ? `${name} (no target; what ${cost} costs): ${figures}` : `${name} (what ${cost} costs): ${figures}`);
     if (within !== undefined) lines.push(withinVerdict(result, name, within));
   }
-  if (result.scrapes) {
-    const { scrapes, failures, spans } = result.scrapes;
+  for (const { name, totals } of result.scrapes ?? []) {
+    const { scrapes, failures, spans } = totals;
     lines.push(
-      `observed gateway: ${scrapes} scrapes of /metrics (${failures} failed); spans at the last scrape: ${spans.exported ?? 0} exported, ${spans.failed ?? 0} failed, ${spans.dropped ?? 0} dropped`,
+      `${name}: ${scrapes} scrapes of /metrics (${failures} failed); spans at the last scrape: ${spans.exported ?? 0} exported, ${spans.failed ?? 0} failed, ${spans.dropped ?? 0} dropped`,
     );
   }
   const backend = result.levels.filter((l) => l.backendCpuUsPerTracedCall !== undefined);

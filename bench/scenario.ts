@@ -109,8 +109,8 @@ export interface Variant {
 export interface ScenarioResult {
   spec: ScenarioSpec;
   levels: LevelResult[];
-  /** What the observability scenario's scrape loop saw of the observed gateway. */
-  scrapes?: ScrapeTotals;
+  /** What the observability scenario's scrape loops saw of the gateways they scraped, by path name. */
+  scrapes?: { name: string; totals: ScrapeTotals }[];
 }
 
 /** Where the baseline gateway's profiles go, below the run's profile directory. */
@@ -127,6 +127,8 @@ interface MeasuredPath {
   gateway?: GatewayProcess;
   /** The gateway exports its spans to the scenario's tracing backend. */
   traced?: boolean;
+  /** Its /metrics is scraped all through the run. */
+  scraped?: boolean;
 }
 
 /** A process beside the gateways whose CPU time a level measures: the observability scenario's tracing backend. */
@@ -162,6 +164,7 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     serverSettings?: Record<string, unknown>;
     headers?: Record<string, string>;
     traced?: boolean;
+    scraped?: boolean;
   }[] = [{ role: 'gateway', name: 'gateway', id: spec.id, profileDir: ctx.profileDir, ...(spec.observability ? { settings: OBSERVABILITY_OFF } : {}) }];
   if (spec.auth) {
     const issuer = await startBenchIssuer();
@@ -225,17 +228,22 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
       tool: GATEWAY_ECHO_TOOL,
       gateway,
       traced: g.traced,
+      scraped: g.scraped,
     });
     if (g.role === 'gateway' && spec.modernClients) {
       paths.push({ role: 'modern', name: 'gateway, 2026 clients', target: { kind: 'modern', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
     }
   }
 
-  // Prometheus scrapes all the time, not only while the observed gateway's blocks run.
-  const observed = spec.observability ? paths.find((p) => p.name === OBSERVED_NAME)!.gateway! : undefined;
-  const scrapeLoop = observed && startScrapeLoop(observed.mcpUrl.replace(/\/mcp$/, METRICS_PATH));
-  const seen: { scrapes?: ScrapeTotals } = {};
-  const stopScrapes = scrapeLoop && cleanup.add(`${spec.id} scrape loop`, async () => void (seen.scrapes = await scrapeLoop.stop()));
+  // Prometheus scrapes all the time, not only while the scraped gateway's blocks run.
+  const scrapeLoops = paths.filter((p) => p.scraped).map((p) => ({ name: p.name, loop: startScrapeLoop(p.gateway!.mcpUrl.replace(/\/mcp$/, METRICS_PATH)) }));
+  const seen: Pick<ScenarioResult, 'scrapes'> = {};
+  const stopScrapes =
+    scrapeLoops.length > 0
+      ? cleanup.add(`${spec.id} scrape loops`, async () => {
+          seen.scrapes = await Promise.all(scrapeLoops.map(async ({ name, loop }) => ({ name, totals: await loop.stop() })));
+        })
+      : undefined;
 
   const levels: LevelResult[] = [];
   for (const level of plan.levels) {
@@ -250,14 +258,13 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
 /** The observability scenario's plain gateway: no tracing (the default), no call lines, warn logging; nothing scrapes it. */
 const OBSERVABILITY_OFF = { log: { level: 'warn', calls: false } };
 
-const OBSERVED_NAME = 'gateway, observability on';
-
 /**
  * The observability scenario's gateways beside the plain one: the observed gateway, with every call
  * traced (sampling ratio 1, the default) and exported to the Jaeger at `otlpUrl` in the default
  * batches, info logging with the per-call line (to stderr, a pipe the bench reads, as a log
- * shipper or Docker's log driver would), and its /metrics scraped; and, to tell which part costs
- * what, one with only the tracing and one with only the logging.
+ * shipper or Docker's log driver would), and its /metrics scraped; the same with one trace in ten
+ * recorded (samplingRatio 0.1, as a busy production fleet would run it); and, to tell which part
+ * costs what, one with only the tracing and one with only the logging.
  */
 function observabilityVariants(id: string, otlpUrl: string, profileDir: string | undefined) {
   const tracing = { enabled: true, endpoint: otlpUrl, serviceName: `bench-${id}` };
@@ -266,12 +273,22 @@ function observabilityVariants(id: string, otlpUrl: string, profileDir: string |
   return [
     {
       role: 'variant' as const,
-      name: OBSERVED_NAME,
+      name: 'gateway, observability on',
       id: `${id}-observed`,
       profileDir,
       versus: { ...versus, within: 0.1 },
       settings: { log: logging, tracing },
       traced: true,
+      scraped: true,
+    },
+    {
+      role: 'variant' as const,
+      name: 'gateway, observability on, 1 trace in 10',
+      id: `${id}-sampled`,
+      versus: { ...versus, cost: 'metrics scraped, every call logged, one trace in ten recorded', within: 0.1 },
+      settings: { log: logging, tracing: { ...tracing, samplingRatio: 0.1 } },
+      traced: true,
+      scraped: true,
     },
     {
       role: 'variant' as const,
