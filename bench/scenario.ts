@@ -132,7 +132,7 @@ interface MeasuredPath {
 }
 
 /** A process beside the gateways whose CPU time a level measures: the observability scenario's tracing backend. */
-interface Backend {
+interface TracingBackend {
   cpuSeconds(): number;
 }
 
@@ -190,7 +190,7 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     );
   }
   if (spec.limits) gateways.push(...limitVariants(spec.id));
-  let backend: Backend | undefined;
+  let backend: TracingBackend | undefined;
   if (spec.observability) {
     const jaeger = await startTracingBackend();
     stops.push(cleanup.add(`${spec.id} Jaeger`, () => jaeger.close()));
@@ -345,7 +345,7 @@ async function measureLevel(
   rounds: number,
   paths: MeasuredPath[],
   cleanup: Cleanup,
-  backend: Backend | undefined,
+  backend: TracingBackend | undefined,
 ): Promise<LevelResult> {
   const clients: BenchClient[][] = [];
   const closes: (() => Promise<void>)[] = [];
