@@ -9,6 +9,7 @@ import { Policy } from './auth/policy';
 import { PermittedViews } from './catalog/permitted';
 import { CatalogViews } from './catalog/views';
 import type { GatewayConfig } from './config/schema';
+import type { TracingSettings } from './config/tracing-schema';
 import { CallStats } from './metrics/call-stats';
 import { GatewayMetrics } from './metrics/registry';
 import { TraceMetrics } from './metrics/trace-metrics';
@@ -33,7 +34,7 @@ import { Sessions } from './session/sessions';
 import { StatelessRequests } from './session/stateless-requests';
 import { RedisBuckets } from './store/redis-buckets';
 import type { RedisStore } from './store/shared-store';
-import type { Tracing } from './tracing/tracing';
+import { TracingSwitch } from './tracing/tracing-switch';
 import type { UpstreamTransports } from './upstream/transports';
 import { version } from './version';
 import { TrafficEvents } from './metrics/traffic-events';
@@ -62,6 +63,10 @@ export interface GatewayCore {
   /** Live traffic for the admin debug stream. */
   readonly events: TrafficEvents;
   readonly metrics: GatewayMetrics;
+  /** A reload's new `tracing`: the export starts, stops or changes for the calls from now on. */
+  replaceTracing(settings: TracingSettings): void;
+  /** A reload's new `log.calls`: the calls from now on write their `call` line, or not. */
+  setCallLog(on: boolean): void;
   /** True once every shared server had its first connection attempt (or the startup wait ran out). */
   readonly started: boolean;
   /** Connects the servers; resolves after their first attempts, or after `startup.waitForServersMs`. */
@@ -114,7 +119,12 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   });
   // one id for this process: its stateless requestState and its spans' service.instance.id
   const instance = randomUUID();
-  const tracing = openTracing(config, instance, metrics, log);
+  const tracing: TracingSwitch = new TracingSwitch({
+    instance,
+    counter: (pending): TraceMetrics => new TraceMetrics(metrics.registry, pending),
+    log: log.child({ component: 'tracing' }),
+  });
+  tracing.apply(config.tracing);
   const relay = new Relay({
     registry,
     views,
@@ -133,7 +143,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     recordRetry: (server, method) => metrics.recordRetry(server, method),
     pageSize: config.pageSize,
     logCalls: config.log.calls,
-    tracer: tracing?.tracer,
+    tracer: tracing.tracer,
     events,
     stateless: {
       sealer: new RequestStateSealer(config.stateless.stateKeys, config.stateless.requestStateTtlMs),
@@ -154,6 +164,13 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
     policy,
     rateLimits,
     listsChanged: () => traffic.everyListChanged(LIST_KINDS),
+    replaceTracing(settings) {
+      tracing.apply(settings);
+      relay.observe({ tracer: tracing.tracer });
+    },
+    setCallLog(on) {
+      relay.observe({ logCalls: on });
+    },
     sessions,
     stateless,
     progress,
@@ -179,25 +196,9 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
       await sessions.closeAll();
       await registry.stop();
       // last: the spans of calls that ended while the sessions closed go out too
-      await tracing?.shutdown();
+      await tracing.stop();
     },
   };
-}
-
-/** The trace export when `tracing` is on, with its metrics in the gateway's registry. */
-function openTracing(config: GatewayConfig, instance: string, metrics: GatewayMetrics, log: Logger): Tracing | undefined {
-  if (!config.tracing.enabled) return undefined;
-  // Loaded only here: the OpenTelemetry SDK and the OTLP exporter (with the metrics SDK its
-  // transformer pulls in) are 186 files and 1.5 MB of heap that a gateway without tracing never uses.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startTracing } = require('./tracing/tracing') as typeof import('./tracing/tracing');
-  const counted = new TraceMetrics(metrics.registry, () => tracing.pending);
-  const tracing: Tracing = startTracing(config.tracing, {
-    instance,
-    countSpans: (outcome, count) => counted.record(outcome, count),
-    log: log.child({ component: 'tracing' }),
-  });
-  return tracing;
 }
 
 /** Resolves when `p` settles or after `ms`, whichever comes first. */

@@ -291,6 +291,7 @@ function startReloading(
     stats: core.stats,
     listsChanged: () => core.listsChanged(),
     metrics: core.metrics,
+    observability: core,
     log: log.child({ component: 'reload' }),
     draining: () => core.sessions.draining,
   });

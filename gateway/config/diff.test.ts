@@ -19,7 +19,7 @@ describe('config diff', () => {
     expect(diffConfigs(before, after).servers.unchanged).toEqual(['a']);
   });
 
-  it('swaps policy, rate-limit rules and the log level, and names what needs a restart by field', () => {
+  it('swaps policy, rate-limit rules, the log level, the call line and the trace export, and names what needs a restart by field', () => {
     const after = parse({
       ...base,
       policy: { rules: [{ effect: 'deny', tools: ['x'] }] },
@@ -28,10 +28,14 @@ describe('config diff', () => {
       listen: '127.0.0.1:9999',
       http: { maxBodyBytes: 10 },
       tls: { certFile: '/c', keyFile: '/k' },
+      tracing: { enabled: true },
     });
     const diff = diffConfigs(parse(base), after);
-    expect(diff.swapped).toEqual(['policy', 'rateLimits', 'log.level']);
-    expect(diff.needsRestart.sort()).toEqual(['http.maxBodyBytes', 'listen', 'log.calls', 'rateLimits.maxBuckets', 'tls'].sort());
+    expect(diff.swapped.sort()).toEqual(['log.calls', 'log.level', 'policy', 'rateLimits', 'tracing']);
+    expect(diff.needsRestart.sort()).toEqual(['http.maxBodyBytes', 'listen', 'rateLimits.maxBuckets', 'tls'].sort());
+    // any change of the export (its endpoint, its sampling) is one: a new export
+    const traced = parse({ ...base, tracing: { enabled: true } });
+    expect(diffConfigs(traced, parse({ ...base, tracing: { enabled: true, samplingRatio: 0.1 } }))).toMatchObject({ swapped: ['tracing'], needsRestart: [] });
   });
 
   it("swaps the config's API keys; any other change of auth needs a restart", () => {

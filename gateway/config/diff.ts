@@ -1,7 +1,8 @@
 /**
  * What a new config file changes against the one in force, as a hot reload applies it: servers
  * added, removed, changed (any setting of theirs differs) and unchanged; the settings that are
- * swapped live (policy, rate limits, the config's API keys, the log level); and the settings that
+ * swapped live (policy, rate limits, the config's API keys, the log level, the call line, the
+ * trace export); and the settings that
  * only a restart can change (the listener, TLS, the store, ...), named by field so that the
  * operator is told rather than ignored. Pure: nothing here touches a live part.
  */
@@ -9,7 +10,7 @@ import type { GatewayConfig, ServerConfig } from './schema';
 import { canonicalJson } from '../protocol/canonical-json';
 
 /** The settings a reload swaps without a restart, by field path. */
-export type LiveSetting = 'policy' | 'rateLimits' | 'auth.apiKeys.keys' | 'log.level';
+export type LiveSetting = 'policy' | 'rateLimits' | 'auth.apiKeys.keys' | 'log.level' | 'log.calls' | 'tracing';
 
 export interface ConfigDiff {
   servers: {
@@ -64,8 +65,9 @@ export function diffConfigs(before: GatewayConfig, after: GatewayConfig): Config
       needsRestart.push(...changedFields(key, storeA, storeB));
     } else if (key === 'log') {
       if (!same(before.log.level, after.log.level)) swapped.push('log.level');
-      if (!same(before.log.calls, after.log.calls)) needsRestart.push('log.calls');
-    } else if (key === 'auth') diffAuth(before, after, swapped, needsRestart);
+      if (!same(before.log.calls, after.log.calls)) swapped.push('log.calls');
+    } else if (key === 'tracing') swapped.push(key);
+    else if (key === 'auth') diffAuth(before, after, swapped, needsRestart);
     else needsRestart.push(...changedFields(key, a, b));
   }
   return { servers, swapped, needsRestart };

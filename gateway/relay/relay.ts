@@ -112,9 +112,9 @@ export interface RelayDeps {
   /** A forwarded call is tried again on another backend (`servers.X.retry`). */
   recordRetry: RetryCounter;
   pageSize: number;
-  /** One `call` log line per forwarded request. */
+  /** One `call` log line per forwarded request (at first: a reload may change it, see observe()). */
   logCalls: boolean;
-  /** Records each call's spans (config `tracing`); without it the calls carry trace ids only. */
+  /** Records each call's spans (config `tracing`); without it the calls carry trace ids only (at first, as logCalls). */
   tracer?: Tracer;
   /** Live traffic for the admin debug stream. */
   events: TrafficEvents;
@@ -133,8 +133,20 @@ export interface RelayDeps {
 export class Relay implements LocalServices, RoutingDeps {
   /** One chain per forwarding route, built on first use. */
   private readonly chains = new Map<MethodRoute, Next>();
+  private observing: Pick<RelayDeps, 'logCalls' | 'tracer'>;
 
-  constructor(private readonly deps: RelayDeps) {}
+  constructor(private readonly deps: RelayDeps) {
+    this.observing = { logCalls: deps.logCalls, tracer: deps.tracer };
+  }
+
+  /**
+   * New observability settings of a reload: the chains are built again with them, so every call
+   * from now on is traced and logged as they say; a call in flight ends on the chain it started on.
+   */
+  observe(settings: Partial<Pick<RelayDeps, 'logCalls' | 'tracer'>>): void {
+    this.observing = { ...this.observing, ...settings };
+    this.chains.clear();
+  }
 
   get pageSize(): number {
     return this.deps.pageSize;
@@ -359,7 +371,8 @@ export class Relay implements LocalServices, RoutingDeps {
   private chainFor(route: Extract<MethodRoute, { kind: 'forward' | 'subscription' | 'task' }>): Next {
     let next = this.chains.get(route);
     if (!next) {
-      const { clients, shared, progress, recordCall, recordRetry, logCalls, stateless, log, tasks, taskInputs, policy, limits, tracer, events } = this.deps;
+      const { clients, shared, progress, recordCall, recordRetry, stateless, log, tasks, taskInputs, policy, limits, events } = this.deps;
+      const { logCalls, tracer } = this.observing;
       const tracing = traceStage(tracer);
       const upstreamSpan = tracer ? [upstreamSpanStage(tracer)] : [];
       if (route.kind === 'task') {

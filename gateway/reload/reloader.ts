@@ -3,7 +3,7 @@
  * reads and validates the whole file first; an invalid one is refused with its file and fields,
  * and the config in force stays, untouched. A valid one is applied as a diff against the config in
  * force (config/diff.ts): the live settings (policy, rate-limit rules, the config's API keys, the
- * log level) are swapped, each in one assignment, all in the same turn of the event loop; servers
+ * log level, the call line, the trace export) are swapped, all in the same turn of the event loop; servers
  * are added, replaced (new upstream first, old one drained) and removed (drained: new calls
  * refused, calls in flight finish, then stopped); unchanged servers keep their upstreams. What only
  * a restart can change is reported as such and not applied. Reloads run one at a time, in order.
@@ -22,6 +22,7 @@ import { checkPrefixes } from '../config/prefixes';
 import type { GatewayConfig } from '../config/schema';
 import type { SecretStore } from '../config/secrets/store';
 import type { CallStats } from '../metrics/call-stats';
+import type { GatewayCore } from '../core';
 import type { GatewayMetrics } from '../metrics/registry';
 import { toFleetError, type FleetError } from '../protocol/errors';
 import type { RateLimits } from '../relay/rate-limits';
@@ -39,6 +40,8 @@ export interface ReloaderDeps {
   /** Tells every client its lists may differ (the policy changed what each may see). */
   listsChanged(): void;
   metrics: GatewayMetrics;
+  /** Where `log.calls` and `tracing` go live. */
+  observability: Pick<GatewayCore, 'replaceTracing' | 'setCallLog'>;
   log: Logger;
   /** True once shutdown began: a reload then changes nothing. */
   draining(): boolean;
@@ -136,6 +139,8 @@ export class ConfigReloader {
         this.deps.listsChanged();
       } else if (setting === 'rateLimits') this.deps.rateLimits.replace(next.rateLimits);
       else if (setting === 'log.level') this.deps.log.level = next.log.level;
+      else if (setting === 'log.calls') this.deps.observability.setCallLog(next.log.calls);
+      else if (setting === 'tracing') this.deps.observability.replaceTracing(next.tracing);
       else if (setting === 'auth.apiKeys.keys' && typeof next.auth === 'object') this.deps.apiKeys?.setConfigured(next.auth.apiKeys?.keys ?? []);
     }
   }

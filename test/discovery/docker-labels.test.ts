@@ -10,15 +10,13 @@
  * on its next start), and rejoins as a backend when a reload brings the configured server back.
  * Calls go through the official SDK client.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectGateway, type GatewayConnection } from '../../gateway/client/connect';
 import { requireEngineAndImages, SERVER_IMAGE, TEST_LABEL, uniqueName } from '../containers/support/docker';
 import { admin, ADMIN_TOKEN } from '../helpers/admin';
 import { docker, removeLabelled } from '../helpers/docker';
 import { connectClient, disconnect, newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
-import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
+import { spawnGateway, stopGatewayProcess, writeGatewayConfig, type GatewayProcess } from '../helpers/gateway-process';
 import { testSecret } from '../helpers/secret-values';
 import { waitFor } from '../helpers/wait';
 
@@ -108,17 +106,8 @@ function discoveryConfig(): Record<string, unknown> {
 
 /** Writes the gateway's config file the way editors do (a temporary file renamed over it) and reloads it. */
 function reloadConfig(gw: GatewayProcess, next: unknown): Promise<{ status: number; body: any }> {
-  const tmp = join(gw.dir, '.gw.json.swp');
-  writeFileSync(tmp, JSON.stringify(next));
-  renameSync(tmp, join(gw.dir, 'gw.json'));
+  writeGatewayConfig(gw, next);
   return admin(gw, 'POST', '/admin/reload');
-}
-
-async function stopGateway(gw: GatewayProcess): Promise<void> {
-  const exited = new Promise((r) => gw.child.once('close', r));
-  gw.child.kill('SIGTERM');
-  await exited;
-  rmSync(gw.dir, { recursive: true, force: true });
 }
 
 describe('Docker-label discovery', () => {
@@ -199,7 +188,7 @@ describe('Docker-label discovery across config reloads', () => {
 
   afterAll(async () => {
     await connection?.close();
-    if (gw) await stopGateway(gw);
+    if (gw) await stopGatewayProcess(gw);
   }, 60_000);
 
   it("keeps the container backend of a changed server as the admin API's are kept, drops it when it stops, and leaves the server it made alone", async () => {
@@ -267,7 +256,7 @@ describe('Docker-label discovery when a reload removes and re-adds a server', ()
   });
 
   afterAll(async () => {
-    if (gw) await stopGateway(gw);
+    if (gw) await stopGatewayProcess(gw);
   }, 60_000);
 
   it('lets a running container that had joined a removed server make it, and rejoin the server when the file brings it back', async () => {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { connectGateway } from '../../gateway/client/connect';
 import { ROOT } from '../containers/support/docker';
 import { newMarker, startTestGateway, type TestGateway } from '../helpers/gateway';
-import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
+import { spawnGateway, stopGatewayProcess, type GatewayProcess } from '../helpers/gateway-process';
 import { waitForNoProcesses } from '../helpers/processes';
 import { scripted } from '../helpers/scripted';
 import { testSecret } from '../helpers/secret-values';
@@ -42,12 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (gw) {
-    const exited = new Promise((r) => gw.child.once('close', r));
-    gw.child.kill('SIGTERM');
-    await exited;
-    rmSync(gw.dir, { recursive: true, force: true });
-  }
+  if (gw) await stopGatewayProcess(gw);
   rmSync(dir, { recursive: true, force: true });
   expect(await waitForNoProcesses(marker)).toEqual([]);
 });

@@ -6,7 +6,6 @@
  * unchanged server keeps its process; an invalid file is refused naming file and field while the
  * old config serves on, and the metrics count it; a policy change holds from the next call.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
@@ -19,7 +18,7 @@ import {
 import { connectGateway, type GatewayConnection } from '../../gateway/client/connect';
 import { ADMIN_TOKEN, TEST_REGISTER, admin as adminCall } from '../helpers/admin';
 import { newMarker } from '../helpers/gateway';
-import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
+import { spawnGateway, stopGatewayProcess, writeGatewayConfig, type GatewayProcess } from '../helpers/gateway-process';
 import { parseMetrics, sampleValue } from '../helpers/metrics';
 import { processesWithMarker, waitForNoProcesses } from '../helpers/processes';
 import { startEverythingHttp } from '../helpers/remote-servers';
@@ -40,12 +39,6 @@ function pidsOf(marker: string, name: string): number[] {
 }
 
 /** Writes the new config the way editors do: a temporary file renamed over the old one. */
-function writeConfig(gw: GatewayProcess, doc: unknown): void {
-  const tmp = join(gw.dir, '.gw.json.swp');
-  writeFileSync(tmp, JSON.stringify(doc));
-  renameSync(tmp, join(gw.dir, 'gw.json'));
-}
-
 async function metric(gw: GatewayProcess, name: string, labels: Record<string, string>): Promise<number | undefined> {
   const res = await fetch(`${gw.url}/metrics`);
   return sampleValue(parseMetrics(await res.text()), name, labels);
@@ -151,13 +144,8 @@ describe('hot reload of the config file', () => {
     releaseQuestion = undefined;
     await connection?.close();
     connection = undefined;
-    if (gw) {
-      const exited = new Promise((r) => gw!.child.once('close', r));
-      gw.child.kill('SIGTERM');
-      await exited;
-      rmSync(gw.dir, { recursive: true, force: true });
-      gw = undefined;
-    }
+    if (gw) await stopGatewayProcess(gw);
+    gw = undefined;
     for (const name of ['', '-a', '-b', '-c', '-e', '-h', '-s']) expect(await waitForNoProcesses(`${marker}${name}`)).toEqual([]);
   });
 
@@ -168,7 +156,7 @@ describe('hot reload of the config file', () => {
     const pidA = pidsOf(marker, 'a');
     expect(pidA).toHaveLength(1);
 
-    writeConfig(gw!, { servers: { a: server(marker, 'a'), b: server(marker, 'b', 'echo') } });
+    writeGatewayConfig(gw!, { servers: { a: server(marker, 'a'), b: server(marker, 'b', 'echo') } });
     await waitFor(() => listChanged() > 0, 'tools/list_changed after the reload');
     const names = await waitFor(async () => {
       const tools = (await client.listTools()).tools.map((t) => t.name);
@@ -196,7 +184,7 @@ describe('hot reload of the config file', () => {
     const slow = client.callTool({ name: 's__sleep', arguments: { ms: 5000 } }).finally(() => (slowDone = true));
     await gw!.waitForLog(sleeping('s'), 'the slow call to run upstream');
 
-    writeConfig(gw!, { admin, reload: { watch: false }, http: { maxBodyBytes: 1024 * 1024 }, servers: { a: server(marker, 'a') } });
+    writeGatewayConfig(gw!, { admin, reload: { watch: false }, http: { maxBodyBytes: 1024 * 1024 }, servers: { a: server(marker, 'a') } });
     const reply = await postReload(gw!);
     expect(reply).toMatchObject({
       status: 200,
@@ -228,7 +216,7 @@ describe('hot reload of the config file', () => {
     const pidA = pidsOf(marker, 'a');
     const file = join(gw!.dir, 'gw.json');
 
-    writeConfig(gw!, { admin, servers: { a: { ...server(marker, 'a'), args: 'not-a-list' }, b: server(marker, 'b') } });
+    writeGatewayConfig(gw!, { admin, servers: { a: { ...server(marker, 'a'), args: 'not-a-list' }, b: server(marker, 'b') } });
     const logged = await gw!.waitForLog((l) => String(l.msg).startsWith('config reload refused'), 'the watched change refused');
     expect(logged).toMatchObject({ trigger: 'file changed', file, problems: [expect.stringMatching(/^servers\.a\.args: /)] });
     expect(await metric(gw!, 'mcp_gateway_config_reloads_total', { result: 'refused' })).toBe(1);
@@ -259,7 +247,7 @@ describe('hot reload of the config file', () => {
       body: JSON.stringify({ name: 'c', ...server(marker, 'c', 'echo') }),
     });
     expect(registered.status).toBe(201);
-    writeConfig(gw!, { ...doc, policy: { rules: [{ effect: 'deny', tools: ['echo'] }] }, servers: { a: server(marker, 'a'), c: server(marker, 'c') } });
+    writeGatewayConfig(gw!, { ...doc, policy: { rules: [{ effect: 'deny', tools: ['echo'] }] }, servers: { a: server(marker, 'a'), c: server(marker, 'c') } });
     const reply = await postReload(gw!);
     expect(reply).toMatchObject({
       status: 422,
@@ -278,7 +266,7 @@ describe('hot reload of the config file', () => {
     expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a:echo');
 
     const rule = { name: 'no-echo', effect: 'deny', servers: ['a'], tools: ['echo'] };
-    writeConfig(gw!, { ...doc, policy: { default: 'allow', rules: [rule] } });
+    writeGatewayConfig(gw!, { ...doc, policy: { default: 'allow', rules: [rule] } });
     gw!.child.kill('SIGHUP');
     const reloaded = await gw!.waitForLog((l) => l.msg === 'config reloaded', 'the SIGHUP reload');
     expect(reloaded).toMatchObject({ trigger: 'SIGHUP', swapped: ['policy'], servers: { unchanged: ['a'] } });
@@ -304,7 +292,7 @@ describe('hot reload of the config file', () => {
     expect((await postRaw(mcp, INITIALIZE_BODY, { authorization: `Bearer ${KEY_1}` })).status).toBe(200);
     expect((await postRaw(mcp, INITIALIZE_BODY, { authorization: `Bearer ${KEY_2}` })).status).toBe(401);
 
-    writeConfig(gw, doc({ two: KEY_2 }, { rules: [{ name: 'once', servers: ['a'], tools: ['echo'], requestsPerSecond: 0.001, burst: 1 }] }));
+    writeGatewayConfig(gw, doc({ two: KEY_2 }, { rules: [{ name: 'once', servers: ['a'], tools: ['echo'], requestsPerSecond: 0.001, burst: 1 }] }));
     gw.child.kill('SIGHUP');
     const reloaded = await gw.waitForLog((l) => l.msg === 'config reloaded', 'the SIGHUP reload');
     expect(reloaded).toMatchObject({ swapped: ['auth.apiKeys.keys', 'rateLimits'], needsRestart: [], servers: { unchanged: ['a'] } });
@@ -331,7 +319,7 @@ describe('hot reload of the config file', () => {
     expect(pidB).toHaveLength(1);
 
     // a new request timeout: a changed server, replaced by a new plan that keeps backend b and the weights
-    writeConfig(gw!, doc({ ...server(marker, 'a'), requestTimeoutMs: 45_000 }));
+    writeGatewayConfig(gw!, doc({ ...server(marker, 'a'), requestTimeoutMs: 45_000 }));
     expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { changed: ['a'], unchanged: ['c'] } } });
     const { body } = await adminCall(gw!, 'GET', '/admin/servers');
     const a = body.servers.find((s: { name: string }) => s.name === 'a');
@@ -347,7 +335,7 @@ describe('hot reload of the config file', () => {
     }, "the old plan's b to stop");
 
     // removing the server removes what was added to it
-    writeConfig(gw!, { admin, reload: { watch: false }, servers: { c: server(marker, 'c', 'echo') } });
+    writeGatewayConfig(gw!, { admin, reload: { watch: false }, servers: { c: server(marker, 'c', 'echo') } });
     expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['a'] } } });
     expect(await waitForNoProcesses(`${marker}-b`)).toEqual([]);
     expect((await adminCall(gw!, 'GET', '/admin/servers')).body.servers.map((s: { name: string }) => s.name)).toEqual(['c']);
@@ -363,7 +351,7 @@ describe('hot reload of the config file', () => {
       const added = await adminCall(gw!, 'POST', '/admin/servers/a/backends', { body: { id: 'h', weight: 0, url: remote.url, pool: { max: 2 } } });
       expect(added).toMatchObject({ status: 201 });
 
-      writeConfig(gw!, doc('per-session'));
+      writeGatewayConfig(gw!, doc('per-session'));
       const reply = await postReload(gw!);
       expect(reply).toMatchObject({ status: 422, body: { result: 'refused' } });
       expect(reply.body.problems).toEqual([
@@ -387,7 +375,7 @@ describe('hot reload of the config file', () => {
     const { client, taskId, result } = await startQuestioningTask(doc({ a: server(marker, 'a'), e: everything(`${marker}-e`) }), 'e');
     expect(await metric(gw!, 'mcp_gateway_tasks', {})).toBe(1);
 
-    writeConfig(gw!, doc({ a: server(marker, 'a') }));
+    writeGatewayConfig(gw!, doc({ a: server(marker, 'a') }));
     expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['e'] } } });
     await expectEnded(client, taskId, result, 'server "e", which ran it, was removed');
     expect(await waitForNoProcesses(`${marker}-e`)).toEqual([]);
@@ -407,7 +395,7 @@ describe('hot reload of the config file', () => {
       const pidA = pidsOf(marker, 'a');
 
       // only the primary's own command line changes: backend e, remade under the new settings, is what it was
-      writeConfig(gw!, doc({ ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] }));
+      writeGatewayConfig(gw!, doc({ ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] }));
       expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { changed: ['a'] } } });
       if (mode === 'shared')
         await waitFor(() => {
@@ -436,7 +424,7 @@ describe('hot reload of the config file', () => {
     expect(pidE).toHaveLength(1);
 
     // a request timeout is a setting every backend takes from its server: e is remade, on a new connection
-    writeConfig(gw!, doc({ ...server(marker, 'a'), requestTimeoutMs: 45_000 }));
+    writeGatewayConfig(gw!, doc({ ...server(marker, 'a'), requestTimeoutMs: 45_000 }));
     expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { changed: ['a'] } } });
     await expectEnded(client, taskId, result, 'a config reload replaced the upstream connection of server "a", which ran it');
     // the old e stops (nothing holds it: the waiting tasks/result was answered), the new one serves
@@ -458,12 +446,12 @@ describe('hot reload of the config file', () => {
     expect(await waitForNoProcesses(`${marker}-a`)).toEqual([]);
 
     // a reload that leaves a as it was leaves it removed: the admin API's removal holds until the file says otherwise
-    writeConfig(gw!, { ...doc({ a: server(marker, 'a'), c: server(marker, 'c', 'echo') }), log: { level: 'debug' } });
+    writeGatewayConfig(gw!, { ...doc({ a: server(marker, 'a'), c: server(marker, 'c', 'echo') }), log: { level: 'debug' } });
     expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { unchanged: ['a', 'c'] } } });
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['c__echo']);
 
     // the file changes a: the file is the truth, a is served again with its new settings
-    writeConfig(gw!, doc({ a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] }, c: server(marker, 'c', 'echo') }));
+    writeGatewayConfig(gw!, doc({ a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] }, c: server(marker, 'c', 'echo') }));
     const reply = await postReload(gw!);
     expect(reply).toMatchObject({ status: 200, body: { result: 'applied', servers: { changed: ['a'], unchanged: ['c'] }, restored: ['a'] } });
     expect(await gw!.waitForLog((l) => l.msg?.startsWith('config reload: server "a" was removed at run time'), 'the restoring of a')).toMatchObject({
@@ -474,7 +462,7 @@ describe('hot reload of the config file', () => {
 
     // and a reload that removes a server the admin API removed already has nothing to do for it, and fails at nothing
     expect((await adminCall(gw!, 'DELETE', '/admin/servers/c')).status).toBe(204);
-    writeConfig(gw!, doc({ a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] } }));
+    writeGatewayConfig(gw!, doc({ a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] } }));
     const from = gw!.logs.length;
     expect(await postReload(gw!)).toMatchObject({ status: 200, body: { result: 'applied', servers: { removed: ['c'] } } });
     // the reload's last line: what it logged before has arrived too
@@ -486,7 +474,7 @@ describe('hot reload of the config file', () => {
   it('replaces a changed server: a new process serves, the old one stops', async () => {
     const { client } = await start({ reload: { watch: false }, servers: { a: server(marker, 'a') } });
     const pidA = pidsOf(marker, 'a');
-    writeConfig(gw!, { reload: { watch: false }, servers: { a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] } } });
+    writeGatewayConfig(gw!, { reload: { watch: false }, servers: { a: { ...server(marker, 'a'), args: [...server(marker, 'a').args.slice(0, -1), 'a2'] } } });
     gw!.child.kill('SIGHUP');
     await gw!.waitForLog((l) => l.msg === 'config reloaded', 'the SIGHUP reload');
     expect(texts(await client.callTool({ name: 'a__echo', arguments: {} }))[0]).toBe('a2:echo');

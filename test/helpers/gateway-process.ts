@@ -1,6 +1,6 @@
 /** The gateway CLI as its own process (dist/gateway/cli.js), the way users and replicas run it. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_JS } from './gateway';
@@ -46,4 +46,19 @@ export async function spawnGateway(doc: unknown, marker: string, options: { list
   child.off('exit', onExit);
   const url = listening.url as string;
   return { child, url, logs: log.lines, waitForLog: log.waitFor.bind(log), dir };
+}
+
+/** Replaces its config file in one rename, as an editor or a deploy would (a reload never reads half a file). */
+export function writeGatewayConfig(gw: GatewayProcess, doc: unknown): void {
+  const tmp = join(gw.dir, '.gw.json.swp');
+  writeFileSync(tmp, JSON.stringify(doc));
+  renameSync(tmp, join(gw.dir, 'gw.json'));
+}
+
+/** Stops it as a supervisor would (SIGTERM), waits for it to be gone, and removes its config directory. */
+export async function stopGatewayProcess(gw: GatewayProcess): Promise<void> {
+  const exited = new Promise((r) => gw.child.once('close', r));
+  gw.child.kill('SIGTERM');
+  await exited;
+  rmSync(gw.dir, { recursive: true, force: true });
 }
