@@ -4,6 +4,7 @@
  * The CLI is this checkout's build or another checkout's (a baseline for comparison); either is
  * driven only through what both share: the command line, the config file and the MCP endpoint.
  */
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connectClient } from './clients';
@@ -27,6 +28,12 @@ export interface GatewayProcess {
   pid: number;
   /** CPU seconds the gateway process has used so far (not counting the upstream it spawned). */
   cpuSeconds(): number;
+  /**
+   * Rewrites its config file with `settings` instead of the ones it started with and has it
+   * reloaded (POST /admin/reload); resolves once the reload applied. Only for a gateway started
+   * with `reconfigurable`.
+   */
+  reconfigure(settings: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +55,8 @@ export interface GatewayOptions {
   /** More top-level config (`auth`, `rateLimits`; default none: the listener is loopback), and the headers clients need (a credential). */
   settings?: Record<string, unknown>;
   headers?: Record<string, string>;
+  /** Serve the admin API (a random token), so that reconfigure() can reload it. */
+  reconfigurable?: boolean;
   /** More settings of the upstream's server entry (`limits`). */
   serverSettings?: Record<string, unknown>;
 }
@@ -56,14 +65,18 @@ export async function startGatewayProcess(options: GatewayOptions): Promise<Gate
   const configFile = join(options.workDir, `${options.id}-gateway.json`);
   // The marker goes into the upstream's env too, so a stdio upstream the gateway spawns is found by the final sweep.
   const server = 'command' in options.upstream ? { ...options.upstream, env: { [MARKER_VAR]: options.marker } } : options.upstream;
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      servers: { [UPSTREAM_NAME]: { ...server, ...options.serverSettings } },
-      ...(options.callLog === false ? { log: { calls: false } } : {}),
-      ...options.settings,
-    }),
-  );
+  const adminToken = options.reconfigurable ? randomBytes(24).toString('hex') : undefined;
+  const write = (settings: Record<string, unknown> | undefined) =>
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        servers: { [UPSTREAM_NAME]: { ...server, ...options.serverSettings } },
+        ...(options.callLog === false ? { log: { calls: false } } : {}),
+        ...(adminToken ? { admin: { token: adminToken }, reload: { watch: false } } : {}),
+        ...settings,
+      }),
+    );
+  write(options.settings);
   const nodeFlags = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   // A port of our choosing rather than :0, so that readiness needs no log line: a baseline build's log is not ours to rely on.
   const port = await freePort();
@@ -77,6 +90,13 @@ export async function startGatewayProcess(options: GatewayOptions): Promise<Gate
     mcpUrl,
     pid: proc.pid,
     cpuSeconds: () => cpuSeconds(proc.pid),
+    reconfigure: async (settings) => {
+      if (!adminToken) throw new Error(`gateway ${options.id} was not started reconfigurable`);
+      write(settings);
+      const res = await fetch(mcpUrl.replace(/\/mcp$/, '/admin/reload'), { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+      const outcome = (await res.json()) as { result?: string; error?: string };
+      if (res.status !== 200 || outcome.result !== 'applied') throw new Error(`gateway ${options.id}: reload ${res.status} ${JSON.stringify(outcome)}`);
+    },
     // A drain waits for in-flight calls (none by now); the profile is written as it exits.
     stop: () => proc.stop(15_000),
   };

@@ -78,7 +78,10 @@ function comparisonTable(levels: LevelResult[]): string[] {
         ? [row(l.clients, 'gateway, 2026 clients', l.modern.summary, [...gatewayCells(l.modern, l.direct), `${modernRatioWithRange(l)} vs 2025 clients`])]
         : []),
       ...(l.variants ?? []).map((v) =>
-        row(l.clients, v.name, v.figures.summary, [...gatewayCells(v.figures, l.direct), `${pairedRatioWithRange(v.figures, l.gateway)} vs ${v.versus}`]),
+        row(l.clients, v.name, v.figures.summary, [
+          ...gatewayCells(v.figures, l.direct),
+          `${pairedRatioWithRange(v.figures, v.against ?? l.gateway)} vs ${v.versus}`,
+        ]),
       ),
     ]),
   ];
@@ -103,7 +106,7 @@ export function verdicts(result: ScenarioResult): string[] {
     const figures = result.levels
       .map((l) => {
         const v = l.variants?.find((x) => x.name === name);
-        return v ? `${l.clients} client(s) CPU/call ${pairedRatioWithRange(v.figures, l.gateway)} × ${v.versus}'s` : undefined;
+        return v ? `${l.clients} client(s) CPU/call ${pairedRatioWithRange(v.figures, v.against ?? l.gateway)} × ${v.versus}'s` : undefined;
       })
       .filter(Boolean)
       .join('; ');
@@ -140,8 +143,9 @@ export function verdicts(result: ScenarioResult): string[] {
  */
 function withinVerdict(result: ScenarioResult, name: string, within: number): string {
   const levels = result.levels.map((l) => {
-    const v = l.variants!.find((x) => x.name === name)!.figures;
-    const g = l.gateway;
+    const variant = l.variants!.find((x) => x.name === name)!;
+    const v = variant.figures;
+    const g = variant.against ?? l.gateway;
     const of = (pick: (s: Summary) => number) => ({
       all: pick(v.summary) / pick(g.summary),
       rounds: v.roundSummaries.map((s, r) => pick(s) / pick(g.roundSummaries[r])),

@@ -16,6 +16,7 @@ import { startHttpUpstream, type UpstreamSpec, type UpstreamTransport } from './
 import { startScrapeLoop, startTracingBackend, type ScrapeTotals } from './observability';
 import { METRICS_PATH } from '../gateway/fronts/management';
 import { cpuSeconds } from './processes';
+import { parseMetrics, sampleValue } from '../test/helpers/metrics';
 
 export interface ScenarioSpec {
   id: string;
@@ -104,6 +105,8 @@ export interface Variant {
   /** The most its p50 and p99 may rise and its throughput fall against the plain gateway's (0.1: 10 %), when it has a target. */
   within?: number;
   figures: GatewayFigures;
+  /** What the ratios are against, when not the plain gateway: a path of the same gateway process. */
+  against?: GatewayFigures;
 }
 
 export interface ScenarioResult {
@@ -129,6 +132,12 @@ interface MeasuredPath {
   traced?: boolean;
   /** Its /metrics is scraped all through the run. */
   scraped?: boolean;
+  /** The path a variant's ratios are against, by name, when not the plain gateway. */
+  against?: string;
+  /** Runs before each of its blocks, outside what the block measures (a reload into its settings). */
+  before?: () => Promise<void>;
+  /** Runs after each of its blocks, its CPU time counted as the block's (a reload out of them, the last spans sent). */
+  after?: () => Promise<void>;
 }
 
 /** A process beside the gateways whose CPU time a level measures: the observability scenario's tracing backend. */
@@ -191,9 +200,11 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
   }
   if (spec.limits) gateways.push(...limitVariants(spec.id));
   let backend: TracingBackend | undefined;
+  let otlpUrl: string | undefined;
   if (spec.observability) {
     const jaeger = await startTracingBackend();
     stops.push(cleanup.add(`${spec.id} Jaeger`, () => jaeger.close()));
+    otlpUrl = jaeger.otlpUrl;
     gateways.push(...observabilityVariants(spec.id, jaeger.otlpUrl, ctx.profileDir));
     backend = {
       cpuSeconds: () => {
@@ -235,6 +246,19 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     }
   }
 
+  if (otlpUrl) {
+    const gateway = await startGatewayProcess({
+      id: `${spec.id}-toggled`,
+      upstream: upstreamEntry,
+      marker,
+      workDir: ctx.workDir,
+      settings: OBSERVABILITY_OFF,
+      reconfigurable: true,
+    });
+    stops.unshift(cleanup.add(`${spec.id} toggled gateway`, () => gateway.stop()));
+    paths.push(...toggledPaths(gateway, observedSettings(spec.id, otlpUrl)));
+  }
+
   // Prometheus scrapes all the time, not only while the scraped gateway's blocks run.
   const scrapeLoops = paths.filter((p) => p.scraped).map((p) => ({ name: p.name, loop: startScrapeLoop(p.gateway!.mcpUrl.replace(/\/mcp$/, METRICS_PATH)) }));
   const seen: Pick<ScenarioResult, 'scrapes'> = {};
@@ -267,8 +291,7 @@ const OBSERVABILITY_OFF = { log: { level: 'warn', calls: false } };
  * costs what, one with only the tracing and one with only the logging.
  */
 function observabilityVariants(id: string, otlpUrl: string, profileDir: string | undefined) {
-  const tracing = { enabled: true, endpoint: otlpUrl, serviceName: `bench-${id}` };
-  const logging = { level: 'info', calls: true };
+  const { log: logging, tracing } = observedSettings(id, otlpUrl);
   const versus = { versus: 'observability off', cost: 'metrics scraped, every call traced and logged' };
   return [
     {
@@ -306,6 +329,61 @@ function observabilityVariants(id: string, otlpUrl: string, profileDir: string |
       settings: { log: logging },
     },
   ];
+}
+
+/** The observed gateway's settings: every call traced (sampling ratio 1, the default) and exported in the default batches, info logging with the call line. */
+function observedSettings(id: string, otlpUrl: string) {
+  return { log: { level: 'info', calls: true }, tracing: { enabled: true, endpoint: otlpUrl, serviceName: `bench-${id}` } };
+}
+
+/**
+ * Observability off and on in one gateway process, switched by a hot reload before each block of
+ * the "on" path and back after it (the reload out of it and the last spans' export counted as
+ * that block's CPU). Two gateway processes doing the same work differ by about 10% in CPU per
+ * call on these shared cores, as much as the target's margin; the "off" path against the plain
+ * gateway shows that spread, the "on" path against the "off" one is free of it.
+ */
+function toggledPaths(gateway: GatewayProcess, observed: Record<string, unknown>): MeasuredPath[] {
+  const target: Target = { kind: 'http', url: gateway.mcpUrl };
+  const off = 'one process, observability off';
+  return [
+    {
+      role: 'variant',
+      name: off,
+      versus: { versus: 'the plain gateway', cost: 'being another process with the same settings' },
+      target,
+      tool: GATEWAY_ECHO_TOOL,
+      gateway,
+    },
+    {
+      role: 'variant',
+      name: 'one process, observability on',
+      versus: { versus: 'its own observability off', cost: 'metrics scraped, every call traced and logged', within: 0.1 },
+      against: off,
+      target,
+      tool: GATEWAY_ECHO_TOOL,
+      gateway,
+      traced: true,
+      scraped: true,
+      before: () => gateway.reconfigure(observed),
+      after: async () => {
+        await gateway.reconfigure(OBSERVABILITY_OFF);
+        await spansSent(gateway);
+      },
+    },
+  ];
+}
+
+/** Once the gateway's ended exports sent what they held (mcp_gateway_trace_spans_pending is 0). */
+async function spansSent(gateway: GatewayProcess): Promise<void> {
+  const metricsUrl = gateway.mcpUrl.replace(/\/mcp$/, METRICS_PATH);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const pending = sampleValue(parseMetrics(await (await fetch(metricsUrl)).text()), 'mcp_gateway_trace_spans_pending');
+    if (pending === 0 || pending === undefined) return;
+    if (Date.now() > deadline) throw new Error(`${pending} spans still pending 30 s after tracing was turned off`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**
@@ -361,9 +439,11 @@ async function measureLevel(
   let backendSeconds = 0;
   for (let round = 0; round < rounds; round++) {
     for (const i of turnOrder(paths.length, round)) {
+      await paths[i].before?.();
       const before = paths[i].gateway?.cpuSeconds() ?? 0;
       const backendBefore = backend?.cpuSeconds() ?? 0;
       blocks[i].push(await runBlock(clients[i], level.measure));
+      await paths[i].after?.();
       cpuSeconds[i].push((paths[i].gateway?.cpuSeconds() ?? 0) - before);
       backendSeconds += (backend?.cpuSeconds() ?? 0) - backendBefore;
     }
@@ -387,7 +467,11 @@ async function measureLevel(
     return i < 0 ? undefined : figures(i);
   };
   const [baseline, modern] = [of('baseline'), of('modern')];
-  const variants = paths.flatMap((p, i) => (p.role === 'variant' ? [{ name: p.name, ...p.versus!, figures: figures(i) }] : []));
+  const variants = paths.flatMap((p, i) => {
+    if (p.role !== 'variant') return [];
+    const against = p.against === undefined ? undefined : paths.findIndex((q) => q.name === p.against);
+    return [{ name: p.name, ...p.versus!, figures: figures(i), ...(against === undefined ? {} : { against: figures(against) }) }];
+  });
   return {
     clients: level.clients,
     direct: summarize(blocks[0]),

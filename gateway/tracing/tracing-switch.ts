@@ -32,7 +32,7 @@ export class TracingSwitch {
   private current: Tracing | undefined;
   private counted: ReturnType<SpanCounter> | undefined;
   /** Exports ended by a change, still sending what they held. */
-  private readonly ending = new Set<Promise<void>>();
+  private readonly ending = new Map<Tracing, Promise<void>>();
 
   constructor(private readonly deps: TracingSwitchDeps) {}
 
@@ -41,26 +41,35 @@ export class TracingSwitch {
     return this.current?.tracer;
   }
 
+  /** Spans ended and not yet answered for by the collector, of every export still sending. */
+  get pending(): number {
+    let held = this.current?.pending ?? 0;
+    for (const tracing of this.ending.keys()) held += tracing.pending;
+    return held;
+  }
+
   /** Starts the export `settings` ask for (none when off) and ends the one in force. */
   apply(settings: TracingSettings): void {
     const before = this.current;
     this.current = settings.enabled ? this.start(settings) : undefined;
     if (!before) return;
-    const ended = before.shutdown().finally(() => this.ending.delete(ended));
-    this.ending.add(ended);
+    this.ending.set(
+      before,
+      before.shutdown().finally(() => this.ending.delete(before)),
+    );
   }
 
   /** Ends the export in force and waits for those a change ended. */
   async stop(): Promise<void> {
     const last = this.current;
     this.current = undefined;
-    await Promise.all([last?.shutdown(), ...this.ending]);
+    await Promise.all([last?.shutdown(), ...this.ending.values()]);
   }
 
   private start(settings: TracingSettings): Tracing {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { startTracing } = require('./tracing') as typeof import('./tracing');
-    this.counted ??= this.deps.counter(() => this.current?.pending ?? 0);
+    this.counted ??= this.deps.counter(() => this.pending);
     const counted = this.counted;
     return startTracing(settings, {
       instance: this.deps.instance,

@@ -4,6 +4,7 @@
  * its session throughout, and each call is traced and logged as the config in force says.
  * Real parts: the gateway CLI as its own process, Jaeger, an SDK client.
  */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { connectGateway, type GatewayConnection } from '../../gateway/client/connect';
 import { newMarker } from '../helpers/gateway';
 import { spawnGateway, stopGatewayProcess, writeGatewayConfig, type GatewayProcess } from '../helpers/gateway-process';
@@ -103,4 +104,34 @@ test('a reload turns tracing on, changes it and turns it off, and the call line 
   expect(connection.client.transport?.sessionId).toBe(session);
   expect(gw.logs.filter((l) => l.msg === 'client session opened')).toHaveLength(1);
   expect(gw.logs.filter((l) => l.msg === 'client session closed')).toEqual([]);
+});
+
+test('an export a reload ended still counts what it holds as pending until its collector answers for it or its timeout passes', async () => {
+  // a collector that takes the connection and never answers
+  const held = new Set<Socket>();
+  const silent = createServer((socket) => held.add(socket));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1/traces`;
+  try {
+    const spans = async () => {
+      const samples = await scrapeMetrics(gw!);
+      return {
+        pending: sampleValue(samples, 'mcp_gateway_trace_spans_pending'),
+        failed: sampleValue(samples, 'mcp_gateway_trace_spans_total', { outcome: 'failed' }),
+      };
+    };
+    gw = await spawnGateway(doc({ tracing: { enabled: true, endpoint, batch: { scheduledDelayMs: 50, exportTimeoutMs: 3000 } } }), marker);
+    connection = await connectGateway(gw.url, 'streamable-http', { name: 'live-tracing-test', version: '1.0.0' });
+    await call();
+    expect(await spans()).toEqual({ pending: 2, failed: 0 });
+
+    await reload(doc({}));
+    // tracing is off, and the ended export still waits for its collector
+    expect(await spans()).toEqual({ pending: 2, failed: 0 });
+    await waitFor(async () => (await spans()).pending === 0, 'the ended export to give up on its collector');
+    expect(await spans()).toEqual({ pending: 0, failed: 2 });
+  } finally {
+    for (const socket of held) socket.destroy();
+    await new Promise((r) => silent.close(r));
+  }
 });
