@@ -34,9 +34,10 @@ export interface ScenarioSpec {
   /** Also measure gateways with rate limits that never refuse, and with a concurrency limit that never queues, beside the one without. */
   limits?: boolean;
   /**
-   * Measure a gateway with observability fully on (spans exported to a real Jaeger, /metrics
-   * scraped every second, info logging with the per-call line) beside one with it off (no
-   * tracing, no scrapes, warn logging without call lines), instead of the default gateway.
+   * Measure observability fully on (spans exported to a real Jaeger, /metrics scraped every second,
+   * info logging with the per-call line) against off (no tracing, warn logging without call lines)
+   * in one gateway process switched between them by hot reloads (toggledPaths), beside a plain
+   * gateway with it off, instead of the default gateway.
    */
   observability?: boolean;
 }
@@ -172,8 +173,6 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     settings?: Record<string, unknown>;
     serverSettings?: Record<string, unknown>;
     headers?: Record<string, string>;
-    traced?: boolean;
-    scraped?: boolean;
   }[] = [{ role: 'gateway', name: 'gateway', id: spec.id, profileDir: ctx.profileDir, ...(spec.observability ? { settings: OBSERVABILITY_OFF } : {}) }];
   if (spec.auth) {
     const issuer = await startBenchIssuer();
@@ -205,7 +204,6 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
     const jaeger = await startTracingBackend();
     stops.push(cleanup.add(`${spec.id} Jaeger`, () => jaeger.close()));
     otlpUrl = jaeger.otlpUrl;
-    gateways.push(...observabilityVariants(spec.id, jaeger.otlpUrl, ctx.profileDir));
     backend = {
       cpuSeconds: () => {
         if (jaeger.pid === undefined) throw new Error('the tracing backend stopped during the run');
@@ -238,8 +236,6 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
       target: { kind: 'http', url: gateway.mcpUrl, headers: g.headers },
       tool: GATEWAY_ECHO_TOOL,
       gateway,
-      traced: g.traced,
-      scraped: g.scraped,
     });
     if (g.role === 'gateway' && spec.modernClients) {
       paths.push({ role: 'modern', name: 'gateway, 2026 clients', target: { kind: 'modern', url: gateway.mcpUrl }, tool: GATEWAY_ECHO_TOOL, gateway });
@@ -252,11 +248,12 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
       upstream: upstreamEntry,
       marker,
       workDir: ctx.workDir,
+      profileDir: ctx.profileDir,
       settings: OBSERVABILITY_OFF,
       reconfigurable: true,
     });
     stops.unshift(cleanup.add(`${spec.id} toggled gateway`, () => gateway.stop()));
-    paths.push(...toggledPaths(gateway, observedSettings(spec.id, otlpUrl)));
+    paths.push(...toggledPaths(gateway, spec.id, otlpUrl));
   }
 
   // Prometheus scrapes all the time, not only while the scraped gateway's blocks run.
@@ -279,73 +276,43 @@ export async function runScenario(spec: ScenarioSpec, plan: Plan, ctx: RunContex
   return { spec, levels, ...seen };
 }
 
-/** The observability scenario's plain gateway: no tracing (the default), no call lines, warn logging; nothing scrapes it. */
+/** Observability off: no tracing (the default), no call lines, warn logging (the plain gateway's, and the switched one's between its "on" blocks). */
 const OBSERVABILITY_OFF = { log: { level: 'warn', calls: false } };
 
 /**
- * The observability scenario's gateways beside the plain one: the observed gateway, with every call
- * traced (sampling ratio 1, the default) and exported to the Jaeger at `otlpUrl` in the default
- * batches, info logging with the per-call line (to stderr, a pipe the bench reads, as a log
- * shipper or Docker's log driver would), and its /metrics scraped; the same with one trace in ten
- * recorded (samplingRatio 0.1, as a busy production fleet would run it); and, to tell which part
- * costs what, one with only the tracing and one with only the logging.
- */
-function observabilityVariants(id: string, otlpUrl: string, profileDir: string | undefined) {
-  const { log: logging, tracing } = observedSettings(id, otlpUrl);
-  const versus = { versus: 'observability off', cost: 'metrics scraped, every call traced and logged' };
-  return [
-    {
-      role: 'variant' as const,
-      name: 'gateway, observability on',
-      id: `${id}-observed`,
-      profileDir,
-      versus: { ...versus, within: 0.1 },
-      settings: { log: logging, tracing },
-      traced: true,
-      scraped: true,
-    },
-    {
-      role: 'variant' as const,
-      name: 'gateway, observability on, 1 trace in 10',
-      id: `${id}-sampled`,
-      versus: { ...versus, cost: 'metrics scraped, every call logged, one trace in ten recorded', within: 0.1 },
-      settings: { log: logging, tracing: { ...tracing, samplingRatio: 0.1 } },
-      traced: true,
-      scraped: true,
-    },
-    {
-      role: 'variant' as const,
-      name: 'gateway, tracing only',
-      id: `${id}-tracing`,
-      versus: { ...versus, cost: 'tracing every call' },
-      settings: { ...OBSERVABILITY_OFF, tracing },
-      traced: true,
-    },
-    {
-      role: 'variant' as const,
-      name: 'gateway, call log only',
-      id: `${id}-call-log`,
-      versus: { ...versus, cost: 'the call log line at info' },
-      settings: { log: logging },
-    },
-  ];
-}
-
-/** The observed gateway's settings: every call traced (sampling ratio 1, the default) and exported in the default batches, info logging with the call line. */
-function observedSettings(id: string, otlpUrl: string) {
-  return { log: { level: 'info', calls: true }, tracing: { enabled: true, endpoint: otlpUrl, serviceName: `bench-${id}` } };
-}
-
-/**
  * Observability off and on in one gateway process, switched by a hot reload before each block of
- * the "on" path and back after it (the reload out of it and the last spans' export counted as
- * that block's CPU). Two gateway processes doing the same work differ by about 10% in CPU per
- * call on these shared cores, as much as the target's margin; the "off" path against the plain
- * gateway shows that spread, the "on" path against the "off" one is free of it.
+ * an "on" path and back after it (the reload out of it and the last spans' export counted as that
+ * block's CPU). Two gateway processes doing the same work differ by about 10% in CPU per call on
+ * these shared cores, as much as the target's margin; the "off" path against the plain gateway
+ * (another process) shows that spread, the others against the "off" one are free of it. The
+ * process's /metrics is scraped all the time, so the scrapes (under 1 µs a call) are in both.
+ * "on" is every call traced (sampling ratio 1, the default) and exported to the Jaeger at `otlpUrl`
+ * in the default batches, and info logging with the call line (to stderr, a pipe the bench reads,
+ * as a log shipper or Docker's log driver would); then the same with one trace in ten recorded
+ * (samplingRatio 0.1, as a busy fleet would run it), and, to tell which part costs what, the
+ * tracing alone and the call line alone.
  */
-function toggledPaths(gateway: GatewayProcess, observed: Record<string, unknown>): MeasuredPath[] {
+function toggledPaths(gateway: GatewayProcess, id: string, otlpUrl: string): MeasuredPath[] {
   const target: Target = { kind: 'http', url: gateway.mcpUrl };
   const off = 'one process, observability off';
+  const tracing = { enabled: true, endpoint: otlpUrl, serviceName: `bench-${id}` };
+  const logging = { level: 'info', calls: true };
+  const versus = 'its own observability off';
+  const switched = (name: string, cost: string, settings: Record<string, unknown>, within?: number): MeasuredPath => ({
+    role: 'variant',
+    name,
+    versus: { versus, cost, ...(within === undefined ? {} : { within }) },
+    against: off,
+    target,
+    tool: GATEWAY_ECHO_TOOL,
+    gateway,
+    traced: 'tracing' in settings,
+    before: () => gateway.reconfigure(settings),
+    after: async () => {
+      await gateway.reconfigure(OBSERVABILITY_OFF);
+      await spansSent(gateway);
+    },
+  });
   return [
     {
       role: 'variant',
@@ -354,23 +321,17 @@ function toggledPaths(gateway: GatewayProcess, observed: Record<string, unknown>
       target,
       tool: GATEWAY_ECHO_TOOL,
       gateway,
-    },
-    {
-      role: 'variant',
-      name: 'one process, observability on',
-      versus: { versus: 'its own observability off', cost: 'metrics scraped, every call traced and logged', within: 0.1 },
-      against: off,
-      target,
-      tool: GATEWAY_ECHO_TOOL,
-      gateway,
-      traced: true,
       scraped: true,
-      before: () => gateway.reconfigure(observed),
-      after: async () => {
-        await gateway.reconfigure(OBSERVABILITY_OFF);
-        await spansSent(gateway);
-      },
     },
+    switched('one process, observability on', 'every call traced and logged', { log: logging, tracing }, 0.1),
+    switched(
+      'one process, on, 1 trace in 10',
+      'every call logged, one trace in ten recorded',
+      { log: logging, tracing: { ...tracing, samplingRatio: 0.1 } },
+      0.1,
+    ),
+    switched('one process, tracing only', 'tracing every call', { ...OBSERVABILITY_OFF, tracing }),
+    switched('one process, call log only', 'the call log line at info', { log: logging }),
   ];
 }
 
