@@ -16,7 +16,7 @@ import { startHttpUpstream, type UpstreamSpec, type UpstreamTransport } from './
 import { startScrapeLoop, startTracingBackend, type ScrapeTotals } from './observability';
 import { METRICS_PATH } from '../gateway/fronts/management';
 import { cpuSeconds } from './processes';
-import { parseMetrics, sampleValue } from '../test/helpers/metrics';
+import { sampleValue, scrapeMetrics } from '../test/helpers/metrics';
 
 export interface ScenarioSpec {
   id: string;
@@ -337,10 +337,10 @@ function toggledPaths(gateway: GatewayProcess, id: string, otlpUrl: string): Mea
 
 /** Once the gateway's ended exports sent what they held (mcp_gateway_trace_spans_pending is 0). */
 async function spansSent(gateway: GatewayProcess): Promise<void> {
-  const metricsUrl = gateway.mcpUrl.replace(/\/mcp$/, METRICS_PATH);
+  const base = { url: gateway.mcpUrl.replace(/\/mcp$/, '') };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const pending = sampleValue(parseMetrics(await (await fetch(metricsUrl)).text()), 'mcp_gateway_trace_spans_pending');
+    const pending = sampleValue(await scrapeMetrics(base), 'mcp_gateway_trace_spans_pending');
     if (pending === 0 || pending === undefined) return;
     if (Date.now() > deadline) throw new Error(`${pending} spans still pending 30 s after tracing was turned off`);
     await new Promise((r) => setTimeout(r, 50));
