@@ -17,6 +17,7 @@ import { startScrapeLoop, startTracingBackend, type ScrapeTotals } from './obser
 import { METRICS_PATH } from '../gateway/fronts/management';
 import { cpuSeconds } from './processes';
 import { sampleValue, scrapeMetrics } from '../test/helpers/metrics';
+import { waitFor } from '../test/helpers/wait';
 
 export interface ScenarioSpec {
   id: string;
@@ -338,13 +339,12 @@ function toggledPaths(gateway: GatewayProcess, id: string, otlpUrl: string): Mea
 /** Once the gateway's ended exports sent what they held (mcp_gateway_trace_spans_pending is 0). */
 async function spansSent(gateway: GatewayProcess): Promise<void> {
   const base = { url: gateway.mcpUrl.replace(/\/mcp$/, '') };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const pending = sampleValue(await scrapeMetrics(base), 'mcp_gateway_trace_spans_pending');
-    if (pending === 0 || pending === undefined) return;
-    if (Date.now() > deadline) throw new Error(`${pending} spans still pending 30 s after tracing was turned off`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(
+    async () => (sampleValue(await scrapeMetrics(base), 'mcp_gateway_trace_spans_pending') ?? 0) === 0,
+    'the spans of the ended trace export to be sent',
+    30_000,
+    50,
+  );
 }
 
 /**

@@ -119,7 +119,7 @@ export function assembleCore(config: GatewayConfig, transports: UpstreamTranspor
   });
   // one id for this process: its stateless requestState and its spans' service.instance.id
   const instance = randomUUID();
-  const tracing: TracingSwitch = new TracingSwitch({
+  const tracing = new TracingSwitch({
     instance,
     counter: (pending): TraceMetrics => new TraceMetrics(metrics.registry, pending),
     log: log.child({ component: 'tracing' }),
